@@ -1,0 +1,94 @@
+# dealbooks — every target sets up what it needs (virtualenv, packages, generated code) first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
+BUF := node_modules/.bin/buf
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+PROTOS := $(shell find proto -name '*.proto')
+GEN_STAMP := src/dealbooks/v1/.generated-stamp
+PYTEST_ARGS ?=
+
+export PYTHONPATH := $(CURDIR)/src
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup proto gen lint lint-python lint-proto breaking test test-unit test-contract \
+        test-integration test-e2e run migrate bench soak clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip install --quiet --python $(PY) -r requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(GEN_STAMP) ## create the virtualenv, install packages, generate code
+
+$(GEN_STAMP): $(PROTOS) $(STAMP)
+	@mkdir -p src/dealbooks/v1
+	$(PY) -m grpc_tools.protoc -I proto --python_out=src --pyi_out=src --grpc_python_out=src $(PROTOS)
+	@touch src/dealbooks/__init__.py src/dealbooks/v1/__init__.py
+	@touch $@
+
+proto gen: $(STAMP) ## regenerate the gRPC/protobuf code from proto/
+	@rm -f $(GEN_STAMP)
+	@$(MAKE) --no-print-directory $(GEN_STAMP)
+
+lint: lint-python lint-proto ## ruff, mypy --strict, import-linter, buf lint/format/breaking
+
+lint-python: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+lint-proto: $(NODE_STAMP)
+	$(BUF) lint
+	$(BUF) format -d --exit-code
+	@$(MAKE) --no-print-directory breaking
+
+breaking: $(NODE_STAMP) ## buf breaking against main (skipped until main has a proto)
+	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
+	  echo "buf breaking --against .git#branch=main"; \
+	  $(BUF) breaking --against '.git#branch=main'; \
+	else echo "buf breaking: no proto on main yet, nothing to compare"; fi
+
+test: setup lint ## lint, then the whole test suite (unit, contract, integration, e2e)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-contract: setup
+	$(BIN)/pytest tests/contract $(PYTEST_ARGS)
+
+test-integration: setup
+	$(BIN)/pytest tests/integration tests/emulators $(PYTEST_ARGS)
+
+test-e2e: setup
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+migrate: setup ## apply database migrations
+	$(BIN)/dealbooks migrate
+
+run: setup ## start the demo: embedded Postgres, emulators, the service
+	$(BIN)/dealbooks demo
+
+bench: setup ## run the benchmarks in bench/, write bench/results.json
+	$(PY) -m bench
+
+clean: ## remove the virtualenv, generated code and local data
+	rm -rf $(VENV) node_modules src/dealbooks .data .pytest_cache .mypy_cache .ruff_cache

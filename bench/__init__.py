@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs every one against the real service and writes results.json."""

@@ -1,0 +1,103 @@
+"""Timing helpers, the results table and bench/results.json."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results.json"
+
+
+@dataclass
+class Figure:
+    figure: str
+    value: float
+    unit: str
+    goal: str = ""
+    baseline: float | None = None
+    ratio: float | None = None
+    note: str = ""
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+    }
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def latencies(call: Callable[[], Awaitable[object]], count: int) -> list[float]:
+    """Sequential calls; milliseconds each."""
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def throughput(
+    call: Callable[[], Awaitable[object]], *, concurrency: int, seconds: float
+) -> float:
+    """Calls per second from ``concurrency`` concurrent loops for ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def loop() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await call()
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def write(figures: list[Figure]) -> None:
+    payload = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "figures": [asdict(f) for f in figures],
+    }
+    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("figure", "value", "unit", "baseline", "ratio", "goal")]
+    for f in figures:
+        rows.append(
+            (
+                f.figure,
+                f"{f.value:,.2f}",
+                f.unit,
+                "" if f.baseline is None else f"{f.baseline:,.2f}",
+                "" if f.ratio is None else f"{f.ratio:.2f}",
+                f.goal,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)

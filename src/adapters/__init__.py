@@ -1,0 +1,1 @@
+"""Driven adapters: each package implements application ports for one technology."""

@@ -1,0 +1,1 @@
+"""Use cases of dealbooks; reaches the world only through the ports in ``application.ports``."""

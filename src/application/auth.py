@@ -1,0 +1,40 @@
+"""Who is calling: the principal every command carries, and the tenant check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.errors import PermissionDeniedError
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: a service token or a Pipedrive user inside the app.
+
+    ``companies`` is the set of company ids the caller may reach; ``None`` means every company
+    (an operator token).
+    """
+
+    subject: str
+    companies: frozenset[str] | None
+    is_admin: bool = False
+
+    def can_access(self, company_id: str) -> bool:
+        return self.companies is None or company_id in self.companies
+
+    def ensure_can_access(self, company_id: str) -> None:
+        # The message does not say whether the company exists: no probing across tenants.
+        if not self.can_access(company_id):
+            raise PermissionDeniedError(
+                f"This caller may not access company {company_id}.",
+                metadata={"company": company_id},
+            )
+
+    def ensure_admin(self, company_id: str) -> None:
+        self.ensure_can_access(company_id)
+        if not self.is_admin:
+            raise PermissionDeniedError(
+                "Only an admin of the Pipedrive company can change its invoicing settings.",
+                reason="ADMIN_REQUIRED",
+                metadata={"company": company_id},
+            )

@@ -1,0 +1,1 @@
+"""Pure domain model of dealbooks: no I/O, no frameworks, no clock."""

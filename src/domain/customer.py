@@ -1,0 +1,181 @@
+"""Customer: who an invoice is addressed to, as a snapshot of the details used on the invoice."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import Final
+
+from domain.errors import FieldViolation, InvalidValueError
+
+DISPLAY_NAME_MAX: Final = 100
+EMAIL_MAX: Final = 100
+TAX_ID_MAX: Final = 100
+EXTERNAL_ID_MAX: Final = 64
+ADDRESS_PART_MAX: Final = 500
+POSTAL_CODE_MAX: Final = 30
+
+_WHITESPACE = re.compile(r"\s+")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def is_plausible_email(value: str) -> bool:
+    """A loose check: one ``@``, a dot inside the domain, no spaces, at most 100 characters."""
+    if len(value) > EMAIL_MAX or not _EMAIL.match(value):
+        return False
+    domain = value.rsplit("@", 1)[1]
+    return not (domain.startswith(".") or domain.endswith(".") or ".." in domain)
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+
+
+def _normalized(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address, as parts or as one ``formatted`` string (either or both may be set)."""
+
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+    formatted: str = ""
+
+    def __post_init__(self) -> None:
+        violations: list[FieldViolation] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, str):
+                violations.append(FieldViolation(f.name, "Must be text."))
+                continue
+            limit = POSTAL_CODE_MAX if f.name == "postal_code" else ADDRESS_PART_MAX
+            stripped = value.strip()
+            if len(stripped) > limit:
+                violations.append(
+                    FieldViolation(f.name, f"Must be at most {limit} characters long.")
+                )
+            object.__setattr__(self, f.name, stripped)
+        if violations:
+            raise InvalidValueError.many(violations)
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    def one_line(self) -> str:
+        """The formatted address when set, else the non-empty parts joined by commas."""
+        if self.formatted:
+            return _WHITESPACE.sub(" ", self.formatted)
+        parts = (self.line1, self.line2, self.city, self.region, self.postal_code, self.country)
+        return ", ".join(_WHITESPACE.sub(" ", p) for p in parts if p)
+
+    def same_place_as(self, other: Address | None) -> bool:
+        """True when both read the same once case and spacing are ignored."""
+        if other is None:
+            return self.is_empty()
+        return _normalized(self.one_line()) == _normalized(other.one_line())
+
+
+def _optional_text(
+    value: object, field: str, limit: int, violations: list[FieldViolation]
+) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        violations.append(FieldViolation(field, "Must be text."))
+        return None
+    stripped = value.strip()
+    if not stripped:
+        return None
+    if len(stripped) > limit:
+        violations.append(FieldViolation(field, f"Must be at most {limit} characters long."))
+    return stripped
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """The invoice's customer. Text is stripped; an empty email or tax id counts as absent."""
+
+    display_name: str
+    email: str | None = None
+    billing_address: Address | None = None
+    tax_id: str | None = None
+    quickbooks_id: str | None = None
+
+    def __post_init__(self) -> None:
+        violations: list[FieldViolation] = []
+        name = self.display_name.strip() if isinstance(self.display_name, str) else None
+        if not name:
+            violations.append(FieldViolation("display_name", "Enter the customer's name."))
+        elif len(name) > DISPLAY_NAME_MAX:
+            violations.append(
+                FieldViolation(
+                    "display_name",
+                    f"Must be at most {DISPLAY_NAME_MAX} characters long "
+                    f"(QuickBooks' limit); it has {len(name)}.",
+                )
+            )
+        elif _has_control_characters(name):
+            violations.append(
+                FieldViolation("display_name", "Must fit on one line (no tabs or line breaks).")
+            )
+        email = _optional_text(self.email, "email", EMAIL_MAX, violations)
+        if email is not None and len(email) <= EMAIL_MAX and not is_plausible_email(email):
+            violations.append(
+                FieldViolation("email", f"{email!r} does not look like an email address.")
+            )
+        tax_id = _optional_text(self.tax_id, "tax_id", TAX_ID_MAX, violations)
+        qb_id = _optional_text(self.quickbooks_id, "quickbooks_id", EXTERNAL_ID_MAX, violations)
+        address = self.billing_address
+        if address is not None and not isinstance(address, Address):
+            violations.append(FieldViolation("billing_address", "Must be an address."))
+        if violations:
+            raise InvalidValueError.many(violations)
+        object.__setattr__(self, "display_name", name)
+        object.__setattr__(self, "email", email)
+        object.__setattr__(self, "tax_id", tax_id)
+        object.__setattr__(self, "quickbooks_id", qb_id)
+        if address is not None and address.is_empty():
+            object.__setattr__(self, "billing_address", None)
+
+    def is_linked(self) -> bool:
+        """True once the customer is linked to a QuickBooks customer."""
+        return self.quickbooks_id is not None
+
+    def with_quickbooks_id(self, quickbooks_id: str) -> Customer:
+        """The same customer, linked to QuickBooks customer ``quickbooks_id``."""
+        if not isinstance(quickbooks_id, str) or not quickbooks_id.strip():
+            raise InvalidValueError("quickbooks_id", "Enter the QuickBooks customer id.")
+        return Customer(
+            self.display_name, self.email, self.billing_address, self.tax_id, quickbooks_id
+        )
+
+    def unlinked(self) -> Customer:
+        """The same details, no longer linked to a QuickBooks customer."""
+        return Customer(self.display_name, self.email, self.billing_address, self.tax_id, None)
+
+    def differences(self, other: Customer) -> frozenset[str]:
+        """Which of email, billing_address and tax_id this customer holds and ``other`` lacks or
+        holds differently (case and spacing ignored): what to copy to QuickBooks when asked.
+
+        A detail this customer does not have is never reported, so copying never erases one.
+        """
+        changed: set[str] = set()
+        if self.email is not None and (
+            other.email is None or self.email.casefold() != other.email.casefold()
+        ):
+            changed.add("email")
+        if self.billing_address is not None and not self.billing_address.same_place_as(
+            other.billing_address
+        ):
+            changed.add("billing_address")
+        if self.tax_id is not None and (
+            other.tax_id is None or _normalized(self.tax_id) != _normalized(other.tax_id)
+        ):
+            changed.add("tax_id")
+        return frozenset(changed)

@@ -1,0 +1,1 @@
+"""Driving adapters (gRPC, HTTP, CLI, workers) and the composition root."""

@@ -1,0 +1,5 @@
+"""``python -m entrypoints``: the same as the ``dealbooks`` command."""
+
+from entrypoints.cli import main
+
+raise SystemExit(main())

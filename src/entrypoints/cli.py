@@ -1,0 +1,97 @@
+"""The ``dealbooks`` command: serve, migrate, emulator, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import structlog
+
+from entrypoints.log_config import configure_logging
+from entrypoints.settings import ConfigurationError, load_settings
+
+log = structlog.get_logger("dealbooks.cli")
+
+
+async def _serve() -> int:
+    from entrypoints.bootstrap import Service
+
+    settings = load_settings()
+    service = Service(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+        await stop.wait()
+        log.info("service.stopping")
+    finally:
+        await service.stop()
+    return 0
+
+
+async def _migrate() -> int:
+    from adapters.postgres import migrate
+    from adapters.postgres.embedded import EmbeddedPostgres
+    from adapters.postgres.engine import build_engine
+
+    settings = load_settings()
+    embedded = None
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir.resolve())
+        url = await asyncio.to_thread(embedded.start)
+    engine = build_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        log.info("database.migrated")
+    finally:
+        await engine.dispose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+    return 0
+
+
+def _emulator(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("quickbooks", "pipedrive"):
+        print("usage: dealbooks emulator {quickbooks,pipedrive} [--host H] [--port P] ...")
+        return 2
+    if argv[0] == "quickbooks":
+        from emulators.quickbooks.cli import main as quickbooks_main
+
+        return quickbooks_main(argv[1:])
+    from emulators.pipedrive.cli import main as pipedrive_main
+
+    return pipedrive_main(argv[1:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="dealbooks", description=__doc__)
+    parser.add_argument(
+        "command",
+        choices=["serve", "migrate", "emulator", "demo"],
+        help="serve: gRPC + HTTP; migrate: apply migrations; emulator: a vendor emulator; "
+        "demo: everything for a local demo",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "emulator":
+        return _emulator(rest)
+    if rest:
+        parser.error(f"unexpected arguments: {' '.join(rest)}")
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"dealbooks: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "serve":
+        return asyncio.run(_serve())
+    if args.command == "migrate":
+        return asyncio.run(_migrate())
+    from entrypoints.demo import run_demo
+
+    return run_demo()

@@ -1,0 +1,1 @@
+"""The gRPC entrypoint: servicers, mappers, interceptors, server."""

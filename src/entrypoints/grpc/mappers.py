@@ -1,0 +1,103 @@
+"""proto <-> application DTOs and domain values. Nothing else happens here."""
+
+from __future__ import annotations
+
+from google.protobuf import timestamp_pb2
+
+from application.commands import DueDatePolicyInput, FieldSourceInput, SettingsInput
+from application.views import SettingsView
+from dealbooks.v1 import customer_pb2, field_mapping_pb2, settings_pb2
+from domain.due_date_policy import DueDatePolicy, DueDateRule
+from domain.field_mapping import FieldSource, SourceEntity
+from entrypoints.grpc.names import settings_name
+
+_ENTITY_TO_PROTO = {
+    SourceEntity.ORGANIZATION: field_mapping_pb2.SOURCE_ENTITY_ORGANIZATION,
+    SourceEntity.PERSON: field_mapping_pb2.SOURCE_ENTITY_PERSON,
+    SourceEntity.DEAL: field_mapping_pb2.SOURCE_ENTITY_DEAL,
+}
+_ENTITY_FROM_PROTO = {v: k.value for k, v in _ENTITY_TO_PROTO.items()}
+_RULE_TO_PROTO = {
+    DueDateRule.DAYS_AFTER_ISSUE: customer_pb2.DUE_DATE_RULE_DAYS_AFTER_ISSUE,
+    DueDateRule.END_OF_MONTH: customer_pb2.DUE_DATE_RULE_END_OF_MONTH,
+    DueDateRule.END_OF_NEXT_MONTH: customer_pb2.DUE_DATE_RULE_END_OF_NEXT_MONTH,
+    DueDateRule.DAYS_AFTER_END_OF_MONTH: customer_pb2.DUE_DATE_RULE_DAYS_AFTER_END_OF_MONTH,
+    DueDateRule.DAY_OF_NEXT_MONTH: customer_pb2.DUE_DATE_RULE_DAY_OF_NEXT_MONTH,
+    DueDateRule.QUICKBOOKS_TERM: customer_pb2.DUE_DATE_RULE_QUICKBOOKS_TERM,
+}
+_RULE_FROM_PROTO = {v: k.value for k, v in _RULE_TO_PROTO.items()}
+
+
+def field_source_to_proto(source: FieldSource | None) -> field_mapping_pb2.FieldSource | None:
+    if source is None:
+        return None
+    return field_mapping_pb2.FieldSource(
+        entity=_ENTITY_TO_PROTO[source.entity], field_key=source.field_key
+    )
+
+
+def field_source_from_proto(
+    message: settings_pb2.Settings | field_mapping_pb2.FieldMapping, field: str
+) -> FieldSourceInput | None:
+    if not message.HasField(field):  # type: ignore[arg-type]
+        return None
+    source: field_mapping_pb2.FieldSource = getattr(message, field)
+    entity = _ENTITY_FROM_PROTO.get(source.entity)
+    if entity is None:
+        entity = "unspecified" if source.entity == 0 else f"unknown ({source.entity})"
+    return FieldSourceInput(entity=entity, field_key=source.field_key)
+
+
+def due_date_policy_to_proto(policy: DueDatePolicy) -> customer_pb2.DueDatePolicy:
+    return customer_pb2.DueDatePolicy(
+        rule=_RULE_TO_PROTO[policy.rule], days=policy.days, day_of_month=policy.day_of_month
+    )
+
+
+def settings_to_proto(view: SettingsView) -> settings_pb2.Settings:
+    s = view.settings
+    mapping = field_mapping_pb2.FieldMapping(
+        to=field_source_to_proto(s.field_mapping.to),
+        address=field_source_to_proto(s.field_mapping.address),
+        email=field_source_to_proto(s.field_mapping.email),
+        tax_id=field_source_to_proto(s.field_mapping.tax_id),
+    )
+    message = settings_pb2.Settings(
+        name=settings_name(s.company_id),
+        field_mapping=mapping,
+        due_date_policy=due_date_policy_to_proto(s.due_date_policy),
+        copy_customer_details=s.copy_customer_details,
+        default_currency=s.default_currency or "",
+        default_tax_code=s.default_tax_code or "",
+        default_terms=s.default_terms or "",
+        default_item=s.default_item or "",
+        etag=view.etag,
+    )
+    if s.updated_at is not None and not view.is_default:
+        stamp = timestamp_pb2.Timestamp()
+        stamp.FromDatetime(s.updated_at)
+        message.update_time.CopyFrom(stamp)
+    return message
+
+
+def settings_input_from_proto(message: settings_pb2.Settings) -> SettingsInput:
+    mapping = message.field_mapping
+    policy: DueDatePolicyInput | None = None
+    if message.HasField("due_date_policy"):
+        p = message.due_date_policy
+        rule = _RULE_FROM_PROTO.get(p.rule)
+        if rule is None:
+            rule = "unspecified" if p.rule == 0 else f"unknown ({p.rule})"
+        policy = DueDatePolicyInput(rule=rule, days=p.days, day_of_month=p.day_of_month)
+    return SettingsInput(
+        to=field_source_from_proto(mapping, "to"),
+        address=field_source_from_proto(mapping, "address"),
+        email=field_source_from_proto(mapping, "email"),
+        tax_id=field_source_from_proto(mapping, "tax_id"),
+        due_date_policy=policy,
+        copy_customer_details=message.copy_customer_details,
+        default_currency=message.default_currency,
+        default_tax_code=message.default_tax_code,
+        default_terms=message.default_terms,
+        default_item=message.default_item,
+    )

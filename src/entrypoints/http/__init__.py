@@ -1,0 +1,1 @@
+"""The aiohttp gateway: health, metrics, and later OAuth, webhooks and the Pipedrive UI."""

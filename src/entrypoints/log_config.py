@@ -1,0 +1,74 @@
+"""structlog + stdlib logging: JSON off a TTY, console on a TTY, context from contextvars."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from typing import Any
+
+import structlog
+from structlog.types import EventDict, Processor
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SECRET_KEYS = re.compile(
+    r"(token|secret|password|authorization|api_key|apikey|code_verifier|refresh|access)",
+    re.IGNORECASE,
+)
+
+
+def safe_request_id(value: str | None) -> str:
+    """The caller's request id if it is safe to log and echo, else a fresh UUID4."""
+    if value and _REQUEST_ID.match(value):
+        return value
+    return str(uuid.uuid4())
+
+
+def redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    """Last line of defence: never write a value whose key looks like a credential."""
+    for key in list(event_dict):
+        if key not in ("event", "request_id") and _SECRET_KEYS.search(key):
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", fmt: str | None = None, *, cache: bool = True) -> None:
+    """``fmt`` is "json" or "console"; None picks console on a TTY, JSON otherwise."""
+    use_console = fmt == "console" or (fmt is None and sys.stdout.isatty())
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        redact_secrets,
+    ]
+    renderer: Processor
+    if use_console:
+        renderer = structlog.dev.ConsoleRenderer()
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    tail: list[Processor] = [] if use_console else [structlog.processors.dict_tracebacks]
+    numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    structlog.configure(
+        processors=[*shared, *tail, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.WriteLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=cache,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *tail,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric_level)
+    for noisy in ("asyncio", "aiohttp.access", "sqlalchemy.engine", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(numeric_level, logging.WARNING))

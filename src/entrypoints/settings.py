@@ -1,0 +1,110 @@
+"""Typed configuration from the environment (12-factor); fails fast on what is missing or wrong."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from application.auth import Principal
+
+DEV_API_TOKEN = "dealbooks-dev-token"
+DEV_SECRET_KEY = "dealbooks-development-secret-key-not-for-production"
+
+
+class ConfigurationError(Exception):
+    """The environment does not describe a runnable service; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    environment: str = "development"
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    bind_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    http_port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = DEV_SECRET_KEY
+    api_tokens: Mapping[str, Principal] = field(default_factory=dict)
+    log_level: str = "INFO"
+    log_format: str | None = None
+    shutdown_grace_seconds: float = 5.0
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def parse_api_tokens(raw: str) -> dict[str, Principal]:
+    """``token=company[,company...]`` entries separated by ``;``; ``*`` allows every company."""
+    tokens: dict[str, Principal] = {}
+    for index, entry in enumerate(filter(None, (e.strip() for e in raw.split(";")))):
+        token, sep, companies = entry.partition("=")
+        token, companies = token.strip(), companies.strip()
+        if not sep or len(token) < 16 or not companies:
+            raise ConfigurationError(
+                f"DEALBOOKS_API_TOKENS entry {index + 1} must look like "
+                "'<token of 16+ characters>=<company>[,<company>...]' or '<token>=*'"
+            )
+        allowed = (
+            None
+            if companies == "*"
+            else frozenset(c.strip() for c in companies.split(",") if c.strip())
+        )
+        tokens[token] = Principal(
+            subject=f"api-token-{index + 1}", companies=allowed, is_admin=True
+        )
+    return tokens
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+    if not 0 <= value <= 65535:
+        raise ConfigurationError(f"{name} must be a port number between 0 and 65535")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
+    env = os.environ if env is None else env
+    environment = env.get("DEALBOOKS_ENV", "development").strip().lower()
+    if environment not in ("development", "production"):
+        raise ConfigurationError("DEALBOOKS_ENV must be 'development' or 'production'")
+    production = environment == "production"
+
+    def required_in_production(name: str, dev_default: str) -> str:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+        if production:
+            raise ConfigurationError(f"{name} is required when DEALBOOKS_ENV=production")
+        return dev_default
+
+    secret_key = required_in_production("DEALBOOKS_SECRET_KEY", DEV_SECRET_KEY)
+    if production and len(secret_key) < 32:
+        raise ConfigurationError("DEALBOOKS_SECRET_KEY must be at least 32 characters")
+    tokens_raw = required_in_production("DEALBOOKS_API_TOKENS", f"{DEV_API_TOKEN}=*")
+    log_format = env.get("DEALBOOKS_LOG_FORMAT") or None
+    if log_format not in (None, "json", "console"):
+        raise ConfigurationError("DEALBOOKS_LOG_FORMAT must be 'json' or 'console'")
+    http_port = _int(env, "DEALBOOKS_HTTP_PORT", 8080)
+    return AppSettings(
+        environment=environment,
+        database_url=env.get("DEALBOOKS_DATABASE_URL") or None,
+        data_dir=Path(env.get("DEALBOOKS_DATA_DIR") or ".data"),
+        bind_host=env.get("DEALBOOKS_BIND_HOST") or "127.0.0.1",
+        grpc_port=_int(env, "DEALBOOKS_GRPC_PORT", 50051),
+        http_port=http_port,
+        public_url=(env.get("DEALBOOKS_PUBLIC_URL") or f"http://127.0.0.1:{http_port}").rstrip("/"),
+        secret_key=secret_key,
+        api_tokens=parse_api_tokens(tokens_raw),
+        log_level=env.get("DEALBOOKS_LOG_LEVEL") or "INFO",
+        log_format=log_format,
+    )

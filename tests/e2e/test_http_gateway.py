@@ -1,0 +1,56 @@
+"""The aiohttp gateway's health, readiness, metrics and problem+json errors."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from entrypoints.bootstrap import Service
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def http(service: Service) -> aiohttp.ClientSession:
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{service.http_port_bound}") as session:
+        yield session
+
+
+async def test_healthz_is_ok(http: aiohttp.ClientSession) -> None:
+    async with http.get("/healthz") as resp:
+        assert resp.status == 200
+        assert await resp.json() == {"status": "ok"}
+        assert resp.headers["x-request-id"]
+
+
+async def test_readyz_checks_the_database(http: aiohttp.ClientSession) -> None:
+    async with http.get("/readyz") as resp:
+        assert resp.status == 200
+        assert (await resp.json())["checks"]["database"] == "ok"
+
+
+async def test_metrics_are_prometheus_text(http: aiohttp.ClientSession) -> None:
+    await http.get("/readyz")
+    async with http.get("/metrics") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        body = await resp.text()
+    assert "dealbooks_http_requests_total" in body
+    assert "dealbooks_database_up 1.0" in body
+
+
+async def test_an_unknown_route_is_a_problem_json_404(http: aiohttp.ClientSession) -> None:
+    async with http.get("/nope", headers={"x-request-id": "abc-1"}) as resp:
+        assert resp.status == 404
+        assert resp.headers["Content-Type"].startswith("application/problem+json")
+        body = await resp.json()
+    assert body["status"] == 404
+    assert body["reason"] == "ROUTE_NOT_FOUND"
+    assert body["instance"] == "/nope"
+    assert body["request_id"] == "abc-1"
+
+
+async def test_a_wrong_method_is_a_problem_json_405(http: aiohttp.ClientSession) -> None:
+    async with http.post("/healthz") as resp:
+        assert resp.status == 405
+        assert (await resp.json())["reason"] == "METHOD_NOT_ALLOWED"

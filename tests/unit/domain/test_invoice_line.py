@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from domain_builders import a_line
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.errors import InvalidValueError
+from domain.invoice import DiscountKind, InvoiceLine, LineKind, TaxMethod, build_lines
+from domain.money import Money
+
+D = Decimal
+
+
+def eur(amount: str) -> Money:
+    return Money.of(amount, "EUR")
+
+
+# -- Pipedrive's arithmetic ------------------------------------------------------------------
+
+
+def test_five_at_22_with_a_0_2_percent_discount_is_109_78() -> None:
+    line = a_line(quantity=D(5), unit_price=D(22), discount=D("0.2"))
+    assert line.gross("EUR") == eur("110.00")
+    assert line.discount_amount("EUR") == eur("0.22")
+    assert line.net("EUR") == eur("109.78")
+    assert line.total("EUR") == eur("109.78")
+    assert line.tax("EUR") == Money.zero("EUR")
+
+
+def test_pipedrive_fixture_a3_v1_inclusive_tax_line_sums_to_109_78() -> None:
+    # item_price 22, quantity 5, discount 0.2 percentage, tax 11 inclusive -> sum 109.78
+    line = InvoiceLine(
+        description="1234",
+        quantity=D(5),
+        unit_price=D(22),
+        discount=D("0.2"),
+        discount_kind=DiscountKind("percentage"),
+        tax_rate=D(11),
+        tax_method=TaxMethod("inclusive"),
+    )
+    assert line.total("EUR") == eur("109.78")
+    # 109.78 / 1.11 = 98.9009... -> 98.90 before tax, so 10.88 of the 109.78 is tax.
+    assert line.net_excluding_tax("EUR") == eur("98.90")
+    assert line.tax("EUR") == eur("10.88")
+
+
+def test_pipedrive_fixture_a3_v2_line_sums_to_90() -> None:
+    # item_price 90, quantity 1, discount 0, tax 0 inclusive -> sum 90
+    line = InvoiceLine(
+        description="Mechanical Pencil",
+        quantity=D(1),
+        unit_price=D(90),
+        discount=D(0),
+        discount_kind=DiscountKind.PERCENTAGE,
+        tax_rate=D(0),
+        tax_method=TaxMethod.INCLUSIVE,
+    )
+    assert line.total("USD") == Money.of("90", "USD")
+    assert line.tax("USD") == Money.zero("USD")
+
+
+def test_exclusive_tax_is_added_on_top_of_the_net() -> None:
+    line = a_line(discount=D("0.2"), tax_rate=D(11), tax_method=TaxMethod.EXCLUSIVE)
+    assert line.tax("EUR") == eur("12.08")  # 109.78 x 11% = 12.0758
+    assert line.total("EUR") == eur("121.86")
+    assert line.net_excluding_tax("EUR") == eur("109.78")
+
+
+def test_inclusive_tax_is_extracted_from_the_net() -> None:
+    line = a_line(quantity=D(1), unit_price=D(120), tax_rate=D(20), tax_method=TaxMethod.INCLUSIVE)
+    assert line.tax("EUR") == eur("20.00")
+    assert line.net_excluding_tax("EUR") == eur("100.00")
+    assert line.total("EUR") == eur("120.00")
+
+
+def test_no_tax_method_ignores_the_rate() -> None:
+    line = a_line(tax_rate=D(11), tax_method=TaxMethod.NONE)
+    assert line.tax("EUR") == Money.zero("EUR")
+    assert line.total("EUR") == eur("110.00")
+
+
+def test_an_amount_discount_is_taken_off_the_whole_line() -> None:
+    line = a_line(discount=D(10), discount_kind=DiscountKind.AMOUNT)
+    assert line.net("EUR") == eur("100.00")
+    assert line.discount_amount("EUR") == eur("10.00")
+
+
+def test_a_100_percent_discount_makes_the_line_free() -> None:
+    assert a_line(discount=D(100)).total("EUR") == Money.zero("EUR")
+
+
+def test_each_line_is_rounded_half_up_to_minor_units() -> None:
+    assert a_line(quantity=D(3), unit_price=D("0.335")).gross("EUR") == eur("1.01")
+    assert a_line(quantity=D(3), unit_price=D("333.5")).total("JPY") == Money.of(1001, "JPY")
+    assert a_line(quantity=D(1), unit_price=D("1.0005")).total("KWD") == Money.of("1.001", "KWD")
+
+
+def test_fractional_quantities_are_allowed() -> None:
+    assert a_line(quantity=D("1.5"), unit_price=D(80)).total("EUR") == eur("120.00")
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"quantity": D(0)}, "quantity"),
+        ({"quantity": D(-1)}, "quantity"),
+        ({"unit_price": D("-0.01")}, "unit_price"),
+        ({"discount": D("100.01")}, "discount"),
+        ({"discount": D(-1)}, "discount"),
+        ({"discount": D("110.01"), "discount_kind": DiscountKind.AMOUNT}, "discount"),
+        ({"tax_rate": D(-1)}, "tax_rate"),
+        ({"tax_rate": D("100.5")}, "tax_rate"),
+        ({"description": "x" * 4001}, "description"),
+        ({"quantity": 1.5}, "quantity"),
+        ({"unit_price": 22.0}, "unit_price"),
+        ({"quantity": D("NaN")}, "quantity"),
+        ({"tax_method": "sometimes"}, "tax_method"),
+        ({"discount_kind": "fraction"}, "discount_kind"),
+        ({"item_ref": "x" * 65}, "item_ref"),
+    ],
+)
+def test_invalid_line_values_are_rejected(overrides: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidValueError) as err:
+        a_line(**overrides)
+    assert [v.field for v in err.value.violations] == [field]
+    assert err.value.violations[0].description
+
+
+def test_an_amount_discount_equal_to_the_line_amount_is_allowed() -> None:
+    line = a_line(discount=D(110), discount_kind=DiscountKind.AMOUNT)
+    assert line.total("EUR") == Money.zero("EUR")
+
+
+def test_a_description_of_4000_characters_is_allowed() -> None:
+    assert len(a_line(description="x" * 4000).description) == 4000
+
+
+def test_ints_are_accepted_and_stored_as_decimals() -> None:
+    line = a_line(quantity=2, unit_price=3, tax_rate=20)
+    assert isinstance(line.quantity, Decimal)
+    assert isinstance(line.unit_price, Decimal)
+    assert isinstance(line.tax_rate, Decimal)
+
+
+def test_enum_values_given_as_text_are_accepted() -> None:
+    line = a_line(discount_kind="amount", tax_method="exclusive")
+    assert line.discount_kind is DiscountKind.AMOUNT
+    assert line.tax_method is TaxMethod.EXCLUSIVE
+
+
+def test_blank_references_count_as_absent() -> None:
+    assert a_line(item_ref=" ", tax_code_ref="").item_ref is None
+
+
+def test_every_line_problem_is_reported_at_once() -> None:
+    with pytest.raises(InvalidValueError) as err:
+        a_line(quantity=D(0), unit_price=D(-1), tax_rate=D(200))
+    assert [v.field for v in err.value.violations] == ["quantity", "unit_price", "tax_rate"]
+
+
+def test_build_lines_reports_problems_with_their_line_paths() -> None:
+    with pytest.raises(InvalidValueError) as err:
+        build_lines(
+            [
+                {"description": "ok", "quantity": D(1), "unit_price": D(1)},
+                {"description": "bad", "quantity": D(0), "unit_price": D(1)},
+                {"description": "worse", "quantity": D(1), "unit_price": D(1), "tax_rate": D(-1)},
+            ]
+        )
+    assert [v.field for v in err.value.violations] == ["lines[1].quantity", "lines[2].tax_rate"]
+
+
+def test_build_lines_builds_valid_rows() -> None:
+    lines = build_lines([{"description": "a", "quantity": D(1), "unit_price": D(2)}])
+    assert lines == (InvoiceLine("a", D(1), D(2)),)
+
+
+# -- discount lines --------------------------------------------------------------------------
+
+
+def test_a_discount_line_takes_its_amount_off() -> None:
+    line = InvoiceLine.discount_line("Loyalty discount", D(10))
+    assert line.kind is LineKind.DISCOUNT
+    assert line.is_discount
+    assert line.total("EUR") == eur("-10.00")
+    assert line.tax("EUR") == Money.zero("EUR")
+
+
+def test_a_discount_line_ignores_the_sign_of_its_amount() -> None:
+    assert InvoiceLine.discount_line("d", D(-10)) == InvoiceLine.discount_line("d", 10)
+
+
+def test_a_discount_line_of_zero_is_rejected() -> None:
+    with pytest.raises(InvalidValueError):
+        InvoiceLine.discount_line("d", D(0))
+
+
+def test_a_discount_line_cannot_be_built_with_a_quantity_or_tax() -> None:
+    with pytest.raises(InvalidValueError) as err:
+        InvoiceLine(
+            "d", D(2), D(5), tax_rate=D(10), tax_method=TaxMethod.EXCLUSIVE, kind=LineKind.DISCOUNT
+        )
+    assert [v.field for v in err.value.violations] == ["quantity", "unit_price", "tax_rate"]
+
+
+# -- properties ------------------------------------------------------------------------------
+
+quantities = st.decimals(min_value=D("0.01"), max_value=D(10_000), places=2)
+prices = st.decimals(min_value=D(0), max_value=D(100_000), places=4)
+percentages = st.decimals(min_value=D(0), max_value=D(100), places=2)
+currencies = st.sampled_from(["EUR", "JPY", "KWD"])
+
+
+@given(quantities, prices, percentages, percentages, st.sampled_from(list(TaxMethod)), currencies)
+def test_line_amounts_always_add_up(
+    quantity: Decimal,
+    price: Decimal,
+    discount: Decimal,
+    tax_rate: Decimal,
+    method: TaxMethod,
+    currency: str,
+) -> None:
+    line = a_line(
+        quantity=quantity,
+        unit_price=price,
+        discount=discount,
+        tax_rate=tax_rate,
+        tax_method=method,
+    )
+    gross, net, tax = line.gross(currency), line.net(currency), line.tax(currency)
+    assert line.discount_amount(currency) + net == gross
+    assert Money.zero(currency) <= net <= gross
+    assert not tax.is_negative()
+    assert line.net_excluding_tax(currency) + tax == line.total(currency)
+    if method is TaxMethod.EXCLUSIVE:
+        assert line.total(currency) == net + tax
+    else:
+        assert line.total(currency) == net
+    for amount in (gross, net, tax, line.total(currency)):
+        assert amount.rounded() == amount
