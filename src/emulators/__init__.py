@@ -1,0 +1,1 @@
+"""Wire-faithful local emulators of the vendor APIs dealbooks talks to."""
