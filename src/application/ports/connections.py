@@ -1,0 +1,80 @@
+"""Ports for vendor connections: stored tokens, cross-process locks and rate limits, OAuth."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from domain.connection import Connection, OAuthTokens, Vendor
+
+
+class TokenStore(Protocol):
+    """Connections with their tokens, encrypted at rest; each call is its own short transaction.
+
+    Vendor adapters use it to read the current token and to persist a refreshed one *before* using
+    it (refresh tokens rotate: a lost new refresh token would break the connection).
+    """
+
+    async def load(self, company_id: str, vendor: Vendor) -> Connection | None: ...
+
+    async def load_by_external_id(self, vendor: Vendor, external_id: str) -> Connection | None: ...
+
+    async def save(self, connection: Connection) -> Connection:
+        """Insert or replace the company's connection for that vendor; returns it as stored."""
+        ...
+
+    async def store_tokens(
+        self, company_id: str, vendor: Vendor, tokens: OAuthTokens, now: datetime
+    ) -> Connection: ...
+
+    async def mark_broken(
+        self, company_id: str, vendor: Vendor, reason: str, now: datetime
+    ) -> Connection | None: ...
+
+    async def delete(self, company_id: str, vendor: Vendor) -> None: ...
+
+
+class DistributedLock(Protocol):
+    """A mutex shared by every process of the deployment (Postgres advisory locks)."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``per_minute`` starts per rolling minute, ``per_second`` per second, and
+    ``concurrent`` calls in flight, for one key, across every process."""
+
+    per_minute: int
+    per_second: int
+    concurrent: int
+
+
+class RateLimiter(Protocol):
+    def slot(self, key: str, limit: RateLimit) -> AbstractAsyncContextManager[None]:
+        """Wait (never fail) until a call for ``key`` may start within ``limit``; hold the
+        concurrency slot until the block exits."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthState:
+    """What a signed-in admin started: bound to company and user, single use, expiring."""
+
+    nonce: str
+    company_id: str
+    user_id: str
+    vendor: Vendor
+    expires_at: datetime
+    return_to: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class OAuthStateStore(Protocol):
+    async def put(self, state: OAuthState) -> None: ...
+
+    async def take(self, nonce: str, now: datetime) -> OAuthState | None:
+        """Return the state and forget it (single use); None if unknown, used or expired."""
+        ...

@@ -1,0 +1,116 @@
+"""The CRM port: what dealbooks needs from Pipedrive, in domain terms.
+
+Every method takes the Pipedrive ``company_id``; the adapter finds that company's connection
+(api_domain, tokens) through the ``TokenStore``. Errors as in ``ports.accounting``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from domain.connection import OAuthTokens
+from domain.field_mapping import DealSnapshot, SourceEntity
+from domain.invoice import DiscountKind, TaxMethod
+
+
+@dataclass(frozen=True, slots=True)
+class DealProduct:
+    """One product line of a deal, with Pipedrive's semantics (see domain.invoice)."""
+
+    product_id: str
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal = Decimal(0)
+    discount_kind: DiscountKind = DiscountKind.PERCENTAGE
+    tax_rate: Decimal = Decimal(0)
+    tax_method: TaxMethod = TaxMethod.NONE
+    comments: str = ""
+    sum: Decimal | None = None  # Pipedrive's own line total, kept to cross-check ours
+
+
+@dataclass(frozen=True, slots=True)
+class DealDiscount:
+    """A deal-level discount (``/deals/{id}/discounts``); ``amount`` or ``percentage``."""
+
+    description: str
+    amount: Decimal
+    kind: DiscountKind
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """A deal with what an invoice needs; ``snapshot`` feeds the field mapping."""
+
+    id: str
+    title: str
+    currency: str
+    value: Decimal
+    organization_id: str | None
+    person_id: str | None
+    snapshot: DealSnapshot
+    products: tuple[DealProduct, ...] = ()
+    discounts: tuple[DealDiscount, ...] = ()
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CrmField:
+    """One field the settings can map: standard or custom, with its type."""
+
+    entity: SourceEntity
+    key: str
+    name: str
+    field_type: str  # Pipedrive's field_type: varchar, address, monetary, enum, set, date ...
+    is_custom: bool
+    subfields: tuple[str, ...] = ()  # address subfields, monetary currency ...
+
+
+@dataclass(frozen=True, slots=True)
+class CrmUser:
+    id: str
+    name: str
+    email: str
+    company_id: str
+    company_name: str
+    company_domain: str
+    is_admin: bool
+    locale: str = "en_US"
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class CrmInstall:
+    """What the install callback learns: the tokens and who installed the app."""
+
+    tokens: OAuthTokens
+    api_domain: str
+    scopes: tuple[str, ...]
+    user: CrmUser
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class CrmGateway(Protocol):
+    async def get_deal(self, company_id: str, deal_id: str) -> Deal:
+        """Deal, organization, person, products and deal-level discounts (NotFoundError if gone)."""
+        ...
+
+    async def list_fields(self, company_id: str) -> list[CrmField]:
+        """Organization, person and deal fields, standard and custom (cached briefly)."""
+        ...
+
+    async def add_deal_note(self, company_id: str, deal_id: str, text: str) -> str:
+        """Add a note to the deal (``text`` is plain; the adapter HTML-escapes); returns its id."""
+        ...
+
+    async def current_user(self, company_id: str) -> CrmUser: ...
+
+
+class CrmAuthorizer(Protocol):
+    """Pipedrive marketplace OAuth: code exchange on install, revoke on uninstall."""
+
+    async def exchange_code(self, code: str) -> CrmInstall: ...
+
+    async def revoke(self, refresh_token: str) -> None: ...

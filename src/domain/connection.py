@@ -1,0 +1,85 @@
+"""A company's connection to QuickBooks or Pipedrive: who it is there, and its OAuth tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from domain.errors import InvalidValueError
+
+
+class Vendor(StrEnum):
+    QUICKBOOKS = "quickbooks"
+    PIPEDRIVE = "pipedrive"
+
+
+class ConnectionStatus(StrEnum):
+    CONNECTED = "connected"
+    NEEDS_RECONNECT = "needs_reconnect"
+    """The vendor refused our refresh token (revoked, expired): a person must reconnect."""
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthTokens:
+    """Bearer credentials; ``repr`` never shows them (they must not reach a log)."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.access_token or not self.refresh_token:
+            raise InvalidValueError(
+                "tokens", "Both an access token and a refresh token are needed."
+            )
+        if self.access_expires_at.tzinfo is None:
+            raise InvalidValueError("access_expires_at", "Must carry a time zone.")
+
+    def access_expires_within(self, now: datetime, margin: timedelta) -> bool:
+        return self.access_expires_at - margin <= now
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """``external_id`` is the QuickBooks realm id or the Pipedrive company id."""
+
+    company_id: str
+    vendor: Vendor
+    external_id: str
+    tokens: OAuthTokens
+    status: ConnectionStatus = ConnectionStatus.CONNECTED
+    display_name: str = ""
+    environment: str = ""
+    api_domain: str = ""
+    connected_by: str = ""
+    connected_at: datetime | None = None
+    updated_at: datetime | None = None
+    failure_reason: str = ""
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.company_id or not self.external_id:
+            raise InvalidValueError("external_id", "A connection needs both company ids.")
+
+    def with_tokens(self, tokens: OAuthTokens, now: datetime) -> Connection:
+        return replace(
+            self,
+            tokens=tokens,
+            status=ConnectionStatus.CONNECTED,
+            failure_reason="",
+            updated_at=now,
+        )
+
+    def broken(self, reason: str, now: datetime) -> Connection:
+        return replace(
+            self,
+            status=ConnectionStatus.NEEDS_RECONNECT,
+            failure_reason=reason[:500],
+            updated_at=now,
+        )
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status is ConnectionStatus.CONNECTED
