@@ -1,0 +1,7 @@
+"""`python -m emulators.pipedrive`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

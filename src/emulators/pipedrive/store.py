@@ -1,0 +1,201 @@
+"""In-memory state of the emulated Pipedrive: companies, users, CRM records, OAuth, webhooks.
+
+CRM records are kept in their API v2 shape (the shape the emulator serves), plus the owning
+company id alongside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+ENTITY_KINDS = ("deal", "organization", "person")
+
+
+@dataclass
+class Company:
+    id: int
+    name: str
+    domain: str  # the `{domain}.pipedrive.com` sub-domain
+    country: str = "DE"
+    industry: str = "IT Services"
+    default_currency: str = "EUR"
+
+
+@dataclass
+class User:
+    id: int
+    company_id: int
+    name: str
+    email: str
+    is_admin: bool
+    locale: str  # e.g. "en_US", "fr_FR"
+    timezone_name: str
+    timezone_offset: str
+    default_currency: str
+    api_token: str
+    created: str
+    phone: str | None = None
+
+
+@dataclass
+class Record:
+    """A deal, organization or person: its v2 representation and its company."""
+
+    company_id: int
+    data: dict[str, Any]
+
+
+@dataclass
+class DealProduct:
+    company_id: int
+    data: dict[str, Any]
+
+
+@dataclass
+class Discount:
+    company_id: int
+    data: dict[str, Any]
+
+
+@dataclass
+class FieldDef:
+    """A field definition in the API v2 `dealFields` shape (+ entity kind and company)."""
+
+    company_id: int
+    entity: str
+    data: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return str(self.data["field_code"])
+
+    @property
+    def field_type(self) -> str:
+        return str(self.data["field_type"])
+
+    @property
+    def is_custom(self) -> bool:
+        return bool(self.data["is_custom_field"])
+
+
+@dataclass
+class Note:
+    company_id: int
+    data: dict[str, Any]
+
+
+@dataclass
+class Webhook:
+    company_id: int
+    client_id: str | None  # set for app-specific webhooks (created with an OAuth token)
+    data: dict[str, Any]
+
+
+@dataclass
+class AccessToken:
+    token: str
+    company_id: int
+    user_id: int
+    scopes: tuple[str, ...]
+    expires_at: float
+    client_id: str
+    refresh_token: str | None
+
+
+@dataclass
+class RefreshToken:
+    token: str
+    company_id: int
+    user_id: int
+    scopes: tuple[str, ...]
+    client_id: str
+    expires_at: float  # sliding: extended by 60 days on every use
+
+
+@dataclass
+class AuthorizationCode:
+    code: str
+    company_id: int
+    user_id: int
+    client_id: str
+    redirect_uri: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class Store:
+    companies: dict[int, Company] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+    deals: dict[int, Record] = field(default_factory=dict)
+    organizations: dict[int, Record] = field(default_factory=dict)
+    persons: dict[int, Record] = field(default_factory=dict)
+    deal_products: dict[int, DealProduct] = field(default_factory=dict)
+    discounts: dict[str, Discount] = field(default_factory=dict)
+    fields: list[FieldDef] = field(default_factory=list)
+    notes: dict[int, Note] = field(default_factory=dict)
+    webhooks: dict[int, Webhook] = field(default_factory=dict)
+    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    _ids: dict[str, itertools.count[int]] = field(default_factory=dict)
+
+    # Realistic-looking, distinct id ranges per kind.
+    _ID_START = {
+        "company": 13_000_001,
+        "user": 21_000_001,
+        "deal": 1,
+        "organization": 1,
+        "person": 1,
+        "deal_product": 1,
+        "product": 1,
+        "note": 1,
+        "webhook": 470_001,
+        "option": 1,
+    }
+
+    def next_id(self, kind: str) -> int:
+        if kind not in self._ids:
+            self._ids[kind] = itertools.count(self._ID_START.get(kind, 1))
+        return next(self._ids[kind])
+
+    def records(self, entity: str) -> dict[int, Record]:
+        return {"deal": self.deals, "organization": self.organizations, "person": self.persons}[
+            entity
+        ]
+
+    def get_record(self, entity: str, company_id: int, record_id: int) -> Record | None:
+        record = self.records(entity).get(record_id)
+        if record is None or record.company_id != company_id:
+            return None
+        return record
+
+    def company_fields(self, company_id: int, entity: str) -> list[FieldDef]:
+        return [f for f in self.fields if f.company_id == company_id and f.entity == entity]
+
+    def custom_fields(self, company_id: int, entity: str) -> list[FieldDef]:
+        return [f for f in self.company_fields(company_id, entity) if f.is_custom]
+
+    def find_field(self, company_id: int, entity: str, key_or_name: str) -> FieldDef | None:
+        for candidate in self.company_fields(company_id, entity):
+            if key_or_name in (candidate.key, candidate.data["field_name"]):
+                return candidate
+        return None
+
+    def users_of(self, company_id: int) -> list[User]:
+        return [u for u in self.users.values() if u.company_id == company_id]
+
+    def user_by_api_token(self, token: str) -> User | None:
+        for user in self.users.values():
+            if secrets.compare_digest(user.api_token, token):
+                return user
+        return None
+
+
+def custom_field_key(company_id: int, entity: str, name: str, salt: int) -> str:
+    """A 40-hex-character key, like Pipedrive's generated custom field hashes (deterministic)."""
+    return hashlib.sha1(f"{company_id}:{entity}:{name}:{salt}".encode()).hexdigest()
