@@ -51,3 +51,94 @@ class UpdateSettingsCommand:
     settings: SettingsInput
     update_mask: tuple[str, ...] = field(default_factory=tuple)
     etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressInput:
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+    formatted: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInput:
+    display_name: str
+    email: str = ""
+    address: AddressInput | None = None
+    tax_id: str = ""
+    quickbooks_customer_id: str = ""  # empty: create a new QuickBooks customer
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    """Decimal fields are strings as typed (never floats); the use case validates them."""
+
+    name: str = ""
+    description: str = ""
+    quantity: str = "1"
+    unit_price: str = "0"
+    discount: str = "0"
+    discount_kind: str = "percentage"
+    tax_rate: str = "0"
+    tax_method: str = "none"
+    item_id: str = ""
+    tax_code_id: str = ""
+    kind: str = "item"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceInput:
+    customer: CustomerInput
+    lines: tuple[LineInput, ...]
+    currency: str
+    issue_date: str = ""  # ISO date; empty: today in the company's time zone
+    due_date: str = ""  # ISO date; empty: from the company's due-date rule (or QuickBooks term)
+    memo: str = ""
+    terms_id: str = ""
+    update_customer_details: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DealRef:
+    principal: Principal
+    company_id: str
+    deal_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRef:
+    principal: Principal
+    company_id: str
+    deal_id: str
+    invoice_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateInvoiceCommand:
+    deal: DealRef
+    invoice: InvoiceInput
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ListPageCommand:
+    deal: DealRef
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceActionCommand:
+    invoice: InvoiceRef
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SendInvoiceCommand:
+    invoice: InvoiceRef
+    to: str = ""
+    request_id: str = ""

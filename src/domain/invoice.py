@@ -290,6 +290,33 @@ class InvoiceTotals:
     balance: Money
 
 
+def totals_of(
+    lines: Sequence[InvoiceLine],
+    currency: str,
+    *,
+    amount_paid: Money | None = None,
+    balance: Money | None = None,
+) -> InvoiceTotals:
+    """Totals of ``lines`` (also for a draft that is not an invoice yet). ``balance`` defaults
+    to the total less ``amount_paid``."""
+    items = [line for line in lines if not line.is_discount]
+    discount_lines = [line for line in lines if line.is_discount]
+    total = Money.sum_of((line.total(currency) for line in lines), currency)
+    paid = amount_paid if amount_paid is not None else Money.zero(currency)
+    return InvoiceTotals(
+        subtotal=Money.sum_of((line.gross(currency) for line in items), currency),
+        discount=Money.sum_of(
+            [line.discount_amount(currency) for line in items]
+            + [-line.net(currency) for line in discount_lines],
+            currency,
+        ),
+        tax=Money.sum_of((line.tax(currency) for line in lines), currency),
+        total=total,
+        amount_paid=paid,
+        balance=balance if balance is not None else total - paid,
+    )
+
+
 class InvoiceState(StrEnum):
     CREATING = "creating"
     CREATE_FAILED = "create_failed"
@@ -793,20 +820,8 @@ class Invoice:
         return self.quickbooks_total is not None and self.quickbooks_total != self.total()
 
     def totals(self) -> InvoiceTotals:
-        currency = self.currency
-        items = [line for line in self.lines if not line.is_discount]
-        discount_lines = [line for line in self.lines if line.is_discount]
-        return InvoiceTotals(
-            subtotal=Money.sum_of((line.gross(currency) for line in items), currency),
-            discount=Money.sum_of(
-                [line.discount_amount(currency) for line in items]
-                + [-line.net(currency) for line in discount_lines],
-                currency,
-            ),
-            tax=Money.sum_of((line.tax(currency) for line in self.lines), currency),
-            total=self.total(),
-            amount_paid=self.amount_paid,
-            balance=self.balance(),
+        return totals_of(
+            self.lines, self.currency, amount_paid=self.amount_paid, balance=self.balance()
         )
 
     def is_overdue(self, today: date) -> bool:

@@ -1,13 +1,27 @@
-"""In-memory repositories and unit of work with the same transaction semantics as Postgres."""
+"""In-memory repositories and unit of work with the same transaction semantics as Postgres:
+nothing is visible to others before ``commit()``, and a stale write is a conflict."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
+import itertools
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from application.errors import ConcurrencyConflictError
+from application.ports.persistence import (
+    CreationOptions,
+    CustomerLink,
+    IdempotencyRecord,
+    PageCursor,
+    RecordedEvent,
+)
+from domain.field_mapping import SourceEntity
+from domain.invoice import Invoice, InvoiceState
 from domain.settings import CompanySettings
 
 
@@ -16,37 +30,209 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self.settings: dict[str, CompanySettings] = {}
+        self.invoices: dict[tuple[str, str], Invoice] = {}
+        self.events: list[RecordedEvent] = []
+        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.links: dict[tuple[str, SourceEntity, str], CustomerLink] = {}
+        self.creation: dict[tuple[str, str], CreationOptions] = {}
+        self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
 
 
+def _conflict(what: str) -> ConcurrencyConflictError:
+    return ConcurrencyConflictError(
+        f"The {what} was changed concurrently; read it again and retry."
+    )
+
+
+class _Staged:
+    def __init__(self) -> None:
+        self.settings: dict[str, CompanySettings] = {}
+        self.invoices: dict[tuple[str, str], tuple[Invoice, int | None]] = {}  # (copy, read ver)
+        self.events: list[tuple[Invoice, object, str | None]] = []
+        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.links: dict[tuple[str, SourceEntity, str], CustomerLink | None] = {}
+        self.creation: dict[tuple[str, str], CreationOptions] = {}
+
+    def clear(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
 class InMemorySettingsRepository:
-    def __init__(self, store: InMemoryStore, staged: dict[str, CompanySettings]) -> None:
-        self._store = store
-        self._staged = staged
+    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
+        self._store, self._staged = store, staged
 
     async def get(self, company_id: str) -> CompanySettings | None:
-        return self._staged.get(company_id) or self._store.settings.get(company_id)
+        return self._staged.settings.get(company_id) or self._store.settings.get(company_id)
 
     async def save(self, settings: CompanySettings) -> CompanySettings:
-        current = self._staged.get(settings.company_id) or self._store.settings.get(
-            settings.company_id
-        )
+        current = await self.get(settings.company_id)
         current_version = current.version if current else 0
         if settings.version != current_version:
-            raise ConcurrencyConflictError(
-                "The settings were changed concurrently.",
-                metadata={"company": settings.company_id},
-            )
+            raise _conflict("settings")
         stored = dataclasses.replace(settings, version=current_version + 1)
-        self._staged[settings.company_id] = stored
+        self._staged.settings[settings.company_id] = stored
         return stored
+
+
+class InMemoryInvoiceRepository:
+    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
+        self._store, self._staged = store, staged
+        self._read_versions: dict[tuple[str, str], int] = {}
+
+    def _visible(self) -> dict[tuple[str, str], Invoice]:
+        merged = dict(self._store.invoices)
+        merged.update({k: v for k, (v, _) in self._staged.invoices.items()})
+        return merged
+
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        found = self._visible().get((company_id, invoice_id))
+        if found is None:
+            return None
+        self._read_versions.setdefault((company_id, invoice_id), found.version)
+        return copy.deepcopy(found)
+
+    async def get_for_update(self, company_id: str, invoice_id: str) -> Invoice | None:
+        return await self.get(company_id, invoice_id)
+
+    async def add(
+        self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
+    ) -> None:
+        key = (invoice.company_id, invoice.id)
+        if key in self._visible():
+            raise _conflict("invoice")
+        self._staged.creation[key] = creation or CreationOptions()
+        self._stage(invoice, None, actor)
+
+    async def creation_options(self, company_id: str, invoice_id: str) -> CreationOptions:
+        key = (company_id, invoice_id)
+        return self._staged.creation.get(key) or self._store.creation.get(key, CreationOptions())
+
+    async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
+        key = (invoice.company_id, invoice.id)
+        read = self._read_versions.get(key)
+        if read is None:
+            raise ValueError("save() needs an invoice read in this unit of work")
+        if invoice.version <= read:
+            invoice.version = read + 1
+        self._stage(invoice, read, actor)
+        self._read_versions[key] = invoice.version
+
+    def _stage(self, invoice: Invoice, read_version: int | None, actor: str | None) -> None:
+        for event in invoice.pull_events():
+            self._staged.events.append((invoice, event, actor))
+        key = (invoice.company_id, invoice.id)
+        if key in self._staged.invoices:  # saved twice in one unit of work: first read counts
+            read_version = self._staged.invoices[key][1]
+        self._staged.invoices[key] = (
+            copy.deepcopy(invoice),
+            read_version,
+        )
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        rows = sorted(
+            (
+                i
+                for (c, _), i in self._visible().items()
+                if c == company_id and i.deal_id == deal_id
+            ),
+            key=lambda i: (i.created_at, i.id),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
+        return [copy.deepcopy(i) for i in rows[:limit]]
+
+    async def find_by_quickbooks_ids(
+        self, company_id: str, quickbooks_ids: Sequence[str]
+    ) -> list[Invoice]:
+        wanted = set(quickbooks_ids)
+        found = [
+            i
+            for (c, _), i in self._visible().items()
+            if c == company_id and i.quickbooks_id in wanted
+        ]
+        for invoice in found:
+            self._read_versions.setdefault((company_id, invoice.id), invoice.version)
+        return [copy.deepcopy(i) for i in found]
+
+    async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
+        rows = sorted(
+            (
+                i
+                for i in self._visible().values()
+                if i.state is InvoiceState.CREATING and i.updated_at < older_than
+            ),
+            key=lambda i: i.updated_at,
+        )
+        return [copy.deepcopy(i) for i in rows[:limit]]
+
+
+class InMemoryInvoiceEventRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+    ) -> list[RecordedEvent]:
+        rows = [
+            e
+            for e in reversed(self._store.events)
+            if e.company_id == company_id
+            and e.deal_id == deal_id
+            and (before_id is None or e.id < before_id)
+        ]
+        return rows[:limit]
+
+
+class InMemoryIdempotencyStore:
+    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
+        self._store, self._staged = store, staged
+
+    async def get(self, company_id: str, key: str) -> IdempotencyRecord | None:
+        return self._staged.idempotency.get((company_id, key)) or self._store.idempotency.get(
+            (company_id, key)
+        )
+
+    async def put(self, company_id: str, key: str, record: IdempotencyRecord) -> bool:
+        if await self.get(company_id, key) is not None:
+            return False
+        self._staged.idempotency[(company_id, key)] = record
+        return True
+
+
+class InMemoryCustomerLinkRepository:
+    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
+        self._store, self._staged = store, staged
+
+    async def get(
+        self, company_id: str, entity: SourceEntity, entity_id: str
+    ) -> CustomerLink | None:
+        key = (company_id, entity, entity_id)
+        if key in self._staged.links:
+            return self._staged.links[key]
+        return self._store.links.get(key)
+
+    async def put(self, link: CustomerLink) -> None:
+        self._staged.links[(link.company_id, link.entity, link.entity_id)] = link
+
+    async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool:
+        existed = await self.get(company_id, entity, entity_id) is not None
+        self._staged.links[(company_id, entity, entity_id)] = None
+        return existed
 
 
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self._staged_settings: dict[str, CompanySettings] = {}
-        self.settings = InMemorySettingsRepository(store, self._staged_settings)
+        self._staged = _Staged()
+        self.settings = InMemorySettingsRepository(store, self._staged)
+        self.invoices = InMemoryInvoiceRepository(store, self._staged)
+        self.invoice_events = InMemoryInvoiceEventRepository(store)
+        self.idempotency = InMemoryIdempotencyStore(store, self._staged)
+        self.customer_links = InMemoryCustomerLinkRepository(store, self._staged)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -61,20 +247,48 @@ class InMemoryUnitOfWork:
         await self.rollback()
 
     async def commit(self) -> None:
-        async with self._store.lock:
-            for company_id, settings in self._staged_settings.items():
-                stored = self._store.settings.get(company_id)
+        store, staged = self._store, self._staged
+        async with store.lock:
+            for company_id, settings in staged.settings.items():
+                stored = store.settings.get(company_id)
                 if (stored.version if stored else 0) != settings.version - 1:
-                    raise ConcurrencyConflictError(
-                        "The settings were changed concurrently.",
-                        metadata={"company": company_id},
+                    raise _conflict("settings")
+            for key, (_, read_version) in staged.invoices.items():
+                stored_invoice = store.invoices.get(key)
+                if read_version is None and stored_invoice is not None:
+                    raise _conflict("invoice")
+                if read_version is not None and (
+                    stored_invoice is None or stored_invoice.version != read_version
+                ):
+                    raise _conflict("invoice")
+            for key in staged.idempotency:
+                if key in store.idempotency:
+                    raise _conflict("request id")
+            store.settings.update(staged.settings)
+            store.invoices.update({k: v for k, (v, _) in staged.invoices.items()})
+            store.idempotency.update(staged.idempotency)
+            store.creation.update(staged.creation)
+            for link_key, link in staged.links.items():
+                if link is None:
+                    store.links.pop(link_key, None)
+                else:
+                    store.links[link_key] = link
+            for invoice, event, actor in staged.events:
+                store.events.append(
+                    RecordedEvent(
+                        id=next(store.event_ids),
+                        company_id=invoice.company_id,
+                        deal_id=invoice.deal_id,
+                        invoice_id=invoice.id,
+                        event=event,  # type: ignore[arg-type]
+                        actor=actor,
                     )
-            self._store.settings.update(self._staged_settings)
-        self._staged_settings.clear()
+                )
+        staged.clear()
         self.committed = True
 
     async def rollback(self) -> None:
-        self._staged_settings.clear()
+        self._staged.clear()
 
 
 class InMemoryUnitOfWorkFactory:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.events import DomainEvent
+from domain.field_mapping import SourceEntity
+from domain.invoice import Invoice
 from domain.settings import CompanySettings
 
 
@@ -23,10 +28,128 @@ class SettingsRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """Keyset position in a newest-first list: the last row of the previous page."""
+
+    created_at: datetime
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreationOptions:
+    """What finishing a creation needs beyond the invoice: where to remember the customer link,
+    and whether to copy the customer's details to QuickBooks."""
+
+    link_entity: SourceEntity | None = None
+    link_entity_id: str | None = None
+    update_customer_details: bool = False
+    requested_by: str | None = None
+
+
+class InvoiceRepository(Protocol):
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None: ...
+
+    async def get_for_update(self, company_id: str, invoice_id: str) -> Invoice | None:
+        """As ``get``, locking the row until the transaction ends (one finisher at a time)."""
+        ...
+
+    async def add(
+        self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
+    ) -> None: ...
+
+    async def creation_options(self, company_id: str, invoice_id: str) -> CreationOptions: ...
+
+    async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
+        """Store the changes of an invoice read in this unit of work, and its pending events
+        (attributed to ``actor``: a user id, or "quickbooks" for facts read from QuickBooks).
+
+        Raises ``ConcurrencyConflictError`` if someone else stored it since it was read.
+        """
+        ...
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        """Newest first."""
+        ...
+
+    async def find_by_quickbooks_ids(
+        self, company_id: str, quickbooks_ids: Sequence[str]
+    ) -> list[Invoice]: ...
+
+    async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
+        """Invoices stuck in CREATING since before ``older_than`` (any company), oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """A stored domain event: one line of a deal's invoicing history."""
+
+    id: int
+    company_id: str
+    deal_id: str
+    invoice_id: str
+    event: DomainEvent
+    actor: str | None
+
+
+class InvoiceEventRepository(Protocol):
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+    ) -> list[RecordedEvent]:
+        """Newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    request_hash: str
+    resource_id: str
+
+
+class IdempotencyStore(Protocol):
+    """AIP-155 request ids: what each one created, and a hash of the request that did it."""
+
+    async def get(self, company_id: str, key: str) -> IdempotencyRecord | None: ...
+
+    async def put(self, company_id: str, key: str, record: IdempotencyRecord) -> bool:
+        """Store unless the key exists; False when another request got there first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLink:
+    """A Pipedrive organization or person linked to a QuickBooks customer."""
+
+    company_id: str
+    entity: SourceEntity
+    entity_id: str
+    quickbooks_customer_id: str
+    display_name: str
+    linked_at: datetime
+    linked_by: str | None = None
+
+
+class CustomerLinkRepository(Protocol):
+    async def get(
+        self, company_id: str, entity: SourceEntity, entity_id: str
+    ) -> CustomerLink | None: ...
+
+    async def put(self, link: CustomerLink) -> None: ...
+
+    async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
 
     settings: SettingsRepository
+    invoices: InvoiceRepository
+    invoice_events: InvoiceEventRepository
+    idempotency: IdempotencyStore
+    customer_links: CustomerLinkRepository
 
     async def __aenter__(self) -> Self: ...
 

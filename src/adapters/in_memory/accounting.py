@@ -1,0 +1,276 @@
+"""An in-memory QuickBooks: the AccountingGateway fake for use-case tests and dev mode.
+
+It keeps QuickBooks' observable rules that use cases rely on: requestid idempotency, unique
+display names, server-side totals, voids zeroing amounts, deleted invoices gone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from application.errors import (
+    IntegrationNotConnectedError,
+    NotFoundError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
+)
+from application.ports.accounting import (
+    AccountingChanges,
+    AccountingCustomer,
+    AccountingInvoice,
+    CompanyPreferences,
+    InvoiceOptions,
+    ItemOption,
+    NamedRef,
+    TaxCodeOption,
+)
+from domain.customer import Customer
+from domain.invoice import Invoice
+from domain.money import Money
+
+
+class InMemoryAccountingGateway:
+    def __init__(self, *, home_currency: str = "USD", is_us: bool = True) -> None:
+        self.preferences = CompanyPreferences(
+            home_currency=home_currency,
+            multicurrency_enabled=False,
+            enabled_currencies=(home_currency,),
+            is_us_company=is_us,
+            custom_transaction_numbers=False,
+            company_name="Fake Books Inc.",
+            country="US" if is_us else "GB",
+        )
+        self.connected: set[str] = set()
+        self.customers: dict[str, AccountingCustomer] = {}
+        self.invoices: dict[str, AccountingInvoice] = {}
+        self.deleted: set[str] = set()
+        self.sent: list[tuple[str, str | None]] = []
+        self.requests: dict[str, object] = {}
+        self.calls: list[str] = []
+        self.failures: dict[str, list[Exception]] = {}
+        self.items = (ItemOption("1", "Services"), ItemOption("2", "Hours"))
+        self.tax_codes = (TaxCodeOption("TAX", "Taxable"), TaxCodeOption("NON", "Non-taxable"))
+        self.terms = (NamedRef("3", "Net 30"), NamedRef("2", "Net 15"))
+        self._ids = itertools.count(100)
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    # -- helpers for tests -------------------------------------------------------------------
+
+    def connect(self, company_id: str) -> None:
+        self.connected.add(company_id)
+
+    def record_payment(self, invoice_id: str, amount: Money) -> None:
+        invoice = self.invoices[invoice_id]
+        self.invoices[invoice_id] = dataclasses.replace(
+            invoice,
+            balance=invoice.balance - amount,
+            sync_token=str(int(invoice.sync_token) + 1),
+            last_updated=self.now,
+        )
+
+    def _enter(self, company_id: str, operation: str) -> None:
+        self.calls.append(operation)
+        if company_id not in self.connected:
+            raise IntegrationNotConnectedError(
+                "QuickBooks is not connected for this company.", reason="QUICKBOOKS_NOT_CONNECTED"
+            )
+        for key in (operation, "*"):
+            if self.failures.get(key):
+                raise self.failures[key].pop(0)
+
+    def _replay(self, request_id: str, operation: str) -> object | None:
+        return self.requests.get(f"{operation}:{request_id}")
+
+    # -- the port ----------------------------------------------------------------------------
+
+    async def search_customers(
+        self, company_id: str, text: str, *, limit: int = 20
+    ) -> list[AccountingCustomer]:
+        self._enter(company_id, "search_customers")
+        needle = text.strip().lower()
+        return [
+            c
+            for c in self.customers.values()
+            if needle in c.customer.display_name.lower()
+            or (c.customer.email or "").lower() == needle
+        ][:limit]
+
+    async def get_customer(self, company_id: str, customer_id: str) -> AccountingCustomer:
+        self._enter(company_id, "get_customer")
+        if customer_id not in self.customers:
+            raise NotFoundError("quickbooks_customer", customer_id)
+        return self.customers[customer_id]
+
+    async def create_customer(
+        self, company_id: str, customer: Customer, *, request_id: str
+    ) -> AccountingCustomer:
+        self._enter(company_id, "create_customer")
+        replay = self._replay(request_id, "customer")
+        if isinstance(replay, AccountingCustomer):
+            return replay
+        name = customer.display_name
+        taken = {c.customer.display_name.lower() for c in self.customers.values()}
+        suffix = 2
+        while name.lower() in taken:
+            name = f"{customer.display_name} ({suffix})"
+            suffix += 1
+        new_id = str(next(self._ids))
+        created = AccountingCustomer(
+            id=new_id,
+            customer=dataclasses.replace(customer, display_name=name, quickbooks_id=new_id),
+        )
+        self.customers[new_id] = created
+        self.requests[f"customer:{request_id}"] = created
+        return created
+
+    async def update_customer_details(
+        self, company_id: str, customer_id: str, details: Customer, fields: frozenset[str]
+    ) -> AccountingCustomer:
+        self._enter(company_id, "update_customer")
+        current = self.customers[customer_id]
+        changes = {f: getattr(details, f) for f in fields}
+        updated = dataclasses.replace(
+            current,
+            customer=dataclasses.replace(current.customer, **changes),
+            sync_token=str(int(current.sync_token) + 1),
+        )
+        self.customers[customer_id] = updated
+        return updated
+
+    async def invoice_options(self, company_id: str) -> InvoiceOptions:
+        self._enter(company_id, "invoice_options")
+        return InvoiceOptions(self.preferences, self.tax_codes, self.terms, self.items)
+
+    async def create_invoice(
+        self, company_id: str, invoice: Invoice, *, request_id: str
+    ) -> AccountingInvoice:
+        self._enter(company_id, "create_invoice")
+        replay = self._replay(request_id, "invoice")
+        if isinstance(replay, AccountingInvoice):
+            return replay
+        if invoice.customer.quickbooks_id not in self.customers:
+            raise UpstreamRejectedError(
+                "QuickBooks does not know this customer.", metadata={"vendor_code": "2500"}
+            )
+        if invoice.currency not in self.preferences.enabled_currencies:
+            raise UpstreamRejectedError(
+                f"QuickBooks does not accept {invoice.currency} for this company.",
+                metadata={"vendor_code": "6000"},
+            )
+        new_id = str(next(self._ids))
+        total = invoice.total()
+        created = AccountingInvoice(
+            id=new_id,
+            doc_number=str(1000 + len(self.invoices) + 1),
+            sync_token="0",
+            currency=invoice.currency,
+            total=total,
+            balance=total,
+            due_date=invoice.due_date or invoice.issue_date,
+            txn_date=invoice.issue_date,
+            customer_id=invoice.customer.quickbooks_id or "",
+            voided=False,
+            email_status="NotSet",
+            last_updated=self.now,
+            bill_email=invoice.customer.email,
+        )
+        self.invoices[new_id] = created
+        self.requests[f"invoice:{request_id}"] = created
+        return created
+
+    async def get_invoice(self, company_id: str, invoice_id: str) -> AccountingInvoice | None:
+        self._enter(company_id, "get_invoice")
+        return self.invoices.get(invoice_id)
+
+    async def get_invoices(
+        self, company_id: str, invoice_ids: Sequence[str]
+    ) -> dict[str, AccountingInvoice]:
+        self._enter(company_id, "get_invoices")
+        return {i: self.invoices[i] for i in invoice_ids if i in self.invoices}
+
+    def _existing(self, invoice_id: str) -> AccountingInvoice:
+        if invoice_id not in self.invoices:
+            raise NotFoundError("quickbooks_invoice", invoice_id)
+        return self.invoices[invoice_id]
+
+    async def void_invoice(
+        self, company_id: str, invoice_id: str, *, request_id: str
+    ) -> AccountingInvoice:
+        self._enter(company_id, "void_invoice")
+        current = self._existing(invoice_id)
+        zero = Money.zero(current.currency)
+        voided = dataclasses.replace(
+            current,
+            voided=True,
+            total=zero,
+            balance=zero,
+            sync_token=str(int(current.sync_token) + 1),
+            last_updated=self.now,
+        )
+        self.invoices[invoice_id] = voided
+        return voided
+
+    async def delete_invoice(self, company_id: str, invoice_id: str, *, request_id: str) -> None:
+        self._enter(company_id, "delete_invoice")
+        if invoice_id in self.deleted:
+            return
+        self._existing(invoice_id)
+        del self.invoices[invoice_id]
+        self.deleted.add(invoice_id)
+
+    async def send_invoice(
+        self, company_id: str, invoice_id: str, *, to: str | None, request_id: str
+    ) -> AccountingInvoice:
+        self._enter(company_id, "send_invoice")
+        current = self._existing(invoice_id)
+        recipient = to or current.bill_email
+        if not recipient:
+            raise UpstreamRejectedError(
+                "QuickBooks needs an email address to send the invoice to.",
+                metadata={"vendor_code": "6530"},
+            )
+        self.sent.append((invoice_id, recipient))
+        sent = dataclasses.replace(
+            current,
+            email_status="EmailSent",
+            bill_email=recipient,
+            sync_token=str(int(current.sync_token) + 1),
+        )
+        self.invoices[invoice_id] = sent
+        return sent
+
+    async def invoice_pdf(self, company_id: str, invoice_id: str) -> bytes:
+        self._enter(company_id, "invoice_pdf")
+        invoice = self._existing(invoice_id)
+        return b"%PDF-1.4\n% fake invoice " + (invoice.doc_number or "").encode() + b"\n%%EOF\n"
+
+    async def invoice_link(self, company_id: str, invoice_id: str) -> str:
+        return f"https://app.sandbox.qbo.intuit.com/app/invoice?txnId={invoice_id}"
+
+    async def changes_since(self, company_id: str, since: datetime) -> AccountingChanges:
+        self._enter(company_id, "changes_since")
+        return AccountingChanges(
+            invoices=tuple(i for i in self.invoices.values() if i.last_updated >= since),
+            deleted_invoice_ids=tuple(sorted(self.deleted)),
+            payment_invoice_ids=(),
+            as_of=self.now,
+        )
+
+    def fail_on(self, operation: str, error: Exception, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``operation`` ("*": any) raise ``error``."""
+        self.failures.setdefault(operation, []).extend([error] * times)
+
+    def unavailable(self, operation: str = "*", times: int = 1) -> None:
+        """Make the next ``times`` calls fail as QuickBooks outages do."""
+        self.fail_on(
+            operation,
+            UpstreamUnavailableError("QuickBooks is unavailable.", reason="QUICKBOOKS_UNAVAILABLE"),
+            times,
+        )
+
+
+def today_utc(now: datetime) -> date:
+    return now.astimezone(UTC).date()

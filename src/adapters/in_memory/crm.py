@@ -1,0 +1,47 @@
+"""An in-memory Pipedrive: the CrmGateway fake for use-case tests."""
+
+from __future__ import annotations
+
+from application.errors import NotFoundError
+from application.ports.crm import CrmField, CrmUser, Deal
+from domain.field_mapping import SourceEntity
+
+
+class InMemoryCrmGateway:
+    def __init__(self) -> None:
+        self.deals: dict[tuple[str, str], Deal] = {}
+        self.notes: list[tuple[str, str, str]] = []
+        self.fields: list[CrmField] = [
+            CrmField(SourceEntity.ORGANIZATION, "name", "Name", "varchar", False),
+            CrmField(
+                SourceEntity.ORGANIZATION,
+                "address",
+                "Address",
+                "address",
+                False,
+                ("street_number", "route", "locality", "postal_code", "country"),
+            ),
+            CrmField(SourceEntity.PERSON, "name", "Name", "varchar", False),
+            CrmField(SourceEntity.PERSON, "email", "Email", "varchar", False),
+            CrmField(SourceEntity.DEAL, "title", "Title", "varchar", False),
+        ]
+        self.users: dict[str, CrmUser] = {}
+
+    def add_deal(self, company_id: str, deal: Deal) -> None:
+        self.deals[(company_id, deal.id)] = deal
+
+    async def get_deal(self, company_id: str, deal_id: str) -> Deal:
+        deal = self.deals.get((company_id, deal_id))
+        if deal is None or deal.deleted:
+            raise NotFoundError("deal", deal_id)
+        return deal
+
+    async def list_fields(self, company_id: str) -> list[CrmField]:
+        return list(self.fields)
+
+    async def add_deal_note(self, company_id: str, deal_id: str, text: str) -> str:
+        self.notes.append((company_id, deal_id, text))
+        return str(len(self.notes))
+
+    async def current_user(self, company_id: str) -> CrmUser:
+        return self.users[company_id]

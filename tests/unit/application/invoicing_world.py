@@ -1,0 +1,129 @@
+"""A small world for invoicing use-case tests: in-memory fakes wired like the real thing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from adapters.in_memory.accounting import InMemoryAccountingGateway
+from adapters.in_memory.crm import InMemoryCrmGateway
+from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
+from adapters.system_clock import FrozenClock
+from application.auth import Principal
+from application.commands import (
+    AddressInput,
+    CreateInvoiceCommand,
+    CustomerInput,
+    DealRef,
+    InvoiceInput,
+    InvoiceRef,
+    LineInput,
+)
+from application.invoices import (
+    CreateInvoice,
+    DeleteInvoice,
+    FinishInvoiceCreation,
+    GetInvoice,
+    GetInvoicePdf,
+    InvoiceReader,
+    ListInvoiceEvents,
+    ListInvoices,
+    PrepareInvoice,
+    RefreshInvoices,
+    SendInvoice,
+    VoidInvoice,
+)
+from application.ports.crm import Deal, DealDiscount, DealProduct
+from domain.customer import Address
+from domain.field_mapping import DealSnapshot
+from domain.invoice import DiscountKind, TaxMethod
+
+COMPANY = "1001"
+USER = Principal(subject="user-7", companies=frozenset({COMPANY}), is_admin=False)
+OTHER = Principal(subject="user-9", companies=frozenset({"2002"}), is_admin=False)
+MARCH_13 = datetime(2026, 3, 13, 10, 0, tzinfo=UTC)
+
+
+def a_deal(deal_id: str = "42", *, email: str | None = "ana@acme.test") -> Deal:
+    return Deal(
+        id=deal_id,
+        title="Website redesign",
+        currency="USD",
+        value=Decimal("2109.78"),
+        organization_id="5",
+        person_id="9",
+        snapshot=DealSnapshot(
+            deal={"title": "Website redesign"},
+            organization={
+                "name": "Acme Corp",
+                "address": Address(line1="1 Main St", city="Springfield", country="US"),
+            },
+            person={"name": "Ana", "email": email},
+        ),
+        products=(
+            DealProduct("p1", "Services", Decimal(5), Decimal(22), discount=Decimal("0.2")),
+            DealProduct(
+                "p2",
+                "Design",
+                Decimal(2),
+                Decimal(1000),
+                tax_rate=Decimal(10),
+                tax_method=TaxMethod.EXCLUSIVE,
+            ),
+        ),
+        discounts=(DealDiscount("Loyalty", Decimal(50), DiscountKind.AMOUNT),),
+    )
+
+
+@dataclass
+class World:
+    clock: FrozenClock = field(default_factory=lambda: FrozenClock(MARCH_13))
+    uow: InMemoryUnitOfWorkFactory = field(default_factory=InMemoryUnitOfWorkFactory)
+    qbo: InMemoryAccountingGateway = field(default_factory=InMemoryAccountingGateway)
+    crm: InMemoryCrmGateway = field(default_factory=InMemoryCrmGateway)
+
+    def __post_init__(self) -> None:
+        self.qbo.connect(COMPANY)
+        self.crm.add_deal(COMPANY, a_deal())
+        reader = InvoiceReader(self.qbo, self.clock)
+        self.finish = FinishInvoiceCreation(self.uow, self.qbo, self.crm, self.clock)
+        self.prepare = PrepareInvoice(self.uow, self.qbo, self.crm, self.clock)
+        self.create = CreateInvoice(self.uow, self.qbo, self.crm, self.clock, self.finish)
+        self.get = GetInvoice(self.uow, reader)
+        self.list = ListInvoices(self.uow, reader)
+        self.events = ListInvoiceEvents(self.uow)
+        self.void = VoidInvoice(self.uow, self.qbo, self.clock)
+        self.delete = DeleteInvoice(self.uow, self.qbo, self.clock)
+        self.send = SendInvoice(self.uow, self.qbo, self.clock)
+        self.pdf = GetInvoicePdf(self.uow, self.qbo)
+        self.refresh = RefreshInvoices(self.uow, self.qbo, self.clock, self.finish)
+
+
+def deal_ref(principal: Principal = USER, deal_id: str = "42") -> DealRef:
+    return DealRef(principal, COMPANY, deal_id)
+
+
+def invoice_ref(invoice_id: str, principal: Principal = USER) -> InvoiceRef:
+    return InvoiceRef(principal, COMPANY, "42", invoice_id)
+
+
+def an_invoice_input(**changes: object) -> InvoiceInput:
+    values: dict[str, object] = {
+        "customer": CustomerInput(
+            display_name="Acme Corp",
+            email="ana@acme.test",
+            address=AddressInput(line1="1 Main St", city="Springfield", country="US"),
+        ),
+        "lines": (
+            LineInput(name="Services", quantity="5", unit_price="22", discount="0.2", item_id="1"),
+            LineInput(name="Design", quantity="2", unit_price="1000", item_id="1"),
+        ),
+        "currency": "USD",
+    }
+    values.update(changes)
+    return InvoiceInput(**values)  # type: ignore[arg-type]
+
+
+def create_command(request_id: str = "req-1", **changes: object) -> CreateInvoiceCommand:
+    return CreateInvoiceCommand(deal_ref(), an_invoice_input(**changes), request_id)

@@ -1,0 +1,349 @@
+"""Invoicing use cases wired with the in-memory fakes and a frozen clock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from application.commands import (
+    InvoiceActionCommand,
+    LineInput,
+    ListPageCommand,
+    SendInvoiceCommand,
+)
+from application.errors import PermissionDeniedError, RequestIdReusedError, UpstreamRejectedError
+from domain.errors import InvalidStateTransitionError, InvalidValueError
+from domain.field_mapping import SourceEntity
+from domain.invoice import InvoiceState, InvoiceStatus
+from domain.money import Money
+from tests.unit.application.invoicing_world import (
+    COMPANY,
+    OTHER,
+    World,
+    a_deal,
+    create_command,
+    deal_ref,
+    invoice_ref,
+)
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+async def test_the_draft_is_prefilled_from_the_deal_and_the_mapping(world: World) -> None:
+    draft = await world.prepare.execute(deal_ref())
+
+    assert draft.customer.display_name == "Acme Corp"
+    assert draft.customer.email == "ana@acme.test"
+    assert draft.customer.billing_address is not None
+    assert draft.customer.billing_address.city == "Springfield"
+    assert draft.currency == "USD"
+    assert draft.issue_date == date(2026, 3, 13)
+    assert draft.due_date == date(2026, 3, 20)  # the reference's "7 days" example
+    assert [line.name for line in draft.lines] == ["Services", "Design", ""]
+    assert draft.lines[0].total("USD") == Money.of("109.78", "USD")
+    assert draft.lines[0].item_ref == "1"  # matched by name
+    assert draft.lines[2].is_discount
+    # 109.78 + 2000 + 10 % tax on 2000 - 50 discount
+    assert draft.totals.total == Money.of("2259.78", "USD")
+    # "Design" matches no QuickBooks item and no default item is set: say so before Create.
+    assert [(w.code, w.field) for w in draft.warnings] == [("NO_MATCHING_ITEM", "lines[1].item_id")]
+
+
+async def test_the_draft_warns_about_what_quickbooks_will_refuse(world: World) -> None:
+    world.crm.add_deal(COMPANY, replace(a_deal("43", email=None), currency="EUR"))
+
+    draft = await world.prepare.execute(deal_ref(deal_id="43"))
+
+    codes = {w.code for w in draft.warnings}
+    assert "CURRENCY_NOT_ENABLED" in codes
+    assert "NO_EMAIL" in codes
+
+
+async def test_the_draft_suggests_quickbooks_customers_by_name(world: World) -> None:
+    await world.create.execute(create_command())
+
+    draft = await world.prepare.execute(deal_ref())
+
+    assert draft.linked_customer is not None  # the first invoice linked the organization
+    assert draft.linked_customer.customer.display_name == "Acme Corp"
+
+
+async def test_creating_an_invoice_opens_it_in_quickbooks(world: World) -> None:
+    view = await world.create.execute(create_command())
+
+    invoice = view.invoice
+    assert invoice.state is InvoiceState.OPEN
+    assert invoice.quickbooks_id in world.qbo.invoices
+    assert invoice.doc_number
+    assert invoice.total() == Money.of("2109.78", "USD")
+    assert not invoice.totals_mismatch
+    assert invoice.due_date == date(2026, 3, 20)
+    assert view.quickbooks_url
+    assert invoice.quickbooks_id in view.quickbooks_url
+    assert len(world.crm.notes) == 1
+    assert invoice.doc_number in world.crm.notes[0][2]
+
+
+async def test_creating_remembers_the_customer_link_for_the_organization(world: World) -> None:
+    view = await world.create.execute(create_command())
+
+    async with world.uow() as uow:
+        link = await uow.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5")
+    assert link is not None
+    assert link.quickbooks_customer_id == view.invoice.customer.quickbooks_id
+
+
+async def test_the_same_request_id_returns_the_first_invoice(world: World) -> None:
+    first = await world.create.execute(create_command("req-7"))
+    second = await world.create.execute(create_command("req-7"))
+
+    assert second.invoice.id == first.invoice.id
+    assert len(world.qbo.invoices) == 1
+
+
+async def test_the_same_request_id_with_another_payload_is_refused(world: World) -> None:
+    await world.create.execute(create_command("req-7"))
+
+    with pytest.raises(RequestIdReusedError):
+        await world.create.execute(create_command("req-7", memo="different"))
+    assert len(world.qbo.invoices) == 1
+
+
+async def test_an_outage_leaves_the_invoice_creating_and_a_retry_finishes_it(
+    world: World,
+) -> None:
+    world.qbo.unavailable(times=3)  # the options read, the customer write, and more
+
+    first = await world.create.execute(create_command("req-9"))
+    assert first.invoice.state is InvoiceState.CREATING
+    assert first.status is InvoiceStatus.CREATING
+
+    retried = await world.create.execute(create_command("req-9"))
+    assert retried.invoice.state is InvoiceState.OPEN
+    assert retried.invoice.id == first.invoice.id
+    assert len(world.qbo.invoices) == 1
+
+
+async def test_a_rejection_fails_the_creation_with_the_reason(world: World) -> None:
+    world.qbo.fail_on(
+        "create_invoice", UpstreamRejectedError("The customer is inactive in QuickBooks.")
+    )
+
+    view = await world.create.execute(create_command())
+
+    assert view.invoice.state is InvoiceState.CREATE_FAILED
+    assert view.invoice.failure_reason == "The customer is inactive in QuickBooks."
+
+
+async def test_invalid_lines_are_reported_by_field_and_nothing_is_stored(world: World) -> None:
+    bad = (LineInput(name="x", quantity="-1", unit_price="abc"),)
+
+    with pytest.raises(InvalidValueError) as caught:
+        await world.create.execute(create_command(lines=bad))
+
+    fields = {v.field for v in caught.value.violations}
+    assert {"invoice.lines[0].quantity", "invoice.lines[0].unit_price"} <= fields
+    page = await world.list.execute(ListPageCommand(deal_ref()))
+    assert page.items == []
+    assert world.qbo.invoices == {}
+
+
+async def test_an_invoice_with_no_lines_is_refused(world: World) -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        await world.create.execute(create_command(lines=()))
+    assert any(v.field.startswith("invoice.lines") for v in caught.value.violations)
+
+
+async def test_a_currency_the_company_cannot_invoice_in_is_refused_before_quickbooks(
+    world: World,
+) -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        await world.create.execute(create_command(currency="EUR"))
+    assert caught.value.violations[0].field == "invoice.currency"
+    assert "create_invoice" not in world.qbo.calls
+
+
+async def test_payments_move_the_invoice_to_partially_paid_then_paid(world: World) -> None:
+    view = await world.create.execute(create_command())
+    qb_id = view.invoice.quickbooks_id
+    assert qb_id is not None
+
+    world.qbo.record_payment(qb_id, Money.of("100", "USD"))
+    page = await world.refresh.execute(deal_ref())
+    assert page.items[0].invoice.state is InvoiceState.PARTIALLY_PAID
+    assert page.items[0].invoice.amount_paid == Money.of("100", "USD")
+
+    world.qbo.record_payment(qb_id, Money.of("2009.78", "USD"))
+    page = await world.refresh.execute(deal_ref())
+    assert page.items[0].invoice.state is InvoiceState.PAID
+    assert page.items[0].invoice.balance().is_zero()
+
+
+async def test_an_unpaid_invoice_past_its_due_date_is_overdue(world: World) -> None:
+    view = await world.create.execute(create_command())
+
+    world.clock.advance(timedelta(days=8))
+    page = await world.refresh.execute(deal_ref())
+
+    assert page.items[0].status is InvoiceStatus.OVERDUE
+    events = await world.events.execute(ListPageCommand(deal_ref()))
+    assert events.items[0].event.kind == "overdue"
+    assert events.items[0].invoice_id == view.invoice.id
+
+
+async def test_an_invoice_deleted_in_quickbooks_shows_as_deleted(world: World) -> None:
+    view = await world.create.execute(create_command())
+    assert view.invoice.quickbooks_id is not None
+    del world.qbo.invoices[view.invoice.quickbooks_id]
+
+    page = await world.refresh.execute(deal_ref())
+
+    assert page.items[0].invoice.state is InvoiceState.DELETED
+
+
+async def test_voiding_is_irreversible_and_a_second_void_is_refused(world: World) -> None:
+    view = await world.create.execute(create_command())
+    ref = invoice_ref(view.invoice.id)
+
+    voided = await world.void.execute(InvoiceActionCommand(ref))
+    assert voided.invoice.state is InvoiceState.VOIDED
+    assert world.qbo.invoices[view.invoice.quickbooks_id or ""].voided
+
+    with pytest.raises(InvalidStateTransitionError) as caught:
+        await world.void.execute(InvoiceActionCommand(ref))
+    assert caught.value.state == "VOIDED"
+    assert caught.value.action == "void"
+
+
+async def test_a_paid_invoice_can_be_voided(world: World) -> None:
+    view = await world.create.execute(create_command())
+    world.qbo.record_payment(view.invoice.quickbooks_id or "", Money.of("2109.78", "USD"))
+    await world.refresh.execute(deal_ref())
+
+    voided = await world.void.execute(InvoiceActionCommand(invoice_ref(view.invoice.id)))
+
+    assert voided.invoice.state is InvoiceState.VOIDED
+
+
+async def test_deleting_removes_it_from_quickbooks(world: World) -> None:
+    view = await world.create.execute(create_command())
+
+    deleted = await world.delete.execute(InvoiceActionCommand(invoice_ref(view.invoice.id)))
+
+    assert deleted.invoice.state is InvoiceState.DELETED
+    assert view.invoice.quickbooks_id in world.qbo.deleted
+    with pytest.raises(InvalidStateTransitionError):
+        await world.send.execute(SendInvoiceCommand(invoice_ref(view.invoice.id)))
+
+
+async def test_sending_uses_the_customer_email_unless_overridden(world: World) -> None:
+    view = await world.create.execute(create_command())
+    ref = invoice_ref(view.invoice.id)
+
+    await world.send.execute(SendInvoiceCommand(ref))
+    await world.send.execute(SendInvoiceCommand(ref, to="billing@acme.test"))
+
+    assert [to for _, to in world.qbo.sent] == ["ana@acme.test", "billing@acme.test"]
+    events = await world.events.execute(ListPageCommand(deal_ref()))
+    assert [e.event.kind for e in events.items[:2]] == ["sent", "sent"]
+
+
+async def test_sending_to_something_that_is_not_an_email_is_refused(world: World) -> None:
+    view = await world.create.execute(create_command())
+
+    with pytest.raises(InvalidValueError) as caught:
+        await world.send.execute(SendInvoiceCommand(invoice_ref(view.invoice.id), to="nope"))
+    assert caught.value.violations[0].field == "to"
+
+
+async def test_the_pdf_is_quickbooks_own(world: World) -> None:
+    view = await world.create.execute(create_command())
+
+    pdf = await world.pdf.execute(invoice_ref(view.invoice.id))
+
+    assert pdf.content.startswith(b"%PDF-")
+    assert pdf.filename == f"invoice-{view.invoice.doc_number}.pdf"
+
+
+async def test_invoices_are_listed_newest_first_page_by_page(world: World) -> None:
+    ids = []
+    for n in range(5):
+        world.clock.advance(timedelta(minutes=1))
+        ids.append((await world.create.execute(create_command(f"r{n}"))).invoice.id)
+
+    first = await world.list.execute(ListPageCommand(deal_ref(), page_size=2))
+    second = await world.list.execute(
+        ListPageCommand(deal_ref(), page_size=2, page_token=first.next_page_token)
+    )
+    third = await world.list.execute(
+        ListPageCommand(deal_ref(), page_size=2, page_token=second.next_page_token)
+    )
+
+    seen = [v.invoice.id for v in first.items + second.items + third.items]
+    assert seen == list(reversed(ids))
+    assert third.next_page_token == ""
+
+
+async def test_a_page_token_from_another_deal_is_refused(world: World) -> None:
+    for n in range(3):
+        await world.create.execute(create_command(f"r{n}"))
+    page = await world.list.execute(ListPageCommand(deal_ref(), page_size=1))
+
+    with pytest.raises(InvalidValueError) as caught:
+        await world.list.execute(
+            ListPageCommand(deal_ref(deal_id="43"), page_token=page.next_page_token)
+        )
+    assert caught.value.violations[0].field == "page_token"
+
+
+async def test_another_company_cannot_read_or_act_on_the_invoice(world: World) -> None:
+    view = await world.create.execute(create_command())
+
+    with pytest.raises(PermissionDeniedError):
+        await world.get.execute(invoice_ref(view.invoice.id, principal=OTHER))
+    with pytest.raises(PermissionDeniedError):
+        await world.void.execute(InvoiceActionCommand(invoice_ref(view.invoice.id, OTHER)))
+
+
+async def test_history_records_creation_and_payment(world: World) -> None:
+    view = await world.create.execute(create_command())
+    world.qbo.record_payment(view.invoice.quickbooks_id or "", Money.of("10", "USD"))
+    await world.refresh.execute(deal_ref())
+
+    events = await world.events.execute(ListPageCommand(deal_ref()))
+
+    kinds = [e.event.kind for e in events.items]
+    assert kinds[0] == "payment_received"
+    assert "created" in kinds
+    assert "creation_requested" in kinds
+    created = next(e for e in events.items if e.event.kind == "creation_requested")
+    assert created.actor == "user-7"
+
+
+@pytest.mark.parametrize("size", [-1])
+async def test_a_negative_page_size_is_refused(world: World, size: int) -> None:
+    with pytest.raises(InvalidValueError):
+        await world.list.execute(ListPageCommand(deal_ref(), page_size=size))
+
+
+async def test_totals_that_disagree_with_quickbooks_are_reported(world: World) -> None:
+    original = world.qbo.create_invoice
+
+    async def off_by_a_cent(company_id, invoice, *, request_id):  # type: ignore[no-untyped-def]
+        created = await original(company_id, invoice, request_id=request_id)
+        return replace(created, total=created.total + Money.of("0.01", "USD"))
+
+    world.qbo.create_invoice = off_by_a_cent  # type: ignore[method-assign]
+
+    view = await world.create.execute(create_command())
+
+    assert view.invoice.totals_mismatch
+    assert view.invoice.quickbooks_total == Money.of("2109.79", "USD")
+    assert view.invoice.total() == Money.of("2109.78", "USD")
+    assert Decimal("0.01") == (view.invoice.quickbooks_total - view.invoice.total()).amount
