@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from application.auth import Principal
 from application.commands import (
     DueDatePolicyInput,
     FieldSourceInput,
@@ -14,7 +15,9 @@ from application.commands import (
     UpdateSettingsCommand,
 )
 from application.errors import ConcurrencyConflictError
+from application.ports.accounting import AccountingGateway, InvoiceOptions
 from application.ports.clock import Clock
+from application.ports.crm import CrmField, CrmGateway
 from application.ports.persistence import UnitOfWorkFactory
 from application.views import SettingsView, settings_etag
 from domain.due_date_policy import DueDatePolicy, DueDateRule
@@ -190,3 +193,21 @@ def _apply(current: CompanySettings, changes: dict[str, Any]) -> CompanySettings
         if key in changes:
             mapping = mapping.with_source(field, changes.pop(key))
     return dataclasses.replace(current, field_mapping=mapping, **changes)
+
+
+class ListMappableFields:
+    def __init__(self, crm: CrmGateway) -> None:
+        self._crm = crm
+
+    async def execute(self, principal: Principal, company_id: str) -> list[CrmField]:
+        principal.ensure_can_access(company_id)
+        return await self._crm.list_fields(company_id)
+
+
+class ListInvoiceOptions:
+    def __init__(self, accounting: AccountingGateway) -> None:
+        self._accounting = accounting
+
+    async def execute(self, principal: Principal, company_id: str) -> InvoiceOptions:
+        principal.ensure_can_access(company_id)
+        return await self._accounting.invoice_options(company_id)

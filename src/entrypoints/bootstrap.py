@@ -8,25 +8,81 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import Any
 
+import aiohttp
 import structlog
 from aiohttp import web
 from dependency_injector import containers, providers
 
+from adapters.pipedrive.gateway import PipedriveCrmGateway
+from adapters.pipedrive.oauth import PipedriveAuthorizer
 from adapters.postgres import migrate
+from adapters.postgres.connections import PostgresOAuthStateStore, PostgresTokenStore
+from adapters.postgres.coordination import PostgresDistributedLock, PostgresRateLimiter
+from adapters.postgres.crypto import SecretBox
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.engine import build_engine, build_session_factory
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
+from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints
+from adapters.quickbooks.webhook_payloads import MalformedWebhookError, parse_notifications
 from adapters.system_clock import SystemClock
-from application.settings import GetSettings, UpdateSettings
+from application.auth import Principal
+from application.connections import (
+    CompleteQuickBooksConnect,
+    DisconnectQuickBooks,
+    GetConnections,
+    StartQuickBooksConnect,
+)
+from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers, UnlinkCustomer
+from application.installation import CompletePipedriveInstall, UninstallPipedrive
+from application.invoices import (
+    CreateInvoice,
+    DeleteInvoice,
+    FinishInvoiceCreation,
+    GetInvoice,
+    GetInvoicePdf,
+    InvoiceReader,
+    ListInvoiceEvents,
+    ListInvoices,
+    PrepareInvoice,
+    RefreshInvoices,
+    SendInvoice,
+    VoidInvoice,
+)
+from application.settings import (
+    GetSettings,
+    ListInvoiceOptions,
+    ListMappableFields,
+    UpdateSettings,
+)
+from application.sync import ApplyAccountingChanges
 from entrypoints.grpc.auth import TokenAuthenticator
+from entrypoints.grpc.connection_servicer import ConnectionServicer
+from entrypoints.grpc.customer_servicer import CustomerServicer
+from entrypoints.grpc.invoice_servicer import InvoiceServicer
 from entrypoints.grpc.server import GrpcServer, build_server
 from entrypoints.grpc.settings_servicer import SettingsServicer
 from entrypoints.http.app import create_app
+from entrypoints.http.pipedrive_app import add_pipedrive_routes
+from entrypoints.http.quickbooks_app import add_quickbooks_routes
+from entrypoints.http.ui_auth import authenticate_pipedrive_request
 from entrypoints.metrics import Metrics
 from entrypoints.settings import AppSettings
 
 log = structlog.get_logger("dealbooks.service")
+
+
+def vendor_session() -> aiohttp.ClientSession:
+    """One HTTP session per vendor for the process lifetime, with explicit timeouts.
+
+    Built by ``Service.start`` inside the running loop and closed by ``Service.stop``.
+    """
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=30, connect=5, sock_read=25),
+        connector=aiohttp.TCPConnector(limit=50, ttl_dns_cache=300),
+    )
 
 
 class Gateways(containers.DeclarativeContainer):
@@ -38,15 +94,119 @@ class Gateways(containers.DeclarativeContainer):
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
     clock = providers.Singleton(SystemClock)
+    secret_box = providers.Singleton(SecretBox, config.secret_key)
+    token_store = providers.Singleton(PostgresTokenStore, session_factory, secret_box)
+    oauth_states = providers.Singleton(PostgresOAuthStateStore, session_factory)
+    lock = providers.Singleton(PostgresDistributedLock, engine)
+    rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
+
+    quickbooks_session: providers.Dependency[aiohttp.ClientSession] = providers.Dependency()
+    quickbooks_endpoints = providers.Singleton(
+        QuickBooksEndpoints.for_environment,
+        config.quickbooks.environment,
+        config.quickbooks.base_url,
+    )
+    accounting = providers.Singleton(
+        QuickBooksAccountingGateway,
+        session=quickbooks_session,
+        token_store=token_store,
+        lock=lock,
+        rate_limiter=rate_limiter,
+        clock=clock,
+        client_id=config.quickbooks.client_id,
+        client_secret=config.quickbooks.client_secret,
+        environment=config.quickbooks.environment,
+        endpoints=quickbooks_endpoints,
+    )
+    accounting_authorizer = providers.Singleton(
+        QuickBooksAuthorizer,
+        quickbooks_session,
+        clock,
+        quickbooks_endpoints,
+        config.quickbooks.client_id,
+        config.quickbooks.client_secret,
+        config.quickbooks.redirect_uri,
+    )
+
+    pipedrive_session: providers.Dependency[aiohttp.ClientSession] = providers.Dependency()
+    crm = providers.Singleton(
+        PipedriveCrmGateway,
+        pipedrive_session,
+        token_store,
+        lock,
+        rate_limiter,
+        clock,
+        config.pipedrive.oauth_url,
+        config.pipedrive.client_id,
+        config.pipedrive.client_secret,
+    )
+    crm_authorizer = providers.Singleton(
+        PipedriveAuthorizer,
+        pipedrive_session,
+        clock,
+        client_id=config.pipedrive.client_id,
+        client_secret=config.pipedrive.client_secret,
+        redirect_uri=config.pipedrive.redirect_uri,
+        oauth_url=config.pipedrive.oauth_url,
+    )
 
 
 class Services(containers.DeclarativeContainer):
     """Use cases, built per use from the gateways."""
 
     gateways = providers.DependenciesContainer()
-    get_settings = providers.Factory(GetSettings, uow_factory=gateways.uow_factory)
-    update_settings = providers.Factory(
-        UpdateSettings, uow_factory=gateways.uow_factory, clock=gateways.clock
+    uow = gateways.uow_factory
+    get_settings = providers.Factory(GetSettings, uow_factory=uow)
+    update_settings = providers.Factory(UpdateSettings, uow_factory=uow, clock=gateways.clock)
+    list_fields = providers.Factory(ListMappableFields, crm=gateways.crm)
+    list_options = providers.Factory(ListInvoiceOptions, accounting=gateways.accounting)
+    reader = providers.Factory(InvoiceReader, gateways.accounting, gateways.clock)
+    finish = providers.Factory(
+        FinishInvoiceCreation, uow, gateways.accounting, gateways.crm, gateways.clock
+    )
+    prepare = providers.Factory(
+        PrepareInvoice, uow, gateways.accounting, gateways.crm, gateways.clock
+    )
+    create = providers.Factory(
+        CreateInvoice, uow, gateways.accounting, gateways.crm, gateways.clock, finish
+    )
+    get_invoice = providers.Factory(GetInvoice, uow, reader)
+    list_invoices = providers.Factory(ListInvoices, uow, reader)
+    void = providers.Factory(VoidInvoice, uow, gateways.accounting, gateways.clock)
+    delete = providers.Factory(DeleteInvoice, uow, gateways.accounting, gateways.clock)
+    send = providers.Factory(SendInvoice, uow, gateways.accounting, gateways.clock)
+    pdf = providers.Factory(GetInvoicePdf, uow, gateways.accounting)
+    refresh = providers.Factory(RefreshInvoices, uow, gateways.accounting, gateways.clock, finish)
+    events = providers.Factory(ListInvoiceEvents, uow)
+    search_customers = providers.Factory(SearchCustomers, gateways.accounting)
+    link_customer = providers.Factory(LinkCustomer, uow, gateways.accounting, gateways.clock)
+    unlink_customer = providers.Factory(UnlinkCustomer, uow)
+    get_customer_link = providers.Factory(GetCustomerLink, uow)
+    get_connections = providers.Factory(GetConnections, gateways.token_store, gateways.clock)
+    disconnect_quickbooks = providers.Factory(
+        DisconnectQuickBooks, gateways.token_store, gateways.accounting_authorizer, gateways.clock
+    )
+    start_connect = providers.Factory(
+        StartQuickBooksConnect,
+        gateways.oauth_states,
+        gateways.accounting_authorizer,
+        gateways.clock,
+    )
+    complete_connect = providers.Factory(
+        CompleteQuickBooksConnect,
+        gateways.oauth_states,
+        gateways.accounting_authorizer,
+        gateways.token_store,
+        gateways.clock,
+    )
+    complete_install = providers.Factory(
+        CompletePipedriveInstall, gateways.crm_authorizer, gateways.token_store, gateways.clock
+    )
+    uninstall = providers.Factory(
+        UninstallPipedrive, gateways.token_store, gateways.crm_authorizer, uow, gateways.clock
+    )
+    apply_changes = providers.Factory(
+        ApplyAccountingChanges, uow, gateways.accounting, gateways.token_store, gateways.clock
     )
 
 
@@ -61,6 +221,31 @@ class Entrypoints(containers.DeclarativeContainer):
         SettingsServicer,
         get_settings=services.get_settings,
         update_settings=services.update_settings,
+        list_fields=services.list_fields,
+        list_options=services.list_options,
+    )
+    invoice_servicer = providers.Factory(
+        InvoiceServicer,
+        prepare=services.prepare,
+        create=services.create,
+        get=services.get_invoice,
+        list_invoices=services.list_invoices,
+        void=services.void,
+        delete=services.delete,
+        send=services.send,
+        pdf=services.pdf,
+        refresh=services.refresh,
+        events=services.events,
+    )
+    customer_servicer = providers.Factory(
+        CustomerServicer,
+        search=services.search_customers,
+        link=services.link_customer,
+        unlink=services.unlink_customer,
+        get_link=services.get_customer_link,
+    )
+    connection_servicer = providers.Factory(
+        ConnectionServicer, get=services.get_connections, disconnect=services.disconnect_quickbooks
     )
 
 
@@ -71,11 +256,34 @@ class Application(containers.DeclarativeContainer):
     entrypoints = providers.Container(Entrypoints, config=config, services=services)
 
 
-def build_container(settings: AppSettings, database_url: str) -> Application:
+def build_container(
+    settings: AppSettings, database_url: str, overrides: dict[str, object] | None = None
+) -> Application:
+    """``overrides`` replaces gateways by name (tests: in-memory fakes)."""
     container = Application()
+    qbo, pd = settings.quickbooks, settings.pipedrive
     container.config.from_dict(
-        {"database_url": database_url, "api_tokens": dict(settings.api_tokens)}
+        {
+            "database_url": database_url,
+            "api_tokens": dict(settings.api_tokens),
+            "secret_key": settings.secret_key,
+            "quickbooks": {
+                "environment": qbo.environment,
+                "base_url": qbo.base_url or None,
+                "client_id": qbo.client_id,
+                "client_secret": qbo.client_secret,
+                "redirect_uri": f"{settings.public_url}/oauth/quickbooks/callback",
+            },
+            "pipedrive": {
+                "oauth_url": pd.oauth_url,
+                "client_id": pd.client_id,
+                "client_secret": pd.client_secret,
+                "redirect_uri": f"{settings.public_url}/oauth/pipedrive/callback",
+            },
+        }
     )
+    for name, value in (overrides or {}).items():
+        getattr(container.gateways, name).override(providers.Object(value))
     container.check_dependencies()
     return container
 
@@ -87,12 +295,15 @@ class Service:
     settings: AppSettings
     grpc_port: int | None = None  # None: use the settings; 0: any free port
     http_port: int | None = None
+    overrides: dict[str, object] = field(default_factory=dict)
     container: Application | None = None
     grpc: GrpcServer | None = None
     http_port_bound: int = 0
     _embedded: EmbeddedPostgres | None = None
     _runner: web.AppRunner | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _sessions: list[aiohttp.ClientSession] = field(default_factory=list)
 
     async def start(self) -> None:
         database_url = self.settings.database_url
@@ -100,7 +311,13 @@ class Service:
             self._embedded = EmbeddedPostgres(self.settings.data_dir.resolve())
             database_url = await asyncio.to_thread(self._embedded.start)
             log.info("database.embedded_started", data_dir=str(self._embedded.data_dir))
-        self.container = container = build_container(self.settings, database_url)
+        self._sessions = [vendor_session(), vendor_session()]
+        overrides = {
+            "quickbooks_session": self._sessions[0],
+            "pipedrive_session": self._sessions[1],
+            **self.overrides,
+        }
+        self.container = container = build_container(self.settings, database_url, overrides)
         engine = container.gateways.engine()
         await migrate.upgrade(engine)
         log.info("database.migrated")
@@ -110,11 +327,15 @@ class Service:
         metrics = container.entrypoints.metrics()
         self.grpc = await build_server(
             settings_servicer=container.entrypoints.settings_servicer(),
+            invoice_servicer=container.entrypoints.invoice_servicer(),
+            customer_servicer=container.entrypoints.customer_servicer(),
+            connection_servicer=container.entrypoints.connection_servicer(),
             authenticator=container.entrypoints.authenticator(),
             metrics=metrics,
             address=f"{host}:{grpc_port}",
         )
         app = create_app(database_probe=container.gateways.database_probe(), metrics=metrics)
+        self._add_vendor_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         http_port = self.settings.http_port if self.http_port is None else self.http_port
@@ -126,6 +347,56 @@ class Service:
             "service.started",
             grpc_address=f"{host}:{self.grpc.port}",
             http_address=f"{host}:{self.http_port_bound}",
+        )
+
+    def _add_vendor_routes(self, app: web.Application) -> None:
+        """OAuth callbacks and webhooks: the gateway side of both vendors."""
+        assert self.container is not None
+        services, gateways = self.container.services, self.container.gateways
+        settings = self.settings
+        settings_url = f"{settings.public_url}/ui/settings"
+        clock = gateways.clock()
+
+        async def authenticate_ui(request: web.Request) -> Principal:
+            claims = authenticate_pipedrive_request(
+                request, settings.pipedrive.jwt_secret, now=clock.now()
+            )
+            # [U] Pipedrive shows an app's settings page to company admins only, and the JWT
+            # carries no role: whoever opens it there is treated as an admin.
+            return Principal(
+                subject=f"pipedrive-user-{claims.user_id}",
+                companies=frozenset({claims.company_id}),
+                is_admin=True,
+            )
+
+        async def on_webhook(raw: bytes, parsed: Any) -> None:
+            try:
+                notices = parse_notifications(raw)
+            except MalformedWebhookError:
+                return
+            if notices:
+                # Answer QuickBooks now; apply in the background (made durable by the jobs).
+                task = asyncio.create_task(services.apply_changes().execute(notices))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+        add_pipedrive_routes(
+            app,
+            complete_install=services.complete_install(),
+            uninstall=services.uninstall(),
+            client_id=settings.pipedrive.client_id,
+            client_secret=settings.pipedrive.client_secret,
+            settings_url=settings_url,
+        )
+        add_quickbooks_routes(
+            app,
+            start_connect=services.start_connect(),
+            complete_connect=services.complete_connect(),
+            disconnect=services.disconnect_quickbooks(),
+            authenticate_ui=authenticate_ui,
+            settings_url=settings_url,
+            webhook_verifier_token=settings.quickbooks.webhook_verifier_token,
+            on_webhook=on_webhook,
         )
 
     async def _watch_database(self) -> None:
@@ -148,6 +419,8 @@ class Service:
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
+        if self._background:
+            await asyncio.wait(self._background, timeout=grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -159,6 +432,8 @@ class Service:
             await self._runner.cleanup()
         if self.container is not None:
             await self.container.gateways.engine().dispose()
+        for session in self._sessions:
+            await session.close()
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)
         log.info("service.stopped")

@@ -13,6 +13,34 @@ DEV_API_TOKEN = "dealbooks-dev-token"
 DEV_SECRET_KEY = "dealbooks-development-secret-key-not-for-production"
 
 
+DEMO_CLIENT_ID = "dealbooks-demo-client"
+DEMO_CLIENT_SECRET = "dealbooks-demo-secret"
+DEMO_VERIFIER = "dealbooks-demo-verifier"
+DEMO_JWT_SECRET = "dealbooks-demo-jwt-secret"
+QUICKBOOKS_EMULATOR_URL = "http://127.0.0.1:8089"
+PIPEDRIVE_EMULATOR_URL = "http://127.0.0.1:8091"
+
+
+@dataclass(frozen=True)
+class QuickBooksSettings:
+    client_id: str = DEMO_CLIENT_ID
+    client_secret: str = DEMO_CLIENT_SECRET
+    environment: str = "sandbox"
+    webhook_verifier_token: str = DEMO_VERIFIER
+    # Override of every Intuit base URL (API, OAuth, discovery) -- an emulator. Empty: Intuit's.
+    base_url: str = QUICKBOOKS_EMULATOR_URL
+
+
+@dataclass(frozen=True)
+class PipedriveSettings:
+    client_id: str = DEMO_CLIENT_ID
+    client_secret: str = DEMO_CLIENT_SECRET
+    jwt_secret: str = DEMO_JWT_SECRET
+    # Where Pipedrive's OAuth lives (https://oauth.pipedrive.com); API calls use each
+    # company's api_domain from its install.
+    oauth_url: str = PIPEDRIVE_EMULATOR_URL
+
+
 class ConfigurationError(Exception):
     """The environment does not describe a runnable service; the message names the variable."""
 
@@ -31,6 +59,8 @@ class AppSettings:
     log_level: str = "INFO"
     log_format: str | None = None
     shutdown_grace_seconds: float = 5.0
+    quickbooks: QuickBooksSettings = field(default_factory=QuickBooksSettings)
+    pipedrive: PipedriveSettings = field(default_factory=PipedriveSettings)
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +125,37 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
     if log_format not in (None, "json", "console"):
         raise ConfigurationError("DEALBOOKS_LOG_FORMAT must be 'json' or 'console'")
     http_port = _int(env, "DEALBOOKS_HTTP_PORT", 8080)
+    environment_qbo = (env.get("DEALBOOKS_QUICKBOOKS_ENVIRONMENT") or "sandbox").strip().lower()
+    if environment_qbo not in ("sandbox", "production"):
+        raise ConfigurationError(
+            "DEALBOOKS_QUICKBOOKS_ENVIRONMENT must be 'sandbox' or 'production'"
+        )
+    quickbooks = QuickBooksSettings(
+        client_id=required_in_production("DEALBOOKS_QUICKBOOKS_CLIENT_ID", DEMO_CLIENT_ID),
+        client_secret=required_in_production(
+            "DEALBOOKS_QUICKBOOKS_CLIENT_SECRET", DEMO_CLIENT_SECRET
+        ),
+        environment=environment_qbo,
+        webhook_verifier_token=required_in_production(
+            "DEALBOOKS_QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN", DEMO_VERIFIER
+        ),
+        base_url=(
+            env.get("DEALBOOKS_QUICKBOOKS_BASE_URL", "" if production else QUICKBOOKS_EMULATOR_URL)
+        ).rstrip("/"),
+    )
+    pipedrive = PipedriveSettings(
+        client_id=required_in_production("DEALBOOKS_PIPEDRIVE_CLIENT_ID", DEMO_CLIENT_ID),
+        client_secret=required_in_production(
+            "DEALBOOKS_PIPEDRIVE_CLIENT_SECRET", DEMO_CLIENT_SECRET
+        ),
+        jwt_secret=required_in_production("DEALBOOKS_PIPEDRIVE_JWT_SECRET", DEMO_JWT_SECRET),
+        oauth_url=(
+            env.get(
+                "DEALBOOKS_PIPEDRIVE_OAUTH_URL",
+                "https://oauth.pipedrive.com" if production else PIPEDRIVE_EMULATOR_URL,
+            )
+        ).rstrip("/"),
+    )
     return AppSettings(
         environment=environment,
         database_url=env.get("DEALBOOKS_DATABASE_URL") or None,
@@ -107,4 +168,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         api_tokens=parse_api_tokens(tokens_raw),
         log_level=env.get("DEALBOOKS_LOG_LEVEL") or "INFO",
         log_format=log_format,
+        quickbooks=quickbooks,
+        pipedrive=pipedrive,
     )

@@ -8,8 +8,11 @@ from dataclasses import replace
 import grpc
 import pytest
 
+from adapters.in_memory.accounting import InMemoryAccountingGateway
+from adapters.in_memory.crm import InMemoryCrmGateway
 from entrypoints.bootstrap import Service
 from entrypoints.settings import AppSettings, parse_api_tokens
+from tests.unit.application.invoicing_world import a_deal
 
 TOKEN_A = "token-for-company-1001-aaaaaaaa"
 TOKEN_B = "token-for-company-2002-bbbbbbbb"
@@ -27,8 +30,22 @@ def app_settings(database_url: str) -> AppSettings:
 
 
 @pytest.fixture
-async def service(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[Service]:
-    svc = Service(app_settings, grpc_port=0, http_port=0)
+def fakes() -> dict[str, object]:
+    """The vendor gateways, as in-memory fakes (the emulator-backed journey replaces them)."""
+    accounting = InMemoryAccountingGateway()
+    accounting.connect("1001")
+    accounting.connect("2002")
+    crm = InMemoryCrmGateway()
+    crm.add_deal("1001", a_deal())
+    crm.add_deal("2002", a_deal())
+    return {"accounting": accounting, "crm": crm}
+
+
+@pytest.fixture
+async def service(
+    app_settings: AppSettings, pg_engine: object, fakes: dict[str, object]
+) -> AsyncIterator[Service]:
+    svc = Service(app_settings, grpc_port=0, http_port=0, overrides=fakes)
     await svc.start()
     try:
         yield svc

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from application.errors import NotFoundError
-from application.ports.crm import CrmField, CrmUser, Deal
+from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
+from application.ports.crm import CrmField, CrmInstall, CrmUser, Deal
 from domain.field_mapping import SourceEntity
 
 
@@ -45,3 +45,31 @@ class InMemoryCrmGateway:
 
     async def current_user(self, company_id: str) -> CrmUser:
         return self.users[company_id]
+
+
+class InMemoryCrmAuthorizer:
+    """The CrmAuthorizer fake: ``installs`` maps each valid code to what it yields."""
+
+    def __init__(self) -> None:
+        self.installs: dict[str, CrmInstall] = {}
+        self.used_codes: set[str] = set()
+        self.revoked: list[str] = []
+        self.revoke_error: ApplicationError | None = None
+
+    def add_install(self, code: str, install: CrmInstall) -> None:
+        self.installs[code] = install
+
+    async def exchange_code(self, code: str) -> CrmInstall:
+        install = self.installs.get(code)
+        if install is None or code in self.used_codes:
+            raise UpstreamRejectedError(
+                "The Pipedrive authorization code is invalid or has expired; install again.",
+                reason="PIPEDRIVE_REJECTED",
+            )
+        self.used_codes.add(code)
+        return install
+
+    async def revoke(self, refresh_token: str) -> None:
+        if self.revoke_error is not None:
+            raise self.revoke_error
+        self.revoked.append(refresh_token)

@@ -48,6 +48,7 @@ def _conflict(what: str) -> ConcurrencyConflictError:
 class _Staged:
     def __init__(self) -> None:
         self.settings: dict[str, CompanySettings] = {}
+        self.deleted_settings: set[str] = set()
         self.invoices: dict[tuple[str, str], tuple[Invoice, int | None]] = {}  # (copy, read ver)
         self.events: list[tuple[Invoice, object, str | None]] = []
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
@@ -63,7 +64,13 @@ class InMemorySettingsRepository:
         self._store, self._staged = store, staged
 
     async def get(self, company_id: str) -> CompanySettings | None:
+        if company_id in self._staged.deleted_settings:
+            return None
         return self._staged.settings.get(company_id) or self._store.settings.get(company_id)
+
+    async def delete(self, company_id: str) -> None:
+        self._staged.settings.pop(company_id, None)
+        self._staged.deleted_settings.add(company_id)
 
     async def save(self, settings: CompanySettings) -> CompanySettings:
         current = await self.get(settings.company_id)
@@ -72,6 +79,7 @@ class InMemorySettingsRepository:
             raise _conflict("settings")
         stored = dataclasses.replace(settings, version=current_version + 1)
         self._staged.settings[settings.company_id] = stored
+        self._staged.deleted_settings.discard(settings.company_id)
         return stored
 
 
@@ -264,6 +272,8 @@ class InMemoryUnitOfWork:
             for key in staged.idempotency:
                 if key in store.idempotency:
                     raise _conflict("request id")
+            for company_id in staged.deleted_settings:
+                store.settings.pop(company_id, None)
             store.settings.update(staged.settings)
             store.invoices.update({k: v for k, (v, _) in staged.invoices.items()})
             store.idempotency.update(staged.idempotency)

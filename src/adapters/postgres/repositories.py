@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, literal, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from adapters.postgres.mappers import settings_from_row, settings_to_row
-from adapters.postgres.tables import CompanySettingsRow
+from adapters.postgres.mappers import (
+    creation_from_json,
+    creation_to_json,
+    event_from_row,
+    event_payload,
+    invoice_from_row,
+    invoice_values,
+    settings_from_row,
+    settings_to_row,
+)
+from adapters.postgres.tables import (
+    CompanySettingsRow,
+    CustomerLinkRow,
+    IdempotencyKeyRow,
+    InvoiceEventRow,
+    InvoiceRow,
+)
 from application.errors import ConcurrencyConflictError
+from application.ports.persistence import (
+    CreationOptions,
+    CustomerLink,
+    IdempotencyRecord,
+    PageCursor,
+    RecordedEvent,
+)
+from domain.field_mapping import SourceEntity
+from domain.invoice import Invoice, InvoiceState
 from domain.settings import CompanySettings
 
 
@@ -50,3 +77,259 @@ class PostgresSettingsRepository:
                 metadata={"company": settings.company_id},
             )
         return settings_from_row(row)
+
+    async def delete(self, company_id: str) -> None:
+        await self._session.execute(
+            delete(CompanySettingsRow).where(col(CompanySettingsRow.company_id) == company_id)
+        )
+
+
+class PostgresInvoiceRepository:
+    """Invoices with optimistic locking on ``version``; events are written with the invoice."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._read_versions: dict[str, int] = {}
+
+    def _remember(self, rows: Sequence[InvoiceRow]) -> list[Invoice]:
+        invoices = []
+        for row in rows:
+            self._read_versions.setdefault(row.id, row.version)
+            invoices.append(invoice_from_row(row))
+        return invoices
+
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        return await self._get(company_id, invoice_id, lock=False)
+
+    async def get_for_update(self, company_id: str, invoice_id: str) -> Invoice | None:
+        return await self._get(company_id, invoice_id, lock=True)
+
+    async def _get(self, company_id: str, invoice_id: str, *, lock: bool) -> Invoice | None:
+        stmt = select(InvoiceRow).where(
+            col(InvoiceRow.company_id) == company_id, col(InvoiceRow.id) == invoice_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        rows = (await self._session.execute(stmt)).scalars().all()
+        found = self._remember(rows)
+        return found[0] if found else None
+
+    async def add(
+        self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
+    ) -> None:
+        values = invoice_values(invoice)
+        values["creation"] = creation_to_json(creation or CreationOptions())
+        await self._session.execute(insert(InvoiceRow).values(**values))
+        self._read_versions[invoice.id] = invoice.version
+        await self._write_events(invoice, actor)
+
+    async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
+        read = self._read_versions.get(invoice.id)
+        if read is None:
+            raise ValueError("save() needs an invoice read in this unit of work")
+        if invoice.version <= read:
+            invoice.version = read + 1
+        values = invoice_values(invoice)
+        result = await self._session.execute(
+            update(InvoiceRow)
+            .where(
+                col(InvoiceRow.company_id) == invoice.company_id,
+                col(InvoiceRow.id) == invoice.id,
+                col(InvoiceRow.version) == read,
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrencyConflictError(
+                "The invoice was changed by someone else at the same time; read it again.",
+                metadata={"invoice": invoice.id},
+            )
+        self._read_versions[invoice.id] = invoice.version
+        await self._write_events(invoice, actor)
+
+    async def _write_events(self, invoice: Invoice, actor: str | None) -> None:
+        events = invoice.pull_events()
+        if not events:
+            return
+        await self._session.execute(
+            insert(InvoiceEventRow).values(
+                [
+                    {
+                        "company_id": invoice.company_id,
+                        "deal_id": invoice.deal_id,
+                        "invoice_id": invoice.id,
+                        "kind": event.kind,
+                        "occurred_at": event.occurred_at,
+                        "actor": actor,
+                        "payload": event_payload(event),
+                    }
+                    for event in events
+                ]
+            )
+        )
+
+    async def creation_options(self, company_id: str, invoice_id: str) -> CreationOptions:
+        result = await self._session.execute(
+            select(InvoiceRow.creation).where(  # type: ignore[call-overload]
+                col(InvoiceRow.company_id) == company_id, col(InvoiceRow.id) == invoice_id
+            )
+        )
+        data = result.scalar_one_or_none()
+        return creation_from_json(data or {})
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        stmt = select(InvoiceRow).where(
+            col(InvoiceRow.company_id) == company_id, col(InvoiceRow.deal_id) == deal_id
+        )
+        if after is not None:
+            stmt = stmt.where(
+                tuple_(col(InvoiceRow.created_at), col(InvoiceRow.id))
+                < tuple_(literal(after.created_at), literal(after.id))
+            )
+        stmt = stmt.order_by(col(InvoiceRow.created_at).desc(), col(InvoiceRow.id).desc()).limit(
+            limit
+        )
+        rows = (await self._session.execute(stmt)).scalars().all()
+        return self._remember(rows)
+
+    async def find_by_quickbooks_ids(
+        self, company_id: str, quickbooks_ids: Sequence[str]
+    ) -> list[Invoice]:
+        if not quickbooks_ids:
+            return []
+        stmt = select(InvoiceRow).where(
+            col(InvoiceRow.company_id) == company_id,
+            col(InvoiceRow.quickbooks_id).in_(list(quickbooks_ids)),
+        )
+        rows = (await self._session.execute(stmt)).scalars().all()
+        return self._remember(rows)
+
+    async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
+        stmt = (
+            select(InvoiceRow)
+            .where(
+                col(InvoiceRow.state) == InvoiceState.CREATING.value,
+                col(InvoiceRow.updated_at) < older_than,
+            )
+            .order_by(col(InvoiceRow.updated_at))
+            .limit(limit)
+        )
+        rows = (await self._session.execute(stmt)).scalars().all()
+        return self._remember(rows)
+
+
+class PostgresInvoiceEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+    ) -> list[RecordedEvent]:
+        stmt = select(InvoiceEventRow).where(
+            col(InvoiceEventRow.company_id) == company_id, col(InvoiceEventRow.deal_id) == deal_id
+        )
+        if before_id is not None:
+            stmt = stmt.where(col(InvoiceEventRow.id) < before_id)
+        stmt = stmt.order_by(col(InvoiceEventRow.id).desc()).limit(limit)
+        rows = (await self._session.execute(stmt)).scalars().all()
+        return [
+            RecordedEvent(
+                id=row.id or 0,
+                company_id=row.company_id,
+                deal_id=row.deal_id,
+                invoice_id=row.invoice_id,
+                event=event_from_row(row),
+                actor=row.actor,
+            )
+            for row in rows
+        ]
+
+
+class PostgresIdempotencyStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, company_id: str, key: str) -> IdempotencyRecord | None:
+        result = await self._session.execute(
+            select(IdempotencyKeyRow).where(
+                col(IdempotencyKeyRow.company_id) == company_id, col(IdempotencyKeyRow.key) == key
+            )
+        )
+        row = result.scalars().one_or_none()
+        return IdempotencyRecord(row.request_hash, row.resource_id) if row else None
+
+    async def put(self, company_id: str, key: str, record: IdempotencyRecord) -> bool:
+        result = await self._session.execute(
+            insert(IdempotencyKeyRow)
+            .values(
+                company_id=company_id,
+                key=key,
+                request_hash=record.request_hash,
+                resource_id=record.resource_id,
+                created_at=func.now(),
+            )
+            .on_conflict_do_nothing(index_elements=["company_id", "key"])
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class PostgresCustomerLinkRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(
+        self, company_id: str, entity: SourceEntity, entity_id: str
+    ) -> CustomerLink | None:
+        result = await self._session.execute(
+            select(CustomerLinkRow).where(
+                col(CustomerLinkRow.company_id) == company_id,
+                col(CustomerLinkRow.entity) == entity.value,
+                col(CustomerLinkRow.entity_id) == entity_id,
+            )
+        )
+        row = result.scalars().one_or_none()
+        if row is None:
+            return None
+        return CustomerLink(
+            company_id=row.company_id,
+            entity=SourceEntity(row.entity),
+            entity_id=row.entity_id,
+            quickbooks_customer_id=row.quickbooks_customer_id,
+            display_name=row.display_name,
+            linked_at=row.linked_at,
+            linked_by=row.linked_by,
+        )
+
+    async def put(self, link: CustomerLink) -> None:
+        values = {
+            "company_id": link.company_id,
+            "entity": link.entity.value,
+            "entity_id": link.entity_id,
+            "quickbooks_customer_id": link.quickbooks_customer_id,
+            "display_name": link.display_name,
+            "linked_at": link.linked_at,
+            "linked_by": link.linked_by,
+        }
+        stmt = insert(CustomerLinkRow).values(**values)
+        await self._session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["company_id", "entity", "entity_id"],
+                set_={
+                    k: v
+                    for k, v in values.items()
+                    if k not in ("company_id", "entity", "entity_id")
+                },
+            )
+        )
+
+    async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool:
+        result = await self._session.execute(
+            delete(CustomerLinkRow).where(
+                col(CustomerLinkRow.company_id) == company_id,
+                col(CustomerLinkRow.entity) == entity.value,
+                col(CustomerLinkRow.entity_id) == entity_id,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

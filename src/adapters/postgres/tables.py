@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index
+from sqlalchemy import Column, DateTime, Index, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -64,3 +65,75 @@ class OAuthStateRow(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     return_to: str = Field(default="", max_length=500)
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+
+
+class InvoiceRow(SQLModel, table=True):
+    """The invoice aggregate: scalar columns for what is queried, JSON for customer and lines."""
+
+    __tablename__ = "invoices"
+
+    id: str = Field(primary_key=True, max_length=36)
+    company_id: str = Field(max_length=64)
+    deal_id: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    customer: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    currency: str = Field(max_length=3)
+    issue_date: date
+    due_date: date | None = None
+    memo: str = ""
+    amount_paid: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    quickbooks_id: str | None = Field(default=None, max_length=64)
+    doc_number: str | None = Field(default=None, max_length=64)
+    sync_token: str | None = Field(default=None, max_length=32)
+    quickbooks_total: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(20, 6), nullable=True)
+    )
+    failure_reason: str | None = None
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_synced_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    last_sent_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    overdue_recorded_for: date | None = None
+    created_by: str | None = Field(default=None, max_length=64)
+    creation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    version: int = 0
+
+
+class InvoiceEventRow(SQLModel, table=True):
+    __tablename__ = "invoice_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: str = Field(max_length=64)
+    deal_id: str = Field(max_length=64)
+    invoice_id: str = Field(max_length=36)
+    kind: str = Field(max_length=32)
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str | None = Field(default=None, max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+
+
+class IdempotencyKeyRow(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=64)
+    request_hash: str = Field(max_length=64)
+    resource_id: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class CustomerLinkRow(SQLModel, table=True):
+    __tablename__ = "customer_links"
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    entity: str = Field(primary_key=True, max_length=16)
+    entity_id: str = Field(primary_key=True, max_length=64)
+    quickbooks_customer_id: str = Field(max_length=64)
+    display_name: str = Field(max_length=255)
+    linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    linked_by: str | None = Field(default=None, max_length=64)

@@ -9,7 +9,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.postgres.repositories import PostgresSettingsRepository
+from adapters.postgres.repositories import (
+    PostgresCustomerLinkRepository,
+    PostgresIdempotencyStore,
+    PostgresInvoiceEventRepository,
+    PostgresInvoiceRepository,
+    PostgresSettingsRepository,
+)
 from application.errors import UpstreamUnavailableError
 
 
@@ -21,6 +27,10 @@ class SqlAlchemyUnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._session_factory()
         self.settings = PostgresSettingsRepository(self._session)
+        self.invoices = PostgresInvoiceRepository(self._session)
+        self.invoice_events = PostgresInvoiceEventRepository(self._session)
+        self.idempotency = PostgresIdempotencyStore(self._session)
+        self.customer_links = PostgresCustomerLinkRepository(self._session)
         return self
 
     async def __aexit__(

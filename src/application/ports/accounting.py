@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from domain.connection import OAuthTokens
@@ -61,7 +62,7 @@ class NamedRef:
 
 @dataclass(frozen=True, slots=True)
 class TaxCodeOption(NamedRef):
-    rate_percent: Money | None = None  # informative; None when QuickBooks computes it (US AST)
+    rate_percent: Decimal | None = None  # e.g. Decimal("20"); None when QuickBooks computes it
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,10 @@ class SettingsRepository(Protocol):
         """
         ...
 
+    async def delete(self, company_id: str) -> None:
+        """Forget the company's settings (uninstall); nothing happens when it has none."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PageCursor:

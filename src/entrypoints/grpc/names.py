@@ -23,3 +23,50 @@ def parse_settings_name(name: str, field: str = "name") -> str:
 
 def settings_name(company_id: str) -> str:
     return f"companies/{company_id}/settings"
+
+
+_COMPANY = re.compile(rf"^companies/(?P<company>{_ID})$")
+_DEAL = re.compile(rf"^companies/(?P<company>{_ID})/deals/(?P<deal>{_ID})$")
+_INVOICE = re.compile(
+    rf"^companies/(?P<company>{_ID})/deals/(?P<deal>{_ID})/invoices/(?P<invoice>{_ID})$"
+)
+_LINK = re.compile(
+    rf"^companies/(?P<company>{_ID})/(?P<kind>organizations|persons)/(?P<id>{_ID})/customerLink$"
+)
+_CONNECTION = re.compile(rf"^companies/(?P<company>{_ID})/connection$")
+
+
+def _match(pattern: re.Pattern[str], name: str, field: str, expected: str) -> re.Match[str]:
+    match = pattern.match(name)
+    if not match:
+        raise InvalidValueError(field, f"'{name[:80]}' is not a valid name; expected '{expected}'.")
+    return match
+
+
+def parse_company_name(name: str, field: str = "parent") -> str:
+    return _match(_COMPANY, name, field, "companies/{company}")["company"]
+
+
+def parse_deal_name(name: str, field: str = "parent") -> tuple[str, str]:
+    m = _match(_DEAL, name, field, "companies/{company}/deals/{deal}")
+    return m["company"], m["deal"]
+
+
+def parse_invoice_name(name: str, field: str = "name") -> tuple[str, str, str]:
+    m = _match(_INVOICE, name, field, "companies/{company}/deals/{deal}/invoices/{invoice}")
+    return m["company"], m["deal"], m["invoice"]
+
+
+def parse_link_name(name: str, field: str = "name") -> tuple[str, str, str]:
+    """-> (company, "organization" | "person", entity id)."""
+    m = _match(_LINK, name, field, "companies/{company}/organizations|persons/{id}/customerLink")
+    entity = {"organizations": "organization", "persons": "person"}[m["kind"]]
+    return m["company"], entity, m["id"]
+
+
+def parse_connection_name(name: str, field: str = "name") -> str:
+    return _match(_CONNECTION, name, field, "companies/{company}/connection")["company"]
+
+
+def invoice_name(company_id: str, deal_id: str, invoice_id: str) -> str:
+    return f"companies/{company_id}/deals/{deal_id}/invoices/{invoice_id}"

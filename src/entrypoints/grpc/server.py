@@ -8,13 +8,30 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from dealbooks.v1 import settings_service_pb2, settings_service_pb2_grpc
+from dealbooks.v1 import (
+    connection_service_pb2,
+    connection_service_pb2_grpc,
+    customer_service_pb2,
+    customer_service_pb2_grpc,
+    invoice_service_pb2,
+    invoice_service_pb2_grpc,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
+)
 from entrypoints.grpc.auth import TokenAuthenticator
+from entrypoints.grpc.connection_servicer import ConnectionServicer
+from entrypoints.grpc.customer_servicer import CustomerServicer
 from entrypoints.grpc.interceptors import RequestContextInterceptor
+from entrypoints.grpc.invoice_servicer import InvoiceServicer
 from entrypoints.grpc.settings_servicer import SettingsServicer
 from entrypoints.metrics import Metrics
 
-SERVICE_NAMES = (settings_service_pb2.DESCRIPTOR.services_by_name["SettingsService"].full_name,)
+SERVICE_NAMES = (
+    settings_service_pb2.DESCRIPTOR.services_by_name["SettingsService"].full_name,
+    invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
+    customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
+    connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
@@ -41,6 +58,9 @@ class GrpcServer:
 async def build_server(
     *,
     settings_servicer: SettingsServicer,
+    invoice_servicer: InvoiceServicer,
+    customer_servicer: CustomerServicer,
+    connection_servicer: ConnectionServicer,
     authenticator: TokenAuthenticator,
     metrics: Metrics,
     address: str,
@@ -54,6 +74,9 @@ async def build_server(
         ],
     )
     settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(settings_servicer, server)
+    invoice_service_pb2_grpc.add_InvoiceServiceServicer_to_server(invoice_servicer, server)
+    customer_service_pb2_grpc.add_CustomerServiceServicer_to_server(customer_servicer, server)
+    connection_service_pb2_grpc.add_ConnectionServiceServicer_to_server(connection_servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

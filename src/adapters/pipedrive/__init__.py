@@ -1,0 +1,1 @@
+"""The Pipedrive adapter: OAuth tokens, a paced and retrying HTTP client, and the CRM gateway."""

@@ -1,0 +1,85 @@
+"""QuickBooks webhook bodies (classic ``eventNotifications`` and CloudEvents) -> ChangeNotice."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from application.sync import ChangeNotice
+
+# CloudEvents verbs (reference §8.2) -> the classic operation names.
+_VERBS = {
+    "created": "Create",
+    "updated": "Update",
+    "deleted": "Delete",
+    "voided": "Void",
+    "emailed": "Emailed",
+    "merged": "Merge",
+}
+
+
+class MalformedWebhookError(ValueError):
+    """The body is not a QuickBooks webhook payload."""
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    text = value.replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # -0700 -> -07:00
+        text = text[:-2] + ":" + text[-2:]
+    if "." in text:  # nanoseconds are more than fromisoformat takes
+        head, _, tail = text.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        zone = tail[len(digits) :]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse_notifications(raw: bytes) -> list[ChangeNotice]:
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedWebhookError("not JSON") from exc
+    notices: list[ChangeNotice] = []
+    if isinstance(payload, dict) and isinstance(payload.get("eventNotifications"), list):
+        for notification in payload["eventNotifications"]:
+            if not isinstance(notification, dict):
+                raise MalformedWebhookError("eventNotifications holds a non-object")
+            realm = str(notification.get("realmId", ""))
+            entities = (notification.get("dataChangeEvent") or {}).get("entities") or []
+            for entity in entities:
+                if not isinstance(entity, dict) or not realm:
+                    raise MalformedWebhookError("entity without realm or shape")
+                notices.append(
+                    ChangeNotice(
+                        realm_id=realm,
+                        entity=str(entity.get("name", "")),
+                        entity_id=str(entity.get("id", "")),
+                        operation=str(entity.get("operation", "")),
+                        occurred_at=_time(entity.get("lastUpdated")),
+                    )
+                )
+        return notices
+    if isinstance(payload, list):
+        for event in payload:
+            if not isinstance(event, dict) or "type" not in event:
+                raise MalformedWebhookError("CloudEvent without a type")
+            parts = str(event["type"]).split(".")
+            if len(parts) < 3 or parts[0] != "qbo":
+                continue  # not an accounting event; nothing for us
+            notices.append(
+                ChangeNotice(
+                    realm_id=str(event.get("intuitaccountid", "")),
+                    entity=parts[1].capitalize(),
+                    entity_id=str(event.get("intuitentityid", "")),
+                    operation=_VERBS.get(parts[2], parts[2].capitalize()),
+                    occurred_at=_time(event.get("time")),
+                )
+            )
+        return notices
+    raise MalformedWebhookError("neither eventNotifications nor a CloudEvents array")

@@ -1,0 +1,257 @@
+"""Connecting a company to QuickBooks, disconnecting it, and reporting connection health.
+
+The OAuth ``state`` is a random nonce bound to the company and the admin who started the
+connection, single use and valid for 10 minutes (CSRF protection, reference §2.2).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import structlog
+
+from application.auth import Principal
+from application.errors import ApplicationError, UpstreamRejectedError, UpstreamUnavailableError
+from application.ports.accounting import AccountingAuthorizer
+from application.ports.clock import Clock
+from application.ports.connections import OAuthState, OAuthStateStore, TokenStore
+from domain.connection import Connection, ConnectionStatus, Vendor
+
+log = structlog.get_logger("dealbooks.connections")
+
+STATE_TTL: Final = timedelta(minutes=10)
+#: Shown as "expiring soon" when the refresh token has less than this left.
+REFRESH_WARNING: Final = timedelta(days=14)
+
+
+class ConnectStateError(ApplicationError):
+    """The OAuth callback's ``state`` is unknown, used already or expired."""
+
+    reason = "OAUTH_STATE_INVALID"
+
+
+class ConnectDeniedError(ApplicationError):
+    """The person declined (or QuickBooks refused) the connection on Intuit's page."""
+
+    reason = "QUICKBOOKS_CONNECT_DENIED"
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectStartView:
+    authorization_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStateView:
+    """One vendor's connection, as the settings page and ConnectionService show it."""
+
+    vendor: Vendor
+    state: str  # "connected" | "needs_reconnect" | "not_connected"
+    company_name: str = ""
+    external_id: str = ""  # QuickBooks realm id / Pipedrive company id
+    environment: str = ""
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    access_token_expired: bool = False
+    refresh_expires_soon: bool = False
+    connected_by: str = ""
+    connected_at: datetime | None = None
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionsView:
+    company_id: str
+    quickbooks: ConnectionStateView
+    pipedrive: ConnectionStateView
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedConnectView:
+    connection: ConnectionStateView
+    return_to: str
+
+
+def connection_state(
+    vendor: Vendor, connection: Connection | None, now: datetime
+) -> ConnectionStateView:
+    if connection is None:
+        return ConnectionStateView(vendor=vendor, state="not_connected")
+    tokens = connection.tokens
+    state = "connected" if connection.status is ConnectionStatus.CONNECTED else "needs_reconnect"
+    refresh_soon = (
+        tokens.refresh_expires_at is not None and tokens.refresh_expires_at - REFRESH_WARNING <= now
+    )
+    return ConnectionStateView(
+        vendor=vendor,
+        state=state,
+        company_name=connection.display_name,
+        external_id=connection.external_id,
+        environment=connection.environment,
+        access_expires_at=tokens.access_expires_at,
+        refresh_expires_at=tokens.refresh_expires_at,
+        access_token_expired=tokens.access_expires_at <= now,
+        refresh_expires_soon=refresh_soon,
+        connected_by=connection.connected_by,
+        connected_at=connection.connected_at,
+        failure_reason=connection.failure_reason,
+    )
+
+
+class StartQuickBooksConnect:
+    """An admin starts connecting QuickBooks: returns Intuit's consent URL with a fresh state."""
+
+    def __init__(
+        self,
+        state_store: OAuthStateStore,
+        authorizer: AccountingAuthorizer,
+        clock: Clock,
+        *,
+        nonce: Callable[[], str] = new_nonce,
+    ) -> None:
+        self._states = state_store
+        self._authorizer = authorizer
+        self._clock = clock
+        self._nonce = nonce
+
+    async def execute(
+        self, principal: Principal, company_id: str, *, return_to: str = ""
+    ) -> ConnectStartView:
+        principal.ensure_admin(company_id)
+        expires_at = self._clock.now() + STATE_TTL
+        state = OAuthState(
+            nonce=self._nonce(),
+            company_id=company_id,
+            user_id=principal.subject,
+            vendor=Vendor.QUICKBOOKS,
+            expires_at=expires_at,
+            return_to=return_to,
+        )
+        await self._states.put(state)
+        log.info("quickbooks.connect_started", company_id=company_id, user_id=principal.subject)
+        return ConnectStartView(self._authorizer.authorization_url(state.nonce), expires_at)
+
+
+class CompleteQuickBooksConnect:
+    """Intuit redirected back: check the state, exchange the code, store the connection."""
+
+    def __init__(
+        self,
+        state_store: OAuthStateStore,
+        authorizer: AccountingAuthorizer,
+        token_store: TokenStore,
+        clock: Clock,
+    ) -> None:
+        self._states = state_store
+        self._authorizer = authorizer
+        self._tokens = token_store
+        self._clock = clock
+
+    async def execute(
+        self,
+        *,
+        state: str,
+        code: str | None,
+        realm_id: str | None,
+        error: str | None = None,
+    ) -> CompletedConnectView:
+        now = self._clock.now()
+        # Taken first, whatever else the callback says: a state is good for one answer only.
+        taken = await self._states.take(state, now) if state else None
+        if taken is None or taken.vendor is not Vendor.QUICKBOOKS:
+            raise ConnectStateError(
+                "This connection link has expired or was already used. "
+                "Start connecting QuickBooks again from the settings page."
+            )
+        if error:
+            log.info("quickbooks.connect_declined", company_id=taken.company_id, error=error[:64])
+            message = (
+                "QuickBooks was not connected: the connection was cancelled on Intuit's page."
+                if error == "access_denied"
+                else "QuickBooks did not allow the connection. Please try again."
+            )
+            raise ConnectDeniedError(message, metadata={"vendor_error": error[:64]})
+        if not code or not realm_id:
+            raise ConnectDeniedError(
+                "QuickBooks did not send back the connection details. Please try again."
+            )
+        tokens, company = await self._authorizer.exchange_code(code, realm_id)
+        connection = Connection(
+            company_id=taken.company_id,
+            vendor=Vendor.QUICKBOOKS,
+            external_id=company.realm_id,
+            tokens=tokens,
+            display_name=company.name,
+            environment=company.environment,
+            connected_by=taken.user_id,
+            connected_at=now,
+            updated_at=now,
+        )
+        stored = await self._tokens.save(connection)
+        log.info(
+            "quickbooks.connected",
+            company_id=taken.company_id,
+            realm_id=company.realm_id,
+            environment=company.environment,
+        )
+        return CompletedConnectView(
+            connection_state(Vendor.QUICKBOOKS, stored, now), taken.return_to
+        )
+
+
+class DisconnectQuickBooks:
+    """Revoke the tokens at Intuit (best effort) and forget them."""
+
+    def __init__(
+        self, token_store: TokenStore, authorizer: AccountingAuthorizer, clock: Clock
+    ) -> None:
+        self._tokens = token_store
+        self._authorizer = authorizer
+        self._clock = clock
+
+    async def execute(self, principal: Principal, company_id: str) -> ConnectionStateView:
+        principal.ensure_admin(company_id)
+        connection = await self._tokens.load(company_id, Vendor.QUICKBOOKS)
+        if connection is not None:
+            try:
+                await self._authorizer.revoke(connection.tokens.refresh_token)
+            except (UpstreamUnavailableError, UpstreamRejectedError) as exc:
+                # The tokens are forgotten anyway; Intuit drops unused grants after ~100 days.
+                log.warning("quickbooks.revoke_failed", company_id=company_id, reason=exc.reason)
+            await self._tokens.delete(company_id, Vendor.QUICKBOOKS)
+            log.info(
+                "quickbooks.disconnected",
+                company_id=company_id,
+                realm_id=connection.external_id,
+                user_id=principal.subject,
+            )
+        return connection_state(Vendor.QUICKBOOKS, None, self._clock.now())
+
+
+class GetConnections:
+    """QuickBooks and Pipedrive connection state with token health, for any user of the
+    company (nothing secret is shown)."""
+
+    def __init__(self, token_store: TokenStore, clock: Clock) -> None:
+        self._tokens = token_store
+        self._clock = clock
+
+    async def execute(self, principal: Principal, company_id: str) -> ConnectionsView:
+        principal.ensure_can_access(company_id)
+        now = self._clock.now()
+        quickbooks = await self._tokens.load(company_id, Vendor.QUICKBOOKS)
+        pipedrive = await self._tokens.load(company_id, Vendor.PIPEDRIVE)
+        return ConnectionsView(
+            company_id=company_id,
+            quickbooks=connection_state(Vendor.QUICKBOOKS, quickbooks, now),
+            pipedrive=connection_state(Vendor.PIPEDRIVE, pipedrive, now),
+        )

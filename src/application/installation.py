@@ -1,0 +1,94 @@
+"""Installing and uninstalling the Pipedrive marketplace app for a company.
+
+Install: the OAuth callback's code is exchanged for tokens; the company's Pipedrive connection
+(its tenant id is the Pipedrive company id) is stored with them. Uninstall (Pipedrive's DELETE to
+the callback, or an admin's request): the refresh token is revoked (best effort: after a
+user-initiated uninstall Pipedrive has already dropped it) and the company's Pipedrive and
+QuickBooks connections and its settings are deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from application.errors import ApplicationError
+from application.ports.clock import Clock
+from application.ports.connections import TokenStore
+from application.ports.crm import CrmAuthorizer, CrmUser
+from application.ports.persistence import UnitOfWorkFactory
+from domain.connection import Connection, Vendor
+
+log = structlog.get_logger("dealbooks.installation")
+
+
+@dataclass(frozen=True, slots=True)
+class CompletePipedriveInstallCommand:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class UninstallPipedriveCommand:
+    company_id: str
+    user_id: str | None = None
+
+
+class CompletePipedriveInstall:
+    def __init__(self, authorizer: CrmAuthorizer, token_store: TokenStore, clock: Clock) -> None:
+        self._authorizer = authorizer
+        self._token_store = token_store
+        self._clock = clock
+
+    async def execute(self, cmd: CompletePipedriveInstallCommand) -> CrmUser:
+        install = await self._authorizer.exchange_code(cmd.code)
+        user = install.user
+        now = self._clock.now()
+        await self._token_store.save(
+            Connection(
+                company_id=user.company_id,
+                vendor=Vendor.PIPEDRIVE,
+                external_id=user.company_id,
+                tokens=install.tokens,
+                display_name=user.company_name,
+                api_domain=install.api_domain,
+                connected_by=user.id,
+                connected_at=now,
+                updated_at=now,
+            )
+        )
+        log.info("pipedrive.installed", company_id=user.company_id, user_id=user.id)
+        return user
+
+
+class UninstallPipedrive:
+    def __init__(
+        self,
+        token_store: TokenStore,
+        authorizer: CrmAuthorizer,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+    ) -> None:
+        self._token_store = token_store
+        self._authorizer = authorizer
+        self._uow_factory = uow_factory
+        self._clock = clock
+
+    async def execute(self, cmd: UninstallPipedriveCommand) -> None:
+        connection = await self._token_store.load(cmd.company_id, Vendor.PIPEDRIVE)
+        if connection is not None:
+            try:
+                await self._authorizer.revoke(connection.tokens.refresh_token)
+            except ApplicationError as exc:
+                log.warning("pipedrive.revoke_failed", company_id=cmd.company_id, reason=exc.reason)
+        async with self._uow_factory() as uow:
+            await uow.settings.delete(cmd.company_id)
+            await uow.commit()
+        await self._token_store.delete(cmd.company_id, Vendor.QUICKBOOKS)
+        await self._token_store.delete(cmd.company_id, Vendor.PIPEDRIVE)
+        log.info(
+            "pipedrive.uninstalled",
+            company_id=cmd.company_id,
+            user_id=cmd.user_id,
+            at=self._clock.now().isoformat(),
+        )

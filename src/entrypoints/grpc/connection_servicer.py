@@ -1,0 +1,67 @@
+"""ConnectionService: proto -> use case -> proto."""
+
+from __future__ import annotations
+
+import grpc
+
+from application.connections import (
+    ConnectionStateView,
+    ConnectionsView,
+    DisconnectQuickBooks,
+    GetConnections,
+)
+from dealbooks.v1 import connection_service_pb2 as pb
+from dealbooks.v1 import connection_service_pb2_grpc
+from entrypoints.grpc.auth import current_principal
+from entrypoints.grpc.invoice_mappers import timestamp
+from entrypoints.grpc.names import parse_connection_name
+
+Context = grpc.aio.ServicerContext
+_STATE = {
+    "connected": pb.CONNECTION_STATE_CONNECTED,
+    "needs_reconnect": pb.CONNECTION_STATE_NEEDS_RECONNECT,
+    "not_connected": pb.CONNECTION_STATE_NOT_CONNECTED,
+}
+
+
+def vendor_to_proto(view: ConnectionStateView) -> pb.VendorConnection:
+    return pb.VendorConnection(
+        state=_STATE.get(view.state, pb.CONNECTION_STATE_UNSPECIFIED),
+        company_name=view.company_name,
+        external_id=view.external_id,
+        environment=view.environment,
+        access_token_expire_time=timestamp(view.access_expires_at),
+        refresh_token_expire_time=timestamp(view.refresh_expires_at),
+        failure_reason=view.failure_reason,
+        connect_time=timestamp(view.connected_at),
+    )
+
+
+def connection_to_proto(view: ConnectionsView) -> pb.Connection:
+    return pb.Connection(
+        name=f"companies/{view.company_id}/connection",
+        quickbooks=vendor_to_proto(view.quickbooks),
+        pipedrive=vendor_to_proto(view.pipedrive),
+    )
+
+
+class ConnectionServicer(connection_service_pb2_grpc.ConnectionServiceServicer):
+    def __init__(self, *, get: GetConnections, disconnect: DisconnectQuickBooks) -> None:
+        self._get = get
+        self._disconnect = disconnect
+
+    async def GetConnection(
+        self, request: pb.GetConnectionRequest, context: Context
+    ) -> pb.GetConnectionResponse:
+        company = parse_connection_name(request.name)
+        view = await self._get.execute(current_principal(), company)
+        return pb.GetConnectionResponse(connection=connection_to_proto(view))
+
+    async def DisconnectQuickBooks(
+        self, request: pb.DisconnectQuickBooksRequest, context: Context
+    ) -> pb.DisconnectQuickBooksResponse:
+        company = parse_connection_name(request.name)
+        principal = current_principal()
+        await self._disconnect.execute(principal, company)
+        view = await self._get.execute(principal, company)
+        return pb.DisconnectQuickBooksResponse(connection=connection_to_proto(view))

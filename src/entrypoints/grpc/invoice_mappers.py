@@ -1,0 +1,277 @@
+"""proto <-> invoicing DTOs: invoices, lines, money, drafts, events, customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf import timestamp_pb2
+
+from application.commands import AddressInput, CustomerInput, InvoiceInput, LineInput
+from application.history import describe
+from application.ports.accounting import AccountingCustomer
+from application.ports.persistence import CustomerLink, RecordedEvent
+from application.views import InvoiceDraft, InvoiceView
+from dealbooks.v1 import (
+    customer_pb2,
+    customer_service_pb2,
+    field_mapping_pb2,
+    invoice_pb2,
+    invoice_service_pb2,
+)
+from domain.customer import Address, Customer
+from domain.errors import InvalidValueError
+from domain.field_mapping import SourceEntity
+from domain.invoice import (
+    DiscountKind,
+    InvoiceLine,
+    InvoiceStatus,
+    InvoiceTotals,
+    LineKind,
+    TaxMethod,
+)
+from domain.money import Money
+from entrypoints.grpc.names import invoice_name
+
+MAX_LINES = 250
+
+_STATUS = {
+    InvoiceStatus.CREATING: invoice_pb2.INVOICE_STATE_CREATING,
+    InvoiceStatus.CREATE_FAILED: invoice_pb2.INVOICE_STATE_CREATE_FAILED,
+    InvoiceStatus.OPEN: invoice_pb2.INVOICE_STATE_OPEN,
+    InvoiceStatus.PARTIALLY_PAID: invoice_pb2.INVOICE_STATE_PARTIALLY_PAID,
+    InvoiceStatus.PAID: invoice_pb2.INVOICE_STATE_PAID,
+    InvoiceStatus.OVERDUE: invoice_pb2.INVOICE_STATE_OVERDUE,
+    InvoiceStatus.VOIDED: invoice_pb2.INVOICE_STATE_VOIDED,
+    InvoiceStatus.DELETED: invoice_pb2.INVOICE_STATE_DELETED,
+}
+_DISCOUNT = {
+    DiscountKind.PERCENTAGE: invoice_pb2.DISCOUNT_TYPE_PERCENTAGE,
+    DiscountKind.AMOUNT: invoice_pb2.DISCOUNT_TYPE_AMOUNT,
+}
+_DISCOUNT_IN = {
+    invoice_pb2.DISCOUNT_TYPE_UNSPECIFIED: "percentage",
+    invoice_pb2.DISCOUNT_TYPE_PERCENTAGE: "percentage",
+    invoice_pb2.DISCOUNT_TYPE_AMOUNT: "amount",
+}
+_TAX = {
+    TaxMethod.EXCLUSIVE: invoice_pb2.TAX_METHOD_EXCLUSIVE,
+    TaxMethod.INCLUSIVE: invoice_pb2.TAX_METHOD_INCLUSIVE,
+    TaxMethod.NONE: invoice_pb2.TAX_METHOD_NONE,
+}
+_TAX_IN = {
+    invoice_pb2.TAX_METHOD_UNSPECIFIED: "none",
+    invoice_pb2.TAX_METHOD_EXCLUSIVE: "exclusive",
+    invoice_pb2.TAX_METHOD_INCLUSIVE: "inclusive",
+    invoice_pb2.TAX_METHOD_NONE: "none",
+}
+_KIND = {
+    LineKind.ITEM: invoice_pb2.LINE_KIND_ITEM,
+    LineKind.DISCOUNT: invoice_pb2.LINE_KIND_DISCOUNT,
+}
+_KIND_IN = {
+    invoice_pb2.LINE_KIND_UNSPECIFIED: "item",
+    invoice_pb2.LINE_KIND_ITEM: "item",
+    invoice_pb2.LINE_KIND_DISCOUNT: "discount",
+}
+_ENTITY = {
+    SourceEntity.ORGANIZATION: field_mapping_pb2.SOURCE_ENTITY_ORGANIZATION,
+    SourceEntity.PERSON: field_mapping_pb2.SOURCE_ENTITY_PERSON,
+    SourceEntity.DEAL: field_mapping_pb2.SOURCE_ENTITY_DEAL,
+}
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def money_to_proto(money: Money | None) -> invoice_pb2.Money | None:
+    if money is None:
+        return None
+    return invoice_pb2.Money(currency_code=money.currency, amount=money.to_decimal_string())
+
+
+def address_to_proto(address: Address | None) -> customer_pb2.PostalAddress | None:
+    if address is None:
+        return None
+    return customer_pb2.PostalAddress(
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country=address.country,
+        formatted=address.formatted,
+    )
+
+
+def customer_to_proto(customer: Customer) -> customer_pb2.Customer:
+    return customer_pb2.Customer(
+        display_name=customer.display_name,
+        email=customer.email or "",
+        billing_address=address_to_proto(customer.billing_address),
+        tax_id=customer.tax_id or "",
+        quickbooks_customer_id=customer.quickbooks_id or "",
+    )
+
+
+def accounting_customer_to_proto(found: AccountingCustomer) -> customer_pb2.Customer:
+    return customer_to_proto(found.customer.with_quickbooks_id(found.id))
+
+
+def line_to_proto(line: InvoiceLine, currency: str) -> invoice_pb2.LineItem:
+    return invoice_pb2.LineItem(
+        name=line.name,
+        description=line.description,
+        quantity=format(line.quantity, "f"),
+        unit_price=format(line.unit_price, "f"),
+        discount=format(line.discount, "f"),
+        discount_type=_DISCOUNT[line.discount_kind],
+        tax_rate=format(line.tax_rate, "f"),
+        tax_method=_TAX[line.tax_method],
+        item_id=line.item_ref or "",
+        tax_code_id=line.tax_code_ref or "",
+        kind=_KIND[line.kind],
+        amount=money_to_proto(line.total(currency)),
+    )
+
+
+def totals_to_proto(totals: InvoiceTotals) -> invoice_pb2.InvoiceTotals:
+    return invoice_pb2.InvoiceTotals(
+        subtotal=money_to_proto(totals.subtotal),
+        discount=money_to_proto(totals.discount),
+        tax=money_to_proto(totals.tax),
+        total=money_to_proto(totals.total),
+        amount_paid=money_to_proto(totals.amount_paid),
+        balance=money_to_proto(totals.balance),
+    )
+
+
+def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
+    i = view.invoice
+    return invoice_pb2.Invoice(
+        name=invoice_name(i.company_id, i.deal_id, i.id),
+        state=_STATUS[view.status],
+        doc_number=i.doc_number or "",
+        customer=customer_to_proto(i.customer),
+        lines=[line_to_proto(line, i.currency) for line in i.lines],
+        currency_code=i.currency,
+        issue_date=i.issue_date.isoformat(),
+        due_date=i.due_date.isoformat() if i.due_date else "",
+        memo=i.memo,
+        totals=totals_to_proto(i.totals()),
+        quickbooks_invoice_id=i.quickbooks_id or "",
+        quickbooks_url=view.quickbooks_url or "",
+        failure_reason=i.failure_reason or "",
+        totals_mismatch=i.totals_mismatch,
+        quickbooks_total=money_to_proto(i.quickbooks_total),
+        create_time=timestamp(i.created_at),
+        update_time=timestamp(i.updated_at),
+        last_sync_time=timestamp(i.last_synced_at),
+        creator=i.created_by or "",
+        last_send_time=timestamp(i.last_sent_at),
+    )
+
+
+def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
+    invoice = invoice_pb2.Invoice(
+        state=invoice_pb2.INVOICE_STATE_UNSPECIFIED,
+        customer=customer_to_proto(draft.customer),
+        lines=[line_to_proto(line, draft.currency) for line in draft.lines],
+        currency_code=draft.currency,
+        issue_date=draft.issue_date.isoformat(),
+        due_date=draft.due_date.isoformat() if draft.due_date else "",
+        totals=totals_to_proto(draft.totals),
+        terms_id=draft.terms_id or "",
+    )
+    return invoice_service_pb2.InvoiceDraft(
+        invoice=invoice,
+        linked_customer=(
+            accounting_customer_to_proto(draft.linked_customer) if draft.linked_customer else None
+        ),
+        suggested_customers=[accounting_customer_to_proto(c) for c in draft.suggestions],
+        warnings=[
+            invoice_service_pb2.DraftWarning(code=w.code, message=w.message, field=w.field)
+            for w in draft.warnings
+        ],
+    )
+
+
+def invoice_input_from_proto(
+    message: invoice_pb2.Invoice, *, update_customer_details: bool
+) -> InvoiceInput:
+    if len(message.lines) > MAX_LINES:
+        raise InvalidValueError("invoice.lines", f"At most {MAX_LINES} lines per invoice.")
+    c = message.customer
+    address = None
+    if c.HasField("billing_address"):
+        a = c.billing_address
+        address = AddressInput(
+            line1=a.line1,
+            line2=a.line2,
+            city=a.city,
+            region=a.region,
+            postal_code=a.postal_code,
+            country=a.country,
+            formatted=a.formatted,
+        )
+    return InvoiceInput(
+        customer=CustomerInput(
+            display_name=c.display_name,
+            email=c.email,
+            address=address,
+            tax_id=c.tax_id,
+            quickbooks_customer_id=c.quickbooks_customer_id,
+        ),
+        lines=tuple(
+            LineInput(
+                name=line.name,
+                description=line.description,
+                quantity=line.quantity or "1",
+                unit_price=line.unit_price or "0",
+                discount=line.discount or "0",
+                discount_kind=_DISCOUNT_IN.get(
+                    line.discount_type, f"unknown({line.discount_type})"
+                ),
+                tax_rate=line.tax_rate or "0",
+                tax_method=_TAX_IN.get(line.tax_method, f"unknown({line.tax_method})"),
+                item_id=line.item_id,
+                tax_code_id=line.tax_code_id,
+                kind=_KIND_IN.get(line.kind, f"unknown({line.kind})"),
+            )
+            for line in message.lines
+        ),
+        currency=message.currency_code,
+        issue_date=message.issue_date,
+        due_date=message.due_date,
+        memo=message.memo,
+        terms_id=message.terms_id,
+        update_customer_details=update_customer_details,
+    )
+
+
+def event_to_proto(recorded: RecordedEvent) -> invoice_pb2.InvoiceEvent:
+    description, amount = describe(recorded.event)
+    return invoice_pb2.InvoiceEvent(
+        invoice=invoice_name(recorded.company_id, recorded.deal_id, recorded.invoice_id),
+        type=recorded.event.kind,
+        description=description,
+        actor=recorded.actor or "",
+        occur_time=timestamp(recorded.event.occurred_at),
+        amount=money_to_proto(amount),
+    )
+
+
+def link_to_proto(link: CustomerLink, name: str) -> customer_service_pb2.CustomerLink:
+    return customer_service_pb2.CustomerLink(
+        name=name,
+        entity=_ENTITY[link.entity],
+        entity_id=link.entity_id,
+        quickbooks_customer_id=link.quickbooks_customer_id,
+        display_name=link.display_name,
+        link_time=timestamp(link.linked_at),
+        linked_by=link.linked_by or "",
+    )

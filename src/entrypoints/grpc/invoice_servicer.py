@@ -1,0 +1,159 @@
+"""InvoiceService: proto -> command -> use case -> proto; nothing else."""
+
+from __future__ import annotations
+
+import grpc
+
+from application.commands import (
+    CreateInvoiceCommand,
+    DealRef,
+    InvoiceActionCommand,
+    InvoiceRef,
+    ListPageCommand,
+    SendInvoiceCommand,
+)
+from application.invoices import (
+    CreateInvoice,
+    DeleteInvoice,
+    GetInvoice,
+    GetInvoicePdf,
+    ListInvoiceEvents,
+    ListInvoices,
+    PrepareInvoice,
+    RefreshInvoices,
+    SendInvoice,
+    VoidInvoice,
+)
+from dealbooks.v1 import invoice_service_pb2 as pb
+from dealbooks.v1 import invoice_service_pb2_grpc
+from entrypoints.grpc.auth import current_principal
+from entrypoints.grpc.invoice_mappers import (
+    draft_to_proto,
+    event_to_proto,
+    invoice_input_from_proto,
+    invoice_to_proto,
+)
+from entrypoints.grpc.names import parse_deal_name, parse_invoice_name
+
+Context = grpc.aio.ServicerContext
+
+
+def _deal(parent: str) -> DealRef:
+    company, deal = parse_deal_name(parent)
+    return DealRef(current_principal(), company, deal)
+
+
+def _invoice(name: str) -> InvoiceRef:
+    company, deal, invoice = parse_invoice_name(name)
+    return InvoiceRef(current_principal(), company, deal, invoice)
+
+
+class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
+    def __init__(
+        self,
+        *,
+        prepare: PrepareInvoice,
+        create: CreateInvoice,
+        get: GetInvoice,
+        list_invoices: ListInvoices,
+        void: VoidInvoice,
+        delete: DeleteInvoice,
+        send: SendInvoice,
+        pdf: GetInvoicePdf,
+        refresh: RefreshInvoices,
+        events: ListInvoiceEvents,
+    ) -> None:
+        self._prepare = prepare
+        self._create = create
+        self._get = get
+        self._list = list_invoices
+        self._void = void
+        self._delete = delete
+        self._send = send
+        self._pdf = pdf
+        self._refresh = refresh
+        self._events = events
+
+    async def PrepareInvoice(
+        self, request: pb.PrepareInvoiceRequest, context: Context
+    ) -> pb.PrepareInvoiceResponse:
+        draft = await self._prepare.execute(_deal(request.parent))
+        return pb.PrepareInvoiceResponse(draft=draft_to_proto(draft))
+
+    async def CreateInvoice(
+        self, request: pb.CreateInvoiceRequest, context: Context
+    ) -> pb.CreateInvoiceResponse:
+        ref = _deal(request.parent)
+        data = invoice_input_from_proto(
+            request.invoice, update_customer_details=request.update_customer_details
+        )
+        view = await self._create.execute(CreateInvoiceCommand(ref, data, request.request_id))
+        return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))
+
+    async def GetInvoice(
+        self, request: pb.GetInvoiceRequest, context: Context
+    ) -> pb.GetInvoiceResponse:
+        view = await self._get.execute(_invoice(request.name))
+        return pb.GetInvoiceResponse(invoice=invoice_to_proto(view))
+
+    async def ListInvoices(
+        self, request: pb.ListInvoicesRequest, context: Context
+    ) -> pb.ListInvoicesResponse:
+        page = await self._list.execute(
+            ListPageCommand(_deal(request.parent), request.page_size, request.page_token)
+        )
+        return pb.ListInvoicesResponse(
+            invoices=[invoice_to_proto(v) for v in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    async def VoidInvoice(
+        self, request: pb.VoidInvoiceRequest, context: Context
+    ) -> pb.VoidInvoiceResponse:
+        view = await self._void.execute(
+            InvoiceActionCommand(_invoice(request.name), request.request_id)
+        )
+        return pb.VoidInvoiceResponse(invoice=invoice_to_proto(view))
+
+    async def DeleteInvoice(
+        self, request: pb.DeleteInvoiceRequest, context: Context
+    ) -> pb.DeleteInvoiceResponse:
+        view = await self._delete.execute(
+            InvoiceActionCommand(_invoice(request.name), request.request_id)
+        )
+        return pb.DeleteInvoiceResponse(invoice=invoice_to_proto(view))
+
+    async def SendInvoice(
+        self, request: pb.SendInvoiceRequest, context: Context
+    ) -> pb.SendInvoiceResponse:
+        view = await self._send.execute(
+            SendInvoiceCommand(_invoice(request.name), request.to, request.request_id)
+        )
+        return pb.SendInvoiceResponse(invoice=invoice_to_proto(view))
+
+    async def GetInvoicePdf(
+        self, request: pb.GetInvoicePdfRequest, context: Context
+    ) -> pb.GetInvoicePdfResponse:
+        pdf = await self._pdf.execute(_invoice(request.name))
+        return pb.GetInvoicePdfResponse(
+            content=pdf.content, filename=pdf.filename, content_type="application/pdf"
+        )
+
+    async def RefreshInvoices(
+        self, request: pb.RefreshInvoicesRequest, context: Context
+    ) -> pb.RefreshInvoicesResponse:
+        page = await self._refresh.execute(_deal(request.parent))
+        return pb.RefreshInvoicesResponse(
+            invoices=[invoice_to_proto(v) for v in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    async def ListInvoiceEvents(
+        self, request: pb.ListInvoiceEventsRequest, context: Context
+    ) -> pb.ListInvoiceEventsResponse:
+        page = await self._events.execute(
+            ListPageCommand(_deal(request.parent), request.page_size, request.page_token)
+        )
+        return pb.ListInvoiceEventsResponse(
+            events=[event_to_proto(e) for e in page.items], next_page_token=page.next_page_token
+        )

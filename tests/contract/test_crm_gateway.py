@@ -1,0 +1,350 @@
+"""CrmGateway: one suite, run against the in-memory fake and the Pipedrive adapter + emulator."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+import aiohttp
+import pytest
+
+from adapters.in_memory.connections import (
+    InMemoryDistributedLock,
+    InMemoryRateLimiter,
+    InMemoryTokenStore,
+)
+from adapters.in_memory.crm import InMemoryCrmGateway
+from adapters.pipedrive.gateway import PipedriveCrmGateway
+from adapters.system_clock import SystemClock
+from application.errors import NotFoundError
+from application.ports.crm import CrmField, CrmGateway, CrmUser, Deal, DealDiscount, DealProduct
+from domain.customer import Address
+from domain.field_mapping import DealSnapshot, SourceEntity
+from domain.invoice import DiscountKind, TaxMethod
+from tests.integration.pipedrive.support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    EmulatorHandle,
+    connection_from_token,
+    running_emulator,
+)
+
+ORG_ADDRESS = Address(
+    line1="Friedrichstraße 68",
+    city="Berlin",
+    region="Berlin",
+    postal_code="10117",
+    country="Germany",
+    formatted="Friedrichstraße 68, 10117 Berlin, Germany",
+)
+DELIVERY_ADDRESS = Address(
+    line1="12 Rue de Rivoli",
+    city="Paris",
+    postal_code="75004",
+    country="France",
+    formatted="12 Rue de Rivoli, 75004 Paris, France",
+)
+PRODUCTS = (
+    DealProduct(
+        product_id="p1",
+        name="Web design (days)",
+        quantity=Decimal(10),
+        unit_price=Decimal(800),
+        tax_rate=Decimal(19),
+        tax_method=TaxMethod.EXCLUSIVE,
+        sum=Decimal(8000),
+    ),
+    DealProduct(
+        product_id="p2",
+        name="Hosting (year)",
+        quantity=Decimal(1),
+        unit_price=Decimal(240),
+        discount=Decimal(10),
+        discount_kind=DiscountKind.PERCENTAGE,
+        tax_rate=Decimal(19),
+        tax_method=TaxMethod.EXCLUSIVE,
+        comments="First year",
+        sum=Decimal(216),
+    ),
+)
+DISCOUNT = DealDiscount("Loyalty 5%", Decimal(5), DiscountKind.PERCENTAGE)
+
+
+@dataclass
+class Seeded:
+    company_id: str
+    deal_id: str
+    bare_deal_id: str
+    user_id: str
+    vat_key: str
+    contract_value_key: str
+    delivery_key: str
+
+
+class Harness(Protocol):
+    gateway: CrmGateway
+
+    async def seed(self) -> Seeded: ...
+
+    async def delete_deal(self, seeded: Seeded, deal_id: str) -> None: ...
+
+    async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
+        """The notes on the deal, as a person reads them (plain text)."""
+        ...
+
+
+class FakeHarness:
+    def __init__(self) -> None:
+        self.fake = InMemoryCrmGateway()
+        self.gateway: CrmGateway = self.fake
+
+    async def seed(self) -> Seeded:
+        seeded = Seeded("13000001", "1", "2", "21000001", "a" * 40, "b" * 40, "c" * 40)
+        snapshot = DealSnapshot(
+            deal={
+                "title": "Website relaunch",
+                "value": Decimal(8216),
+                "currency": "EUR",
+                seeded.contract_value_key: Decimal("12000.5"),
+                f"{seeded.contract_value_key}_currency": "EUR",
+                seeded.delivery_key: DELIVERY_ADDRESS,
+            },
+            organization={"name": "Globex GmbH", "address": ORG_ADDRESS, seeded.vat_key: "DE123"},
+            person={"name": "Greta Weber", "email": "greta.weber@globex.example"},
+        )
+        self.fake.add_deal(
+            seeded.company_id,
+            Deal(
+                "1",
+                "Website relaunch",
+                "EUR",
+                Decimal(8216),
+                "1",
+                "1",
+                snapshot,
+                PRODUCTS,
+                (DISCOUNT,),
+            ),
+        )
+        self.fake.add_deal(
+            seeded.company_id,
+            Deal(
+                "2",
+                "Bare deal",
+                "USD",
+                Decimal(0),
+                None,
+                None,
+                DealSnapshot(deal={"title": "Bare deal"}),
+            ),
+        )
+        self.fake.fields += [
+            CrmField(SourceEntity.ORGANIZATION, seeded.vat_key, "VAT number", "varchar", True),
+            CrmField(
+                SourceEntity.DEAL,
+                seeded.contract_value_key,
+                "Contract value",
+                "monetary",
+                True,
+                ("value", "currency"),
+            ),
+            CrmField(
+                SourceEntity.DEAL,
+                seeded.delivery_key,
+                "Delivery address",
+                "address",
+                True,
+                ("street_number", "route", "locality", "postal_code", "country"),
+            ),
+        ]
+        self.fake.users[seeded.company_id] = CrmUser(
+            id=seeded.user_id,
+            name="Ada Admin",
+            email="ada@contract-test.test",
+            company_id=seeded.company_id,
+            company_name="Contract Test GmbH",
+            company_domain="contract-test",
+            is_admin=True,
+        )
+        return seeded
+
+    async def delete_deal(self, seeded: Seeded, deal_id: str) -> None:
+        key = (seeded.company_id, deal_id)
+        self.fake.deals[key] = replace(self.fake.deals[key], deleted=True)
+
+    async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
+        return [t for c, d, t in self.fake.notes if (c, d) == (seeded.company_id, deal_id)]
+
+
+class PipedriveHarness:
+    def __init__(self, handle: EmulatorHandle, session: aiohttp.ClientSession) -> None:
+        self.handle = handle
+        self.store = InMemoryTokenStore()
+        self.gateway: CrmGateway = PipedriveCrmGateway(
+            session,
+            self.store,
+            InMemoryDistributedLock(),
+            InMemoryRateLimiter(),
+            SystemClock(),
+            handle.base_url,
+            CLIENT_ID,
+            CLIENT_SECRET,
+        )
+        self.access_token = ""
+
+    async def seed(self) -> Seeded:
+        result = await self.handle.seed()
+        token = await self.handle.mint(result["company_id"])
+        self.access_token = token["access_token"]
+        await self.store.save(connection_from_token(token, now=datetime.now(UTC)))
+        return Seeded(
+            company_id=str(result["company_id"]),
+            deal_id=str(result["deals"][0]),
+            bare_deal_id=str(result["deals"][1]),
+            user_id=str(token["user_id"]),
+            vat_key=result["fields"]["organization"]["VAT number"],
+            contract_value_key=result["fields"]["deal"]["Contract value"],
+            delivery_key=result["fields"]["deal"]["Delivery address"],
+        )
+
+    async def delete_deal(self, seeded: Seeded, deal_id: str) -> None:
+        await self.handle.admin("DELETE", f"/deals/{deal_id}")
+
+    async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
+        body = await self.handle.api_get(self.access_token, f"/api/v1/notes?deal_id={deal_id}")
+        return [
+            html.unescape(note["content"].replace("<br>", "\n"))
+            for note in sorted(body["data"] or [], key=lambda n: n["id"])
+        ]
+
+
+@pytest.fixture(params=["in_memory", pytest.param("pipedrive", marks=pytest.mark.integration)])
+async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    if request.param == "in_memory":
+        yield FakeHarness()
+        return
+    async with running_emulator() as handle, aiohttp.ClientSession() as session:
+        yield PipedriveHarness(handle, session)
+
+
+async def test_a_deal_comes_with_its_products_discounts_organization_and_person(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+
+    deal = await harness.gateway.get_deal(seeded.company_id, seeded.deal_id)
+
+    assert (deal.id, deal.title, deal.currency, deal.value) == (
+        seeded.deal_id,
+        "Website relaunch",
+        "EUR",
+        Decimal(8216),
+    )
+    assert deal.organization_id is not None
+    assert deal.person_id is not None
+    assert [replace(p, product_id="") for p in deal.products] == [
+        replace(p, product_id="") for p in PRODUCTS
+    ]
+    assert deal.discounts == (DISCOUNT,)
+    assert not deal.deleted
+
+
+async def test_the_snapshot_carries_address_primary_email_and_custom_values(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+
+    snapshot = (await harness.gateway.get_deal(seeded.company_id, seeded.deal_id)).snapshot
+
+    assert snapshot.organization is not None
+    assert snapshot.person is not None
+    assert snapshot.organization["name"] == "Globex GmbH"
+    assert snapshot.organization["address"] == ORG_ADDRESS
+    assert snapshot.organization[seeded.vat_key] == "DE123"
+    assert snapshot.person["email"] == "greta.weber@globex.example"
+    assert snapshot.deal["title"] == "Website relaunch"
+    assert snapshot.deal[seeded.contract_value_key] == Decimal("12000.5")
+    assert snapshot.deal[f"{seeded.contract_value_key}_currency"] == "EUR"
+    assert snapshot.deal[seeded.delivery_key] == DELIVERY_ADDRESS
+
+
+async def test_a_deal_without_contacts_or_products_has_none(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    deal = await harness.gateway.get_deal(seeded.company_id, seeded.bare_deal_id)
+
+    assert deal.snapshot.organization is None
+    assert deal.snapshot.person is None
+    assert deal.organization_id is None
+    assert deal.person_id is None
+    assert deal.products == ()
+    assert deal.discounts == ()
+    assert deal.currency == "USD"
+
+
+async def test_an_unknown_deal_is_not_found(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    with pytest.raises(NotFoundError) as caught:
+        await harness.gateway.get_deal(seeded.company_id, "999999")
+
+    assert caught.value.resource_type == "deal"
+
+
+async def test_a_deleted_deal_is_not_found(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.delete_deal(seeded, seeded.deal_id)
+
+    with pytest.raises(NotFoundError):
+        await harness.gateway.get_deal(seeded.company_id, seeded.deal_id)
+
+
+async def test_the_field_catalogue_offers_standard_and_custom_fields(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    fields = {(f.entity, f.key): f for f in await harness.gateway.list_fields(seeded.company_id)}
+
+    for entity, key in [
+        (SourceEntity.ORGANIZATION, "name"),
+        (SourceEntity.PERSON, "email"),
+        (SourceEntity.PERSON, "name"),
+        (SourceEntity.DEAL, "title"),
+    ]:
+        assert (entity, key) in fields
+        assert not fields[(entity, key)].is_custom
+    address = fields[(SourceEntity.ORGANIZATION, "address")]
+    assert address.field_type == "address"
+    assert {"route", "locality", "postal_code", "country"} <= set(address.subfields)
+    vat = fields[(SourceEntity.ORGANIZATION, seeded.vat_key)]
+    assert (vat.name, vat.field_type, vat.is_custom) == ("VAT number", "varchar", True)
+    money = fields[(SourceEntity.DEAL, seeded.contract_value_key)]
+    assert (money.field_type, money.is_custom) == ("monetary", True)
+    assert "currency" in money.subfields
+    assert fields[(SourceEntity.DEAL, seeded.delivery_key)].field_type == "address"
+
+
+async def test_notes_are_added_to_the_deal_as_written(harness: Harness) -> None:
+    seeded = await harness.seed()
+    text = 'Invoice 1042 created in QuickBooks\nTotal: <b>€ 9,776.04</b> & "paid" soon'
+
+    first = await harness.gateway.add_deal_note(seeded.company_id, seeded.deal_id, text)
+    second = await harness.gateway.add_deal_note(seeded.company_id, seeded.deal_id, "Voided")
+
+    assert first
+    assert second
+    assert first != second
+    assert await harness.notes(seeded, seeded.deal_id) == [text, "Voided"]
+
+
+async def test_the_current_user_is_the_installing_admin(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    user = await harness.gateway.current_user(seeded.company_id)
+
+    assert (user.id, user.company_id, user.is_admin) == (seeded.user_id, seeded.company_id, True)
+    assert user.company_name == "Contract Test GmbH"
+    assert user.name == "Ada Admin"

@@ -1,0 +1,27 @@
+"""The whole invoicing use-case suite again, on the Postgres unit of work instead of the fake.
+
+If the fake and Postgres ever disagree (transactions, ordering, event storage, request ids,
+optimistic locking), a test here fails while its in-memory twin passes.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.postgres.engine import build_session_factory
+from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from tests.unit.application import test_invoicing
+from tests.unit.application.invoicing_world import World
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def world(pg_engine: AsyncEngine) -> World:
+    return World(uow=SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine)))  # type: ignore[arg-type]
+
+
+for _name in dir(test_invoicing):
+    if _name.startswith("test_"):
+        globals()[_name] = getattr(test_invoicing, _name)

@@ -1,0 +1,297 @@
+"""InvoiceService and CustomerService through a real gRPC server and Postgres (vendor fakes)."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+
+from adapters.in_memory.accounting import InMemoryAccountingGateway
+from dealbooks.v1 import (
+    customer_pb2,
+    customer_service_pb2,
+    customer_service_pb2_grpc,
+    invoice_pb2,
+    invoice_service_pb2,
+    invoice_service_pb2_grpc,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
+)
+from domain.money import Money
+from tests.e2e.conftest import TOKEN_A, TOKEN_B, bearer
+from tests.e2e.test_settings_api import error_of, violations
+
+pytestmark = pytest.mark.e2e
+DEAL = "companies/1001/deals/42"
+
+
+def invoices(channel: grpc.aio.Channel) -> invoice_service_pb2_grpc.InvoiceServiceStub:
+    return invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+
+
+def an_invoice(**changes: object) -> invoice_pb2.Invoice:
+    invoice = invoice_pb2.Invoice(
+        customer=customer_pb2.Customer(display_name="Acme Corp", email="ana@acme.test"),
+        lines=[
+            invoice_pb2.LineItem(
+                name="Services", quantity="5", unit_price="22", discount="0.2", item_id="1"
+            )
+        ],
+        currency_code="USD",
+    )
+    for key, value in changes.items():
+        if key == "lines":
+            del invoice.lines[:]
+            invoice.lines.extend(value)  # type: ignore[arg-type]
+        else:
+            setattr(invoice, key, value)
+    return invoice
+
+
+async def create(channel: grpc.aio.Channel, request_id: str = "r-1") -> invoice_pb2.Invoice:
+    reply = await invoices(channel).CreateInvoice(
+        invoice_service_pb2.CreateInvoiceRequest(
+            parent=DEAL, invoice=an_invoice(), request_id=request_id
+        ),
+        metadata=bearer(TOKEN_A),
+    )
+    return reply.invoice
+
+
+async def test_prepare_returns_the_draft_with_totals_and_warnings(
+    channel: grpc.aio.Channel,
+) -> None:
+    reply = await invoices(channel).PrepareInvoice(
+        invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=bearer(TOKEN_A)
+    )
+    draft = reply.draft
+    assert draft.invoice.customer.display_name == "Acme Corp"
+    assert draft.invoice.lines[0].amount.amount == "109.78"
+    assert draft.invoice.totals.total == invoice_pb2.Money(currency_code="USD", amount="2259.78")
+    assert [w.code for w in draft.warnings] == ["NO_MATCHING_ITEM"]
+
+
+async def test_create_get_list_and_history(channel: grpc.aio.Channel) -> None:
+    created = await create(channel)
+    assert created.state == invoice_pb2.INVOICE_STATE_OPEN
+    assert created.totals.total.amount == "109.78"
+    assert created.name.startswith(f"{DEAL}/invoices/")
+
+    got = await invoices(channel).GetInvoice(
+        invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=bearer(TOKEN_A)
+    )
+    listed = await invoices(channel).ListInvoices(
+        invoice_service_pb2.ListInvoicesRequest(parent=DEAL), metadata=bearer(TOKEN_A)
+    )
+    history = await invoices(channel).ListInvoiceEvents(
+        invoice_service_pb2.ListInvoiceEventsRequest(parent=DEAL), metadata=bearer(TOKEN_A)
+    )
+
+    assert got.invoice.name == created.name
+    assert [i.name for i in listed.invoices] == [created.name]
+    assert [e.type for e in history.events] == ["created", "creation_requested"]
+    assert history.events[0].description.startswith("Invoice ")
+
+
+async def test_the_same_request_id_never_makes_a_second_invoice(
+    channel: grpc.aio.Channel, fakes: dict[str, object]
+) -> None:
+    first = await create(channel, "same")
+    second = await create(channel, "same")
+
+    assert first.name == second.name
+    accounting = fakes["accounting"]
+    assert isinstance(accounting, InMemoryAccountingGateway)
+    assert len(accounting.invoices) == 1
+
+
+async def test_a_reused_request_id_with_another_payload_is_invalid(
+    channel: grpc.aio.Channel,
+) -> None:
+    await create(channel, "same")
+    code, info, _ = await error_of(
+        invoices(channel).CreateInvoice(
+            invoice_service_pb2.CreateInvoiceRequest(
+                parent=DEAL, invoice=an_invoice(memo="other"), request_id="same"
+            ),
+            metadata=bearer(TOKEN_A),
+        )
+    )
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert info.reason == "REQUEST_ID_REUSED"
+
+
+async def test_void_send_pdf_delete_and_the_state_errors(
+    channel: grpc.aio.Channel, fakes: dict[str, object]
+) -> None:
+    created = await create(channel)
+    stub = invoices(channel)
+    md = bearer(TOKEN_A)
+
+    sent = await stub.SendInvoice(
+        invoice_service_pb2.SendInvoiceRequest(name=created.name), metadata=md
+    )
+    pdf = await stub.GetInvoicePdf(
+        invoice_service_pb2.GetInvoicePdfRequest(name=created.name), metadata=md
+    )
+    voided = await stub.VoidInvoice(
+        invoice_service_pb2.VoidInvoiceRequest(name=created.name), metadata=md
+    )
+    code, info, details = await error_of(
+        stub.SendInvoice(invoice_service_pb2.SendInvoiceRequest(name=created.name), metadata=md)
+    )
+    deleted = await stub.DeleteInvoice(
+        invoice_service_pb2.DeleteInvoiceRequest(name=created.name), metadata=md
+    )
+
+    assert sent.invoice.HasField("last_send_time")
+    assert pdf.content.startswith(b"%PDF-")
+    assert pdf.content_type == "application/pdf"
+    assert voided.invoice.state == invoice_pb2.INVOICE_STATE_VOIDED
+    assert code is grpc.StatusCode.FAILED_PRECONDITION
+    assert info.reason == "INVALID_STATE_TRANSITION"
+    assert info.metadata["state"] == "VOIDED"
+    assert any(d.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR) for d in details)
+    assert deleted.invoice.state == invoice_pb2.INVOICE_STATE_DELETED
+
+
+async def test_refresh_shows_a_payment_recorded_in_quickbooks(
+    channel: grpc.aio.Channel, fakes: dict[str, object]
+) -> None:
+    created = await create(channel)
+    accounting = fakes["accounting"]
+    assert isinstance(accounting, InMemoryAccountingGateway)
+    accounting.record_payment(created.quickbooks_invoice_id, Money.of("9.78", "USD"))
+
+    reply = await invoices(channel).RefreshInvoices(
+        invoice_service_pb2.RefreshInvoicesRequest(parent=DEAL), metadata=bearer(TOKEN_A)
+    )
+
+    assert reply.invoices[0].state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID
+    assert reply.invoices[0].totals.balance.amount == "100.00"
+    assert reply.invoices[0].HasField("last_sync_time")
+
+
+async def test_bad_lines_get_field_violations(channel: grpc.aio.Channel) -> None:
+    bad = an_invoice(lines=[invoice_pb2.LineItem(name="x", quantity="-2", unit_price="1e999999")])
+    code, _info, details = await error_of(
+        invoices(channel).CreateInvoice(
+            invoice_service_pb2.CreateInvoiceRequest(parent=DEAL, invoice=bad),
+            metadata=bearer(TOKEN_A),
+        )
+    )
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "invoice.lines[0].quantity" in violations(details)
+
+
+async def test_an_unknown_invoice_is_not_found(channel: grpc.aio.Channel) -> None:
+    code, info, _ = await error_of(
+        invoices(channel).GetInvoice(
+            invoice_service_pb2.GetInvoiceRequest(name=f"{DEAL}/invoices/nope"),
+            metadata=bearer(TOKEN_A),
+        )
+    )
+    assert code is grpc.StatusCode.NOT_FOUND
+    assert info.reason == "INVOICE_NOT_FOUND"
+
+
+async def test_quickbooks_unavailable_leaves_the_invoice_creating(
+    channel: grpc.aio.Channel, fakes: dict[str, object]
+) -> None:
+    accounting = fakes["accounting"]
+    assert isinstance(accounting, InMemoryAccountingGateway)
+    accounting.unavailable(times=3)  # the options read, the customer write, the view
+
+    created = await create(channel, "outage")
+
+    assert created.state == invoice_pb2.INVOICE_STATE_CREATING
+    retried = await create(channel, "outage")
+    assert retried.state == invoice_pb2.INVOICE_STATE_OPEN
+
+
+async def test_customers_search_link_get_unlink(channel: grpc.aio.Channel) -> None:
+    await create(channel)
+    stub = customer_service_pb2_grpc.CustomerServiceStub(channel)
+    md = bearer(TOKEN_A)
+
+    found = await stub.SearchCustomers(
+        customer_service_pb2.SearchCustomersRequest(parent="companies/1001", query="acme"),
+        metadata=md,
+    )
+    link_name = "companies/1001/persons/77/customerLink"
+    linked = await stub.LinkCustomer(
+        customer_service_pb2.LinkCustomerRequest(
+            link=customer_service_pb2.CustomerLink(
+                name=link_name, quickbooks_customer_id=found.customers[0].quickbooks_customer_id
+            )
+        ),
+        metadata=md,
+    )
+    got = await stub.GetCustomerLink(
+        customer_service_pb2.GetCustomerLinkRequest(name=link_name), metadata=md
+    )
+    removed = await stub.UnlinkCustomer(
+        customer_service_pb2.UnlinkCustomerRequest(name=link_name), metadata=md
+    )
+    code, _info, _ = await error_of(
+        stub.GetCustomerLink(
+            customer_service_pb2.GetCustomerLinkRequest(name=link_name), metadata=md
+        )
+    )
+
+    assert [c.display_name for c in found.customers] == ["Acme Corp"]
+    assert linked.link.display_name == "Acme Corp"
+    assert got.link.quickbooks_customer_id == found.customers[0].quickbooks_customer_id
+    assert removed.removed
+    assert code is grpc.StatusCode.NOT_FOUND
+
+
+async def test_options_and_fields_for_the_settings_page(channel: grpc.aio.Channel) -> None:
+    stub = settings_service_pb2_grpc.SettingsServiceStub(channel)
+    options = await stub.ListInvoiceOptions(
+        settings_service_pb2.ListInvoiceOptionsRequest(parent="companies/1001"),
+        metadata=bearer(TOKEN_A),
+    )
+    fields = await stub.ListMappableFields(
+        settings_service_pb2.ListMappableFieldsRequest(parent="companies/1001"),
+        metadata=bearer(TOKEN_A),
+    )
+    assert options.home_currency_code == "USD"
+    assert [i.display_name for i in options.items] == ["Services", "Hours"]
+    assert ("organization", "address") in {
+        ("organization" if f.entity == 1 else "other", f.field_key) for f in fields.fields
+    }
+
+
+async def test_company_b_can_reach_none_of_company_a_invoices(channel: grpc.aio.Channel) -> None:
+    created = await create(channel)
+    stub = invoices(channel)
+    md = bearer(TOKEN_B)
+    calls = [
+        stub.PrepareInvoice(invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=md),
+        stub.CreateInvoice(
+            invoice_service_pb2.CreateInvoiceRequest(parent=DEAL, invoice=an_invoice()), metadata=md
+        ),
+        stub.GetInvoice(invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=md),
+        stub.ListInvoices(invoice_service_pb2.ListInvoicesRequest(parent=DEAL), metadata=md),
+        stub.VoidInvoice(invoice_service_pb2.VoidInvoiceRequest(name=created.name), metadata=md),
+        stub.DeleteInvoice(
+            invoice_service_pb2.DeleteInvoiceRequest(name=created.name), metadata=md
+        ),
+        stub.SendInvoice(invoice_service_pb2.SendInvoiceRequest(name=created.name), metadata=md),
+        stub.GetInvoicePdf(
+            invoice_service_pb2.GetInvoicePdfRequest(name=created.name), metadata=md
+        ),
+        stub.RefreshInvoices(invoice_service_pb2.RefreshInvoicesRequest(parent=DEAL), metadata=md),
+        stub.ListInvoiceEvents(
+            invoice_service_pb2.ListInvoiceEventsRequest(parent=DEAL), metadata=md
+        ),
+    ]
+    for call in calls:
+        code, info, _ = await error_of(call)
+        assert code is grpc.StatusCode.PERMISSION_DENIED
+        assert info.reason == "NOT_ALLOWED"
+    got = await stub.GetInvoice(
+        invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=bearer(TOKEN_A)
+    )
+    assert got.invoice.state == invoice_pb2.INVOICE_STATE_OPEN  # nothing changed

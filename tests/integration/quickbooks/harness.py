@@ -1,0 +1,152 @@
+"""The real QuickBooks adapter against the emulator on 127.0.0.1:0, for contract, integration
+and e2e tests: start the emulator, connect a company through its admin API, build the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
+from adapters.quickbooks.client import RetryPolicy
+from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from adapters.system_clock import SystemClock
+from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
+from domain.connection import Connection, OAuthTokens, Vendor
+from emulators.quickbooks.app import EMULATOR, Emulator, create_app
+from emulators.quickbooks.config import EmulatorConfig, Limits
+
+US_REALM = "9130354840911234"
+INTL_REALM = "9130354840922468"
+CLIENT_ID = "dealbooks-test-client"
+CLIENT_SECRET = "dealbooks-test-secret"
+VERIFIER = "test-verifier-token"
+#: Loose pacing for functional tests; the limit tests and the benchmark use QBO's real ones.
+LOOSE_LIMIT = RateLimit(per_minute=100_000, per_second=10_000, concurrent=50)
+FAST_RETRY = RetryPolicy(max_attempts=4, base_seconds=0.01, max_seconds=0.05)
+
+
+def emulator_config(**overrides: Any) -> EmulatorConfig:
+    config = EmulatorConfig(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        webhook_verifier_token=VERIFIER,
+        limits=Limits(
+            requests_per_second=10_000, requests_per_minute=100_000, concurrent_requests=100
+        ),
+        refresh_grace_seconds=0,  # a superseded refresh token dies at once: races show up
+        webhook_aggregation_seconds=0.01,
+        webhook_retry_scale=0.001,
+        hang_seconds=2,
+        auto_approve=True,
+    )
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+@dataclass
+class RunningEmulator:
+    server: TestServer
+    session: aiohttp.ClientSession
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def emulator(self) -> Emulator:
+        return self.server.app[EMULATOR]
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Any:
+        async with self.session.request(
+            method, f"{self.base_url}/_emulator/{path}", json=body
+        ) as response:
+            assert response.status < 300, await response.text()
+            return await response.json()
+
+    async def mint(self, realm: str = US_REALM) -> dict[str, Any]:
+        return dict(await self.admin("POST", "tokens", {"realm_id": realm}))
+
+    async def fault(self, **spec: Any) -> None:
+        await self.admin("POST", "faults", spec)
+
+    def requests(self, path_part: str = "", method: str | None = None) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.emulator.requests
+            if path_part in r["path"] and (method is None or r["method"] == method)
+        ]
+
+    def invoices(self, realm: str = US_REALM) -> dict[str, Any]:
+        company = self.emulator.store.company(realm)
+        assert company is not None
+        return dict(company.table("Invoice"))
+
+
+@asynccontextmanager
+async def running_emulator(config: EmulatorConfig | None = None) -> AsyncIterator[RunningEmulator]:
+    server = TestServer(create_app(config or emulator_config()), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield RunningEmulator(server, session)
+    finally:
+        await server.close()
+
+
+def connection_from(
+    tokens: dict[str, Any], company_id: str, realm: str, *, now: datetime | None = None
+) -> Connection:
+    now = now or datetime.now(UTC)
+    return Connection(
+        company_id=company_id,
+        vendor=Vendor.QUICKBOOKS,
+        external_id=realm,
+        tokens=OAuthTokens(
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            access_expires_at=now + timedelta(seconds=int(tokens["expires_in"])),
+            refresh_expires_at=now + timedelta(seconds=int(tokens["x_refresh_token_expires_in"])),
+        ),
+        display_name="Test company",
+        environment="sandbox",
+        connected_at=now,
+    )
+
+
+async def connect(
+    emulator: RunningEmulator, token_store: TokenStore, company_id: str, realm: str = US_REALM
+) -> Connection:
+    tokens = await emulator.mint(realm)
+    return await token_store.save(connection_from(tokens, company_id, realm))
+
+
+def make_gateway(
+    emulator: RunningEmulator,
+    token_store: TokenStore,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    lock: DistributedLock | None = None,
+    limiter: RateLimiter | None = None,
+    rate_limit: RateLimit = LOOSE_LIMIT,
+    retry: RetryPolicy = FAST_RETRY,
+) -> QuickBooksAccountingGateway:
+    return QuickBooksAccountingGateway(
+        session=session or emulator.session,
+        token_store=token_store,
+        lock=lock or InMemoryDistributedLock(),
+        rate_limiter=limiter or InMemoryRateLimiter(),
+        clock=SystemClock(),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        environment="sandbox",
+        base_url=emulator.base_url,
+        rate_limit=rate_limit,
+        retry=retry,
+    )

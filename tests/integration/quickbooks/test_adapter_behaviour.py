@@ -1,0 +1,237 @@
+"""The QuickBooks adapter's own behaviour against the emulator: exactly-once creation through a
+dropped response, retries of 5xx/429 only, stale SyncToken handling, and money to the cent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.quickbooks.client import QuickBooksRejectedError
+from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from application.errors import UpstreamRejectedError, UpstreamUnavailableError
+from domain.customer import Customer
+from domain.ids import CompanyId, DealId, InvoiceId
+from domain.invoice import Invoice, InvoiceLine, TaxMethod
+from emulators.quickbooks.config import Limits
+from tests.integration.quickbooks.harness import (
+    INTL_REALM,
+    US_REALM,
+    RunningEmulator,
+    connect,
+    emulator_config,
+    make_gateway,
+    running_emulator,
+)
+
+pytestmark = pytest.mark.integration
+US_COMPANY = "3001"
+UK_COMPANY = "3002"
+STALE = {
+    "code": "5010",
+    "message": "Stale Object Error",
+    "detail": "Stale Object Error : You and root were working on this at the same time. root "
+    "finished before you did, so your work was not saved.",
+}
+
+
+@dataclass
+class Setup:
+    emulator: RunningEmulator
+    gateway: QuickBooksAccountingGateway
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[Setup]:
+    async with running_emulator() as emulator:
+        store = InMemoryTokenStore()
+        await connect(emulator, store, US_COMPANY, US_REALM)
+        await connect(emulator, store, UK_COMPANY, INTL_REALM)
+        yield Setup(emulator, make_gateway(emulator, store))
+
+
+def invoice(
+    customer_id: str,
+    lines: Sequence[InvoiceLine] | None = None,
+    *,
+    currency: str = "USD",
+    company: str = US_COMPANY,
+) -> Invoice:
+    now = datetime.now(UTC)
+    return Invoice.request(
+        id=InvoiceId(str(uuid.uuid4())),
+        company_id=CompanyId(company),
+        deal_id=DealId("77"),
+        customer=Customer("Someone", email="ap@someone.example", quickbooks_id=customer_id),
+        lines=lines or [InvoiceLine("Work", Decimal(2), Decimal("125.50"), name="Services")],
+        currency=currency,
+        issue_date=now.date(),
+        due_date=now.date() + timedelta(days=14),
+        memo="",
+        created_by="1",
+        now=now,
+    )
+
+
+def with_note(setup: Setup, invoice_id: str, realm: str = US_REALM) -> list[dict[str, object]]:
+    return [
+        inv
+        for inv in setup.emulator.invoices(realm).values()
+        if invoice_id in str(inv.get("PrivateNote", ""))
+    ]
+
+
+async def test_a_create_whose_answer_is_lost_after_commit_makes_one_invoice(setup: Setup) -> None:
+    draft = invoice("1")
+    await setup.emulator.fault(method="POST", path="/invoice$", drop_after_commit=True, count=1)
+    created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+    again = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+    assert again.id == created.id
+    assert len(with_note(setup, draft.id)) == 1
+    posts = setup.emulator.requests("/invoice", method="POST")
+    assert [p["status"] for p in posts] == ["dropped-after-200", 200, 200]
+    assert {p["query"]["requestid"] for p in posts} == {f"inv-{draft.id}"}
+    assert all(p["query"]["minorversion"] == "75" for p in posts)
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_throttling_and_server_errors_are_retried(setup: Setup, status: int) -> None:
+    draft = invoice("1")
+    await setup.emulator.fault(method="POST", path="/invoice$", status=status, count=2)
+    created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+    assert created.id
+    assert len(with_note(setup, draft.id)) == 1
+    statuses = [p["status"] for p in setup.emulator.requests("/invoice", method="POST")]
+    assert statuses == [status, status, 200]
+
+
+async def test_an_xml_throttle_body_is_understood_and_retried(setup: Setup) -> None:
+    await setup.emulator.fault(path="/invoice/", status=429, xml=True, count=1)
+    assert await setup.gateway.get_invoice(US_COMPANY, "999999") is None
+
+
+async def test_a_lasting_outage_becomes_upstream_unavailable(setup: Setup) -> None:
+    await setup.emulator.fault(path="/invoice/", status=503)
+    with pytest.raises(UpstreamUnavailableError) as raised:
+        await setup.gateway.get_invoice(US_COMPANY, "1")
+    assert raised.value.reason == "QUICKBOOKS_UNAVAILABLE"
+    assert raised.value.metadata["intuit_tid"]
+    assert len(setup.emulator.requests("/invoice/")) == 4
+
+
+async def test_validation_faults_are_not_retried_and_say_why(setup: Setup) -> None:
+    draft = invoice("424242")  # no such customer
+    with pytest.raises(UpstreamRejectedError) as raised:
+        await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+    assert raised.value.reason == "QUICKBOOKS_REJECTED"
+    assert raised.value.metadata["vendor_code"] == "2500"
+    assert raised.value.metadata["intuit_tid"]
+    assert "no longer has" in raised.value.message
+    assert len(setup.emulator.requests("/invoice", method="POST")) == 1
+
+
+async def test_a_stale_sync_token_is_re_read_and_retried_once(setup: Setup) -> None:
+    draft = invoice("1")
+    created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+    # Somebody records a payment in QuickBooks: the invoice's SyncToken moves on.
+    await setup.emulator.admin(
+        "POST", f"companies/{US_REALM}/payments", {"invoice_id": created.id, "amount": "10"}
+    )
+    await setup.emulator.fault(method="POST", path="/invoice$", status=400, fault=STALE, count=1)
+    voided = await setup.gateway.void_invoice(US_COMPANY, created.id, request_id="void-1")
+    assert voided.voided
+    voids = [r for r in setup.emulator.requests("/invoice", "POST") if r["query"].get("operation")]
+    assert [v["status"] for v in voids] == [400, 200]
+    assert voids[0]["query"]["requestid"] != voids[1]["query"]["requestid"]
+
+
+async def test_a_second_stale_sync_token_is_reported(setup: Setup) -> None:
+    draft = invoice("1")
+    created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+    await setup.emulator.fault(method="POST", path="/invoice$", status=400, fault=STALE, count=2)
+    with pytest.raises(QuickBooksRejectedError) as raised:
+        await setup.gateway.delete_invoice(US_COMPANY, created.id, request_id="del-1")
+    assert raised.value.code == "5010"
+    assert await setup.gateway.get_invoice(US_COMPANY, created.id) is not None
+
+
+def line(
+    qty: str,
+    price: str,
+    *,
+    discount: str = "0",
+    rate: str = "0",
+    method: TaxMethod = TaxMethod.NONE,
+    code: str | None = None,
+) -> InvoiceLine:
+    return InvoiceLine(
+        "Consulting",
+        Decimal(qty),
+        Decimal(price),
+        discount=Decimal(discount),
+        tax_rate=Decimal(rate),
+        tax_method=method,
+        name="Consulting",
+        tax_code_ref=code,
+    )
+
+
+EX, INC = TaxMethod.EXCLUSIVE, TaxMethod.INCLUSIVE
+UK_CASES = {
+    "exclusive with line and deal discounts": [
+        line("3", "33.33", discount="10", rate="20", method=EX, code="2"),
+        line("1", "19.99", rate="5", method=EX, code="3"),
+        InvoiceLine.discount_line("Loyalty", Decimal("5.00")),
+    ],
+    "inclusive with a line discount": [
+        line("2", "59.99", discount="7", rate="20", method=INC, code="2"),
+        line("1", "10.00", rate="20", method=INC, code="2"),
+    ],
+    "inclusive and exclusive mixed": [
+        line("7", "3.33", rate="20", method=INC, code="2"),
+        line("1", "0.99", discount="3", rate="5", method=EX, code="3"),
+    ],
+    "untaxed": [line("1.5", "99.99")],
+    "zero rated": [line("4", "12.50", discount="12.5", code="4")],
+}
+
+
+@pytest.mark.parametrize("lines", UK_CASES.values(), ids=UK_CASES.keys())
+async def test_quickbooks_total_equals_ours_to_the_cent(
+    setup: Setup, lines: list[InvoiceLine]
+) -> None:
+    draft = invoice("1", lines, currency="GBP", company=UK_COMPANY)
+    created = await setup.gateway.create_invoice(UK_COMPANY, draft, request_id=f"inv-{draft.id}")
+    assert created.total == draft.total()
+    assert created.currency == "GBP"
+
+
+async def test_us_automated_sales_tax_keeps_our_tax_amount(setup: Setup) -> None:
+    lines = [
+        line("3", "19.99", discount="5", rate="8.25", method=EX),
+        line("1", "100", rate="0"),
+    ]
+    draft = invoice("1", lines)
+    created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+    assert created.total == draft.total()
+
+
+async def test_the_real_limits_hold_with_no_429_for_a_burst() -> None:
+    config = emulator_config(limits=Limits(requests_per_second=10, requests_per_minute=500))
+    async with running_emulator(config) as emulator:
+        store = InMemoryTokenStore()
+        await connect(emulator, store, US_COMPANY, US_REALM)
+        from adapters.quickbooks.client import QBO_RATE_LIMIT
+
+        gateway = make_gateway(emulator, store, rate_limit=QBO_RATE_LIMIT)
+        import asyncio
+
+        await asyncio.gather(*(gateway.get_invoice(US_COMPANY, "999999") for _ in range(25)))
+        statuses = [r["status"] for r in emulator.requests("/v3/company/")]
+        assert len(statuses) == 25, str(statuses)
+        assert 429 not in statuses
