@@ -1,0 +1,125 @@
+"""Both vendor emulators in this process, and a company connected to them.
+
+Used by ``dealbooks demo`` and by the end-to-end tests: the service talks to the emulators over
+real HTTP exactly as it would talk to QuickBooks and Pipedrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from application.ports.connections import TokenStore
+from domain.connection import Connection, OAuthTokens, Vendor
+from emulators.pipedrive.app import create_app as create_pipedrive
+from emulators.pipedrive.config import EmulatorConfig as PipedriveConfig
+from emulators.quickbooks.app import create_app as create_quickbooks
+from emulators.quickbooks.config import EmulatorConfig as QuickBooksConfig
+from emulators.quickbooks.config import Limits
+
+US_REALM = "9130354840911234"
+INTL_REALM = "9130354840922468"
+DEMO_COMPANY = "13000001"
+
+
+@dataclass
+class Emulators:
+    """The QuickBooks and Pipedrive emulators on local ports (0: any free port)."""
+
+    host: str = "127.0.0.1"
+    quickbooks_port: int = 0
+    pipedrive_port: int = 0
+    public_url: str = "http://127.0.0.1:8080"
+    quickbooks_limits: Limits = field(default_factory=Limits)
+    auto_approve: bool = True
+    quickbooks_url: str = ""
+    pipedrive_url: str = ""
+    _runners: list[web.AppRunner] = field(default_factory=list)
+
+    async def start(self) -> None:
+        quickbooks = create_quickbooks(
+            QuickBooksConfig(
+                auto_approve=self.auto_approve,
+                redirect_uris=[f"{self.public_url}/oauth/quickbooks/callback"],
+                webhook_url=f"{self.public_url}/webhooks/quickbooks",
+                limits=self.quickbooks_limits,
+                refresh_grace_seconds=0,
+            )
+        )
+        pipedrive = create_pipedrive(
+            PipedriveConfig(
+                auto_approve=self.auto_approve,
+                callback_url=f"{self.public_url}/oauth/pipedrive/callback",
+            )
+        )
+        self.quickbooks_url = await self._serve(quickbooks, self.quickbooks_port)
+        self.pipedrive_url = await self._serve(pipedrive, self.pipedrive_port)
+
+    async def _serve(self, app: web.Application, port: int) -> str:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, port)
+        await site.start()
+        self._runners.append(runner)
+        return f"http://{self.host}:{runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+
+    async def admin(self, vendor: str, method: str, path: str, **body: Any) -> Any:
+        base = self.quickbooks_url if vendor == "quickbooks" else self.pipedrive_url
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, f"{base}/_emulator/{path}", json=body or None) as resp,
+        ):
+            resp.raise_for_status()
+            return await resp.json()
+
+    async def connect(
+        self, token_store: TokenStore, *, company_id: str = DEMO_COMPANY, realm_id: str = US_REALM
+    ) -> None:
+        """Connect the demo Pipedrive company and a QuickBooks realm without the browser flow."""
+        now = datetime.now(UTC)
+        pipedrive = await self.admin("pipedrive", "POST", "tokens")
+        await token_store.save(
+            Connection(
+                company_id=company_id,
+                vendor=Vendor.PIPEDRIVE,
+                external_id=str(pipedrive["company_id"]),
+                tokens=OAuthTokens(
+                    pipedrive["access_token"],
+                    pipedrive["refresh_token"],
+                    now + timedelta(seconds=int(pipedrive["expires_in"])),
+                ),
+                display_name="Acme Demo GmbH",
+                api_domain=pipedrive["api_domain"],
+                connected_by=str(pipedrive["user_id"]),
+                connected_at=now,
+                updated_at=now,
+            )
+        )
+        quickbooks = await self.admin("quickbooks", "POST", "tokens", realm_id=realm_id)
+        await token_store.save(
+            Connection(
+                company_id=company_id,
+                vendor=Vendor.QUICKBOOKS,
+                external_id=realm_id,
+                tokens=OAuthTokens(
+                    quickbooks["access_token"],
+                    quickbooks["refresh_token"],
+                    now + timedelta(seconds=int(quickbooks["expires_in"])),
+                    now + timedelta(seconds=int(quickbooks["x_refresh_token_expires_in"])),
+                ),
+                display_name="Demo Books (US)" if realm_id == US_REALM else "Demo Books (UK)",
+                environment="sandbox",
+                connected_by="demo",
+                connected_at=now,
+                updated_at=now,
+            )
+        )

@@ -1,0 +1,200 @@
+"""The whole journey through a real gRPC server, the real adapters, both emulators and Postgres."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import date
+
+import grpc
+import pytest
+from google.protobuf import field_mask_pb2
+
+from dealbooks.v1 import (
+    customer_pb2,
+    invoice_pb2,
+    invoice_service_pb2,
+    invoice_service_pb2_grpc,
+    settings_pb2,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
+)
+from entrypoints.bootstrap import Service
+from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
+from tests.e2e.conftest import OPERATOR, bearer
+
+pytestmark = pytest.mark.e2e
+DEAL = f"companies/{DEMO_COMPANY}/deals/3"
+MD = bearer(OPERATOR)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def world(
+    app_settings: AppSettings, pg_engine: object
+) -> AsyncIterator[tuple[Service, Emulators]]:
+    http_port = free_port()
+    public_url = f"http://127.0.0.1:{http_port}"
+    emulators = Emulators(public_url=public_url)
+    await emulators.start()
+    settings = replace(
+        app_settings,
+        public_url=public_url,
+        quickbooks=QuickBooksSettings(base_url=emulators.quickbooks_url),
+        pipedrive=PipedriveSettings(oauth_url=emulators.pipedrive_url),
+    )
+    service = Service(settings, grpc_port=0, http_port=http_port)
+    await service.start()
+    try:
+        assert service.container is not None
+        await emulators.connect(service.container.gateways.token_store())
+        yield service, emulators
+    finally:
+        await service.stop()
+        await emulators.stop()
+
+
+async def qbo_invoice(emulators: Emulators, quickbooks_id: str) -> dict[str, object]:
+    state = await emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/invoices")
+    for invoice in state["invoices"]:
+        if invoice["Id"] == quickbooks_id:
+            return dict(invoice)
+    deleted = {d["Id"] for d in state["deleted"]}
+    return {"deleted": quickbooks_id in deleted}
+
+
+async def test_settings_prepare_create_pay_send_void_delete_overdue(
+    world: tuple[Service, Emulators],
+) -> None:
+    service, emulators = world
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+
+        # Settings: due 7 days after issue; unmatched products go to QuickBooks item 1.
+        await settings.UpdateSettings(
+            settings_service_pb2.UpdateSettingsRequest(
+                settings=settings_pb2.Settings(
+                    name=f"companies/{DEMO_COMPANY}/settings", default_item="1"
+                ),
+                update_mask=field_mask_pb2.FieldMask(paths=["default_item"]),
+            ),
+            metadata=MD,
+        )
+
+        # Prepare: the draft comes from the Pipedrive deal through the real adapter.
+        draft = (
+            await invoices.PrepareInvoice(
+                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
+            )
+        ).draft
+        assert draft.invoice.customer.display_name == "Initech Inc."
+        assert draft.invoice.currency_code == "USD"
+        assert len(draft.invoice.lines) >= 2
+
+        async def create(request_id: str, **changes: str) -> invoice_pb2.Invoice:
+            invoice = invoice_pb2.Invoice()
+            invoice.CopyFrom(draft.invoice)
+            invoice.customer.CopyFrom(
+                customer_pb2.Customer(
+                    display_name=f"Initech Inc. {request_id}", email="peter@initech.test"
+                )
+            )
+            for key, value in changes.items():
+                setattr(invoice, key, value)
+            reply = await invoices.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=DEAL, invoice=invoice, request_id=request_id
+                ),
+                metadata=MD,
+            )
+            return reply.invoice
+
+        # Create with a new QuickBooks customer.
+        first = await create("journey-1")
+        assert first.state == invoice_pb2.INVOICE_STATE_OPEN, first.failure_reason
+        assert first.quickbooks_invoice_id
+        assert first.doc_number
+        in_qbo = await qbo_invoice(emulators, first.quickbooks_invoice_id)
+        assert in_qbo["CustomerRef"]["name"].startswith("Initech Inc.")  # type: ignore[index]
+
+        listed = await invoices.ListInvoices(
+            invoice_service_pb2.ListInvoicesRequest(parent=DEAL), metadata=MD
+        )
+        assert [i.state for i in listed.invoices] == [invoice_pb2.INVOICE_STATE_OPEN]
+
+        # A payment recorded in QuickBooks, then Refresh: partially paid, then paid.
+        await emulators.admin(
+            "quickbooks",
+            "POST",
+            f"companies/{US_REALM}/payments",
+            invoice_id=first.quickbooks_invoice_id,
+            amount="100.00",
+        )
+        refreshed = await invoices.RefreshInvoices(
+            invoice_service_pb2.RefreshInvoicesRequest(parent=DEAL), metadata=MD
+        )
+        assert refreshed.invoices[0].state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID
+        assert refreshed.invoices[0].totals.amount_paid.amount == "100.00"
+        await emulators.admin(
+            "quickbooks",
+            "POST",
+            f"companies/{US_REALM}/payments",
+            invoice_id=first.quickbooks_invoice_id,
+        )
+        refreshed = await invoices.RefreshInvoices(
+            invoice_service_pb2.RefreshInvoicesRequest(parent=DEAL), metadata=MD
+        )
+        assert refreshed.invoices[0].state == invoice_pb2.INVOICE_STATE_PAID
+
+        # Another invoice: send, PDF, void.
+        second = await create("journey-2")
+        sent = await invoices.SendInvoice(
+            invoice_service_pb2.SendInvoiceRequest(name=second.name), metadata=MD
+        )
+        assert sent.invoice.HasField("last_send_time")
+        pdf = await invoices.GetInvoicePdf(
+            invoice_service_pb2.GetInvoicePdfRequest(name=second.name), metadata=MD
+        )
+        assert pdf.content.startswith(b"%PDF-")
+        assert second.doc_number.encode() in pdf.content
+        voided = await invoices.VoidInvoice(
+            invoice_service_pb2.VoidInvoiceRequest(name=second.name), metadata=MD
+        )
+        assert voided.invoice.state == invoice_pb2.INVOICE_STATE_VOIDED
+        in_qbo = await qbo_invoice(emulators, second.quickbooks_invoice_id)
+        assert in_qbo["TotalAmt"] == 0
+
+        # Another: delete.
+        third = await create("journey-3")
+        deleted = await invoices.DeleteInvoice(
+            invoice_service_pb2.DeleteInvoiceRequest(name=third.name), metadata=MD
+        )
+        assert deleted.invoice.state == invoice_pb2.INVOICE_STATE_DELETED
+        assert (await qbo_invoice(emulators, third.quickbooks_invoice_id)) == {"deleted": True}
+
+        # The reference's example: due-date rule "7 days", issued 13 March -> due 20 March on
+        # the QuickBooks invoice; unpaid and past due, so OVERDUE.
+        march = await create("journey-4", issue_date="2026-03-13", due_date="")
+        assert march.due_date == "2026-03-20"
+        in_qbo = await qbo_invoice(emulators, march.quickbooks_invoice_id)
+        assert in_qbo["DueDate"] == "2026-03-20"
+        assert date.today() > date(2026, 3, 20)
+        assert march.state == invoice_pb2.INVOICE_STATE_OVERDUE
+
+        # The deal's history and its Pipedrive notes.
+        history = await invoices.ListInvoiceEvents(
+            invoice_service_pb2.ListInvoiceEventsRequest(parent=DEAL, page_size=100), metadata=MD
+        )
+        kinds = {e.type for e in history.events}
+        assert {"created", "payment_received", "sent", "voided", "deleted"} <= kinds
+        notes = await emulators.admin("pipedrive", "GET", "requests?path=/notes&method=POST")
+        assert len(notes["requests"]) == 4
