@@ -1,5 +1,5 @@
-"""``dealbooks demo`` (what ``make run`` starts): the service on the embedded Postgres, with the
-vendor emulators beside it when they are installed, and a printed tour of what to try."""
+"""``dealbooks demo`` (what ``make run`` starts): the embedded Postgres, both vendor emulators
+seeded with a demo company, the service connected to them, and a printed tour."""
 
 from __future__ import annotations
 
@@ -7,30 +7,42 @@ import asyncio
 import os
 import signal
 import sys
+from dataclasses import replace
 
 import structlog
 
+from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.settings import DEV_API_TOKEN, load_settings
 
 log = structlog.get_logger("dealbooks.demo")
 
 BANNER = """
-dealbooks demo is running.
+dealbooks demo is running (Ctrl+C stops it).
 
-  HTTP gateway   {http}   (/healthz, /readyz, /metrics)
-  gRPC API       {grpc}   (health and reflection open; other calls need a token)
-  API token      {token}
+  HTTP gateway          {http}   (/healthz, /readyz, /metrics, OAuth, webhooks)
+  gRPC API              {grpc}   (health and reflection open; other calls need the token)
+  API token             {token}
+  QuickBooks emulator   {qbo}   (realm {realm}; webhooks go to the gateway)
+  Pipedrive emulator    {pd}   (company {company}, deals 1-6)
 
-Try it (grpcurl):
+Try it with grpcurl (https://github.com/fullstorydev/grpcurl):
+
+  T='authorization: Bearer {token}'
   grpcurl -plaintext {grpc} list
-  grpcurl -plaintext -H 'authorization: Bearer {token}' \\
-      -d '{{"name": "companies/1001/settings"}}' {grpc} dealbooks.v1.SettingsService/GetSettings
-  grpcurl -plaintext -H 'authorization: Bearer {token}' -d '{{"settings": {{"name": \\
-      "companies/1001/settings", "due_date_policy": {{"rule": "DUE_DATE_RULE_DAYS_AFTER_ISSUE", \\
-      "days": 14}}}}, "update_mask": "due_date_policy"}}' \\
-      {grpc} dealbooks.v1.SettingsService/UpdateSettings
-
-Press Ctrl+C to stop.
+  grpcurl -plaintext -H "$T" -d '{{"parent": "companies/{company}/deals/3"}}' \\
+      {grpc} dealbooks.v1.InvoiceService/PrepareInvoice
+  # create an invoice from deal 3 (the draft's lines, a new QuickBooks customer):
+  grpcurl -plaintext -H "$T" -d '{{"parent": "companies/{company}/deals/3", "request_id": "demo-1",
+      "invoice": {{"customer": {{"display_name": "Initech Inc.", "email": "peter@initech.test"}},
+      "currency_code": "USD", "lines": [{{"name": "TPS reports", "quantity": "3",
+      "unit_price": "250", "item_id": "1"}}]}}}}' {grpc} dealbooks.v1.InvoiceService/CreateInvoice
+  grpcurl -plaintext -H "$T" -d '{{"parent": "companies/{company}/deals/3"}}' \\
+      {grpc} dealbooks.v1.InvoiceService/ListInvoices
+  # record a payment in QuickBooks (as a person would there); the webhook updates the invoice:
+  curl -s -XPOST {qbo}/_emulator/companies/{realm}/payments -H 'content-type: application/json' \\
+      -d '{{"invoice_id": "<quickbooks_invoice_id>", "amount": "100"}}'
+  grpcurl -plaintext -H "$T" -d '{{"parent": "companies/{company}/deals/3"}}' \\
+      {grpc} dealbooks.v1.InvoiceService/ListInvoiceEvents
 """
 
 
@@ -39,6 +51,18 @@ async def _run() -> int:
 
     os.environ.setdefault("DEALBOOKS_DATA_DIR", ".data")
     settings = load_settings()
+    emulators = Emulators(
+        host=settings.bind_host,
+        quickbooks_port=int(os.environ.get("DEALBOOKS_DEMO_QUICKBOOKS_PORT", "8089")),
+        pipedrive_port=int(os.environ.get("DEALBOOKS_DEMO_PIPEDRIVE_PORT", "8091")),
+        public_url=settings.public_url,
+    )
+    await emulators.start()
+    settings = replace(
+        settings,
+        quickbooks=replace(settings.quickbooks, base_url=emulators.quickbooks_url),
+        pipedrive=replace(settings.pipedrive, oauth_url=emulators.pipedrive_url),
+    )
     service = Service(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -46,7 +70,9 @@ async def _run() -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await service.start()
+        assert service.container is not None
         assert service.grpc is not None
+        await emulators.connect(service.container.gateways.token_store())
         host = settings.bind_host
         token = next(
             (t for t, p in settings.api_tokens.items() if p.companies is None), DEV_API_TOKEN
@@ -56,6 +82,10 @@ async def _run() -> int:
                 http=f"http://{host}:{service.http_port_bound}",
                 grpc=f"{host}:{service.grpc.port}",
                 token=token,
+                qbo=emulators.quickbooks_url,
+                pd=emulators.pipedrive_url,
+                realm=US_REALM,
+                company=DEMO_COMPANY,
             ),
             file=sys.stderr,
             flush=True,
@@ -63,6 +93,7 @@ async def _run() -> int:
         await stop.wait()
     finally:
         await service.stop()
+        await emulators.stop()
     return 0
 
 
