@@ -1,42 +1,54 @@
-"""`python -m bench`: start the real service (embedded or given Postgres), run every benchmark."""
+"""`make bench`: every benchmark against the real service in its own process, the results table
+printed and written to bench/results.json."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import resource
-import tempfile
-from dataclasses import replace
+import sys
 from pathlib import Path
 
-from bench import bench_settings
+from bench import bench_invoices, bench_quickbooks_throughput
 from bench.harness import Figure, table, write
-from entrypoints.bootstrap import Service
-from entrypoints.log_config import configure_logging
-from entrypoints.settings import load_settings, parse_api_tokens
+from bench.server import TOKEN
 
-TOKEN = "bench-token-for-every-company"
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 async def main() -> None:
-    configure_logging("WARNING", "json")
-    with tempfile.TemporaryDirectory(prefix="dealbooks-bench-") as tmp:
-        settings = replace(
-            load_settings(),
-            database_url=os.environ.get("DEALBOOKS_BENCH_DATABASE_URL") or None,
-            data_dir=Path(tmp),
-            api_tokens=parse_api_tokens(f"{TOKEN}=*"),
-        )
-        service = Service(settings, grpc_port=0, http_port=0)
-        await service.start()
-        try:
-            figures = await bench_settings.run(service, TOKEN)
-        finally:
-            await service.stop()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures.append(
-        Figure("peak RSS of the benchmark process", rss_mb, "MiB", note="service + clients")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, ["src", "."]))}
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.server",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
     )
+    try:
+        assert server.stdout is not None
+        ports = json.loads(await server.stdout.readline())
+        figures: list[Figure] = []
+        figures += await bench_invoices.run(ports, TOKEN)
+        figures.append(
+            Figure(
+                "RSS of the server process after the runs",
+                _rss_mib(ports["pid"]),
+                "MiB",
+                note="service + both emulators + embedded Postgres client",
+            )
+        )
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        await asyncio.wait_for(server.wait(), 60)
+    figures += await bench_quickbooks_throughput.run()
     write(figures)
     print(table(figures))
 

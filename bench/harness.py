@@ -43,13 +43,17 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[index]
 
 
-async def latencies(call: Callable[[], Awaitable[object]], count: int) -> list[float]:
-    """Sequential calls; milliseconds each."""
+async def latencies(
+    call: Callable[[], Awaitable[object]], count: int, *, gap: float = 0.0
+) -> list[float]:
+    """Sequential calls, ``gap`` seconds apart (not counted); milliseconds each."""
     samples = []
     for _ in range(count):
         started = time.perf_counter()
         await call()
         samples.append((time.perf_counter() - started) * 1000)
+        if gap:
+            await asyncio.sleep(gap)
     return samples
 
 

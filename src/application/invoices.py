@@ -682,9 +682,13 @@ class FinishInvoiceCreation:
         company_id = invoice.company_id
         wanted = invoice.customer
         if wanted.quickbooks_id:
+            if not (creation.update_customer_details or settings.copy_customer_details):
+                # Linked and nothing to copy: QuickBooks itself refuses an unknown customer,
+                # so reading it first would only cost a call against the rate limit.
+                return AccountingCustomer(id=wanted.quickbooks_id, customer=wanted)
             existing = await self._accounting.get_customer(company_id, wanted.quickbooks_id)
             differences = wanted.differences(existing.customer)
-            if differences and (creation.update_customer_details or settings.copy_customer_details):
+            if differences:
                 existing = await self._accounting.update_customer_details(
                     company_id, existing.id, wanted, differences
                 )

@@ -1,0 +1,77 @@
+"""The system under test, in its own process: the service (embedded or given Postgres), both
+emulators (answering without throttling), and a bare grpc.aio health server as the baseline.
+
+Prints one JSON line with the ports, then serves until stdin closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2_grpc
+
+from emulators.quickbooks.config import Limits
+from entrypoints.bootstrap import Service
+from entrypoints.emulated import Emulators
+from entrypoints.log_config import configure_logging
+from entrypoints.settings import load_settings, parse_api_tokens
+
+TOKEN = "bench-token-for-every-company"
+UNTHROTTLED = Limits(
+    requests_per_minute=10**9, requests_per_second=10**9, concurrent_requests=10**6
+)
+
+
+async def main() -> None:
+    configure_logging("WARNING", "json")
+    with tempfile.TemporaryDirectory(prefix="dealbooks-bench-") as tmp:
+        emulators = Emulators(quickbooks_limits=UNTHROTTLED)
+        await emulators.start()
+        settings = replace(
+            load_settings(),
+            database_url=os.environ.get("DEALBOOKS_BENCH_DATABASE_URL") or None,
+            data_dir=Path(tmp),
+            api_tokens=parse_api_tokens(f"{TOKEN}=*"),
+        )
+        settings = replace(
+            settings,
+            quickbooks=replace(settings.quickbooks, base_url=emulators.quickbooks_url),
+            pipedrive=replace(settings.pipedrive, oauth_url=emulators.pipedrive_url),
+        )
+        service = Service(settings, grpc_port=0, http_port=0)
+        await service.start()
+        assert service.container is not None
+        assert service.grpc is not None
+        await emulators.connect(service.container.gateways.token_store())
+        bare = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), bare)
+        bare_port = bare.add_insecure_port("127.0.0.1:0")
+        await bare.start()
+        print(
+            json.dumps(
+                {
+                    "grpc_port": service.grpc.port,
+                    "http_port": service.http_port_bound,
+                    "bare_port": bare_port,
+                    "quickbooks_url": emulators.quickbooks_url,
+                    "pipedrive_url": emulators.pipedrive_url,
+                    "pid": os.getpid(),
+                }
+            ),
+            flush=True,
+        )
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        await bare.stop(0)
+        await service.stop()
+        await emulators.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
