@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -10,10 +11,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres import migrate
 from adapters.postgres.engine import build_engine
+from emulators.pipedrive import conformance
 from entrypoints.log_config import configure_logging
 from tests.support.postgres import DatabaseFactory, postgres_server, run_blocking
 
 configure_logging("WARNING", "json", cache=False)
+
+# Every Pipedrive emulator started by any test validates each JSON response it serves against
+# Pipedrive's OpenAPI files; a test that made it serve a non-conforming response fails.
+os.environ.setdefault(conformance.VALIDATE_ENV, "1")
+
+
+@pytest.fixture(autouse=True)
+def _pipedrive_responses_conform() -> Iterator[None]:
+    conformance.VIOLATIONS.clear()
+    yield
+    found = list(conformance.VIOLATIONS)
+    conformance.VIOLATIONS.clear()
+    assert not found, "the Pipedrive emulator served responses its OpenAPI spec forbids:\n" + (
+        "\n".join(found[:5])
+    )
 
 
 @pytest.fixture(scope="session")

@@ -105,10 +105,6 @@ async def test_a_created_customer_can_be_read_and_found_by_name_and_email(
 
     by_name = await subject.gateway.search_customers(subject.company_id, name[:12])
     assert created.id in {c.id for c in by_name}
-    if subject.kind == "quickbooks":
-        # The adapter sends the documented `PrimaryEmailAddr = '…'` (reference §6); the
-        # emulator only matches `PrimaryEmailAddr.Address = '…'` today.
-        pytest.xfail("emulator: WHERE PrimaryEmailAddr = '…' does not match the address")
     by_email = await subject.gateway.search_customers(
         subject.company_id, created.customer.email or ""
     )

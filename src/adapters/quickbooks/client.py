@@ -51,7 +51,6 @@ log = structlog.get_logger("dealbooks.quickbooks")
 
 #: Intuit's per-realm limits for the Accounting API (reference §1.7).
 QBO_RATE_LIMIT: Final = RateLimit(per_minute=500, per_second=10, concurrent=10)
-BURST: Final = 3  # starts a realm may make back to back before the smoothing applies
 #: QBO requests time out after 120 s on Intuit's side; we give up a little earlier per attempt.
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=100, connect=10, sock_read=90)
 MAX_ATTEMPTS: Final = 4
@@ -323,15 +322,14 @@ class QuickBooksClient:
         self._next_start: dict[str, float] = {}
 
     async def _spaced(self, realm: str) -> None:
-        """Smooth this process's starts per realm with a small token bucket: up to
-        ``BURST`` calls start at once (so a lone CreateInvoice is not slowed down), then one
-        every 1 / per_second. The shared limiter alone lets a full second's worth start
-        together at each window edge; Intuit counts arrivals, a few milliseconds later, and
-        would still see part of the previous burst in its one-second window (observed: 429s
-        with no smoothing at all)."""
+        """Spread this process's starts evenly (1 / per_second apart) per realm. The shared
+        limiter alone lets a full second's worth start together at each window edge; Intuit
+        counts arrivals, a few milliseconds later, and would still see part of the previous
+        burst in its one-second window (observed: 429s without this, and with a burst of 3
+        allowed back to back). A lone call is not delayed: only a start that follows another
+        within 1 / per_second waits."""
         now = time.monotonic()
-        earliest = now - (BURST - 1) * self._spacing  # an idle realm has BURST starts banked
-        at = max(earliest, self._next_start.get(realm, earliest))
+        at = max(now, self._next_start.get(realm, 0.0))
         self._next_start[realm] = at + self._spacing
         if at > now:
             await asyncio.sleep(at - now)

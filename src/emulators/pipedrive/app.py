@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from . import admin, api_v1, api_v2, oauth, responses
-from .auth import PRINCIPAL_KEY, Principal, api_guard
+from . import admin, api_v1, api_v2, conformance, oauth, responses
+from .auth import PRINCIPAL_KEY, Principal, api_guard, operation_marker
 from .clock import iso_millis
 from .config import EmulatorConfig
 from .openapi import load_spec, specs_available
@@ -147,9 +147,10 @@ async def _close(app: web.Application) -> None:
 def create_app(config: EmulatorConfig | None = None) -> web.Application:
     """Build the emulator application (state lives on the app; one app = one fresh world)."""
     config = config or EmulatorConfig()
-    app = web.Application(
-        middlewares=[admin.admin_errors, request_log, fault_injection, json_not_found, api_guard]
-    )
+    middlewares = [admin.admin_errors, request_log, fault_injection, json_not_found, api_guard]
+    if conformance.validation_enabled():
+        middlewares.insert(0, conformance.make_validating_middleware(operation_marker))
+    app = web.Application(middlewares=middlewares)
     app[EMULATOR_KEY] = Emulator(config)
     app.router.add_get("/", _index)
     app.add_routes(api_v2.routes())

@@ -74,6 +74,12 @@ def authenticate(emulator: Emulator, request: web.Request) -> Principal | None:
     return None
 
 
+def operation_marker(request: web.Request) -> tuple[str, str, str] | None:
+    """(version, method, spec path) of the OpenAPI operation the request was routed to."""
+    marker: Any = getattr(request.match_info.handler, OPERATION_ATTR, None)
+    return tuple(marker) if marker is not None else None  # type: ignore[return-value]
+
+
 def _meta_of(request: web.Request) -> OperationMeta | None:
     marker: Any = getattr(request.match_info.handler, OPERATION_ATTR, None)
     if marker is None:

@@ -253,8 +253,12 @@ def _get(obj: Any, path: str) -> Any:
         if match is None:
             return None
         current = current[match]
-    if isinstance(current, dict) and "value" in current:
-        return current["value"]
+    if isinstance(current, dict):
+        # Refs compare by their value; single-value wrappers by their one field, so
+        # `PrimaryEmailAddr = 'a@b.c'` matches as the reference documents (§6).
+        for key in ("value", "Address", "FreeFormNumber", "URI"):
+            if key in current:
+                return current[key]
     return current
 
 

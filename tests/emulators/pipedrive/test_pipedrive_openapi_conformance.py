@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from pipedrive_openapi_check import validate
 
 from emulators.pipedrive.auth import OPERATION_ATTR
+from emulators.pipedrive.conformance import validate
 from emulators.pipedrive.openapi import (
     _FALLBACK,
     SPEC_DIR_ENV,

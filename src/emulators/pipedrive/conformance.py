@@ -1,12 +1,19 @@
-"""Validate emulator responses against Pipedrive's published OpenAPI files (test helper)."""
+"""Validate emulator responses against Pipedrive's published OpenAPI files.
+
+The conformance tests call :func:`validate` per operation; with the environment variable
+``PIPEDRIVE_EMULATOR_VALIDATE_RESPONSES=1`` (the test suite sets it) every JSON response an
+emulator serves is validated as it leaves, and problems are kept in :data:`VIOLATIONS`.
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
+import os
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator
+from aiohttp import web
 
 from emulators.pipedrive.openapi import load_spec
 
@@ -95,4 +102,40 @@ def validate(version: str, method: str, path: str, status: int, body: Any) -> No
     """Raise if `status` is undocumented for the operation or `body` breaks its schema."""
     statuses = documented_statuses(version, method, path)
     assert status in statuses, f"{method} {path}: status {status} not in spec ({statuses})"
+    from openapi_schema_validator import OAS30Validator  # a test-time dependency
+
     OAS30Validator(response_schema(version, method, path, status)).validate(body)
+
+
+VALIDATE_ENV = "PIPEDRIVE_EMULATOR_VALIDATE_RESPONSES"
+VIOLATIONS: list[str] = []
+
+
+def make_validating_middleware(operation_of: Any) -> Any:
+    """Validate each documented JSON response of an operation-marked handler on its way out."""
+
+    @web.middleware
+    async def validate_responses(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        marker = operation_of(request)
+        if (
+            marker is None
+            or not isinstance(response, web.Response)
+            or response.content_type != "application/json"
+            or response.body is None
+        ):
+            return response
+        version, method, path = marker
+        if response.status not in documented_statuses(version, method, path):
+            return response  # e.g. a 429 the spec does not list for this operation
+        try:
+            validate(version, method, path, response.status, json.loads(bytes(response.body)))
+        except Exception as exc:  # recorded for the test run to fail on, never raised here
+            VIOLATIONS.append(f"{method.upper()} {request.path} -> {response.status}: {exc}")
+        return response
+
+    return validate_responses
+
+
+def validation_enabled() -> bool:
+    return os.environ.get(VALIDATE_ENV, "") not in ("", "0")
