@@ -9,9 +9,10 @@ import os
 import sys
 from pathlib import Path
 
-from bench import bench_invoices, bench_quickbooks_throughput
+from bench import bench_invoices, bench_pipedrive_burst, bench_quickbooks_throughput
 from bench.harness import Figure, table, write
 from bench.server import TOKEN
+from entrypoints.log_config import configure_logging
 
 
 def _rss_mib(pid: int) -> float:
@@ -22,6 +23,7 @@ def _rss_mib(pid: int) -> float:
 
 
 async def main() -> None:
+    configure_logging("WARNING", "json")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, ["src", "."]))}
     server = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -49,6 +51,7 @@ async def main() -> None:
             server.stdin.close()
         await asyncio.wait_for(server.wait(), 60)
     figures += await bench_quickbooks_throughput.run()
+    figures += await bench_pipedrive_burst.run()
     write(figures)
     print(table(figures))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from application.errors import ApplicationError
+from application.ports.accounting import AccountingAuthorizer
 from application.ports.clock import Clock
 from application.ports.connections import TokenStore
 from application.ports.crm import CrmAuthorizer, CrmUser
@@ -68,11 +69,13 @@ class UninstallPipedrive:
         authorizer: CrmAuthorizer,
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
+        accounting_authorizer: AccountingAuthorizer | None = None,
     ) -> None:
         self._token_store = token_store
         self._authorizer = authorizer
         self._uow_factory = uow_factory
         self._clock = clock
+        self._accounting_authorizer = accounting_authorizer
 
     async def execute(self, cmd: UninstallPipedriveCommand) -> None:
         connection = await self._token_store.load(cmd.company_id, Vendor.PIPEDRIVE)
@@ -81,8 +84,16 @@ class UninstallPipedrive:
                 await self._authorizer.revoke(connection.tokens.refresh_token)
             except ApplicationError as exc:
                 log.warning("pipedrive.revoke_failed", company_id=cmd.company_id, reason=exc.reason)
+        quickbooks = await self._token_store.load(cmd.company_id, Vendor.QUICKBOOKS)
+        if quickbooks is not None and self._accounting_authorizer is not None:
+            try:
+                await self._accounting_authorizer.revoke(quickbooks.tokens.refresh_token)
+            except ApplicationError as exc:
+                log.warning(
+                    "quickbooks.revoke_failed", company_id=cmd.company_id, reason=exc.reason
+                )
         async with self._uow_factory() as uow:
-            await uow.settings.delete(cmd.company_id)
+            await uow.forget_company(cmd.company_id)
             await uow.commit()
         await self._token_store.delete(cmd.company_id, Vendor.QUICKBOOKS)
         await self._token_store.delete(cmd.company_id, Vendor.PIPEDRIVE)

@@ -203,7 +203,12 @@ class Services(containers.DeclarativeContainer):
         CompletePipedriveInstall, gateways.crm_authorizer, gateways.token_store, gateways.clock
     )
     uninstall = providers.Factory(
-        UninstallPipedrive, gateways.token_store, gateways.crm_authorizer, uow, gateways.clock
+        UninstallPipedrive,
+        gateways.token_store,
+        gateways.crm_authorizer,
+        uow,
+        gateways.clock,
+        gateways.accounting_authorizer,
     )
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, gateways.accounting, gateways.token_store, gateways.clock

@@ -8,6 +8,8 @@ from google.rpc import error_details_pb2
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from dealbooks.v1 import (
+    connection_service_pb2,
+    connection_service_pb2_grpc,
     customer_pb2,
     customer_service_pb2,
     customer_service_pb2_grpc,
@@ -295,3 +297,49 @@ async def test_company_b_can_reach_none_of_company_a_invoices(channel: grpc.aio.
         invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=bearer(TOKEN_A)
     )
     assert got.invoice.state == invoice_pb2.INVOICE_STATE_OPEN  # nothing changed
+
+
+async def test_company_b_can_reach_no_customer_settings_or_connection_of_company_a(
+    channel: grpc.aio.Channel,
+) -> None:
+    customers = customer_service_pb2_grpc.CustomerServiceStub(channel)
+    settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+    connections = connection_service_pb2_grpc.ConnectionServiceStub(channel)
+    link = "companies/1001/organizations/5/customerLink"
+    md = bearer(TOKEN_B)
+    calls = [
+        customers.SearchCustomers(
+            customer_service_pb2.SearchCustomersRequest(parent="companies/1001", query="a"),
+            metadata=md,
+        ),
+        customers.LinkCustomer(
+            customer_service_pb2.LinkCustomerRequest(
+                link=customer_service_pb2.CustomerLink(name=link, quickbooks_customer_id="1")
+            ),
+            metadata=md,
+        ),
+        customers.UnlinkCustomer(
+            customer_service_pb2.UnlinkCustomerRequest(name=link), metadata=md
+        ),
+        customers.GetCustomerLink(
+            customer_service_pb2.GetCustomerLinkRequest(name=link), metadata=md
+        ),
+        settings.ListMappableFields(
+            settings_service_pb2.ListMappableFieldsRequest(parent="companies/1001"), metadata=md
+        ),
+        settings.ListInvoiceOptions(
+            settings_service_pb2.ListInvoiceOptionsRequest(parent="companies/1001"), metadata=md
+        ),
+        connections.GetConnection(
+            connection_service_pb2.GetConnectionRequest(name="companies/1001/connection"),
+            metadata=md,
+        ),
+        connections.DisconnectQuickBooks(
+            connection_service_pb2.DisconnectQuickBooksRequest(name="companies/1001/connection"),
+            metadata=md,
+        ),
+    ]
+    for call in calls:
+        code, info, _ = await error_of(call)
+        assert code is grpc.StatusCode.PERMISSION_DENIED
+        assert info.reason == "NOT_ALLOWED"

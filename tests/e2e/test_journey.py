@@ -12,6 +12,8 @@ import pytest
 from google.protobuf import field_mask_pb2
 
 from dealbooks.v1 import (
+    connection_service_pb2,
+    connection_service_pb2_grpc,
     customer_pb2,
     invoice_pb2,
     invoice_service_pb2,
@@ -78,6 +80,21 @@ async def test_settings_prepare_create_pay_send_void_delete_overdue(
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
         settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
         invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+
+        # Both connections show, with the QuickBooks company and token health.
+        connections = connection_service_pb2_grpc.ConnectionServiceStub(channel)
+        connection = (
+            await connections.GetConnection(
+                connection_service_pb2.GetConnectionRequest(
+                    name=f"companies/{DEMO_COMPANY}/connection"
+                ),
+                metadata=MD,
+            )
+        ).connection
+        assert connection.quickbooks.state == connection_service_pb2.CONNECTION_STATE_CONNECTED
+        assert connection.quickbooks.external_id == US_REALM
+        assert connection.quickbooks.HasField("refresh_token_expire_time")
+        assert connection.pipedrive.state == connection_service_pb2.CONNECTION_STATE_CONNECTED
 
         # Settings: due 7 days after issue; unmatched products go to QuickBooks item 1.
         await settings.UpdateSettings(

@@ -174,12 +174,30 @@ async def test_install_then_uninstall_leaves_nothing_of_the_company(stack: Stack
         Connection(COMPANY, Vendor.QUICKBOOKS, "9341453", connection.tokens, display_name="QB")
     )
 
+    async with stack.engine.begin() as conn:  # the company's invoicing data, and another's
+        for company in (COMPANY, "other-company"):
+            await conn.execute(
+                text(
+                    "INSERT INTO customer_links VALUES "
+                    "(:c, 'organization', '1', '58', 'Acme', now(), 'u')"
+                ).bindparams(c=company)
+            )
+            await conn.execute(
+                text("INSERT INTO idempotency_keys VALUES (:c, 'k', 'h', 'r', now())").bindparams(
+                    c=company
+                )
+            )
+
     uninstall = await stack.emulator.admin("POST", f"/companies/{COMPANY}/uninstall", {})
 
     assert uninstall["status"] == 200
     assert await stack.connection() is None
     assert await stack.connection(Vendor.QUICKBOOKS) is None
     assert await stack.settings() is None
+    async with stack.engine.connect() as conn:
+        for table in ("customer_links", "idempotency_keys"):
+            owners = (await conn.execute(text(f"SELECT company_id FROM {table}"))).scalars().all()
+            assert owners == ["other-company"], table
 
 
 async def test_an_uninstall_with_wrong_credentials_is_refused_and_deletes_nothing(

@@ -300,6 +300,21 @@ class InMemoryUnitOfWork:
     async def rollback(self) -> None:
         self._staged.clear()
 
+    async def forget_company(self, company_id: str) -> None:
+        # Applied at once rather than at commit: the fake keeps this one simple.
+        store = self._store
+        async with store.lock:
+            store.settings.pop(company_id, None)
+            for key in [k for k in store.invoices if k[0] == company_id]:
+                del store.invoices[key]
+            store.events[:] = [e for e in store.events if e.company_id != company_id]
+            for key in [k for k in store.idempotency if k[0] == company_id]:
+                del store.idempotency[key]
+            for link_key in [k for k in store.links if k[0] == company_id]:
+                del store.links[link_key]
+            for key in [k for k in store.creation if k[0] == company_id]:
+                del store.creation[key]
+
 
 class InMemoryUnitOfWorkFactory:
     def __init__(self, store: InMemoryStore | None = None) -> None:

@@ -18,6 +18,15 @@ from adapters.postgres.repositories import (
 )
 from application.errors import UpstreamUnavailableError
 
+# Every table keyed by a company (connections are the TokenStore's).
+COMPANY_TABLES = (
+    "invoice_events",
+    "invoices",
+    "idempotency_keys",
+    "customer_links",
+    "company_settings",
+)
+
 
 class SqlAlchemyUnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -61,6 +70,14 @@ class SqlAlchemyUnitOfWork:
     async def rollback(self) -> None:
         assert self._session is not None
         await self._session.rollback()
+
+    async def forget_company(self, company_id: str) -> None:
+        assert self._session is not None
+        for table in COMPANY_TABLES:
+            await self._session.execute(
+                text(f"DELETE FROM {table} WHERE company_id = :company"),  # noqa: S608 - constant
+                {"company": company_id},
+            )
 
 
 class SqlAlchemyUnitOfWorkFactory:

@@ -168,6 +168,11 @@ class UnitOfWork(Protocol):
 
     async def rollback(self) -> None: ...
 
+    async def forget_company(self, company_id: str) -> None:
+        """Delete everything stored for the company (settings, invoices, history, request ids,
+        customer links): an uninstall leaves nothing behind."""
+        ...
+
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
