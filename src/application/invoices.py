@@ -1019,6 +1019,7 @@ class RefreshInvoices:
         self._clock = clock
         self._finish = finish
         self._reader = InvoiceReader(accounting, clock)
+        self._list = ListInvoices(uow_factory, self._reader)
 
     async def execute(self, ref: DealRef) -> Page[InvoiceView]:
         ref.principal.ensure_can_access(ref.company_id)
@@ -1049,13 +1050,5 @@ class RefreshInvoices:
                 apply_facts(invoice, facts.get(invoice.quickbooks_id), today=today, now=now)
                 await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
             await uow.commit()
-        async with self._uow_factory() as uow:
-            rows = await uow.invoices.list_for_deal(
-                ref.company_id, ref.deal_id, limit=DEFAULT_PAGE_SIZE + 1
-            )
-        items = [await self._reader.view(i, today) for i in rows[:DEFAULT_PAGE_SIZE]]
-        token = ""
-        if len(rows) > DEFAULT_PAGE_SIZE:
-            last = rows[DEFAULT_PAGE_SIZE - 1]
-            token = encode_token(deal_parent(ref), {"t": last.created_at.isoformat(), "i": last.id})
-        return Page(items=items, next_page_token=token)
+        # What the deal shows now: the first page, exactly as ListInvoices gives it.
+        return await self._list.execute(ListPageCommand(ref))
