@@ -359,7 +359,13 @@ class Service:
         assert self.container is not None
         services, gateways = self.container.services, self.container.gateways
         settings = self.settings
+        # Our settings page (the custom UI issue builds it) lives inside Pipedrive's app
+        # settings; after an install Pipedrive users land there, as with any marketplace app.
         settings_url = f"{settings.public_url}/ui/settings"
+        pipedrive_settings_url = (
+            "https://{company_domain}.pipedrive.com/settings/marketplace/app/{client_id}"
+            "/app-settings"
+        )
         clock = gateways.clock()
 
         async def authenticate_ui(request: web.Request) -> Principal:
@@ -391,7 +397,7 @@ class Service:
             uninstall=services.uninstall(),
             client_id=settings.pipedrive.client_id,
             client_secret=settings.pipedrive.client_secret,
-            settings_url=settings_url,
+            settings_url=pipedrive_settings_url,
         )
         add_quickbooks_routes(
             app,
