@@ -51,6 +51,7 @@ from application.ports.accounting import (
 )
 from application.ports.clock import Clock
 from application.ports.crm import CrmGateway, Deal
+from application.ports.jobs import JobQueue
 from application.ports.persistence import (
     CreationOptions,
     CustomerLink,
@@ -469,6 +470,7 @@ class CreateInvoice:
         crm: CrmGateway,
         clock: Clock,
         finish: FinishInvoiceCreation,
+        jobs: JobQueue | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._uow_factory = uow_factory
@@ -476,6 +478,7 @@ class CreateInvoice:
         self._crm = crm
         self._clock = clock
         self._finish = finish
+        self._jobs = jobs
         self._new_id = new_id
         self._reader = InvoiceReader(accounting, clock)
 
@@ -527,8 +530,14 @@ class CreateInvoice:
             deal_id=ref.deal_id,
             company_id=ref.company_id,
         )
-        invoice = await self._finish.execute(ref.company_id, built.invoice.id)
-        return await self._reader.view(invoice, await self._reader.today(ref.company_id))
+        return await self._finished_view(ref.company_id, built.invoice.id)
+
+    async def _finished_view(self, company_id: str, invoice_id: str) -> InvoiceView:
+        invoice = await self._finish.execute(company_id, invoice_id)
+        if invoice.state is InvoiceState.CREATING and self._jobs is not None:
+            # QuickBooks could not be reached: a durable job retries with backoff.
+            await self._jobs.finish_creation(company_id, invoice_id)
+        return await self._reader.view(invoice, await self._reader.today(company_id))
 
     async def _replay(self, ref: DealRef, request_id: str, fingerprint: str) -> InvoiceView | None:
         async with self._uow_factory() as uow:
@@ -542,8 +551,7 @@ class CreateInvoice:
             )
         # The first call's invoice; finish it if it is still being created (a retry after a
         # crash or an outage must not wait for the background sweep).
-        invoice = await self._finish.execute(ref.company_id, record.resource_id)
-        return await self._reader.view(invoice, await self._reader.today(ref.company_id))
+        return await self._finished_view(ref.company_id, record.resource_id)
 
     def _build(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 
@@ -13,22 +13,13 @@ from application.invoices import QUICKBOOKS_ACTOR, InvoiceReader, apply_facts
 from application.ports.accounting import AccountingGateway
 from application.ports.clock import Clock
 from application.ports.connections import TokenStore
+from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
+from application.ports.sync import ChangeNotice, NoticeStore
 from domain.connection import Vendor
 
 log = structlog.get_logger("dealbooks.sync")
 PAYMENT_LOOKBACK = timedelta(minutes=15)
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeNotice:
-    """One entity change QuickBooks told us about (a webhook event, vendor-neutral)."""
-
-    realm_id: str
-    entity: str  # "Invoice", "Payment", ...
-    entity_id: str
-    operation: str  # "Create", "Update", "Delete", "Void", "Emailed", "Merge"
-    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +95,102 @@ class ApplyAccountingChanges:
             await uow.commit()
         log.info("sync.applied", company_id=company_id, read=len(ids), changed=changed)
         return len(ids), changed
+
+
+class RecordChangeNotices:
+    """Webhook side: keep each notice once, queue the new ones. Fast: no QuickBooks call."""
+
+    def __init__(self, notices: NoticeStore, jobs: JobQueue, clock: Clock) -> None:
+        self._notices = notices
+        self._jobs = jobs
+        self._clock = clock
+
+    async def execute(self, notices: Sequence[ChangeNotice]) -> int:
+        new = await self._notices.record(notices, self._clock.now())
+        by_realm: dict[str, list[str]] = defaultdict(list)
+        for notice in new:
+            by_realm[notice.realm_id].append(notice.key)
+        for realm_id, keys in by_realm.items():
+            await self._jobs.apply_changes(realm_id, keys)
+        log.info("sync.notices_recorded", received=len(notices), new=len(new))
+        return len(new)
+
+
+class ProcessChangeNotices:
+    """Job side: apply the recorded notices, then mark them processed (a retry re-applies)."""
+
+    def __init__(self, notices: NoticeStore, apply: ApplyAccountingChanges, clock: Clock) -> None:
+        self._notices = notices
+        self._apply = apply
+        self._clock = clock
+
+    async def execute(self, keys: Sequence[str]) -> SyncReport:
+        notices = await self._notices.load(keys)
+        report = await self._apply.execute(notices)
+        await self._notices.mark_processed([n.key for n in notices], self._clock.now())
+        return report
+
+
+CDC_WINDOW = timedelta(days=29)  # QuickBooks answers CDC for the last 30 days
+FIRST_LOOKBACK = timedelta(hours=1)
+
+
+class CatchUpCompany:
+    """CDC catch-up for one company: what changed since the watermark, applied, and only then
+    the watermark advanced. A gap longer than CDC's window reconciles every open invoice."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        accounting: AccountingGateway,
+        notices: NoticeStore,
+        apply: ApplyAccountingChanges,
+        clock: Clock,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._accounting = accounting
+        self._notices = notices
+        self._apply = apply
+        self._clock = clock
+
+    async def execute(self, company_id: str) -> SyncReport:
+        now = self._clock.now()
+        since = await self._notices.watermark(company_id) or now - FIRST_LOOKBACK
+        if now - since > CDC_WINDOW:
+            ids = await self._open_invoice_ids(company_id)
+            as_of = now
+            log.warning("sync.full_reconciliation", company_id=company_id, invoices=len(ids))
+        else:
+            changes = await self._accounting.changes_since(company_id, since)
+            ids = sorted(
+                {i.id for i in changes.invoices}
+                | set(changes.deleted_invoice_ids)
+                | set(changes.payment_invoice_ids)
+            )
+            as_of = changes.as_of
+        read, changed = await self._apply.apply(company_id, ids) if ids else (0, 0)
+        await self._notices.set_watermark(company_id, as_of)
+        return SyncReport(companies=1, invoices_read=read, invoices_changed=changed)
+
+    async def _open_invoice_ids(self, company_id: str) -> list[str]:
+        async with self._uow_factory() as uow:
+            invoices = await uow.invoices.list_unsettled(company_id)
+        return [i.quickbooks_id for i in invoices if i.quickbooks_id]
+
+
+class SweepStuckCreations:
+    """Queue a finishing job for every invoice left CREATING (crash, outage, lost job)."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, jobs: JobQueue, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._jobs = jobs
+        self._clock = clock
+
+    async def execute(self, older_than: timedelta = timedelta(seconds=30)) -> int:
+        async with self._uow_factory() as uow:
+            stuck = await uow.invoices.list_creating(
+                older_than=self._clock.now() - older_than, limit=500
+            )
+        for invoice in stuck:
+            await self._jobs.finish_creation(invoice.company_id, invoice.id)
+        return len(stuck)

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import procrastinate
 import structlog
 from aiohttp import web
 from dependency_injector import containers, providers
 
+from adapters.jobs.queue import ProcrastinateJobQueue, apply_schema, build_app
 from adapters.pipedrive.gateway import PipedriveCrmGateway
 from adapters.pipedrive.oauth import PipedriveAuthorizer
 from adapters.postgres import migrate
@@ -23,6 +25,7 @@ from adapters.postgres.coordination import PostgresDistributedLock, PostgresRate
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.engine import build_engine, build_session_factory
+from adapters.postgres.notices import PostgresNoticeStore
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints
@@ -57,7 +60,13 @@ from application.settings import (
     ListMappableFields,
     UpdateSettings,
 )
-from application.sync import ApplyAccountingChanges
+from application.sync import (
+    ApplyAccountingChanges,
+    CatchUpCompany,
+    ProcessChangeNotices,
+    RecordChangeNotices,
+    SweepStuckCreations,
+)
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
@@ -70,6 +79,7 @@ from entrypoints.http.quickbooks_app import add_quickbooks_routes
 from entrypoints.http.ui_auth import authenticate_pipedrive_request
 from entrypoints.metrics import Metrics
 from entrypoints.settings import AppSettings
+from entrypoints.worker import register_tasks
 
 log = structlog.get_logger("dealbooks.service")
 
@@ -99,6 +109,9 @@ class Gateways(containers.DeclarativeContainer):
     oauth_states = providers.Singleton(PostgresOAuthStateStore, session_factory)
     lock = providers.Singleton(PostgresDistributedLock, engine)
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
+    notices = providers.Singleton(PostgresNoticeStore, engine)
+    jobs_app: providers.Dependency[Any] = providers.Dependency()
+    jobs = providers.Singleton(ProcrastinateJobQueue, jobs_app)
 
     quickbooks_session: providers.Dependency[aiohttp.ClientSession] = providers.Dependency()
     quickbooks_endpoints = providers.Singleton(
@@ -168,7 +181,7 @@ class Services(containers.DeclarativeContainer):
         PrepareInvoice, uow, gateways.accounting, gateways.crm, gateways.clock
     )
     create = providers.Factory(
-        CreateInvoice, uow, gateways.accounting, gateways.crm, gateways.clock, finish
+        CreateInvoice, uow, gateways.accounting, gateways.crm, gateways.clock, finish, gateways.jobs
     )
     get_invoice = providers.Factory(GetInvoice, uow, reader)
     list_invoices = providers.Factory(ListInvoices, uow, reader)
@@ -213,6 +226,16 @@ class Services(containers.DeclarativeContainer):
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, gateways.accounting, gateways.token_store, gateways.clock
     )
+    record_notices = providers.Factory(
+        RecordChangeNotices, gateways.notices, gateways.jobs, gateways.clock
+    )
+    process_notices = providers.Factory(
+        ProcessChangeNotices, gateways.notices, apply_changes, gateways.clock
+    )
+    catch_up = providers.Factory(
+        CatchUpCompany, uow, gateways.accounting, gateways.notices, apply_changes, gateways.clock
+    )
+    sweep = providers.Factory(SweepStuckCreations, uow, gateways.jobs, gateways.clock)
 
 
 class Entrypoints(containers.DeclarativeContainer):
@@ -301,14 +324,17 @@ class Service:
     grpc_port: int | None = None  # None: use the settings; 0: any free port
     http_port: int | None = None
     overrides: dict[str, object] = field(default_factory=dict)
+    serve_api: bool = True  # False: `dealbooks worker`, jobs only
+    run_worker: bool = True
     container: Application | None = None
     grpc: GrpcServer | None = None
     http_port_bound: int = 0
     _embedded: EmbeddedPostgres | None = None
     _runner: web.AppRunner | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+    _jobs_app: procrastinate.App | None = None
+    _worker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         database_url = self.settings.database_url
@@ -317,15 +343,42 @@ class Service:
             database_url = await asyncio.to_thread(self._embedded.start)
             log.info("database.embedded_started", data_dir=str(self._embedded.data_dir))
         self._sessions = [vendor_session(), vendor_session()]
+        self._jobs_app = jobs_app = build_app(database_url)
         overrides = {
             "quickbooks_session": self._sessions[0],
             "pipedrive_session": self._sessions[1],
+            "jobs_app": jobs_app,
             **self.overrides,
         }
         self.container = container = build_container(self.settings, database_url, overrides)
         engine = container.gateways.engine()
         await migrate.upgrade(engine)
+        await apply_schema(jobs_app, engine)
         log.info("database.migrated")
+        await jobs_app.open_async()
+        services = container.services
+        register_tasks(
+            jobs_app,
+            finish=services.finish(),
+            process_notices=services.process_notices(),
+            catch_up=services.catch_up(),
+            sweep=services.sweep(),
+            token_store=container.gateways.token_store(),
+            cdc_cron=f"*/{self.settings.cdc_interval_minutes} * * * *",
+        )
+        if self.run_worker:
+            self._worker = asyncio.create_task(
+                jobs_app.run_worker_async(
+                    concurrency=self.settings.worker_concurrency,
+                    install_signal_handlers=False,
+                    wait=True,
+                    shutdown_graceful_timeout=self.settings.shutdown_grace_seconds,
+                ),
+                name="jobs-worker",
+            )
+        if not self.serve_api:
+            log.info("worker.started", concurrency=self.settings.worker_concurrency)
+            return
 
         host = self.settings.bind_host
         grpc_port = self.settings.grpc_port if self.grpc_port is None else self.grpc_port
@@ -386,10 +439,8 @@ class Service:
             except MalformedWebhookError:
                 return
             if notices:
-                # Answer QuickBooks now; apply in the background (made durable by the jobs).
-                task = asyncio.create_task(services.apply_changes().execute(notices))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                # Stored once and queued (no QuickBooks call): the answer leaves in milliseconds.
+                await services.record_notices().execute(notices)
 
         add_pipedrive_routes(
             app,
@@ -430,8 +481,6 @@ class Service:
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
-        if self._background:
-            await asyncio.wait(self._background, timeout=grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -441,6 +490,13 @@ class Service:
             await self.grpc.stop(grace)
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._worker is not None:
+            self._worker.cancel()  # procrastinate lets running jobs finish, up to the grace
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        if self._jobs_app is not None:
+            with contextlib.suppress(Exception):  # never opened if the start failed early
+                await self._jobs_app.close_async()
         if self.container is not None:
             await self.container.gateways.engine().dispose()
         for session in self._sessions:

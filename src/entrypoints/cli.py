@@ -19,11 +19,11 @@ from entrypoints.settings import ConfigurationError, load_settings
 log = structlog.get_logger("dealbooks.cli")
 
 
-async def _serve() -> int:
+async def _serve(*, api: bool = True) -> int:
     from entrypoints.bootstrap import Service
 
     settings = load_settings()
-    service = Service(settings)
+    service = Service(settings, serve_api=api)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dealbooks", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["serve", "migrate", "emulator", "demo"],
-        help="serve: gRPC + HTTP; migrate: apply migrations; emulator: a vendor emulator; "
-        "demo: everything for a local demo",
+        choices=["serve", "worker", "migrate", "emulator", "demo"],
+        help="serve: gRPC + HTTP + a job worker; worker: a job worker only; migrate: apply "
+        "migrations; emulator: a vendor emulator; demo: everything for a local demo",
     )
     args, rest = parser.parse_known_args(argv)
     if args.command == "emulator":
@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dealbooks: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    if args.command == "serve":
-        return asyncio.run(_serve())
+    if args.command in ("serve", "worker"):
+        return asyncio.run(_serve(api=args.command == "serve"))
     if args.command == "migrate":
         return asyncio.run(_migrate())
     from entrypoints.demo import run_demo

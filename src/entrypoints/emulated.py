@@ -72,13 +72,23 @@ class Emulators:
             await runner.cleanup()
         self._runners.clear()
 
-    async def admin(self, vendor: str, method: str, path: str, **body: Any) -> Any:
+    async def admin(
+        self,
+        vendor: str,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> Any:
+        """Call an emulator's admin API; the JSON body is ``body`` and/or keyword fields."""
         base = self.quickbooks_url if vendor == "quickbooks" else self.pipedrive_url
+        payload = {**(body or {}), **fields}
         async with (
             aiohttp.ClientSession() as session,
-            session.request(method, f"{base}/_emulator/{path}", json=body or None) as resp,
+            session.request(method, f"{base}/_emulator/{path}", json=payload or None) as resp,
         ):
-            resp.raise_for_status()
+            if resp.status >= 400:
+                raise RuntimeError(f"{method} {path}: {resp.status} {await resp.text()}")
             return await resp.json()
 
     async def connect(

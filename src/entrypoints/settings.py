@@ -59,6 +59,8 @@ class AppSettings:
     log_level: str = "INFO"
     log_format: str | None = None
     shutdown_grace_seconds: float = 5.0
+    cdc_interval_minutes: int = 5
+    worker_concurrency: int = 4
     quickbooks: QuickBooksSettings = field(default_factory=QuickBooksSettings)
     pipedrive: PipedriveSettings = field(default_factory=PipedriveSettings)
 
@@ -168,6 +170,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         api_tokens=parse_api_tokens(tokens_raw),
         log_level=env.get("DEALBOOKS_LOG_LEVEL") or "INFO",
         log_format=log_format,
+        cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
+        worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
         quickbooks=quickbooks,
         pipedrive=pipedrive,
     )

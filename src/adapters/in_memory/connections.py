@@ -29,6 +29,11 @@ class InMemoryTokenStore:
         ]
         return matches[-1] if matches else None
 
+    async def connected_companies(self, vendor: Vendor) -> list[str]:
+        return sorted(
+            c for (c, v), conn in self.connections.items() if v is vendor and conn.is_usable
+        )
+
     async def save(self, connection: Connection) -> Connection:
         current = self.connections.get((connection.company_id, connection.vendor))
         stored = dataclasses.replace(connection, version=(current.version if current else 0) + 1)

@@ -166,6 +166,14 @@ class InMemoryInvoiceRepository:
             self._read_versions.setdefault((company_id, invoice.id), invoice.version)
         return [copy.deepcopy(i) for i in found]
 
+    async def list_unsettled(self, company_id: str) -> list[Invoice]:
+        unsettled = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID)
+        return [
+            copy.deepcopy(i)
+            for (c, _), i in self._visible().items()
+            if c == company_id and i.state in unsettled
+        ]
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         rows = sorted(
             (

@@ -93,6 +93,16 @@ class PostgresTokenStore:
             row = result.scalars().one_or_none()
             return connection_from_row(row, self._box) if row else None
 
+    async def connected_companies(self, vendor: Vendor) -> list[str]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(ConnectionRow.company_id).where(  # type: ignore[call-overload]
+                    col(ConnectionRow.vendor) == vendor.value,
+                    col(ConnectionRow.status) == ConnectionStatus.CONNECTED.value,
+                )
+            )
+            return sorted(str(c) for c in result.scalars().all())
+
     async def save(self, connection: Connection) -> Connection:
         async with self._sessions() as session, session.begin():
             current = await self._one(

@@ -206,6 +206,14 @@ class PostgresInvoiceRepository:
         rows = (await self._session.execute(stmt)).scalars().all()
         return self._remember(rows)
 
+    async def list_unsettled(self, company_id: str) -> list[Invoice]:
+        stmt = select(InvoiceRow).where(
+            col(InvoiceRow.company_id) == company_id,
+            col(InvoiceRow.state).in_([InvoiceState.OPEN.value, InvoiceState.PARTIALLY_PAID.value]),
+        )
+        rows = (await self._session.execute(stmt)).scalars().all()
+        return self._remember(rows)
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         stmt = (
             select(InvoiceRow)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
 
-from application.sync import ChangeNotice
+from application.ports.sync import ChangeNotice
 
 # CloudEvents verbs (reference §8.2) -> the classic operation names.
 _VERBS = {
@@ -55,12 +56,20 @@ def parse_notifications(raw: bytes) -> list[ChangeNotice]:
             for entity in entities:
                 if not isinstance(entity, dict) or not realm:
                     raise MalformedWebhookError("entity without realm or shape")
+                fields = (
+                    realm,
+                    str(entity.get("name", "")),
+                    str(entity.get("id", "")),
+                    str(entity.get("operation", "")),
+                    str(entity.get("lastUpdated", "")),
+                )
                 notices.append(
                     ChangeNotice(
+                        key="c-" + hashlib.sha256("|".join(fields).encode()).hexdigest()[:40],
                         realm_id=realm,
-                        entity=str(entity.get("name", "")),
-                        entity_id=str(entity.get("id", "")),
-                        operation=str(entity.get("operation", "")),
+                        entity=fields[1],
+                        entity_id=fields[2],
+                        operation=fields[3],
                         occurred_at=_time(entity.get("lastUpdated")),
                     )
                 )
@@ -72,8 +81,10 @@ def parse_notifications(raw: bytes) -> list[ChangeNotice]:
             parts = str(event["type"]).split(".")
             if len(parts) < 3 or parts[0] != "qbo":
                 continue  # not an accounting event; nothing for us
+            event_id = str(event.get("id", "")) or json.dumps(event, sort_keys=True)
             notices.append(
                 ChangeNotice(
+                    key="e-" + hashlib.sha256(event_id.encode()).hexdigest()[:40],
                     realm_id=str(event.get("intuitaccountid", "")),
                     entity=parts[1].capitalize(),
                     entity_id=str(event.get("intuitentityid", "")),

@@ -21,6 +21,10 @@ class TokenStore(Protocol):
 
     async def load_by_external_id(self, vendor: Vendor, external_id: str) -> Connection | None: ...
 
+    async def connected_companies(self, vendor: Vendor) -> list[str]:
+        """Company ids with a usable connection to ``vendor`` (for periodic catch-up)."""
+        ...
+
     async def save(self, connection: Connection) -> Connection:
         """Insert or replace the company's connection for that vendor; returns it as stored."""
         ...

@@ -82,6 +82,10 @@ class InvoiceRepository(Protocol):
         self, company_id: str, quickbooks_ids: Sequence[str]
     ) -> list[Invoice]: ...
 
+    async def list_unsettled(self, company_id: str) -> list[Invoice]:
+        """The company's OPEN and PARTIALLY_PAID invoices (what a full reconciliation reads)."""
+        ...
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         """Invoices stuck in CREATING since before ``older_than`` (any company), oldest first."""
         ...

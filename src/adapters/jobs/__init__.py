@@ -1,0 +1,1 @@
+"""Durable jobs on procrastinate, over the same Postgres."""

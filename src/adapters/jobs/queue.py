@@ -1,0 +1,62 @@
+"""The procrastinate App over our Postgres, its schema, and the JobQueue it implements."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+FINISH_CREATION = "finish_invoice_creation"
+APPLY_CHANGES = "apply_quickbooks_changes"
+_SCHEMA_LOCK = 0x6A6F6273  # "jobs"
+
+
+def psycopg_conninfo(url: str) -> str:
+    """procrastinate speaks psycopg: drop SQLAlchemy's driver suffix."""
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def build_app(database_url: str) -> procrastinate.App:
+    connector = procrastinate.PsycopgConnector(
+        conninfo=psycopg_conninfo(database_url), min_size=1, max_size=10
+    )
+    return procrastinate.App(connector=connector)
+
+
+async def apply_schema(app: procrastinate.App, engine: AsyncEngine) -> None:
+    """Install procrastinate's tables once (an advisory lock keeps concurrent starts apart)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+        exists = (
+            await conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
+        ).scalar_one()
+        if not exists:
+            # Many statements: send them through the driver's simple-query protocol.
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute(app.schema_manager.get_schema())  # type: ignore[union-attr]
+
+
+class ProcrastinateJobQueue:
+    def __init__(self, app: procrastinate.App) -> None:
+        self._app = app
+
+    async def finish_creation(self, company_id: str, invoice_id: str) -> None:
+        deferrer = self._app.configure_task(
+            FINISH_CREATION,
+            queue="invoices",
+            lock=f"invoice-{invoice_id}",
+            queueing_lock=f"finish-{invoice_id}",
+        )
+        with contextlib.suppress(AlreadyEnqueued):  # one pending job per invoice is enough
+            await deferrer.defer_async(company_id=company_id, invoice_id=invoice_id)
+
+    async def apply_changes(self, realm_id: str, notice_keys: Sequence[str]) -> None:
+        deferrer = self._app.configure_task(APPLY_CHANGES, queue="sync", lock=f"realm-{realm_id}")
+        await deferrer.defer_async(realm_id=realm_id, keys=list(notice_keys))

@@ -1,0 +1,110 @@
+"""Postgres NoticeStore: each QuickBooks notice stored once (primary key), CDC watermarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.ports.sync import ChangeNotice
+
+
+def _notice(row: Sequence[object]) -> ChangeNotice:
+    key, realm, entity, entity_id, operation, occurred = row
+    return ChangeNotice(
+        key=str(key),
+        realm_id=str(realm),
+        entity=str(entity),
+        entity_id=str(entity_id),
+        operation=str(operation),
+        occurred_at=occurred if isinstance(occurred, datetime) else None,
+    )
+
+
+class PostgresNoticeStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record(self, notices: Sequence[ChangeNotice], now: datetime) -> list[ChangeNotice]:
+        if not notices:
+            return []
+        new: list[ChangeNotice] = []
+        async with self._engine.begin() as conn:
+            for notice in notices:
+                inserted = await conn.execute(
+                    text(
+                        "INSERT INTO accounting_notices "
+                        "(key, realm_id, entity, entity_id, operation, occurred_at, received_at) "
+                        "VALUES "
+                        "(:key, :realm, :entity, :entity_id, :operation, :occurred, :now) "
+                        "ON CONFLICT (key) DO NOTHING RETURNING key"
+                    ),
+                    {
+                        "key": notice.key,
+                        "realm": notice.realm_id[:64],
+                        "entity": notice.entity[:32],
+                        "entity_id": notice.entity_id[:64],
+                        "operation": notice.operation[:16],
+                        "occurred": notice.occurred_at,
+                        "now": now,
+                    },
+                )
+                if inserted.first() is not None:
+                    new.append(notice)
+        return new
+
+    async def load(self, keys: Sequence[str]) -> list[ChangeNotice]:
+        if not keys:
+            return []
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT key, realm_id, entity, entity_id, operation, occurred_at "
+                    "FROM accounting_notices WHERE key = ANY(:keys)"
+                ),
+                {"keys": list(keys)},
+            )
+            return [_notice(tuple(row)) for row in rows]
+
+    async def mark_processed(self, keys: Sequence[str], now: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE accounting_notices SET processed_at = :now WHERE key = ANY(:keys)"),
+                {"now": now, "keys": list(keys)},
+            )
+
+    async def unprocessed(self, received_before: datetime, limit: int) -> list[ChangeNotice]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT key, realm_id, entity, entity_id, operation, occurred_at "
+                    "FROM accounting_notices WHERE processed_at IS NULL "
+                    "AND received_at < :before ORDER BY received_at LIMIT :limit"
+                ),
+                {"before": received_before, "limit": limit},
+            )
+            return [_notice(tuple(row)) for row in rows]
+
+    async def watermark(self, company_id: str) -> datetime | None:
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    text("SELECT changed_since FROM sync_watermarks WHERE company_id = :c"),
+                    {"c": company_id},
+                )
+            ).scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
+
+    async def set_watermark(self, company_id: str, at: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO sync_watermarks (company_id, changed_since, updated_at) "
+                    "VALUES (:c, :at, now()) ON CONFLICT (company_id) DO UPDATE SET "
+                    "changed_since = GREATEST(sync_watermarks.changed_since, "
+                    "EXCLUDED.changed_since), updated_at = now()"
+                ),
+                {"c": company_id, "at": at},
+            )

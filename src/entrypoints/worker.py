@@ -1,0 +1,74 @@
+"""The procrastinate tasks: each handler calls a use case (built by the composition root)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import structlog
+from procrastinate import App, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+
+from application.invoices import FinishInvoiceCreation
+from application.ports.connections import TokenStore
+from application.sync import CatchUpCompany, ProcessChangeNotices, SweepStuckCreations
+from domain.connection import Vendor
+from domain.invoice import InvoiceState
+
+log = structlog.get_logger("dealbooks.worker")
+
+
+class StillCreatingError(Exception):
+    """QuickBooks could not take the invoice yet; the job is retried with backoff."""
+
+
+def register_tasks(
+    app: App,
+    *,
+    finish: FinishInvoiceCreation,
+    process_notices: ProcessChangeNotices,
+    catch_up: CatchUpCompany,
+    sweep: SweepStuckCreations,
+    token_store: TokenStore,
+    cdc_cron: str = "*/5 * * * *",
+) -> None:
+    # ~2 h of attempts (1, 2, 4 ... 512 s capped by procrastinate's doubling), then the sweep
+    # defers a new one: a long QuickBooks outage never loses an invoice.
+    backoff = RetryStrategy(max_attempts=12, exponential_wait=1)
+
+    @app.task(name="finish_invoice_creation", retry=backoff, queue="invoices")
+    async def finish_invoice_creation(company_id: str, invoice_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="finish_invoice_creation"):
+            invoice = await finish.execute(company_id, invoice_id)
+            if invoice.state is InvoiceState.CREATING:
+                raise StillCreatingError(invoice_id)
+
+    @app.task(name="apply_quickbooks_changes", retry=backoff, queue="sync")
+    async def apply_quickbooks_changes(realm_id: str, keys: list[str]) -> None:
+        with structlog.contextvars.bound_contextvars(job="apply_quickbooks_changes"):
+            await process_notices.execute(keys)
+
+    @app.task(name="catch_up_company", retry=RetryStrategy(max_attempts=3, wait=30), queue="sync")
+    async def catch_up_company(company_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="catch_up_company"):
+            report = await catch_up.execute(company_id)
+            log.info("sync.caught_up", company_id=company_id, changed=report.invoices_changed)
+
+    @app.periodic(cron=cdc_cron, periodic_id="cdc")
+    @app.task(name="schedule_catch_up", queue="sync", queueing_lock="schedule_catch_up")
+    async def schedule_catch_up(timestamp: int) -> None:
+        for company_id in await token_store.connected_companies(Vendor.QUICKBOOKS):
+            with contextlib.suppress(AlreadyEnqueued):  # the previous one is still pending
+                await catch_up_company.configure(
+                    lock=f"cdc-{company_id}", queueing_lock=f"cdc-{company_id}"
+                ).defer_async(company_id=company_id)
+
+    @app.periodic(cron="* * * * *", periodic_id="sweep")
+    @app.task(name="sweep", queue="sync", queueing_lock="sweep", pass_context=True)
+    async def sweep_stuck(context: object, timestamp: int) -> None:
+        queued = await sweep.execute()
+        # Jobs of a worker that died (SIGKILL) are found by its missing heartbeat and retried.
+        manager = app.job_manager
+        for job in await manager.get_stalled_jobs():
+            await manager.retry_job(job)
+        if queued:
+            log.info("sync.swept", creations=queued)
