@@ -194,3 +194,35 @@ class SweepStuckCreations:
         for invoice in stuck:
             await self._jobs.finish_creation(invoice.company_id, invoice.id)
         return len(stuck)
+
+
+class RecordOverdueInvoices:
+    """Invoices whose due date passed in the company's time zone become OVERDUE with a history
+    event, whether or not QuickBooks says anything (it never does: overdue is our rule)."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        accounting: AccountingGateway,
+        token_store: TokenStore,
+        clock: Clock,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._tokens = token_store
+        self._clock = clock
+        self._reader = InvoiceReader(accounting, clock)
+
+    async def execute(self) -> int:
+        recorded = 0
+        for company_id in await self._tokens.connected_companies(Vendor.QUICKBOOKS):
+            today = await self._reader.today(company_id)
+            now = self._clock.now()
+            async with self._uow_factory() as uow:
+                for invoice in await uow.invoices.list_unsettled(company_id):
+                    if invoice.record_overdue(today, now):
+                        await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
+                        recorded += 1
+                await uow.commit()
+        if recorded:
+            log.info("sync.overdue_recorded", invoices=recorded)
+        return recorded

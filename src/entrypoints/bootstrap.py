@@ -25,7 +25,7 @@ from adapters.postgres.coordination import PostgresDistributedLock, PostgresRate
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.engine import build_engine, build_session_factory
-from adapters.postgres.notices import PostgresNoticeStore
+from adapters.postgres.notices import PostgresNoticeStore, sync_figures
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints
@@ -65,6 +65,7 @@ from application.sync import (
     CatchUpCompany,
     ProcessChangeNotices,
     RecordChangeNotices,
+    RecordOverdueInvoices,
     SweepStuckCreations,
 )
 from entrypoints.grpc.auth import TokenAuthenticator
@@ -236,6 +237,9 @@ class Services(containers.DeclarativeContainer):
         CatchUpCompany, uow, gateways.accounting, gateways.notices, apply_changes, gateways.clock
     )
     sweep = providers.Factory(SweepStuckCreations, uow, gateways.jobs, gateways.clock)
+    overdue = providers.Factory(
+        RecordOverdueInvoices, uow, gateways.accounting, gateways.token_store, gateways.clock
+    )
 
 
 class Entrypoints(containers.DeclarativeContainer):
@@ -363,6 +367,7 @@ class Service:
             process_notices=services.process_notices(),
             catch_up=services.catch_up(),
             sweep=services.sweep(),
+            overdue=services.overdue(),
             token_store=container.gateways.token_store(),
             cdc_cron=f"*/{self.settings.cdc_interval_minutes} * * * *",
         )
@@ -392,7 +397,11 @@ class Service:
             metrics=metrics,
             address=f"{host}:{grpc_port}",
         )
-        app = create_app(database_probe=container.gateways.database_probe(), metrics=metrics)
+        app = create_app(
+            database_probe=container.gateways.database_probe(),
+            metrics=metrics,
+            sync_figures=lambda: sync_figures(engine),
+        )
         self._add_vendor_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()

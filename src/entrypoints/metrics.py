@@ -32,6 +32,22 @@ class Metrics:
             ["route"],
             registry=self.registry,
         )
+        self.jobs_waiting = Gauge(
+            "dealbooks_jobs_waiting",
+            "Jobs queued and not started, by queue.",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.notices_pending = Gauge(
+            "dealbooks_quickbooks_notices_pending",
+            "QuickBooks change notices stored and not applied yet.",
+            registry=self.registry,
+        )
+        self.sync_lag = Gauge(
+            "dealbooks_sync_lag_seconds",
+            "Age of the oldest CDC watermark among connected companies.",
+            registry=self.registry,
+        )
         self.database_up = Gauge(
             "dealbooks_database_up",
             "1 when the last database check passed.",

@@ -10,7 +10,12 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from application.invoices import FinishInvoiceCreation
 from application.ports.connections import TokenStore
-from application.sync import CatchUpCompany, ProcessChangeNotices, SweepStuckCreations
+from application.sync import (
+    CatchUpCompany,
+    ProcessChangeNotices,
+    RecordOverdueInvoices,
+    SweepStuckCreations,
+)
 from domain.connection import Vendor
 from domain.invoice import InvoiceState
 
@@ -28,6 +33,7 @@ def register_tasks(
     process_notices: ProcessChangeNotices,
     catch_up: CatchUpCompany,
     sweep: SweepStuckCreations,
+    overdue: RecordOverdueInvoices,
     token_store: TokenStore,
     cdc_cron: str = "*/5 * * * *",
 ) -> None:
@@ -72,3 +78,8 @@ def register_tasks(
             await manager.retry_job(job)
         if queued:
             log.info("sync.swept", creations=queued)
+
+    @app.periodic(cron="7 * * * *", periodic_id="overdue")
+    @app.task(name="record_overdue", queue="sync", queueing_lock="record_overdue")
+    async def record_overdue(timestamp: int) -> None:
+        await overdue.execute()

@@ -37,6 +37,8 @@ async def test_metrics_are_prometheus_text(http: aiohttp.ClientSession) -> None:
         body = await resp.text()
     assert "dealbooks_http_requests_total" in body
     assert "dealbooks_database_up 1.0" in body
+    assert "dealbooks_quickbooks_notices_pending 0.0" in body
+    assert "dealbooks_sync_lag_seconds" in body
 
 
 async def test_an_unknown_route_is_a_problem_json_404(http: aiohttp.ClientSession) -> None:

@@ -151,7 +151,7 @@ class InMemoryInvoiceRepository:
         )
         if after is not None:
             rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
-        return [copy.deepcopy(i) for i in rows[:limit]]
+        return self._remember(rows[:limit])
 
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]
@@ -162,17 +162,19 @@ class InMemoryInvoiceRepository:
             for (c, _), i in self._visible().items()
             if c == company_id and i.quickbooks_id in wanted
         ]
-        for invoice in found:
-            self._read_versions.setdefault((company_id, invoice.id), invoice.version)
-        return [copy.deepcopy(i) for i in found]
+        return self._remember(found)
 
     async def list_unsettled(self, company_id: str) -> list[Invoice]:
         unsettled = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID)
-        return [
-            copy.deepcopy(i)
-            for (c, _), i in self._visible().items()
-            if c == company_id and i.state in unsettled
-        ]
+        return self._remember(
+            [i for (c, _), i in self._visible().items() if c == company_id and i.state in unsettled]
+        )
+
+    def _remember(self, invoices: list[Invoice]) -> list[Invoice]:
+        """Copies the caller may change and save (their read versions noted), as Postgres."""
+        for invoice in invoices:
+            self._read_versions.setdefault((invoice.company_id, invoice.id), invoice.version)
+        return [copy.deepcopy(i) for i in invoices]
 
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         rows = sorted(
@@ -183,7 +185,7 @@ class InMemoryInvoiceRepository:
             ),
             key=lambda i: i.updated_at,
         )
-        return [copy.deepcopy(i) for i in rows[:limit]]
+        return self._remember(rows[:limit])
 
 
 class InMemoryInvoiceEventRepository:

@@ -108,3 +108,34 @@ class PostgresNoticeStore:
                 ),
                 {"c": company_id, "at": at},
             )
+
+
+async def sync_figures(engine: AsyncEngine) -> dict[str, object]:
+    """Queue depth per queue, pending notices and the oldest watermark's age, for /metrics."""
+    async with engine.connect() as conn:
+        waiting = (
+            await conn.execute(
+                text(
+                    "SELECT queue_name, count(*) FROM procrastinate_jobs "
+                    "WHERE status = 'todo' GROUP BY queue_name"
+                )
+            )
+        ).all()
+        pending = (
+            await conn.execute(
+                text("SELECT count(*) FROM accounting_notices WHERE processed_at IS NULL")
+            )
+        ).scalar_one()
+        lag = (
+            await conn.execute(
+                text(
+                    "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(changed_since)), 0) "
+                    "FROM sync_watermarks"
+                )
+            )
+        ).scalar_one()
+    return {
+        "jobs_waiting": {str(q): int(n) for q, n in waiting},
+        "notices_pending": int(pending),
+        "sync_lag_seconds": float(lag),
+    }

@@ -1,0 +1,130 @@
+"""Status sync use cases with the in-memory fakes: notices, overdue, ordering, catch-up."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.in_memory.jobs import InMemoryJobQueue
+from adapters.in_memory.notices import InMemoryNoticeStore
+from application.commands import ListPageCommand
+from application.invoices import apply_facts
+from application.ports.sync import ChangeNotice
+from application.sync import (
+    ApplyAccountingChanges,
+    CatchUpCompany,
+    ProcessChangeNotices,
+    RecordChangeNotices,
+    RecordOverdueInvoices,
+)
+from domain.connection import Connection, OAuthTokens, Vendor
+from domain.invoice import InvoiceState
+from domain.money import Money
+from tests.unit.application.invoicing_world import COMPANY, World, create_command, deal_ref
+
+REALM = "9130"
+
+
+@pytest.fixture
+async def world() -> World:
+    w = World()
+    tokens = InMemoryTokenStore()
+    now = datetime(2026, 3, 13, tzinfo=UTC)
+    await tokens.save(
+        Connection(COMPANY, Vendor.QUICKBOOKS, REALM, OAuthTokens("a", "r", now + timedelta(1)))
+    )
+    w.tokens = tokens  # type: ignore[attr-defined]
+    w.notices = InMemoryNoticeStore()  # type: ignore[attr-defined]
+    w.jobs = InMemoryJobQueue()  # type: ignore[attr-defined]
+    w.apply = ApplyAccountingChanges(w.uow, w.qbo, tokens, w.clock)  # type: ignore[attr-defined]
+    return w
+
+
+def notice(key: str, entity_id: str, entity: str = "Invoice") -> ChangeNotice:
+    return ChangeNotice(key, REALM, entity, entity_id, "Update")
+
+
+async def test_a_notice_is_recorded_once_and_queued_per_realm(world: World) -> None:
+    record = RecordChangeNotices(world.notices, world.jobs, world.clock)  # type: ignore[attr-defined]
+
+    first = await record.execute([notice("k1", "1"), notice("k2", "2")])
+    again = await record.execute([notice("k1", "1")])
+
+    assert (first, again) == (2, 0)
+    assert world.jobs.deferred == [("apply_changes", {"realm_id": REALM, "keys": ["k1", "k2"]})]  # type: ignore[attr-defined]
+
+
+async def test_processing_notices_applies_the_payment(world: World) -> None:
+    view = await world.create.execute(create_command())
+    qb_id = view.invoice.quickbooks_id or ""
+    world.qbo.record_payment(qb_id, Money.of("9.78", "USD"))
+    await world.notices.record([notice("k1", qb_id)], world.clock.now())  # type: ignore[attr-defined]
+
+    await ProcessChangeNotices(world.notices, world.apply, world.clock).execute(["k1"])  # type: ignore[attr-defined]
+
+    page = await world.list.execute(ListPageCommand(deal_ref()))
+    assert page.items[0].invoice.state is InvoiceState.PARTIALLY_PAID
+
+
+async def test_older_facts_never_move_an_invoice_backwards(world: World) -> None:
+    view = await world.create.execute(create_command())
+    qb_id = view.invoice.quickbooks_id or ""
+    before_payment = world.qbo.invoices[qb_id]
+    world.qbo.record_payment(qb_id, Money.of("2109.78", "USD"))
+    await world.refresh.execute(deal_ref())
+
+    async with world.uow() as uow:
+        invoice = await uow.invoices.get(COMPANY, view.invoice.id)
+    assert invoice is not None
+    changed = apply_facts(
+        invoice, before_payment, today=world.clock.now().date(), now=world.clock.now()
+    )
+
+    assert not changed
+    assert invoice.state is InvoiceState.PAID
+
+
+async def test_overdue_is_recorded_once_when_the_due_date_passes(world: World) -> None:
+    await world.create.execute(create_command())
+    overdue = RecordOverdueInvoices(world.uow, world.qbo, world.tokens, world.clock)  # type: ignore[attr-defined]
+
+    assert await overdue.execute() == 0
+    world.clock.advance(timedelta(days=8))
+    assert await overdue.execute() == 1
+    assert await overdue.execute() == 0
+
+    events = await world.events.execute(ListPageCommand(deal_ref()))
+    assert events.items[0].event.kind == "overdue"
+
+
+async def test_catch_up_applies_changes_and_advances_the_watermark(world: World) -> None:
+    view = await world.create.execute(create_command())
+    qb_id = view.invoice.quickbooks_id or ""
+    world.qbo.now = world.clock.now()
+    world.qbo.record_payment(qb_id, Money.of("100", "USD"))
+    catch_up = CatchUpCompany(world.uow, world.qbo, world.notices, world.apply, world.clock)  # type: ignore[attr-defined]
+
+    report = await catch_up.execute(COMPANY)
+
+    assert report.invoices_changed == 1
+    assert await world.notices.watermark(COMPANY) == world.qbo.now  # type: ignore[attr-defined]
+    page = await world.list.execute(ListPageCommand(deal_ref()))
+    assert page.items[0].invoice.state is InvoiceState.PARTIALLY_PAID
+
+
+async def test_a_gap_longer_than_cdc_allows_reconciles_open_invoices(world: World) -> None:
+    view = await world.create.execute(create_command())
+    await world.notices.set_watermark(COMPANY, world.clock.now() - timedelta(days=45))  # type: ignore[attr-defined]
+    world.qbo.record_payment(view.invoice.quickbooks_id or "", Money.of("1", "USD"))
+    world.qbo.calls.clear()
+    catch_up = CatchUpCompany(world.uow, world.qbo, world.notices, world.apply, world.clock)  # type: ignore[attr-defined]
+
+    report = await catch_up.execute(COMPANY)
+
+    assert "changes_since" not in world.qbo.calls
+    assert world.qbo.calls.count("get_invoices") == 1
+    assert report.invoices_changed == 1
+    assert dataclasses.is_dataclass(report)
