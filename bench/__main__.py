@@ -9,7 +9,12 @@ import os
 import sys
 from pathlib import Path
 
-from bench import bench_invoices, bench_pipedrive_burst, bench_quickbooks_throughput
+from bench import (
+    bench_invoices,
+    bench_pipedrive_burst,
+    bench_quickbooks_throughput,
+    bench_sync_reads,
+)
 from bench.harness import Figure, table, write
 from bench.server import TOKEN
 from entrypoints.log_config import configure_logging
@@ -52,6 +57,7 @@ async def main() -> None:
         await asyncio.wait_for(server.wait(), 60)
     figures += await bench_quickbooks_throughput.run()
     figures += await bench_pipedrive_burst.run()
+    figures += await bench_sync_reads.run()
     write(figures)
     print(table(figures))
 
