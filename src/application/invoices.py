@@ -668,7 +668,8 @@ class FinishInvoiceCreation:
                 company_id, _with_customer(invoice, customer), request_id=f"inv-{invoice.id}"
             )
         except UpstreamRejectedError as exc:
-            return await self._record(company_id, invoice_id, rejected=exc.message)
+            rejected, _ = await self._record(company_id, invoice_id, rejected=exc.message)
+            return rejected
         except (UpstreamUnavailableError, IntegrationNotConnectedError) as exc:
             log.warning(
                 "invoice.creation_deferred",
@@ -677,10 +678,10 @@ class FinishInvoiceCreation:
                 detail=exc.message,
             )
             return invoice  # still CREATING; a retry or the background sweep finishes it
-        finished = await self._record(
+        finished, confirmed_here = await self._record(
             company_id, invoice_id, created=created, customer=customer, creation=creation
         )
-        if finished.state is not InvoiceState.CREATING:
+        if confirmed_here:  # one note per invoice, from whichever process confirmed it
             await self._note(finished, created)
         return finished
 
@@ -714,14 +715,15 @@ class FinishInvoiceCreation:
         customer: AccountingCustomer | None = None,
         creation: CreationOptions | None = None,
         rejected: str | None = None,
-    ) -> Invoice:
+    ) -> tuple[Invoice, bool]:
+        """The invoice after recording the outcome, and whether this call recorded it."""
         now = self._clock.now()
         async with self._uow_factory() as uow:
             invoice = await uow.invoices.get_for_update(company_id, invoice_id)
             if invoice is None:
                 raise NotFoundError("invoice", invoice_id)
             if invoice.state is not InvoiceState.CREATING:
-                return invoice  # another process finished it first
+                return invoice, False  # another process finished it first
             if rejected is not None:
                 invoice.reject(rejected, now)
                 log.info("invoice.creation_rejected", invoice_id=invoice_id, reason=rejected)
@@ -758,7 +760,7 @@ class FinishInvoiceCreation:
                 )
             await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR if rejected is None else None)
             await uow.commit()
-        return invoice
+        return invoice, True
 
     async def _note(self, invoice: Invoice, created: AccountingInvoice) -> None:
         if invoice.state is InvoiceState.CREATE_FAILED:

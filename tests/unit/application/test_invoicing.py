@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -347,3 +348,20 @@ async def test_totals_that_disagree_with_quickbooks_are_reported(world: World) -
     assert view.invoice.quickbooks_total == Money.of("2109.79", "USD")
     assert view.invoice.total() == Money.of("2109.78", "USD")
     assert Decimal("0.01") == (view.invoice.quickbooks_total - view.invoice.total()).amount
+
+
+async def test_two_finishers_of_one_invoice_make_one_quickbooks_invoice_and_one_note(
+    world: World,
+) -> None:
+    world.qbo.unavailable(times=3)
+    view = await world.create.execute(create_command("req-race"))
+    assert view.invoice.state is InvoiceState.CREATING
+
+    results = await asyncio.gather(
+        world.finish.execute(COMPANY, view.invoice.id),
+        world.finish.execute(COMPANY, view.invoice.id),
+    )
+
+    assert {r.state for r in results} == {InvoiceState.OPEN}
+    assert len(world.qbo.invoices) == 1
+    assert len(world.crm.notes) == 1
