@@ -26,6 +26,15 @@ class StillCreatingError(Exception):
     """QuickBooks could not take the invoice yet; the job is retried with backoff."""
 
 
+async def retry_stalled_jobs(app: App, seconds_since_heartbeat: float = 30) -> int:
+    """Jobs of a worker that died (SIGKILL) are found by its missing heartbeat and retried."""
+    manager = app.job_manager
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat))
+    for job in stalled:
+        await manager.retry_job(job)
+    return len(stalled)
+
+
 def register_tasks(
     app: App,
     *,
@@ -72,12 +81,9 @@ def register_tasks(
     @app.task(name="sweep", queue="sync", queueing_lock="sweep", pass_context=True)
     async def sweep_stuck(context: object, timestamp: int) -> None:
         queued = await sweep.execute()
-        # Jobs of a worker that died (SIGKILL) are found by its missing heartbeat and retried.
-        manager = app.job_manager
-        for job in await manager.get_stalled_jobs():
-            await manager.retry_job(job)
-        if queued:
-            log.info("sync.swept", creations=queued)
+        retried = await retry_stalled_jobs(app)
+        if queued or retried:
+            log.info("sync.swept", creations=queued, stalled_jobs_retried=retried)
 
     @app.periodic(cron="7 * * * *", periodic_id="overdue")
     @app.task(name="record_overdue", queue="sync", queueing_lock="record_overdue")

@@ -1,0 +1,128 @@
+"""Scale-out: the server and two `dealbooks worker` processes share one queue; a worker killed
+with SIGKILL mid-job loses nothing and nothing is created twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import text
+
+from dealbooks.v1 import invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
+from entrypoints.bootstrap import Service
+from entrypoints.emulated import US_REALM, Emulators
+from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
+from entrypoints.worker import retry_stalled_jobs
+from tests.e2e.test_journey import DEAL, MD, free_port
+from tests.e2e.test_status_sync import create
+
+pytestmark = pytest.mark.e2e
+INVOICES = 12
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "entrypoints", "worker"], env=env, stdout=out, stderr=out
+        )
+
+
+async def test_two_workers_and_the_server_share_the_queue_and_a_killed_one_loses_nothing(
+    app_settings: AppSettings, pg_engine: object, database_url: str, tmp_path: Path
+) -> None:
+    http_port = free_port()
+    emulators = Emulators(public_url=f"http://127.0.0.1:{http_port}")
+    await emulators.start()
+    settings = replace(
+        app_settings,
+        public_url=f"http://127.0.0.1:{http_port}",
+        quickbooks=QuickBooksSettings(base_url=emulators.quickbooks_url),
+        pipedrive=PipedriveSettings(oauth_url=emulators.pipedrive_url),
+        worker_concurrency=2,
+    )
+    service = Service(settings, grpc_port=0, http_port=http_port)
+    await service.start()
+    env = {
+        **os.environ,
+        "DEALBOOKS_DATABASE_URL": database_url,
+        "DEALBOOKS_QUICKBOOKS_BASE_URL": emulators.quickbooks_url,
+        "DEALBOOKS_PIPEDRIVE_OAUTH_URL": emulators.pipedrive_url,
+        "DEALBOOKS_WORKER_CONCURRENCY": "2",
+        "DEALBOOKS_LOG_FORMAT": "json",
+    }
+    workers = [start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
+    try:
+        assert service.container is not None
+        assert service.grpc is not None
+        await emulators.connect(service.container.gateways.token_store())
+        # QuickBooks is down: every invoice is accepted as CREATING and queued.
+        await emulators.admin(
+            "quickbooks",
+            "POST",
+            "faults",
+            body={"method": "POST", "path": "/invoice$", "status": 503},
+        )
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+            created = [await create(channel, f"scale-{n}") for n in range(INVOICES)]
+            assert {i.state for i in created} == {invoice_pb2.INVOICE_STATE_CREATING}
+            # Back, but slow: jobs are mid-flight in every process when one worker dies.
+            await emulators.admin("quickbooks", "DELETE", "faults")
+            await emulators.admin(
+                "quickbooks",
+                "POST",
+                "faults",
+                body={"method": "POST", "path": "/invoice$", "latency_ms": 1500, "count": 4},
+            )
+            await asyncio.sleep(2.0)
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait(10)
+            # Its heartbeat goes stale; the sweep (run here rather than waiting for the minute)
+            # hands its unfinished jobs back to the queue.
+            deadline = time.monotonic() + 90
+            stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+            states: list[int] = []
+            while time.monotonic() < deadline:
+                await retry_stalled_jobs(service._jobs_app, seconds_since_heartbeat=12)  # type: ignore[arg-type]
+                listed = await stub.ListInvoices(
+                    invoice_service_pb2.ListInvoicesRequest(parent=DEAL, page_size=100), metadata=MD
+                )
+                states = [i.state for i in listed.invoices]
+                if states.count(invoice_pb2.INVOICE_STATE_OPEN) == INVOICES:
+                    break
+                await asyncio.sleep(1)
+        assert states.count(invoice_pb2.INVOICE_STATE_OPEN) == INVOICES, states
+        in_qbo = await emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/invoices")
+        linked = {i.quickbooks_invoice_id for i in listed.invoices}
+        ours = [i for i in in_qbo["invoices"] if i["Id"] in linked]
+        assert len(ours) == INVOICES  # exactly one QuickBooks invoice each
+        assert len(in_qbo["invoices"]) == INVOICES  # and no stray duplicates
+        assert service.container is not None
+        async with service.container.gateways.engine().connect() as conn:
+            done_twice = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM procrastinate_jobs j WHERE task_name = "
+                        "'finish_invoice_creation' AND status = 'succeeded' GROUP BY "
+                        "args->>'invoice_id' HAVING count(*) > 1"
+                    )
+                )
+            ).all()
+        assert done_twice == []
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+        await service.stop()
+        await emulators.stop()
