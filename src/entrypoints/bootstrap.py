@@ -19,6 +19,7 @@ from dependency_injector import containers, providers
 from adapters.jobs.queue import ProcrastinateJobQueue, apply_schema, build_app
 from adapters.pipedrive.gateway import PipedriveCrmGateway
 from adapters.pipedrive.oauth import PipedriveAuthorizer
+from adapters.pipedrive.webhook_payloads import parse_change
 from adapters.postgres import migrate
 from adapters.postgres.connections import PostgresOAuthStateStore, PostgresTokenStore
 from adapters.postgres.coordination import PostgresDistributedLock, PostgresRateLimiter
@@ -38,6 +39,7 @@ from application.connections import (
     GetConnections,
     StartQuickBooksConnect,
 )
+from application.crm_events import HandleCrmChange
 from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers, UnlinkCustomer
 from application.installation import CompletePipedriveInstall, UninstallPipedrive
 from application.invoices import (
@@ -76,6 +78,7 @@ from entrypoints.grpc.server import GrpcServer, build_server
 from entrypoints.grpc.settings_servicer import SettingsServicer
 from entrypoints.http.app import create_app
 from entrypoints.http.pipedrive_app import add_pipedrive_routes
+from entrypoints.http.pipedrive_webhooks import add_pipedrive_webhook_route
 from entrypoints.http.quickbooks_app import add_quickbooks_routes
 from entrypoints.http.ui_auth import authenticate_pipedrive_request
 from entrypoints.metrics import Metrics
@@ -237,6 +240,7 @@ class Services(containers.DeclarativeContainer):
         CatchUpCompany, uow, gateways.accounting, gateways.notices, apply_changes, gateways.clock
     )
     sweep = providers.Factory(SweepStuckCreations, uow, gateways.jobs, gateways.clock)
+    crm_change = providers.Factory(HandleCrmChange, uow)
     overdue = providers.Factory(
         RecordOverdueInvoices, uow, gateways.accounting, gateways.token_store, gateways.clock
     )
@@ -451,6 +455,15 @@ class Service:
                 # Stored once and queued (no QuickBooks call): the answer leaves in milliseconds.
                 await services.record_notices().execute(notices)
 
+        async def on_crm_change(raw: bytes) -> str:
+            return await services.crm_change().execute(parse_change(raw))
+
+        add_pipedrive_webhook_route(
+            app,
+            user=settings.pipedrive.webhook_user,
+            password=settings.pipedrive.webhook_password,
+            on_change=on_crm_change,
+        )
         add_pipedrive_routes(
             app,
             complete_install=services.complete_install(),

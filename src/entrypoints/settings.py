@@ -39,6 +39,9 @@ class PipedriveSettings:
     # Where Pipedrive's OAuth lives (https://oauth.pipedrive.com); API calls use each
     # company's api_domain from its install.
     oauth_url: str = PIPEDRIVE_EMULATOR_URL
+    # Basic-auth credentials our Pipedrive webhook subscriptions carry.
+    webhook_user: str = "dealbooks"
+    webhook_password: str = DEMO_CLIENT_SECRET
 
 
 class ConfigurationError(Exception):
@@ -151,6 +154,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
             "DEALBOOKS_PIPEDRIVE_CLIENT_SECRET", DEMO_CLIENT_SECRET
         ),
         jwt_secret=required_in_production("DEALBOOKS_PIPEDRIVE_JWT_SECRET", DEMO_JWT_SECRET),
+        webhook_user=env.get("DEALBOOKS_PIPEDRIVE_WEBHOOK_USER") or "dealbooks",
+        webhook_password=required_in_production(
+            "DEALBOOKS_PIPEDRIVE_WEBHOOK_PASSWORD", DEMO_CLIENT_SECRET
+        ),
         oauth_url=(
             env.get(
                 "DEALBOOKS_PIPEDRIVE_OAUTH_URL",
