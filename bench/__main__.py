@@ -13,6 +13,7 @@ from bench import (
     bench_invoices,
     bench_pipedrive_burst,
     bench_quickbooks_throughput,
+    bench_sync,
     bench_sync_reads,
 )
 from bench.harness import Figure, table, write
@@ -43,6 +44,7 @@ async def main() -> None:
         ports = json.loads(await server.stdout.readline())
         figures: list[Figure] = []
         figures += await bench_invoices.run(ports, TOKEN)
+        figures += await bench_sync.run(ports, TOKEN)
         figures.append(
             Figure(
                 "RSS of the server process after the runs",

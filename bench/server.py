@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 import tempfile
 from dataclasses import replace
@@ -29,10 +30,19 @@ UNTHROTTLED = Limits(
 )
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 async def main() -> None:
     configure_logging("WARNING", "json")
     with tempfile.TemporaryDirectory(prefix="dealbooks-bench-") as tmp:
-        emulators = Emulators(quickbooks_limits=UNTHROTTLED)
+        http_port = _free_port()
+        emulators = Emulators(
+            quickbooks_limits=UNTHROTTLED, public_url=f"http://127.0.0.1:{http_port}"
+        )
         await emulators.start()
         settings = replace(
             load_settings(),
@@ -45,7 +55,7 @@ async def main() -> None:
             quickbooks=replace(settings.quickbooks, base_url=emulators.quickbooks_url),
             pipedrive=replace(settings.pipedrive, oauth_url=emulators.pipedrive_url),
         )
-        service = Service(settings, grpc_port=0, http_port=0)
+        service = Service(settings, grpc_port=0, http_port=http_port)
         await service.start()
         assert service.container is not None
         assert service.grpc is not None
@@ -63,6 +73,7 @@ async def main() -> None:
                     "quickbooks_url": emulators.quickbooks_url,
                     "pipedrive_url": emulators.pipedrive_url,
                     "pid": os.getpid(),
+                    "database_url": str(service.container.config.database_url()),
                 }
             ),
             flush=True,

@@ -1,0 +1,174 @@
+"""Status freshness after a payment (webhook -> job -> visible through gRPC), and webhook
+deliveries accepted per second at the gateway with none lost."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import aiohttp
+import asyncpg
+import grpc
+
+from bench.harness import Figure, percentile
+from dealbooks.v1 import customer_pb2, invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
+
+PAYMENTS = 100
+CONCURRENT_PAYMENTS = 10
+WEBHOOK_SECONDS = 5.0
+WEBHOOK_CLIENTS = 16
+VERIFIER = "dealbooks-demo-verifier"
+REALM = "9130354840911234"
+DEAL = "companies/13000001/deals/3"
+
+
+async def _freshness(ports: dict[str, Any], token: str) -> list[float]:
+    metadata = (("authorization", f"Bearer {token}"),)
+    async with (
+        grpc.aio.insecure_channel(f"127.0.0.1:{ports['grpc_port']}") as channel,
+        aiohttp.ClientSession() as http,
+    ):
+        stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        first = (
+            await stub.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=DEAL,
+                    request_id="fresh-0",
+                    invoice=invoice_pb2.Invoice(
+                        customer=customer_pb2.Customer(display_name="Freshness Ltd"),
+                        currency_code="USD",
+                        lines=[
+                            invoice_pb2.LineItem(
+                                name="Work", quantity="1", unit_price="100", item_id="1"
+                            )
+                        ],
+                    ),
+                ),
+                metadata=metadata,
+            )
+        ).invoice
+        customer = customer_pb2.Customer(
+            display_name="Freshness Ltd",
+            quickbooks_customer_id=first.customer.quickbooks_customer_id,
+        )
+        invoices = []
+        for n in range(1, PAYMENTS + 1):
+            reply = await stub.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=DEAL,
+                    request_id=f"fresh-{n}",
+                    invoice=invoice_pb2.Invoice(
+                        customer=customer,
+                        currency_code="USD",
+                        lines=[
+                            invoice_pb2.LineItem(
+                                name="Work", quantity="1", unit_price="100", item_id="1"
+                            )
+                        ],
+                    ),
+                ),
+                metadata=metadata,
+            )
+            invoices.append(reply.invoice)
+        await asyncio.sleep(2)  # let the creation webhooks settle
+        gate = asyncio.Semaphore(CONCURRENT_PAYMENTS)
+
+        async def one(invoice: invoice_pb2.Invoice) -> float:
+            async with gate:
+                started = time.perf_counter()
+                async with http.post(
+                    f"{ports['quickbooks_url']}/_emulator/companies/{REALM}/payments",
+                    json={"invoice_id": invoice.quickbooks_invoice_id, "amount": "10"},
+                ) as resp:
+                    resp.raise_for_status()
+                while True:
+                    got = await stub.GetInvoice(
+                        invoice_service_pb2.GetInvoiceRequest(name=invoice.name), metadata=metadata
+                    )
+                    if got.invoice.state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID:
+                        return time.perf_counter() - started
+                    if time.perf_counter() - started > 60:
+                        return float("inf")
+                    await asyncio.sleep(0.05)
+
+        return list(await asyncio.gather(*(one(i) for i in invoices)))
+
+
+async def _webhooks(ports: dict[str, Any]) -> tuple[float, int, int]:
+    url = f"http://127.0.0.1:{ports['http_port']}/webhooks/quickbooks"
+    deadline = time.perf_counter() + WEBHOOK_SECONDS
+    accepted = refused = 0
+    counter = iter(range(10**9))
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        nonlocal accepted, refused
+        while time.perf_counter() < deadline:
+            n = next(counter)
+            body = json.dumps(
+                {
+                    "eventNotifications": [
+                        {
+                            "realmId": "bench-realm-not-connected",
+                            "dataChangeEvent": {
+                                "entities": [
+                                    {
+                                        "name": "Invoice",
+                                        "id": str(n),
+                                        "operation": "Update",
+                                        "lastUpdated": "2026-11-27T10:00:00.000Z",
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                }
+            ).encode()
+            signature = base64.b64encode(hmac.new(VERIFIER.encode(), body, hashlib.sha256).digest())
+            async with http.post(
+                url, data=body, headers={"intuit-signature": signature.decode()}
+            ) as r:
+                if r.status == 200:
+                    accepted += 1
+                else:
+                    refused += 1
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as http:
+        await asyncio.gather(*(client(http) for _ in range(WEBHOOK_CLIENTS)))
+    elapsed = time.perf_counter() - started
+    conn = await asyncpg.connect(ports["database_url"].replace("postgresql+asyncpg", "postgresql"))
+    try:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM accounting_notices WHERE realm_id = 'bench-realm-not-connected'"
+        )
+    finally:
+        await conn.close()
+    return accepted / elapsed, accepted - int(stored), refused
+
+
+async def run(ports: dict[str, Any], token: str) -> list[Figure]:
+    delays = await _freshness(ports, token)
+    rate, lost, refused = await _webhooks(ports)
+    return [
+        Figure(
+            "Status freshness after a payment, p50",
+            percentile(delays, 50),
+            "s",
+            note=f"{PAYMENTS} payments recorded in the emulator, {CONCURRENT_PAYMENTS} at a time; "
+            "webhook (0.5 s emulator aggregation) -> job -> GetInvoice shows it",
+        ),
+        Figure("Status freshness after a payment, p95", percentile(delays, 95), "s", goal="<= 2 s"),
+        Figure(
+            "Webhook deliveries accepted per second",
+            rate,
+            "req/s",
+            goal=">= 500/s, none lost",
+            note=f"{WEBHOOK_CLIENTS} clients for {WEBHOOK_SECONDS:.0f} s; lost: {lost}, "
+            f"refused: {refused}",
+        ),
+    ]
