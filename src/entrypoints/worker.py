@@ -46,9 +46,9 @@ def register_tasks(
     token_store: TokenStore,
     cdc_cron: str = "*/5 * * * *",
 ) -> None:
-    # ~2 h of attempts (1, 2, 4 ... 512 s capped by procrastinate's doubling), then the sweep
-    # defers a new one: a long QuickBooks outage never loses an invoice.
-    backoff = RetryStrategy(max_attempts=12, exponential_wait=1)
+    # Attempts 1, 6, 11 ... 56 s apart (about 6 minutes in all); after that the minute sweep
+    # queues a new job for anything still CREATING: a long outage never loses an invoice.
+    backoff = RetryStrategy(max_attempts=12, wait=1, linear_wait=5)
 
     @app.task(name="finish_invoice_creation", retry=backoff, queue="invoices")
     async def finish_invoice_creation(company_id: str, invoice_id: str) -> None:
