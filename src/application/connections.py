@@ -6,6 +6,7 @@ connection, single use and valid for 10 minutes (CSRF protection, reference §2.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from application.errors import ApplicationError, UpstreamRejectedError, Upstream
 from application.ports.accounting import AccountingAuthorizer
 from application.ports.clock import Clock
 from application.ports.connections import OAuthState, OAuthStateStore, TokenStore
+from application.ports.sync import NoticeStore
 from domain.connection import Connection, ConnectionStatus, Vendor
 
 log = structlog.get_logger("dealbooks.connections")
@@ -66,6 +68,7 @@ class ConnectionStateView:
     connected_by: str = ""
     connected_at: datetime | None = None
     failure_reason: str = ""
+    last_synced_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,17 +244,25 @@ class GetConnections:
     """QuickBooks and Pipedrive connection state with token health, for any user of the
     company (nothing secret is shown)."""
 
-    def __init__(self, token_store: TokenStore, clock: Clock) -> None:
+    def __init__(
+        self, token_store: TokenStore, clock: Clock, notices: NoticeStore | None = None
+    ) -> None:
         self._tokens = token_store
         self._clock = clock
+        self._notices = notices
 
     async def execute(self, principal: Principal, company_id: str) -> ConnectionsView:
         principal.ensure_can_access(company_id)
         now = self._clock.now()
         quickbooks = await self._tokens.load(company_id, Vendor.QUICKBOOKS)
         pipedrive = await self._tokens.load(company_id, Vendor.PIPEDRIVE)
+        quickbooks_view = connection_state(Vendor.QUICKBOOKS, quickbooks, now)
+        if self._notices is not None and quickbooks is not None:
+            # "Last synced" for the company: until when QuickBooks' changes are applied (CDC).
+            synced = await self._notices.watermark(company_id)
+            quickbooks_view = dataclasses.replace(quickbooks_view, last_synced_at=synced)
         return ConnectionsView(
             company_id=company_id,
-            quickbooks=connection_state(Vendor.QUICKBOOKS, quickbooks, now),
+            quickbooks=quickbooks_view,
             pipedrive=connection_state(Vendor.PIPEDRIVE, pipedrive, now),
         )

@@ -199,7 +199,9 @@ class Services(containers.DeclarativeContainer):
     link_customer = providers.Factory(LinkCustomer, uow, gateways.accounting, gateways.clock)
     unlink_customer = providers.Factory(UnlinkCustomer, uow)
     get_customer_link = providers.Factory(GetCustomerLink, uow)
-    get_connections = providers.Factory(GetConnections, gateways.token_store, gateways.clock)
+    get_connections = providers.Factory(
+        GetConnections, gateways.token_store, gateways.clock, gateways.notices
+    )
     disconnect_quickbooks = providers.Factory(
         DisconnectQuickBooks, gateways.token_store, gateways.accounting_authorizer, gateways.clock
     )

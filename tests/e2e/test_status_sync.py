@@ -14,7 +14,14 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from dealbooks.v1 import customer_pb2, invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
+from dealbooks.v1 import (
+    connection_service_pb2,
+    connection_service_pb2_grpc,
+    customer_pb2,
+    invoice_pb2,
+    invoice_service_pb2,
+    invoice_service_pb2_grpc,
+)
 from entrypoints.bootstrap import Service
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from tests.e2e.test_journey import DEAL, MD, world  # noqa: F401 - the fixture
@@ -145,9 +152,16 @@ async def test_cdc_repairs_a_payment_whose_webhook_was_lost(
         before = await wait_for_state(channel, invoice.name, invoice_pb2.INVOICE_STATE_PAID, 0)
         report = await service.container.services.catch_up().execute(DEMO_COMPANY)
         after = await wait_for_state(channel, invoice.name, invoice_pb2.INVOICE_STATE_PAID, 0)
+        connection = await connection_service_pb2_grpc.ConnectionServiceStub(channel).GetConnection(
+            connection_service_pb2.GetConnectionRequest(
+                name=f"companies/{DEMO_COMPANY}/connection"
+            ),
+            metadata=MD,
+        )
     assert before.state == invoice_pb2.INVOICE_STATE_OPEN  # nothing told us yet
     assert report.invoices_changed >= 1
     assert after.state == invoice_pb2.INVOICE_STATE_PAID
+    assert connection.connection.quickbooks.HasField("last_sync_time")  # "last synced"
 
 
 async def test_an_invoice_accepted_during_an_outage_is_finished_by_a_job(

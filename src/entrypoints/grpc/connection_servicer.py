@@ -34,6 +34,7 @@ def vendor_to_proto(view: ConnectionStateView) -> pb.VendorConnection:
         refresh_token_expire_time=timestamp(view.refresh_expires_at),
         failure_reason=view.failure_reason,
         connect_time=timestamp(view.connected_at),
+        last_sync_time=timestamp(view.last_synced_at),
     )
 
 
