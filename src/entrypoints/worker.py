@@ -6,7 +6,8 @@ import contextlib
 
 import structlog
 from procrastinate import App, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
 
 from application.invoices import FinishInvoiceCreation
 from application.ports.connections import TokenStore
@@ -31,7 +32,13 @@ async def retry_stalled_jobs(app: App, seconds_since_heartbeat: float = 30) -> i
     manager = app.job_manager
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat))
     for job in stalled:
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            # The sweep already queued a job for the same invoice (same queueing lock): this one
+            # is superseded. Finish it, or its lock would keep the new one from ever starting.
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            log.info("worker.stalled_job_superseded", job_id=job.id, task=job.task_name)
     return len(stalled)
 
 
