@@ -9,7 +9,6 @@ from typing import Any
 import grpc
 import structlog
 
-from application.errors import UnauthenticatedError
 from entrypoints import error_catalog
 from entrypoints.grpc import auth
 from entrypoints.grpc.status import internal_status, to_status
@@ -53,9 +52,6 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                 status_code = context.code()
                 code = status_code.name if isinstance(status_code, grpc.StatusCode) else "ABORTED"
                 raise
-            except UnauthenticatedError as exc:
-                code = "UNAUTHENTICATED"
-                await context.abort_with_status(to_status(exc, request_id))
             except Exception as exc:
                 if error_catalog.is_expected(exc):
                     code = error_catalog.lookup(exc).grpc_code

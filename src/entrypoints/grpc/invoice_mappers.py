@@ -14,13 +14,11 @@ from application.views import InvoiceDraft, InvoiceView
 from dealbooks.v1 import (
     customer_pb2,
     customer_service_pb2,
-    field_mapping_pb2,
     invoice_pb2,
     invoice_service_pb2,
 )
 from domain.customer import Address, Customer
 from domain.errors import InvalidValueError
-from domain.field_mapping import SourceEntity
 from domain.invoice import (
     DiscountKind,
     InvoiceLine,
@@ -30,6 +28,7 @@ from domain.invoice import (
     TaxMethod,
 )
 from domain.money import Money
+from entrypoints.grpc.mappers import ENTITY_TO_PROTO
 from entrypoints.grpc.names import invoice_name
 
 MAX_LINES = 250
@@ -72,11 +71,6 @@ _KIND_IN = {
     invoice_pb2.LINE_KIND_UNSPECIFIED: "item",
     invoice_pb2.LINE_KIND_ITEM: "item",
     invoice_pb2.LINE_KIND_DISCOUNT: "discount",
-}
-_ENTITY = {
-    SourceEntity.ORGANIZATION: field_mapping_pb2.SOURCE_ENTITY_ORGANIZATION,
-    SourceEntity.PERSON: field_mapping_pb2.SOURCE_ENTITY_PERSON,
-    SourceEntity.DEAL: field_mapping_pb2.SOURCE_ENTITY_DEAL,
 }
 
 
@@ -268,7 +262,7 @@ def event_to_proto(recorded: RecordedEvent) -> invoice_pb2.InvoiceEvent:
 def link_to_proto(link: CustomerLink, name: str) -> customer_service_pb2.CustomerLink:
     return customer_service_pb2.CustomerLink(
         name=name,
-        entity=_ENTITY[link.entity],
+        entity=ENTITY_TO_PROTO[link.entity],
         entity_id=link.entity_id,
         quickbooks_customer_id=link.quickbooks_customer_id,
         display_name=link.display_name,

@@ -11,12 +11,12 @@ from domain.due_date_policy import DueDatePolicy, DueDateRule
 from domain.field_mapping import FieldSource, SourceEntity
 from entrypoints.grpc.names import settings_name
 
-_ENTITY_TO_PROTO = {
+ENTITY_TO_PROTO = {
     SourceEntity.ORGANIZATION: field_mapping_pb2.SOURCE_ENTITY_ORGANIZATION,
     SourceEntity.PERSON: field_mapping_pb2.SOURCE_ENTITY_PERSON,
     SourceEntity.DEAL: field_mapping_pb2.SOURCE_ENTITY_DEAL,
 }
-_ENTITY_FROM_PROTO = {v: k.value for k, v in _ENTITY_TO_PROTO.items()}
+_ENTITY_FROM_PROTO = {v: k.value for k, v in ENTITY_TO_PROTO.items()}
 _RULE_TO_PROTO = {
     DueDateRule.DAYS_AFTER_ISSUE: customer_pb2.DUE_DATE_RULE_DAYS_AFTER_ISSUE,
     DueDateRule.END_OF_MONTH: customer_pb2.DUE_DATE_RULE_END_OF_MONTH,
@@ -32,7 +32,7 @@ def field_source_to_proto(source: FieldSource | None) -> field_mapping_pb2.Field
     if source is None:
         return None
     return field_mapping_pb2.FieldSource(
-        entity=_ENTITY_TO_PROTO[source.entity], field_key=source.field_key
+        entity=ENTITY_TO_PROTO[source.entity], field_key=source.field_key
     )
 
 

@@ -11,18 +11,15 @@ from application.settings import (
     ListMappableFields,
     UpdateSettings,
 )
-from dealbooks.v1 import field_mapping_pb2, settings_service_pb2, settings_service_pb2_grpc
+from dealbooks.v1 import settings_service_pb2, settings_service_pb2_grpc
 from domain.errors import FieldViolation, InvalidValueError
-from domain.field_mapping import SourceEntity
 from entrypoints.grpc.auth import current_principal
-from entrypoints.grpc.mappers import settings_input_from_proto, settings_to_proto
+from entrypoints.grpc.mappers import (
+    ENTITY_TO_PROTO,
+    settings_input_from_proto,
+    settings_to_proto,
+)
 from entrypoints.grpc.names import parse_company_name, parse_settings_name
-
-_ENTITY = {
-    SourceEntity.ORGANIZATION: field_mapping_pb2.SOURCE_ENTITY_ORGANIZATION,
-    SourceEntity.PERSON: field_mapping_pb2.SOURCE_ENTITY_PERSON,
-    SourceEntity.DEAL: field_mapping_pb2.SOURCE_ENTITY_DEAL,
-}
 
 
 class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
@@ -86,7 +83,7 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         return settings_service_pb2.ListMappableFieldsResponse(
             fields=[
                 settings_service_pb2.MappableField(
-                    entity=_ENTITY[f.entity],
+                    entity=ENTITY_TO_PROTO[f.entity],
                     field_key=f.key,
                     display_name=f.name,
                     field_type=f.field_type,
