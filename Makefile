@@ -39,7 +39,8 @@ setup: $(STAMP) $(NODE_STAMP) $(GEN_STAMP) ## create the virtualenv, install pac
 
 $(GEN_STAMP): $(PROTOS) $(STAMP)
 	@mkdir -p src/dealbooks/v1
-	$(PY) -m grpc_tools.protoc -I proto --python_out=src --pyi_out=src --grpc_python_out=src $(PROTOS)
+	$(PY) -m grpc_tools.protoc -I proto --python_out=src --pyi_out=src --grpc_python_out=src \
+		--include_source_info --descriptor_set_out=src/dealbooks/v1/descriptors.binpb $(PROTOS)
 	@touch src/dealbooks/__init__.py src/dealbooks/v1/__init__.py
 	@touch $@
 

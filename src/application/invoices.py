@@ -336,6 +336,10 @@ class PrepareInvoice:
             lines=lines,
             totals=totals_of(lines, currency),
             warnings=tuple(warnings),
+            contact=(link.entity, link.entity_id)
+            if link
+            else next(iter(_link_targets(deal)), None),
+            contact_linked=link is not None,
         )
 
 

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from application.ports.accounting import AccountingCustomer
 from domain.customer import Customer
+from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceLine, InvoiceStatus, InvoiceTotals
 from domain.settings import CompanySettings
 
@@ -61,6 +62,9 @@ class InvoiceDraft:
     lines: tuple[InvoiceLine, ...]
     totals: InvoiceTotals
     warnings: tuple[DraftWarning, ...]
+    # The deal's contact whose QuickBooks link is (or would be) used: organization, else person.
+    contact: tuple[SourceEntity, str] | None = None
+    contact_linked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

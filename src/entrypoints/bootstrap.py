@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ from application.connections import (
 )
 from application.crm_events import HandleCrmChange
 from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers, UnlinkCustomer
+from application.errors import NotFoundError, UnauthenticatedError
 from application.installation import CompletePipedriveInstall, UninstallPipedrive
 from application.invoices import (
     CreateInvoice,
@@ -70,6 +72,13 @@ from application.sync import (
     RecordOverdueInvoices,
     SweepStuckCreations,
 )
+from dealbooks.v1 import (
+    connection_service_pb2,
+    customer_service_pb2,
+    invoice_service_pb2,
+    settings_service_pb2,
+)
+from domain.connection import Vendor
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
@@ -80,7 +89,10 @@ from entrypoints.http.app import create_app
 from entrypoints.http.pipedrive_app import add_pipedrive_routes
 from entrypoints.http.pipedrive_webhooks import add_pipedrive_webhook_route
 from entrypoints.http.quickbooks_app import add_quickbooks_routes
-from entrypoints.http.ui_auth import authenticate_pipedrive_request
+from entrypoints.http.ui_api import add_ui_api_routes
+from entrypoints.http.ui_auth import REASON as UI_TOKEN_REASON
+from entrypoints.http.ui_auth import UiUser, UiUsers, authenticate_pipedrive_request
+from entrypoints.http.ui_pages import SETTINGS_PAGE, add_ui_pages
 from entrypoints.metrics import Metrics
 from entrypoints.settings import AppSettings
 from entrypoints.worker import register_tasks
@@ -345,6 +357,8 @@ class Service:
     _sessions: list[aiohttp.ClientSession] = field(default_factory=list)
     _jobs_app: procrastinate.App | None = None
     _worker: asyncio.Task[None] | None = None
+    # More HTTP routes on the gateway (the demo's Pipedrive-like host page).
+    extra_routes: Callable[[web.Application], None] | None = None
 
     async def start(self) -> None:
         database_url = self.settings.database_url
@@ -409,6 +423,8 @@ class Service:
             sync_figures=lambda: sync_figures(engine),
         )
         self._add_vendor_routes(app)
+        if self.extra_routes is not None:
+            self.extra_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         http_port = self.settings.http_port if self.http_port is None else self.http_port
@@ -429,24 +445,86 @@ class Service:
         settings = self.settings
         # Our settings page (the custom UI issue builds it) lives inside Pipedrive's app
         # settings; after an install Pipedrive users land there, as with any marketplace app.
-        settings_url = f"{settings.public_url}/ui/settings"
+        settings_url = f"{settings.public_url}{SETTINGS_PAGE}"
         pipedrive_settings_url = (
             "https://{company_domain}.pipedrive.com/settings/marketplace/app/{client_id}"
             "/app-settings"
         )
         clock = gateways.clock()
 
-        async def authenticate_ui(request: web.Request) -> Principal:
+        crm = gateways.crm()
+
+        async def lookup_user(company_id: str, user_id: str) -> tuple[str, bool, str]:
+            try:
+                user = await crm.get_user(company_id, user_id)
+            except NotFoundError:
+                raise UnauthenticatedError(
+                    "This Pipedrive user is not known in the company; reload the page.",
+                    reason=UI_TOKEN_REASON,
+                ) from None
+            return user.name, user.is_admin, user.locale.replace("_", "-")
+
+        ui_users = UiUsers(lookup_user)
+
+        async def ui_user(request: web.Request) -> UiUser:
             claims = authenticate_pipedrive_request(
                 request, settings.pipedrive.jwt_secret, now=clock.now()
             )
-            # [U] Pipedrive shows an app's settings page to company admins only, and the JWT
-            # carries no role: whoever opens it there is treated as an admin.
+            return await ui_users.user(claims, now=clock.now())
+
+        async def authenticate_ui(request: web.Request) -> Principal:
+            user = await ui_user(request)
+            # Admin or not as Pipedrive says (GET /v1/users/{id}): settings and the QuickBooks
+            # connection are for admins; every user of the company may invoice.
             return Principal(
-                subject=f"pipedrive-user-{claims.user_id}",
-                companies=frozenset({claims.company_id}),
-                is_admin=True,
+                subject=f"pipedrive-user-{user.claims.user_id}",
+                companies=frozenset({user.claims.company_id}),
+                is_admin=user.is_admin,
             )
+
+        token_store = gateways.token_store()
+
+        async def me(request: web.Request, principal: Principal) -> dict[str, Any]:
+            user = await ui_user(request)
+            pipedrive = await token_store.load(user.claims.company_id, Vendor.PIPEDRIVE)
+            link = settings.pipedrive.settings_link.format_map(
+                {
+                    "api_domain": (pipedrive.api_domain if pipedrive else "").rstrip("/"),
+                    "client_id": settings.pipedrive.client_id,
+                    "public_url": settings.public_url,
+                }
+            )
+            return {
+                "companyId": user.claims.company_id,
+                "userId": user.claims.user_id,
+                "name": user.name,
+                "locale": user.locale,
+                "isAdmin": user.is_admin,
+                "settingsUrl": link,
+            }
+
+        entry = self.container.entrypoints
+        add_ui_api_routes(
+            app,
+            servicers={
+                invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"]: (
+                    entry.invoice_servicer()
+                ),
+                customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"]: (
+                    entry.customer_servicer()
+                ),
+                settings_service_pb2.DESCRIPTOR.services_by_name["SettingsService"]: (
+                    entry.settings_servicer()
+                ),
+                connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"]: (
+                    entry.connection_servicer()
+                ),
+            },
+            authenticate=authenticate_ui,
+            me=me,
+            public_url=settings.public_url,
+        )
+        add_ui_pages(app, sdk_path=settings.ui_sdk_path)
 
         async def on_webhook(raw: bytes, parsed: Any) -> None:
             try:

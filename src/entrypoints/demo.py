@@ -7,18 +7,25 @@ import asyncio
 import os
 import signal
 import sys
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import structlog
+from aiohttp import web
 
+from entrypoints.bootstrap import Service
+from entrypoints.demo_host import add_demo_host_routes
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
-from entrypoints.settings import DEV_API_TOKEN, load_settings
+from entrypoints.settings import DEV_API_TOKEN, AppSettings, load_settings
 
 log = structlog.get_logger("dealbooks.demo")
 
 BANNER = """
 dealbooks demo is running (Ctrl+C stops it).
 
+  Open the demo         {http}/   (a Pipedrive deal page with the dealbooks panel)
+  App settings          {http}/settings/marketplace/app/{client_id}/app-settings
+  UI API (OpenAPI)      {http}/api/openapi.json
   HTTP gateway          {http}   (/healthz, /readyz, /metrics, OAuth, webhooks)
   gRPC API              {grpc}   (health and reflection open; other calls need the token)
   API token             {token}
@@ -46,33 +53,97 @@ Try it with grpcurl (https://github.com/fullstorydev/grpcurl):
 """
 
 
-async def _run() -> int:
-    from entrypoints.bootstrap import Service
+DEMO_SETTINGS_LINK = "{public_url}/settings/marketplace/app/{client_id}/app-settings"
 
+
+@dataclass
+class DemoStack:
+    """Both emulators, the service connected to them, and the Pipedrive-like host page.
+
+    ``dealbooks demo`` runs it on the fixed demo ports; the browser tests on free ones.
+    """
+
+    service: Service
+    emulators: Emulators
+    settings: AppSettings
+
+    @classmethod
+    async def start(
+        cls,
+        settings: AppSettings,
+        *,
+        quickbooks_port: int = 0,
+        pipedrive_port: int = 0,
+        grpc_port: int | None = None,
+        http_port: int | None = None,
+    ) -> DemoStack:
+        emulators = Emulators(
+            host=settings.bind_host,
+            quickbooks_port=quickbooks_port,
+            pipedrive_port=pipedrive_port,
+            public_url=settings.public_url,
+        )
+        await emulators.start()
+        settings = replace(
+            settings,
+            quickbooks=replace(settings.quickbooks, base_url=emulators.quickbooks_url),
+            pipedrive=replace(
+                settings.pipedrive,
+                oauth_url=emulators.pipedrive_url,
+                # The demo host page plays Pipedrive's settings page too.
+                settings_link=DEMO_SETTINGS_LINK,
+            ),
+        )
+        service = Service(
+            settings,
+            grpc_port=grpc_port,
+            http_port=http_port,
+            extra_routes=_host_routes(emulators, settings),
+        )
+        try:
+            await service.start()
+            assert service.container is not None
+            await emulators.connect(service.container.gateways.token_store())
+        except BaseException:
+            await service.stop()
+            await emulators.stop()
+            raise
+        return cls(service, emulators, settings)
+
+    async def stop(self) -> None:
+        await self.service.stop()
+        await self.emulators.stop()
+
+
+def _host_routes(emulators: Emulators, settings: AppSettings) -> Callable[[web.Application], None]:
+    def add(app: web.Application) -> None:
+        add_demo_host_routes(
+            app,
+            emulators=emulators,
+            company_id=DEMO_COMPANY,
+            realm_id=US_REALM,
+            jwt_secret=settings.pipedrive.jwt_secret,
+            client_id=settings.pipedrive.client_id,
+        )
+
+    return add
+
+
+async def _run() -> int:
     os.environ.setdefault("DEALBOOKS_DATA_DIR", ".data")
     settings = load_settings()
-    emulators = Emulators(
-        host=settings.bind_host,
-        quickbooks_port=int(os.environ.get("DEALBOOKS_DEMO_QUICKBOOKS_PORT", "8089")),
-        pipedrive_port=int(os.environ.get("DEALBOOKS_DEMO_PIPEDRIVE_PORT", "8091")),
-        public_url=settings.public_url,
-    )
-    await emulators.start()
-    settings = replace(
-        settings,
-        quickbooks=replace(settings.quickbooks, base_url=emulators.quickbooks_url),
-        pipedrive=replace(settings.pipedrive, oauth_url=emulators.pipedrive_url),
-    )
-    service = Service(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    stack = await DemoStack.start(
+        settings,
+        quickbooks_port=int(os.environ.get("DEALBOOKS_DEMO_QUICKBOOKS_PORT", "8089")),
+        pipedrive_port=int(os.environ.get("DEALBOOKS_DEMO_PIPEDRIVE_PORT", "8091")),
+    )
     try:
-        await service.start()
-        assert service.container is not None
+        service, emulators = stack.service, stack.emulators
         assert service.grpc is not None
-        await emulators.connect(service.container.gateways.token_store())
         host = settings.bind_host
         token = next(
             (t for t, p in settings.api_tokens.items() if p.companies is None), DEV_API_TOKEN
@@ -86,14 +157,14 @@ async def _run() -> int:
                 pd=emulators.pipedrive_url,
                 realm=US_REALM,
                 company=DEMO_COMPANY,
+                client_id=settings.pipedrive.client_id,
             ),
             file=sys.stderr,
             flush=True,
         )
         await stop.wait()
     finally:
-        await service.stop()
-        await emulators.stop()
+        await stack.stop()
     return 0
 
 

@@ -38,6 +38,8 @@ class Emulators:
     auto_approve: bool = True
     quickbooks_url: str = ""
     pipedrive_url: str = ""
+    pipedrive_app: web.Application | None = None
+    quickbooks_app: web.Application | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -56,6 +58,7 @@ class Emulators:
                 callback_url=f"{self.public_url}/oauth/pipedrive/callback",
             )
         )
+        self.quickbooks_app, self.pipedrive_app = quickbooks, pipedrive
         self.quickbooks_url = await self._serve(quickbooks, self.quickbooks_port)
         self.pipedrive_url = await self._serve(pipedrive, self.pipedrive_port)
 

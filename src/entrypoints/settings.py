@@ -16,7 +16,7 @@ DEV_SECRET_KEY = "dealbooks-development-secret-key-not-for-production"
 DEMO_CLIENT_ID = "dealbooks-demo-client"
 DEMO_CLIENT_SECRET = "dealbooks-demo-secret"
 DEMO_VERIFIER = "dealbooks-demo-verifier"
-DEMO_JWT_SECRET = "dealbooks-demo-jwt-secret"
+DEMO_JWT_SECRET = "dealbooks-demo-jwt-secret-32-bytes"
 QUICKBOOKS_EMULATOR_URL = "http://127.0.0.1:8089"
 PIPEDRIVE_EMULATOR_URL = "http://127.0.0.1:8091"
 
@@ -31,6 +31,9 @@ class QuickBooksSettings:
     base_url: str = QUICKBOOKS_EMULATOR_URL
 
 
+PIPEDRIVE_SETTINGS_LINK = "{api_domain}/settings/marketplace/app/{client_id}/app-settings"
+
+
 @dataclass(frozen=True)
 class PipedriveSettings:
     client_id: str = DEMO_CLIENT_ID
@@ -42,10 +45,19 @@ class PipedriveSettings:
     # Basic-auth credentials our Pipedrive webhook subscriptions carry.
     webhook_user: str = "dealbooks"
     webhook_password: str = DEMO_CLIENT_SECRET
+    # Where the panel's "Settings" link goes: our app's settings page inside Pipedrive.
+    # Placeholders: {api_domain} (the company's Pipedrive URL), {client_id}, {public_url}.
+    settings_link: str = PIPEDRIVE_SETTINGS_LINK
 
 
 class ConfigurationError(Exception):
     """The environment does not describe a runnable service; the message names the variable."""
+
+
+DEFAULT_SDK_PATH = (
+    Path(__file__).resolve().parents[2]
+    / "node_modules/@pipedrive/app-extensions-sdk/dist/index.umd.js"
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,9 @@ class AppSettings:
     shutdown_grace_seconds: float = 5.0
     cdc_interval_minutes: int = 5
     worker_concurrency: int = 4
+    # The Pipedrive app-extensions SDK (UMD build) the UI pages load; `make setup` installs it
+    # from npm. Missing: the pages still work opened directly in a tab, not inside Pipedrive.
+    ui_sdk_path: Path = DEFAULT_SDK_PATH
     quickbooks: QuickBooksSettings = field(default_factory=QuickBooksSettings)
     pipedrive: PipedriveSettings = field(default_factory=PipedriveSettings)
 
@@ -158,6 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         webhook_password=required_in_production(
             "DEALBOOKS_PIPEDRIVE_WEBHOOK_PASSWORD", DEMO_CLIENT_SECRET
         ),
+        settings_link=env.get("DEALBOOKS_PIPEDRIVE_SETTINGS_LINK") or PIPEDRIVE_SETTINGS_LINK,
         oauth_url=(
             env.get(
                 "DEALBOOKS_PIPEDRIVE_OAUTH_URL",
@@ -179,6 +195,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         log_format=log_format,
         cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
+        ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
         quickbooks=quickbooks,
         pipedrive=pipedrive,
     )

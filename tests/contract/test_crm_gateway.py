@@ -348,3 +348,20 @@ async def test_the_current_user_is_the_installing_admin(harness: Harness) -> Non
     assert (user.id, user.company_id, user.is_admin) == (seeded.user_id, seeded.company_id, True)
     assert user.company_name == "Contract Test GmbH"
     assert user.name == "Ada Admin"
+
+
+async def test_a_user_of_the_company_is_read_with_role_and_locale(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    user = await harness.gateway.get_user(seeded.company_id, seeded.user_id)
+
+    assert (user.id, user.company_id, user.is_admin) == (seeded.user_id, seeded.company_id, True)
+    assert user.name == "Ada Admin"
+    assert user.locale
+
+
+async def test_an_unknown_user_is_not_found(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    with pytest.raises(NotFoundError):
+        await harness.gateway.get_user(seeded.company_id, "99999999")

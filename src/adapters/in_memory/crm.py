@@ -46,6 +46,12 @@ class InMemoryCrmGateway:
     async def current_user(self, company_id: str) -> CrmUser:
         return self.users[company_id]
 
+    async def get_user(self, company_id: str, user_id: str) -> CrmUser:
+        user = self.users.get(company_id)
+        if user is None or user.id != user_id:
+            raise NotFoundError("user", user_id)
+        return user
+
 
 class InMemoryCrmAuthorizer:
     """The CrmAuthorizer fake: ``installs`` maps each valid code to what it yields."""

@@ -685,3 +685,12 @@ class PipedriveCrmGateway:
         if not isinstance(data, dict):
             raise bad_response("users/me is not an object")
         return user_from_payload(cast(UserPayload, data))
+
+    async def get_user(self, company_id: str, user_id: str) -> CrmUser:
+        if not user_id.isdigit():
+            raise NotFoundError("user", user_id)
+        data = await self._get_data(company_id, f"/api/v1/users/{user_id}", ("user", user_id))
+        if not isinstance(data, dict):
+            raise bad_response("users/{id} is not an object")
+        # `GET /users/{id}` has no company fields (BaseUser): the company is the caller's.
+        return user_from_payload(cast(UserPayload, {"company_id": int(company_id), **data}))

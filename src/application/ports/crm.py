@@ -107,6 +107,10 @@ class CrmGateway(Protocol):
 
     async def current_user(self, company_id: str) -> CrmUser: ...
 
+    async def get_user(self, company_id: str, user_id: str) -> CrmUser:
+        """One user of the company: name, admin or not, locale (NotFoundError if unknown)."""
+        ...
+
 
 class CrmAuthorizer(Protocol):
     """Pipedrive marketplace OAuth: code exchange on install, revoke on uninstall."""

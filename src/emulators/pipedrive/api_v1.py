@@ -83,12 +83,8 @@ def _flag(value: Any) -> bool:
 # --------------------------------------------------------------------------- users, currencies
 
 
-@operation("v1", "get", "/users/me")
-async def users_me(request: web.Request) -> web.Response:
-    emulator = emulator_of(request)
-    principal = principal_of(request)
-    user = emulator.store.users[principal.user_id]
-    company = emulator.store.companies[user.company_id]
+def _user_data(emulator: Any, user: Any, *, is_you: bool) -> dict[str, Any]:
+    """A user as `GET /v1/users/{id}` shows it (BaseUser); `users/me` adds the company."""
     language, _, country = user.locale.partition("_")
     access = [{"app": "sales", "admin": user.is_admin, "permission_set_id": _perm(user.id, 1)}]
     access.append({"app": "global", "admin": user.is_admin, "permission_set_id": _perm(user.id, 2)})
@@ -96,8 +92,8 @@ async def users_me(request: web.Request) -> web.Response:
         access.append(
             {"app": "account_settings", "admin": True, "permission_set_id": _perm(user.id, 3)}
         )
-    first_user = min(u.id for u in emulator.store.users_of(company.id))
-    data = {
+    first_user = min(u.id for u in emulator.store.users_of(user.company_id))
+    return {
         "id": user.id,
         "name": user.name,
         "default_currency": user.default_currency,
@@ -116,16 +112,40 @@ async def users_me(request: web.Request) -> web.Response:
         "timezone_offset": user.timezone_offset,
         "role_id": 1,
         "icon_url": None,
-        "is_you": True,
+        "is_you": is_you,
         "is_deleted": False,
-        "company_id": company.id,
-        "company_name": company.name,
-        "company_domain": company.domain,
-        "company_country": company.country,
-        "company_industry": company.industry,
         "language": {"language_code": language, "country_code": country},
     }
+
+
+@operation("v1", "get", "/users/me")
+async def users_me(request: web.Request) -> web.Response:
+    emulator = emulator_of(request)
+    principal = principal_of(request)
+    user = emulator.store.users[principal.user_id]
+    company = emulator.store.companies[user.company_id]
+    data = _user_data(emulator, user, is_you=True)
+    data.update(
+        {
+            "company_id": company.id,
+            "company_name": company.name,
+            "company_domain": company.domain,
+            "company_country": company.country,
+            "company_industry": company.industry,
+        }
+    )
     return responses.ok(data)
+
+
+@operation("v1", "get", "/users/{id}")
+async def get_user(request: web.Request) -> web.Response:
+    emulator = emulator_of(request)
+    principal = principal_of(request)
+    raw = request.match_info["id"]
+    user = emulator.store.users.get(int(raw)) if raw.isdigit() else None
+    if user is None or user.company_id != principal.company_id:
+        return responses.not_found("User")
+    return responses.ok(_user_data(emulator, user, is_you=user.id == principal.user_id))
 
 
 def _perm(user_id: int, n: int) -> str:
@@ -438,6 +458,7 @@ def routes() -> list[web.RouteDef]:
     for prefix in ("/v1", "/api/v1"):
         defs += [
             web.get(f"{prefix}/users/me", users_me),
+            web.get(f"{prefix}/users/{{id}}", get_user),
             web.get(f"{prefix}/currencies", currencies),
             web.post(f"{prefix}/notes", add_note),
             web.get(f"{prefix}/notes", list_notes),

@@ -12,7 +12,7 @@ GROWTH_API_TOKEN_BURST = 40
 GROWTH_MULTIPLIER = 2
 DEMO_SEATS = 3
 
-DEFAULT_SCOPES: tuple[str, ...] = ("base", "deals:full", "contacts:read", "admin")
+DEFAULT_SCOPES: tuple[str, ...] = ("base", "deals:full", "contacts:read", "users:read", "admin")
 
 
 @dataclass
@@ -22,7 +22,7 @@ class EmulatorConfig:
     client_id: str = "dealbooks-demo-client"
     client_secret: str = "dealbooks-demo-secret"
     callback_url: str = "http://127.0.0.1:8080/oauth/pipedrive/callback"
-    jwt_secret: str = "dealbooks-demo-jwt-secret"
+    jwt_secret: str = "dealbooks-demo-jwt-secret-32-bytes"
     auto_approve: bool = False
     # The emulator's own base URL, returned as `api_domain`; None = derived from the request host.
     public_base_url: str | None = None

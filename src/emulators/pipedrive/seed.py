@@ -218,6 +218,15 @@ DEMO_SEED: dict[str, Any] = {
             "timezone_offset": "-05:00",
             "default_currency": "USD",
         },
+        {
+            "name": "Camille Laurent",
+            "email": "camille@acme-demo.test",
+            "is_admin": True,
+            "locale": "fr_FR",
+            "timezone_name": "Europe/Paris",
+            "timezone_offset": "+01:00",
+            "default_currency": "EUR",
+        },
     ],
     "fields": {
         "organization": [

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from contextvars import ContextVar
 
 from application.auth import Principal
 from application.errors import UnauthenticatedError
+from entrypoints.principal import current_principal, set_principal
 
-_current: ContextVar[Principal | None] = ContextVar("dealbooks_principal", default=None)
+__all__ = ["TokenAuthenticator", "current_principal", "is_open_method", "set_principal"]
 
 # Load balancers and grpcurl reach these without a token.
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -38,14 +38,3 @@ class TokenAuthenticator:
 
 def is_open_method(method: str) -> bool:
     return method.startswith(OPEN_SERVICES)
-
-
-def set_principal(principal: Principal | None) -> None:
-    _current.set(principal)
-
-
-def current_principal() -> Principal:
-    principal = _current.get()
-    if principal is None:  # the interceptor guarantees one; a missing one is a wiring bug
-        raise UnauthenticatedError("This call is not authenticated.")
-    return principal

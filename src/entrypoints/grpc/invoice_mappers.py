@@ -19,6 +19,7 @@ from dealbooks.v1 import (
 )
 from domain.customer import Address, Customer
 from domain.errors import InvalidValueError
+from domain.field_mapping import SourceEntity
 from domain.invoice import (
     DiscountKind,
     InvoiceLine,
@@ -191,7 +192,17 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
             invoice_service_pb2.DraftWarning(code=w.code, message=w.message, field=w.field)
             for w in draft.warnings
         ],
+        customer_link=_link_name(draft),
+        customer_linked=draft.contact_linked,
     )
+
+
+def _link_name(draft: InvoiceDraft) -> str:
+    if draft.contact is None:
+        return ""
+    entity, entity_id = draft.contact
+    plural = "organizations" if entity is SourceEntity.ORGANIZATION else "persons"
+    return f"companies/{draft.company_id}/{plural}/{entity_id}/customerLink"
 
 
 def invoice_input_from_proto(

@@ -42,6 +42,8 @@ def field_source_from_proto(
     if not message.HasField(field):  # type: ignore[arg-type]
         return None
     source: field_mapping_pb2.FieldSource = getattr(message, field)
+    if source.entity == 0 and not source.field_key:
+        return None  # an empty source, `{}` in JSON, means "not mapped"
     entity = _ENTITY_FROM_PROTO.get(source.entity)
     if entity is None:
         entity = "unspecified" if source.entity == 0 else f"unknown ({source.entity})"

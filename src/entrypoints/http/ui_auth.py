@@ -8,6 +8,7 @@ application's.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -108,3 +109,46 @@ def authenticate_pipedrive_request(
 ) -> PipedriveUiClaims:
     """Read and verify the request's Pipedrive JWT (raises UnauthenticatedError)."""
     return verify_pipedrive_jwt(pipedrive_token_of(request), secret, now=now, company_id=company_id)
+
+
+@dataclass(frozen=True, slots=True)
+class UiUser:
+    """The Pipedrive user behind a UI call: who, whether an admin, and their locale."""
+
+    claims: PipedriveUiClaims
+    name: str
+    is_admin: bool
+    locale: str  # BCP 47, e.g. "fr-FR"
+
+
+class UiUsers:
+    """Looks up the user of a verified token in Pipedrive (admin flag, language), cached.
+
+    The JWT carries only ids; Pipedrive's ``GET /v1/users/{id}`` says whether the user is an
+    admin (settings and the QuickBooks connection are admins only) and which language they use.
+    Answers are kept ``ttl`` so a page load costs Pipedrive at most one call per user.
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[str, str], Awaitable[tuple[str, bool, str]]],
+        *,
+        ttl: timedelta = timedelta(minutes=10),
+        max_entries: int = 10_000,
+    ) -> None:
+        self._lookup = lookup
+        self._ttl = ttl
+        self._max = max_entries
+        self._cache: dict[tuple[str, str], tuple[datetime, tuple[str, bool, str]]] = {}
+
+    async def user(self, claims: PipedriveUiClaims, *, now: datetime) -> UiUser:
+        key = (claims.company_id, claims.user_id)
+        cached = self._cache.get(key)
+        if cached is None or cached[0] <= now:
+            found = await self._lookup(claims.company_id, claims.user_id)
+            if len(self._cache) >= self._max:
+                self._cache.clear()
+            cached = (now + self._ttl, found)
+            self._cache[key] = cached
+        name, is_admin, locale = cached[1]
+        return UiUser(claims=claims, name=name, is_admin=is_admin, locale=locale)

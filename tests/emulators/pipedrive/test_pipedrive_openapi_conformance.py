@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"Pipedrive OpenAPI files not found (set {SPEC_DIR_ENV} to their directory)",
 )
 
-FULL_SCOPES = ["base", "deals:full", "contacts:full", "products:read", "admin"]
+FULL_SCOPES = ["base", "deals:full", "contacts:full", "products:read", "users:read", "admin"]
 
 
 @pytest.fixture
@@ -92,6 +92,8 @@ CASES: list[tuple[str, str, str, str, Any, int]] = [
     ("v2", "get", "/personFields", "/api/v2/personFields", None, 200),
     ("v1", "get", "/users/me", "/v1/users/me", None, 200),
     ("v1", "get", "/users/me", "/api/v1/users/me", None, 200),
+    ("v1", "get", "/users/{id}", "/v1/users/21000002", None, 200),
+    ("v1", "get", "/users/{id}", "/v1/users/99999999", None, 404),
     ("v1", "get", "/currencies", "/v1/currencies", None, 200),
     ("v1", "get", "/currencies", "/v1/currencies?term=eur", None, 200),
     ("v1", "post", "/notes", "/v1/notes", {"deal_id": 1, "content": "<p>Invoice sent</p>"}, 200),

@@ -1,0 +1,373 @@
+// The invoice form (Pipedrive custom modal): prefilled from PrepareInvoice, live totals,
+// customer search, field errors beside their fields, and one invoice however often it is sent.
+import {
+  ApiError, boot, closeModal, ctx, currencyPlaces, el, money, resize, rpc, session, showError,
+  snackbar, t, uuid,
+} from "./core.js";
+import * as D from "./decimal.js";
+
+const lang = () => document.documentElement.lang;
+
+const $ = (id) => document.getElementById(id);
+const form = () => $("invoice-form");
+let dealName = "";
+let draft = null;
+let options = null;
+let chosenCustomer = null; // {quickbooksCustomerId, displayName, ...}
+let lineSeq = 0;
+// One id for this form: a second click, a retry after a timeout or a reload of the request
+// all name the same creation, so QuickBooks never gets two invoices from it (AIP-155).
+const requestId = uuid();
+let submitting = false;
+
+const dealId = () => String(ctx.data.dealId || ctx.selectedIds || "").split(",")[0];
+const currency = () => form().elements.currency.value || draft?.invoice.currencyCode || "USD";
+
+// ------------------------------------------------------------------ lines
+
+function lineRow(line = {}) {
+  const index = lineSeq++;
+  const isDiscount = line.kind === "LINE_KIND_DISCOUNT";
+  const row = el("div", { class: "line", "data-kind": isDiscount ? "discount" : "item", role: "group" });
+  const input = (name, label, attrs = {}) =>
+    el("label", { class: `field ${name}` }, el("span", {}, label),
+      el("input", { name, "data-line-field": name, ...attrs }));
+  const itemSelect = el("select", { name: "itemId", "data-line-field": "item_id" },
+    el("option", { value: "" }, t("form.defaultItem")),
+    ...(options?.items || []).map((item) => el("option", { value: item.id, selected: item.id === line.itemId }, item.displayName)));
+  const taxSelect = el("select", { name: "taxCodeId", "data-line-field": "tax_code_id" },
+    el("option", { value: "" }, t("form.noTaxCode")),
+    ...(options?.taxCodes || []).map((code) => el("option", { value: code.id, selected: code.id === line.taxCodeId }, code.displayName)));
+  row.append(
+    input("name", isDiscount ? t("form.discountLine") : t("form.lineName"), { value: line.name || "", required: !isDiscount, maxlength: 100 }),
+    input("description", t("form.lineDescription"), { value: line.description || "", maxlength: 4000 }),
+    input("quantity", t("form.quantity"), { value: line.quantity || "1", inputmode: "decimal" }),
+    input("unitPrice", t("form.unitPrice"), { value: line.unitPrice || "0", inputmode: "decimal", "data-line-field": "unit_price" }),
+    el("div", { class: "field discount" },
+      el("label", { for: `discount-${index}` }, t("form.discount")),
+      el("div", { class: "pair" },
+        el("input", { id: `discount-${index}`, name: "discount", "data-line-field": "discount", value: line.discount && line.discount !== "0" ? line.discount : "", inputmode: "decimal" }),
+        el("select", { name: "discountType", "aria-label": t("form.discountType") },
+          el("option", { value: "DISCOUNT_TYPE_PERCENTAGE", selected: line.discountType !== "DISCOUNT_TYPE_AMOUNT" }, "%"),
+          el("option", { value: "DISCOUNT_TYPE_AMOUNT", selected: line.discountType === "DISCOUNT_TYPE_AMOUNT" }, t("form.amountOff"))))),
+    input("taxRate", t("form.taxRate"), { value: line.taxRate || "", inputmode: "decimal", "data-line-field": "tax_rate" }),
+    el("label", { class: "field taxCode" }, el("span", {}, t("form.taxCode")), taxSelect),
+    el("label", { class: "field item" }, el("span", {}, t("form.item")), itemSelect),
+    el("output", { class: "amount", "aria-label": t("form.amount") }),
+    el("button", { type: "button", class: "button icon remove", onclick: () => { row.remove(); renumber(); recompute(); resize(); } }, "×"),
+  );
+  row.dataset.taxMethod = line.taxMethod || "TAX_METHOD_EXCLUSIVE";
+  row.dataset.kind = isDiscount ? "discount" : "item";
+  row.addEventListener("input", recompute);
+  return row;
+}
+
+function rows() {
+  return [...$("lines").querySelectorAll(".line")];
+}
+
+function renumber() {
+  rows().forEach((row, i) => {
+    row.setAttribute("aria-label", `${t("form.lines")} ${i + 1}`);
+    row.querySelector(".remove").setAttribute("aria-label", t("form.removeLine", { n: i + 1 }));
+    for (const input of row.querySelectorAll("[data-line-field]")) {
+      input.dataset.field = `lines[${i}].${input.dataset.lineField}`;
+    }
+  });
+}
+
+/** Mirrors the domain's InvoiceLine arithmetic (net rounded once, tax per line). */
+function lineFigures(row, places) {
+  const value = (name) => D.parse(row.querySelector(`[name=${name}]`).value || "0");
+  const qty = value("quantity");
+  const price = value("unitPrice");
+  const pct = value("discount");
+  const rate = value("taxRate");
+  if (qty === null || price === null || pct === null || rate === null) return null;
+  const grossExact = D.mul(qty, price);
+  const byAmount = row.querySelector("[name=discountType]").value === "DISCOUNT_TYPE_AMOUNT";
+  const discountExact = byAmount ? pct : D.div(D.mul(grossExact, pct), D.HUNDRED);
+  const gross = D.round(grossExact, places);
+  const net = D.round(grossExact - discountExact, places);
+  let tax = 0n;
+  const method = row.dataset.taxMethod;
+  if (method === "TAX_METHOD_EXCLUSIVE") tax = D.round(D.div(D.mul(net, rate), D.HUNDRED), places);
+  if (method === "TAX_METHOD_INCLUSIVE") tax = net - D.round(D.div(net, D.ONE + D.div(rate, D.HUNDRED)), places);
+  const total = method === "TAX_METHOD_EXCLUSIVE" ? net + tax : net;
+  return { gross, net, tax, total };
+}
+
+function recompute() {
+  const code = currency();
+  const places = currencyPlaces(code);
+  let subtotal = 0n, discount = 0n, tax = 0n, total = 0n, valid = true;
+  for (const row of rows()) {
+    const figures = lineFigures(row, places);
+    const output = row.querySelector(".amount");
+    if (!figures) {
+      valid = false;
+      output.textContent = t("form.invalidNumber");
+      continue;
+    }
+    output.textContent = money(D.text(figures.net, places), code);
+    if (row.dataset.kind === "discount") discount -= figures.net;
+    else {
+      subtotal += figures.gross;
+      discount += figures.gross - figures.net;
+    }
+    tax += figures.tax;
+    total += figures.total;
+  }
+  const show = (id, v) => ($(id).textContent = valid ? money(D.text(v, places), code) : t("common.none"));
+  show("subtotal", subtotal);
+  show("discounts", discount);
+  show("tax", tax);
+  show("total", total);
+}
+
+// ------------------------------------------------------------------ customer
+
+function setMode(mode) {
+  for (const radio of form().elements.customerMode) radio.checked = radio.value === mode;
+  $("existing-customer").hidden = mode !== "existing";
+  resize();
+}
+
+function chooseCustomer(customer) {
+  chosenCustomer = customer;
+  const f = form().elements;
+  f.displayName.value = customer.displayName || "";
+  if (customer.email) f.email.value = customer.email;
+  const address = customer.billingAddress || {};
+  for (const key of ["line1", "line2", "city", "region", "postalCode", "country"]) {
+    if (address[key]) f[key].value = address[key];
+  }
+  if (customer.taxId) f.taxId.value = customer.taxId;
+  $("chosen-customer").textContent = t("form.chosen", { name: customer.displayName });
+  $("customer-search").value = customer.displayName;
+  closeOptions();
+}
+
+function closeOptions() {
+  $("customer-options").hidden = true;
+  $("customer-search").setAttribute("aria-expanded", "false");
+  $("customer-search").removeAttribute("aria-activedescendant");
+}
+
+function showOptions(customers) {
+  const list = $("customer-options");
+  list.replaceChildren(...(customers.length ? customers.map((customer, i) =>
+    el("li", { id: `customer-option-${i}`, role: "option", "aria-selected": "false", onmousedown: (e) => { e.preventDefault(); chooseCustomer(customer); } },
+      customer.displayName, customer.email ? el("span", { class: "muted" }, ` · ${customer.email}`) : "")) :
+    [el("li", { role: "option", "aria-disabled": "true", class: "muted" }, t("form.noMatch"))]));
+  list._customers = customers;
+  list.hidden = false;
+  $("customer-search").setAttribute("aria-expanded", "true");
+  resize();
+}
+
+let searchTimer = null;
+let searchSeq = 0;
+function wireSearch() {
+  const input = $("customer-search");
+  input.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    chosenCustomer = null;
+    $("chosen-customer").textContent = "";
+    const query = input.value.trim();
+    if (!query) { closeOptions(); return; }
+    searchTimer = setTimeout(async () => {
+      const seq = ++searchSeq;
+      try {
+        const { customers } = await rpc("CustomerService", "SearchCustomers", { parent: `companies/${session.companyId}`, query, pageSize: 10 });
+        if (seq === searchSeq) showOptions(customers);
+      } catch (error) {
+        showError($("error"), error);
+      }
+    }, 250);
+  });
+  input.addEventListener("keydown", (event) => {
+    const list = $("customer-options");
+    const items = [...list.querySelectorAll("[role=option]:not([aria-disabled])")];
+    if (list.hidden || !items.length) return;
+    let at = items.findIndex((item) => item.getAttribute("aria-selected") === "true");
+    if (event.key === "ArrowDown") at = (at + 1) % items.length;
+    else if (event.key === "ArrowUp") at = (at - 1 + items.length) % items.length;
+    else if (event.key === "Enter" && at >= 0) { event.preventDefault(); chooseCustomer(list._customers[at]); return; }
+    else if (event.key === "Escape") { closeOptions(); return; }
+    else return;
+    event.preventDefault();
+    items.forEach((item, i) => item.setAttribute("aria-selected", String(i === at)));
+    input.setAttribute("aria-activedescendant", items[at].id);
+  });
+  input.addEventListener("blur", () => setTimeout(closeOptions, 150));
+}
+
+// ------------------------------------------------------------------ errors
+
+function clearErrors() {
+  $("error").hidden = true;
+  for (const node of document.querySelectorAll(".field-error")) node.remove();
+  for (const node of document.querySelectorAll("[aria-invalid=true]")) {
+    node.removeAttribute("aria-invalid");
+    node.removeAttribute("aria-describedby");
+  }
+}
+
+/** Put each server field violation beside its field; the rest go to the error box. */
+function showFieldErrors(error) {
+  const unplaced = [];
+  error.fieldErrors.forEach((violation, i) => {
+    const path = String(violation.field || "").replace(/^invoice\./, "").replace(/^currency$/, "currency_code");
+    const target = document.querySelector(`[data-field="${CSS.escape(path)}"]`) ||
+      document.querySelector(`[data-field^="${CSS.escape(path)}"]`);
+    if (!target) { unplaced.push(violation.detail); return; }
+    const id = `field-error-${i}`;
+    target.setAttribute("aria-invalid", "true");
+    target.setAttribute("aria-describedby", id);
+    target.closest("label, .combo")?.append(el("span", { id, class: "field-error" }, violation.detail));
+  });
+  const box = $("error");
+  box.replaceChildren(el("p", {}, error.fieldErrors.length ? t("form.fixErrors") : error.message),
+    ...unplaced.map((text) => el("p", {}, text)));
+  box.hidden = false;
+  document.querySelector("[aria-invalid=true]")?.focus();
+  resize();
+}
+
+// ------------------------------------------------------------------ submit
+
+function collect() {
+  const f = form().elements;
+  const existing = f.customerMode.value === "existing" && chosenCustomer;
+  return {
+    parent: dealName,
+    requestId,
+    updateCustomerDetails: f.updateCustomer.checked,
+    invoice: {
+      customer: {
+        displayName: f.displayName.value.trim(),
+        email: f.email.value.trim(),
+        billingAddress: {
+          line1: f.line1.value.trim(), line2: f.line2.value.trim(), city: f.city.value.trim(),
+          region: f.region.value.trim(), postalCode: f.postalCode.value.trim(), country: f.country.value.trim(),
+        },
+        taxId: f.taxId.value.trim(),
+        quickbooksCustomerId: existing ? chosenCustomer.quickbooksCustomerId : "",
+      },
+      currencyCode: currency(),
+      termsId: f.terms.value,
+      issueDate: f.issueDate.value,
+      dueDate: f.dueDate.value,
+      memo: f.memo.value,
+      lines: rows().map((row) => {
+        const v = (name) => row.querySelector(`[name=${name}]`).value.trim();
+        return {
+          kind: row.dataset.kind === "discount" ? "LINE_KIND_DISCOUNT" : "LINE_KIND_ITEM",
+          name: v("name"), description: v("description"), quantity: v("quantity"), unitPrice: v("unitPrice"),
+          discount: v("discount"),
+          discountType: v("discountType"),
+          taxRate: v("taxRate"), taxMethod: row.dataset.taxMethod,
+          taxCodeId: v("taxCodeId"), itemId: v("itemId"),
+        };
+      }),
+    },
+  };
+}
+
+async function submit(event) {
+  event.preventDefault();
+  if (submitting) return; // a second click while the first is on its way does nothing
+  submitting = true;
+  const button = $("create");
+  button.disabled = true;
+  button.textContent = t("form.creating");
+  clearErrors();
+  try {
+    const { invoice } = await rpc("InvoiceService", "CreateInvoice", collect());
+    const number = invoice.docNumber || "";
+    const queued = invoice.state === "INVOICE_STATE_CREATING";
+    const message = queued ? t("form.queued") : t("form.created", { number });
+    await snackbar(message);
+    if (ctx.id) {
+      await closeModal();
+      return;
+    }
+    form().hidden = true;
+    const back = new URLSearchParams(window.location.search);
+    back.delete("data");
+    back.set("selectedIds", dealId());
+    if (number) back.set("created", number);
+    $("done").replaceChildren(el("p", {}, message), el("a", { href: `/ui/panel?${back}`, class: "button primary" }, t("panel.title")));
+    $("done").hidden = false;
+  } catch (error) {
+    if (error instanceof ApiError && error.fieldErrors.length) showFieldErrors(error);
+    else showError($("error"), error);
+    button.disabled = false;
+    button.textContent = t("form.create");
+    submitting = false;
+  }
+}
+
+// ------------------------------------------------------------------ start
+
+function fill() {
+  const invoice = draft.invoice;
+  const f = form().elements;
+  const currencies = new Set([...(options.currencyCodes || []), invoice.currencyCode].filter(Boolean));
+  f.currency.replaceChildren(...[...currencies].map((code) => el("option", { value: code, selected: code === invoice.currencyCode }, code)));
+  f.terms.replaceChildren(el("option", { value: "" }, t("form.noTerms")),
+    ...(options.terms || []).map((term) => el("option", { value: term.id, selected: term.id === invoice.termsId }, term.displayName)));
+  f.issueDate.value = invoice.issueDate || "";
+  f.dueDate.value = invoice.dueDate || "";
+  const customer = invoice.customer || {};
+  f.displayName.value = customer.displayName || "";
+  f.email.value = customer.email || "";
+  const address = customer.billingAddress || {};
+  for (const key of ["line1", "line2", "city", "region", "postalCode", "country"]) f[key].value = address[key] || "";
+  f.taxId.value = customer.taxId || "";
+  if (draft.linkedCustomer?.quickbooksCustomerId) {
+    setMode("existing");
+    chosenCustomer = draft.linkedCustomer;
+    $("customer-search").value = chosenCustomer.displayName;
+    $("chosen-customer").textContent = t("form.chosen", { name: chosenCustomer.displayName });
+  } else if (draft.suggestedCustomers?.length) {
+    $("suggestions").replaceChildren(el("span", {}, `${t("form.suggested")} : `.replace(" :", lang() === "fr" ? " :" : ":")),
+      ...draft.suggestedCustomers.map((customer) => el("button", { type: "button", class: "chip", onclick: () => { setMode("existing"); chooseCustomer(customer); } }, customer.displayName)));
+    $("suggestions").hidden = false;
+  }
+  $("lines").replaceChildren(...invoice.lines.map(lineRow));
+  if (!invoice.lines.length) $("lines").append(lineRow());
+  renumber();
+  const warnings = draft.warnings || [];
+  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, w.message)));
+  $("warnings").hidden = !warnings.length;
+  recompute();
+}
+
+async function main() {
+  try {
+    await boot({ height: 700 });
+    dealName = `companies/${session.companyId}/deals/${dealId()}`;
+    [{ draft }, options] = await Promise.all([
+      rpc("InvoiceService", "PrepareInvoice", { parent: dealName }),
+      rpc("SettingsService", "ListInvoiceOptions", { parent: `companies/${session.companyId}` }),
+    ]);
+    fill();
+    form().hidden = false;
+  } catch (error) {
+    showError($("error"), error);
+  } finally {
+    $("loading").hidden = true;
+    document.querySelector("main").setAttribute("aria-busy", "false");
+    resize();
+  }
+  for (const radio of form().elements.customerMode) radio.addEventListener("change", () => setMode(radio.value));
+  form().elements.currency.addEventListener("change", recompute);
+  $("add-line").addEventListener("click", () => { $("lines").append(lineRow()); renumber(); recompute(); resize(); });
+  $("cancel").addEventListener("click", async () => { if (ctx.id) await closeModal(); else history.back(); });
+  form().addEventListener("submit", submit);
+  wireSearch();
+}
+
+main();

@@ -1,0 +1,265 @@
+// The deal panel: the deal's invoices with their status, actions and history, kept fresh.
+import {
+  ApiError, boot, confirmAction, ctx, day, download, el, formDialog, listen, moment, ago,
+  moneyOf, openModal, resize, rpc, session, showError, snackbar, t, uuid,
+} from "./core.js";
+
+const $ = (id) => document.getElementById(id);
+const dealId = () => String(ctx.selectedIds || ctx.data.dealId || "").split(",")[0];
+let dealName = "";
+let invoices = [];
+let polling = null;
+let visible = true;
+
+const STATUS_CLASS = {
+  INVOICE_STATE_CREATING: "pending",
+  INVOICE_STATE_CREATE_FAILED: "bad",
+  INVOICE_STATE_OPEN: "info",
+  INVOICE_STATE_PARTIALLY_PAID: "warn",
+  INVOICE_STATE_PAID: "good",
+  INVOICE_STATE_OVERDUE: "bad",
+  INVOICE_STATE_VOIDED: "muted",
+  INVOICE_STATE_DELETED: "muted",
+};
+
+const stateKey = (state) => state.replace("INVOICE_STATE_", "");
+const numberOf = (invoice) => invoice.docNumber || t("panel.draftNumber");
+const isFinal = (state) => ["INVOICE_STATE_VOIDED", "INVOICE_STATE_DELETED", "INVOICE_STATE_CREATE_FAILED", "INVOICE_STATE_CREATING"].includes(state);
+
+function statusLabel(invoice) {
+  return el("span", { class: `status ${STATUS_CLASS[invoice.state] || "info"}`, "data-state": stateKey(invoice.state) },
+    t(`status.${stateKey(invoice.state)}`));
+}
+
+function closeMenus(except) {
+  for (const button of document.querySelectorAll("[aria-haspopup=menu][aria-expanded=true]")) {
+    if (button === except) continue;
+    button.setAttribute("aria-expanded", "false");
+    $(button.getAttribute("aria-controls")).hidden = true;
+  }
+}
+
+function wireMenu(button, menu) {
+  const items = () => [...menu.querySelectorAll("[role=menuitem]:not([aria-disabled=true])")];
+  const open = () => {
+    closeMenus(button);
+    button.setAttribute("aria-expanded", "true");
+    menu.hidden = false;
+    items()[0]?.focus();
+    resize();
+  };
+  const close = () => {
+    button.setAttribute("aria-expanded", "false");
+    menu.hidden = true;
+    button.focus();
+  };
+  button.addEventListener("click", () => (menu.hidden ? open() : close()));
+  menu.addEventListener("keydown", (event) => {
+    const list = items();
+    const at = list.indexOf(document.activeElement);
+    if (event.key === "Escape") close();
+    else if (event.key === "ArrowDown") list[(at + 1) % list.length]?.focus();
+    else if (event.key === "ArrowUp") list[(at - 1 + list.length) % list.length]?.focus();
+    else return;
+    event.preventDefault();
+  });
+  menu.addEventListener("click", () => { menu.hidden = true; button.setAttribute("aria-expanded", "false"); });
+}
+
+function invoiceItem(invoice, index) {
+  const number = numberOf(invoice);
+  const menuId = `menu-${index}`;
+  const state = invoice.state;
+  const actions = [];
+  const action = (key, handler, enabled = true) =>
+    el("li", { role: "none" }, el("button", { type: "button", role: "menuitem", "aria-disabled": enabled ? null : "true", disabled: !enabled, onclick: handler, "data-action": key }, t(`panel.${key}`)));
+  const live = !isFinal(state);
+  actions.push(action("send", () => sendInvoice(invoice), live));
+  actions.push(action("pdf", () => downloadPdf(invoice), Boolean(invoice.quickbooksInvoiceId) && state !== "INVOICE_STATE_DELETED"));
+  if (invoice.quickbooksUrl && state !== "INVOICE_STATE_DELETED") {
+    actions.push(el("li", { role: "none" }, el("a", { role: "menuitem", href: invoice.quickbooksUrl, target: "_blank", rel: "noopener noreferrer", "data-action": "open" }, t("panel.open"))));
+  }
+  actions.push(action("void", () => voidInvoice(invoice), live || state === "INVOICE_STATE_PAID"));
+  actions.push(action("delete", () => deleteInvoice(invoice), state !== "INVOICE_STATE_DELETED" && state !== "INVOICE_STATE_CREATING" && state !== "INVOICE_STATE_CREATE_FAILED"));
+  const menuButton = el("button", { type: "button", class: "button icon", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": menuId, "aria-label": t("panel.menu", { number }) }, "…");
+  const menu = el("ul", { id: menuId, role: "menu", hidden: true }, actions);
+  const failed = state === "INVOICE_STATE_CREATE_FAILED"
+    ? el("p", { class: "error" }, t("panel.failedReason", { reason: invoice.failureReason || "" }), " ",
+        el("button", { type: "button", class: "link", onclick: () => newInvoice() }, t("panel.retry")))
+    : null;
+  const item = el("li", { class: "invoice", "data-name": invoice.name, "aria-label": t("panel.invoice", { number }) },
+    el("div", { class: "row" },
+      el("strong", { class: "number" }, t("panel.invoice", { number })),
+      statusLabel(invoice),
+      el("div", { class: "menu" }, menuButton, menu)),
+    el("dl", { class: "figures" },
+      el("div", {}, el("dt", {}, t("panel.total")), el("dd", { "data-field": "total" }, moneyOf(invoice.totals?.total))),
+      el("div", {}, el("dt", {}, t("panel.balance")), el("dd", { "data-field": "balance" }, moneyOf(invoice.totals?.balance))),
+      el("div", {}, el("dt", {}, t("panel.due")), el("dd", { "data-field": "due" }, day(invoice.dueDate)))),
+    failed);
+  wireMenu(menuButton, menu);
+  return item;
+}
+
+function render() {
+  const list = $("invoices");
+  list.replaceChildren(...invoices.map(invoiceItem));
+  if (!invoices.length) list.append(el("li", { class: "muted empty" }, t("panel.empty")));
+  const synced = invoices.map((i) => i.lastSyncTime).filter(Boolean).sort().at(-1);
+  $("last-synced").textContent = synced ? t("panel.lastSynced", { when: ago(synced) }) : t("panel.neverSynced");
+  $("last-synced").title = synced ? moment(synced) : "";
+  resize();
+}
+
+let historyLoaded = false;
+async function loadHistory() {
+  historyLoaded = true;
+  const { events } = await rpc("InvoiceService", "ListInvoiceEvents", { parent: dealName, pageSize: 20 });
+  $("history").replaceChildren(
+    ...(events.length ? events.map((event) =>
+      el("li", {},
+        el("span", {}, event.description || event.type),
+        el("span", { class: "muted" }, " · ", moment(event.occurTime), event.actor ? ` · ${event.actor}` : ""))) : [el("li", { class: "muted" }, t("panel.noHistory"))]));
+}
+
+async function load() {
+  const { invoices: found } = await rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 });
+  const changed = JSON.stringify(found.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime])) !==
+    JSON.stringify(invoices.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime]));
+  invoices = found;
+  $("error").hidden = true;
+  render();
+  if (changed || !historyLoaded) await loadHistory();
+  resize();
+}
+
+function schedule() {
+  clearTimeout(polling);
+  // Status changes arrive by QuickBooks webhooks within seconds; the panel follows them without a
+  // click, faster while an invoice is being created.
+  const busy = invoices.some((i) => i.state === "INVOICE_STATE_CREATING");
+  polling = setTimeout(async () => {
+    if (visible && document.visibilityState === "visible") {
+      try { await load(); } catch (error) { showError($("error"), error); }
+    }
+    schedule();
+  }, busy ? 1500 : 3000);
+}
+
+async function act(run, done) {
+  try {
+    const result = await run();
+    await load();
+    if (done) await snackbar(done(result));
+  } catch (error) {
+    showError($("error"), error);
+    await load().catch(() => {});
+  }
+}
+
+async function voidInvoice(invoice) {
+  const number = numberOf(invoice);
+  if (!(await confirmAction({ title: t("panel.voidTitle", { number }), description: t("panel.voidText"), okText: t("panel.voidOk"), danger: true }))) return;
+  await act(() => rpc("InvoiceService", "VoidInvoice", { name: invoice.name, requestId: uuid() }), () => t("panel.voided", { number }));
+}
+
+async function deleteInvoice(invoice) {
+  const number = numberOf(invoice);
+  if (!(await confirmAction({ title: t("panel.deleteTitle", { number }), description: t("panel.deleteText"), okText: t("panel.deleteOk"), danger: true }))) return;
+  await act(() => rpc("InvoiceService", "DeleteInvoice", { name: invoice.name, requestId: uuid() }), () => t("panel.deleted", { number }));
+}
+
+async function sendInvoice(invoice) {
+  const number = numberOf(invoice);
+  const answer = await formDialog({
+    title: t("panel.sendTitle", { number }),
+    okText: t("panel.sendOk"),
+    fields: [{ name: "to", label: t("panel.recipient"), type: "email", value: invoice.customer?.email || "", required: true }],
+  });
+  if (!answer) return;
+  await act(() => rpc("InvoiceService", "SendInvoice", { name: invoice.name, to: answer.to, requestId: uuid() }), () => t("panel.sent", { number, to: answer.to }));
+}
+
+async function downloadPdf(invoice) {
+  try {
+    await download(`/api/v1/invoice-pdf?name=${encodeURIComponent(invoice.name)}`, `Invoice-${numberOf(invoice)}.pdf`);
+  } catch (error) {
+    showError($("error"), error);
+  }
+}
+
+async function unlinkContact() {
+  try {
+    const { draft } = await rpc("InvoiceService", "PrepareInvoice", { parent: dealName });
+    if (!draft.customerLinked) {
+      await snackbar(t("panel.notLinked"));
+      return;
+    }
+    if (!(await confirmAction({ title: t("panel.unlinkTitle"), description: t("panel.unlinkText"), okText: t("panel.unlinkOk"), danger: true }))) return;
+    await rpc("CustomerService", "UnlinkCustomer", { name: draft.customerLink });
+    await snackbar(t("panel.unlinked"));
+  } catch (error) {
+    showError($("error"), error);
+  }
+}
+
+async function newInvoice() {
+  const result = await openModal({ dealId: dealId() });
+  if (result === null) {
+    // Standalone (no Pipedrive host): the form opens in this tab.
+    const query = new URLSearchParams(window.location.search);
+    query.set("data", JSON.stringify({ dealId: dealId() }));
+    window.location.href = `/ui/invoice?${query}`;
+    return;
+  }
+  await load();
+}
+
+async function refresh() {
+  const button = $("refresh");
+  button.disabled = true;
+  button.textContent = t("panel.refreshing");
+  try {
+    await rpc("InvoiceService", "RefreshInvoices", { parent: dealName });
+    await load();
+  } catch (error) {
+    showError($("error"), error);
+  } finally {
+    button.disabled = false;
+    button.textContent = t("panel.refresh");
+  }
+}
+
+async function main() {
+  try {
+    await boot({ height: 320 });
+  } catch (error) {
+    $("loading").hidden = true;
+    showError($("error"), error);
+    return;
+  }
+  dealName = `companies/${session.companyId}/deals/${dealId()}`;
+  $("settings-link").href = session.settingsUrl || "#";
+  $("new-invoice").addEventListener("click", newInvoice);
+  $("refresh").addEventListener("click", refresh);
+  $("unlink").addEventListener("click", unlinkContact);
+  wireMenu($("app-menu-button"), $("app-menu"));
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest(".menu")) closeMenus();
+  });
+  listen("close_custom_modal", () => load().catch((error) => showError($("error"), error)));
+  listen("visibility", ({ data }) => { visible = data?.is_visible !== false; if (visible) load().catch(() => {}); });
+  try {
+    await load();
+  } catch (error) {
+    showError($("error"), error);
+  } finally {
+    $("loading").hidden = true;
+    document.querySelector("main").setAttribute("aria-busy", "false");
+  }
+  schedule();
+  const created = new URLSearchParams(window.location.search).get("created");
+  if (created) await snackbar(t("panel.created", { number: created }));
+}
+
+main();

@@ -1,0 +1,237 @@
+// App settings (Pipedrive "custom UI for app settings"): the QuickBooks connection, the field
+// mapping, the due-date rule with a live example, copy-to-QuickBooks and the defaults.
+import {
+  ApiError, boot, confirmAction, dayLong, el, params, resize, rpc, session, showError, snackbar,
+  signedToken, t,
+} from "./core.js";
+
+const $ = (id) => document.getElementById(id);
+const form = () => $("settings-form");
+const RULES = [
+  "DUE_DATE_RULE_DAYS_AFTER_ISSUE", "DUE_DATE_RULE_END_OF_MONTH", "DUE_DATE_RULE_END_OF_NEXT_MONTH",
+  "DUE_DATE_RULE_DAYS_AFTER_END_OF_MONTH", "DUE_DATE_RULE_DAY_OF_NEXT_MONTH", "DUE_DATE_RULE_QUICKBOOKS_TERM",
+];
+const MAPPINGS = { to: "to", address: "address", email: "email", taxId: "taxId" };
+let settings = null;
+let company = "";
+
+// ------------------------------------------------------------------ due-date example
+
+const lastDay = (y, m) => new Date(Date.UTC(y, m + 1, 0)); // m: 0-11
+
+/** The domain's DueDatePolicy, for the example only (the server computes the real dates). */
+export function dueDate(rule, days, dayOfMonth, issued) {
+  const y = issued.getUTCFullYear(), m = issued.getUTCMonth();
+  const plus = (date, n) => new Date(date.getTime() + n * 86400000);
+  switch (rule) {
+    case "DUE_DATE_RULE_DAYS_AFTER_ISSUE": return plus(issued, days);
+    case "DUE_DATE_RULE_END_OF_MONTH": return lastDay(y, m);
+    case "DUE_DATE_RULE_END_OF_NEXT_MONTH": return lastDay(y, m + 1);
+    case "DUE_DATE_RULE_DAYS_AFTER_END_OF_MONTH": return plus(lastDay(y, m), days);
+    case "DUE_DATE_RULE_DAY_OF_NEXT_MONTH": {
+      const last = lastDay(y, m + 1);
+      return new Date(Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), Math.min(dayOfMonth, last.getUTCDate())));
+    }
+    default: return null;
+  }
+}
+
+function showExample() {
+  const f = form().elements;
+  const rule = f.rule.value;
+  $("days-field").hidden = !["DUE_DATE_RULE_DAYS_AFTER_ISSUE", "DUE_DATE_RULE_DAYS_AFTER_END_OF_MONTH"].includes(rule);
+  $("day-field").hidden = rule !== "DUE_DATE_RULE_DAY_OF_NEXT_MONTH";
+  const issued = new Date(Date.UTC(new Date().getFullYear(), 2, 13)); // 13 March, as in the docs
+  const due = dueDate(rule, Number(f.days.value || 0), Number(f.dayOfMonth.value || 1), issued);
+  $("due-example").textContent = due
+    ? t("settings.example", { issued: dayLong(issued), due: dayLong(due) })
+    : t("settings.exampleTerms");
+}
+
+// ------------------------------------------------------------------ connection
+
+async function loadConnection() {
+  const { connection } = await rpc("ConnectionService", "GetConnection", { name: `${company}/connection` });
+  const qbo = connection.quickbooks || {};
+  const state = qbo.state || "CONNECTION_STATE_NOT_CONNECTED";
+  const text = {
+    CONNECTION_STATE_CONNECTED: t("settings.connected", { company: qbo.companyName || qbo.externalId }),
+    CONNECTION_STATE_NEEDS_RECONNECT: t("settings.needsReconnect"),
+  }[state] || t("settings.notConnected");
+  $("connection-state").textContent = text;
+  $("connection-state").dataset.state = state.replace("CONNECTION_STATE_", "");
+  $("connect").textContent = state === "CONNECTION_STATE_NOT_CONNECTED" ? t("settings.connect") : t("settings.reconnect");
+  $("connect").hidden = state === "CONNECTION_STATE_CONNECTED";
+  $("disconnect").hidden = state === "CONNECTION_STATE_NOT_CONNECTED";
+  $("connection").hidden = false;
+  return state;
+}
+
+async function connect() {
+  // Intuit's sign-in cannot be framed: it opens in its own window and comes back here.
+  const token = await signedToken();
+  const url = `/oauth/quickbooks/start?${new URLSearchParams({ token, company_id: session.companyId })}`;
+  const popup = window.open(url, "dealbooks-quickbooks", "width=720,height=760");
+  if (!popup) { window.top.location.href = url; return; }
+  const timer = setInterval(async () => {
+    if (!popup.closed) return;
+    clearInterval(timer);
+    await loadConnection().catch((error) => showError($("error"), error));
+    await loadOptions().catch(() => {});
+  }, 700);
+}
+
+async function disconnect() {
+  const ok = await confirmAction({ title: t("settings.disconnectTitle"), description: t("settings.disconnectText"), okText: t("settings.disconnect"), danger: true });
+  if (!ok) return;
+  try {
+    await rpc("ConnectionService", "DisconnectQuickBooks", { name: `${company}/connection` });
+    await loadConnection();
+    await snackbar(t("settings.disconnected"));
+  } catch (error) {
+    showError($("error"), error);
+  }
+}
+
+// ------------------------------------------------------------------ settings
+
+function sourceValue(source) {
+  return source && source.entity && source.entity !== "SOURCE_ENTITY_UNSPECIFIED" && source.fieldKey
+    ? `${source.entity}|${source.fieldKey}` : "";
+}
+
+function fillMappings(fields) {
+  const f = form().elements;
+  const groups = {};
+  for (const field of fields) (groups[field.entity] ||= []).push(field);
+  for (const [name, key] of Object.entries(MAPPINGS)) {
+    const current = sourceValue(settings.fieldMapping?.[key]);
+    const select = f[name];
+    select.replaceChildren(el("option", { value: "" }, t("settings.notMapped")),
+      ...Object.entries(groups).map(([entity, list]) => el("optgroup", { label: t(`settings.entity.${entity}`) },
+        ...list.map((field) => {
+          const value = `${field.entity}|${field.fieldKey}`;
+          return el("option", { value, selected: value === current },
+            `${t(`settings.entity.${entity}`)} · ${field.displayName}${field.custom ? ` (${t("settings.custom")})` : ""}`);
+        }))));
+    if (current && select.value !== current) {
+      // A mapped field that Pipedrive no longer lists stays visible rather than silently lost.
+      select.append(el("option", { value: current, selected: true }, current.split("|")[1]));
+    }
+  }
+}
+
+function fillSelect(select, current, first, list) {
+  select.replaceChildren(el("option", { value: "" }, first),
+    ...list.map(([value, label]) => el("option", { value, selected: value === current }, label)));
+  if (current && select.value !== current) select.append(el("option", { value: current, selected: true }, current));
+}
+
+async function loadOptions() {
+  const f = form().elements;
+  let options = { currencyCodes: [], taxCodes: [], terms: [], items: [] };
+  try {
+    options = await rpc("SettingsService", "ListInvoiceOptions", { parent: company });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status >= 500) throw error; // not connected: no lists
+  }
+  fillSelect(f.currency, settings.defaultCurrency, t("settings.dealCurrency"), options.currencyCodes.map((c) => [c, c]));
+  fillSelect(f.taxCode, settings.defaultTaxCode, t("settings.none"), options.taxCodes.map((o) => [o.id, o.displayName]));
+  fillSelect(f.terms, settings.defaultTerms, t("settings.none"), options.terms.map((o) => [o.id, o.displayName]));
+  fillSelect(f.defaultItem, settings.defaultItem, t("settings.none"), options.items.map((o) => [o.id, o.displayName]));
+}
+
+async function loadSettings() {
+  ({ settings } = await rpc("SettingsService", "GetSettings", { name: `${company}/settings` }));
+  const f = form().elements;
+  f.rule.replaceChildren(...RULES.map((rule) => el("option", { value: rule, selected: rule === settings.dueDatePolicy?.rule }, t(`settings.rule.${rule}`))));
+  f.days.value = settings.dueDatePolicy?.days ?? 0;
+  f.dayOfMonth.value = settings.dueDatePolicy?.dayOfMonth || 1;
+  f.copy.checked = Boolean(settings.copyCustomerDetails);
+  const [{ fields }] = await Promise.all([
+    rpc("SettingsService", "ListMappableFields", { parent: company }).catch(() => ({ fields: [] })),
+  ]);
+  fillMappings(fields);
+  await loadOptions();
+  showExample();
+}
+
+function source(value) {
+  if (!value) return null; // not mapped
+  const [entity, fieldKey] = value.split("|");
+  return { entity, fieldKey };
+}
+
+async function save(event) {
+  event.preventDefault();
+  const f = form().elements;
+  for (const node of document.querySelectorAll(".field-error")) node.remove();
+  $("error").hidden = true;
+  const button = $("save");
+  button.disabled = true;
+  const body = {
+    settings: {
+      name: `${company}/settings`,
+      etag: settings.etag,
+      fieldMapping: Object.fromEntries(Object.entries(MAPPINGS).map(([name, key]) => [key, source(f[name].value)]).filter(([, value]) => value)),
+      dueDatePolicy: { rule: f.rule.value, days: Number(f.days.value || 0), dayOfMonth: Number(f.dayOfMonth.value || 0) },
+      copyCustomerDetails: f.copy.checked,
+      defaultCurrency: f.currency.value,
+      defaultTaxCode: f.taxCode.value,
+      defaultTerms: f.terms.value,
+      defaultItem: f.defaultItem.value,
+    },
+    updateMask: "fieldMapping,dueDatePolicy,copyCustomerDetails,defaultCurrency,defaultTaxCode,defaultTerms,defaultItem",
+  };
+  try {
+    ({ settings } = await rpc("SettingsService", "UpdateSettings", body));
+    await snackbar(t("settings.saved"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      await loadSettings();
+      showError($("error"), new Error(t("settings.conflict")));
+    } else if (error instanceof ApiError && error.fieldErrors.length) {
+      for (const violation of error.fieldErrors) {
+        const target = document.querySelector(`[data-field^="${CSS.escape(violation.field)}"]`);
+        if (target) target.closest("label").append(el("span", { class: "field-error" }, violation.detail));
+      }
+      showError($("error"), new Error(t("form.fixErrors")));
+    } else {
+      showError($("error"), error);
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function main() {
+  // Back from Intuit in the sign-in window: nothing to show but that it worked.
+  if (params.get("quickbooks") && !params.get("token") && window.opener) {
+    document.body.replaceChildren(el("p", { role: "status", class: "done" }, t("settings.connectedDone")));
+    setTimeout(() => window.close(), 800);
+    return;
+  }
+  try {
+    await boot({ height: 900 });
+    company = `companies/${session.companyId}`;
+    if (!session.isAdmin) {
+      $("admins-only").hidden = false;
+      return;
+    }
+    await loadConnection();
+    await loadSettings();
+    form().hidden = false;
+  } catch (error) {
+    showError($("error"), error);
+  } finally {
+    $("loading").hidden = true;
+    document.querySelector("main").setAttribute("aria-busy", "false");
+    resize();
+  }
+  for (const name of ["rule", "days", "dayOfMonth"]) form().elements[name].addEventListener("input", showExample);
+  $("connect").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
+  $("disconnect").addEventListener("click", disconnect);
+  form().addEventListener("submit", save);
+}
+
+main();

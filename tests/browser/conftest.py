@@ -1,0 +1,99 @@
+"""The demo stack on free ports and headless Chromium (Debian's, driven by Playwright).
+
+Screenshots go to ``test-artifacts/browser/`` (kept by CI as the tests' artefacts).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from entrypoints.demo import DemoStack
+from entrypoints.settings import AppSettings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def app_settings(database_url: str) -> AppSettings:
+    return replace(AppSettings(), database_url=database_url, shutdown_grace_seconds=1.0)
+
+
+@pytest.fixture
+async def demo(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[DemoStack]:
+    http_port = free_port()
+    settings = replace(app_settings, public_url=f"http://127.0.0.1:{http_port}")
+    stack = await DemoStack.start(settings, grpc_port=0, http_port=http_port)
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+
+
+@pytest.fixture
+def base_url(demo: DemoStack) -> str:
+    return demo.settings.public_url
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (one stat, before any I/O starts)
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        viewport={"width": 1400, "height": 1000}, accept_downloads=True, locale="en-US"
+    )
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # The pages must not reach beyond the demo: no external requests at all.
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith(("http://127.0.0.1", "about:", "blob:", "data:"))
+            else outside.append(request.url)
+        ),
+    )
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+    assert not outside, f"requests outside the demo: {outside}"
+
+
+async def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

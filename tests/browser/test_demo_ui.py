@@ -1,0 +1,202 @@
+"""A user walks the demo in a real browser, in English and in French: settings, an invoice from a
+deal, a partial payment recorded in QuickBooks showing without a refresh, the PDF, void.
+
+Everything is real: the Pipedrive-like host page speaking the SDK protocol to the official
+`@pipedrive/app-extensions-sdk`, the JSON API, the service, Postgres and both emulators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.async_api import FrameLocator, Page, expect
+
+from entrypoints.demo import DemoStack
+from entrypoints.emulated import US_REALM
+from tests.browser.conftest import shoot
+
+SLOW = 20_000  # ms: webhook + poll; generous on a loaded 2-core machine
+
+TEXT: dict[str, dict[str, Any]] = {
+    "en": {
+        "user": "Alice Admin",
+        "connected": "Connected to",
+        "rule": "Days after the invoice date",
+        "example": re.compile(r"issued March 13 → due March 27"),
+        "save": "Save",
+        "saved": "Settings saved",
+        "new": "Create an invoice from this deal",
+        "create": "Create invoice",
+        "quantity": "Quantity",
+        "total": "$9,670.00",
+        "open": "Open",
+        "partial": "Partially paid",
+        "balance": "$8,670.00",
+        "actions": "Actions for invoice",
+        "pdf": "Download PDF",
+        "void": "Void",
+        "voided": "Voided",
+        "item": "Default item",
+    },
+    "fr": {
+        "user": "Camille Laurent",
+        "connected": "Connecté à",
+        "rule": "Jours après la date de facture",
+        "example": re.compile(r"émise le 13 mars → échéance le 27 mars"),
+        "save": "Enregistrer",
+        "saved": "Paramètres enregistrés",
+        "new": "Créer une facture à partir de cette affaire",
+        "create": "Créer la facture",
+        "quantity": "Quantité",
+        "total": "9\u202f670,00\u00a0$US",
+        "open": "Ouverte",
+        "partial": "Partiellement payée",
+        "balance": "8\u202f670,00\u00a0$US",
+        "actions": "Actions pour la facture",
+        "pdf": "Télécharger le PDF",
+        "void": "Annuler la facture",
+        "voided": "Annulée",
+        "item": "Article par défaut",
+    },
+}
+
+
+async def user_id(demo: DemoStack, name: str) -> int:
+    state = await demo.emulators.admin("pipedrive", "GET", "demo")
+    for user in state["demo"]["users"]:
+        if user["name"] == name:
+            return int(user["id"])
+    raise AssertionError(f"no demo user {name}")
+
+
+async def quickbooks_invoices(demo: DemoStack) -> list[dict[str, Any]]:
+    found = await demo.emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/invoices")
+    return list(found["invoices"])
+
+
+async def configure_settings(page: Page, base_url: str, text: dict[str, Any], user: int) -> None:
+    await page.goto(
+        f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings?user={user}"
+    )
+    settings = page.frame_locator("#settings-frame")
+    await expect(settings.locator("#connection-state")).to_contain_text(text["connected"])
+    await settings.locator("select[name=rule]").select_option(label=text["rule"])
+    await settings.locator("input[name=days]").fill("14")
+    await expect(settings.locator("#due-example")).to_have_text(text["example"])
+    # Lines without a matching QuickBooks item use this one.
+    item = settings.locator("select[name=defaultItem]")
+    await item.select_option(index=1)
+    await shoot(page, f"{text['lang']}-1-settings")
+    await settings.get_by_role("button", name=text["save"]).click()
+    await expect(page.locator("#host-snackbar")).to_have_text(text["saved"])
+
+
+async def open_form(page: Page, text: dict[str, Any]) -> FrameLocator:
+    panel = page.frame_locator("#panel-frame")
+    await panel.get_by_role("button", name=text["new"]).click()
+    form = page.frame_locator("#modal-frame")
+    await expect(form.locator("#invoice-form")).to_be_visible()
+    return form
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
+    demo: DemoStack, base_url: str, page: Page, lang: str
+) -> None:
+    text = {**TEXT[lang], "lang": lang}
+    user = await user_id(demo, text["user"])
+    await configure_settings(page, base_url, text, user)
+
+    await page.goto(f"{base_url}/?deal=3&user={user}")
+    form = await open_form(page, text)
+    await expect(form.locator("#total")).to_have_text(text["total"])
+    await shoot(page, f"{lang}-2-invoice-form")
+
+    # An invalid line: the server's field error shows beside the quantity.
+    quantity = form.locator("[data-field='lines[0].quantity']")
+    await quantity.fill("-3")
+    await form.get_by_role("button", name=text["create"]).click()
+    await expect(quantity).to_have_attribute("aria-invalid", "true")
+    error = form.locator(".line").first.locator(".field-error")
+    await expect(error).to_be_visible()
+    await shoot(page, f"{lang}-3-field-error")
+    assert await quickbooks_invoices(demo) == []
+
+    # Fixed, then "Create invoice" clicked twice: one invoice.
+    await quantity.fill("40")
+    await expect(form.locator("#total")).to_have_text(text["total"])
+    create = form.get_by_role("button", name=text["create"])
+    await create.dblclick()
+    panel = page.frame_locator("#panel-frame")
+    invoice = panel.locator("li.invoice").first
+    await expect(invoice.locator(".status")).to_have_text(text["open"], timeout=SLOW)
+    await expect(invoice.locator("[data-field=total]")).to_have_text(text["total"])
+    created = await quickbooks_invoices(demo)
+    assert len(created) == 1
+    assert Decimal(str(created[0]["TotalAmt"])) == Decimal("9670.00")
+    await shoot(page, f"{lang}-4-open")
+
+    # A partial payment recorded in QuickBooks shows without pressing Refresh.
+    await page.locator("#payment-invoice").select_option(created[0]["Id"])
+    await page.locator("#payment-amount").fill("1000")
+    await page.locator("#record-payment").click()
+    await expect(invoice.locator(".status")).to_have_text(text["partial"], timeout=SLOW)
+    await expect(invoice.locator("[data-field=balance]")).to_have_text(text["balance"])
+    await shoot(page, f"{lang}-5-partially-paid")
+
+    # The PDF downloads.
+    await invoice.get_by_role("button", name=re.compile(text["actions"])).click()
+    async with page.expect_download() as download_info:
+        await invoice.get_by_role("menuitem", name=text["pdf"]).click()
+    download = await download_info.value
+    path = await download.path()
+    assert path is not None
+    assert (await asyncio.to_thread(path.read_bytes))[:5] == b"%PDF-"
+    assert download.suggested_filename.endswith(".pdf")
+
+    # Void, confirmed in Pipedrive's dialog.
+    await invoice.get_by_role("button", name=re.compile(text["actions"])).click()
+    await invoice.get_by_role("menuitem", name=text["void"]).click()
+    await expect(page.locator("#confirm")).to_be_visible()
+    await shoot(page, f"{lang}-6-void-confirmation")
+    await page.locator("#confirm-ok").click()
+    await expect(invoice.locator(".status")).to_have_text(text["voided"], timeout=SLOW)
+    await shoot(page, f"{lang}-7-voided")
+    assert (await quickbooks_invoices(demo))[0]["voided"] is True
+
+
+async def test_the_panel_initializes_and_resizes_through_the_real_sdk(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    sdk = await page.request.get(f"{base_url}/ui/vendor/app-extensions-sdk.js")
+    assert sdk.ok
+    assert "AppExtensionsSDK" in await sdk.text()  # the npm package's UMD build
+
+    await page.goto(f"{base_url}/?deal=3")
+
+    frame = page.locator("#panel-frame")
+    await expect(frame).to_have_attribute("data-initialized", "true", timeout=10_000)
+    await expect(frame).to_have_attribute("data-height", re.compile(r"^\d+$"))
+    height = int(await frame.get_attribute("data-height") or 0)
+    assert 100 <= height <= 750
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("body")).to_have_attribute("data-sdk", "pipedrive")
+    await shoot(page, "sdk-panel")
+
+
+async def test_the_panel_works_opened_directly_in_a_tab(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    token = (
+        await (await page.request.post(f"{base_url}/demo/token", data={"userId": 21000001})).json()
+    )["token"]
+
+    await page.goto(f"{base_url}/ui/panel?companyId=13000001&selectedIds=3&token={token}")
+
+    await expect(page.locator("body")).to_have_attribute("data-sdk", "standalone")
+    await expect(page.locator("#invoices")).to_contain_text("No invoices for this deal yet.")
+    await shoot(page, "standalone-panel")

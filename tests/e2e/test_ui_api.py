@@ -1,0 +1,242 @@
+"""The JSON API behind the UI: the gRPC methods in proto3 JSON, authenticated by the Pipedrive
+JWT, answering problem+json, described by an OpenAPI document that lists every method."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+
+from dealbooks.v1 import (
+    connection_service_pb2,
+    customer_service_pb2,
+    invoice_service_pb2,
+    settings_service_pb2,
+)
+from emulators.pipedrive.jwt import sign_extension_token
+from entrypoints.demo import DemoStack
+from entrypoints.emulated import DEMO_COMPANY
+from entrypoints.settings import AppSettings
+
+ADMIN = 21000001  # Alice Admin, en_US
+SALES = 21000003  # Carol Sales, not an admin
+FRENCH_ADMIN = 21000004  # Camille Laurent, fr_FR
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def demo(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[DemoStack]:
+    http_port = free_port()
+    settings = replace(app_settings, public_url=f"http://127.0.0.1:{http_port}")
+    stack = await DemoStack.start(settings, grpc_port=0, http_port=http_port)
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+
+
+def token(demo: DemoStack, user: int = ADMIN, company: str = DEMO_COMPANY) -> str:
+    return sign_extension_token(demo.settings.pipedrive.jwt_secret, int(company), user)
+
+
+async def call(
+    demo: DemoStack,
+    path: str,
+    body: Any = None,
+    *,
+    bearer: str | None = "",
+    raw: bytes | None = None,
+) -> tuple[int, str, dict[str, Any]]:
+    headers = {"content-type": "application/json"}
+    if bearer is not None:
+        headers["authorization"] = f"Bearer {bearer or token(demo)}"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{demo.settings.public_url}{path}",
+            json=body if raw is None else None,
+            data=raw,
+            headers=headers,
+        ) as response,
+    ):
+        return response.status, response.content_type, await response.json(content_type=None)
+
+
+async def test_every_grpc_method_is_in_the_openapi_document(demo: DemoStack) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{demo.settings.public_url}/api/openapi.json") as response,
+    ):
+        document = await response.json()
+
+    services = [
+        invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"],
+        customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"],
+        settings_service_pb2.DESCRIPTOR.services_by_name["SettingsService"],
+        connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"],
+    ]
+    expected = {f"/api/v1/{s.name}/{m.name}" for s in services for m in s.methods}
+    assert expected <= set(document["paths"])
+    schema = document["components"]["schemas"]["CreateInvoiceRequest"]["properties"]
+    assert "requestId" in schema  # proto3 JSON names
+    assert "request_id" not in schema
+    assert schema["requestId"]["description"].startswith("Idempotency key")  # proto comments
+
+
+async def test_a_method_answers_proto3_json(demo: DemoStack) -> None:
+    status, kind, body = await call(
+        demo,
+        "/api/v1/InvoiceService/PrepareInvoice",
+        {"parent": f"companies/{DEMO_COMPANY}/deals/3"},
+    )
+
+    assert (status, kind) == (200, "application/json")
+    draft = body["draft"]
+    assert draft["invoice"]["currencyCode"] == "USD"
+    assert draft["customerLink"].startswith(f"companies/{DEMO_COMPANY}/organizations/")
+    assert draft["customerLinked"] is False
+
+
+@pytest.mark.parametrize(
+    ("bearer", "why"),
+    [
+        (None, "no token"),
+        ("not-a-jwt", "malformed"),
+        (jwt.encode({"userId": ADMIN, "companyId": 13000001, "exp": 9e9}, "x" * 32), "forged"),
+        (
+            jwt.encode(
+                {"userId": ADMIN, "companyId": 13000001, "exp": int(time.time()) - 3600},
+                "dealbooks-demo-jwt-secret-32-bytes",
+            ),
+            "expired",
+        ),
+    ],
+)
+async def test_a_call_without_a_valid_pipedrive_token_is_401(
+    demo: DemoStack, bearer: str | None, why: str
+) -> None:
+    status, kind, body = await call(
+        demo,
+        "/api/v1/InvoiceService/ListInvoices",
+        {"parent": f"companies/{DEMO_COMPANY}/deals/3"},
+        bearer=bearer,
+    )
+
+    assert (status, kind) == (401, "application/problem+json"), why
+    assert body["reason"] in ("INVALID_PIPEDRIVE_TOKEN", "UNAUTHENTICATED"), body
+
+
+async def test_another_companys_data_is_403(demo: DemoStack) -> None:
+    status, kind, body = await call(
+        demo,
+        "/api/v1/InvoiceService/ListInvoices",
+        {"parent": "companies/99999/deals/3"},
+    )
+
+    assert (status, kind) == (403, "application/problem+json")
+    assert "99999" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "INVALID_JSON"),
+        (b'{"parent": 12, "unknown": true}', "INVALID_JSON"),
+        (b'{"parent": "companies/13000001/deals/3/x"}', None),
+        (b'{"parent": "companies/13000001/deals/3", "pageSize": -1}', None),
+    ],
+)
+async def test_bad_requests_are_400_problems_never_500(
+    demo: DemoStack, raw: bytes, reason: str | None
+) -> None:
+    status, kind, body = await call(demo, "/api/v1/InvoiceService/ListInvoices", raw=raw)
+
+    assert (status, kind) == (400, "application/problem+json"), body
+    if reason:
+        assert body["reason"] == reason, body
+
+
+async def test_field_errors_name_the_field(demo: DemoStack) -> None:
+    status, _, body = await call(
+        demo,
+        "/api/v1/InvoiceService/CreateInvoice",
+        {
+            "parent": f"companies/{DEMO_COMPANY}/deals/3",
+            "requestId": "ui-api-bad-line",
+            "invoice": {
+                "customer": {"displayName": "Initech Inc."},
+                "currencyCode": "USD",
+                "lines": [{"name": "Consulting", "quantity": "-3", "unitPrice": "150"}],
+            },
+        },
+    )
+
+    assert status == 400
+    assert {"field": "invoice.lines[0].quantity", "detail": "Must be more than 0."} in body[
+        "errors"
+    ]
+
+
+async def test_settings_are_for_admins_as_pipedrive_says(demo: DemoStack) -> None:
+    change = {
+        "settings": {
+            "name": f"companies/{DEMO_COMPANY}/settings",
+            "copyCustomerDetails": True,
+        },
+        "updateMask": "copyCustomerDetails",
+    }
+
+    denied = await call(
+        demo, "/api/v1/SettingsService/UpdateSettings", change, bearer=token(demo, SALES)
+    )
+    allowed = await call(demo, "/api/v1/SettingsService/UpdateSettings", change)
+
+    assert denied[0] == 403
+    assert denied[2]["reason"] == "ADMIN_REQUIRED"
+    assert allowed[0] == 200
+    assert allowed[2]["settings"]["copyCustomerDetails"] is True
+
+
+async def test_the_session_carries_the_users_language(demo: DemoStack) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{demo.settings.public_url}/api/v1/me",
+            headers={"authorization": f"Bearer {token(demo, FRENCH_ADMIN)}"},
+        ) as response,
+    ):
+        me = await response.json()
+
+    assert me["locale"] == "fr-FR"
+    assert me["isAdmin"] is True
+    assert me["companyId"] == DEMO_COMPANY
+    assert me["settingsUrl"].endswith(
+        "/settings/marketplace/app/dealbooks-demo-client/app-settings"
+    )
+
+
+async def test_the_pdf_download_needs_the_token_and_the_right_company(demo: DemoStack) -> None:
+    name = f"companies/{DEMO_COMPANY}/deals/3/invoices/nope"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(
+            f"{demo.settings.public_url}/api/v1/invoice-pdf", params={"name": name}
+        ) as anonymous:
+            assert anonymous.status == 401
+        async with session.get(
+            f"{demo.settings.public_url}/api/v1/invoice-pdf",
+            params={"name": name},
+            headers={"authorization": f"Bearer {token(demo)}"},
+        ) as missing:
+            assert missing.status == 404
+            assert missing.content_type == "application/problem+json"
