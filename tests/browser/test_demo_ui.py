@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import FrameLocator, Page, expect
+from playwright.async_api import Browser, Frame, FrameLocator, Page, expect
 
 from entrypoints.demo import DemoStack
 from entrypoints.emulated import US_REALM
@@ -29,13 +30,14 @@ TEXT: dict[str, dict[str, Any]] = {
         "example": re.compile(r"issued March 13 → due March 27"),
         "save": "Save",
         "saved": "Settings saved",
-        "new": "Create an invoice from this deal",
+        "new": "+ Invoice",
         "create": "Create invoice",
         "quantity": "Quantity",
         "total": "$9,670.00",
         "open": "Open",
         "partial": "Partially paid",
         "balance": "$8,670.00",
+        "payment": "Payment received · $1,000.00",
         "actions": "Actions for invoice",
         "pdf": "Download PDF",
         "void": "Void",
@@ -49,13 +51,14 @@ TEXT: dict[str, dict[str, Any]] = {
         "example": re.compile(r"émise le 13 mars → échéance le 27 mars"),
         "save": "Enregistrer",
         "saved": "Paramètres enregistrés",
-        "new": "Créer une facture à partir de cette affaire",
+        "new": "+ Facture",
         "create": "Créer la facture",
         "quantity": "Quantité",
         "total": "9\u202f670,00\u00a0$US",
         "open": "Ouverte",
         "partial": "Partiellement payée",
         "balance": "8\u202f670,00\u00a0$US",
+        "payment": "Paiement reçu · 1\u202f000,00\u00a0$US",
         "actions": "Actions pour la facture",
         "pdf": "Télécharger le PDF",
         "void": "Annuler la facture",
@@ -146,6 +149,8 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     await page.locator("#record-payment").click()
     await expect(invoice.locator(".status")).to_have_text(text["partial"], timeout=SLOW)
     await expect(invoice.locator("[data-field=balance]")).to_have_text(text["balance"])
+    history = panel.locator("#history li[data-type=payment_received]")
+    await expect(history).to_contain_text(text["payment"])
     await shoot(page, f"{lang}-5-partially-paid")
 
     # The PDF downloads.
@@ -200,3 +205,56 @@ async def test_the_panel_works_opened_directly_in_a_tab(
     await expect(page.locator("body")).to_have_attribute("data-sdk", "standalone")
     await expect(page.locator("#invoices")).to_contain_text("No invoices for this deal yet.")
     await shoot(page, "standalone-panel")
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def axe_violations(frame: Frame) -> list[str]:
+    """WCAG 2 A/AA violations axe-core finds in the frame, as readable lines."""
+    await frame.add_script_tag(path=str(AXE))
+    result = await frame.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+
+
+async def content_frame(page: Page, selector: str) -> Frame:
+    handle = await page.wait_for_selector(f"{selector}[data-initialized=true]")
+    assert handle is not None
+    frame = await handle.content_frame()
+    assert frame is not None
+    return frame
+
+
+async def test_every_page_passes_an_automated_accessibility_check(
+    demo: DemoStack, base_url: str, browser: Browser
+) -> None:
+    # axe-core is injected as an inline script, which the pages' CSP rightly forbids.
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
+    page = await context.new_page()
+    try:
+        found: dict[str, list[str]] = {}
+        await page.goto(f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings")
+        settings = await content_frame(page, "#settings-frame")
+        await settings.wait_for_selector("#settings-form:not([hidden])")
+        found["settings"] = await axe_violations(settings)
+
+        await page.goto(f"{base_url}/?deal=3")
+        panel = await content_frame(page, "#panel-frame")
+        await panel.wait_for_selector("main[aria-busy=false]")
+        await panel.click("#new-invoice")
+        form = await content_frame(page, "#modal-frame")
+        await form.wait_for_selector("#invoice-form:not([hidden])")
+        found["invoice form"] = await axe_violations(form)
+        await form.click("#create")
+        await panel.wait_for_selector("li.invoice .status[data-state=OPEN]")
+        await panel.click("li.invoice [aria-haspopup=menu]")
+        found["panel"] = await axe_violations(panel)
+    finally:
+        await context.close()
+
+    assert found == {"settings": [], "invoice form": [], "panel": []}

@@ -112,14 +112,30 @@ function render() {
 }
 
 let historyLoaded = false;
+function actorName(actor) {
+  if (!actor) return t("actor.system");
+  if (actor === "quickbooks") return t("actor.quickbooks");
+  const user = /^pipedrive-user-(\d+)$/.exec(actor);
+  if (user) return user[1] === String(session.userId) ? t("actor.you") : t("actor.user", { id: user[1] });
+  return actor;
+}
+
+/** One line of history in the user's language; the server's English sentence as a tooltip. */
+function historyItem(event) {
+  const number = invoices.find((i) => i.name === event.invoice)?.docNumber;
+  const key = `event.${event.type}`;
+  const what = t(key) === key ? event.description || event.type : t(key);
+  const amount = event.amount?.currencyCode ? ` · ${moneyOf(event.amount)}` : "";
+  return el("li", { title: event.description, "data-type": event.type },
+    el("span", {}, number ? `${t("panel.invoice", { number })} · ${what}${amount}` : `${what}${amount}`),
+    el("span", { class: "muted" }, " · ", moment(event.occurTime), " · ", actorName(event.actor)));
+}
+
 async function loadHistory() {
   historyLoaded = true;
   const { events } = await rpc("InvoiceService", "ListInvoiceEvents", { parent: dealName, pageSize: 20 });
   $("history").replaceChildren(
-    ...(events.length ? events.map((event) =>
-      el("li", {},
-        el("span", {}, event.description || event.type),
-        el("span", { class: "muted" }, " · ", moment(event.occurTime), event.actor ? ` · ${event.actor}` : ""))) : [el("li", { class: "muted" }, t("panel.noHistory"))]));
+    ...(events.length ? events.map(historyItem) : [el("li", { class: "muted" }, t("panel.noHistory"))]));
 }
 
 async function load() {
