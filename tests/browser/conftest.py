@@ -6,7 +6,6 @@ Screenshots go to ``test-artifacts/browser/`` (kept by CI as the tests' artefact
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from entrypoints.demo import DemoStack
 from entrypoints.settings import AppSettings
+from tests.support.demo import demo_stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,12 +29,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def app_settings(database_url: str) -> AppSettings:
     return replace(AppSettings(), database_url=database_url, shutdown_grace_seconds=1.0)
@@ -42,13 +36,8 @@ def app_settings(database_url: str) -> AppSettings:
 
 @pytest.fixture
 async def demo(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[DemoStack]:
-    http_port = free_port()
-    settings = replace(app_settings, public_url=f"http://127.0.0.1:{http_port}")
-    stack = await DemoStack.start(settings, grpc_port=0, http_port=http_port)
-    try:
+    async with demo_stack(app_settings) as stack:
         yield stack
-    finally:
-        await stack.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ import pytest
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.crm import InMemoryCrmGateway
 from entrypoints.bootstrap import Service
+from entrypoints.demo import DemoStack
 from entrypoints.settings import AppSettings, parse_api_tokens
+from tests.support.demo import demo_stack
 from tests.unit.application.invoicing_world import a_deal
 
 TOKEN_A = "token-for-company-1001-aaaaaaaa"
@@ -51,6 +53,13 @@ async def service(
         yield svc
     finally:
         await svc.stop()
+
+
+@pytest.fixture
+async def demo(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[DemoStack]:
+    """Both emulators, the service connected to them and the demo host page, on free ports."""
+    async with demo_stack(app_settings) as stack:
+        yield stack
 
 
 @pytest.fixture

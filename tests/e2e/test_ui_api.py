@@ -3,10 +3,7 @@ JWT, answering problem+json, described by an OpenAPI document that lists every m
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -19,35 +16,17 @@ from dealbooks.v1 import (
     invoice_service_pb2,
     settings_service_pb2,
 )
-from emulators.pipedrive.jwt import sign_extension_token
 from entrypoints.demo import DemoStack
 from entrypoints.emulated import DEMO_COMPANY
-from entrypoints.settings import AppSettings
+from tests.support.demo import ui_token
 
 ADMIN = 21000001  # Alice Admin, en_US
 SALES = 21000003  # Carol Sales, not an admin
 FRENCH_ADMIN = 21000004  # Camille Laurent, fr_FR
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def demo(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[DemoStack]:
-    http_port = free_port()
-    settings = replace(app_settings, public_url=f"http://127.0.0.1:{http_port}")
-    stack = await DemoStack.start(settings, grpc_port=0, http_port=http_port)
-    try:
-        yield stack
-    finally:
-        await stack.stop()
-
-
-def token(demo: DemoStack, user: int = ADMIN, company: str = DEMO_COMPANY) -> str:
-    return sign_extension_token(demo.settings.pipedrive.jwt_secret, int(company), user)
+def token(demo: DemoStack, user: int = ADMIN) -> str:
+    return ui_token(demo, user)
 
 
 async def call(

@@ -47,6 +47,8 @@ _PROBLEMS = (
     ("403", "The caller may not do this (another company, or admins only)."),
     ("404", "Not found."),
     ("409", "Changed concurrently, or already exists."),
+    ("413", "The request body is larger than 256 KiB."),
+    ("415", "The request body is not application/json."),
     ("503", "QuickBooks or Pipedrive is not answering; retry after `Retry-After` seconds."),
 )
 
@@ -216,7 +218,11 @@ def openapi_document(
                     "description": "The PDF.",
                     "content": {"application/pdf": {"schema": {"type": "string"}}},
                 },
-                **{s: {"$ref": f"#/components/responses/Problem{s}"} for s, _ in _PROBLEMS},
+                **{
+                    s: {"$ref": f"#/components/responses/Problem{s}"}
+                    for s, _ in _PROBLEMS
+                    if s not in ("413", "415")  # a GET has no body
+                },
             },
         }
     }
