@@ -258,3 +258,40 @@ async def test_every_page_passes_an_automated_accessibility_check(
         await context.close()
 
     assert found == {"settings": [], "invoice form": [], "panel": []}
+
+
+async def test_an_admin_disconnects_and_reconnects_quickbooks_from_settings(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    await page.goto(f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings")
+    settings = page.frame_locator("#settings-frame")
+    state = settings.locator("#connection-state")
+    await expect(state).to_contain_text("Connected to")
+
+    await settings.get_by_role("button", name="Disconnect").click()
+    await page.locator("#confirm-ok").click()
+    await expect(state).to_have_text("Not connected")
+    await expect(page.locator("#host-snackbar")).to_have_text("QuickBooks disconnected")
+
+    # Intuit's sign-in opens in its own window (it cannot be framed) and closes when done.
+    async with page.context.expect_page() as popup_info:
+        await settings.get_by_role("button", name="Connect QuickBooks").click()
+    popup = await popup_info.value
+    if not popup.is_closed():
+        await popup.wait_for_event("close")
+    await expect(state).to_contain_text("Connected to")
+    await shoot(page, "settings-reconnected")
+
+
+async def test_a_user_who_is_not_an_admin_cannot_change_the_settings(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    carol = await user_id(demo, "Carol Sales")
+
+    await page.goto(
+        f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings?user={carol}"
+    )
+
+    settings = page.frame_locator("#settings-frame")
+    await expect(settings.locator("#admins-only")).to_be_visible()
+    await expect(settings.locator("#settings-form")).to_be_hidden()

@@ -211,6 +211,11 @@ async function main() {
     setTimeout(() => window.close(), 800);
     return;
   }
+  // Wired before anything loads: a click never lands on a button without its handler.
+  for (const name of ["rule", "days", "dayOfMonth"]) form().elements[name].addEventListener("input", showExample);
+  $("connect").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
+  $("disconnect").addEventListener("click", disconnect);
+  form().addEventListener("submit", save);
   try {
     await boot({ height: 900 });
     company = `companies/${session.companyId}`;
@@ -228,10 +233,6 @@ async function main() {
     document.querySelector("main").setAttribute("aria-busy", "false");
     resize();
   }
-  for (const name of ["rule", "days", "dayOfMonth"]) form().elements[name].addEventListener("input", showExample);
-  $("connect").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
-  $("disconnect").addEventListener("click", disconnect);
-  form().addEventListener("submit", save);
 }
 
 main();
