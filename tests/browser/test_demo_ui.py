@@ -295,3 +295,27 @@ async def test_a_user_who_is_not_an_admin_cannot_change_the_settings(
     settings = page.frame_locator("#settings-frame")
     await expect(settings.locator("#admins-only")).to_be_visible()
     await expect(settings.locator("#settings-form")).to_be_hidden()
+
+
+async def test_an_existing_quickbooks_customer_is_found_as_you_type_and_invoiced(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    await page.goto(f"{base_url}/?deal=3")
+    form = await open_form(page, TEXT["en"])
+
+    await form.get_by_label("Existing QuickBooks customer").check()
+    search = form.get_by_role("combobox", name="Search QuickBooks customers")
+    await search.press_sequentially("Cool", delay=50)
+    option = form.get_by_role("option", name=re.compile("Cool Cars"))
+    await expect(option).to_be_visible()
+    await search.press("ArrowDown")
+    await search.press("Enter")
+    await expect(form.locator("#chosen-customer")).to_have_text("Selected: Cool Cars")
+    await form.locator("[data-field='lines[0].item_id']").select_option(index=1)
+    await form.locator("[data-field='lines[1].item_id']").select_option(index=1)
+    await form.get_by_role("button", name="Create invoice").click()
+
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("li.invoice .status")).to_have_text("Open", timeout=SLOW)
+    (created,) = await quickbooks_invoices(demo)
+    assert created["CustomerRef"]["value"] == "3"  # Cool Cars, not a new customer

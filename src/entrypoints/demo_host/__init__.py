@@ -164,7 +164,11 @@ def add_demo_host_routes(
         invoice = result.get("Invoice", {})
         return web.json_response({"balance": str(invoice.get("Balance", ""))})
 
+    async def favicon(request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
     app.router.add_get("/", page)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get(f"/settings/marketplace/app/{client_id}/app-settings", page)
     app.router.add_get("/demo/static/{name}", asset)
     app.router.add_get("/demo/state", state)

@@ -263,6 +263,9 @@ async function main() {
   document.addEventListener("click", (event) => {
     if (!event.target.closest(".menu")) closeMenus();
   });
+  // Usable only now that they do something (the page's HTML shows them disabled).
+  $("new-invoice").disabled = false;
+  $("refresh").disabled = false;
   listen("close_custom_modal", () => load().catch((error) => showError($("error"), error)));
   listen("visibility", ({ data }) => { visible = data?.is_visible !== false; if (visible) load().catch(() => {}); });
   try {
