@@ -43,6 +43,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "void": "Void",
         "voided": "Voided",
         "item": "Default item",
+        "positive": "Must be more than 0.",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -64,6 +65,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "void": "Annuler la facture",
         "voided": "Annulée",
         "item": "Article par défaut",
+        "positive": "Doit être supérieur à 0.",
     },
 }
 
@@ -125,7 +127,7 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     await form.get_by_role("button", name=text["create"]).click()
     await expect(quantity).to_have_attribute("aria-invalid", "true")
     error = form.locator(".line").first.locator(".field-error")
-    await expect(error).to_be_visible()
+    await expect(error).to_have_text(text["positive"])
     await shoot(page, f"{lang}-3-field-error")
     assert await quickbooks_invoices(demo) == []
 

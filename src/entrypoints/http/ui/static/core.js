@@ -1,6 +1,6 @@
 // What every page shares: the Pipedrive SDK (optional), the signed token, the JSON API,
 // language and formatting, snackbars, confirmations and resizing.
-import { MESSAGES } from "./i18n.js";
+import { MESSAGES, serverText } from "./i18n.js";
 
 export const params = new URLSearchParams(window.location.search);
 
@@ -34,6 +34,9 @@ export let session = null;
 export const inPipedrive = () => sdk !== null;
 
 // ------------------------------------------------------------------ language and formats
+
+/** A message the server wrote, in the page's language where a translation is known. */
+export const tServer = (text) => serverText(lang, text);
 
 export function t(key, vars = {}) {
   const text = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
@@ -123,7 +126,7 @@ function applyTheme(theme) {
 
 export class ApiError extends Error {
   constructor(problem, status) {
-    super(problem.detail || problem.title || t("error.network"));
+    super(serverText(lang, problem.detail || problem.title) || t("error.network"));
     this.status = status;
     this.problem = problem;
     this.reason = problem.reason || "";

@@ -2,7 +2,7 @@
 // customer search, field errors beside their fields, and one invoice however often it is sent.
 import {
   ApiError, boot, closeModal, ctx, currencyPlaces, el, money, resize, rpc, session, showError,
-  snackbar, t, uuid,
+  snackbar, t, tServer, uuid,
 } from "./core.js";
 import * as D from "./decimal.js";
 
@@ -218,14 +218,15 @@ function clearErrors() {
 function showFieldErrors(error) {
   const unplaced = [];
   error.fieldErrors.forEach((violation, i) => {
+    const detail = tServer(violation.detail);
     const path = String(violation.field || "").replace(/^invoice\./, "").replace(/^currency$/, "currency_code");
     const target = document.querySelector(`[data-field="${CSS.escape(path)}"]`) ||
       document.querySelector(`[data-field^="${CSS.escape(path)}"]`);
-    if (!target) { unplaced.push(violation.detail); return; }
+    if (!target) { unplaced.push(detail); return; }
     const id = `field-error-${i}`;
     target.setAttribute("aria-invalid", "true");
     target.setAttribute("aria-describedby", id);
-    target.closest("label, .combo")?.append(el("span", { id, class: "field-error" }, violation.detail));
+    target.closest("label, .combo, .field")?.append(el("span", { id, class: "field-error" }, detail));
   });
   const box = $("error");
   box.replaceChildren(el("p", {}, error.fieldErrors.length ? t("form.fixErrors") : error.message),
@@ -340,7 +341,7 @@ function fill() {
   if (!invoice.lines.length) $("lines").append(lineRow());
   renumber();
   const warnings = draft.warnings || [];
-  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, w.message)));
+  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tServer(w.message))));
   $("warnings").hidden = !warnings.length;
   recompute();
 }
