@@ -314,6 +314,14 @@ export function listen(event, handler) {
   if (sdk) sdk.listen(event, handler);
 }
 
+/** The page has loaded (or failed to): hide "Loading…", tell assistive tech, fit the frame. */
+export function loaded() {
+  const loading = document.getElementById("loading");
+  if (loading) loading.hidden = true;
+  document.querySelector("main")?.setAttribute("aria-busy", "false");
+  resize();
+}
+
 export function showError(region, error) {
   region.textContent = error instanceof ApiError || error instanceof Error ? error.message : String(error);
   region.hidden = false;

@@ -3,6 +3,7 @@
 import {
   ApiError, boot, closeModal, ctx, currencyPlaces, el, money, resize, rpc, session, showError,
   snackbar, t, tServer, uuid,
+  loaded,
 } from "./core.js";
 import * as D from "./decimal.js";
 
@@ -359,9 +360,7 @@ async function main() {
   } catch (error) {
     showError($("error"), error);
   } finally {
-    $("loading").hidden = true;
-    document.querySelector("main").setAttribute("aria-busy", "false");
-    resize();
+    loaded();
   }
   for (const radio of form().elements.customerMode) radio.addEventListener("change", () => setMode(radio.value));
   form().elements.currency.addEventListener("change", recompute);

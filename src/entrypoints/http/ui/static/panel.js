@@ -2,6 +2,7 @@
 import {
   ApiError, boot, confirmAction, ctx, day, download, el, formDialog, listen, moment, ago,
   moneyOf, openModal, resize, rpc, session, showError, snackbar, t, uuid,
+  loaded,
 } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
@@ -250,7 +251,7 @@ async function main() {
   try {
     await boot({ height: 320 });
   } catch (error) {
-    $("loading").hidden = true;
+    loaded();
     showError($("error"), error);
     return;
   }
@@ -273,8 +274,7 @@ async function main() {
   } catch (error) {
     showError($("error"), error);
   } finally {
-    $("loading").hidden = true;
-    document.querySelector("main").setAttribute("aria-busy", "false");
+    loaded();
   }
   schedule();
   const created = new URLSearchParams(window.location.search).get("created");

@@ -3,6 +3,7 @@
 import {
   ApiError, boot, confirmAction, dayLong, el, params, resize, rpc, session, showError, snackbar,
   signedToken, t, tServer,
+  loaded,
 } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
@@ -229,9 +230,7 @@ async function main() {
   } catch (error) {
     showError($("error"), error);
   } finally {
-    $("loading").hidden = true;
-    document.querySelector("main").setAttribute("aria-busy", "false");
-    resize();
+    loaded();
   }
 }
 
