@@ -15,7 +15,7 @@ from application.ports.clock import Clock
 from application.ports.connections import TokenStore
 from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.sync import ChangeNotice, NoticeStore
+from application.ports.sync import ChangeNotice, NoticeInbox, NoticeStore
 from domain.connection import Vendor
 
 log = structlog.get_logger("dealbooks.sync")
@@ -98,21 +98,17 @@ class ApplyAccountingChanges:
 
 
 class RecordChangeNotices:
-    """Webhook side: keep each notice once, queue the new ones. Fast: no QuickBooks call."""
+    """Webhook side: keep each notice once with its processing queued. Fast: no QuickBooks call;
+    it returns once the new notices and their job are committed."""
 
-    def __init__(self, notices: NoticeStore, jobs: JobQueue, clock: Clock) -> None:
-        self._notices = notices
-        self._jobs = jobs
+    def __init__(self, inbox: NoticeInbox, clock: Clock) -> None:
+        self._inbox = inbox
         self._clock = clock
 
     async def execute(self, notices: Sequence[ChangeNotice]) -> int:
-        new = await self._notices.record(notices, self._clock.now())
-        by_realm: dict[str, list[str]] = defaultdict(list)
-        for notice in new:
-            by_realm[notice.realm_id].append(notice.key)
-        for realm_id, keys in by_realm.items():
-            await self._jobs.apply_changes(realm_id, keys)
-        log.info("sync.notices_recorded", received=len(notices), new=len(new))
+        new = await self._inbox.accept(notices, self._clock.now())
+        # On the request's one log line (this runs for every webhook delivery).
+        structlog.contextvars.bind_contextvars(notices=len(notices), new_notices=len(new))
         return len(new)
 
 

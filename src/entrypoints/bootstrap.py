@@ -17,6 +17,7 @@ import structlog
 from aiohttp import web
 from dependency_injector import containers, providers
 
+from adapters.jobs.inbox import ProcrastinateNoticeInbox
 from adapters.jobs.queue import ProcrastinateJobQueue, apply_schema, build_app
 from adapters.pipedrive.gateway import PipedriveCrmGateway
 from adapters.pipedrive.oauth import PipedriveAuthorizer
@@ -31,7 +32,7 @@ from adapters.postgres.notices import PostgresNoticeStore, sync_figures
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints
-from adapters.quickbooks.webhook_payloads import MalformedWebhookError, parse_notifications
+from adapters.quickbooks.webhook_payloads import MalformedWebhookError, notices_from_payload
 from adapters.system_clock import SystemClock
 from application.auth import Principal
 from application.connections import (
@@ -128,6 +129,7 @@ class Gateways(containers.DeclarativeContainer):
     notices = providers.Singleton(PostgresNoticeStore, engine)
     jobs_app: providers.Dependency[Any] = providers.Dependency()
     jobs = providers.Singleton(ProcrastinateJobQueue, jobs_app)
+    inbox = providers.Singleton(ProcrastinateNoticeInbox, engine)
 
     quickbooks_session: providers.Dependency[aiohttp.ClientSession] = providers.Dependency()
     quickbooks_endpoints = providers.Singleton(
@@ -244,9 +246,7 @@ class Services(containers.DeclarativeContainer):
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, gateways.accounting, gateways.token_store, gateways.clock
     )
-    record_notices = providers.Factory(
-        RecordChangeNotices, gateways.notices, gateways.jobs, gateways.clock
-    )
+    record_notices = providers.Factory(RecordChangeNotices, gateways.inbox, gateways.clock)
     process_notices = providers.Factory(
         ProcessChangeNotices, gateways.notices, apply_changes, gateways.clock
     )
@@ -526,17 +526,21 @@ class Service:
         )
         add_ui_pages(app, sdk_path=settings.ui_sdk_path)
 
+        record_notices = services.record_notices()
+        crm_change = services.crm_change()
+
         async def on_webhook(raw: bytes, parsed: Any) -> None:
             try:
-                notices = parse_notifications(raw)
+                notices = notices_from_payload(parsed)
             except MalformedWebhookError:
                 return
             if notices:
-                # Stored once and queued (no QuickBooks call): the answer leaves in milliseconds.
-                await services.record_notices().execute(notices)
+                # Stored once with its job (no QuickBooks call): the answer leaves as soon as
+                # that is committed, in the same transaction as concurrent deliveries.
+                await record_notices.execute(notices)
 
         async def on_crm_change(raw: bytes) -> str:
-            return await services.crm_change().execute(parse_change(raw))
+            return await crm_change.execute(parse_change(raw))
 
         add_pipedrive_webhook_route(
             app,

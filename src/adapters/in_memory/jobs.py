@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 
 class InMemoryJobQueue:
     def __init__(self) -> None:
@@ -13,6 +11,3 @@ class InMemoryJobQueue:
         job = ("finish_creation", {"company_id": company_id, "invoice_id": invoice_id})
         if job not in self.deferred:  # one pending job per invoice, as the real queue
             self.deferred.append(job)
-
-    async def apply_changes(self, realm_id: str, notice_keys: Sequence[str]) -> None:
-        self.deferred.append(("apply_changes", {"realm_id": realm_id, "keys": list(notice_keys)}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
@@ -11,7 +10,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 FINISH_CREATION = "finish_invoice_creation"
-APPLY_CHANGES = "apply_quickbooks_changes"
 _SCHEMA_LOCK = 0x6A6F6273  # "jobs"
 
 
@@ -56,7 +54,3 @@ class ProcrastinateJobQueue:
         )
         with contextlib.suppress(AlreadyEnqueued):  # one pending job per invoice is enough
             await deferrer.defer_async(company_id=company_id, invoice_id=invoice_id)
-
-    async def apply_changes(self, realm_id: str, notice_keys: Sequence[str]) -> None:
-        deferrer = self._app.configure_task(APPLY_CHANGES, queue="sync", lock=f"realm-{realm_id}")
-        await deferrer.defer_async(realm_id=realm_id, keys=list(notice_keys))

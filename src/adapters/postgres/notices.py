@@ -27,34 +27,6 @@ class PostgresNoticeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def record(self, notices: Sequence[ChangeNotice], now: datetime) -> list[ChangeNotice]:
-        if not notices:
-            return []
-        new: list[ChangeNotice] = []
-        async with self._engine.begin() as conn:
-            for notice in notices:
-                inserted = await conn.execute(
-                    text(
-                        "INSERT INTO accounting_notices "
-                        "(key, realm_id, entity, entity_id, operation, occurred_at, received_at) "
-                        "VALUES "
-                        "(:key, :realm, :entity, :entity_id, :operation, :occurred, :now) "
-                        "ON CONFLICT (key) DO NOTHING RETURNING key"
-                    ),
-                    {
-                        "key": notice.key,
-                        "realm": notice.realm_id[:64],
-                        "entity": notice.entity[:32],
-                        "entity_id": notice.entity_id[:64],
-                        "operation": notice.operation[:16],
-                        "occurred": notice.occurred_at,
-                        "now": now,
-                    },
-                )
-                if inserted.first() is not None:
-                    new.append(notice)
-        return new
-
     async def load(self, keys: Sequence[str]) -> list[ChangeNotice]:
         if not keys:
             return []

@@ -46,6 +46,11 @@ def parse_notifications(raw: bytes) -> list[ChangeNotice]:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedWebhookError("not JSON") from exc
+    return notices_from_payload(payload)
+
+
+def notices_from_payload(payload: Any) -> list[ChangeNotice]:
+    """The notices of an already decoded webhook body."""
     notices: list[ChangeNotice] = []
     if isinstance(payload, dict) and isinstance(payload.get("eventNotifications"), list):
         for notification in payload["eventNotifications"]:

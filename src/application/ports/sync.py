@@ -24,11 +24,21 @@ class ChangeNotice:
     occurred_at: datetime | None = None
 
 
-class NoticeStore(Protocol):
-    async def record(self, notices: Sequence[ChangeNotice], now: datetime) -> list[ChangeNotice]:
-        """Store the notices not seen before; return those (duplicates and replays dropped)."""
+class NoticeInbox(Protocol):
+    """Where webhooks drop QuickBooks notices: stored once, their processing queued with them."""
+
+    async def accept(self, notices: Sequence[ChangeNotice], now: datetime) -> list[ChangeNotice]:
+        """Store the notices not seen before and queue a job to apply them, in one transaction;
+        return those new ones (duplicates and replays are dropped, and queue nothing).
+
+        Returns only once that transaction is committed: a caller may then acknowledge the
+        notices to QuickBooks, and nothing is lost if the process dies the next instant. Calls
+        made at the same time may share a transaction (group commit).
+        """
         ...
 
+
+class NoticeStore(Protocol):
     async def load(self, keys: Sequence[str]) -> list[ChangeNotice]: ...
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None: ...

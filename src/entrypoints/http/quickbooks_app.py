@@ -203,8 +203,8 @@ def add_quickbooks_routes(
         kind = webhook_format(payload)
         if kind is None:
             return web.json_response({"error": "not a QuickBooks webhook payload"}, status=400)
-        await on_webhook(raw, payload)
-        log.info("quickbooks.webhook_received", format=kind, bytes=len(raw))
+        structlog.contextvars.bind_contextvars(vendor="quickbooks", webhook_format=kind)
+        await on_webhook(raw, payload)  # the request's http.completed line says what came
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/oauth/quickbooks/start", handle_quickbooks_connect_start)

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.jobs import InMemoryJobQueue
-from adapters.in_memory.notices import InMemoryNoticeStore
+from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
 from application.commands import ListPageCommand
 from application.invoices import apply_facts
 from application.ports.sync import ChangeNotice
@@ -39,6 +39,7 @@ async def world() -> World:
     w.tokens = tokens  # type: ignore[attr-defined]
     w.notices = InMemoryNoticeStore()  # type: ignore[attr-defined]
     w.jobs = InMemoryJobQueue()  # type: ignore[attr-defined]
+    w.inbox = InMemoryNoticeInbox(w.notices, w.jobs)  # type: ignore[attr-defined]
     w.apply = ApplyAccountingChanges(w.uow, w.qbo, tokens, w.clock)  # type: ignore[attr-defined]
     return w
 
@@ -48,7 +49,7 @@ def notice(key: str, entity_id: str, entity: str = "Invoice") -> ChangeNotice:
 
 
 async def test_a_notice_is_recorded_once_and_queued_per_realm(world: World) -> None:
-    record = RecordChangeNotices(world.notices, world.jobs, world.clock)  # type: ignore[attr-defined]
+    record = RecordChangeNotices(world.inbox, world.clock)  # type: ignore[attr-defined]
 
     first = await record.execute([notice("k1", "1"), notice("k2", "2")])
     again = await record.execute([notice("k1", "1")])
@@ -61,7 +62,7 @@ async def test_processing_notices_applies_the_payment(world: World) -> None:
     view = await world.create.execute(create_command())
     qb_id = view.invoice.quickbooks_id or ""
     world.qbo.record_payment(qb_id, Money.of("9.78", "USD"))
-    await world.notices.record([notice("k1", qb_id)], world.clock.now())  # type: ignore[attr-defined]
+    await world.inbox.accept([notice("k1", qb_id)], world.clock.now())  # type: ignore[attr-defined]
 
     await ProcessChangeNotices(world.notices, world.apply, world.clock).execute(["k1"])  # type: ignore[attr-defined]
 

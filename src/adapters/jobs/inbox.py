@@ -1,0 +1,194 @@
+"""The NoticeInbox on Postgres: QuickBooks notices and the jobs that apply them, written by one
+statement, with concurrent webhook deliveries sharing it (group commit).
+
+Each delivery waits for the commit of the batch it joined, so its 200 always follows a durable
+write; deliveries arriving while a batch commits form the next one. A batch is ONE statement in
+autocommit (atomic by itself: one round trip, one WAL flush): a multi-row INSERT of the notices
+(``ON CONFLICT DO NOTHING``: a key already stored is a duplicate or a replay) whose RETURNING rows
+feed procrastinate's own ``procrastinate_defer_jobs_v1`` with one ``apply_quickbooks_changes``
+job per realm. Notices and their jobs are therefore committed together or not at all, whatever
+the number of deliveries in the batch; under load the database work, the WAL flushes and the
+worker's jobs per delivery all shrink by the batch size, and a lone delivery waits for nothing
+but its own statement.
+
+procrastinate is called through its versioned SQL API (the function and the
+``procrastinate_job_to_defer_v1`` type its Python ``defer`` calls), because its Python API
+needs a psycopg connection and a transaction of four more round trips; the worker (entrypoints/
+worker.py) registers the task under the same name, queue and arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.errors import UpstreamUnavailableError
+from application.ports.sync import ChangeNotice
+
+log = structlog.get_logger("dealbooks.jobs")
+
+MAX_BATCH_NOTICES: Final = 1000  # per statement; a delivery is never split
+DATABASE_UNAVAILABLE: Final = "DATABASE_UNAVAILABLE"
+# The job: task "apply_quickbooks_changes" on queue "sync", lock "realm-<realm>", priority 0.
+_ACCEPT: Final = text(
+    """
+WITH incoming (key, realm_id, entity, entity_id, operation, occurred_at, received_at) AS (
+    SELECT * FROM unnest(
+        CAST(:keys AS varchar[]), CAST(:realms AS varchar[]), CAST(:entities AS varchar[]),
+        CAST(:entity_ids AS varchar[]), CAST(:operations AS varchar[]),
+        CAST(:occurred AS timestamptz[]), CAST(:received AS timestamptz[]))
+), stored AS (
+    INSERT INTO accounting_notices
+        (key, realm_id, entity, entity_id, operation, occurred_at, received_at)
+    SELECT * FROM incoming
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key, realm_id
+), per_realm AS (
+    SELECT realm_id, jsonb_agg(key) AS keys FROM stored GROUP BY realm_id
+), queued AS (
+    SELECT procrastinate_defer_jobs_v1(array_agg(
+        ROW('sync', 'apply_quickbooks_changes', 0, 'realm-' || realm_id, NULL,
+            jsonb_build_object('realm_id', realm_id, 'keys', keys), NULL
+        )::procrastinate_job_to_defer_v1
+    )) AS job_ids
+    FROM per_realm
+)
+SELECT ARRAY(SELECT key FROM stored) AS new_keys, (SELECT job_ids FROM queued) AS job_ids
+"""
+)
+
+
+@dataclass(slots=True)
+class _Delivery:
+    notices: Sequence[ChangeNotice]
+    received_at: datetime
+    done: asyncio.Future[list[ChangeNotice]] = field(repr=False)
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    """The database could not be reached, went away, or had no free connection."""
+    if isinstance(exc, OSError):  # asyncpg's connect errors reach us unwrapped
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def _unavailable(error: str) -> UpstreamUnavailableError:
+    return UpstreamUnavailableError(
+        "The database is not answering; QuickBooks will deliver the notification again.",
+        reason=DATABASE_UNAVAILABLE,
+        metadata={"error": error},
+        retry_after_seconds=5.0,
+    )
+
+
+class ProcrastinateNoticeInbox:
+    """One instance per process (its batches form there); any number of processes may run."""
+
+    def __init__(self, engine: AsyncEngine, *, max_batch_notices: int = MAX_BATCH_NOTICES):
+        self._engine = engine
+        self._max = max_batch_notices
+        self._waiting: list[_Delivery] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def accept(self, notices: Sequence[ChangeNotice], now: datetime) -> list[ChangeNotice]:
+        if not notices:
+            return []
+        loop = asyncio.get_running_loop()
+        delivery = _Delivery(notices, now, loop.create_future())
+        self._waiting.append(delivery)
+        if self._committer is None:
+            self._committer = loop.create_task(self._commit_waiting(), name="notice-inbox")
+        return await delivery.done
+
+    async def _commit_waiting(self) -> None:
+        """Commit batches until nobody waits; each delivery learns its batch's outcome."""
+        batch: list[_Delivery] = []
+        try:
+            while self._waiting:
+                batch = self._next_batch()
+                try:
+                    new_keys = await self._commit(batch)
+                except Exception as exc:  # every delivery of the batch learns it; none is stored
+                    self._fail(batch, exc)
+                else:
+                    self._settle(batch, new_keys)
+                batch = []
+        finally:
+            self._committer = None
+            # Cancelled (shutdown) mid-commit: nobody may wait forever for an unknown outcome.
+            for delivery in [*batch, *self._waiting]:
+                if not delivery.done.done():
+                    delivery.done.set_exception(_unavailable("shutdown"))
+            self._waiting = []
+
+    def _next_batch(self) -> list[_Delivery]:
+        taken, size = 0, 0
+        for delivery in self._waiting:
+            if taken and size + len(delivery.notices) > self._max:
+                break
+            taken += 1
+            size += len(delivery.notices)
+        batch, self._waiting = self._waiting[:taken], self._waiting[taken:]
+        return batch
+
+    async def _commit(self, batch: Sequence[_Delivery]) -> set[str]:
+        rows: dict[str, tuple[ChangeNotice, datetime]] = {}
+        for delivery in batch:
+            for notice in delivery.notices:
+                rows.setdefault(notice.key, (notice, delivery.received_at))
+        values = list(rows.values())
+        params = {
+            "keys": [n.key for n, _ in values],
+            "realms": [n.realm_id[:64] for n, _ in values],
+            "entities": [n.entity[:32] for n, _ in values],
+            "entity_ids": [n.entity_id[:64] for n, _ in values],
+            "operations": [n.operation[:16] for n, _ in values],
+            "occurred": [n.occurred_at for n, _ in values],
+            "received": [received for _, received in values],
+        }
+        async with self._engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            row = (await autocommit.execute(_ACCEPT, params)).one()
+        return {str(key) for key in row.new_keys or ()}
+
+    @staticmethod
+    def _settle(batch: Sequence[_Delivery], new_keys: set[str]) -> None:
+        claimed: set[str] = set()
+        for delivery in batch:
+            mine = []
+            for notice in delivery.notices:
+                if notice.key in new_keys and notice.key not in claimed:
+                    claimed.add(notice.key)
+                    mine.append(notice)
+            if not delivery.done.done():  # its request may have been cancelled meanwhile
+                delivery.done.set_result(mine)
+
+    @staticmethod
+    def _fail(batch: Sequence[_Delivery], exc: Exception) -> None:
+        unavailable = _is_unavailable(exc)
+        if unavailable:
+            log.warning(
+                "inbox.database_unavailable", deliveries=len(batch), error=type(exc).__name__
+            )
+        else:
+            log.error("inbox.commit_failed", deliveries=len(batch), exc_info=exc)
+        for delivery in batch:
+            if delivery.done.done():
+                continue
+            if unavailable:
+                delivery.done.set_exception(_unavailable(type(exc).__name__))
+            else:
+                failure = RuntimeError("QuickBooks notices could not be stored.")
+                failure.__cause__ = exc
+                delivery.done.set_exception(failure)
