@@ -1,10 +1,14 @@
 """Installing and uninstalling the Pipedrive marketplace app for a company.
 
 Install: the OAuth callback's code is exchanged for tokens; the company's Pipedrive connection
-(its tenant id is the Pipedrive company id) is stored with them. Uninstall (Pipedrive's DELETE to
-the callback, or an admin's request): the refresh token is revoked (best effort: after a
-user-initiated uninstall Pipedrive has already dropped it) and the company's Pipedrive and
-QuickBooks connections and its settings are deleted.
+(its tenant id is the Pipedrive company id) is stored with them, and a job is queued to
+subscribe the webhooks dealbooks handles (a durable job with retries: Pipedrive being briefly
+unavailable never fails the install, and the subscriptions are not forgotten).
+
+Uninstall (Pipedrive's DELETE to the callback, or an admin's request): the refresh token is
+revoked (best effort: after a user-initiated uninstall Pipedrive has already dropped it) and the
+company's Pipedrive and QuickBooks connections and its settings are deleted. Pipedrive removes
+an app's webhooks itself when the app is uninstalled (reference §9).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from application.ports.accounting import AccountingAuthorizer
 from application.ports.clock import Clock
 from application.ports.connections import TokenStore
 from application.ports.crm import CrmAuthorizer, CrmUser
+from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
 from domain.connection import Connection, Vendor
 
@@ -36,9 +41,12 @@ class UninstallPipedriveCommand:
 
 
 class CompletePipedriveInstall:
-    def __init__(self, authorizer: CrmAuthorizer, token_store: TokenStore, clock: Clock) -> None:
+    def __init__(
+        self, authorizer: CrmAuthorizer, token_store: TokenStore, jobs: JobQueue, clock: Clock
+    ) -> None:
         self._authorizer = authorizer
         self._token_store = token_store
+        self._jobs = jobs
         self._clock = clock
 
     async def execute(self, cmd: CompletePipedriveInstallCommand) -> CrmUser:
@@ -58,6 +66,9 @@ class CompletePipedriveInstall:
                 updated_at=now,
             )
         )
+        # After the tokens are stored: the job subscribes with them. A reinstall queues it again
+        # and it changes nothing that is already right.
+        await self._jobs.subscribe_crm_webhooks(user.company_id)
         log.info("pipedrive.installed", company_id=user.company_id, user_id=user.id)
         return user
 

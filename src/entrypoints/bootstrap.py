@@ -41,7 +41,12 @@ from application.connections import (
     GetConnections,
     StartQuickBooksConnect,
 )
-from application.crm_events import HandleCrmChange
+from application.crm_events import (
+    CheckAllCrmWebhooks,
+    CrmWebhookTarget,
+    HandleCrmChange,
+    SubscribeCrmWebhooks,
+)
 from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers, UnlinkCustomer
 from application.errors import NotFoundError, UnauthenticatedError
 from application.installation import CompletePipedriveInstall, UninstallPipedrive
@@ -185,6 +190,7 @@ class Gateways(containers.DeclarativeContainer):
 class Services(containers.DeclarativeContainer):
     """Use cases, built per use from the gateways."""
 
+    config = providers.Configuration()
     gateways = providers.DependenciesContainer()
     uow = gateways.uow_factory
     get_settings = providers.Factory(GetSettings, uow_factory=uow)
@@ -233,7 +239,11 @@ class Services(containers.DeclarativeContainer):
         gateways.clock,
     )
     complete_install = providers.Factory(
-        CompletePipedriveInstall, gateways.crm_authorizer, gateways.token_store, gateways.clock
+        CompletePipedriveInstall,
+        gateways.crm_authorizer,
+        gateways.token_store,
+        gateways.jobs,
+        gateways.clock,
     )
     uninstall = providers.Factory(
         UninstallPipedrive,
@@ -255,6 +265,14 @@ class Services(containers.DeclarativeContainer):
     )
     sweep = providers.Factory(SweepStuckCreations, uow, gateways.jobs, gateways.clock)
     crm_change = providers.Factory(HandleCrmChange, uow)
+    webhook_target = providers.Factory(
+        CrmWebhookTarget,
+        url=config.pipedrive.webhook_url,
+        user=config.pipedrive.webhook_user,
+        password=config.pipedrive.webhook_password,
+    )
+    subscribe_webhooks = providers.Factory(SubscribeCrmWebhooks, gateways.crm, webhook_target)
+    check_webhooks = providers.Factory(CheckAllCrmWebhooks, gateways.token_store, gateways.jobs)
     overdue = providers.Factory(
         RecordOverdueInvoices, uow, gateways.accounting, gateways.token_store, gateways.clock
     )
@@ -302,7 +320,7 @@ class Entrypoints(containers.DeclarativeContainer):
 class Application(containers.DeclarativeContainer):
     config = providers.Configuration()
     gateways = providers.Container(Gateways, config=config)
-    services = providers.Container(Services, gateways=gateways)
+    services = providers.Container(Services, config=config, gateways=gateways)
     entrypoints = providers.Container(Entrypoints, config=config, services=services)
 
 
@@ -329,6 +347,9 @@ def build_container(
                 "client_id": pd.client_id,
                 "client_secret": pd.client_secret,
                 "redirect_uri": f"{settings.public_url}/oauth/pipedrive/callback",
+                "webhook_url": f"{settings.public_url}/webhooks/pipedrive",
+                "webhook_user": pd.webhook_user,
+                "webhook_password": pd.webhook_password,
             },
         }
     )
@@ -388,6 +409,8 @@ class Service:
             catch_up=services.catch_up(),
             sweep=services.sweep(),
             overdue=services.overdue(),
+            subscribe_webhooks=services.subscribe_webhooks(),
+            check_webhooks=services.check_webhooks(),
             token_store=container.gateways.token_store(),
             cdc_cron=f"*/{self.settings.cdc_interval_minutes} * * * *",
         )

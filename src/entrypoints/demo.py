@@ -104,6 +104,9 @@ class DemoStack:
             await service.start()
             assert service.container is not None
             await emulators.connect(service.container.gateways.token_store())
+            # Connected without the install flow: queue what an install queues, so that
+            # deleting a deal or contact in the Pipedrive emulator reaches the gateway.
+            await service.container.gateways.jobs().subscribe_crm_webhooks(DEMO_COMPANY)
         except BaseException:
             await service.stop()
             await emulators.stop()

@@ -9,6 +9,7 @@ from procrastinate import App, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 
+from application.crm_events import CheckAllCrmWebhooks, SubscribeCrmWebhooks
 from application.invoices import FinishInvoiceCreation
 from application.ports.connections import TokenStore
 from application.sync import (
@@ -50,6 +51,8 @@ def register_tasks(
     catch_up: CatchUpCompany,
     sweep: SweepStuckCreations,
     overdue: RecordOverdueInvoices,
+    subscribe_webhooks: SubscribeCrmWebhooks,
+    check_webhooks: CheckAllCrmWebhooks,
     token_store: TokenStore,
     cdc_cron: str = "*/5 * * * *",
 ) -> None:
@@ -96,3 +99,22 @@ def register_tasks(
     @app.task(name="record_overdue", queue="sync", queueing_lock="record_overdue")
     async def record_overdue(timestamp: int) -> None:
         await overdue.execute()
+
+    # 5, 35, 65 ... 275 s apart (about 23 minutes in all); after that the daily check below
+    # queues it again. Pipedrive being down during an install never loses the subscriptions.
+    @app.task(
+        name="subscribe_crm_webhooks",
+        retry=RetryStrategy(max_attempts=10, wait=5, linear_wait=30),
+        queue="crm",
+    )
+    async def subscribe_crm_webhooks(company_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="subscribe_crm_webhooks"):
+            await subscribe_webhooks.execute(company_id)
+
+    # Pipedrive deletes a webhook after 3 days of failed deliveries (and an outage can outlast a
+    # job's retries): once a day every installed company's subscriptions are checked (10 tokens).
+    @app.periodic(cron="23 3 * * *", periodic_id="crm_webhooks")
+    @app.task(name="check_crm_webhooks", queue="crm", queueing_lock="check_crm_webhooks")
+    async def check_crm_webhooks(timestamp: int) -> None:
+        queued = await check_webhooks.execute()
+        log.info("crm.webhook_checks_queued", companies=queued)

@@ -20,8 +20,16 @@ from adapters.in_memory.connections import (
 from adapters.in_memory.crm import InMemoryCrmGateway
 from adapters.pipedrive.gateway import PipedriveCrmGateway
 from adapters.system_clock import SystemClock
-from application.errors import NotFoundError
-from application.ports.crm import CrmField, CrmGateway, CrmUser, Deal, DealDiscount, DealProduct
+from application.errors import NotFoundError, UpstreamRejectedError
+from application.ports.crm import (
+    CrmField,
+    CrmGateway,
+    CrmUser,
+    CrmWebhook,
+    Deal,
+    DealDiscount,
+    DealProduct,
+)
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot, SourceEntity
 from domain.invoice import DiscountKind, TaxMethod
@@ -365,3 +373,44 @@ async def test_an_unknown_user_is_not_found(harness: Harness) -> None:
 
     with pytest.raises(NotFoundError):
         await harness.gateway.get_user(seeded.company_id, "99999999")
+
+
+HOOK = CrmWebhook(
+    event_action="delete",
+    event_object="deal",
+    url="https://dealbooks.example/webhooks/pipedrive",
+    http_auth_user="dealbooks",
+    http_auth_password="a-webhook-password",
+    version="2.0",
+    name="dealbooks: delete.deal",
+)
+
+
+async def test_a_webhook_subscription_is_listed_as_made_until_deleted(harness: Harness) -> None:
+    seeded = await harness.seed()
+    assert await harness.gateway.list_webhooks(seeded.company_id) == []
+
+    added = await harness.gateway.add_webhook(seeded.company_id, HOOK)
+    other = await harness.gateway.add_webhook(
+        seeded.company_id, replace(HOOK, event_object="organization")
+    )
+
+    assert added.id
+    assert replace(added, id="") == HOOK
+    assert added.active
+    listed = await harness.gateway.list_webhooks(seeded.company_id)
+    assert sorted(listed, key=lambda w: w.event_object) == [added, other]
+
+    await harness.gateway.delete_webhook(seeded.company_id, added.id)
+    await harness.gateway.delete_webhook(seeded.company_id, added.id)  # already gone: no error
+
+    assert await harness.gateway.list_webhooks(seeded.company_id) == [other]
+
+
+async def test_a_subscription_pipedrive_refuses_is_rejected(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    with pytest.raises(UpstreamRejectedError):
+        await harness.gateway.add_webhook(seeded.company_id, replace(HOOK, url="not a url"))
+
+    assert await harness.gateway.list_webhooks(seeded.company_id) == []

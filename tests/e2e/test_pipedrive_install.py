@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer, unused_port
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.jobs.queue import ProcrastinateJobQueue, apply_schema, build_app
 from adapters.pipedrive.oauth import PipedriveAuthorizer
 from adapters.postgres.connections import PostgresTokenStore
 from adapters.postgres.crypto import SecretBox
@@ -117,7 +118,13 @@ async def stack(pg_engine: AsyncEngine) -> AsyncIterator[Stack]:
     store = PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40))
     uow_factory = SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine))
     clock = SystemClock()
-    async with running_emulator(config) as emulator, aiohttp.ClientSession() as session:
+    jobs_app = build_app(pg_engine.url.render_as_string(hide_password=False))
+    await apply_schema(jobs_app, pg_engine)
+    async with (
+        jobs_app.open_async(),
+        running_emulator(config) as emulator,
+        aiohttp.ClientSession() as session,
+    ):
         authorizer = PipedriveAuthorizer(
             session,
             clock,
@@ -129,7 +136,9 @@ async def stack(pg_engine: AsyncEngine) -> AsyncIterator[Stack]:
         app = web.Application()
         add_pipedrive_routes(
             app,
-            complete_install=CompletePipedriveInstall(authorizer, store, clock),
+            complete_install=CompletePipedriveInstall(
+                authorizer, store, ProcrastinateJobQueue(jobs_app), clock
+            ),
             uninstall=UninstallPipedrive(store, authorizer, uow_factory, clock),
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
@@ -169,6 +178,20 @@ async def test_install_then_uninstall_leaves_nothing_of_the_company(stack: Stack
         sealed = (await conn.execute(text("SELECT sealed_tokens FROM connections"))).scalar_one()
     assert connection.tokens.access_token not in str(sealed)  # encrypted at rest
     assert connection.tokens.refresh_token not in str(sealed)
+    async with stack.engine.connect() as conn:  # the webhooks are subscribed by a durable job
+        queued = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT args->>'company_id' FROM procrastinate_jobs "
+                        "WHERE task_name = 'subscribe_crm_webhooks' AND status = 'todo'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert queued == [COMPANY]
     await stack.save_settings()
     await stack.store.save(
         Connection(COMPANY, Vendor.QUICKBOOKS, "9341453", connection.tokens, display_name="QB")

@@ -1,13 +1,17 @@
-"""Pipedrive webhooks: a deleted organization loses its customer link, a deleted deal keeps its
-invoices, and only our subscription's Basic credentials are accepted."""
+"""Pipedrive webhooks: subscribed by the install, a deleted organization loses its customer link,
+a deleted deal keeps its invoices, and only our subscription's Basic credentials are accepted."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
+from typing import Any
 
 import aiohttp
 import grpc
 import pytest
+from sqlalchemy import text
 
 from dealbooks.v1 import (
     customer_service_pb2,
@@ -102,3 +106,100 @@ async def test_wrong_credentials_are_401_and_a_malformed_body_is_400(
             assert r.headers["Content-Type"].startswith("application/problem+json")
         async with http.post(url, json={"meta": {"action": "delete"}}, headers=good) as r:
             assert r.status == 400
+
+
+async def install_through_oauth(http: aiohttp.ClientSession, service: Service, base: str) -> None:
+    """What a Pipedrive admin's click on "Install" does: consent, then our callback."""
+    callback = f"{service.settings.public_url}/oauth/pipedrive/callback"
+    async with http.get(
+        f"{base}/oauth/authorize",
+        params={"client_id": service.settings.pipedrive.client_id, "redirect_uri": callback},
+        allow_redirects=False,
+    ) as consent:
+        assert consent.status == 302
+        location = consent.headers["Location"]
+    assert location.startswith(f"{callback}?code=")
+    async with http.get(location, allow_redirects=False) as landing:
+        assert landing.status == 302, await landing.text()  # to the app's settings page
+
+
+async def subscription_jobs(service: Service, done: int, seconds: float = 30) -> list[str]:
+    """The statuses of the subscription jobs, once ``done`` succeeded (or one failed)."""
+    assert service.container is not None
+    deadline = time.monotonic() + seconds
+    while True:
+        async with service.container.gateways.engine().connect() as conn:
+            statuses = [
+                str(s)
+                for s in (
+                    await conn.execute(
+                        text(
+                            "SELECT status FROM procrastinate_jobs "
+                            "WHERE task_name = 'subscribe_crm_webhooks' ORDER BY id"
+                        )
+                    )
+                ).scalars()
+            ]
+        if statuses.count("succeeded") >= done or "failed" in statuses:
+            return statuses
+        if time.monotonic() > deadline:
+            return statuses
+        await asyncio.sleep(0.2)
+
+
+async def test_an_install_subscribes_the_webhooks_and_a_deleted_deal_is_delivered_and_handled(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    assert service.container is not None
+    assert service.grpc is not None
+    ours = f"{service.settings.public_url}/webhooks/pipedrive"
+
+    async with aiohttp.ClientSession() as http:
+        await install_through_oauth(http, service, emulators.pipedrive_url)
+        assert await subscription_jobs(service, done=1) == ["succeeded"]
+        await install_through_oauth(http, service, emulators.pipedrive_url)  # a reinstall
+        assert await subscription_jobs(service, done=2) == ["succeeded", "succeeded"]
+
+    listed = await emulators.admin("pipedrive", "GET", "webhooks")
+    hooks: list[dict[str, Any]] = [w for w in listed["webhooks"] if w["subscription_url"] == ours]
+    assert sorted((h["event_action"], h["event_object"]) for h in hooks) == [
+        ("delete", "deal"),
+        ("delete", "organization"),
+        ("delete", "person"),
+    ]  # once each, however many installs
+    for hook in hooks:
+        assert (hook["version"], hook["type"], hook["is_active"]) == ("2.0", "application", 1)
+        assert (hook["http_auth_user"], hook["http_auth_password"]) == (
+            service.settings.pipedrive.webhook_user,
+            service.settings.pipedrive.webhook_password,
+        )
+
+    deal = await service.container.gateways.crm().get_deal(DEMO_COMPANY, "3")
+    assert deal.organization_id is not None
+    link_name = f"companies/{DEMO_COMPANY}/organizations/{deal.organization_id}/customerLink"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        invoice = await create(channel, "pd-subscribed")
+        links = customer_service_pb2_grpc.CustomerServiceStub(channel)
+        await links.GetCustomerLink(
+            customer_service_pb2.GetCustomerLinkRequest(name=link_name), metadata=MD
+        )
+
+        await emulators.admin("pipedrive", "DELETE", f"organizations/{deal.organization_id}")
+        await emulators.admin("pipedrive", "DELETE", "deals/3")
+        await emulators.admin("pipedrive", "POST", "webhooks/drain")
+
+        code, _, _ = await error_of(
+            links.GetCustomerLink(
+                customer_service_pb2.GetCustomerLinkRequest(name=link_name), metadata=MD
+            )
+        )
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        listed_invoices = await invoices.ListInvoices(
+            invoice_service_pb2.ListInvoicesRequest(parent=DEAL), metadata=MD
+        )
+    deliveries = (await emulators.admin("pipedrive", "GET", "webhook-deliveries"))["deliveries"]
+    delivered = {(d["entity"], d["action"], d["status"]) for d in deliveries if d["url"] == ours}
+    assert delivered == {("organization", "delete", 200), ("deal", "delete", 200)}
+    assert code is grpc.StatusCode.NOT_FOUND  # the deleted organization was handled
+    assert [i.name for i in listed_invoices.invoices] == [invoice.name]  # the deal's kept

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
-from application.ports.crm import CrmField, CrmInstall, CrmUser, Deal
+from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal
 from domain.field_mapping import SourceEntity
 
 
@@ -26,6 +28,9 @@ class InMemoryCrmGateway:
             CrmField(SourceEntity.DEAL, "title", "Title", "varchar", False),
         ]
         self.users: dict[str, CrmUser] = {}
+        self.webhooks: dict[str, dict[str, CrmWebhook]] = {}  # company -> id -> subscription
+        self.webhook_error: ApplicationError | None = None  # raised by the webhook calls when set
+        self._next_webhook = 0
 
     def add_deal(self, company_id: str, deal: Deal) -> None:
         self.deals[(company_id, deal.id)] = deal
@@ -51,6 +56,29 @@ class InMemoryCrmGateway:
         if user is None or user.id != user_id:
             raise NotFoundError("user", user_id)
         return user
+
+    async def list_webhooks(self, company_id: str) -> list[CrmWebhook]:
+        if self.webhook_error is not None:
+            raise self.webhook_error
+        return list(self.webhooks.get(company_id, {}).values())
+
+    async def add_webhook(self, company_id: str, webhook: CrmWebhook) -> CrmWebhook:
+        if self.webhook_error is not None:
+            raise self.webhook_error
+        if not webhook.url.startswith(("http://", "https://")):  # as Pipedrive: 400
+            raise UpstreamRejectedError(
+                "Pipedrive refused the request: invalid or non-reachable URL",
+                reason="PIPEDRIVE_REJECTED",
+            )
+        self._next_webhook += 1
+        added = replace(webhook, id=str(self._next_webhook), active=True)
+        self.webhooks.setdefault(company_id, {})[added.id] = added
+        return added
+
+    async def delete_webhook(self, company_id: str, webhook_id: str) -> None:
+        if self.webhook_error is not None:
+            raise self.webhook_error
+        self.webhooks.get(company_id, {}).pop(webhook_id, None)
 
 
 class InMemoryCrmAuthorizer:

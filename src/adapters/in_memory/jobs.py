@@ -11,3 +11,8 @@ class InMemoryJobQueue:
         job = ("finish_creation", {"company_id": company_id, "invoice_id": invoice_id})
         if job not in self.deferred:  # one pending job per invoice, as the real queue
             self.deferred.append(job)
+
+    async def subscribe_crm_webhooks(self, company_id: str) -> None:
+        job = ("subscribe_crm_webhooks", {"company_id": company_id})
+        if job not in self.deferred:  # one pending job per company, as the real queue
+            self.deferred.append(job)

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 FINISH_CREATION = "finish_invoice_creation"
+SUBSCRIBE_CRM_WEBHOOKS = "subscribe_crm_webhooks"
 _SCHEMA_LOCK = 0x6A6F6273  # "jobs"
 
 
@@ -54,3 +55,13 @@ class ProcrastinateJobQueue:
         )
         with contextlib.suppress(AlreadyEnqueued):  # one pending job per invoice is enough
             await deferrer.defer_async(company_id=company_id, invoice_id=invoice_id)
+
+    async def subscribe_crm_webhooks(self, company_id: str) -> None:
+        deferrer = self._app.configure_task(
+            SUBSCRIBE_CRM_WEBHOOKS,
+            queue="crm",
+            lock=f"crm-webhooks-{company_id}",  # never two at once: they would both subscribe
+            queueing_lock=f"crm-webhooks-{company_id}",
+        )
+        with contextlib.suppress(AlreadyEnqueued):  # one pending job per company is enough
+            await deferrer.defer_async(company_id=company_id)

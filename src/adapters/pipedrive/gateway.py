@@ -44,11 +44,12 @@ from adapters.pipedrive.payloads import (
     OrganizationPayload,
     PersonPayload,
     UserPayload,
+    WebhookPayload,
 )
 from application.errors import NotFoundError, UpstreamUnavailableError
 from application.ports.clock import Clock
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
-from application.ports.crm import CrmField, CrmUser, Deal, DealDiscount, DealProduct
+from application.ports.crm import CrmField, CrmUser, CrmWebhook, Deal, DealDiscount, DealProduct
 from domain.customer import Address
 from domain.errors import InvalidValueError
 from domain.field_mapping import DealSnapshot, FieldValue, SourceEntity
@@ -504,6 +505,25 @@ class _CachedFields:
     definitions: dict[SourceEntity, list[FieldPayload]]
 
 
+def webhook_from_payload(data: WebhookPayload) -> CrmWebhook:
+    webhook_id = _int_id(data.get("id"), "id")
+    if webhook_id is None:
+        raise PayloadError("a webhook without an id")
+    active = data.get("is_active")
+    return CrmWebhook(
+        event_action=_text(data.get("event_action"), "event_action") or "",
+        event_object=_text(data.get("event_object"), "event_object") or "",
+        url=_text(data.get("subscription_url"), "subscription_url") or "",
+        http_auth_user=_text(data.get("http_auth_user"), "http_auth_user"),
+        http_auth_password=_text(data.get("http_auth_password"), "http_auth_password"),
+        version=_text(data.get("version"), "version") or "",
+        name=_text(data.get("name"), "name") or "",
+        # numberBooleanDefault1 in the spec (0 or 1); a boolean is read the same way.
+        active=active is None or (active is not False and active != 0),
+        id=str(webhook_id),
+    )
+
+
 async def _all(*awaitables: Awaitable[Any]) -> list[Any]:
     """Run concurrently; wait for all; re-raise the first failure (no orphaned tasks)."""
     results = await asyncio.gather(*awaitables, return_exceptions=True)
@@ -694,3 +714,64 @@ class PipedriveCrmGateway:
             raise bad_response("users/{id} is not an object")
         # `GET /users/{id}` has no company fields (BaseUser): the company is the caller's.
         return user_from_payload(cast(UserPayload, {"company_id": int(company_id), **data}))
+
+    # ----------------------------------------------------------------- webhooks (API v1)
+
+    async def list_webhooks(self, company_id: str) -> list[CrmWebhook]:
+        data = await self._get_data(company_id, "/api/v1/webhooks")  # not paginated
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise bad_response("the webhooks are not a list")
+        try:
+            return [
+                webhook_from_payload(cast(WebhookPayload, d)) for d in data if isinstance(d, dict)
+            ]
+        except PayloadError as exc:
+            raise bad_response(str(exc)) from exc
+
+    async def add_webhook(self, company_id: str, webhook: CrmWebhook) -> CrmWebhook:
+        # No user_id: Pipedrive authorizes the webhook with the token's user, the admin who
+        # installed the app, so deliveries are filtered by that user's permissions [C].
+        body = await self._client.request(
+            company_id,
+            "POST",
+            "/api/v1/webhooks",
+            json_body={
+                "subscription_url": webhook.url,
+                "event_action": webhook.event_action,
+                "event_object": webhook.event_object,
+                "name": webhook.name or f"dealbooks {webhook.event_action}.{webhook.event_object}",
+                "http_auth_user": webhook.http_auth_user,
+                "http_auth_password": webhook.http_auth_password,
+                "version": webhook.version,
+            },
+        )
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise bad_response("the new webhook is not an object")
+        try:
+            added = webhook_from_payload(cast(WebhookPayload, data))
+        except PayloadError as exc:
+            raise bad_response(str(exc)) from exc
+        log.info(
+            "pipedrive.webhook_added",
+            company_id=company_id,
+            webhook_id=added.id,
+            subscribed=f"{added.event_action}.{added.event_object}",
+        )
+        return added
+
+    async def delete_webhook(self, company_id: str, webhook_id: str) -> None:
+        if not _NUMERIC_ID.match(webhook_id):
+            return  # no such id can exist: already gone
+        try:
+            await self._client.request(
+                company_id,
+                "DELETE",
+                f"/api/v1/webhooks/{webhook_id}",
+                resource=("webhook", webhook_id),
+            )
+        except NotFoundError:
+            return
+        log.info("pipedrive.webhook_deleted", company_id=company_id, webhook_id=webhook_id)

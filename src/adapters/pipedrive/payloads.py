@@ -173,6 +173,24 @@ class NotePayload(TypedDict, total=False):
     content: str
 
 
+class WebhookPayload(TypedDict, total=False):
+    """One webhook of ``GET /api/v1/webhooks`` / ``data`` of ``POST /api/v1/webhooks`` (A8)."""
+
+    id: int
+    company_id: int
+    owner_id: int
+    user_id: int
+    event_action: str
+    event_object: str
+    subscription_url: str
+    version: str
+    is_active: int  # 0 or 1
+    type: str  # general | application | automation
+    http_auth_user: str | None
+    http_auth_password: str | None
+    name: str
+
+
 class TokenResponse(TypedDict, total=False):
     """``POST /oauth/token``."""
 

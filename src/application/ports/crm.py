@@ -92,6 +92,23 @@ class CrmInstall:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CrmWebhook:
+    """A webhook subscription: Pipedrive POSTs each ``event_action`` (create, change, delete or
+    ``*``) on an ``event_object`` (deal, organization, person ... or ``*``) to ``url``, with
+    HTTP Basic credentials when given, in the payload format of ``version``."""
+
+    event_action: str
+    event_object: str
+    url: str
+    http_auth_user: str | None = None
+    http_auth_password: str | None = field(default=None, repr=False)
+    version: str = "2.0"
+    name: str = ""
+    active: bool = True
+    id: str = ""  # given by Pipedrive
+
+
 class CrmGateway(Protocol):
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         """Deal, organization, person, products and deal-level discounts (NotFoundError if gone)."""
@@ -109,6 +126,18 @@ class CrmGateway(Protocol):
 
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:
         """One user of the company: name, admin or not, locale (NotFoundError if unknown)."""
+        ...
+
+    async def list_webhooks(self, company_id: str) -> list[CrmWebhook]:
+        """The company's webhooks this app subscribed (Pipedrive shows an app only its own)."""
+        ...
+
+    async def add_webhook(self, company_id: str, webhook: CrmWebhook) -> CrmWebhook:
+        """Subscribe (not idempotent: list first); returns the subscription with its id."""
+        ...
+
+    async def delete_webhook(self, company_id: str, webhook_id: str) -> None:
+        """Unsubscribe; a subscription already gone is not an error."""
         ...
 
 

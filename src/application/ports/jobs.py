@@ -9,3 +9,7 @@ class JobQueue(Protocol):
     async def finish_creation(self, company_id: str, invoice_id: str) -> None:
         """Finish a CREATING invoice later (at most one pending job per invoice)."""
         ...
+
+    async def subscribe_crm_webhooks(self, company_id: str) -> None:
+        """Subscribe the company's Pipedrive webhooks (at most one pending job per company)."""
+        ...

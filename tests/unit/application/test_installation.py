@@ -9,6 +9,7 @@ import pytest
 
 from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.crm import InMemoryCrmAuthorizer
+from adapters.in_memory.jobs import InMemoryJobQueue
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
 from adapters.system_clock import FrozenClock
 from application.errors import UpstreamRejectedError, UpstreamUnavailableError
@@ -44,6 +45,7 @@ class World:
     authorizer: InMemoryCrmAuthorizer = field(default_factory=InMemoryCrmAuthorizer)
     token_store: InMemoryTokenStore = field(default_factory=InMemoryTokenStore)
     uow_factory: InMemoryUnitOfWorkFactory = field(default_factory=InMemoryUnitOfWorkFactory)
+    jobs: InMemoryJobQueue = field(default_factory=InMemoryJobQueue)
 
     def __post_init__(self) -> None:
         self.authorizer.add_install(
@@ -55,7 +57,9 @@ class World:
                 user=ADMIN,
             ),
         )
-        self.install = CompletePipedriveInstall(self.authorizer, self.token_store, self.clock)
+        self.install = CompletePipedriveInstall(
+            self.authorizer, self.token_store, self.jobs, self.clock
+        )
         self.uninstall = UninstallPipedrive(
             self.token_store, self.authorizer, self.uow_factory, self.clock
         )
@@ -98,6 +102,16 @@ async def test_install_stores_the_pipedrive_connection_of_the_company(world: Wor
     assert connection.status is ConnectionStatus.CONNECTED
 
 
+async def test_install_queues_the_webhook_subscriptions_once_the_tokens_are_stored(
+    world: World,
+) -> None:
+    await world.install.execute(CompletePipedriveInstallCommand("good-code"))
+    world.authorizer.used_codes.clear()
+    await world.install.execute(CompletePipedriveInstallCommand("good-code"))  # a reinstall
+
+    assert world.jobs.deferred == [("subscribe_crm_webhooks", {"company_id": COMPANY})]
+
+
 async def test_reinstalling_replaces_a_broken_connection(world: World) -> None:
     await world.install.execute(CompletePipedriveInstallCommand("good-code"))
     await world.token_store.mark_broken(COMPANY, Vendor.PIPEDRIVE, "refused", NOW)
@@ -115,6 +129,7 @@ async def test_an_invalid_code_stores_nothing(world: World) -> None:
         await world.install.execute(CompletePipedriveInstallCommand("forged"))
 
     assert world.token_store.connections == {}
+    assert world.jobs.deferred == []
 
 
 async def test_uninstall_revokes_and_deletes_connections_and_settings(world: World) -> None:
