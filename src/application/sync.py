@@ -20,6 +20,7 @@ from domain.connection import Vendor
 
 log = structlog.get_logger("dealbooks.sync")
 PAYMENT_LOOKBACK = timedelta(minutes=15)
+NOTICES_PER_PASS = 1000  # applied together: their invoices read in a few QuickBooks calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +114,28 @@ class RecordChangeNotices:
 
 
 class ProcessChangeNotices:
-    """Job side: apply the recorded notices, then mark them processed (a retry re-applies)."""
+    """Job side: apply every notice of the realm still pending, then mark them processed (a
+    retry re-applies). Notices recorded while it runs have a job of their own waiting."""
 
     def __init__(self, notices: NoticeStore, apply: ApplyAccountingChanges, clock: Clock) -> None:
         self._notices = notices
         self._apply = apply
         self._clock = clock
 
-    async def execute(self, keys: Sequence[str]) -> SyncReport:
-        notices = await self._notices.load(keys)
-        report = await self._apply.execute(notices)
-        await self._notices.mark_processed([n.key for n in notices], self._clock.now())
-        return report
+    async def execute(self, realm_id: str) -> SyncReport:
+        companies = read = changed = 0
+        while True:
+            notices = await self._notices.pending(realm_id, NOTICES_PER_PASS)
+            if not notices:
+                break
+            report = await self._apply.execute(notices)
+            await self._notices.mark_processed([n.key for n in notices], self._clock.now())
+            companies = max(companies, report.companies)
+            read += report.invoices_read
+            changed += report.invoices_changed
+            if len(notices) < NOTICES_PER_PASS:
+                break
+        return SyncReport(companies=companies, invoices_read=read, invoices_changed=changed)
 
 
 CDC_WINDOW = timedelta(days=29)  # QuickBooks answers CDC for the last 30 days

@@ -67,10 +67,13 @@ def register_tasks(
             if invoice.state is InvoiceState.CREATING:
                 raise StillCreatingError(invoice_id)
 
+    # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<realm>", queueing lock
+    # "notices-<realm>"). ``keys``: jobs queued before one job applied a realm's every pending
+    # notice still carry theirs; they are among the pending ones.
     @app.task(name="apply_quickbooks_changes", retry=backoff, queue="sync")
-    async def apply_quickbooks_changes(realm_id: str, keys: list[str]) -> None:
+    async def apply_quickbooks_changes(realm_id: str, keys: list[str] | None = None) -> None:
         with structlog.contextvars.bound_contextvars(job="apply_quickbooks_changes"):
-            await process_notices.execute(keys)
+            await process_notices.execute(realm_id)
 
     @app.task(name="catch_up_company", retry=RetryStrategy(max_attempts=3, wait=30), queue="sync")
     async def catch_up_company(company_id: str) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.in_memory.jobs import InMemoryJobQueue
@@ -34,8 +33,12 @@ class Harness(Protocol):
         """Keys of the notices stored, as another reader sees them."""
         ...
 
-    async def jobs(self) -> list[tuple[str, list[str]]]:
-        """(realm, sorted notice keys) of each job queued to apply notices, oldest first."""
+    async def waiting(self) -> list[str]:
+        """The realm of each job waiting to apply notices, oldest first."""
+        ...
+
+    async def start_waiting_jobs(self) -> None:
+        """What a worker does when it takes the waiting jobs."""
         ...
 
 
@@ -48,12 +51,11 @@ class FakeHarness:
     async def stored(self) -> set[str]:
         return set(self.store.notices)
 
-    async def jobs(self) -> list[tuple[str, list[str]]]:
-        return [
-            (str(args["realm_id"]), sorted(args["keys"]))  # type: ignore[call-overload]
-            for name, args in self.queue.deferred
-            if name == "apply_changes"
-        ]
+    async def waiting(self) -> list[str]:
+        return [str(args["realm_id"]) for name, args in self.queue.deferred]
+
+    async def start_waiting_jobs(self) -> None:
+        self.queue.deferred.clear()
 
 
 class PostgresHarness:
@@ -66,22 +68,34 @@ class PostgresHarness:
             rows = await conn.execute(text("SELECT key FROM accounting_notices"))
             return {str(k) for k in rows.scalars()}
 
-    async def jobs(self) -> list[tuple[str, list[str]]]:
+    async def jobs(self) -> list[tuple[str, str]]:
+        """(realm, status) of every apply job, oldest first."""
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT queue_name, lock, status, args FROM procrastinate_jobs "
+                        "SELECT queue_name, lock, queueing_lock, status, args "
+                        "FROM procrastinate_jobs "
                         "WHERE task_name = 'apply_quickbooks_changes' ORDER BY id"
                     )
                 )
             ).all()
         jobs = []
-        for queue, lock, status, args in rows:
-            payload = args if isinstance(args, dict) else json.loads(args)
-            assert (queue, lock, status) == ("sync", f"realm-{payload['realm_id']}", "todo")
-            jobs.append((str(payload["realm_id"]), sorted(str(k) for k in payload["keys"])))
+        for queue, lock, queueing_lock, status, args in rows:
+            realm = str((args if isinstance(args, dict) else json.loads(args))["realm_id"])
+            assert (queue, lock, queueing_lock) == ("sync", f"realm-{realm}", f"notices-{realm}")
+            jobs.append((realm, str(status)))
         return jobs
+
+    async def waiting(self) -> list[str]:
+        return [realm for realm, status in await self.jobs() if status == "todo"]
+
+    async def start_waiting_jobs(self) -> None:
+        async with self.engine.begin() as conn:
+            while (
+                await conn.execute(text("SELECT id FROM procrastinate_fetch_job_v2(NULL, NULL)"))
+            ).scalar_one_or_none() is not None:
+                pass
 
 
 @pytest.fixture(params=["in_memory", pytest.param("postgres", marks=pytest.mark.integration)])
@@ -89,30 +103,29 @@ def engine(request: pytest.FixtureRequest) -> AsyncEngine | None:
     return request.getfixturevalue("pg_engine") if request.param == "postgres" else None
 
 
-@pytest.fixture
-async def harness(engine: AsyncEngine | None) -> AsyncIterator[Harness]:
-    if engine is None:
-        yield FakeHarness()
-        return
+async def with_jobs_schema(engine: AsyncEngine) -> AsyncEngine:
     await apply_schema(build_app(engine.url.render_as_string(hide_password=False)), engine)
-    async with engine.begin() as conn:
-        await conn.execute(text("DELETE FROM procrastinate_jobs"))
-    yield PostgresHarness(engine)
+    return engine
 
 
-async def test_new_notices_are_stored_with_one_job_per_realm(harness: Harness) -> None:
+@pytest.fixture
+async def harness(engine: AsyncEngine | None) -> Harness:
+    if engine is None:
+        return FakeHarness()
+    return PostgresHarness(await with_jobs_schema(engine))
+
+
+async def test_new_notices_are_stored_with_a_job_waiting_per_realm(harness: Harness) -> None:
     new = await harness.inbox.accept(
         [notice("k1"), notice("k2", entity_id="2"), notice("k3", realm="4620")], NOW
     )
 
     assert [n.key for n in new] == ["k1", "k2", "k3"]
     assert await harness.stored() == {"k1", "k2", "k3"}
-    assert sorted(await harness.jobs()) == [("4620", ["k3"]), ("9130", ["k1", "k2"])]
+    assert sorted(await harness.waiting()) == ["4620", "9130"]
 
 
-async def test_a_duplicate_or_a_replay_is_neither_stored_again_nor_queued(
-    harness: Harness,
-) -> None:
+async def test_a_duplicate_or_a_replay_is_not_stored_again(harness: Harness) -> None:
     await harness.inbox.accept([notice("k1")], NOW)
 
     replay = await harness.inbox.accept([notice("k1")], NOW)
@@ -121,7 +134,29 @@ async def test_a_duplicate_or_a_replay_is_neither_stored_again_nor_queued(
     assert replay == []
     assert [n.key for n in twice_in_one] == ["k2"]
     assert await harness.stored() == {"k1", "k2"}
-    assert await harness.jobs() == [("9130", ["k1"]), ("9130", ["k2"])]
+
+
+async def test_a_waiting_job_serves_later_notices_and_a_started_one_does_not(
+    harness: Harness,
+) -> None:
+    await harness.inbox.accept([notice("k1")], NOW)
+    await harness.inbox.accept([notice("k2")], NOW)
+    assert await harness.waiting() == ["9130"]  # one job will apply both
+
+    await harness.start_waiting_jobs()
+    assert await harness.waiting() == []
+    await harness.inbox.accept([notice("k3")], NOW)  # it may have read the pending ones already
+
+    assert await harness.waiting() == ["9130"]
+
+
+async def test_a_replay_queues_nothing(harness: Harness) -> None:
+    await harness.inbox.accept([notice("k1")], NOW)
+    await harness.start_waiting_jobs()
+
+    await harness.inbox.accept([notice("k1")], NOW)
+
+    assert await harness.waiting() == []
 
 
 async def test_concurrent_deliveries_each_learn_only_what_was_new(harness: Harness) -> None:
@@ -132,13 +167,12 @@ async def test_concurrent_deliveries_each_learn_only_what_was_new(harness: Harne
     claimed = [n.key for answer in answers for n in answer]
     assert sorted(claimed) == sorted(f"k{i}" for i in range(30))  # each new key told once
     assert await harness.stored() == {f"k{i}" for i in range(30)}
-    queued = [key for _, keys in await harness.jobs() for key in keys]
-    assert sorted(queued) == sorted(claimed)  # every new notice queued, and only once
+    assert await harness.waiting() == ["9130"]
 
 
 async def test_nothing_is_accepted_without_notices(harness: Harness) -> None:
     assert await harness.inbox.accept([], NOW) == []
-    assert await harness.jobs() == []
+    assert await harness.waiting() == []
 
 
 @pytest.mark.integration
@@ -162,18 +196,86 @@ async def test_every_waiting_delivery_is_told_when_the_database_is_unreachable()
 async def test_deliveries_waiting_together_share_one_statement_up_to_the_batch_size(
     pg_engine: AsyncEngine,
 ) -> None:
-    await apply_schema(build_app(pg_engine.url.render_as_string(hide_password=False)), pg_engine)
-    harness = PostgresHarness(pg_engine)
-    harness.inbox = ProcrastinateNoticeInbox(pg_engine, max_batch_notices=4)
+    inbox = ProcrastinateNoticeInbox(await with_jobs_schema(pg_engine), max_batch_notices=4)
+    statements: list[int] = []
 
-    answers = await asyncio.gather(
-        *(harness.inbox.accept([notice(f"k{i}")], NOW) for i in range(10))
-    )
+    def count(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if "INSERT INTO accounting_notices" in statement:
+            keys = params["keys"] if isinstance(params, dict) else params[0]  # type: ignore[index]
+            statements.append(len(keys))
+
+    event.listen(pg_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        answers = await asyncio.gather(*(inbox.accept([notice(f"k{i}")], NOW) for i in range(10)))
+    finally:
+        event.remove(pg_engine.sync_engine, "before_cursor_execute", count)
 
     assert [[n.key for n in a] for a in answers] == [[f"k{i}"] for i in range(10)]
-    # Ten deliveries waiting at once: statements of 4, 4 and 2 notices, one job each.
-    assert [keys for _, keys in await harness.jobs()] == [
-        ["k0", "k1", "k2", "k3"],
-        ["k4", "k5", "k6", "k7"],
-        ["k8", "k9"],
-    ]
+    assert statements == [4, 4, 2]  # ten deliveries waiting at once, at most 4 notices each
+
+
+@pytest.mark.integration
+async def test_a_job_a_worker_is_starting_meanwhile_gets_a_successor(
+    pg_engine: AsyncEngine,
+) -> None:
+    """The lost wake-up: a worker takes the waiting job while the statement runs. Either the
+    job reads the notice (the worker waits for the commit) or a new job is queued for it."""
+    harness = PostgresHarness(await with_jobs_schema(pg_engine))
+    await harness.inbox.accept([notice("k1")], NOW)
+    async with pg_engine.connect() as worker:
+        fetching = await worker.begin()  # procrastinate's fetch, not committed yet
+        started = await worker.execute(
+            text("SELECT id FROM procrastinate_fetch_job_v2(NULL, NULL)")
+        )
+        assert started.scalar_one_or_none() is not None
+        accepting = asyncio.create_task(harness.inbox.accept([notice("k2")], NOW))
+        await until_blocked_or_done(pg_engine, accepting)
+        await fetching.commit()
+        assert [n.key for n in await accepting] == ["k2"]
+
+    assert await harness.jobs() == [("9130", "doing"), ("9130", "todo")]
+
+
+async def until_blocked_or_done(
+    engine: AsyncEngine, task: asyncio.Future[Any], blocked: int = 1
+) -> None:
+    """Until ``blocked`` statements wait for a lock in the database, or ``task`` finished."""
+    for _ in range(200):
+        if task.done():
+            return
+        async with engine.connect() as conn:
+            waiting = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                )
+            ).scalar_one()
+        if waiting >= blocked:
+            return
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.integration
+async def test_two_processes_queueing_a_realms_first_job_at_once_leave_one(
+    pg_engine: AsyncEngine,
+) -> None:
+    harness = PostgresHarness(await with_jobs_schema(pg_engine))
+    first, second = ProcrastinateNoticeInbox(pg_engine), ProcrastinateNoticeInbox(pg_engine)
+    async with pg_engine.connect() as blocker:
+        held = await blocker.begin()  # holds the realm's queueing lock, uncommitted
+        await blocker.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock) "
+                "VALUES ('sync', 'apply_quickbooks_changes', 'notices-9130')"
+            )
+        )
+        both = asyncio.gather(first.accept([notice("k1")], NOW), second.accept([notice("k2")], NOW))
+        await until_blocked_or_done(pg_engine, asyncio.ensure_future(both), blocked=2)
+        await held.rollback()  # both statements now race for the queueing lock
+        answers = await both
+
+    assert [[n.key for n in a] for a in answers] == [["k1"], ["k2"]]
+    assert await harness.stored() == {"k1", "k2"}
+    assert await harness.waiting() == ["9130"]

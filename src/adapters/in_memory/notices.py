@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -15,22 +14,19 @@ class InMemoryNoticeStore:
         self.notices: dict[str, tuple[ChangeNotice, datetime, datetime | None]] = {}
         self.watermarks: dict[str, datetime] = {}
 
-    async def load(self, keys: Sequence[str]) -> list[ChangeNotice]:
-        return [self.notices[k][0] for k in keys if k in self.notices]
+    async def pending(self, realm_id: str, limit: int) -> list[ChangeNotice]:
+        waiting = [
+            (received, n.key, n)
+            for n, received, done in self.notices.values()
+            if done is None and n.realm_id == realm_id
+        ]
+        return [n for _, _, n in sorted(waiting, key=lambda w: (w[0], w[1]))][:limit]
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None:
         for key in keys:
             if key in self.notices:
                 notice, received, _ = self.notices[key]
                 self.notices[key] = (notice, received, now)
-
-    async def unprocessed(self, received_before: datetime, limit: int) -> list[ChangeNotice]:
-        pending = [
-            (received, n)
-            for n, received, done in self.notices.values()
-            if done is None and received < received_before
-        ]
-        return [n for _, n in sorted(pending, key=lambda p: p[0])][:limit]
 
     async def watermark(self, company_id: str) -> datetime | None:
         return self.watermarks.get(company_id)
@@ -41,7 +37,8 @@ class InMemoryNoticeStore:
 
 
 class InMemoryNoticeInbox:
-    """Stores into an InMemoryNoticeStore and queues ``apply_changes`` on an InMemoryJobQueue."""
+    """Stores into an InMemoryNoticeStore and queues ``apply_changes`` on an InMemoryJobQueue
+    (whose ``deferred`` are the jobs waiting: a test takes one by removing it)."""
 
     def __init__(self, store: InMemoryNoticeStore, jobs: InMemoryJobQueue) -> None:
         self._store = store
@@ -53,9 +50,8 @@ class InMemoryNoticeInbox:
             if notice.key not in self._store.notices:
                 self._store.notices[notice.key] = (notice, now, None)
                 new.append(notice)
-        by_realm: dict[str, list[str]] = defaultdict(list)
-        for notice in new:
-            by_realm[notice.realm_id].append(notice.key)
-        for realm_id, keys in by_realm.items():
-            self._jobs.deferred.append(("apply_changes", {"realm_id": realm_id, "keys": keys}))
+        for realm_id in dict.fromkeys(n.realm_id for n in new):
+            job = ("apply_changes", {"realm_id": realm_id})
+            if job not in self._jobs.deferred:  # one waiting job per realm, as the real inbox
+                self._jobs.deferred.append(job)
         return new

@@ -5,11 +5,12 @@ Each delivery waits for the commit of the batch it joined, so its 200 always fol
 write; deliveries arriving while a batch commits form the next one. A batch is ONE statement in
 autocommit (atomic by itself: one round trip, one WAL flush): a multi-row INSERT of the notices
 (``ON CONFLICT DO NOTHING``: a key already stored is a duplicate or a replay) whose RETURNING rows
-feed procrastinate's own ``procrastinate_defer_jobs_v1`` with one ``apply_quickbooks_changes``
-job per realm. Notices and their jobs are therefore committed together or not at all, whatever
-the number of deliveries in the batch; under load the database work, the WAL flushes and the
-worker's jobs per delivery all shrink by the batch size, and a lone delivery waits for nothing
-but its own statement.
+feed procrastinate's own ``procrastinate_defer_jobs_v1`` with an ``apply_quickbooks_changes``
+job for each realm that has none waiting. Notices and their job are therefore committed
+together or not at all, whatever the number of deliveries in the batch; under load the
+database work and the WAL flushes per delivery shrink by the batch size, the worker runs one
+job per realm for whatever arrived while it was busy, and a lone delivery waits for nothing but
+its own statement.
 
 procrastinate is called through its versioned SQL API (the function and the
 ``procrastinate_job_to_defer_v1`` type its Python ``defer`` calls), because its Python API
@@ -20,6 +21,7 @@ worker.py) registers the task under the same name, queue and arguments.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +40,9 @@ log = structlog.get_logger("dealbooks.jobs")
 
 MAX_BATCH_NOTICES: Final = 1000  # per statement; a delivery is never split
 DATABASE_UNAVAILABLE: Final = "DATABASE_UNAVAILABLE"
-# The job: task "apply_quickbooks_changes" on queue "sync", lock "realm-<realm>", priority 0.
+# The job: task "apply_quickbooks_changes" on queue "sync", lock "realm-<realm>" (one running per
+# realm), queueing lock "notices-<realm>" (one waiting per realm: it applies every notice of the
+# realm still pending when it runs, so a realm that already has one waiting needs no other).
 _ACCEPT: Final = text(
     """
 WITH incoming (key, realm_id, entity, entity_id, operation, occurred_at, received_at) AS (
@@ -52,19 +56,33 @@ WITH incoming (key, realm_id, entity, entity_id, operation, occurred_at, receive
     SELECT * FROM incoming
     ON CONFLICT (key) DO NOTHING
     RETURNING key, realm_id
-), per_realm AS (
-    SELECT realm_id, jsonb_agg(key) AS keys FROM stored GROUP BY realm_id
+), realms AS (
+    SELECT DISTINCT realm_id, 'notices-' || realm_id AS queueing_lock FROM stored
+), waiting AS (
+    SELECT jobs.queueing_lock
+    FROM procrastinate_jobs AS jobs
+    WHERE jobs.queueing_lock IN (SELECT queueing_lock FROM realms) AND jobs.status = 'todo'
+    FOR KEY SHARE OF jobs
 ), queued AS (
     SELECT procrastinate_defer_jobs_v1(array_agg(
-        ROW('sync', 'apply_quickbooks_changes', 0, 'realm-' || realm_id, NULL,
-            jsonb_build_object('realm_id', realm_id, 'keys', keys), NULL
-        )::procrastinate_job_to_defer_v1
+        ROW('sync', 'apply_quickbooks_changes', 0, 'realm-' || realm_id, queueing_lock,
+            jsonb_build_object('realm_id', realm_id), NULL
+        )::procrastinate_job_to_defer_v1 ORDER BY realm_id
     )) AS job_ids
-    FROM per_realm
+    FROM realms
+    WHERE queueing_lock NOT IN (SELECT queueing_lock FROM waiting)
 )
 SELECT ARRAY(SELECT key FROM stored) AS new_keys, (SELECT job_ids FROM queued) AS job_ids
 """
 )
+# Why a waiting job is locked (FOR KEY SHARE) until the statement commits: a worker cannot start
+# it meanwhile (procrastinate fetches jobs FOR UPDATE SKIP LOCKED), so it cannot read the pending
+# notices before these are visible; and one a worker started just before is re-read as 'doing',
+# no longer waiting, so a new job is queued. No notice is ever left without a job to apply it.
+# Two processes queueing the first job of a realm at once: one fails on the queueing lock, and
+# its statement (notices included) is simply run again, when it finds the other's job.
+_RETRIED_SQLSTATES: Final = frozenset({"23505", "40P01"})  # unique violation, deadlock
+_ATTEMPTS: Final = 3
 
 
 @dataclass(slots=True)
@@ -108,7 +126,11 @@ class ProcrastinateNoticeInbox:
         delivery = _Delivery(notices, now, loop.create_future())
         self._waiting.append(delivery)
         if self._committer is None:
-            self._committer = loop.create_task(self._commit_waiting(), name="notice-inbox")
+            self._committer = loop.create_task(
+                self._commit_waiting(),
+                name="notice-inbox",
+                context=contextvars.Context(),  # not the log context of the request starting it
+            )
         return await delivery.done
 
     async def _commit_waiting(self) -> None:
@@ -157,10 +179,18 @@ class ProcrastinateNoticeInbox:
             "occurred": [n.occurred_at for n, _ in values],
             "received": [received for _, received in values],
         }
-        async with self._engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            row = (await autocommit.execute(_ACCEPT, params)).one()
-        return {str(key) for key in row.new_keys or ()}
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._engine.connect() as conn:
+                    autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    row = (await autocommit.execute(_ACCEPT, params)).one()
+                return {str(key) for key in row.new_keys or ()}
+            except DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                if sqlstate not in _RETRIED_SQLSTATES or attempt == _ATTEMPTS:
+                    raise
+                log.info("inbox.statement_retried", sqlstate=sqlstate, attempt=attempt)
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _settle(batch: Sequence[_Delivery], new_keys: set[str]) -> None:

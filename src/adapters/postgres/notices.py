@@ -27,16 +27,15 @@ class PostgresNoticeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def load(self, keys: Sequence[str]) -> list[ChangeNotice]:
-        if not keys:
-            return []
+    async def pending(self, realm_id: str, limit: int) -> list[ChangeNotice]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(
                 text(
                     "SELECT key, realm_id, entity, entity_id, operation, occurred_at "
-                    "FROM accounting_notices WHERE key = ANY(:keys)"
+                    "FROM accounting_notices WHERE processed_at IS NULL AND realm_id = :realm "
+                    "ORDER BY received_at, key LIMIT :limit"
                 ),
-                {"keys": list(keys)},
+                {"realm": realm_id[:64], "limit": limit},
             )
             return [_notice(tuple(row)) for row in rows]
 
@@ -46,18 +45,6 @@ class PostgresNoticeStore:
                 text("UPDATE accounting_notices SET processed_at = :now WHERE key = ANY(:keys)"),
                 {"now": now, "keys": list(keys)},
             )
-
-    async def unprocessed(self, received_before: datetime, limit: int) -> list[ChangeNotice]:
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT key, realm_id, entity, entity_id, operation, occurred_at "
-                    "FROM accounting_notices WHERE processed_at IS NULL "
-                    "AND received_at < :before ORDER BY received_at LIMIT :limit"
-                ),
-                {"before": received_before, "limit": limit},
-            )
-            return [_notice(tuple(row)) for row in rows]
 
     async def watermark(self, company_id: str) -> datetime | None:
         async with self._engine.connect() as conn:

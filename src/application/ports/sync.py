@@ -28,8 +28,10 @@ class NoticeInbox(Protocol):
     """Where webhooks drop QuickBooks notices: stored once, their processing queued with them."""
 
     async def accept(self, notices: Sequence[ChangeNotice], now: datetime) -> list[ChangeNotice]:
-        """Store the notices not seen before and queue a job to apply them, in one transaction;
-        return those new ones (duplicates and replays are dropped, and queue nothing).
+        """Store the notices not seen before and make sure a job will apply them, in one
+        transaction: a job for each of their realms, unless one is already waiting (it applies
+        every notice of its realm pending when it runs). Return the new notices (duplicates and
+        replays are dropped, and queue nothing).
 
         Returns only once that transaction is committed: a caller may then acknowledge the
         notices to QuickBooks, and nothing is lost if the process dies the next instant. Calls
@@ -39,11 +41,11 @@ class NoticeInbox(Protocol):
 
 
 class NoticeStore(Protocol):
-    async def load(self, keys: Sequence[str]) -> list[ChangeNotice]: ...
+    async def pending(self, realm_id: str, limit: int) -> list[ChangeNotice]:
+        """The realm's notices not yet processed, oldest first."""
+        ...
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None: ...
-
-    async def unprocessed(self, received_before: datetime, limit: int) -> list[ChangeNotice]: ...
 
     async def watermark(self, company_id: str) -> datetime | None:
         """Until when QuickBooks changes of the company are known to be applied."""

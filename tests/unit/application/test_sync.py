@@ -48,24 +48,30 @@ def notice(key: str, entity_id: str, entity: str = "Invoice") -> ChangeNotice:
     return ChangeNotice(key, REALM, entity, entity_id, "Update")
 
 
-async def test_a_notice_is_recorded_once_and_queued_per_realm(world: World) -> None:
+async def test_a_notice_is_recorded_once_and_one_job_waits_per_realm(world: World) -> None:
     record = RecordChangeNotices(world.inbox, world.clock)  # type: ignore[attr-defined]
 
     first = await record.execute([notice("k1", "1"), notice("k2", "2")])
     again = await record.execute([notice("k1", "1")])
+    later = await record.execute([notice("k3", "3")])
 
-    assert (first, again) == (2, 0)
-    assert world.jobs.deferred == [("apply_changes", {"realm_id": REALM, "keys": ["k1", "k2"]})]  # type: ignore[attr-defined]
+    assert (first, again, later) == (2, 0, 1)
+    assert world.jobs.deferred == [("apply_changes", {"realm_id": REALM})]  # type: ignore[attr-defined]
 
 
-async def test_processing_notices_applies_the_payment(world: World) -> None:
+async def test_processing_applies_every_pending_notice_of_the_realm_once(world: World) -> None:
     view = await world.create.execute(create_command())
     qb_id = view.invoice.quickbooks_id or ""
     world.qbo.record_payment(qb_id, Money.of("9.78", "USD"))
-    await world.inbox.accept([notice("k1", qb_id)], world.clock.now())  # type: ignore[attr-defined]
+    await world.inbox.accept([notice("k1", qb_id), notice("k2", qb_id)], world.clock.now())  # type: ignore[attr-defined]
+    process = ProcessChangeNotices(world.notices, world.apply, world.clock)  # type: ignore[attr-defined]
 
-    await ProcessChangeNotices(world.notices, world.apply, world.clock).execute(["k1"])  # type: ignore[attr-defined]
+    first = await process.execute(REALM)
+    second = await process.execute(REALM)
 
+    assert (first.invoices_read, first.invoices_changed) == (1, 1)
+    assert (second.invoices_read, second.invoices_changed) == (0, 0)
+    assert await world.notices.pending(REALM, 10) == []  # type: ignore[attr-defined]
     page = await world.list.execute(ListPageCommand(deal_ref()))
     assert page.items[0].invoice.state is InvoiceState.PARTIALLY_PAID
 
