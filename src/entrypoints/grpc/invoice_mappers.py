@@ -147,6 +147,7 @@ def totals_to_proto(totals: InvoiceTotals) -> invoice_pb2.InvoiceTotals:
 
 def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
     i = view.invoice
+    totals = i.totals()  # once: the totals and the mismatch flag come from the same pass
     return invoice_pb2.Invoice(
         name=invoice_name(i.company_id, i.deal_id, i.id),
         state=_STATUS[view.status],
@@ -157,11 +158,11 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         issue_date=i.issue_date.isoformat(),
         due_date=i.due_date.isoformat() if i.due_date else "",
         memo=i.memo,
-        totals=totals_to_proto(i.totals()),
+        totals=totals_to_proto(totals),
         quickbooks_invoice_id=i.quickbooks_id or "",
         quickbooks_url=view.quickbooks_url or "",
         failure_reason=i.failure_reason or "",
-        totals_mismatch=i.totals_mismatch,
+        totals_mismatch=i.quickbooks_total is not None and i.quickbooks_total != totals.total,
         quickbooks_total=money_to_proto(i.quickbooks_total),
         create_time=timestamp(i.created_at),
         update_time=timestamp(i.updated_at),
