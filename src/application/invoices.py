@@ -56,6 +56,7 @@ from application.ports.persistence import (
     CreationOptions,
     CustomerLink,
     IdempotencyRecord,
+    InvoiceQueries,
     PageCursor,
     RecordedEvent,
     UnitOfWork,
@@ -792,19 +793,28 @@ def _with_customer(invoice: Invoice, customer: AccountingCustomer) -> Invoice:
 
 
 class GetInvoice:
-    def __init__(self, uow_factory: UnitOfWorkFactory, reader: InvoiceReader) -> None:
-        self._uow_factory = uow_factory
+    """A pure read: one query through the read model, no unit of work."""
+
+    def __init__(self, queries: InvoiceQueries, reader: InvoiceReader) -> None:
+        self._queries = queries
         self._reader = reader
 
     async def execute(self, ref: InvoiceRef) -> InvoiceView:
-        async with self._uow_factory() as uow:
-            invoice = await load_invoice(uow, ref)
+        ref.principal.ensure_can_access(ref.company_id)
+        invoice = await self._queries.get(ref.company_id, ref.invoice_id)
+        if invoice is None or invoice.deal_id != ref.deal_id:
+            raise NotFoundError(
+                "invoice",
+                f"companies/{ref.company_id}/deals/{ref.deal_id}/invoices/{ref.invoice_id}",
+            )
         return await self._reader.view(invoice, await self._reader.today(ref.company_id))
 
 
 class ListInvoices:
-    def __init__(self, uow_factory: UnitOfWorkFactory, reader: InvoiceReader) -> None:
-        self._uow_factory = uow_factory
+    """A pure read: one query through the read model, no unit of work."""
+
+    def __init__(self, queries: InvoiceQueries, reader: InvoiceReader) -> None:
+        self._queries = queries
         self._reader = reader
 
     async def execute(self, cmd: ListPageCommand) -> Page[InvoiceView]:
@@ -819,10 +829,9 @@ class ListInvoices:
                 after = PageCursor(datetime.fromisoformat(position["t"]), str(position["i"]))
             except (KeyError, ValueError, TypeError):
                 raise InvalidValueError("page_token", "This page token is damaged.") from None
-        async with self._uow_factory() as uow:
-            rows = await uow.invoices.list_for_deal(
-                ref.company_id, ref.deal_id, limit=size + 1, after=after
-            )
+        rows = await self._queries.list_for_deal(
+            ref.company_id, ref.deal_id, limit=size + 1, after=after
+        )
         today = await self._reader.today(ref.company_id)
         items = [await self._reader.view(i, today) for i in rows[:size]]
         token = ""
@@ -1024,6 +1033,7 @@ class RefreshInvoices:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
+        queries: InvoiceQueries,
         accounting: AccountingGateway,
         clock: Clock,
         finish: FinishInvoiceCreation,
@@ -1033,7 +1043,7 @@ class RefreshInvoices:
         self._clock = clock
         self._finish = finish
         self._reader = InvoiceReader(accounting, clock)
-        self._list = ListInvoices(uow_factory, self._reader)
+        self._list = ListInvoices(queries, self._reader)
 
     async def execute(self, ref: DealRef) -> Page[InvoiceView]:
         ref.principal.ensure_can_access(ref.company_id)

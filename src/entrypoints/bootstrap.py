@@ -29,6 +29,7 @@ from adapters.postgres.crypto import SecretBox
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.engine import build_engine, build_session_factory
 from adapters.postgres.notices import PostgresNoticeStore, sync_figures
+from adapters.postgres.queries import PostgresInvoiceQueries
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints
@@ -124,6 +125,7 @@ class Gateways(containers.DeclarativeContainer):
     engine = providers.Singleton(build_engine, config.database_url)
     session_factory = providers.Singleton(build_session_factory, engine)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
+    invoice_queries = providers.Singleton(PostgresInvoiceQueries, config.database_url)
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
     clock = providers.Singleton(SystemClock)
     secret_box = providers.Singleton(SecretBox, config.secret_key)
@@ -207,13 +209,15 @@ class Services(containers.DeclarativeContainer):
     create = providers.Factory(
         CreateInvoice, uow, gateways.accounting, gateways.crm, gateways.clock, finish, gateways.jobs
     )
-    get_invoice = providers.Factory(GetInvoice, uow, reader)
-    list_invoices = providers.Factory(ListInvoices, uow, reader)
+    get_invoice = providers.Factory(GetInvoice, gateways.invoice_queries, reader)
+    list_invoices = providers.Factory(ListInvoices, gateways.invoice_queries, reader)
     void = providers.Factory(VoidInvoice, uow, gateways.accounting, gateways.clock)
     delete = providers.Factory(DeleteInvoice, uow, gateways.accounting, gateways.clock)
     send = providers.Factory(SendInvoice, uow, gateways.accounting, gateways.clock)
     pdf = providers.Factory(GetInvoicePdf, uow, gateways.accounting)
-    refresh = providers.Factory(RefreshInvoices, uow, gateways.accounting, gateways.clock, finish)
+    refresh = providers.Factory(
+        RefreshInvoices, uow, gateways.invoice_queries, gateways.accounting, gateways.clock, finish
+    )
     events = providers.Factory(ListInvoiceEvents, uow)
     search_customers = providers.Factory(SearchCustomers, gateways.accounting)
     link_customer = providers.Factory(LinkCustomer, uow, gateways.accounting, gateways.clock)
@@ -627,6 +631,7 @@ class Service:
             with contextlib.suppress(Exception):  # never opened if the start failed early
                 await self._jobs_app.close_async()
         if self.container is not None:
+            await self.container.gateways.invoice_queries().close()
             await self.container.gateways.engine().dispose()
         for session in self._sessions:
             await session.close()

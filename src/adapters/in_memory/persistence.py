@@ -188,6 +188,33 @@ class InMemoryInvoiceRepository:
         return self._remember(rows[:limit])
 
 
+class InMemoryInvoiceQueries:
+    """The read model over what the fake database has committed (copies, as Postgres)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        found = self._store.invoices.get((company_id, invoice_id))
+        return copy.deepcopy(found) if found is not None else None
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        rows = sorted(
+            (
+                i
+                for (c, _), i in self._store.invoices.items()
+                if c == company_id and i.deal_id == deal_id
+            ),
+            key=lambda i: (i.created_at, i.id),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
+        return [copy.deepcopy(i) for i in rows[:limit]]
+
+
 class InMemoryInvoiceEventRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store

@@ -91,6 +91,21 @@ class InvoiceRepository(Protocol):
         ...
 
 
+class InvoiceQueries(Protocol):
+    """The read model behind GetInvoice and ListInvoices: invoices as last committed, each
+    answer from one query, with no unit of work (nothing read here is ever saved)."""
+
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        """The company's invoice, or None (also when it belongs to another company)."""
+        ...
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        """Newest first, as ``InvoiceRepository.list_for_deal``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     """A stored domain event: one line of a deal's invoicing history."""
