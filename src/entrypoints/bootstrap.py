@@ -55,6 +55,7 @@ from application.invoices import (
     CreateInvoice,
     DeleteInvoice,
     FinishInvoiceCreation,
+    FollowUpOnDeal,
     GetInvoice,
     GetInvoicePdf,
     InvoiceReader,
@@ -201,8 +202,14 @@ class Services(containers.DeclarativeContainer):
     list_options = providers.Factory(ListInvoiceOptions, accounting=gateways.accounting)
     reader = providers.Factory(InvoiceReader, gateways.accounting, gateways.clock)
     finish = providers.Factory(
-        FinishInvoiceCreation, uow, gateways.accounting, gateways.crm, gateways.clock
+        FinishInvoiceCreation,
+        uow,
+        gateways.accounting,
+        gateways.crm,
+        gateways.clock,
+        gateways.jobs,
     )
+    follow_up = providers.Factory(FollowUpOnDeal, uow, gateways.crm, gateways.clock)
     prepare = providers.Factory(
         PrepareInvoice, uow, gateways.accounting, gateways.crm, gateways.clock
     )
@@ -409,6 +416,7 @@ class Service:
         register_tasks(
             jobs_app,
             finish=services.finish(),
+            follow_up=services.follow_up(),
             process_notices=services.process_notices(),
             catch_up=services.catch_up(),
             sweep=services.sweep(),

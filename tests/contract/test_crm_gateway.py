@@ -348,6 +348,17 @@ async def test_notes_are_added_to_the_deal_as_written(harness: Harness) -> None:
     assert await harness.notes(seeded, seeded.deal_id) == [text, "Voided"]
 
 
+async def test_a_deals_notes_are_read_back_as_written_oldest_first(harness: Harness) -> None:
+    seeded = await harness.seed()
+    text = 'Invoice 1042: <b>9,776.04</b> & "due" 2026-03-20\nhttps://qbo.test/app/invoice?txnId=7'
+    assert await harness.gateway.deal_notes(seeded.company_id, seeded.deal_id) == []
+
+    await harness.gateway.add_deal_note(seeded.company_id, seeded.deal_id, text)
+    await harness.gateway.add_deal_note(seeded.company_id, seeded.deal_id, "Voided")
+
+    assert await harness.gateway.deal_notes(seeded.company_id, seeded.deal_id) == [text, "Voided"]
+
+
 async def test_the_current_user_is_the_installing_admin(harness: Harness) -> None:
     seeded = await harness.seed()
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 FINISH_CREATION = "finish_invoice_creation"
 SUBSCRIBE_CRM_WEBHOOKS = "subscribe_crm_webhooks"
+FOLLOW_UP_ON_DEAL = "follow_up_on_deal"
 _SCHEMA_LOCK = 0x6A6F6273  # "jobs"
 
 
@@ -65,3 +66,13 @@ class ProcrastinateJobQueue:
         )
         with contextlib.suppress(AlreadyEnqueued):  # one pending job per company is enough
             await deferrer.defer_async(company_id=company_id)
+
+    async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
+        deferrer = self._app.configure_task(
+            FOLLOW_UP_ON_DEAL,
+            queue="invoices",
+            lock=f"deal-follow-up-{invoice_id}",
+            queueing_lock=f"deal-follow-up-{invoice_id}",
+        )
+        with contextlib.suppress(AlreadyEnqueued):  # one pending job per invoice is enough
+            await deferrer.defer_async(company_id=company_id, invoice_id=invoice_id)

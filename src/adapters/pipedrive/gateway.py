@@ -700,6 +700,32 @@ class PipedriveCrmGateway:
         log.info("pipedrive.note_added", company_id=company_id, deal_id=deal_id, note_id=note_id)
         return str(note_id)
 
+    async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
+        deal_id = _checked_id("deal", deal_id)
+        texts: list[str] = []
+        start = 0
+        for _ in range(1000):  # a guard against pagination that never ends
+            body = await self._client.request(
+                company_id,
+                "GET",
+                "/api/v1/notes",
+                params={"deal_id": deal_id, "start": str(start), "limit": "500", "sort": "id ASC"},
+                resource=("deal", deal_id),
+            )
+            data = body.get("data") or []  # v1 answers `data: null` when nothing matches
+            if not isinstance(data, list):
+                raise bad_response("the deal's notes are not a list")
+            for note in data:
+                content = note.get("content") if isinstance(note, dict) else None
+                if isinstance(content, str):
+                    texts.append(html.unescape(re.sub(r"<br\s*/?>", "\n", content)))
+            pagination = (body.get("additional_data") or {}).get("pagination") or {}
+            next_start = pagination.get("next_start")
+            if not pagination.get("more_items_in_collection") or not isinstance(next_start, int):
+                break
+            start = next_start
+        return texts
+
     async def current_user(self, company_id: str) -> CrmUser:
         data = await self._get_data(company_id, "/api/v1/users/me")
         if not isinstance(data, dict):

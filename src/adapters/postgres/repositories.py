@@ -23,6 +23,7 @@ from adapters.postgres.mappers import (
 from adapters.postgres.tables import (
     CompanySettingsRow,
     CustomerLinkRow,
+    DealFollowUpRow,
     IdempotencyKeyRow,
     InvoiceEventRow,
     InvoiceRow,
@@ -31,6 +32,8 @@ from application.errors import ConcurrencyConflictError
 from application.ports.persistence import (
     CreationOptions,
     CustomerLink,
+    DealFollowUp,
+    FollowUpState,
     IdempotencyRecord,
     PageCursor,
     RecordedEvent,
@@ -341,3 +344,77 @@ class PostgresCustomerLinkRepository:
             )
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _follow_up_from_row(row: DealFollowUpRow) -> DealFollowUp:
+    return DealFollowUp(
+        company_id=row.company_id,
+        invoice_id=row.invoice_id,
+        deal_id=row.deal_id,
+        note=row.note,
+        marker=row.marker,
+        quickbooks_customer_id=row.quickbooks_customer_id,
+        customer_name=row.customer_name,
+        requested_by=row.requested_by,
+        state=FollowUpState(row.state),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class PostgresDealFollowUpRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, follow_up: DealFollowUp) -> None:
+        await self._session.execute(
+            insert(DealFollowUpRow)
+            .values(
+                company_id=follow_up.company_id,
+                invoice_id=follow_up.invoice_id,
+                deal_id=follow_up.deal_id,
+                note=follow_up.note,
+                marker=follow_up.marker,
+                quickbooks_customer_id=follow_up.quickbooks_customer_id,
+                customer_name=follow_up.customer_name,
+                requested_by=follow_up.requested_by,
+                state=follow_up.state.value,
+                created_at=follow_up.created_at,
+                updated_at=follow_up.updated_at,
+            )
+            .on_conflict_do_nothing(index_elements=["company_id", "invoice_id"])
+        )
+
+    async def get(self, company_id: str, invoice_id: str) -> DealFollowUp | None:
+        result = await self._session.execute(
+            select(DealFollowUpRow).where(
+                col(DealFollowUpRow.company_id) == company_id,
+                col(DealFollowUpRow.invoice_id) == invoice_id,
+            )
+        )
+        row = result.scalars().one_or_none()
+        return _follow_up_from_row(row) if row else None
+
+    async def mark(
+        self, company_id: str, invoice_id: str, state: FollowUpState, now: datetime
+    ) -> None:
+        await self._session.execute(
+            update(DealFollowUpRow)
+            .where(
+                col(DealFollowUpRow.company_id) == company_id,
+                col(DealFollowUpRow.invoice_id) == invoice_id,
+            )
+            .values(state=state.value, updated_at=now)
+        )
+
+    async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[DealFollowUp]:
+        result = await self._session.execute(
+            select(DealFollowUpRow)
+            .where(
+                col(DealFollowUpRow.state) != FollowUpState.DONE.value,
+                col(DealFollowUpRow.updated_at) < older_than,
+            )
+            .order_by(col(DealFollowUpRow.updated_at))
+            .limit(limit)
+        )
+        return [_follow_up_from_row(row) for row in result.scalars().all()]

@@ -122,6 +122,10 @@ class CrmGateway(Protocol):
         """Add a note to the deal (``text`` is plain; the adapter HTML-escapes); returns its id."""
         ...
 
+    async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
+        """The deal's notes as plain text, oldest first (to find one already added)."""
+        ...
+
     async def current_user(self, company_id: str) -> CrmUser: ...
 
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:

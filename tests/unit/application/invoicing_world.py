@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.crm import InMemoryCrmGateway
+from adapters.in_memory.jobs import InMemoryJobQueue
 from adapters.in_memory.persistence import InMemoryInvoiceQueries, InMemoryUnitOfWorkFactory
 from adapters.system_clock import FrozenClock
 from application.auth import Principal
@@ -24,6 +25,7 @@ from application.invoices import (
     CreateInvoice,
     DeleteInvoice,
     FinishInvoiceCreation,
+    FollowUpOnDeal,
     GetInvoice,
     GetInvoicePdf,
     InvoiceReader,
@@ -84,6 +86,7 @@ class World:
     qbo: InMemoryAccountingGateway = field(default_factory=InMemoryAccountingGateway)
     crm: InMemoryCrmGateway = field(default_factory=InMemoryCrmGateway)
     queries: InvoiceQueries | None = None  # None: the read model over ``uow``'s fake store
+    jobs: InMemoryJobQueue = field(default_factory=InMemoryJobQueue)
 
     def __post_init__(self) -> None:
         if self.queries is None:
@@ -102,6 +105,14 @@ class World:
         self.send = SendInvoice(self.uow, self.qbo, self.clock)
         self.pdf = GetInvoicePdf(self.uow, self.qbo)
         self.refresh = RefreshInvoices(self.uow, self.queries, self.qbo, self.clock, self.finish)
+        # As deployed: the deal follow-up (customer link, note) is a job, run by the test.
+        self.follow_up = FollowUpOnDeal(self.uow, self.crm, self.clock)
+        self.queued_finish = FinishInvoiceCreation(
+            self.uow, self.qbo, self.crm, self.clock, self.jobs
+        )
+        self.queued_create = CreateInvoice(
+            self.uow, self.qbo, self.crm, self.clock, self.queued_finish, self.jobs
+        )
 
 
 def deal_ref(principal: Principal = USER, deal_id: str = "42") -> DealRef:
