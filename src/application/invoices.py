@@ -51,7 +51,7 @@ from application.ports.accounting import (
     ItemOption,
 )
 from application.ports.clock import Clock
-from application.ports.crm import CrmGateway, Deal
+from application.ports.crm import CrmGateway, Deal, DealParties
 from application.ports.jobs import JobQueue
 from application.ports.persistence import (
     CreationOptions,
@@ -409,7 +409,7 @@ async def _find_link(uow: UnitOfWork, company_id: str, deal: Deal) -> CustomerLi
     return None
 
 
-def _link_targets(deal: Deal) -> list[tuple[SourceEntity, str]]:
+def _link_targets(deal: Deal | DealParties) -> list[tuple[SourceEntity, str]]:
     targets = []
     if deal.organization_id:
         targets.append((SourceEntity.ORGANIZATION, deal.organization_id))
@@ -495,39 +495,51 @@ class CreateInvoice:
         ref.principal.ensure_can_access(ref.company_id)
         request_id = validate_request_id(cmd.request_id)
         fingerprint = request_hash(ref, cmd.invoice)
+        # The preflight read is best effort (and cached): during an outage the invoice is still
+        # accepted (as CREATING) and QuickBooks itself judges it when it is back. Read before the
+        # transaction (no vendor call inside one); its other failures count only if this is not
+        # a replay, which answers whatever QuickBooks says now.
+        options: InvoiceOptions | None = None
+        options_failure: ApplicationError | None = None
+        try:
+            options = await self._accounting.invoice_options(ref.company_id)
+        except UpstreamUnavailableError:
+            pass
+        except ApplicationError as exc:
+            options_failure = exc
+        lost_race = False
         async with self._uow_factory() as uow:
             record = await uow.idempotency.get(ref.company_id, request_id) if request_id else None
-            settings = await settings_of(uow, ref.company_id) if record is None else None
+            if record is None:
+                if options_failure is not None:
+                    raise options_failure
+                # One transaction reads the settings and stores the invoice and its request id.
+                settings = await settings_of(uow, ref.company_id)
+                built = self._build(ref, cmd.invoice, settings, options)
+                if request_id:
+                    claimed = await uow.idempotency.put(
+                        ref.company_id,
+                        request_id,
+                        IdempotencyRecord(fingerprint, built.invoice.id),
+                    )
+                    if not claimed:
+                        raise ConcurrencyConflictError("request id claimed concurrently")
+                await uow.invoices.add(
+                    built.invoice, actor=ref.principal.subject, creation=built.creation
+                )
+                try:
+                    await uow.commit()
+                except ConcurrencyConflictError:
+                    if not request_id:
+                        raise
+                    lost_race = True  # a concurrent call with the same request id won
         if record is not None:
             return await self._replayed(ref, request_id, record, fingerprint)
-        assert settings is not None
-        # The preflight read is best effort (and cached): during an outage the invoice is still
-        # accepted (as CREATING) and QuickBooks itself judges it when it is back.
-        options: InvoiceOptions | None = None
-        with contextlib.suppress(UpstreamUnavailableError):
-            options = await self._accounting.invoice_options(ref.company_id)
-        built = self._build(ref, cmd.invoice, settings, options)
-
-        async with self._uow_factory() as uow:
-            if request_id:
-                claimed = await uow.idempotency.put(
-                    ref.company_id, request_id, IdempotencyRecord(fingerprint, built.invoice.id)
-                )
-                if not claimed:
-                    raise ConcurrencyConflictError("request id claimed concurrently")
-            await uow.invoices.add(
-                built.invoice, actor=ref.principal.subject, creation=built.creation
-            )
-            try:
-                await uow.commit()
-            except ConcurrencyConflictError:
-                if not request_id:
-                    raise
-                # A concurrent call with the same request id won: answer with its invoice.
-                replayed = await self._replay(ref, request_id, fingerprint)
-                if replayed is None:
-                    raise
-                return replayed
+        if lost_race:
+            replayed = await self._replay(ref, request_id, fingerprint)
+            if replayed is None:
+                raise ConcurrencyConflictError("request id claimed concurrently")
+            return replayed
         log.info(
             "invoice.creation_requested",
             invoice_id=built.invoice.id,
@@ -846,7 +858,7 @@ class FollowUpOnDeal:
         if follow_up is None or follow_up.state is FollowUpState.DONE:
             return
         try:
-            deal: Deal | None = await self._crm.get_deal(company_id, follow_up.deal_id)
+            deal: DealParties | None = await self._crm.deal_parties(company_id, follow_up.deal_id)
         except NotFoundError:
             deal = None  # the deal is gone: nobody to link, nowhere to write
         except (IntegrationNotConnectedError, UpstreamRejectedError) as exc:

@@ -635,6 +635,8 @@ class Service:
             self._worker.cancel()  # procrastinate lets running jobs finish, up to the grace
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        if self.container is not None:
+            await self.container.gateways.jobs().drain()
         if self._jobs_app is not None:
             with contextlib.suppress(Exception):  # never opened if the start failed early
                 await self._jobs_app.close_async()

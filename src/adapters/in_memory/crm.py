@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
-from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal
+from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal, DealParties
 from domain.field_mapping import SourceEntity
 
 
@@ -44,6 +44,10 @@ class InMemoryCrmGateway:
         if deal is None or deal.deleted:
             raise NotFoundError("deal", deal_id)
         return deal
+
+    async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
+        deal = await self.get_deal(company_id, deal_id)
+        return DealParties(deal.organization_id, deal.person_id)
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
         return list(self.fields)

@@ -21,3 +21,6 @@ class InMemoryJobQueue:
         job = ("follow_up_on_deal", {"company_id": company_id, "invoice_id": invoice_id})
         if job not in self.deferred:  # one pending job per invoice, as the real queue
             self.deferred.append(job)
+
+    async def drain(self) -> None:
+        """Nothing is queued in the background here."""

@@ -49,7 +49,15 @@ from adapters.pipedrive.payloads import (
 from application.errors import NotFoundError, UpstreamUnavailableError
 from application.ports.clock import Clock
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
-from application.ports.crm import CrmField, CrmUser, CrmWebhook, Deal, DealDiscount, DealProduct
+from application.ports.crm import (
+    CrmField,
+    CrmUser,
+    CrmWebhook,
+    Deal,
+    DealDiscount,
+    DealParties,
+    DealProduct,
+)
 from domain.customer import Address
 from domain.errors import InvalidValueError
 from domain.field_mapping import DealSnapshot, FieldValue, SourceEntity
@@ -636,10 +644,7 @@ class PipedriveCrmGateway:
             )
             return definitions
 
-    async def get_deal(self, company_id: str, deal_id: str) -> Deal:
-        deal_id = _checked_id("deal", deal_id)
-        # The deal first: it names its organization and person, and a missing or deleted deal
-        # should not spend the 20 tokens its products and discounts cost.
+    async def _deal_data(self, company_id: str, deal_id: str) -> tuple[Any, int | None, int | None]:
         data = await self._get_data(company_id, f"/api/v2/deals/{deal_id}", ("deal", deal_id))
         if not isinstance(data, dict):
             raise bad_response("the deal is not an object")
@@ -650,6 +655,21 @@ class PipedriveCrmGateway:
             person_id = _int_id(data.get("person_id"), "person_id")
         except PayloadError as exc:
             raise bad_response(str(exc)) from exc
+        return data, org_id, person_id
+
+    async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
+        deal_id = _checked_id("deal", deal_id)
+        _, org_id, person_id = await self._deal_data(company_id, deal_id)
+        return DealParties(
+            str(org_id) if org_id is not None else None,
+            str(person_id) if person_id is not None else None,
+        )
+
+    async def get_deal(self, company_id: str, deal_id: str) -> Deal:
+        deal_id = _checked_id("deal", deal_id)
+        # The deal first: it names its organization and person, and a missing or deleted deal
+        # should not spend the 20 tokens its products and discounts cost.
+        data, org_id, person_id = await self._deal_data(company_id, deal_id)
         organization, person, products, discounts, fields = await _all(
             self._optional(company_id, f"/api/v2/organizations/{org_id}", "organization", org_id),
             self._optional(company_id, f"/api/v2/persons/{person_id}", "person", person_id),

@@ -57,6 +57,14 @@ class Deal:
 
 
 @dataclass(frozen=True, slots=True)
+class DealParties:
+    """Who a deal is with: what a customer link is remembered for."""
+
+    organization_id: str | None
+    person_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CrmField:
     """One field the settings can map: standard or custom, with its type."""
 
@@ -112,6 +120,11 @@ class CrmWebhook:
 class CrmGateway(Protocol):
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         """Deal, organization, person, products and deal-level discounts (NotFoundError if gone)."""
+        ...
+
+    async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
+        """The deal's organization and person ids: one call, where ``get_deal`` makes several
+        (NotFoundError if the deal is gone)."""
         ...
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
