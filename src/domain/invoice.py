@@ -201,6 +201,42 @@ class InvoiceLine:
             raise InvalidValueError.many(violations)
 
     @classmethod
+    def restore(
+        cls,
+        *,
+        name: str,
+        description: str,
+        quantity: Decimal,
+        unit_price: Decimal,
+        discount: Decimal,
+        discount_kind: DiscountKind,
+        tax_rate: Decimal,
+        tax_method: TaxMethod,
+        item_ref: str | None,
+        tax_code_ref: str | None,
+        kind: LineKind,
+    ) -> InvoiceLine:
+        """A line as it was stored once it had passed the checks, with every value already of
+        its type: nothing is checked again (reading an invoice list would otherwise re-run
+        them for every line of every invoice). For repositories, not for input."""
+        line = object.__new__(cls)
+        for field_name, value in (
+            ("name", name),
+            ("description", description),
+            ("quantity", quantity),
+            ("unit_price", unit_price),
+            ("discount", discount),
+            ("discount_kind", discount_kind),
+            ("tax_rate", tax_rate),
+            ("tax_method", tax_method),
+            ("item_ref", item_ref),
+            ("tax_code_ref", tax_code_ref),
+            ("kind", kind),
+        ):
+            object.__setattr__(line, field_name, value)
+        return line
+
+    @classmethod
     def discount_line(cls, description: str, amount: Decimal | int) -> InvoiceLine:
         """A line taking ``amount`` off the invoice (its sign is ignored: 10 and -10 both take
         10 off). Deal-level discounts from Pipedrive become such lines."""

@@ -107,7 +107,7 @@ def customer_to_json(customer: Customer) -> dict[str, Any]:
 
 def customer_from_json(data: dict[str, Any]) -> Customer:
     address = data.get("billing_address")
-    return Customer(
+    return Customer.restore(  # stored only after Customer checked it
         display_name=data["display_name"],
         email=data.get("email"),
         billing_address=Address(**address) if address else None,
@@ -133,7 +133,7 @@ def line_to_json(line: InvoiceLine) -> dict[str, Any]:
 
 
 def line_from_json(data: dict[str, Any]) -> InvoiceLine:
-    return InvoiceLine(
+    return InvoiceLine.restore(  # stored only after InvoiceLine checked it
         name=data.get("name", ""),
         description=data.get("description", ""),
         quantity=Decimal(data["quantity"]),
