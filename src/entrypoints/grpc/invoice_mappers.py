@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
@@ -176,6 +177,40 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         creator=i.created_by or "",
         last_send_time=timestamp(i.last_sent_at),
     )
+
+
+class InvoiceProtoCache:
+    """``invoice_to_proto`` remembered per stored version, for the read RPCs.
+
+    Every stored change of an invoice bumps its ``version`` (the optimistic-lock token) except
+    ``mark_synced``, which only sets ``last_synced_at``; with the status label (it depends on
+    the day) and the QuickBooks link, that key always maps to the same message. Mapping costs
+    ~70 us an invoice (its totals, money and times), a page of 20 more than the query. Callers
+    put the message into a response, which copies it. Bounded: least recently used out first.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._messages: OrderedDict[tuple[object, ...], invoice_pb2.Invoice] = OrderedDict()
+
+    def __call__(self, view: InvoiceView) -> invoice_pb2.Invoice:
+        i = view.invoice
+        key = (
+            i.company_id,
+            i.id,
+            i.version,
+            i.last_synced_at,
+            view.status,
+            view.quickbooks_url,
+        )
+        message = self._messages.get(key)
+        if message is None:
+            message = self._messages[key] = invoice_to_proto(view)
+            if len(self._messages) > self._size:
+                self._messages.popitem(last=False)
+        else:
+            self._messages.move_to_end(key)
+        return message
 
 
 def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
