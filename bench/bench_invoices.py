@@ -86,8 +86,9 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
             baseline=median(bare_ms),
             ratio=median(create_ms) / median(bare_ms),
             note=f"{CREATES} creates {CREATE_GAP_SECONDS} s apart (so QuickBooks' 10 calls/s "
-            "pacing is not what is measured), linked customer; 1 QuickBooks call and 1 "
-            f"Pipedrive note over HTTP to the emulators; added vs bare: {added:.1f} ms",
+            "pacing is not what is measured), linked customer; 1 QuickBooks call over HTTP "
+            "to the emulator (the Pipedrive note and customer link follow in a job); "
+            f"added vs bare: {added:.1f} ms",
         ),
         Figure(
             "CreateInvoice p99 latency",

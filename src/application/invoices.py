@@ -35,6 +35,7 @@ from application.commands import (
     SendInvoiceCommand,
 )
 from application.errors import (
+    ApplicationError,
     ConcurrencyConflictError,
     IntegrationNotConnectedError,
     NotFoundError,
@@ -50,12 +51,15 @@ from application.ports.accounting import (
     ItemOption,
 )
 from application.ports.clock import Clock
-from application.ports.crm import CrmGateway, Deal
+from application.ports.crm import CrmGateway, Deal, DealParties
 from application.ports.jobs import JobQueue
 from application.ports.persistence import (
     CreationOptions,
     CustomerLink,
+    DealFollowUp,
+    FollowUpState,
     IdempotencyRecord,
+    InvoiceQueries,
     PageCursor,
     RecordedEvent,
     UnitOfWork,
@@ -405,7 +409,7 @@ async def _find_link(uow: UnitOfWork, company_id: str, deal: Deal) -> CustomerLi
     return None
 
 
-def _link_targets(deal: Deal) -> list[tuple[SourceEntity, str]]:
+def _link_targets(deal: Deal | DealParties) -> list[tuple[SourceEntity, str]]:
     targets = []
     if deal.organization_id:
         targets.append((SourceEntity.ORGANIZATION, deal.organization_id))
@@ -491,56 +495,68 @@ class CreateInvoice:
         ref.principal.ensure_can_access(ref.company_id)
         request_id = validate_request_id(cmd.request_id)
         fingerprint = request_hash(ref, cmd.invoice)
-        if request_id:
-            existing = await self._replay(ref, request_id, fingerprint)
-            if existing is not None:
-                return existing
-
-        async with self._uow_factory() as uow:
-            settings = await settings_of(uow, ref.company_id)
-        # The preflight reads are best effort: during an outage the invoice is still accepted
-        # (as CREATING) and QuickBooks itself judges it when it is back.
+        # The preflight read is best effort (and cached): during an outage the invoice is still
+        # accepted (as CREATING) and QuickBooks itself judges it when it is back. Read before the
+        # transaction (no vendor call inside one); its other failures count only if this is not
+        # a replay, which answers whatever QuickBooks says now.
         options: InvoiceOptions | None = None
-        with contextlib.suppress(UpstreamUnavailableError):
+        options_failure: ApplicationError | None = None
+        try:
             options = await self._accounting.invoice_options(ref.company_id)
-        deal: Deal | None = None
-        with contextlib.suppress(UpstreamUnavailableError):
-            deal = await self._crm.get_deal(ref.company_id, ref.deal_id)
-        built = self._build(ref, cmd.invoice, settings, options, deal)
-
+        except UpstreamUnavailableError:
+            pass
+        except ApplicationError as exc:
+            options_failure = exc
+        lost_race = False
         async with self._uow_factory() as uow:
-            if request_id:
-                claimed = await uow.idempotency.put(
-                    ref.company_id, request_id, IdempotencyRecord(fingerprint, built.invoice.id)
+            record = await uow.idempotency.get(ref.company_id, request_id) if request_id else None
+            if record is None:
+                if options_failure is not None:
+                    raise options_failure
+                # One transaction reads the settings and stores the invoice and its request id.
+                settings = await settings_of(uow, ref.company_id)
+                built = self._build(ref, cmd.invoice, settings, options)
+                if request_id:
+                    claimed = await uow.idempotency.put(
+                        ref.company_id,
+                        request_id,
+                        IdempotencyRecord(fingerprint, built.invoice.id),
+                    )
+                    if not claimed:
+                        raise ConcurrencyConflictError("request id claimed concurrently")
+                await uow.invoices.add(
+                    built.invoice, actor=ref.principal.subject, creation=built.creation
                 )
-                if not claimed:
-                    raise ConcurrencyConflictError("request id claimed concurrently")
-            await uow.invoices.add(
-                built.invoice, actor=ref.principal.subject, creation=built.creation
-            )
-            try:
-                await uow.commit()
-            except ConcurrencyConflictError:
-                if not request_id:
-                    raise
-                # A concurrent call with the same request id won: answer with its invoice.
-                replayed = await self._replay(ref, request_id, fingerprint)
-                if replayed is None:
-                    raise
-                return replayed
+                try:
+                    await uow.commit()
+                except ConcurrencyConflictError:
+                    if not request_id:
+                        raise
+                    lost_race = True  # a concurrent call with the same request id won
+        if record is not None:
+            return await self._replayed(ref, request_id, record, fingerprint)
+        if lost_race:
+            replayed = await self._replay(ref, request_id, fingerprint)
+            if replayed is None:
+                raise ConcurrencyConflictError("request id claimed concurrently")
+            return replayed
         log.info(
             "invoice.creation_requested",
             invoice_id=built.invoice.id,
             deal_id=ref.deal_id,
             company_id=ref.company_id,
         )
-        return await self._finished_view(ref.company_id, built.invoice.id)
+        # Finished from what was just stored: reading it back would only cost round trips.
+        invoice = await self._finish.finish(built.invoice, built.creation, settings)
+        return await self._view(ref.company_id, invoice)
 
     async def _finished_view(self, company_id: str, invoice_id: str) -> InvoiceView:
-        invoice = await self._finish.execute(company_id, invoice_id)
+        return await self._view(company_id, await self._finish.execute(company_id, invoice_id))
+
+    async def _view(self, company_id: str, invoice: Invoice) -> InvoiceView:
         if invoice.state is InvoiceState.CREATING and self._jobs is not None:
             # QuickBooks could not be reached: a durable job retries with backoff.
-            await self._jobs.finish_creation(company_id, invoice_id)
+            await self._jobs.finish_creation(company_id, invoice.id)
         return await self._reader.view(invoice, await self._reader.today(company_id))
 
     async def _replay(self, ref: DealRef, request_id: str, fingerprint: str) -> InvoiceView | None:
@@ -548,6 +564,11 @@ class CreateInvoice:
             record = await uow.idempotency.get(ref.company_id, request_id)
         if record is None:
             return None
+        return await self._replayed(ref, request_id, record, fingerprint)
+
+    async def _replayed(
+        self, ref: DealRef, request_id: str, record: IdempotencyRecord, fingerprint: str
+    ) -> InvoiceView:
         if record.request_hash != fingerprint:
             raise RequestIdReusedError(
                 "This request_id was already used for a different invoice; use a new one.",
@@ -563,7 +584,6 @@ class CreateInvoice:
         data: InvoiceInput,
         settings: CompanySettings,
         options: InvoiceOptions | None,
-        deal: Deal | None,
     ) -> _Built:
         violations: list[FieldViolation] = []
         currency = data.currency.strip().upper()
@@ -628,13 +648,11 @@ class CreateInvoice:
             )
         except InvalidValueError as exc:
             raise exc.prefixed("invoice") from None
-        targets = _link_targets(deal) if deal else []
-        entity, entity_id = targets[0] if targets else (None, None)
+        # Which organization or person to remember the customer for is the deal follow-up's
+        # business (after QuickBooks created the invoice): no Pipedrive call on this path.
         return _Built(
             invoice,
             CreationOptions(
-                link_entity=entity,
-                link_entity_id=entity_id,
                 update_customer_details=data.update_customer_details,
                 requested_by=ref.principal.subject,
             ),
@@ -643,7 +661,11 @@ class CreateInvoice:
 
 class FinishInvoiceCreation:
     """Take a CREATING invoice to OPEN (or CREATE_FAILED). Safe to run any number of times, from
-    any process: QuickBooks writes carry request ids derived from the invoice id."""
+    any process: QuickBooks writes carry request ids derived from the invoice id.
+
+    Whoever confirms the invoice records its deal follow-up (customer link, note) in the same
+    transaction, then queues it: nothing on the deal is lost if the process stops there, and
+    the caller does not wait for Pipedrive. Without a job queue it runs at once."""
 
     def __init__(
         self,
@@ -651,11 +673,14 @@ class FinishInvoiceCreation:
         accounting: AccountingGateway,
         crm: CrmGateway,
         clock: Clock,
+        jobs: JobQueue | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._accounting = accounting
         self._crm = crm
         self._clock = clock
+        self._jobs = jobs
+        self._follow_up = FollowUpOnDeal(uow_factory, crm, clock)
 
     async def execute(self, company_id: str, invoice_id: str) -> Invoice:
         async with self._uow_factory() as uow:
@@ -664,6 +689,13 @@ class FinishInvoiceCreation:
                 raise NotFoundError("invoice", invoice_id)
             creation = await uow.invoices.creation_options(company_id, invoice_id)
             settings = await settings_of(uow, company_id)
+        return await self.finish(invoice, creation, settings)
+
+    async def finish(
+        self, invoice: Invoice, creation: CreationOptions, settings: CompanySettings
+    ) -> Invoice:
+        """``execute`` for an invoice the caller just read or stored (with its options)."""
+        company_id, invoice_id = invoice.company_id, invoice.id
         if invoice.state is not InvoiceState.CREATING:
             return invoice
         try:
@@ -685,9 +717,18 @@ class FinishInvoiceCreation:
         finished, confirmed_here = await self._record(
             company_id, invoice_id, created=created, customer=customer, creation=creation
         )
-        if confirmed_here:  # one note per invoice, from whichever process confirmed it
-            await self._note(finished, created)
+        if confirmed_here:  # one follow-up per invoice, from whichever process confirmed it
+            await self._start_follow_up(company_id, invoice_id)
         return finished
+
+    async def _start_follow_up(self, company_id: str, invoice_id: str) -> None:
+        if self._jobs is not None:
+            await self._jobs.follow_up_on_deal(company_id, invoice_id)
+            return
+        try:
+            await self._follow_up.execute(company_id, invoice_id)
+        except Exception as exc:  # the note is a courtesy; the invoice exists either way
+            log.warning("invoice.note_failed", invoice_id=invoice_id, error=type(exc).__name__)
 
     async def _ensure_customer(
         self, invoice: Invoice, creation: CreationOptions, settings: CompanySettings
@@ -755,6 +796,9 @@ class FinishInvoiceCreation:
                             linked_by=creation.requested_by,
                         )
                     )
+                await uow.deal_follow_ups.add(
+                    await self._follow_up_for(invoice, created, customer, creation, now)
+                )
                 log.info(
                     "invoice.created",
                     invoice_id=invoice_id,
@@ -766,19 +810,105 @@ class FinishInvoiceCreation:
             await uow.commit()
         return invoice, True
 
-    async def _note(self, invoice: Invoice, created: AccountingInvoice) -> None:
-        if invoice.state is InvoiceState.CREATE_FAILED:
-            return
+    async def _follow_up_for(
+        self,
+        invoice: Invoice,
+        created: AccountingInvoice,
+        customer: AccountingCustomer,
+        creation: CreationOptions | None,
+        now: datetime,
+    ) -> DealFollowUp:
         link = await self._accounting.invoice_link(invoice.company_id, created.id)
         due = created.due_date.isoformat() if created.due_date else "on receipt"
-        text = (
-            f"QuickBooks invoice {created.doc_number or created.id} created: "
-            f"{created.total}, due {due}.\n{link}"
+        return DealFollowUp(
+            company_id=invoice.company_id,
+            invoice_id=invoice.id,
+            deal_id=invoice.deal_id,
+            note=(
+                f"QuickBooks invoice {created.doc_number or created.id} created: "
+                f"{created.total}, due {due}.\n{link}"
+            ),
+            marker=link,
+            quickbooks_customer_id=customer.id,
+            customer_name=customer.customer.display_name,
+            requested_by=creation.requested_by if creation else invoice.created_by,
+            state=FollowUpState.PENDING,
+            created_at=now,
+            updated_at=now,
         )
+
+
+class FollowUpOnDeal:
+    """After QuickBooks created an invoice: remember its QuickBooks customer for the deal's
+    organization (else person), and add the note to the deal, exactly once.
+
+    Runs as a durable job (retried; the sweep queues it again if it is lost). The note is
+    marked SENDING before it is posted: a run that finds SENDING (an earlier one stopped after
+    it may have posted) reads the deal's notes first and posts only if the note is not there.
+    """
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, crm: CrmGateway, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._crm = crm
+        self._clock = clock
+
+    async def execute(self, company_id: str, invoice_id: str) -> None:
+        async with self._uow_factory() as uow:
+            follow_up = await uow.deal_follow_ups.get(company_id, invoice_id)
+        if follow_up is None or follow_up.state is FollowUpState.DONE:
+            return
         try:
-            await self._crm.add_deal_note(invoice.company_id, invoice.deal_id, text)
-        except Exception as exc:  # the note is a courtesy; the invoice exists either way
-            log.warning("invoice.note_failed", invoice_id=invoice.id, error=type(exc).__name__)
+            deal: DealParties | None = await self._crm.deal_parties(company_id, follow_up.deal_id)
+        except NotFoundError:
+            deal = None  # the deal is gone: nobody to link, nowhere to write
+        except (IntegrationNotConnectedError, UpstreamRejectedError) as exc:
+            await self._give_up(follow_up, exc)
+            return
+        posted = False
+        if deal is not None and follow_up.state is FollowUpState.SENDING:
+            notes = await self._crm.deal_notes(company_id, follow_up.deal_id)
+            posted = any(follow_up.marker in text for text in notes)
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            targets = _link_targets(deal) if deal is not None else []
+            if targets:
+                entity, entity_id = targets[0]
+                await uow.customer_links.put(
+                    CustomerLink(
+                        company_id=company_id,
+                        entity=entity,
+                        entity_id=entity_id,
+                        quickbooks_customer_id=follow_up.quickbooks_customer_id,
+                        display_name=follow_up.customer_name,
+                        linked_at=now,
+                        linked_by=follow_up.requested_by,
+                    )
+                )
+            done = deal is None or posted
+            state = FollowUpState.DONE if done else FollowUpState.SENDING
+            await uow.deal_follow_ups.mark(company_id, invoice_id, state, now)
+            await uow.commit()
+        if done:
+            return
+        try:
+            await self._crm.add_deal_note(company_id, follow_up.deal_id, follow_up.note)
+        except (IntegrationNotConnectedError, UpstreamRejectedError) as exc:
+            await self._give_up(follow_up, exc)
+            return
+        await self._mark(follow_up, FollowUpState.DONE)
+        log.info("invoice.note_added", invoice_id=invoice_id, deal_id=follow_up.deal_id)
+
+    async def _give_up(self, follow_up: DealFollowUp, exc: ApplicationError) -> None:
+        """Pipedrive refuses (not connected, a rejected request): retrying would not help."""
+        log.warning("invoice.note_failed", invoice_id=follow_up.invoice_id, reason=exc.reason)
+        await self._mark(follow_up, FollowUpState.DONE)
+
+    async def _mark(self, follow_up: DealFollowUp, state: FollowUpState) -> None:
+        async with self._uow_factory() as uow:
+            await uow.deal_follow_ups.mark(
+                follow_up.company_id, follow_up.invoice_id, state, self._clock.now()
+            )
+            await uow.commit()
 
 
 def _with_customer(invoice: Invoice, customer: AccountingCustomer) -> Invoice:
@@ -792,19 +922,28 @@ def _with_customer(invoice: Invoice, customer: AccountingCustomer) -> Invoice:
 
 
 class GetInvoice:
-    def __init__(self, uow_factory: UnitOfWorkFactory, reader: InvoiceReader) -> None:
-        self._uow_factory = uow_factory
+    """A pure read: one query through the read model, no unit of work."""
+
+    def __init__(self, queries: InvoiceQueries, reader: InvoiceReader) -> None:
+        self._queries = queries
         self._reader = reader
 
     async def execute(self, ref: InvoiceRef) -> InvoiceView:
-        async with self._uow_factory() as uow:
-            invoice = await load_invoice(uow, ref)
+        ref.principal.ensure_can_access(ref.company_id)
+        invoice = await self._queries.get(ref.company_id, ref.invoice_id)
+        if invoice is None or invoice.deal_id != ref.deal_id:
+            raise NotFoundError(
+                "invoice",
+                f"companies/{ref.company_id}/deals/{ref.deal_id}/invoices/{ref.invoice_id}",
+            )
         return await self._reader.view(invoice, await self._reader.today(ref.company_id))
 
 
 class ListInvoices:
-    def __init__(self, uow_factory: UnitOfWorkFactory, reader: InvoiceReader) -> None:
-        self._uow_factory = uow_factory
+    """A pure read: one query through the read model, no unit of work."""
+
+    def __init__(self, queries: InvoiceQueries, reader: InvoiceReader) -> None:
+        self._queries = queries
         self._reader = reader
 
     async def execute(self, cmd: ListPageCommand) -> Page[InvoiceView]:
@@ -819,10 +958,9 @@ class ListInvoices:
                 after = PageCursor(datetime.fromisoformat(position["t"]), str(position["i"]))
             except (KeyError, ValueError, TypeError):
                 raise InvalidValueError("page_token", "This page token is damaged.") from None
-        async with self._uow_factory() as uow:
-            rows = await uow.invoices.list_for_deal(
-                ref.company_id, ref.deal_id, limit=size + 1, after=after
-            )
+        rows = await self._queries.list_for_deal(
+            ref.company_id, ref.deal_id, limit=size + 1, after=after
+        )
         today = await self._reader.today(ref.company_id)
         items = [await self._reader.view(i, today) for i in rows[:size]]
         token = ""
@@ -1024,6 +1162,7 @@ class RefreshInvoices:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
+        queries: InvoiceQueries,
         accounting: AccountingGateway,
         clock: Clock,
         finish: FinishInvoiceCreation,
@@ -1033,7 +1172,7 @@ class RefreshInvoices:
         self._clock = clock
         self._finish = finish
         self._reader = InvoiceReader(accounting, clock)
-        self._list = ListInvoices(uow_factory, self._reader)
+        self._list = ListInvoices(queries, self._reader)
 
     async def execute(self, ref: DealRef) -> Page[InvoiceView]:
         ref.principal.ensure_can_access(ref.company_id)

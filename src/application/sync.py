@@ -186,7 +186,8 @@ class CatchUpCompany:
 
 
 class SweepStuckCreations:
-    """Queue a finishing job for every invoice left CREATING (crash, outage, lost job)."""
+    """Queue a finishing job for every invoice left CREATING, and a follow-up job for every deal
+    follow-up left unfinished (crash, outage, lost job)."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, jobs: JobQueue, clock: Clock) -> None:
         self._uow_factory = uow_factory
@@ -198,9 +199,14 @@ class SweepStuckCreations:
             stuck = await uow.invoices.list_creating(
                 older_than=self._clock.now() - older_than, limit=500
             )
+            follow_ups = await uow.deal_follow_ups.list_unfinished(
+                older_than=self._clock.now() - older_than, limit=500
+            )
         for invoice in stuck:
             await self._jobs.finish_creation(invoice.company_id, invoice.id)
-        return len(stuck)
+        for follow_up in follow_ups:
+            await self._jobs.follow_up_on_deal(follow_up.company_id, follow_up.invoice_id)
+        return len(stuck) + len(follow_ups)
 
 
 class RecordOverdueInvoices:

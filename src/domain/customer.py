@@ -143,6 +143,26 @@ class Customer:
         if address is not None and address.is_empty():
             object.__setattr__(self, "billing_address", None)
 
+    @classmethod
+    def restore(
+        cls,
+        *,
+        display_name: str,
+        email: str | None,
+        billing_address: Address | None,
+        tax_id: str | None,
+        quickbooks_id: str | None,
+    ) -> Customer:
+        """A customer as it was stored once it had passed the checks: nothing is checked
+        again. For repositories, not for input."""
+        customer = object.__new__(cls)
+        object.__setattr__(customer, "display_name", display_name)
+        object.__setattr__(customer, "email", email)
+        object.__setattr__(customer, "billing_address", billing_address)
+        object.__setattr__(customer, "tax_id", tax_id)
+        object.__setattr__(customer, "quickbooks_id", quickbooks_id)
+        return customer
+
     def is_linked(self) -> bool:
         """True once the customer is linked to a QuickBooks customer."""
         return self.quickbooks_id is not None

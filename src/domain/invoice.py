@@ -201,6 +201,42 @@ class InvoiceLine:
             raise InvalidValueError.many(violations)
 
     @classmethod
+    def restore(
+        cls,
+        *,
+        name: str,
+        description: str,
+        quantity: Decimal,
+        unit_price: Decimal,
+        discount: Decimal,
+        discount_kind: DiscountKind,
+        tax_rate: Decimal,
+        tax_method: TaxMethod,
+        item_ref: str | None,
+        tax_code_ref: str | None,
+        kind: LineKind,
+    ) -> InvoiceLine:
+        """A line as it was stored once it had passed the checks, with every value already of
+        its type: nothing is checked again (reading an invoice list would otherwise re-run
+        them for every line of every invoice). For repositories, not for input."""
+        line = object.__new__(cls)
+        for field_name, value in (
+            ("name", name),
+            ("description", description),
+            ("quantity", quantity),
+            ("unit_price", unit_price),
+            ("discount", discount),
+            ("discount_kind", discount_kind),
+            ("tax_rate", tax_rate),
+            ("tax_method", tax_method),
+            ("item_ref", item_ref),
+            ("tax_code_ref", tax_code_ref),
+            ("kind", kind),
+        ):
+            object.__setattr__(line, field_name, value)
+        return line
+
+    @classmethod
     def discount_line(cls, description: str, amount: Decimal | int) -> InvoiceLine:
         """A line taking ``amount`` off the invoice (its sign is ignored: 10 and -10 both take
         10 off). Deal-level discounts from Pipedrive become such lines."""
@@ -226,6 +262,23 @@ class InvoiceLine:
             return self._gross_exact() * self.discount / _HUNDRED
         return self.discount
 
+    def amounts(self, currency: str) -> LineAmounts:
+        """Gross, net, tax and total of this line, each rounded once (see the methods below)."""
+        gross_exact = self._gross_exact()
+        gross = _money(gross_exact, currency)
+        net = _money(gross_exact - self._discount_exact(), currency)
+        match self.tax_method:
+            case TaxMethod.EXCLUSIVE:
+                tax = _money(net.amount * self.tax_rate / _HUNDRED, currency)
+                total = net + tax
+            case TaxMethod.INCLUSIVE:
+                tax = net - _money(net.amount / (1 + self.tax_rate / _HUNDRED), currency)
+                total = net
+            case TaxMethod.NONE:
+                tax = Money.zero(currency)
+                total = net
+        return LineAmounts(gross=gross, net=net, tax=tax, total=total)
+
     def gross(self, currency: str) -> Money:
         """Quantity x unit price, rounded (QuickBooks' line ``Amount``)."""
         return _money(self._gross_exact(), currency)
@@ -236,30 +289,36 @@ class InvoiceLine:
 
     def discount_amount(self, currency: str) -> Money:
         """How much the discount takes off: always gross - net, so the two add up."""
-        return self.gross(currency) - self.net(currency)
+        return self.amounts(currency).discount
 
     def tax(self, currency: str) -> Money:
         """The tax on this line; for INCLUSIVE, the part of the net that is tax."""
-        net = self.net(currency)
-        match self.tax_method:
-            case TaxMethod.EXCLUSIVE:
-                return _money(net.amount * self.tax_rate / _HUNDRED, currency)
-            case TaxMethod.INCLUSIVE:
-                return net - _money(net.amount / (1 + self.tax_rate / _HUNDRED), currency)
-            case TaxMethod.NONE:
-                return Money.zero(currency)
+        return self.amounts(currency).tax
 
     def net_excluding_tax(self, currency: str) -> Money:
         """The net without any tax in it (differs from ``net`` only for INCLUSIVE)."""
+        amounts = self.amounts(currency)
         if self.tax_method is TaxMethod.INCLUSIVE:
-            return self.net(currency) - self.tax(currency)
-        return self.net(currency)
+            return amounts.net - amounts.tax
+        return amounts.net
 
     def total(self, currency: str) -> Money:
         """What the customer pays for this line: net + tax (EXCLUSIVE), else the net."""
-        if self.tax_method is TaxMethod.EXCLUSIVE:
-            return self.net(currency) + self.tax(currency)
-        return self.net(currency)
+        return self.amounts(currency).total
+
+
+@dataclass(frozen=True, slots=True)
+class LineAmounts:
+    """One line's amounts in its invoice's currency, computed together."""
+
+    gross: Money
+    net: Money
+    tax: Money
+    total: Money
+
+    @property
+    def discount(self) -> Money:
+        return self.gross - self.net
 
 
 def build_lines(rows: Sequence[Mapping[str, Any]]) -> tuple[InvoiceLine, ...]:
@@ -299,18 +358,22 @@ def totals_of(
 ) -> InvoiceTotals:
     """Totals of ``lines`` (also for a draft that is not an invoice yet). ``balance`` defaults
     to the total less ``amount_paid``."""
-    items = [line for line in lines if not line.is_discount]
-    discount_lines = [line for line in lines if line.is_discount]
-    total = Money.sum_of((line.total(currency) for line in lines), currency)
-    paid = amount_paid if amount_paid is not None else Money.zero(currency)
+    zero = Money.zero(currency)
+    subtotal = discount = tax = total = zero
+    for line in lines:
+        amounts = line.amounts(currency)
+        total = total + amounts.total
+        tax = tax + amounts.tax
+        if line.is_discount:
+            discount = discount - amounts.net
+        else:
+            subtotal = subtotal + amounts.gross
+            discount = discount + amounts.discount
+    paid = amount_paid if amount_paid is not None else zero
     return InvoiceTotals(
-        subtotal=Money.sum_of((line.gross(currency) for line in items), currency),
-        discount=Money.sum_of(
-            [line.discount_amount(currency) for line in items]
-            + [-line.net(currency) for line in discount_lines],
-            currency,
-        ),
-        tax=Money.sum_of((line.tax(currency) for line in lines), currency),
+        subtotal=subtotal,
+        discount=discount,
+        tax=tax,
         total=total,
         amount_paid=paid,
         balance=balance if balance is not None else total - paid,
@@ -820,9 +883,11 @@ class Invoice:
         return self.quickbooks_total is not None and self.quickbooks_total != self.total()
 
     def totals(self) -> InvoiceTotals:
-        return totals_of(
-            self.lines, self.currency, amount_paid=self.amount_paid, balance=self.balance()
+        """Every total at once (one pass over the lines); ``balance`` as :meth:`balance`."""
+        balance = (
+            self.quickbooks_total - self.amount_paid if self.quickbooks_total is not None else None
         )
+        return totals_of(self.lines, self.currency, amount_paid=self.amount_paid, balance=balance)
 
     def is_overdue(self, today: date) -> bool:
         """Open or partly paid, something left to pay, and due before ``today``."""

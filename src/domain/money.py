@@ -94,8 +94,14 @@ def to_decimal(value: object, field: str) -> Decimal:
     return value
 
 
+_QUANTA: Final[dict[str, Decimal]] = {
+    code: Decimal(1).scaleb(-units) for code, units in _MINOR_UNITS.items()
+}
+
+
 def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_units(currency))
+    quantum = _QUANTA.get(currency) if isinstance(currency, str) else None
+    return quantum if quantum is not None else Decimal(1).scaleb(-minor_units(currency))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,17 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
+        # The usual case first (a known code and a finite Decimal in range): Money is built for
+        # every line amount and total of every invoice read, so this check runs very often.
+        amount, currency = self.amount, self.currency
+        if (
+            type(amount) is Decimal
+            and type(currency) is str
+            and currency in _MINOR_UNITS
+            and amount.is_finite()
+            and -_MAX_ABS_AMOUNT < amount < _MAX_ABS_AMOUNT
+        ):
+            return
         problem = currency_violation(self.currency)
         if problem is not None:
             raise InvalidValueError("currency", problem)
@@ -143,10 +160,11 @@ class Money:
 
     def rounded(self) -> Money:
         """Rounded half-up (away from zero on a tie) to the currency's minor units."""
+        return Money(self._rounded_amount(), self.currency)
+
+    def _rounded_amount(self) -> Decimal:
         quantized = self.amount.quantize(_quantum(self.currency), rounding=ROUND_HALF_UP)
-        if quantized.is_zero():
-            quantized = abs(quantized)
-        return Money(quantized, self.currency)
+        return abs(quantized) if quantized.is_zero() else quantized
 
     def is_zero(self) -> bool:
         return self.amount.is_zero()
@@ -159,7 +177,7 @@ class Money:
 
     def to_decimal_string(self) -> str:
         """The amount rounded to minor units as a plain string: "109.78", "1000" for JPY."""
-        return format(self.rounded().amount, "f")
+        return format(self._rounded_amount(), "f")
 
     def __str__(self) -> str:
         return f"{self.to_decimal_string()} {self.currency}"

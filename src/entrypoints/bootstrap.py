@@ -29,6 +29,7 @@ from adapters.postgres.crypto import SecretBox
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.engine import build_engine, build_session_factory
 from adapters.postgres.notices import PostgresNoticeStore, sync_figures
+from adapters.postgres.queries import PostgresInvoiceQueries
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints
@@ -54,6 +55,7 @@ from application.invoices import (
     CreateInvoice,
     DeleteInvoice,
     FinishInvoiceCreation,
+    FollowUpOnDeal,
     GetInvoice,
     GetInvoicePdf,
     InvoiceReader,
@@ -124,6 +126,7 @@ class Gateways(containers.DeclarativeContainer):
     engine = providers.Singleton(build_engine, config.database_url)
     session_factory = providers.Singleton(build_session_factory, engine)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
+    invoice_queries = providers.Singleton(PostgresInvoiceQueries, config.database_url)
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
     clock = providers.Singleton(SystemClock)
     secret_box = providers.Singleton(SecretBox, config.secret_key)
@@ -199,21 +202,29 @@ class Services(containers.DeclarativeContainer):
     list_options = providers.Factory(ListInvoiceOptions, accounting=gateways.accounting)
     reader = providers.Factory(InvoiceReader, gateways.accounting, gateways.clock)
     finish = providers.Factory(
-        FinishInvoiceCreation, uow, gateways.accounting, gateways.crm, gateways.clock
+        FinishInvoiceCreation,
+        uow,
+        gateways.accounting,
+        gateways.crm,
+        gateways.clock,
+        gateways.jobs,
     )
+    follow_up = providers.Factory(FollowUpOnDeal, uow, gateways.crm, gateways.clock)
     prepare = providers.Factory(
         PrepareInvoice, uow, gateways.accounting, gateways.crm, gateways.clock
     )
     create = providers.Factory(
         CreateInvoice, uow, gateways.accounting, gateways.crm, gateways.clock, finish, gateways.jobs
     )
-    get_invoice = providers.Factory(GetInvoice, uow, reader)
-    list_invoices = providers.Factory(ListInvoices, uow, reader)
+    get_invoice = providers.Factory(GetInvoice, gateways.invoice_queries, reader)
+    list_invoices = providers.Factory(ListInvoices, gateways.invoice_queries, reader)
     void = providers.Factory(VoidInvoice, uow, gateways.accounting, gateways.clock)
     delete = providers.Factory(DeleteInvoice, uow, gateways.accounting, gateways.clock)
     send = providers.Factory(SendInvoice, uow, gateways.accounting, gateways.clock)
     pdf = providers.Factory(GetInvoicePdf, uow, gateways.accounting)
-    refresh = providers.Factory(RefreshInvoices, uow, gateways.accounting, gateways.clock, finish)
+    refresh = providers.Factory(
+        RefreshInvoices, uow, gateways.invoice_queries, gateways.accounting, gateways.clock, finish
+    )
     events = providers.Factory(ListInvoiceEvents, uow)
     search_customers = providers.Factory(SearchCustomers, gateways.accounting)
     link_customer = providers.Factory(LinkCustomer, uow, gateways.accounting, gateways.clock)
@@ -405,6 +416,7 @@ class Service:
         register_tasks(
             jobs_app,
             finish=services.finish(),
+            follow_up=services.follow_up(),
             process_notices=services.process_notices(),
             catch_up=services.catch_up(),
             sweep=services.sweep(),
@@ -623,10 +635,13 @@ class Service:
             self._worker.cancel()  # procrastinate lets running jobs finish, up to the grace
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        if self.container is not None:
+            await self.container.gateways.jobs().drain()
         if self._jobs_app is not None:
             with contextlib.suppress(Exception):  # never opened if the start failed early
                 await self._jobs_app.close_async()
         if self.container is not None:
+            await self.container.gateways.invoice_queries().close()
             await self.container.gateways.engine().dispose()
         for session in self._sessions:
             await session.close()

@@ -10,7 +10,7 @@ from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 
 from application.crm_events import CheckAllCrmWebhooks, SubscribeCrmWebhooks
-from application.invoices import FinishInvoiceCreation
+from application.invoices import FinishInvoiceCreation, FollowUpOnDeal
 from application.ports.connections import TokenStore
 from application.sync import (
     CatchUpCompany,
@@ -47,6 +47,7 @@ def register_tasks(
     app: App,
     *,
     finish: FinishInvoiceCreation,
+    follow_up: FollowUpOnDeal,
     process_notices: ProcessChangeNotices,
     catch_up: CatchUpCompany,
     sweep: SweepStuckCreations,
@@ -66,6 +67,11 @@ def register_tasks(
             invoice = await finish.execute(company_id, invoice_id)
             if invoice.state is InvoiceState.CREATING:
                 raise StillCreatingError(invoice_id)
+
+    @app.task(name="follow_up_on_deal", retry=backoff, queue="invoices")
+    async def follow_up_on_deal(company_id: str, invoice_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="follow_up_on_deal"):
+            await follow_up.execute(company_id, invoice_id)
 
     # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<realm>", queueing lock
     # "notices-<realm>"). ``keys``: jobs queued before one job applied a realm's every pending

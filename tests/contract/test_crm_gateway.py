@@ -309,6 +309,8 @@ async def test_a_deleted_deal_is_not_found(harness: Harness) -> None:
 
     with pytest.raises(NotFoundError):
         await harness.gateway.get_deal(seeded.company_id, seeded.deal_id)
+    with pytest.raises(NotFoundError):
+        await harness.gateway.deal_parties(seeded.company_id, seeded.deal_id)
 
 
 async def test_the_field_catalogue_offers_standard_and_custom_fields(harness: Harness) -> None:
@@ -346,6 +348,27 @@ async def test_notes_are_added_to_the_deal_as_written(harness: Harness) -> None:
     assert second
     assert first != second
     assert await harness.notes(seeded, seeded.deal_id) == [text, "Voided"]
+
+
+async def test_a_deals_parties_are_its_organization_and_person(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    deal = await harness.gateway.get_deal(seeded.company_id, seeded.deal_id)
+    parties = await harness.gateway.deal_parties(seeded.company_id, seeded.deal_id)
+
+    assert parties.organization_id is not None
+    assert (parties.organization_id, parties.person_id) == (deal.organization_id, deal.person_id)
+
+
+async def test_a_deals_notes_are_read_back_as_written_oldest_first(harness: Harness) -> None:
+    seeded = await harness.seed()
+    text = 'Invoice 1042: <b>9,776.04</b> & "due" 2026-03-20\nhttps://qbo.test/app/invoice?txnId=7'
+    assert await harness.gateway.deal_notes(seeded.company_id, seeded.deal_id) == []
+
+    await harness.gateway.add_deal_note(seeded.company_id, seeded.deal_id, text)
+    await harness.gateway.add_deal_note(seeded.company_id, seeded.deal_id, "Voided")
+
+    assert await harness.gateway.deal_notes(seeded.company_id, seeded.deal_id) == [text, "Voided"]
 
 
 async def test_the_current_user_is_the_installing_admin(harness: Harness) -> None:

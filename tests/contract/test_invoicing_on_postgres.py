@@ -6,10 +6,13 @@ optimistic locking), a test here fails while its in-memory twin passes.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.engine import build_session_factory
+from adapters.postgres.queries import PostgresInvoiceQueries
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from tests.unit.application import test_invoicing
 from tests.unit.application.invoicing_world import World
@@ -18,8 +21,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def world(pg_engine: AsyncEngine) -> World:
-    return World(uow=SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine)))  # type: ignore[arg-type]
+async def world(pg_engine: AsyncEngine, database_url: str) -> AsyncIterator[World]:
+    queries = PostgresInvoiceQueries(database_url)
+    yield World(
+        uow=SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine)),  # type: ignore[arg-type]
+        queries=queries,
+    )
+    await queries.close()
 
 
 for _name in dir(test_invoicing):

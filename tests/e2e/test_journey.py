@@ -26,6 +26,7 @@ from entrypoints.bootstrap import Service
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from tests.e2e.conftest import OPERATOR, bearer
+from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
 DEAL = f"companies/{DEMO_COMPANY}/deals/3"
@@ -213,5 +214,15 @@ async def test_settings_prepare_create_pay_send_void_delete_overdue(
         )
         kinds = {e.type for e in history.events}
         assert {"created", "payment_received", "sent", "voided", "deleted"} <= kinds
-        notes = await emulators.admin("pipedrive", "GET", "requests?path=/notes&method=POST")
-        assert len(notes["requests"]) == 4
+        # One note per created invoice, added by the deal follow-up job after CreateInvoice
+        # answered; each names its own invoice's QuickBooks link, once.
+        created = [first, second, third, march]
+        notes = await eventually(
+            lambda: emulators.admin("pipedrive", "GET", "requests?path=/notes&method=POST"),
+            lambda body: len(body["requests"]) >= len(created),
+        )
+        bodies = [str(r["body"]) for r in notes["requests"]]
+        assert len(bodies) == len(created)
+        for invoice in created:
+            link = f"txnId={invoice.quickbooks_invoice_id}"
+            assert sum(link in body for body in bodies) == 1, (link, bodies)

@@ -22,11 +22,25 @@ from dealbooks.v1 import (
 )
 from entrypoints.bootstrap import Service
 from entrypoints.emulated import DEMO_COMPANY, Emulators
+from tests.e2e.polling import eventually
 from tests.e2e.test_journey import DEAL, MD, world  # noqa: F401 - the fixture
 from tests.e2e.test_settings_api import error_of
 from tests.e2e.test_status_sync import create
 
 pytestmark = pytest.mark.e2e
+
+
+async def found_link(
+    links: customer_service_pb2_grpc.CustomerServiceStub, name: str
+) -> customer_service_pb2.GetCustomerLinkResponse | None:
+    try:
+        return await links.GetCustomerLink(
+            customer_service_pb2.GetCustomerLinkRequest(name=name), metadata=MD
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() is grpc.StatusCode.NOT_FOUND:
+            return None
+        raise
 
 
 async def test_deleting_an_organization_unlinks_it_and_a_deleted_deal_keeps_its_invoices(
@@ -61,9 +75,11 @@ async def test_deleting_an_organization_unlinks_it_and_a_deleted_deal_keeps_its_
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
         invoice = await create(channel, "pd-hook")
         links = customer_service_pb2_grpc.CustomerServiceStub(channel)
-        linked = await links.GetCustomerLink(
-            customer_service_pb2.GetCustomerLinkRequest(name=link_name), metadata=MD
+        # The deal follow-up job remembers the link once QuickBooks has the invoice.
+        linked = await eventually(
+            lambda: found_link(links, link_name), lambda link: link is not None
         )
+        assert linked is not None
         assert linked.link.quickbooks_customer_id
 
         await emulators.admin("pipedrive", "DELETE", f"organizations/{org_id}")
@@ -181,9 +197,11 @@ async def test_an_install_subscribes_the_webhooks_and_a_deleted_deal_is_delivere
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
         invoice = await create(channel, "pd-subscribed")
         links = customer_service_pb2_grpc.CustomerServiceStub(channel)
-        await links.GetCustomerLink(
-            customer_service_pb2.GetCustomerLinkRequest(name=link_name), metadata=MD
+        # The deal follow-up job remembers the link once QuickBooks has the invoice.
+        linked = await eventually(
+            lambda: found_link(links, link_name), lambda link: link is not None
         )
+        assert linked is not None
 
         await emulators.admin("pipedrive", "DELETE", f"organizations/{deal.organization_id}")
         await emulators.admin("pipedrive", "DELETE", "deals/3")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
-from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal
+from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal, DealParties
 from domain.field_mapping import SourceEntity
 
 
@@ -13,6 +13,10 @@ class InMemoryCrmGateway:
     def __init__(self) -> None:
         self.deals: dict[tuple[str, str], Deal] = {}
         self.notes: list[tuple[str, str, str]] = []
+        # The next add_deal_note raises this; after posting the note when ``lost_answer``
+        # (Pipedrive created it, the answer never arrived).
+        self.note_error: ApplicationError | None = None
+        self.lost_answer = False
         self.fields: list[CrmField] = [
             CrmField(SourceEntity.ORGANIZATION, "name", "Name", "varchar", False),
             CrmField(
@@ -41,12 +45,24 @@ class InMemoryCrmGateway:
             raise NotFoundError("deal", deal_id)
         return deal
 
+    async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
+        deal = await self.get_deal(company_id, deal_id)
+        return DealParties(deal.organization_id, deal.person_id)
+
     async def list_fields(self, company_id: str) -> list[CrmField]:
         return list(self.fields)
 
     async def add_deal_note(self, company_id: str, deal_id: str, text: str) -> str:
+        error, self.note_error = self.note_error, None
+        if error is not None and not self.lost_answer:
+            raise error
         self.notes.append((company_id, deal_id, text))
+        if error is not None:
+            raise error
         return str(len(self.notes))
+
+    async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
+        return [t for c, d, t in self.notes if (c, d) == (company_id, deal_id)]
 
     async def current_user(self, company_id: str) -> CrmUser:
         return self.users[company_id]

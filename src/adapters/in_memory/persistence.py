@@ -16,6 +16,8 @@ from application.errors import ConcurrencyConflictError
 from application.ports.persistence import (
     CreationOptions,
     CustomerLink,
+    DealFollowUp,
+    FollowUpState,
     IdempotencyRecord,
     PageCursor,
     RecordedEvent,
@@ -35,6 +37,7 @@ class InMemoryStore:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.links: dict[tuple[str, SourceEntity, str], CustomerLink] = {}
         self.creation: dict[tuple[str, str], CreationOptions] = {}
+        self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
 
@@ -54,6 +57,7 @@ class _Staged:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.links: dict[tuple[str, SourceEntity, str], CustomerLink | None] = {}
         self.creation: dict[tuple[str, str], CreationOptions] = {}
+        self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -188,6 +192,33 @@ class InMemoryInvoiceRepository:
         return self._remember(rows[:limit])
 
 
+class InMemoryInvoiceQueries:
+    """The read model over what the fake database has committed (copies, as Postgres)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        found = self._store.invoices.get((company_id, invoice_id))
+        return copy.deepcopy(found) if found is not None else None
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        rows = sorted(
+            (
+                i
+                for (c, _), i in self._store.invoices.items()
+                if c == company_id and i.deal_id == deal_id
+            ),
+            key=lambda i: (i.created_at, i.id),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
+        return [copy.deepcopy(i) for i in rows[:limit]]
+
+
 class InMemoryInvoiceEventRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -242,6 +273,40 @@ class InMemoryCustomerLinkRepository:
         return existed
 
 
+class InMemoryDealFollowUpRepository:
+    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
+        self._store, self._staged = store, staged
+
+    async def add(self, follow_up: DealFollowUp) -> None:
+        key = (follow_up.company_id, follow_up.invoice_id)
+        if await self.get(*key) is None:
+            self._staged.follow_ups[key] = follow_up
+
+    async def get(self, company_id: str, invoice_id: str) -> DealFollowUp | None:
+        key = (company_id, invoice_id)
+        return self._staged.follow_ups.get(key) or self._store.follow_ups.get(key)
+
+    async def mark(
+        self, company_id: str, invoice_id: str, state: FollowUpState, now: datetime
+    ) -> None:
+        current = await self.get(company_id, invoice_id)
+        if current is not None:
+            self._staged.follow_ups[(company_id, invoice_id)] = dataclasses.replace(
+                current, state=state, updated_at=now
+            )
+
+    async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[DealFollowUp]:
+        rows = sorted(
+            (
+                f
+                for f in self._store.follow_ups.values()
+                if f.state is not FollowUpState.DONE and f.updated_at < older_than
+            ),
+            key=lambda f: f.updated_at,
+        )
+        return rows[:limit]
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -251,6 +316,7 @@ class InMemoryUnitOfWork:
         self.invoice_events = InMemoryInvoiceEventRepository(store)
         self.idempotency = InMemoryIdempotencyStore(store, self._staged)
         self.customer_links = InMemoryCustomerLinkRepository(store, self._staged)
+        self.deal_follow_ups = InMemoryDealFollowUpRepository(store, self._staged)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -288,6 +354,7 @@ class InMemoryUnitOfWork:
             store.invoices.update({k: v for k, (v, _) in staged.invoices.items()})
             store.idempotency.update(staged.idempotency)
             store.creation.update(staged.creation)
+            store.follow_ups.update(staged.follow_ups)
             for link_key, link in staged.links.items():
                 if link is None:
                     store.links.pop(link_key, None)
@@ -324,6 +391,8 @@ class InMemoryUnitOfWork:
                 del store.links[link_key]
             for key in [k for k in store.creation if k[0] == company_id]:
                 del store.creation[key]
+            for key in [k for k in store.follow_ups if k[0] == company_id]:
+                del store.follow_ups[key]
 
 
 class InMemoryUnitOfWorkFactory:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import procrastinate
+import structlog
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+log = structlog.get_logger("dealbooks.jobs")
+
 FINISH_CREATION = "finish_invoice_creation"
 SUBSCRIBE_CRM_WEBHOOKS = "subscribe_crm_webhooks"
+FOLLOW_UP_ON_DEAL = "follow_up_on_deal"
 _SCHEMA_LOCK = 0x6A6F6273  # "jobs"
 
 
@@ -45,6 +50,7 @@ async def apply_schema(app: procrastinate.App, engine: AsyncEngine) -> None:
 class ProcrastinateJobQueue:
     def __init__(self, app: procrastinate.App) -> None:
         self._app = app
+        self._queueing: set[asyncio.Task[None]] = set()
 
     async def finish_creation(self, company_id: str, invoice_id: str) -> None:
         deferrer = self._app.configure_task(
@@ -65,3 +71,30 @@ class ProcrastinateJobQueue:
         )
         with contextlib.suppress(AlreadyEnqueued):  # one pending job per company is enough
             await deferrer.defer_async(company_id=company_id)
+
+    async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
+        """Queued in the background: the caller already committed the follow-up, so the answer
+        to the user does not wait for this insert, and a queueing lost to a crash is the
+        sweep's to redo (it queues every follow-up left unfinished)."""
+        task = asyncio.create_task(self._defer_follow_up(company_id, invoice_id))
+        self._queueing.add(task)
+        task.add_done_callback(self._queueing.discard)
+
+    async def _defer_follow_up(self, company_id: str, invoice_id: str) -> None:
+        deferrer = self._app.configure_task(
+            FOLLOW_UP_ON_DEAL,
+            queue="invoices",
+            lock=f"deal-follow-up-{invoice_id}",
+            queueing_lock=f"deal-follow-up-{invoice_id}",
+        )
+        try:
+            await deferrer.defer_async(company_id=company_id, invoice_id=invoice_id)
+        except AlreadyEnqueued:
+            pass  # one pending job per invoice is enough
+        except Exception:  # the sweep queues it again; say why it had to
+            log.exception("jobs.queueing_failed", task=FOLLOW_UP_ON_DEAL, invoice_id=invoice_id)
+
+    async def drain(self) -> None:
+        """Wait for the background queueing still under way (before the app closes)."""
+        if self._queueing:
+            await asyncio.gather(*self._queueing, return_exceptions=True)

@@ -49,7 +49,15 @@ from adapters.pipedrive.payloads import (
 from application.errors import NotFoundError, UpstreamUnavailableError
 from application.ports.clock import Clock
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
-from application.ports.crm import CrmField, CrmUser, CrmWebhook, Deal, DealDiscount, DealProduct
+from application.ports.crm import (
+    CrmField,
+    CrmUser,
+    CrmWebhook,
+    Deal,
+    DealDiscount,
+    DealParties,
+    DealProduct,
+)
 from domain.customer import Address
 from domain.errors import InvalidValueError
 from domain.field_mapping import DealSnapshot, FieldValue, SourceEntity
@@ -636,10 +644,7 @@ class PipedriveCrmGateway:
             )
             return definitions
 
-    async def get_deal(self, company_id: str, deal_id: str) -> Deal:
-        deal_id = _checked_id("deal", deal_id)
-        # The deal first: it names its organization and person, and a missing or deleted deal
-        # should not spend the 20 tokens its products and discounts cost.
+    async def _deal_data(self, company_id: str, deal_id: str) -> tuple[Any, int | None, int | None]:
         data = await self._get_data(company_id, f"/api/v2/deals/{deal_id}", ("deal", deal_id))
         if not isinstance(data, dict):
             raise bad_response("the deal is not an object")
@@ -650,6 +655,21 @@ class PipedriveCrmGateway:
             person_id = _int_id(data.get("person_id"), "person_id")
         except PayloadError as exc:
             raise bad_response(str(exc)) from exc
+        return data, org_id, person_id
+
+    async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
+        deal_id = _checked_id("deal", deal_id)
+        _, org_id, person_id = await self._deal_data(company_id, deal_id)
+        return DealParties(
+            str(org_id) if org_id is not None else None,
+            str(person_id) if person_id is not None else None,
+        )
+
+    async def get_deal(self, company_id: str, deal_id: str) -> Deal:
+        deal_id = _checked_id("deal", deal_id)
+        # The deal first: it names its organization and person, and a missing or deleted deal
+        # should not spend the 20 tokens its products and discounts cost.
+        data, org_id, person_id = await self._deal_data(company_id, deal_id)
         organization, person, products, discounts, fields = await _all(
             self._optional(company_id, f"/api/v2/organizations/{org_id}", "organization", org_id),
             self._optional(company_id, f"/api/v2/persons/{person_id}", "person", person_id),
@@ -699,6 +719,32 @@ class PipedriveCrmGateway:
             raise bad_response("the new note has no id")
         log.info("pipedrive.note_added", company_id=company_id, deal_id=deal_id, note_id=note_id)
         return str(note_id)
+
+    async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
+        deal_id = _checked_id("deal", deal_id)
+        texts: list[str] = []
+        start = 0
+        for _ in range(1000):  # a guard against pagination that never ends
+            body = await self._client.request(
+                company_id,
+                "GET",
+                "/api/v1/notes",
+                params={"deal_id": deal_id, "start": str(start), "limit": "500", "sort": "id ASC"},
+                resource=("deal", deal_id),
+            )
+            data = body.get("data") or []  # v1 answers `data: null` when nothing matches
+            if not isinstance(data, list):
+                raise bad_response("the deal's notes are not a list")
+            for note in data:
+                content = note.get("content") if isinstance(note, dict) else None
+                if isinstance(content, str):
+                    texts.append(html.unescape(re.sub(r"<br\s*/?>", "\n", content)))
+            pagination = (body.get("additional_data") or {}).get("pagination") or {}
+            next_start = pagination.get("next_start")
+            if not pagination.get("more_items_in_collection") or not isinstance(next_start, int):
+                break
+            start = next_start
+        return texts
 
     async def current_user(self, company_id: str) -> CrmUser:
         data = await self._get_data(company_id, "/api/v1/users/me")

@@ -37,6 +37,9 @@ UNAVAILABLE: Final = "PIPEDRIVE_UNAVAILABLE"
 REJECTED: Final = "PIPEDRIVE_REJECTED"
 DEFAULT_OAUTH_URL: Final = "https://oauth.pipedrive.com"
 REFRESH_MARGIN: Final = timedelta(minutes=5)
+#: How long a connection read from the store serves calls without reading it again. Another
+#: process's refresh or an uninstall is seen within this; a 401 meanwhile re-reads at once.
+CONNECTION_TTL: Final = timedelta(seconds=30)
 # "refresh token expires after 60 days unused"; each refresh extends it (reference §3.4).
 REFRESH_TOKEN_IDLE: Final = timedelta(days=60)
 OAUTH_TIMEOUT: Final = aiohttp.ClientTimeout(total=20, connect=5, sock_read=15)
@@ -253,15 +256,21 @@ class PipedriveTokenProvider:
         clock: Clock,
         *,
         refresh_margin: timedelta = REFRESH_MARGIN,
+        connection_ttl: timedelta = CONNECTION_TTL,
     ) -> None:
         self._endpoint = endpoint
         self._store = token_store
         self._lock = lock
         self._clock = clock
         self._margin = refresh_margin
+        self._ttl = connection_ttl
         self._local: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # company -> (connection, read at): saves a database read (and unsealing the tokens)
+        # on every Pipedrive call. Refreshes never use it: they re-read under the lock.
+        self._recent: dict[str, tuple[Connection, datetime]] = {}
 
     async def _load(self, company_id: str) -> Connection:
+        self._recent.pop(company_id, None)
         connection = await self._store.load(company_id, Vendor.PIPEDRIVE)
         if connection is None:
             raise not_connected(company_id, "no connection")
@@ -269,12 +278,18 @@ class PipedriveTokenProvider:
             raise not_connected(company_id, connection.failure_reason or "needs reconnect")
         if not connection.api_domain:
             raise not_connected(company_id, "no api_domain")
+        self._recent[company_id] = (connection, self._clock.now())
         return connection
 
     async def connection(self, company_id: str) -> Connection:
         """The company's connection with an access token valid for at least the margin."""
-        connection = await self._load(company_id)
-        if connection.tokens.access_expires_within(self._clock.now(), self._margin):
+        now = self._clock.now()
+        recent = self._recent.get(company_id)
+        if recent is not None and now - recent[1] < self._ttl:
+            connection = recent[0]
+        else:
+            connection = await self._load(company_id)
+        if connection.tokens.access_expires_within(now, self._margin):
             return await self._refresh(company_id, connection.tokens.access_token)
         return connection
 
@@ -301,6 +316,7 @@ class PipedriveTokenProvider:
                 try:
                     return await self._refresh_with(again)
                 except InvalidGrantError as exc:
+                    self._recent.pop(company_id, None)
                     await self._store.mark_broken(
                         company_id, Vendor.PIPEDRIVE, "refresh token refused", self._clock.now()
                     )
@@ -316,6 +332,7 @@ class PipedriveTokenProvider:
         stored = await self._store.store_tokens(
             connection.company_id, Vendor.PIPEDRIVE, tokens, now
         )
+        self._recent[connection.company_id] = (stored, now)
         log.info(
             "pipedrive.token_refreshed",
             company_id=connection.company_id,

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.ports.connections import RateLimit
@@ -37,80 +37,46 @@ class PostgresDistributedLock:
 
 
 _ACQUIRE = text(
-    """
-    WITH counts AS (
-        SELECT
-          (SELECT count(*) FROM rate_limit_starts
-             WHERE key = :key AND started_at > clock_timestamp() - interval '60 seconds') AS minute,
-          (SELECT count(*) FROM rate_limit_starts
-             WHERE key = :key AND started_at > clock_timestamp() - interval '1 second') AS second,
-          (SELECT count(*) FROM rate_limit_leases
-             WHERE key = :key AND expires_at > clock_timestamp()) AS inflight,
-          (SELECT min(started_at) FROM rate_limit_starts
-             WHERE key = :key AND started_at > clock_timestamp() - interval '60 seconds')
-             AS oldest_minute,
-          (SELECT min(started_at) FROM rate_limit_starts
-             WHERE key = :key AND started_at > clock_timestamp() - interval '1 second')
-             AS oldest_second
-    )
-    SELECT minute, second, inflight,
-           EXTRACT(EPOCH FROM (oldest_minute + interval '60 seconds' - clock_timestamp())),
-           EXTRACT(EPOCH FROM (oldest_second + interval '1 second' - clock_timestamp()))
-    FROM counts
-    """
+    "SELECT rate_limit_acquire(:key, :per_minute, :per_second, :concurrent, :lease, :lease_seconds)"
 )
+_RELEASE = text("DELETE FROM rate_limit_leases WHERE lease = :lease")
 
 
 class PostgresRateLimiter:
     """Rolling one-minute and one-second windows plus a concurrency cap, for each key, shared by
-    every process through two small tables. Waits instead of failing."""
+    every process through two small tables. Waits instead of failing.
+
+    Taking a slot is one round trip (the ``rate_limit_acquire`` function decides and records
+    under a per-key advisory lock, in its own implicit transaction) and giving it back is one
+    more: this runs before every vendor call, so it sits on the path of every request that
+    makes one."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    async def _autocommit(self, statement: TextClause, params: dict[str, object]) -> object:
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await conn.execute(statement, params)
+            return result.scalar() if result.returns_rows else None
+
     async def _try_acquire(self, key: str, limit: RateLimit) -> tuple[str | None, float]:
-        async with self._engine.begin() as conn:
-            # Serialises deciders for this key until commit, across every process.
-            await conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 1))"), {"key": key}
-            )
-            row = (await conn.execute(_ACQUIRE, {"key": key})).one()
-            minute, second, inflight, wait_minute, wait_second = row
-            if (
-                minute < limit.per_minute
-                and second < limit.per_second
-                and (inflight < limit.concurrent)
-            ):
-                lease = str(uuid.uuid4())
-                await conn.execute(
-                    text(
-                        "INSERT INTO rate_limit_starts (key, started_at) "
-                        "VALUES (:key, clock_timestamp())"
-                    ),
-                    {"key": key},
-                )
-                await conn.execute(
-                    text(
-                        "INSERT INTO rate_limit_leases (lease, key, expires_at) VALUES "
-                        "(:lease, :key, clock_timestamp() + make_interval(secs => :lease_seconds))"
-                    ),
-                    {"lease": lease, "key": key, "lease_seconds": LEASE_SECONDS},
-                )
-                if random.random() < 0.02:  # housekeeping, 1 in 50 calls
-                    await conn.execute(
-                        text(
-                            "DELETE FROM rate_limit_starts "
-                            "WHERE started_at < clock_timestamp() - interval '2 minutes'"
-                        )
-                    )
-                return lease, 0.0
-        waits = []
-        if minute >= limit.per_minute and wait_minute is not None:
-            waits.append(float(wait_minute))
-        if second >= limit.per_second and wait_second is not None:
-            waits.append(float(wait_second))
-        wait = max(waits) if waits else 0.02  # a concurrency slot frees itself soon
-        return None, max(0.005, wait)
+        lease = str(uuid.uuid4())
+        wait = await self._autocommit(
+            _ACQUIRE,
+            {
+                "key": key,
+                "per_minute": limit.per_minute,
+                "per_second": limit.per_second,
+                "concurrent": limit.concurrent,
+                "lease": lease,
+                "lease_seconds": LEASE_SECONDS,
+            },
+        )
+        seconds = float(wait) if isinstance(wait, int | float) else 0.0
+        if seconds <= 0:
+            return lease, 0.0
+        return None, seconds
 
     @asynccontextmanager
     async def slot(self, key: str, limit: RateLimit) -> AsyncIterator[None]:
@@ -122,7 +88,4 @@ class PostgresRateLimiter:
         try:
             yield
         finally:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    text("DELETE FROM rate_limit_leases WHERE lease = :lease"), {"lease": lease}
-                )
+            await self._autocommit(_RELEASE, {"lease": lease})

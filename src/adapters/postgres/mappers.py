@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -105,7 +107,7 @@ def customer_to_json(customer: Customer) -> dict[str, Any]:
 
 def customer_from_json(data: dict[str, Any]) -> Customer:
     address = data.get("billing_address")
-    return Customer(
+    return Customer.restore(  # stored only after Customer checked it
         display_name=data["display_name"],
         email=data.get("email"),
         billing_address=Address(**address) if address else None,
@@ -131,7 +133,7 @@ def line_to_json(line: InvoiceLine) -> dict[str, Any]:
 
 
 def line_from_json(data: dict[str, Any]) -> InvoiceLine:
-    return InvoiceLine(
+    return InvoiceLine.restore(  # stored only after InvoiceLine checked it
         name=data.get("name", ""),
         description=data.get("description", ""),
         quantity=Decimal(data["quantity"]),
@@ -226,6 +228,39 @@ def invoice_from_row(row: InvoiceRow) -> Invoice:
         last_sent_at=row.last_sent_at,
         overdue_recorded_for=row.overdue_recorded_for,
         version=row.version,
+    )
+
+
+def invoice_from_record(record: Mapping[str, Any]) -> Invoice:
+    """An invoice from a plain row (asyncpg record) whose JSON columns arrive as text."""
+    currency = record["currency"]
+    quickbooks_total = record["quickbooks_total"]
+    return Invoice(
+        id=InvoiceId(record["id"]),
+        company_id=CompanyId(record["company_id"]),
+        deal_id=DealId(record["deal_id"]),
+        customer=customer_from_json(json.loads(record["customer"])),
+        lines=tuple(line_from_json(line) for line in json.loads(record["lines"])),
+        currency=currency,
+        issue_date=record["issue_date"],
+        due_date=record["due_date"],
+        memo=record["memo"],
+        state=InvoiceState(record["state"]),
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+        amount_paid=Money(record["amount_paid"], currency),
+        created_by=record["created_by"],
+        quickbooks_id=record["quickbooks_id"],
+        doc_number=record["doc_number"],
+        sync_token=record["sync_token"],
+        quickbooks_total=(
+            Money(quickbooks_total, currency) if quickbooks_total is not None else None
+        ),
+        failure_reason=record["failure_reason"],
+        last_synced_at=record["last_synced_at"],
+        last_sent_at=record["last_sent_at"],
+        overdue_recorded_for=record["overdue_recorded_for"],
+        version=record["version"],
     )
 
 

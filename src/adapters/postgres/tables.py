@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Numeric
+from sqlalchemy import Column, DateTime, Index, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -137,3 +137,26 @@ class CustomerLinkRow(SQLModel, table=True):
     display_name: str = Field(max_length=255)
     linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     linked_by: str | None = Field(default=None, max_length=64)
+
+
+class DealFollowUpRow(SQLModel, table=True):
+    __tablename__ = "deal_follow_ups"
+    __table_args__ = (
+        Index(
+            "ix_deal_follow_ups_unfinished",
+            "updated_at",
+            postgresql_where=text("state <> 'done'"),
+        ),
+    )
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    invoice_id: str = Field(primary_key=True, max_length=36)
+    deal_id: str = Field(max_length=64)
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    marker: str = Field(max_length=255)
+    quickbooks_customer_id: str = Field(max_length=64)
+    customer_name: str = Field(max_length=255)
+    requested_by: str | None = Field(default=None, max_length=64)
+    state: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.postgres.repositories import (
     PostgresCustomerLinkRepository,
+    PostgresDealFollowUpRepository,
     PostgresIdempotencyStore,
     PostgresInvoiceEventRepository,
     PostgresInvoiceRepository,
@@ -20,6 +21,7 @@ from application.errors import UpstreamUnavailableError
 
 # Every table keyed by a company (connections are the TokenStore's).
 COMPANY_TABLES = (
+    "deal_follow_ups",
     "invoice_events",
     "invoices",
     "idempotency_keys",
@@ -40,6 +42,7 @@ class SqlAlchemyUnitOfWork:
         self.invoice_events = PostgresInvoiceEventRepository(self._session)
         self.idempotency = PostgresIdempotencyStore(self._session)
         self.customer_links = PostgresCustomerLinkRepository(self._session)
+        self.deal_follow_ups = PostgresDealFollowUpRepository(self._session)
         return self
 
     async def __aexit__(

@@ -47,6 +47,9 @@ SCOPE_ACCOUNTING: Final = "com.intuit.quickbooks.accounting"
 MINOR_VERSION: Final = "75"
 #: Refresh this long before the access token expires (it lives 3600 s).
 REFRESH_MARGIN: Final = timedelta(minutes=5)
+#: How long a connection read from the store serves calls without reading it again. Another
+#: process's disconnect or refresh is seen within this; a 401 meanwhile re-reads at once.
+CONNECTION_TTL: Final = timedelta(seconds=30)
 TOKEN_TIMEOUT: Final = aiohttp.ClientTimeout(total=30, connect=10)
 
 SANDBOX: Final = "sandbox"
@@ -246,25 +249,39 @@ class QuickBooksTokenProvider:
         client_secret: str,
         *,
         refresh_margin: timedelta = REFRESH_MARGIN,
+        connection_ttl: timedelta = CONNECTION_TTL,
     ) -> None:
         self._store = token_store
         self._lock = lock
         self._clock = clock
         self._endpoint = _TokenEndpoint(session, endpoints, client_id, client_secret)
         self._margin = refresh_margin
+        self._ttl = connection_ttl
+        # company -> (connection, read at): saves a database read (and unsealing the tokens)
+        # on every QuickBooks call. Refreshes never use it: they re-read under the lock.
+        self._recent: dict[str, tuple[Connection, datetime]] = {}
 
     async def _load(self, company_id: str) -> Connection:
         connection = await self._store.load(company_id, Vendor.QUICKBOOKS)
-        if connection is None:
-            raise not_connected(NOT_CONNECTED)
-        if not connection.is_usable:
-            raise not_connected(RECONNECT_REQUIRED)
+        if connection is None or not connection.is_usable:
+            self._recent.pop(company_id, None)
+            raise not_connected(NOT_CONNECTED if connection is None else RECONNECT_REQUIRED)
+        self._recent[company_id] = (connection, self._clock.now())
         return connection
+
+    def forget(self, company_id: str) -> None:
+        """Read the connection from the store on the next call (it was just changed)."""
+        self._recent.pop(company_id, None)
 
     async def current(self, company_id: str) -> Connection:
         """The company's connection with an access token good for the next few minutes."""
-        connection = await self._load(company_id)
-        if connection.tokens.access_expires_within(self._clock.now(), self._margin):
+        now = self._clock.now()
+        recent = self._recent.get(company_id)
+        if recent is not None and now - recent[1] < self._ttl:
+            connection = recent[0]
+        else:
+            connection = await self._load(company_id)
+        if connection.tokens.access_expires_within(now, self._margin):
             return await self.refresh(company_id, connection.tokens.access_token)
         return connection
 
@@ -295,6 +312,7 @@ class QuickBooksTokenProvider:
                         company_id=company_id,
                         realm_id=again.external_id,
                     )
+                    self.forget(company_id)
                     await self._store.mark_broken(
                         company_id,
                         Vendor.QUICKBOOKS,
@@ -306,6 +324,7 @@ class QuickBooksTokenProvider:
             stored = await self._store.store_tokens(
                 company_id, Vendor.QUICKBOOKS, tokens, self._clock.now()
             )
+            self._recent[company_id] = (stored, self._clock.now())
             log.info(
                 "quickbooks.token_refreshed", company_id=company_id, realm_id=stored.external_id
             )

@@ -57,6 +57,14 @@ class Deal:
 
 
 @dataclass(frozen=True, slots=True)
+class DealParties:
+    """Who a deal is with: what a customer link is remembered for."""
+
+    organization_id: str | None
+    person_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CrmField:
     """One field the settings can map: standard or custom, with its type."""
 
@@ -114,12 +122,21 @@ class CrmGateway(Protocol):
         """Deal, organization, person, products and deal-level discounts (NotFoundError if gone)."""
         ...
 
+    async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
+        """The deal's organization and person ids: one call, where ``get_deal`` makes several
+        (NotFoundError if the deal is gone)."""
+        ...
+
     async def list_fields(self, company_id: str) -> list[CrmField]:
         """Organization, person and deal fields, standard and custom (cached briefly)."""
         ...
 
     async def add_deal_note(self, company_id: str, deal_id: str, text: str) -> str:
         """Add a note to the deal (``text`` is plain; the adapter HTML-escapes); returns its id."""
+        ...
+
+    async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
+        """The deal's notes as plain text, oldest first (to find one already added)."""
         ...
 
     async def current_user(self, company_id: str) -> CrmUser: ...

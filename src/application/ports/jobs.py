@@ -10,6 +10,11 @@ class JobQueue(Protocol):
         """Finish a CREATING invoice later (at most one pending job per invoice)."""
         ...
 
+    async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
+        """Link the customer and add the note on the deal of a created invoice, later (at most
+        one pending job per invoice)."""
+        ...
+
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
         """Subscribe the company's Pipedrive webhooks (at most one pending job per company)."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -91,6 +92,21 @@ class InvoiceRepository(Protocol):
         ...
 
 
+class InvoiceQueries(Protocol):
+    """The read model behind GetInvoice and ListInvoices: invoices as last committed, each
+    answer from one query, with no unit of work (nothing read here is ever saved)."""
+
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        """The company's invoice, or None (also when it belongs to another company)."""
+        ...
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        """Newest first, as ``InvoiceRepository.list_for_deal``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     """A stored domain event: one line of a deal's invoicing history."""
@@ -150,6 +166,49 @@ class CustomerLinkRepository(Protocol):
     async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool: ...
 
 
+class FollowUpState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    """The note may have been posted (an attempt stopped before it could say): look first."""
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class DealFollowUp:
+    """What is left to do on the deal once its invoice exists in QuickBooks, recorded in the
+    same transaction that confirms the invoice: remember the QuickBooks customer for the deal's
+    organization (or person), and add ``note`` to the deal. ``marker`` is text that only this
+    invoice's note contains (its QuickBooks link), to recognise a note already posted."""
+
+    company_id: str
+    invoice_id: str
+    deal_id: str
+    note: str
+    marker: str
+    quickbooks_customer_id: str
+    customer_name: str
+    requested_by: str | None
+    state: FollowUpState
+    created_at: datetime
+    updated_at: datetime
+
+
+class DealFollowUpRepository(Protocol):
+    async def add(self, follow_up: DealFollowUp) -> None:
+        """Record it (nothing happens if the invoice already has one)."""
+        ...
+
+    async def get(self, company_id: str, invoice_id: str) -> DealFollowUp | None: ...
+
+    async def mark(
+        self, company_id: str, invoice_id: str, state: FollowUpState, now: datetime
+    ) -> None: ...
+
+    async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[DealFollowUp]:
+        """Follow-ups not done and untouched since before ``older_than`` (any company)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
 
@@ -158,6 +217,7 @@ class UnitOfWork(Protocol):
     invoice_events: InvoiceEventRepository
     idempotency: IdempotencyStore
     customer_links: CustomerLinkRepository
+    deal_follow_ups: DealFollowUpRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -174,7 +234,7 @@ class UnitOfWork(Protocol):
 
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
-        customer links): an uninstall leaves nothing behind."""
+        customer links, deal follow-ups): an uninstall leaves nothing behind."""
         ...
 
 

@@ -19,34 +19,51 @@ log = structlog.get_logger("dealbooks.grpc")
 
 
 class RequestContextInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps each unary method once (the wrapped handler is kept per method): per call, only the
+    wrapper runs, reading the request id and token from the call's own metadata."""
+
     def __init__(self, authenticator: auth.TokenAuthenticator, metrics: Metrics) -> None:
         self._authenticator = authenticator
         self._metrics = metrics
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler
         method: str = details.method  # type: ignore[attr-defined]
-        if auth.is_open_method(method):
+        wrapped = self._handlers.get(method)
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None or auth.is_open_method(method):
             return handler
+        wrapped = self._wrap(method, handler)
+        self._handlers[method] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         inner = handler.unary_unary
-        metadata = dict(details.invocation_metadata or ())  # type: ignore[attr-defined]
-        authenticator, metrics = self._authenticator, self._metrics
+        authenticate = self._authenticator.authenticate
+        requests = self._metrics.rpc_requests
+        duration = self._metrics.rpc_duration.labels(method=method)
 
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
-            request_id = safe_request_id(metadata.get("x-request-id"))
+            request_id = authorization = None
+            for key, value in context.invocation_metadata() or ():
+                if key == "x-request-id":
+                    request_id = value
+                elif key == "authorization":
+                    authorization = value
+            request_id = safe_request_id(request_id)
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
             await context.send_initial_metadata((("x-request-id", request_id),))
             code = "OK"
             try:
-                auth.set_principal(authenticator.authenticate(metadata.get("authorization")))
+                auth.set_principal(authenticate(authorization))
                 return await inner(request, context)
             except grpc.aio.AbortError:
                 status_code = context.code()
@@ -64,8 +81,8 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 auth.set_principal(None)
                 elapsed = time.perf_counter() - started
-                metrics.rpc_requests.labels(method=method, code=code).inc()
-                metrics.rpc_duration.labels(method=method).observe(elapsed)
+                requests.labels(method=method, code=code).inc()
+                duration.observe(elapsed)
                 log.info("rpc.completed", code=code, duration_ms=round(elapsed * 1000, 2))
 
         return grpc.unary_unary_rpc_method_handler(

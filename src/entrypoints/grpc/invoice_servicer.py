@@ -28,6 +28,7 @@ from dealbooks.v1 import invoice_service_pb2 as pb
 from dealbooks.v1 import invoice_service_pb2_grpc
 from entrypoints.grpc.auth import current_principal
 from entrypoints.grpc.invoice_mappers import (
+    InvoiceProtoCache,
     draft_to_proto,
     event_to_proto,
     invoice_input_from_proto,
@@ -73,6 +74,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
         self._pdf = pdf
         self._refresh = refresh
         self._events = events
+        self._read_protos = InvoiceProtoCache()
 
     async def PrepareInvoice(
         self, request: pb.PrepareInvoiceRequest, context: Context
@@ -94,7 +96,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
         self, request: pb.GetInvoiceRequest, context: Context
     ) -> pb.GetInvoiceResponse:
         view = await self._get.execute(_invoice(request.name))
-        return pb.GetInvoiceResponse(invoice=invoice_to_proto(view))
+        return pb.GetInvoiceResponse(invoice=self._read_protos(view))
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: Context
@@ -103,7 +105,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
             ListPageCommand(_deal(request.parent), request.page_size, request.page_token)
         )
         return pb.ListInvoicesResponse(
-            invoices=[invoice_to_proto(v) for v in page.items],
+            invoices=[self._read_protos(v) for v in page.items],
             next_page_token=page.next_page_token,
         )
 

@@ -3,6 +3,7 @@ dropped response, retries of 5xx/429 only, stale SyncToken handling, and money t
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.in_memory.connections import InMemoryTokenStore
-from adapters.quickbooks.client import QuickBooksRejectedError
+from adapters.in_memory.connections import InMemoryRateLimiter, InMemoryTokenStore
+from adapters.quickbooks.client import QBO_RATE_LIMIT, QuickBooksClient, QuickBooksRejectedError
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from application.errors import UpstreamRejectedError, UpstreamUnavailableError
 from domain.customer import Customer
@@ -235,3 +236,61 @@ async def test_the_real_limits_hold_with_no_429_for_a_burst() -> None:
         statuses = [r["status"] for r in emulator.requests("/v3/company/")]
         assert len(statuses) == 25, str(statuses)
         assert 429 not in statuses
+
+
+class _Clock:
+    """Monotonic time that only moves when the client sleeps (or the test says so)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 4))
+        self.now += seconds
+
+
+def _paced_client(monkeypatch: pytest.MonkeyPatch) -> tuple[QuickBooksClient, _Clock]:
+    import adapters.quickbooks.client as client_module
+
+    clock = _Clock()
+    monkeypatch.setattr(client_module.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(client_module.asyncio, "sleep", clock.sleep)
+    client = QuickBooksClient(
+        None,  # type: ignore[arg-type]  # pacing only: nothing is sent
+        None,  # type: ignore[arg-type]
+        InMemoryRateLimiter(),
+        "http://qbo.test",
+        rate_limit=QBO_RATE_LIMIT,  # paced at 9 starts a second
+    )
+    return client, clock
+
+
+async def test_a_call_right_after_a_lone_one_waits_a_quarter_spacing_not_a_full_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, clock = _paced_client(monkeypatch)
+
+    await client._spaced("realm")  # a background read
+    clock.now += 0.010
+    await client._spaced("realm")  # a user's create, 10 ms later
+
+    assert clock.sleeps == [round(1 / 9 / 4 - 0.010, 4)]
+
+
+async def test_a_busy_realm_gets_evenly_spaced_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, clock = _paced_client(monkeypatch)
+
+    starts = []
+    for _ in range(20):  # callers arriving all at once
+        await client._spaced("realm")
+        starts.append(clock.now)
+
+    gaps = [round(b - a, 4) for a, b in itertools.pairwise(starts)]
+    assert all(gap >= round(1 / 9 / 4, 4) for gap in gaps)
+    assert all(gap == round(1 / 9, 4) for gap in gaps[6:])  # past two thirds of the pace
+    for start in starts:  # at most 9 starts in any second (less a millisecond of rounding)
+        assert sum(start <= s < start + 0.999 for s in starts) <= 9

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.crm import InMemoryCrmGateway
-from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
+from adapters.in_memory.jobs import InMemoryJobQueue
+from adapters.in_memory.persistence import InMemoryInvoiceQueries, InMemoryUnitOfWorkFactory
 from adapters.system_clock import FrozenClock
 from application.auth import Principal
 from application.commands import (
@@ -24,6 +25,7 @@ from application.invoices import (
     CreateInvoice,
     DeleteInvoice,
     FinishInvoiceCreation,
+    FollowUpOnDeal,
     GetInvoice,
     GetInvoicePdf,
     InvoiceReader,
@@ -35,6 +37,7 @@ from application.invoices import (
     VoidInvoice,
 )
 from application.ports.crm import Deal, DealDiscount, DealProduct
+from application.ports.persistence import InvoiceQueries
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot
 from domain.invoice import DiscountKind, TaxMethod
@@ -82,22 +85,34 @@ class World:
     uow: InMemoryUnitOfWorkFactory = field(default_factory=InMemoryUnitOfWorkFactory)
     qbo: InMemoryAccountingGateway = field(default_factory=InMemoryAccountingGateway)
     crm: InMemoryCrmGateway = field(default_factory=InMemoryCrmGateway)
+    queries: InvoiceQueries | None = None  # None: the read model over ``uow``'s fake store
+    jobs: InMemoryJobQueue = field(default_factory=InMemoryJobQueue)
 
     def __post_init__(self) -> None:
+        if self.queries is None:
+            self.queries = InMemoryInvoiceQueries(self.uow.store)
         self.qbo.connect(COMPANY)
         self.crm.add_deal(COMPANY, a_deal())
         reader = InvoiceReader(self.qbo, self.clock)
         self.finish = FinishInvoiceCreation(self.uow, self.qbo, self.crm, self.clock)
         self.prepare = PrepareInvoice(self.uow, self.qbo, self.crm, self.clock)
         self.create = CreateInvoice(self.uow, self.qbo, self.crm, self.clock, self.finish)
-        self.get = GetInvoice(self.uow, reader)
-        self.list = ListInvoices(self.uow, reader)
+        self.get = GetInvoice(self.queries, reader)
+        self.list = ListInvoices(self.queries, reader)
         self.events = ListInvoiceEvents(self.uow)
         self.void = VoidInvoice(self.uow, self.qbo, self.clock)
         self.delete = DeleteInvoice(self.uow, self.qbo, self.clock)
         self.send = SendInvoice(self.uow, self.qbo, self.clock)
         self.pdf = GetInvoicePdf(self.uow, self.qbo)
-        self.refresh = RefreshInvoices(self.uow, self.qbo, self.clock, self.finish)
+        self.refresh = RefreshInvoices(self.uow, self.queries, self.qbo, self.clock, self.finish)
+        # As deployed: the deal follow-up (customer link, note) is a job, run by the test.
+        self.follow_up = FollowUpOnDeal(self.uow, self.crm, self.clock)
+        self.queued_finish = FinishInvoiceCreation(
+            self.uow, self.qbo, self.crm, self.clock, self.jobs
+        )
+        self.queued_create = CreateInvoice(
+            self.uow, self.qbo, self.crm, self.clock, self.queued_finish, self.jobs
+        )
 
 
 def deal_ref(principal: Principal = USER, deal_id: str = "42") -> DealRef:

@@ -15,7 +15,13 @@ from application.commands import (
     ListPageCommand,
     SendInvoiceCommand,
 )
-from application.errors import PermissionDeniedError, RequestIdReusedError, UpstreamRejectedError
+from application.errors import (
+    PermissionDeniedError,
+    RequestIdReusedError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
+)
+from application.sync import SweepStuckCreations
 from domain.errors import InvalidStateTransitionError, InvalidValueError
 from domain.field_mapping import SourceEntity
 from domain.invoice import InvoiceState, InvoiceStatus
@@ -365,3 +371,95 @@ async def test_two_finishers_of_one_invoice_make_one_quickbooks_invoice_and_one_
     assert {r.state for r in results} == {InvoiceState.OPEN}
     assert len(world.qbo.invoices) == 1
     assert len(world.crm.notes) == 1
+
+
+# -- the deal follow-up (customer link and note), as a job ---------------------------------------
+
+
+async def run_queued_follow_ups(world: World) -> None:
+    queued = [args for name, args in world.jobs.deferred if name == "follow_up_on_deal"]
+    world.jobs.deferred.clear()
+    for args in queued:
+        await world.follow_up.execute(str(args["company_id"]), str(args["invoice_id"]))
+
+
+async def test_create_answers_before_the_deal_follow_up_which_a_job_then_does(
+    world: World,
+) -> None:
+    view = await world.queued_create.execute(create_command())
+
+    assert view.invoice.state is InvoiceState.OPEN
+    assert world.crm.notes == []
+    assert world.jobs.deferred == [
+        ("follow_up_on_deal", {"company_id": COMPANY, "invoice_id": view.invoice.id})
+    ]
+
+    await run_queued_follow_ups(world)
+
+    assert len(world.crm.notes) == 1
+    assert view.invoice.doc_number in world.crm.notes[0][2]
+    async with world.uow() as uow:
+        link = await uow.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5")
+    assert link is not None
+    assert link.quickbooks_customer_id == view.invoice.customer.quickbooks_id
+
+
+async def test_running_a_deal_follow_up_again_adds_no_second_note(world: World) -> None:
+    view = await world.queued_create.execute(create_command())
+
+    for _ in range(3):
+        await world.follow_up.execute(COMPANY, view.invoice.id)
+
+    assert len(world.crm.notes) == 1
+
+
+async def test_a_note_whose_answer_was_lost_is_found_and_not_posted_again(
+    world: World,
+) -> None:
+    view = await world.queued_create.execute(create_command())
+    world.crm.note_error = UpstreamUnavailableError("Pipedrive timed out")
+    world.crm.lost_answer = True  # Pipedrive created the note; its answer never arrived
+
+    with pytest.raises(UpstreamUnavailableError):
+        await world.follow_up.execute(COMPANY, view.invoice.id)
+    await world.follow_up.execute(COMPANY, view.invoice.id)  # the job's retry
+
+    assert len(world.crm.notes) == 1
+
+
+async def test_a_note_refused_while_pipedrive_is_down_is_posted_by_the_retry(
+    world: World,
+) -> None:
+    view = await world.queued_create.execute(create_command())
+    world.crm.note_error = UpstreamUnavailableError("Pipedrive is down")
+
+    with pytest.raises(UpstreamUnavailableError):
+        await world.follow_up.execute(COMPANY, view.invoice.id)
+    assert world.crm.notes == []
+    await world.follow_up.execute(COMPANY, view.invoice.id)
+
+    assert len(world.crm.notes) == 1
+
+
+async def test_a_deleted_deal_ends_its_follow_up_without_a_note(world: World) -> None:
+    view = await world.queued_create.execute(create_command())
+    world.crm.add_deal(COMPANY, replace(a_deal(), deleted=True))
+
+    await run_queued_follow_ups(world)
+    world.crm.add_deal(COMPANY, a_deal())
+    await world.follow_up.execute(COMPANY, view.invoice.id)
+
+    assert world.crm.notes == []
+
+
+async def test_the_sweep_queues_a_follow_up_that_was_never_run(world: World) -> None:
+    await world.queued_create.execute(create_command())
+    world.jobs.deferred.clear()  # the process stopped before the job ran
+    world.clock.advance(timedelta(minutes=2))
+
+    swept = await SweepStuckCreations(world.uow, world.jobs, world.clock).execute()
+
+    assert swept == 1
+    await run_queued_follow_ups(world)
+    assert len(world.crm.notes) == 1
+    assert await SweepStuckCreations(world.uow, world.jobs, world.clock).execute() == 0

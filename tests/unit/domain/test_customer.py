@@ -169,3 +169,17 @@ def test_differences_ignore_case_and_spacing() -> None:
         billing_address=Address(formatted="1 rue de la Paix,  Paris, FRANCE"),
     )
     assert ours.differences(theirs) == frozenset()
+
+
+def test_a_restored_customer_equals_the_checked_customer_it_was_stored_from() -> None:
+    customer = a_customer()
+
+    restored = Customer.restore(
+        display_name=customer.display_name,
+        email=customer.email,
+        billing_address=customer.billing_address,
+        tax_id=customer.tax_id,
+        quickbooks_id=customer.quickbooks_id,
+    )
+
+    assert restored == customer

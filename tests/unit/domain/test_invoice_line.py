@@ -244,3 +244,26 @@ def test_line_amounts_always_add_up(
         assert line.total(currency) == net
     for amount in (gross, net, tax, line.total(currency)):
         assert amount.rounded() == amount
+
+
+def test_a_restored_line_equals_the_checked_line_it_was_stored_from() -> None:
+    line = a_line(
+        quantity="5", unit_price="22", discount="0.2", tax_rate="10", tax_method="exclusive"
+    )
+
+    restored = InvoiceLine.restore(
+        name=line.name,
+        description=line.description,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount=line.discount,
+        discount_kind=line.discount_kind,
+        tax_rate=line.tax_rate,
+        tax_method=line.tax_method,
+        item_ref=line.item_ref,
+        tax_code_ref=line.tax_code_ref,
+        kind=line.kind,
+    )
+
+    assert restored == line
+    assert restored.amounts("USD") == line.amounts("USD")

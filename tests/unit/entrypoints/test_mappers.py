@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from dealbooks.v1 import field_mapping_pb2
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from google.protobuf import timestamp_pb2
+
+from application.views import InvoiceView
+from dealbooks.v1 import field_mapping_pb2, invoice_pb2
+from domain.customer import Customer
+from domain.ids import CompanyId, DealId, InvoiceId
+from domain.invoice import Invoice, InvoiceLine
+from domain.money import Money
+from entrypoints.grpc.invoice_mappers import InvoiceProtoCache, invoice_to_proto, timestamp
 from entrypoints.grpc.mappers import field_source_from_proto
 
 
@@ -20,3 +32,61 @@ def test_a_source_without_an_entity_is_reported_not_dropped() -> None:
 
     assert source is not None
     assert (source.entity, source.field_key) == ("unspecified", "name")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 3, 13, 10, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 3, 13, 10, 0, 0, 999999, tzinfo=timezone(timedelta(hours=-7))),
+        datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),  # before the epoch
+        datetime(2026, 3, 13, 10, 0, 0, 1),  # naive: taken as UTC
+    ],
+)
+def test_timestamps_are_what_the_protobuf_library_makes_of_the_same_time(
+    value: datetime,
+) -> None:
+    expected = timestamp_pb2.Timestamp()
+    expected.FromDatetime(value)
+
+    assert timestamp(value) == expected
+
+
+def _an_open_invoice() -> Invoice:
+    now = datetime(2026, 3, 13, 10, 0, tzinfo=UTC)
+    invoice = Invoice.request(
+        id=InvoiceId("inv-1"),
+        company_id=CompanyId("1001"),
+        deal_id=DealId("42"),
+        customer=Customer("Acme Corp", "ana@acme.test"),
+        lines=[InvoiceLine(description="Design", quantity=Decimal(2), unit_price=Decimal(100))],
+        currency="USD",
+        issue_date=date(2026, 3, 13),
+        due_date=date(2026, 3, 20),
+        memo="",
+        created_by="user-7",
+        now=now,
+    )
+    invoice.confirm_created("qb-7", "1001", "0", invoice.total(), now)
+    return invoice
+
+
+def test_a_remembered_invoice_message_is_the_one_mapping_makes_until_the_invoice_changes() -> None:
+    protos = InvoiceProtoCache()
+    invoice = _an_open_invoice()
+    today = date(2026, 3, 14)
+
+    first = protos(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
+    assert first == invoice_to_proto(
+        InvoiceView(invoice, invoice.status(today), "https://qbo.test/7")
+    )
+
+    invoice.apply_accounting_facts(
+        invoice.total(), Money.of("50", "USD"), "1", None, datetime(2026, 3, 14, tzinfo=UTC)
+    )
+    changed = protos(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
+    overdue = protos(InvoiceView(invoice, invoice.status(date(2026, 4, 1)), "https://qbo.test/7"))
+
+    assert changed.totals.amount_paid.amount == "150.00"
+    assert changed.state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID
+    assert overdue.state == invoice_pb2.INVOICE_STATE_OVERDUE

@@ -1,0 +1,117 @@
+"""The invoice read model on Postgres: one statement per answer, sent straight through asyncpg.
+
+GetInvoice and ListInvoices only read, so they skip the ORM session, its transaction and even
+SQLAlchemy's pool: a small asyncpg pool of its own runs one prepared statement per answer (no
+BEGIN/ROLLBACK round trips, no reset query when a connection goes back: nothing here changes
+session state), and the rows become domain invoices through ``mappers``. Every statement is
+scoped by ``company_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from adapters.postgres.mappers import invoice_from_record
+from application.errors import UpstreamUnavailableError
+from application.ports.persistence import PageCursor
+from domain.invoice import Invoice
+
+_COLUMNS = (
+    "id, company_id, deal_id, state, customer::text AS customer, lines::text AS lines, "
+    "currency, issue_date, due_date, memo, amount_paid, quickbooks_id, doc_number, sync_token, "
+    "quickbooks_total, failure_reason, created_at, updated_at, last_synced_at, last_sent_at, "
+    "overdue_recorded_for, created_by, version"
+)
+_GET = f"SELECT {_COLUMNS} FROM invoices WHERE company_id = $1 AND id = $2"  # noqa: S608
+_NEWEST = "ORDER BY created_at DESC, id DESC LIMIT $3"
+_LIST = f"SELECT {_COLUMNS} FROM invoices WHERE company_id = $1 AND deal_id = $2 {_NEWEST}"  # noqa: S608
+_LIST_AFTER = (
+    f"SELECT {_COLUMNS} FROM invoices WHERE company_id = $1 AND deal_id = $2 "  # noqa: S608
+    f"AND (created_at, id) < ($4, $5) {_NEWEST}"
+)
+# A lost or refused connection (the database restarting, the network): the caller may retry.
+_UNREACHABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+def _unavailable() -> UpstreamUnavailableError:
+    return UpstreamUnavailableError(
+        "The database is not reachable right now; try again in a moment.",
+        reason="DATABASE_UNAVAILABLE",
+        retry_after_seconds=2.0,
+    )
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A Postgres URL as asyncpg takes it (without SQLAlchemy's driver suffix)."""
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset: these statements leave no session state (asyncpg still rolls back a
+    transaction left open, which never happens here)."""
+
+
+class PostgresInvoiceQueries:
+    def __init__(self, database_url: str, *, max_size: int = 10) -> None:
+        self._dsn = asyncpg_dsn(database_url)
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _connections(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=1,
+                        max_size=self._max_size,
+                        reset=_keep_session,
+                        max_inactive_connection_lifetime=300,
+                        command_timeout=30,
+                    )
+        return self._pool
+
+    @asynccontextmanager
+    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            pool = await self._connections()
+            async with pool.acquire() as connection:
+                yield connection
+        except _UNREACHABLE as exc:
+            raise _unavailable() from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        async with self._driver() as driver:
+            record = await driver.fetchrow(_GET, company_id, invoice_id)
+        return invoice_from_record(record) if record is not None else None
+
+    async def list_for_deal(
+        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
+    ) -> list[Invoice]:
+        async with self._driver() as driver:
+            if after is None:
+                records = await driver.fetch(_LIST, company_id, deal_id, limit)
+            else:
+                records = await driver.fetch(
+                    _LIST_AFTER, company_id, deal_id, limit, after.created_at, after.id
+                )
+        return [invoice_from_record(record) for record in records]
