@@ -56,3 +56,34 @@ async def test_a_wrong_method_is_a_problem_json_405(http: aiohttp.ClientSession)
     async with http.post("/healthz") as resp:
         assert resp.status == 405
         assert (await resp.json())["reason"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        # The signature covers the raw body, so the body is read: past 1 MiB it is refused.
+        ("/webhooks/quickbooks", {"intuit-signature": "x" * 44}, 413),
+        # Credentials are checked first: the body is never read.
+        ("/webhooks/pipedrive", {"Authorization": "Basic ZGVhbGJvb2tzOng="}, 401),
+        ("/api/v1/InvoiceService/ListInvoices", {"content-type": "application/json"}, 401),
+    ],
+)
+async def test_an_oversized_body_is_refused_and_nothing_is_stored(
+    http: aiohttp.ClientSession, path: str, headers: dict[str, str], status: int
+) -> None:
+    body = b'{"eventNotifications": [' + b" " * (2 * 1024 * 1024) + b"]}"
+
+    async with http.post(path, data=body, headers=headers) as response:
+        assert response.status == status
+        assert response.content_type in ("application/problem+json", "application/json")
+
+    metrics = await (await http.get("/metrics")).text()
+    assert "dealbooks_quickbooks_notices_pending 0.0" in metrics  # nothing was stored
+
+
+async def test_an_oversized_pipedrive_token_is_401(http: aiohttp.ClientSession) -> None:
+    async with http.get(
+        "/api/v1/me", headers={"Authorization": "Bearer " + "a" * 20_000 + ".b.c"}
+    ) as response:
+        assert response.status in (400, 401, 431)
+        assert response.status != 500
