@@ -155,8 +155,9 @@ async def emulator_middleware(request: web.Request, handler: Any) -> web.StreamR
         elif rule.latency_ms:
             await asyncio.sleep(rule.latency_ms / 1000)
         if rule.timeout:
+            hang = emulator.config.hang_seconds if rule.hang_seconds is None else rule.hang_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(emulator.closing.wait(), emulator.config.hang_seconds)
+                await asyncio.wait_for(emulator.closing.wait(), hang)
             entry["status"] = 504
             _drop(request)
             raise asyncio.CancelledError

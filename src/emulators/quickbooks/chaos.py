@@ -21,6 +21,9 @@ class Rule:
     xml: bool = False
     latency_ms: int = 0
     timeout: bool = False
+    #: How long a ``timeout`` hangs before the connection is dropped; None: the emulator's
+    #: ``hang_seconds`` (Intuit's own 120 s and a little more).
+    hang_seconds: float | None = None
     drop_before: bool = False
     drop_after_commit: bool = False
     probability: float = 1.0
@@ -46,6 +49,7 @@ class Rule:
             "xml": self.xml,
             "latency_ms": self.latency_ms,
             "timeout": self.timeout,
+            "hang_seconds": self.hang_seconds,
             "drop_before": self.drop_before,
             "drop_after_commit": self.drop_after_commit,
             "probability": self.probability,
@@ -80,6 +84,11 @@ class Chaos:
         count = spec.get("count")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ValueError("count must be a positive integer")
+        hang = spec.get("hang_seconds")
+        if hang is not None and (
+            isinstance(hang, bool) or not isinstance(hang, int | float) or hang < 0
+        ):
+            raise ValueError("hang_seconds must be a number of seconds, 0 or more")
         rule = Rule(
             rule_id=str(spec.get("id") or secrets.token_hex(4)),
             method=spec.get("method"),
@@ -91,6 +100,7 @@ class Chaos:
             xml=bool(spec.get("xml", False)),
             latency_ms=int(spec.get("latency_ms", 0)),
             timeout=bool(spec.get("timeout", False)),
+            hang_seconds=float(hang) if hang is not None else None,
             drop_before=bool(spec.get("drop_before", False)),
             drop_after_commit=bool(spec.get("drop_after_commit", False)),
             probability=probability,

@@ -173,11 +173,30 @@ async def test_timeout_fault_hangs_until_the_client_gives_up(us: Api):
             await resp.read()
 
 
+async def test_a_timeout_rule_may_hang_for_less_and_then_drop_the_connection(us: Api):
+    # The emulator hangs 5 s by default here; this rule gives up after 0.1 s, well before the
+    # client's own 10 s: the client sees the connection dropped, not its timeout.
+    await us.client.post(
+        "/_emulator/faults",
+        json={"path": "/term/", "timeout": True, "hang_seconds": 0.1, "count": 1},
+    )
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        async with us.client.get(
+            us.url("term/1"), headers=us.headers, timeout=aiohttp.ClientTimeout(total=10)
+        ) as resp:
+            await resp.read()
+    assert (await us.get("term/1"))[0] == 200
+
+
 async def test_bad_fault_spec_is_rejected(client):
     async with client.post("/_emulator/faults", json={"path": "("}) as resp:
         assert resp.status == 400
     async with client.post("/_emulator/faults", json={"path": "/x"}) as resp:
         assert resp.status == 400  # no action
+    async with client.post(
+        "/_emulator/faults", json={"path": "/x", "timeout": True, "hang_seconds": -1}
+    ) as resp:
+        assert resp.status == 400
 
 
 async def test_every_response_carries_intuit_tid_and_is_logged(us: Api):
