@@ -516,23 +516,27 @@ class CreateInvoice:
                 # One transaction reads the settings and stores the invoice and its request id.
                 settings = await settings_of(uow, ref.company_id)
                 built = self._build(ref, cmd.invoice, settings, options)
+                claimed = True
                 if request_id:
                     claimed = await uow.idempotency.put(
                         ref.company_id,
                         request_id,
                         IdempotencyRecord(fingerprint, built.invoice.id),
                     )
-                    if not claimed:
-                        raise ConcurrencyConflictError("request id claimed concurrently")
-                await uow.invoices.add(
-                    built.invoice, actor=ref.principal.subject, creation=built.creation
-                )
-                try:
-                    await uow.commit()
-                except ConcurrencyConflictError:
-                    if not request_id:
-                        raise
-                    lost_race = True  # a concurrent call with the same request id won
+                if claimed:
+                    await uow.invoices.add(
+                        built.invoice, actor=ref.principal.subject, creation=built.creation
+                    )
+                    try:
+                        await uow.commit()
+                    except ConcurrencyConflictError:
+                        if not request_id:
+                            raise
+                        claimed = False
+                # Not claimed: a concurrent call with the same request id (a double click, a
+                # client retrying before the first answer) stored its invoice first. Postgres
+                # made our claim wait for that transaction, so its invoice is there to read.
+                lost_race = not claimed
         if record is not None:
             return await self._replayed(ref, request_id, record, fingerprint)
         if lost_race:

@@ -114,6 +114,18 @@ async def test_the_same_request_id_returns_the_first_invoice(world: World) -> No
     assert len(world.qbo.invoices) == 1
 
 
+async def test_a_double_click_sends_the_same_request_id_twice_at_once_and_both_get_the_invoice(
+    world: World,
+) -> None:
+    first, second = await asyncio.gather(
+        world.create.execute(create_command("req-8")),
+        world.create.execute(create_command("req-8")),
+    )
+
+    assert second.invoice.id == first.invoice.id
+    assert len(world.qbo.invoices) == 1
+
+
 async def test_the_same_request_id_with_another_payload_is_refused(world: World) -> None:
     await world.create.execute(create_command("req-7"))
 
