@@ -6,8 +6,7 @@ import contextlib
 
 import structlog
 from procrastinate import App, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
-from procrastinate.jobs import Status
+from procrastinate.exceptions import AlreadyEnqueued
 
 from application.crm_events import CheckAllCrmWebhooks, SubscribeCrmWebhooks
 from application.invoices import FinishInvoiceCreation, FollowUpOnDeal
@@ -33,13 +32,9 @@ async def retry_stalled_jobs(app: App, seconds_since_heartbeat: float = 30) -> i
     manager = app.job_manager
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat))
     for job in stalled:
-        try:
-            await manager.retry_job(job)
-        except UniqueViolation:
-            # The sweep already queued a job for the same invoice (same queueing lock): this one
-            # is superseded. Finish it, or its lock would keep the new one from ever starting.
-            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
-            log.info("worker.stalled_job_superseded", job_id=job.id, task=job.task_name)
+        # When the sweep already queued a job for the same invoice (same queueing lock), the job
+        # manager (adapters.jobs.queue.SupersedingJobManager) finishes this one instead.
+        await manager.retry_job(job)
     return len(stalled)
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
 
 import procrastinate
 import structlog
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate import jobs as procrastinate_jobs
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.manager import JobManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,11 +30,41 @@ def psycopg_conninfo(url: str) -> str:
     return url
 
 
+class SupersedingJobManager(JobManager):
+    """procrastinate's job manager, except that a job to be retried gives way to a newer job
+    queued for the same work meanwhile.
+
+    A queueing lock allows one job in 'todo' per key, and says nothing of a job in 'doing': while
+    a job runs, another one for the same key may be queued (the sweep, a replayed request). When
+    the running one then fails and is retried, going back to 'todo' violates the queueing lock;
+    procrastinate's worker leaves it in 'doing' for ever, holding its lock, so that the newer job
+    never starts either (an invoice stuck in CREATING, a company whose catch-up never runs
+    again). The newer job does the work; the older one is finished.
+    """
+
+    async def retry_job(
+        self,
+        job: procrastinate_jobs.Job,
+        retry_at: datetime | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+        lock: str | None = None,
+    ) -> None:
+        try:
+            await super().retry_job(job, retry_at, priority=priority, queue=queue, lock=lock)
+        except UniqueViolation:
+            await self.finish_job(job, status=procrastinate_jobs.Status.FAILED, delete_job=False)
+            log.info("jobs.retry_superseded", job_id=job.id, task=job.task_name)
+
+
 def build_app(database_url: str) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
         conninfo=psycopg_conninfo(database_url), min_size=1, max_size=10
     )
-    return procrastinate.App(connector=connector)
+    app = procrastinate.App(connector=connector)
+    # Before any task is registered: tasks keep the manager they were created with.
+    app.job_manager = SupersedingJobManager(connector)
+    return app
 
 
 async def apply_schema(app: procrastinate.App, engine: AsyncEngine) -> None:
