@@ -10,6 +10,9 @@
 - Every body is checked for a Fault, also inside a 200 and inside batch items (§1.6, §13.7); the
   capitalised ``Fault``, the lower-case 401 ``fault`` envelope and XML throttle bodies are parsed.
 - ``intuit_tid`` (QBO's transaction id for support) is logged for every response.
+- Cool-off: once a request has used up its retries, calls to that company fail at once for a few
+  seconds instead of each retrying on its own (an outage would otherwise cost every caller the
+  whole backoff, and the retries would use up the company's request budget).
 - Errors become application errors: 401 -> one token refresh, then IntegrationNotConnectedError;
   610 -> NotFoundError; validation faults -> UpstreamRejectedError with a plain-language message
   and ``vendor_code``/``intuit_tid`` in metadata; 429/5xx/timeouts -> UpstreamUnavailableError.
@@ -58,6 +61,8 @@ MAX_ATTEMPTS: Final = 4
 #: Intuit: "If you see [429], wait 60 seconds before retrying" — told to callers that give up.
 THROTTLE_RETRY_AFTER: Final = 60.0
 REQUEST_ID_MAX: Final = 50
+#: After a request gives up, how long calls to the same company fail without being sent.
+COOL_OFF_SECONDS: Final = 5.0
 BATCH_REQUEST_ID_MAX: Final = 36
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:~-]+$")
 
@@ -311,6 +316,7 @@ class QuickBooksClient:
         rate_limit: RateLimit = QBO_RATE_LIMIT,
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        cool_off_seconds: float = COOL_OFF_SECONDS,
     ) -> None:
         self._session = session
         self._tokens = tokens
@@ -323,6 +329,20 @@ class QuickBooksClient:
         self._next_start: dict[str, float] = {}
         self._recent_starts: dict[str, deque[float]] = {}
         self._quiet_starts = max(1, self._limit.per_second * 2 // 3)
+        self._cool_off = cool_off_seconds
+        self._down_until: dict[str, float] = {}
+
+    def _refuse_while_down(self, realm: str) -> None:
+        """Fail at once while QuickBooks is known not to answer for this company."""
+        if time.monotonic() < self._down_until.get(realm, 0.0):
+            raise unavailable(
+                "QuickBooks is not answering at the moment; it will be retried shortly.",
+                retry_after=self._cool_off,
+                vendor_code="COOLING_OFF",
+            )
+
+    def _gave_up(self, realm: str) -> None:
+        self._down_until[realm] = time.monotonic() + self._cool_off
 
     async def _spaced(self, realm: str) -> None:
         """Spread this process's starts evenly (1 / per_second apart) per realm. The shared
@@ -474,6 +494,7 @@ class QuickBooksClient:
             }
             if content_type:
                 headers["Content-Type"] = content_type
+            self._refuse_while_down(realm)  # also between retries: another call gave up
             await self._spaced(realm)
             started = time.perf_counter()
             try:
@@ -488,6 +509,7 @@ class QuickBooksClient:
                     response_headers = response.headers
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt >= self._retry.max_attempts:
+                    self._gave_up(realm)
                     log.warning(
                         "quickbooks.request_failed",
                         method=method,
@@ -532,6 +554,7 @@ class QuickBooksClient:
                 continue
             if status == 429 or status >= 500:
                 if attempt >= self._retry.max_attempts:
+                    self._gave_up(realm)
                     return answer  # _interpret turns it into UpstreamUnavailableError
                 log.info(
                     "quickbooks.request_retried",
@@ -544,4 +567,5 @@ class QuickBooksClient:
                 )
                 await asyncio.sleep(self._retry.delay(attempt, _retry_after(response_headers)))
                 continue
+            self._down_until.pop(realm, None)  # it answers
             return answer

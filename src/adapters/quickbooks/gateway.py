@@ -22,6 +22,7 @@ import aiohttp
 import structlog
 
 from adapters.quickbooks.client import (
+    COOL_OFF_SECONDS,
     QBO_RATE_LIMIT,
     QuickBooksClient,
     QuickBooksRejectedError,
@@ -431,6 +432,7 @@ class QuickBooksAccountingGateway:
         endpoints: QuickBooksEndpoints | None = None,
         rate_limit: RateLimit = QBO_RATE_LIMIT,
         retry: RetryPolicy | None = None,
+        cool_off_seconds: float = COOL_OFF_SECONDS,
         default_item_id: str | None = None,
         options_ttl: timedelta = OPTIONS_TTL,
     ) -> None:
@@ -445,6 +447,7 @@ class QuickBooksAccountingGateway:
             self._endpoints.api_base,
             rate_limit=rate_limit,
             retry=retry,
+            cool_off_seconds=cool_off_seconds,
         )
         self._clock = clock
         self._default_item_id = default_item_id

@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
-from adapters.quickbooks.client import RetryPolicy
+from adapters.quickbooks.client import COOL_OFF_SECONDS, RetryPolicy
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.system_clock import SystemClock
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
@@ -136,6 +136,7 @@ def make_gateway(
     limiter: RateLimiter | None = None,
     rate_limit: RateLimit = LOOSE_LIMIT,
     retry: RetryPolicy = FAST_RETRY,
+    cool_off_seconds: float = COOL_OFF_SECONDS,
 ) -> QuickBooksAccountingGateway:
     return QuickBooksAccountingGateway(
         session=session or emulator.session,
@@ -149,4 +150,5 @@ def make_gateway(
         base_url=emulator.base_url,
         rate_limit=rate_limit,
         retry=retry,
+        cool_off_seconds=cool_off_seconds,
     )
