@@ -6,6 +6,7 @@ of work, talks to QuickBooks, then writes the outcome in another (re-reading wha
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -14,7 +15,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -551,11 +552,31 @@ class CreateInvoice:
             company_id=ref.company_id,
         )
         # Finished from what was just stored: reading it back would only cost round trips.
-        invoice = await self._finish.finish(built.invoice, built.creation, settings)
+        invoice = await self._unless_cut_short(
+            ref.company_id,
+            built.invoice.id,
+            self._finish.finish(built.invoice, built.creation, settings),
+        )
         return await self._view(ref.company_id, invoice)
 
     async def _finished_view(self, company_id: str, invoice_id: str) -> InvoiceView:
-        return await self._view(company_id, await self._finish.execute(company_id, invoice_id))
+        invoice = await self._unless_cut_short(
+            company_id, invoice_id, self._finish.execute(company_id, invoice_id)
+        )
+        return await self._view(company_id, invoice)
+
+    async def _unless_cut_short(
+        self, company_id: str, invoice_id: str, finishing: Awaitable[Invoice]
+    ) -> Invoice:
+        """``finishing``, unless the caller gives up meanwhile (its deadline passed, the server
+        is shutting down): then the invoice, stored as CREATING, is left to a job now rather
+        than to the sweep a minute or more later."""
+        try:
+            return await finishing
+        except asyncio.CancelledError:
+            if self._jobs is not None:
+                await asyncio.shield(self._jobs.finish_creation(company_id, invoice_id))
+            raise
 
     async def _view(self, company_id: str, invoice: Invoice) -> InvoiceView:
         if invoice.state is InvoiceState.CREATING and self._jobs is not None:

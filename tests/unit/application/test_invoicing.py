@@ -149,6 +149,28 @@ async def test_an_outage_leaves_the_invoice_creating_and_a_retry_finishes_it(
     assert len(world.qbo.invoices) == 1
 
 
+async def test_a_create_its_caller_gives_up_on_leaves_the_invoice_to_a_job(world: World) -> None:
+    in_quickbooks = asyncio.Event()
+
+    async def slow_quickbooks(*args: object, **kwargs: object) -> None:
+        in_quickbooks.set()
+        await asyncio.Event().wait()  # QuickBooks takes longer than the caller waits
+
+    world.qbo.create_invoice = slow_quickbooks  # type: ignore[method-assign,assignment]
+    call = asyncio.create_task(world.queued_create.execute(create_command("req-11")))
+    await in_quickbooks.wait()
+    call.cancel()  # the client's deadline, or the server's shutdown grace, ran out
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+    async with world.uow() as uow:
+        record = await uow.idempotency.get(COMPANY, "req-11")
+    assert record is not None
+    assert world.jobs.deferred == [
+        ("finish_creation", {"company_id": COMPANY, "invoice_id": record.resource_id})
+    ]
+
+
 async def test_a_rejection_fails_the_creation_with_the_reason(world: World) -> None:
     world.qbo.fail_on(
         "create_invoice", UpstreamRejectedError("The customer is inactive in QuickBooks.")
