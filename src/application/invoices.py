@@ -575,7 +575,12 @@ class CreateInvoice:
             return await finishing
         except asyncio.CancelledError:
             if self._jobs is not None:
-                await asyncio.shield(self._jobs.finish_creation(company_id, invoice_id))
+                try:
+                    await asyncio.shield(self._jobs.finish_creation(company_id, invoice_id))
+                except Exception as exc:  # the queue is closing too: the sweep will find it
+                    log.warning(
+                        "invoice.finish_not_queued", invoice_id=invoice_id, error=type(exc).__name__
+                    )
             raise
 
     async def _view(self, company_id: str, invoice: Invoice) -> InvoiceView:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from dealbooks.v1 import (
@@ -20,6 +24,7 @@ from dealbooks.v1 import (
     settings_service_pb2_grpc,
 )
 from domain.money import Money
+from entrypoints.bootstrap import Service
 from tests.e2e.conftest import TOKEN_A, TOKEN_B, bearer
 from tests.e2e.test_settings_api import error_of, violations
 
@@ -343,3 +348,35 @@ async def test_company_b_can_reach_no_customer_settings_or_connection_of_company
         code, info, _ = await error_of(call)
         assert code is grpc.StatusCode.PERMISSION_DENIED
         assert info.reason == "NOT_ALLOWED"
+
+
+async def test_a_shutdown_lets_the_creates_it_cancels_queue_their_job_first(
+    service: Service, channel: grpc.aio.Channel, fakes: dict[str, object], pg_engine: AsyncEngine
+) -> None:
+    accounting = fakes["accounting"]
+    assert isinstance(accounting, InMemoryAccountingGateway)
+    in_quickbooks = asyncio.Event()
+
+    async def slower_than_the_grace(*args: object, **kwargs: object) -> None:
+        in_quickbooks.set()
+        await asyncio.Event().wait()
+
+    accounting.create_invoice = slower_than_the_grace  # type: ignore[method-assign,assignment]
+    call = asyncio.ensure_future(create(channel, "r-shutdown"))
+    await in_quickbooks.wait()
+    assert service.grpc is not None
+    await service.grpc.stop(0.1)  # the grace runs out while the call waits for QuickBooks
+
+    async with pg_engine.connect() as conn:
+        jobs = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs "
+                    "WHERE task_name = 'finish_invoice_creation'"
+                )
+            )
+        ).scalar_one()
+    assert jobs == 1  # queued before stop() returned, while the job queue was still open
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await call
+    assert failed.value.code() is grpc.StatusCode.UNAVAILABLE

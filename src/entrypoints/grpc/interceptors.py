@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +27,14 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         self._authenticator = authenticator
         self._metrics = metrics
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def drain(self, seconds: float) -> None:
+        """Wait (at most ``seconds``) for the RPCs still running: after a shutdown cancels
+        them they may have cleanup to do, such as queueing a job for an invoice half-created."""
+        running = {task for task in self._running if not task.done()}
+        if running:
+            await asyncio.wait(running, timeout=seconds)
 
     async def intercept_service(
         self,
@@ -48,6 +57,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         authenticate = self._authenticator.authenticate
         requests = self._metrics.rpc_requests
         duration = self._metrics.rpc_duration.labels(method=method)
+        running = self._running
 
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
@@ -62,12 +72,18 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
             structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
             await context.send_initial_metadata((("x-request-id", request_id),))
             code = "OK"
+            task = asyncio.current_task()
+            if task is not None:
+                running.add(task)
             try:
                 auth.set_principal(authenticate(authorization))
                 return await inner(request, context)
             except grpc.aio.AbortError:
                 status_code = context.code()
                 code = status_code.name if isinstance(status_code, grpc.StatusCode) else "ABORTED"
+                raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"  # the client went away, or the server is shutting down
                 raise
             except Exception as exc:
                 if error_catalog.is_expected(exc):
@@ -79,6 +95,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                     log.exception("rpc.failed")
                     await context.abort_with_status(internal_status(request_id))
             finally:
+                running.discard(task)  # type: ignore[arg-type]
                 auth.set_principal(None)
                 elapsed = time.perf_counter() - started
                 requests.labels(method=method, code=code).inc()

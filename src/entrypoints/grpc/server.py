@@ -40,6 +40,7 @@ class GrpcServer:
     server: grpc.aio.Server
     health: health.aio.HealthServicer
     port: int
+    interceptor: RequestContextInterceptor
 
     async def set_serving(self, serving: bool) -> None:
         status = (
@@ -53,6 +54,9 @@ class GrpcServer:
     async def stop(self, grace: float) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        # RPCs still running after the grace were cancelled; let them finish unwinding while
+        # the database and job queue they need are still open.
+        await self.interceptor.drain(grace)
 
 
 async def build_server(
@@ -65,8 +69,9 @@ async def build_server(
     metrics: Metrics,
     address: str,
 ) -> GrpcServer:
+    interceptor = RequestContextInterceptor(authenticator, metrics)
     server = grpc.aio.server(
-        interceptors=[RequestContextInterceptor(authenticator, metrics)],
+        interceptors=[interceptor],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", 32 * 1024 * 1024),
@@ -86,6 +91,8 @@ async def build_server(
     if port == 0:
         raise OSError(f"could not bind the gRPC server to {address}")
     await server.start()
-    grpc_server = GrpcServer(server=server, health=health_servicer, port=port)
+    grpc_server = GrpcServer(
+        server=server, health=health_servicer, port=port, interceptor=interceptor
+    )
     await grpc_server.set_serving(True)
     return grpc_server
