@@ -19,7 +19,7 @@ export PYTHONPATH := $(CURDIR)/src
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup proto gen lint lint-python lint-proto breaking test test-unit test-contract \
-        test-integration test-e2e run migrate bench soak clean
+        test-integration test-e2e test-resilience run migrate bench soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -67,7 +67,7 @@ breaking: $(NODE_STAMP) ## buf breaking against main (skipped until main has a p
 	  $(BUF) breaking --against '.git#branch=main'; \
 	else echo "buf breaking: no proto on main yet, nothing to compare"; fi
 
-test: setup lint ## lint, then the whole test suite (unit, contract, integration, e2e)
+test: setup lint ## lint, then the whole test suite (unit ... e2e, resilience at short scale)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: setup
@@ -81,6 +81,12 @@ test-integration: setup
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+test-resilience: setup ## the resilience suite at short scale (make test runs it too)
+	$(BIN)/pytest tests/resilience $(PYTEST_ARGS)
+
+soak: setup ## the resilience suite at full scale: 1,000 creates from 20 clients, 60 s outage...
+	DEALBOOKS_SOAK=1 $(BIN)/pytest tests/resilience $(PYTEST_ARGS)
 
 migrate: setup ## apply database migrations
 	$(BIN)/dealbooks migrate

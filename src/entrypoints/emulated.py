@@ -41,6 +41,7 @@ class Emulators:
     pipedrive_app: web.Application | None = None
     quickbooks_app: web.Application | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
+    _sites: dict[str, web.TCPSite] = field(default_factory=dict)
 
     async def start(self) -> None:
         quickbooks = create_quickbooks(
@@ -59,21 +60,45 @@ class Emulators:
             )
         )
         self.quickbooks_app, self.pipedrive_app = quickbooks, pipedrive
-        self.quickbooks_url = await self._serve(quickbooks, self.quickbooks_port)
-        self.pipedrive_url = await self._serve(pipedrive, self.pipedrive_port)
+        self.quickbooks_url = await self._serve("quickbooks", quickbooks, self.quickbooks_port)
+        self.pipedrive_url = await self._serve("pipedrive", pipedrive, self.pipedrive_port)
 
-    async def _serve(self, app: web.Application, port: int) -> str:
+    async def _serve(self, vendor: str, app: web.Application, port: int) -> str:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.host, port)
         await site.start()
         self._runners.append(runner)
+        self._sites[vendor] = site
         return f"http://{self.host}:{runner.addresses[0][1]}"
+
+    def _runner(self, vendor: str) -> web.AppRunner:
+        return self._runners[0 if vendor == "quickbooks" else 1]
+
+    async def take_offline(self, vendor: str) -> None:
+        """An outage: the vendor's port refuses connections and open ones are cut, while
+        everything it stores is kept for ``bring_online``."""
+        site = self._sites.pop(vendor)
+        await site.stop()
+        server = self._runner(vendor).server
+        if server is not None:
+            for connection in server.connections:
+                connection.force_close()
+
+    async def bring_online(self, vendor: str) -> None:
+        """The end of ``take_offline``: the same port, the same data."""
+        if vendor in self._sites:
+            return
+        url = self.quickbooks_url if vendor == "quickbooks" else self.pipedrive_url
+        site = web.TCPSite(self._runner(vendor), self.host, int(url.rsplit(":", 1)[1]))
+        await site.start()
+        self._sites[vendor] = site
 
     async def stop(self) -> None:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        self._sites.clear()
 
     async def admin(
         self,
