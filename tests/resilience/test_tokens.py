@@ -191,10 +191,11 @@ async def revoke_in_quickbooks(stack: Stack, refresh_token: str) -> None:
         assert response.status == 200
 
 
-async def reconnect_as_an_admin(stack: Stack) -> str:
-    """The settings page's "Reconnect": our OAuth start, Intuit's consent (approved), our
-    callback. Returns where the browser lands."""
-    jwt = sign_extension_token(stack.settings.pipedrive.jwt_secret, int(DEMO_COMPANY), 7)
+async def reconnect_as_an_admin(stack: Stack, admin_user_id: str) -> str:
+    """The settings page's "Reconnect" by a Pipedrive admin: our OAuth start, Intuit's consent
+    (approved), our callback. Returns where the browser lands."""
+    secret = stack.settings.pipedrive.jwt_secret
+    jwt = sign_extension_token(secret, int(DEMO_COMPANY), int(admin_user_id))
     url = f"{stack.settings.public_url}/oauth/quickbooks/start?token={jwt}"
     async with aiohttp.ClientSession() as session:
         for _ in range(5):
@@ -249,7 +250,9 @@ async def test_a_revoked_connection_says_reconnect_and_keeps_the_waiting_invoice
         await asyncio.sleep(2)  # jobs keep meeting the revoked connection meanwhile
         still_waiting = await states()
 
-        landed = await reconnect_as_an_admin(stack)
+        pipedrive = await tokens.load(DEMO_COMPANY, Vendor.PIPEDRIVE)
+        assert pipedrive is not None  # installed by an admin, who reconnects QuickBooks too
+        landed = await reconnect_as_an_admin(stack, pipedrive.connected_by)
         connected = await quickbooks_state()
 
         async def all_open() -> bool:
