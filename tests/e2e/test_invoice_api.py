@@ -350,7 +350,7 @@ async def test_company_b_can_reach_no_customer_settings_or_connection_of_company
         assert info.reason == "NOT_ALLOWED"
 
 
-async def test_a_shutdown_lets_the_creates_it_cancels_queue_their_job_first(
+async def test_a_shutdown_answers_the_creates_it_cuts_short_unavailable_with_their_job_queued(
     service: Service, channel: grpc.aio.Channel, fakes: dict[str, object], pg_engine: AsyncEngine
 ) -> None:
     accounting = fakes["accounting"]
@@ -377,6 +377,8 @@ async def test_a_shutdown_lets_the_creates_it_cancels_queue_their_job_first(
             )
         ).scalar_one()
     assert jobs == 1  # queued before stop() returned, while the job queue was still open
-    with pytest.raises(grpc.aio.AioRpcError) as failed:
-        await call
-    assert failed.value.code() is grpc.StatusCode.UNAVAILABLE
+    # Answered, not cut off: UNAVAILABLE is the code a client retries (with the same request id).
+    code, info, details = await error_of(call)
+    assert code is grpc.StatusCode.UNAVAILABLE
+    assert info.reason == "SERVER_SHUTTING_DOWN"
+    assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in details)

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 import structlog
 
+from application.errors import UpstreamUnavailableError
 from entrypoints import error_catalog
 from entrypoints.grpc import auth
 from entrypoints.grpc.status import internal_status, to_status
@@ -17,6 +18,11 @@ from entrypoints.log_config import safe_request_id
 from entrypoints.metrics import Metrics
 
 log = structlog.get_logger("dealbooks.grpc")
+SHUTTING_DOWN = UpstreamUnavailableError(
+    "The server is restarting; send the request again (with the same request_id).",
+    reason="SERVER_SHUTTING_DOWN",
+    retry_after_seconds=1.0,
+)
 
 
 class RequestContextInterceptor(grpc.aio.ServerInterceptor):
@@ -28,11 +34,23 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         self._metrics = metrics
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
         self._running: set[asyncio.Task[Any]] = set()
+        self._shedding = False
 
     async def drain(self, seconds: float) -> None:
-        """Wait (at most ``seconds``) for the RPCs still running: after a shutdown cancels
-        them they may have cleanup to do, such as queueing a job for an invoice half-created."""
+        """Wait (at most ``seconds``) for the RPCs still running to finish."""
         running = {task for task in self._running if not task.done()}
+        if running:
+            await asyncio.wait(running, timeout=seconds)
+
+    async def shed(self, seconds: float) -> None:
+        """End the RPCs still running with UNAVAILABLE and a retry delay (the server is
+        stopping: send it again, with the same request_id), rather than leave them for grpc to
+        cut off, which clients may see as CANCELLED, a code they must not retry. Each gets
+        ``seconds`` to unwind, e.g. to queue a job for an invoice it had stored as CREATING."""
+        self._shedding = True
+        running = {task for task in self._running if not task.done()}
+        for task in running:
+            task.cancel()
         if running:
             await asyncio.wait(running, timeout=seconds)
 
@@ -58,6 +76,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         requests = self._metrics.rpc_requests
         duration = self._metrics.rpc_duration.labels(method=method)
         running = self._running
+        interceptor = self
 
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
@@ -83,8 +102,11 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                 code = status_code.name if isinstance(status_code, grpc.StatusCode) else "ABORTED"
                 raise
             except asyncio.CancelledError:
-                code = "CANCELLED"  # the client went away, or the server is shutting down
-                raise
+                if not interceptor._shedding:
+                    code = "CANCELLED"  # the client went away
+                    raise
+                code = "UNAVAILABLE"
+                await context.abort_with_status(to_status(SHUTTING_DOWN, request_id))
             except Exception as exc:
                 if error_catalog.is_expected(exc):
                     code = error_catalog.lookup(exc).grpc_code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -33,6 +34,8 @@ SERVICE_NAMES = (
     connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
 )
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+#: At the end of a shutdown's grace, how long the calls still running get to unwind.
+UNWIND_SECONDS = 1.0
 
 
 @dataclass
@@ -52,11 +55,14 @@ class GrpcServer:
             await self.health.set(name, status)
 
     async def stop(self, grace: float) -> None:
+        """Refuse new calls; give those in flight the grace to finish, less a moment in which
+        the ones still running are answered UNAVAILABLE and unwind (while the database and the
+        job queue they may need are still open)."""
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
-        # RPCs still running after the grace were cancelled; let them finish unwinding while
-        # the database and job queue they need are still open.
-        await self.interceptor.drain(grace)
+        stopped = asyncio.ensure_future(self.server.stop(grace))
+        await self.interceptor.drain(max(0.0, grace - UNWIND_SECONDS))
+        await self.interceptor.shed(UNWIND_SECONDS)
+        await stopped
 
 
 async def build_server(
