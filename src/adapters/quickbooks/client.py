@@ -10,9 +10,10 @@
 - Every body is checked for a Fault, also inside a 200 and inside batch items (§1.6, §13.7); the
   capitalised ``Fault``, the lower-case 401 ``fault`` envelope and XML throttle bodies are parsed.
 - ``intuit_tid`` (QBO's transaction id for support) is logged for every response.
-- Cool-off: once a request has used up its retries, calls to that company fail at once for a few
-  seconds instead of each retrying on its own (an outage would otherwise cost every caller the
-  whole backoff, and the retries would use up the company's request budget).
+- Cool-off: once requests to a company have used up their retries a few times in a row (an
+  outage, not bad luck), its calls fail at once for a few seconds instead of each retrying on
+  its own (an outage would otherwise cost every caller the whole backoff, and the retries would
+  use up the company's request budget). Any answer ends it.
 - Errors become application errors: 401 -> one token refresh, then IntegrationNotConnectedError;
   610 -> NotFoundError; validation faults -> UpstreamRejectedError with a plain-language message
   and ``vendor_code``/``intuit_tid`` in metadata; 429/5xx/timeouts -> UpstreamUnavailableError.
@@ -61,7 +62,10 @@ MAX_ATTEMPTS: Final = 4
 #: Intuit: "If you see [429], wait 60 seconds before retrying" — told to callers that give up.
 THROTTLE_RETRY_AFTER: Final = 60.0
 REQUEST_ID_MAX: Final = 50
-#: After a request gives up, how long calls to the same company fail without being sent.
+#: After requests to a company gave up this many times in a row, its calls fail without being
+#: sent for COOL_OFF_SECONDS. One give-up is no outage: with a quarter of all calls failing, one
+#: request in 256 uses up its four attempts by bad luck.
+GIVE_UPS_TO_COOL_OFF: Final = 3
 COOL_OFF_SECONDS: Final = 5.0
 BATCH_REQUEST_ID_MAX: Final = 36
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:~-]+$")
@@ -331,6 +335,7 @@ class QuickBooksClient:
         self._quiet_starts = max(1, self._limit.per_second * 2 // 3)
         self._cool_off = cool_off_seconds
         self._down_until: dict[str, float] = {}
+        self._give_ups: dict[str, int] = {}
 
     def _refuse_while_down(self, realm: str) -> None:
         """Fail at once while QuickBooks is known not to answer for this company."""
@@ -342,7 +347,13 @@ class QuickBooksClient:
             )
 
     def _gave_up(self, realm: str) -> None:
-        self._down_until[realm] = time.monotonic() + self._cool_off
+        self._give_ups[realm] = self._give_ups.get(realm, 0) + 1
+        if self._give_ups[realm] >= GIVE_UPS_TO_COOL_OFF:
+            self._down_until[realm] = time.monotonic() + self._cool_off
+
+    def _answered(self, realm: str) -> None:
+        self._give_ups.pop(realm, None)
+        self._down_until.pop(realm, None)
 
     async def _spaced(self, realm: str) -> None:
         """Spread this process's starts evenly (1 / per_second apart) per realm. The shared
@@ -567,5 +578,5 @@ class QuickBooksClient:
                 )
                 await asyncio.sleep(self._retry.delay(attempt, _retry_after(response_headers)))
                 continue
-            self._down_until.pop(realm, None)  # it answers
+            self._answered(realm)
             return answer
