@@ -331,13 +331,18 @@ class Stack:
             return list(await conn.execute(text(sql), params))
 
     async def unfinished_work(self) -> tuple[int, int]:
-        """Invoices still CREATING, and finishing jobs still to do or running."""
+        """Invoices still CREATING, and the jobs to finish them still to do or running."""
         creating = await self.scalar("SELECT count(*) FROM invoices WHERE state = 'creating'")
-        jobs = await self.scalar(
-            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'finish_invoice_creation' "
-            "AND status IN ('todo', 'doing')"
+        return int(creating), await self.jobs_left("finish_invoice_creation")
+
+    async def jobs_left(self, task: str) -> int:
+        return int(
+            await self.scalar(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :task "
+                "AND status IN ('todo', 'doing')",
+                task=task,
+            )
         )
-        return int(creating), int(jobs)
 
     async def stuck_work(self) -> str:
         """What is left, for a failure message: invoices CREATING and their jobs' history."""
@@ -364,17 +369,23 @@ class Stack:
         return "\n".join(lines)
 
     async def recover(self, seconds: float, *, self_healing: bool) -> tuple[int, int]:
-        """Wait until no invoice is CREATING and no finishing job is left. Without
+        """Wait until no invoice is CREATING and no job for one is left. Without
         ``self_healing`` the sweep runs here every second (as an operator could run it) instead
         of once a minute; both hand the work of dead workers and lost calls back to the queue."""
         deadline = time.monotonic() + seconds
-        left = await self.unfinished_work()
-        while left != (0, 0) and time.monotonic() < deadline:
+
+        async def left() -> tuple[int, int]:
+            # Then the deal side of each created invoice (customer link, note), also a job.
+            creating, finishing = await self.unfinished_work()
+            return creating, finishing + await self.jobs_left("follow_up_on_deal")
+
+        now_left = await left()
+        while now_left != (0, 0) and time.monotonic() < deadline:
             if not self_healing:
                 await self.sweep_now()
             await asyncio.sleep(1)
-            left = await self.unfinished_work()
-        return left
+            now_left = await left()
+        return now_left
 
     async def sweep_now(self) -> None:
         assert self.service is not None
