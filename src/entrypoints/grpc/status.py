@@ -11,6 +11,22 @@ from application.errors import NotFoundError, UpstreamUnavailableError
 from domain.errors import InvalidStateTransitionError, InvalidValueError
 from entrypoints import error_catalog
 
+# The status travels in trailers, which clients cap (gRPC's default: 8 KiB of metadata); past
+# the cap a client sees RESOURCE_EXHAUSTED instead of our answer. Echoed input can be any size,
+# so every text is cut to fit, well under the cap even when percent-encoded.
+MAX_MESSAGE = 300  # bytes of UTF-8
+MAX_TEXT = 100
+MAX_VIOLATIONS = 6
+MAX_METADATA = 4
+
+
+def _cut(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` in at most ``limit`` bytes of UTF-8, never splitting a character."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    return raw[: limit - 3].decode("utf-8", errors="ignore") + "…"
+
 
 def _pack(message: object) -> any_pb2.Any:
     packed = any_pb2.Any()
@@ -24,12 +40,15 @@ def to_status(exc: Exception, request_id: str) -> grpc.Status:
     if entry is error_catalog.INTERNAL:
         return internal_status(request_id)
     reason = getattr(exc, "reason", "ERROR")
-    metadata = {k: str(v) for k, v in getattr(exc, "metadata", {}).items()}
-    message = getattr(exc, "message", str(exc))
+    metadata = {
+        _cut(k, 40): _cut(str(v))
+        for k, v in list(getattr(exc, "metadata", {}).items())[:MAX_METADATA]
+    }
+    message = _cut(getattr(exc, "message", str(exc)), MAX_MESSAGE)
     details = [
         _pack(
             error_details_pb2.ErrorInfo(
-                reason=reason, domain=error_catalog.ERROR_DOMAIN, metadata=metadata
+                reason=_cut(reason, 60), domain=error_catalog.ERROR_DOMAIN, metadata=metadata
             )
         ),
         _pack(error_details_pb2.RequestInfo(request_id=request_id)),
@@ -40,9 +59,9 @@ def to_status(exc: Exception, request_id: str) -> grpc.Status:
                 error_details_pb2.BadRequest(
                     field_violations=[
                         error_details_pb2.BadRequest.FieldViolation(
-                            field=v.field, description=v.description
+                            field=_cut(v.field, 80), description=_cut(v.description)
                         )
-                        for v in exc.violations
+                        for v in exc.violations[:MAX_VIOLATIONS]
                     ]
                 )
             )
@@ -53,7 +72,9 @@ def to_status(exc: Exception, request_id: str) -> grpc.Status:
                 error_details_pb2.PreconditionFailure(
                     violations=[
                         error_details_pb2.PreconditionFailure.Violation(
-                            type="STATE", subject=exc.invoice_id, description=exc.message
+                            type="STATE",
+                            subject=_cut(exc.invoice_id, 100),
+                            description=_cut(exc.message),
                         )
                     ]
                 )
@@ -63,9 +84,9 @@ def to_status(exc: Exception, request_id: str) -> grpc.Status:
         details.append(
             _pack(
                 error_details_pb2.ResourceInfo(
-                    resource_type=exc.resource_type,
-                    resource_name=exc.resource_name,
-                    description=exc.message,
+                    resource_type=_cut(exc.resource_type, 60),
+                    resource_name=_cut(exc.resource_name),
+                    description=_cut(exc.message),
                 )
             )
         )
