@@ -20,6 +20,7 @@ import aiohttp
 import structlog
 
 from adapters.pipedrive.payloads import OAuthErrorBody, TokenResponse, UserPayload
+from adapters.recent_connections import RecentConnections
 from application.errors import (
     IntegrationNotConnectedError,
     UpstreamRejectedError,
@@ -263,14 +264,11 @@ class PipedriveTokenProvider:
         self._lock = lock
         self._clock = clock
         self._margin = refresh_margin
-        self._ttl = connection_ttl
         self._local: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # company -> (connection, read at): saves a database read (and unsealing the tokens)
-        # on every Pipedrive call. Refreshes never use it: they re-read under the lock.
-        self._recent: dict[str, tuple[Connection, datetime]] = {}
+        self._recent = RecentConnections(clock, connection_ttl)
 
     async def _load(self, company_id: str) -> Connection:
-        self._recent.pop(company_id, None)
+        self._recent.forget(company_id)
         connection = await self._store.load(company_id, Vendor.PIPEDRIVE)
         if connection is None:
             raise not_connected(company_id, "no connection")
@@ -278,18 +276,13 @@ class PipedriveTokenProvider:
             raise not_connected(company_id, connection.failure_reason or "needs reconnect")
         if not connection.api_domain:
             raise not_connected(company_id, "no api_domain")
-        self._recent[company_id] = (connection, self._clock.now())
+        self._recent.keep(company_id, connection)
         return connection
 
     async def connection(self, company_id: str) -> Connection:
         """The company's connection with an access token valid for at least the margin."""
-        now = self._clock.now()
-        recent = self._recent.get(company_id)
-        if recent is not None and now - recent[1] < self._ttl:
-            connection = recent[0]
-        else:
-            connection = await self._load(company_id)
-        if connection.tokens.access_expires_within(now, self._margin):
+        connection = self._recent.get(company_id) or await self._load(company_id)
+        if connection.tokens.access_expires_within(self._clock.now(), self._margin):
             return await self._refresh(company_id, connection.tokens.access_token)
         return connection
 
@@ -316,7 +309,7 @@ class PipedriveTokenProvider:
                 try:
                     return await self._refresh_with(again)
                 except InvalidGrantError as exc:
-                    self._recent.pop(company_id, None)
+                    self._recent.forget(company_id)
                     await self._store.mark_broken(
                         company_id, Vendor.PIPEDRIVE, "refresh token refused", self._clock.now()
                     )
@@ -332,7 +325,7 @@ class PipedriveTokenProvider:
         stored = await self._store.store_tokens(
             connection.company_id, Vendor.PIPEDRIVE, tokens, now
         )
-        self._recent[connection.company_id] = (stored, now)
+        self._recent.keep(connection.company_id, stored)
         log.info(
             "pipedrive.token_refreshed",
             company_id=connection.company_id,

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import aiohttp
 import structlog
 
+from adapters.recent_connections import RecentConnections
 from application.errors import (
     IntegrationNotConnectedError,
     UpstreamRejectedError,
@@ -256,32 +257,24 @@ class QuickBooksTokenProvider:
         self._clock = clock
         self._endpoint = _TokenEndpoint(session, endpoints, client_id, client_secret)
         self._margin = refresh_margin
-        self._ttl = connection_ttl
-        # company -> (connection, read at): saves a database read (and unsealing the tokens)
-        # on every QuickBooks call. Refreshes never use it: they re-read under the lock.
-        self._recent: dict[str, tuple[Connection, datetime]] = {}
+        self._recent = RecentConnections(clock, connection_ttl)
 
     async def _load(self, company_id: str) -> Connection:
         connection = await self._store.load(company_id, Vendor.QUICKBOOKS)
         if connection is None or not connection.is_usable:
-            self._recent.pop(company_id, None)
+            self._recent.forget(company_id)
             raise not_connected(NOT_CONNECTED if connection is None else RECONNECT_REQUIRED)
-        self._recent[company_id] = (connection, self._clock.now())
+        self._recent.keep(company_id, connection)
         return connection
 
     def forget(self, company_id: str) -> None:
         """Read the connection from the store on the next call (it was just changed)."""
-        self._recent.pop(company_id, None)
+        self._recent.forget(company_id)
 
     async def current(self, company_id: str) -> Connection:
         """The company's connection with an access token good for the next few minutes."""
-        now = self._clock.now()
-        recent = self._recent.get(company_id)
-        if recent is not None and now - recent[1] < self._ttl:
-            connection = recent[0]
-        else:
-            connection = await self._load(company_id)
-        if connection.tokens.access_expires_within(now, self._margin):
+        connection = self._recent.get(company_id) or await self._load(company_id)
+        if connection.tokens.access_expires_within(self._clock.now(), self._margin):
             return await self.refresh(company_id, connection.tokens.access_token)
         return connection
 
@@ -324,7 +317,7 @@ class QuickBooksTokenProvider:
             stored = await self._store.store_tokens(
                 company_id, Vendor.QUICKBOOKS, tokens, self._clock.now()
             )
-            self._recent[company_id] = (stored, self._clock.now())
+            self._recent.keep(company_id, stored)
             log.info(
                 "quickbooks.token_refreshed", company_id=company_id, realm_id=stored.external_id
             )
