@@ -519,7 +519,7 @@ class Service:
 
         token_store = gateways.token_store()
 
-        async def me(request: web.Request, principal: Principal) -> dict[str, Any]:
+        async def me(request: web.Request) -> dict[str, Any]:
             user = await ui_user(request)
             pipedrive = await token_store.load(user.claims.company_id, Vendor.PIPEDRIVE)
             link = settings.pipedrive.settings_link.format_map(

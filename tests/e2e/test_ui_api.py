@@ -219,3 +219,23 @@ async def test_the_pdf_download_needs_the_token_and_the_right_company(demo: Demo
         ) as missing:
             assert missing.status == 404
             assert missing.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/demo/token", b"not json"),
+        ("/demo/token", b'["a list"]'),
+        ("/demo/token", b'{"userId": "abc"}'),
+        ("/demo/token", b'{"userId": 99}'),
+        ("/demo/quickbooks/payments", b'{"invoiceId": "1", "amount": "lots"}'),
+        ("/demo/quickbooks/payments", b'{"invoiceId": "1", "amount": "-5"}'),
+        ("/demo/quickbooks/payments", b'{"invoiceId": "no-such-invoice", "amount": "5"}'),
+    ],
+)
+async def test_the_demo_host_answers_400_to_bad_forms_never_500(
+    demo: DemoStack, path: str, raw: bytes
+) -> None:
+    status, kind, _ = await call(demo, path, raw=raw, bearer=None)
+
+    assert (status, kind) == (400, "application/problem+json")

@@ -28,15 +28,37 @@ HERE: Final = Path(__file__).parent
 TOKEN_TTL_SECONDS: Final = 300  # GET_SIGNED_TOKEN tokens live 5 minutes [C]
 
 
-def _static(name: str, kind: str) -> web.Response:
-    return web.Response(
-        body=(HERE / name).read_bytes(),
-        headers={
-            "Content-Type": f"{kind}; charset=utf-8",
-            "Content-Security-Policy": CSP.replace("frame-src 'none'", "frame-src 'self'"),
-            "Cache-Control": "no-cache",
-        },
-    )
+_KINDS: Final = {"host.html": "text/html", "host.js": "text/javascript", "host.css": "text/css"}
+
+
+def _files() -> dict[str, tuple[bytes, dict[str, str]]]:
+    """The host page's files, read once (a request never touches the disk)."""
+    return {
+        name: (
+            (HERE / name).read_bytes(),
+            {
+                "Content-Type": f"{kind}; charset=utf-8",
+                "Content-Security-Policy": CSP.replace("frame-src 'none'", "frame-src 'self'"),
+                "Cache-Control": "no-cache",
+            },
+        )
+        for name, kind in _KINDS.items()
+    }
+
+
+async def _object(request: web.Request) -> dict[str, Any]:
+    """The JSON object a demo form sent; 400 (never 500) for anything else."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="Send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="Send a JSON object.")
+    return body
+
+
+def _serve(file: tuple[bytes, dict[str, str]]) -> web.Response:
+    return web.Response(body=file[0], headers=file[1])
 
 
 def add_demo_host_routes(
@@ -91,15 +113,16 @@ def add_demo_host_routes(
             ],
         }
 
+    files = _files()
+
     async def page(request: web.Request) -> web.Response:
-        return _static("host.html", "text/html")
+        return _serve(files["host.html"])
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        kinds = {"host.js": "text/javascript", "host.css": "text/css"}
-        if name not in kinds:
+        if name == "host.html" or name not in files:
             raise web.HTTPNotFound()
-        return _static(name, kinds[name])
+        return _serve(files[name])
 
     async def state(request: web.Request) -> web.Response:
         s = store()
@@ -123,12 +146,11 @@ def add_demo_host_routes(
         )
 
     async def token(request: web.Request) -> web.Response:
-        body = await request.json()
-        user_id = int(body.get("userId", 0))
-        if user_id not in {u["id"] for u in users()}:
+        user_id = str((await _object(request)).get("userId", ""))
+        if not user_id.isdigit() or int(user_id) not in {u["id"] for u in users()}:
             raise web.HTTPBadRequest(text="unknown demo user")
         signed = sign_extension_token(
-            jwt_secret, int(company_id), user_id, TOKEN_TTL_SECONDS, now=time.time()
+            jwt_secret, int(company_id), int(user_id), TOKEN_TTL_SECONDS, now=time.time()
         )
         return web.json_response({"token": signed})
 
@@ -149,18 +171,23 @@ def add_demo_host_routes(
         return web.json_response({"invoices": sorted(rows, key=lambda r: -int(r["id"]))})
 
     async def payment(request: web.Request) -> web.Response:
-        body = await request.json()
+        body = await _object(request)
         try:
-            amount = Decimal(str(body.get("amount", "")))
+            amount = Decimal(str(body.get("amount", "")).strip())
         except InvalidOperation:
-            raise web.HTTPBadRequest(text="amount is not a number") from None
-        result = await emulators.admin(
-            "quickbooks",
-            "POST",
-            f"companies/{realm_id}/payments",
-            invoice_id=str(body.get("invoiceId", "")),
-            amount=str(amount),
-        )
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount <= 0:
+            raise web.HTTPBadRequest(text="The amount must be a number above 0.")
+        try:
+            result = await emulators.admin(
+                "quickbooks",
+                "POST",
+                f"companies/{realm_id}/payments",
+                invoice_id=str(body.get("invoiceId", "")),
+                amount=str(amount),
+            )
+        except RuntimeError as exc:  # the emulator refused it (unknown invoice, overpayment ...)
+            raise web.HTTPBadRequest(text=f"QuickBooks refused the payment: {exc}") from None
         invoice = result.get("Invoice", {})
         return web.json_response({"balance": str(invoice.get("Balance", ""))})
 

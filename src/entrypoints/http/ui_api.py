@@ -95,7 +95,7 @@ def add_ui_api_routes(
     *,
     servicers: Mapping[ServiceDescriptor, Any],
     authenticate: AuthenticateUi,
-    me: Callable[[web.Request, Principal], Awaitable[dict[str, Any]]],
+    me: Callable[[web.Request], Awaitable[dict[str, Any]]],
     public_url: str,
 ) -> None:
     """Register the transcoded services, the PDF download, ``/api/v1/me`` and the OpenAPI doc."""
@@ -137,10 +137,8 @@ def add_ui_api_routes(
         )
 
     async def handle_me(request: web.Request) -> web.Response:
-        principal = await authenticate(request)
-        return web.json_response(
-            await me(request, principal), headers={"Cache-Control": "no-store"}
-        )
+        # ``me`` authenticates the token itself (it needs the user, not only the principal).
+        return web.json_response(await me(request), headers={"Cache-Control": "no-store"})
 
     async def handle_openapi(request: web.Request) -> web.Response:
         return web.json_response(document)

@@ -43,37 +43,37 @@ def _headers(content_type: str) -> dict[str, str]:
     }
 
 
+_KINDS: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+
+def _file(path: Path) -> tuple[bytes, dict[str, str]]:
+    return path.read_bytes(), _headers(f"{_KINDS[path.suffix]}; charset=utf-8")
+
+
 def add_ui_pages(app: web.Application, *, sdk_path: Path) -> None:
-    """Register the three pages, their assets and the SDK."""
-    sdk = sdk_path.read_bytes() if sdk_path.is_file() else None
-    if sdk is None:
+    """Register the three pages, their assets and the SDK.
+
+    The files are small and fixed for the life of the process: they are read once here, so a
+    request never touches the disk."""
+    files: dict[str, tuple[bytes, dict[str, str]]] = {
+        route: _file(UI_DIR / name) for route, name in _PAGES.items()
+    }
+    for asset in sorted((UI_DIR / "static").iterdir()):
+        if asset.suffix in _KINDS:
+            files[f"/ui/static/{asset.name}"] = _file(asset)
+    if sdk_path.is_file():
+        files[SDK_PATH] = (sdk_path.read_bytes(), _headers("text/javascript; charset=utf-8"))
+    else:
         log.warning("ui.sdk_missing", path=str(sdk_path), hint="run `make setup`")
 
-    def page(filename: str) -> web.Response:
-        return web.Response(
-            body=(UI_DIR / filename).read_bytes(),
-            headers=_headers("text/html; charset=utf-8"),
-        )
+    async def handle_file(request: web.Request) -> web.Response:
+        body, headers = files[request.path]
+        return web.Response(body=body, headers=headers)
 
-    async def handle_page(request: web.Request) -> web.Response:
-        return page(_PAGES[request.match_info.route.resource.canonical])  # type: ignore[union-attr]
+    async def handle_missing_sdk(request: web.Request) -> web.Response:
+        raise web.HTTPNotFound(text="The Pipedrive SDK is not installed; run `make setup`.")
 
-    async def handle_asset(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        path = (UI_DIR / "static" / name).resolve()
-        if path.parent != (UI_DIR / "static").resolve() or not path.is_file():
-            raise web.HTTPNotFound(text="No such file.")
-        kind = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}.get(
-            path.suffix, "application/octet-stream"
-        )
-        return web.Response(body=path.read_bytes(), headers=_headers(f"{kind}; charset=utf-8"))
-
-    async def handle_sdk(request: web.Request) -> web.Response:
-        if sdk is None:
-            raise web.HTTPNotFound(text="The Pipedrive SDK is not installed; run `make setup`.")
-        return web.Response(body=sdk, headers=_headers("text/javascript; charset=utf-8"))
-
-    for path in _PAGES:
-        app.router.add_get(path, handle_page)
-    app.router.add_get("/ui/static/{name}", handle_asset)
-    app.router.add_get(SDK_PATH, handle_sdk)
+    for route in files:
+        app.router.add_get(route, handle_file)
+    if SDK_PATH not in files:
+        app.router.add_get(SDK_PATH, handle_missing_sdk)

@@ -7,8 +7,6 @@ import {
 } from "./core.js";
 import * as D from "./decimal.js";
 
-const lang = () => document.documentElement.lang;
-
 const $ = (id) => document.getElementById(id);
 const form = () => $("invoice-form");
 let dealName = "";
@@ -334,7 +332,7 @@ function fill() {
     $("customer-search").value = chosenCustomer.displayName;
     $("chosen-customer").textContent = t("form.chosen", { name: chosenCustomer.displayName });
   } else if (draft.suggestedCustomers?.length) {
-    $("suggestions").replaceChildren(el("span", {}, `${t("form.suggested")} : `.replace(" :", lang() === "fr" ? " :" : ":")),
+    $("suggestions").replaceChildren(el("span", {}, t("form.suggested")),
       ...draft.suggestedCustomers.map((customer) => el("button", { type: "button", class: "chip", onclick: () => { setMode("existing"); chooseCustomer(customer); } }, customer.displayName)));
     $("suggestions").hidden = false;
   }

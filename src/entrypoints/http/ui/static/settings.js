@@ -149,9 +149,8 @@ async function loadSettings() {
   f.days.value = settings.dueDatePolicy?.days ?? 0;
   f.dayOfMonth.value = settings.dueDatePolicy?.dayOfMonth || 1;
   f.copy.checked = Boolean(settings.copyCustomerDetails);
-  const [{ fields }] = await Promise.all([
-    rpc("SettingsService", "ListMappableFields", { parent: company }).catch(() => ({ fields: [] })),
-  ]);
+  const { fields } = await rpc("SettingsService", "ListMappableFields", { parent: company })
+    .catch(() => ({ fields: [] }));
   fillMappings(fields);
   await loadOptions();
   showExample();
