@@ -331,9 +331,16 @@ class Stack:
             return list(await conn.execute(text(sql), params))
 
     async def unfinished_work(self) -> tuple[int, int]:
-        """Invoices still CREATING, and the jobs to finish them still to do or running."""
+        """Invoices still CREATING, and the invoices with a job to finish them still to do or
+        running. Counted per invoice, not per job: while one job runs, the minute sweep may
+        queue the next for the same invoice (the queueing lock only bars a second 'todo'), and
+        the older one then gives way (adapters.jobs.queue.SupersedingJobManager)."""
         creating = await self.scalar("SELECT count(*) FROM invoices WHERE state = 'creating'")
-        return int(creating), await self.jobs_left("finish_invoice_creation")
+        invoices_with_a_job = await self.scalar(
+            "SELECT count(DISTINCT args->>'invoice_id') FROM procrastinate_jobs "
+            "WHERE task_name = 'finish_invoice_creation' AND status IN ('todo', 'doing')"
+        )
+        return int(creating), int(invoices_with_a_job)
 
     async def jobs_left(self, task: str) -> int:
         return int(
