@@ -642,6 +642,7 @@ class Service:
                 await self._jobs_app.close_async()
         if self.container is not None:
             await self.container.gateways.invoice_queries().close()
+            await self.container.gateways.rate_limiter().close()
             await self.container.gateways.engine().dispose()
         for session in self._sessions:
             await session.close()

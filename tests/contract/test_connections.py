@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
@@ -64,8 +66,13 @@ def lock(engine: AsyncEngine | None) -> DistributedLock:
 
 
 @pytest.fixture
-def limiter(engine: AsyncEngine | None) -> RateLimiter:
-    return InMemoryRateLimiter() if engine is None else PostgresRateLimiter(engine)
+async def limiter(engine: AsyncEngine | None) -> AsyncIterator[RateLimiter]:
+    if engine is None:
+        yield InMemoryRateLimiter()
+        return
+    postgres = PostgresRateLimiter(engine)
+    yield postgres
+    await postgres.close()  # slots are given back in the background
 
 
 def tokens(n: int = 1) -> OAuthTokens:

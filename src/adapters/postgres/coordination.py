@@ -8,7 +8,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import TextClause, text
+import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.ports.connections import RateLimit
@@ -36,10 +37,12 @@ class PostgresDistributedLock:
                 await conn.commit()
 
 
-_ACQUIRE = text(
-    "SELECT rate_limit_acquire(:key, :per_minute, :per_second, :concurrent, :lease, :lease_seconds)"
-)
-_RELEASE = text("DELETE FROM rate_limit_leases WHERE lease = :lease")
+log = structlog.get_logger("dealbooks.coordination")
+
+# Sent through the driver itself (asyncpg) outside any transaction: each is one statement in
+# its own implicit transaction, and SQLAlchemy's statement machinery would only add CPU.
+_ACQUIRE = "SELECT rate_limit_acquire($1, $2, $3, $4, $5, $6)"
+_RELEASE = "DELETE FROM rate_limit_leases WHERE lease = $1"
 
 
 class PostgresRateLimiter:
@@ -47,31 +50,32 @@ class PostgresRateLimiter:
     every process through two small tables. Waits instead of failing.
 
     Taking a slot is one round trip (the ``rate_limit_acquire`` function decides and records
-    under a per-key advisory lock, in its own implicit transaction) and giving it back is one
-    more: this runs before every vendor call, so it sits on the path of every request that
-    makes one."""
+    under a per-key advisory lock, in its own implicit transaction): this runs before every
+    vendor call, so it sits on the path of every request that makes one. Giving the slot back
+    is one more, done in the background: the caller's answer does not wait for it, and a
+    concurrency slot freed a moment later only errs on the safe side (one never freed, the
+    process dying first, expires after ``LEASE_SECONDS``). The tables are UNLOGGED (migration
+    0006), so neither waits for a WAL flush."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._releasing: set[asyncio.Task[None]] = set()
 
-    async def _autocommit(self, statement: TextClause, params: dict[str, object]) -> object:
+    async def _fetchval(self, statement: str, *args: object) -> object:
         async with self._engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            result = await conn.execute(statement, params)
-            return result.scalar() if result.returns_rows else None
+            raw = await conn.get_raw_connection()
+            return await raw.driver_connection.fetchval(statement, *args)  # type: ignore[union-attr]
 
     async def _try_acquire(self, key: str, limit: RateLimit) -> tuple[str | None, float]:
         lease = str(uuid.uuid4())
-        wait = await self._autocommit(
+        wait = await self._fetchval(
             _ACQUIRE,
-            {
-                "key": key,
-                "per_minute": limit.per_minute,
-                "per_second": limit.per_second,
-                "concurrent": limit.concurrent,
-                "lease": lease,
-                "lease_seconds": LEASE_SECONDS,
-            },
+            key,
+            limit.per_minute,
+            limit.per_second,
+            limit.concurrent,
+            lease,
+            LEASE_SECONDS,
         )
         seconds = float(wait) if isinstance(wait, int | float) else 0.0
         if seconds <= 0:
@@ -88,4 +92,17 @@ class PostgresRateLimiter:
         try:
             yield
         finally:
-            await self._autocommit(_RELEASE, {"lease": lease})
+            task = asyncio.get_running_loop().create_task(self._release(lease))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
+    async def _release(self, lease: str) -> None:
+        try:
+            await self._fetchval(_RELEASE, lease)
+        except Exception as exc:  # the lease expires by itself after LEASE_SECONDS
+            log.warning("rate_limit.release_failed", error=type(exc).__name__)
+
+    async def close(self) -> None:
+        """Give back the slots still being released (before the engine is disposed)."""
+        while self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)

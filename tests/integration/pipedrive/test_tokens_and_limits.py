@@ -48,12 +48,24 @@ def token_store(pg_engine: AsyncEngine) -> PostgresTokenStore:
     return PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40))
 
 
+_LIMITERS: list[PostgresRateLimiter] = []
+
+
 @pytest.fixture
 async def sessions() -> AsyncIterator[list[aiohttp.ClientSession]]:
     opened: list[aiohttp.ClientSession] = []
     yield opened
     for session in opened:
         await session.close()
+    for limiter in _LIMITERS:
+        await limiter.close()  # slots are given back in the background
+    _LIMITERS.clear()
+
+
+def _limiter(pg_engine: AsyncEngine) -> PostgresRateLimiter:
+    limiter = PostgresRateLimiter(pg_engine)
+    _LIMITERS.append(limiter)
+    return limiter
 
 
 def process(
@@ -69,7 +81,7 @@ def process(
         session,
         store or PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40)),
         PostgresDistributedLock(pg_engine),
-        PostgresRateLimiter(pg_engine),
+        _limiter(pg_engine),
         SystemClock(),
         handle.base_url,
         CLIENT_ID,
