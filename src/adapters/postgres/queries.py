@@ -5,13 +5,22 @@ SQLAlchemy's pool: a small asyncpg pool of its own runs one prepared statement p
 BEGIN/ROLLBACK round trips, no reset query when a connection goes back: nothing here changes
 session state), and the rows become domain invoices through ``mappers``. Every statement is
 scoped by ``company_id``.
+
+Turning a row into an invoice (its JSON customer and lines, money, dates) costs more than the
+query itself for a page of 20, so each mapped invoice is remembered under the row's identity
+and optimistic-lock token: every stored change goes through ``PostgresInvoiceRepository.save``,
+which bumps ``version`` and sets ``updated_at``, and the key also carries ``last_synced_at``.
+A row read with the same key holds the same facts, so the same invoice answers for it. Callers
+only read what this returns (the port says nothing read here is ever saved).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
@@ -64,12 +73,39 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     transaction left open, which never happens here)."""
 
 
+class MappedInvoices:
+    """Invoices already mapped from rows, by row identity and version; least recently used
+    out first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._invoices: OrderedDict[tuple[Any, ...], Invoice] = OrderedDict()
+
+    def __call__(self, record: Mapping[str, Any]) -> Invoice:
+        key = (
+            record["company_id"],
+            record["id"],
+            record["version"],
+            record["updated_at"],
+            record["last_synced_at"],
+        )
+        invoice = self._invoices.get(key)
+        if invoice is None:
+            invoice = self._invoices[key] = invoice_from_record(record)
+            if len(self._invoices) > self._size:
+                self._invoices.popitem(last=False)
+        else:
+            self._invoices.move_to_end(key)
+        return invoice
+
+
 class PostgresInvoiceQueries:
     def __init__(self, database_url: str, *, max_size: int = 10) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._mapped = MappedInvoices()
 
     async def _connections(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -100,9 +136,14 @@ class PostgresInvoiceQueries:
             self._pool = None
 
     async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
-        async with self._driver() as driver:
-            record = await driver.fetchrow(_GET, company_id, invoice_id)
-        return invoice_from_record(record) if record is not None else None
+        # The pool directly rather than through ``_driver``: a generator-based context manager
+        # costs a measurable share of the cheapest read there is.
+        pool = self._pool or await self._connections()
+        try:
+            record = await pool.fetchrow(_GET, company_id, invoice_id)
+        except _UNREACHABLE as exc:
+            raise _unavailable() from exc
+        return self._mapped(record) if record is not None else None
 
     async def list_for_deal(
         self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
@@ -114,4 +155,4 @@ class PostgresInvoiceQueries:
                 records = await driver.fetch(
                     _LIST_AFTER, company_id, deal_id, limit, after.created_at, after.id
                 )
-        return [invoice_from_record(record) for record in records]
+        return [self._mapped(record) for record in records]
