@@ -50,7 +50,7 @@ async def main() -> None:
                 "RSS of the server process after the runs",
                 _rss_mib(ports["pid"]),
                 "MiB",
-                note="service + both emulators + embedded Postgres client",
+                note="the service alone (the emulators run in a process of their own)",
             )
         )
     finally:

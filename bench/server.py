@@ -1,5 +1,6 @@
-"""The system under test, in its own process: the service (embedded or given Postgres), both
-emulators (answering without throttling), and a bare grpc.aio health server as the baseline.
+"""The system under test, in its own process: the service (embedded or given Postgres) and a
+bare grpc.aio health server as the baseline. Both emulators run in a third process
+(``bench.emulators``), as QuickBooks and Pipedrive run on machines of their own.
 
 Prints one JSON line with the ports, then serves until stdin closes.
 """
@@ -18,16 +19,12 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 
-from emulators.quickbooks.config import Limits
 from entrypoints.bootstrap import Service
 from entrypoints.emulated import Emulators
 from entrypoints.log_config import configure_logging
 from entrypoints.settings import load_settings, parse_api_tokens
 
 TOKEN = "bench-token-for-every-company"
-UNTHROTTLED = Limits(
-    requests_per_minute=10**9, requests_per_second=10**9, concurrent_requests=10**6
-)
 
 
 def _free_port() -> int:
@@ -40,10 +37,18 @@ async def main() -> None:
     configure_logging("WARNING", "json")
     with tempfile.TemporaryDirectory(prefix="dealbooks-bench-") as tmp:
         http_port = _free_port()
-        emulators = Emulators(
-            quickbooks_limits=UNTHROTTLED, public_url=f"http://127.0.0.1:{http_port}"
+        emulator_process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.emulators",
+            f"http://127.0.0.1:{http_port}",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
-        await emulators.start()
+        assert emulator_process.stdout is not None
+        urls = json.loads(await emulator_process.stdout.readline())
+        # Only their URLs here: connecting the demo company goes through their admin API.
+        emulators = Emulators(**urls)
         settings = replace(
             load_settings(),
             database_url=os.environ.get("DEALBOOKS_BENCH_DATABASE_URL") or None,
@@ -73,6 +78,7 @@ async def main() -> None:
                     "quickbooks_url": emulators.quickbooks_url,
                     "pipedrive_url": emulators.pipedrive_url,
                     "pid": os.getpid(),
+                    "emulators_pid": emulator_process.pid,
                     "database_url": str(service.container.config.database_url()),
                 }
             ),
@@ -81,7 +87,9 @@ async def main() -> None:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         await bare.stop(0)
         await service.stop()
-        await emulators.stop()
+        assert emulator_process.stdin is not None
+        emulator_process.stdin.close()
+        await emulator_process.wait()
 
 
 if __name__ == "__main__":
