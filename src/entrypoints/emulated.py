@@ -40,7 +40,7 @@ class Emulators:
     pipedrive_url: str = ""
     pipedrive_app: web.Application | None = None
     quickbooks_app: web.Application | None = None
-    _runners: list[web.AppRunner] = field(default_factory=list)
+    _runners: dict[str, web.AppRunner] = field(default_factory=dict)
     _sites: dict[str, web.TCPSite] = field(default_factory=dict)
 
     async def start(self) -> None:
@@ -68,19 +68,16 @@ class Emulators:
         await runner.setup()
         site = web.TCPSite(runner, self.host, port)
         await site.start()
-        self._runners.append(runner)
+        self._runners[vendor] = runner
         self._sites[vendor] = site
         return f"http://{self.host}:{runner.addresses[0][1]}"
-
-    def _runner(self, vendor: str) -> web.AppRunner:
-        return self._runners[0 if vendor == "quickbooks" else 1]
 
     async def take_offline(self, vendor: str) -> None:
         """An outage: the vendor's port refuses connections and open ones are cut, while
         everything it stores is kept for ``bring_online``."""
         site = self._sites.pop(vendor)
         await site.stop()
-        server = self._runner(vendor).server
+        server = self._runners[vendor].server
         if server is not None:
             for connection in server.connections:
                 connection.force_close()
@@ -90,12 +87,12 @@ class Emulators:
         if vendor in self._sites:
             return
         url = self.quickbooks_url if vendor == "quickbooks" else self.pipedrive_url
-        site = web.TCPSite(self._runner(vendor), self.host, int(url.rsplit(":", 1)[1]))
+        site = web.TCPSite(self._runners[vendor], self.host, int(url.rsplit(":", 1)[1]))
         await site.start()
         self._sites[vendor] = site
 
     async def stop(self) -> None:
-        for runner in reversed(self._runners):
+        for runner in reversed(list(self._runners.values())):
             await runner.cleanup()
         self._runners.clear()
         self._sites.clear()

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -121,25 +120,16 @@ class PostgresInvoiceQueries:
                     )
         return self._pool
 
-    @asynccontextmanager
-    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
-        try:
-            pool = await self._connections()
-            async with pool.acquire() as connection:
-                yield connection
-        except _UNREACHABLE as exc:
-            raise _unavailable() from exc
-
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
     async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
-        # The pool directly rather than through ``_driver``: a generator-based context manager
+        # The pool's own fetch (it acquires and releases): no context manager of ours, which
         # costs a measurable share of the cheapest read there is.
-        pool = self._pool or await self._connections()
         try:
+            pool = await self._connections()
             record = await pool.fetchrow(_GET, company_id, invoice_id)
         except _UNREACHABLE as exc:
             raise _unavailable() from exc
@@ -148,11 +138,14 @@ class PostgresInvoiceQueries:
     async def list_for_deal(
         self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
     ) -> list[Invoice]:
-        async with self._driver() as driver:
+        try:
+            pool = await self._connections()
             if after is None:
-                records = await driver.fetch(_LIST, company_id, deal_id, limit)
+                records = await pool.fetch(_LIST, company_id, deal_id, limit)
             else:
-                records = await driver.fetch(
+                records = await pool.fetch(
                     _LIST_AFTER, company_id, deal_id, limit, after.created_at, after.id
                 )
+        except _UNREACHABLE as exc:
+            raise _unavailable() from exc
         return [self._mapped(record) for record in records]

@@ -22,28 +22,22 @@ from emulators.pipedrive.jwt import sign_extension_token
 from emulators.pipedrive.model import products_of
 from emulators.pipedrive.state import EMULATOR_KEY
 from entrypoints.emulated import Emulators
-from entrypoints.http.ui_pages import CSP
+from entrypoints.http.ui_pages import CSP, StoredFile, add_stored_files, content_type
 
 HERE: Final = Path(__file__).parent
 TOKEN_TTL_SECONDS: Final = 300  # GET_SIGNED_TOKEN tokens live 5 minutes [C]
 
 
-_KINDS: Final = {"host.html": "text/html", "host.js": "text/javascript", "host.css": "text/css"}
+_HEADERS: Final = {
+    "Content-Security-Policy": CSP.replace("frame-src 'none'", "frame-src 'self'"),
+    "Cache-Control": "no-cache",
+}
 
 
-def _files() -> dict[str, tuple[bytes, dict[str, str]]]:
-    """The host page's files, read once (a request never touches the disk)."""
-    return {
-        name: (
-            (HERE / name).read_bytes(),
-            {
-                "Content-Type": f"{kind}; charset=utf-8",
-                "Content-Security-Policy": CSP.replace("frame-src 'none'", "frame-src 'self'"),
-                "Cache-Control": "no-cache",
-            },
-        )
-        for name, kind in _KINDS.items()
-    }
+def _stored(name: str) -> StoredFile:
+    """One of the host page's files, read once (a request never touches the disk)."""
+    path = HERE / name
+    return path.read_bytes(), {"Content-Type": content_type(path), **_HEADERS}
 
 
 async def _object(request: web.Request) -> dict[str, Any]:
@@ -55,10 +49,6 @@ async def _object(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="Send a JSON object.")
     return body
-
-
-def _serve(file: tuple[bytes, dict[str, str]]) -> web.Response:
-    return web.Response(body=file[0], headers=file[1])
 
 
 def add_demo_host_routes(
@@ -112,17 +102,6 @@ def add_demo_host_routes(
                 for p in products_of(s, deal_id)
             ],
         }
-
-    files = _files()
-
-    async def page(request: web.Request) -> web.Response:
-        return _serve(files["host.html"])
-
-    async def asset(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name == "host.html" or name not in files:
-            raise web.HTTPNotFound()
-        return _serve(files[name])
 
     async def state(request: web.Request) -> web.Response:
         s = store()
@@ -194,10 +173,17 @@ def add_demo_host_routes(
     async def favicon(request: web.Request) -> web.Response:
         return web.Response(status=204)
 
-    app.router.add_get("/", page)
+    page = _stored("host.html")
+    add_stored_files(
+        app,
+        {
+            "/": page,
+            f"/settings/marketplace/app/{client_id}/app-settings": page,
+            "/demo/static/host.js": _stored("host.js"),
+            "/demo/static/host.css": _stored("host.css"),
+        },
+    )
     app.router.add_get("/favicon.ico", favicon)
-    app.router.add_get(f"/settings/marketplace/app/{client_id}/app-settings", page)
-    app.router.add_get("/demo/static/{name}", asset)
     app.router.add_get("/demo/state", state)
     app.router.add_post("/demo/token", token)
     app.router.add_get("/demo/quickbooks/invoices", quickbooks_invoices)

@@ -76,7 +76,6 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         requests = self._metrics.rpc_requests
         duration = self._metrics.rpc_duration.labels(method=method)
         running = self._running
-        interceptor = self
 
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
@@ -102,7 +101,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                 code = status_code.name if isinstance(status_code, grpc.StatusCode) else "ABORTED"
                 raise
             except asyncio.CancelledError:
-                if not interceptor._shedding:
+                if not self._shedding:
                     code = "CANCELLED"  # the client went away
                     raise
                 code = "UNAVAILABLE"

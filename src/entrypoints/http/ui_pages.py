@@ -7,6 +7,7 @@ pages request nothing from other origins (the Content-Security-Policy says so).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -44,10 +45,26 @@ def _headers(content_type: str) -> dict[str, str]:
 
 
 _KINDS: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+StoredFile = tuple[bytes, Mapping[str, str]]
 
 
-def _file(path: Path) -> tuple[bytes, dict[str, str]]:
-    return path.read_bytes(), _headers(f"{_KINDS[path.suffix]}; charset=utf-8")
+def content_type(path: Path) -> str:
+    return f"{_KINDS[path.suffix]}; charset=utf-8"
+
+
+def _file(path: Path) -> StoredFile:
+    return path.read_bytes(), _headers(content_type(path))
+
+
+def add_stored_files(app: web.Application, files: Mapping[str, StoredFile]) -> None:
+    """A GET route for each path, answered from memory with the file's bytes and headers."""
+
+    async def handle_file(request: web.Request) -> web.Response:
+        body, headers = files[request.match_info.route.resource.canonical]  # type: ignore[union-attr]
+        return web.Response(body=body, headers=headers)
+
+    for route in files:
+        app.router.add_get(route, handle_file)
 
 
 def add_ui_pages(app: web.Application, *, sdk_path: Path) -> None:
@@ -55,9 +72,7 @@ def add_ui_pages(app: web.Application, *, sdk_path: Path) -> None:
 
     The files are small and fixed for the life of the process: they are read once here, so a
     request never touches the disk."""
-    files: dict[str, tuple[bytes, dict[str, str]]] = {
-        route: _file(UI_DIR / name) for route, name in _PAGES.items()
-    }
+    files: dict[str, StoredFile] = {route: _file(UI_DIR / name) for route, name in _PAGES.items()}
     for asset in sorted((UI_DIR / "static").iterdir()):
         if asset.suffix in _KINDS:
             files[f"/ui/static/{asset.name}"] = _file(asset)
@@ -66,14 +81,9 @@ def add_ui_pages(app: web.Application, *, sdk_path: Path) -> None:
     else:
         log.warning("ui.sdk_missing", path=str(sdk_path), hint="run `make setup`")
 
-    async def handle_file(request: web.Request) -> web.Response:
-        body, headers = files[request.path]
-        return web.Response(body=body, headers=headers)
-
     async def handle_missing_sdk(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="The Pipedrive SDK is not installed; run `make setup`.")
 
-    for route in files:
-        app.router.add_get(route, handle_file)
+    add_stored_files(app, files)
     if SDK_PATH not in files:
         app.router.add_get(SDK_PATH, handle_missing_sdk)
