@@ -27,9 +27,6 @@ class Tally:
     def __setitem__(self, figure: str, value: Any) -> None:
         self._figures[figure] = value
 
-    def add(self, figure: str, value: int = 1) -> None:
-        self._figures[figure] = int(self._figures.get(figure, 0)) + value
-
 
 @pytest.fixture
 def tally(request: pytest.FixtureRequest) -> Tally:

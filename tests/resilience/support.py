@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -425,9 +424,6 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float, every: flo
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(every)
-
-
-MEMO = re.compile(r"^(?P<rid>[a-z]+-\d+)$")
 
 
 def memo_of(qbo_invoice: dict[str, Any]) -> str:

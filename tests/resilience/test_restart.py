@@ -32,7 +32,6 @@ pytestmark = pytest.mark.e2e
 SCENARIO = "restart"
 #: The server's grace on SIGTERM (AppSettings.shutdown_grace_seconds); some QuickBooks calls are
 #: made slower than it, so that some RPCs are still running when it runs out.
-GRACE_SECONDS = 5.0
 
 
 @dataclass
