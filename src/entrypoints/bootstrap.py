@@ -125,8 +125,10 @@ class Gateways(containers.DeclarativeContainer):
     config = providers.Configuration()
     engine = providers.Singleton(build_engine, config.database_url)
     session_factory = providers.Singleton(build_session_factory, engine)
-    uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
     invoice_queries = providers.Singleton(PostgresInvoiceQueries, config.database_url)
+    uow_factory = providers.Singleton(
+        SqlAlchemyUnitOfWorkFactory, session_factory, invoice_queries.provided.forget_deals
+    )
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
     clock = providers.Singleton(SystemClock)
     secret_box = providers.Singleton(SecretBox, config.secret_key)

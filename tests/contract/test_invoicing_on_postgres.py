@@ -24,7 +24,9 @@ pytestmark = pytest.mark.integration
 async def world(pg_engine: AsyncEngine, database_url: str) -> AsyncIterator[World]:
     queries = PostgresInvoiceQueries(database_url)
     yield World(
-        uow=SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine)),  # type: ignore[arg-type]
+        uow=SqlAlchemyUnitOfWorkFactory(  # type: ignore[arg-type]
+            build_session_factory(pg_engine), queries.forget_deals
+        ),
         queries=queries,
     )
     await queries.close()

@@ -12,16 +12,26 @@ and optimistic-lock token: every stored change goes through ``PostgresInvoiceRep
 which bumps ``version`` and sets ``updated_at``, and the key also carries ``last_synced_at``.
 A row read with the same key holds the same facts, so the same invoice answers for it. Callers
 only read what this returns (the port says nothing read here is ever saved).
+
+Answers are also kept whole (``RememberedAnswers``) while the process hears every change to
+the invoices table: migration 0007 announces each one on a channel this listens on with a
+connection of its own, and the writes of this process forget their deals' answers as they
+commit (so a caller reads its own write at once, not a notification later). An answer is kept
+only if no change was heard while it was read; while the listening connection is down nothing
+is kept and every read goes to the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import asyncpg
+import structlog
 
 from adapters.postgres.mappers import invoice_from_record
 from application.errors import UpstreamUnavailableError
@@ -41,6 +51,9 @@ _LIST_AFTER = (
     f"SELECT {_COLUMNS} FROM invoices WHERE company_id = $1 AND deal_id = $2 "  # noqa: S608
     f"AND (created_at, id) < ($4, $5) {_NEWEST}"
 )
+CHANNEL = "dealbooks_invoices"  # see migration 0007
+log = structlog.get_logger("dealbooks.read_model")
+
 # A lost or refused connection (the database restarting, the network): the caller may retry.
 _UNREACHABLE = (
     OSError,
@@ -98,13 +111,153 @@ class MappedInvoices:
         return invoice
 
 
+DealKey = tuple[str, str]  # (company_id, deal_id)
+
+
+class RememberedAnswers:
+    """Read-model answers kept whole, by query, each filed under its deal; least recently used
+    out first. Only while ``listening``: a change that could not be heard would leave an answer
+    stale for good.
+
+    Every forgetting bumps ``generation``. A reader notes it before its query and keeps the
+    answer only if it has not moved since: a change committed while the query ran (whose rows
+    the query may or may not have seen) is heard before or after the answer is kept, and either
+    way the answer is not used."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._size = size
+        self._answers: OrderedDict[Hashable, tuple[DealKey, Any]] = OrderedDict()
+        self._by_deal: dict[DealKey, set[Hashable]] = {}
+        self.generation = 0
+        self.listening = False
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any | None:
+        found = self._answers.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self._answers.move_to_end(key)
+        self.hits += 1
+        return found[1]
+
+    def keep(self, key: Hashable, deal: DealKey, answer: Any, generation: int) -> None:
+        if not self.listening or generation != self.generation:
+            return
+        self._answers[key] = (deal, answer)
+        self._by_deal.setdefault(deal, set()).add(key)
+        if len(self._answers) > self._size:
+            old_key, (old_deal, _) = self._answers.popitem(last=False)
+            self._drop_from_deal(old_deal, old_key)
+
+    def _drop_from_deal(self, deal: DealKey, key: Hashable) -> None:
+        keys = self._by_deal.get(deal)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_deal[deal]
+
+    def forget_deals(self, deals: Iterable[DealKey]) -> None:
+        self.generation += 1
+        for deal in deals:
+            for key in self._by_deal.pop(deal, ()):
+                self._answers.pop(key, None)
+
+    def forget_all(self) -> None:
+        self.generation += 1
+        self._answers.clear()
+        self._by_deal.clear()
+
+    def heard(self, payload: str) -> None:
+        """One announcement of migration 0007: ``[company, deal, invoice]``, or ``[]`` for all."""
+        try:
+            change = json.loads(payload)
+            deal = (str(change[0]), str(change[1])) if change else None
+        except (ValueError, TypeError, IndexError, KeyError):
+            deal = None  # not ours to parse: forgetting everything is always safe
+        if deal is None:
+            self.forget_all()
+        else:
+            self.forget_deals((deal,))
+
+
+class ChangeListener:
+    """Keeps one connection listening on the invoices channel and ``answers.listening`` true
+    exactly while it does. A lost connection (the database restarting, the network) turns it
+    off and forgets everything; it listens again with backoff, and a ping every
+    ``ping_seconds`` finds a connection that died silently."""
+
+    def __init__(self, dsn: str, answers: RememberedAnswers, *, ping_seconds: float = 15.0) -> None:
+        self._dsn = dsn
+        self._answers = answers
+        self._ping_seconds = ping_seconds
+        self._task: asyncio.Task[None] | None = None
+        self.connection: asyncpg.Connection | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="read-model-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _on_notification(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._answers.heard(payload)
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure: stop keeping, listen again
+                log.warning("read_model.listener_lost", error=type(exc).__name__)
+            else:
+                backoff = 0.5  # it listened until the connection was lost
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    async def _listen(self) -> None:
+        """Listen on one connection until it is lost; keep answers only meanwhile."""
+        lost = asyncio.Event()
+        try:
+            self.connection = connection = await asyncpg.connect(self._dsn, timeout=10)
+            connection.add_termination_listener(lambda _conn: lost.set())
+            await connection.add_listener(CHANNEL, self._on_notification)
+            self._answers.forget_all()  # whatever changed before we listened is unheard
+            self._answers.listening = True
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), self._ping_seconds)
+                if not lost.is_set():
+                    await connection.execute("SELECT 1", timeout=self._ping_seconds)
+            log.warning("read_model.listener_lost", error="ConnectionLost")
+        finally:
+            self._answers.listening = False
+            self._answers.forget_all()
+            if self.connection is not None:
+                connection, self.connection = self.connection, None
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(connection.close(timeout=2))
+
+
 class PostgresInvoiceQueries:
-    def __init__(self, database_url: str, *, max_size: int = 10) -> None:
+    def __init__(
+        self, database_url: str, *, max_size: int = 10, remember_answers: bool = True
+    ) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self._mapped = MappedInvoices()
+        self.answers = RememberedAnswers()
+        self._listener = ChangeListener(self._dsn, self.answers) if remember_answers else None
 
     async def _connections(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -118,14 +271,28 @@ class PostgresInvoiceQueries:
                         max_inactive_connection_lifetime=300,
                         command_timeout=30,
                     )
+                    if self._listener is not None:
+                        self._listener.start()
         return self._pool
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.stop()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
+    def forget_deals(self, deals: Iterable[DealKey]) -> None:
+        """What a unit of work of this process calls as it commits changes to these deals."""
+        self.answers.forget_deals(deals)
+
     async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+        key = ("get", company_id, invoice_id)
+        answers = self.answers
+        kept: Invoice | None = answers.get(key)
+        if kept is not None:
+            return kept
+        generation = answers.generation
         # The pool's own fetch (it acquires and releases): no context manager of ours, which
         # costs a measurable share of the cheapest read there is.
         try:
@@ -133,11 +300,21 @@ class PostgresInvoiceQueries:
             record = await pool.fetchrow(_GET, company_id, invoice_id)
         except _UNREACHABLE as exc:
             raise _unavailable() from exc
-        return self._mapped(record) if record is not None else None
+        if record is None:
+            return None  # not kept: a caller asking for ids at random would fill the memory
+        invoice = self._mapped(record)
+        answers.keep(key, (company_id, invoice.deal_id), invoice, generation)
+        return invoice
 
     async def list_for_deal(
         self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
     ) -> list[Invoice]:
+        key = ("list", company_id, deal_id, limit, after)
+        answers = self.answers
+        kept: tuple[Invoice, ...] | None = answers.get(key)
+        if kept is not None:
+            return list(kept)
+        generation = answers.generation
         try:
             pool = await self._connections()
             if after is None:
@@ -148,4 +325,6 @@ class PostgresInvoiceQueries:
                 )
         except _UNREACHABLE as exc:
             raise _unavailable() from exc
-        return [self._mapped(record) for record in records]
+        invoices = [self._mapped(record) for record in records]
+        answers.keep(key, (company_id, deal_id), tuple(invoices), generation)
+        return invoices

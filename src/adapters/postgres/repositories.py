@@ -150,11 +150,15 @@ class PostgresSettingsRepository:
 
 
 class PostgresInvoiceRepository:
-    """Invoices with optimistic locking on ``version``; events are written with the invoice."""
+    """Invoices with optimistic locking on ``version``; events are written with the invoice.
+
+    ``changed_deals`` collects the (company, deal) of every invoice written: the unit of work
+    hands them to whoever must hear of them once the transaction commits."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._read_versions: dict[str, int] = {}
+        self.changed_deals: set[tuple[str, str]] = set()
 
     def _remember(self, rows: Sequence[Row[Any]]) -> list[Invoice]:
         invoices = []
@@ -182,6 +186,7 @@ class PostgresInvoiceRepository:
         values = invoice_values(invoice)
         values["creation"] = creation_to_json(creation or CreationOptions())
         await self._session.execute(_INSERT_INVOICE, values)
+        self.changed_deals.add((invoice.company_id, invoice.deal_id))
         self._read_versions[invoice.id] = invoice.version
         await self._write_events(invoice, actor)
 
@@ -199,6 +204,7 @@ class PostgresInvoiceRepository:
                 "The invoice was changed by someone else at the same time; read it again.",
                 metadata={"invoice": invoice.id},
             )
+        self.changed_deals.add((invoice.company_id, invoice.deal_id))
         self._read_versions[invoice.id] = invoice.version
         await self._write_events(invoice, actor)
 

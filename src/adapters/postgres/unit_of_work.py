@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Self
 
@@ -30,9 +31,19 @@ COMPANY_TABLES = (
 )
 
 
+# Told, after a commit, which (company, deal) had invoices written: the read model forgets
+# its answers for them, so this process reads its own writes at once.
+OnInvoicesCommitted = Callable[[Iterable[tuple[str, str]]], None]
+
+
 class SqlAlchemyUnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        on_invoices_committed: OnInvoicesCommitted | None = None,
+    ) -> None:
         self._session_factory = session_factory
+        self._on_invoices_committed = on_invoices_committed
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -68,7 +79,15 @@ class SqlAlchemyUnitOfWork:
 
     async def commit(self) -> None:
         assert self._session is not None
-        await self._session.commit()
+        try:
+            await self._session.commit()
+        finally:
+            # Even when the commit's outcome is unknown (the connection dropped while waiting
+            # for it): forgetting an answer that was still right costs one query.
+            changed = self.invoices.changed_deals
+            if changed and self._on_invoices_committed is not None:
+                self._on_invoices_committed(changed)
+            changed.clear()
 
     async def rollback(self) -> None:
         assert self._session is not None
@@ -77,18 +96,26 @@ class SqlAlchemyUnitOfWork:
     async def forget_company(self, company_id: str) -> None:
         assert self._session is not None
         for table in COMPANY_TABLES:
-            await self._session.execute(
-                text(f"DELETE FROM {table} WHERE company_id = :company"),  # noqa: S608 - constant
+            returning = " RETURNING deal_id" if table == "invoices" else ""
+            result = await self._session.execute(
+                text(f"DELETE FROM {table} WHERE company_id = :company{returning}"),  # noqa: S608 - constant
                 {"company": company_id},
             )
+            if returning:
+                self.invoices.changed_deals.update((company_id, d) for d in result.scalars())
 
 
 class SqlAlchemyUnitOfWorkFactory:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        on_invoices_committed: OnInvoicesCommitted | None = None,
+    ) -> None:
         self._session_factory = session_factory
+        self._on_invoices_committed = on_invoices_committed
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._session_factory)
+        return SqlAlchemyUnitOfWork(self._session_factory, self._on_invoices_committed)
 
 
 class PostgresDatabaseProbe:
