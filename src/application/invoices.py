@@ -44,6 +44,7 @@ from application.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from application.intake import UnitOfWorkIntake
 from application.ports.accounting import (
     AccountingCustomer,
     AccountingGateway,
@@ -60,6 +61,7 @@ from application.ports.persistence import (
     DealFollowUp,
     FollowUpState,
     IdempotencyRecord,
+    InvoiceIntake,
     InvoiceQueries,
     PageCursor,
     RecordedEvent,
@@ -481,6 +483,8 @@ class CreateInvoice:
         finish: FinishInvoiceCreation,
         jobs: JobQueue | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        *,
+        intake: InvoiceIntake | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._accounting = accounting
@@ -489,6 +493,7 @@ class CreateInvoice:
         self._finish = finish
         self._jobs = jobs
         self._new_id = new_id
+        self._intake = intake or UnitOfWorkIntake(uow_factory)
         self._reader = InvoiceReader(accounting, clock)
 
     async def execute(self, cmd: CreateInvoiceCommand) -> InvoiceView:
@@ -508,39 +513,32 @@ class CreateInvoice:
             pass
         except ApplicationError as exc:
             options_failure = exc
-        lost_race = False
-        async with self._uow_factory() as uow:
-            record = await uow.idempotency.get(ref.company_id, request_id) if request_id else None
-            if record is None:
-                if options_failure is not None:
-                    raise options_failure
-                # One transaction reads the settings and stores the invoice and its request id.
-                settings = await settings_of(uow, ref.company_id)
-                built = self._build(ref, cmd.invoice, settings, options)
-                claimed = True
-                if request_id:
-                    claimed = await uow.idempotency.put(
-                        ref.company_id,
-                        request_id,
-                        IdempotencyRecord(fingerprint, built.invoice.id),
-                    )
-                if claimed:
-                    await uow.invoices.add(
-                        built.invoice, actor=ref.principal.subject, creation=built.creation
-                    )
-                    try:
-                        await uow.commit()
-                    except ConcurrencyConflictError:
-                        if not request_id:
-                            raise
-                        claimed = False
-                # Not claimed: a concurrent call with the same request id (a double click, a
-                # client retrying before the first answer) stored its invoice first. Postgres
-                # made our claim wait for that transaction, so its invoice is there to read.
-                lost_race = not claimed
-        if record is not None:
-            return await self._replayed(ref, request_id, record, fingerprint)
-        if lost_race:
+        # The request id is claimed as the invoice is stored (one step): a replay finds it
+        # claimed and answers the first result. Checks that fail here may be a replay's, which
+        # answers whatever it answered first, so a failure looks for the request id first.
+        settings = await self._intake.settings(ref.company_id) or CompanySettings.default(
+            ref.company_id
+        )
+        try:
+            if options_failure is not None:
+                raise options_failure
+            built = self._build(ref, cmd.invoice, settings, options)
+        except ApplicationError:
+            replayed = await self._replay(ref, request_id, fingerprint) if request_id else None
+            if replayed is None:
+                raise
+            return replayed
+        claimed = await self._intake.store_requested(
+            built.invoice,
+            actor=ref.principal.subject,
+            creation=built.creation,
+            request=(request_id, IdempotencyRecord(fingerprint, built.invoice.id))
+            if request_id
+            else None,
+        )
+        if not claimed:
+            # A call with the same request id (a double click, a client retrying before the
+            # first answer) stored its invoice first; Postgres made our claim wait for it.
             replayed = await self._replay(ref, request_id, fingerprint)
             if replayed is None:
                 raise ConcurrencyConflictError("request id claimed concurrently")
@@ -704,12 +702,15 @@ class FinishInvoiceCreation:
         crm: CrmGateway,
         clock: Clock,
         jobs: JobQueue | None = None,
+        *,
+        intake: InvoiceIntake | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._accounting = accounting
         self._crm = crm
         self._clock = clock
         self._jobs = jobs
+        self._intake = intake or UnitOfWorkIntake(uow_factory)
         self._follow_up = FollowUpOnDeal(uow_factory, crm, clock)
 
     async def execute(self, company_id: str, invoice_id: str) -> Invoice:
@@ -724,7 +725,8 @@ class FinishInvoiceCreation:
     async def finish(
         self, invoice: Invoice, creation: CreationOptions, settings: CompanySettings
     ) -> Invoice:
-        """``execute`` for an invoice the caller just read or stored (with its options)."""
+        """``execute`` for an invoice the caller just read or stored (with its options); the
+        caller hands it over (it is recorded as it changes) and uses what this returns."""
         company_id, invoice_id = invoice.company_id, invoice.id
         if invoice.state is not InvoiceState.CREATING:
             return invoice
@@ -744,9 +746,7 @@ class FinishInvoiceCreation:
                 detail=exc.message,
             )
             return invoice  # still CREATING; a retry or the background sweep finishes it
-        finished, confirmed_here = await self._record(
-            company_id, invoice_id, created=created, customer=customer, creation=creation
-        )
+        finished, confirmed_here = await self._record_created(invoice, created, customer, creation)
         if confirmed_here:  # one follow-up per invoice, from whichever process confirmed it
             await self._start_follow_up(company_id, invoice_id)
         return finished
@@ -779,6 +779,47 @@ class FinishInvoiceCreation:
             return existing
         return await self._accounting.create_customer(
             company_id, wanted, request_id=f"cus-{invoice.id}"
+        )
+
+    async def _record_created(
+        self,
+        invoice: Invoice,
+        created: AccountingInvoice,
+        customer: AccountingCustomer,
+        creation: CreationOptions,
+    ) -> tuple[Invoice, bool]:
+        """``_record`` for the invoice as the caller read or stored it: saved in one step if
+        nobody changed it since (the usual case), else read again and recorded."""
+        if not creation.link_entity:  # a link to remember goes through ``_record``
+            now = self._clock.now()
+            read_version = invoice.version
+            confirmed = invoice  # the caller's own copy (``finish`` takes it over)
+            confirmed.confirm_created(
+                created.id,
+                created.doc_number,
+                created.sync_token,
+                created.total,
+                now,
+                customer_quickbooks_id=customer.id,
+            )
+            confirmed.mark_synced(now)
+            follow_up = await self._follow_up_for(confirmed, created, customer, creation, now)
+            if await self._intake.record_created(
+                confirmed, read_version=read_version, actor=QUICKBOOKS_ACTOR, follow_up=follow_up
+            ):
+                self._log_created(confirmed, created)
+                return confirmed, True
+        return await self._record(
+            invoice.company_id, invoice.id, created=created, customer=customer, creation=creation
+        )
+
+    def _log_created(self, invoice: Invoice, created: AccountingInvoice) -> None:
+        log.info(
+            "invoice.created",
+            invoice_id=invoice.id,
+            quickbooks_id=created.id,
+            doc_number=created.doc_number,
+            totals_mismatch=invoice.totals_mismatch,
         )
 
     async def _record(
@@ -829,13 +870,7 @@ class FinishInvoiceCreation:
                 await uow.deal_follow_ups.add(
                     await self._follow_up_for(invoice, created, customer, creation, now)
                 )
-                log.info(
-                    "invoice.created",
-                    invoice_id=invoice_id,
-                    quickbooks_id=created.id,
-                    doc_number=created.doc_number,
-                    totals_mismatch=invoice.totals_mismatch,
-                )
+                self._log_created(invoice, created)
             await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR if rejected is None else None)
             await uow.commit()
         return invoice, True

@@ -28,6 +28,7 @@ from adapters.postgres.coordination import PostgresDistributedLock, PostgresRate
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.engine import build_engine, build_session_factory
+from adapters.postgres.intake import PostgresInvoiceIntake
 from adapters.postgres.notices import PostgresNoticeStore, sync_figures
 from adapters.postgres.queries import PostgresInvoiceQueries
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
@@ -129,6 +130,9 @@ class Gateways(containers.DeclarativeContainer):
     uow_factory = providers.Singleton(
         SqlAlchemyUnitOfWorkFactory, session_factory, invoice_queries.provided.forget_deals
     )
+    invoice_intake = providers.Singleton(
+        PostgresInvoiceIntake, engine, invoice_queries.provided.forget_deals
+    )
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
     clock = providers.Singleton(SystemClock)
     secret_box = providers.Singleton(SecretBox, config.secret_key)
@@ -210,13 +214,21 @@ class Services(containers.DeclarativeContainer):
         gateways.crm,
         gateways.clock,
         gateways.jobs,
+        intake=gateways.invoice_intake,
     )
     follow_up = providers.Factory(FollowUpOnDeal, uow, gateways.crm, gateways.clock)
     prepare = providers.Factory(
         PrepareInvoice, uow, gateways.accounting, gateways.crm, gateways.clock
     )
     create = providers.Factory(
-        CreateInvoice, uow, gateways.accounting, gateways.crm, gateways.clock, finish, gateways.jobs
+        CreateInvoice,
+        uow,
+        gateways.accounting,
+        gateways.crm,
+        gateways.clock,
+        finish,
+        gateways.jobs,
+        intake=gateways.invoice_intake,
     )
     get_invoice = providers.Factory(GetInvoice, gateways.invoice_queries, reader)
     list_invoices = providers.Factory(ListInvoices, gateways.invoice_queries, reader)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.engine import build_session_factory
+from adapters.postgres.intake import PostgresInvoiceIntake
 from adapters.postgres.queries import PostgresInvoiceQueries
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from tests.unit.application import test_invoicing
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.integration
 async def world(pg_engine: AsyncEngine, database_url: str) -> AsyncIterator[World]:
     queries = PostgresInvoiceQueries(database_url)
     yield World(
+        intake=PostgresInvoiceIntake(pg_engine, queries.forget_deals),
         uow=SqlAlchemyUnitOfWorkFactory(  # type: ignore[arg-type]
             build_session_factory(pg_engine), queries.forget_deals
         ),

@@ -55,7 +55,7 @@ CHANNEL = "dealbooks_invoices"  # see migration 0007
 log = structlog.get_logger("dealbooks.read_model")
 
 # A lost or refused connection (the database restarting, the network): the caller may retry.
-_UNREACHABLE = (
+UNREACHABLE = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,
@@ -64,7 +64,7 @@ _UNREACHABLE = (
 )
 
 
-def _unavailable() -> UpstreamUnavailableError:
+def database_unavailable() -> UpstreamUnavailableError:
     return UpstreamUnavailableError(
         "The database is not reachable right now; try again in a moment.",
         reason="DATABASE_UNAVAILABLE",
@@ -298,8 +298,8 @@ class PostgresInvoiceQueries:
         try:
             pool = await self._connections()
             record = await pool.fetchrow(_GET, company_id, invoice_id)
-        except _UNREACHABLE as exc:
-            raise _unavailable() from exc
+        except UNREACHABLE as exc:
+            raise database_unavailable() from exc
         if record is None:
             return None  # not kept: a caller asking for ids at random would fill the memory
         invoice = self._mapped(record)
@@ -323,8 +323,8 @@ class PostgresInvoiceQueries:
                 records = await pool.fetch(
                     _LIST_AFTER, company_id, deal_id, limit, after.created_at, after.id
                 )
-        except _UNREACHABLE as exc:
-            raise _unavailable() from exc
+        except UNREACHABLE as exc:
+            raise database_unavailable() from exc
         invoices = [self._mapped(record) for record in records]
         answers.keep(key, (company_id, deal_id), tuple(invoices), generation)
         return invoices

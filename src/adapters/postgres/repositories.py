@@ -107,6 +107,38 @@ _ADD_FOLLOW_UP = (
 )
 
 
+def event_rows(invoice: Invoice, actor: str | None) -> list[dict[str, Any]]:
+    """The ``invoice_events`` rows for the events the invoice has not handed out yet."""
+    return [
+        {
+            "company_id": invoice.company_id,
+            "deal_id": invoice.deal_id,
+            "invoice_id": invoice.id,
+            "kind": event.kind,
+            "occurred_at": event.occurred_at,
+            "actor": actor,
+            "payload": event_payload(event),
+        }
+        for event in invoice.pull_events()
+    ]
+
+
+def follow_up_values(follow_up: DealFollowUp) -> dict[str, Any]:
+    return {
+        "company_id": follow_up.company_id,
+        "invoice_id": follow_up.invoice_id,
+        "deal_id": follow_up.deal_id,
+        "note": follow_up.note,
+        "marker": follow_up.marker,
+        "quickbooks_customer_id": follow_up.quickbooks_customer_id,
+        "customer_name": follow_up.customer_name,
+        "requested_by": follow_up.requested_by,
+        "state": follow_up.state.value,
+        "created_at": follow_up.created_at,
+        "updated_at": follow_up.updated_at,
+    }
+
+
 class PostgresSettingsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -209,21 +241,9 @@ class PostgresInvoiceRepository:
         await self._write_events(invoice, actor)
 
     async def _write_events(self, invoice: Invoice, actor: str | None) -> None:
-        events = invoice.pull_events()
-        if not events:
+        rows = event_rows(invoice, actor)
+        if not rows:
             return
-        rows = [
-            {
-                "company_id": invoice.company_id,
-                "deal_id": invoice.deal_id,
-                "invoice_id": invoice.id,
-                "kind": event.kind,
-                "occurred_at": event.occurred_at,
-                "actor": actor,
-                "payload": event_payload(event),
-            }
-            for event in events
-        ]
         # One row is one statement; several go as one multi-row INSERT (insertmanyvalues).
         await self._session.execute(_INSERT_EVENTS, rows[0] if len(rows) == 1 else rows)
 
@@ -409,22 +429,7 @@ class PostgresDealFollowUpRepository:
         self._session = session
 
     async def add(self, follow_up: DealFollowUp) -> None:
-        await self._session.execute(
-            _ADD_FOLLOW_UP,
-            {
-                "company_id": follow_up.company_id,
-                "invoice_id": follow_up.invoice_id,
-                "deal_id": follow_up.deal_id,
-                "note": follow_up.note,
-                "marker": follow_up.marker,
-                "quickbooks_customer_id": follow_up.quickbooks_customer_id,
-                "customer_name": follow_up.customer_name,
-                "requested_by": follow_up.requested_by,
-                "state": follow_up.state.value,
-                "created_at": follow_up.created_at,
-                "updated_at": follow_up.updated_at,
-            },
-        )
+        await self._session.execute(_ADD_FOLLOW_UP, follow_up_values(follow_up))
 
     async def get(self, company_id: str, invoice_id: str) -> DealFollowUp | None:
         result = await self._session.execute(

@@ -245,3 +245,34 @@ class DatabaseProbe(Protocol):
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         ...
+
+
+class InvoiceIntake(Protocol):
+    """CreateInvoice's own writes, each all-or-nothing in one step: the settings it builds
+    from, storing the new invoice under its request id, and recording what QuickBooks
+    created. The same as doing them in a unit of work (``application.intake`` does exactly
+    that); an adapter may do each in fewer round trips, on the path of every invoice created.
+    """
+
+    async def settings(self, company_id: str) -> CompanySettings | None: ...
+
+    async def store_requested(
+        self,
+        invoice: Invoice,
+        *,
+        actor: str | None,
+        creation: CreationOptions,
+        request: tuple[str, IdempotencyRecord] | None,
+    ) -> bool:
+        """Store a new invoice with its events and, with ``request`` (a request id and what it
+        records), claim that request id for it. False, storing nothing, when the request id
+        was claimed first (by a call that committed)."""
+        ...
+
+    async def record_created(
+        self, invoice: Invoice, *, read_version: int, actor: str | None, follow_up: DealFollowUp
+    ) -> bool:
+        """Save an invoice just confirmed from CREATING, with its events and its deal
+        follow-up, if the stored row is still CREATING at ``read_version``. False, writing
+        nothing, when it is not (another process got there first: read it again)."""
+        ...

@@ -37,7 +37,7 @@ from application.invoices import (
     VoidInvoice,
 )
 from application.ports.crm import Deal, DealDiscount, DealProduct
-from application.ports.persistence import InvoiceQueries
+from application.ports.persistence import InvoiceIntake, InvoiceQueries
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot
 from domain.invoice import DiscountKind, TaxMethod
@@ -86,6 +86,7 @@ class World:
     qbo: InMemoryAccountingGateway = field(default_factory=InMemoryAccountingGateway)
     crm: InMemoryCrmGateway = field(default_factory=InMemoryCrmGateway)
     queries: InvoiceQueries | None = None  # None: the read model over ``uow``'s fake store
+    intake: InvoiceIntake | None = None  # None: CreateInvoice's writes in ``uow``
     jobs: InMemoryJobQueue = field(default_factory=InMemoryJobQueue)
 
     def __post_init__(self) -> None:
@@ -94,9 +95,13 @@ class World:
         self.qbo.connect(COMPANY)
         self.crm.add_deal(COMPANY, a_deal())
         reader = InvoiceReader(self.qbo, self.clock)
-        self.finish = FinishInvoiceCreation(self.uow, self.qbo, self.crm, self.clock)
+        self.finish = FinishInvoiceCreation(
+            self.uow, self.qbo, self.crm, self.clock, intake=self.intake
+        )
         self.prepare = PrepareInvoice(self.uow, self.qbo, self.crm, self.clock)
-        self.create = CreateInvoice(self.uow, self.qbo, self.crm, self.clock, self.finish)
+        self.create = CreateInvoice(
+            self.uow, self.qbo, self.crm, self.clock, self.finish, intake=self.intake
+        )
         self.get = GetInvoice(self.queries, reader)
         self.list = ListInvoices(self.queries, reader)
         self.events = ListInvoiceEvents(self.uow)
@@ -108,10 +113,16 @@ class World:
         # As deployed: the deal follow-up (customer link, note) is a job, run by the test.
         self.follow_up = FollowUpOnDeal(self.uow, self.crm, self.clock)
         self.queued_finish = FinishInvoiceCreation(
-            self.uow, self.qbo, self.crm, self.clock, self.jobs
+            self.uow, self.qbo, self.crm, self.clock, self.jobs, intake=self.intake
         )
         self.queued_create = CreateInvoice(
-            self.uow, self.qbo, self.crm, self.clock, self.queued_finish, self.jobs
+            self.uow,
+            self.qbo,
+            self.crm,
+            self.clock,
+            self.queued_finish,
+            self.jobs,
+            intake=self.intake,
         )
 
 
