@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -143,12 +144,18 @@ def deal_parent(ref: DealRef) -> str:
     return f"companies/{ref.company_id}/deals/{ref.deal_id}"
 
 
+_REMEMBERED_LINKS = 4096
+
+
 class InvoiceReader:
     """Loads invoices the caller may see and turns them into views."""
 
     def __init__(self, accounting: AccountingGateway, clock: Clock) -> None:
         self._accounting = accounting
         self._clock = clock
+        # An invoice's QuickBooks link never changes (its company and QuickBooks id make it):
+        # remembered, a page of 20 views needs no call to the gateway.
+        self._links: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     async def today(self, company_id: str) -> date:
         try:
@@ -159,10 +166,24 @@ class InvoiceReader:
         return company_today(self._clock.now(), zone)
 
     async def view(self, invoice: Invoice, today: date) -> InvoiceView:
-        url = None
-        if invoice.quickbooks_id and invoice.state is not InvoiceState.DELETED:
-            url = await self._accounting.invoice_link(invoice.company_id, invoice.quickbooks_id)
-        return InvoiceView(invoice=invoice, status=invoice.status(today), quickbooks_url=url)
+        return (await self.views([invoice], today))[0]
+
+    async def views(self, invoices: Sequence[Invoice], today: date) -> list[InvoiceView]:
+        links = self._links
+        views = []
+        for invoice in invoices:
+            url = None
+            if invoice.quickbooks_id and invoice.state is not InvoiceState.DELETED:
+                key = (invoice.company_id, invoice.quickbooks_id)
+                url = links.get(key)
+                if url is None:
+                    url = links[key] = await self._accounting.invoice_link(*key)
+                    if len(links) > _REMEMBERED_LINKS:
+                        links.popitem(last=False)
+            views.append(
+                InvoiceView(invoice=invoice, status=invoice.status(today), quickbooks_url=url)
+            )
+        return views
 
 
 async def load_invoice(uow: UnitOfWork, ref: InvoiceRef, *, for_update: bool = False) -> Invoice:
@@ -1027,7 +1048,7 @@ class ListInvoices:
             ref.company_id, ref.deal_id, limit=size + 1, after=after
         )
         today = await self._reader.today(ref.company_id)
-        items = [await self._reader.view(i, today) for i in rows[:size]]
+        items = await self._reader.views(rows[:size], today)
         token = ""
         if len(rows) > size:
             last = rows[size - 1]

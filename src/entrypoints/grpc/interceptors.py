@@ -74,6 +74,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         inner = handler.unary_unary
         authenticate = self._authenticator.authenticate
         requests = self._metrics.rpc_requests
+        succeeded = requests.labels(method=method, code="OK")  # the usual outcome, bound once
         duration = self._metrics.rpc_duration.labels(method=method)
         running = self._running
 
@@ -119,7 +120,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                 running.discard(task)  # type: ignore[arg-type]
                 auth.set_principal(None)
                 elapsed = time.perf_counter() - started
-                requests.labels(method=method, code=code).inc()
+                (succeeded if code == "OK" else requests.labels(method=method, code=code)).inc()
                 duration.observe(elapsed)
                 log.info("rpc.completed", code=code, duration_ms=round(elapsed * 1000, 2))
 

@@ -96,7 +96,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
         self, request: pb.GetInvoiceRequest, context: Context
     ) -> pb.GetInvoiceResponse:
         view = await self._get.execute(_invoice(request.name))
-        return pb.GetInvoiceResponse(invoice=self._read_protos(view))
+        return self._read_protos.response(view)
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: Context
@@ -104,10 +104,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
         page = await self._list.execute(
             ListPageCommand(_deal(request.parent), request.page_size, request.page_token)
         )
-        return pb.ListInvoicesResponse(
-            invoices=[self._read_protos(v) for v in page.items],
-            next_page_token=page.next_page_token,
-        )
+        return self._read_protos.page(page.items, page.next_page_token)
 
     async def VoidInvoice(
         self, request: pb.VoidInvoiceRequest, context: Context

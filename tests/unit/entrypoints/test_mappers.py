@@ -90,3 +90,50 @@ def test_a_remembered_invoice_message_is_the_one_mapping_makes_until_the_invoice
     assert changed.totals.amount_paid.amount == "150.00"
     assert changed.state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID
     assert overdue.state == invoice_pb2.INVOICE_STATE_OVERDUE
+
+
+def test_a_remembered_page_is_reused_until_one_of_its_invoices_changes() -> None:
+    protos = InvoiceProtoCache()
+    today = date(2026, 3, 14)
+    invoices = [_an_open_invoice(), _an_open_invoice()]
+    invoices[1].id = InvoiceId("inv-2")
+
+    def views() -> list[InvoiceView]:
+        return [InvoiceView(i, i.status(today), f"https://qbo.test/{i.id}") for i in invoices]
+
+    first = protos.page(views(), "next")
+    again = protos.page(views(), "next")
+    other_token = protos.page(views(), "")
+    invoices[1].apply_accounting_facts(
+        invoices[1].total(), Money.of("0", "USD"), "1", None, datetime(2026, 3, 14, tzinfo=UTC)
+    )
+    after_payment = protos.page(views(), "next")
+
+    assert again is first
+    assert [m.name for m in first.invoices] == [
+        "companies/1001/deals/42/invoices/inv-1",
+        "companies/1001/deals/42/invoices/inv-2",
+    ]
+    assert first.next_page_token == "next"
+    assert other_token.next_page_token == ""
+    assert after_payment is not first
+    assert after_payment.invoices[1].state == invoice_pb2.INVOICE_STATE_PAID
+    assert first.invoices[1].state == invoice_pb2.INVOICE_STATE_OPEN  # the old page untouched
+
+
+def test_a_remembered_get_response_follows_its_invoice() -> None:
+    protos = InvoiceProtoCache()
+    invoice = _an_open_invoice()
+    today = date(2026, 3, 14)
+
+    first = protos.response(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
+    again = protos.response(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
+    later = protos.response(
+        InvoiceView(invoice, invoice.status(date(2026, 4, 1)), "https://qbo.test/7")
+    )
+
+    assert again is first
+    assert first.invoice == invoice_to_proto(
+        InvoiceView(invoice, invoice.status(today), "https://qbo.test/7")
+    )
+    assert later.invoice.state == invoice_pb2.INVOICE_STATE_OVERDUE
