@@ -126,7 +126,9 @@ class Gateways(containers.DeclarativeContainer):
     config = providers.Configuration()
     engine = providers.Singleton(build_engine, config.database_url)
     session_factory = providers.Singleton(build_session_factory, engine)
-    invoice_queries = providers.Singleton(PostgresInvoiceQueries, config.database_url)
+    invoice_queries = providers.Singleton(
+        PostgresInvoiceQueries, config.database_url, remember_answers=config.read_cache
+    )
     uow_factory = providers.Singleton(
         SqlAlchemyUnitOfWorkFactory, session_factory, invoice_queries.provided.forget_deals
     )
@@ -358,6 +360,7 @@ def build_container(
     container.config.from_dict(
         {
             "database_url": database_url,
+            "read_cache": settings.read_cache,
             "api_tokens": dict(settings.api_tokens),
             "secret_key": settings.secret_key,
             "quickbooks": {

@@ -76,6 +76,9 @@ class AppSettings:
     shutdown_grace_seconds: float = 5.0
     cdc_interval_minutes: int = 5
     worker_concurrency: int = 4
+    # Keep read answers in memory while listening for invoice changes (LISTEN/NOTIFY). Off
+    # behind a pooler that cannot hold a LISTEN (PgBouncer in transaction mode).
+    read_cache: bool = True
     # The Pipedrive app-extensions SDK (UMD build) the UI pages load; `make setup` installs it
     # from npm. Missing: the pages still work opened directly in a tab, not inside Pipedrive.
     ui_sdk_path: Path = DEFAULT_SDK_PATH
@@ -107,6 +110,15 @@ def parse_api_tokens(raw: str) -> dict[str, Principal]:
             subject=f"api-token-{index + 1}", companies=allowed, is_admin=True
         )
     return tokens
+
+
+def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigurationError(f"{name} must be 'on' or 'off', got {raw!r}")
+    return raw == "on"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -195,6 +207,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         log_format=log_format,
         cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
+        read_cache=_on_off(env, "DEALBOOKS_READ_CACHE", True),
         ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
         quickbooks=quickbooks,
         pipedrive=pipedrive,

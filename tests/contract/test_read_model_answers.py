@@ -239,3 +239,15 @@ def test_the_least_recently_used_answer_goes_first() -> None:
     assert answers.get("a") is not None
     assert answers.get("c") is not None
     answers.forget_deals([(COMPANY, "b")])  # its deal's index went with it: nothing to trip on
+
+
+async def test_turned_off_it_keeps_nothing(database_url: str) -> None:
+    queries = PostgresInvoiceQueries(database_url, remember_answers=False)
+    try:
+        await queries.get(COMPANY, "nothing")
+        await queries.list_for_deal(COMPANY, DEAL, limit=21)
+        await queries.list_for_deal(COMPANY, DEAL, limit=21)
+        assert not queries.answers.listening
+        assert queries.answers.hits == 0
+    finally:
+        await queries.close()
