@@ -36,6 +36,7 @@ from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from entrypoints.worker import retry_stalled_jobs
 from tests.e2e.conftest import OPERATOR
+from tests.e2e.polling import eventually
 from tests.e2e.test_journey import MD, free_port
 from tests.e2e.test_process import wait_serving
 from tests.e2e.test_workers import start_worker
@@ -417,13 +418,7 @@ async def invoice_states(
 
 async def until(check: Callable[[], Awaitable[bool]], seconds: float, every: float = 0.5) -> bool:
     """Poll ``check`` until it holds or ``seconds`` pass (bounded polling, not a timing claim)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        if await check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(every)
+    return await eventually(check, bool, seconds=seconds, interval=every)
 
 
 def memo_of(qbo_invoice: dict[str, Any]) -> str:

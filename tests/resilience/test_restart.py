@@ -130,7 +130,9 @@ async def test_sigterm_during_a_load_of_creates_loses_and_doubles_nothing(
                 for rid in unanswered
             )
         )
-    rows = await stack.rows("SELECT memo, state, quickbooks_id FROM invoices")
+    rows = await stack.rows(
+        "SELECT memo, state, quickbooks_id, id, company_id, deal_id FROM invoices"
+    )
     in_quickbooks = await stack.quickbooks_memos("rs-")
     wanted = {f"rs-{n}" for n in range(scale.restart_creates)}
     tally["requests"] = scale.restart_creates
@@ -158,9 +160,9 @@ async def test_sigterm_during_a_load_of_creates_loses_and_doubles_nothing(
     assert in_quickbooks == Counter(dict.fromkeys(wanted, 1))
     assert sorted(r.memo for r in rows) == sorted(wanted)
     assert {r.state for r in rows} == {"open"}
-    # Whoever got an answer, before or after the restart, got the invoice QuickBooks holds.
-    named = {r.memo: r.quickbooks_id for r in rows}
+    # Whoever got an answer, before or after the restart, was named the one stored invoice
+    # (which QuickBooks holds).
+    names = {r.memo: f"companies/{r.company_id}/deals/{r.deal_id}/invoices/{r.id}" for r in rows}
+    assert all(r.quickbooks_id for r in rows)
     for seen in (counts, resent):
-        for rid, names in seen.invoices.items():
-            assert len(names) == 1, (rid, names)
-            assert named[rid]
+        assert seen.invoices == {rid: {names[rid]} for rid in seen.invoices}
