@@ -71,7 +71,12 @@ from application.ports.persistence import (
 )
 from application.views import DraftWarning, InvoiceDraft, InvoiceView, Page, PdfView
 from domain.customer import Address, Customer
-from domain.errors import FieldViolation, InvalidStateTransitionError, InvalidValueError
+from domain.errors import (
+    DomainError,
+    FieldViolation,
+    InvalidStateTransitionError,
+    InvalidValueError,
+)
 from domain.field_mapping import MappingIssueKind, SourceEntity
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import (
@@ -537,14 +542,14 @@ class CreateInvoice:
         # The request id is claimed as the invoice is stored (one step): a replay finds it
         # claimed and answers the first result. Checks that fail here may be a replay's, which
         # answers whatever it answered first, so a failure looks for the request id first.
-        settings = await self._intake.settings(ref.company_id) or CompanySettings.default(
-            ref.company_id
-        )
         try:
             if options_failure is not None:
                 raise options_failure
+            settings = await self._intake.settings(ref.company_id) or CompanySettings.default(
+                ref.company_id
+            )
             built = self._build(ref, cmd.invoice, settings, options)
-        except ApplicationError:
+        except (ApplicationError, DomainError):
             replayed = await self._replay(ref, request_id, fingerprint) if request_id else None
             if replayed is None:
                 raise

@@ -134,6 +134,31 @@ async def test_the_same_request_id_with_another_payload_is_refused(world: World)
     assert len(world.qbo.invoices) == 1
 
 
+async def test_a_retry_the_next_day_gets_the_first_invoice_though_its_dates_now_clash(
+    world: World,
+) -> None:
+    """Without an issue date the invoice is issued "today"; due today was fine yesterday."""
+    first = await world.create.execute(create_command("req-7", due_date="2026-03-13"))
+    world.clock.advance(timedelta(days=1))
+
+    with pytest.raises(InvalidValueError):  # as a new request it is refused...
+        await world.create.execute(create_command("req-8", due_date="2026-03-13"))
+    again = await world.create.execute(create_command("req-7", due_date="2026-03-13"))
+
+    assert again.invoice.id == first.invoice.id  # ...as a retry it answers what it did
+    assert len(world.qbo.invoices) == 1
+
+
+async def test_the_same_request_id_with_another_invalid_payload_is_refused_as_reused(
+    world: World,
+) -> None:
+    await world.create.execute(create_command("req-7"))
+
+    with pytest.raises(RequestIdReusedError):
+        await world.create.execute(create_command("req-7", lines=()))
+    assert len(world.qbo.invoices) == 1
+
+
 async def test_an_outage_leaves_the_invoice_creating_and_a_retry_finishes_it(
     world: World,
 ) -> None:
