@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.engine import build_session_factory
 from adapters.postgres.intake import PostgresInvoiceIntake
+from adapters.postgres.queries import asyncpg_dsn
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from application.errors import UpstreamUnavailableError
 from application.ports.persistence import (
     CreationOptions,
     DealFollowUp,
@@ -186,3 +188,31 @@ async def test_a_confirmation_of_a_changed_row_writes_nothing(
     assert stored.quickbooks_id == "qb-9"
     assert [e.event.kind for e in events].count("created") == 1
     assert follow_up is None
+
+
+async def test_a_connection_ended_under_it_is_unavailable_then_replaced(
+    intake: PostgresInvoiceIntake, database_url: str
+) -> None:
+    """The database ends the pooled connection (a restart, an administrator): the call is
+    UNAVAILABLE, never INTERNAL, and the dead connection is not handed out again."""
+    assert await store(intake, requested("inv-1"), "req-1")
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+
+    failures: list[Exception] = []
+    for n in range(2, 7):
+        try:
+            stored = await store(intake, requested(f"inv-{n}"), f"req-{n}")
+        except UpstreamUnavailableError as exc:
+            failures.append(exc)
+            continue
+        break
+    assert failures  # the first call met the dead connection...
+    assert stored  # ...and a later one a fresh connection
+    assert len(failures) < 5

@@ -29,10 +29,11 @@ from typing import Final
 
 import structlog
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.errors import is_unreachable
 from application.errors import UpstreamUnavailableError
 from application.ports.sync import ChangeNotice
 
@@ -94,11 +95,7 @@ class _Delivery:
 
 def _is_unavailable(exc: Exception) -> bool:
     """The database could not be reached, went away, or had no free connection."""
-    if isinstance(exc, OSError):  # asyncpg's connect errors reach us unwrapped
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
+    return is_unreachable(exc) or isinstance(exc, PoolTimeoutError)
 
 
 def _unavailable(error: str) -> UpstreamUnavailableError:

@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.engine import driver_fetchval
 from application.ports.connections import RateLimit
 
 LEASE_SECONDS = 120  # a crashed process's concurrency slot frees itself after this
@@ -62,9 +63,7 @@ class PostgresRateLimiter:
         self._releasing: set[asyncio.Task[None]] = set()
 
     async def _fetchval(self, statement: str, *args: object) -> object:
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            return await raw.driver_connection.fetchval(statement, *args)  # type: ignore[union-attr]
+        return await driver_fetchval(self._engine, statement, *args)
 
     async def _try_acquire(self, key: str, limit: RateLimit) -> tuple[str | None, float]:
         lease = str(uuid.uuid4())

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from adapters.postgres.errors import UNREACHABLE
 
 
 def asyncpg_url(url: str) -> str:
@@ -33,3 +38,19 @@ def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def build_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def driver_fetchval(engine: AsyncEngine, statement: str, *args: Any) -> Any:
+    """One statement sent through the driver (asyncpg) on a connection of the engine's pool,
+    outside any transaction: one round trip, none of SQLAlchemy's statement machinery. A
+    connection that failed under it (SQLAlchemy did not see that happen) is dropped from the
+    pool instead of being handed out again."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        try:
+            return await driver.fetchval(statement, *args)
+        except Exception as exc:
+            if driver.is_closed() or isinstance(exc, UNREACHABLE):
+                await conn.invalidate()
+            raise

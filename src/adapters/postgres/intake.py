@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import Column, String
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.engine import driver_fetchval
+from adapters.postgres.errors import database_unavailable, is_unreachable
 from adapters.postgres.mappers import creation_to_json, invoice_values, settings_from_row
-from adapters.postgres.queries import UNREACHABLE, database_unavailable
 from adapters.postgres.repositories import (
     _EVENTS,
     _FOLLOW_UPS,
@@ -134,11 +134,11 @@ class PostgresInvoiceIntake:
 
     async def _fetchval(self, statement: str, args: Sequence[Any]) -> Any:
         try:
-            async with self._engine.connect() as conn:
-                raw = await conn.get_raw_connection()
-                return await raw.driver_connection.fetchval(statement, *args)  # type: ignore[union-attr]
-        except (*UNREACHABLE, OperationalError, InterfaceError) as exc:
-            raise database_unavailable() from exc
+            return await driver_fetchval(self._engine, statement, *args)
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise database_unavailable() from exc
+            raise
 
     def _committed(self, invoice: Invoice) -> None:
         if self._on_invoices_committed is not None:
@@ -150,8 +150,10 @@ class PostgresInvoiceIntake:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 result = await conn.execute(_GET_SETTINGS, {"where_company": company_id})
                 row = result.one_or_none()
-        except (*UNREACHABLE, OperationalError, InterfaceError) as exc:
-            raise database_unavailable() from exc
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise database_unavailable() from exc
+            raise
         return settings_from_row(row) if row else None  # type: ignore[arg-type]
 
     async def store_requested(

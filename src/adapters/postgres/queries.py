@@ -33,8 +33,8 @@ from typing import Any
 import asyncpg
 import structlog
 
+from adapters.postgres.errors import UNREACHABLE, database_unavailable
 from adapters.postgres.mappers import invoice_from_record
-from application.errors import UpstreamUnavailableError
 from application.ports.persistence import PageCursor
 from domain.invoice import Invoice
 
@@ -53,23 +53,6 @@ _LIST_AFTER = (
 )
 CHANNEL = "dealbooks_invoices"  # see migration 0007
 log = structlog.get_logger("dealbooks.read_model")
-
-# A lost or refused connection (the database restarting, the network): the caller may retry.
-UNREACHABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
-
-
-def database_unavailable() -> UpstreamUnavailableError:
-    return UpstreamUnavailableError(
-        "The database is not reachable right now; try again in a moment.",
-        reason="DATABASE_UNAVAILABLE",
-        retry_after_seconds=2.0,
-    )
 
 
 def asyncpg_dsn(url: str) -> str:

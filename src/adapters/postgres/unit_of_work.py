@@ -7,9 +7,9 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.postgres.errors import database_unavailable, is_unreachable
 from adapters.postgres.repositories import (
     PostgresCustomerLinkRepository,
     PostgresDealFollowUpRepository,
@@ -18,7 +18,6 @@ from adapters.postgres.repositories import (
     PostgresInvoiceRepository,
     PostgresSettingsRepository,
 )
-from application.errors import UpstreamUnavailableError
 
 # Every table keyed by a company (connections are the TokenStore's).
 COMPANY_TABLES = (
@@ -68,14 +67,8 @@ class SqlAlchemyUnitOfWork:
         finally:
             await self._session.close()
             self._session = None
-        if isinstance(exc, OperationalError | InterfaceError) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated
-        ):
-            raise UpstreamUnavailableError(
-                "The database is not reachable right now; try again in a moment.",
-                reason="DATABASE_UNAVAILABLE",
-                retry_after_seconds=2.0,
-            ) from exc
+        if exc is not None and is_unreachable(exc):
+            raise database_unavailable() from exc
 
     async def commit(self) -> None:
         assert self._session is not None
