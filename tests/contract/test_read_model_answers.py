@@ -4,21 +4,32 @@ commits a change (at once), and never used while the listening connection is dow
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 
 import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres import queries as queries_module
 from adapters.postgres.engine import build_session_factory
-from adapters.postgres.queries import PostgresInvoiceQueries, RememberedAnswers, asyncpg_dsn
+from adapters.postgres.intake import PostgresInvoiceIntake
+from adapters.postgres.queries import (
+    CHANNEL,
+    ChangeListener,
+    PostgresInvoiceQueries,
+    RememberedAnswers,
+    asyncpg_dsn,
+)
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from application.ports.persistence import CreationOptions
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState
 from domain.money import Money
+from tests.contract.test_invoice_intake import follow_up_for
 from tests.e2e.polling import eventually
-from tests.unit.domain.domain_builders import DUE, LATER, an_invoice_in
+from tests.unit.domain.domain_builders import DUE, LATER, a_requested_invoice, an_invoice_in
 
 pytestmark = pytest.mark.integration
 
@@ -79,36 +90,71 @@ async def test_a_second_read_is_answered_from_memory(
     assert queries.answers.hits == hits + 2
 
 
+def deaf(queries: PostgresInvoiceQueries, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still listening, but hearing nothing: only this process's own forgetting is left."""
+    monkeypatch.setattr(queries.answers, "heard", lambda payload: None)
+
+
 async def test_a_commit_of_this_process_is_read_at_once(
-    queries: PostgresInvoiceQueries, uow: SqlAlchemyUnitOfWorkFactory
+    queries: PostgresInvoiceQueries,
+    uow: SqlAlchemyUnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await store(uow, "inv-1")
     await listening(queries)
+    deaf(queries, monkeypatch)
     assert [i.id for i in await queries.list_for_deal(COMPANY, DEAL, limit=21)] == ["inv-1"]
-    original = await queries.get(COMPANY, "inv-1")
-    assert original is not None
+    assert await queries.get(COMPANY, "inv-1") is not None
 
-    await store(
-        uow, "inv-2", InvoiceState.CREATING
-    )  # no await between the commit and the read: no notification yet
+    await store(uow, "inv-2", InvoiceState.CREATING)
+    assert sorted(i.id for i in await queries.list_for_deal(COMPANY, DEAL, limit=21)) == [
+        "inv-1",
+        "inv-2",
+    ]
     async with uow() as work:
         paid = await work.invoices.get_for_update(COMPANY, "inv-1")
         assert paid is not None
         paid.apply_accounting_facts(paid.total(), Money.zero("EUR"), "9", DUE, LATER)
         await work.invoices.save(paid)
         await work.commit()
-
-    listed = await queries.list_for_deal(COMPANY, DEAL, limit=21)
     got = await queries.get(COMPANY, "inv-1")
-    assert sorted(i.id for i in listed) == ["inv-1", "inv-2"]
+
     assert got is not None
     assert got.state is InvoiceState.PAID
+    assert queries.answers.listening  # answers were kept all along: the test is not vacuous
+
+
+async def test_the_invoice_intake_forgets_what_it_wrote(
+    queries: PostgresInvoiceQueries, pg_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake = PostgresInvoiceIntake(pg_engine, queries.forget_deals)
+    invoice = a_requested_invoice(
+        id=InvoiceId("inv-1"), company_id=CompanyId(COMPANY), deal_id=DealId(DEAL)
+    )
+    await listening(queries)
+    deaf(queries, monkeypatch)
+    assert await queries.list_for_deal(COMPANY, DEAL, limit=21) == []
+
+    await intake.store_requested(invoice, actor=None, creation=CreationOptions(), request=None)
+    listed = await queries.list_for_deal(COMPANY, DEAL, limit=21)
+    assert await queries.get(COMPANY, "inv-1") is not None
+    read_version = invoice.version
+    invoice.confirm_created("qb-1", "1001", "0", invoice.total(), LATER)
+    await intake.record_created(
+        invoice, read_version=read_version, actor=None, follow_up=follow_up_for(invoice)
+    )
+    got = await queries.get(COMPANY, "inv-1")
+
+    assert [i.id for i in listed] == ["inv-1"]
+    assert got is not None
+    assert got.state is InvoiceState.OPEN
 
 
 async def test_a_change_made_elsewhere_is_heard(
     queries: PostgresInvoiceQueries, uow: SqlAlchemyUnitOfWorkFactory, database_url: str
 ) -> None:
-    """Another process (here: a bare connection, as psql would be) changes the row."""
+    """Another process (here: a bare connection, as psql would be) changes the row, without
+    the version bump the service's own writes make."""
     await store(uow, "inv-1")
     await listening(queries)
     before = await queries.get(COMPANY, "inv-1")
@@ -118,8 +164,7 @@ async def test_a_change_made_elsewhere_is_heard(
     other = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await other.execute(
-            "UPDATE invoices SET memo = 'Changed elsewhere', version = version + 1 "
-            "WHERE company_id = $1 AND id = $2",
+            "UPDATE invoices SET memo = 'Changed elsewhere' WHERE company_id = $1 AND id = $2",
             COMPANY,
             "inv-1",
         )
@@ -136,7 +181,10 @@ async def test_a_change_made_elsewhere_is_heard(
 
 
 async def test_nothing_is_kept_while_the_listener_is_down(
-    queries: PostgresInvoiceQueries, uow: SqlAlchemyUnitOfWorkFactory, database_url: str
+    queries: PostgresInvoiceQueries,
+    uow: SqlAlchemyUnitOfWorkFactory,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await store(uow, "inv-1")
     await listening(queries)
@@ -146,20 +194,29 @@ async def test_nothing_is_kept_while_the_listener_is_down(
     assert listener.connection is not None
     pid = listener.connection.get_server_pid()
 
+    async def refused(*args: object, **kwargs: object) -> asyncpg.Connection:
+        raise OSError("the database is restarting")
+
     admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
+        # The listener cannot connect again until the end of this block.
+        monkeypatch.setattr(queries_module.asyncpg, "connect", refused)
         await admin.execute("SELECT pg_terminate_backend($1)", pid)
         await eventually(lambda: _true(not queries.answers.listening), bool, seconds=5)
         assert not queries.answers.listening
         # Changes made while nobody listens are seen: every read goes to the database.
-        await admin.execute(
-            "UPDATE invoices SET memo = 'Unheard', version = version + 1 WHERE id = 'inv-1'"
-        )
+        await admin.execute("UPDATE invoices SET memo = 'Unheard' WHERE id = 'inv-1'")
         got = await queries.get(COMPANY, "inv-1")
+        again = await queries.get(COMPANY, "inv-1")
         assert got is not None
         assert got.memo == "Unheard"
+        assert again is not None
+        assert again.memo == "Unheard"
+        assert not queries.answers.listening  # still down: those were database reads
+        assert queries.answers.get(("get", COMPANY, "inv-1")) is None  # nothing was kept
     finally:
         await admin.close()
+        monkeypatch.undo()
 
     # It listens again by itself, and keeps answers again.
     await eventually(lambda: _true(queries.answers.listening), bool, seconds=10)
@@ -239,6 +296,9 @@ def test_the_least_recently_used_answer_goes_first() -> None:
     assert answers.get("a") is not None
     assert answers.get("c") is not None
     answers.forget_deals([(COMPANY, "b")])  # its deal's index went with it: nothing to trip on
+    assert answers.get("a") is not None
+    assert answers.get("c") is not None
+    assert (COMPANY, "b") not in answers._by_deal
 
 
 async def test_turned_off_it_keeps_nothing(database_url: str) -> None:
@@ -251,3 +311,31 @@ async def test_turned_off_it_keeps_nothing(database_url: str) -> None:
         assert queries.answers.hits == 0
     finally:
         await queries.close()
+
+
+async def test_a_listener_that_cannot_hear_itself_keeps_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As behind a pooler that accepts LISTEN but never delivers: its own NOTIFY never comes
+    back, so it never starts keeping answers."""
+    queries = PostgresInvoiceQueries(database_url)
+    assert queries._listener is not None
+    monkeypatch.setattr(queries._listener, "_ping_seconds", 0.2)
+    monkeypatch.setattr(queries._listener, "_echo", "ping:never-sent-back")
+    monkeypatch.setattr(queries._listener, "_hears_itself", _deaf_ping(queries._listener))
+    try:
+        await queries.get(COMPANY, "nothing")
+        await asyncio.sleep(1.0)  # several attempts to listen, each failing its check
+        assert not queries.answers.listening
+        assert not queries._listener.listened
+    finally:
+        await queries.close()
+
+
+def _deaf_ping(listener: ChangeListener) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    async def hears_itself(connection: asyncpg.Connection) -> None:
+        # Sends a NOTIFY nobody answers to (another payload), as a broken path would lose it.
+        await connection.execute("SELECT pg_notify($1, 'ping:someone-else')", CHANNEL)
+        await asyncio.wait_for(listener._echoed.wait(), 0.2)
+
+    return hears_itself

@@ -69,8 +69,9 @@ _N = len(_NEW_INVOICE_COLUMNS)
 _EVENTS_FROM = (
     "INSERT INTO {events} (company_id, deal_id, invoice_id, kind, occurred_at, actor, payload) "
     "SELECT i.company_id, i.deal_id, i.id, e.kind, e.occurred_at, ${actor}::text, e.payload "
-    "FROM invoice i CROSS JOIN jsonb_to_recordset(${rows}::jsonb) "
-    "AS e(kind varchar, occurred_at timestamptz, payload jsonb)"
+    "FROM invoice i CROSS JOIN ROWS FROM (jsonb_to_recordset(${rows}::jsonb) "
+    "AS (kind varchar, occurred_at timestamptz, payload jsonb)) WITH ORDINALITY "
+    "AS e(kind, occurred_at, payload, n) ORDER BY e.n"  # in the order they happened
 )
 _STORE_REQUESTED = (
     f"WITH claim AS ("  # noqa: S608 - names and placeholders only
@@ -173,10 +174,13 @@ class PostgresInvoiceIntake:
             record.request_hash if record is not None else None,
         ]
         try:
-            stored = await self._fetchval(_STORE_REQUESTED, args)
-        finally:
+            stored = bool(await self._fetchval(_STORE_REQUESTED, args))
+        except BaseException:
+            self._committed(invoice)  # the outcome is unknown: forgetting is always safe
+            raise
+        if stored:
             self._committed(invoice)
-        return bool(stored)
+        return stored
 
     async def record_created(
         self, invoice: Invoice, *, read_version: int, actor: str | None, follow_up: DealFollowUp
@@ -188,7 +192,10 @@ class PostgresInvoiceIntake:
         values = follow_up_values(follow_up)
         args += [values[c.name] for c in _FOLLOW_UP_COLUMNS]
         try:
-            recorded = await self._fetchval(_RECORD_CREATED, args)
-        finally:
+            recorded = bool(await self._fetchval(_RECORD_CREATED, args))
+        except BaseException:
             self._committed(invoice)
-        return bool(recorded)
+            raise
+        if recorded:
+            self._committed(invoice)
+        return recorded

@@ -8,15 +8,16 @@ scoped by ``company_id``.
 
 Turning a row into an invoice (its JSON customer and lines, money, dates) costs more than the
 query itself for a page of 20, so each mapped invoice is remembered under the row's identity
-and optimistic-lock token: every stored change goes through ``PostgresInvoiceRepository.save``,
-which bumps ``version`` and sets ``updated_at``, and the key also carries ``last_synced_at``.
-A row read with the same key holds the same facts, so the same invoice answers for it. Callers
-only read what this returns (the port says nothing read here is ever saved).
+and the row version's ``xmin`` (the transaction that wrote it; any UPDATE, by the service or by
+hand, writes a new row version). A row read with the same key holds the same facts, so the
+same invoice object answers for it. Callers only read what this returns (the port says
+nothing read here is ever saved).
 
 Answers are also kept whole (``RememberedAnswers``) while the process hears every change to
 the invoices table: migration 0007 announces each one on a channel this listens on with a
 connection of its own, and the writes of this process forget their deals' answers as they
-commit (so a caller reads its own write at once, not a notification later). An answer is kept
+commit (so a caller reads its own write at once, not a notification later; another process's
+write is heard milliseconds after its commit). An answer is kept
 only if no change was heard while it was read; while the listening connection is down nothing
 is kept and every read goes to the database.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
@@ -42,7 +44,7 @@ _COLUMNS = (
     "id, company_id, deal_id, state, customer::text AS customer, lines::text AS lines, "
     "currency, issue_date, due_date, memo, amount_paid, quickbooks_id, doc_number, sync_token, "
     "quickbooks_total, failure_reason, created_at, updated_at, last_synced_at, last_sent_at, "
-    "overdue_recorded_for, created_by, version"
+    "overdue_recorded_for, created_by, version, xmin::text AS row_version"
 )
 _GET = f"SELECT {_COLUMNS} FROM invoices WHERE company_id = $1 AND id = $2"  # noqa: S608
 _NEWEST = "ORDER BY created_at DESC, id DESC LIMIT $3"
@@ -52,6 +54,7 @@ _LIST_AFTER = (
     f"AND (created_at, id) < ($4, $5) {_NEWEST}"
 )
 CHANNEL = "dealbooks_invoices"  # see migration 0007
+_PING = "ping:"  # a listener's own NOTIFY, never an invoice change
 log = structlog.get_logger("dealbooks.read_model")
 
 
@@ -77,13 +80,7 @@ class MappedInvoices:
         self._invoices: OrderedDict[tuple[Any, ...], Invoice] = OrderedDict()
 
     def __call__(self, record: Mapping[str, Any]) -> Invoice:
-        key = (
-            record["company_id"],
-            record["id"],
-            record["version"],
-            record["updated_at"],
-            record["last_synced_at"],
-        )
+        key = (record["company_id"], record["id"], record["row_version"])
         invoice = self._invoices.get(key)
         if invoice is None:
             invoice = self._invoices[key] = invoice_from_record(record)
@@ -128,7 +125,11 @@ class RememberedAnswers:
     def keep(self, key: Hashable, deal: DealKey, answer: Any, generation: int) -> None:
         if not self.listening or generation != self.generation:
             return
+        previous = self._answers.get(key)
+        if previous is not None and previous[0] != deal:
+            self._drop_from_deal(previous[0], key)
         self._answers[key] = (deal, answer)
+        self._answers.move_to_end(key)
         self._by_deal.setdefault(deal, set()).add(key)
         if len(self._answers) > self._size:
             old_key, (old_deal, _) = self._answers.popitem(last=False)
@@ -167,15 +168,19 @@ class RememberedAnswers:
 
 class ChangeListener:
     """Keeps one connection listening on the invoices channel and ``answers.listening`` true
-    exactly while it does. A lost connection (the database restarting, the network) turns it
-    off and forgets everything; it listens again with backoff, and a ping every
-    ``ping_seconds`` finds a connection that died silently."""
+    exactly while it is known to hear: a NOTIFY of its own must come back before answers are
+    kept, and again every ``ping_seconds`` (a pooler that cannot hold a LISTEN, or a connection
+    that died silently, fails that). A lost connection turns keeping off and forgets
+    everything; it listens again with backoff."""
 
     def __init__(self, dsn: str, answers: RememberedAnswers, *, ping_seconds: float = 15.0) -> None:
         self._dsn = dsn
         self._answers = answers
         self._ping_seconds = ping_seconds
         self._task: asyncio.Task[None] | None = None
+        self._echo = f"{_PING}{uuid.uuid4()}"
+        self._echoed = asyncio.Event()
+        self.listened = False  # whether the current or last connection got to listen
         self.connection: asyncpg.Connection | None = None
 
     def start(self) -> None:
@@ -190,6 +195,10 @@ class ChangeListener:
             self._task = None
 
     def _on_notification(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(_PING):  # a listener's check that it hears (ours or another's)
+            if payload == self._echo:
+                self._echoed.set()
+            return
         self._answers.heard(payload)
 
     async def _run(self) -> None:
@@ -201,25 +210,35 @@ class ChangeListener:
                 raise
             except Exception as exc:  # any failure: stop keeping, listen again
                 log.warning("read_model.listener_lost", error=type(exc).__name__)
-            else:
-                backoff = 0.5  # it listened until the connection was lost
+            if self.listened:
+                backoff = 0.5  # it did listen: start over from the shortest wait
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
+
+    async def _hears_itself(self, connection: asyncpg.Connection) -> None:
+        """NOTIFY on the channel and wait to hear it back (raises TimeoutError if not)."""
+        self._echoed.clear()
+        await connection.execute(
+            "SELECT pg_notify($1, $2)", CHANNEL, self._echo, timeout=self._ping_seconds
+        )
+        await asyncio.wait_for(self._echoed.wait(), self._ping_seconds)
 
     async def _listen(self) -> None:
         """Listen on one connection until it is lost; keep answers only meanwhile."""
         lost = asyncio.Event()
+        self.listened = False
         try:
             self.connection = connection = await asyncpg.connect(self._dsn, timeout=10)
             connection.add_termination_listener(lambda _conn: lost.set())
             await connection.add_listener(CHANNEL, self._on_notification)
+            await self._hears_itself(connection)
             self._answers.forget_all()  # whatever changed before we listened is unheard
-            self._answers.listening = True
+            self._answers.listening = self.listened = True
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), self._ping_seconds)
                 if not lost.is_set():
-                    await connection.execute("SELECT 1", timeout=self._ping_seconds)
+                    await self._hears_itself(connection)
             log.warning("read_model.listener_lost", error="ConnectionLost")
         finally:
             self._answers.listening = False

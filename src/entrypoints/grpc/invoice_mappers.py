@@ -26,6 +26,7 @@ from domain.errors import InvalidValueError
 from domain.field_mapping import SourceEntity
 from domain.invoice import (
     DiscountKind,
+    Invoice,
     InvoiceLine,
     InvoiceStatus,
     InvoiceTotals,
@@ -202,8 +203,15 @@ class InvoiceProtoCache:
     def __init__(self, size: int = 4096, pages: int = 256) -> None:
         self._size = size
         self._pages = pages
-        self._messages: OrderedDict[tuple[object, ...], invoice_pb2.Invoice] = OrderedDict()
-        self._responses: OrderedDict[tuple[object, ...], Message] = OrderedDict()
+        # Each message is kept with the invoices it was made from, and used only for those
+        # very objects: the read model hands out one object per stored row version, so a row
+        # changed without a new version (an UPDATE from psql) still gets a new message.
+        self._messages: OrderedDict[tuple[object, ...], tuple[Invoice, invoice_pb2.Invoice]] = (
+            OrderedDict()
+        )
+        self._responses: OrderedDict[tuple[object, ...], tuple[tuple[Invoice, ...], Message]] = (
+            OrderedDict()
+        )
 
     @staticmethod
     def _key(view: InvoiceView) -> tuple[object, ...]:
@@ -212,19 +220,22 @@ class InvoiceProtoCache:
 
     def __call__(self, view: InvoiceView) -> invoice_pb2.Invoice:
         key = self._key(view)
-        message = self._messages.get(key)
-        if message is None:
-            message = self._messages[key] = invoice_to_proto(view)
-            if len(self._messages) > self._size:
-                self._messages.popitem(last=False)
-        else:
+        found = self._messages.get(key)
+        if found is not None and found[0] is view.invoice:
             self._messages.move_to_end(key)
+            return found[1]
+        message = invoice_to_proto(view)
+        self._messages[key] = (view.invoice, message)
+        self._messages.move_to_end(key)
+        if len(self._messages) > self._size:
+            self._messages.popitem(last=False)
         return message
 
     def response(self, view: InvoiceView) -> invoice_service_pb2.GetInvoiceResponse:
         """GetInvoice's whole response, remembered like a page."""
         return self._whole(
             ("get", self._key(view)),
+            [view],
             lambda: invoice_service_pb2.GetInvoiceResponse(invoice=self(view)),
         )
 
@@ -233,20 +244,25 @@ class InvoiceProtoCache:
     ) -> invoice_service_pb2.ListInvoicesResponse:
         return self._whole(
             ("list", next_page_token, *map(self._key, views)),
+            views,
             lambda: invoice_service_pb2.ListInvoicesResponse(
                 invoices=[self(view) for view in views], next_page_token=next_page_token
             ),
         )
 
-    def _whole(self, key: tuple[object, ...], build: Callable[[], _M]) -> _M:
-        message = self._responses.get(key)
-        if message is None:
-            message = self._responses[key] = build()
-            if len(self._responses) > self._pages:
-                self._responses.popitem(last=False)
-        else:
+    def _whole(
+        self, key: tuple[object, ...], views: list[InvoiceView], build: Callable[[], _M]
+    ) -> _M:
+        found = self._responses.get(key)
+        if found is not None and all(a is v.invoice for a, v in zip(found[0], views, strict=True)):
             self._responses.move_to_end(key)
-        return cast(_M, message)
+            return cast(_M, found[1])
+        message = build()
+        self._responses[key] = (tuple(v.invoice for v in views), message)
+        self._responses.move_to_end(key)
+        if len(self._responses) > self._pages:
+            self._responses.popitem(last=False)
+        return message
 
 
 def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:

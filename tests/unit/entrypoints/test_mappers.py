@@ -137,3 +137,20 @@ def test_a_remembered_get_response_follows_its_invoice() -> None:
         InvoiceView(invoice, invoice.status(today), "https://qbo.test/7")
     )
     assert later.invoice.state == invoice_pb2.INVOICE_STATE_OVERDUE
+
+
+def test_a_row_changed_without_a_new_version_gets_a_new_message() -> None:
+    """The read model hands out a new invoice object for a new row version, even when an
+    UPDATE by hand left ``version`` alone: messages follow the object, not only the key."""
+    protos = InvoiceProtoCache()
+    today = date(2026, 3, 14)
+    before, after = _an_open_invoice(), _an_open_invoice()
+    after.memo = "changed by hand"
+
+    first = protos.page([InvoiceView(before, before.status(today), None)], "")
+    second = protos.page([InvoiceView(after, after.status(today), None)], "")
+    alone = protos.response(InvoiceView(after, after.status(today), None))
+
+    assert first.invoices[0].memo == ""
+    assert second.invoices[0].memo == "changed by hand"
+    assert alone.invoice.memo == "changed by hand"
