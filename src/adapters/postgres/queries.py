@@ -181,6 +181,7 @@ class ChangeListener:
         self._echo = f"{_PING}{uuid.uuid4()}"
         self._echoed = asyncio.Event()
         self.listened = False  # whether the current or last connection got to listen
+        self._stopping = False
         self.connection: asyncpg.Connection | None = None
 
     def start(self) -> None:
@@ -188,11 +189,18 @@ class ChangeListener:
             self._task = asyncio.create_task(self._run(), name="read-model-listener")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """End the listening task. Cancelled until it ends: Python 3.11's asyncio can lose a
+        cancellation that arrives just as an awaited event fires, and the loop checks
+        ``_stopping`` too, so a lost one does not keep it running."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
 
     def _on_notification(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         if payload.startswith(_PING):  # a listener's check that it hears (ours or another's)
@@ -203,7 +211,7 @@ class ChangeListener:
 
     async def _run(self) -> None:
         backoff = 0.5
-        while True:
+        while not self._stopping:
             try:
                 await self._listen()
             except asyncio.CancelledError:
@@ -218,10 +226,9 @@ class ChangeListener:
     async def _hears_itself(self, connection: asyncpg.Connection) -> None:
         """NOTIFY on the channel and wait to hear it back (raises TimeoutError if not)."""
         self._echoed.clear()
-        await connection.execute(
-            "SELECT pg_notify($1, $2)", CHANNEL, self._echo, timeout=self._ping_seconds
-        )
-        await asyncio.wait_for(self._echoed.wait(), self._ping_seconds)
+        async with asyncio.timeout(self._ping_seconds):
+            await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, self._echo)
+            await self._echoed.wait()
 
     async def _listen(self) -> None:
         """Listen on one connection until it is lost; keep answers only meanwhile."""
@@ -234,12 +241,14 @@ class ChangeListener:
             await self._hears_itself(connection)
             self._answers.forget_all()  # whatever changed before we listened is unheard
             self._answers.listening = self.listened = True
-            while not lost.is_set():
+            while not lost.is_set() and not self._stopping:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), self._ping_seconds)
-                if not lost.is_set():
+                    async with asyncio.timeout(self._ping_seconds):
+                        await lost.wait()
+                if not lost.is_set() and not self._stopping:
                     await self._hears_itself(connection)
-            log.warning("read_model.listener_lost", error="ConnectionLost")
+            if lost.is_set():
+                log.warning("read_model.listener_lost", error="ConnectionLost")
         finally:
             self._answers.listening = False
             self._answers.forget_all()
@@ -281,8 +290,12 @@ class PostgresInvoiceQueries:
         if self._listener is not None:
             await self._listener.stop()
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                async with asyncio.timeout(10):  # a connection never given back: stop waiting
+                    await pool.close()
+            except TimeoutError:
+                pool.terminate()
 
     def forget_deals(self, deals: Iterable[DealKey]) -> None:
         """What a unit of work of this process calls as it commits changes to these deals."""
