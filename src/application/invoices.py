@@ -713,6 +713,21 @@ class CreateInvoice:
         )
 
 
+def _confirm(
+    invoice: Invoice, created: AccountingInvoice, customer: AccountingCustomer, now: datetime
+) -> None:
+    """What QuickBooks created, applied to the CREATING invoice (now in sync with it)."""
+    invoice.confirm_created(
+        created.id,
+        created.doc_number,
+        created.sync_token,
+        created.total,
+        now,
+        customer_quickbooks_id=customer.id,
+    )
+    invoice.mark_synced(now)
+
+
 class FinishInvoiceCreation:
     """Take a CREATING invoice to OPEN (or CREATE_FAILED). Safe to run any number of times, from
     any process: QuickBooks writes carry request ids derived from the invoice id.
@@ -819,22 +834,13 @@ class FinishInvoiceCreation:
         if not creation.link_entity:  # a link to remember goes through ``_record``
             now = self._clock.now()
             read_version = invoice.version
-            confirmed = invoice  # the caller's own copy (``finish`` takes it over)
-            confirmed.confirm_created(
-                created.id,
-                created.doc_number,
-                created.sync_token,
-                created.total,
-                now,
-                customer_quickbooks_id=customer.id,
-            )
-            confirmed.mark_synced(now)
-            follow_up = await self._follow_up_for(confirmed, created, customer, creation, now)
+            _confirm(invoice, created, customer, now)  # the caller's copy: ``finish`` took it
+            follow_up = await self._follow_up_for(invoice, created, customer, creation, now)
             if await self._intake.record_created(
-                confirmed, read_version=read_version, actor=QUICKBOOKS_ACTOR, follow_up=follow_up
+                invoice, read_version=read_version, actor=QUICKBOOKS_ACTOR, follow_up=follow_up
             ):
-                self._log_created(confirmed, created)
-                return confirmed, True
+                self._log_created(invoice, created)
+                return invoice, True
         return await self._record(
             invoice.company_id, invoice.id, created=created, customer=customer, creation=creation
         )
@@ -872,15 +878,7 @@ class FinishInvoiceCreation:
             else:
                 assert created is not None
                 assert customer is not None
-                invoice.confirm_created(
-                    created.id,
-                    created.doc_number,
-                    created.sync_token,
-                    created.total,
-                    now,
-                    customer_quickbooks_id=customer.id,
-                )
-                invoice.mark_synced(now)
+                _confirm(invoice, created, customer, now)
                 if creation and creation.link_entity and creation.link_entity_id:
                     await uow.customer_links.put(
                         CustomerLink(

@@ -19,6 +19,7 @@ from application.ports.persistence import (
     DealFollowUp,
     FollowUpState,
     IdempotencyRecord,
+    RecordedEvent,
 )
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState
@@ -63,6 +64,18 @@ def follow_up_for(invoice: Invoice) -> DealFollowUp:
         created_at=LATER,
         updated_at=LATER,
     )
+
+
+async def what_is_stored(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> tuple[Invoice | None, list[RecordedEvent], DealFollowUp | None]:
+    """inv-1, its deal's history (newest first) and its deal follow-up, as stored."""
+    async with uow() as work:
+        return (
+            await work.invoices.get(COMPANY, "inv-1"),
+            await work.invoice_events.list_for_deal(COMPANY, DEAL, limit=10),
+            await work.deal_follow_ups.get(COMPANY, "inv-1"),
+        )
 
 
 async def store(intake: PostgresInvoiceIntake, invoice: Invoice, key: str | None) -> bool:
@@ -148,10 +161,7 @@ async def test_the_confirmation_is_recorded_with_its_follow_up_at_the_version_re
         invoice, read_version=read_version, actor="quickbooks", follow_up=follow_up_for(invoice)
     )
 
-    async with uow() as work:
-        stored = await work.invoices.get(COMPANY, "inv-1")
-        events = await work.invoice_events.list_for_deal(COMPANY, DEAL, limit=10)
-        follow_up = await work.deal_follow_ups.get(COMPANY, "inv-1")
+    stored, events, follow_up = await what_is_stored(uow)
     assert stored is not None
     assert stored.state is InvoiceState.OPEN
     assert stored.quickbooks_id == "qb-1"
@@ -180,10 +190,7 @@ async def test_a_confirmation_of_a_changed_row_writes_nothing(
         invoice, read_version=read_version, actor="quickbooks", follow_up=follow_up_for(invoice)
     )
 
-    async with uow() as work:
-        stored = await work.invoices.get(COMPANY, "inv-1")
-        events = await work.invoice_events.list_for_deal(COMPANY, DEAL, limit=10)
-        follow_up = await work.deal_follow_ups.get(COMPANY, "inv-1")
+    stored, events, follow_up = await what_is_stored(uow)
     assert stored is not None
     assert stored.quickbooks_id == "qb-9"
     assert [e.event.kind for e in events].count("created") == 1
