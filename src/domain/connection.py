@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.errors import InvalidValueError
+from domain.messages import MessageCode
 
 
 class Vendor(StrEnum):
@@ -31,11 +32,9 @@ class OAuthTokens:
 
     def __post_init__(self) -> None:
         if not self.access_token or not self.refresh_token:
-            raise InvalidValueError(
-                "tokens", "Both an access token and a refresh token are needed."
-            )
+            raise InvalidValueError.of("tokens", MessageCode.TOKENS_REQUIRED)
         if self.access_expires_at.tzinfo is None:
-            raise InvalidValueError("access_expires_at", "Must carry a time zone.")
+            raise InvalidValueError.of("access_expires_at", MessageCode.NEEDS_TIME_ZONE)
 
     def access_expires_within(self, now: datetime, margin: timedelta) -> bool:
         return self.access_expires_at - margin <= now
@@ -61,7 +60,7 @@ class Connection:
 
     def __post_init__(self) -> None:
         if not self.company_id or not self.external_id:
-            raise InvalidValueError("external_id", "A connection needs both company ids.")
+            raise InvalidValueError.of("external_id", MessageCode.COMPANY_IDS_REQUIRED)
 
     def with_tokens(self, tokens: OAuthTokens, now: datetime) -> Connection:
         return replace(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Final
 
 from domain.errors import FieldViolation, InvalidValueError
+from domain.messages import MessageCode
+from domain.validation import checked_text, optional_text
 
 DISPLAY_NAME_MAX: Final = 100
 EMAIL_MAX: Final = 100
@@ -25,10 +27,6 @@ def is_plausible_email(value: str) -> bool:
         return False
     domain = value.rsplit("@", 1)[1]
     return not (domain.startswith(".") or domain.endswith(".") or ".." in domain)
-
-
-def _has_control_characters(value: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
 
 
 def _normalized(text: str) -> str:
@@ -50,17 +48,9 @@ class Address:
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
         for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, str):
-                violations.append(FieldViolation(f.name, "Must be text."))
-                continue
             limit = POSTAL_CODE_MAX if f.name == "postal_code" else ADDRESS_PART_MAX
-            stripped = value.strip()
-            if len(stripped) > limit:
-                violations.append(
-                    FieldViolation(f.name, f"Must be at most {limit} characters long.")
-                )
-            object.__setattr__(self, f.name, stripped)
+            text = checked_text(getattr(self, f.name), f.name, limit, violations)
+            object.__setattr__(self, f.name, text)
         if violations:
             raise InvalidValueError.many(violations)
 
@@ -81,22 +71,6 @@ class Address:
         return _normalized(self.one_line()) == _normalized(other.one_line())
 
 
-def _optional_text(
-    value: object, field: str, limit: int, violations: list[FieldViolation]
-) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        violations.append(FieldViolation(field, "Must be text."))
-        return None
-    stripped = value.strip()
-    if not stripped:
-        return None
-    if len(stripped) > limit:
-        violations.append(FieldViolation(field, f"Must be at most {limit} characters long."))
-    return stripped
-
-
 @dataclass(frozen=True, slots=True)
 class Customer:
     """The invoice's customer. Text is stripped; an empty email or tax id counts as absent."""
@@ -111,29 +85,26 @@ class Customer:
         violations: list[FieldViolation] = []
         name = self.display_name.strip() if isinstance(self.display_name, str) else None
         if not name:
-            violations.append(FieldViolation("display_name", "Enter the customer's name."))
+            violations.append(FieldViolation("display_name", MessageCode.CUSTOMER_NAME_REQUIRED))
         elif len(name) > DISPLAY_NAME_MAX:
             violations.append(
-                FieldViolation(
+                FieldViolation.of(
                     "display_name",
-                    f"Must be at most {DISPLAY_NAME_MAX} characters long "
-                    f"(QuickBooks' limit); it has {len(name)}.",
+                    MessageCode.TOO_LONG_FOR_QUICKBOOKS,
+                    max=DISPLAY_NAME_MAX,
+                    length=len(name),
                 )
             )
-        elif _has_control_characters(name):
-            violations.append(
-                FieldViolation("display_name", "Must fit on one line (no tabs or line breaks).")
-            )
-        email = _optional_text(self.email, "email", EMAIL_MAX, violations)
+        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in name):  # control characters
+            violations.append(FieldViolation("display_name", MessageCode.NOT_ONE_LINE))
+        email = optional_text(self.email, "email", EMAIL_MAX, violations)
         if email is not None and len(email) <= EMAIL_MAX and not is_plausible_email(email):
-            violations.append(
-                FieldViolation("email", f"{email!r} does not look like an email address.")
-            )
-        tax_id = _optional_text(self.tax_id, "tax_id", TAX_ID_MAX, violations)
-        qb_id = _optional_text(self.quickbooks_id, "quickbooks_id", EXTERNAL_ID_MAX, violations)
+            violations.append(FieldViolation.of("email", MessageCode.NOT_AN_EMAIL, value=email))
+        tax_id = optional_text(self.tax_id, "tax_id", TAX_ID_MAX, violations)
+        qb_id = optional_text(self.quickbooks_id, "quickbooks_id", EXTERNAL_ID_MAX, violations)
         address = self.billing_address
         if address is not None and not isinstance(address, Address):
-            violations.append(FieldViolation("billing_address", "Must be an address."))
+            violations.append(FieldViolation("billing_address", MessageCode.NOT_AN_ADDRESS))
         if violations:
             raise InvalidValueError.many(violations)
         object.__setattr__(self, "display_name", name)
@@ -170,14 +141,12 @@ class Customer:
     def with_quickbooks_id(self, quickbooks_id: str) -> Customer:
         """The same customer, linked to QuickBooks customer ``quickbooks_id``."""
         if not isinstance(quickbooks_id, str) or not quickbooks_id.strip():
-            raise InvalidValueError("quickbooks_id", "Enter the QuickBooks customer id.")
-        return Customer(
-            self.display_name, self.email, self.billing_address, self.tax_id, quickbooks_id
-        )
+            raise InvalidValueError.of("quickbooks_id", MessageCode.QUICKBOOKS_CUSTOMER_ID_REQUIRED)
+        return replace(self, quickbooks_id=quickbooks_id)
 
     def unlinked(self) -> Customer:
         """The same details, no longer linked to a QuickBooks customer."""
-        return Customer(self.display_name, self.email, self.billing_address, self.tax_id, None)
+        return replace(self, quickbooks_id=None)
 
     def differences(self, other: Customer) -> frozenset[str]:
         """Which of email, billing_address and tax_id this customer holds and ``other`` lacks or

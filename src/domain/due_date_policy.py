@@ -9,6 +9,8 @@ from enum import StrEnum
 from typing import Final
 
 from domain.errors import FieldViolation, InvalidValueError
+from domain.messages import MessageCode
+from domain.validation import checked_choice
 
 MAX_DAYS: Final = 3650
 
@@ -35,41 +37,6 @@ def _next_month(day: date) -> tuple[int, int]:
     return (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
 
 
-def _parse_rule(rule: object) -> DueDateRule | None:
-    if not isinstance(rule, str):
-        return None
-    try:
-        return DueDateRule(rule)
-    except ValueError:
-        return None
-
-
-def validate_due_date_policy(
-    rule: object, days: object, day_of_month: object
-) -> list[FieldViolation]:
-    """Every problem with these settings at once (one violation per problem)."""
-    violations: list[FieldViolation] = []
-    parsed = _parse_rule(rule)
-    if parsed is None:
-        choices = ", ".join(r.value for r in DueDateRule)
-        violations.append(FieldViolation("rule", f"Choose one of: {choices}."))
-    if isinstance(days, bool) or not isinstance(days, int):
-        violations.append(FieldViolation("days", "Must be a whole number of days."))
-    elif parsed in _USES_DAYS and not 0 <= days <= MAX_DAYS:
-        violations.append(
-            FieldViolation("days", f"Must be between 0 and {MAX_DAYS} days; it is {days}.")
-        )
-    if isinstance(day_of_month, bool) or not isinstance(day_of_month, int):
-        violations.append(FieldViolation("day_of_month", "Must be a whole number."))
-    elif parsed in _USES_DAY_OF_MONTH and not 1 <= day_of_month <= 31:
-        violations.append(
-            FieldViolation(
-                "day_of_month", f"Must be a day of the month, 1 to 31; it is {day_of_month}."
-            )
-        )
-    return violations
-
-
 @dataclass(frozen=True, slots=True)
 class DueDatePolicy:
     """A due-date rule. ``days`` is used by the two "days" rules and ``day_of_month`` by
@@ -80,7 +47,7 @@ class DueDatePolicy:
     day_of_month: int = 0
 
     def __post_init__(self) -> None:
-        violations = validate_due_date_policy(self.rule, self.days, self.day_of_month)
+        violations = self.validate_all(self.rule, self.days, self.day_of_month)
         if violations:
             raise InvalidValueError.many(violations)
         rule = DueDateRule(self.rule)
@@ -95,36 +62,43 @@ class DueDatePolicy:
         """Seven days after the issue date (issued 13 March, due 20 March)."""
         return cls(DueDateRule.DAYS_AFTER_ISSUE, days=7)
 
-    @classmethod
-    def days_after_issue(cls, days: int) -> DueDatePolicy:
-        return cls(DueDateRule.DAYS_AFTER_ISSUE, days=days)
-
-    @classmethod
-    def validate_all(cls, rule: object, days: object, day_of_month: object) -> list[FieldViolation]:
+    @staticmethod
+    def validate_all(rule: object, days: object, day_of_month: object) -> list[FieldViolation]:
         """Every problem with these settings at once (one violation per problem)."""
-        return validate_due_date_policy(rule, days, day_of_month)
+        violations: list[FieldViolation] = []
+        parsed = checked_choice(DueDateRule, rule, "rule", violations)
+        if isinstance(days, bool) or not isinstance(days, int):
+            violations.append(FieldViolation("days", MessageCode.NOT_WHOLE_DAYS))
+        elif parsed in _USES_DAYS and not 0 <= days <= MAX_DAYS:
+            violations.append(
+                FieldViolation.of("days", MessageCode.DAYS_OUT_OF_RANGE, max=MAX_DAYS, value=days)
+            )
+        if isinstance(day_of_month, bool) or not isinstance(day_of_month, int):
+            violations.append(FieldViolation("day_of_month", MessageCode.NOT_A_WHOLE_NUMBER))
+        elif parsed in _USES_DAY_OF_MONTH and not 1 <= day_of_month <= 31:
+            violations.append(
+                FieldViolation.of(
+                    "day_of_month", MessageCode.NOT_A_DAY_OF_MONTH, value=day_of_month
+                )
+            )
+        return violations
 
     def due_date(self, issue_date: date) -> date | None:
         """The due date for an invoice issued on ``issue_date``; None for QUICKBOOKS_TERM."""
         try:
-            return self._due_date(issue_date)
+            match self.rule:
+                case DueDateRule.DAYS_AFTER_ISSUE:
+                    return issue_date + timedelta(days=self.days)
+                case DueDateRule.END_OF_MONTH:
+                    return _last_day(issue_date.year, issue_date.month)
+                case DueDateRule.END_OF_NEXT_MONTH:
+                    return _last_day(*_next_month(issue_date))
+                case DueDateRule.DAYS_AFTER_END_OF_MONTH:
+                    return _last_day(issue_date.year, issue_date.month) + timedelta(days=self.days)
+                case DueDateRule.DAY_OF_NEXT_MONTH:
+                    last = _last_day(*_next_month(issue_date))
+                    return last.replace(day=min(self.day_of_month, last.day))
+                case DueDateRule.QUICKBOOKS_TERM:
+                    return None
         except OverflowError:
-            raise InvalidValueError(
-                "issue_date", "Is too far in the future to compute a due date."
-            ) from None
-
-    def _due_date(self, issue_date: date) -> date | None:
-        match self.rule:
-            case DueDateRule.DAYS_AFTER_ISSUE:
-                return issue_date + timedelta(days=self.days)
-            case DueDateRule.END_OF_MONTH:
-                return _last_day(issue_date.year, issue_date.month)
-            case DueDateRule.END_OF_NEXT_MONTH:
-                return _last_day(*_next_month(issue_date))
-            case DueDateRule.DAYS_AFTER_END_OF_MONTH:
-                return _last_day(issue_date.year, issue_date.month) + timedelta(days=self.days)
-            case DueDateRule.DAY_OF_NEXT_MONTH:
-                last = _last_day(*_next_month(issue_date))
-                return last.replace(day=min(self.day_of_month, last.day))
-            case DueDateRule.QUICKBOOKS_TERM:
-                return None
+            raise InvalidValueError.of("issue_date", MessageCode.DUE_DATE_TOO_FAR) from None

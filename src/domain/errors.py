@@ -1,8 +1,23 @@
-"""Domain errors: a stable ``reason`` and string metadata, never a transport code."""
+"""Domain errors: a stable ``reason`` (:class:`DomainReason`) and string metadata, never a
+transport code. Every other reason is in ``application.reasons``."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.messages import MessageCode, as_params, english
+
+
+class DomainReason(StrEnum):
+    """``ErrorInfo.reason`` of the errors the domain raises (the value is the wire format)."""
+
+    DOMAIN_ERROR = "DOMAIN_ERROR"
+    INVALID_VALUE = "INVALID_VALUE"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -10,13 +25,30 @@ class FieldViolation:
     """One problem with one input field; ``field`` is a path such as ``lines[2].quantity``."""
 
     field: str
-    description: str
+    code: MessageCode
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, field: str, code: MessageCode, /, **params: object) -> FieldViolation:
+        """``FieldViolation.of("memo", MessageCode.TOO_LONG, max=4000)``."""
+        return cls(field, code, as_params(params))
+
+    @property
+    def description(self) -> str:
+        """The problem in English (API callers who do not translate read this)."""
+        return english(self.code, self.params)
+
+    def under(self, prefix: str) -> FieldViolation:
+        """The same problem with its field path nested under ``prefix``."""
+        return FieldViolation(
+            f"{prefix}.{self.field}" if self.field else prefix, self.code, self.params
+        )
 
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""
 
-    reason: str = "DOMAIN_ERROR"
+    reason: str = DomainReason.DOMAIN_ERROR
 
     def __init__(self, message: str, *, metadata: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -27,58 +59,56 @@ class DomainError(Exception):
 class InvalidValueError(DomainError):
     """A value breaks an invariant; carries one field violation per problem."""
 
-    reason = "INVALID_VALUE"
+    reason: str = DomainReason.INVALID_VALUE
 
     def __init__(
         self,
-        field: str,
-        description: str,
-        *,
+        *violations: FieldViolation,
         reason: str | None = None,
         metadata: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(description, metadata=metadata)
+        if not violations:
+            raise ValueError("InvalidValueError needs at least one violation")
+        if len(violations) == 1:
+            message = violations[0].description
+        else:
+            message = "; ".join(f"{v.field}: {v.description}" for v in violations)
+        super().__init__(message, metadata=metadata)
         if reason is not None:
             self.reason = reason
-        self.violations: tuple[FieldViolation, ...] = (FieldViolation(field, description),)
+        self.violations: tuple[FieldViolation, ...] = violations
+
+    @classmethod
+    def of(cls, field: str, code: MessageCode, /, **params: object) -> InvalidValueError:
+        """One problem: ``InvalidValueError.of("memo", MessageCode.TOO_LONG, max=4000)``."""
+        return cls(FieldViolation.of(field, code, **params))
 
     @classmethod
     def many(
-        cls, violations: list[FieldViolation], *, reason: str | None = None
+        cls, violations: Sequence[FieldViolation], *, reason: str | None = None
     ) -> InvalidValueError:
         """One error for several problems found at once (so a form can show them all)."""
-        if not violations:
-            raise ValueError("InvalidValueError.many needs at least one violation")
-        err = cls(violations[0].field, violations[0].description, reason=reason)
-        err.violations = tuple(violations)
-        if len(violations) > 1:
-            err.message = "; ".join(f"{v.field}: {v.description}" for v in violations)
-            err.args = (err.message,)
-        return err
+        return cls(*violations, reason=reason)
 
     def prefixed(self, prefix: str) -> InvalidValueError:
         """The same violations with their field paths nested under ``prefix``."""
-        err = InvalidValueError.many(
-            [
-                FieldViolation(f"{prefix}.{v.field}" if v.field else prefix, v.description)
-                for v in self.violations
-            ],
+        return InvalidValueError(
+            *(v.under(prefix) for v in self.violations),
             reason=self.reason,
+            metadata=self.metadata,
         )
-        err.metadata = dict(self.metadata)
-        return err
 
 
 class CurrencyMismatchError(InvalidValueError):
     """Arithmetic or comparison between two different currencies."""
 
-    reason = "CURRENCY_MISMATCH"
+    reason = DomainReason.CURRENCY_MISMATCH
 
 
 class InvalidStateTransitionError(DomainError):
     """An action the invoice's current state does not allow; names the state and the action."""
 
-    reason = "INVALID_STATE_TRANSITION"
+    reason = DomainReason.INVALID_STATE_TRANSITION
 
     def __init__(self, invoice_id: str, state: str, action: str) -> None:
         super().__init__(

@@ -1,7 +1,4 @@
-"""What happened to an invoice: the deal's history is built from these events.
-
-Each event class has a stable ``kind`` string (used in the history list and in storage).
-"""
+"""What happened to an invoice (the deal's history); each event's ``kind`` is stored: keep it."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -16,6 +16,7 @@ from typing import Final, TypeAlias
 
 from domain.customer import Address, Customer, is_plausible_email
 from domain.errors import InvalidValueError
+from domain.messages import MessageCode
 
 FIELD_KEY_MAX: Final = 64
 _FIELD_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -57,19 +58,16 @@ class FieldSource:
             entity = SourceEntity(self.entity)
         except ValueError:
             choices = ", ".join(e.value for e in SourceEntity)
-            raise InvalidValueError("entity", f"Choose one of: {choices}.") from None
+            raise InvalidValueError.of(
+                "entity", MessageCode.CHOOSE_ONE_OF, choices=choices
+            ) from None
         key = self.field_key
         if not isinstance(key, str) or not key:
-            raise InvalidValueError("field_key", "Choose a field.")
+            raise InvalidValueError.of("field_key", MessageCode.CHOOSE_A_FIELD)
         if len(key) > FIELD_KEY_MAX:
-            raise InvalidValueError(
-                "field_key", f"Must be at most {FIELD_KEY_MAX} characters long."
-            )
+            raise InvalidValueError.of("field_key", MessageCode.TOO_LONG, max=FIELD_KEY_MAX)
         if not _FIELD_KEY.match(key):
-            raise InvalidValueError(
-                "field_key",
-                f"{key!r} is not a field key: use letters, digits, '_', '.' or '-' only.",
-            )
+            raise InvalidValueError.of("field_key", MessageCode.NOT_A_FIELD_KEY, value=key)
         object.__setattr__(self, "entity", entity)
 
     def __str__(self) -> str:
@@ -93,13 +91,8 @@ class DealSnapshot:
     person: Mapping[str, FieldValue] | None = None
 
     def entity(self, entity: SourceEntity) -> Mapping[str, FieldValue] | None:
-        match entity:
-            case SourceEntity.DEAL:
-                return self.deal
-            case SourceEntity.ORGANIZATION:
-                return self.organization
-            case SourceEntity.PERSON:
-                return self.person
+        record: Mapping[str, FieldValue] | None = getattr(self, SourceEntity(entity).value)
+        return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +128,11 @@ class MappedCustomer:
         )
 
 
-class _WrongTypeError(Exception):
-    pass
+class _UnreadError(Exception):
+    """Why a field could not be read (by default: its value is of the wrong type)."""
+
+    def __init__(self, kind: MappingIssueKind = MappingIssueKind.WRONG_TYPE) -> None:
+        self.kind = kind
 
 
 def _text(value: object) -> str:
@@ -144,11 +140,31 @@ def _text(value: object) -> str:
         return value.strip()
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         return format(Decimal(value), "f")
-    raise _WrongTypeError
+    raise _UnreadError
+
+
+def _read(field: InvoiceField, source: FieldSource | None, snapshot: DealSnapshot) -> str | Address:
+    """The value ``source`` holds for ``field`` on this deal; raises _UnreadError saying why
+    there is none."""
+    if source is None:
+        raise _UnreadError(MappingIssueKind.NOT_MAPPED)
+    record = snapshot.entity(source.entity)
+    if record is None:
+        raise _UnreadError(MappingIssueKind.ENTITY_MISSING)
+    raw = record.get(source.field_key)
+    if raw is None:
+        raise _UnreadError(MappingIssueKind.FIELD_EMPTY)
+    try:
+        value = _convert(field, raw)
+    except InvalidValueError:
+        raise _UnreadError from None
+    if value.is_empty() if isinstance(value, Address) else not value:
+        raise _UnreadError(MappingIssueKind.FIELD_EMPTY)
+    return value
 
 
 def _convert(field: InvoiceField, value: object) -> str | Address:
-    """The value ready for ``field`` ("" when empty); raises _WrongTypeError when unusable."""
+    """The value ready for ``field`` ("" when empty); raises _UnreadError when unusable."""
     match field:
         case InvoiceField.TO | InvoiceField.TAX_ID:
             return _text(value)
@@ -157,13 +173,13 @@ def _convert(field: InvoiceField, value: object) -> str | Address:
                 return value
             if isinstance(value, str):
                 return Address(formatted=value)
-            raise _WrongTypeError
+            raise _UnreadError
         case InvoiceField.EMAIL:
             if not isinstance(value, str):
-                raise _WrongTypeError
+                raise _UnreadError
             email = value.strip()
             if email and not is_plausible_email(email):
-                raise _WrongTypeError
+                raise _UnreadError
             return email
 
 
@@ -180,7 +196,7 @@ class FieldMapping:
         for field in InvoiceField:
             source = getattr(self, field.value)
             if source is not None and not isinstance(source, FieldSource):
-                raise InvalidValueError(field.value, "Must be a CRM field or nothing.")
+                raise InvalidValueError.of(field.value, MessageCode.NOT_A_CRM_FIELD)
 
     @classmethod
     def default(cls) -> FieldMapping:
@@ -197,50 +213,24 @@ class FieldMapping:
         return source
 
     def with_source(self, field: InvoiceField, source: FieldSource | None) -> FieldMapping:
-        sources = {f.value: self.source_for(f) for f in InvoiceField}
-        sources[InvoiceField(field).value] = source
-        return FieldMapping(**sources)
+        return replace(self, **{InvoiceField(field).value: source})
 
     def apply(self, snapshot: DealSnapshot) -> MappedCustomer:
         """Read each mapped field from the deal; report what could not be read."""
-        values: dict[InvoiceField, str | Address | None] = {}
+        values: dict[InvoiceField, str | Address] = {}
         issues: list[MappingIssue] = []
         for field in InvoiceField:
             source = self.source_for(field)
-            values[field] = None
-            kind: MappingIssueKind | None = None
-            if source is None:
-                kind = MappingIssueKind.NOT_MAPPED
-            else:
-                record = snapshot.entity(source.entity)
-                raw = None if record is None else record.get(source.field_key)
-                if record is None:
-                    kind = MappingIssueKind.ENTITY_MISSING
-                elif raw is None:
-                    kind = MappingIssueKind.FIELD_EMPTY
-                else:
-                    try:
-                        converted = _convert(field, raw)
-                    except (_WrongTypeError, InvalidValueError):
-                        kind = MappingIssueKind.WRONG_TYPE
-                    else:
-                        empty = (
-                            converted.is_empty()
-                            if isinstance(converted, Address)
-                            else not converted
-                        )
-                        if empty:
-                            kind = MappingIssueKind.FIELD_EMPTY
-                        else:
-                            values[field] = converted
-            if kind is not None:
-                issues.append(MappingIssue(field, kind, source))
+            try:
+                values[field] = _read(field, source, snapshot)
+            except _UnreadError as unread:
+                issues.append(MappingIssue(field, unread.kind, source))
 
         def text(field: InvoiceField) -> str | None:
-            value = values[field]
+            value = values.get(field)
             return value if isinstance(value, str) else None
 
-        address = values[InvoiceField.ADDRESS]
+        address = values.get(InvoiceField.ADDRESS)
         return MappedCustomer(
             name=text(InvoiceField.TO),
             address=address if isinstance(address, Address) else None,

@@ -12,6 +12,3 @@ CompanyId = NewType("CompanyId", str)
 
 DealId = NewType("DealId", str)
 """A Pipedrive deal id."""
-
-UserId = NewType("UserId", str)
-"""A Pipedrive user id (who requested an action)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
-from domain.errors import CurrencyMismatchError, InvalidValueError
+from domain.errors import CurrencyMismatchError, FieldViolation, InvalidValueError
+from domain.messages import MessageCode
 
 # Active ISO 4217 codes (list one, 2024/2025) with their minor units, plus a few recently
 # withdrawn codes that CRM and accounting systems still carry on old records (HRK, SLL, ...).
@@ -54,43 +56,40 @@ def minor_units(currency: str) -> int:
     try:
         return _MINOR_UNITS[currency]
     except KeyError:
-        raise InvalidValueError(
-            "currency",
-            f"{currency!r} is not a currency we know; "
-            "use a three-letter ISO 4217 code such as EUR.",
+        raise InvalidValueError.of(
+            "currency", MessageCode.UNKNOWN_CURRENCY, value=str(currency)[:40]
         ) from None
 
 
-def currency_violation(currency: object) -> str | None:
-    """Why ``currency`` is not acceptable, in plain words, or None when it is."""
+def currency_violation(currency: object, field: str = "currency") -> FieldViolation | None:
+    """Why ``currency`` is not acceptable for ``field``, or None when it is."""
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
-        return "Must be a three-letter ISO 4217 currency code, such as EUR or USD."
+        return FieldViolation(field, MessageCode.CURRENCY_FORMAT)
     if currency != currency.upper():
-        return "Must be written in capital letters, such as EUR or USD."
+        return FieldViolation(field, MessageCode.CURRENCY_NOT_UPPERCASE)
     if currency not in _MINOR_UNITS:
-        return f"{currency} is not a currency we know."
+        return FieldViolation.of(field, MessageCode.UNKNOWN_CURRENCY, value=currency)
     return None
 
 
 def to_decimal(value: object, field: str) -> Decimal:
     """``value`` as a finite Decimal; ints are accepted, floats and bools are refused."""
     if isinstance(value, bool):
-        raise InvalidValueError(field, "Must be a decimal number, not true or false.")
+        raise InvalidValueError.of(field, MessageCode.NUMBER_NOT_BOOLEAN)
     if isinstance(value, float):
-        raise InvalidValueError(
-            field, "Must be an exact decimal number, not a floating-point number."
-        )
+        raise InvalidValueError.of(field, MessageCode.NUMBER_NOT_FLOAT)
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, str):
+        text = value
         try:
-            value = Decimal(value.strip())
+            value = Decimal(text.strip())
         except InvalidOperation:
-            raise InvalidValueError(field, f"{value!r} is not a number.") from None
+            raise InvalidValueError.of(field, MessageCode.NOT_A_NUMBER, value=text[:40]) from None
     if not isinstance(value, Decimal):
-        raise InvalidValueError(field, "Must be a decimal number.")
+        raise InvalidValueError.of(field, MessageCode.NOT_A_DECIMAL)
     if not value.is_finite():
-        raise InvalidValueError(field, "Must be a finite number.")
+        raise InvalidValueError.of(field, MessageCode.NOT_FINITE)
     return value
 
 
@@ -99,11 +98,7 @@ _QUANTA: Final[dict[str, Decimal]] = {
 }
 
 
-def _quantum(currency: str) -> Decimal:
-    quantum = _QUANTA.get(currency) if isinstance(currency, str) else None
-    return quantum if quantum is not None else Decimal(1).scaleb(-minor_units(currency))
-
-
+@functools.total_ordering
 @dataclass(frozen=True, slots=True)
 class Money:
     """An exact amount in one currency. Compare and add only amounts of the same currency."""
@@ -112,8 +107,7 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        # The usual case first (a known code and a finite Decimal in range): Money is built for
-        # every line amount and total of every invoice read, so this check runs very often.
+        # The usual case first: Money is built for every amount of every invoice read.
         amount, currency = self.amount, self.currency
         if (
             type(amount) is Decimal
@@ -125,12 +119,12 @@ class Money:
             return
         problem = currency_violation(self.currency)
         if problem is not None:
-            raise InvalidValueError("currency", problem)
+            raise InvalidValueError(problem)
         if isinstance(self.amount, str):
-            raise InvalidValueError("amount", "Must be a decimal number; use Money.of for text.")
+            raise InvalidValueError.of("amount", MessageCode.AMOUNT_AS_TEXT)
         amount = to_decimal(self.amount, "amount")
         if abs(amount) >= _MAX_ABS_AMOUNT:
-            raise InvalidValueError("amount", "Is too large to be an invoice amount.")
+            raise InvalidValueError.of("amount", MessageCode.AMOUNT_TOO_LARGE)
         object.__setattr__(self, "amount", amount)
 
     # -- construction -------------------------------------------------------------------------
@@ -147,23 +141,16 @@ class Money:
     @classmethod
     def sum_of(cls, amounts: Iterable[Money], currency: str) -> Money:
         """The sum of ``amounts`` (zero when empty); every amount must be in ``currency``."""
-        total = cls.zero(currency)
-        for amount in amounts:
-            total = total + amount
-        return total
+        return sum(amounts, cls.zero(currency))
 
     # -- queries -------------------------------------------------------------------------------
-
-    @property
-    def minor_units(self) -> int:
-        return minor_units(self.currency)
 
     def rounded(self) -> Money:
         """Rounded half-up (away from zero on a tie) to the currency's minor units."""
         return Money(self._rounded_amount(), self.currency)
 
     def _rounded_amount(self) -> Decimal:
-        quantized = self.amount.quantize(_quantum(self.currency), rounding=ROUND_HALF_UP)
+        quantized = self.amount.quantize(_QUANTA[self.currency], rounding=ROUND_HALF_UP)
         return abs(quantized) if quantized.is_zero() else quantized
 
     def is_zero(self) -> bool:
@@ -189,8 +176,13 @@ class Money:
             raise TypeError(f"Cannot {verb} Money and {type(other).__name__}")
         if other.currency != self.currency:
             raise CurrencyMismatchError(
-                "currency",
-                f"Cannot {verb} amounts in {self.currency} and {other.currency}.",
+                FieldViolation.of(
+                    "currency",
+                    MessageCode.MIXED_CURRENCIES,
+                    operation=verb,
+                    left=self.currency,
+                    right=other.currency,
+                ),
                 metadata={"left": self.currency, "right": other.currency},
             )
         return other
@@ -212,17 +204,7 @@ class Money:
             raise TypeError("Cannot multiply Money by Money")
         return Money(self.amount * to_decimal(factor, "factor"), self.currency)
 
-    def __rmul__(self, factor: Decimal | int) -> Money:
-        return self.__mul__(factor)
+    __rmul__ = __mul__
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same_currency(other, "compare").amount
-
-    def __le__(self, other: Money) -> bool:
-        return self.amount <= self._same_currency(other, "compare").amount
-
-    def __gt__(self, other: Money) -> bool:
-        return self.amount > self._same_currency(other, "compare").amount
-
-    def __ge__(self, other: Money) -> bool:
-        return self.amount >= self._same_currency(other, "compare").amount

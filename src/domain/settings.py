@@ -9,19 +9,11 @@ from typing import Final
 from domain.due_date_policy import DueDatePolicy
 from domain.errors import FieldViolation, InvalidValueError
 from domain.field_mapping import FieldMapping
+from domain.messages import MessageCode
 from domain.money import currency_violation
+from domain.validation import optional_text
 
 ID_MAX: Final = 64
-
-
-def _id_violation(field: str, value: object, *, required: bool) -> FieldViolation | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        return FieldViolation(field, "Must not be empty." if required else "Must be text.")
-    if len(value) > ID_MAX:
-        return FieldViolation(field, f"Must be at most {ID_MAX} characters long.")
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,34 +36,31 @@ class CompanySettings:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("default_currency", "default_tax_code", "default_terms", "default_item"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, value.strip() or None)
-        violations = [
-            v
-            for v in (
-                _id_violation("company_id", self.company_id, required=True),
-                _id_violation("default_tax_code", self.default_tax_code, required=False),
-                _id_violation("default_terms", self.default_terms, required=False),
-                _id_violation("default_item", self.default_item, required=False),
+        violations: list[FieldViolation] = []
+        if not isinstance(self.company_id, str) or not self.company_id.strip():
+            violations.append(FieldViolation("company_id", MessageCode.REQUIRED))
+        elif len(self.company_id) > ID_MAX:
+            violations.append(FieldViolation.of("company_id", MessageCode.TOO_LONG, max=ID_MAX))
+        for name in ("default_tax_code", "default_terms", "default_item"):
+            object.__setattr__(
+                self, name, optional_text(getattr(self, name), name, ID_MAX, violations)
             )
-            if v is not None
-        ]
+        if isinstance(self.default_currency, str):
+            object.__setattr__(self, "default_currency", self.default_currency.strip() or None)
         if self.default_currency is not None:
-            problem = currency_violation(self.default_currency)
+            problem = currency_violation(self.default_currency, "default_currency")
             if problem is not None:
-                violations.append(FieldViolation("default_currency", problem))
+                violations.append(problem)
         if not isinstance(self.field_mapping, FieldMapping):
-            violations.append(FieldViolation("field_mapping", "Must be a field mapping."))
+            violations.append(FieldViolation("field_mapping", MessageCode.NOT_A_FIELD_MAPPING))
         if not isinstance(self.due_date_policy, DueDatePolicy):
-            violations.append(FieldViolation("due_date_policy", "Must be a due-date rule."))
+            violations.append(FieldViolation("due_date_policy", MessageCode.NOT_A_DUE_DATE_RULE))
         if not isinstance(self.copy_customer_details, bool):
-            violations.append(FieldViolation("copy_customer_details", "Must be true or false."))
+            violations.append(FieldViolation("copy_customer_details", MessageCode.NOT_A_BOOLEAN))
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 0:
-            violations.append(FieldViolation("version", "Must be a whole number, 0 or more."))
+            violations.append(FieldViolation("version", MessageCode.NOT_A_COUNT))
         if self.updated_at is not None and self.updated_at.tzinfo is None:
-            violations.append(FieldViolation("updated_at", "Must carry a time zone."))
+            violations.append(FieldViolation("updated_at", MessageCode.NEEDS_TIME_ZONE))
         if violations:
             raise InvalidValueError.many(violations)
 

@@ -1,0 +1,314 @@
+"""Invoice lines and their totals: Pipedrive's deal-product arithmetic, exact and per line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+from domain.errors import FieldViolation, InvalidValueError
+from domain.messages import MessageCode
+from domain.money import Money, to_decimal
+from domain.validation import checked_choice, checked_text, optional_text
+
+DESCRIPTION_MAX: Final = 4000
+LINE_NAME_MAX: Final = 255
+REF_MAX: Final = 64
+_HUNDRED: Final = Decimal(100)
+
+
+class DiscountKind(StrEnum):
+    """As Pipedrive's deal-product ``discount_type``."""
+
+    PERCENTAGE = "percentage"
+    AMOUNT = "amount"
+    """An amount taken off the whole line (not per unit)."""
+
+
+class TaxMethod(StrEnum):
+    """As Pipedrive's deal-product ``tax_method``."""
+
+    EXCLUSIVE = "exclusive"
+    """Tax is added on top of the price."""
+    INCLUSIVE = "inclusive"
+    """The price already includes the tax."""
+    NONE = "none"
+    """No tax, whatever the rate says."""
+
+
+class LineKind(StrEnum):
+    ITEM = "item"
+    DISCOUNT = "discount"
+    """A fixed amount taken off the invoice: quantity 1, a negative unit price, no tax."""
+
+
+def _money(amount: Decimal, currency: str) -> Money:
+    return Money(amount, currency).rounded()
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One invoice line, with Pipedrive's deal-product arithmetic.
+
+    ``gross`` = quantity x unit price; ``net`` = gross less the discount; the tax is added to the
+    net (EXCLUSIVE), extracted from it (INCLUSIVE) or ignored (NONE). Amounts are rounded
+    half-up to the currency's minor units, per line. A discount line is built with
+    :meth:`discount_line`: its unit price is negative, so its gross, net and total are too.
+    """
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal = Decimal(0)
+    discount_kind: DiscountKind = DiscountKind.PERCENTAGE
+    tax_rate: Decimal = Decimal(0)
+    tax_method: TaxMethod = TaxMethod.NONE
+    name: str = ""
+    item_ref: str | None = None
+    tax_code_ref: str | None = None
+    kind: LineKind = LineKind.ITEM
+
+    def __post_init__(self) -> None:
+        violations: list[FieldViolation] = []
+
+        def number(name: str) -> Decimal | None:
+            try:
+                value = to_decimal(getattr(self, name), name)
+            except InvalidValueError as err:
+                violations.extend(err.violations)
+                return None
+            object.__setattr__(self, name, value)
+            return value
+
+        def text(name: str, limit: int) -> None:
+            object.__setattr__(
+                self, name, checked_text(getattr(self, name), name, limit, violations)
+            )
+
+        def choice(name: str, enum: type[StrEnum]) -> StrEnum | None:
+            value = checked_choice(enum, getattr(self, name), name, violations)
+            object.__setattr__(self, name, value)
+            return value
+
+        text("description", DESCRIPTION_MAX)
+        text("name", LINE_NAME_MAX)
+        for ref in ("item_ref", "tax_code_ref"):
+            object.__setattr__(
+                self, ref, optional_text(getattr(self, ref), ref, REF_MAX, violations)
+            )
+        kind = choice("kind", LineKind)
+        discount_kind = choice("discount_kind", DiscountKind)
+        choice("tax_method", TaxMethod)
+        quantity = number("quantity")
+        unit_price = number("unit_price")
+        discount = number("discount")
+        tax_rate = number("tax_rate")
+
+        if quantity is not None and quantity <= 0:
+            violations.append(FieldViolation("quantity", MessageCode.MUST_BE_POSITIVE))
+        if kind is LineKind.DISCOUNT:
+            if quantity is not None and quantity != 1:
+                violations.append(FieldViolation("quantity", MessageCode.DISCOUNT_LINE_QUANTITY))
+            if unit_price is not None and unit_price >= 0:
+                violations.append(FieldViolation("unit_price", MessageCode.DISCOUNT_LINE_PRICE))
+            if discount is not None and discount != 0:
+                violations.append(FieldViolation("discount", MessageCode.DISCOUNT_LINE_DISCOUNT))
+            if tax_rate is not None and tax_rate != 0:
+                violations.append(FieldViolation("tax_rate", MessageCode.DISCOUNT_LINE_TAX))
+        elif unit_price is not None and unit_price < 0:
+            violations.append(FieldViolation("unit_price", MessageCode.NEGATIVE_PRICE))
+        if discount is not None and discount < 0:
+            violations.append(FieldViolation("discount", MessageCode.MUST_NOT_BE_NEGATIVE))
+        elif discount is not None and discount_kind is DiscountKind.PERCENTAGE:
+            if discount > _HUNDRED:
+                violations.append(FieldViolation("discount", MessageCode.NOT_A_PERCENTAGE))
+        elif (
+            discount is not None
+            and quantity is not None
+            and unit_price is not None
+            and discount > quantity * unit_price
+        ):
+            violations.append(
+                FieldViolation.of(
+                    "discount", MessageCode.DISCOUNT_OVER_AMOUNT, max=f"{quantity * unit_price:f}"
+                )
+            )
+        if tax_rate is not None and not 0 <= tax_rate <= _HUNDRED:
+            violations.append(FieldViolation("tax_rate", MessageCode.NOT_A_PERCENTAGE))
+        if violations:
+            raise InvalidValueError.many(violations)
+
+    @classmethod
+    def restore(
+        cls,
+        *,
+        name: str,
+        description: str,
+        quantity: Decimal,
+        unit_price: Decimal,
+        discount: Decimal,
+        discount_kind: DiscountKind,
+        tax_rate: Decimal,
+        tax_method: TaxMethod,
+        item_ref: str | None,
+        tax_code_ref: str | None,
+        kind: LineKind,
+    ) -> InvoiceLine:
+        """A line as it was stored once it had passed the checks: nothing is checked again.
+        For repositories, not for input."""
+        line = object.__new__(cls)
+        for field_name, value in (
+            ("name", name),
+            ("description", description),
+            ("quantity", quantity),
+            ("unit_price", unit_price),
+            ("discount", discount),
+            ("discount_kind", discount_kind),
+            ("tax_rate", tax_rate),
+            ("tax_method", tax_method),
+            ("item_ref", item_ref),
+            ("tax_code_ref", tax_code_ref),
+            ("kind", kind),
+        ):
+            object.__setattr__(line, field_name, value)
+        return line
+
+    @classmethod
+    def discount_line(cls, description: str, amount: Decimal | int) -> InvoiceLine:
+        """A line taking ``amount`` off the invoice (its sign is ignored: 10 and -10 both take
+        10 off). Deal-level discounts from Pipedrive become such lines."""
+        value = to_decimal(amount, "amount")
+        if value.is_zero():
+            raise InvalidValueError.of("amount", MessageCode.MUST_BE_POSITIVE)
+        return cls(
+            description=description,
+            quantity=Decimal(1),
+            unit_price=-abs(value),
+            kind=LineKind.DISCOUNT,
+        )
+
+    @property
+    def is_discount(self) -> bool:
+        return self.kind is LineKind.DISCOUNT
+
+    def amounts(self, currency: str) -> LineAmounts:
+        """Gross, net, tax and total of this line, each rounded once (see the methods below)."""
+        gross_exact = self.quantity * self.unit_price
+        discount = self.discount
+        if self.discount_kind is DiscountKind.PERCENTAGE:
+            discount = gross_exact * self.discount / _HUNDRED
+        gross = _money(gross_exact, currency)
+        net = _money(gross_exact - discount, currency)
+        match self.tax_method:
+            case TaxMethod.EXCLUSIVE:
+                tax = _money(net.amount * self.tax_rate / _HUNDRED, currency)
+                total = net + tax
+            case TaxMethod.INCLUSIVE:
+                tax = net - _money(net.amount / (1 + self.tax_rate / _HUNDRED), currency)
+                total = net
+            case TaxMethod.NONE:
+                tax = Money.zero(currency)
+                total = net
+        return LineAmounts(gross=gross, net=net, tax=tax, total=total)
+
+    def gross(self, currency: str) -> Money:
+        """Quantity x unit price, rounded (QuickBooks' line ``Amount``)."""
+        return self.amounts(currency).gross
+
+    def net(self, currency: str) -> Money:
+        """After the discount, rounded once (Pipedrive's ``sum``: 5 x 22 less 0.2% = 109.78)."""
+        return self.amounts(currency).net
+
+    def discount_amount(self, currency: str) -> Money:
+        """How much the discount takes off: always gross - net, so the two add up."""
+        return self.amounts(currency).discount
+
+    def tax(self, currency: str) -> Money:
+        """The tax on this line; for INCLUSIVE, the part of the net that is tax."""
+        return self.amounts(currency).tax
+
+    def net_excluding_tax(self, currency: str) -> Money:
+        """The net without any tax in it (differs from ``net`` only for INCLUSIVE)."""
+        amounts = self.amounts(currency)
+        if self.tax_method is TaxMethod.INCLUSIVE:
+            return amounts.net - amounts.tax
+        return amounts.net
+
+    def total(self, currency: str) -> Money:
+        """What the customer pays for this line: net + tax (EXCLUSIVE), else the net."""
+        return self.amounts(currency).total
+
+
+@dataclass(frozen=True, slots=True)
+class LineAmounts:
+    """One line's amounts in its invoice's currency, computed together."""
+
+    gross: Money
+    net: Money
+    tax: Money
+    total: Money
+
+    @property
+    def discount(self) -> Money:
+        return self.gross - self.net
+
+
+def build_lines(rows: Sequence[Mapping[str, Any]]) -> tuple[InvoiceLine, ...]:
+    """Lines from keyword rows, reporting every problem at once with ``lines[i].field`` paths."""
+    lines: list[InvoiceLine] = []
+    violations: list[FieldViolation] = []
+    for index, row in enumerate(rows):
+        try:
+            lines.append(InvoiceLine(**row))
+        except InvalidValueError as err:
+            violations.extend(err.prefixed(f"lines[{index}]").violations)
+    if violations:
+        raise InvalidValueError.many(violations)
+    return tuple(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceTotals:
+    """``subtotal`` = sum of item lines' gross; ``discount`` = line discounts and discount
+    lines; ``tax`` includes tax contained in INCLUSIVE lines; ``total`` = sum of line totals;
+    ``balance`` = what remains to pay (from QuickBooks' total once known)."""
+
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+    amount_paid: Money
+    balance: Money
+
+
+def totals_of(
+    lines: Sequence[InvoiceLine],
+    currency: str,
+    *,
+    amount_paid: Money | None = None,
+    balance: Money | None = None,
+) -> InvoiceTotals:
+    """Totals of ``lines`` (also for a draft that is not an invoice yet). ``balance`` defaults
+    to the total less ``amount_paid``."""
+    zero = Money.zero(currency)
+    subtotal = discount = tax = total = zero
+    for line in lines:
+        amounts = line.amounts(currency)
+        total = total + amounts.total
+        tax = tax + amounts.tax
+        if line.is_discount:
+            discount = discount - amounts.net
+        else:
+            subtotal = subtotal + amounts.gross
+            discount = discount + amounts.discount
+    paid = amount_paid if amount_paid is not None else zero
+    return InvoiceTotals(
+        subtotal=subtotal,
+        discount=discount,
+        tax=tax,
+        total=total,
+        amount_paid=paid,
+        balance=balance if balance is not None else total - paid,
+    )
