@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import PermissionDeniedError
+from application.reasons import MetadataKey, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class Principal:
         if not self.can_access(company_id):
             raise PermissionDeniedError(
                 f"This caller may not access company {company_id}.",
-                metadata={"company": company_id},
+                metadata={MetadataKey.COMPANY: company_id},
             )
 
     def ensure_admin(self, company_id: str) -> None:
@@ -35,6 +36,6 @@ class Principal:
         if not self.is_admin:
             raise PermissionDeniedError(
                 "Only an admin of the Pipedrive company can change its invoicing settings.",
-                reason="ADMIN_REQUIRED",
-                metadata={"company": company_id},
+                reason=Reason.ADMIN_REQUIRED,
+                metadata={MetadataKey.COMPANY: company_id},
             )

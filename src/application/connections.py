@@ -1,7 +1,6 @@
 """Connecting a company to QuickBooks, disconnecting it, and reporting connection health.
 
-The OAuth ``state`` is a random nonce bound to the company and the admin who started the
-connection, single use and valid for 10 minutes (CSRF protection, reference §2.2).
+The OAuth ``state`` is a single-use nonce bound to the company and admin, valid 10 minutes (CSRF).
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -21,7 +20,8 @@ from application.ports.accounting import AccountingAuthorizer
 from application.ports.clock import Clock
 from application.ports.connections import OAuthState, OAuthStateStore, TokenStore
 from application.ports.sync import NoticeStore
-from domain.connection import Connection, ConnectionStatus, Vendor
+from application.reasons import MetadataKey, Reason
+from domain.connection import Connection, Vendor
 
 log = structlog.get_logger("dealbooks.connections")
 
@@ -33,17 +33,13 @@ REFRESH_WARNING: Final = timedelta(days=14)
 class ConnectStateError(ApplicationError):
     """The OAuth callback's ``state`` is unknown, used already or expired."""
 
-    reason = "OAUTH_STATE_INVALID"
+    reason = Reason.OAUTH_STATE_INVALID
 
 
 class ConnectDeniedError(ApplicationError):
     """The person declined (or QuickBooks refused) the connection on Intuit's page."""
 
-    reason = "QUICKBOOKS_CONNECT_DENIED"
-
-
-def new_nonce() -> str:
-    return secrets.token_urlsafe(32)
+    reason = Reason.QUICKBOOKS_CONNECT_DENIED
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +86,12 @@ def connection_state(
     if connection is None:
         return ConnectionStateView(vendor=vendor, state="not_connected")
     tokens = connection.tokens
-    state = "connected" if connection.status is ConnectionStatus.CONNECTED else "needs_reconnect"
     refresh_soon = (
         tokens.refresh_expires_at is not None and tokens.refresh_expires_at - REFRESH_WARNING <= now
     )
     return ConnectionStateView(
         vendor=vendor,
-        state=state,
+        state=connection.status.value,  # "connected" or "needs_reconnect"
         company_name=connection.display_name,
         external_id=connection.external_id,
         environment=connection.environment,
@@ -110,54 +105,42 @@ def connection_state(
     )
 
 
+@dataclass(frozen=True, slots=True)
 class StartQuickBooksConnect:
     """An admin starts connecting QuickBooks: returns Intuit's consent URL with a fresh state."""
 
-    def __init__(
-        self,
-        state_store: OAuthStateStore,
-        authorizer: AccountingAuthorizer,
-        clock: Clock,
-        *,
-        nonce: Callable[[], str] = new_nonce,
-    ) -> None:
-        self._states = state_store
-        self._authorizer = authorizer
-        self._clock = clock
-        self._nonce = nonce
+    state_store: OAuthStateStore
+    authorizer: AccountingAuthorizer
+    clock: Clock
+    _: KW_ONLY
+    nonce: Callable[[], str] = lambda: secrets.token_urlsafe(32)
 
     async def execute(
         self, principal: Principal, company_id: str, *, return_to: str = ""
     ) -> ConnectStartView:
         principal.ensure_admin(company_id)
-        expires_at = self._clock.now() + STATE_TTL
+        expires_at = self.clock.now() + STATE_TTL
         state = OAuthState(
-            nonce=self._nonce(),
+            nonce=self.nonce(),
             company_id=company_id,
             user_id=principal.subject,
             vendor=Vendor.QUICKBOOKS,
             expires_at=expires_at,
             return_to=return_to,
         )
-        await self._states.put(state)
+        await self.state_store.put(state)
         log.info("quickbooks.connect_started", company_id=company_id, user_id=principal.subject)
-        return ConnectStartView(self._authorizer.authorization_url(state.nonce), expires_at)
+        return ConnectStartView(self.authorizer.authorization_url(state.nonce), expires_at)
 
 
+@dataclass(frozen=True, slots=True)
 class CompleteQuickBooksConnect:
     """Intuit redirected back: check the state, exchange the code, store the connection."""
 
-    def __init__(
-        self,
-        state_store: OAuthStateStore,
-        authorizer: AccountingAuthorizer,
-        token_store: TokenStore,
-        clock: Clock,
-    ) -> None:
-        self._states = state_store
-        self._authorizer = authorizer
-        self._tokens = token_store
-        self._clock = clock
+    state_store: OAuthStateStore
+    authorizer: AccountingAuthorizer
+    token_store: TokenStore
+    clock: Clock
 
     async def execute(
         self,
@@ -167,9 +150,9 @@ class CompleteQuickBooksConnect:
         realm_id: str | None,
         error: str | None = None,
     ) -> CompletedConnectView:
-        now = self._clock.now()
+        now = self.clock.now()
         # Taken first, whatever else the callback says: a state is good for one answer only.
-        taken = await self._states.take(state, now) if state else None
+        taken = await self.state_store.take(state, now) if state else None
         if taken is None or taken.vendor is not Vendor.QUICKBOOKS:
             raise ConnectStateError(
                 "This connection link has expired or was already used. "
@@ -182,12 +165,12 @@ class CompleteQuickBooksConnect:
                 if error == "access_denied"
                 else "QuickBooks did not allow the connection. Please try again."
             )
-            raise ConnectDeniedError(message, metadata={"vendor_error": error[:64]})
+            raise ConnectDeniedError(message, metadata={MetadataKey.VENDOR_ERROR: error[:64]})
         if not code or not realm_id:
             raise ConnectDeniedError(
                 "QuickBooks did not send back the connection details. Please try again."
             )
-        tokens, company = await self._authorizer.exchange_code(code, realm_id)
+        tokens, company = await self.authorizer.exchange_code(code, realm_id)
         connection = Connection(
             company_id=taken.company_id,
             vendor=Vendor.QUICKBOOKS,
@@ -199,7 +182,7 @@ class CompleteQuickBooksConnect:
             connected_at=now,
             updated_at=now,
         )
-        stored = await self._tokens.save(connection)
+        stored = await self.token_store.save(connection)
         log.info(
             "quickbooks.connected",
             company_id=taken.company_id,
@@ -211,55 +194,51 @@ class CompleteQuickBooksConnect:
         )
 
 
+@dataclass(frozen=True, slots=True)
 class DisconnectQuickBooks:
     """Revoke the tokens at Intuit (best effort) and forget them."""
 
-    def __init__(
-        self, token_store: TokenStore, authorizer: AccountingAuthorizer, clock: Clock
-    ) -> None:
-        self._tokens = token_store
-        self._authorizer = authorizer
-        self._clock = clock
+    token_store: TokenStore
+    authorizer: AccountingAuthorizer
+    clock: Clock
 
     async def execute(self, principal: Principal, company_id: str) -> ConnectionStateView:
         principal.ensure_admin(company_id)
-        connection = await self._tokens.load(company_id, Vendor.QUICKBOOKS)
+        connection = await self.token_store.load(company_id, Vendor.QUICKBOOKS)
         if connection is not None:
             try:
-                await self._authorizer.revoke(connection.tokens.refresh_token)
+                await self.authorizer.revoke(connection.tokens.refresh_token)
             except (UpstreamUnavailableError, UpstreamRejectedError) as exc:
                 # The tokens are forgotten anyway; Intuit drops unused grants after ~100 days.
                 log.warning("quickbooks.revoke_failed", company_id=company_id, reason=exc.reason)
-            await self._tokens.delete(company_id, Vendor.QUICKBOOKS)
+            await self.token_store.delete(company_id, Vendor.QUICKBOOKS)
             log.info(
                 "quickbooks.disconnected",
                 company_id=company_id,
                 realm_id=connection.external_id,
                 user_id=principal.subject,
             )
-        return connection_state(Vendor.QUICKBOOKS, None, self._clock.now())
+        return connection_state(Vendor.QUICKBOOKS, None, self.clock.now())
 
 
+@dataclass(frozen=True, slots=True)
 class GetConnections:
     """QuickBooks and Pipedrive connection state with token health, for any user of the
     company (nothing secret is shown)."""
 
-    def __init__(
-        self, token_store: TokenStore, clock: Clock, notices: NoticeStore | None = None
-    ) -> None:
-        self._tokens = token_store
-        self._clock = clock
-        self._notices = notices
+    token_store: TokenStore
+    clock: Clock
+    notices: NoticeStore | None = None
 
     async def execute(self, principal: Principal, company_id: str) -> ConnectionsView:
         principal.ensure_can_access(company_id)
-        now = self._clock.now()
-        quickbooks = await self._tokens.load(company_id, Vendor.QUICKBOOKS)
-        pipedrive = await self._tokens.load(company_id, Vendor.PIPEDRIVE)
+        now = self.clock.now()
+        quickbooks = await self.token_store.load(company_id, Vendor.QUICKBOOKS)
+        pipedrive = await self.token_store.load(company_id, Vendor.PIPEDRIVE)
         quickbooks_view = connection_state(Vendor.QUICKBOOKS, quickbooks, now)
-        if self._notices is not None and quickbooks is not None:
+        if self.notices is not None and quickbooks is not None:
             # "Last synced" for the company: until when QuickBooks' changes are applied (CDC).
-            synced = await self._notices.watermark(company_id)
+            synced = await self.notices.watermark(company_id)
             quickbooks_view = dataclasses.replace(quickbooks_view, last_synced_at=synced)
         return ConnectionsView(
             company_id=company_id,

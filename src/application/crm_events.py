@@ -25,19 +25,19 @@ class CrmChange:
     entity_id: str
 
 
+@dataclass(frozen=True, slots=True)
 class HandleCrmChange:
     """A deleted deal keeps its invoices (they stay readable by their names and in QuickBooks);
     a deleted organization or person loses its link to a QuickBooks customer, so a new record
     reusing nothing of it cannot inherit it."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     async def execute(self, change: CrmChange) -> str:
         if change.action != "delete":
             return "ignored"
         if change.entity in (SourceEntity.ORGANIZATION.value, SourceEntity.PERSON.value):
-            async with self._uow_factory() as uow:
+            async with self.uow_factory() as uow:
                 removed = await uow.customer_links.delete(
                     change.company_id, SourceEntity(change.entity), change.entity_id
                 )
@@ -86,29 +86,23 @@ class WebhookReport:
     problem: str = ""  # why nothing could be done (not connected, refused); retrying won't help
 
 
+@dataclass(frozen=True, slots=True)
 class SubscribeCrmWebhooks:
-    """Make the company's Pipedrive webhooks exactly what HandleCrmChange needs, idempotently:
-    list the app's subscriptions first; keep one current subscription per handled event, create
-    the missing ones, and remove ours (same URL) that are duplicates, inactive or carry other
-    credentials or another version. Subscriptions to other URLs are left alone.
+    """Make the company's Pipedrive webhooks (at our URL) exactly one current subscription per
+    handled event, idempotently. Pipedrive being unavailable raises (the job retries); a
+    connection gone or a refusal is reported, since only a person can change that."""
 
-    Pipedrive being unavailable raises (the job retries); a connection that is gone or a refusal
-    (e.g. a URL Pipedrive cannot reach) is reported, since only a person can change that.
-    """
-
-    def __init__(self, crm: CrmGateway, target: CrmWebhookTarget) -> None:
-        self._crm = crm
-        self._target = target
+    crm: CrmGateway
+    target: CrmWebhookTarget
 
     def _is_current(self, webhook: CrmWebhook) -> bool:
-        # [U] The OpenAPI BaseWebhook lists the stored ``http_auth_password``; whether the live
-        # API shows it in clear is unconfirmed. Compared only when shown, so that a list hiding
-        # it can never make us resubscribe (and pile up subscriptions) on every check.
-        password_ok = webhook.http_auth_password in (None, self._target.password)
+        # [U] Whether Pipedrive lists the stored password in clear is unconfirmed: compared only
+        # when shown, so that a list hiding it never makes us resubscribe on every check.
+        password_ok = webhook.http_auth_password in (None, self.target.password)
         return (
             webhook.active
             and webhook.version == WEBHOOK_VERSION
-            and webhook.http_auth_user == self._target.user
+            and webhook.http_auth_user == self.target.user
             and password_ok
         )
 
@@ -125,7 +119,7 @@ class SubscribeCrmWebhooks:
             return WebhookReport(problem=exc.reason)
 
     async def _subscribe(self, company_id: str) -> WebhookReport:
-        ours = [w for w in await self._crm.list_webhooks(company_id) if w.url == self._target.url]
+        ours = [w for w in await self.crm.list_webhooks(company_id) if w.url == self.target.url]
         created = kept = removed = 0
         for action, entity in HANDLED_EVENTS:
             same = [w for w in ours if (w.event_action, w.event_object) == (action, entity)]
@@ -133,14 +127,14 @@ class SubscribeCrmWebhooks:
             if keep is not None:
                 kept += 1
             else:  # the new one first: no moment without a subscription
-                await self._crm.add_webhook(
+                await self.crm.add_webhook(
                     company_id,
                     CrmWebhook(
                         event_action=action,
                         event_object=entity,
-                        url=self._target.url,
-                        http_auth_user=self._target.user,
-                        http_auth_password=self._target.password,
+                        url=self.target.url,
+                        http_auth_user=self.target.user,
+                        http_auth_password=self.target.password,
                         version=WEBHOOK_VERSION,
                         name=f"dealbooks: {action}.{entity}",
                     ),
@@ -148,7 +142,7 @@ class SubscribeCrmWebhooks:
                 created += 1
             for webhook in same:
                 if webhook is not keep:
-                    await self._crm.delete_webhook(company_id, webhook.id)
+                    await self.crm.delete_webhook(company_id, webhook.id)
                     removed += 1
         log.info(
             "crm.webhooks_subscribed",
@@ -160,17 +154,17 @@ class SubscribeCrmWebhooks:
         return WebhookReport(created=created, kept=kept, removed=removed)
 
 
+@dataclass(frozen=True, slots=True)
 class CheckAllCrmWebhooks:
     """Queue a SubscribeCrmWebhooks job for every company with Pipedrive connected: repairs
     subscriptions Pipedrive dropped (it deletes a webhook after 3 days of failed deliveries) or
     an install whose job never ran."""
 
-    def __init__(self, token_store: TokenStore, jobs: JobQueue) -> None:
-        self._tokens = token_store
-        self._jobs = jobs
+    token_store: TokenStore
+    jobs: JobQueue
 
     async def execute(self) -> int:
-        companies = await self._tokens.connected_companies(Vendor.PIPEDRIVE)
+        companies = await self.token_store.connected_companies(Vendor.PIPEDRIVE)
         for company_id in companies:
-            await self._jobs.subscribe_crm_webhooks(company_id)
+            await self.jobs.subscribe_crm_webhooks(company_id)
         return len(companies)

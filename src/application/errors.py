@@ -6,11 +6,13 @@ codes and HTTP statuses through one catalog. No transport codes here.
 
 from __future__ import annotations
 
+from application.reasons import MetadataKey, Reason, not_found_reason
+
 
 class ApplicationError(Exception):
     """Base of every error a use case raises on purpose."""
 
-    reason: str = "APPLICATION_ERROR"
+    reason: str = Reason.APPLICATION_ERROR
 
     def __init__(
         self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None
@@ -23,15 +25,18 @@ class ApplicationError(Exception):
 
 
 class NotFoundError(ApplicationError):
-    """The named resource does not exist (or is not visible to the caller)."""
+    """The named resource does not exist (or is not visible to the caller).
 
-    reason = "NOT_FOUND"
+    ``resource_type`` is a :class:`~application.reasons.ResourceType`; the reason is that
+    type's ``<TYPE>_NOT_FOUND``."""
 
-    def __init__(self, resource_type: str, name: str, *, reason: str | None = None) -> None:
+    reason = Reason.NOT_FOUND
+
+    def __init__(self, resource_type: str, name: str) -> None:
         super().__init__(
             f"{resource_type.replace('_', ' ').capitalize()} {name} was not found.",
-            reason=reason or f"{resource_type.upper()}_NOT_FOUND",
-            metadata={"resource_type": resource_type, "resource_name": name},
+            reason=not_found_reason(resource_type),
+            metadata={MetadataKey.RESOURCE_TYPE: resource_type, MetadataKey.RESOURCE_NAME: name},
         )
         self.resource_type = resource_type
         self.resource_name = name
@@ -40,37 +45,37 @@ class NotFoundError(ApplicationError):
 class AlreadyExistsError(ApplicationError):
     """Creating something that exists already."""
 
-    reason = "ALREADY_EXISTS"
+    reason = Reason.ALREADY_EXISTS
 
 
 class ConcurrencyConflictError(ApplicationError):
     """Somebody else changed the resource since it was read (stale etag or version)."""
 
-    reason = "ETAG_MISMATCH"
+    reason = Reason.ETAG_MISMATCH
 
 
 class RequestIdReusedError(ApplicationError):
     """The same request id was sent before with a different request (AIP-155)."""
 
-    reason = "REQUEST_ID_REUSED"
+    reason = Reason.REQUEST_ID_REUSED
 
 
 class IntegrationNotConnectedError(ApplicationError):
     """QuickBooks or Pipedrive is not connected, or its connection was revoked."""
 
-    reason = "NOT_CONNECTED"
+    reason = Reason.NOT_CONNECTED
 
 
 class UpstreamRejectedError(ApplicationError):
     """QuickBooks or Pipedrive refused the request; the message says why in plain words."""
 
-    reason = "UPSTREAM_REJECTED"
+    reason = Reason.UPSTREAM_REJECTED
 
 
 class UpstreamUnavailableError(ApplicationError):
     """QuickBooks or Pipedrive could not be reached or is throttling; retrying later may work."""
 
-    reason = "UPSTREAM_UNAVAILABLE"
+    reason = Reason.UPSTREAM_UNAVAILABLE
 
     def __init__(
         self,
@@ -87,10 +92,10 @@ class UpstreamUnavailableError(ApplicationError):
 class UnauthenticatedError(ApplicationError):
     """No credentials, or credentials that are not valid."""
 
-    reason = "MISSING_CREDENTIALS"
+    reason = Reason.MISSING_CREDENTIALS
 
 
 class PermissionDeniedError(ApplicationError):
     """Valid credentials that do not allow this company or this action."""
 
-    reason = "NOT_ALLOWED"
+    reason = Reason.NOT_ALLOWED

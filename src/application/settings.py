@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from application.auth import Principal
@@ -19,56 +20,50 @@ from application.ports.accounting import AccountingGateway, InvoiceOptions
 from application.ports.clock import Clock
 from application.ports.crm import CrmField, CrmGateway
 from application.ports.persistence import UnitOfWorkFactory
+from application.reasons import MetadataKey
 from application.views import SettingsView, settings_etag
 from domain.due_date_policy import DueDatePolicy, DueDateRule
 from domain.errors import FieldViolation, InvalidValueError
 from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
+from domain.messages import MessageCode
 from domain.money import is_known_currency
-from domain.settings import CompanySettings
+from domain.settings import ID_MAX, CompanySettings
 
-MAPPING_FIELDS: dict[str, InvoiceField] = {
-    "to": InvoiceField.TO,
-    "address": InvoiceField.ADDRESS,
-    "email": InvoiceField.EMAIL,
-    "tax_id": InvoiceField.TAX_ID,
-}
+_REFERENCES = ("default_tax_code", "default_terms", "default_item")  # QuickBooks ids
 MASK_PATHS: frozenset[str] = frozenset(
     {
         "field_mapping",
-        *(f"field_mapping.{name}" for name in MAPPING_FIELDS),
+        *(f"field_mapping.{field.value}" for field in InvoiceField),
         "due_date_policy",
         "copy_customer_details",
         "default_currency",
-        "default_tax_code",
-        "default_terms",
-        "default_item",
+        *_REFERENCES,
     }
 )
-MAX_REF_LENGTH = 64
 
 
+@dataclass(frozen=True, slots=True)
 class GetSettings:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     async def execute(self, cmd: GetSettingsCommand) -> SettingsView:
         cmd.principal.ensure_can_access(cmd.company_id)
-        async with self._uow_factory() as uow:
+        async with self.uow_factory() as uow:
             stored = await uow.settings.get(cmd.company_id)
         settings = stored or CompanySettings.default(cmd.company_id)
         return SettingsView(settings=settings, etag=settings_etag(settings), is_default=not stored)
 
 
+@dataclass(frozen=True, slots=True)
 class UpdateSettings:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
 
     async def execute(self, cmd: UpdateSettingsCommand) -> SettingsView:
         cmd.principal.ensure_admin(cmd.company_id)
         paths = _expand_mask(cmd.update_mask)
         changes = _parse_changes(cmd.settings, paths)
-        async with self._uow_factory() as uow:
+        async with self.uow_factory() as uow:
             current = await uow.settings.get(cmd.company_id) or CompanySettings.default(
                 cmd.company_id
             )
@@ -76,9 +71,12 @@ class UpdateSettings:
                 raise ConcurrencyConflictError(
                     "The settings were changed by someone else since you opened them; "
                     "reload them and save again.",
-                    metadata={"company": cmd.company_id, "current_etag": settings_etag(current)},
+                    metadata={
+                        MetadataKey.COMPANY: cmd.company_id,
+                        MetadataKey.CURRENT_ETAG: settings_etag(current),
+                    },
                 )
-            updated = _apply(current, changes).touched(self._clock.now())
+            updated = _apply(current, changes).touched(self.clock.now())
             saved = await uow.settings.save(updated)
             await uow.commit()
         return SettingsView(settings=saved, etag=settings_etag(saved), is_default=False)
@@ -91,10 +89,11 @@ def _expand_mask(mask: tuple[str, ...]) -> frozenset[str]:
     if unknown:
         raise InvalidValueError.many(
             [
-                FieldViolation(
+                FieldViolation.of(
                     "update_mask",
-                    f"'{p}' is not a settings field that can be changed; "
-                    f"use one of: {', '.join(sorted(MASK_PATHS))}.",
+                    MessageCode.UNKNOWN_SETTINGS_FIELD,
+                    value=p[:80],
+                    choices=", ".join(sorted(MASK_PATHS)),
                 )
                 for p in unknown
             ]
@@ -104,27 +103,21 @@ def _expand_mask(mask: tuple[str, ...]) -> frozenset[str]:
 
 def _parse_changes(data: SettingsInput, paths: frozenset[str]) -> dict[str, Any]:
     """Validate every masked field at once, so the caller sees every problem in one answer."""
+    readers: dict[str, tuple[Callable[[Any], Any], Any]] = {
+        **{f"field_mapping.{f.value}": (_source, getattr(data, f.value)) for f in InvoiceField},
+        "due_date_policy": (_policy, data.due_date_policy),
+        "copy_customer_details": (lambda given: given, data.copy_customer_details),
+        "default_currency": (_currency, data.default_currency),
+        **{name: (_reference, getattr(data, name)) for name in _REFERENCES},
+    }
     violations: list[FieldViolation] = []
     changes: dict[str, Any] = {}
-
-    def attempt(key: str, field_path: str, build: Callable[[Any], Any], value: Any) -> None:
-        try:
-            changes[key] = build(value)
-        except InvalidValueError as exc:
-            violations.extend(exc.prefixed(field_path).violations)
-
-    for name in MAPPING_FIELDS:
-        if "field_mapping" in paths or f"field_mapping.{name}" in paths:
-            attempt(f"mapping.{name}", f"field_mapping.{name}", _source, getattr(data, name))
-    if "due_date_policy" in paths:
-        attempt("due_date_policy", "due_date_policy", _policy, data.due_date_policy)
-    if "copy_customer_details" in paths:
-        changes["copy_customer_details"] = data.copy_customer_details
-    if "default_currency" in paths:
-        attempt("default_currency", "default_currency", _currency, data.default_currency)
-    for name in ("default_tax_code", "default_terms", "default_item"):
-        if name in paths:
-            attempt(name, name, _reference, getattr(data, name))
+    for path, (read, value) in readers.items():
+        if path in paths or ("field_mapping" in paths and path.startswith("field_mapping.")):
+            try:
+                changes[path] = read(value)
+            except InvalidValueError as exc:
+                violations.extend(exc.prefixed(path).violations)
     if violations:
         raise InvalidValueError.many(violations)
     return changes
@@ -134,38 +127,29 @@ def _source(value: FieldSourceInput | None) -> FieldSource | None:
     if value is None:
         return None
     entities = {e.value for e in SourceEntity}
-    problems = []
     if value.entity not in entities:
-        problems.append(
-            FieldViolation(
-                "entity",
-                f"'{value.entity}' is not an entity fields can be read from; "
-                f"use one of: {', '.join(sorted(entities))}.",
-            )
+        raise InvalidValueError.of(
+            "entity",
+            MessageCode.UNKNOWN_ENTITY,
+            value=value.entity[:80],
+            choices=", ".join(sorted(entities)),
         )
-    if problems:
-        raise InvalidValueError.many(problems)
     return FieldSource(SourceEntity(value.entity), value.field_key)
 
 
 def _policy(value: DueDatePolicyInput | None) -> DueDatePolicy:
     if value is None:
-        raise InvalidValueError("rule", "A due-date rule is required.")
+        raise InvalidValueError.of("rule", MessageCode.DUE_DATE_RULE_REQUIRED)
     rules = {r.value for r in DueDateRule}
-    problems = []
     if value.rule not in rules:
-        problems.append(
-            FieldViolation(
-                "rule",
-                f"'{value.rule}' is not a due-date rule; use one of: {', '.join(sorted(rules))}.",
-            )
+        raise InvalidValueError.of(
+            "rule",
+            MessageCode.UNKNOWN_DUE_DATE_RULE,
+            value=value.rule[:80],
+            choices=", ".join(sorted(rules)),
         )
-        raise InvalidValueError.many(problems)
-    rule = DueDateRule(value.rule)
-    problems.extend(DueDatePolicy.validate_all(rule, value.days, value.day_of_month))
-    if problems:
-        raise InvalidValueError.many(problems)
-    return DueDatePolicy(rule, days=value.days, day_of_month=value.day_of_month)
+    # The policy reports every problem of its days and day of month at once.
+    return DueDatePolicy(DueDateRule(value.rule), days=value.days, day_of_month=value.day_of_month)
 
 
 def _currency(code: str) -> str | None:
@@ -173,7 +157,7 @@ def _currency(code: str) -> str | None:
     if not code:
         return None
     if not is_known_currency(code):
-        raise InvalidValueError("", f"'{code}' is not an ISO 4217 currency code.")
+        raise InvalidValueError.of("", MessageCode.UNKNOWN_CURRENCY, value=code[:40])
     return code
 
 
@@ -181,33 +165,33 @@ def _reference(value: str) -> str | None:
     value = value.strip()
     if not value:
         return None
-    if len(value) > MAX_REF_LENGTH:
-        raise InvalidValueError("", f"At most {MAX_REF_LENGTH} characters.")
+    if len(value) > ID_MAX:
+        raise InvalidValueError.of("", MessageCode.TOO_LONG, max=ID_MAX)
     return value
 
 
 def _apply(current: CompanySettings, changes: dict[str, Any]) -> CompanySettings:
     mapping = current.field_mapping
-    for name, field in MAPPING_FIELDS.items():
-        key = f"mapping.{name}"
+    for field in InvoiceField:
+        key = f"field_mapping.{field.value}"
         if key in changes:
             mapping = mapping.with_source(field, changes.pop(key))
     return dataclasses.replace(current, field_mapping=mapping, **changes)
 
 
+@dataclass(frozen=True, slots=True)
 class ListMappableFields:
-    def __init__(self, crm: CrmGateway) -> None:
-        self._crm = crm
+    crm: CrmGateway
 
     async def execute(self, principal: Principal, company_id: str) -> list[CrmField]:
         principal.ensure_can_access(company_id)
-        return await self._crm.list_fields(company_id)
+        return await self.crm.list_fields(company_id)
 
 
+@dataclass(frozen=True, slots=True)
 class ListInvoiceOptions:
-    def __init__(self, accounting: AccountingGateway) -> None:
-        self._accounting = accounting
+    accounting: AccountingGateway
 
     async def execute(self, principal: Principal, company_id: str) -> InvoiceOptions:
         principal.ensure_can_access(company_id)
-        return await self._accounting.invoice_options(company_id)
+        return await self.accounting.invoice_options(company_id)

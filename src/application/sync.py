@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 
-from application.invoices import QUICKBOOKS_ACTOR, InvoiceReader, apply_facts
-from application.ports.accounting import AccountingGateway
+from application.invoicing.calendar import today_of
+from application.invoicing.facts import apply_facts
+from application.invoicing.stored import QUICKBOOKS_ACTOR
+from application.ports.accounting import AccountingChanges, AccountingGateway, AccountingInvoice
 from application.ports.clock import Clock
 from application.ports.connections import TokenStore
 from application.ports.jobs import JobQueue
@@ -19,8 +21,14 @@ from application.ports.sync import ChangeNotice, NoticeInbox, NoticeStore
 from domain.connection import Vendor
 
 log = structlog.get_logger("dealbooks.sync")
-PAYMENT_LOOKBACK = timedelta(minutes=15)
+PAYMENT_LOOKBACK = timedelta(minutes=15)  # a payment notice without a time
+PAYMENT_MARGIN = timedelta(minutes=1)  # before a payment's time, for QuickBooks' own ordering
 NOTICES_PER_PASS = 1000  # applied together: their invoices read in a few QuickBooks calls
+
+
+def facts_of(changes: AccountingChanges) -> dict[str, AccountingInvoice | None]:
+    """The facts CDC sent, by QuickBooks id (None: deleted)."""
+    return {i.id: i for i in changes.invoices} | dict.fromkeys(changes.deleted_invoice_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,106 +38,133 @@ class SyncReport:
     invoices_changed: int
 
 
+@dataclass(frozen=True, slots=True)
 class ApplyAccountingChanges:
-    """Read the changed invoices of each company in as few calls as possible, apply the facts."""
+    """Apply what QuickBooks says changed to the invoices dealbooks knows, reading as little as
+    possible: facts QuickBooks already sent (CDC) are used as they are, the rest is read in one
+    query per 1,000 invoices, and only invoices whose facts changed are written."""
 
-    def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        accounting: AccountingGateway,
-        token_store: TokenStore,
-        clock: Clock,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._accounting = accounting
-        self._tokens = token_store
-        self._clock = clock
-        self._reader = InvoiceReader(accounting, clock)
+    uow_factory: UnitOfWorkFactory
+    accounting: AccountingGateway
+    token_store: TokenStore
+    clock: Clock
 
     async def execute(self, notices: Sequence[ChangeNotice]) -> SyncReport:
-        by_realm: dict[str, set[str]] = defaultdict(set)
-        payments: set[str] = set()
+        by_realm: dict[str, list[ChangeNotice]] = defaultdict(list)
         for notice in notices:
-            if notice.entity == "Invoice":
-                by_realm[notice.realm_id].add(notice.entity_id)
-            elif notice.entity == "Payment":
-                by_realm.setdefault(notice.realm_id, set())
-                payments.add(notice.realm_id)
+            if notice.entity in ("Invoice", "Payment"):
+                by_realm[notice.realm_id].append(notice)
         read = changed = companies = 0
-        for realm_id, invoice_ids in by_realm.items():
-            connection = await self._tokens.load_by_external_id(Vendor.QUICKBOOKS, realm_id)
+        for realm_id, realm_notices in by_realm.items():
+            connection = await self.token_store.load_by_external_id(Vendor.QUICKBOOKS, realm_id)
             if connection is None:
                 log.info("sync.unknown_realm", realm_id=realm_id)
                 continue
-            company_id = connection.company_id
             companies += 1
-            ids = set(invoice_ids)
-            if realm_id in payments:
-                # A payment names its invoices only in its own lines: ask QuickBooks what
-                # changed lately instead of reading each payment.
-                since = self._clock.now() - PAYMENT_LOOKBACK
-                recent = await self._accounting.changes_since(company_id, since)
-                ids.update(recent.payment_invoice_ids)
-                ids.update(i.id for i in recent.invoices)
-            n_read, n_changed = await self.apply(company_id, sorted(ids))
+            n_read, n_changed = await self._apply_notices(connection.company_id, realm_notices)
             read += n_read
             changed += n_changed
         return SyncReport(companies=companies, invoices_read=read, invoices_changed=changed)
 
-    async def apply(self, company_id: str, quickbooks_ids: Sequence[str]) -> tuple[int, int]:
-        """Apply the current facts of these QuickBooks invoices (those dealbooks knows)."""
-        async with self._uow_factory() as uow:
+    async def _apply_notices(
+        self, company_id: str, notices: Sequence[ChangeNotice]
+    ) -> tuple[int, int]:
+        invoices = [n for n in notices if n.entity == "Invoice"]
+        payments = [n for n in notices if n.entity == "Payment"]
+        wanted = {n.entity_id for n in invoices}
+        # An invoice dealbooks created comes back as a Create notice: QuickBooks' answer to the
+        # create already said all there is (a later change has a notice of its own).
+        created = wanted - {n.entity_id for n in invoices if n.operation != "Create"}
+        facts: dict[str, AccountingInvoice | None] = {}
+        if payments:
+            # A payment names its invoices only in its own lines: ask QuickBooks what changed
+            # since the payments (CDC), which also says how those invoices stand now.
+            times = [n.occurred_at for n in payments if n.occurred_at is not None]
+            since = min(times) - PAYMENT_MARGIN if times else self.clock.now() - PAYMENT_LOOKBACK
+            recent = await self.accounting.changes_since(company_id, since)
+            facts = facts_of(recent)
+            wanted |= set(recent.payment_invoice_ids) | set(facts)
+        return await self.apply(company_id, sorted(wanted), facts=facts, created=created)
+
+    async def apply(
+        self,
+        company_id: str,
+        quickbooks_ids: Sequence[str],
+        *,
+        facts: Mapping[str, AccountingInvoice | None] | None = None,
+        created: Set[str] = frozenset(),
+    ) -> tuple[int, int]:
+        """Apply the current facts of these QuickBooks invoices (those dealbooks knows): as in
+        ``facts`` (None: deleted), else read from QuickBooks. An id in ``created`` whose
+        invoice dealbooks confirmed needs no read. Returns (invoices read, changed)."""
+        known_facts = dict(facts or {})
+        async with self.uow_factory() as uow:
             known = await uow.invoices.find_by_quickbooks_ids(company_id, quickbooks_ids)
-        ids = [i.quickbooks_id for i in known if i.quickbooks_id]
+        ids = [
+            i.quickbooks_id
+            for i in known
+            if i.quickbooks_id
+            and not (
+                i.quickbooks_id in created
+                and i.quickbooks_id not in known_facts
+                and i.sync_token is not None
+            )
+        ]
         if not ids:
             return 0, 0
-        facts = await self._accounting.get_invoices(company_id, ids)
-        today = await self._reader.today(company_id)
-        now = self._clock.now()
-        changed = 0
-        async with self._uow_factory() as uow:
+        unread = [i for i in ids if i not in known_facts]
+        if unread:
+            found = await self.accounting.get_invoices(company_id, unread)
+            known_facts.update({i: found.get(i) for i in unread})  # not found: deleted
+        today = await today_of(company_id, self.accounting, self.clock)
+        now = self.clock.now()
+        changed: list[str] = []
+        synced: list[str] = []
+        async with self.uow_factory() as uow:
             for invoice in await uow.invoices.find_by_quickbooks_ids(company_id, ids):
                 assert invoice.quickbooks_id is not None
-                if apply_facts(invoice, facts.get(invoice.quickbooks_id), today=today, now=now):
-                    changed += 1
-                await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
+                if apply_facts(invoice, known_facts[invoice.quickbooks_id], today=today, now=now):
+                    changed.append(invoice.quickbooks_id)
+                    await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
+                elif invoice.last_synced_at == now:
+                    synced.append(invoice.quickbooks_id)  # only "last synced" to write
+            await uow.invoices.mark_synced(company_id, synced, now)
             await uow.commit()
-        log.info("sync.applied", company_id=company_id, read=len(ids), changed=changed)
-        return len(ids), changed
+        log.info("sync.applied", company_id=company_id, read=len(ids), changed=len(changed))
+        return len(ids), len(changed)
 
 
+@dataclass(frozen=True, slots=True)
 class RecordChangeNotices:
-    """Webhook side: keep each notice once with its processing queued. Fast: no QuickBooks call;
-    it returns once the new notices and their job are committed."""
+    """Webhook side: keep each notice once with its processing queued (no QuickBooks call)."""
 
-    def __init__(self, inbox: NoticeInbox, clock: Clock) -> None:
-        self._inbox = inbox
-        self._clock = clock
+    inbox: NoticeInbox
+    clock: Clock
 
     async def execute(self, notices: Sequence[ChangeNotice]) -> int:
-        new = await self._inbox.accept(notices, self._clock.now())
+        new = await self.inbox.accept(notices, self.clock.now())
         # On the request's one log line (this runs for every webhook delivery).
         structlog.contextvars.bind_contextvars(notices=len(notices), new_notices=len(new))
         return len(new)
 
 
+@dataclass(frozen=True, slots=True)
 class ProcessChangeNotices:
     """Job side: apply every notice of the realm still pending, then mark them processed (a
     retry re-applies). Notices recorded while it runs have a job of their own waiting."""
 
-    def __init__(self, notices: NoticeStore, apply: ApplyAccountingChanges, clock: Clock) -> None:
-        self._notices = notices
-        self._apply = apply
-        self._clock = clock
+    notices: NoticeStore
+    apply: ApplyAccountingChanges
+    clock: Clock
 
     async def execute(self, realm_id: str) -> SyncReport:
         companies = read = changed = 0
         while True:
-            notices = await self._notices.pending(realm_id, NOTICES_PER_PASS)
+            notices = await self.notices.pending(realm_id, NOTICES_PER_PASS)
             if not notices:
                 break
-            report = await self._apply.execute(notices)
-            await self._notices.mark_processed([n.key for n in notices], self._clock.now())
+            report = await self.apply.execute(notices)
+            await self.notices.mark_processed([n.key for n in notices], self.clock.now())
             companies = max(companies, report.companies)
             read += report.invoices_read
             changed += report.invoices_changed
@@ -142,95 +177,80 @@ CDC_WINDOW = timedelta(days=29)  # QuickBooks answers CDC for the last 30 days
 FIRST_LOOKBACK = timedelta(hours=1)
 
 
+@dataclass(frozen=True, slots=True)
 class CatchUpCompany:
     """CDC catch-up for one company: what changed since the watermark, applied, and only then
     the watermark advanced. A gap longer than CDC's window reconciles every open invoice."""
 
-    def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        accounting: AccountingGateway,
-        notices: NoticeStore,
-        apply: ApplyAccountingChanges,
-        clock: Clock,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._accounting = accounting
-        self._notices = notices
-        self._apply = apply
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    accounting: AccountingGateway
+    notices: NoticeStore
+    apply: ApplyAccountingChanges
+    clock: Clock
 
     async def execute(self, company_id: str) -> SyncReport:
-        now = self._clock.now()
-        since = await self._notices.watermark(company_id) or now - FIRST_LOOKBACK
+        now = self.clock.now()
+        since = await self.notices.watermark(company_id) or now - FIRST_LOOKBACK
+        facts: dict[str, AccountingInvoice | None] = {}
         if now - since > CDC_WINDOW:
             ids = await self._open_invoice_ids(company_id)
             as_of = now
             log.warning("sync.full_reconciliation", company_id=company_id, invoices=len(ids))
         else:
-            changes = await self._accounting.changes_since(company_id, since)
-            ids = sorted(
-                {i.id for i in changes.invoices}
-                | set(changes.deleted_invoice_ids)
-                | set(changes.payment_invoice_ids)
-            )
+            changes = await self.accounting.changes_since(company_id, since)
+            facts = facts_of(changes)
+            ids = sorted(set(facts) | set(changes.payment_invoice_ids))
             as_of = changes.as_of
-        read, changed = await self._apply.apply(company_id, ids) if ids else (0, 0)
-        await self._notices.set_watermark(company_id, as_of)
+        read, changed = await self.apply.apply(company_id, ids, facts=facts) if ids else (0, 0)
+        await self.notices.set_watermark(company_id, as_of)
         return SyncReport(companies=1, invoices_read=read, invoices_changed=changed)
 
     async def _open_invoice_ids(self, company_id: str) -> list[str]:
-        async with self._uow_factory() as uow:
+        async with self.uow_factory() as uow:
             invoices = await uow.invoices.list_unsettled(company_id)
         return [i.quickbooks_id for i in invoices if i.quickbooks_id]
 
 
+@dataclass(frozen=True, slots=True)
 class SweepStuckCreations:
     """Queue a finishing job for every invoice left CREATING, and a follow-up job for every deal
     follow-up left unfinished (crash, outage, lost job)."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, jobs: JobQueue, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._jobs = jobs
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    jobs: JobQueue
+    clock: Clock
 
     async def execute(self, older_than: timedelta = timedelta(seconds=30)) -> int:
-        async with self._uow_factory() as uow:
+        async with self.uow_factory() as uow:
             stuck = await uow.invoices.list_creating(
-                older_than=self._clock.now() - older_than, limit=500
+                older_than=self.clock.now() - older_than, limit=500
             )
             follow_ups = await uow.deal_follow_ups.list_unfinished(
-                older_than=self._clock.now() - older_than, limit=500
+                older_than=self.clock.now() - older_than, limit=500
             )
         for invoice in stuck:
-            await self._jobs.finish_creation(invoice.company_id, invoice.id)
+            await self.jobs.finish_creation(invoice.company_id, invoice.id)
         for follow_up in follow_ups:
-            await self._jobs.follow_up_on_deal(follow_up.company_id, follow_up.invoice_id)
+            await self.jobs.follow_up_on_deal(follow_up.company_id, follow_up.invoice_id)
         return len(stuck) + len(follow_ups)
 
 
+@dataclass(frozen=True, slots=True)
 class RecordOverdueInvoices:
     """Invoices whose due date passed in the company's time zone become OVERDUE with a history
     event, whether or not QuickBooks says anything (it never does: overdue is our rule)."""
 
-    def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        accounting: AccountingGateway,
-        token_store: TokenStore,
-        clock: Clock,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._tokens = token_store
-        self._clock = clock
-        self._reader = InvoiceReader(accounting, clock)
+    uow_factory: UnitOfWorkFactory
+    accounting: AccountingGateway
+    token_store: TokenStore
+    clock: Clock
 
     async def execute(self) -> int:
         recorded = 0
-        for company_id in await self._tokens.connected_companies(Vendor.QUICKBOOKS):
-            today = await self._reader.today(company_id)
-            now = self._clock.now()
-            async with self._uow_factory() as uow:
+        for company_id in await self.token_store.connected_companies(Vendor.QUICKBOOKS):
+            today = await today_of(company_id, self.accounting, self.clock)
+            now = self.clock.now()
+            async with self.uow_factory() as uow:
                 for invoice in await uow.invoices.list_unsettled(company_id):
                     if invoice.record_overdue(today, now):
                         await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)

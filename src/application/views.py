@@ -1,15 +1,20 @@
-"""Views: what use cases return to entrypoints."""
+"""Views: what use cases return to entrypoints. Immutable; built from the read side's rows."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from application.ports.accounting import AccountingCustomer
 from domain.customer import Customer
 from domain.field_mapping import SourceEntity
-from domain.invoice import Invoice, InvoiceLine, InvoiceStatus, InvoiceTotals
+from domain.invoice import Invoice, InvoiceState, InvoiceStatus, status_of
+from domain.invoice_line import InvoiceLine, InvoiceTotals
+from domain.messages import MessageCode, as_params, english
+from domain.money import Money
 from domain.settings import CompanySettings
 
 T = TypeVar("T")
@@ -27,10 +32,78 @@ def settings_etag(settings: CompanySettings) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class LineView:
+    line: InvoiceLine
+    amount: Money  # the line's total in the invoice's currency
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceView:
-    invoice: Invoice
+    """An invoice as the read side stores it (the columns kept with every write: totals,
+    balance, link), with its status on the company's today."""
+
+    company_id: str
+    deal_id: str
+    id: str
+    state: InvoiceState
     status: InvoiceStatus
+    doc_number: str | None
+    customer: Customer
+    lines: tuple[LineView, ...]
+    currency: str
+    issue_date: date
+    due_date: date | None
+    memo: str
+    totals: InvoiceTotals
+    quickbooks_id: str | None
     quickbooks_url: str | None
+    quickbooks_total: Money | None
+    failure_reason: str | None
+    failure_code: str | None
+    failure_params: Mapping[str, str]
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_synced_at: datetime | None
+    last_sent_at: datetime | None
+
+    @property
+    def totals_mismatch(self) -> bool:
+        return self.quickbooks_total is not None and self.quickbooks_total != self.totals.total
+
+    @classmethod
+    def of(cls, invoice: Invoice, today: date) -> InvoiceView:
+        """The view of an invoice held in memory (the in-memory read side builds them so)."""
+        totals = invoice.totals()
+        currency = invoice.currency
+        return cls(
+            company_id=invoice.company_id,
+            deal_id=invoice.deal_id,
+            id=invoice.id,
+            state=invoice.state,
+            status=status_of(invoice.state, invoice.due_date, totals.balance, today),
+            doc_number=invoice.doc_number,
+            customer=invoice.customer,
+            lines=tuple(LineView(line, line.total(currency)) for line in invoice.lines),
+            currency=currency,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            memo=invoice.memo,
+            totals=totals,
+            quickbooks_id=invoice.quickbooks_id,
+            quickbooks_url=(
+                invoice.quickbooks_url if invoice.state is not InvoiceState.DELETED else None
+            ),
+            quickbooks_total=invoice.quickbooks_total,
+            failure_reason=invoice.failure_reason,
+            failure_code=invoice.failure_code,
+            failure_params=dict(invoice.failure_params),
+            created_by=invoice.created_by,
+            created_at=invoice.created_at,
+            updated_at=invoice.updated_at,
+            last_synced_at=invoice.last_synced_at,
+            last_sent_at=invoice.last_sent_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +114,21 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class DraftWarning:
-    code: str  # CURRENCY_NOT_ENABLED, MISSING_TAX_CODE, NO_EMAIL, NO_LINES, MAPPING_EMPTY ...
-    message: str
+    """What QuickBooks would object to in a draft: a code (CURRENCY_NOT_ENABLED, NO_EMAIL, ...)
+    with its parameters, and the form field it is about."""
+
+    code: MessageCode
     field: str = ""
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, code: MessageCode, field: str = "", /, **params: object) -> DraftWarning:
+        return cls(code, field, as_params(params))
+
+    @property
+    def message(self) -> str:
+        """The warning in English."""
+        return english(self.code, self.params)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from domain.connection import OAuthTokens
 from domain.field_mapping import DealSnapshot, SourceEntity
-from domain.invoice import DiscountKind, TaxMethod
+from domain.invoice_line import DiscountKind, TaxMethod
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
+from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice
@@ -83,6 +84,13 @@ class InvoiceRepository(Protocol):
         self, company_id: str, quickbooks_ids: Sequence[str]
     ) -> list[Invoice]: ...
 
+    async def mark_synced(
+        self, company_id: str, quickbooks_ids: Sequence[str], now: datetime
+    ) -> None:
+        """Record that these invoices were just read from QuickBooks, with nothing else to
+        change (``Invoice.mark_synced`` for many at once, without reading them again)."""
+        ...
+
     async def list_unsettled(self, company_id: str) -> list[Invoice]:
         """The company's OPEN and PARTIALLY_PAID invoices (what a full reconciliation reads)."""
         ...
@@ -92,17 +100,23 @@ class InvoiceRepository(Protocol):
         ...
 
 
-class InvoiceQueries(Protocol):
-    """The read model behind GetInvoice and ListInvoices: invoices as last committed, each
-    answer from one query, with no unit of work (nothing read here is ever saved)."""
+class InvoiceViews(Protocol):
+    """The read side behind GetInvoice and ListInvoices: one query per answer, outside any unit
+    of work, into immutable views (status on ``today``, the company's local date)."""
 
-    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+    async def get(self, company_id: str, invoice_id: str, *, today: date) -> InvoiceView | None:
         """The company's invoice, or None (also when it belongs to another company)."""
         ...
 
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
-    ) -> list[Invoice]:
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        today: date,
+        limit: int,
+        after: PageCursor | None = None,
+    ) -> list[InvoiceView]:
         """Newest first, as ``InvoiceRepository.list_for_deal``."""
         ...
 
@@ -244,35 +258,4 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 class DatabaseProbe(Protocol):
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
-        ...
-
-
-class InvoiceIntake(Protocol):
-    """CreateInvoice's own writes, each all-or-nothing in one step: the settings it builds
-    from, storing the new invoice under its request id, and recording what QuickBooks
-    created. The same as doing them in a unit of work (``application.intake`` does exactly
-    that); an adapter may do each in fewer round trips, on the path of every invoice created.
-    """
-
-    async def settings(self, company_id: str) -> CompanySettings | None: ...
-
-    async def store_requested(
-        self,
-        invoice: Invoice,
-        *,
-        actor: str | None,
-        creation: CreationOptions,
-        request: tuple[str, IdempotencyRecord] | None,
-    ) -> bool:
-        """Store a new invoice with its events and, with ``request`` (a request id and what it
-        records), claim that request id for it. False, storing nothing, when the request id
-        was claimed first (by a call that committed)."""
-        ...
-
-    async def record_created(
-        self, invoice: Invoice, *, read_version: int, actor: str | None, follow_up: DealFollowUp
-    ) -> bool:
-        """Save an invoice just confirmed from CREATING, with its events and its deal
-        follow-up, if the stored row is still CREATING at ``read_version``. False, writing
-        nothing, when it is not (another process got there first: read it again)."""
         ...

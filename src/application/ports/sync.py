@@ -28,15 +28,10 @@ class NoticeInbox(Protocol):
     """Where webhooks drop QuickBooks notices: stored once, their processing queued with them."""
 
     async def accept(self, notices: Sequence[ChangeNotice], now: datetime) -> list[ChangeNotice]:
-        """Store the notices not seen before and make sure a job will apply them, in one
-        transaction: a job for each of their realms, unless one is already waiting (it applies
-        every notice of its realm pending when it runs). Return the new notices (duplicates and
-        replays are dropped, and queue nothing).
-
-        Returns only once that transaction is committed: a caller may then acknowledge the
-        notices to QuickBooks, and nothing is lost if the process dies the next instant. Calls
-        made at the same time may share a transaction (group commit).
-        """
+        """Store the notices not seen before with a job per realm (unless one is already
+        waiting), in one transaction, and return them; duplicates queue nothing. Returns only
+        once committed, so the caller may acknowledge QuickBooks (concurrent calls may share a
+        transaction)."""
         ...
 
 

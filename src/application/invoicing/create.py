@@ -1,0 +1,271 @@
+"""CreateInvoice: exactly once per request id (AIP-155). The invoice is stored as CREATING under
+its request id first, then ``FinishInvoiceCreation`` has QuickBooks create it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import structlog
+
+from application.commands import CreateInvoiceCommand, DealRef, InvoiceInput, LineInput
+from application.errors import (
+    ApplicationError,
+    ConcurrencyConflictError,
+    RequestIdReusedError,
+    UpstreamUnavailableError,
+)
+from application.invoicing.calendar import company_today
+from application.invoicing.checks import currency_warnings
+from application.invoicing.finish import FinishInvoiceCreation
+from application.invoicing.stored import InvoiceAnswers, settings_of, validate_request_id
+from application.ports.accounting import AccountingGateway, InvoiceOptions
+from application.ports.clock import Clock
+from application.ports.jobs import JobQueue
+from application.ports.persistence import CreationOptions, IdempotencyRecord, UnitOfWorkFactory
+from application.reasons import MetadataKey
+from application.views import InvoiceView
+from domain.customer import Address, Customer
+from domain.errors import DomainError, FieldViolation, InvalidValueError
+from domain.ids import CompanyId, DealId, InvoiceId
+from domain.invoice import Invoice, InvoiceState
+from domain.invoice_line import InvoiceLine, build_lines
+from domain.messages import MessageCode
+from domain.money import is_known_currency
+from domain.settings import CompanySettings
+
+log = structlog.get_logger("dealbooks.invoices")
+
+
+def _parse_date(value: str, field: str, violations: list[FieldViolation]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        violations.append(FieldViolation.of(field, MessageCode.NOT_A_DATE, value=value[:40]))
+        return None
+
+
+def _line_row(line: LineInput) -> dict[str, Any]:
+    return {
+        "name": line.name,
+        "description": line.description,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "discount": line.discount or "0",
+        "discount_kind": line.discount_kind or "percentage",
+        "tax_rate": line.tax_rate or "0",
+        "tax_method": line.tax_method or "none",
+        "item_ref": line.item_id,
+        "tax_code_ref": line.tax_code_id,
+        "kind": line.kind or "item",
+    }
+
+
+def request_hash(deal: DealRef, data: InvoiceInput) -> str:
+    payload = json.dumps(
+        {"company": deal.company_id, "deal": deal.deal_id, "invoice": asdict(data)},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CreateInvoice:
+    uow_factory: UnitOfWorkFactory
+    accounting: AccountingGateway
+    clock: Clock
+    finish: FinishInvoiceCreation
+    answers: InvoiceAnswers
+    jobs: JobQueue | None = None
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+
+    async def execute(self, cmd: CreateInvoiceCommand) -> InvoiceView:
+        ref = cmd.deal
+        ref.principal.ensure_can_access(ref.company_id)
+        request_id = validate_request_id(cmd.request_id)
+        fingerprint = request_hash(ref, cmd.invoice)
+        # Checks that fail may be a replay's, which answers whatever it answered first.
+        try:
+            options = await self._preflight(ref.company_id)
+            stored = await self._store(ref, cmd.invoice, options, request_id, fingerprint)
+        except (ApplicationError, DomainError):
+            replayed = await self._replay(ref, request_id, fingerprint) if request_id else None
+            if replayed is None:
+                raise
+            return replayed
+        if stored is None:
+            # A call with the same request id (a double click, a client retrying before the
+            # first answer) stored its invoice first; Postgres made our claim wait for it.
+            replayed = await self._replay(ref, request_id, fingerprint)
+            if replayed is None:
+                raise ConcurrencyConflictError("request id claimed concurrently")
+            return replayed
+        invoice, creation, settings = stored
+        log.info(
+            "invoice.creation_requested",
+            invoice_id=invoice.id,
+            deal_id=ref.deal_id,
+            company_id=ref.company_id,
+        )
+        # Finished from what was just stored: reading it back would only cost round trips.
+        invoice = await self._unless_cut_short(
+            ref.company_id, invoice.id, self.finish.finish(invoice, creation, settings)
+        )
+        return await self._answer(invoice)
+
+    async def _preflight(self, company_id: str) -> InvoiceOptions | None:
+        """What QuickBooks accepts, best effort (and cached): during an outage the invoice is
+        still accepted (as CREATING) and QuickBooks itself judges it when it is back. Read
+        before the transaction: no vendor call inside one."""
+        try:
+            return await self.accounting.invoice_options(company_id)
+        except UpstreamUnavailableError:
+            return None
+
+    async def _store(
+        self,
+        ref: DealRef,
+        data: InvoiceInput,
+        options: InvoiceOptions | None,
+        request_id: str,
+        fingerprint: str,
+    ) -> tuple[Invoice, CreationOptions, CompanySettings] | None:
+        """Build the invoice from the company's settings, claim the request id and store the
+        invoice with its events, in one transaction; None, storing nothing, when the request
+        id was claimed first."""
+        async with self.uow_factory() as uow:
+            settings = await settings_of(uow, ref.company_id)
+            invoice, creation = self._build(ref, data, settings, options)
+            record = IdempotencyRecord(fingerprint, invoice.id)
+            if request_id and not await uow.idempotency.put(ref.company_id, request_id, record):
+                return None
+            await uow.invoices.add(invoice, actor=ref.principal.subject, creation=creation)
+            try:
+                await uow.commit()
+            except ConcurrencyConflictError:
+                if not request_id:
+                    raise
+                return None  # the request id's claim lost to a concurrent one at commit
+        return invoice, creation, settings
+
+    async def _unless_cut_short(
+        self, company_id: str, invoice_id: str, finishing: Awaitable[Invoice]
+    ) -> Invoice:
+        """``finishing``, unless the caller gives up meanwhile (its deadline passed, the server
+        is shutting down): then the invoice, stored as CREATING, is left to a job now rather
+        than to the sweep a minute or more later."""
+        try:
+            return await finishing
+        except asyncio.CancelledError:
+            if self.jobs is not None:
+                try:
+                    await asyncio.shield(self.jobs.finish_creation(company_id, invoice_id))
+                except Exception as exc:  # the queue is closing too: the sweep will find it
+                    log.warning(
+                        "invoice.finish_not_queued", invoice_id=invoice_id, error=type(exc).__name__
+                    )
+            raise
+
+    async def _answer(self, invoice: Invoice) -> InvoiceView:
+        if invoice.state is InvoiceState.CREATING and self.jobs is not None:
+            # QuickBooks could not be reached: a durable job retries with backoff.
+            await self.jobs.finish_creation(invoice.company_id, invoice.id)
+        return await self.answers.view(invoice.company_id, invoice.deal_id, invoice.id)
+
+    async def _replay(self, ref: DealRef, request_id: str, fingerprint: str) -> InvoiceView | None:
+        async with self.uow_factory() as uow:
+            record = await uow.idempotency.get(ref.company_id, request_id)
+        if record is None:
+            return None
+        if record.request_hash != fingerprint:
+            raise RequestIdReusedError(
+                "This request_id was already used for a different invoice; use a new one.",
+                metadata={MetadataKey.REQUEST_ID: request_id},
+            )
+        # The first call's invoice; finish it if it is still being created (a retry after a
+        # crash or an outage must not wait for the background sweep).
+        invoice = await self._unless_cut_short(
+            ref.company_id,
+            record.resource_id,
+            self.finish.execute(ref.company_id, record.resource_id),
+        )
+        return await self._answer(invoice)
+
+    def _build(
+        self,
+        ref: DealRef,
+        data: InvoiceInput,
+        settings: CompanySettings,
+        options: InvoiceOptions | None,
+    ) -> tuple[Invoice, CreationOptions]:
+        violations: list[FieldViolation] = []
+        currency = data.currency.strip().upper()
+        if options and currency and is_known_currency(currency):
+            for warning in currency_warnings(currency, options):
+                violations.append(FieldViolation("invoice.currency", warning.code, warning.params))
+        customer: Customer | None = None
+        address = data.customer.address
+        try:
+            customer = Customer(
+                display_name=data.customer.display_name,
+                email=data.customer.email or None,
+                billing_address=Address(**asdict(address)) if address else None,
+                tax_id=data.customer.tax_id or None,
+                quickbooks_id=data.customer.quickbooks_customer_id or None,
+            )
+        except InvalidValueError as exc:
+            violations.extend(exc.prefixed("invoice.customer").violations)
+        lines: tuple[InvoiceLine, ...] = ()
+        try:
+            lines = build_lines([_line_row(line) for line in data.lines])
+        except InvalidValueError as exc:
+            violations.extend(exc.prefixed("invoice").violations)
+        if options and not options.preferences.is_us_company:
+            for index, line in enumerate(lines):
+                if not line.is_discount and not line.tax_code_ref:
+                    violations.append(
+                        FieldViolation(
+                            f"invoice.lines[{index}].tax_code_id", MessageCode.TAX_CODE_REQUIRED
+                        )
+                    )
+        issue_date = _parse_date(data.issue_date, "invoice.issue_date", violations)
+        due_date = _parse_date(data.due_date, "invoice.due_date", violations)
+        if violations or customer is None:
+            raise InvalidValueError.many(violations)
+        now = self.clock.now()
+        zone = options.preferences.time_zone if options else None
+        issue_date = issue_date or company_today(now, zone)
+        if due_date is None:
+            due_date = settings.due_date_policy.due_date(issue_date)
+        try:
+            invoice = Invoice.request(
+                id=InvoiceId(self.new_id()),
+                company_id=CompanyId(ref.company_id),
+                deal_id=DealId(ref.deal_id),
+                customer=customer,
+                lines=lines,
+                currency=currency,
+                issue_date=issue_date,
+                due_date=due_date,
+                memo=data.memo,
+                created_by=ref.principal.subject,
+                now=now,
+            )
+        except InvalidValueError as exc:
+            raise exc.prefixed("invoice") from None
+        # Which organization or person to remember the customer for is the deal follow-up's
+        # business (after QuickBooks created the invoice): no Pipedrive call on this path.
+        creation = CreationOptions(
+            update_customer_details=data.update_customer_details,
+            requested_by=ref.principal.subject,
+        )
+        return invoice, creation

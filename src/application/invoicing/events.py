@@ -1,0 +1,35 @@
+"""ListInvoiceEvents: the deal's invoicing history, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.commands import ListPageCommand
+from application.invoicing.paging import deal_parent, decode_token, encode_token, page_size_of
+from application.ports.persistence import RecordedEvent, UnitOfWorkFactory
+from application.views import Page
+from domain.errors import InvalidValueError
+from domain.messages import MessageCode
+
+
+@dataclass(frozen=True, slots=True)
+class ListInvoiceEvents:
+    uow_factory: UnitOfWorkFactory
+
+    async def execute(self, cmd: ListPageCommand) -> Page[RecordedEvent]:
+        ref = cmd.deal
+        ref.principal.ensure_can_access(ref.company_id)
+        size = page_size_of(cmd.page_size)
+        parent = deal_parent(ref) + "/events"
+        position = decode_token(parent, cmd.page_token)
+        before = None
+        if position is not None:
+            before = position.get("b")
+            if not isinstance(before, int):
+                raise InvalidValueError.of("page_token", MessageCode.PAGE_TOKEN_DAMAGED)
+        async with self.uow_factory() as uow:
+            rows = await uow.invoice_events.list_for_deal(
+                ref.company_id, ref.deal_id, limit=size + 1, before_id=before
+            )
+        token = encode_token(parent, {"b": rows[size - 1].id}) if len(rows) > size else ""
+        return Page(items=rows[:size], next_page_token=token)

@@ -1,0 +1,202 @@
+"""FinishInvoiceCreation: take a CREATING invoice to OPEN (or CREATE_FAILED)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import KW_ONLY, dataclass
+from datetime import datetime
+
+import structlog
+
+from application.errors import (
+    IntegrationNotConnectedError,
+    NotFoundError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
+)
+from application.invoicing.follow_up import FollowUpOnDeal
+from application.invoicing.stored import QUICKBOOKS_ACTOR, settings_of
+from application.ports.accounting import AccountingCustomer, AccountingGateway, AccountingInvoice
+from application.ports.clock import Clock
+from application.ports.jobs import JobQueue
+from application.ports.persistence import (
+    CreationOptions,
+    DealFollowUp,
+    FollowUpState,
+    UnitOfWorkFactory,
+)
+from application.reasons import ResourceType
+from domain.invoice import Invoice, InvoiceState
+from domain.settings import CompanySettings
+
+log = structlog.get_logger("dealbooks.invoices")
+
+
+@dataclass(frozen=True, slots=True)
+class FinishInvoiceCreation:
+    """Safe to run any number of times, from any process: QuickBooks writes carry request ids
+    derived from the invoice id, and the outcome is recorded only on a row still CREATING,
+    with its deal follow-up (queued, or run at once without a job queue)."""
+
+    uow_factory: UnitOfWorkFactory
+    accounting: AccountingGateway
+    clock: Clock
+    _: KW_ONLY
+    jobs: JobQueue | None = None
+    follow_up: FollowUpOnDeal | None = None
+
+    async def execute(self, company_id: str, invoice_id: str) -> Invoice:
+        async with self.uow_factory() as uow:
+            invoice = await uow.invoices.get(company_id, invoice_id)
+            if invoice is None:
+                raise NotFoundError(ResourceType.INVOICE, invoice_id)
+            creation = await uow.invoices.creation_options(company_id, invoice_id)
+            settings = await settings_of(uow, company_id)
+        return await self.finish(invoice, creation, settings)
+
+    async def finish(
+        self, invoice: Invoice, creation: CreationOptions, settings: CompanySettings
+    ) -> Invoice:
+        """``execute`` for an invoice the caller just read or stored (with its options)."""
+        if invoice.state is not InvoiceState.CREATING:
+            return invoice
+        try:
+            customer = await self._ensure_customer(invoice, creation, settings)
+            linked = copy.copy(invoice)  # as sent: linked to the customer QuickBooks knows
+            linked.customer = invoice.customer.with_quickbooks_id(customer.id)
+            created = await self.accounting.create_invoice(
+                invoice.company_id, linked, request_id=f"inv-{invoice.id}"
+            )
+        except UpstreamRejectedError as exc:
+            rejected, _ = await self._record(invoice, rejected=exc)
+            return rejected
+        except (UpstreamUnavailableError, IntegrationNotConnectedError) as exc:
+            log.warning(
+                "invoice.creation_deferred",
+                invoice_id=invoice.id,
+                reason=exc.reason,
+                detail=exc.message,
+            )
+            return invoice  # still CREATING; a retry or the background sweep finishes it
+        finished, confirmed_here = await self._record(
+            invoice, created=created, customer=customer, requested_by=creation.requested_by
+        )
+        if confirmed_here:  # one follow-up per invoice, from whichever process confirmed it
+            await self._start_follow_up(invoice.company_id, invoice.id)
+        return finished
+
+    async def _ensure_customer(
+        self, invoice: Invoice, creation: CreationOptions, settings: CompanySettings
+    ) -> AccountingCustomer:
+        company_id = invoice.company_id
+        wanted = invoice.customer
+        if wanted.quickbooks_id:
+            if not (creation.update_customer_details or settings.copy_customer_details):
+                # Linked and nothing to copy: QuickBooks itself refuses an unknown customer,
+                # so reading it first would only cost a call against the rate limit.
+                return AccountingCustomer(id=wanted.quickbooks_id, customer=wanted)
+            existing = await self.accounting.get_customer(company_id, wanted.quickbooks_id)
+            differences = wanted.differences(existing.customer)
+            if differences:
+                existing = await self.accounting.update_customer_details(
+                    company_id, existing.id, wanted, differences
+                )
+            return existing
+        return await self.accounting.create_customer(
+            company_id, wanted, request_id=f"cus-{invoice.id}"
+        )
+
+    async def _record(
+        self,
+        requested: Invoice,
+        *,
+        created: AccountingInvoice | None = None,
+        customer: AccountingCustomer | None = None,
+        requested_by: str | None = None,
+        rejected: UpstreamRejectedError | None = None,
+    ) -> tuple[Invoice, bool]:
+        """The invoice after recording the outcome, and whether this call recorded it."""
+        company_id = requested.company_id
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            invoice = await uow.invoices.get_for_update(company_id, requested.id)
+            if invoice is None:
+                raise NotFoundError(ResourceType.INVOICE, requested.id)
+            if invoice.state is not InvoiceState.CREATING:
+                return invoice, False  # another process finished it first
+            if rejected is not None:
+                invoice.reject(
+                    rejected.message,
+                    now,
+                    code=rejected.reason,
+                    params=rejected.metadata,
+                )
+                log.info(
+                    "invoice.creation_rejected",
+                    invoice_id=invoice.id,
+                    reason=rejected.reason,
+                    detail=rejected.message,
+                )
+            else:
+                assert created is not None
+                assert customer is not None
+                link = await self.accounting.invoice_link(company_id, created.id)
+                invoice.confirm_created(
+                    created.id,
+                    created.doc_number,
+                    created.sync_token,
+                    created.total,
+                    now,
+                    customer_quickbooks_id=customer.id,
+                    quickbooks_url=link,
+                )
+                invoice.mark_synced(now)
+                await uow.deal_follow_ups.add(
+                    _follow_up(invoice, created, customer, requested_by, link, now)
+                )
+                log.info(
+                    "invoice.created",
+                    invoice_id=invoice.id,
+                    quickbooks_id=created.id,
+                    doc_number=created.doc_number,
+                    totals_mismatch=invoice.totals_mismatch,
+                )
+            await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR if rejected is None else None)
+            await uow.commit()
+        return invoice, True
+
+    async def _start_follow_up(self, company_id: str, invoice_id: str) -> None:
+        if self.jobs is not None:
+            await self.jobs.follow_up_on_deal(company_id, invoice_id)
+        elif self.follow_up is not None:
+            try:
+                await self.follow_up.execute(company_id, invoice_id)
+            except Exception as exc:  # the note is a courtesy; the invoice exists either way
+                log.warning("invoice.note_failed", invoice_id=invoice_id, error=type(exc).__name__)
+
+
+def _follow_up(
+    invoice: Invoice,
+    created: AccountingInvoice,
+    customer: AccountingCustomer,
+    requested_by: str | None,
+    link: str,
+    now: datetime,
+) -> DealFollowUp:
+    due = created.due_date.isoformat() if created.due_date else "on receipt"
+    return DealFollowUp(
+        company_id=invoice.company_id,
+        invoice_id=invoice.id,
+        deal_id=invoice.deal_id,
+        note=(
+            f"QuickBooks invoice {created.doc_number or created.id} created: "
+            f"{created.total}, due {due}.\n{link}"
+        ),
+        marker=link,
+        quickbooks_customer_id=customer.id,
+        customer_name=customer.customer.display_name,
+        requested_by=requested_by,
+        state=FollowUpState.PENDING,
+        created_at=now,
+        updated_at=now,
+    )

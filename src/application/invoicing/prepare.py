@@ -1,0 +1,191 @@
+"""PrepareInvoice: the invoice form prefilled from the deal, its products, the mapping and the
+due-date rule, with QuickBooks customer suggestions and what QuickBooks would object to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from application.commands import DealRef
+from application.errors import NotFoundError
+from application.invoicing.calendar import company_today
+from application.invoicing.checks import currency_warnings
+from application.invoicing.contacts import find_link, link_targets
+from application.invoicing.stored import settings_of
+from application.ports.accounting import (
+    AccountingCustomer,
+    AccountingGateway,
+    InvoiceOptions,
+    ItemOption,
+)
+from application.ports.clock import Clock
+from application.ports.crm import CrmGateway, Deal
+from application.ports.persistence import UnitOfWorkFactory
+from application.views import DraftWarning, InvoiceDraft
+from domain.customer import Customer
+from domain.field_mapping import MappingIssue, MappingIssueKind
+from domain.invoice_line import DiscountKind, InvoiceLine, totals_of
+from domain.messages import MessageCode
+from domain.money import Money, is_known_currency, minor_units
+from domain.settings import CompanySettings
+
+
+def match_item(name: str, items: Sequence[ItemOption]) -> ItemOption | None:
+    wanted = name.strip().lower()
+    for item in items:
+        if item.active and item.name.strip().lower() == wanted:
+            return item
+    return None
+
+
+def deal_lines(
+    deal: Deal, options: InvoiceOptions, settings: CompanySettings, currency: str
+) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
+    """Invoice lines from the deal's products and deal-level discounts."""
+    warnings: list[DraftWarning] = []
+    lines: list[InvoiceLine] = []
+    for index, product in enumerate(deal.products):
+        item = match_item(product.name, options.items)
+        item_ref = item.id if item else settings.default_item
+        if item_ref is None:
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.NO_MATCHING_ITEM, f"lines[{index}].item_id", name=product.name
+                )
+            )
+        lines.append(
+            InvoiceLine(
+                name=product.name,
+                description=product.comments,
+                quantity=product.quantity,
+                unit_price=product.unit_price,
+                discount=product.discount,
+                discount_kind=product.discount_kind,
+                tax_rate=product.tax_rate,
+                tax_method=product.tax_method,
+                item_ref=item_ref,
+                tax_code_ref=settings.default_tax_code,
+            )
+        )
+    items_total = Money.sum_of((line.total(currency) for line in lines), currency)
+    for discount in deal.discounts:
+        amount = discount.amount
+        if discount.kind is DiscountKind.PERCENTAGE:
+            amount = (items_total.amount * discount.amount / Decimal(100)).quantize(
+                Decimal(1).scaleb(-minor_units(currency))
+            )
+        if amount > 0:
+            lines.append(InvoiceLine.discount_line(discount.description or "Discount", amount))
+    return tuple(lines), warnings
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareInvoice:
+    uow_factory: UnitOfWorkFactory
+    accounting: AccountingGateway
+    crm: CrmGateway
+    clock: Clock
+
+    async def execute(self, ref: DealRef) -> InvoiceDraft:
+        ref.principal.ensure_can_access(ref.company_id)
+        async with self.uow_factory() as uow:
+            settings = await settings_of(uow, ref.company_id)
+            deal = await self.crm.get_deal(ref.company_id, ref.deal_id)
+            link = await find_link(uow, ref.company_id, deal)
+        options = await self.accounting.invoice_options(ref.company_id)
+        prefs = options.preferences
+        mapped = settings.field_mapping.apply(deal.snapshot)
+        warnings = [
+            _mapping_warning(issue)
+            for issue in mapped.issues
+            if issue.kind is not MappingIssueKind.NOT_MAPPED
+        ]
+
+        linked: AccountingCustomer | None = None
+        if link is not None:
+            try:
+                linked = await self.accounting.get_customer(
+                    ref.company_id, link.quickbooks_customer_id
+                )
+            except NotFoundError:
+                warnings.append(
+                    DraftWarning.of(
+                        MessageCode.LINKED_CUSTOMER_GONE,
+                        "customer.quickbooks_customer_id",
+                        name=link.display_name,
+                    )
+                )
+        suggestions: dict[str, AccountingCustomer] = {}  # by id, first found first
+        if linked is None:
+            for text in filter(None, (mapped.name, mapped.email)):
+                for found in await self.accounting.search_customers(ref.company_id, text, limit=5):
+                    suggestions.setdefault(found.id, found)
+
+        currency = (settings.default_currency or deal.currency or prefs.home_currency).upper()
+        if not is_known_currency(currency):
+            currency = prefs.home_currency
+        warnings.extend(currency_warnings(currency, options))
+        customer = _draft_customer(mapped.name or deal.title, mapped, linked)
+        if not customer.email:
+            warnings.append(DraftWarning(MessageCode.NO_EMAIL, "customer.email"))
+        lines, line_warnings = deal_lines(deal, options, settings, currency)
+        warnings.extend(line_warnings)
+        if not lines:
+            warnings.append(DraftWarning(MessageCode.NO_LINES, "lines"))
+        if not prefs.is_us_company and not settings.default_tax_code:
+            warnings.append(DraftWarning(MessageCode.MISSING_TAX_CODE, "lines"))
+        issue_date = company_today(self.clock.now(), prefs.time_zone)
+        return InvoiceDraft(
+            company_id=ref.company_id,
+            deal_id=ref.deal_id,
+            customer=customer,
+            linked_customer=linked,
+            suggestions=tuple(suggestions.values()),
+            currency=currency,
+            issue_date=issue_date,
+            due_date=settings.due_date_policy.due_date(issue_date),
+            terms_id=settings.default_terms,
+            lines=lines,
+            totals=totals_of(lines, currency),
+            warnings=tuple(warnings),
+            contact=(link.entity, link.entity_id) if link else next(iter(link_targets(deal)), None),
+            contact_linked=link is not None,
+        )
+
+
+_MAPPING_WARNINGS = {
+    MappingIssueKind.ENTITY_MISSING: MessageCode.MAPPING_ENTITY_MISSING,
+    MappingIssueKind.FIELD_EMPTY: MessageCode.MAPPING_FIELD_EMPTY,
+    MappingIssueKind.WRONG_TYPE: MessageCode.MAPPING_WRONG_TYPE,
+}
+
+
+def _mapping_warning(issue: MappingIssue) -> DraftWarning:
+    source = issue.source
+    return DraftWarning.of(
+        _MAPPING_WARNINGS[issue.kind],
+        f"customer.{issue.field.value}",
+        field=issue.field.value,
+        entity=source.entity.value if source else "",
+        source=str(source or ""),
+    )
+
+
+def _draft_customer(name: str, mapped: Any, linked: AccountingCustomer | None) -> Customer:
+    if linked is not None:
+        base = linked.customer
+        return Customer(
+            display_name=base.display_name,
+            email=mapped.email or base.email,
+            billing_address=mapped.address or base.billing_address,
+            tax_id=mapped.tax_id or base.tax_id,
+            quickbooks_id=linked.id,
+        )
+    return Customer(
+        display_name=(name or "Customer")[:100],
+        email=mapped.email,
+        billing_address=mapped.address,
+        tax_id=mapped.tax_id,
+    )

@@ -1,0 +1,57 @@
+"""RefreshInvoices: the current facts of a deal's invoices from QuickBooks, now (one read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from application.commands import DealRef, ListPageCommand
+from application.invoicing.calendar import today_of
+from application.invoicing.facts import apply_facts
+from application.invoicing.finish import FinishInvoiceCreation
+from application.invoicing.listing import ListInvoices
+from application.invoicing.paging import MAX_PAGE_SIZE
+from application.invoicing.stored import QUICKBOOKS_ACTOR
+from application.ports.accounting import AccountingGateway
+from application.ports.clock import Clock
+from application.ports.persistence import UnitOfWorkFactory
+from application.views import InvoiceView, Page
+from domain.invoice import InvoiceState
+
+STALE_CREATING = timedelta(seconds=5)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshInvoices:
+    uow_factory: UnitOfWorkFactory
+    accounting: AccountingGateway
+    clock: Clock
+    finish: FinishInvoiceCreation
+    list_invoices: ListInvoices
+
+    async def execute(self, ref: DealRef) -> Page[InvoiceView]:
+        ref.principal.ensure_can_access(ref.company_id)
+        async with self.uow_factory() as uow:
+            invoices = await uow.invoices.list_for_deal(
+                ref.company_id, ref.deal_id, limit=MAX_PAGE_SIZE
+            )
+        stale = self.clock.now() - STALE_CREATING
+        for invoice in invoices:
+            if invoice.state is InvoiceState.CREATING and invoice.updated_at < stale:
+                await self.finish.execute(ref.company_id, invoice.id)
+        ids = [
+            i.quickbooks_id
+            for i in invoices
+            if i.quickbooks_id and i.state is not InvoiceState.DELETED
+        ]
+        facts = await self.accounting.get_invoices(ref.company_id, ids) if ids else {}
+        now = self.clock.now()
+        today = await today_of(ref.company_id, self.accounting, self.clock)
+        async with self.uow_factory() as uow:
+            for invoice in await uow.invoices.find_by_quickbooks_ids(ref.company_id, ids):
+                assert invoice.quickbooks_id is not None
+                apply_facts(invoice, facts.get(invoice.quickbooks_id), today=today, now=now)
+                await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
+            await uow.commit()
+        # What the deal shows now: the first page, exactly as ListInvoices gives it.
+        return await self.list_invoices.execute(ListPageCommand(ref))

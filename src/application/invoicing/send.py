@@ -1,0 +1,42 @@
+"""SendInvoice: QuickBooks emails the invoice (to the customer, or to an address given)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from application.commands import SendInvoiceCommand
+from application.invoicing.stored import InvoiceAction, validate_request_id
+from application.views import InvoiceView
+from domain.customer import Customer
+from domain.errors import InvalidValueError
+from domain.invoice import Invoice
+from domain.messages import MessageCode
+
+
+class SendInvoice(InvoiceAction):
+    async def execute(self, cmd: SendInvoiceCommand) -> InvoiceView:
+        ref = cmd.invoice
+        to = cmd.to.strip()
+        if to:
+            try:
+                Customer(display_name="recipient", email=to)
+            except InvalidValueError:
+                raise InvalidValueError.of("to", MessageCode.NOT_AN_EMAIL, value=to[:80]) from None
+        invoice = await self._checked(ref, "send")
+        recipient = to or invoice.customer.email
+        if not recipient:
+            raise InvalidValueError.of("to", MessageCode.NO_RECIPIENT)
+        assert invoice.quickbooks_id is not None
+        stamp = self.clock.now().strftime("%Y%m%d%H%M%S")
+        facts = await self.accounting.send_invoice(
+            ref.company_id,
+            invoice.quickbooks_id,
+            to=to or None,
+            request_id=validate_request_id(cmd.request_id) or f"send-{invoice.id}-{stamp}",
+        )
+
+        def change(current: Invoice, now: datetime) -> None:
+            current.record_sent(recipient, now)
+            current.sync_token = facts.sync_token
+
+        return await self._recorded(ref, change)
