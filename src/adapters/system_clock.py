@@ -23,6 +23,3 @@ class FrozenClock:
 
     def advance(self, delta: timedelta) -> None:
         self._at += delta
-
-    def set(self, at: datetime) -> None:
-        self._at = at

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Any
 
+from adapters.quickbooks.mappers import parse_qbo_time
 from application.ports.sync import ChangeNotice
 
 # CloudEvents verbs (reference §8.2) -> the classic operation names.
@@ -22,31 +22,6 @@ _VERBS = {
 
 class MalformedWebhookError(ValueError):
     """The body is not a QuickBooks webhook payload."""
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    text = value.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # -0700 -> -07:00
-        text = text[:-2] + ":" + text[-2:]
-    if "." in text:  # nanoseconds are more than fromisoformat takes
-        head, _, tail = text.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        zone = tail[len(digits) :]
-        text = f"{head}.{digits[:6]}{zone}"
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def parse_notifications(raw: bytes) -> list[ChangeNotice]:
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedWebhookError("not JSON") from exc
-    return notices_from_payload(payload)
 
 
 def notices_from_payload(payload: Any) -> list[ChangeNotice]:
@@ -75,7 +50,7 @@ def notices_from_payload(payload: Any) -> list[ChangeNotice]:
                         entity=fields[1],
                         entity_id=fields[2],
                         operation=fields[3],
-                        occurred_at=_time(entity.get("lastUpdated")),
+                        occurred_at=parse_qbo_time(entity.get("lastUpdated")),
                     )
                 )
         return notices
@@ -94,7 +69,7 @@ def notices_from_payload(payload: Any) -> list[ChangeNotice]:
                     entity=parts[1].capitalize(),
                     entity_id=str(event.get("intuitentityid", "")),
                     operation=_VERBS.get(parts[2], parts[2].capitalize()),
-                    occurred_at=_time(event.get("time")),
+                    occurred_at=parse_qbo_time(event.get("time")),
                 )
             )
         return notices

@@ -1,0 +1,444 @@
+"""QuickBooks JSON <-> domain, as pure functions (``invoice_from_qbo``, ``customer_from_qbo``,
+``changes_from_cdc``, ``invoice_to_qbo`` ...), so the reference's verbatim payloads are tested
+without a server. Tolerant readers: unknown fields are ignored and the enum-style spellings of
+Intuit's doc samples (``SALES_ITEM_LINE_DETAIL``, ``NOT_SET``) are accepted (reference §13.24).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+
+from application.ports.accounting import (
+    AccountingChanges,
+    AccountingCustomer,
+    AccountingInvoice,
+    CompanyPreferences,
+    InvoiceOptions,
+    ItemOption,
+    NamedRef,
+    TaxCodeOption,
+)
+from domain.customer import Address, Customer
+from domain.invoice import Invoice
+from domain.invoice_line import InvoiceLine, TaxMethod
+from domain.money import Money, is_known_currency
+
+US_TAXABLE: Final = "TAX"
+US_NON_TAXABLE: Final = "NON"
+_UNIT_PRICE_STEP: Final = Decimal("1E-7")  # QBO keeps unit prices to 7 decimal places
+
+_ENUM_ALIASES: Final = {
+    "NOT_SET": "NotSet",
+    "NEED_TO_SEND": "NeedToSend",
+    "EMAIL_SENT": "EmailSent",
+}
+
+
+# -- JSON -> domain ----------------------------------------------------------------------------
+
+
+def ref(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("value")
+    if value in (None, ""):
+        return None
+    return str(value)
+
+
+def _decimal(value: Any) -> Decimal:
+    if value in (None, ""):
+        return Decimal(0)
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _date(value: Any) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def parse_qbo_time(value: Any) -> datetime | None:
+    """QBO times (``2015-07-24T10:33:39-07:00``, ``…10:33:39.11-07:00``, ``…Z``, ``-0700``, up
+    to nanoseconds), all of which ``fromisoformat`` reads; UTC when no offset is given."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except (AttributeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def is_voided(obj: Mapping[str, Any]) -> bool:
+    """QBO has no void flag: a voided invoice has zero total and balance and a PrivateNote
+    starting "Voided" (reference §4.4, §5)."""
+    note = str(obj.get("PrivateNote") or "")
+    return (
+        _decimal(obj.get("TotalAmt")) == 0
+        and _decimal(obj.get("Balance")) == 0
+        and note.startswith("Voided")
+    )
+
+
+def invoice_from_qbo(obj: Mapping[str, Any], default_currency: str = "USD") -> AccountingInvoice:
+    """An ``Invoice`` JSON object (read, query, CDC or write response) as port facts."""
+    currency = ref(obj.get("CurrencyRef")) or default_currency
+    email = obj.get("BillEmail")
+    address = email.get("Address") if isinstance(email, Mapping) else None
+    status = str(obj.get("EmailStatus") or "NotSet")
+    raw_meta = obj.get("MetaData")
+    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
+    updated = parse_qbo_time(meta.get("LastUpdatedTime")) or parse_qbo_time(meta.get("CreateTime"))
+    return AccountingInvoice(
+        id=str(obj["Id"]),
+        doc_number=str(obj["DocNumber"]) if obj.get("DocNumber") not in (None, "") else None,
+        sync_token=str(obj.get("SyncToken", "0")),
+        currency=currency,
+        total=Money.of(_decimal(obj.get("TotalAmt")), currency),
+        balance=Money.of(_decimal(obj.get("Balance")), currency),
+        due_date=_date(obj.get("DueDate")),
+        txn_date=_date(obj.get("TxnDate")),
+        customer_id=ref(obj.get("CustomerRef")) or "",
+        voided=is_voided(obj),
+        email_status=_ENUM_ALIASES.get(status, status),
+        last_updated=updated or datetime(1970, 1, 1, tzinfo=UTC),
+        bill_email=str(address) if address else None,
+    )
+
+
+def _address_from_qbo(obj: Any) -> Address | None:
+    if not isinstance(obj, Mapping):
+        return None
+    lines = [str(obj.get(f"Line{n}") or "") for n in range(1, 6)]
+    address = Address(
+        line1=lines[0],
+        line2=", ".join(part for part in lines[1:] if part),
+        city=str(obj.get("City") or ""),
+        region=str(obj.get("CountrySubDivisionCode") or ""),
+        postal_code=str(obj.get("PostalCode") or ""),
+        country=str(obj.get("Country") or ""),
+    )
+    return None if address.is_empty() else address
+
+
+def _address_to_qbo(address: Address) -> dict[str, str]:
+    out = {
+        "Line1": address.line1 or address.formatted[:500],
+        "Line2": address.line2,
+        "City": address.city,
+        "CountrySubDivisionCode": address.region,
+        "PostalCode": address.postal_code,
+        "Country": address.country,
+    }
+    return {key: value for key, value in out.items() if value}
+
+
+def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
+    email = obj.get("PrimaryEmailAddr")
+    address = email.get("Address") if isinstance(email, Mapping) else None
+    customer_id = str(obj["Id"])
+    # PrimaryTaxIdentifier comes back masked to its last five characters (reference §6).
+    tax_id = obj.get("ResaleNum") or obj.get("PrimaryTaxIdentifier") or None
+    name = str(obj.get("DisplayName") or obj.get("FullyQualifiedName") or customer_id)
+    return AccountingCustomer(
+        id=customer_id,
+        customer=Customer(
+            display_name=name[:100],
+            email=str(address) if address else None,
+            billing_address=_address_from_qbo(obj.get("BillAddr")),
+            tax_id=str(tax_id) if tax_id else None,
+            quickbooks_id=customer_id,
+        ),
+        sync_token=str(obj.get("SyncToken", "0")),
+        currency=ref(obj.get("CurrencyRef")),
+        active=obj.get("Active", True) not in (False, "false"),
+    )
+
+
+def _cdc_blocks(body: Any) -> list[Mapping[str, Any]]:
+    """The ``QueryResponse`` blocks of a CDC response (reference §4.9, §12 F4)."""
+    responses = body.get("CDCResponse") or [] if isinstance(body, Mapping) else []
+    return [
+        block
+        for response in responses
+        if isinstance(response, Mapping)
+        for block in response.get("QueryResponse") or []
+        if isinstance(block, Mapping)
+    ]
+
+
+def _is_deleted(obj: Mapping[str, Any]) -> bool:
+    return str(obj.get("status", "")).lower() == "deleted"
+
+
+def changes_from_cdc(
+    body: Mapping[str, Any], as_of: datetime, default_currency: str = "USD"
+) -> AccountingChanges:
+    """A CDC response: changed invoices, deleted invoice ids, and the invoices the changed
+    payments are linked to."""
+    invoices: dict[str, AccountingInvoice] = {}
+    deleted: list[str] = []
+    touched: set[str] = set()
+    for block in _cdc_blocks(body):
+        for obj in block.get("Invoice") or []:
+            if _is_deleted(obj):
+                deleted.append(str(obj["Id"]))
+            else:
+                invoices[str(obj["Id"])] = invoice_from_qbo(obj, default_currency)
+        for payment in block.get("Payment") or []:
+            for line in payment.get("Line") or []:
+                for link in line.get("LinkedTxn") or []:
+                    if str(link.get("TxnType")) == "Invoice" and link.get("TxnId"):
+                        touched.add(str(link["TxnId"]))
+    server_time = parse_qbo_time(body.get("time"))
+    return AccountingChanges(
+        invoices=tuple(invoices.values()),
+        deleted_invoice_ids=tuple(dict.fromkeys(deleted)),
+        payment_invoice_ids=tuple(sorted(touched)),
+        as_of=min(as_of, server_time) if server_time else as_of,
+    )
+
+
+def _preferences_from_qbo(
+    prefs: Mapping[str, Any], info: Mapping[str, Any], currencies: Sequence[Mapping[str, Any]]
+) -> CompanyPreferences:
+    currency_prefs = prefs.get("CurrencyPrefs") or {}
+    home = ref(currency_prefs.get("HomeCurrency")) or "USD"
+    multicurrency = bool(currency_prefs.get("MultiCurrencyEnabled"))
+    enabled = [home]
+    if multicurrency:
+        for row in currencies:
+            code = str(row.get("Code") or "")
+            if row.get("Active", True) and is_known_currency(code) and code not in enabled:
+                enabled.append(code)
+    country = str(info.get("Country") or "")
+    return CompanyPreferences(
+        home_currency=home,
+        multicurrency_enabled=multicurrency,
+        enabled_currencies=tuple(enabled),
+        is_us_company=country.upper() in ("US", "USA"),
+        custom_transaction_numbers=bool(
+            (prefs.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers")
+        ),
+        company_name=str(info.get("CompanyName") or ""),
+        country=country,
+        time_zone=str(info.get("DefaultTimeZone") or "UTC"),
+    )
+
+
+# -- domain -> JSON ----------------------------------------------------------------------------
+
+
+def _qbo_number(value: Decimal) -> Decimal:
+    return value.normalize() if value == value.to_integral() else value
+
+
+def _ex_tax_gross(line: InvoiceLine, currency: str) -> Money:
+    """The line's quantity x unit price without the tax an INCLUSIVE price contains."""
+    gross = line.gross(currency)
+    if line.tax_method is not TaxMethod.INCLUSIVE or line.tax_rate == 0:
+        return gross
+    return Money(gross.amount / (1 + line.tax_rate / 100), currency).rounded()
+
+
+def invoice_to_qbo(
+    invoice: Invoice,
+    *,
+    is_us: bool,
+    item_ids_by_name: Mapping[str, str],
+) -> dict[str, Any]:
+    """The create body for ``invoice`` (reference §3.2, §3.4), with QuickBooks' total equal to
+    the domain's to the cent.
+
+    How discounts and tax are expressed, since QBO has no per-line discount:
+
+    - Each item line goes out at its full price: ``Qty``, ``UnitPrice`` and ``Amount`` = gross
+      (QBO checks Amount = Qty x UnitPrice, fault 6070). For an INCLUSIVE line the amounts are
+      without the tax its price contains, because QBO's ``Amount`` is always net of tax.
+    - Every line discount and every discount line becomes ONE ``DiscountLineDetail`` line (QBO
+      allows one per invoice) of exactly sum(line amounts) - sum(domain nets without tax), so
+      the invoice's net equals the domain's net to the cent whatever the rounding was per line.
+    - The tax is sent as ``TxnTaxDetail.TotalTax`` = the domain's tax (QBO "honors the amount and
+      prorates it across tax rates", §3.3), because QBO computes tax per rate on the discounted
+      subtotal while the domain rounds per line: the two may differ by a cent otherwise.
+
+    So TotalAmt = lines - discount + tax = the domain total. Non-US companies get a tax code on
+    every line and ``GlobalTaxCalculation``: TaxInclusive when every taxed line is INCLUSIVE,
+    TaxExcluded otherwise (mixed lines are sent without their inclusive tax, as above, so a
+    mix is still exact), NotApplicable when no line carries tax or a tax code.
+    US companies use the TAX / NON pseudo codes (automated sales tax picks the rate).
+    """
+    currency = invoice.currency
+    names = {k.casefold(): v for k, v in item_ids_by_name.items()}
+    items = [line for line in invoice.lines if not line.is_discount]
+    lines: list[dict[str, Any]] = []
+    amounts = Decimal(0)
+    net_ex_tax = Decimal(0)
+    tax = Decimal(0)
+    discount_notes: list[str] = []
+    for line in items:
+        amount = _ex_tax_gross(line, currency)
+        amounts += amount.amount
+        net_ex_tax += line.net_excluding_tax(currency).amount
+        tax += line.tax(currency).amount
+        detail: dict[str, Any] = {"Qty": _qbo_number(line.quantity)}
+        if line.tax_method is TaxMethod.INCLUSIVE and line.tax_rate != 0:
+            unit = (amount.amount / line.quantity).quantize(_UNIT_PRICE_STEP, ROUND_HALF_UP)
+            if Money(unit * line.quantity, currency).rounded() == amount:
+                detail["UnitPrice"] = _qbo_number(unit)
+        else:
+            detail["UnitPrice"] = _qbo_number(line.unit_price)
+        item_id = line.item_ref or names.get(line.name.casefold())
+        if item_id:
+            detail["ItemRef"] = {"value": item_id}
+        taxed = line.tax_method is not TaxMethod.NONE and line.tax_rate > 0
+        if is_us:
+            code = line.tax_code_ref if line.tax_code_ref in (US_TAXABLE, US_NON_TAXABLE) else None
+            detail["TaxCodeRef"] = {"value": code or (US_TAXABLE if taxed else US_NON_TAXABLE)}
+        elif line.tax_code_ref:
+            detail["TaxCodeRef"] = {"value": line.tax_code_ref}
+        entry: dict[str, Any] = {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": amount.amount,
+            "SalesItemLineDetail": detail,
+        }
+        description = line.description or line.name
+        if description:
+            entry["Description"] = description
+        lines.append(entry)
+        if not line.discount_amount(currency).is_zero():
+            label = line.name or line.description[:40] or "line"
+            discount_notes.append(f"{label}: -{line.discount_amount(currency).to_decimal_string()}")
+    for line in invoice.lines:
+        if line.is_discount:
+            net_ex_tax += line.net(currency).amount  # negative
+            label = line.description or line.name or "discount"
+            discount_notes.append(f"{label}: {line.net(currency).to_decimal_string()}")
+    discount = amounts - net_ex_tax
+    if discount > 0:
+        lines.append(
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": discount,
+                "Description": ("Discounts — " + "; ".join(discount_notes))[:4000],
+                "DiscountLineDetail": {"PercentBased": False},
+            }
+        )
+    body: dict[str, Any] = {
+        "CustomerRef": {"value": invoice.customer.quickbooks_id},
+        "CurrencyRef": {"value": currency},
+        "TxnDate": invoice.issue_date.isoformat(),
+        "Line": lines,
+        "PrivateNote": f"dealbooks invoice {invoice.id} (Pipedrive deal {invoice.deal_id})",
+    }
+    if invoice.due_date is not None:
+        body["DueDate"] = invoice.due_date.isoformat()
+    if invoice.customer.email:
+        body["BillEmail"] = {"Address": invoice.customer.email}
+    if invoice.customer.billing_address is not None:
+        body["BillAddr"] = _address_to_qbo(invoice.customer.billing_address)
+    if invoice.memo:
+        body["CustomerMemo"] = {"value": invoice.memo}
+    if is_us:
+        body["ApplyTaxAfterDiscount"] = True
+    else:
+        taxed_methods = {
+            line.tax_method
+            for line in items
+            if line.tax_method is not TaxMethod.NONE and line.tax_rate > 0
+        }
+        if not taxed_methods and not any(line.tax_code_ref for line in items):
+            body["GlobalTaxCalculation"] = "NotApplicable"
+        elif taxed_methods == {TaxMethod.INCLUSIVE}:
+            body["GlobalTaxCalculation"] = "TaxInclusive"
+        else:
+            body["GlobalTaxCalculation"] = "TaxExcluded"
+    if tax > 0:
+        body["TxnTaxDetail"] = {"TotalTax": tax}
+    return body
+
+
+def invoice_options_from_qbo(
+    prefs: Mapping[str, Any], info: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]
+) -> InvoiceOptions:
+    """Preferences, CompanyInfo and the TaxCode/TaxRate/Term/Item (CompanyCurrency) rows ->
+    what the invoice form offers."""
+    preferences = _preferences_from_qbo(prefs, info, rows.get("CompanyCurrency", []))
+    rates = {str(r["Id"]): _decimal(r.get("RateValue")) for r in rows["TaxRate"]}
+    if preferences.is_us_company:
+        tax_codes: tuple[TaxCodeOption, ...] = (
+            TaxCodeOption(US_TAXABLE, "Taxable"),
+            TaxCodeOption(US_NON_TAXABLE, "Non-taxable"),
+        )
+    else:
+        codes = []
+        for code in rows["TaxCode"]:
+            details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+            percent = sum(
+                (rates.get(ref(d.get("TaxRateRef")) or "", Decimal(0)) for d in details),
+                Decimal(0),
+            )
+            codes.append(
+                TaxCodeOption(
+                    str(code["Id"]),
+                    str(code.get("Name") or code["Id"]),
+                    active=bool(code.get("Active", True)),
+                    rate_percent=percent,
+                )
+            )
+        tax_codes = tuple(codes)
+    terms = tuple(
+        NamedRef(str(t["Id"]), str(t.get("Name") or t["Id"]), bool(t.get("Active", True)))
+        for t in rows["Term"]
+    )
+    items = tuple(
+        ItemOption(
+            str(i["Id"]),
+            str(i.get("Name") or i["Id"]),
+            bool(i.get("Active", True)),
+            description=str(i.get("Description") or ""),
+            unit_price=format(_decimal(i.get("UnitPrice")), "f"),
+            type=str(i.get("Type") or "Service"),
+        )
+        for i in rows["Item"]
+    )
+    return InvoiceOptions(preferences, tax_codes, terms, items)
+
+
+def customer_fields_to_qbo(
+    details: Customer, *, is_us: bool, fields: frozenset[str] | None = None
+) -> dict[str, Any]:
+    wanted = fields if fields is not None else frozenset({"email", "billing_address", "tax_id"})
+    out: dict[str, Any] = {}
+    if "email" in wanted and details.email:
+        out["PrimaryEmailAddr"] = {"Address": details.email}
+    if "billing_address" in wanted and details.billing_address is not None:
+        out["BillAddr"] = _address_to_qbo(details.billing_address)
+    if "tax_id" in wanted and details.tax_id:
+        # No generic VAT id field on a US customer; ResaleNum is plain text there (§6).
+        # Elsewhere PrimaryTaxIdentifier is the tax registration number.
+        if is_us:
+            out["ResaleNum"] = details.tax_id[:16]
+        else:
+            out["PrimaryTaxIdentifier"] = details.tax_id
+    return out
+
+
+def escape_query(text: str) -> str:
+    """A value for a QBO query string literal: backslash and quote escaped (reference §4.7)."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def needs_home_currency(body: Any) -> bool:
+    """Whether a CDC response has an invoice without its currency (single-currency companies)."""
+    return any(
+        not _is_deleted(obj) and not ref(obj.get("CurrencyRef"))
+        for block in _cdc_blocks(body)
+        for obj in block.get("Invoice") or []
+    )

@@ -1,0 +1,1 @@
+"""The one HTTP layer both vendor clients use: limiter slot, retries (tenacity), token refresh."""
