@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from application.errors import (
     IntegrationNotConnectedError,
@@ -27,21 +28,29 @@ from application.ports.accounting import (
     NamedRef,
     TaxCodeOption,
 )
+from application.reasons import MetadataKey, Reason, ResourceType
 from domain.customer import Customer
 from domain.invoice import Invoice
 from domain.money import Money
 
+R = TypeVar("R", AccountingCustomer, AccountingInvoice)
+
+
+def _changed(record: R, **changes: Any) -> R:
+    """The record changed as QuickBooks changes one: with the next sync token."""
+    return dataclasses.replace(record, sync_token=str(int(record.sync_token) + 1), **changes)
+
 
 class InMemoryAccountingGateway:
-    def __init__(self, *, home_currency: str = "USD", is_us: bool = True) -> None:
+    def __init__(self) -> None:
         self.preferences = CompanyPreferences(
-            home_currency=home_currency,
+            home_currency="USD",
             multicurrency_enabled=False,
-            enabled_currencies=(home_currency,),
-            is_us_company=is_us,
+            enabled_currencies=("USD",),
+            is_us_company=True,
             custom_transaction_numbers=False,
             company_name="Fake Books Inc.",
-            country="US" if is_us else "GB",
+            country="US",
         )
         self.connected: set[str] = set()
         self.customers: dict[str, AccountingCustomer] = {}
@@ -64,18 +73,16 @@ class InMemoryAccountingGateway:
 
     def record_payment(self, invoice_id: str, amount: Money) -> None:
         invoice = self.invoices[invoice_id]
-        self.invoices[invoice_id] = dataclasses.replace(
-            invoice,
-            balance=invoice.balance - amount,
-            sync_token=str(int(invoice.sync_token) + 1),
-            last_updated=self.now,
+        self.invoices[invoice_id] = _changed(
+            invoice, balance=invoice.balance - amount, last_updated=self.now
         )
 
     def _enter(self, company_id: str, operation: str) -> None:
         self.calls.append(operation)
         if company_id not in self.connected:
             raise IntegrationNotConnectedError(
-                "QuickBooks is not connected for this company.", reason="QUICKBOOKS_NOT_CONNECTED"
+                "QuickBooks is not connected for this company.",
+                reason=Reason.QUICKBOOKS_NOT_CONNECTED,
             )
         for key in (operation, "*"):
             if self.failures.get(key):
@@ -101,7 +108,7 @@ class InMemoryAccountingGateway:
     async def get_customer(self, company_id: str, customer_id: str) -> AccountingCustomer:
         self._enter(company_id, "get_customer")
         if customer_id not in self.customers:
-            raise NotFoundError("quickbooks_customer", customer_id)
+            raise NotFoundError(ResourceType.QUICKBOOKS_CUSTOMER, customer_id)
         return self.customers[customer_id]
 
     async def create_customer(
@@ -132,11 +139,7 @@ class InMemoryAccountingGateway:
         self._enter(company_id, "update_customer")
         current = self.customers[customer_id]
         changes = {f: getattr(details, f) for f in fields}
-        updated = dataclasses.replace(
-            current,
-            customer=dataclasses.replace(current.customer, **changes),
-            sync_token=str(int(current.sync_token) + 1),
-        )
+        updated = _changed(current, customer=dataclasses.replace(current.customer, **changes))
         self.customers[customer_id] = updated
         return updated
 
@@ -153,12 +156,15 @@ class InMemoryAccountingGateway:
             return replay
         if invoice.customer.quickbooks_id not in self.customers:
             raise UpstreamRejectedError(
-                "QuickBooks does not know this customer.", metadata={"vendor_code": "2500"}
+                "QuickBooks does not know this customer.",
+                reason=Reason.QUICKBOOKS_REJECTED,
+                metadata={MetadataKey.VENDOR_CODE: "2500"},
             )
         if invoice.currency not in self.preferences.enabled_currencies:
             raise UpstreamRejectedError(
                 f"QuickBooks does not accept {invoice.currency} for this company.",
-                metadata={"vendor_code": "6000"},
+                reason=Reason.QUICKBOOKS_REJECTED,
+                metadata={MetadataKey.VENDOR_CODE: "6000"},
             )
         new_id = str(next(self._ids))
         total = invoice.total()
@@ -193,7 +199,7 @@ class InMemoryAccountingGateway:
 
     def _existing(self, invoice_id: str) -> AccountingInvoice:
         if invoice_id not in self.invoices:
-            raise NotFoundError("quickbooks_invoice", invoice_id)
+            raise NotFoundError(ResourceType.QUICKBOOKS_INVOICE, invoice_id)
         return self.invoices[invoice_id]
 
     async def void_invoice(
@@ -202,14 +208,7 @@ class InMemoryAccountingGateway:
         self._enter(company_id, "void_invoice")
         current = self._existing(invoice_id)
         zero = Money.zero(current.currency)
-        voided = dataclasses.replace(
-            current,
-            voided=True,
-            total=zero,
-            balance=zero,
-            sync_token=str(int(current.sync_token) + 1),
-            last_updated=self.now,
-        )
+        voided = _changed(current, voided=True, total=zero, balance=zero, last_updated=self.now)
         self.invoices[invoice_id] = voided
         return voided
 
@@ -230,15 +229,11 @@ class InMemoryAccountingGateway:
         if not recipient:
             raise UpstreamRejectedError(
                 "QuickBooks needs an email address to send the invoice to.",
-                metadata={"vendor_code": "6530"},
+                reason=Reason.QUICKBOOKS_REJECTED,
+                metadata={MetadataKey.VENDOR_CODE: "6530"},
             )
         self.sent.append((invoice_id, recipient))
-        sent = dataclasses.replace(
-            current,
-            email_status="EmailSent",
-            bill_email=recipient,
-            sync_token=str(int(current.sync_token) + 1),
-        )
+        sent = _changed(current, email_status="EmailSent", bill_email=recipient)
         self.invoices[invoice_id] = sent
         return sent
 
@@ -267,10 +262,8 @@ class InMemoryAccountingGateway:
         """Make the next ``times`` calls fail as QuickBooks outages do."""
         self.fail_on(
             operation,
-            UpstreamUnavailableError("QuickBooks is unavailable.", reason="QUICKBOOKS_UNAVAILABLE"),
+            UpstreamUnavailableError(
+                "QuickBooks is unavailable.", reason=Reason.QUICKBOOKS_UNAVAILABLE
+            ),
             times,
         )
-
-
-def today_utc(now: datetime) -> date:
-    return now.astimezone(UTC).date()

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from application.errors import UpstreamRejectedError
 from application.ports.accounting import AccountingCompany
+from application.reasons import MetadataKey, Reason
 from domain.connection import OAuthTokens
 
 
@@ -40,8 +41,8 @@ class InMemoryAccountingAuthorizer:
             raise UpstreamRejectedError(
                 "This QuickBooks sign-in link was already used or has expired; "
                 "please try connecting again.",
-                reason="QUICKBOOKS_REJECTED",
-                metadata={"vendor_code": "invalid_grant"},
+                reason=Reason.QUICKBOOKS_REJECTED,
+                metadata={MetadataKey.VENDOR_CODE: "invalid_grant"},
             )
         tokens = OAuthTokens(
             access_token="access-" + secrets.token_hex(8),

@@ -46,19 +46,13 @@ class InMemoryTokenStore:
         current = self.connections.get((company_id, vendor))
         if current is None:
             raise LookupError(f"no {vendor.value} connection for company {company_id}")
-        stored = dataclasses.replace(current.with_tokens(tokens, now), version=current.version + 1)
-        self.connections[(company_id, vendor)] = stored
-        return stored
+        return await self.save(current.with_tokens(tokens, now))
 
     async def mark_broken(
         self, company_id: str, vendor: Vendor, reason: str, now: datetime
     ) -> Connection | None:
         current = self.connections.get((company_id, vendor))
-        if current is None:
-            return None
-        stored = dataclasses.replace(current.broken(reason, now), version=current.version + 1)
-        self.connections[(company_id, vendor)] = stored
-        return stored
+        return None if current is None else await self.save(current.broken(reason, now))
 
     async def delete(self, company_id: str, vendor: Vendor) -> None:
         self.connections.pop((company_id, vendor), None)
@@ -88,6 +82,10 @@ class InMemoryDistributedLock:
             yield
 
 
+#: Windows 200 ms longer than a second and a minute, as PostgresRateLimiter's (it says why).
+SECOND, MINUTE = 1.2, 60.2
+
+
 class InMemoryRateLimiter:
     def __init__(self) -> None:
         self._starts: defaultdict[str, deque[float]] = defaultdict(deque)
@@ -98,13 +96,13 @@ class InMemoryRateLimiter:
         async with self._lock:
             now = time.monotonic()
             starts = self._starts[key]
-            while starts and starts[0] <= now - 60:
+            while starts and starts[0] <= now - MINUTE:
                 starts.popleft()
-            last_second = [s for s in starts if s > now - 1]
+            last_second = [s for s in starts if s > now - SECOND]
             if len(starts) >= limit.per_minute:
-                return starts[0] + 60 - now
+                return starts[0] + MINUTE - now
             if len(last_second) >= limit.per_second:
-                return last_second[0] + 1 - now
+                return last_second[0] + SECOND - now
             if self._inflight[key] >= limit.concurrent:
                 return 0.01
             starts.append(now)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
 from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal, DealParties
+from application.reasons import Reason, ResourceType
 from domain.field_mapping import SourceEntity
 
 
@@ -42,7 +43,7 @@ class InMemoryCrmGateway:
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         deal = self.deals.get((company_id, deal_id))
         if deal is None or deal.deleted:
-            raise NotFoundError("deal", deal_id)
+            raise NotFoundError(ResourceType.DEAL, deal_id)
         return deal
 
     async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
@@ -70,7 +71,7 @@ class InMemoryCrmGateway:
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:
         user = self.users.get(company_id)
         if user is None or user.id != user_id:
-            raise NotFoundError("user", user_id)
+            raise NotFoundError(ResourceType.USER, user_id)
         return user
 
     async def list_webhooks(self, company_id: str) -> list[CrmWebhook]:
@@ -84,7 +85,7 @@ class InMemoryCrmGateway:
         if not webhook.url.startswith(("http://", "https://")):  # as Pipedrive: 400
             raise UpstreamRejectedError(
                 "Pipedrive refused the request: invalid or non-reachable URL",
-                reason="PIPEDRIVE_REJECTED",
+                reason=Reason.PIPEDRIVE_REJECTED,
             )
         self._next_webhook += 1
         added = replace(webhook, id=str(self._next_webhook), active=True)
@@ -114,7 +115,7 @@ class InMemoryCrmAuthorizer:
         if install is None or code in self.used_codes:
             raise UpstreamRejectedError(
                 "The Pipedrive authorization code is invalid or has expired; install again.",
-                reason="PIPEDRIVE_REJECTED",
+                reason=Reason.PIPEDRIVE_REJECTED,
             )
         self.used_codes.add(code)
         return install

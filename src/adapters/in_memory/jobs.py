@@ -5,22 +5,21 @@ from __future__ import annotations
 
 class InMemoryJobQueue:
     def __init__(self) -> None:
-        self.deferred: list[tuple[str, dict[str, object]]] = []
+        self.deferred: list[tuple[str, dict[str, str]]] = []
+
+    def defer(self, task: str, **args: str) -> None:
+        """Record the job unless the same one waits already, as the real queue does."""
+        if (task, args) not in self.deferred:
+            self.deferred.append((task, args))
 
     async def finish_creation(self, company_id: str, invoice_id: str) -> None:
-        job = ("finish_creation", {"company_id": company_id, "invoice_id": invoice_id})
-        if job not in self.deferred:  # one pending job per invoice, as the real queue
-            self.deferred.append(job)
+        self.defer("finish_creation", company_id=company_id, invoice_id=invoice_id)
 
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
-        job = ("subscribe_crm_webhooks", {"company_id": company_id})
-        if job not in self.deferred:  # one pending job per company, as the real queue
-            self.deferred.append(job)
+        self.defer("subscribe_crm_webhooks", company_id=company_id)
 
     async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
-        job = ("follow_up_on_deal", {"company_id": company_id, "invoice_id": invoice_id})
-        if job not in self.deferred:  # one pending job per invoice, as the real queue
-            self.deferred.append(job)
+        self.defer("follow_up_on_deal", company_id=company_id, invoice_id=invoice_id)
 
     async def drain(self) -> None:
         """Nothing is queued in the background here."""

@@ -51,7 +51,5 @@ class InMemoryNoticeInbox:
                 self._store.notices[notice.key] = (notice, now, None)
                 new.append(notice)
         for realm_id in dict.fromkeys(n.realm_id for n in new):
-            job = ("apply_changes", {"realm_id": realm_id})
-            if job not in self._jobs.deferred:  # one waiting job per realm, as the real inbox
-                self._jobs.deferred.append(job)
+            self._jobs.defer("apply_changes", realm_id=realm_id)  # one waiting per realm
         return new

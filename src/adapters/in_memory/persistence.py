@@ -7,10 +7,10 @@ import asyncio
 import copy
 import dataclasses
 import itertools
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Generic, Self, TypeVar
 
 from application.errors import ConcurrencyConflictError
 from application.ports.persistence import (
@@ -22,9 +22,14 @@ from application.ports.persistence import (
     PageCursor,
     RecordedEvent,
 )
+from application.views import InvoiceView
+from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState
 from domain.settings import CompanySettings
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class InMemoryStore:
@@ -33,11 +38,11 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.settings: dict[str, CompanySettings] = {}
         self.invoices: dict[tuple[str, str], Invoice] = {}
-        self.events: list[RecordedEvent] = []
+        self.creation: dict[tuple[str, str], CreationOptions] = {}
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.links: dict[tuple[str, SourceEntity, str], CustomerLink] = {}
-        self.creation: dict[tuple[str, str], CreationOptions] = {}
         self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
+        self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
 
@@ -48,61 +53,109 @@ def _conflict(what: str) -> ConcurrencyConflictError:
     )
 
 
-class _Staged:
-    def __init__(self) -> None:
-        self.settings: dict[str, CompanySettings] = {}
-        self.deleted_settings: set[str] = set()
-        self.invoices: dict[tuple[str, str], tuple[Invoice, int | None]] = {}  # (copy, read ver)
-        self.events: list[tuple[Invoice, object, str | None]] = []
-        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
-        self.links: dict[tuple[str, SourceEntity, str], CustomerLink | None] = {}
-        self.creation: dict[tuple[str, str], CreationOptions] = {}
-        self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
+class _Table(Generic[K, V]):
+    """One table as a unit of work sees it: the committed rows under its own writes (``None``
+    deletes a row). ``commit`` checks, then applies them."""
+
+    def __init__(self, what: str, committed: dict[K, V]) -> None:
+        self._what = what
+        self._committed = committed
+        self._writes: dict[K, V | None] = {}
+        self._expected: dict[K, int | None] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._writes[key] if key in self._writes else self._committed.get(key)
+
+    def rows(self) -> list[V]:
+        merged = {**self._committed, **self._writes}
+        return [row for row in merged.values() if row is not None]
+
+    def put(self, key: K, row: V | None) -> None:
+        self._writes[key] = row
+
+    def put_if(self, key: K, row: V, version: int | None) -> None:
+        """Stage ``row``, to commit only if the committed row is still at ``version`` (None: if
+        there is none). Written twice, the first version counts."""
+        self.put(key, row)
+        self._expected.setdefault(key, version)
+
+    def check(self) -> None:
+        for key, version in self._expected.items():
+            stored = self._committed.get(key)
+            # Rows without a version (request ids) are only ever expected to be absent.
+            if (None if stored is None else getattr(stored, "version", 0)) != version:
+                raise _conflict(self._what)
+
+    def apply(self) -> None:
+        for key, row in self._writes.items():
+            if row is None:
+                self._committed.pop(key, None)
+            else:
+                self._committed[key] = row
+        self.clear()
 
     def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        self._writes.clear()
+        self._expected.clear()
+
+
+def _newest_first(
+    invoices: Iterable[Invoice], company_id: str, deal_id: str, limit: int, after: PageCursor | None
+) -> list[Invoice]:
+    rows = sorted(
+        (i for i in invoices if i.company_id == company_id and i.deal_id == deal_id),
+        key=lambda i: (i.created_at, i.id),
+        reverse=True,
+    )
+    if after is not None:
+        rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
+    return rows[:limit]
 
 
 class InMemorySettingsRepository:
-    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
-        self._store, self._staged = store, staged
+    def __init__(self, table: _Table[str, CompanySettings]) -> None:
+        self._table = table
 
     async def get(self, company_id: str) -> CompanySettings | None:
-        if company_id in self._staged.deleted_settings:
-            return None
-        return self._staged.settings.get(company_id) or self._store.settings.get(company_id)
+        return self._table.get(company_id)
 
     async def delete(self, company_id: str) -> None:
-        self._staged.settings.pop(company_id, None)
-        self._staged.deleted_settings.add(company_id)
+        self._table.put(company_id, None)
 
     async def save(self, settings: CompanySettings) -> CompanySettings:
-        current = await self.get(settings.company_id)
-        current_version = current.version if current else 0
-        if settings.version != current_version:
+        current = self._table.get(settings.company_id)
+        if settings.version != (current.version if current else 0):
             raise _conflict("settings")
-        stored = dataclasses.replace(settings, version=current_version + 1)
-        self._staged.settings[settings.company_id] = stored
-        self._staged.deleted_settings.discard(settings.company_id)
+        stored = dataclasses.replace(settings, version=settings.version + 1)
+        self._table.put_if(settings.company_id, stored, settings.version or None)
         return stored
 
 
 class InMemoryInvoiceRepository:
-    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
-        self._store, self._staged = store, staged
+    def __init__(
+        self,
+        invoices: _Table[tuple[str, str], Invoice],
+        creation: _Table[tuple[str, str], CreationOptions],
+        events: list[tuple[Invoice, DomainEvent, str | None]],
+    ) -> None:
+        self._invoices, self._creation, self._events = invoices, creation, events
         self._read_versions: dict[tuple[str, str], int] = {}
 
-    def _visible(self) -> dict[tuple[str, str], Invoice]:
-        merged = dict(self._store.invoices)
-        merged.update({k: v for k, (v, _) in self._staged.invoices.items()})
-        return merged
+    def _remember(self, invoices: Iterable[Invoice]) -> list[Invoice]:
+        """Copies the caller may change and save (their read versions noted), as Postgres."""
+        copies = [copy.deepcopy(i) for i in invoices]
+        for invoice in copies:
+            self._read_versions.setdefault((invoice.company_id, invoice.id), invoice.version)
+        return copies
+
+    def _stage(self, invoice: Invoice, actor: str | None, read_version: int | None) -> None:
+        self._events.extend((invoice, event, actor) for event in invoice.pull_events())
+        key = (invoice.company_id, invoice.id)
+        self._invoices.put_if(key, copy.deepcopy(invoice), read_version)
 
     async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
-        found = self._visible().get((company_id, invoice_id))
-        if found is None:
-            return None
-        self._read_versions.setdefault((company_id, invoice_id), found.version)
-        return copy.deepcopy(found)
+        found = self._invoices.get((company_id, invoice_id))
+        return self._remember([found])[0] if found is not None else None
 
     async def get_for_update(self, company_id: str, invoice_id: str) -> Invoice | None:
         return await self.get(company_id, invoice_id)
@@ -111,14 +164,13 @@ class InMemoryInvoiceRepository:
         self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
     ) -> None:
         key = (invoice.company_id, invoice.id)
-        if key in self._visible():
+        if self._invoices.get(key) is not None:
             raise _conflict("invoice")
-        self._staged.creation[key] = creation or CreationOptions()
-        self._stage(invoice, None, actor)
+        self._creation.put(key, creation or CreationOptions())
+        self._stage(invoice, actor, None)
 
     async def creation_options(self, company_id: str, invoice_id: str) -> CreationOptions:
-        key = (company_id, invoice_id)
-        return self._staged.creation.get(key) or self._store.creation.get(key, CreationOptions())
+        return self._creation.get((company_id, invoice_id)) or CreationOptions()
 
     async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
         key = (invoice.company_id, invoice.id)
@@ -127,96 +179,71 @@ class InMemoryInvoiceRepository:
             raise ValueError("save() needs an invoice read in this unit of work")
         if invoice.version <= read:
             invoice.version = read + 1
-        self._stage(invoice, read, actor)
+        self._stage(invoice, actor, read)
         self._read_versions[key] = invoice.version
-
-    def _stage(self, invoice: Invoice, read_version: int | None, actor: str | None) -> None:
-        for event in invoice.pull_events():
-            self._staged.events.append((invoice, event, actor))
-        key = (invoice.company_id, invoice.id)
-        if key in self._staged.invoices:  # saved twice in one unit of work: first read counts
-            read_version = self._staged.invoices[key][1]
-        self._staged.invoices[key] = (
-            copy.deepcopy(invoice),
-            read_version,
-        )
 
     async def list_for_deal(
         self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
     ) -> list[Invoice]:
-        rows = sorted(
-            (
-                i
-                for (c, _), i in self._visible().items()
-                if c == company_id and i.deal_id == deal_id
-            ),
-            key=lambda i: (i.created_at, i.id),
-            reverse=True,
+        return self._remember(
+            _newest_first(self._invoices.rows(), company_id, deal_id, limit, after)
         )
-        if after is not None:
-            rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
-        return self._remember(rows[:limit])
 
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]
     ) -> list[Invoice]:
-        wanted = set(quickbooks_ids)
-        found = [
+        return self._remember(
             i
-            for (c, _), i in self._visible().items()
-            if c == company_id and i.quickbooks_id in wanted
-        ]
-        return self._remember(found)
+            for i in self._invoices.rows()
+            if i.company_id == company_id and i.quickbooks_id in quickbooks_ids
+        )
+
+    async def mark_synced(
+        self, company_id: str, quickbooks_ids: Sequence[str], now: datetime
+    ) -> None:
+        for invoice in await self.find_by_quickbooks_ids(company_id, quickbooks_ids):
+            invoice.mark_synced(now)
+            self._stage(invoice, None, self._read_versions[(invoice.company_id, invoice.id)])
 
     async def list_unsettled(self, company_id: str) -> list[Invoice]:
         unsettled = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID)
         return self._remember(
-            [i for (c, _), i in self._visible().items() if c == company_id and i.state in unsettled]
+            i for i in self._invoices.rows() if i.company_id == company_id and i.state in unsettled
         )
-
-    def _remember(self, invoices: list[Invoice]) -> list[Invoice]:
-        """Copies the caller may change and save (their read versions noted), as Postgres."""
-        for invoice in invoices:
-            self._read_versions.setdefault((invoice.company_id, invoice.id), invoice.version)
-        return [copy.deepcopy(i) for i in invoices]
 
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
-        rows = sorted(
-            (
-                i
-                for i in self._visible().values()
-                if i.state is InvoiceState.CREATING and i.updated_at < older_than
-            ),
-            key=lambda i: i.updated_at,
-        )
-        return self._remember(rows[:limit])
+        stuck = [
+            i
+            for i in self._invoices.rows()
+            if i.state is InvoiceState.CREATING and i.updated_at < older_than
+        ]
+        return self._remember(sorted(stuck, key=lambda i: i.updated_at)[:limit])
 
 
-class InMemoryInvoiceQueries:
-    """The read model over what the fake database has committed (copies, as Postgres)."""
+class InMemoryInvoiceViews:
+    """The read side over what the fake database has committed."""
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
+    async def get(self, company_id: str, invoice_id: str, *, today: date) -> InvoiceView | None:
         found = self._store.invoices.get((company_id, invoice_id))
-        return copy.deepcopy(found) if found is not None else None
+        return InvoiceView.of(found, today) if found is not None else None
 
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
-    ) -> list[Invoice]:
-        rows = sorted(
-            (
-                i
-                for (c, _), i in self._store.invoices.items()
-                if c == company_id and i.deal_id == deal_id
-            ),
-            key=lambda i: (i.created_at, i.id),
-            reverse=True,
-        )
-        if after is not None:
-            rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
-        return [copy.deepcopy(i) for i in rows[:limit]]
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        today: date,
+        limit: int,
+        after: PageCursor | None = None,
+    ) -> list[InvoiceView]:
+        invoices = self._store.invoices.values()
+        return [
+            InvoiceView.of(i, today)
+            for i in _newest_first(invoices, company_id, deal_id, limit, after)
+        ]
 
 
 class InMemoryInvoiceEventRepository:
@@ -237,87 +264,90 @@ class InMemoryInvoiceEventRepository:
 
 
 class InMemoryIdempotencyStore:
-    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
-        self._store, self._staged = store, staged
+    def __init__(self, table: _Table[tuple[str, str], IdempotencyRecord]) -> None:
+        self._table = table
 
     async def get(self, company_id: str, key: str) -> IdempotencyRecord | None:
-        return self._staged.idempotency.get((company_id, key)) or self._store.idempotency.get(
-            (company_id, key)
-        )
+        return self._table.get((company_id, key))
 
     async def put(self, company_id: str, key: str, record: IdempotencyRecord) -> bool:
-        if await self.get(company_id, key) is not None:
+        if self._table.get((company_id, key)) is not None:
             return False
-        self._staged.idempotency[(company_id, key)] = record
+        self._table.put_if((company_id, key), record, None)
         return True
 
 
 class InMemoryCustomerLinkRepository:
-    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
-        self._store, self._staged = store, staged
+    def __init__(self, table: _Table[tuple[str, SourceEntity, str], CustomerLink]) -> None:
+        self._table = table
 
     async def get(
         self, company_id: str, entity: SourceEntity, entity_id: str
     ) -> CustomerLink | None:
-        key = (company_id, entity, entity_id)
-        if key in self._staged.links:
-            return self._staged.links[key]
-        return self._store.links.get(key)
+        return self._table.get((company_id, entity, entity_id))
 
     async def put(self, link: CustomerLink) -> None:
-        self._staged.links[(link.company_id, link.entity, link.entity_id)] = link
+        self._table.put((link.company_id, link.entity, link.entity_id), link)
 
     async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool:
-        existed = await self.get(company_id, entity, entity_id) is not None
-        self._staged.links[(company_id, entity, entity_id)] = None
+        existed = self._table.get((company_id, entity, entity_id)) is not None
+        self._table.put((company_id, entity, entity_id), None)
         return existed
 
 
 class InMemoryDealFollowUpRepository:
-    def __init__(self, store: InMemoryStore, staged: _Staged) -> None:
-        self._store, self._staged = store, staged
+    def __init__(self, table: _Table[tuple[str, str], DealFollowUp]) -> None:
+        self._table = table
 
     async def add(self, follow_up: DealFollowUp) -> None:
         key = (follow_up.company_id, follow_up.invoice_id)
-        if await self.get(*key) is None:
-            self._staged.follow_ups[key] = follow_up
+        if self._table.get(key) is None:
+            self._table.put(key, follow_up)
 
     async def get(self, company_id: str, invoice_id: str) -> DealFollowUp | None:
-        key = (company_id, invoice_id)
-        return self._staged.follow_ups.get(key) or self._store.follow_ups.get(key)
+        return self._table.get((company_id, invoice_id))
 
     async def mark(
         self, company_id: str, invoice_id: str, state: FollowUpState, now: datetime
     ) -> None:
-        current = await self.get(company_id, invoice_id)
+        current = self._table.get((company_id, invoice_id))
         if current is not None:
-            self._staged.follow_ups[(company_id, invoice_id)] = dataclasses.replace(
-                current, state=state, updated_at=now
-            )
+            marked = dataclasses.replace(current, state=state, updated_at=now)
+            self._table.put((company_id, invoice_id), marked)
 
     async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[DealFollowUp]:
-        rows = sorted(
-            (
-                f
-                for f in self._store.follow_ups.values()
-                if f.state is not FollowUpState.DONE and f.updated_at < older_than
-            ),
-            key=lambda f: f.updated_at,
-        )
-        return rows[:limit]
+        unfinished = [
+            f
+            for f in self._table.rows()
+            if f.state is not FollowUpState.DONE and f.updated_at < older_than
+        ]
+        return sorted(unfinished, key=lambda f: f.updated_at)[:limit]
 
 
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self._staged = _Staged()
-        self.settings = InMemorySettingsRepository(store, self._staged)
-        self.invoices = InMemoryInvoiceRepository(store, self._staged)
+        self._events: list[tuple[Invoice, DomainEvent, str | None]] = []
+        settings = _Table("settings", store.settings)
+        invoices = _Table("invoice", store.invoices)
+        creation = _Table("invoice", store.creation)
+        idempotency = _Table("request id", store.idempotency)
+        links = _Table("customer link", store.links)
+        follow_ups = _Table("follow-up", store.follow_ups)
+        self._tables: tuple[_Table[Any, Any], ...] = (
+            settings,
+            invoices,
+            creation,
+            idempotency,
+            links,
+            follow_ups,
+        )
+        self.settings = InMemorySettingsRepository(settings)
+        self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
         self.invoice_events = InMemoryInvoiceEventRepository(store)
-        self.idempotency = InMemoryIdempotencyStore(store, self._staged)
-        self.customer_links = InMemoryCustomerLinkRepository(store, self._staged)
-        self.deal_follow_ups = InMemoryDealFollowUpRepository(store, self._staged)
-        self.committed = False
+        self.idempotency = InMemoryIdempotencyStore(idempotency)
+        self.customer_links = InMemoryCustomerLinkRepository(links)
+        self.deal_follow_ups = InMemoryDealFollowUpRepository(follow_ups)
 
     async def __aenter__(self) -> Self:
         return self
@@ -331,68 +361,46 @@ class InMemoryUnitOfWork:
         await self.rollback()
 
     async def commit(self) -> None:
-        store, staged = self._store, self._staged
+        store = self._store
         async with store.lock:
-            for company_id, settings in staged.settings.items():
-                stored = store.settings.get(company_id)
-                if (stored.version if stored else 0) != settings.version - 1:
-                    raise _conflict("settings")
-            for key, (_, read_version) in staged.invoices.items():
-                stored_invoice = store.invoices.get(key)
-                if read_version is None and stored_invoice is not None:
-                    raise _conflict("invoice")
-                if read_version is not None and (
-                    stored_invoice is None or stored_invoice.version != read_version
-                ):
-                    raise _conflict("invoice")
-            for key in staged.idempotency:
-                if key in store.idempotency:
-                    raise _conflict("request id")
-            for company_id in staged.deleted_settings:
-                store.settings.pop(company_id, None)
-            store.settings.update(staged.settings)
-            store.invoices.update({k: v for k, (v, _) in staged.invoices.items()})
-            store.idempotency.update(staged.idempotency)
-            store.creation.update(staged.creation)
-            store.follow_ups.update(staged.follow_ups)
-            for link_key, link in staged.links.items():
-                if link is None:
-                    store.links.pop(link_key, None)
-                else:
-                    store.links[link_key] = link
-            for invoice, event, actor in staged.events:
+            for table in self._tables:
+                table.check()
+            for table in self._tables:
+                table.apply()
+            for invoice, event, actor in self._events:
                 store.events.append(
                     RecordedEvent(
                         id=next(store.event_ids),
                         company_id=invoice.company_id,
                         deal_id=invoice.deal_id,
                         invoice_id=invoice.id,
-                        event=event,  # type: ignore[arg-type]
+                        event=event,
                         actor=actor,
                     )
                 )
-        staged.clear()
-        self.committed = True
+        self._events.clear()
 
     async def rollback(self) -> None:
-        self._staged.clear()
+        for table in self._tables:
+            table.clear()
+        self._events.clear()
 
     async def forget_company(self, company_id: str) -> None:
         # Applied at once rather than at commit: the fake keeps this one simple.
         store = self._store
         async with store.lock:
             store.settings.pop(company_id, None)
-            for key in [k for k in store.invoices if k[0] == company_id]:
-                del store.invoices[key]
+            keyed: tuple[dict[Any, Any], ...] = (
+                store.invoices,
+                store.creation,
+                store.idempotency,
+                store.links,
+                store.follow_ups,
+            )
+            for table in keyed:
+                for key in [k for k in table if k[0] == company_id]:
+                    del table[key]
             store.events[:] = [e for e in store.events if e.company_id != company_id]
-            for key in [k for k in store.idempotency if k[0] == company_id]:
-                del store.idempotency[key]
-            for link_key in [k for k in store.links if k[0] == company_id]:
-                del store.links[link_key]
-            for key in [k for k in store.creation if k[0] == company_id]:
-                del store.creation[key]
-            for key in [k for k in store.follow_ups if k[0] == company_id]:
-                del store.follow_ups[key]
 
 
 class InMemoryUnitOfWorkFactory:
@@ -401,8 +409,3 @@ class InMemoryUnitOfWorkFactory:
 
     def __call__(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store)
-
-
-class InMemoryDatabaseProbe:
-    async def ping(self) -> None:
-        return None

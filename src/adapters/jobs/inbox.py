@@ -1,21 +1,11 @@
-"""The NoticeInbox on Postgres: QuickBooks notices and the jobs that apply them, written by one
-statement, with concurrent webhook deliveries sharing it (group commit).
+"""The NoticeInbox on Postgres: concurrent webhook deliveries share one statement (group commit).
 
-Each delivery waits for the commit of the batch it joined, so its 200 always follows a durable
-write; deliveries arriving while a batch commits form the next one. A batch is ONE statement in
-autocommit (atomic by itself: one round trip, one WAL flush): a multi-row INSERT of the notices
-(``ON CONFLICT DO NOTHING``: a key already stored is a duplicate or a replay) whose RETURNING rows
-feed procrastinate's own ``procrastinate_defer_jobs_v1`` with an ``apply_quickbooks_changes``
-job for each realm that has none waiting. Notices and their job are therefore committed
-together or not at all, whatever the number of deliveries in the batch; under load the
-database work and the WAL flushes per delivery shrink by the batch size, the worker runs one
-job per realm for whatever arrived while it was busy, and a lone delivery waits for nothing but
-its own statement.
-
-procrastinate is called through its versioned SQL API (the function and the
-``procrastinate_job_to_defer_v1`` type its Python ``defer`` calls), because its Python API
-needs a psycopg connection and a transaction of four more round trips; the worker (entrypoints/
-worker.py) registers the task under the same name, queue and arguments.
+A batch is ONE autocommit statement: a multi-row INSERT of the notices (``ON CONFLICT DO
+NOTHING``: a stored key is a duplicate) whose RETURNING rows feed procrastinate's versioned SQL
+API (``procrastinate_defer_jobs_v1``) with an ``apply_quickbooks_changes`` job for each realm
+that has none waiting. So notices and their jobs commit together or not at all, and each
+delivery answers only after the batch it joined is durable. (procrastinate's Python ``defer``
+would need a psycopg connection and four more round trips.)
 """
 
 from __future__ import annotations
@@ -36,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.postgres.errors import is_unreachable
 from application.errors import UpstreamUnavailableError
 from application.ports.sync import ChangeNotice
+from application.reasons import MetadataKey, Reason
 
 log = structlog.get_logger("dealbooks.jobs")
 
 MAX_BATCH_NOTICES: Final = 1000  # per statement; a delivery is never split
-DATABASE_UNAVAILABLE: Final = "DATABASE_UNAVAILABLE"
 # The job: task "apply_quickbooks_changes" on queue "sync", lock "realm-<realm>" (one running per
 # realm), queueing lock "notices-<realm>" (one waiting per realm: it applies every notice of the
 # realm still pending when it runs, so a realm that already has one waiting needs no other).
@@ -76,12 +66,10 @@ WITH incoming (key, realm_id, entity, entity_id, operation, occurred_at, receive
 SELECT ARRAY(SELECT key FROM stored) AS new_keys, (SELECT job_ids FROM queued) AS job_ids
 """
 )
-# Why a waiting job is locked (FOR KEY SHARE) until the statement commits: a worker cannot start
-# it meanwhile (procrastinate fetches jobs FOR UPDATE SKIP LOCKED), so it cannot read the pending
-# notices before these are visible; and one a worker started just before is re-read as 'doing',
-# no longer waiting, so a new job is queued. No notice is ever left without a job to apply it.
-# Two processes queueing the first job of a realm at once: one fails on the queueing lock, and
-# its statement (notices included) is simply run again, when it finds the other's job.
+# A waiting job is locked (FOR KEY SHARE) until the statement commits, so no worker starts it
+# before these notices are visible, and one started just before is seen as 'doing' and gets a
+# successor: no notice is ever left without a job. Two processes queueing a realm's first job
+# at once: one fails on the queueing lock and simply runs its statement again.
 _RETRIED_SQLSTATES: Final = frozenset({"23505", "40P01"})  # unique violation, deadlock
 _ATTEMPTS: Final = 3
 
@@ -93,16 +81,11 @@ class _Delivery:
     done: asyncio.Future[list[ChangeNotice]] = field(repr=False)
 
 
-def _is_unavailable(exc: Exception) -> bool:
-    """The database could not be reached, went away, or had no free connection."""
-    return is_unreachable(exc) or isinstance(exc, PoolTimeoutError)
-
-
 def _unavailable(error: str) -> UpstreamUnavailableError:
     return UpstreamUnavailableError(
         "The database is not answering; QuickBooks will deliver the notification again.",
-        reason=DATABASE_UNAVAILABLE,
-        metadata={"error": error},
+        reason=Reason.DATABASE_UNAVAILABLE,
+        metadata={MetadataKey.ERROR: error},
         retry_after_seconds=5.0,
     )
 
@@ -203,7 +186,7 @@ class ProcrastinateNoticeInbox:
 
     @staticmethod
     def _fail(batch: Sequence[_Delivery], exc: Exception) -> None:
-        unavailable = _is_unavailable(exc)
+        unavailable = is_unreachable(exc) or isinstance(exc, PoolTimeoutError)
         if unavailable:
             log.warning(
                 "inbox.database_unavailable", deliveries=len(batch), error=type(exc).__name__

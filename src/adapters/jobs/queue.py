@@ -14,33 +14,18 @@ from procrastinate.manager import JobManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.engine import libpq_url
+
 log = structlog.get_logger("dealbooks.jobs")
 
-FINISH_CREATION = "finish_invoice_creation"
-SUBSCRIBE_CRM_WEBHOOKS = "subscribe_crm_webhooks"
-FOLLOW_UP_ON_DEAL = "follow_up_on_deal"
 _SCHEMA_LOCK = 0x6A6F6273  # "jobs"
 
 
-def psycopg_conninfo(url: str) -> str:
-    """procrastinate speaks psycopg: drop SQLAlchemy's driver suffix."""
-    for prefix in ("postgresql+asyncpg://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 class SupersedingJobManager(JobManager):
-    """procrastinate's job manager, except that a job to be retried gives way to a newer job
-    queued for the same work meanwhile.
-
-    A queueing lock allows one job in 'todo' per key, and says nothing of a job in 'doing': while
-    a job runs, another one for the same key may be queued (the sweep, a replayed request). When
-    the running one then fails and is retried, going back to 'todo' violates the queueing lock;
-    procrastinate's worker leaves it in 'doing' for ever, holding its lock, so that the newer job
-    never starts either (an invoice stuck in CREATING, a company whose catch-up never runs
-    again). The newer job does the work; the older one is finished.
-    """
+    """procrastinate's job manager, except that a failed job gives way to a newer job queued
+    for the same work while it ran: its retry would violate the queueing lock, and
+    procrastinate would leave it 'doing' for ever, holding its lock, so that the newer job
+    never started either (an invoice stuck in CREATING)."""
 
     async def retry_job(
         self,
@@ -59,7 +44,7 @@ class SupersedingJobManager(JobManager):
 
 def build_app(database_url: str) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
-        conninfo=psycopg_conninfo(database_url), min_size=1, max_size=10
+        conninfo=libpq_url(database_url), min_size=1, max_size=10
     )
     app = procrastinate.App(connector=connector)
     # Before any task is registered: tasks keep the manager they were created with.
@@ -85,25 +70,28 @@ class ProcrastinateJobQueue:
         self._app = app
         self._queueing: set[asyncio.Task[None]] = set()
 
-    async def finish_creation(self, company_id: str, invoice_id: str) -> None:
+    async def _defer(
+        self, task: str, queue: str, lock: str, queueing_lock: str, **args: str
+    ) -> None:
         deferrer = self._app.configure_task(
-            FINISH_CREATION,
-            queue="invoices",
+            task, queue=queue, lock=lock, queueing_lock=queueing_lock
+        )
+        with contextlib.suppress(AlreadyEnqueued):  # one job waiting for the same work is enough
+            await deferrer.defer_async(**args)
+
+    async def finish_creation(self, company_id: str, invoice_id: str) -> None:
+        await self._defer(
+            "finish_invoice_creation",
+            "invoices",
             lock=f"invoice-{invoice_id}",
             queueing_lock=f"finish-{invoice_id}",
+            company_id=company_id,
+            invoice_id=invoice_id,
         )
-        with contextlib.suppress(AlreadyEnqueued):  # one pending job per invoice is enough
-            await deferrer.defer_async(company_id=company_id, invoice_id=invoice_id)
 
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
-        deferrer = self._app.configure_task(
-            SUBSCRIBE_CRM_WEBHOOKS,
-            queue="crm",
-            lock=f"crm-webhooks-{company_id}",  # never two at once: they would both subscribe
-            queueing_lock=f"crm-webhooks-{company_id}",
-        )
-        with contextlib.suppress(AlreadyEnqueued):  # one pending job per company is enough
-            await deferrer.defer_async(company_id=company_id)
+        lock = f"crm-webhooks-{company_id}"  # never two at once: they would both subscribe
+        await self._defer("subscribe_crm_webhooks", "crm", lock, lock, company_id=company_id)
 
     async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
         """Queued in the background: the caller already committed the follow-up, so the answer
@@ -114,18 +102,18 @@ class ProcrastinateJobQueue:
         task.add_done_callback(self._queueing.discard)
 
     async def _defer_follow_up(self, company_id: str, invoice_id: str) -> None:
-        deferrer = self._app.configure_task(
-            FOLLOW_UP_ON_DEAL,
-            queue="invoices",
-            lock=f"deal-follow-up-{invoice_id}",
-            queueing_lock=f"deal-follow-up-{invoice_id}",
-        )
+        lock = f"deal-follow-up-{invoice_id}"
         try:
-            await deferrer.defer_async(company_id=company_id, invoice_id=invoice_id)
-        except AlreadyEnqueued:
-            pass  # one pending job per invoice is enough
+            await self._defer(
+                "follow_up_on_deal",
+                "invoices",
+                lock,
+                lock,
+                company_id=company_id,
+                invoice_id=invoice_id,
+            )
         except Exception:  # the sweep queues it again; say why it had to
-            log.exception("jobs.queueing_failed", task=FOLLOW_UP_ON_DEAL, invoice_id=invoice_id)
+            log.exception("jobs.queueing_failed", task="follow_up_on_deal", invoice_id=invoice_id)
 
     async def drain(self) -> None:
         """Wait for the background queueing still under way (before the app closes)."""

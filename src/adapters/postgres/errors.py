@@ -10,6 +10,7 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from application.errors import UpstreamUnavailableError
+from application.reasons import Reason
 
 # A lost or refused connection (the database restarting, the network), the server ending our
 # session or query (an administrator, a shutdown, a crash: SQLSTATE class 57), or the driver
@@ -39,6 +40,6 @@ def is_unreachable(exc: BaseException) -> bool:
 def database_unavailable() -> UpstreamUnavailableError:
     return UpstreamUnavailableError(
         "The database is not reachable right now; try again in a moment.",
-        reason="DATABASE_UNAVAILABLE",
+        reason=Reason.DATABASE_UNAVAILABLE,
         retry_after_seconds=2.0,
     )

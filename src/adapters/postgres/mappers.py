@@ -3,264 +3,155 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from adapters.postgres.tables import CompanySettingsRow, InvoiceEventRow, InvoiceRow
+import asyncpg
+from sqlalchemy import RowMapping
+
+from adapters.postgres.tables import InvoiceEventRow
 from application.ports.persistence import CreationOptions
+from application.views import InvoiceView, LineView
 from domain.customer import Address, Customer
-from domain.due_date_policy import DueDatePolicy, DueDateRule
+from domain.due_date_policy import DueDatePolicy
 from domain.events import EVENT_TYPES, DomainEvent
-from domain.field_mapping import FieldMapping, FieldSource, InvoiceField, SourceEntity
-from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import DiscountKind, Invoice, InvoiceLine, InvoiceState, LineKind, TaxMethod
+from domain.field_mapping import FieldMapping, FieldSource, SourceEntity
+from domain.ids import InvoiceId
+from domain.invoice import Invoice, InvoiceState, status_of
+from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKind, TaxMethod
 from domain.money import Money
 from domain.settings import CompanySettings
 
 
-def _source_to_json(source: FieldSource | None) -> dict[str, str] | None:
-    if source is None:
-        return None
-    return {"entity": source.entity.value, "field_key": source.field_key}
-
-
-def _source_from_json(data: dict[str, str] | None) -> FieldSource | None:
-    if not data:
-        return None
-    return FieldSource(SourceEntity(data["entity"]), data["field_key"])
-
-
-def field_mapping_to_json(mapping: FieldMapping) -> dict[str, Any]:
-    return {f.value: _source_to_json(mapping.source_for(f)) for f in InvoiceField}
-
-
-def field_mapping_from_json(data: dict[str, Any]) -> FieldMapping:
-    return FieldMapping(
-        to=_source_from_json(data.get(InvoiceField.TO.value)),
-        address=_source_from_json(data.get(InvoiceField.ADDRESS.value)),
-        email=_source_from_json(data.get(InvoiceField.EMAIL.value)),
-        tax_id=_source_from_json(data.get(InvoiceField.TAX_ID.value)),
-    )
-
-
-def settings_to_row(settings: CompanySettings, *, version: int) -> CompanySettingsRow:
-    policy = settings.due_date_policy
-    if settings.updated_at is None:
-        raise ValueError("settings must be touched (updated_at set) before they are stored")
-    return CompanySettingsRow(
-        company_id=settings.company_id,
-        field_mapping=field_mapping_to_json(settings.field_mapping),
-        due_date_policy={
-            "rule": policy.rule.value,
-            "days": policy.days,
-            "day_of_month": policy.day_of_month,
-        },
-        copy_customer_details=settings.copy_customer_details,
-        default_currency=settings.default_currency,
-        default_tax_code=settings.default_tax_code,
-        default_terms=settings.default_terms,
-        default_item=settings.default_item,
-        version=version,
-        updated_at=settings.updated_at,
-    )
-
-
-def settings_from_row(row: CompanySettingsRow) -> CompanySettings:
-    policy = row.due_date_policy
+def settings_from_row(row: RowMapping) -> CompanySettings:
+    """Settings from their row, whose columns are the settings' fields (stored as
+    ``dataclasses.asdict`` wrote them: the mapping and the policy as JSON objects)."""
+    mapping = {
+        field: FieldSource(**source) if source else None
+        for field, source in row["field_mapping"].items()
+    }
     return CompanySettings(
-        company_id=row.company_id,
-        field_mapping=field_mapping_from_json(row.field_mapping),
-        due_date_policy=DueDatePolicy(
-            DueDateRule(policy["rule"]),
-            days=int(policy.get("days", 0)),
-            day_of_month=int(policy.get("day_of_month", 0)),
-        ),
-        copy_customer_details=row.copy_customer_details,
-        default_currency=row.default_currency,
-        default_tax_code=row.default_tax_code,
-        default_terms=row.default_terms,
-        default_item=row.default_item,
-        version=row.version,
-        updated_at=row.updated_at,
+        **{
+            **row,
+            "field_mapping": FieldMapping(**mapping),
+            "due_date_policy": DueDatePolicy(**row["due_date_policy"]),
+        }
     )
 
 
 # -- invoices ------------------------------------------------------------------------------------
 
 
-def _address_to_json(address: Address | None) -> dict[str, str] | None:
-    return None if address is None else dataclasses.asdict(address)
-
-
-def customer_to_json(customer: Customer) -> dict[str, Any]:
-    return {
-        "display_name": customer.display_name,
-        "email": customer.email,
-        "billing_address": _address_to_json(customer.billing_address),
-        "tax_id": customer.tax_id,
-        "quickbooks_id": customer.quickbooks_id,
-    }
-
-
 def customer_from_json(data: dict[str, Any]) -> Customer:
-    address = data.get("billing_address")
-    return Customer.restore(  # stored only after Customer checked it
-        display_name=data["display_name"],
-        email=data.get("email"),
-        billing_address=Address(**address) if address else None,
-        tax_id=data.get("tax_id"),
-        quickbooks_id=data.get("quickbooks_id"),
-    )
+    """The customer ``dataclasses.asdict`` stored, once Customer had checked it (so not again)."""
+    address = data["billing_address"]
+    return Customer.restore(**data | {"billing_address": Address(**address) if address else None})
 
 
-def line_to_json(line: InvoiceLine) -> dict[str, Any]:
-    return {
-        "name": line.name,
-        "description": line.description,
-        "quantity": str(line.quantity),
-        "unit_price": str(line.unit_price),
-        "discount": str(line.discount),
-        "discount_kind": line.discount_kind.value,
-        "tax_rate": str(line.tax_rate),
-        "tax_method": line.tax_method.value,
-        "item_ref": line.item_ref,
-        "tax_code_ref": line.tax_code_ref,
-        "kind": line.kind.value,
-    }
+def _line_to_json(line: InvoiceLine) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in dataclasses.asdict(line).items()}
 
 
 def line_from_json(data: dict[str, Any]) -> InvoiceLine:
     return InvoiceLine.restore(  # stored only after InvoiceLine checked it
-        name=data.get("name", ""),
-        description=data.get("description", ""),
+        name=data["name"],
+        description=data["description"],
         quantity=Decimal(data["quantity"]),
         unit_price=Decimal(data["unit_price"]),
-        discount=Decimal(data.get("discount", "0")),
-        discount_kind=DiscountKind(data.get("discount_kind", "percentage")),
-        tax_rate=Decimal(data.get("tax_rate", "0")),
-        tax_method=TaxMethod(data.get("tax_method", "none")),
-        item_ref=data.get("item_ref"),
-        tax_code_ref=data.get("tax_code_ref"),
-        kind=LineKind(data.get("kind", "item")),
+        discount=Decimal(data["discount"]),
+        discount_kind=DiscountKind(data["discount_kind"]),
+        tax_rate=Decimal(data["tax_rate"]),
+        tax_method=TaxMethod(data["tax_method"]),
+        item_ref=data["item_ref"],
+        tax_code_ref=data["tax_code_ref"],
+        kind=LineKind(data["kind"]),
     )
-
-
-def creation_to_json(options: CreationOptions) -> dict[str, Any]:
-    return {
-        "link_entity": options.link_entity.value if options.link_entity else None,
-        "link_entity_id": options.link_entity_id,
-        "update_customer_details": options.update_customer_details,
-        "requested_by": options.requested_by,
-    }
 
 
 def creation_from_json(data: dict[str, Any]) -> CreationOptions:
+    """What ``dataclasses.asdict`` stored (``{}`` before an invoice had any)."""
     entity = data.get("link_entity")
-    return CreationOptions(
-        link_entity=SourceEntity(entity) if entity else None,
-        link_entity_id=data.get("link_entity_id"),
-        update_customer_details=bool(data.get("update_customer_details", False)),
-        requested_by=data.get("requested_by"),
-    )
+    return CreationOptions(**{**data, "link_entity": SourceEntity(entity) if entity else None})
+
+
+# The invoices table's columns are named after the aggregate's fields (its events aside) and
+# after the view's: only values of another type are converted.
+_INVOICE_FIELDS = [f.name for f in dataclasses.fields(Invoice) if f.name != "events"]
+_VIEW_FIELDS = [f.name for f in dataclasses.fields(InvoiceView)]
+
+
+def _money(amount: Decimal | None, currency: str) -> Money | None:
+    return None if amount is None else Money(amount, currency)
 
 
 def invoice_values(invoice: Invoice) -> dict[str, Any]:
-    """The columns an invoice's state maps to (without ``creation``)."""
-    return {
-        "id": invoice.id,
-        "company_id": invoice.company_id,
-        "deal_id": invoice.deal_id,
-        "state": invoice.state.value,
-        "customer": customer_to_json(invoice.customer),
-        "lines": [line_to_json(line) for line in invoice.lines],
-        "currency": invoice.currency,
-        "issue_date": invoice.issue_date,
-        "due_date": invoice.due_date,
-        "memo": invoice.memo,
-        "amount_paid": invoice.amount_paid.amount,
-        "quickbooks_id": invoice.quickbooks_id,
-        "doc_number": invoice.doc_number,
-        "sync_token": invoice.sync_token,
-        "quickbooks_total": (
+    """The columns of an invoice's row (without ``creation``), read-side columns included."""
+    currency = invoice.currency
+    totals = invoice.totals()
+    values = {name: getattr(invoice, name) for name in _INVOICE_FIELDS}
+    values.update(
+        customer=dataclasses.asdict(invoice.customer),
+        lines=[
+            _line_to_json(line) | {"amount": str(line.total(currency).amount)}
+            for line in invoice.lines
+        ],
+        amount_paid=invoice.amount_paid.amount,
+        quickbooks_total=(
             invoice.quickbooks_total.amount if invoice.quickbooks_total is not None else None
         ),
-        "failure_reason": invoice.failure_reason,
-        "created_at": invoice.created_at,
-        "updated_at": invoice.updated_at,
-        "last_synced_at": invoice.last_synced_at,
-        "last_sent_at": invoice.last_sent_at,
-        "overdue_recorded_for": invoice.overdue_recorded_for,
-        "created_by": invoice.created_by,
-        "version": invoice.version,
-    }
-
-
-def invoice_from_row(row: InvoiceRow) -> Invoice:
-    currency = row.currency
-    return Invoice(
-        id=InvoiceId(row.id),
-        company_id=CompanyId(row.company_id),
-        deal_id=DealId(row.deal_id),
-        customer=customer_from_json(row.customer),
-        lines=tuple(line_from_json(line) for line in row.lines),
-        currency=currency,
-        issue_date=row.issue_date,
-        due_date=row.due_date,
-        memo=row.memo,
-        state=InvoiceState(row.state),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        amount_paid=Money(Decimal(row.amount_paid), currency),
-        created_by=row.created_by,
-        quickbooks_id=row.quickbooks_id,
-        doc_number=row.doc_number,
-        sync_token=row.sync_token,
-        quickbooks_total=(
-            Money(Decimal(row.quickbooks_total), currency)
-            if row.quickbooks_total is not None
-            else None
-        ),
-        failure_reason=row.failure_reason,
-        last_synced_at=row.last_synced_at,
-        last_sent_at=row.last_sent_at,
-        overdue_recorded_for=row.overdue_recorded_for,
-        version=row.version,
+        failure_params=dict(invoice.failure_params),
+        subtotal=totals.subtotal.amount,
+        discount=totals.discount.amount,
+        tax=totals.tax.amount,
+        total=totals.total.amount,
+        balance=totals.balance.amount,
     )
+    return values
 
 
-def invoice_from_record(record: Mapping[str, Any]) -> Invoice:
-    """An invoice from a plain row (asyncpg record) whose JSON columns arrive as text."""
-    currency = record["currency"]
-    quickbooks_total = record["quickbooks_total"]
-    return Invoice(
-        id=InvoiceId(record["id"]),
-        company_id=CompanyId(record["company_id"]),
-        deal_id=DealId(record["deal_id"]),
-        customer=customer_from_json(json.loads(record["customer"])),
-        lines=tuple(line_from_json(line) for line in json.loads(record["lines"])),
-        currency=currency,
-        issue_date=record["issue_date"],
-        due_date=record["due_date"],
-        memo=record["memo"],
-        state=InvoiceState(record["state"]),
-        created_at=record["created_at"],
-        updated_at=record["updated_at"],
-        amount_paid=Money(record["amount_paid"], currency),
-        created_by=record["created_by"],
-        quickbooks_id=record["quickbooks_id"],
-        doc_number=record["doc_number"],
-        sync_token=record["sync_token"],
-        quickbooks_total=(
-            Money(quickbooks_total, currency) if quickbooks_total is not None else None
+def invoice_from_row(row: RowMapping) -> Invoice:
+    """The invoice aggregate from its row (a row that migration 0008 reads has no failure
+    columns yet: they keep their defaults)."""
+    currency = row["currency"]
+    values = {name: row[name] for name in _INVOICE_FIELDS if name in row}
+    values.update(
+        customer=customer_from_json(row["customer"]),
+        lines=tuple(line_from_json(line) for line in row["lines"]),
+        state=InvoiceState(row["state"]),
+        amount_paid=Money(row["amount_paid"], currency),
+        quickbooks_total=_money(row["quickbooks_total"], currency),
+    )
+    return Invoice(**values)
+
+
+def view_from_row(row: asyncpg.Record, today: date) -> InvoiceView:
+    """The read side's view of a row: stored figures, nothing computed but the status."""
+    currency = row["currency"]
+    state = InvoiceState(row["state"])
+    balance = Money(row["balance"], currency)
+    converted: dict[str, Any] = {
+        "state": state,
+        "status": status_of(state, row["due_date"], balance, today),
+        "customer": customer_from_json(row["customer"]),
+        "lines": tuple(
+            LineView(line_from_json(line), Money(Decimal(line["amount"]), currency))
+            for line in row["lines"]
         ),
-        failure_reason=record["failure_reason"],
-        last_synced_at=record["last_synced_at"],
-        last_sent_at=record["last_sent_at"],
-        overdue_recorded_for=record["overdue_recorded_for"],
-        version=record["version"],
+        "totals": InvoiceTotals(
+            subtotal=Money(row["subtotal"], currency),
+            discount=Money(row["discount"], currency),
+            tax=Money(row["tax"], currency),
+            total=Money(row["total"], currency),
+            amount_paid=Money(row["amount_paid"], currency),
+            balance=balance,
+        ),
+        "quickbooks_url": row["quickbooks_url"] if state is not InvoiceState.DELETED else None,
+        "quickbooks_total": _money(row["quickbooks_total"], currency),
+        "failure_params": row["failure_params"] or {},
+    }
+    return InvoiceView(
+        **converted, **{name: row[name] for name in _VIEW_FIELDS if name not in converted}
     )
 
 

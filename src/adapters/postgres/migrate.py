@@ -5,6 +5,7 @@ An advisory lock makes concurrent starts (several replicas, workers) migrate one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -23,21 +24,18 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _run(connection: Connection, revision: str, downgrade: bool) -> None:
+def _run(connection: Connection, step: Callable[[Config, str], None], revision: str) -> None:
     connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
-    if downgrade:
-        command.downgrade(cfg, revision)
-    else:
-        command.upgrade(cfg, revision)
+    step(cfg, revision)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_run, revision, False)
+        await conn.run_sync(_run, command.upgrade, revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_run, revision, True)
+        await conn.run_sync(_run, command.downgrade, revision)

@@ -11,18 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from application.ports.sync import ChangeNotice
 
 
-def _notice(row: Sequence[object]) -> ChangeNotice:
-    key, realm, entity, entity_id, operation, occurred = row
-    return ChangeNotice(
-        key=str(key),
-        realm_id=str(realm),
-        entity=str(entity),
-        entity_id=str(entity_id),
-        operation=str(operation),
-        occurred_at=occurred if isinstance(occurred, datetime) else None,
-    )
-
-
 class PostgresNoticeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -37,7 +25,7 @@ class PostgresNoticeStore:
                 ),
                 {"realm": realm_id[:64], "limit": limit},
             )
-            return [_notice(tuple(row)) for row in rows]
+            return [ChangeNotice(**row) for row in rows.mappings()]
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None:
         async with self._engine.begin() as conn:
@@ -80,19 +68,15 @@ async def sync_figures(engine: AsyncEngine) -> dict[str, object]:
                 )
             )
         ).all()
-        pending = (
-            await conn.execute(
-                text("SELECT count(*) FROM accounting_notices WHERE processed_at IS NULL")
-            )
-        ).scalar_one()
-        lag = (
+        pending, lag = (
             await conn.execute(
                 text(
-                    "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(changed_since)), 0) "
-                    "FROM sync_watermarks"
+                    "SELECT (SELECT count(*) FROM accounting_notices WHERE processed_at IS NULL), "
+                    "(SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(changed_since)), 0) "
+                    "FROM sync_watermarks)"
                 )
             )
-        ).scalar_one()
+        ).one()
     return {
         "jobs_waiting": {str(q): int(n) for q, n in waiting},
         "notices_pending": int(pending),

@@ -1,34 +1,45 @@
-"""Postgres repositories with optimistic concurrency on ``version``.
+"""Postgres repositories with optimistic concurrency on ``version``: the only writers.
 
-Statements are built on the tables (SQLAlchemy Core), not the SQLModel classes: ORM-enabled
-DML and entity loading cost a few hundred microseconds more per statement, and every
-CreateInvoice runs about a dozen of them. The ones on that path are built once, here, with
-bound parameters: building a statement per call (``.values(**row)`` coerces every column) and
-computing its cache key cost more CPU than the round trip itself; a module-level statement
-computes its cache key once.
-"""
+Statements on the invoice path are built once, at import (SQLAlchemy Core, bound parameters)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, func, literal, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Insert,
+    Integer,
+    RowMapping,
+    Select,
+    String,
+    Table,
+    Update,
+    bindparam,
+    column,
+    delete,
+    func,
+    literal,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from adapters.postgres.mappers import (
     creation_from_json,
-    creation_to_json,
     event_from_row,
     event_payload,
     invoice_from_row,
     invoice_values,
     settings_from_row,
-    settings_to_row,
 )
 from adapters.postgres.tables import (
     CompanySettingsRow,
@@ -48,6 +59,7 @@ from application.ports.persistence import (
     PageCursor,
     RecordedEvent,
 )
+from application.reasons import MetadataKey
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState
 from domain.settings import CompanySettings
@@ -60,16 +72,53 @@ _FOLLOW_UPS: Table = DealFollowUpRow.__table__  # type: ignore[attr-defined]
 _INVOICE_COLUMNS = [c for c in _INVOICES.c if c.name != "creation"]
 _LINKS: Table = CustomerLinkRow.__table__  # type: ignore[attr-defined]
 
-# Built once (see the module's docstring). Keys of the executed parameters name the columns;
-# the WHERE clauses bind ``where_*`` parameters, apart from the columns being set.
+# Parameters are named after the columns they set; WHERE clauses bind ``where_*`` ones.
 _GET_SETTINGS = core_select(_SETTINGS).where(_SETTINGS.c.company_id == bindparam("where_company"))
 _GET_INVOICE = core_select(*_INVOICE_COLUMNS).where(
     _INVOICES.c.company_id == bindparam("where_company"),
     _INVOICES.c.id == bindparam("where_id"),
 )
 _GET_INVOICE_FOR_UPDATE = _GET_INVOICE.with_for_update()
-_INSERT_INVOICE = insert(_INVOICES)
-_UPDATE_INVOICE = (
+
+
+def _with_events(write: Insert | Update) -> Select[int]:
+    """``write`` (of one invoice row) and the invoice's new events, in one statement: the
+    events (the ``events`` parameter, a JSON array numbered in the order they happened) are inserted
+    only if the row was written, and the statement answers how many rows were (0 or 1)."""
+    written = write.returning(_INVOICES.c.company_id, _INVOICES.c.deal_id, _INVOICES.c.id).cte(
+        "written"
+    )
+    events = (
+        func.jsonb_to_recordset(bindparam("events", type_=JSONB))
+        .table_valued(
+            column("kind", String),
+            column("occurred_at", DateTime(timezone=True)),
+            column("payload", JSONB),
+            column("n", Integer),
+        )
+        .render_derived(with_types=True)
+    )
+    add_events = insert(_EVENTS).from_select(
+        ["company_id", "deal_id", "invoice_id", "kind", "occurred_at", "actor", "payload"],
+        core_select(
+            written.c.company_id,
+            written.c.deal_id,
+            written.c.id,
+            events.c.kind,
+            events.c.occurred_at,
+            bindparam("actor", type_=String),
+            events.c.payload,
+        )
+        .select_from(written.join(events, true()))
+        .order_by(events.c.n),
+    )
+    return core_select(func.count()).select_from(written).add_cte(add_events.cte("events"))
+
+
+_ADD_INVOICE = _with_events(
+    insert(_INVOICES).values({c.name: bindparam(c.name, type_=c.type) for c in _INVOICES.c})
+)
+_SAVE_INVOICE = _with_events(
     update(_INVOICES)
     .where(
         _INVOICES.c.company_id == bindparam("where_company"),
@@ -78,7 +127,6 @@ _UPDATE_INVOICE = (
     )
     .values({c.name: bindparam(c.name, type_=c.type) for c in _INVOICE_COLUMNS})
 )
-_INSERT_EVENTS = insert(_EVENTS)
 _GET_REQUEST_ID = core_select(_REQUEST_IDS.c.request_hash, _REQUEST_IDS.c.resource_id).where(
     _REQUEST_IDS.c.company_id == bindparam("where_company"),
     _REQUEST_IDS.c.key == bindparam("where_key"),
@@ -107,36 +155,17 @@ _ADD_FOLLOW_UP = (
 )
 
 
-def event_rows(invoice: Invoice, actor: str | None) -> list[dict[str, Any]]:
-    """The ``invoice_events`` rows for the events the invoice has not handed out yet."""
+def _events(invoice: Invoice) -> list[dict[str, Any]]:
+    """The events the invoice has not handed out yet, as ``_with_events`` takes them."""
     return [
         {
-            "company_id": invoice.company_id,
-            "deal_id": invoice.deal_id,
-            "invoice_id": invoice.id,
             "kind": event.kind,
-            "occurred_at": event.occurred_at,
-            "actor": actor,
+            "occurred_at": event.occurred_at.isoformat(),
             "payload": event_payload(event),
+            "n": n,
         }
-        for event in invoice.pull_events()
+        for n, event in enumerate(invoice.pull_events())
     ]
-
-
-def follow_up_values(follow_up: DealFollowUp) -> dict[str, Any]:
-    return {
-        "company_id": follow_up.company_id,
-        "invoice_id": follow_up.invoice_id,
-        "deal_id": follow_up.deal_id,
-        "note": follow_up.note,
-        "marker": follow_up.marker,
-        "quickbooks_customer_id": follow_up.quickbooks_customer_id,
-        "customer_name": follow_up.customer_name,
-        "requested_by": follow_up.requested_by,
-        "state": follow_up.state.value,
-        "created_at": follow_up.created_at,
-        "updated_at": follow_up.updated_at,
-    }
 
 
 class PostgresSettingsRepository:
@@ -145,13 +174,13 @@ class PostgresSettingsRepository:
 
     async def get(self, company_id: str) -> CompanySettings | None:
         result = await self._session.execute(_GET_SETTINGS, {"where_company": company_id})
-        row = result.one_or_none()
-        return settings_from_row(row) if row else None  # type: ignore[arg-type]
+        row = result.mappings().one_or_none()
+        return settings_from_row(row) if row else None
 
     async def save(self, settings: CompanySettings) -> CompanySettings:
-        new_version = settings.version + 1
-        row = settings_to_row(settings, version=new_version)
-        values = row.model_dump()
+        stored = dataclasses.replace(settings, version=settings.version + 1)
+        values = dataclasses.asdict(stored)
+        stmt: Insert | Update
         if settings.version == 0:
             stmt = (
                 insert(CompanySettingsRow)
@@ -171,9 +200,9 @@ class PostgresSettingsRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflictError(
                 "The settings were changed by someone else at the same time; reload and retry.",
-                metadata={"company": settings.company_id},
+                metadata={MetadataKey.COMPANY: settings.company_id},
             )
-        return settings_from_row(row)
+        return stored
 
     async def delete(self, company_id: str) -> None:
         await self._session.execute(
@@ -183,21 +212,20 @@ class PostgresSettingsRepository:
 
 class PostgresInvoiceRepository:
     """Invoices with optimistic locking on ``version``; events are written with the invoice.
-
-    ``changed_deals`` collects the (company, deal) of every invoice written: the unit of work
-    hands them to whoever must hear of them once the transaction commits."""
+    Every write also writes the row's read-side columns (``invoice_values``)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._read_versions: dict[str, int] = {}
-        self.changed_deals: set[tuple[str, str]] = set()
 
-    def _remember(self, rows: Sequence[Row[Any]]) -> list[Invoice]:
-        invoices = []
+    async def _read(
+        self, statement: Select[Any], params: dict[str, str] | None = None
+    ) -> list[Invoice]:
+        """The invoices ``statement`` selects, their read versions noted for ``save``."""
+        rows = (await self._session.execute(statement, params)).mappings().all()
         for row in rows:
-            self._read_versions.setdefault(row.id, row.version)
-            invoices.append(invoice_from_row(row))
-        return invoices
+            self._read_versions.setdefault(row["id"], row["version"])
+        return [invoice_from_row(row) for row in rows]
 
     async def get(self, company_id: str, invoice_id: str) -> Invoice | None:
         return await self._get(company_id, invoice_id, lock=False)
@@ -207,20 +235,20 @@ class PostgresInvoiceRepository:
 
     async def _get(self, company_id: str, invoice_id: str, *, lock: bool) -> Invoice | None:
         stmt = _GET_INVOICE_FOR_UPDATE if lock else _GET_INVOICE
-        params = {"where_company": company_id, "where_id": invoice_id}
-        rows = (await self._session.execute(stmt, params)).all()
-        found = self._remember(rows)
+        found = await self._read(stmt, {"where_company": company_id, "where_id": invoice_id})
         return found[0] if found else None
 
     async def add(
         self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
     ) -> None:
         values = invoice_values(invoice)
-        values["creation"] = creation_to_json(creation or CreationOptions())
-        await self._session.execute(_INSERT_INVOICE, values)
-        self.changed_deals.add((invoice.company_id, invoice.deal_id))
+        values.update(
+            creation=dataclasses.asdict(creation or CreationOptions()),
+            events=_events(invoice),
+            actor=actor,
+        )
+        await self._session.execute(_ADD_INVOICE, values)
         self._read_versions[invoice.id] = invoice.version
-        await self._write_events(invoice, actor)
 
     async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
         read = self._read_versions.get(invoice.id)
@@ -229,23 +257,19 @@ class PostgresInvoiceRepository:
         if invoice.version <= read:
             invoice.version = read + 1
         values = invoice_values(invoice)
-        values.update(where_company=invoice.company_id, where_id=invoice.id, where_version=read)
-        result = await self._session.execute(_UPDATE_INVOICE, values)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        values.update(
+            where_company=invoice.company_id,
+            where_id=invoice.id,
+            where_version=read,
+            events=_events(invoice),
+            actor=actor,
+        )
+        if (await self._session.execute(_SAVE_INVOICE, values)).scalar_one() != 1:
             raise ConcurrencyConflictError(
                 "The invoice was changed by someone else at the same time; read it again.",
-                metadata={"invoice": invoice.id},
+                metadata={MetadataKey.INVOICE: invoice.id},
             )
-        self.changed_deals.add((invoice.company_id, invoice.deal_id))
         self._read_versions[invoice.id] = invoice.version
-        await self._write_events(invoice, actor)
-
-    async def _write_events(self, invoice: Invoice, actor: str | None) -> None:
-        rows = event_rows(invoice, actor)
-        if not rows:
-            return
-        # One row is one statement; several go as one multi-row INSERT (insertmanyvalues).
-        await self._session.execute(_INSERT_EVENTS, rows[0] if len(rows) == 1 else rows)
 
     async def creation_options(self, company_id: str, invoice_id: str) -> CreationOptions:
         result = await self._session.execute(
@@ -267,42 +291,50 @@ class PostgresInvoiceRepository:
                 tuple_(_INVOICES.c.created_at, _INVOICES.c.id)
                 < tuple_(literal(after.created_at), literal(after.id))
             )
-        stmt = stmt.order_by(_INVOICES.c.created_at.desc(), _INVOICES.c.id.desc()).limit(limit)
-        rows = (await self._session.execute(stmt)).all()
-        return self._remember(rows)
+        return await self._read(
+            stmt.order_by(_INVOICES.c.created_at.desc(), _INVOICES.c.id.desc()).limit(limit)
+        )
 
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]
     ) -> list[Invoice]:
         if not quickbooks_ids:
             return []
-        stmt = core_select(*_INVOICE_COLUMNS).where(
-            _INVOICES.c.company_id == company_id,
-            _INVOICES.c.quickbooks_id.in_(list(quickbooks_ids)),
+        return await self._read(
+            core_select(*_INVOICE_COLUMNS).where(
+                _INVOICES.c.company_id == company_id,
+                _INVOICES.c.quickbooks_id.in_(list(quickbooks_ids)),
+            )
         )
-        rows = (await self._session.execute(stmt)).all()
-        return self._remember(rows)
+
+    async def mark_synced(
+        self, company_id: str, quickbooks_ids: Sequence[str], now: datetime
+    ) -> None:
+        if quickbooks_ids:
+            await self._session.execute(
+                update(_INVOICES)
+                .where(
+                    _INVOICES.c.company_id == company_id,
+                    _INVOICES.c.quickbooks_id.in_(list(quickbooks_ids)),
+                )
+                .values(last_synced_at=now)
+            )
 
     async def list_unsettled(self, company_id: str) -> list[Invoice]:
-        stmt = core_select(*_INVOICE_COLUMNS).where(
-            _INVOICES.c.company_id == company_id,
-            _INVOICES.c.state.in_([InvoiceState.OPEN.value, InvoiceState.PARTIALLY_PAID.value]),
+        return await self._read(
+            core_select(*_INVOICE_COLUMNS).where(
+                _INVOICES.c.company_id == company_id,
+                _INVOICES.c.state.in_([InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID]),
+            )
         )
-        rows = (await self._session.execute(stmt)).all()
-        return self._remember(rows)
 
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
-        stmt = (
+        return await self._read(
             core_select(*_INVOICE_COLUMNS)
-            .where(
-                _INVOICES.c.state == InvoiceState.CREATING.value,
-                _INVOICES.c.updated_at < older_than,
-            )
+            .where(_INVOICES.c.state == InvoiceState.CREATING, _INVOICES.c.updated_at < older_than)
             .order_by(_INVOICES.c.updated_at)
             .limit(limit)
         )
-        rows = (await self._session.execute(stmt)).all()
-        return self._remember(rows)
 
 
 class PostgresInvoiceEventRepository:
@@ -356,6 +388,14 @@ class PostgresIdempotencyStore:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _link_is(company_id: str, entity: SourceEntity, entity_id: str) -> list[ColumnElement[bool]]:
+    return [
+        _LINKS.c.company_id == company_id,
+        _LINKS.c.entity == entity,
+        _LINKS.c.entity_id == entity_id,
+    ]
+
+
 class PostgresCustomerLinkRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -364,64 +404,23 @@ class PostgresCustomerLinkRepository:
         self, company_id: str, entity: SourceEntity, entity_id: str
     ) -> CustomerLink | None:
         result = await self._session.execute(
-            select(CustomerLinkRow).where(
-                col(CustomerLinkRow.company_id) == company_id,
-                col(CustomerLinkRow.entity) == entity.value,
-                col(CustomerLinkRow.entity_id) == entity_id,
-            )
+            core_select(_LINKS).where(*_link_is(company_id, entity, entity_id))
         )
-        row = result.scalars().one_or_none()
-        if row is None:
-            return None
-        return CustomerLink(
-            company_id=row.company_id,
-            entity=SourceEntity(row.entity),
-            entity_id=row.entity_id,
-            quickbooks_customer_id=row.quickbooks_customer_id,
-            display_name=row.display_name,
-            linked_at=row.linked_at,
-            linked_by=row.linked_by,
-        )
+        row = result.mappings().one_or_none()
+        return CustomerLink(**{**row, "entity": SourceEntity(row["entity"])}) if row else None
 
     async def put(self, link: CustomerLink) -> None:
-        await self._session.execute(
-            _PUT_LINK,
-            {
-                "company_id": link.company_id,
-                "entity": link.entity.value,
-                "entity_id": link.entity_id,
-                "quickbooks_customer_id": link.quickbooks_customer_id,
-                "display_name": link.display_name,
-                "linked_at": link.linked_at,
-                "linked_by": link.linked_by,
-            },
-        )
+        await self._session.execute(_PUT_LINK, dataclasses.asdict(link))
 
     async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool:
         result = await self._session.execute(
-            delete(CustomerLinkRow).where(
-                col(CustomerLinkRow.company_id) == company_id,
-                col(CustomerLinkRow.entity) == entity.value,
-                col(CustomerLinkRow.entity_id) == entity_id,
-            )
+            delete(_LINKS).where(*_link_is(company_id, entity, entity_id))
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _follow_up_from_row(row: Row[Any]) -> DealFollowUp:
-    return DealFollowUp(
-        company_id=row.company_id,
-        invoice_id=row.invoice_id,
-        deal_id=row.deal_id,
-        note=row.note,
-        marker=row.marker,
-        quickbooks_customer_id=row.quickbooks_customer_id,
-        customer_name=row.customer_name,
-        requested_by=row.requested_by,
-        state=FollowUpState(row.state),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+def _follow_up_from_row(row: RowMapping) -> DealFollowUp:
+    return DealFollowUp(**{**row, "state": FollowUpState(row["state"])})
 
 
 class PostgresDealFollowUpRepository:
@@ -429,7 +428,7 @@ class PostgresDealFollowUpRepository:
         self._session = session
 
     async def add(self, follow_up: DealFollowUp) -> None:
-        await self._session.execute(_ADD_FOLLOW_UP, follow_up_values(follow_up))
+        await self._session.execute(_ADD_FOLLOW_UP, dataclasses.asdict(follow_up))
 
     async def get(self, company_id: str, invoice_id: str) -> DealFollowUp | None:
         result = await self._session.execute(
@@ -437,7 +436,7 @@ class PostgresDealFollowUpRepository:
                 _FOLLOW_UPS.c.company_id == company_id, _FOLLOW_UPS.c.invoice_id == invoice_id
             )
         )
-        row = result.one_or_none()
+        row = result.mappings().one_or_none()
         return _follow_up_from_row(row) if row else None
 
     async def mark(
@@ -446,17 +445,17 @@ class PostgresDealFollowUpRepository:
         await self._session.execute(
             update(_FOLLOW_UPS)
             .where(_FOLLOW_UPS.c.company_id == company_id, _FOLLOW_UPS.c.invoice_id == invoice_id)
-            .values(state=state.value, updated_at=now)
+            .values(state=state, updated_at=now)
         )
 
     async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[DealFollowUp]:
         result = await self._session.execute(
             core_select(_FOLLOW_UPS)
             .where(
-                _FOLLOW_UPS.c.state != FollowUpState.DONE.value,
+                _FOLLOW_UPS.c.state != FollowUpState.DONE,
                 _FOLLOW_UPS.c.updated_at < older_than,
             )
             .order_by(_FOLLOW_UPS.c.updated_at)
             .limit(limit)
         )
-        return [_follow_up_from_row(row) for row in result.all()]
+        return [_follow_up_from_row(row) for row in result.mappings()]

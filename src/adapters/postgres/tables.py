@@ -68,7 +68,11 @@ class OAuthStateRow(SQLModel, table=True):
 
 
 class InvoiceRow(SQLModel, table=True):
-    """The invoice aggregate: scalar columns for what is queried, JSON for customer and lines."""
+    """The invoice aggregate: scalar columns for what is queried, JSON for customer and lines.
+
+    It is also the read side (cosmicpython ch. 12): the totals, balance and QuickBooks link,
+    and each line's amount inside ``lines``, are written with every change of the invoice, so a
+    read is one query with no arithmetic."""
 
     __tablename__ = "invoices"
 
@@ -90,6 +94,11 @@ class InvoiceRow(SQLModel, table=True):
         default=None, sa_column=Column(Numeric(20, 6), nullable=True)
     )
     failure_reason: str | None = None
+    failure_code: str | None = None
+    failure_params: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'")),
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_synced_at: datetime | None = Field(
@@ -102,6 +111,13 @@ class InvoiceRow(SQLModel, table=True):
     created_by: str | None = Field(default=None, max_length=64)
     creation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     version: int = 0
+    # The read side's columns (see the docstring).
+    subtotal: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    discount: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    tax: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    total: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    balance: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    quickbooks_url: str | None = None
 
 
 class InvoiceEventRow(SQLModel, table=True):

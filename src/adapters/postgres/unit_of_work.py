@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Self
 
@@ -30,29 +29,17 @@ COMPANY_TABLES = (
 )
 
 
-# Told, after a commit, which (company, deal) had invoices written: the read model forgets
-# its answers for them, so this process reads its own writes at once.
-OnInvoicesCommitted = Callable[[Iterable[tuple[str, str]]], None]
-
-
 class SqlAlchemyUnitOfWork:
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        on_invoices_committed: OnInvoicesCommitted | None = None,
-    ) -> None:
-        self._session_factory = session_factory
-        self._on_invoices_committed = on_invoices_committed
-        self._session: AsyncSession | None = None
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session = session = session_factory()  # it connects when first used
+        self.settings = PostgresSettingsRepository(session)
+        self.invoices = PostgresInvoiceRepository(session)
+        self.invoice_events = PostgresInvoiceEventRepository(session)
+        self.idempotency = PostgresIdempotencyStore(session)
+        self.customer_links = PostgresCustomerLinkRepository(session)
+        self.deal_follow_ups = PostgresDealFollowUpRepository(session)
 
     async def __aenter__(self) -> Self:
-        self._session = self._session_factory()
-        self.settings = PostgresSettingsRepository(self._session)
-        self.invoices = PostgresInvoiceRepository(self._session)
-        self.invoice_events = PostgresInvoiceEventRepository(self._session)
-        self.idempotency = PostgresIdempotencyStore(self._session)
-        self.customer_links = PostgresCustomerLinkRepository(self._session)
-        self.deal_follow_ups = PostgresDealFollowUpRepository(self._session)
         return self
 
     async def __aexit__(
@@ -61,54 +48,33 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._session is not None
         try:
             await self.rollback()
         finally:
             await self._session.close()
-            self._session = None
         if exc is not None and is_unreachable(exc):
             raise database_unavailable() from exc
 
     async def commit(self) -> None:
-        assert self._session is not None
-        try:
-            await self._session.commit()
-        finally:
-            # Even when the commit's outcome is unknown (the connection dropped while waiting
-            # for it): forgetting an answer that was still right costs one query.
-            changed = self.invoices.changed_deals
-            if changed and self._on_invoices_committed is not None:
-                self._on_invoices_committed(changed)
-            changed.clear()
+        await self._session.commit()
 
     async def rollback(self) -> None:
-        assert self._session is not None
         await self._session.rollback()
 
     async def forget_company(self, company_id: str) -> None:
-        assert self._session is not None
         for table in COMPANY_TABLES:
-            returning = " RETURNING deal_id" if table == "invoices" else ""
-            result = await self._session.execute(
-                text(f"DELETE FROM {table} WHERE company_id = :company{returning}"),  # noqa: S608 - constant
+            await self._session.execute(
+                text(f"DELETE FROM {table} WHERE company_id = :company"),  # noqa: S608 - constant
                 {"company": company_id},
             )
-            if returning:
-                self.invoices.changed_deals.update((company_id, d) for d in result.scalars())
 
 
 class SqlAlchemyUnitOfWorkFactory:
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        on_invoices_committed: OnInvoicesCommitted | None = None,
-    ) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
-        self._on_invoices_committed = on_invoices_committed
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._session_factory, self._on_invoices_committed)
+        return SqlAlchemyUnitOfWork(self._session_factory)
 
 
 class PostgresDatabaseProbe:
