@@ -14,15 +14,14 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 import structlog
 
 from entrypoints.log_config import configure_logging
-from entrypoints.settings import ConfigurationError, load_settings
+from entrypoints.settings import AppSettings, ConfigurationError, load_settings
 
 log = structlog.get_logger("dealbooks.cli")
 
 
-async def _serve(*, api: bool = True) -> int:
-    from entrypoints.bootstrap import Service
+async def _serve(settings: AppSettings, *, api: bool) -> int:
+    from entrypoints.service import Service
 
-    settings = load_settings()
     service = Service(settings, serve_api=api)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -37,17 +36,12 @@ async def _serve(*, api: bool = True) -> int:
     return 0
 
 
-async def _migrate() -> int:
+async def _migrate(settings: AppSettings) -> int:
     from adapters.postgres import migrate
-    from adapters.postgres.embedded import EmbeddedPostgres
     from adapters.postgres.engine import build_engine
+    from entrypoints.service import open_database
 
-    settings = load_settings()
-    embedded = None
-    url = settings.database_url
-    if url is None:
-        embedded = EmbeddedPostgres(settings.data_dir.resolve())
-        url = await asyncio.to_thread(embedded.start)
+    url, embedded = await open_database(settings)
     engine = build_engine(url)
     try:
         await migrate.upgrade(engine)
@@ -64,12 +58,10 @@ def _emulator(argv: list[str]) -> int:
         print("usage: dealbooks emulator {quickbooks,pipedrive} [--host H] [--port P] ...")
         return 2
     if argv[0] == "quickbooks":
-        from emulators.quickbooks.cli import main as quickbooks_main
-
-        return quickbooks_main(argv[1:])
-    from emulators.pipedrive.cli import main as pipedrive_main
-
-    return pipedrive_main(argv[1:])
+        from emulators.quickbooks.cli import main as emulator_main
+    else:
+        from emulators.pipedrive.cli import main as emulator_main
+    return emulator_main(argv[1:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format)
     if args.command in ("serve", "worker"):
-        return asyncio.run(_serve(api=args.command == "serve"))
+        return asyncio.run(_serve(settings, api=args.command == "serve"))
     if args.command == "migrate":
-        return asyncio.run(_migrate())
+        return asyncio.run(_migrate(settings))
     from entrypoints.demo import run_demo
 
-    return run_demo()
+    return run_demo(settings)

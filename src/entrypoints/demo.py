@@ -7,16 +7,15 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import structlog
-from aiohttp import web
 
-from entrypoints.bootstrap import Service
 from entrypoints.demo_host import add_demo_host_routes
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
-from entrypoints.settings import DEV_API_TOKEN, AppSettings, load_settings
+from entrypoints.service import Service
+from entrypoints.settings import DEV_API_TOKEN, AppSettings
 
 log = structlog.get_logger("dealbooks.demo")
 
@@ -53,15 +52,10 @@ Try it with grpcurl (https://github.com/fullstorydev/grpcurl):
 """
 
 
-DEMO_SETTINGS_LINK = "{public_url}/settings/marketplace/app/{client_id}/app-settings"
-
-
 @dataclass
 class DemoStack:
-    """Both emulators, the service connected to them, and the Pipedrive-like host page.
-
-    ``dealbooks demo`` runs it on the fixed demo ports; the browser tests on free ones.
-    """
+    """Both emulators, the service connected to them, and the Pipedrive-like host page (the
+    demo's fixed ports for ``dealbooks demo``, free ones for the browser tests)."""
 
     service: Service
     emulators: Emulators
@@ -91,14 +85,19 @@ class DemoStack:
                 settings.pipedrive,
                 oauth_url=emulators.pipedrive_url,
                 # The demo host page plays Pipedrive's settings page too.
-                settings_link=DEMO_SETTINGS_LINK,
+                settings_link="{public_url}/settings/marketplace/app/{client_id}/app-settings",
             ),
         )
         service = Service(
             settings,
             grpc_port=grpc_port,
             http_port=http_port,
-            extra_routes=_host_routes(emulators, settings),
+            extra_routes=partial(
+                add_demo_host_routes,
+                emulators=emulators,
+                jwt_secret=settings.pipedrive.jwt_secret,
+                client_id=settings.pipedrive.client_id,
+            ),
         )
         try:
             await service.start()
@@ -118,23 +117,7 @@ class DemoStack:
         await self.emulators.stop()
 
 
-def _host_routes(emulators: Emulators, settings: AppSettings) -> Callable[[web.Application], None]:
-    def add(app: web.Application) -> None:
-        add_demo_host_routes(
-            app,
-            emulators=emulators,
-            company_id=DEMO_COMPANY,
-            realm_id=US_REALM,
-            jwt_secret=settings.pipedrive.jwt_secret,
-            client_id=settings.pipedrive.client_id,
-        )
-
-    return add
-
-
-async def _run() -> int:
-    os.environ.setdefault("DEALBOOKS_DATA_DIR", ".data")
-    settings = load_settings()
+async def _run(settings: AppSettings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -171,5 +154,5 @@ async def _run() -> int:
     return 0
 
 
-def run_demo() -> int:
-    return asyncio.run(_run())
+def run_demo(settings: AppSettings) -> int:
+    return asyncio.run(_run(settings))

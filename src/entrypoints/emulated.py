@@ -22,7 +22,6 @@ from emulators.quickbooks.config import EmulatorConfig as QuickBooksConfig
 from emulators.quickbooks.config import Limits
 
 US_REALM = "9130354840911234"
-INTL_REALM = "9130354840922468"
 DEMO_COMPANY = "13000001"
 
 
@@ -35,33 +34,29 @@ class Emulators:
     pipedrive_port: int = 0
     public_url: str = "http://127.0.0.1:8080"
     quickbooks_limits: Limits = field(default_factory=Limits)
-    auto_approve: bool = True
     quickbooks_url: str = ""
     pipedrive_url: str = ""
     pipedrive_app: web.Application | None = None
-    quickbooks_app: web.Application | None = None
     _runners: dict[str, web.AppRunner] = field(default_factory=dict)
     _sites: dict[str, web.TCPSite] = field(default_factory=dict)
 
     async def start(self) -> None:
         quickbooks = create_quickbooks(
             QuickBooksConfig(
-                auto_approve=self.auto_approve,
+                auto_approve=True,
                 redirect_uris=[f"{self.public_url}/oauth/quickbooks/callback"],
                 webhook_url=f"{self.public_url}/webhooks/quickbooks",
                 limits=self.quickbooks_limits,
                 refresh_grace_seconds=0,
             )
         )
-        pipedrive = create_pipedrive(
+        self.pipedrive_app = create_pipedrive(
             PipedriveConfig(
-                auto_approve=self.auto_approve,
-                callback_url=f"{self.public_url}/oauth/pipedrive/callback",
+                auto_approve=True, callback_url=f"{self.public_url}/oauth/pipedrive/callback"
             )
         )
-        self.quickbooks_app, self.pipedrive_app = quickbooks, pipedrive
         self.quickbooks_url = await self._serve("quickbooks", quickbooks, self.quickbooks_port)
-        self.pipedrive_url = await self._serve("pipedrive", pipedrive, self.pipedrive_port)
+        self.pipedrive_url = await self._serve("pipedrive", self.pipedrive_app, self.pipedrive_port)
 
     async def _serve(self, vendor: str, app: web.Application, port: int) -> str:
         runner = web.AppRunner(app, access_log=None)
@@ -116,15 +111,13 @@ class Emulators:
                 raise RuntimeError(f"{method} {path}: {resp.status} {await resp.text()}")
             return await resp.json()
 
-    async def connect(
-        self, token_store: TokenStore, *, company_id: str = DEMO_COMPANY, realm_id: str = US_REALM
-    ) -> None:
-        """Connect the demo Pipedrive company and a QuickBooks realm without the browser flow."""
+    async def connect(self, token_store: TokenStore) -> None:
+        """Connect the demo Pipedrive company and the US realm without the browser flow."""
         now = datetime.now(UTC)
         pipedrive = await self.admin("pipedrive", "POST", "tokens")
         await token_store.save(
             Connection(
-                company_id=company_id,
+                company_id=DEMO_COMPANY,
                 vendor=Vendor.PIPEDRIVE,
                 external_id=str(pipedrive["company_id"]),
                 tokens=OAuthTokens(
@@ -139,19 +132,19 @@ class Emulators:
                 updated_at=now,
             )
         )
-        quickbooks = await self.admin("quickbooks", "POST", "tokens", realm_id=realm_id)
+        quickbooks = await self.admin("quickbooks", "POST", "tokens", realm_id=US_REALM)
         await token_store.save(
             Connection(
-                company_id=company_id,
+                company_id=DEMO_COMPANY,
                 vendor=Vendor.QUICKBOOKS,
-                external_id=realm_id,
+                external_id=US_REALM,
                 tokens=OAuthTokens(
                     quickbooks["access_token"],
                     quickbooks["refresh_token"],
                     now + timedelta(seconds=int(quickbooks["expires_in"])),
                     now + timedelta(seconds=int(quickbooks["x_refresh_token_expires_in"])),
                 ),
-                display_name="Demo Books (US)" if realm_id == US_REALM else "Demo Books (UK)",
+                display_name="Demo Books (US)",
                 environment="sandbox",
                 connected_by="demo",
                 connected_at=now,

@@ -57,3 +57,9 @@ def lookup(exc: BaseException) -> CatalogEntry:
 
 def is_expected(exc: BaseException) -> bool:
     return isinstance(exc, DomainError | ApplicationError)
+
+
+def wire_metadata(exc: BaseException) -> dict[str, str]:
+    """The error's metadata as both renderings send it: text keys (already lowerCamelCase
+    ``MetadataKey`` members, AIP-193) and values, in the order they were set."""
+    return {str(k): str(v) for k, v in getattr(exc, "metadata", {}).items()}

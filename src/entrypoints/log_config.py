@@ -43,11 +43,9 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, *, cache: boo
         structlog.processors.StackInfoRenderer(),
         redact_secrets,
     ]
-    renderer: Processor
-    if use_console:
-        renderer = structlog.dev.ConsoleRenderer()
-    else:
-        renderer = structlog.processors.JSONRenderer()
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
+    )
     tail: list[Processor] = [] if use_console else [structlog.processors.dict_tracebacks]
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(

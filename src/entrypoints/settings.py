@@ -11,12 +11,8 @@ from application.auth import Principal
 
 DEV_API_TOKEN = "dealbooks-dev-token"
 DEV_SECRET_KEY = "dealbooks-development-secret-key-not-for-production"
-
-
 DEMO_CLIENT_ID = "dealbooks-demo-client"
 DEMO_CLIENT_SECRET = "dealbooks-demo-secret"
-DEMO_VERIFIER = "dealbooks-demo-verifier"
-DEMO_JWT_SECRET = "dealbooks-demo-jwt-secret-32-bytes"
 QUICKBOOKS_EMULATOR_URL = "http://127.0.0.1:8089"
 PIPEDRIVE_EMULATOR_URL = "http://127.0.0.1:8091"
 
@@ -26,19 +22,16 @@ class QuickBooksSettings:
     client_id: str = DEMO_CLIENT_ID
     client_secret: str = DEMO_CLIENT_SECRET
     environment: str = "sandbox"
-    webhook_verifier_token: str = DEMO_VERIFIER
+    webhook_verifier_token: str = "dealbooks-demo-verifier"
     # Override of every Intuit base URL (API, OAuth, discovery) -- an emulator. Empty: Intuit's.
     base_url: str = QUICKBOOKS_EMULATOR_URL
-
-
-PIPEDRIVE_SETTINGS_LINK = "{api_domain}/settings/marketplace/app/{client_id}/app-settings"
 
 
 @dataclass(frozen=True)
 class PipedriveSettings:
     client_id: str = DEMO_CLIENT_ID
     client_secret: str = DEMO_CLIENT_SECRET
-    jwt_secret: str = DEMO_JWT_SECRET
+    jwt_secret: str = "dealbooks-demo-jwt-secret-32-bytes"
     # Where Pipedrive's OAuth lives (https://oauth.pipedrive.com); API calls use each
     # company's api_domain from its install.
     oauth_url: str = PIPEDRIVE_EMULATOR_URL
@@ -47,7 +40,7 @@ class PipedriveSettings:
     webhook_password: str = DEMO_CLIENT_SECRET
     # Where the panel's "Settings" link goes: our app's settings page inside Pipedrive.
     # Placeholders: {api_domain} (the company's Pipedrive URL), {client_id}, {public_url}.
-    settings_link: str = PIPEDRIVE_SETTINGS_LINK
+    settings_link: str = "{api_domain}/settings/marketplace/app/{client_id}/app-settings"
 
 
 class ConfigurationError(Exception):
@@ -76,18 +69,11 @@ class AppSettings:
     shutdown_grace_seconds: float = 5.0
     cdc_interval_minutes: int = 5
     worker_concurrency: int = 4
-    # Keep read answers in memory while listening for invoice changes (LISTEN/NOTIFY). Off
-    # behind a pooler that cannot hold a LISTEN (PgBouncer in transaction mode).
-    read_cache: bool = True
     # The Pipedrive app-extensions SDK (UMD build) the UI pages load; `make setup` installs it
     # from npm. Missing: the pages still work opened directly in a tab, not inside Pipedrive.
     ui_sdk_path: Path = DEFAULT_SDK_PATH
     quickbooks: QuickBooksSettings = field(default_factory=QuickBooksSettings)
     pipedrive: PipedriveSettings = field(default_factory=PipedriveSettings)
-
-    @property
-    def is_production(self) -> bool:
-        return self.environment == "production"
 
 
 def parse_api_tokens(raw: str) -> dict[str, Principal]:
@@ -112,15 +98,6 @@ def parse_api_tokens(raw: str) -> dict[str, Principal]:
     return tokens
 
 
-def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw not in ("on", "off"):
-        raise ConfigurationError(f"{name} must be 'on' or 'off', got {raw!r}")
-    return raw == "on"
-
-
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -140,6 +117,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
     if environment not in ("development", "production"):
         raise ConfigurationError("DEALBOOKS_ENV must be 'development' or 'production'")
     production = environment == "production"
+    dev_quickbooks, dev_pipedrive = QuickBooksSettings(), PipedriveSettings()  # demo defaults
 
     def required_in_production(name: str, dev_default: str) -> str:
         value = env.get(name, "").strip()
@@ -169,7 +147,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         ),
         environment=environment_qbo,
         webhook_verifier_token=required_in_production(
-            "DEALBOOKS_QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN", DEMO_VERIFIER
+            "DEALBOOKS_QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN", dev_quickbooks.webhook_verifier_token
         ),
         base_url=(
             env.get("DEALBOOKS_QUICKBOOKS_BASE_URL", "" if production else QUICKBOOKS_EMULATOR_URL)
@@ -180,12 +158,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         client_secret=required_in_production(
             "DEALBOOKS_PIPEDRIVE_CLIENT_SECRET", DEMO_CLIENT_SECRET
         ),
-        jwt_secret=required_in_production("DEALBOOKS_PIPEDRIVE_JWT_SECRET", DEMO_JWT_SECRET),
-        webhook_user=env.get("DEALBOOKS_PIPEDRIVE_WEBHOOK_USER") or "dealbooks",
+        jwt_secret=required_in_production(
+            "DEALBOOKS_PIPEDRIVE_JWT_SECRET", dev_pipedrive.jwt_secret
+        ),
+        webhook_user=env.get("DEALBOOKS_PIPEDRIVE_WEBHOOK_USER") or dev_pipedrive.webhook_user,
         webhook_password=required_in_production(
             "DEALBOOKS_PIPEDRIVE_WEBHOOK_PASSWORD", DEMO_CLIENT_SECRET
         ),
-        settings_link=env.get("DEALBOOKS_PIPEDRIVE_SETTINGS_LINK") or PIPEDRIVE_SETTINGS_LINK,
+        settings_link=env.get("DEALBOOKS_PIPEDRIVE_SETTINGS_LINK") or dev_pipedrive.settings_link,
         oauth_url=(
             env.get(
                 "DEALBOOKS_PIPEDRIVE_OAUTH_URL",
@@ -207,7 +187,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         log_format=log_format,
         cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
-        read_cache=_on_off(env, "DEALBOOKS_READ_CACHE", True),
         ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
         quickbooks=quickbooks,
         pipedrive=pipedrive,

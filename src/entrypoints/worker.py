@@ -9,7 +9,8 @@ from procrastinate import App, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 
 from application.crm_events import CheckAllCrmWebhooks, SubscribeCrmWebhooks
-from application.invoices import FinishInvoiceCreation, FollowUpOnDeal
+from application.invoicing.finish import FinishInvoiceCreation
+from application.invoicing.follow_up import FollowUpOnDeal
 from application.ports.connections import TokenStore
 from application.sync import (
     CatchUpCompany,
@@ -50,7 +51,7 @@ def register_tasks(
     subscribe_webhooks: SubscribeCrmWebhooks,
     check_webhooks: CheckAllCrmWebhooks,
     token_store: TokenStore,
-    cdc_cron: str = "*/5 * * * *",
+    cdc_cron: str,
 ) -> None:
     # Attempts 1, 6, 11 ... 56 s apart (about 6 minutes in all); after that the minute sweep
     # queues a new job for anything still CREATING: a long outage never loses an invoice.
@@ -92,8 +93,8 @@ def register_tasks(
                 ).defer_async(company_id=company_id)
 
     @app.periodic(cron="* * * * *", periodic_id="sweep")
-    @app.task(name="sweep", queue="sync", queueing_lock="sweep", pass_context=True)
-    async def sweep_stuck(context: object, timestamp: int) -> None:
+    @app.task(name="sweep", queue="sync", queueing_lock="sweep")
+    async def sweep_stuck(timestamp: int) -> None:
         queued = await sweep.execute()
         retried = await retry_stalled_jobs(app)
         if queued or retried:

@@ -1,13 +1,8 @@
 """The demo's Pipedrive-like host page (``dealbooks demo`` and the browser tests only).
 
-It plays Pipedrive's part around our UI extension: a deal page that embeds the deal panel in an
-iframe with Pipedrive's URL parameters and a signed JWT (reference §12.2-12.3), answers the
-app-extensions SDK's message protocol (initialize, resize, GET_SIGNED_TOKEN, OPEN_MODAL,
-CLOSE_MODAL, snackbar, confirmation, redirect), and hosts the app-settings page. A side box
-records payments in the QuickBooks emulator, as a bookkeeper would in QuickBooks.
-
-Never mounted by ``dealbooks serve``: it signs tokens for any demo user.
-"""
+It plays Pipedrive's part around our UI extension (README, "What you will see"); a side box
+records payments in the QuickBooks emulator. Never mounted by ``dealbooks serve``: it signs
+tokens for anyone."""
 
 from __future__ import annotations
 
@@ -21,8 +16,8 @@ from aiohttp import web
 from emulators.pipedrive.jwt import sign_extension_token
 from emulators.pipedrive.model import products_of
 from emulators.pipedrive.state import EMULATOR_KEY
-from entrypoints.emulated import Emulators
-from entrypoints.http.ui_pages import CSP, StoredFile, add_stored_files, content_type
+from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.http.ui_pages import CSP, add_stored_files, stored_file
 
 HERE: Final = Path(__file__).parent
 TOKEN_TTL_SECONDS: Final = 300  # GET_SIGNED_TOKEN tokens live 5 minutes [C]
@@ -32,12 +27,6 @@ _HEADERS: Final = {
     "Content-Security-Policy": CSP.replace("frame-src 'none'", "frame-src 'self'"),
     "Cache-Control": "no-cache",
 }
-
-
-def _stored(name: str) -> StoredFile:
-    """One of the host page's files, read once (a request never touches the disk)."""
-    path = HERE / name
-    return path.read_bytes(), {"Content-Type": content_type(path), **_HEADERS}
 
 
 async def _object(request: web.Request) -> dict[str, Any]:
@@ -55,8 +44,6 @@ def add_demo_host_routes(
     app: web.Application,
     *,
     emulators: Emulators,
-    company_id: str,
-    realm_id: str,
     jwt_secret: str,
     client_id: str,
 ) -> None:
@@ -69,7 +56,7 @@ def add_demo_host_routes(
     def users() -> list[dict[str, Any]]:
         return [
             {"id": u.id, "name": u.name, "locale": u.locale, "isAdmin": u.is_admin}
-            for u in store().users_of(int(company_id))
+            for u in store().users_of(int(DEMO_COMPANY))
         ]
 
     def deal_view(deal_id: int) -> dict[str, Any] | None:
@@ -108,7 +95,7 @@ def add_demo_host_routes(
         deals = [
             {"id": d.data["id"], "title": d.data["title"]}
             for d in sorted(s.deals.values(), key=lambda d: d.data["id"])
-            if d.data.get("is_deleted") is not True and str(d.company_id) == company_id
+            if d.data.get("is_deleted") is not True and str(d.company_id) == DEMO_COMPANY
         ]
         wanted = request.query.get("deal", "")
         deal = deal_view(int(wanted)) if wanted.isdigit() else None
@@ -116,7 +103,7 @@ def add_demo_host_routes(
             deal = deal_view(deals[0]["id"])
         return web.json_response(
             {
-                "companyId": company_id,
+                "companyId": DEMO_COMPANY,
                 "clientId": client_id,
                 "users": users(),
                 "deals": deals,
@@ -129,12 +116,12 @@ def add_demo_host_routes(
         if not user_id.isdigit() or int(user_id) not in {u["id"] for u in users()}:
             raise web.HTTPBadRequest(text="unknown demo user")
         signed = sign_extension_token(
-            jwt_secret, int(company_id), int(user_id), TOKEN_TTL_SECONDS, now=time.time()
+            jwt_secret, int(DEMO_COMPANY), int(user_id), TOKEN_TTL_SECONDS, now=time.time()
         )
         return web.json_response({"token": signed})
 
     async def quickbooks_invoices(request: web.Request) -> web.Response:
-        found = await emulators.admin("quickbooks", "GET", f"companies/{realm_id}/invoices")
+        found = await emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/invoices")
         rows = [
             {
                 "id": inv["Id"],
@@ -161,7 +148,7 @@ def add_demo_host_routes(
             result = await emulators.admin(
                 "quickbooks",
                 "POST",
-                f"companies/{realm_id}/payments",
+                f"companies/{US_REALM}/payments",
                 invoice_id=str(body.get("invoiceId", "")),
                 amount=str(amount),
             )
@@ -173,14 +160,14 @@ def add_demo_host_routes(
     async def favicon(request: web.Request) -> web.Response:
         return web.Response(status=204)
 
-    page = _stored("host.html")
+    page = stored_file(HERE / "host.html", _HEADERS)
     add_stored_files(
         app,
         {
             "/": page,
             f"/settings/marketplace/app/{client_id}/app-settings": page,
-            "/demo/static/host.js": _stored("host.js"),
-            "/demo/static/host.css": _stored("host.css"),
+            "/demo/static/host.js": stored_file(HERE / "host.js", _HEADERS),
+            "/demo/static/host.css": stored_file(HERE / "host.css", _HEADERS),
         },
     )
     app.router.add_get("/favicon.ico", favicon)

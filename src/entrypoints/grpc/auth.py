@@ -1,4 +1,4 @@
-"""Bearer-token authentication for gRPC: the principal of the current call, in a contextvar."""
+"""Bearer-token authentication for gRPC: which principal a call's token stands for."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from collections.abc import Mapping
 
 from application.auth import Principal
 from application.errors import UnauthenticatedError
-from entrypoints.principal import current_principal, set_principal
-
-__all__ = ["TokenAuthenticator", "current_principal", "is_open_method", "set_principal"]
+from application.reasons import Reason
 
 # Load balancers and grpcurl reach these without a token.
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -20,9 +18,8 @@ def _digest(token: str) -> bytes:
 
 
 class TokenAuthenticator:
-    """Tokens are kept as SHA-256 digests: one hash and one dictionary lookup per call, however
-    many tokens there are. The lookup compares digests, not tokens, so its timing tells a caller
-    nothing usable: it cannot choose what the digest of what it sends looks like."""
+    """Tokens are kept as SHA-256 digests, so the lookup's timing tells a caller nothing usable:
+    it cannot choose what the digest of what it sends looks like."""
 
     def __init__(self, tokens: Mapping[str, Principal]) -> None:
         self._by_digest = {_digest(token): principal for token, principal in tokens.items()}
@@ -36,9 +33,7 @@ class TokenAuthenticator:
         digest = _digest(token.strip())
         found = self._by_digest.get(digest)
         if found is None:
-            raise UnauthenticatedError("The bearer token is not valid.", reason="INVALID_TOKEN")
+            raise UnauthenticatedError(
+                "The bearer token is not valid.", reason=Reason.INVALID_TOKEN
+            )
         return found
-
-
-def is_open_method(method: str) -> bool:
-    return method.startswith(OPEN_SERVICES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import grpc
+from dataclasses import dataclass
 
 from application.connections import (
     ConnectionStateView,
@@ -12,11 +12,11 @@ from application.connections import (
 )
 from dealbooks.v1 import connection_service_pb2 as pb
 from dealbooks.v1 import connection_service_pb2_grpc
-from entrypoints.grpc.auth import current_principal
-from entrypoints.grpc.invoice_mappers import timestamp
+from entrypoints.grpc import Context
+from entrypoints.grpc.mappers import timestamp
 from entrypoints.grpc.names import parse_connection_name
+from entrypoints.principal import current_principal
 
-Context = grpc.aio.ServicerContext
 _STATE = {
     "connected": pb.CONNECTION_STATE_CONNECTED,
     "needs_reconnect": pb.CONNECTION_STATE_NEEDS_RECONNECT,
@@ -46,16 +46,16 @@ def connection_to_proto(view: ConnectionsView) -> pb.Connection:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class ConnectionServicer(connection_service_pb2_grpc.ConnectionServiceServicer):
-    def __init__(self, *, get: GetConnections, disconnect: DisconnectQuickBooks) -> None:
-        self._get = get
-        self._disconnect = disconnect
+    get: GetConnections
+    disconnect: DisconnectQuickBooks
 
     async def GetConnection(
         self, request: pb.GetConnectionRequest, context: Context
     ) -> pb.GetConnectionResponse:
         company = parse_connection_name(request.name)
-        view = await self._get.execute(current_principal(), company)
+        view = await self.get.execute(current_principal(), company)
         return pb.GetConnectionResponse(connection=connection_to_proto(view))
 
     async def DisconnectQuickBooks(
@@ -63,6 +63,6 @@ class ConnectionServicer(connection_service_pb2_grpc.ConnectionServiceServicer):
     ) -> pb.DisconnectQuickBooksResponse:
         company = parse_connection_name(request.name)
         principal = current_principal()
-        await self._disconnect.execute(principal, company)
-        view = await self._get.execute(principal, company)
+        await self.disconnect.execute(principal, company)
+        view = await self.get.execute(principal, company)
         return pb.DisconnectQuickBooksResponse(connection=connection_to_proto(view))

@@ -5,22 +5,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import grpc
 import structlog
 
 from application.errors import UpstreamUnavailableError
+from application.reasons import Reason
 from entrypoints import error_catalog
-from entrypoints.grpc import auth
-from entrypoints.grpc.status import internal_status, to_status
+from entrypoints.grpc import Context
+from entrypoints.grpc.auth import OPEN_SERVICES, TokenAuthenticator
+from entrypoints.grpc.status import to_status
 from entrypoints.log_config import safe_request_id
 from entrypoints.metrics import Metrics
+from entrypoints.principal import set_principal
 
 log = structlog.get_logger("dealbooks.grpc")
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 SHUTTING_DOWN = UpstreamUnavailableError(
     "The server is restarting; send the request again (with the same request_id).",
-    reason="SERVER_SHUTTING_DOWN",
+    reason=Reason.SERVER_SHUTTING_DOWN,
     retry_after_seconds=1.0,
 )
 
@@ -29,10 +33,10 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
     """Wraps each unary method once (the wrapped handler is kept per method): per call, only the
     wrapper runs, reading the request id and token from the call's own metadata."""
 
-    def __init__(self, authenticator: auth.TokenAuthenticator, metrics: Metrics) -> None:
+    def __init__(self, authenticator: TokenAuthenticator, metrics: Metrics) -> None:
         self._authenticator = authenticator
         self._metrics = metrics
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._handlers: dict[str, Handler] = {}
         self._running: set[asyncio.Task[Any]] = set()
         self._shedding = False
 
@@ -43,49 +47,47 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
             await asyncio.wait(running, timeout=seconds)
 
     async def shed(self, seconds: float) -> None:
-        """End the RPCs still running with UNAVAILABLE and a retry delay (the server is
-        stopping: send it again, with the same request_id), rather than leave them for grpc to
-        cut off, which clients may see as CANCELLED, a code they must not retry. Each gets
+        """End the RPCs still running with UNAVAILABLE and a retry delay rather than leave them
+        for grpc to cut off: clients must not retry the CANCELLED they would see. Each gets
         ``seconds`` to unwind, e.g. to queue a job for an invoice it had stored as CREATING."""
         self._shedding = True
-        running = {task for task in self._running if not task.done()}
-        for task in running:
+        for task in self._running:
             task.cancel()
-        if running:
-            await asyncio.wait(running, timeout=seconds)
+        await self.drain(seconds)
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method: str = details.method  # type: ignore[attr-defined]
+    ) -> Handler | None:
+        method = details.method
         wrapped = self._handlers.get(method)
         if wrapped is not None:
             return wrapped
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None or auth.is_open_method(method):
+        if handler is None or handler.unary_unary is None or method.startswith(OPEN_SERVICES):
             return handler
         wrapped = self._wrap(method, handler)
         self._handlers[method] = wrapped
         return wrapped
 
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        inner = handler.unary_unary
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        # In grpc.aio the behaviour is a coroutine function (the stubs describe grpc's sync one).
+        inner = cast(Callable[[Any, Context], Awaitable[Any]], handler.unary_unary)
         authenticate = self._authenticator.authenticate
         requests = self._metrics.rpc_requests
         succeeded = requests.labels(method=method, code="OK")  # the usual outcome, bound once
         duration = self._metrics.rpc_duration.labels(method=method)
         running = self._running
 
-        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapper(request: Any, context: Context) -> Any:
             started = time.perf_counter()
             request_id = authorization = None
             for key, value in context.invocation_metadata() or ():
                 if key == "x-request-id":
-                    request_id = value
+                    request_id = str(value)  # text: only "-bin" keys carry bytes
                 elif key == "authorization":
-                    authorization = value
+                    authorization = str(value)
             request_id = safe_request_id(request_id)
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
@@ -95,7 +97,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
             if task is not None:
                 running.add(task)
             try:
-                auth.set_principal(authenticate(authorization))
+                set_principal(authenticate(authorization))
                 return await inner(request, context)
             except grpc.aio.AbortError:
                 status_code = context.code()
@@ -108,17 +110,15 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                 code = "UNAVAILABLE"
                 await context.abort_with_status(to_status(SHUTTING_DOWN, request_id))
             except Exception as exc:
+                code = error_catalog.lookup(exc).grpc_code
                 if error_catalog.is_expected(exc):
-                    code = error_catalog.lookup(exc).grpc_code
                     log.info("rpc.rejected", reason=getattr(exc, "reason", ""), code=code)
-                    await context.abort_with_status(to_status(exc, request_id))
                 else:
-                    code = "INTERNAL"
                     log.exception("rpc.failed")
-                    await context.abort_with_status(internal_status(request_id))
+                await context.abort_with_status(to_status(exc, request_id))
             finally:
-                running.discard(task)  # type: ignore[arg-type]
-                auth.set_principal(None)
+                running.discard(task)
+                set_principal(None)
                 elapsed = time.perf_counter() - started
                 (succeeded if code == "OK" else requests.labels(method=method, code=code)).inc()
                 duration.observe(elapsed)

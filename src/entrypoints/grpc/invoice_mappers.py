@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TypeVar, cast
-
-from google.protobuf import timestamp_pb2
-from google.protobuf.message import Message
+from collections.abc import Mapping
+from dataclasses import fields
+from enum import StrEnum
+from typing import TypeVar
 
 from application.commands import AddressInput, CustomerInput, InvoiceInput, LineInput
 from application.history import describe
@@ -24,17 +21,11 @@ from dealbooks.v1 import (
 from domain.customer import Address, Customer
 from domain.errors import InvalidValueError
 from domain.field_mapping import SourceEntity
-from domain.invoice import (
-    DiscountKind,
-    Invoice,
-    InvoiceLine,
-    InvoiceStatus,
-    InvoiceTotals,
-    LineKind,
-    TaxMethod,
-)
+from domain.invoice import InvoiceStatus
+from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKind, TaxMethod
+from domain.messages import MessageCode
 from domain.money import Money
-from entrypoints.grpc.mappers import ENTITY_TO_PROTO
+from entrypoints.grpc.mappers import ENTITY_TO_PROTO, timestamp
 from entrypoints.grpc.names import invoice_name
 
 MAX_LINES = 250
@@ -53,45 +44,29 @@ _DISCOUNT = {
     DiscountKind.PERCENTAGE: invoice_pb2.DISCOUNT_TYPE_PERCENTAGE,
     DiscountKind.AMOUNT: invoice_pb2.DISCOUNT_TYPE_AMOUNT,
 }
-_DISCOUNT_IN = {
-    invoice_pb2.DISCOUNT_TYPE_UNSPECIFIED: "percentage",
-    invoice_pb2.DISCOUNT_TYPE_PERCENTAGE: "percentage",
-    invoice_pb2.DISCOUNT_TYPE_AMOUNT: "amount",
-}
 _TAX = {
     TaxMethod.EXCLUSIVE: invoice_pb2.TAX_METHOD_EXCLUSIVE,
     TaxMethod.INCLUSIVE: invoice_pb2.TAX_METHOD_INCLUSIVE,
     TaxMethod.NONE: invoice_pb2.TAX_METHOD_NONE,
 }
-_TAX_IN = {
-    invoice_pb2.TAX_METHOD_UNSPECIFIED: "none",
-    invoice_pb2.TAX_METHOD_EXCLUSIVE: "exclusive",
-    invoice_pb2.TAX_METHOD_INCLUSIVE: "inclusive",
-    invoice_pb2.TAX_METHOD_NONE: "none",
-}
 _KIND = {
     LineKind.ITEM: invoice_pb2.LINE_KIND_ITEM,
     LineKind.DISCOUNT: invoice_pb2.LINE_KIND_DISCOUNT,
 }
-_KIND_IN = {
-    invoice_pb2.LINE_KIND_UNSPECIFIED: "item",
-    invoice_pb2.LINE_KIND_ITEM: "item",
-    invoice_pb2.LINE_KIND_DISCOUNT: "discount",
-}
+
+Kind = TypeVar("Kind", bound=StrEnum)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+def _inverse(to_proto: Mapping[Kind, int], unspecified: Kind) -> dict[int, str]:
+    """proto enum number -> our value; 0 (UNSPECIFIED) reads as ``unspecified``."""
+    return {0: unspecified.value} | {number: value.value for value, number in to_proto.items()}
 
 
-def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    """As ``Timestamp.FromDatetime`` (a naive value is UTC), in integer arithmetic: four per
-    invoice, and the library's version costs more than the rest of the invoice's fields."""
-    if value is None:
-        return None
-    delta = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) - _EPOCH
-    return timestamp_pb2.Timestamp(
-        seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000
-    )
+# Address, AddressInput and the proto's PostalAddress have the same fields.
+_ADDRESS = tuple(f.name for f in fields(Address))
+_DISCOUNT_IN = _inverse(_DISCOUNT, DiscountKind.PERCENTAGE)
+_TAX_IN = _inverse(_TAX, TaxMethod.NONE)
+_KIND_IN = _inverse(_KIND, LineKind.ITEM)
 
 
 def money_to_proto(money: Money | None) -> invoice_pb2.Money | None:
@@ -103,15 +78,7 @@ def money_to_proto(money: Money | None) -> invoice_pb2.Money | None:
 def address_to_proto(address: Address | None) -> customer_pb2.PostalAddress | None:
     if address is None:
         return None
-    return customer_pb2.PostalAddress(
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country=address.country,
-        formatted=address.formatted,
-    )
+    return customer_pb2.PostalAddress(**{name: getattr(address, name) for name in _ADDRESS})
 
 
 def customer_to_proto(customer: Customer) -> customer_pb2.Customer:
@@ -128,7 +95,7 @@ def accounting_customer_to_proto(found: AccountingCustomer) -> customer_pb2.Cust
     return customer_to_proto(found.customer.with_quickbooks_id(found.id))
 
 
-def line_to_proto(line: InvoiceLine, currency: str) -> invoice_pb2.LineItem:
+def line_to_proto(line: InvoiceLine, amount: Money) -> invoice_pb2.LineItem:
     return invoice_pb2.LineItem(
         name=line.name,
         description=line.description,
@@ -141,7 +108,7 @@ def line_to_proto(line: InvoiceLine, currency: str) -> invoice_pb2.LineItem:
         item_id=line.item_ref or "",
         tax_code_id=line.tax_code_ref or "",
         kind=_KIND[line.kind],
-        amount=money_to_proto(line.total(currency)),
+        amount=money_to_proto(amount),
     )
 
 
@@ -157,119 +124,37 @@ def totals_to_proto(totals: InvoiceTotals) -> invoice_pb2.InvoiceTotals:
 
 
 def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
-    i = view.invoice
-    totals = i.totals()  # once: the totals and the mismatch flag come from the same pass
     return invoice_pb2.Invoice(
-        name=invoice_name(i.company_id, i.deal_id, i.id),
+        name=invoice_name(view.company_id, view.deal_id, view.id),
         state=_STATUS[view.status],
-        doc_number=i.doc_number or "",
-        customer=customer_to_proto(i.customer),
-        lines=[line_to_proto(line, i.currency) for line in i.lines],
-        currency_code=i.currency,
-        issue_date=i.issue_date.isoformat(),
-        due_date=i.due_date.isoformat() if i.due_date else "",
-        memo=i.memo,
-        totals=totals_to_proto(totals),
-        quickbooks_invoice_id=i.quickbooks_id or "",
+        doc_number=view.doc_number or "",
+        customer=customer_to_proto(view.customer),
+        lines=[line_to_proto(lv.line, lv.amount) for lv in view.lines],
+        currency_code=view.currency,
+        issue_date=view.issue_date.isoformat(),
+        due_date=view.due_date.isoformat() if view.due_date else "",
+        memo=view.memo,
+        totals=totals_to_proto(view.totals),
+        quickbooks_invoice_id=view.quickbooks_id or "",
         quickbooks_url=view.quickbooks_url or "",
-        failure_reason=i.failure_reason or "",
-        totals_mismatch=i.quickbooks_total is not None and i.quickbooks_total != totals.total,
-        quickbooks_total=money_to_proto(i.quickbooks_total),
-        create_time=timestamp(i.created_at),
-        update_time=timestamp(i.updated_at),
-        last_sync_time=timestamp(i.last_synced_at),
-        creator=i.created_by or "",
-        last_send_time=timestamp(i.last_sent_at),
+        failure_reason=view.failure_reason or "",
+        failure_code=view.failure_code or "",
+        failure_params=dict(view.failure_params),
+        totals_mismatch=view.totals_mismatch,
+        quickbooks_total=money_to_proto(view.quickbooks_total),
+        create_time=timestamp(view.created_at),
+        update_time=timestamp(view.updated_at),
+        last_sync_time=timestamp(view.last_synced_at),
+        creator=view.created_by or "",
+        last_send_time=timestamp(view.last_sent_at),
     )
-
-
-_M = TypeVar("_M", bound=Message)
-
-
-class InvoiceProtoCache:
-    """``invoice_to_proto`` remembered per stored version, for the read RPCs.
-
-    Every stored change of an invoice bumps its ``version`` (the optimistic-lock token) except
-    ``mark_synced``, which only sets ``last_synced_at``; with the status label (it depends on
-    the day) and the QuickBooks link, that key always maps to the same message. Mapping costs
-    ~70 us an invoice (its totals, money and times), a page of 20 more than the query.
-
-    A ListInvoices page is remembered whole the same way, under its invoices' keys and its
-    page token: putting 20 messages into a response copies each of them, which cost a tenth of
-    the server's time per page. Nothing returned is changed afterwards: grpc only serializes
-    it. Bounded: least recently used out first.
-    """
-
-    def __init__(self, size: int = 4096, pages: int = 256) -> None:
-        self._size = size
-        self._pages = pages
-        # Each message is kept with the invoices it was made from, and used only for those
-        # very objects: the read model hands out one object per stored row version, so a row
-        # changed without a new version (an UPDATE from psql) still gets a new message.
-        self._messages: OrderedDict[tuple[object, ...], tuple[Invoice, invoice_pb2.Invoice]] = (
-            OrderedDict()
-        )
-        self._responses: OrderedDict[tuple[object, ...], tuple[tuple[Invoice, ...], Message]] = (
-            OrderedDict()
-        )
-
-    @staticmethod
-    def _key(view: InvoiceView) -> tuple[object, ...]:
-        i = view.invoice
-        return (i.company_id, i.id, i.version, i.last_synced_at, view.status, view.quickbooks_url)
-
-    def __call__(self, view: InvoiceView) -> invoice_pb2.Invoice:
-        key = self._key(view)
-        found = self._messages.get(key)
-        if found is not None and found[0] is view.invoice:
-            self._messages.move_to_end(key)
-            return found[1]
-        message = invoice_to_proto(view)
-        self._messages[key] = (view.invoice, message)
-        self._messages.move_to_end(key)
-        if len(self._messages) > self._size:
-            self._messages.popitem(last=False)
-        return message
-
-    def response(self, view: InvoiceView) -> invoice_service_pb2.GetInvoiceResponse:
-        """GetInvoice's whole response, remembered like a page."""
-        return self._whole(
-            ("get", self._key(view)),
-            [view],
-            lambda: invoice_service_pb2.GetInvoiceResponse(invoice=self(view)),
-        )
-
-    def page(
-        self, views: list[InvoiceView], next_page_token: str
-    ) -> invoice_service_pb2.ListInvoicesResponse:
-        return self._whole(
-            ("list", next_page_token, *map(self._key, views)),
-            views,
-            lambda: invoice_service_pb2.ListInvoicesResponse(
-                invoices=[self(view) for view in views], next_page_token=next_page_token
-            ),
-        )
-
-    def _whole(
-        self, key: tuple[object, ...], views: list[InvoiceView], build: Callable[[], _M]
-    ) -> _M:
-        found = self._responses.get(key)
-        if found is not None and all(a is v.invoice for a, v in zip(found[0], views, strict=True)):
-            self._responses.move_to_end(key)
-            return cast(_M, found[1])
-        message = build()
-        self._responses[key] = (tuple(v.invoice for v in views), message)
-        self._responses.move_to_end(key)
-        if len(self._responses) > self._pages:
-            self._responses.popitem(last=False)
-        return message
 
 
 def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
     invoice = invoice_pb2.Invoice(
         state=invoice_pb2.INVOICE_STATE_UNSPECIFIED,
         customer=customer_to_proto(draft.customer),
-        lines=[line_to_proto(line, draft.currency) for line in draft.lines],
+        lines=[line_to_proto(line, line.total(draft.currency)) for line in draft.lines],
         currency_code=draft.currency,
         issue_date=draft.issue_date.isoformat(),
         due_date=draft.due_date.isoformat() if draft.due_date else "",
@@ -283,7 +168,9 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         ),
         suggested_customers=[accounting_customer_to_proto(c) for c in draft.suggestions],
         warnings=[
-            invoice_service_pb2.DraftWarning(code=w.code, message=w.message, field=w.field)
+            invoice_service_pb2.DraftWarning(
+                code=w.code, message=w.message, field=w.field, params=dict(w.params)
+            )
             for w in draft.warnings
         ],
         customer_link=_link_name(draft),
@@ -303,20 +190,11 @@ def invoice_input_from_proto(
     message: invoice_pb2.Invoice, *, update_customer_details: bool
 ) -> InvoiceInput:
     if len(message.lines) > MAX_LINES:
-        raise InvalidValueError("invoice.lines", f"At most {MAX_LINES} lines per invoice.")
+        raise InvalidValueError.of("invoice.lines", MessageCode.TOO_MANY_LINES, max=MAX_LINES)
     c = message.customer
     address = None
     if c.HasField("billing_address"):
-        a = c.billing_address
-        address = AddressInput(
-            line1=a.line1,
-            line2=a.line2,
-            city=a.city,
-            region=a.region,
-            postal_code=a.postal_code,
-            country=a.country,
-            formatted=a.formatted,
-        )
+        address = AddressInput(**{name: getattr(c.billing_address, name) for name in _ADDRESS})
     return InvoiceInput(
         customer=CustomerInput(
             display_name=c.display_name,

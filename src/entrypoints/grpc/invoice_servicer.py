@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import grpc
+from dataclasses import dataclass
 
 from application.commands import (
     CreateInvoiceCommand,
@@ -12,31 +12,27 @@ from application.commands import (
     ListPageCommand,
     SendInvoiceCommand,
 )
-from application.invoices import (
-    CreateInvoice,
-    DeleteInvoice,
-    GetInvoice,
-    GetInvoicePdf,
-    ListInvoiceEvents,
-    ListInvoices,
-    PrepareInvoice,
-    RefreshInvoices,
-    SendInvoice,
-    VoidInvoice,
-)
+from application.invoicing.create import CreateInvoice
+from application.invoicing.delete import DeleteInvoice
+from application.invoicing.events import ListInvoiceEvents
+from application.invoicing.get import GetInvoice
+from application.invoicing.listing import ListInvoices
+from application.invoicing.pdf import GetInvoicePdf
+from application.invoicing.prepare import PrepareInvoice
+from application.invoicing.refresh import RefreshInvoices
+from application.invoicing.send import SendInvoice
+from application.invoicing.void import VoidInvoice
 from dealbooks.v1 import invoice_service_pb2 as pb
 from dealbooks.v1 import invoice_service_pb2_grpc
-from entrypoints.grpc.auth import current_principal
+from entrypoints.grpc import Context
 from entrypoints.grpc.invoice_mappers import (
-    InvoiceProtoCache,
     draft_to_proto,
     event_to_proto,
     invoice_input_from_proto,
     invoice_to_proto,
 )
 from entrypoints.grpc.names import parse_deal_name, parse_invoice_name
-
-Context = grpc.aio.ServicerContext
+from entrypoints.principal import current_principal
 
 
 def _deal(parent: str) -> DealRef:
@@ -49,37 +45,23 @@ def _invoice(name: str) -> InvoiceRef:
     return InvoiceRef(current_principal(), company, deal, invoice)
 
 
+@dataclass(frozen=True, kw_only=True)
 class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
-    def __init__(
-        self,
-        *,
-        prepare: PrepareInvoice,
-        create: CreateInvoice,
-        get: GetInvoice,
-        list_invoices: ListInvoices,
-        void: VoidInvoice,
-        delete: DeleteInvoice,
-        send: SendInvoice,
-        pdf: GetInvoicePdf,
-        refresh: RefreshInvoices,
-        events: ListInvoiceEvents,
-    ) -> None:
-        self._prepare = prepare
-        self._create = create
-        self._get = get
-        self._list = list_invoices
-        self._void = void
-        self._delete = delete
-        self._send = send
-        self._pdf = pdf
-        self._refresh = refresh
-        self._events = events
-        self._read_protos = InvoiceProtoCache()
+    prepare: PrepareInvoice
+    create: CreateInvoice
+    get: GetInvoice
+    list_invoices: ListInvoices
+    void: VoidInvoice
+    delete: DeleteInvoice
+    send: SendInvoice
+    pdf: GetInvoicePdf
+    refresh: RefreshInvoices
+    events: ListInvoiceEvents
 
     async def PrepareInvoice(
         self, request: pb.PrepareInvoiceRequest, context: Context
     ) -> pb.PrepareInvoiceResponse:
-        draft = await self._prepare.execute(_deal(request.parent))
+        draft = await self.prepare.execute(_deal(request.parent))
         return pb.PrepareInvoiceResponse(draft=draft_to_proto(draft))
 
     async def CreateInvoice(
@@ -89,27 +71,30 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
         data = invoice_input_from_proto(
             request.invoice, update_customer_details=request.update_customer_details
         )
-        view = await self._create.execute(CreateInvoiceCommand(ref, data, request.request_id))
+        view = await self.create.execute(CreateInvoiceCommand(ref, data, request.request_id))
         return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))
 
     async def GetInvoice(
         self, request: pb.GetInvoiceRequest, context: Context
     ) -> pb.GetInvoiceResponse:
-        view = await self._get.execute(_invoice(request.name))
-        return self._read_protos.response(view)
+        view = await self.get.execute(_invoice(request.name))
+        return pb.GetInvoiceResponse(invoice=invoice_to_proto(view))
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: Context
     ) -> pb.ListInvoicesResponse:
-        page = await self._list.execute(
+        page = await self.list_invoices.execute(
             ListPageCommand(_deal(request.parent), request.page_size, request.page_token)
         )
-        return self._read_protos.page(page.items, page.next_page_token)
+        return pb.ListInvoicesResponse(
+            invoices=[invoice_to_proto(v) for v in page.items],
+            next_page_token=page.next_page_token,
+        )
 
     async def VoidInvoice(
         self, request: pb.VoidInvoiceRequest, context: Context
     ) -> pb.VoidInvoiceResponse:
-        view = await self._void.execute(
+        view = await self.void.execute(
             InvoiceActionCommand(_invoice(request.name), request.request_id)
         )
         return pb.VoidInvoiceResponse(invoice=invoice_to_proto(view))
@@ -117,7 +102,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def DeleteInvoice(
         self, request: pb.DeleteInvoiceRequest, context: Context
     ) -> pb.DeleteInvoiceResponse:
-        view = await self._delete.execute(
+        view = await self.delete.execute(
             InvoiceActionCommand(_invoice(request.name), request.request_id)
         )
         return pb.DeleteInvoiceResponse(invoice=invoice_to_proto(view))
@@ -125,7 +110,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def SendInvoice(
         self, request: pb.SendInvoiceRequest, context: Context
     ) -> pb.SendInvoiceResponse:
-        view = await self._send.execute(
+        view = await self.send.execute(
             SendInvoiceCommand(_invoice(request.name), request.to, request.request_id)
         )
         return pb.SendInvoiceResponse(invoice=invoice_to_proto(view))
@@ -133,7 +118,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def GetInvoicePdf(
         self, request: pb.GetInvoicePdfRequest, context: Context
     ) -> pb.GetInvoicePdfResponse:
-        pdf = await self._pdf.execute(_invoice(request.name))
+        pdf = await self.pdf.execute(_invoice(request.name))
         return pb.GetInvoicePdfResponse(
             content=pdf.content, filename=pdf.filename, content_type="application/pdf"
         )
@@ -141,7 +126,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def RefreshInvoices(
         self, request: pb.RefreshInvoicesRequest, context: Context
     ) -> pb.RefreshInvoicesResponse:
-        page = await self._refresh.execute(_deal(request.parent))
+        page = await self.refresh.execute(_deal(request.parent))
         return pb.RefreshInvoicesResponse(
             invoices=[invoice_to_proto(v) for v in page.items],
             next_page_token=page.next_page_token,
@@ -150,7 +135,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def ListInvoiceEvents(
         self, request: pb.ListInvoiceEventsRequest, context: Context
     ) -> pb.ListInvoiceEventsResponse:
-        page = await self._events.execute(
+        page = await self.events.execute(
             ListPageCommand(_deal(request.parent), request.page_size, request.page_token)
         )
         return pb.ListInvoiceEventsResponse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from domain.errors import InvalidValueError
+from domain.messages import MessageCode
 
 _ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
 _SETTINGS = re.compile(rf"^companies/(?P<company>{_ID})/settings$")
@@ -12,13 +13,7 @@ _SETTINGS = re.compile(rf"^companies/(?P<company>{_ID})/settings$")
 
 def parse_settings_name(name: str, field: str = "name") -> str:
     """``companies/{company}/settings`` -> company id."""
-    match = _SETTINGS.match(name)
-    if not match:
-        raise InvalidValueError(
-            field,
-            f"'{name[:80]}' is not a settings name; expected 'companies/{{company}}/settings'.",
-        )
-    return match["company"]
+    return _match(_SETTINGS, name, field, "companies/{company}/settings")["company"]
 
 
 def settings_name(company_id: str) -> str:
@@ -39,7 +34,9 @@ _CONNECTION = re.compile(rf"^companies/(?P<company>{_ID})/connection$")
 def _match(pattern: re.Pattern[str], name: str, field: str, expected: str) -> re.Match[str]:
     match = pattern.match(name)
     if not match:
-        raise InvalidValueError(field, f"'{name[:80]}' is not a valid name; expected '{expected}'.")
+        raise InvalidValueError.of(
+            field, MessageCode.NOT_A_NAME, value=name[:80], expected=expected
+        )
     return match
 
 

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -27,15 +28,34 @@ from entrypoints.grpc.invoice_servicer import InvoiceServicer
 from entrypoints.grpc.settings_servicer import SettingsServicer
 from entrypoints.metrics import Metrics
 
-SERVICE_NAMES = (
-    settings_service_pb2.DESCRIPTOR.services_by_name["SettingsService"].full_name,
-    invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
-    customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
-    connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+SETTINGS_SERVICE = settings_service_pb2.DESCRIPTOR.services_by_name["SettingsService"]
+INVOICE_SERVICE = invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"]
+CUSTOMER_SERVICE = customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"]
+CONNECTION_SERVICE = connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"]
+SERVICE_NAMES = tuple(
+    s.full_name for s in (SETTINGS_SERVICE, INVOICE_SERVICE, CUSTOMER_SERVICE, CONNECTION_SERVICE)
 )
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 #: At the end of a shutdown's grace, how long the calls still running get to unwind.
 UNWIND_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Servicers:
+    """One servicer per service, shared by the gRPC server and the UI's JSON API."""
+
+    settings: SettingsServicer
+    invoice: InvoiceServicer
+    customer: CustomerServicer
+    connection: ConnectionServicer
+
+    def by_service(self) -> dict[ServiceDescriptor, object]:
+        return {
+            INVOICE_SERVICE: self.invoice,
+            CUSTOMER_SERVICE: self.customer,
+            SETTINGS_SERVICE: self.settings,
+            CONNECTION_SERVICE: self.connection,
+        }
 
 
 @dataclass
@@ -66,14 +86,7 @@ class GrpcServer:
 
 
 async def build_server(
-    *,
-    settings_servicer: SettingsServicer,
-    invoice_servicer: InvoiceServicer,
-    customer_servicer: CustomerServicer,
-    connection_servicer: ConnectionServicer,
-    authenticator: TokenAuthenticator,
-    metrics: Metrics,
-    address: str,
+    servicers: Servicers, *, authenticator: TokenAuthenticator, metrics: Metrics, address: str
 ) -> GrpcServer:
     interceptor = RequestContextInterceptor(authenticator, metrics)
     server = grpc.aio.server(
@@ -84,10 +97,12 @@ async def build_server(
             ("grpc.so_reuseport", 0),
         ],
     )
-    settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(settings_servicer, server)
-    invoice_service_pb2_grpc.add_InvoiceServiceServicer_to_server(invoice_servicer, server)
-    customer_service_pb2_grpc.add_CustomerServiceServicer_to_server(customer_servicer, server)
-    connection_service_pb2_grpc.add_ConnectionServiceServicer_to_server(connection_servicer, server)
+    settings_service_pb2_grpc.add_SettingsServiceServicer_to_server(servicers.settings, server)
+    invoice_service_pb2_grpc.add_InvoiceServiceServicer_to_server(servicers.invoice, server)
+    customer_service_pb2_grpc.add_CustomerServiceServicer_to_server(servicers.customer, server)
+    connection_service_pb2_grpc.add_ConnectionServiceServicer_to_server(
+        servicers.connection, server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import grpc
+from dataclasses import dataclass
 
 from application.commands import GetSettingsCommand, UpdateSettingsCommand
 from application.settings import (
@@ -11,44 +11,38 @@ from application.settings import (
     ListMappableFields,
     UpdateSettings,
 )
-from dealbooks.v1 import settings_service_pb2, settings_service_pb2_grpc
-from domain.errors import FieldViolation, InvalidValueError
-from entrypoints.grpc.auth import current_principal
+from dealbooks.v1 import settings_service_pb2 as pb
+from dealbooks.v1 import settings_service_pb2_grpc
+from domain.errors import InvalidValueError
+from entrypoints.grpc import Context
 from entrypoints.grpc.mappers import (
     ENTITY_TO_PROTO,
     settings_input_from_proto,
     settings_to_proto,
 )
 from entrypoints.grpc.names import parse_company_name, parse_settings_name
+from entrypoints.principal import current_principal
 
 
+@dataclass(frozen=True, kw_only=True)
 class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
-    def __init__(
-        self,
-        get_settings: GetSettings,
-        update_settings: UpdateSettings,
-        list_fields: ListMappableFields,
-        list_options: ListInvoiceOptions,
-    ) -> None:
-        self._get_settings = get_settings
-        self._update_settings = update_settings
-        self._list_fields = list_fields
-        self._list_options = list_options
+    get_settings: GetSettings
+    update_settings: UpdateSettings
+    list_fields: ListMappableFields
+    list_options: ListInvoiceOptions
 
     async def GetSettings(
-        self, request: settings_service_pb2.GetSettingsRequest, context: grpc.aio.ServicerContext
-    ) -> settings_service_pb2.GetSettingsResponse:
+        self, request: pb.GetSettingsRequest, context: Context
+    ) -> pb.GetSettingsResponse:
         company = parse_settings_name(request.name)
-        view = await self._get_settings.execute(
+        view = await self.get_settings.execute(
             GetSettingsCommand(principal=current_principal(), company_id=company)
         )
-        return settings_service_pb2.GetSettingsResponse(settings=settings_to_proto(view))
+        return pb.GetSettingsResponse(settings=settings_to_proto(view))
 
     async def UpdateSettings(
-        self,
-        request: settings_service_pb2.UpdateSettingsRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> settings_service_pb2.UpdateSettingsResponse:
+        self, request: pb.UpdateSettingsRequest, context: Context
+    ) -> pb.UpdateSettingsResponse:
         company = parse_settings_name(request.settings.name, field="settings.name")
         command = UpdateSettingsCommand(
             principal=current_principal(),
@@ -58,31 +52,23 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             etag=request.settings.etag,
         )
         try:
-            view = await self._update_settings.execute(command)
+            view = await self.update_settings.execute(command)
         except InvalidValueError as exc:
             # The use case names fields relative to the settings; the API names them in the request.
             raise InvalidValueError.many(
-                [
-                    FieldViolation(
-                        v.field if v.field == "update_mask" else f"settings.{v.field}",
-                        v.description,
-                    )
-                    for v in exc.violations
-                ],
+                [v if v.field == "update_mask" else v.under("settings") for v in exc.violations],
                 reason=exc.reason,
             ) from None
-        return settings_service_pb2.UpdateSettingsResponse(settings=settings_to_proto(view))
+        return pb.UpdateSettingsResponse(settings=settings_to_proto(view))
 
     async def ListMappableFields(
-        self,
-        request: settings_service_pb2.ListMappableFieldsRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> settings_service_pb2.ListMappableFieldsResponse:
+        self, request: pb.ListMappableFieldsRequest, context: Context
+    ) -> pb.ListMappableFieldsResponse:
         company = parse_company_name(request.parent)
-        fields = await self._list_fields.execute(current_principal(), company)
-        return settings_service_pb2.ListMappableFieldsResponse(
+        fields = await self.list_fields.execute(current_principal(), company)
+        return pb.ListMappableFieldsResponse(
             fields=[
-                settings_service_pb2.MappableField(
+                pb.MappableField(
                     entity=ENTITY_TO_PROTO[f.entity],
                     field_key=f.key,
                     display_name=f.name,
@@ -94,20 +80,17 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         )
 
     async def ListInvoiceOptions(
-        self,
-        request: settings_service_pb2.ListInvoiceOptionsRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> settings_service_pb2.ListInvoiceOptionsResponse:
+        self, request: pb.ListInvoiceOptionsRequest, context: Context
+    ) -> pb.ListInvoiceOptionsResponse:
         company = parse_company_name(request.parent)
-        options = await self._list_options.execute(current_principal(), company)
+        options = await self.list_options.execute(current_principal(), company)
         prefs = options.preferences
-        option = settings_service_pb2.InvoiceOption
         currencies = list(prefs.enabled_currencies) or [prefs.home_currency]
-        return settings_service_pb2.ListInvoiceOptionsResponse(
+        return pb.ListInvoiceOptionsResponse(
             currency_codes=currencies,
             home_currency_code=prefs.home_currency,
             tax_codes=[
-                option(
+                pb.InvoiceOption(
                     id=t.id,
                     display_name=t.name,
                     detail=format(t.rate_percent, "f") if t.rate_percent is not None else "",
@@ -115,9 +98,11 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 for t in options.tax_codes
                 if t.active
             ],
-            terms=[option(id=t.id, display_name=t.name) for t in options.terms if t.active],
+            terms=[
+                pb.InvoiceOption(id=t.id, display_name=t.name) for t in options.terms if t.active
+            ],
             items=[
-                option(id=i.id, display_name=i.name, detail=i.unit_price)
+                pb.InvoiceOption(id=i.id, display_name=i.name, detail=i.unit_price)
                 for i in options.items
                 if i.active
             ],

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from application.reasons import Reason
 from entrypoints import error_catalog
 from entrypoints.http.problems import exception_to_problem, problem_response
 from entrypoints.log_config import safe_request_id
@@ -15,7 +16,15 @@ from entrypoints.metrics import Metrics
 
 log = structlog.get_logger("dealbooks.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-REQUEST_ID = web.RequestKey("request_id", str)
+_REASONS = {
+    400: Reason.BAD_REQUEST,
+    401: Reason.MISSING_CREDENTIALS,
+    403: Reason.NOT_ALLOWED,
+    404: Reason.ROUTE_NOT_FOUND,
+    405: Reason.METHOD_NOT_ALLOWED,
+    413: Reason.REQUEST_TOO_LARGE,
+    415: Reason.UNSUPPORTED_MEDIA_TYPE,
+}
 
 
 def request_context_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -23,7 +32,6 @@ def request_context_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         request_id = safe_request_id(request.headers.get("x-request-id"))
-        request[REQUEST_ID] = request_id
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         structlog.contextvars.clear_contextvars()
@@ -60,7 +68,7 @@ async def _render_errors(
             detail=exc.text
             if exc.text and not exc.text.startswith(f"{exc.status}:")
             else exc.reason,
-            reason=_reason_for_status(exc.status),
+            reason=_REASONS.get(exc.status, Reason.HTTP_ERROR),
             instance=request.path,
             request_id=request_id,
             headers={k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")},
@@ -69,15 +77,3 @@ async def _render_errors(
         if not error_catalog.is_expected(exc):
             log.exception("http.failed")
         return exception_to_problem(exc, instance=request.path, request_id=request_id)
-
-
-def _reason_for_status(status: int) -> str:
-    return {
-        400: "BAD_REQUEST",
-        401: "MISSING_CREDENTIALS",
-        403: "NOT_ALLOWED",
-        404: "ROUTE_NOT_FOUND",
-        405: "METHOD_NOT_ALLOWED",
-        413: "REQUEST_TOO_LARGE",
-        415: "UNSUPPORTED_MEDIA_TYPE",
-    }.get(status, "HTTP_ERROR")

@@ -13,25 +13,25 @@ from importlib import resources
 from typing import Any
 
 from google.protobuf import descriptor_pb2
-from google.protobuf.descriptor import (
-    Descriptor,
-    EnumDescriptor,
-    FieldDescriptor,
-    ServiceDescriptor,
-)
+from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
 
-_INT32 = {
-    FieldDescriptor.TYPE_INT32,
-    FieldDescriptor.TYPE_SINT32,
-    FieldDescriptor.TYPE_SFIXED32,
-}
-_UINT32 = {FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32}
-_INT64 = {
-    FieldDescriptor.TYPE_INT64,
-    FieldDescriptor.TYPE_SINT64,
-    FieldDescriptor.TYPE_SFIXED64,
-    FieldDescriptor.TYPE_UINT64,
-    FieldDescriptor.TYPE_FIXED64,
+_INT32 = {"type": "integer", "format": "int32"}
+_UINT32 = {**_INT32, "minimum": 0}
+_INT64 = {"type": "string", "pattern": "^-?[0-9]{1,19}$"}  # proto3 JSON: 64-bit ints as text
+_SCALARS: dict[int, dict[str, Any]] = {
+    FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
+    FieldDescriptor.TYPE_STRING: {"type": "string"},
+    FieldDescriptor.TYPE_BYTES: {"type": "string", "format": "byte"},
+    FieldDescriptor.TYPE_INT32: _INT32,
+    FieldDescriptor.TYPE_SINT32: _INT32,
+    FieldDescriptor.TYPE_SFIXED32: _INT32,
+    FieldDescriptor.TYPE_UINT32: _UINT32,
+    FieldDescriptor.TYPE_FIXED32: _UINT32,
+    FieldDescriptor.TYPE_INT64: _INT64,
+    FieldDescriptor.TYPE_SINT64: _INT64,
+    FieldDescriptor.TYPE_SFIXED64: _INT64,
+    FieldDescriptor.TYPE_UINT64: _INT64,
+    FieldDescriptor.TYPE_FIXED64: _INT64,
 }
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
@@ -71,7 +71,6 @@ def _comments() -> dict[str, str]:
         for i, enum in enumerate(file.enum_type):
             names[(5, i)] = f"{file.package}.{enum.name}"
         for i, service in enumerate(file.service):
-            names[(6, i)] = f"{file.package}.{service.name}"
             for j, method in enumerate(service.method):
                 names[(6, i, 2, j)] = f"{file.package}.{service.name}.{method.name}"
         for location in file.source_code_info.location:
@@ -81,39 +80,39 @@ def _comments() -> dict[str, str]:
     return found
 
 
-def _enum_schema(enum: EnumDescriptor) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "enum": [v.name for v in enum.values]}
-    if text := _comments().get(enum.full_name):
+def _described(schema: dict[str, Any], full_name: str) -> dict[str, Any]:
+    if text := _comments().get(full_name):
         schema["description"] = text
     return schema
 
 
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _content(name: str, media_type: str = "application/json") -> dict[str, Any]:
+    return {media_type: {"schema": _ref(name)}}
+
+
+def _problems(*leave_out: str) -> dict[str, Any]:
+    return {
+        status: {"$ref": f"#/components/responses/Problem{status}"}
+        for status, _ in _PROBLEMS
+        if status not in leave_out
+    }
+
+
 def _field_schema(field: FieldDescriptor, pending: list[Descriptor]) -> dict[str, Any]:
     schema: dict[str, Any]
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        name = field.message_type.full_name
-        if name in _WELL_KNOWN:
-            schema = dict(_WELL_KNOWN[name])
-        else:
-            pending.append(field.message_type)
-            schema = {"$ref": f"#/components/schemas/{field.message_type.name}"}
-    elif field.type == FieldDescriptor.TYPE_ENUM:
-        pending_enum = field.enum_type
-        schema = {"$ref": f"#/components/schemas/{pending_enum.name}"}
-    elif field.type == FieldDescriptor.TYPE_BOOL:
-        schema = {"type": "boolean"}
-    elif field.type == FieldDescriptor.TYPE_STRING:
-        schema = {"type": "string"}
-    elif field.type == FieldDescriptor.TYPE_BYTES:
-        schema = {"type": "string", "format": "byte"}
-    elif field.type in _INT32:
-        schema = {"type": "integer", "format": "int32"}
-    elif field.type in _UINT32:
-        schema = {"type": "integer", "format": "int32", "minimum": 0}
-    elif field.type in _INT64:
-        schema = {"type": "string", "pattern": "^-?[0-9]{1,19}$"}  # proto3 JSON: 64-bit as text
+    if field.message_type is not None and field.message_type.full_name in _WELL_KNOWN:
+        schema = dict(_WELL_KNOWN[field.message_type.full_name])
+    elif field.message_type is not None:
+        pending.append(field.message_type)
+        schema = _ref(field.message_type.name)
+    elif field.enum_type is not None:
+        schema = _ref(field.enum_type.name)
     else:
-        schema = {"type": "number"}
+        schema = dict(_SCALARS.get(field.type, {"type": "number"}))  # float, double
     if field.is_repeated:
         schema = {"type": "array", "items": schema}
     if text := _comments().get(field.full_name):
@@ -133,16 +132,13 @@ def _message_schemas(roots: Iterable[Descriptor]) -> dict[str, Any]:
         properties: dict[str, Any] = {}
         for field in message.fields:
             properties[field.json_name] = _field_schema(field, pending)
-            if field.type == FieldDescriptor.TYPE_ENUM:
-                schemas.setdefault(field.enum_type.name, _enum_schema(field.enum_type))
-        schema: dict[str, Any] = {
-            "type": "object",
-            "properties": properties,
-            "additionalProperties": False,
-        }
-        if text := _comments().get(message.full_name):
-            schema["description"] = text
-        schemas[message.name] = schema
+            if (enum := field.enum_type) is not None:
+                values = [v.name for v in enum.values]
+                schemas.setdefault(
+                    enum.name, _described({"type": "string", "enum": values}, enum.full_name)
+                )
+        schema = {"type": "object", "properties": properties, "additionalProperties": False}
+        schemas[message.name] = _described(schema, message.full_name)
     return dict(sorted(schemas.items()))
 
 
@@ -154,33 +150,19 @@ def openapi_document(
     for service in services:
         for method in service.methods:
             roots += [method.input_type, method.output_type]
-            summary = _comments().get(method.full_name, method.name)
-            responses: dict[str, Any] = {
-                "200": {
-                    "description": f"{method.output_type.name} as proto3 JSON.",
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{method.output_type.name}"}
-                        }
-                    },
-                }
-            }
-            for status, _text in _PROBLEMS:
-                responses[status] = {"$ref": f"#/components/responses/Problem{status}"}
             paths[f"{prefix}/{service.name}/{method.name}"] = {
                 "post": {
                     "operationId": f"{service.name}.{method.name}",
                     "tags": [service.name],
-                    "summary": summary,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": f"#/components/schemas/{method.input_type.name}"}
-                            }
+                    "summary": _comments().get(method.full_name, method.name),
+                    "requestBody": {"required": True, "content": _content(method.input_type.name)},
+                    "responses": {
+                        "200": {
+                            "description": f"{method.output_type.name} as proto3 JSON.",
+                            "content": _content(method.output_type.name),
                         },
+                        **_problems(),
                     },
-                    "responses": responses,
                 }
             }
     paths[f"{prefix}/me"] = {
@@ -189,12 +171,7 @@ def openapi_document(
             "tags": ["Session"],
             "summary": "Who the Pipedrive session token belongs to, and their language.",
             "responses": {
-                "200": {
-                    "description": "The session.",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Session"}}
-                    },
-                },
+                "200": {"description": "The session.", "content": _content("Session")},
                 "401": {"$ref": "#/components/responses/Problem401"},
             },
         }
@@ -218,11 +195,7 @@ def openapi_document(
                     "description": "The PDF.",
                     "content": {"application/pdf": {"schema": {"type": "string"}}},
                 },
-                **{
-                    s: {"$ref": f"#/components/responses/Problem{s}"}
-                    for s, _ in _PROBLEMS
-                    if s not in ("413", "415")  # a GET has no body
-                },
+                **_problems("413", "415"),  # a GET has no body
             },
         }
     }
@@ -249,14 +222,27 @@ def openapi_document(
             "instance": {"type": "string"},
             "reason": {"type": "string"},
             "domain": {"type": "string"},
-            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+            "metadata": {
+                "type": "object",
+                "description": "ErrorInfo metadata: lowerCamelCase keys (`vendorCode`, ...).",
+                "additionalProperties": {"type": "string"},
+            },
             "request_id": {"type": "string"},
             "errors": {
                 "type": "array",
-                "description": "One entry per invalid field (`lines[0].quantity`, ...).",
+                "description": (
+                    "One entry per invalid field (`lines[0].quantity`, ...): a stable `code` "
+                    '(`TOO_LONG`) with its `params` (`{"max": "100"}`), and `detail` in '
+                    "English."
+                ),
                 "items": {
                     "type": "object",
-                    "properties": {"field": {"type": "string"}, "detail": {"type": "string"}},
+                    "properties": {
+                        "field": {"type": "string"},
+                        "detail": {"type": "string"},
+                        "code": {"type": "string"},
+                        "params": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
                 },
             },
         },
@@ -284,11 +270,7 @@ def openapi_document(
             "responses": {
                 f"Problem{status}": {
                     "description": text,
-                    "content": {
-                        "application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/Problem"}
-                        }
-                    },
+                    "content": _content("Problem", "application/problem+json"),
                 }
                 for status, text in _PROBLEMS
             },

@@ -1,17 +1,38 @@
-"""Exceptions -> RFC 9457 application/problem+json bodies, from the shared error catalog."""
+"""Exceptions -> RFC 9457 application/problem+json bodies, from the shared error catalog; and
+the small HTML page that browser-facing routes (OAuth callbacks) answer instead."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
 from aiohttp import web
 
 from application.errors import UpstreamUnavailableError
+from application.reasons import Reason
 from domain.errors import InvalidValueError
 from entrypoints import error_catalog
 
 PROBLEM_JSON = "application/problem+json"
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · dealbooks</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;
+line-height:1.5;color:#1f2933}}a{{color:#0b63ce}}</style></head>
+<body><main><h1>{title}</h1><p>{message}</p>
+<p><a href="{back}">{back_text}</a></p></main></body></html>"""
+
+
+def html_page(status: int, title: str, message: str, *, back: str, back_text: str) -> web.Response:
+    body = _PAGE.format(
+        title=html.escape(title),
+        message=html.escape(message),
+        back=html.escape(back, quote=True),
+        back_text=html.escape(back_text),
+    )
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 
 def _kebab(reason: str) -> str:
@@ -52,14 +73,17 @@ def exception_to_problem(exc: Exception, *, instance: str, request_id: str) -> w
             status=500,
             title=entry.title,
             detail=error_catalog.INTERNAL_MESSAGE,
-            reason="INTERNAL",
+            reason=Reason.INTERNAL,
             instance=instance,
             request_id=request_id,
         )
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, InvalidValueError):
-        extra["errors"] = [{"field": v.field, "detail": v.description} for v in exc.violations]
+        extra["errors"] = [
+            {"field": v.field, "detail": v.description, "code": v.code, "params": dict(v.params)}
+            for v in exc.violations
+        ]
     if isinstance(exc, UpstreamUnavailableError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_seconds)))
     return problem_response(
@@ -69,7 +93,7 @@ def exception_to_problem(exc: Exception, *, instance: str, request_id: str) -> w
         reason=getattr(exc, "reason", "ERROR"),
         instance=instance,
         request_id=request_id,
-        metadata={k: str(v) for k, v in getattr(exc, "metadata", {}).items()},
+        metadata=error_catalog.wire_metadata(exc),
         extra=extra,
         headers=headers,
     )

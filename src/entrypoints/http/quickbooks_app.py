@@ -16,11 +16,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
-import inspect
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 import structlog
@@ -38,22 +36,15 @@ from application.errors import (
     UnauthenticatedError,
     UpstreamUnavailableError,
 )
+from application.ports.sync import ChangeNotice
+from application.sync import RecordChangeNotices
 from domain.errors import DomainError
+from entrypoints.http.problems import html_page
 
 log = structlog.get_logger("dealbooks.http")
 
-AuthenticateUi = Callable[[web.Request], Principal | Awaitable[Principal]]
+AuthenticateUi = Callable[[web.Request], Awaitable[Principal]]
 OnWebhook = Callable[[bytes, Any], Awaitable[None]]
-SIGNATURE_HEADER: Final = "intuit-signature"
-
-_PAGE: Final = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;
-line-height:1.5;color:#1f2933}}a{{color:#0b63ce}}</style></head>
-<body><main><h1>{title}</h1><p>{message}</p>
-<p><a href="{back}">Back to the dealbooks settings</a></p></main></body></html>"""
 
 
 def signature_of(body: bytes, verifier_token: str) -> str:
@@ -65,12 +56,7 @@ def signature_of(body: bytes, verifier_token: str) -> str:
 def signature_is_valid(body: bytes, header: str | None, verifier_token: str) -> bool:
     if not header or not verifier_token:
         return False
-    try:
-        given = base64.b64decode(header.strip(), validate=True)
-    except ValueError:
-        return False
-    expected = hmac.new(verifier_token.encode(), body, hashlib.sha256).digest()
-    return hmac.compare_digest(given, expected)
+    return hmac.compare_digest(header.strip().encode(), signature_of(body, verifier_token).encode())
 
 
 def webhook_format(payload: Any) -> str | None:
@@ -94,21 +80,11 @@ def webhook_format(payload: Any) -> str | None:
 
 
 def _page(title: str, message: str, back: str, status: int) -> web.Response:
-    body = _PAGE.format(
-        title=html.escape(title), message=html.escape(message), back=html.escape(back, quote=True)
-    )
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    return html_page(status, title, message, back=back, back_text="Back to the dealbooks settings")
 
 
 def _with_query(url: str, **params: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
-
-
-async def _principal(authenticate_ui: AuthenticateUi, request: web.Request) -> Principal:
-    result = authenticate_ui(request)
-    if inspect.isawaitable(result):
-        return await result
-    return result
 
 
 def _company_of(request: web.Request, principal: Principal, form: Any = None) -> str:
@@ -136,6 +112,23 @@ def _error_page(exc: Exception, settings_url: str) -> web.Response:
     return _page("QuickBooks was not connected", message, settings_url, 400)
 
 
+def notices_recorder(
+    record: RecordChangeNotices, parse: Callable[[Any], Sequence[ChangeNotice]]
+) -> OnWebhook:
+    """``on_webhook`` for the service: the payload's notices stored once, with their job (no
+    QuickBooks call): the answer leaves as soon as that is committed."""
+
+    async def on_webhook(raw: bytes, parsed: Any) -> None:
+        try:
+            notices = parse(parsed)
+        except ValueError:  # a QuickBooks format, but nothing we can read in it
+            return
+        if notices:
+            await record.execute(notices)
+
+    return on_webhook
+
+
 def add_quickbooks_routes(
     app: web.Application,
     *,
@@ -149,7 +142,7 @@ def add_quickbooks_routes(
 ) -> None:
     async def handle_quickbooks_connect_start(request: web.Request) -> web.StreamResponse:
         try:
-            principal = await _principal(authenticate_ui, request)
+            principal = await authenticate_ui(request)
             company_id = _company_of(request, principal)
             started = await start_connect.execute(principal, company_id, return_to=settings_url)
         except (ApplicationError, DomainError) as exc:
@@ -182,7 +175,7 @@ def add_quickbooks_routes(
     async def handle_quickbooks_disconnect(request: web.Request) -> web.StreamResponse:
         try:
             form = await request.post()
-            principal = await _principal(authenticate_ui, request)
+            principal = await authenticate_ui(request)
             company_id = _company_of(request, principal, form)
             await disconnect.execute(principal, company_id)
         except (ApplicationError, DomainError) as exc:
@@ -192,7 +185,7 @@ def add_quickbooks_routes(
     async def handle_quickbooks_webhook(request: web.Request) -> web.Response:
         raw = await request.read()
         if not signature_is_valid(
-            raw, request.headers.get(SIGNATURE_HEADER), webhook_verifier_token
+            raw, request.headers.get("intuit-signature"), webhook_verifier_token
         ):
             log.warning("quickbooks.webhook_rejected", why="signature")
             return web.json_response({"error": "invalid signature"}, status=401)

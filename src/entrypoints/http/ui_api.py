@@ -1,14 +1,9 @@
 """The JSON API behind the Pipedrive UI extension: the gRPC services, transcoded.
 
-``POST /api/v1/{Service}/{Method}`` takes the method's request message as proto3 JSON and
-answers its response message the same way, by calling the very servicer the gRPC server uses:
-one set of validation rules, one set of use cases, one mapping. Errors are problem+json
-(``entrypoints.http.problems``), with the same reasons as the gRPC ``ErrorInfo``.
-
-Callers are Pipedrive users inside the app: every request carries the HS256 JWT Pipedrive signs
-(``GET_SIGNED_TOKEN``) as ``Authorization: Bearer``; the company comes from the token, never
-from the request. ``GET /api/v1/invoice-pdf`` streams an invoice's PDF for a download link, and
-``GET /api/openapi.json`` describes all of it.
+``POST /api/v1/{Service}/{Method}`` takes the request message as proto3 JSON and calls the very
+servicer the gRPC server uses (one validation, one mapping); errors are problem+json. Callers
+send the JWT Pipedrive signs (``GET_SIGNED_TOKEN``); the company comes from the token, never
+from the request.
 """
 
 from __future__ import annotations
@@ -21,19 +16,19 @@ from typing import Any, Final
 import structlog
 from aiohttp import web
 from google.protobuf import json_format, message_factory
-from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
 from application.auth import Principal
-from domain.errors import InvalidValueError
+from application.reasons import Reason
+from domain.errors import FieldViolation, InvalidValueError
+from domain.messages import MessageCode
 from entrypoints import principal as call_principal
 from entrypoints.http.openapi import openapi_document
 
 log = structlog.get_logger("dealbooks.http.ui_api")
 
 API_PREFIX: Final = "/api/v1"
-OPENAPI_PATH: Final = "/api/openapi.json"
-PDF_PATH: Final = f"{API_PREFIX}/invoice-pdf"
 MAX_JSON_BYTES: Final = 256 * 1024
 AuthenticateUi = Callable[[web.Request], Awaitable[Principal]]
 _SAFE_FILE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -41,23 +36,12 @@ _SAFE_FILE = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass(frozen=True, slots=True)
 class _Route:
-    servicer: Any
-    method: MethodDescriptor
+    handler: Callable[[Message, None], Awaitable[Message]]  # the servicer's method
     request_type: type[Message]
 
 
-def _routes(servicers: Mapping[ServiceDescriptor, Any]) -> dict[tuple[str, str], _Route]:
-    table: dict[tuple[str, str], _Route] = {}
-    for service, servicer in servicers.items():
-        for method in service.methods:
-            table[(service.name, method.name)] = _Route(
-                servicer, method, message_factory.GetMessageClass(method.input_type)
-            )
-    return table
-
-
-def _bad_request(detail: str) -> InvalidValueError:
-    return InvalidValueError("body", detail, reason="INVALID_JSON")
+def _bad_request(code: MessageCode, **params: object) -> InvalidValueError:
+    return InvalidValueError(FieldViolation.of("body", code, **params), reason=Reason.INVALID_JSON)
 
 
 async def _parse(request: web.Request, request_type: type[Message]) -> Message:
@@ -71,17 +55,17 @@ async def _parse(request: web.Request, request_type: type[Message]) -> Message:
     try:
         text = raw.decode("utf-8") if raw.strip() else "{}"
     except UnicodeDecodeError:
-        raise _bad_request("The request body is not UTF-8 text.") from None
+        raise _bad_request(MessageCode.BODY_NOT_UTF8) from None
     message = request_type()
     try:
         json_format.Parse(text, message, ignore_unknown_fields=False, max_recursion_depth=32)
     except json_format.ParseError as exc:
         # The parser's message names the field and what was wrong with it.
         raise _bad_request(
-            f"The request body does not match {request_type.__name__}: {exc}"
+            MessageCode.BODY_NOT_MATCHING, type=request_type.__name__, problem=exc
         ) from None
     except (ValueError, RecursionError, TypeError):
-        raise _bad_request(f"The request body is not a valid {request_type.__name__}.") from None
+        raise _bad_request(MessageCode.BODY_NOT_VALID, type=request_type.__name__) from None
     return message
 
 
@@ -99,16 +83,20 @@ def add_ui_api_routes(
     public_url: str,
 ) -> None:
     """Register the transcoded services, the PDF download, ``/api/v1/me`` and the OpenAPI doc."""
-    table = _routes(servicers)
+    table = {
+        (service.name, method.name): _Route(
+            getattr(servicer, method.name), message_factory.GetMessageClass(method.input_type)
+        )
+        for service, servicer in servicers.items()
+        for method in service.methods
+    }
     document = openapi_document(list(servicers), server_url=public_url, prefix=API_PREFIX)
-    invoice_pdf = table.get(("InvoiceService", "GetInvoicePdf"))
+    invoice_pdf = table[("InvoiceService", "GetInvoicePdf")]
 
     async def call(route: _Route, principal: Principal, message: Message) -> Message:
         call_principal.set_principal(principal)
         try:
-            handler = getattr(route.servicer, route.method.name)
-            result: Message = await handler(message, None)
-            return result
+            return await route.handler(message, None)
         finally:
             call_principal.set_principal(None)
 
@@ -122,9 +110,10 @@ def add_ui_api_routes(
         return web.json_response(to_json(response), headers={"Cache-Control": "no-store"})
 
     async def handle_pdf(request: web.Request) -> web.Response:
-        assert invoice_pdf is not None
         principal = await authenticate(request)
-        message = invoice_pdf.request_type(name=request.query.get("name", ""))
+        message = json_format.ParseDict(
+            {"name": request.query.get("name", "")}, invoice_pdf.request_type()
+        )
         response: Any = await call(invoice_pdf, principal, message)
         filename = _SAFE_FILE.sub("-", response.filename or "invoice.pdf")[:100]
         return web.Response(
@@ -145,6 +134,5 @@ def add_ui_api_routes(
 
     app.router.add_post(f"{API_PREFIX}/{{service:[A-Za-z]+}}/{{method:[A-Za-z]+}}", handle_rpc)
     app.router.add_get(f"{API_PREFIX}/me", handle_me)
-    if invoice_pdf is not None:
-        app.router.add_get(PDF_PATH, handle_pdf)
-    app.router.add_get(OPENAPI_PATH, handle_openapi)
+    app.router.add_get(f"{API_PREFIX}/invoice-pdf", handle_pdf)
+    app.router.add_get("/api/openapi.json", handle_openapi)

@@ -8,19 +8,25 @@ application's.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import jwt
 from aiohttp import web
+from cachetools import TTLCache
 
-from application.errors import UnauthenticatedError
+from application.auth import Principal
+from application.errors import NotFoundError, UnauthenticatedError
+from application.ports.clock import Clock
+from application.ports.connections import TokenStore
+from application.ports.crm import CrmGateway, CrmUser
+from application.reasons import MetadataKey, Reason
+from domain.connection import Vendor
 
 ALGORITHM: Final = "HS256"
 LEEWAY: Final = timedelta(seconds=30)  # clock skew between Pipedrive and us
-REASON: Final = "INVALID_PIPEDRIVE_TOKEN"
+REASON: Final = Reason.INVALID_PIPEDRIVE_TOKEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +40,7 @@ def _refuse(why: str) -> UnauthenticatedError:
     return UnauthenticatedError(
         "The Pipedrive session token is missing, invalid or expired; reload the page.",
         reason=REASON,
-        metadata={"detail": why},
+        metadata={MetadataKey.DETAIL: why},
     )
 
 
@@ -54,7 +60,6 @@ def verify_pipedrive_jwt(
     *,
     now: datetime,
     company_id: str | None = None,
-    leeway: timedelta = LEEWAY,
 ) -> PipedriveUiClaims:
     """The claims of a valid token; UnauthenticatedError otherwise (also when ``company_id`` is
     given and the token is for another company)."""
@@ -79,10 +84,10 @@ def verify_pipedrive_jwt(
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         raise _refuse("exp malformed")
-    if exp + leeway.total_seconds() <= now.timestamp():
+    if exp + LEEWAY.total_seconds() <= now.timestamp():
         raise _refuse("expired")
     iat = claims.get("iat")
-    if isinstance(iat, int | float) and iat - leeway.total_seconds() > now.timestamp():
+    if isinstance(iat, int | float) and iat - LEEWAY.total_seconds() > now.timestamp():
         raise _refuse("issued in the future")
     result = PipedriveUiClaims(
         company_id=_id_claim(claims, "companyId"), user_id=_id_claim(claims, "userId")
@@ -92,63 +97,84 @@ def verify_pipedrive_jwt(
     return result
 
 
-def pipedrive_token_of(request: web.Request) -> str:
-    """The JWT from ``Authorization: Bearer`` or else the ``token`` query parameter."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    token = request.query.get("token", "").strip()
-    if not token:
-        raise _refuse("no token")
-    return token
-
-
 def authenticate_pipedrive_request(
     request: web.Request, secret: str, *, now: datetime, company_id: str | None = None
 ) -> PipedriveUiClaims:
-    """Read and verify the request's Pipedrive JWT (raises UnauthenticatedError)."""
-    return verify_pipedrive_jwt(pipedrive_token_of(request), secret, now=now, company_id=company_id)
+    """Verify the JWT from ``Authorization: Bearer`` or else the ``token`` query parameter."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        token = request.query.get("token", "")
+    return verify_pipedrive_jwt(token.strip(), secret, now=now, company_id=company_id)
 
 
-@dataclass(frozen=True, slots=True)
-class UiUser:
-    """The Pipedrive user behind a UI call: who, whether an admin, and their locale."""
-
-    claims: PipedriveUiClaims
-    name: str
-    is_admin: bool
-    locale: str  # BCP 47, e.g. "fr-FR"
-
-
-class UiUsers:
-    """Looks up the user of a verified token in Pipedrive (admin flag, language), cached.
-
-    The JWT carries only ids; Pipedrive's ``GET /v1/users/{id}`` says whether the user is an
-    admin (settings and the QuickBooks connection are admins only) and which language they use.
-    Answers are kept ``ttl`` so a page load costs Pipedrive at most one call per user.
-    """
+class PipedriveUiSessions:
+    """Who a UI call is for: the verified Pipedrive JWT, and the user as Pipedrive describes
+    them (``GET /v1/users/{id}``: admin or not, language), kept 10 minutes so that a page load
+    costs Pipedrive at most one call per user."""
 
     def __init__(
         self,
-        lookup: Callable[[str, str], Awaitable[tuple[str, bool, str]]],
+        crm: CrmGateway,
+        token_store: TokenStore,
+        clock: Clock,
         *,
-        ttl: timedelta = timedelta(minutes=10),
-        max_entries: int = 10_000,
+        jwt_secret: str,
+        settings_link: str,
+        client_id: str,
+        public_url: str,
     ) -> None:
-        self._lookup = lookup
-        self._ttl = ttl
-        self._max = max_entries
-        self._cache: dict[tuple[str, str], tuple[datetime, tuple[str, bool, str]]] = {}
+        self._crm = crm
+        self._tokens = token_store
+        self._clock = clock
+        self._secret = jwt_secret
+        self._settings_link = settings_link
+        self._client_id = client_id
+        self._public_url = public_url
+        self._users: TTLCache[tuple[str, str], CrmUser, datetime] = TTLCache(
+            10_000, timedelta(minutes=10), timer=clock.now
+        )
 
-    async def user(self, claims: PipedriveUiClaims, *, now: datetime) -> UiUser:
+    async def _user(self, request: web.Request) -> tuple[PipedriveUiClaims, CrmUser]:
+        now = self._clock.now()
+        claims = authenticate_pipedrive_request(request, self._secret, now=now)
         key = (claims.company_id, claims.user_id)
-        cached = self._cache.get(key)
-        if cached is None or cached[0] <= now:
-            found = await self._lookup(claims.company_id, claims.user_id)
-            if len(self._cache) >= self._max:
-                self._cache.clear()
-            cached = (now + self._ttl, found)
-            self._cache[key] = cached
-        name, is_admin, locale = cached[1]
-        return UiUser(claims=claims, name=name, is_admin=is_admin, locale=locale)
+        found = self._users.get(key)
+        if found is None:
+            try:
+                found = await self._crm.get_user(claims.company_id, claims.user_id)
+            except NotFoundError:
+                raise UnauthenticatedError(
+                    "This Pipedrive user is not known in the company; reload the page.",
+                    reason=REASON,
+                ) from None
+            self._users[key] = found
+        return claims, found
+
+    async def principal(self, request: web.Request) -> Principal:
+        """Settings and the QuickBooks connection are for admins; every user may invoice."""
+        claims, user = await self._user(request)
+        return Principal(
+            subject=f"pipedrive-user-{claims.user_id}",
+            companies=frozenset({claims.company_id}),
+            is_admin=user.is_admin,
+        )
+
+    async def me(self, request: web.Request) -> dict[str, Any]:
+        """``GET /api/v1/me``: the user, and where the app's settings live in Pipedrive."""
+        claims, user = await self._user(request)
+        pipedrive = await self._tokens.load(claims.company_id, Vendor.PIPEDRIVE)
+        link = self._settings_link.format_map(
+            {
+                "api_domain": (pipedrive.api_domain if pipedrive else "").rstrip("/"),
+                "client_id": self._client_id,
+                "public_url": self._public_url,
+            }
+        )
+        return {
+            "companyId": claims.company_id,
+            "userId": claims.user_id,
+            "name": user.name,
+            "locale": user.locale.replace("_", "-"),  # BCP 47, e.g. "fr-FR"
+            "isAdmin": user.is_admin,
+            "settingsUrl": link,
+        }

@@ -17,13 +17,11 @@ from aiohttp import web
 log = structlog.get_logger("dealbooks.http.ui")
 
 UI_DIR: Final = Path(__file__).with_name("ui")
-PANEL_PAGE: Final = "/ui/panel"
-INVOICE_PAGE: Final = "/ui/invoice"
 SETTINGS_PAGE: Final = "/ui/settings"
 SDK_PATH: Final = "/ui/vendor/app-extensions-sdk.js"
 _PAGES: Final = {
-    PANEL_PAGE: "panel.html",
-    INVOICE_PAGE: "invoice.html",
+    "/ui/panel": "panel.html",
+    "/ui/invoice": "invoice.html",
     SETTINGS_PAGE: "settings.html",
 }
 # Pipedrive frames the pages from its own origin; the demo host frames them from ours.
@@ -34,26 +32,19 @@ CSP: Final = (
 )
 
 
-def _headers(content_type: str) -> dict[str, str]:
-    return {
-        "Content-Type": content_type,
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    }
-
-
+_HEADERS: Final = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 _KINDS: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 StoredFile = tuple[bytes, Mapping[str, str]]
 
 
-def content_type(path: Path) -> str:
-    return f"{_KINDS[path.suffix]}; charset=utf-8"
-
-
-def _file(path: Path) -> StoredFile:
-    return path.read_bytes(), _headers(content_type(path))
+def stored_file(path: Path, headers: Mapping[str, str] = _HEADERS) -> StoredFile:
+    """The file's bytes, read once (a request never touches the disk), and its headers."""
+    return path.read_bytes(), {"Content-Type": f"{_KINDS[path.suffix]}; charset=utf-8", **headers}
 
 
 def add_stored_files(app: web.Application, files: Mapping[str, StoredFile]) -> None:
@@ -68,22 +59,20 @@ def add_stored_files(app: web.Application, files: Mapping[str, StoredFile]) -> N
 
 
 def add_ui_pages(app: web.Application, *, sdk_path: Path) -> None:
-    """Register the three pages, their assets and the SDK.
-
-    The files are small and fixed for the life of the process: they are read once here, so a
-    request never touches the disk."""
-    files: dict[str, StoredFile] = {route: _file(UI_DIR / name) for route, name in _PAGES.items()}
+    """Register the three pages, their assets and the SDK, read once (they never change)."""
+    files: dict[str, StoredFile] = {
+        route: stored_file(UI_DIR / name) for route, name in _PAGES.items()
+    }
     for asset in sorted((UI_DIR / "static").iterdir()):
         if asset.suffix in _KINDS:
-            files[f"/ui/static/{asset.name}"] = _file(asset)
+            files[f"/ui/static/{asset.name}"] = stored_file(asset)
     if sdk_path.is_file():
-        files[SDK_PATH] = (sdk_path.read_bytes(), _headers("text/javascript; charset=utf-8"))
+        files[SDK_PATH] = stored_file(sdk_path)
     else:
         log.warning("ui.sdk_missing", path=str(sdk_path), hint="run `make setup`")
 
-    async def handle_missing_sdk(request: web.Request) -> web.Response:
-        raise web.HTTPNotFound(text="The Pipedrive SDK is not installed; run `make setup`.")
+        async def handle_missing_sdk(request: web.Request) -> web.Response:
+            raise web.HTTPNotFound(text="The Pipedrive SDK is not installed; run `make setup`.")
 
-    add_stored_files(app, files)
-    if SDK_PATH not in files:
         app.router.add_get(SDK_PATH, handle_missing_sdk)
+    add_stored_files(app, files)

@@ -1,6 +1,7 @@
 // What every page shares: the Pipedrive SDK (optional), the signed token, the JSON API,
 // language and formatting, snackbars, confirmations and resizing.
-import { MESSAGES, serverText } from "./i18n.js";
+import { codeText, failureText, problemText } from "./codes.js";
+import { MESSAGES } from "./i18n.js";
 
 export const params = new URLSearchParams(window.location.search);
 
@@ -35,8 +36,11 @@ export const inPipedrive = () => sdk !== null;
 
 // ------------------------------------------------------------------ language and formats
 
-/** A message the server wrote, in the page's language where a translation is known. */
-export const tServer = (text) => serverText(lang, text);
+/** A field violation or a draft warning from the server, by its code, in the page's language. */
+export const tCode = (item) => codeText(lang, item);
+
+/** Why QuickBooks did not create an invoice, in the page's language. */
+export const tFailure = (invoice) => failureText(lang, invoice);
 
 export function t(key, vars = {}) {
   const text = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
@@ -125,8 +129,9 @@ function applyTheme(theme) {
 // ------------------------------------------------------------------ the API
 
 export class ApiError extends Error {
-  constructor(problem, status) {
-    super(serverText(lang, problem.detail || problem.title) || t("error.network"));
+  /** `message` overrides what the problem says (by its codes, in the page's language). */
+  constructor(problem, status, message = null) {
+    super(message || problemText(lang, problem) || t("error.network"));
     this.status = status;
     this.problem = problem;
     this.reason = problem.reason || "";
@@ -140,7 +145,7 @@ export async function signedToken() {
     const { token } = await sdk.execute("get_signed_token");
     return token;
   }
-  if (!ctx.token) throw new ApiError({ detail: t("error.standalone"), reason: "NO_TOKEN" }, 401);
+  if (!ctx.token) throw new ApiError({ reason: "NO_TOKEN" }, 401, t("error.standalone"));
   return ctx.token;
 }
 
@@ -153,12 +158,11 @@ async function request(path, init) {
     });
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    throw new ApiError({ detail: t("error.network"), reason: "NETWORK" }, 0);
+    throw new ApiError({ reason: "NETWORK" }, 0, t("error.network"));
   }
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
-    if (response.status === 401) problem.detail = t("error.session");
-    throw new ApiError(problem, response.status);
+    throw new ApiError(problem, response.status, response.status === 401 ? t("error.session") : null);
   }
   return response;
 }

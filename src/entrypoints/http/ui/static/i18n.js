@@ -1,4 +1,5 @@
 // English and French text of every page. Keys are stable; {name} placeholders are filled by t().
+// What the server says (its codes) is translated in codes.js.
 export const MESSAGES = {
   en: {
     "app.name": "QuickBooks invoices",
@@ -363,35 +364,3 @@ export const MESSAGES = {
     "settings.conflict": "Quelqu’un d’autre a modifié les paramètres entre-temps ; ils ont été rechargés. Vérifiez puis enregistrez.",
   },
 };
-
-// The server words its checks in English; in French the pages show these translations of the
-// ones a user meets (draft warnings, field errors). Anything not listed stays as sent.
-const SERVER_FR = [
-  [/^No QuickBooks item is named '(.+)' and no default item is set; choose an item for this line\.$/, "Aucun article QuickBooks ne s’appelle « $1 » et aucun article par défaut n’est défini : choisissez un article pour cette ligne."],
-  [/^QuickBooks only invoices in (\w+) for this company: turn on multicurrency in QuickBooks to invoice in (\w+)\.$/, "QuickBooks ne facture qu’en $1 pour cette société : activez le multidevise dans QuickBooks pour facturer en $2."],
-  [/^(\w+) is not among this QuickBooks company's currencies; add it in QuickBooks first\.$/, "$1 ne fait pas partie des devises de cette société QuickBooks : ajoutez-la d’abord dans QuickBooks."],
-  [/^There is no email for this customer: QuickBooks cannot email the invoice until one is added\.$/, "Ce client n’a pas d’e-mail : QuickBooks ne pourra pas envoyer la facture tant qu’il n’en a pas."],
-  [/^The deal has no products; add at least one line\.$/, "L’affaire n’a pas de produits : ajoutez au moins une ligne."],
-  [/^This QuickBooks company needs a tax code on every line(; choose one)?\.$/, "Cette société QuickBooks exige un code de taxe sur chaque ligne."],
-  [/^The linked QuickBooks customer '(.+)' no longer exists; pick another or create one\.$/, "Le client QuickBooks lié « $1 » n’existe plus : choisissez-en un autre ou créez-en un."],
-  [/^Must be more than 0\.$/, "Doit être supérieur à 0."],
-  [/^Must be 0 or more\.$/, "Doit être positif ou nul."],
-  [/^Must be 0 or more; add a discount line to take money off\.$/, "Doit être positif ou nul ; ajoutez une ligne de remise pour déduire un montant."],
-  [/^Must be a percentage, 0 to 100\.$/, "Doit être un pourcentage entre 0 et 100."],
-  [/^Must be a decimal number\.$/, "Doit être un nombre décimal."],
-  [/^Must be at most (\d+) characters long\.$/, "Doit faire au plus $1 caractères."],
-  [/^Must fit on one line \(no tabs or line breaks\)\.$/, "Doit tenir sur une ligne (sans tabulation ni retour à la ligne)."],
-  [/^Enter the customer's name\.$/, "Saisissez le nom du client."],
-  [/^Enter the issue date\.$/, "Saisissez la date de facture."],
-  [/^'(.+)' does not look like an email address\.$/, "« $1 » ne ressemble pas à une adresse e-mail."],
-  [/^'(.+)' is not a date \(use YYYY-MM-DD\)\.$/, "« $1 » n’est pas une date (AAAA-MM-JJ)."],
-];
-
-/** A server message in the page's language (French translations of the common ones). */
-export function serverText(lang, text) {
-  if (lang !== "fr" || !text) return text;
-  for (const [pattern, french] of SERVER_FR) {
-    if (pattern.test(text)) return text.replace(pattern, french);
-  }
-  return text;
-}

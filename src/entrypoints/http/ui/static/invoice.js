@@ -2,7 +2,7 @@
 // customer search, field errors beside their fields, and one invoice however often it is sent.
 import {
   ApiError, boot, closeModal, ctx, currencyPlaces, el, money, resize, rpc, session, showError,
-  snackbar, t, tServer, uuid,
+  snackbar, t, tCode, uuid,
   loaded,
 } from "./core.js";
 import * as D from "./decimal.js";
@@ -217,7 +217,7 @@ function clearErrors() {
 function showFieldErrors(error) {
   const unplaced = [];
   error.fieldErrors.forEach((violation, i) => {
-    const detail = tServer(violation.detail);
+    const detail = tCode(violation);
     const path = String(violation.field || "").replace(/^invoice\./, "").replace(/^currency$/, "currency_code");
     const target = document.querySelector(`[data-field="${CSS.escape(path)}"]`) ||
       document.querySelector(`[data-field^="${CSS.escape(path)}"]`);
@@ -340,7 +340,7 @@ function fill() {
   if (!invoice.lines.length) $("lines").append(lineRow());
   renumber();
   const warnings = draft.warnings || [];
-  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tServer(w.message))));
+  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w))));
   $("warnings").hidden = !warnings.length;
   recompute();
 }

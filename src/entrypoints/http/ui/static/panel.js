@@ -1,7 +1,7 @@
 // The deal panel: the deal's invoices with their status, actions and history, kept fresh.
 import {
   ApiError, boot, confirmAction, ctx, day, download, el, formDialog, listen, moment, ago,
-  moneyOf, openModal, resize, rpc, session, showError, snackbar, t, uuid,
+  moneyOf, openModal, resize, rpc, session, showError, snackbar, t, tFailure, uuid,
   loaded,
 } from "./core.js";
 
@@ -85,7 +85,7 @@ function invoiceItem(invoice, index) {
   const menuButton = el("button", { type: "button", class: "button icon", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": menuId, "aria-label": t("panel.menu", { number }) }, "…");
   const menu = el("ul", { id: menuId, role: "menu", hidden: true }, actions);
   const failed = state === "INVOICE_STATE_CREATE_FAILED"
-    ? el("p", { class: "error" }, t("panel.failedReason", { reason: invoice.failureReason || "" }), " ",
+    ? el("p", { class: "error" }, t("panel.failedReason", { reason: tFailure(invoice) }), " ",
         el("button", { type: "button", class: "link", onclick: () => newInvoice() }, t("panel.retry")))
     : null;
   const item = el("li", { class: "invoice", "data-name": invoice.name, "aria-label": t("panel.invoice", { number }) },

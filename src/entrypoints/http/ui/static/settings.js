@@ -2,7 +2,7 @@
 // mapping, the due-date rule with a live example, copy-to-QuickBooks and the defaults.
 import {
   ApiError, boot, confirmAction, dayLong, el, params, resize, rpc, session, showError, snackbar,
-  signedToken, t, tServer,
+  signedToken, t, tCode,
   loaded,
 } from "./core.js";
 
@@ -193,7 +193,7 @@ async function save(event) {
     } else if (error instanceof ApiError && error.fieldErrors.length) {
       for (const violation of error.fieldErrors) {
         const target = document.querySelector(`[data-field^="${CSS.escape(violation.field)}"]`);
-        if (target) target.closest("label").append(el("span", { class: "field-error" }, tServer(violation.detail)));
+        if (target) target.closest("label").append(el("span", { class: "field-error" }, tCode(violation)));
       }
       showError($("error"), new Error(t("form.fixErrors")));
     } else {
