@@ -321,3 +321,57 @@ async def test_an_existing_quickbooks_customer_is_found_as_you_type_and_invoiced
     await expect(panel.locator("li.invoice .status")).to_have_text("Open", timeout=SLOW)
     (created,) = await quickbooks_invoices(demo)
     assert created["CustomerRef"]["value"] == "3"  # Cool Cars, not a new customer
+
+
+REFUSAL: dict[str, dict[str, str]] = {
+    "en": {
+        "user": "Alice Admin",
+        "create": "Create invoice",
+        "warning": "No QuickBooks item is named '",
+        "failed": "Not created: QuickBooks already has an invoice with this number; "
+        "choose another number.",
+    },
+    "fr": {
+        "user": "Camille Laurent",
+        "create": "Créer la facture",
+        "warning": "Aucun article QuickBooks ne s\u2019appelle « ",
+        "failed": "Non créée : QuickBooks a déjà une facture portant ce numéro ; "
+        "choisissez un autre numéro.",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_a_warning_and_a_quickbooks_refusal_read_in_the_users_language(
+    demo: DemoStack, base_url: str, page: Page, lang: str
+) -> None:
+    text = REFUSAL[lang]
+    user = await user_id(demo, text["user"])
+    await page.goto(f"{base_url}/?deal=3&user={user}")
+    form = await open_form(page, {"new": TEXT[lang]["new"]})
+
+    # No default item is set and the deal's products match no QuickBooks item: said before Create.
+    warning = form.locator("#warning-list li[data-code=NO_MATCHING_ITEM]").first
+    await expect(warning).to_contain_text(text["warning"])
+
+    # QuickBooks refuses the invoice (Fault 6140); the panel says why, from the fault's code.
+    refusal = {
+        "method": "POST",
+        "path": r"/invoice$",
+        "status": 400,
+        "fault": {
+            "code": "6140",
+            "message": "Duplicate Document Number Error",
+            "detail": "Duplicate Document Number Error : You must specify a different number.",
+        },
+        "count": 1,
+    }
+    await demo.emulators.admin("quickbooks", "POST", "faults", refusal)
+    await form.locator("[data-field='lines[0].item_id']").select_option(index=1)
+    await form.locator("[data-field='lines[1].item_id']").select_option(index=1)
+    await form.get_by_role("button", name=text["create"]).click()
+
+    panel = page.frame_locator("#panel-frame")
+    failed = panel.locator("li.invoice p.error").first
+    await expect(failed).to_contain_text(text["failed"], timeout=SLOW)
+    await shoot(page, f"{lang}-refused")

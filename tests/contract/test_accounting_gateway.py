@@ -17,7 +17,8 @@ from application.errors import IntegrationNotConnectedError, NotFoundError
 from application.ports.accounting import AccountingCustomer, AccountingGateway
 from domain.customer import Address, Customer
 from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import Invoice, InvoiceLine
+from domain.invoice import Invoice
+from domain.invoice_line import InvoiceLine
 from domain.money import Money
 from tests.integration.quickbooks.harness import connect, make_gateway, running_emulator
 

@@ -217,6 +217,26 @@ async def test_the_rate_limiter_caps_concurrency_and_starts_per_second(
         assert len([s for s in starts[i:] if s - first < 0.95]) <= 5
 
 
+async def test_a_second_of_starts_never_lands_in_one_second_with_the_next(
+    limiter: RateLimiter,
+) -> None:
+    """Starts are counted over 1.2 s: a vendor counting arrivals some milliseconds later sees
+    at most ``per_second`` calls in any one-second window (a 1 s window fails here: a second
+    burst starts right at its edge)."""
+    limit = RateLimit(per_minute=1000, per_second=5, concurrent=50)
+    starts: list[float] = []
+
+    async def call() -> None:
+        async with limiter.slot("realm-2", limit):
+            starts.append(time.monotonic())
+
+    await asyncio.gather(*(call() for _ in range(15)))
+
+    assert len(starts) == 15
+    for first in starts:  # 100 ms of slack for clock reads and the database round trip
+        assert len([s for s in starts if first <= s < first + 1.1]) <= 5
+
+
 async def test_rate_limits_are_per_key(limiter: RateLimiter) -> None:
     limit = RateLimit(per_minute=1, per_second=1, concurrent=1)
     async with limiter.slot("realm-a", limit), limiter.slot("realm-b", limit):

@@ -12,14 +12,8 @@ from typing import Protocol
 import aiohttp
 import pytest
 
-from adapters.in_memory.connections import (
-    InMemoryDistributedLock,
-    InMemoryRateLimiter,
-    InMemoryTokenStore,
-)
+from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.crm import InMemoryCrmGateway
-from adapters.pipedrive.gateway import PipedriveCrmGateway
-from adapters.system_clock import SystemClock
 from application.errors import NotFoundError, UpstreamRejectedError
 from application.ports.crm import (
     CrmField,
@@ -32,12 +26,11 @@ from application.ports.crm import (
 )
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot, SourceEntity
-from domain.invoice import DiscountKind, TaxMethod
+from domain.invoice_line import DiscountKind, TaxMethod
 from tests.integration.pipedrive.support import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     EmulatorHandle,
     connection_from_token,
+    make_gateway,
     running_emulator,
 )
 
@@ -192,16 +185,7 @@ class PipedriveHarness:
     def __init__(self, handle: EmulatorHandle, session: aiohttp.ClientSession) -> None:
         self.handle = handle
         self.store = InMemoryTokenStore()
-        self.gateway: CrmGateway = PipedriveCrmGateway(
-            session,
-            self.store,
-            InMemoryDistributedLock(),
-            InMemoryRateLimiter(),
-            SystemClock(),
-            handle.base_url,
-            CLIENT_ID,
-            CLIENT_SECRET,
-        )
+        self.gateway: CrmGateway = make_gateway(session, self.store, handle.base_url)
         self.access_token = ""
 
     async def seed(self) -> Seeded:

@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.engine import build_session_factory
-from adapters.postgres.intake import PostgresInvoiceIntake
-from adapters.postgres.queries import PostgresInvoiceQueries
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from adapters.postgres.views import PostgresInvoiceViews
 from tests.unit.application import test_invoicing
 from tests.unit.application.invoicing_world import World
 
@@ -23,15 +22,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def world(pg_engine: AsyncEngine, database_url: str) -> AsyncIterator[World]:
-    queries = PostgresInvoiceQueries(database_url)
-    yield World(
-        intake=PostgresInvoiceIntake(pg_engine, queries.forget_deals),
-        uow=SqlAlchemyUnitOfWorkFactory(  # type: ignore[arg-type]
-            build_session_factory(pg_engine), queries.forget_deals
-        ),
-        queries=queries,
-    )
-    await queries.close()
+    views = PostgresInvoiceViews(database_url)
+    yield World(uow=SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine)), views=views)
+    await views.close()
 
 
 for _name in dir(test_invoicing):

@@ -18,6 +18,7 @@ from adapters.jobs.queue import apply_schema, build_app
 from adapters.postgres.engine import build_engine
 from application.errors import UpstreamUnavailableError
 from application.ports.sync import ChangeNotice, NoticeInbox
+from application.reasons import Reason
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -188,7 +189,7 @@ async def test_every_waiting_delivery_is_told_when_the_database_is_unreachable()
 
     assert all(isinstance(o, UpstreamUnavailableError) for o in outcomes), outcomes
     assert {o.reason for o in outcomes if isinstance(o, UpstreamUnavailableError)} == {
-        "DATABASE_UNAVAILABLE"
+        Reason.DATABASE_UNAVAILABLE
     }
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.crm import InMemoryCrmGateway
-from entrypoints.bootstrap import Service
 from entrypoints.demo import DemoStack
+from entrypoints.service import Service
 from entrypoints.settings import AppSettings, parse_api_tokens
 from tests.support.demo import demo_stack
 from tests.unit.application.invoicing_world import a_deal

@@ -28,7 +28,7 @@ from dealbooks.v1 import (
     invoice_service_pb2,
     settings_service_pb2,
 )
-from entrypoints.bootstrap import Service
+from entrypoints.service import Service
 from entrypoints.settings import AppSettings, parse_api_tokens
 from tests.e2e.conftest import OPERATOR, TOKEN_A
 from tests.unit.application.invoicing_world import a_deal
@@ -66,6 +66,9 @@ def message_strategy(
 ) -> st.SearchStrategy[dict[str, Any]]:
     fields: dict[str, st.SearchStrategy[Any]] = {}
     for f in descriptor.fields:
+        if f.type == f.TYPE_MESSAGE and f.message_type.GetOptions().map_entry:
+            fields[f.name] = st.dictionaries(st.text(max_size=30), TEXT, max_size=3)
+            continue
         if f.type == f.TYPE_MESSAGE:
             if depth >= 3 or f.message_type.full_name.startswith("google.protobuf"):
                 continue
@@ -91,7 +94,9 @@ def build(cls: type[Message], data: dict[str, Any]) -> Message:
     message = cls()
     for name, value in data.items():
         f = cls.DESCRIPTOR.fields_by_name[name]
-        if f.type == f.TYPE_MESSAGE:
+        if f.type == f.TYPE_MESSAGE and f.message_type.GetOptions().map_entry:
+            getattr(message, name).update(value)
+        elif f.type == f.TYPE_MESSAGE:
             sub_cls = message_factory.GetMessageClass(f.message_type)
             if f.is_repeated:
                 for item in value:

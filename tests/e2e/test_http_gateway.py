@@ -5,7 +5,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from entrypoints.bootstrap import Service
+from application.reasons import Reason
+from entrypoints.service import Service
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +48,7 @@ async def test_an_unknown_route_is_a_problem_json_404(http: aiohttp.ClientSessio
         assert resp.headers["Content-Type"].startswith("application/problem+json")
         body = await resp.json()
     assert body["status"] == 404
-    assert body["reason"] == "ROUTE_NOT_FOUND"
+    assert body["reason"] == Reason.ROUTE_NOT_FOUND
     assert body["instance"] == "/nope"
     assert body["request_id"] == "abc-1"
 
@@ -55,7 +56,7 @@ async def test_an_unknown_route_is_a_problem_json_404(http: aiohttp.ClientSessio
 async def test_a_wrong_method_is_a_problem_json_405(http: aiohttp.ClientSession) -> None:
     async with http.post("/healthz") as resp:
         assert resp.status == 405
-        assert (await resp.json())["reason"] == "METHOD_NOT_ALLOWED"
+        assert (await resp.json())["reason"] == Reason.METHOD_NOT_ALLOWED
 
 
 @pytest.mark.parametrize(

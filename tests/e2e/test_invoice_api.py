@@ -11,6 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
+from adapters.quickbooks.faults import QuickBooksFault, QuickBooksRejectedError
+from application.errors import UpstreamRejectedError
+from application.reasons import MetadataKey, Reason
 from dealbooks.v1 import (
     connection_service_pb2,
     connection_service_pb2_grpc,
@@ -23,13 +26,25 @@ from dealbooks.v1 import (
     settings_service_pb2,
     settings_service_pb2_grpc,
 )
+from domain.errors import DomainReason
+from domain.messages import MessageCode
 from domain.money import Money
-from entrypoints.bootstrap import Service
+from entrypoints.service import Service
 from tests.e2e.conftest import TOKEN_A, TOKEN_B, bearer
 from tests.e2e.test_settings_api import error_of, violations
 
 pytestmark = pytest.mark.e2e
 DEAL = "companies/1001/deals/42"
+
+
+# A rejection as adapters.quickbooks raises it: its own error, with its five metadata keys
+# (nothing renames them on the way out any more).
+AS_THE_QUICKBOOKS_ADAPTER_SENDS_IT = QuickBooksFault(
+    code="6000",
+    message="A business validation error has occurred",
+    detail="Email Address is invalid",
+    element="BillEmail",
+)
 
 
 def invoices(channel: grpc.aio.Channel) -> invoice_service_pb2_grpc.InvoiceServiceStub:
@@ -75,7 +90,9 @@ async def test_prepare_returns_the_draft_with_totals_and_warnings(
     assert draft.invoice.customer.display_name == "Acme Corp"
     assert draft.invoice.lines[0].amount.amount == "109.78"
     assert draft.invoice.totals.total == invoice_pb2.Money(currency_code="USD", amount="2259.78")
-    assert [w.code for w in draft.warnings] == ["NO_MATCHING_ITEM"]
+    assert [w.code for w in draft.warnings] == [MessageCode.NO_MATCHING_ITEM]
+    assert dict(draft.warnings[0].params) == {"name": "Design"}
+    assert draft.warnings[0].message.startswith("No QuickBooks item is named 'Design'")
 
 
 async def test_create_get_list_and_history(channel: grpc.aio.Channel) -> None:
@@ -125,7 +142,7 @@ async def test_a_reused_request_id_with_another_payload_is_invalid(
         )
     )
     assert code is grpc.StatusCode.INVALID_ARGUMENT
-    assert info.reason == "REQUEST_ID_REUSED"
+    assert info.reason == Reason.REQUEST_ID_REUSED
 
 
 async def test_void_send_pdf_delete_and_the_state_errors(
@@ -156,8 +173,8 @@ async def test_void_send_pdf_delete_and_the_state_errors(
     assert pdf.content_type == "application/pdf"
     assert voided.invoice.state == invoice_pb2.INVOICE_STATE_VOIDED
     assert code is grpc.StatusCode.FAILED_PRECONDITION
-    assert info.reason == "INVALID_STATE_TRANSITION"
-    assert info.metadata["state"] == "VOIDED"
+    assert info.reason == DomainReason.INVALID_STATE_TRANSITION
+    assert info.metadata[MetadataKey.STATE] == "VOIDED"
     assert any(d.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR) for d in details)
     assert deleted.invoice.state == invoice_pb2.INVOICE_STATE_DELETED
 
@@ -189,6 +206,69 @@ async def test_bad_lines_get_field_violations(channel: grpc.aio.Channel) -> None
     )
     assert code is grpc.StatusCode.INVALID_ARGUMENT
     assert "invoice.lines[0].quantity" in violations(details)
+    bad_request = error_details_pb2.BadRequest()
+    next(d for d in details if d.Is(bad_request.DESCRIPTOR)).Unpack(bad_request)
+    by_field = {v.field: v for v in bad_request.field_violations}
+    quantity = by_field["invoice.lines[0].quantity"]
+    assert quantity.reason == MessageCode.MUST_BE_POSITIVE  # the code, for callers to translate
+    assert quantity.description == "Must be more than 0."
+
+
+async def test_a_rejected_send_has_lower_camel_case_metadata(
+    channel: grpc.aio.Channel, fakes: dict[str, object]
+) -> None:
+    created = await create(channel)
+    accounting = fakes["accounting"]
+    assert isinstance(accounting, InMemoryAccountingGateway)
+    accounting.fail_on(
+        "send_invoice",
+        QuickBooksRejectedError(
+            "QuickBooks refused the request: Email Address is invalid",
+            AS_THE_QUICKBOOKS_ADAPTER_SENDS_IT,
+            "1-tid",
+        ),
+    )
+
+    code, info, _ = await error_of(
+        invoices(channel).SendInvoice(
+            invoice_service_pb2.SendInvoiceRequest(name=created.name), metadata=bearer(TOKEN_A)
+        )
+    )
+
+    assert code is grpc.StatusCode.FAILED_PRECONDITION
+    assert info.reason == Reason.QUICKBOOKS_REJECTED
+    assert dict(info.metadata) == {
+        MetadataKey.VENDOR_CODE: "6000",
+        MetadataKey.INTUIT_TID: "1-tid",
+        MetadataKey.VENDOR_MESSAGE: "A business validation error has occurred",
+        MetadataKey.VENDOR_DETAIL: "Email Address is invalid",
+        MetadataKey.ELEMENT: "BillEmail",
+    }
+
+
+async def test_a_rejected_creation_keeps_its_reason_and_metadata_on_the_invoice(
+    channel: grpc.aio.Channel, fakes: dict[str, object]
+) -> None:
+    accounting = fakes["accounting"]
+    assert isinstance(accounting, InMemoryAccountingGateway)
+    accounting.fail_on(
+        "create_invoice",
+        UpstreamRejectedError(
+            "QuickBooks already has an invoice with this number; choose another number.",
+            reason=Reason.QUICKBOOKS_REJECTED,
+            metadata={MetadataKey.VENDOR_CODE: "6140", MetadataKey.INTUIT_TID: "1-tid"},
+        ),
+    )
+
+    created = await create(channel, "rejected")
+
+    assert created.state == invoice_pb2.INVOICE_STATE_CREATE_FAILED
+    assert created.failure_code == Reason.QUICKBOOKS_REJECTED
+    assert dict(created.failure_params) == {
+        MetadataKey.VENDOR_CODE: "6140",
+        MetadataKey.INTUIT_TID: "1-tid",
+    }
+    assert created.failure_reason.startswith("QuickBooks already has an invoice")
 
 
 async def test_an_unknown_invoice_is_not_found(channel: grpc.aio.Channel) -> None:
@@ -199,7 +279,7 @@ async def test_an_unknown_invoice_is_not_found(channel: grpc.aio.Channel) -> Non
         )
     )
     assert code is grpc.StatusCode.NOT_FOUND
-    assert info.reason == "INVOICE_NOT_FOUND"
+    assert info.reason == Reason.INVOICE_NOT_FOUND
 
 
 async def test_quickbooks_unavailable_leaves_the_invoice_creating(
@@ -297,7 +377,7 @@ async def test_company_b_can_reach_none_of_company_a_invoices(channel: grpc.aio.
     for call in calls:
         code, info, _ = await error_of(call)
         assert code is grpc.StatusCode.PERMISSION_DENIED
-        assert info.reason == "NOT_ALLOWED"
+        assert info.reason == Reason.NOT_ALLOWED
     got = await stub.GetInvoice(
         invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=bearer(TOKEN_A)
     )
@@ -347,7 +427,7 @@ async def test_company_b_can_reach_no_customer_settings_or_connection_of_company
     for call in calls:
         code, info, _ = await error_of(call)
         assert code is grpc.StatusCode.PERMISSION_DENIED
-        assert info.reason == "NOT_ALLOWED"
+        assert info.reason == Reason.NOT_ALLOWED
 
 
 async def test_a_shutdown_answers_the_creates_it_cuts_short_unavailable_with_their_job_queued(
@@ -380,5 +460,5 @@ async def test_a_shutdown_answers_the_creates_it_cuts_short_unavailable_with_the
     # Answered, not cut off: UNAVAILABLE is the code a client retries (with the same request id).
     code, info, details = await error_of(call)
     assert code is grpc.StatusCode.UNAVAILABLE
-    assert info.reason == "SERVER_SHUTTING_DOWN"
+    assert info.reason == Reason.SERVER_SHUTTING_DOWN
     assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in details)

@@ -22,8 +22,8 @@ from dealbooks.v1 import (
     settings_service_pb2,
     settings_service_pb2_grpc,
 )
-from entrypoints.bootstrap import Service
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from tests.e2e.conftest import OPERATOR, bearer
 from tests.e2e.polling import eventually

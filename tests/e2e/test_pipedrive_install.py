@@ -27,6 +27,7 @@ from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.system_clock import SystemClock
 from application.errors import UnauthenticatedError
 from application.installation import CompletePipedriveInstall, UninstallPipedrive
+from application.reasons import Reason
 from domain.connection import Connection, Vendor
 from domain.due_date_policy import DueDatePolicy
 from domain.field_mapping import FieldMapping
@@ -314,4 +315,4 @@ async def test_the_ui_refuses_a_bad_token_with_401(stack: Stack, case: str) -> N
     response = await stack.http.get(f"{stack.base_url}{path}", headers=headers)
 
     assert response.status == 401
-    assert (await response.json())["reason"] == "INVALID_PIPEDRIVE_TOKEN"
+    assert (await response.json())["reason"] == Reason.INVALID_PIPEDRIVE_TOKEN

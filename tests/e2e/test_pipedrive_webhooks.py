@@ -20,8 +20,8 @@ from dealbooks.v1 import (
     invoice_service_pb2,
     invoice_service_pb2_grpc,
 )
-from entrypoints.bootstrap import Service
 from entrypoints.emulated import DEMO_COMPANY, Emulators
+from entrypoints.service import Service
 from tests.e2e.polling import eventually
 from tests.e2e.test_journey import DEAL, MD, world  # noqa: F401 - the fixture
 from tests.e2e.test_settings_api import error_of

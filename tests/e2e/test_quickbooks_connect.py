@@ -54,7 +54,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def authenticate_ui(request: web.Request) -> Principal:
+async def authenticate_ui(request: web.Request) -> Principal:
     user = request.headers.get("X-Test-User")
     if not user:
         raise UnauthenticatedError("Sign in through Pipedrive.")

@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from application.reasons import Reason
 from dealbooks.v1 import (
     customer_pb2,
     field_mapping_pb2,
@@ -130,7 +131,7 @@ async def test_a_call_without_a_token_is_unauthenticated(channel: grpc.aio.Chann
         )
     )
     assert code is grpc.StatusCode.UNAUTHENTICATED
-    assert info.reason == "MISSING_CREDENTIALS"
+    assert info.reason == Reason.MISSING_CREDENTIALS
 
 
 async def test_a_wrong_token_is_unauthenticated(channel: grpc.aio.Channel) -> None:
@@ -141,7 +142,7 @@ async def test_a_wrong_token_is_unauthenticated(channel: grpc.aio.Channel) -> No
         )
     )
     assert code is grpc.StatusCode.UNAUTHENTICATED
-    assert info.reason == "INVALID_TOKEN"
+    assert info.reason == Reason.INVALID_TOKEN
 
 
 @pytest.mark.parametrize("rpc", ["get", "update"])
@@ -163,7 +164,7 @@ async def test_a_token_for_company_a_cannot_reach_company_b(
         )
     code, info, _ = await error_of(call)
     assert code is grpc.StatusCode.PERMISSION_DENIED
-    assert info.reason == "NOT_ALLOWED"
+    assert info.reason == Reason.NOT_ALLOWED
 
 
 async def test_bad_settings_get_one_field_violation_per_problem(channel: grpc.aio.Channel) -> None:
@@ -248,7 +249,7 @@ async def test_a_stale_etag_is_aborted(channel: grpc.aio.Channel) -> None:
         stub(channel).UpdateSettings(request(first.settings.etag), metadata=bearer(TOKEN_A))
     )
     assert code is grpc.StatusCode.ABORTED
-    assert info.reason == "ETAG_MISMATCH"
+    assert info.reason == Reason.ETAG_MISMATCH
 
 
 async def test_the_request_id_is_echoed_in_initial_metadata(channel: grpc.aio.Channel) -> None:

@@ -22,8 +22,8 @@ from dealbooks.v1 import (
     invoice_service_pb2,
     invoice_service_pb2_grpc,
 )
-from entrypoints.bootstrap import Service
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.service import Service
 from tests.e2e.test_journey import DEAL, MD, world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e

@@ -10,12 +10,14 @@ import aiohttp
 import jwt
 import pytest
 
+from application.reasons import MetadataKey, Reason
 from dealbooks.v1 import (
     connection_service_pb2,
     customer_service_pb2,
     invoice_service_pb2,
     settings_service_pb2,
 )
+from domain.messages import MessageCode
 from entrypoints.demo import DemoStack
 from entrypoints.emulated import DEMO_COMPANY
 from tests.support.demo import ui_token
@@ -113,7 +115,7 @@ async def test_a_call_without_a_valid_pipedrive_token_is_401(
     )
 
     assert (status, kind) == (401, "application/problem+json"), why
-    assert body["reason"] in ("INVALID_PIPEDRIVE_TOKEN", "UNAUTHENTICATED"), body
+    assert body["reason"] == Reason.INVALID_PIPEDRIVE_TOKEN, body
 
 
 async def test_another_companys_data_is_403(demo: DemoStack) -> None:
@@ -130,8 +132,8 @@ async def test_another_companys_data_is_403(demo: DemoStack) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (b"{not json", "INVALID_JSON"),
-        (b'{"parent": 12, "unknown": true}', "INVALID_JSON"),
+        (b"{not json", Reason.INVALID_JSON),
+        (b'{"parent": 12, "unknown": true}', Reason.INVALID_JSON),
         (b'{"parent": "companies/13000001/deals/3/x"}', None),
         (b'{"parent": "companies/13000001/deals/3", "pageSize": -1}', None),
     ],
@@ -162,9 +164,64 @@ async def test_field_errors_name_the_field(demo: DemoStack) -> None:
     )
 
     assert status == 400
-    assert {"field": "invoice.lines[0].quantity", "detail": "Must be more than 0."} in body[
-        "errors"
-    ]
+    assert {
+        "field": "invoice.lines[0].quantity",
+        "detail": "Must be more than 0.",
+        "code": MessageCode.MUST_BE_POSITIVE,
+        "params": {},
+    } in body["errors"]
+
+
+async def test_field_errors_carry_their_code_and_parameters(demo: DemoStack) -> None:
+    status, _, body = await call(
+        demo,
+        "/api/v1/InvoiceService/CreateInvoice",
+        {
+            "parent": f"companies/{DEMO_COMPANY}/deals/3",
+            "requestId": "ui-api-bad-fields",
+            "invoice": {
+                "customer": {"displayName": "Initech Inc.", "email": "not-an-email"},
+                "currencyCode": "USD",
+                "issueDate": "13/03/2026",
+                "memo": "m" * 1001,
+                "lines": [{"name": "Consulting", "quantity": "1", "unitPrice": "150"}],
+            },
+        },
+    )
+
+    assert status == 400
+    errors = {e["field"]: e for e in body["errors"]}
+    assert errors["invoice.customer.email"]["code"] == MessageCode.NOT_AN_EMAIL
+    assert errors["invoice.customer.email"]["params"] == {"value": "not-an-email"}
+    assert errors["invoice.issue_date"]["code"] == MessageCode.NOT_A_DATE
+    assert errors["invoice.issue_date"]["params"] == {"value": "13/03/2026"}
+    assert errors["invoice.issue_date"]["detail"] == "'13/03/2026' is not a date (use YYYY-MM-DD)."
+
+
+async def test_a_quickbooks_refusal_is_kept_on_the_invoice_as_a_code(demo: DemoStack) -> None:
+    # QuickBooks (the emulator) knows no customer 99999: it answers Fault 2500.
+    status, _, body = await call(
+        demo,
+        "/api/v1/InvoiceService/CreateInvoice",
+        {
+            "parent": f"companies/{DEMO_COMPANY}/deals/3",
+            "requestId": "ui-api-unknown-customer",
+            "invoice": {
+                "customer": {"displayName": "Nobody Inc.", "quickbooksCustomerId": "99999"},
+                "currencyCode": "USD",
+                "lines": [{"name": "Consulting", "quantity": "1", "unitPrice": "150"}],
+            },
+        },
+    )
+
+    assert status == 200, body
+    invoice = body["invoice"]
+    assert invoice["state"] == "INVOICE_STATE_CREATE_FAILED"
+    assert invoice["failureCode"] == Reason.QUICKBOOKS_REJECTED
+    assert invoice["failureParams"][MetadataKey.VENDOR_CODE] == "2500"
+    assert invoice["failureParams"][MetadataKey.INTUIT_TID]
+    assert all("_" not in key for key in invoice["failureParams"])  # lowerCamelCase
+    assert invoice["failureReason"]  # the English, for callers who do not translate
 
 
 async def test_settings_are_for_admins_as_pipedrive_says(demo: DemoStack) -> None:
@@ -182,7 +239,7 @@ async def test_settings_are_for_admins_as_pipedrive_says(demo: DemoStack) -> Non
     allowed = await call(demo, "/api/v1/SettingsService/UpdateSettings", change)
 
     assert denied[0] == 403
-    assert denied[2]["reason"] == "ADMIN_REQUIRED"
+    assert denied[2]["reason"] == Reason.ADMIN_REQUIRED
     assert allowed[0] == 200
     assert allowed[2]["settings"]["copyCustomerDetails"] is True
 

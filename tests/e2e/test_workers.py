@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from dealbooks.v1 import invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
-from entrypoints.bootstrap import Service
 from entrypoints.emulated import US_REALM, Emulators
+from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from entrypoints.worker import retry_stalled_jobs
 from tests.e2e.test_journey import DEAL, MD, free_port

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from adapters.postgres import migrate
 from adapters.postgres.engine import build_engine
+from adapters.postgres.mappers import invoice_values
+from adapters.postgres.views import PostgresInvoiceViews
+from application.views import InvoiceView
+from domain.ids import CompanyId
+from domain.invoice import InvoiceState
 from tests.support.postgres import DatabaseFactory
+from tests.unit.domain.domain_builders import an_invoice_in
 
 pytestmark = pytest.mark.integration
 
+_ADDED_BY_0008 = {
+    "subtotal",
+    "discount",
+    "tax",
+    "total",
+    "balance",
+    "quickbooks_url",
+    "failure_code",
+    "failure_params",
+}
 REVISIONS = [
     r.revision
     for r in reversed(list(ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()))
@@ -44,4 +63,41 @@ async def test_stairway_upgrade_downgrade_upgrade_every_revision(
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert set(tables) <= {"alembic_version"}
     finally:
+        await engine.dispose()
+
+
+async def test_invoices_stored_before_the_read_columns_get_them_from_their_lines(
+    database_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0008 fills the read columns of existing invoices as the service would have written
+    them: the read side answers what the invoice computes, link included."""
+    monkeypatch.setenv("DEALBOOKS_QUICKBOOKS_ENVIRONMENT", "production")
+    url = database_factory.create("read_columns")
+    engine = build_engine(url, pool_size=1)
+    invoice = an_invoice_in(InvoiceState.PARTIALLY_PAID, company_id=CompanyId("c-1"))
+    invoice.quickbooks_url = "https://app.qbo.intuit.com/app/invoice?txnId=qb-42"
+    values = invoice_values(invoice)
+    old = {k: v for k, v in values.items() if k not in _ADDED_BY_0008}
+    old["lines"] = [{k: v for k, v in line.items() if k != "amount"} for line in old["lines"]]
+    views = PostgresInvoiceViews(url)
+    try:
+        await migrate.upgrade(engine, "0007")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    f"INSERT INTO invoices ({', '.join(old)}, creation) VALUES ("
+                    + ", ".join(
+                        f"CAST(:{k} AS jsonb)" if k in ("customer", "lines") else f":{k}"
+                        for k in old
+                    )
+                    + ", '{}')"
+                ),
+                {k: json.dumps(v) if k in ("customer", "lines") else v for k, v in old.items()},
+            )
+        await migrate.upgrade(engine, "head")
+
+        today = date(2025, 3, 14)
+        assert await views.get("c-1", invoice.id, today=today) == InvoiceView.of(invoice, today)
+    finally:
+        await views.close()
         await engine.dispose()

@@ -31,8 +31,8 @@ from dealbooks.v1 import (
     invoice_service_pb2,
     invoice_service_pb2_grpc,
 )
-from entrypoints.bootstrap import Service
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from entrypoints.worker import retry_stalled_jobs
 from tests.e2e.conftest import OPERATOR

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
+from adapters.pipedrive.client import PIPEDRIVE, PipedriveClient
+from adapters.pipedrive.gateway import PipedriveCrmGateway
+from adapters.pipedrive.oauth import PipedriveOAuthEndpoint
+from adapters.system_clock import SystemClock
+from adapters.vendor_http.client import VendorHttp
+from adapters.vendor_http.tokens import TokenProvider
+from application.ports.connections import DistributedLock, RateLimiter, TokenStore
 from domain.connection import Connection, OAuthTokens, Vendor
 from emulators.pipedrive.app import create_app
 from emulators.pipedrive.config import EmulatorConfig
@@ -159,6 +167,25 @@ async def running_emulator(config: EmulatorConfig | None = None) -> AsyncIterato
             )
     finally:
         await server.close()
+
+
+def make_gateway(
+    session: aiohttp.ClientSession,
+    token_store: TokenStore,
+    oauth_url: str,
+    *,
+    lock: DistributedLock | None = None,
+    limiter: RateLimiter | None = None,
+    backoff_base: float = PIPEDRIVE.backoff_base,
+    timeout: aiohttp.ClientTimeout = PIPEDRIVE.timeout,
+) -> PipedriveCrmGateway:
+    """The real adapter, wired as the composition root wires it."""
+    clock = SystemClock()
+    oauth = PipedriveOAuthEndpoint(session, oauth_url, CLIENT_ID, CLIENT_SECRET)
+    tokens = TokenProvider(oauth, token_store, lock or InMemoryDistributedLock(), clock)
+    rules = replace(PIPEDRIVE, backoff_base=backoff_base, timeout=timeout)
+    http = VendorHttp(session, tokens, limiter or InMemoryRateLimiter(), clock, rules)
+    return PipedriveCrmGateway(PipedriveClient(http), clock)
 
 
 def connection_from_token(

@@ -9,25 +9,20 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from adapters.in_memory.connections import (
-    InMemoryDistributedLock,
-    InMemoryRateLimiter,
-    InMemoryTokenStore,
-)
+from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.pipedrive.gateway import PipedriveCrmGateway
-from adapters.system_clock import SystemClock
 from application.errors import (
     IntegrationNotConnectedError,
     NotFoundError,
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from application.reasons import MetadataKey, Reason, ResourceType
 from domain.connection import Vendor
 from tests.integration.pipedrive.support import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     EmulatorHandle,
     connection_from_token,
+    make_gateway,
     running_emulator,
 )
 
@@ -55,15 +50,10 @@ async def env() -> AsyncIterator[Env]:
         token = await handle.mint(seeded["company_id"])
         store = InMemoryTokenStore()
         await store.save(connection_from_token(token))
-        gateway = PipedriveCrmGateway(
+        gateway = make_gateway(
             session,
             store,
-            InMemoryDistributedLock(),
-            InMemoryRateLimiter(),
-            SystemClock(),
             handle.base_url,
-            CLIENT_ID,
-            CLIENT_SECRET,
             backoff_base=0.02,
             timeout=aiohttp.ClientTimeout(total=0.5),
         )
@@ -90,7 +80,7 @@ async def test_persistent_server_errors_become_unavailable_after_a_few_attempts(
     with pytest.raises(UpstreamUnavailableError) as caught:
         await env.gateway.current_user(env.company_id)
 
-    assert caught.value.reason == "PIPEDRIVE_UNAVAILABLE"
+    assert caught.value.reason == Reason.PIPEDRIVE_UNAVAILABLE
     assert caught.value.retry_after_seconds >= 1
     assert await statuses(env, USERS_ME) == [503] * 4
 
@@ -112,7 +102,7 @@ async def test_a_spent_daily_budget_is_not_retried(env: Env) -> None:
         await env.gateway.current_user(env.company_id)
 
     assert caught.value.retry_after_seconds > 2
-    assert caught.value.metadata["detail"] == "daily budget spent"
+    assert caught.value.metadata[MetadataKey.DETAIL] == "daily budget spent"
     assert await statuses(env, USERS_ME) == [429]
 
 
@@ -122,7 +112,7 @@ async def test_a_non_json_403_is_a_hard_stop(env: Env) -> None:
     with pytest.raises(UpstreamUnavailableError) as caught:
         await env.gateway.current_user(env.company_id)
 
-    assert caught.value.reason == "PIPEDRIVE_BLOCKED"
+    assert caught.value.reason == Reason.PIPEDRIVE_BLOCKED
     assert "blocked" in caught.value.message
     assert await statuses(env, USERS_ME) == [403]  # never retried
 
@@ -133,24 +123,27 @@ async def test_a_json_403_is_a_rejection_with_the_vendor_message(env: Env) -> No
     with pytest.raises(UpstreamRejectedError) as caught:
         await env.gateway.current_user(env.company_id)
 
-    assert caught.value.reason == "PIPEDRIVE_REJECTED"
-    assert caught.value.metadata["vendor_message"] == "You do not have permissions to do this."
+    assert caught.value.reason == Reason.PIPEDRIVE_REJECTED
+    assert (
+        caught.value.metadata[MetadataKey.VENDOR_MESSAGE]
+        == "You do not have permissions to do this."
+    )
 
 
 async def test_a_400_keeps_the_vendor_message(env: Env) -> None:
     with pytest.raises(UpstreamRejectedError) as caught:
         await env.gateway.add_deal_note(env.company_id, "987654", "hello")
 
-    assert caught.value.reason == "PIPEDRIVE_REJECTED"
-    assert caught.value.metadata["vendor_message"] == "Deal not found"
-    assert caught.value.metadata["http_status"] == "400"
+    assert caught.value.reason == Reason.PIPEDRIVE_REJECTED
+    assert caught.value.metadata[MetadataKey.VENDOR_MESSAGE] == "Deal not found"
+    assert caught.value.metadata[MetadataKey.HTTP_STATUS] == "400"
 
 
 async def test_a_404_is_not_found(env: Env) -> None:
     with pytest.raises(NotFoundError) as caught:
         await env.gateway.get_deal(env.company_id, "987654")
 
-    assert (caught.value.resource_type, caught.value.resource_name) == ("deal", "987654")
+    assert (caught.value.resource_type, caught.value.resource_name) == (ResourceType.DEAL, "987654")
 
 
 async def test_a_note_is_not_posted_twice_after_a_server_error(env: Env) -> None:
@@ -197,7 +190,7 @@ async def test_a_401_after_a_refresh_means_not_connected(env: Env) -> None:
     with pytest.raises(IntegrationNotConnectedError) as caught:
         await env.gateway.current_user(env.company_id)
 
-    assert caught.value.reason == "PIPEDRIVE_NOT_CONNECTED"
+    assert caught.value.reason == Reason.PIPEDRIVE_NOT_CONNECTED
     assert await statuses(env, "^/oauth/token$", "POST") == [200]
     assert await statuses(env, USERS_ME) == [401, 401]
 
@@ -206,4 +199,4 @@ async def test_a_company_without_a_connection_is_not_connected(env: Env) -> None
     with pytest.raises(IntegrationNotConnectedError) as caught:
         await env.gateway.get_deal("424242", "1")
 
-    assert caught.value.reason == "PIPEDRIVE_NOT_CONNECTED"
+    assert caught.value.reason == Reason.PIPEDRIVE_NOT_CONNECTED

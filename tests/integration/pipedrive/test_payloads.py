@@ -13,29 +13,25 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.in_memory.connections import (
-    InMemoryDistributedLock,
-    InMemoryRateLimiter,
-    InMemoryTokenStore,
-)
-from adapters.pipedrive.gateway import (
+from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.pipedrive.gateway import PipedriveCrmGateway
+from adapters.pipedrive.mappers import (
     PayloadError,
-    PipedriveCrmGateway,
     address_from_payload,
     crm_fields_from_payloads,
     deal_from_payloads,
     discount_from_payload,
     product_from_payload,
 )
-from adapters.system_clock import SystemClock
 from application.errors import UpstreamUnavailableError
 from application.ports.crm import CrmField, DealDiscount, DealProduct
+from application.reasons import MetadataKey, Reason
 from domain.connection import Vendor
 from domain.customer import Address
 from domain.field_mapping import FieldMapping, SourceEntity
-from domain.invoice import DiscountKind, TaxMethod
+from domain.invoice_line import DiscountKind, TaxMethod
 from tests.integration.pipedrive import fixtures
-from tests.integration.pipedrive.support import connection_from_token
+from tests.integration.pipedrive.support import connection_from_token, make_gateway
 
 A4_ADDRESS = Address(
     line1="123 Main St",
@@ -316,16 +312,7 @@ def verbatim_gateway(base_url: str) -> PipedriveCrmGateway:
     store.connections[("77", Vendor.PIPEDRIVE)] = connection_from_token(token)
     session = aiohttp.ClientSession()
     _SESSIONS.append(session)
-    return PipedriveCrmGateway(
-        session,
-        store,
-        InMemoryDistributedLock(),
-        InMemoryRateLimiter(),
-        SystemClock(),
-        base_url,
-        "id",
-        "secret",
-    )
+    return make_gateway(session, store, base_url)
 
 
 @pytest.fixture(autouse=True)
@@ -361,5 +348,5 @@ async def test_a_payload_of_the_wrong_type_is_an_unexpected_answer(
     with pytest.raises(UpstreamUnavailableError) as caught:
         await verbatim_gateway(verbatim_pipedrive).get_deal("77", "1")
 
-    assert caught.value.reason == "PIPEDRIVE_BAD_RESPONSE"
-    assert caught.value.metadata["detail"] == "org_id must be an integer id"
+    assert caught.value.reason == Reason.PIPEDRIVE_BAD_RESPONSE
+    assert caught.value.metadata[MetadataKey.DETAIL] == "org_id must be an integer id"

@@ -20,15 +20,14 @@ from adapters.postgres.connections import PostgresTokenStore
 from adapters.postgres.coordination import PostgresDistributedLock, PostgresRateLimiter
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.engine import build_session_factory
-from adapters.system_clock import SystemClock
 from application.errors import IntegrationNotConnectedError, UpstreamUnavailableError
+from application.reasons import Reason
 from domain.connection import Connection, ConnectionStatus, Vendor
 from emulators.pipedrive.clock import parse_iso
 from tests.integration.pipedrive.support import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     EmulatorHandle,
     connection_from_token,
+    make_gateway,
     running_emulator,
 )
 
@@ -77,15 +76,12 @@ def process(
     """One 'process': its own ClientSession and gateway, sharing only Postgres."""
     session = aiohttp.ClientSession()
     sessions.append(session)
-    return PipedriveCrmGateway(
+    return make_gateway(
         session,
         store or PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40)),
-        PostgresDistributedLock(pg_engine),
-        _limiter(pg_engine),
-        SystemClock(),
         handle.base_url,
-        CLIENT_ID,
-        CLIENT_SECRET,
+        lock=PostgresDistributedLock(pg_engine),
+        limiter=_limiter(pg_engine),
         backoff_base=0.05,
     )
 
@@ -137,7 +133,7 @@ async def test_a_refused_refresh_is_retried_once_then_the_connection_needs_recon
     with pytest.raises(IntegrationNotConnectedError) as caught:
         await gateway.current_user(connection.company_id)
 
-    assert caught.value.reason == "PIPEDRIVE_NOT_CONNECTED"
+    assert caught.value.reason == Reason.PIPEDRIVE_NOT_CONNECTED
     assert [r["status"] for r in await handle.requests(TOKEN, "POST")] == [400, 400]
     stored = await token_store.load(connection.company_id, Vendor.PIPEDRIVE)
     assert stored is not None

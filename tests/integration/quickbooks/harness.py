@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +13,12 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
-from adapters.quickbooks.client import COOL_OFF_SECONDS, RetryPolicy
+from adapters.quickbooks.client import COOL_OFF_SECONDS, QUICKBOOKS, QuickBooksClient
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from adapters.quickbooks.oauth import QuickBooksEndpoints, QuickBooksOAuth
 from adapters.system_clock import SystemClock
+from adapters.vendor_http.client import VendorHttp
+from adapters.vendor_http.tokens import TokenProvider
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
 from domain.connection import Connection, OAuthTokens, Vendor
 from emulators.quickbooks.app import EMULATOR, Emulator, create_app
@@ -28,7 +31,6 @@ CLIENT_SECRET = "dealbooks-test-secret"
 VERIFIER = "test-verifier-token"
 #: Loose pacing for functional tests; the limit tests and the benchmark use QBO's real ones.
 LOOSE_LIMIT = RateLimit(per_minute=100_000, per_second=10_000, concurrent=50)
-FAST_RETRY = RetryPolicy(max_attempts=4, base_seconds=0.01, max_seconds=0.05)
 
 
 def emulator_config(**overrides: Any) -> EmulatorConfig:
@@ -135,20 +137,21 @@ def make_gateway(
     lock: DistributedLock | None = None,
     limiter: RateLimiter | None = None,
     rate_limit: RateLimit = LOOSE_LIMIT,
-    retry: RetryPolicy = FAST_RETRY,
     cool_off_seconds: float = COOL_OFF_SECONDS,
 ) -> QuickBooksAccountingGateway:
-    return QuickBooksAccountingGateway(
-        session=session or emulator.session,
-        token_store=token_store,
-        lock=lock or InMemoryDistributedLock(),
-        rate_limiter=limiter or InMemoryRateLimiter(),
-        clock=SystemClock(),
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        environment="sandbox",
-        base_url=emulator.base_url,
-        rate_limit=rate_limit,
-        retry=retry,
+    """The real adapter, wired as the composition root wires it, with fast retries."""
+    session = session or emulator.session
+    clock = SystemClock()
+    endpoints = QuickBooksEndpoints.for_environment("sandbox", emulator.base_url)
+    oauth = QuickBooksOAuth(session, endpoints, CLIENT_ID, CLIENT_SECRET)
+    tokens = TokenProvider(oauth, token_store, lock or InMemoryDistributedLock(), clock)
+    rules = replace(
+        QUICKBOOKS,
+        limit=rate_limit,
+        backoff_base=0.01,
+        backoff_cap=0.05,
         cool_off_seconds=cool_off_seconds,
     )
+    http = VendorHttp(session, tokens, limiter or InMemoryRateLimiter(), clock, rules)
+    client = QuickBooksClient(http, endpoints.api_base)
+    return QuickBooksAccountingGateway(client, clock, app_base=endpoints.app_base)

@@ -4,7 +4,6 @@ dropped response, retries of 5xx/429 only, stale SyncToken handling, and money t
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -13,13 +12,16 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.in_memory.connections import InMemoryRateLimiter, InMemoryTokenStore
-from adapters.quickbooks.client import QBO_RATE_LIMIT, QuickBooksClient, QuickBooksRejectedError
+from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.quickbooks.client import QBO_RATE_LIMIT
+from adapters.quickbooks.faults import QuickBooksRejectedError
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from application.errors import UpstreamRejectedError, UpstreamUnavailableError
+from application.reasons import MetadataKey, Reason
 from domain.customer import Customer
 from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import Invoice, InvoiceLine, TaxMethod
+from domain.invoice import Invoice
+from domain.invoice_line import InvoiceLine, TaxMethod
 from emulators.quickbooks.config import Limits
 from tests.integration.quickbooks.harness import (
     INTL_REALM,
@@ -121,8 +123,8 @@ async def test_a_lasting_outage_becomes_upstream_unavailable(setup: Setup) -> No
     await setup.emulator.fault(path="/invoice/", status=503)
     with pytest.raises(UpstreamUnavailableError) as raised:
         await setup.gateway.get_invoice(US_COMPANY, "1")
-    assert raised.value.reason == "QUICKBOOKS_UNAVAILABLE"
-    assert raised.value.metadata["intuit_tid"]
+    assert raised.value.reason == Reason.QUICKBOOKS_UNAVAILABLE
+    assert raised.value.metadata[MetadataKey.INTUIT_TID]
     assert len(setup.emulator.requests("/invoice/")) == 4
 
 
@@ -143,7 +145,7 @@ async def test_once_calls_give_up_in_a_row_calls_to_that_company_fail_at_once_fo
         for _ in range(5):
             with pytest.raises(UpstreamUnavailableError) as raised:
                 await gateway.get_invoice(US_COMPANY, "1")
-            assert raised.value.reason == "QUICKBOOKS_UNAVAILABLE"
+            assert raised.value.reason == Reason.QUICKBOOKS_UNAVAILABLE
             assert raised.value.retry_after_seconds == 0.5
         assert len(emulator.requests(f"{US_REALM}/invoice/")) == 12
         # Another company's calls still go out.
@@ -164,9 +166,9 @@ async def test_validation_faults_are_not_retried_and_say_why(setup: Setup) -> No
     draft = invoice("424242")  # no such customer
     with pytest.raises(UpstreamRejectedError) as raised:
         await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
-    assert raised.value.reason == "QUICKBOOKS_REJECTED"
-    assert raised.value.metadata["vendor_code"] == "2500"
-    assert raised.value.metadata["intuit_tid"]
+    assert raised.value.reason == Reason.QUICKBOOKS_REJECTED
+    assert raised.value.metadata[MetadataKey.VENDOR_CODE] == "2500"
+    assert raised.value.metadata[MetadataKey.INTUIT_TID]
     assert "no longer has" in raised.value.message
     assert len(setup.emulator.requests("/invoice", method="POST")) == 1
 
@@ -262,70 +264,8 @@ async def test_the_real_limits_hold_with_no_429_for_a_burst() -> None:
     async with running_emulator(config) as emulator:
         store = InMemoryTokenStore()
         await connect(emulator, store, US_COMPANY, US_REALM)
-        from adapters.quickbooks.client import QBO_RATE_LIMIT
-
         gateway = make_gateway(emulator, store, rate_limit=QBO_RATE_LIMIT)
-        import asyncio
-
         await asyncio.gather(*(gateway.get_invoice(US_COMPANY, "999999") for _ in range(25)))
         statuses = [r["status"] for r in emulator.requests("/v3/company/")]
         assert len(statuses) == 25, str(statuses)
         assert 429 not in statuses
-
-
-class _Clock:
-    """Monotonic time that only moves when the client sleeps (or the test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 4))
-        self.now += seconds
-
-
-def _paced_client(monkeypatch: pytest.MonkeyPatch) -> tuple[QuickBooksClient, _Clock]:
-    import adapters.quickbooks.client as client_module
-
-    clock = _Clock()
-    monkeypatch.setattr(client_module.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(client_module.asyncio, "sleep", clock.sleep)
-    client = QuickBooksClient(
-        None,  # type: ignore[arg-type]  # pacing only: nothing is sent
-        None,  # type: ignore[arg-type]
-        InMemoryRateLimiter(),
-        "http://qbo.test",
-        rate_limit=QBO_RATE_LIMIT,  # paced at 9 starts a second
-    )
-    return client, clock
-
-
-async def test_a_call_right_after_a_lone_one_waits_a_quarter_spacing_not_a_full_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    client, clock = _paced_client(monkeypatch)
-
-    await client._spaced("realm")  # a background read
-    clock.now += 0.010
-    await client._spaced("realm")  # a user's create, 10 ms later
-
-    assert clock.sleeps == [round(1 / 9 / 4 - 0.010, 4)]
-
-
-async def test_a_busy_realm_gets_evenly_spaced_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    client, clock = _paced_client(monkeypatch)
-
-    starts = []
-    for _ in range(20):  # callers arriving all at once
-        await client._spaced("realm")
-        starts.append(clock.now)
-
-    gaps = [round(b - a, 4) for a, b in itertools.pairwise(starts)]
-    assert all(gap >= round(1 / 9 / 4, 4) for gap in gaps)
-    assert all(gap == round(1 / 9, 4) for gap in gaps[6:])  # past two thirds of the pace
-    for start in starts:  # at most 9 starts in any second (less a millisecond of rounding)
-        assert sum(start <= s < start + 0.999 for s in starts) <= 9

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from adapters.quickbooks.client import (
+from adapters.quickbooks.client import qbo_request_id
+from adapters.quickbooks.faults import (
     QuickBooksRejectedError,
     fault_error,
     fault_from_json,
     fault_from_xml,
-    loads,
-    parse_batch_items,
-    qbo_request_id,
 )
-from adapters.quickbooks.gateway import changes_from_cdc, invoice_from_qbo
+from adapters.quickbooks.mappers import changes_from_cdc, invoice_from_qbo
+from adapters.vendor_http.client import loads
 from application.errors import (
     IntegrationNotConnectedError,
     NotFoundError,
     UpstreamUnavailableError,
 )
+from application.reasons import MetadataKey, Reason
 from domain.money import Money
 
 F1_RESPONSE = """{"Invoice": {"TxnDate": "2015-07-24", "domain": "QBO", "PrintStatus": "NeedToPrint",
@@ -155,21 +155,28 @@ def test_f4_cdc_lists_changed_and_deleted_invoices_and_payment_links() -> None:
     assert empty.payment_invoice_ids == ()
 
 
-def test_f5_batch_item_faults_become_application_errors_by_bid() -> None:
-    items = parse_batch_items(loads(F5_BATCH), "1-abc")
-    duplicate, missing, stale = items["bid1"], items["bid2"], items["bid3"]
+def test_f5_batch_item_faults_become_application_errors() -> None:
+    items = {item["bId"]: item for item in loads(F5_BATCH)["BatchItemResponse"]}
+
+    def error(bid: str) -> Exception:
+        fault = fault_from_json(items[bid])
+        assert fault is not None
+        return fault_error(fault, 400, "1-abc")
+
+    duplicate, missing, stale = error("bid1"), error("bid2"), error("bid3")
     assert isinstance(duplicate, QuickBooksRejectedError)
     assert duplicate.code == "6240"
-    assert duplicate.reason == "QUICKBOOKS_REJECTED"
-    assert duplicate.metadata["vendor_code"] == "6240"
-    assert duplicate.metadata["intuit_tid"] == "1-abc"
+    assert duplicate.reason == Reason.QUICKBOOKS_REJECTED
+    assert duplicate.metadata[MetadataKey.VENDOR_CODE] == "6240"
+    assert duplicate.metadata[MetadataKey.INTUIT_TID] == "1-abc"
     assert "already has a customer" in duplicate.message
     assert isinstance(missing, NotFoundError)
-    assert missing.metadata["vendor_code"] == "610"
+    assert missing.reason == Reason.QUICKBOOKS_OBJECT_NOT_FOUND
+    assert missing.metadata[MetadataKey.VENDOR_CODE] == "610"
     assert isinstance(stale, QuickBooksRejectedError)
     assert stale.code == "5010"
     assert "at the same time" in stale.message
-    assert items["bid4"] == {"Invoice": {"Id": "5", "TotalAmt": 1}}
+    assert fault_from_json(items["bid4"]) is None
 
 
 def test_f6_top_level_faults_become_application_errors() -> None:
@@ -182,11 +189,11 @@ def test_f6_top_level_faults_become_application_errors() -> None:
     error = fault_error(too_big, 400, "tid-1")
     assert isinstance(error, QuickBooksRejectedError)
     assert error.metadata == {
-        "vendor_code": "10100",
-        "intuit_tid": "tid-1",
-        "vendor_message": "Result Set Big Error",
-        "vendor_detail": "Result Set Big Error : Report too large, please customize",
-        "element": "ReportName",
+        MetadataKey.VENDOR_CODE: "10100",
+        MetadataKey.INTUIT_TID: "tid-1",
+        MetadataKey.VENDOR_MESSAGE: "Result Set Big Error",
+        MetadataKey.VENDOR_DETAIL: "Result Set Big Error : Report too large, please customize",
+        MetadataKey.ELEMENT: "ReportName",
     }
     assert error.message.startswith("QuickBooks refused the request:")
 
@@ -204,7 +211,7 @@ def test_an_xml_throttle_fault_is_read_as_a_retryable_unavailability() -> None:
     assert fault.detail == "The request limit was reached.  Try again later"
     error = fault_error(fault, 429, "t")
     assert isinstance(error, UpstreamUnavailableError)
-    assert error.reason == "QUICKBOOKS_UNAVAILABLE"
+    assert error.reason == Reason.QUICKBOOKS_UNAVAILABLE
     assert error.retry_after_seconds == 60
 
 
@@ -216,4 +223,3 @@ def test_request_ids_longer_than_qbo_allows_are_shortened_deterministically() ->
     assert len(derived) <= 50
     assert derived == qbo_request_id(long_id)
     assert derived != qbo_request_id(long_id + "x")
-    assert len(qbo_request_id(long_id, limit=36)) <= 36

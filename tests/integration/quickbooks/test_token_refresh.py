@@ -16,6 +16,7 @@ from adapters.postgres.coordination import PostgresDistributedLock
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.engine import build_session_factory
 from application.errors import IntegrationNotConnectedError
+from application.reasons import Reason
 from domain.connection import ConnectionStatus, OAuthTokens, Vendor
 from tests.integration.quickbooks.harness import (
     RunningEmulator,
@@ -85,14 +86,14 @@ async def test_a_refused_refresh_token_marks_the_connection_for_reconnect(
         gateway = make_gateway(emulator, store, lock=PostgresDistributedLock(pg_engine))
         with pytest.raises(IntegrationNotConnectedError) as raised:
             await gateway.get_invoice(COMPANY, "1")
-        assert raised.value.reason == "QUICKBOOKS_RECONNECT_REQUIRED"
+        assert raised.value.reason == Reason.QUICKBOOKS_RECONNECT_REQUIRED
         assert len(refreshes(emulator)) == 2  # re-read and retried once
         stored = await store.load(COMPANY, Vendor.QUICKBOOKS)
         assert stored is not None
         assert stored.status is ConnectionStatus.NEEDS_RECONNECT
         with pytest.raises(IntegrationNotConnectedError) as again:
             await gateway.get_invoice(COMPANY, "1")
-        assert again.value.reason == "QUICKBOOKS_RECONNECT_REQUIRED"
+        assert again.value.reason == Reason.QUICKBOOKS_RECONNECT_REQUIRED
         assert len(refreshes(emulator)) == 2  # no more refresh attempts on a broken connection
 
 
@@ -106,4 +107,4 @@ async def test_a_401_refreshes_once_and_retries(store: PostgresTokenStore) -> No
         await emulator.fault(path="/v3/company/", status=401, count=2)
         with pytest.raises(IntegrationNotConnectedError) as raised:
             await gateway.get_invoice(COMPANY, "999999")
-        assert raised.value.reason == "QUICKBOOKS_NOT_CONNECTED"
+        assert raised.value.reason == Reason.QUICKBOOKS_NOT_CONNECTED

@@ -9,7 +9,7 @@ from decimal import Decimal
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.crm import InMemoryCrmGateway
 from adapters.in_memory.jobs import InMemoryJobQueue
-from adapters.in_memory.persistence import InMemoryInvoiceQueries, InMemoryUnitOfWorkFactory
+from adapters.in_memory.persistence import InMemoryInvoiceViews, InMemoryUnitOfWorkFactory
 from adapters.system_clock import FrozenClock
 from application.auth import Principal
 from application.commands import (
@@ -21,26 +21,24 @@ from application.commands import (
     InvoiceRef,
     LineInput,
 )
-from application.invoices import (
-    CreateInvoice,
-    DeleteInvoice,
-    FinishInvoiceCreation,
-    FollowUpOnDeal,
-    GetInvoice,
-    GetInvoicePdf,
-    InvoiceReader,
-    ListInvoiceEvents,
-    ListInvoices,
-    PrepareInvoice,
-    RefreshInvoices,
-    SendInvoice,
-    VoidInvoice,
-)
+from application.invoicing.create import CreateInvoice
+from application.invoicing.delete import DeleteInvoice
+from application.invoicing.events import ListInvoiceEvents
+from application.invoicing.finish import FinishInvoiceCreation
+from application.invoicing.follow_up import FollowUpOnDeal
+from application.invoicing.get import GetInvoice
+from application.invoicing.listing import ListInvoices
+from application.invoicing.pdf import GetInvoicePdf
+from application.invoicing.prepare import PrepareInvoice
+from application.invoicing.refresh import RefreshInvoices
+from application.invoicing.send import SendInvoice
+from application.invoicing.stored import InvoiceAnswers
+from application.invoicing.void import VoidInvoice
 from application.ports.crm import Deal, DealDiscount, DealProduct
-from application.ports.persistence import InvoiceIntake, InvoiceQueries
+from application.ports.persistence import InvoiceViews, UnitOfWorkFactory
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot
-from domain.invoice import DiscountKind, TaxMethod
+from domain.invoice_line import DiscountKind, TaxMethod
 
 COMPANY = "1001"
 USER = Principal(subject="user-7", companies=frozenset({COMPANY}), is_admin=False)
@@ -82,47 +80,38 @@ def a_deal(deal_id: str = "42", *, email: str | None = "ana@acme.test") -> Deal:
 @dataclass
 class World:
     clock: FrozenClock = field(default_factory=lambda: FrozenClock(MARCH_13))
-    uow: InMemoryUnitOfWorkFactory = field(default_factory=InMemoryUnitOfWorkFactory)
+    uow: UnitOfWorkFactory = field(default_factory=InMemoryUnitOfWorkFactory)
     qbo: InMemoryAccountingGateway = field(default_factory=InMemoryAccountingGateway)
     crm: InMemoryCrmGateway = field(default_factory=InMemoryCrmGateway)
-    queries: InvoiceQueries | None = None  # None: the read model over ``uow``'s fake store
-    intake: InvoiceIntake | None = None  # None: CreateInvoice's writes in ``uow``
+    views: InvoiceViews | None = None  # None: the read side over ``uow``'s fake store
     jobs: InMemoryJobQueue = field(default_factory=InMemoryJobQueue)
 
     def __post_init__(self) -> None:
-        if self.queries is None:
-            self.queries = InMemoryInvoiceQueries(self.uow.store)
+        if self.views is None:
+            assert isinstance(self.uow, InMemoryUnitOfWorkFactory)
+            self.views = InMemoryInvoiceViews(self.uow.store)
         self.qbo.connect(COMPANY)
         self.crm.add_deal(COMPANY, a_deal())
-        reader = InvoiceReader(self.qbo, self.clock)
+        answers = InvoiceAnswers(self.views, self.qbo, self.clock)
+        # As deployed the deal follow-up (customer link, note) is a job; ``finish`` and
+        # ``create`` run it at once, ``queued_*`` queue it and the test runs it.
+        self.follow_up = FollowUpOnDeal(self.uow, self.crm, self.clock)
         self.finish = FinishInvoiceCreation(
-            self.uow, self.qbo, self.crm, self.clock, intake=self.intake
+            self.uow, self.qbo, self.clock, follow_up=self.follow_up
         )
         self.prepare = PrepareInvoice(self.uow, self.qbo, self.crm, self.clock)
-        self.create = CreateInvoice(
-            self.uow, self.qbo, self.crm, self.clock, self.finish, intake=self.intake
-        )
-        self.get = GetInvoice(self.queries, reader)
-        self.list = ListInvoices(self.queries, reader)
+        self.create = CreateInvoice(self.uow, self.qbo, self.clock, self.finish, answers)
+        self.get = GetInvoice(answers)
+        self.list = ListInvoices(self.views, self.qbo, self.clock)
         self.events = ListInvoiceEvents(self.uow)
-        self.void = VoidInvoice(self.uow, self.qbo, self.clock)
-        self.delete = DeleteInvoice(self.uow, self.qbo, self.clock)
-        self.send = SendInvoice(self.uow, self.qbo, self.clock)
+        self.void = VoidInvoice(self.uow, self.qbo, self.clock, answers)
+        self.delete = DeleteInvoice(self.uow, self.qbo, self.clock, answers)
+        self.send = SendInvoice(self.uow, self.qbo, self.clock, answers)
         self.pdf = GetInvoicePdf(self.uow, self.qbo)
-        self.refresh = RefreshInvoices(self.uow, self.queries, self.qbo, self.clock, self.finish)
-        # As deployed: the deal follow-up (customer link, note) is a job, run by the test.
-        self.follow_up = FollowUpOnDeal(self.uow, self.crm, self.clock)
-        self.queued_finish = FinishInvoiceCreation(
-            self.uow, self.qbo, self.crm, self.clock, self.jobs, intake=self.intake
-        )
+        self.refresh = RefreshInvoices(self.uow, self.qbo, self.clock, self.finish, self.list)
+        self.queued_finish = FinishInvoiceCreation(self.uow, self.qbo, self.clock, jobs=self.jobs)
         self.queued_create = CreateInvoice(
-            self.uow,
-            self.qbo,
-            self.crm,
-            self.clock,
-            self.queued_finish,
-            self.jobs,
-            intake=self.intake,
+            self.uow, self.qbo, self.clock, self.queued_finish, answers, self.jobs
         )
 
 

@@ -25,6 +25,7 @@ from application.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from application.reasons import Reason
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
 NOW = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -83,7 +84,7 @@ async def test_an_admin_gets_the_consent_url_with_a_state_bound_to_company_and_u
 async def test_only_admins_of_the_company_may_start_connecting(world: World) -> None:
     with pytest.raises(PermissionDeniedError) as raised:
         await world.start.execute(MEMBER, COMPANY)
-    assert raised.value.reason == "ADMIN_REQUIRED"
+    assert raised.value.reason == Reason.ADMIN_REQUIRED
     with pytest.raises(PermissionDeniedError):
         await world.start.execute(OUTSIDER, COMPANY)
     assert world.states.states == {}
@@ -115,7 +116,7 @@ async def test_a_state_works_once(world: World) -> None:
         await world.complete.execute(
             state=state, code=world.authorizer.approve(REALM), realm_id=REALM
         )
-    assert raised.value.reason == "OAUTH_STATE_INVALID"
+    assert raised.value.reason == Reason.OAUTH_STATE_INVALID
 
 
 async def test_an_unknown_or_expired_state_is_refused_before_any_code_exchange(

@@ -19,6 +19,7 @@ from application.crm_events import (
 )
 from application.errors import UpstreamRejectedError, UpstreamUnavailableError
 from application.ports.crm import CrmWebhook
+from application.reasons import Reason
 from domain.connection import Connection, OAuthTokens, Vendor
 
 COMPANY = "13000001"
@@ -154,12 +155,12 @@ async def test_a_refusal_is_reported_not_retried(
     crm: InMemoryCrmGateway, subscribe: SubscribeCrmWebhooks
 ) -> None:
     crm.webhook_error = UpstreamRejectedError(
-        "invalid or non-reachable URL", reason="PIPEDRIVE_REJECTED"
+        "invalid or non-reachable URL", reason=Reason.PIPEDRIVE_REJECTED
     )
 
     report = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(problem="PIPEDRIVE_REJECTED")
+    assert report == WebhookReport(problem=Reason.PIPEDRIVE_REJECTED)
 
 
 async def test_the_daily_check_queues_one_job_per_installed_company() -> None:

@@ -21,10 +21,12 @@ from application.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from application.reasons import MetadataKey, Reason
 from application.sync import SweepStuckCreations
 from domain.errors import InvalidStateTransitionError, InvalidValueError
 from domain.field_mapping import SourceEntity
 from domain.invoice import InvoiceState, InvoiceStatus
+from domain.messages import MessageCode
 from domain.money import Money
 from tests.unit.application.invoicing_world import (
     COMPANY,
@@ -59,7 +61,9 @@ async def test_the_draft_is_prefilled_from_the_deal_and_the_mapping(world: World
     # 109.78 + 2000 + 10 % tax on 2000 - 50 discount
     assert draft.totals.total == Money.of("2259.78", "USD")
     # "Design" matches no QuickBooks item and no default item is set: say so before Create.
-    assert [(w.code, w.field) for w in draft.warnings] == [("NO_MATCHING_ITEM", "lines[1].item_id")]
+    assert [(w.code, w.field) for w in draft.warnings] == [
+        (MessageCode.NO_MATCHING_ITEM, "lines[1].item_id")
+    ]
 
 
 async def test_the_draft_warns_about_what_quickbooks_will_refuse(world: World) -> None:
@@ -68,8 +72,8 @@ async def test_the_draft_warns_about_what_quickbooks_will_refuse(world: World) -
     draft = await world.prepare.execute(deal_ref(deal_id="43"))
 
     codes = {w.code for w in draft.warnings}
-    assert "CURRENCY_NOT_ENABLED" in codes
-    assert "NO_EMAIL" in codes
+    assert MessageCode.CURRENCY_NOT_ENABLED in codes
+    assert MessageCode.NO_EMAIL in codes
 
 
 async def test_the_draft_suggests_quickbooks_customers_by_name(world: World) -> None:
@@ -84,17 +88,16 @@ async def test_the_draft_suggests_quickbooks_customers_by_name(world: World) -> 
 async def test_creating_an_invoice_opens_it_in_quickbooks(world: World) -> None:
     view = await world.create.execute(create_command())
 
-    invoice = view.invoice
-    assert invoice.state is InvoiceState.OPEN
-    assert invoice.quickbooks_id in world.qbo.invoices
-    assert invoice.doc_number
-    assert invoice.total() == Money.of("2109.78", "USD")
-    assert not invoice.totals_mismatch
-    assert invoice.due_date == date(2026, 3, 20)
+    assert view.state is InvoiceState.OPEN
+    assert view.quickbooks_id in world.qbo.invoices
+    assert view.doc_number
+    assert view.totals.total == Money.of("2109.78", "USD")
+    assert not view.totals_mismatch
+    assert view.due_date == date(2026, 3, 20)
     assert view.quickbooks_url
-    assert invoice.quickbooks_id in view.quickbooks_url
+    assert view.quickbooks_id in view.quickbooks_url
     assert len(world.crm.notes) == 1
-    assert invoice.doc_number in world.crm.notes[0][2]
+    assert view.doc_number in world.crm.notes[0][2]
 
 
 async def test_creating_remembers_the_customer_link_for_the_organization(world: World) -> None:
@@ -103,14 +106,14 @@ async def test_creating_remembers_the_customer_link_for_the_organization(world: 
     async with world.uow() as uow:
         link = await uow.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5")
     assert link is not None
-    assert link.quickbooks_customer_id == view.invoice.customer.quickbooks_id
+    assert link.quickbooks_customer_id == view.customer.quickbooks_id
 
 
 async def test_the_same_request_id_returns_the_first_invoice(world: World) -> None:
     first = await world.create.execute(create_command("req-7"))
     second = await world.create.execute(create_command("req-7"))
 
-    assert second.invoice.id == first.invoice.id
+    assert second.id == first.id
     assert len(world.qbo.invoices) == 1
 
 
@@ -122,7 +125,7 @@ async def test_a_double_click_sends_the_same_request_id_twice_at_once_and_both_g
         world.create.execute(create_command("req-8")),
     )
 
-    assert second.invoice.id == first.invoice.id
+    assert second.id == first.id
     assert len(world.qbo.invoices) == 1
 
 
@@ -145,7 +148,7 @@ async def test_a_retry_the_next_day_gets_the_first_invoice_though_its_dates_now_
         await world.create.execute(create_command("req-8", due_date="2026-03-13"))
     again = await world.create.execute(create_command("req-7", due_date="2026-03-13"))
 
-    assert again.invoice.id == first.invoice.id  # ...as a retry it answers what it did
+    assert again.id == first.id  # ...as a retry it answers what it did
     assert len(world.qbo.invoices) == 1
 
 
@@ -165,12 +168,12 @@ async def test_an_outage_leaves_the_invoice_creating_and_a_retry_finishes_it(
     world.qbo.unavailable(times=3)  # the options read, the customer write, and more
 
     first = await world.create.execute(create_command("req-9"))
-    assert first.invoice.state is InvoiceState.CREATING
+    assert first.state is InvoiceState.CREATING
     assert first.status is InvoiceStatus.CREATING
 
     retried = await world.create.execute(create_command("req-9"))
-    assert retried.invoice.state is InvoiceState.OPEN
-    assert retried.invoice.id == first.invoice.id
+    assert retried.state is InvoiceState.OPEN
+    assert retried.id == first.id
     assert len(world.qbo.invoices) == 1
 
 
@@ -203,8 +206,27 @@ async def test_a_rejection_fails_the_creation_with_the_reason(world: World) -> N
 
     view = await world.create.execute(create_command())
 
-    assert view.invoice.state is InvoiceState.CREATE_FAILED
-    assert view.invoice.failure_reason == "The customer is inactive in QuickBooks."
+    assert view.state is InvoiceState.CREATE_FAILED
+    assert view.failure_reason == "The customer is inactive in QuickBooks."
+
+
+async def test_a_rejection_keeps_its_reason_and_metadata_for_the_ui_to_translate(
+    world: World,
+) -> None:
+    world.qbo.fail_on(
+        "create_invoice",
+        UpstreamRejectedError(
+            "QuickBooks already has an invoice with this number; choose another number.",
+            reason=Reason.QUICKBOOKS_REJECTED,
+            metadata={MetadataKey.VENDOR_CODE: "6140", MetadataKey.INTUIT_TID: "1-tid"},
+        ),
+    )
+
+    view = await world.create.execute(create_command())
+
+    assert view.state is InvoiceState.CREATE_FAILED
+    assert view.failure_code == Reason.QUICKBOOKS_REJECTED
+    assert view.failure_params == {MetadataKey.VENDOR_CODE: "6140", MetadataKey.INTUIT_TID: "1-tid"}
 
 
 async def test_invalid_lines_are_reported_by_field_and_nothing_is_stored(world: World) -> None:
@@ -237,18 +259,18 @@ async def test_a_currency_the_company_cannot_invoice_in_is_refused_before_quickb
 
 async def test_payments_move_the_invoice_to_partially_paid_then_paid(world: World) -> None:
     view = await world.create.execute(create_command())
-    qb_id = view.invoice.quickbooks_id
+    qb_id = view.quickbooks_id
     assert qb_id is not None
 
     world.qbo.record_payment(qb_id, Money.of("100", "USD"))
     page = await world.refresh.execute(deal_ref())
-    assert page.items[0].invoice.state is InvoiceState.PARTIALLY_PAID
-    assert page.items[0].invoice.amount_paid == Money.of("100", "USD")
+    assert page.items[0].state is InvoiceState.PARTIALLY_PAID
+    assert page.items[0].totals.amount_paid == Money.of("100", "USD")
 
     world.qbo.record_payment(qb_id, Money.of("2009.78", "USD"))
     page = await world.refresh.execute(deal_ref())
-    assert page.items[0].invoice.state is InvoiceState.PAID
-    assert page.items[0].invoice.balance().is_zero()
+    assert page.items[0].state is InvoiceState.PAID
+    assert page.items[0].totals.balance.is_zero()
 
 
 async def test_an_unpaid_invoice_past_its_due_date_is_overdue(world: World) -> None:
@@ -260,26 +282,26 @@ async def test_an_unpaid_invoice_past_its_due_date_is_overdue(world: World) -> N
     assert page.items[0].status is InvoiceStatus.OVERDUE
     events = await world.events.execute(ListPageCommand(deal_ref()))
     assert events.items[0].event.kind == "overdue"
-    assert events.items[0].invoice_id == view.invoice.id
+    assert events.items[0].invoice_id == view.id
 
 
 async def test_an_invoice_deleted_in_quickbooks_shows_as_deleted(world: World) -> None:
     view = await world.create.execute(create_command())
-    assert view.invoice.quickbooks_id is not None
-    del world.qbo.invoices[view.invoice.quickbooks_id]
+    assert view.quickbooks_id is not None
+    del world.qbo.invoices[view.quickbooks_id]
 
     page = await world.refresh.execute(deal_ref())
 
-    assert page.items[0].invoice.state is InvoiceState.DELETED
+    assert page.items[0].state is InvoiceState.DELETED
 
 
 async def test_voiding_is_irreversible_and_a_second_void_is_refused(world: World) -> None:
     view = await world.create.execute(create_command())
-    ref = invoice_ref(view.invoice.id)
+    ref = invoice_ref(view.id)
 
     voided = await world.void.execute(InvoiceActionCommand(ref))
-    assert voided.invoice.state is InvoiceState.VOIDED
-    assert world.qbo.invoices[view.invoice.quickbooks_id or ""].voided
+    assert voided.state is InvoiceState.VOIDED
+    assert world.qbo.invoices[view.quickbooks_id or ""].voided
 
     with pytest.raises(InvalidStateTransitionError) as caught:
         await world.void.execute(InvoiceActionCommand(ref))
@@ -289,28 +311,28 @@ async def test_voiding_is_irreversible_and_a_second_void_is_refused(world: World
 
 async def test_a_paid_invoice_can_be_voided(world: World) -> None:
     view = await world.create.execute(create_command())
-    world.qbo.record_payment(view.invoice.quickbooks_id or "", Money.of("2109.78", "USD"))
+    world.qbo.record_payment(view.quickbooks_id or "", Money.of("2109.78", "USD"))
     await world.refresh.execute(deal_ref())
 
-    voided = await world.void.execute(InvoiceActionCommand(invoice_ref(view.invoice.id)))
+    voided = await world.void.execute(InvoiceActionCommand(invoice_ref(view.id)))
 
-    assert voided.invoice.state is InvoiceState.VOIDED
+    assert voided.state is InvoiceState.VOIDED
 
 
 async def test_deleting_removes_it_from_quickbooks(world: World) -> None:
     view = await world.create.execute(create_command())
 
-    deleted = await world.delete.execute(InvoiceActionCommand(invoice_ref(view.invoice.id)))
+    deleted = await world.delete.execute(InvoiceActionCommand(invoice_ref(view.id)))
 
-    assert deleted.invoice.state is InvoiceState.DELETED
-    assert view.invoice.quickbooks_id in world.qbo.deleted
+    assert deleted.state is InvoiceState.DELETED
+    assert view.quickbooks_id in world.qbo.deleted
     with pytest.raises(InvalidStateTransitionError):
-        await world.send.execute(SendInvoiceCommand(invoice_ref(view.invoice.id)))
+        await world.send.execute(SendInvoiceCommand(invoice_ref(view.id)))
 
 
 async def test_sending_uses_the_customer_email_unless_overridden(world: World) -> None:
     view = await world.create.execute(create_command())
-    ref = invoice_ref(view.invoice.id)
+    ref = invoice_ref(view.id)
 
     await world.send.execute(SendInvoiceCommand(ref))
     await world.send.execute(SendInvoiceCommand(ref, to="billing@acme.test"))
@@ -324,24 +346,24 @@ async def test_sending_to_something_that_is_not_an_email_is_refused(world: World
     view = await world.create.execute(create_command())
 
     with pytest.raises(InvalidValueError) as caught:
-        await world.send.execute(SendInvoiceCommand(invoice_ref(view.invoice.id), to="nope"))
+        await world.send.execute(SendInvoiceCommand(invoice_ref(view.id), to="nope"))
     assert caught.value.violations[0].field == "to"
 
 
 async def test_the_pdf_is_quickbooks_own(world: World) -> None:
     view = await world.create.execute(create_command())
 
-    pdf = await world.pdf.execute(invoice_ref(view.invoice.id))
+    pdf = await world.pdf.execute(invoice_ref(view.id))
 
     assert pdf.content.startswith(b"%PDF-")
-    assert pdf.filename == f"invoice-{view.invoice.doc_number}.pdf"
+    assert pdf.filename == f"invoice-{view.doc_number}.pdf"
 
 
 async def test_invoices_are_listed_newest_first_page_by_page(world: World) -> None:
     ids = []
     for n in range(5):
         world.clock.advance(timedelta(minutes=1))
-        ids.append((await world.create.execute(create_command(f"r{n}"))).invoice.id)
+        ids.append((await world.create.execute(create_command(f"r{n}"))).id)
 
     first = await world.list.execute(ListPageCommand(deal_ref(), page_size=2))
     second = await world.list.execute(
@@ -351,7 +373,7 @@ async def test_invoices_are_listed_newest_first_page_by_page(world: World) -> No
         ListPageCommand(deal_ref(), page_size=2, page_token=second.next_page_token)
     )
 
-    seen = [v.invoice.id for v in first.items + second.items + third.items]
+    seen = [v.id for v in first.items + second.items + third.items]
     assert seen == list(reversed(ids))
     assert third.next_page_token == ""
 
@@ -372,14 +394,14 @@ async def test_another_company_cannot_read_or_act_on_the_invoice(world: World) -
     view = await world.create.execute(create_command())
 
     with pytest.raises(PermissionDeniedError):
-        await world.get.execute(invoice_ref(view.invoice.id, principal=OTHER))
+        await world.get.execute(invoice_ref(view.id, principal=OTHER))
     with pytest.raises(PermissionDeniedError):
-        await world.void.execute(InvoiceActionCommand(invoice_ref(view.invoice.id, OTHER)))
+        await world.void.execute(InvoiceActionCommand(invoice_ref(view.id, OTHER)))
 
 
 async def test_history_records_creation_and_payment(world: World) -> None:
     view = await world.create.execute(create_command())
-    world.qbo.record_payment(view.invoice.quickbooks_id or "", Money.of("10", "USD"))
+    world.qbo.record_payment(view.quickbooks_id or "", Money.of("10", "USD"))
     await world.refresh.execute(deal_ref())
 
     events = await world.events.execute(ListPageCommand(deal_ref()))
@@ -409,10 +431,10 @@ async def test_totals_that_disagree_with_quickbooks_are_reported(world: World) -
 
     view = await world.create.execute(create_command())
 
-    assert view.invoice.totals_mismatch
-    assert view.invoice.quickbooks_total == Money.of("2109.79", "USD")
-    assert view.invoice.total() == Money.of("2109.78", "USD")
-    assert Decimal("0.01") == (view.invoice.quickbooks_total - view.invoice.total()).amount
+    assert view.totals_mismatch
+    assert view.quickbooks_total == Money.of("2109.79", "USD")
+    assert view.totals.total == Money.of("2109.78", "USD")
+    assert Decimal("0.01") == (view.quickbooks_total - view.totals.total).amount
 
 
 async def test_two_finishers_of_one_invoice_make_one_quickbooks_invoice_and_one_note(
@@ -420,11 +442,11 @@ async def test_two_finishers_of_one_invoice_make_one_quickbooks_invoice_and_one_
 ) -> None:
     world.qbo.unavailable(times=3)
     view = await world.create.execute(create_command("req-race"))
-    assert view.invoice.state is InvoiceState.CREATING
+    assert view.state is InvoiceState.CREATING
 
     results = await asyncio.gather(
-        world.finish.execute(COMPANY, view.invoice.id),
-        world.finish.execute(COMPANY, view.invoice.id),
+        world.finish.execute(COMPANY, view.id),
+        world.finish.execute(COMPANY, view.id),
     )
 
     assert {r.state for r in results} == {InvoiceState.OPEN}
@@ -447,27 +469,27 @@ async def test_create_answers_before_the_deal_follow_up_which_a_job_then_does(
 ) -> None:
     view = await world.queued_create.execute(create_command())
 
-    assert view.invoice.state is InvoiceState.OPEN
+    assert view.state is InvoiceState.OPEN
     assert world.crm.notes == []
     assert world.jobs.deferred == [
-        ("follow_up_on_deal", {"company_id": COMPANY, "invoice_id": view.invoice.id})
+        ("follow_up_on_deal", {"company_id": COMPANY, "invoice_id": view.id})
     ]
 
     await run_queued_follow_ups(world)
 
     assert len(world.crm.notes) == 1
-    assert view.invoice.doc_number in world.crm.notes[0][2]
+    assert view.doc_number in world.crm.notes[0][2]
     async with world.uow() as uow:
         link = await uow.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5")
     assert link is not None
-    assert link.quickbooks_customer_id == view.invoice.customer.quickbooks_id
+    assert link.quickbooks_customer_id == view.customer.quickbooks_id
 
 
 async def test_running_a_deal_follow_up_again_adds_no_second_note(world: World) -> None:
     view = await world.queued_create.execute(create_command())
 
     for _ in range(3):
-        await world.follow_up.execute(COMPANY, view.invoice.id)
+        await world.follow_up.execute(COMPANY, view.id)
 
     assert len(world.crm.notes) == 1
 
@@ -480,8 +502,8 @@ async def test_a_note_whose_answer_was_lost_is_found_and_not_posted_again(
     world.crm.lost_answer = True  # Pipedrive created the note; its answer never arrived
 
     with pytest.raises(UpstreamUnavailableError):
-        await world.follow_up.execute(COMPANY, view.invoice.id)
-    await world.follow_up.execute(COMPANY, view.invoice.id)  # the job's retry
+        await world.follow_up.execute(COMPANY, view.id)
+    await world.follow_up.execute(COMPANY, view.id)  # the job's retry
 
     assert len(world.crm.notes) == 1
 
@@ -493,9 +515,9 @@ async def test_a_note_refused_while_pipedrive_is_down_is_posted_by_the_retry(
     world.crm.note_error = UpstreamUnavailableError("Pipedrive is down")
 
     with pytest.raises(UpstreamUnavailableError):
-        await world.follow_up.execute(COMPANY, view.invoice.id)
+        await world.follow_up.execute(COMPANY, view.id)
     assert world.crm.notes == []
-    await world.follow_up.execute(COMPANY, view.invoice.id)
+    await world.follow_up.execute(COMPANY, view.id)
 
     assert len(world.crm.notes) == 1
 
@@ -506,7 +528,7 @@ async def test_a_deleted_deal_ends_its_follow_up_without_a_note(world: World) ->
 
     await run_queued_follow_ups(world)
     world.crm.add_deal(COMPANY, a_deal())
-    await world.follow_up.execute(COMPANY, view.invoice.id)
+    await world.follow_up.execute(COMPANY, view.id)
 
     assert world.crm.notes == []
 

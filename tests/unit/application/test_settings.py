@@ -17,6 +17,7 @@ from application.commands import (
     UpdateSettingsCommand,
 )
 from application.errors import ConcurrencyConflictError, PermissionDeniedError
+from application.reasons import Reason
 from application.settings import GetSettings, UpdateSettings
 from domain.due_date_policy import DueDateRule
 from domain.errors import InvalidValueError
@@ -158,7 +159,7 @@ async def test_non_admins_cannot_change_settings(update_settings: UpdateSettings
     with pytest.raises(PermissionDeniedError) as caught:
         await update_settings.execute(update(SettingsInput(), principal=USER))
 
-    assert caught.value.reason == "ADMIN_REQUIRED"
+    assert caught.value.reason == Reason.ADMIN_REQUIRED
 
 
 async def test_a_caller_cannot_read_another_companys_settings(get_settings: GetSettings) -> None:

@@ -11,7 +11,7 @@ from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.jobs import InMemoryJobQueue
 from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
 from application.commands import ListPageCommand
-from application.invoices import apply_facts
+from application.invoicing.facts import apply_facts
 from application.ports.sync import ChangeNotice
 from application.sync import (
     ApplyAccountingChanges,
@@ -61,7 +61,7 @@ async def test_a_notice_is_recorded_once_and_one_job_waits_per_realm(world: Worl
 
 async def test_processing_applies_every_pending_notice_of_the_realm_once(world: World) -> None:
     view = await world.create.execute(create_command())
-    qb_id = view.invoice.quickbooks_id or ""
+    qb_id = view.quickbooks_id or ""
     world.qbo.record_payment(qb_id, Money.of("9.78", "USD"))
     await world.inbox.accept([notice("k1", qb_id), notice("k2", qb_id)], world.clock.now())  # type: ignore[attr-defined]
     process = ProcessChangeNotices(world.notices, world.apply, world.clock)  # type: ignore[attr-defined]
@@ -73,18 +73,18 @@ async def test_processing_applies_every_pending_notice_of_the_realm_once(world: 
     assert (second.invoices_read, second.invoices_changed) == (0, 0)
     assert await world.notices.pending(REALM, 10) == []  # type: ignore[attr-defined]
     page = await world.list.execute(ListPageCommand(deal_ref()))
-    assert page.items[0].invoice.state is InvoiceState.PARTIALLY_PAID
+    assert page.items[0].state is InvoiceState.PARTIALLY_PAID
 
 
 async def test_older_facts_never_move_an_invoice_backwards(world: World) -> None:
     view = await world.create.execute(create_command())
-    qb_id = view.invoice.quickbooks_id or ""
+    qb_id = view.quickbooks_id or ""
     before_payment = world.qbo.invoices[qb_id]
     world.qbo.record_payment(qb_id, Money.of("2109.78", "USD"))
     await world.refresh.execute(deal_ref())
 
     async with world.uow() as uow:
-        invoice = await uow.invoices.get(COMPANY, view.invoice.id)
+        invoice = await uow.invoices.get(COMPANY, view.id)
     assert invoice is not None
     changed = apply_facts(
         invoice, before_payment, today=world.clock.now().date(), now=world.clock.now()
@@ -109,7 +109,7 @@ async def test_overdue_is_recorded_once_when_the_due_date_passes(world: World) -
 
 async def test_catch_up_applies_changes_and_advances_the_watermark(world: World) -> None:
     view = await world.create.execute(create_command())
-    qb_id = view.invoice.quickbooks_id or ""
+    qb_id = view.quickbooks_id or ""
     world.qbo.now = world.clock.now()
     world.qbo.record_payment(qb_id, Money.of("100", "USD"))
     catch_up = CatchUpCompany(world.uow, world.qbo, world.notices, world.apply, world.clock)  # type: ignore[attr-defined]
@@ -119,13 +119,13 @@ async def test_catch_up_applies_changes_and_advances_the_watermark(world: World)
     assert report.invoices_changed == 1
     assert await world.notices.watermark(COMPANY) == world.qbo.now  # type: ignore[attr-defined]
     page = await world.list.execute(ListPageCommand(deal_ref()))
-    assert page.items[0].invoice.state is InvoiceState.PARTIALLY_PAID
+    assert page.items[0].state is InvoiceState.PARTIALLY_PAID
 
 
 async def test_a_gap_longer_than_cdc_allows_reconciles_open_invoices(world: World) -> None:
     view = await world.create.execute(create_command())
     await world.notices.set_watermark(COMPANY, world.clock.now() - timedelta(days=45))  # type: ignore[attr-defined]
-    world.qbo.record_payment(view.invoice.quickbooks_id or "", Money.of("1", "USD"))
+    world.qbo.record_payment(view.quickbooks_id or "", Money.of("1", "USD"))
     world.qbo.calls.clear()
     catch_up = CatchUpCompany(world.uow, world.qbo, world.notices, world.apply, world.clock)  # type: ignore[attr-defined]
 
@@ -135,3 +135,71 @@ async def test_a_gap_longer_than_cdc_allows_reconciles_open_invoices(world: Worl
     assert world.qbo.calls.count("get_invoices") == 1
     assert report.invoices_changed == 1
     assert dataclasses.is_dataclass(report)
+
+
+async def test_the_create_notice_of_an_invoice_dealbooks_created_reads_nothing(
+    world: World,
+) -> None:
+    view = await world.create.execute(create_command())
+    world.qbo.calls.clear()
+    created = ChangeNotice("k1", REALM, "Invoice", view.quickbooks_id or "", "Create")
+
+    report = await world.apply.execute([created])  # type: ignore[attr-defined]
+
+    assert world.qbo.calls == []
+    assert (report.invoices_read, report.invoices_changed) == (0, 0)
+
+
+async def test_a_payment_notice_reads_what_changed_since_the_payment_and_writes_only_that(
+    world: World,
+) -> None:
+    paid = await world.create.execute(create_command("req-1"))
+    other = await world.create.execute(create_command("req-2"))
+    world.qbo.now = world.clock.now()
+    world.qbo.record_payment(paid.quickbooks_id or "", Money.of("100", "USD"))
+    world.qbo.calls.clear()
+    payment = ChangeNotice("k1", REALM, "Payment", "77", "Create", occurred_at=world.qbo.now)
+
+    report = await world.apply.execute([payment])  # type: ignore[attr-defined]
+
+    # One CDC read says which invoices changed and how they stand: nothing else is read.
+    assert [c for c in world.qbo.calls if c != "invoice_options"] == ["changes_since"]
+    assert report.invoices_changed == 1
+    async with world.uow() as uow:
+        stored_paid = await uow.invoices.get(COMPANY, paid.id)
+        stored_other = await uow.invoices.get(COMPANY, other.id)
+    assert stored_paid is not None
+    assert stored_other is not None
+    assert stored_paid.state is InvoiceState.PARTIALLY_PAID
+    assert stored_paid.last_synced_at == world.clock.now()
+    assert stored_other.state is InvoiceState.OPEN
+
+
+async def test_an_unchanged_invoice_read_again_is_only_marked_synced(world: World) -> None:
+    view = await world.create.execute(create_command())
+    world.clock.advance(timedelta(minutes=5))
+    history = await world.events.execute(ListPageCommand(deal_ref()))
+
+    report = await world.apply.execute([notice("k1", view.quickbooks_id or "")])  # type: ignore[attr-defined]
+
+    assert (report.invoices_read, report.invoices_changed) == (1, 0)
+    async with world.uow() as uow:
+        stored = await uow.invoices.get(COMPANY, view.id)
+    assert stored is not None
+    assert stored.last_synced_at == world.clock.now()
+    assert await world.events.execute(ListPageCommand(deal_ref())) == history
+
+
+async def test_catch_up_applies_the_facts_cdc_sent_without_reading_them_again(
+    world: World,
+) -> None:
+    view = await world.create.execute(create_command())
+    world.qbo.now = world.clock.now()
+    world.qbo.record_payment(view.quickbooks_id or "", Money.of("100", "USD"))
+    world.qbo.calls.clear()
+    catch_up = CatchUpCompany(world.uow, world.qbo, world.notices, world.apply, world.clock)  # type: ignore[attr-defined]
+
+    report = await catch_up.execute(COMPANY)
+
+    assert report.invoices_changed == 1
+    assert "get_invoices" not in world.qbo.calls

@@ -8,7 +8,8 @@ from typing import Any
 
 from domain.customer import Address, Customer
 from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import Invoice, InvoiceLine, InvoiceState
+from domain.invoice import Invoice, InvoiceState
+from domain.invoice_line import InvoiceLine
 from domain.money import Money
 
 NOW = datetime(2025, 3, 13, 9, 30, tzinfo=UTC)
@@ -67,7 +68,9 @@ def an_invoice_in(state: InvoiceState, **overrides: Any) -> Invoice:
     if state is InvoiceState.CREATE_FAILED:
         invoice.reject("The customer is inactive in QuickBooks.", NOW)
     elif state is not InvoiceState.CREATING:
-        invoice.confirm_created("qb-42", "1001", "0", total, NOW)
+        invoice.confirm_created(
+            "qb-42", "1001", "0", total, NOW, quickbooks_url="https://qbo.test/company-1/qb-42"
+        )
         if state is InvoiceState.PARTIALLY_PAID:
             invoice.apply_accounting_facts(total, total - eur(10), "1", DUE, NOW)
         elif state is InvoiceState.PAID:

@@ -31,15 +31,8 @@ from domain.events import (
     InvoiceVoided,
     PaymentRecorded,
 )
-from domain.invoice import (
-    DiscountKind,
-    Invoice,
-    InvoiceLine,
-    InvoiceState,
-    InvoiceStatus,
-    InvoiceTotals,
-    TaxMethod,
-)
+from domain.invoice import Invoice, InvoiceState, InvoiceStatus
+from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, TaxMethod
 from domain.money import Money
 
 S = InvoiceState
@@ -206,6 +199,22 @@ def test_a_rejection_keeps_the_reason_in_plain_words() -> None:
             reason="The customer is inactive in QuickBooks.",
         )
     ]
+
+
+def test_a_rejection_keeps_its_code_and_parameters_until_retried() -> None:
+    invoice = an_invoice_in(S.CREATING)
+    invoice.reject(
+        "QuickBooks already has an invoice with this number; choose another number.",
+        LATER,
+        code="VENDOR_REFUSED",  # an error reason, opaque to the domain
+        params={"vendorCode": "6140"},
+    )
+    assert (invoice.failure_code, invoice.failure_params) == (
+        "VENDOR_REFUSED",
+        {"vendorCode": "6140"},
+    )
+    invoice.retry(LATER)
+    assert (invoice.failure_code, invoice.failure_params) == (None, {})
 
 
 def test_a_rejection_needs_a_reason() -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidValueError
-from domain.invoice import DiscountKind, InvoiceLine, LineKind, TaxMethod, build_lines
+from domain.invoice_line import DiscountKind, InvoiceLine, LineKind, TaxMethod, build_lines
 from domain.money import Money
 
 D = Decimal

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import CurrencyMismatchError, InvalidValueError
+from domain.errors import CurrencyMismatchError, DomainReason, InvalidValueError
 from domain.money import Money, is_known_currency, known_currencies, minor_units
 
 amounts = st.decimals(
@@ -159,7 +159,7 @@ def test_mismatch_error_names_both_currencies() -> None:
         Money.of("1", "EUR") + Money.of("1", "USD")
     assert "EUR" in err.value.message
     assert "USD" in err.value.message
-    assert err.value.reason == "CURRENCY_MISMATCH"
+    assert err.value.reason == DomainReason.CURRENCY_MISMATCH
 
 
 def test_sum_of_adds_amounts_and_starts_from_zero() -> None:

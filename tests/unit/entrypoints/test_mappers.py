@@ -12,10 +12,11 @@ from application.views import InvoiceView
 from dealbooks.v1 import field_mapping_pb2, invoice_pb2
 from domain.customer import Customer
 from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import Invoice, InvoiceLine
+from domain.invoice import Invoice
+from domain.invoice_line import InvoiceLine
 from domain.money import Money
-from entrypoints.grpc.invoice_mappers import InvoiceProtoCache, invoice_to_proto, timestamp
-from entrypoints.grpc.mappers import field_source_from_proto
+from entrypoints.grpc.invoice_mappers import invoice_to_proto
+from entrypoints.grpc.mappers import field_source_from_proto, timestamp
 
 
 def test_an_empty_field_source_means_not_mapped() -> None:
@@ -67,90 +68,25 @@ def _an_open_invoice() -> Invoice:
         created_by="user-7",
         now=now,
     )
-    invoice.confirm_created("qb-7", "1001", "0", invoice.total(), now)
+    invoice.confirm_created(
+        "qb-7", "1001", "0", invoice.total(), now, quickbooks_url="https://qbo.test/7"
+    )
     return invoice
 
 
-def test_a_remembered_invoice_message_is_the_one_mapping_makes_until_the_invoice_changes() -> None:
-    protos = InvoiceProtoCache()
+def test_an_invoice_maps_with_its_payments_and_its_status_on_the_day() -> None:
     invoice = _an_open_invoice()
     today = date(2026, 3, 14)
-
-    first = protos(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
-    assert first == invoice_to_proto(
-        InvoiceView(invoice, invoice.status(today), "https://qbo.test/7")
-    )
-
     invoice.apply_accounting_facts(
         invoice.total(), Money.of("50", "USD"), "1", None, datetime(2026, 3, 14, tzinfo=UTC)
     )
-    changed = protos(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
-    overdue = protos(InvoiceView(invoice, invoice.status(date(2026, 4, 1)), "https://qbo.test/7"))
 
+    changed = invoice_to_proto(InvoiceView.of(invoice, today))
+    overdue = invoice_to_proto(InvoiceView.of(invoice, date(2026, 4, 1)))
+
+    assert changed.name == "companies/1001/deals/42/invoices/inv-1"
     assert changed.totals.amount_paid.amount == "150.00"
+    assert changed.lines[0].amount.amount == "200.00"
+    assert changed.quickbooks_url == "https://qbo.test/7"
     assert changed.state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID
     assert overdue.state == invoice_pb2.INVOICE_STATE_OVERDUE
-
-
-def test_a_remembered_page_is_reused_until_one_of_its_invoices_changes() -> None:
-    protos = InvoiceProtoCache()
-    today = date(2026, 3, 14)
-    invoices = [_an_open_invoice(), _an_open_invoice()]
-    invoices[1].id = InvoiceId("inv-2")
-
-    def views() -> list[InvoiceView]:
-        return [InvoiceView(i, i.status(today), f"https://qbo.test/{i.id}") for i in invoices]
-
-    first = protos.page(views(), "next")
-    again = protos.page(views(), "next")
-    other_token = protos.page(views(), "")
-    invoices[1].apply_accounting_facts(
-        invoices[1].total(), Money.of("0", "USD"), "1", None, datetime(2026, 3, 14, tzinfo=UTC)
-    )
-    after_payment = protos.page(views(), "next")
-
-    assert again is first
-    assert [m.name for m in first.invoices] == [
-        "companies/1001/deals/42/invoices/inv-1",
-        "companies/1001/deals/42/invoices/inv-2",
-    ]
-    assert first.next_page_token == "next"
-    assert other_token.next_page_token == ""
-    assert after_payment is not first
-    assert after_payment.invoices[1].state == invoice_pb2.INVOICE_STATE_PAID
-    assert first.invoices[1].state == invoice_pb2.INVOICE_STATE_OPEN  # the old page untouched
-
-
-def test_a_remembered_get_response_follows_its_invoice() -> None:
-    protos = InvoiceProtoCache()
-    invoice = _an_open_invoice()
-    today = date(2026, 3, 14)
-
-    first = protos.response(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
-    again = protos.response(InvoiceView(invoice, invoice.status(today), "https://qbo.test/7"))
-    later = protos.response(
-        InvoiceView(invoice, invoice.status(date(2026, 4, 1)), "https://qbo.test/7")
-    )
-
-    assert again is first
-    assert first.invoice == invoice_to_proto(
-        InvoiceView(invoice, invoice.status(today), "https://qbo.test/7")
-    )
-    assert later.invoice.state == invoice_pb2.INVOICE_STATE_OVERDUE
-
-
-def test_a_row_changed_without_a_new_version_gets_a_new_message() -> None:
-    """The read model hands out a new invoice object for a new row version, even when an
-    UPDATE by hand left ``version`` alone: messages follow the object, not only the key."""
-    protos = InvoiceProtoCache()
-    today = date(2026, 3, 14)
-    before, after = _an_open_invoice(), _an_open_invoice()
-    after.memo = "changed by hand"
-
-    first = protos.page([InvoiceView(before, before.status(today), None)], "")
-    second = protos.page([InvoiceView(after, after.status(today), None)], "")
-    alone = protos.response(InvoiceView(after, after.status(today), None))
-
-    assert first.invoices[0].memo == ""
-    assert second.invoices[0].memo == "changed by hand"
-    assert alone.invoice.memo == "changed by hand"

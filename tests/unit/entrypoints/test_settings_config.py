@@ -44,11 +44,3 @@ def test_production_fails_at_start_naming_the_missing_secret(missing: str) -> No
 def test_a_port_that_is_not_a_number_is_named() -> None:
     with pytest.raises(ConfigurationError, match="DEALBOOKS_GRPC_PORT"):
         load_settings({"DEALBOOKS_GRPC_PORT": "fifty"})
-
-
-def test_the_read_cache_is_on_unless_turned_off() -> None:
-    assert load_settings({}).read_cache
-    assert not load_settings({"DEALBOOKS_READ_CACHE": "off"}).read_cache
-    assert load_settings({"DEALBOOKS_READ_CACHE": " ON "}).read_cache
-    with pytest.raises(ConfigurationError, match="DEALBOOKS_READ_CACHE"):
-        load_settings({"DEALBOOKS_READ_CACHE": "maybe"})

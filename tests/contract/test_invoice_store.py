@@ -1,0 +1,291 @@
+"""Invoices on a real Postgres: the unit of work writes them (request id, events, read
+columns) all or nothing, and the read side answers exactly what the fake computes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import asyncpg
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.in_memory.persistence import InMemoryInvoiceViews, InMemoryUnitOfWorkFactory
+from adapters.postgres.engine import build_session_factory, libpq_url
+from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from adapters.postgres.views import PostgresInvoiceViews
+from application.errors import UpstreamUnavailableError
+from application.ports.persistence import (
+    CreationOptions,
+    IdempotencyRecord,
+    PageCursor,
+    UnitOfWorkFactory,
+)
+from application.reasons import MetadataKey, Reason
+from application.views import InvoiceView
+from domain.ids import CompanyId, DealId, InvoiceId
+from domain.invoice import Invoice, InvoiceState, InvoiceStatus
+from domain.money import Money
+from tests.unit.domain.domain_builders import LATER, NOW, a_requested_invoice, an_invoice_in
+
+pytestmark = pytest.mark.integration
+
+COMPANY, DEAL = "company-1", "deal-1"
+
+
+@pytest.fixture
+def uow(pg_engine: AsyncEngine) -> SqlAlchemyUnitOfWorkFactory:
+    return SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine))
+
+
+@pytest.fixture
+async def views(pg_engine: AsyncEngine, database_url: str) -> AsyncIterator[PostgresInvoiceViews]:
+    views = PostgresInvoiceViews(database_url)
+    yield views
+    await views.close()
+
+
+def requested(invoice_id: str = "inv-1", **changes: object) -> Invoice:
+    values: dict[str, object] = {
+        "id": InvoiceId(invoice_id),
+        "company_id": CompanyId(COMPANY),
+        "deal_id": DealId(DEAL),
+    }
+    values.update(changes)
+    return a_requested_invoice(**values)
+
+
+async def store(uow: UnitOfWorkFactory, invoice: Invoice, key: str | None) -> bool:
+    """As CreateInvoice stores a new invoice: claim the request id, add, commit."""
+    async with uow() as work:
+        record = IdempotencyRecord("hash-1", invoice.id)
+        if key and not await work.idempotency.put(COMPANY, key, record):
+            return False
+        await work.invoices.add(
+            invoice, actor="user-7", creation=CreationOptions(requested_by="user-7")
+        )
+        await work.commit()
+    return True
+
+
+async def test_a_new_invoice_is_stored_with_its_events_and_request_id(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    invoice = requested()
+    assert await store(uow, invoice, "req-1")
+
+    async with uow() as work:
+        stored = await work.invoices.get(COMPANY, "inv-1")
+        events = await work.invoice_events.list_for_deal(COMPANY, DEAL, limit=10)
+        record = await work.idempotency.get(COMPANY, "req-1")
+        creation = await work.invoices.creation_options(COMPANY, "inv-1")
+    assert stored is not None
+    assert stored.state is InvoiceState.CREATING
+    assert stored.customer == invoice.customer
+    assert stored.lines == invoice.lines
+    assert stored.total() == invoice.total()
+    assert [e.event.kind for e in events] == ["creation_requested"]
+    assert events[0].actor == "user-7"
+    assert events[0].event.occurred_at == NOW
+    assert record == IdempotencyRecord("hash-1", "inv-1")
+    assert creation == CreationOptions(requested_by="user-7")
+
+
+async def test_a_claimed_request_id_stores_nothing(uow: SqlAlchemyUnitOfWorkFactory) -> None:
+    assert await store(uow, requested("inv-1"), "req-1")
+    assert not await store(uow, requested("inv-2"), "req-1")
+    assert await store(uow, requested("inv-3"), None)  # no request id: nothing to claim
+
+    async with uow() as work:
+        listed = await work.invoices.list_for_deal(COMPANY, DEAL, limit=10)
+        events = await work.invoice_events.list_for_deal(COMPANY, DEAL, limit=10)
+    assert sorted(i.id for i in listed) == ["inv-1", "inv-3"]
+    assert sorted(e.invoice_id for e in events) == ["inv-1", "inv-3"]
+
+
+async def test_concurrent_claims_of_one_request_id_store_one_invoice(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    outcomes = await asyncio.gather(*(store(uow, requested(f"inv-{n}"), "req-1") for n in range(8)))
+
+    async with uow() as work:
+        listed = await work.invoices.list_for_deal(COMPANY, DEAL, limit=10)
+    assert outcomes.count(True) == 1
+    assert len(listed) == 1
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_cut(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    with pytest.raises(sa_exc.DBAPIError):
+        await store(uow, requested(created_by="u" * 65), "req-1")
+
+    async with uow() as work:
+        assert await work.invoices.get(COMPANY, "inv-1") is None
+        assert await work.idempotency.get(COMPANY, "req-1") is None  # all or nothing
+
+
+def _invoices_in_every_state() -> list[Invoice]:
+    invoices = []
+    for n, state in enumerate(InvoiceState):
+        invoice = an_invoice_in(
+            state, id=InvoiceId(f"inv-{n}"), company_id=CompanyId(COMPANY), deal_id=DealId(DEAL)
+        )
+        invoice.created_at = NOW + timedelta(minutes=n)
+        if invoice.quickbooks_id:  # one QuickBooks invoice each
+            invoice.quickbooks_id = f"qb-{n}"
+            invoice.quickbooks_url = f"https://qbo.test/{COMPANY}/qb-{n}"
+        invoices.append(invoice)
+    return invoices
+
+
+async def _stored(uow: UnitOfWorkFactory, invoices: list[Invoice]) -> None:
+    async with uow() as work:
+        for invoice in invoices:
+            await work.invoices.add(invoice)
+        await work.commit()
+
+
+async def test_a_refusal_is_stored_with_its_code_and_parameters(
+    uow: SqlAlchemyUnitOfWorkFactory, views: PostgresInvoiceViews
+) -> None:
+    refused = requested()
+    refused.reject(
+        "QuickBooks already has an invoice with this number; choose another number.",
+        LATER,
+        code=Reason.QUICKBOOKS_REJECTED,
+        params={MetadataKey.VENDOR_CODE: "6140", MetadataKey.INTUIT_TID: "1-tid"},
+    )
+    fake = InMemoryUnitOfWorkFactory()
+    for factory in (uow, fake):
+        await _stored(factory, [refused])
+
+    today = date(2025, 3, 14)
+    for factory, read_side in ((uow, views), (fake, InMemoryInvoiceViews(fake.store))):
+        async with factory() as work:
+            stored = await work.invoices.get(COMPANY, refused.id)
+        view = await read_side.get(COMPANY, refused.id, today=today)
+        assert stored is not None
+        assert view is not None
+        for seen in (stored, view):
+            assert seen.failure_code == Reason.QUICKBOOKS_REJECTED
+            assert seen.failure_params == {
+                MetadataKey.VENDOR_CODE: "6140",
+                MetadataKey.INTUIT_TID: "1-tid",
+            }
+
+
+@pytest.mark.parametrize("today", [date(2025, 3, 14), date(2026, 1, 1)])  # on time; overdue
+async def test_the_read_side_answers_what_the_fake_computes_from_the_invoice(
+    uow: SqlAlchemyUnitOfWorkFactory, views: PostgresInvoiceViews, today: date
+) -> None:
+    invoices = _invoices_in_every_state()
+    fake = InMemoryUnitOfWorkFactory()
+    await _stored(uow, invoices)
+    await _stored(fake, invoices)
+    fake_views = InMemoryInvoiceViews(fake.store)
+
+    for invoice in invoices:
+        read = await views.get(COMPANY, invoice.id, today=today)
+        assert read == await fake_views.get(COMPANY, invoice.id, today=today)
+        assert read == InvoiceView.of(invoice, today)
+    page = await views.list_for_deal(COMPANY, DEAL, today=today, limit=3)
+    assert page == await fake_views.list_for_deal(COMPANY, DEAL, today=today, limit=3)
+    assert [v.id for v in page] == [i.id for i in reversed(invoices)][:3]
+    last = page[-1]
+    rest = await views.list_for_deal(
+        COMPANY, DEAL, today=today, limit=10, after=PageCursor(last.created_at, last.id)
+    )
+    assert [v.id for v in page + rest] == [i.id for i in reversed(invoices)]
+    statuses = {v.state: v.status for v in page + rest}
+    expected = InvoiceStatus.OVERDUE if today.year == 2026 else InvoiceStatus.OPEN
+    assert statuses[InvoiceState.OPEN] is expected
+    assert await views.get("company-2", "inv-1", today=today) is None  # scoped by company
+
+
+async def test_a_change_is_read_at_once_whoever_made_it(
+    uow: SqlAlchemyUnitOfWorkFactory, views: PostgresInvoiceViews, database_url: str
+) -> None:
+    invoice = an_invoice_in(InvoiceState.OPEN, id=InvoiceId("inv-1"), company_id=CompanyId(COMPANY))
+    await _stored(uow, [invoice])
+    today = date(2025, 3, 14)
+    assert (await views.get(COMPANY, "inv-1", today=today)) == InvoiceView.of(invoice, today)
+
+    async with uow() as work:
+        paid = await work.invoices.get_for_update(COMPANY, "inv-1")
+        assert paid is not None
+        paid.apply_accounting_facts(paid.total(), Money.zero("EUR"), "1", None, LATER)
+        await work.invoices.save(paid, actor="quickbooks")
+        await work.commit()
+    seen = await views.get(COMPANY, "inv-1", today=today)
+    assert seen is not None
+    assert seen.status is InvoiceStatus.PAID
+    assert seen.totals.balance.is_zero()
+
+    admin = await asyncpg.connect(libpq_url(database_url))  # as psql would
+    try:
+        await admin.execute("UPDATE invoices SET memo = 'by hand' WHERE id = 'inv-1'")
+    finally:
+        await admin.close()
+    seen = await views.get(COMPANY, "inv-1", today=today)
+    assert seen is not None
+    assert seen.memo == "by hand"
+
+
+async def test_a_connection_ended_under_it_is_unavailable_then_replaced(
+    uow: SqlAlchemyUnitOfWorkFactory, views: PostgresInvoiceViews, database_url: str
+) -> None:
+    """The database ends the pooled connections (a restart, an administrator): the call is
+    UNAVAILABLE, never INTERNAL, and the dead connection is not handed out again."""
+    assert await store(uow, requested("inv-1"), "req-1")
+    today = date(2025, 3, 14)
+    assert await views.get(COMPANY, "inv-1", today=today) is not None
+    admin = await asyncpg.connect(libpq_url(database_url))
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+
+    for attempt in (store(uow, requested(f"inv-{n}"), f"req-{n}") for n in range(2, 7)):
+        try:
+            assert await attempt
+        except UpstreamUnavailableError:
+            continue
+        break
+    else:
+        pytest.fail("the unit of work never got a fresh connection")
+    for _ in range(5):
+        try:
+            assert await views.get(COMPANY, "inv-1", today=today) is not None
+        except UpstreamUnavailableError:
+            continue
+        break
+    else:
+        pytest.fail("the read side never got a fresh connection")
+
+
+async def test_events_written_together_keep_the_order_they_happened_in(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    assert await store(uow, requested(), None)
+    async with uow() as work:
+        invoice = await work.invoices.get_for_update(COMPANY, "inv-1")
+        assert invoice is not None
+        other_total = invoice.total() + Money.of("0.01", "EUR")
+        invoice.confirm_created("qb-1", "1001", "0", other_total, LATER)  # created, mismatched
+        await work.invoices.save(invoice, actor="quickbooks")
+        await work.commit()
+
+    async with uow() as work:
+        history = await work.invoice_events.list_for_deal(COMPANY, DEAL, limit=10)
+    assert [e.event.kind for e in reversed(history)] == [
+        "creation_requested",
+        "created",
+        "totals_mismatched",
+    ]
+    assert [e.actor for e in reversed(history)] == ["user-7", "quickbooks", "quickbooks"]
