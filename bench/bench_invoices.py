@@ -1,5 +1,7 @@
-"""CreateInvoice latency and GetInvoice/ListInvoices throughput of one server process, each
-beside a bare grpc.aio health server in the same process, measured in the same run."""
+"""CreateInvoice latency, and GetInvoice/ListInvoices throughput on the workload of issue 13
+(``bench.workload``: 100 companies, 1,000 deals, 10,000 invoices, 10 % of the calls writes) of
+one server process, each beside a bare grpc.aio health server in the same process, measured in
+the same run."""
 
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench.harness import Figure, latencies, median, percentile, throughput
+from bench.harness import Figure, latencies, median, percentile, settle, throughput
+from bench.workload import INVOICES_PER_DEAL, SEED_CONCURRENCY, WRITE_SHARE, Mix, Workload
 from dealbooks.v1 import customer_pb2, invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
 
 CREATES = 100
 CREATE_GAP_SECONDS = 0.25  # keeps QuickBooks' 10 calls/s pacing out of the latency figure
-READ_SECONDS = 5.0
+READ_SECONDS = 10.0  # each mixed run
+BARE_SECONDS = 5.0  # each of the two baseline runs, before and after the mixed ones
+ALONE_SECONDS = 5.0  # each run of reads without writes
 CONCURRENCY = 16
 DEAL = "companies/13000001/deals/3"
 
@@ -32,6 +37,7 @@ async def _webhooks(quickbooks_url: str, *, enabled: bool) -> None:
 async def run(ports: dict[str, Any], token: str) -> list[Figure]:
     metadata = (("authorization", f"Bearer {token}"),)
     numbers = itertools.count()
+    pids = (ports["pid"], ports["worker_pid"])
     async with (
         grpc.aio.insecure_channel(f"127.0.0.1:{ports['grpc_port']}") as ours,
         grpc.aio.insecure_channel(f"127.0.0.1:{ports['bare_port']}") as theirs,
@@ -39,6 +45,18 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
         invoices = invoice_service_pb2_grpc.InvoiceServiceStub(ours)
         bare = health_pb2_grpc.HealthStub(theirs)
         customer = customer_pb2.Customer(display_name="Bench Customer", email="b@bench.test")
+        workload = Workload(ours, ports["fleet"], metadata, ports["quickbooks_url"])
+
+        # The data, through the public API. The emulator's webhooks are paused meanwhile: the
+        # creates are the data, not the workload (each create's change notice would have the
+        # service read back what it just wrote, at the cost of the realm's QuickBooks pacing).
+        await _webhooks(ports["quickbooks_url"], enabled=False)
+        try:
+            seed_seconds, seed_failed = await workload.seed()
+            seeded = workload.invoices
+        finally:
+            await _webhooks(ports["quickbooks_url"], enabled=True)
+        seed_settle = await settle(*pids)  # the creates' deal follow-ups (Pipedrive notes)
 
         async def create() -> invoice_pb2.Invoice:
             """As a rep does after the first invoice: the QuickBooks customer is linked."""
@@ -68,83 +86,144 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
         first = await create()  # warm up: customer created, options cached
         customer.quickbooks_customer_id = first.customer.quickbooks_customer_id
         await latencies(bare_call, 50)
-        # Each create's webhook (0.5 s later) has the service read QuickBooks' changes; a
-        # create that follows such a read within a quarter of QuickBooks' spacing waits for
-        # the rest of it (the client's pacing, by design). With a 0.25 s cadence that is every
-        # other create, so the figure of what the service adds is taken without the webhooks,
-        # and the one with them beside it.
+        # Each create's webhook (0.5 s later) has the service sync it. The figure with the
+        # goal is taken with the webhooks on, as the service runs; the one without them beside
+        # it shows what that costs.
         await _webhooks(ports["quickbooks_url"], enabled=False)
         try:
-            create_ms = await latencies(create, CREATES, gap=CREATE_GAP_SECONDS)
+            paused_ms = await latencies(create, CREATES, gap=CREATE_GAP_SECONDS)
         finally:
             await _webhooks(ports["quickbooks_url"], enabled=True)
         synced_ms = await latencies(create, CREATES, gap=CREATE_GAP_SECONDS)
         # The baseline is paced the same way: a call after a quarter of a second of idleness
         # pays for waking the processes up (about 1 ms more than back to back on this VM).
         bare_ms = await latencies(bare_call, CREATES, gap=CREATE_GAP_SECONDS)
+        await settle(*pids)
 
-        async def get() -> object:
-            return await invoices.GetInvoice(
-                invoice_service_pb2.GetInvoiceRequest(name=first.name), metadata=metadata
-            )
+        # Reads with writes beside them, each run after the service is idle again (the
+        # previous run's payments and creates synced), between two runs of the baseline.
+        bare_before = await throughput(bare_call, concurrency=CONCURRENCY, seconds=BARE_SECONDS)
+        # Context: the same reads without writes beside them (what the read path costs alone).
+        gets_alone = await workload.mixed(
+            workload.get, concurrency=CONCURRENCY, seconds=ALONE_SECONDS, name="g", writes=0
+        )
+        lists_alone = await workload.mixed(
+            workload.list_page, concurrency=CONCURRENCY, seconds=ALONE_SECONDS, name="l", writes=0
+        )
+        gets = await workload.mixed(
+            workload.get, concurrency=CONCURRENCY, seconds=READ_SECONDS, name="get"
+        )
+        get_settle = await settle(*pids)
+        lists = await workload.mixed(
+            workload.list_page, concurrency=CONCURRENCY, seconds=READ_SECONDS, name="list"
+        )
+        list_settle = await settle(*pids)
+        bare_after = await throughput(bare_call, concurrency=CONCURRENCY, seconds=BARE_SECONDS)
+        unpaid = await workload.unpaid([gets, lists])
 
-        async def list_page() -> object:
-            return await invoices.ListInvoices(
-                invoice_service_pb2.ListInvoicesRequest(parent=DEAL, page_size=20),
-                metadata=metadata,
-            )
+    bare_rps = (bare_before + bare_after) / 2
+    companies = len(workload.companies)
+    deals = len(workload.deals)
 
-        get_rps = await throughput(get, concurrency=CONCURRENCY, seconds=READ_SECONDS)
-        list_rps = await throughput(list_page, concurrency=CONCURRENCY, seconds=READ_SECONDS)
-        bare_rps = await throughput(bare_call, concurrency=CONCURRENCY, seconds=READ_SECONDS)
+    def added(samples: list[float]) -> float:
+        return median(samples) - median(bare_ms)
 
-    added = median(create_ms) - median(bare_ms)
+    def mixed_note(mix: Mix, settled: float) -> str:
+        return (
+            f"{CONCURRENCY} clients in the driver process, {READ_SECONDS:.0f} s, each call on a "
+            f"random one of {deals:,} deals; {mix.describe()}; the service idle again "
+            f"{settled:.0f} s later"
+        )
+
     return [
         Figure(
+            "Seeding: invoices created through CreateInvoice",
+            seed_seconds,
+            "s",
+            note=f"{seeded:,} invoices ({INVOICES_PER_DEAL} a deal) on {deals:,} deals of "
+            f"{companies} companies (each its own QuickBooks realm), "
+            f"{SEED_CONCURRENCY} companies at once, the emulator's webhooks paused; "
+            f"{seed_failed} failed; the service idle again {seed_settle:.0f} s later "
+            "(the deal follow-ups)",
+        ),
+        Figure(
             "CreateInvoice p50 latency",
-            median(create_ms),
+            median(synced_ms),
             "ms",
             goal="added latency <= 15 ms p50",
             baseline=median(bare_ms),
-            ratio=median(create_ms) / median(bare_ms),
+            ratio=median(synced_ms) / median(bare_ms),
             note=f"{CREATES} creates {CREATE_GAP_SECONDS} s apart (so QuickBooks' 10 calls/s "
             "pacing is not what is measured), baseline calls as far apart; linked customer; "
             "1 QuickBooks call over HTTP to the emulator in its own process (the Pipedrive "
-            "note and customer link follow in a job); the emulator's webhooks paused; "
-            f"added vs bare: {added:.1f} ms",
+            "note and customer link follow in a job); the emulator's webhooks on: each "
+            "create's change notice reaches the service 0.5 s later; "
+            f"added vs bare: {added(synced_ms):.1f} ms",
         ),
         Figure(
             "CreateInvoice p99 latency",
-            percentile(create_ms, 99),
+            percentile(synced_ms, 99),
             "ms",
             baseline=percentile(bare_ms, 99),
-            ratio=percentile(create_ms, 99) / percentile(bare_ms, 99),
+            ratio=percentile(synced_ms, 99) / percentile(bare_ms, 99),
+            note="the emulator's webhooks on",
         ),
         Figure(
-            "CreateInvoice p50 latency, earlier creates syncing",
-            median(synced_ms),
+            "CreateInvoice p50 latency, webhooks paused",
+            median(paused_ms),
             "ms",
             baseline=median(bare_ms),
-            ratio=median(synced_ms) / median(bare_ms),
-            note="as above with the emulator's webhooks on: each create's change notice has the "
-            "service read QuickBooks' changes 0.5 s later, and a create right after such a read "
-            f"waits for QuickBooks' spacing; p99 {percentile(synced_ms, 99):.1f} ms",
+            ratio=median(paused_ms) / median(bare_ms),
+            note="as above with the emulator's webhooks paused (no sync reads beside the "
+            f"creates): added vs bare {added(paused_ms):.1f} ms, "
+            f"p99 {percentile(paused_ms, 99):.1f} ms",
         ),
         Figure(
-            "GetInvoice throughput",
-            get_rps,
+            "GetInvoice throughput, 10 % writes beside",
+            gets.reads_per_second,
             "req/s",
             goal="ratio >= 0.5",
             baseline=bare_rps,
-            ratio=get_rps / bare_rps,
-            note=f"{CONCURRENCY} concurrent clients in another process, {READ_SECONDS:.0f} s",
+            ratio=gets.reads_per_second / bare_rps,
+            note=f"a random invoice of the deal; {mixed_note(gets, get_settle)}; baseline: "
+            f"the bare server, same {CONCURRENCY} clients, {BARE_SECONDS:.0f} s before "
+            f"({bare_before:,.0f} req/s) and after ({bare_after:,.0f} req/s) the mixed runs",
         ),
         Figure(
-            "ListInvoices throughput (20 per page)",
-            list_rps,
+            "ListInvoices throughput (20 per page), 10 % writes beside",
+            lists.reads_per_second,
             "req/s",
-            goal="ratio >= 0.5",
+            goal="ratio >= 0.4",
             baseline=bare_rps,
-            ratio=list_rps / bare_rps,
+            ratio=lists.reads_per_second / bare_rps,
+            note=f"the deal's first page; {mixed_note(lists, list_settle)}",
+        ),
+        Figure(
+            "GetInvoice throughput, reads only",
+            gets_alone.reads_per_second,
+            "req/s",
+            baseline=bare_rps,
+            ratio=gets_alone.reads_per_second / bare_rps,
+            note=f"as above without the writes (what the read path costs alone), "
+            f"{ALONE_SECONDS:.0f} s, before the mixed runs; {gets_alone.describe()}",
+        ),
+        Figure(
+            "ListInvoices throughput (20 per page), reads only",
+            lists_alone.reads_per_second,
+            "req/s",
+            baseline=bare_rps,
+            ratio=lists_alone.reads_per_second / bare_rps,
+            note=f"as above without the writes, {ALONE_SECONDS:.0f} s; {lists_alone.describe()}",
+        ),
+        Figure(
+            "Writes during the read runs",
+            gets.writes + lists.writes,
+            "writes",
+            goal="0 failed",
+            note=f"{WRITE_SHARE:.0%} of the calls: creates (gRPC) and payments recorded in the "
+            "QuickBooks emulator (reaching the service by its webhooks); failed: "
+            f"{gets.write_failures + lists.write_failures}, reads failed: "
+            f"{gets.read_failures + lists.read_failures}; paid invoices whose payments "
+            f"GetInvoice did not show once the service was idle: {unpaid}",
         ),
     ]

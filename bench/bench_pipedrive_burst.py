@@ -11,13 +11,10 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from adapters.in_memory.connections import (
-    InMemoryDistributedLock,
-    InMemoryRateLimiter,
     InMemoryTokenStore,
 )
-from adapters.pipedrive.gateway import PipedriveCrmGateway
-from adapters.system_clock import SystemClock
 from application.errors import UpstreamUnavailableError
+from bench.gateways import pipedrive_gateway
 from bench.harness import Figure
 from domain.connection import Connection, OAuthTokens, Vendor
 from entrypoints.emulated import Emulators
@@ -56,16 +53,7 @@ async def run() -> list[Figure]:
             )
         )
         async with aiohttp.ClientSession() as session:
-            gateway = PipedriveCrmGateway(
-                session,
-                store,
-                InMemoryDistributedLock(),
-                InMemoryRateLimiter(),
-                SystemClock(),
-                emulators.pipedrive_url,
-                "dealbooks-demo-client",
-                "dealbooks-demo-secret",
-            )
+            gateway = pipedrive_gateway(session, store, emulators.pipedrive_url)
             started = time.monotonic()
             results = await asyncio.gather(
                 *(gateway.current_user("1") for _ in range(CALLS)), return_exceptions=True

@@ -13,20 +13,19 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from adapters.in_memory.connections import (
-    InMemoryDistributedLock,
-    InMemoryRateLimiter,
     InMemoryTokenStore,
 )
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
-from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.system_clock import SystemClock
 from application.ports.connections import RateLimit
 from application.sync import ApplyAccountingChanges
+from bench.gateways import quickbooks_gateway
 from bench.harness import Figure
 from domain.connection import Connection, OAuthTokens, Vendor
 from domain.customer import Customer
 from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import Invoice, InvoiceLine
+from domain.invoice import Invoice
+from domain.invoice_line import InvoiceLine
 from domain.money import Money
 from emulators.quickbooks.app import EMULATOR, create_app
 from emulators.quickbooks.config import EmulatorConfig, Limits
@@ -62,16 +61,11 @@ async def run() -> list[Figure]:
                     ),
                 )
             )
-            gateway = QuickBooksAccountingGateway(
-                session=session,
-                token_store=tokens,
-                lock=InMemoryDistributedLock(),
-                rate_limiter=InMemoryRateLimiter(),
-                clock=SystemClock(),
-                client_id="dealbooks-demo-client",
-                client_secret="dealbooks-demo-secret",
-                base_url=base,
-                rate_limit=RateLimit(per_minute=10**6, per_second=10**4, concurrent=50),
+            gateway = quickbooks_gateway(
+                session,
+                tokens,
+                base,
+                limit=RateLimit(per_minute=10**6, per_second=10**4, concurrent=50),
             )
             uow = InMemoryUnitOfWorkFactory()
             semaphore = asyncio.Semaphore(20)

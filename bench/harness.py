@@ -75,6 +75,29 @@ async def throughput(
     return done / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settle(
+    *pids: int, busy: float = 0.1, quiet_seconds: int = 3, limit: float = 600.0
+) -> float:
+    """Wait until the processes have used less than ``busy`` of a core in each of
+    ``quiet_seconds`` consecutive seconds (their background jobs done), at most ``limit`` s;
+    return the seconds waited. Asks nothing of the service, so it holds for any version."""
+    started = time.perf_counter()
+    quiet = 0
+    used = sum(cpu_seconds(pid) for pid in pids)
+    while quiet < quiet_seconds and time.perf_counter() - started < limit:
+        await asyncio.sleep(1.0)
+        now = sum(cpu_seconds(pid) for pid in pids)
+        quiet = quiet + 1 if now - used < busy else 0
+        used = now
+    return time.perf_counter() - started
+
+
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
