@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -345,17 +346,14 @@ def build_invoice(
     txn_date = parse_date(data.get("TxnDate"), "TxnDate") or ctx.today
     out["TxnDate"] = txn_date.isoformat()
     term_ref = data.get("SalesTermRef") or customer.get("SalesTermRef")
-    due_days = 30  # company default when no terms apply (F1: TxnDate + 30)
+    term: Entity | None = None
     if ref_value(term_ref) is not None:
         term = resolve(company, "Term", term_ref, "SalesTermRef")
         out["SalesTermRef"] = {"value": term["Id"], "name": term["Name"]}
-        due_days = int(term.get("DueDays") or 0)
     else:
         default = ref_value(company.preferences.get("SalesFormsPrefs", {}).get("DefaultTerms"))
         term = company.get("Term", default) if default else None
-        if term is not None:
-            due_days = int(term.get("DueDays") or 0)
-    due = parse_date(data.get("DueDate"), "DueDate") or txn_date + timedelta(days=due_days)
+    due = parse_date(data.get("DueDate"), "DueDate") or _term_due_date(term, txn_date)
     out["DueDate"] = due.isoformat()
 
     # tax model
@@ -700,3 +698,21 @@ def unlink_invoice(payment: Entity, invoice_id: str) -> bool:
         kept.append({**line, "LinkedTxn": links})
     payment["Line"] = kept
     return changed
+
+
+def _term_due_date(term: Entity | None, txn_date: date) -> date:
+    """The DueDate QBO derives when none is sent: TxnDate + DueDays for a STANDARD term; for
+    a DATE_DRIVEN one DayOfMonthDue (the month's last day if shorter), moved to the next month
+    when TxnDate is past it or fewer than DueNextMonthDays days before it [U: whether the last
+    day counts]; TxnDate + 30 with no term at all (F1)."""
+    if term is None:
+        return txn_date + timedelta(days=30)
+    if term.get("Type") != "DATE_DRIVEN":
+        return txn_date + timedelta(days=int(term.get("DueDays") or 0))
+    day = int(term.get("DayOfMonthDue") or 1)
+    year, month = txn_date.year, txn_date.month
+    due = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    if (due - txn_date).days < int(term.get("DueNextMonthDays") or 0):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        due = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    return due

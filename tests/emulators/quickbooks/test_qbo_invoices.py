@@ -74,6 +74,20 @@ async def test_dates_and_doc_number_are_filled_server_side(us: Api):
     )
 
 
+async def test_a_date_driven_term_is_due_on_its_day_or_the_next_months(us: Api):
+    status, body = await us.post(
+        "term", {"Name": "15th of the month", "DayOfMonthDue": 15, "DueNextMonthDays": 5}
+    )
+    assert status == 200
+    term = body["Term"]
+    assert term["Type"] == "DATE_DRIVEN"
+    ref = {"value": term["Id"]}
+    await us.client.post("/_emulator/clock", json={"now": "2026-03-02T18:00:00Z", "freeze": True})
+    assert (await us.create_invoice(SalesTermRef=ref))["DueDate"] == "2026-03-15"
+    late = await us.create_invoice(SalesTermRef=ref, TxnDate="2026-03-11")  # 4 days before
+    assert late["DueDate"] == "2026-04-15"
+
+
 async def test_customer_terms_drive_the_due_date(us: Api):
     await us.client.post("/_emulator/clock", json={"now": "2026-03-02T18:00:00Z", "freeze": True})
     invoice = await us.create_invoice(CustomerRef={"value": "3"})  # Cool Cars: Net 15
