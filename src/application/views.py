@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
@@ -66,6 +66,8 @@ class InvoiceView:
     updated_at: datetime
     last_synced_at: datetime | None
     last_sent_at: datetime | None
+    terms_id: str | None
+    terms_name: str | None
 
     @property
     def totals_mismatch(self) -> bool:
@@ -103,6 +105,8 @@ class InvoiceView:
             updated_at=invoice.updated_at,
             last_synced_at=invoice.last_synced_at,
             last_sent_at=invoice.last_sent_at,
+            terms_id=invoice.terms_id,
+            terms_name=invoice.terms_name,
         )
 
 
@@ -147,6 +151,10 @@ class InvoiceDraft:
     lines: tuple[InvoiceLine, ...]
     totals: InvoiceTotals
     warnings: tuple[DraftWarning, ...]
+    # The due date each active term gives for ``issue_date``, and the company's due-date rule's
+    # (None when the rule leaves it to the term): the form shows them side by side.
+    terms_due_dates: Mapping[str, date] = field(default_factory=dict)
+    rule_due_date: date | None = None
     # The deal's contact whose QuickBooks link is (or would be) used: organization, else person.
     contact: tuple[SourceEntity, str] | None = None
     contact_linked: bool = False

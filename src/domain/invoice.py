@@ -39,6 +39,7 @@ from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice_line import InvoiceLine, InvoiceTotals, totals_of
 from domain.messages import MessageCode
 from domain.money import Money, currency_violation
+from domain.payment_term import PaymentTerm
 from domain.validation import checked_text
 
 MEMO_MAX: Final = 1000
@@ -191,6 +192,8 @@ class Invoice:
     last_sent_at: datetime | None = None
     overdue_recorded_for: date | None = None
     quickbooks_url: str | None = None
+    terms_id: str | None = None  # the QuickBooks term sent (or applied by QuickBooks)
+    terms_name: str | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list)
 
@@ -216,9 +219,10 @@ class Invoice:
         memo: str | None,
         created_by: str | None,
         now: datetime,
+        terms: PaymentTerm | None = None,
     ) -> Invoice:
         """A new invoice, CREATING until QuickBooks confirms it; ``due_date`` None leaves the
-        date to QuickBooks (from the term)."""
+        date to QuickBooks (from the term it applies); ``terms`` None leaves the term to it."""
         _require_aware(now)
         memo_text = _checked_memo(customer, lines, currency, issue_date, due_date, memo)
         invoice = cls(
@@ -236,6 +240,8 @@ class Invoice:
             updated_at=now,
             amount_paid=Money.zero(currency),
             created_by=created_by,
+            terms_id=terms.id if terms else None,
+            terms_name=(terms.name or None) if terms else None,
         )
         invoice.events.append(
             InvoiceCreationRequested(
@@ -282,10 +288,13 @@ class Invoice:
         *,
         customer_quickbooks_id: str | None = None,
         quickbooks_url: str | None = None,
+        due_date: date | None = None,
+        terms: tuple[str, str] | None = None,
     ) -> None:
         """QuickBooks created the invoice. If its total differs from ours both are kept and an
         InvoiceTotalsMismatched event says so (see :attr:`totals_mismatch`). ``quickbooks_url``
-        opens it in QuickBooks."""
+        opens it in QuickBooks. ``due_date`` and ``terms`` (id, name) are what QuickBooks
+        recorded: they fill in what the invoice left to it."""
         self._target("confirm_created", now)
         if not quickbooks_id:
             raise InvalidValueError.of("quickbooks_id", MessageCode.NO_QUICKBOOKS_ID)
@@ -300,6 +309,10 @@ class Invoice:
         self.quickbooks_total = quickbooks_total
         self.amount_paid = Money.zero(self.currency)
         self._set_failure(None, None, {})
+        if self.due_date is None:
+            self.due_date = due_date
+        if terms is not None and self.terms_id in (None, terms[0]):
+            self.terms_id, self.terms_name = terms[0], terms[1] or self.terms_name
         events: list[DomainEvent] = [
             InvoiceCreated(
                 invoice_id=self.id,

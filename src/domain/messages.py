@@ -97,6 +97,10 @@ class MessageCode(StrEnum):
         "TAX_CODE_REQUIRED",
         "This QuickBooks company needs a tax code on every line.",
     )
+    UNKNOWN_TERM = (
+        "UNKNOWN_TERM",
+        "'{value}' is not an active term of this QuickBooks company; choose one from the list.",
+    )
     NO_RECIPIENT = (
         "NO_RECIPIENT",
         "This invoice's customer has no email: give an address to send it to.",

@@ -44,6 +44,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "voided": "Voided",
         "item": "Default item",
         "positive": "Must be more than 0.",
+        "by_rule": re.compile(r"^the company's rule: "),
     },
     "fr": {
         "user": "Camille Laurent",
@@ -66,6 +67,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "voided": "Annulée",
         "item": "Article par défaut",
         "positive": "Doit être supérieur à 0.",
+        "by_rule": re.compile(r"^la règle de la société : "),
     },
 }
 
@@ -121,6 +123,31 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     await expect(form.locator("#total")).to_have_text(text["total"])
     await shoot(page, f"{lang}-2-invoice-form")
 
+    # The company's rule (14 days) and a QuickBooks term disagree: both dates are offered, and
+    # a due date that follows the term follows the next term chosen.
+    terms = form.locator("select[name=terms]")
+    due = form.locator("input[name=dueDate]")
+    due_dates = form.locator("#due-dates")
+    net = {
+        days: due_dates.get_by_role("button", name=re.compile(rf"^Net {days}\b"))
+        for days in (15, 30)
+    }
+    await terms.select_option(label="Net 30")
+    by_rule = await due.input_value()
+    await expect(due_dates.get_by_role("button", name=text["by_rule"])).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await net[30].click()
+    await expect(net[30]).to_have_attribute("aria-pressed", "true")
+    await shoot(page, f"{lang}-2-due-dates")
+    net_30 = await due.input_value()
+    assert net_30 > by_rule
+    await terms.select_option(label="Net 15")
+    await expect(net[15]).to_have_attribute("aria-pressed", "true")
+    assert by_rule < await due.input_value() < net_30
+    await terms.select_option(label="Net 30")
+    await expect(due).to_have_value(net_30)
+
     # An invalid line: the server's field error shows beside the quantity.
     quantity = form.locator("[data-field='lines[0].quantity']")
     await quantity.fill("-3")
@@ -143,6 +170,8 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     created = await quickbooks_invoices(demo)
     assert len(created) == 1
     assert Decimal(str(created[0]["TotalAmt"])) == Decimal("9670.00")
+    assert (created[0]["SalesTermRef"]["name"], created[0]["DueDate"]) == ("Net 30", net_30)
+    await expect(invoice.locator("[data-field=terms]")).to_have_text("Net 30")
     await shoot(page, f"{lang}-4-open")
 
     # A partial payment recorded in QuickBooks shows without pressing Refresh.

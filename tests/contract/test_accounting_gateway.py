@@ -20,6 +20,7 @@ from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine
 from domain.money import Money
+from domain.payment_term import PaymentTerm
 from tests.integration.quickbooks.harness import connect, make_gateway, running_emulator
 
 COMPANY = "1001"
@@ -71,10 +72,11 @@ def invoice_for(customer: AccountingCustomer, subject: Subject, **extra: object)
         lines=lines,  # type: ignore[arg-type]
         currency="USD",
         issue_date=subject.now.date(),
-        due_date=subject.now.date() + timedelta(days=30),
+        due_date=extra.pop("due_date", subject.now.date() + timedelta(days=30)),  # type: ignore[arg-type]
         memo="Thank you for your business.",
         created_by="7",
         now=subject.now,
+        terms=extra.pop("terms", None),  # type: ignore[arg-type]
     )
 
 
@@ -167,9 +169,36 @@ async def test_invoice_options_offer_currency_terms_tax_codes_and_items(subject:
     assert options.preferences.home_currency == "USD"
     assert "USD" in options.preferences.enabled_currencies
     assert options.preferences.is_us_company
-    assert any(term.name == "Net 30" for term in options.terms)
+    net_30 = next(term for term in options.terms if term.name == "Net 30")
+    assert (net_30.due_days, net_30.day_of_month_due) == (30, None)
     assert {code.id for code in options.tax_codes} >= {"TAX", "NON"}
     assert any(item.name == "Services" for item in options.items)
+
+
+async def test_an_invoice_with_a_term_and_no_due_date_is_due_by_the_term(
+    subject: Subject,
+) -> None:
+    customer = await new_customer(subject)
+    invoice = invoice_for(customer, subject, due_date=None, terms=PaymentTerm("2", "Net 15"))
+
+    created = await subject.gateway.create_invoice(
+        subject.company_id, invoice, request_id=f"inv-{invoice.id}"
+    )
+
+    assert (created.terms_id, created.terms_name) == ("2", "Net 15")
+    assert created.due_date == subject.now.date() + timedelta(days=15)
+
+
+async def test_a_due_date_sent_with_a_term_is_recorded_as_sent(subject: Subject) -> None:
+    customer = await new_customer(subject)
+    due = subject.now.date() + timedelta(days=3)
+    invoice = invoice_for(customer, subject, due_date=due, terms=PaymentTerm("3", "Net 30"))
+
+    created = await subject.gateway.create_invoice(
+        subject.company_id, invoice, request_id=f"inv-{invoice.id}"
+    )
+
+    assert (created.terms_id, created.due_date) == ("3", due)
 
 
 async def test_a_created_invoice_has_our_total_and_is_open(subject: Subject) -> None:

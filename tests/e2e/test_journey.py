@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import grpc
 import pytest
@@ -226,3 +226,77 @@ async def test_settings_prepare_create_pay_send_void_delete_overdue(
         for invoice in created:
             link = f"txnId={invoice.quickbooks_invoice_id}"
             assert sum(link in body for body in bodies) == 1, (link, bodies)
+
+
+async def test_the_chosen_term_and_its_due_date_are_what_quickbooks_records(
+    world: tuple[Service, Emulators],
+) -> None:
+    service, emulators = world
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        await settings.UpdateSettings(
+            settings_service_pb2.UpdateSettingsRequest(
+                settings=settings_pb2.Settings(
+                    name=f"companies/{DEMO_COMPANY}/settings", default_item="1", default_terms="3"
+                ),
+                update_mask=field_mask_pb2.FieldMask(paths=["default_item", "default_terms"]),
+            ),
+            metadata=MD,
+        )
+        options = await settings.ListInvoiceOptions(
+            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
+            metadata=MD,
+        )
+        assert {"2", "3"} <= {term.id for term in options.terms}
+
+        # The draft offers the company's default term, with each term's date beside the rule's.
+        draft = (
+            await invoices.PrepareInvoice(
+                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
+            )
+        ).draft
+        issued = date.fromisoformat(draft.invoice.issue_date)
+        assert draft.invoice.terms_id == "3"
+        assert draft.rule_due_date == draft.invoice.due_date == str(issued + timedelta(days=7))
+        assert draft.terms_due_dates["2"] == str(issued + timedelta(days=15))
+        assert draft.terms_due_dates["3"] == str(issued + timedelta(days=30))
+
+        async def create(request_id: str, **changes: str) -> invoice_pb2.Invoice:
+            invoice = invoice_pb2.Invoice()
+            invoice.CopyFrom(draft.invoice)
+            invoice.customer.CopyFrom(customer_pb2.Customer(display_name=f"Terms Co {request_id}"))
+            for key, value in changes.items():
+                setattr(invoice, key, value)
+            reply = await invoices.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=DEAL, invoice=invoice, request_id=request_id
+                ),
+                metadata=MD,
+            )
+            return reply.invoice
+
+        # As the form sends it: Net 15 and the date it gives.
+        chosen = await create("terms-1", terms_id="2", due_date=draft.terms_due_dates["2"])
+        assert chosen.state == invoice_pb2.INVOICE_STATE_OPEN, chosen.failure_reason
+        assert (chosen.terms_id, chosen.terms_name) == ("2", "Net 15")
+        in_qbo = await qbo_invoice(emulators, chosen.quickbooks_invoice_id)
+        assert in_qbo["SalesTermRef"] == {"value": "2", "name": "Net 15"}
+        assert in_qbo["DueDate"] == chosen.due_date == str(issued + timedelta(days=15))
+
+        # Through the API with no due date: the company's rule dates it, the term is sent.
+        dated = await create("terms-2", terms_id="2", due_date="")
+        in_qbo = await qbo_invoice(emulators, dated.quickbooks_invoice_id)
+        assert in_qbo["SalesTermRef"] == {"value": "2", "name": "Net 15"}
+        assert in_qbo["DueDate"] == dated.due_date == str(issued + timedelta(days=7))
+        got = await invoices.GetInvoice(
+            invoice_service_pb2.GetInvoiceRequest(name=dated.name), metadata=MD
+        )
+        assert got.invoice.terms_name == "Net 15"
+
+        # A term QuickBooks does not have is the caller's mistake, said before QuickBooks.
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await create("terms-3", terms_id="999")
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "999" in (refused.value.details() or "")

@@ -25,13 +25,13 @@ from application.ports.accounting import (
     CompanyPreferences,
     InvoiceOptions,
     ItemOption,
-    NamedRef,
     TaxCodeOption,
 )
 from application.reasons import MetadataKey, Reason, ResourceType
 from domain.customer import Customer
 from domain.invoice import Invoice
 from domain.money import Money
+from domain.payment_term import PaymentTerm
 
 R = TypeVar("R", AccountingCustomer, AccountingInvoice)
 
@@ -62,7 +62,11 @@ class InMemoryAccountingGateway:
         self.failures: dict[str, list[Exception]] = {}
         self.items = (ItemOption("1", "Services"), ItemOption("2", "Hours"))
         self.tax_codes = (TaxCodeOption("TAX", "Taxable"), TaxCodeOption("NON", "Non-taxable"))
-        self.terms = (NamedRef("3", "Net 30"), NamedRef("2", "Net 15"))
+        self.terms = (
+            PaymentTerm("3", "Net 30", due_days=30),
+            PaymentTerm("2", "Net 15", due_days=15),
+            PaymentTerm("6", "15th of the month", day_of_month_due=15, due_next_month_days=5),
+        )
         self._ids = itertools.count(100)
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -166,6 +170,18 @@ class InMemoryAccountingGateway:
                 reason=Reason.QUICKBOOKS_REJECTED,
                 metadata={MetadataKey.VENDOR_CODE: "6000"},
             )
+        # As QuickBooks: the invoice's term, else the customer's, else the company default;
+        # DueDate from the term only when none is given.
+        customer = self.customers[invoice.customer.quickbooks_id]
+        wanted = invoice.terms_id or customer.terms_id or self.preferences.default_terms_id
+        term = next((t for t in self.terms if t.id == wanted), None)
+        if wanted and term is None:
+            raise UpstreamRejectedError(
+                "QuickBooks does not know this term.",
+                reason=Reason.QUICKBOOKS_REJECTED,
+                metadata={MetadataKey.VENDOR_CODE: "2500"},
+            )
+        due = invoice.due_date or (term.due_date(invoice.issue_date) if term else None)
         new_id = str(next(self._ids))
         total = invoice.total()
         created = AccountingInvoice(
@@ -175,13 +191,15 @@ class InMemoryAccountingGateway:
             currency=invoice.currency,
             total=total,
             balance=total,
-            due_date=invoice.due_date or invoice.issue_date,
+            due_date=due or invoice.issue_date,
             txn_date=invoice.issue_date,
             customer_id=invoice.customer.quickbooks_id or "",
             voided=False,
             email_status="NotSet",
             last_updated=self.now,
             bill_email=invoice.customer.email,
+            terms_id=term.id if term else None,
+            terms_name=term.name if term else None,
         )
         self.invoices[new_id] = created
         self.requests[f"invoice:{request_id}"] = created

@@ -118,6 +118,8 @@ class InvoiceRow(SQLModel, table=True):
     total: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
     balance: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
     quickbooks_url: str | None = None
+    terms_id: str | None = Field(default=None, max_length=64)
+    terms_name: str | None = Field(default=None, max_length=100)
 
 
 class InvoiceEventRow(SQLModel, table=True):

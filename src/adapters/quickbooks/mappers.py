@@ -18,13 +18,13 @@ from application.ports.accounting import (
     CompanyPreferences,
     InvoiceOptions,
     ItemOption,
-    NamedRef,
     TaxCodeOption,
 )
 from domain.customer import Address, Customer
 from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.money import Money, is_known_currency
+from domain.payment_term import PaymentTerm
 
 US_TAXABLE: Final = "TAX"
 US_NON_TAXABLE: Final = "NON"
@@ -109,7 +109,14 @@ def invoice_from_qbo(obj: Mapping[str, Any], default_currency: str = "USD") -> A
         email_status=_ENUM_ALIASES.get(status, status),
         last_updated=updated or datetime(1970, 1, 1, tzinfo=UTC),
         bill_email=str(address) if address else None,
+        terms_id=ref(obj.get("SalesTermRef")),
+        terms_name=_ref_name(obj.get("SalesTermRef")),
     )
+
+
+def _ref_name(value: Any) -> str | None:
+    name = value.get("name") if isinstance(value, Mapping) else None
+    return str(name) if name else None
 
 
 def _address_from_qbo(obj: Any) -> Address | None:
@@ -158,6 +165,7 @@ def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
         sync_token=str(obj.get("SyncToken", "0")),
         currency=ref(obj.get("CurrencyRef")),
         active=obj.get("Active", True) not in (False, "false"),
+        terms_id=ref(obj.get("SalesTermRef")),
     )
 
 
@@ -229,6 +237,7 @@ def _preferences_from_qbo(
         company_name=str(info.get("CompanyName") or ""),
         country=country,
         time_zone=str(info.get("DefaultTimeZone") or "UTC"),
+        default_terms_id=ref((prefs.get("SalesFormsPrefs") or {}).get("DefaultTerms")),
     )
 
 
@@ -339,6 +348,10 @@ def invoice_to_qbo(
     }
     if invoice.due_date is not None:
         body["DueDate"] = invoice.due_date.isoformat()
+    if invoice.terms_id:
+        # With DueDate sent too, QuickBooks records both as given (reference: DueDate is
+        # computed from SalesTermRef only when absent): the date the preview showed.
+        body["SalesTermRef"] = {"value": invoice.terms_id}
     if invoice.customer.email:
         body["BillEmail"] = {"Address": invoice.customer.email}
     if invoice.customer.billing_address is not None:
@@ -362,6 +375,20 @@ def invoice_to_qbo(
     if tax > 0:
         body["TxnTaxDetail"] = {"TotalTax": tax}
     return body
+
+
+def _term_from_qbo(term: Mapping[str, Any]) -> PaymentTerm:
+    """A ``Term`` row: STANDARD (``DueDays``) or DATE_DRIVEN (``DayOfMonthDue``,
+    ``DueNextMonthDays``), reference "Term"."""
+    date_driven = term.get("Type") == "DATE_DRIVEN" or term.get("DayOfMonthDue") is not None
+    return PaymentTerm(
+        str(term["Id"]),
+        str(term.get("Name") or term["Id"]),
+        due_days=int(_decimal(term.get("DueDays"))),
+        day_of_month_due=int(_decimal(term.get("DayOfMonthDue")) or 1) if date_driven else None,
+        due_next_month_days=int(_decimal(term.get("DueNextMonthDays"))),
+        active=bool(term.get("Active", True)),
+    )
 
 
 def invoice_options_from_qbo(
@@ -393,10 +420,7 @@ def invoice_options_from_qbo(
                 )
             )
         tax_codes = tuple(codes)
-    terms = tuple(
-        NamedRef(str(t["Id"]), str(t.get("Name") or t["Id"]), bool(t.get("Active", True)))
-        for t in rows["Term"]
-    )
+    terms = tuple(_term_from_qbo(t) for t in rows["Term"])
     items = tuple(
         ItemOption(
             str(i["Id"]),

@@ -1,10 +1,15 @@
-"""Checks the invoice form and CreateInvoice share: what QuickBooks would refuse."""
+"""What the invoice form and CreateInvoice share: what QuickBooks would refuse, and the
+term and due date an invoice gets."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from application.ports.accounting import InvoiceOptions
 from application.views import DraftWarning
 from domain.messages import MessageCode
+from domain.payment_term import PaymentTerm
+from domain.settings import CompanySettings
 
 
 def currency_warnings(currency: str, options: InvoiceOptions) -> list[DraftWarning]:
@@ -23,3 +28,19 @@ def currency_warnings(currency: str, options: InvoiceOptions) -> list[DraftWarni
     if prefs.enabled_currencies and currency not in prefs.enabled_currencies:
         return [DraftWarning.of(MessageCode.CURRENCY_NOT_ADDED, "currency", currency=currency)]
     return []
+
+
+def active_term(options: InvoiceOptions | None, *term_ids: str | None) -> PaymentTerm | None:
+    """The first of ``term_ids`` (the most wanted first) that is an active QuickBooks term."""
+    active = {term.id: term for term in options.terms if term.active} if options else {}
+    return next((active[term_id] for term_id in term_ids if term_id in active), None)
+
+
+def due_date_for(
+    issue_date: date, settings: CompanySettings, term: PaymentTerm | None
+) -> date | None:
+    """The due date of an invoice given none: the company's rule decides, and when it defers to
+    terms, ``term``'s date; None leaves it to the term QuickBooks applies (the customer's, else
+    its company default)."""
+    by_rule = settings.due_date_policy.due_date(issue_date)
+    return term.due_date(issue_date) if by_rule is None and term is not None else by_rule

@@ -22,7 +22,7 @@ from application.errors import (
     UpstreamUnavailableError,
 )
 from application.invoicing.calendar import company_today
-from application.invoicing.checks import currency_warnings
+from application.invoicing.checks import active_term, currency_warnings, due_date_for
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.stored import InvoiceAnswers, settings_of, validate_request_id
 from application.ports.accounting import AccountingGateway, InvoiceOptions
@@ -38,6 +38,7 @@ from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine, build_lines
 from domain.messages import MessageCode
 from domain.money import is_known_currency
+from domain.payment_term import PaymentTerm
 from domain.settings import CompanySettings
 
 log = structlog.get_logger("dealbooks.invoices")
@@ -239,13 +240,22 @@ class CreateInvoice:
                     )
         issue_date = _parse_date(data.issue_date, "invoice.issue_date", violations)
         due_date = _parse_date(data.due_date, "invoice.due_date", violations)
+        terms_id = data.terms_id.strip()
+        terms = active_term(options, terms_id or settings.default_terms)
+        if terms_id and terms is None:
+            if options is not None:
+                violations.append(
+                    FieldViolation.of("invoice.terms_id", MessageCode.UNKNOWN_TERM, value=terms_id)
+                )
+            else:  # QuickBooks unreachable: it judges the term (and dates by it) when back
+                terms = PaymentTerm(terms_id, "")
         if violations or customer is None:
             raise InvalidValueError.many(violations)
         now = self.clock.now()
         zone = options.preferences.time_zone if options else None
         issue_date = issue_date or company_today(now, zone)
-        if due_date is None:
-            due_date = settings.due_date_policy.due_date(issue_date)
+        if due_date is None and not (terms_id and options is None):
+            due_date = due_date_for(issue_date, settings, terms)
         try:
             invoice = Invoice.request(
                 id=InvoiceId(self.new_id()),
@@ -259,6 +269,7 @@ class CreateInvoice:
                 memo=data.memo,
                 created_by=ref.principal.subject,
                 now=now,
+                terms=terms,
             )
         except InvalidValueError as exc:
             raise exc.prefixed("invoice") from None

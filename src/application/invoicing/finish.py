@@ -149,6 +149,10 @@ class FinishInvoiceCreation:
                     now,
                     customer_quickbooks_id=customer.id,
                     quickbooks_url=link,
+                    due_date=created.due_date,
+                    terms=(created.terms_id, created.terms_name or "")
+                    if created.terms_id
+                    else None,
                 )
                 invoice.mark_synced(now)
                 await uow.deal_follow_ups.add(

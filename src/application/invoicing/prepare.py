@@ -11,7 +11,7 @@ from typing import Any
 from application.commands import DealRef
 from application.errors import NotFoundError
 from application.invoicing.calendar import company_today
-from application.invoicing.checks import currency_warnings
+from application.invoicing.checks import active_term, currency_warnings, due_date_for
 from application.invoicing.contacts import find_link, link_targets
 from application.invoicing.stored import settings_of
 from application.ports.accounting import (
@@ -137,6 +137,13 @@ class PrepareInvoice:
         if not prefs.is_us_company and not settings.default_tax_code:
             warnings.append(DraftWarning(MessageCode.MISSING_TAX_CODE, "lines"))
         issue_date = company_today(self.clock.now(), prefs.time_zone)
+        # The company's choice, else the customer's own term, else QuickBooks' default term.
+        term = active_term(
+            options,
+            settings.default_terms,
+            linked.terms_id if linked else None,
+            prefs.default_terms_id,
+        )
         return InvoiceDraft(
             company_id=ref.company_id,
             deal_id=ref.deal_id,
@@ -145,8 +152,10 @@ class PrepareInvoice:
             suggestions=tuple(suggestions.values()),
             currency=currency,
             issue_date=issue_date,
-            due_date=settings.due_date_policy.due_date(issue_date),
-            terms_id=settings.default_terms,
+            due_date=due_date_for(issue_date, settings, term),
+            terms_id=term.id if term else None,
+            terms_due_dates={t.id: t.due_date(issue_date) for t in options.terms if t.active},
+            rule_due_date=settings.due_date_policy.due_date(issue_date),
             lines=lines,
             totals=totals_of(lines, currency),
             warnings=tuple(warnings),

@@ -21,6 +21,7 @@ from domain.connection import OAuthTokens
 from domain.customer import Customer
 from domain.invoice import Invoice
 from domain.money import Money
+from domain.payment_term import PaymentTerm
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class AccountingCustomer:
     sync_token: str = "0"
     currency: str | None = None
     active: bool = True
+    terms_id: str | None = None  # the customer's own term in QuickBooks (SalesTermRef)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class AccountingInvoice:
     email_status: str  # "NotSet" | "NeedToSend" | "EmailSent"
     last_updated: datetime
     bill_email: str | None = None
+    terms_id: str | None = None  # SalesTermRef, as QuickBooks recorded it
+    terms_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ class CompanyPreferences:
     company_name: str
     country: str = ""
     time_zone: str = "UTC"
+    default_terms_id: str | None = None  # SalesFormsPrefs.DefaultTerms
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,7 @@ class InvoiceOptions:
 
     preferences: CompanyPreferences
     tax_codes: tuple[TaxCodeOption, ...]
-    terms: tuple[NamedRef, ...]
+    terms: tuple[PaymentTerm, ...]
     items: tuple[ItemOption, ...]
 
 

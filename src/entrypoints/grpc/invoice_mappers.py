@@ -147,6 +147,8 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         last_sync_time=timestamp(view.last_synced_at),
         creator=view.created_by or "",
         last_send_time=timestamp(view.last_sent_at),
+        terms_id=view.terms_id or "",
+        terms_name=view.terms_name or "",
     )
 
 
@@ -175,6 +177,8 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         ],
         customer_link=_link_name(draft),
         customer_linked=draft.contact_linked,
+        terms_due_dates={term: due.isoformat() for term, due in draft.terms_due_dates.items()},
+        rule_due_date=draft.rule_due_date.isoformat() if draft.rule_due_date else "",
     )
 
 

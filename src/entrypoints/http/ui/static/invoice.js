@@ -1,7 +1,7 @@
 // The invoice form (Pipedrive custom modal): prefilled from PrepareInvoice, live totals,
 // customer search, field errors beside their fields, and one invoice however often it is sent.
 import {
-  ApiError, boot, closeModal, ctx, currencyPlaces, el, money, resize, rpc, session, showError,
+  ApiError, boot, closeModal, ctx, currencyPlaces, day, el, money, resize, rpc, session, showError,
   snackbar, t, tCode, uuid,
   loaded,
 } from "./core.js";
@@ -235,6 +235,42 @@ function showFieldErrors(error) {
   resize();
 }
 
+// ------------------------------------------------------------------ due date
+
+// The date each choice gives (the server's arithmetic, for the draft's invoice date): the
+// company's due-date rule and the chosen term.
+const termDue = (termId) => (draft.termsDueDates || {})[termId] || "";
+
+// Shown side by side, each one click away, when they disagree with the due date entered. Once
+// the invoice date is changed they no longer apply and are not shown.
+function showDueDates() {
+  const f = form().elements;
+  const box = $("due-dates");
+  const term = (options.terms || []).find((o) => o.id === f.terms.value);
+  const choices = [
+    [t("form.dueByRule"), draft.ruleDueDate || ""],
+    [term?.displayName || "", term ? termDue(term.id) : ""],
+  ].filter(([, due]) => due);
+  const apply = f.issueDate.value === draft.invoice.issueDate
+    && choices.some(([, due]) => due !== f.dueDate.value);
+  box.hidden = !apply;
+  box.replaceChildren(...(apply ? [el("span", {}, t("form.dueDates")), ...choices.map(([source, due]) =>
+    el("button", {
+      type: "button", class: "chip", "aria-pressed": String(due === f.dueDate.value),
+      onclick: () => { f.dueDate.value = due; showDueDates(); },
+    }, t("form.dueFrom", { source, date: day(due) })))] : []));
+  resize();
+}
+
+// A due date that followed the term follows the newly chosen one, as in QuickBooks.
+function termChanged(previous) {
+  const f = form().elements;
+  if (previous && f.dueDate.value === termDue(previous) && termDue(f.terms.value)) {
+    f.dueDate.value = termDue(f.terms.value);
+  }
+  showDueDates();
+}
+
 // ------------------------------------------------------------------ submit
 
 function collect() {
@@ -342,6 +378,7 @@ function fill() {
   const warnings = draft.warnings || [];
   $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w))));
   $("warnings").hidden = !warnings.length;
+  showDueDates();
   recompute();
 }
 
@@ -362,6 +399,9 @@ async function main() {
   }
   for (const radio of form().elements.customerMode) radio.addEventListener("change", () => setMode(radio.value));
   form().elements.currency.addEventListener("change", recompute);
+  let term = form().elements.terms.value;
+  form().elements.terms.addEventListener("change", () => { termChanged(term); term = form().elements.terms.value; });
+  for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);
   $("add-line").addEventListener("click", () => { $("lines").append(lineRow()); renumber(); recompute(); resize(); });
   $("cancel").addEventListener("click", async () => { if (ctx.id) await closeModal(); else history.back(); });
   form().addEventListener("submit", submit);

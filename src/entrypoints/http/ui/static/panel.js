@@ -96,7 +96,10 @@ function invoiceItem(invoice, index) {
     el("dl", { class: "figures" },
       el("div", {}, el("dt", {}, t("panel.total")), el("dd", { "data-field": "total" }, moneyOf(invoice.totals?.total))),
       el("div", {}, el("dt", {}, t("panel.balance")), el("dd", { "data-field": "balance" }, moneyOf(invoice.totals?.balance))),
-      el("div", {}, el("dt", {}, t("panel.due")), el("dd", { "data-field": "due" }, day(invoice.dueDate)))),
+      el("div", {}, el("dt", {}, t("panel.due")), el("dd", { "data-field": "due" }, day(invoice.dueDate))),
+      invoice.termsName
+        ? el("div", {}, el("dt", {}, t("panel.terms")), el("dd", { "data-field": "terms" }, invoice.termsName))
+        : null),
     failed);
   wireMenu(menuButton, menu);
   return item;
