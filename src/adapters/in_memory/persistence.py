@@ -112,10 +112,12 @@ def _newest_first(
     return rows[:limit]
 
 
-class InMemorySettingsRepository:
-    def __init__(self, table: _Table[str, CompanySettings]) -> None:
+class _OnTable(Generic[K, V]):
+    def __init__(self, table: _Table[K, V]) -> None:
         self._table = table
 
+
+class InMemorySettingsRepository(_OnTable[str, CompanySettings]):
     async def get(self, company_id: str) -> CompanySettings | None:
         return self._table.get(company_id)
 
@@ -263,10 +265,7 @@ class InMemoryInvoiceEventRepository:
         return rows[:limit]
 
 
-class InMemoryIdempotencyStore:
-    def __init__(self, table: _Table[tuple[str, str], IdempotencyRecord]) -> None:
-        self._table = table
-
+class InMemoryIdempotencyStore(_OnTable[tuple[str, str], IdempotencyRecord]):
     async def get(self, company_id: str, key: str) -> IdempotencyRecord | None:
         return self._table.get((company_id, key))
 
@@ -277,10 +276,7 @@ class InMemoryIdempotencyStore:
         return True
 
 
-class InMemoryCustomerLinkRepository:
-    def __init__(self, table: _Table[tuple[str, SourceEntity, str], CustomerLink]) -> None:
-        self._table = table
-
+class InMemoryCustomerLinkRepository(_OnTable[tuple[str, SourceEntity, str], CustomerLink]):
     async def get(
         self, company_id: str, entity: SourceEntity, entity_id: str
     ) -> CustomerLink | None:
@@ -295,10 +291,7 @@ class InMemoryCustomerLinkRepository:
         return existed
 
 
-class InMemoryDealFollowUpRepository:
-    def __init__(self, table: _Table[tuple[str, str], DealFollowUp]) -> None:
-        self._table = table
-
+class InMemoryDealFollowUpRepository(_OnTable[tuple[str, str], DealFollowUp]):
     async def add(self, follow_up: DealFollowUp) -> None:
         key = (follow_up.company_id, follow_up.invoice_id)
         if self._table.get(key) is None:

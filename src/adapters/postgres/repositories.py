@@ -168,10 +168,14 @@ def _events(invoice: Invoice) -> list[dict[str, Any]]:
     ]
 
 
-class PostgresSettingsRepository:
+class _OnSession:
+    """A repository: statements on the unit of work's session."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+
+class PostgresSettingsRepository(_OnSession):
     async def get(self, company_id: str) -> CompanySettings | None:
         result = await self._session.execute(_GET_SETTINGS, {"where_company": company_id})
         row = result.mappings().one_or_none()
@@ -210,12 +214,12 @@ class PostgresSettingsRepository:
         )
 
 
-class PostgresInvoiceRepository:
+class PostgresInvoiceRepository(_OnSession):
     """Invoices with optimistic locking on ``version``; events are written with the invoice.
     Every write also writes the row's read-side columns (``invoice_values``)."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+        super().__init__(session)
         self._read_versions: dict[str, int] = {}
 
     async def _read(
@@ -337,10 +341,7 @@ class PostgresInvoiceRepository:
         )
 
 
-class PostgresInvoiceEventRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresInvoiceEventRepository(_OnSession):
     async def list_for_deal(
         self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
     ) -> list[RecordedEvent]:
@@ -364,10 +365,7 @@ class PostgresInvoiceEventRepository:
         ]
 
 
-class PostgresIdempotencyStore:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresIdempotencyStore(_OnSession):
     async def get(self, company_id: str, key: str) -> IdempotencyRecord | None:
         result = await self._session.execute(
             _GET_REQUEST_ID, {"where_company": company_id, "where_key": key}
@@ -396,10 +394,7 @@ def _link_is(company_id: str, entity: SourceEntity, entity_id: str) -> list[Colu
     ]
 
 
-class PostgresCustomerLinkRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresCustomerLinkRepository(_OnSession):
     async def get(
         self, company_id: str, entity: SourceEntity, entity_id: str
     ) -> CustomerLink | None:
@@ -423,10 +418,7 @@ def _follow_up_from_row(row: RowMapping) -> DealFollowUp:
     return DealFollowUp(**{**row, "state": FollowUpState(row["state"])})
 
 
-class PostgresDealFollowUpRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresDealFollowUpRepository(_OnSession):
     async def add(self, follow_up: DealFollowUp) -> None:
         await self._session.execute(_ADD_FOLLOW_UP, dataclasses.asdict(follow_up))
 
