@@ -90,4 +90,4 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     from entrypoints.demo import run_demo
 
-    return run_demo(settings)
+    return asyncio.run(run_demo(settings))
