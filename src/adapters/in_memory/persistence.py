@@ -327,14 +327,7 @@ class InMemoryUnitOfWork:
         idempotency = _Table("request id", store.idempotency)
         links = _Table("customer link", store.links)
         follow_ups = _Table("follow-up", store.follow_ups)
-        self._tables: tuple[_Table[Any, Any], ...] = (
-            settings,
-            invoices,
-            creation,
-            idempotency,
-            links,
-            follow_ups,
-        )
+        self._tables = (settings, invoices, creation, idempotency, links, follow_ups)
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
         self.invoice_events = InMemoryInvoiceEventRepository(store)
