@@ -179,8 +179,7 @@ class InMemoryInvoiceRepository:
         read = self._read_versions.get(key)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
-        if invoice.version <= read:
-            invoice.version = read + 1
+        invoice.version = max(invoice.version, read + 1)
         self._stage(invoice, actor, read)
         self._read_versions[key] = invoice.version
 

@@ -258,8 +258,7 @@ class PostgresInvoiceRepository(_OnSession):
         read = self._read_versions.get(invoice.id)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
-        if invoice.version <= read:
-            invoice.version = read + 1
+        invoice.version = max(invoice.version, read + 1)
         values = invoice_values(invoice)
         values.update(
             where_company=invoice.company_id,
