@@ -134,11 +134,8 @@ _GET_REQUEST_ID = core_select(_REQUEST_IDS.c.request_hash, _REQUEST_IDS.c.resour
 _PUT_REQUEST_ID = (
     insert(_REQUEST_IDS)
     .values(
-        company_id=bindparam("company_id"),
-        key=bindparam("key"),
-        request_hash=bindparam("request_hash"),
-        resource_id=bindparam("resource_id"),
-        created_at=func.now(),
+        {c.name: bindparam(c.name, type_=c.type) for c in _REQUEST_IDS.c}
+        | {"created_at": func.now()}
     )
     .on_conflict_do_nothing(index_elements=["company_id", "key"])
 )
@@ -374,13 +371,7 @@ class PostgresIdempotencyStore(_OnSession):
 
     async def put(self, company_id: str, key: str, record: IdempotencyRecord) -> bool:
         result = await self._session.execute(
-            _PUT_REQUEST_ID,
-            {
-                "company_id": company_id,
-                "key": key,
-                "request_hash": record.request_hash,
-                "resource_id": record.resource_id,
-            },
+            _PUT_REQUEST_ID, {"company_id": company_id, "key": key, **dataclasses.asdict(record)}
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
