@@ -110,10 +110,7 @@ class DealRef:
 
 
 @dataclass(frozen=True, slots=True)
-class InvoiceRef:
-    principal: Principal
-    company_id: str
-    deal_id: str
+class InvoiceRef(DealRef):
     invoice_id: str
 
 

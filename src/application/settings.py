@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,20 +85,18 @@ class UpdateSettings:
 def _expand_mask(mask: tuple[str, ...]) -> frozenset[str]:
     if not mask or mask == ("*",):
         return MASK_PATHS
-    unknown = [p for p in mask if p not in MASK_PATHS]
+    unknown = [
+        _unknown("update_mask", MessageCode.UNKNOWN_SETTINGS_FIELD, p, MASK_PATHS)
+        for p in mask
+        if p not in MASK_PATHS
+    ]
     if unknown:
-        raise InvalidValueError.many(
-            [
-                FieldViolation.of(
-                    "update_mask",
-                    MessageCode.UNKNOWN_SETTINGS_FIELD,
-                    value=p[:80],
-                    choices=", ".join(sorted(MASK_PATHS)),
-                )
-                for p in unknown
-            ]
-        )
+        raise InvalidValueError.many(unknown)
     return frozenset(mask)
+
+
+def _unknown(field: str, code: MessageCode, value: str, choices: Iterable[str]) -> FieldViolation:
+    return FieldViolation.of(field, code, value=value[:80], choices=", ".join(sorted(choices)))
 
 
 def _parse_changes(data: SettingsInput, paths: frozenset[str]) -> dict[str, Any]:
@@ -128,11 +126,8 @@ def _source(value: FieldSourceInput | None) -> FieldSource | None:
         return None
     entities = {e.value for e in SourceEntity}
     if value.entity not in entities:
-        raise InvalidValueError.of(
-            "entity",
-            MessageCode.UNKNOWN_ENTITY,
-            value=value.entity[:80],
-            choices=", ".join(sorted(entities)),
+        raise InvalidValueError(
+            _unknown("entity", MessageCode.UNKNOWN_ENTITY, value.entity, entities)
         )
     return FieldSource(SourceEntity(value.entity), value.field_key)
 
@@ -142,11 +137,8 @@ def _policy(value: DueDatePolicyInput | None) -> DueDatePolicy:
         raise InvalidValueError.of("rule", MessageCode.DUE_DATE_RULE_REQUIRED)
     rules = {r.value for r in DueDateRule}
     if value.rule not in rules:
-        raise InvalidValueError.of(
-            "rule",
-            MessageCode.UNKNOWN_DUE_DATE_RULE,
-            value=value.rule[:80],
-            choices=", ".join(sorted(rules)),
+        raise InvalidValueError(
+            _unknown("rule", MessageCode.UNKNOWN_DUE_DATE_RULE, value.rule, rules)
         )
     # The policy reports every problem of its days and day of month at once.
     return DueDatePolicy(DueDateRule(value.rule), days=value.days, day_of_month=value.day_of_month)

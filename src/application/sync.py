@@ -221,13 +221,10 @@ class SweepStuckCreations:
     clock: Clock
 
     async def execute(self, older_than: timedelta = timedelta(seconds=30)) -> int:
+        cutoff = self.clock.now() - older_than
         async with self.uow_factory() as uow:
-            stuck = await uow.invoices.list_creating(
-                older_than=self.clock.now() - older_than, limit=500
-            )
-            follow_ups = await uow.deal_follow_ups.list_unfinished(
-                older_than=self.clock.now() - older_than, limit=500
-            )
+            stuck = await uow.invoices.list_creating(older_than=cutoff, limit=500)
+            follow_ups = await uow.deal_follow_ups.list_unfinished(older_than=cutoff, limit=500)
         for invoice in stuck:
             await self.jobs.finish_creation(invoice.company_id, invoice.id)
         for follow_up in follow_ups:

@@ -173,85 +173,56 @@ class Services(containers.DeclarativeContainer):
 
     config = providers.Configuration()
     gateways = providers.DependenciesContainer()
+    # Shorter names for the gateways the use cases take.
     uow = gateways.uow_factory
+    clock = gateways.clock
+    jobs = gateways.jobs
+    accounting = gateways.accounting
+    crm = gateways.crm
+    tokens = gateways.token_store
+    views = gateways.invoice_views
+    notices = gateways.notices
+    oauth_states = gateways.oauth_states
+    authorizer = gateways.accounting_authorizer
+    crm_authorizer = gateways.crm_authorizer
     get_settings = providers.Factory(GetSettings, uow_factory=uow)
-    update_settings = providers.Factory(UpdateSettings, uow_factory=uow, clock=gateways.clock)
-    list_fields = providers.Factory(ListMappableFields, crm=gateways.crm)
-    list_options = providers.Factory(ListInvoiceOptions, accounting=gateways.accounting)
-    answers = providers.Factory(
-        InvoiceAnswers, gateways.invoice_views, gateways.accounting, gateways.clock
-    )
-    follow_up = providers.Factory(FollowUpOnDeal, uow, gateways.crm, gateways.clock)
-    finish = providers.Factory(
-        FinishInvoiceCreation, uow, gateways.accounting, gateways.clock, jobs=gateways.jobs
-    )
-    prepare = providers.Factory(
-        PrepareInvoice, uow, gateways.accounting, gateways.crm, gateways.clock
-    )
-    create = providers.Factory(
-        CreateInvoice, uow, gateways.accounting, gateways.clock, finish, answers, gateways.jobs
-    )
+    update_settings = providers.Factory(UpdateSettings, uow_factory=uow, clock=clock)
+    list_fields = providers.Factory(ListMappableFields, crm=crm)
+    list_options = providers.Factory(ListInvoiceOptions, accounting=accounting)
+    answers = providers.Factory(InvoiceAnswers, views, accounting, clock)
+    follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock)
+    finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
+    prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock)
+    create = providers.Factory(CreateInvoice, uow, accounting, clock, finish, answers, jobs)
     get_invoice = providers.Factory(GetInvoice, answers)
-    list_invoices = providers.Factory(
-        ListInvoices, gateways.invoice_views, gateways.accounting, gateways.clock
-    )
-    void = providers.Factory(VoidInvoice, uow, gateways.accounting, gateways.clock, answers)
-    delete = providers.Factory(DeleteInvoice, uow, gateways.accounting, gateways.clock, answers)
-    send = providers.Factory(SendInvoice, uow, gateways.accounting, gateways.clock, answers)
-    pdf = providers.Factory(GetInvoicePdf, uow, gateways.accounting)
-    refresh = providers.Factory(
-        RefreshInvoices, uow, gateways.accounting, gateways.clock, finish, list_invoices
-    )
+    list_invoices = providers.Factory(ListInvoices, views, accounting, clock)
+    void = providers.Factory(VoidInvoice, uow, accounting, clock, answers)
+    delete = providers.Factory(DeleteInvoice, uow, accounting, clock, answers)
+    send = providers.Factory(SendInvoice, uow, accounting, clock, answers)
+    pdf = providers.Factory(GetInvoicePdf, uow, accounting)
+    refresh = providers.Factory(RefreshInvoices, uow, accounting, clock, finish, list_invoices)
     events = providers.Factory(ListInvoiceEvents, uow)
-    search_customers = providers.Factory(SearchCustomers, gateways.accounting)
-    link_customer = providers.Factory(LinkCustomer, uow, gateways.accounting, gateways.clock)
+    search_customers = providers.Factory(SearchCustomers, accounting)
+    link_customer = providers.Factory(LinkCustomer, uow, accounting, clock)
     unlink_customer = providers.Factory(UnlinkCustomer, uow)
     get_customer_link = providers.Factory(GetCustomerLink, uow)
-    get_connections = providers.Factory(
-        GetConnections, gateways.token_store, gateways.clock, gateways.notices
-    )
-    disconnect_quickbooks = providers.Factory(
-        DisconnectQuickBooks, gateways.token_store, gateways.accounting_authorizer, gateways.clock
-    )
-    start_connect = providers.Factory(
-        StartQuickBooksConnect,
-        gateways.oauth_states,
-        gateways.accounting_authorizer,
-        gateways.clock,
-    )
+    get_connections = providers.Factory(GetConnections, tokens, clock, notices)
+    disconnect_quickbooks = providers.Factory(DisconnectQuickBooks, tokens, authorizer, clock)
+    start_connect = providers.Factory(StartQuickBooksConnect, oauth_states, authorizer, clock)
     complete_connect = providers.Factory(
-        CompleteQuickBooksConnect,
-        gateways.oauth_states,
-        gateways.accounting_authorizer,
-        gateways.token_store,
-        gateways.clock,
+        CompleteQuickBooksConnect, oauth_states, authorizer, tokens, clock
     )
     complete_install = providers.Factory(
-        CompletePipedriveInstall,
-        gateways.crm_authorizer,
-        gateways.token_store,
-        gateways.jobs,
-        gateways.clock,
+        CompletePipedriveInstall, crm_authorizer, tokens, jobs, clock
     )
     uninstall = providers.Factory(
-        UninstallPipedrive,
-        gateways.token_store,
-        gateways.crm_authorizer,
-        uow,
-        gateways.clock,
-        gateways.accounting_authorizer,
+        UninstallPipedrive, tokens, crm_authorizer, uow, clock, authorizer
     )
-    apply_changes = providers.Factory(
-        ApplyAccountingChanges, uow, gateways.accounting, gateways.token_store, gateways.clock
-    )
-    record_notices = providers.Factory(RecordChangeNotices, gateways.inbox, gateways.clock)
-    process_notices = providers.Factory(
-        ProcessChangeNotices, gateways.notices, apply_changes, gateways.clock
-    )
-    catch_up = providers.Factory(
-        CatchUpCompany, uow, gateways.accounting, gateways.notices, apply_changes, gateways.clock
-    )
-    sweep = providers.Factory(SweepStuckCreations, uow, gateways.jobs, gateways.clock)
+    apply_changes = providers.Factory(ApplyAccountingChanges, uow, accounting, tokens, clock)
+    record_notices = providers.Factory(RecordChangeNotices, gateways.inbox, clock)
+    process_notices = providers.Factory(ProcessChangeNotices, notices, apply_changes, clock)
+    catch_up = providers.Factory(CatchUpCompany, uow, accounting, notices, apply_changes, clock)
+    sweep = providers.Factory(SweepStuckCreations, uow, jobs, clock)
     crm_change = providers.Factory(HandleCrmChange, uow)
     webhook_target = providers.Factory(
         CrmWebhookTarget,
@@ -259,11 +230,9 @@ class Services(containers.DeclarativeContainer):
         user=config.pipedrive.webhook_user,
         password=config.pipedrive.webhook_password,
     )
-    subscribe_webhooks = providers.Factory(SubscribeCrmWebhooks, gateways.crm, webhook_target)
-    check_webhooks = providers.Factory(CheckAllCrmWebhooks, gateways.token_store, gateways.jobs)
-    overdue = providers.Factory(
-        RecordOverdueInvoices, uow, gateways.accounting, gateways.token_store, gateways.clock
-    )
+    subscribe_webhooks = providers.Factory(SubscribeCrmWebhooks, crm, webhook_target)
+    check_webhooks = providers.Factory(CheckAllCrmWebhooks, tokens, jobs)
+    overdue = providers.Factory(RecordOverdueInvoices, uow, accounting, tokens, clock)
 
 
 class Entrypoints(containers.DeclarativeContainer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import sys
@@ -57,11 +58,8 @@ def _emulator(argv: list[str]) -> int:
     if not argv or argv[0] not in ("quickbooks", "pipedrive"):
         print("usage: dealbooks emulator {quickbooks,pipedrive} [--host H] [--port P] ...")
         return 2
-    if argv[0] == "quickbooks":
-        from emulators.quickbooks.cli import main as emulator_main
-    else:
-        from emulators.pipedrive.cli import main as emulator_main
-    return emulator_main(argv[1:])
+    emulator = importlib.import_module(f"emulators.{argv[0]}.cli")
+    return int(emulator.main(argv[1:]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,4 +88,4 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     from entrypoints.demo import run_demo
 
-    return run_demo(settings)
+    return asyncio.run(run_demo(settings))

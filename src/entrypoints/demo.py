@@ -117,7 +117,7 @@ class DemoStack:
         await self.emulators.stop()
 
 
-async def _run(settings: AppSettings) -> int:
+async def run_demo(settings: AppSettings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -152,7 +152,3 @@ async def _run(settings: AppSettings) -> int:
     finally:
         await stack.stop()
     return 0
-
-
-def run_demo(settings: AppSettings) -> int:
-    return asyncio.run(_run(settings))

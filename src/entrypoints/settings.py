@@ -119,7 +119,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
     production = environment == "production"
     dev_quickbooks, dev_pipedrive = QuickBooksSettings(), PipedriveSettings()  # demo defaults
 
-    def required_in_production(name: str, dev_default: str) -> str:
+    def required(name: str, dev_default: str) -> str:
+        """The variable's value; only outside production may ``dev_default`` stand in."""
         value = env.get(name, "").strip()
         if value:
             return value
@@ -127,10 +128,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
             raise ConfigurationError(f"{name} is required when DEALBOOKS_ENV=production")
         return dev_default
 
-    secret_key = required_in_production("DEALBOOKS_SECRET_KEY", DEV_SECRET_KEY)
+    secret_key = required("DEALBOOKS_SECRET_KEY", DEV_SECRET_KEY)
     if production and len(secret_key) < 32:
         raise ConfigurationError("DEALBOOKS_SECRET_KEY must be at least 32 characters")
-    tokens_raw = required_in_production("DEALBOOKS_API_TOKENS", f"{DEV_API_TOKEN}=*")
+    tokens_raw = required("DEALBOOKS_API_TOKENS", f"{DEV_API_TOKEN}=*")
     log_format = env.get("DEALBOOKS_LOG_FORMAT") or None
     if log_format not in (None, "json", "console"):
         raise ConfigurationError("DEALBOOKS_LOG_FORMAT must be 'json' or 'console'")
@@ -141,12 +142,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
             "DEALBOOKS_QUICKBOOKS_ENVIRONMENT must be 'sandbox' or 'production'"
         )
     quickbooks = QuickBooksSettings(
-        client_id=required_in_production("DEALBOOKS_QUICKBOOKS_CLIENT_ID", DEMO_CLIENT_ID),
-        client_secret=required_in_production(
-            "DEALBOOKS_QUICKBOOKS_CLIENT_SECRET", DEMO_CLIENT_SECRET
-        ),
+        client_id=required("DEALBOOKS_QUICKBOOKS_CLIENT_ID", DEMO_CLIENT_ID),
+        client_secret=required("DEALBOOKS_QUICKBOOKS_CLIENT_SECRET", DEMO_CLIENT_SECRET),
         environment=environment_qbo,
-        webhook_verifier_token=required_in_production(
+        webhook_verifier_token=required(
             "DEALBOOKS_QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN", dev_quickbooks.webhook_verifier_token
         ),
         base_url=(
@@ -154,17 +153,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         ).rstrip("/"),
     )
     pipedrive = PipedriveSettings(
-        client_id=required_in_production("DEALBOOKS_PIPEDRIVE_CLIENT_ID", DEMO_CLIENT_ID),
-        client_secret=required_in_production(
-            "DEALBOOKS_PIPEDRIVE_CLIENT_SECRET", DEMO_CLIENT_SECRET
-        ),
-        jwt_secret=required_in_production(
-            "DEALBOOKS_PIPEDRIVE_JWT_SECRET", dev_pipedrive.jwt_secret
-        ),
+        client_id=required("DEALBOOKS_PIPEDRIVE_CLIENT_ID", DEMO_CLIENT_ID),
+        client_secret=required("DEALBOOKS_PIPEDRIVE_CLIENT_SECRET", DEMO_CLIENT_SECRET),
+        jwt_secret=required("DEALBOOKS_PIPEDRIVE_JWT_SECRET", dev_pipedrive.jwt_secret),
         webhook_user=env.get("DEALBOOKS_PIPEDRIVE_WEBHOOK_USER") or dev_pipedrive.webhook_user,
-        webhook_password=required_in_production(
-            "DEALBOOKS_PIPEDRIVE_WEBHOOK_PASSWORD", DEMO_CLIENT_SECRET
-        ),
+        webhook_password=required("DEALBOOKS_PIPEDRIVE_WEBHOOK_PASSWORD", DEMO_CLIENT_SECRET),
         settings_link=env.get("DEALBOOKS_PIPEDRIVE_SETTINGS_LINK") or dev_pipedrive.settings_link,
         oauth_url=(
             env.get(

@@ -112,10 +112,12 @@ def _newest_first(
     return rows[:limit]
 
 
-class InMemorySettingsRepository:
-    def __init__(self, table: _Table[str, CompanySettings]) -> None:
+class _OnTable(Generic[K, V]):
+    def __init__(self, table: _Table[K, V]) -> None:
         self._table = table
 
+
+class InMemorySettingsRepository(_OnTable[str, CompanySettings]):
     async def get(self, company_id: str) -> CompanySettings | None:
         return self._table.get(company_id)
 
@@ -177,8 +179,7 @@ class InMemoryInvoiceRepository:
         read = self._read_versions.get(key)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
-        if invoice.version <= read:
-            invoice.version = read + 1
+        invoice.version = max(invoice.version, read + 1)
         self._stage(invoice, actor, read)
         self._read_versions[key] = invoice.version
 
@@ -263,10 +264,7 @@ class InMemoryInvoiceEventRepository:
         return rows[:limit]
 
 
-class InMemoryIdempotencyStore:
-    def __init__(self, table: _Table[tuple[str, str], IdempotencyRecord]) -> None:
-        self._table = table
-
+class InMemoryIdempotencyStore(_OnTable[tuple[str, str], IdempotencyRecord]):
     async def get(self, company_id: str, key: str) -> IdempotencyRecord | None:
         return self._table.get((company_id, key))
 
@@ -277,10 +275,7 @@ class InMemoryIdempotencyStore:
         return True
 
 
-class InMemoryCustomerLinkRepository:
-    def __init__(self, table: _Table[tuple[str, SourceEntity, str], CustomerLink]) -> None:
-        self._table = table
-
+class InMemoryCustomerLinkRepository(_OnTable[tuple[str, SourceEntity, str], CustomerLink]):
     async def get(
         self, company_id: str, entity: SourceEntity, entity_id: str
     ) -> CustomerLink | None:
@@ -295,10 +290,7 @@ class InMemoryCustomerLinkRepository:
         return existed
 
 
-class InMemoryDealFollowUpRepository:
-    def __init__(self, table: _Table[tuple[str, str], DealFollowUp]) -> None:
-        self._table = table
-
+class InMemoryDealFollowUpRepository(_OnTable[tuple[str, str], DealFollowUp]):
     async def add(self, follow_up: DealFollowUp) -> None:
         key = (follow_up.company_id, follow_up.invoice_id)
         if self._table.get(key) is None:
@@ -334,14 +326,7 @@ class InMemoryUnitOfWork:
         idempotency = _Table("request id", store.idempotency)
         links = _Table("customer link", store.links)
         follow_ups = _Table("follow-up", store.follow_ups)
-        self._tables: tuple[_Table[Any, Any], ...] = (
-            settings,
-            invoices,
-            creation,
-            idempotency,
-            links,
-            follow_ups,
-        )
+        self._tables = (settings, invoices, creation, idempotency, links, follow_ups)
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
         self.invoice_events = InMemoryInvoiceEventRepository(store)

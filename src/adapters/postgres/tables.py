@@ -10,20 +10,29 @@ from sqlalchemy import Column, DateTime, Index, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+_TIMESTAMP = DateTime(timezone=True)
+_AMOUNT = Numeric(20, 6)
+
+
+def _column(kind: Any, *, nullable: bool = False) -> Any:
+    """A field of SQL type ``kind``; a nullable one defaults to None."""
+    column = Column(kind, nullable=nullable)
+    return Field(default=None, sa_column=column) if nullable else Field(sa_column=column)
+
 
 class CompanySettingsRow(SQLModel, table=True):
     __tablename__ = "company_settings"
 
     company_id: str = Field(primary_key=True, max_length=64)
-    field_mapping: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    due_date_policy: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    field_mapping: dict[str, Any] = _column(JSONB)
+    due_date_policy: dict[str, Any] = _column(JSONB)
     copy_customer_details: bool = Field(default=False)
     default_currency: str | None = Field(default=None, max_length=3)
     default_tax_code: str | None = Field(default=None, max_length=64)
     default_terms: str | None = Field(default=None, max_length=64)
     default_item: str | None = Field(default=None, max_length=64)
     version: int = Field(default=1)
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = _column(_TIMESTAMP)
 
 
 class ConnectionRow(SQLModel, table=True):
@@ -36,21 +45,15 @@ class ConnectionRow(SQLModel, table=True):
     vendor: str = Field(primary_key=True, max_length=16)
     external_id: str = Field(max_length=64)
     sealed_tokens: str
-    access_expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    refresh_expires_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    access_expires_at: datetime = _column(_TIMESTAMP)
+    refresh_expires_at: datetime | None = _column(_TIMESTAMP, nullable=True)
     status: str = Field(max_length=32)
     display_name: str = Field(default="", max_length=255)
     environment: str = Field(default="", max_length=32)
     api_domain: str = Field(default="", max_length=255)
     connected_by: str = Field(default="", max_length=64)
-    connected_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
-    updated_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    connected_at: datetime | None = _column(_TIMESTAMP, nullable=True)
+    updated_at: datetime | None = _column(_TIMESTAMP, nullable=True)
     failure_reason: str = Field(default="", max_length=500)
     version: int = Field(default=1)
 
@@ -62,7 +65,7 @@ class OAuthStateRow(SQLModel, table=True):
     company_id: str = Field(max_length=64)
     user_id: str = Field(max_length=64)
     vendor: str = Field(max_length=16)
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = _column(_TIMESTAMP)
     return_to: str = Field(default="", max_length=500)
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
 
@@ -80,43 +83,37 @@ class InvoiceRow(SQLModel, table=True):
     company_id: str = Field(max_length=64)
     deal_id: str = Field(max_length=64)
     state: str = Field(max_length=16)
-    customer: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    lines: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    customer: dict[str, Any] = _column(JSONB)
+    lines: list[dict[str, Any]] = _column(JSONB)
     currency: str = Field(max_length=3)
     issue_date: date
     due_date: date | None = None
     memo: str = ""
-    amount_paid: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    amount_paid: Decimal = _column(_AMOUNT)
     quickbooks_id: str | None = Field(default=None, max_length=64)
     doc_number: str | None = Field(default=None, max_length=64)
     sync_token: str | None = Field(default=None, max_length=32)
-    quickbooks_total: Decimal | None = Field(
-        default=None, sa_column=Column(Numeric(20, 6), nullable=True)
-    )
+    quickbooks_total: Decimal | None = _column(_AMOUNT, nullable=True)
     failure_reason: str | None = None
     failure_code: str | None = None
     failure_params: dict[str, str] = Field(
         default_factory=dict,
         sa_column=Column(JSONB, nullable=False, server_default=text("'{}'")),
     )
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    last_synced_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
-    last_sent_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    created_at: datetime = _column(_TIMESTAMP)
+    updated_at: datetime = _column(_TIMESTAMP)
+    last_synced_at: datetime | None = _column(_TIMESTAMP, nullable=True)
+    last_sent_at: datetime | None = _column(_TIMESTAMP, nullable=True)
     overdue_recorded_for: date | None = None
     created_by: str | None = Field(default=None, max_length=64)
     creation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     version: int = 0
     # The read side's columns (see the docstring).
-    subtotal: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
-    discount: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
-    tax: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
-    total: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
-    balance: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    subtotal: Decimal = _column(_AMOUNT)
+    discount: Decimal = _column(_AMOUNT)
+    tax: Decimal = _column(_AMOUNT)
+    total: Decimal = _column(_AMOUNT)
+    balance: Decimal = _column(_AMOUNT)
     quickbooks_url: str | None = None
     terms_id: str | None = Field(default=None, max_length=64)
     terms_name: str | None = Field(default=None, max_length=100)
@@ -130,9 +127,9 @@ class InvoiceEventRow(SQLModel, table=True):
     deal_id: str = Field(max_length=64)
     invoice_id: str = Field(max_length=36)
     kind: str = Field(max_length=32)
-    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    occurred_at: datetime = _column(_TIMESTAMP)
     actor: str | None = Field(default=None, max_length=64)
-    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    payload: dict[str, Any] = _column(JSONB)
 
 
 class IdempotencyKeyRow(SQLModel, table=True):
@@ -142,7 +139,7 @@ class IdempotencyKeyRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     request_hash: str = Field(max_length=64)
     resource_id: str = Field(max_length=64)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = _column(_TIMESTAMP)
 
 
 class CustomerLinkRow(SQLModel, table=True):
@@ -153,7 +150,7 @@ class CustomerLinkRow(SQLModel, table=True):
     entity_id: str = Field(primary_key=True, max_length=64)
     quickbooks_customer_id: str = Field(max_length=64)
     display_name: str = Field(max_length=255)
-    linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    linked_at: datetime = _column(_TIMESTAMP)
     linked_by: str | None = Field(default=None, max_length=64)
 
 
@@ -170,11 +167,11 @@ class DealFollowUpRow(SQLModel, table=True):
     company_id: str = Field(primary_key=True, max_length=64)
     invoice_id: str = Field(primary_key=True, max_length=36)
     deal_id: str = Field(max_length=64)
-    note: str = Field(sa_column=Column(Text, nullable=False))
+    note: str = _column(Text)
     marker: str = Field(max_length=255)
     quickbooks_customer_id: str = Field(max_length=64)
     customer_name: str = Field(max_length=255)
     requested_by: str | None = Field(default=None, max_length=64)
     state: str = Field(max_length=16)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = _column(_TIMESTAMP)
+    updated_at: datetime = _column(_TIMESTAMP)

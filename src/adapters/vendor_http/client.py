@@ -122,10 +122,6 @@ class TokenRefusedError(Exception):
         self.error = error
 
 
-def _always(method: str) -> bool:
-    return True
-
-
 @dataclass(frozen=True, slots=True)
 class VendorRules:
     """What the shared layer needs to know about one vendor."""
@@ -134,7 +130,7 @@ class VendorRules:
     limit: RateLimit  # per company, across every process
     timeout: aiohttp.ClientTimeout
     unreachable: Callable[[Exception], ApplicationError]  # no answer: network, timeout
-    idempotent: Callable[[str], bool] = _always  # may this HTTP method be sent twice?
+    idempotent: Callable[[str], bool] = lambda method: True  # may this method be sent twice?
     attempts: int = 4
     backoff_base: float = 0.5  # ~seconds before the second try; doubles each try
     backoff_cap: float = 8.0

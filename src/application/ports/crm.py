@@ -97,7 +97,6 @@ class CrmInstall:
     api_domain: str
     scopes: tuple[str, ...]
     user: CrmUser
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

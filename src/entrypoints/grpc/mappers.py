@@ -9,8 +9,8 @@ from google.protobuf import timestamp_pb2
 from application.commands import DueDatePolicyInput, FieldSourceInput, SettingsInput
 from application.views import SettingsView
 from dealbooks.v1 import customer_pb2, field_mapping_pb2, settings_pb2
-from domain.due_date_policy import DueDatePolicy, DueDateRule
-from domain.field_mapping import FieldSource, SourceEntity
+from domain.due_date_policy import DueDateRule
+from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
 from entrypoints.grpc.names import settings_name
 
 ENTITY_TO_PROTO = {
@@ -56,35 +56,28 @@ def field_source_to_proto(source: FieldSource | None) -> field_mapping_pb2.Field
 
 
 def field_source_from_proto(
-    message: settings_pb2.Settings | field_mapping_pb2.FieldMapping, field: str
+    mapping: field_mapping_pb2.FieldMapping, field: str
 ) -> FieldSourceInput | None:
-    if not message.HasField(field):
+    if not mapping.HasField(field):
         return None
-    source: field_mapping_pb2.FieldSource = getattr(message, field)
+    source: field_mapping_pb2.FieldSource = getattr(mapping, field)
     if source.entity == 0 and not source.field_key:
         return None  # an empty source, `{}` in JSON, means "not mapped"
     entity = _from_proto(_ENTITY_FROM_PROTO, source.entity)
     return FieldSourceInput(entity=entity, field_key=source.field_key)
 
 
-def due_date_policy_to_proto(policy: DueDatePolicy) -> customer_pb2.DueDatePolicy:
-    return customer_pb2.DueDatePolicy(
-        rule=_RULE_TO_PROTO[policy.rule], days=policy.days, day_of_month=policy.day_of_month
-    )
-
-
 def settings_to_proto(view: SettingsView) -> settings_pb2.Settings:
-    s = view.settings
+    s, policy = view.settings, view.settings.due_date_policy
     mapping = field_mapping_pb2.FieldMapping(
-        to=field_source_to_proto(s.field_mapping.to),
-        address=field_source_to_proto(s.field_mapping.address),
-        email=field_source_to_proto(s.field_mapping.email),
-        tax_id=field_source_to_proto(s.field_mapping.tax_id),
+        **{f.value: field_source_to_proto(s.field_mapping.source_for(f)) for f in InvoiceField}
     )
     return settings_pb2.Settings(
         name=settings_name(s.company_id),
         field_mapping=mapping,
-        due_date_policy=due_date_policy_to_proto(s.due_date_policy),
+        due_date_policy=customer_pb2.DueDatePolicy(
+            rule=_RULE_TO_PROTO[policy.rule], days=policy.days, day_of_month=policy.day_of_month
+        ),
         copy_customer_details=s.copy_customer_details,
         default_currency=s.default_currency or "",
         default_tax_code=s.default_tax_code or "",
@@ -103,10 +96,7 @@ def settings_input_from_proto(message: settings_pb2.Settings) -> SettingsInput:
         rule = _from_proto(_RULE_FROM_PROTO, p.rule)
         policy = DueDatePolicyInput(rule=rule, days=p.days, day_of_month=p.day_of_month)
     return SettingsInput(
-        to=field_source_from_proto(mapping, "to"),
-        address=field_source_from_proto(mapping, "address"),
-        email=field_source_from_proto(mapping, "email"),
-        tax_id=field_source_from_proto(mapping, "tax_id"),
+        **{f.value: field_source_from_proto(mapping, f.value) for f in InvoiceField},
         due_date_policy=policy,
         copy_customer_details=message.copy_customer_details,
         default_currency=message.default_currency,

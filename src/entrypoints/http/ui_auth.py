@@ -8,7 +8,7 @@ application's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -107,41 +107,33 @@ def authenticate_pipedrive_request(
     return verify_pipedrive_jwt(token.strip(), secret, now=now, company_id=company_id)
 
 
+@dataclass(slots=True)
 class PipedriveUiSessions:
     """Who a UI call is for: the verified Pipedrive JWT, and the user as Pipedrive describes
     them (``GET /v1/users/{id}``: admin or not, language), kept 10 minutes so that a page load
     costs Pipedrive at most one call per user."""
 
-    def __init__(
-        self,
-        crm: CrmGateway,
-        token_store: TokenStore,
-        clock: Clock,
-        *,
-        jwt_secret: str,
-        settings_link: str,
-        client_id: str,
-        public_url: str,
-    ) -> None:
-        self._crm = crm
-        self._tokens = token_store
-        self._clock = clock
-        self._secret = jwt_secret
-        self._settings_link = settings_link
-        self._client_id = client_id
-        self._public_url = public_url
-        self._users: TTLCache[tuple[str, str], CrmUser, datetime] = TTLCache(
-            10_000, timedelta(minutes=10), timer=clock.now
-        )
+    crm: CrmGateway
+    token_store: TokenStore
+    clock: Clock
+    _: KW_ONLY
+    jwt_secret: str
+    settings_link: str
+    client_id: str
+    public_url: str
+    _users: TTLCache[tuple[str, str], CrmUser, datetime] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._users = TTLCache(10_000, timedelta(minutes=10), timer=self.clock.now)
 
     async def _user(self, request: web.Request) -> tuple[PipedriveUiClaims, CrmUser]:
-        now = self._clock.now()
-        claims = authenticate_pipedrive_request(request, self._secret, now=now)
+        now = self.clock.now()
+        claims = authenticate_pipedrive_request(request, self.jwt_secret, now=now)
         key = (claims.company_id, claims.user_id)
         found = self._users.get(key)
         if found is None:
             try:
-                found = await self._crm.get_user(claims.company_id, claims.user_id)
+                found = await self.crm.get_user(claims.company_id, claims.user_id)
             except NotFoundError:
                 raise UnauthenticatedError(
                     "This Pipedrive user is not known in the company; reload the page.",
@@ -162,12 +154,12 @@ class PipedriveUiSessions:
     async def me(self, request: web.Request) -> dict[str, Any]:
         """``GET /api/v1/me``: the user, and where the app's settings live in Pipedrive."""
         claims, user = await self._user(request)
-        pipedrive = await self._tokens.load(claims.company_id, Vendor.PIPEDRIVE)
-        link = self._settings_link.format_map(
+        pipedrive = await self.token_store.load(claims.company_id, Vendor.PIPEDRIVE)
+        link = self.settings_link.format_map(
             {
                 "api_domain": (pipedrive.api_domain if pipedrive else "").rstrip("/"),
-                "client_id": self._client_id,
-                "public_url": self._public_url,
+                "client_id": self.client_id,
+                "public_url": self.public_url,
             }
         )
         return {
