@@ -540,7 +540,10 @@ class Invoice:
         return Money.sum_of((line.total(self.currency) for line in self.lines), self.currency)
 
     def balance(self) -> Money:
-        """What remains to pay, from QuickBooks' total once known (else ours)."""
+        """What remains to pay, from QuickBooks' total once known (else ours); nothing once
+        voided, as QuickBooks shows it."""
+        if self.state is InvoiceState.VOIDED:
+            return Money.zero(self.currency)
         total = self.quickbooks_total if self.quickbooks_total is not None else self.total()
         return total - self.amount_paid
 
@@ -551,9 +554,11 @@ class Invoice:
 
     def totals(self) -> InvoiceTotals:
         """Every total at once (one pass over the lines); ``balance`` as :meth:`balance`."""
-        balance = (
-            self.quickbooks_total - self.amount_paid if self.quickbooks_total is not None else None
-        )
+        balance = None
+        if self.state is InvoiceState.VOIDED:
+            balance = Money.zero(self.currency)
+        elif self.quickbooks_total is not None:
+            balance = self.quickbooks_total - self.amount_paid
         return totals_of(self.lines, self.currency, amount_paid=self.amount_paid, balance=balance)
 
     def is_overdue(self, today: date) -> bool:

@@ -45,6 +45,9 @@ TEXT: dict[str, dict[str, Any]] = {
         "item": "Default item",
         "positive": "Must be more than 0.",
         "by_rule": re.compile(r"^the company's rule: "),
+        "zero": "$0.00",
+        "tax_id_where": "QuickBooks keeps it as the customer's resale number: 16 characters "
+        "at most.",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -68,6 +71,9 @@ TEXT: dict[str, dict[str, Any]] = {
         "item": "Article par défaut",
         "positive": "Doit être supérieur à 0.",
         "by_rule": re.compile(r"^la règle de la société : "),
+        "zero": "0,00\u00a0$US",
+        "tax_id_where": "QuickBooks le garde comme numéro de revente du client : 16 caractères "
+        "au plus.",
     },
 }
 
@@ -122,6 +128,8 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     form = await open_form(page, text)
     await expect(form.locator("#total")).to_have_text(text["total"])
     await shoot(page, f"{lang}-2-invoice-form")
+    # A US company: where the tax ID goes in QuickBooks, and its limit, beside the field.
+    await expect(form.locator("#tax-id-where")).to_have_text(text["tax_id_where"])
 
     # The company's rule (14 days) and a QuickBooks term disagree: both dates are offered, and
     # a due date that follows the term follows the next term chosen.
@@ -201,6 +209,7 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     await shoot(page, f"{lang}-6-void-confirmation")
     await page.locator("#confirm-ok").click()
     await expect(invoice.locator(".status")).to_have_text(text["voided"], timeout=SLOW)
+    await expect(invoice.locator("[data-field=balance]")).to_have_text(text["zero"])
     await shoot(page, f"{lang}-7-voided")
     assert (await quickbooks_invoices(demo))[0]["voided"] is True
 
@@ -336,14 +345,23 @@ async def test_an_existing_quickbooks_customer_is_found_as_you_type_and_invoiced
 
     await form.get_by_label("Existing QuickBooks customer").check()
     search = form.get_by_role("combobox", name="Search QuickBooks customers")
+    await form.locator("[data-field='lines[0].item_id']").select_option(index=1)
+    await form.locator("[data-field='lines[1].item_id']").select_option(index=1)
+
+    # "Existing customer" with none picked is a field error, never a new customer.
+    await form.get_by_role("button", name="Create invoice").click()
+    await expect(search).to_have_attribute("aria-invalid", "true")
+    await expect(form.locator(".field-error")).to_have_text(
+        "Choose the QuickBooks customer to link."
+    )
+    assert await quickbooks_invoices(demo) == []
+
     await search.press_sequentially("Cool", delay=50)
     option = form.get_by_role("option", name=re.compile("Cool Cars"))
     await expect(option).to_be_visible()
     await search.press("ArrowDown")
     await search.press("Enter")
     await expect(form.locator("#chosen-customer")).to_have_text("Selected: Cool Cars")
-    await form.locator("[data-field='lines[0].item_id']").select_option(index=1)
-    await form.locator("[data-field='lines[1].item_id']").select_option(index=1)
     await form.get_by_role("button", name="Create invoice").click()
 
     panel = page.frame_locator("#panel-frame")
@@ -359,6 +377,8 @@ REFUSAL: dict[str, dict[str, str]] = {
         "warning": "No QuickBooks item is named '",
         "failed": "Not created: QuickBooks already has an invoice with this number; "
         "choose another number.",
+        "dismiss": "Dismiss",
+        "empty": "No invoices",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -366,6 +386,8 @@ REFUSAL: dict[str, dict[str, str]] = {
         "warning": "Aucun article QuickBooks ne s\u2019appelle « ",
         "failed": "Non créée : QuickBooks a déjà une facture portant ce numéro ; "
         "choisissez un autre numéro.",
+        "dismiss": "Écarter",
+        "empty": "Aucune facture",
     },
 }
 
@@ -404,3 +426,12 @@ async def test_a_warning_and_a_quickbooks_refusal_read_in_the_users_language(
     failed = panel.locator("li.invoice p.error").first
     await expect(failed).to_contain_text(text["failed"], timeout=SLOW)
     await shoot(page, f"{lang}-refused")
+
+    # The refusal is dismissed: it leaves the list (nothing exists in QuickBooks to delete).
+    refused = panel.locator("li.invoice").first
+    await refused.get_by_role("button", name=re.compile(TEXT[lang]["actions"])).click()
+    await refused.get_by_role("menuitem", name=text["dismiss"]).click()
+    await page.locator("#confirm-ok").click()
+    await expect(panel.locator("li.invoice")).to_have_count(0, timeout=SLOW)
+    await expect(panel.locator("#invoices")).to_contain_text(text["empty"])
+    assert await quickbooks_invoices(demo) == []

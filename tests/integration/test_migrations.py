@@ -32,6 +32,7 @@ _ADDED_BY_0008 = {
     "failure_params",
 }
 _ADDED_AFTER_0008 = {"terms_id", "terms_name"}
+_JSON = ("customer", "lines", "failure_params")
 REVISIONS = [
     r.revision
     for r in reversed(list(ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()))
@@ -99,6 +100,35 @@ async def test_invoices_stored_before_the_read_columns_get_them_from_their_lines
 
         today = date(2025, 3, 14)
         assert await views.get("c-1", invoice.id, today=today) == InvoiceView.of(invoice, today)
+    finally:
+        await views.close()
+        await engine.dispose()
+
+
+async def test_voided_invoices_stored_with_a_balance_owe_nothing_after_0011(
+    database_factory: DatabaseFactory,
+) -> None:
+    url = database_factory.create("voided_balance")
+    engine = build_engine(url, pool_size=1)
+    invoice = an_invoice_in(InvoiceState.VOIDED, company_id=CompanyId("c-1"))
+    values = invoice_values(invoice) | {"balance": 110}  # as 0008 to 0010 stored it
+    views = PostgresInvoiceViews(url)
+    try:
+        await migrate.upgrade(engine, "0010")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    f"INSERT INTO invoices ({', '.join(values)}, creation) VALUES ("
+                    + ", ".join(f"CAST(:{k} AS jsonb)" if k in _JSON else f":{k}" for k in values)
+                    + ", '{}')"
+                ),
+                {k: json.dumps(v) if k in _JSON else v for k, v in values.items()},
+            )
+        await migrate.upgrade(engine, "head")
+
+        view = await views.get("c-1", invoice.id, today=date(2025, 3, 14))
+        assert view is not None
+        assert view.totals.balance.is_zero()
     finally:
         await views.close()
         await engine.dispose()

@@ -445,10 +445,11 @@ def customer_fields_to_qbo(
     if "billing_address" in wanted and details.billing_address is not None:
         out["BillAddr"] = _address_to_qbo(details.billing_address)
     if "tax_id" in wanted and details.tax_id:
-        # No generic VAT id field on a US customer; ResaleNum is plain text there (§6).
+        # No generic VAT id field on a US customer; ResaleNum is plain text there (§6), 16
+        # characters at most: the use cases refuse a longer one, it is never cut here.
         # Elsewhere PrimaryTaxIdentifier is the tax registration number.
         if is_us:
-            out["ResaleNum"] = details.tax_id[:16]
+            out["ResaleNum"] = details.tax_id
         else:
             out["PrimaryTaxIdentifier"] = details.tax_id
     return out

@@ -11,6 +11,22 @@ from domain.messages import MessageCode
 from domain.payment_term import PaymentTerm
 from domain.settings import CompanySettings
 
+# A US QuickBooks customer has no tax registration field: the tax ID goes to ``ResaleNum``,
+# which holds 16 characters (reference, "Tax identifiers"). Longer is refused, never cut.
+US_TAX_ID_MAX = 16
+
+
+def tax_id_warning(tax_id: str | None, options: InvoiceOptions | None) -> DraftWarning | None:
+    """What QuickBooks could not keep of the customer's tax ID, if anything."""
+    if tax_id and options and options.preferences.is_us_company and len(tax_id) > US_TAX_ID_MAX:
+        return DraftWarning.of(
+            MessageCode.TOO_LONG_FOR_QUICKBOOKS,
+            "customer.tax_id",
+            max=US_TAX_ID_MAX,
+            length=len(tax_id),
+        )
+    return None
+
 
 def currency_warnings(currency: str, options: InvoiceOptions) -> list[DraftWarning]:
     prefs = options.preferences

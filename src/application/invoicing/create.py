@@ -22,7 +22,12 @@ from application.errors import (
     UpstreamUnavailableError,
 )
 from application.invoicing.calendar import company_today
-from application.invoicing.checks import active_term, currency_warnings, due_date_for
+from application.invoicing.checks import (
+    active_term,
+    currency_warnings,
+    due_date_for,
+    tax_id_warning,
+)
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.stored import InvoiceAnswers, settings_of, validate_request_id
 from application.ports.accounting import AccountingGateway, InvoiceOptions
@@ -225,6 +230,11 @@ class CreateInvoice:
             )
         except InvalidValueError as exc:
             violations.extend(exc.prefixed("invoice.customer").violations)
+        too_long = tax_id_warning(customer.tax_id if customer else None, options)
+        if too_long is not None:
+            violations.append(
+                FieldViolation("invoice.customer.tax_id", too_long.code, too_long.params)
+            )
         lines: tuple[InvoiceLine, ...] = ()
         try:
             lines = build_lines([_line_row(line) for line in data.lines])

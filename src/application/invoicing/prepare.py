@@ -11,7 +11,12 @@ from typing import Any
 from application.commands import DealRef
 from application.errors import NotFoundError
 from application.invoicing.calendar import company_today
-from application.invoicing.checks import active_term, currency_warnings, due_date_for
+from application.invoicing.checks import (
+    active_term,
+    currency_warnings,
+    due_date_for,
+    tax_id_warning,
+)
 from application.invoicing.contacts import find_link, link_targets
 from application.invoicing.stored import settings_of
 from application.ports.accounting import (
@@ -130,6 +135,9 @@ class PrepareInvoice:
         customer = _draft_customer(mapped.name or deal.title, mapped, linked)
         if not customer.email:
             warnings.append(DraftWarning(MessageCode.NO_EMAIL, "customer.email"))
+        too_long = tax_id_warning(customer.tax_id, options)
+        if too_long is not None:
+            warnings.append(too_long)
         lines, line_warnings = deal_lines(deal, options, settings, currency)
         warnings.extend(line_warnings)
         if not lines:

@@ -355,6 +355,14 @@ def test_a_void_seen_in_quickbooks_voids_the_invoice_and_keeps_its_amounts() -> 
     assert invoice.pull_events() == [InvoiceVoided(invoice_id=invoice.id, occurred_at=LATER)]
 
 
+def test_a_voided_invoice_owes_nothing_as_quickbooks_shows_it() -> None:
+    invoice = an_invoice_in(S.PARTIALLY_PAID)
+    invoice.void(LATER)
+    assert invoice.balance() == ZERO
+    assert invoice.totals().balance == ZERO
+    assert invoice.totals().total == eur("110")  # what was invoiced stays readable
+
+
 def test_a_void_seen_again_is_not_a_new_event() -> None:
     invoice = an_invoice_in(S.VOIDED)
     invoice.apply_accounting_facts(ZERO, ZERO, "0", DUE, LATER, voided=True)

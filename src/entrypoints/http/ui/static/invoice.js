@@ -320,6 +320,10 @@ async function submit(event) {
   button.textContent = t("form.creating");
   clearErrors();
   try {
+    if (form().elements.customerMode.value === "existing" && !chosenCustomer) {
+      // "Existing customer" with none picked: never a new customer behind the user's back.
+      throw new ApiError({ errors: [{ field: "customer.quickbooks_customer_id", code: "CHOOSE_QUICKBOOKS_CUSTOMER", params: {} }] }, 400);
+    }
     const { invoice } = await rpc("InvoiceService", "CreateInvoice", collect());
     const number = invoice.docNumber || "";
     const queued = invoice.state === "INVOICE_STATE_CREATING";
@@ -362,6 +366,11 @@ function fill() {
   const address = customer.billingAddress || {};
   for (const key of ["line1", "line2", "city", "region", "postalCode", "country"]) f[key].value = address[key] || "";
   f.taxId.value = customer.taxId || "";
+  if (options.automatedSalesTax) {
+    // US companies: no tax registration field on the customer; where it goes, and its limit.
+    f.taxId.setAttribute("aria-describedby", "tax-id-where");
+    f.taxId.closest("label").append(el("small", { id: "tax-id-where", class: "muted" }, t("form.taxIdUs")));
+  }
   if (draft.linkedCustomer?.quickbooksCustomerId) {
     setMode("existing");
     chosenCustomer = draft.linkedCustomer;

@@ -81,7 +81,8 @@ function invoiceItem(invoice, index) {
     actions.push(el("li", { role: "none" }, el("a", { role: "menuitem", href: invoice.quickbooksUrl, target: "_blank", rel: "noopener noreferrer", "data-action": "open" }, t("panel.open"))));
   }
   actions.push(action("void", () => voidInvoice(invoice), live || state === "INVOICE_STATE_PAID"));
-  actions.push(action("delete", () => deleteInvoice(invoice), state !== "INVOICE_STATE_DELETED" && state !== "INVOICE_STATE_CREATING" && state !== "INVOICE_STATE_CREATE_FAILED"));
+  if (state === "INVOICE_STATE_CREATE_FAILED") actions.push(action("dismiss", () => dismissInvoice(invoice)));
+  else actions.push(action("delete", () => deleteInvoice(invoice), state !== "INVOICE_STATE_DELETED" && state !== "INVOICE_STATE_CREATING"));
   const menuButton = el("button", { type: "button", class: "button icon", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": menuId, "aria-label": t("panel.menu", { number }) }, "…");
   const menu = el("ul", { id: menuId, role: "menu", hidden: true }, actions);
   const failed = state === "INVOICE_STATE_CREATE_FAILED"
@@ -105,10 +106,13 @@ function invoiceItem(invoice, index) {
   return item;
 }
 
+// A dismissed refusal (deleted before QuickBooks ever had it) leaves the list; its history stays.
+const shown = () => invoices.filter((i) => i.state !== "INVOICE_STATE_DELETED" || i.quickbooksInvoiceId);
+
 function render() {
   const list = $("invoices");
-  list.replaceChildren(...invoices.map(invoiceItem));
-  if (!invoices.length) list.append(el("li", { class: "muted empty" }, t("panel.empty")));
+  list.replaceChildren(...shown().map(invoiceItem));
+  if (!shown().length) list.append(el("li", { class: "muted empty" }, t("panel.empty")));
   const synced = invoices.map((i) => i.lastSyncTime).filter(Boolean).sort().at(-1);
   $("last-synced").textContent = synced ? t("panel.lastSynced", { when: ago(synced) }) : t("panel.neverSynced");
   $("last-synced").title = synced ? moment(synced) : "";
@@ -187,6 +191,12 @@ async function deleteInvoice(invoice) {
   const number = numberOf(invoice);
   if (!(await confirmAction({ title: t("panel.deleteTitle", { number }), description: t("panel.deleteText"), okText: t("panel.deleteOk"), danger: true }))) return;
   await act(() => rpc("InvoiceService", "DeleteInvoice", { name: invoice.name, requestId: uuid() }), () => t("panel.deleted", { number }));
+}
+
+async function dismissInvoice(invoice) {
+  const number = numberOf(invoice);
+  if (!(await confirmAction({ title: t("panel.dismissTitle", { number }), description: t("panel.dismissText"), okText: t("panel.dismissOk") }))) return;
+  await act(() => rpc("InvoiceService", "DeleteInvoice", { name: invoice.name, requestId: uuid() }), () => t("panel.dismissed", { number }));
 }
 
 async function sendInvoice(invoice) {
