@@ -68,6 +68,7 @@ class LinkCustomer:
             display_name=customer.customer.display_name,
             linked_at=self.clock.now(),
             linked_by=ref.principal.subject,
+            currency=customer.currency or "",
         )
         async with self.uow_factory() as uow:
             await uow.customer_links.put(link)

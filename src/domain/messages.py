@@ -193,6 +193,12 @@ class MessageCode(StrEnum):
         "QuickBooks only invoices in {homeCurrency} for this company: turn on multicurrency "
         "in QuickBooks to invoice in {currency}.",
     )
+    CUSTOMER_CURRENCY_DIFFERS = (
+        "CUSTOMER_CURRENCY_DIFFERS",
+        "The linked QuickBooks customer '{name}' is in {customerCurrency}, and QuickBooks "
+        "invoices a customer only in its own currency: invoice in {customerCurrency}, or use "
+        "a customer in {currency} such as '{suggestedName}'.",
+    )
     CURRENCY_NOT_ADDED = (
         "CURRENCY_NOT_ADDED",
         "{currency} is not among this QuickBooks company's currencies; add it in QuickBooks first.",

@@ -435,3 +435,19 @@ async def test_a_warning_and_a_quickbooks_refusal_read_in_the_users_language(
     await expect(panel.locator("li.invoice")).to_have_count(0, timeout=SLOW)
     await expect(panel.locator("#invoices")).to_contain_text(text["empty"])
     assert await quickbooks_invoices(demo) == []
+
+
+@pytest.mark.parametrize(("lang", "fix"), [("en", "Invoice in USD"), ("fr", "Facturer en USD")])
+async def test_a_deal_in_a_currency_quickbooks_refuses_offers_the_home_currency(
+    demo: DemoStack, base_url: str, page: Page, lang: str, fix: str
+) -> None:
+    user = await user_id(demo, TEXT[lang]["user"])
+    await page.goto(f"{base_url}/?deal=1&user={user}")  # Globex website relaunch, in EUR
+    form = await open_form(page, TEXT[lang])
+    currency = form.locator("select[name=currency]")
+    await expect(currency).to_have_value("EUR")
+    warning = form.locator("#warning-list li[data-code=CURRENCY_NOT_ENABLED]")
+
+    await warning.get_by_role("button", name=fix).click()
+
+    await expect(currency).to_have_value("USD")

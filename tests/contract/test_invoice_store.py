@@ -19,12 +19,14 @@ from adapters.postgres.views import PostgresInvoiceViews
 from application.errors import UpstreamUnavailableError
 from application.ports.persistence import (
     CreationOptions,
+    CustomerLink,
     IdempotencyRecord,
     PageCursor,
     UnitOfWorkFactory,
 )
 from application.reasons import MetadataKey, Reason
 from application.views import InvoiceView
+from domain.field_mapping import SourceEntity
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus
 from domain.money import Money
@@ -289,3 +291,46 @@ async def test_events_written_together_keep_the_order_they_happened_in(
         "totals_mismatched",
     ]
     assert [e.actor for e in reversed(history)] == ["user-7", "quickbooks", "quickbooks"]
+
+
+@pytest.mark.parametrize("kind", ["in_memory", "postgres"])
+async def test_a_contact_has_one_customer_link_per_currency(
+    kind: str, uow: SqlAlchemyUnitOfWorkFactory
+) -> None:
+    factory: UnitOfWorkFactory = InMemoryUnitOfWorkFactory() if kind == "in_memory" else uow
+    org = SourceEntity.ORGANIZATION
+
+    def link(customer: str, currency: str, minutes: int) -> CustomerLink:
+        return CustomerLink(
+            COMPANY,
+            org,
+            "5",
+            customer,
+            f"Acme {currency}",
+            NOW + timedelta(minutes=minutes),
+            currency=currency,
+        )
+
+    async with factory() as unit:
+        await unit.customer_links.put(link("1", "", 0))  # made before links had a currency
+        await unit.customer_links.put(link("2", "EUR", 1))
+        await unit.customer_links.put(link("3", "EUR", 2))  # replaces the EUR one
+        await unit.customer_links.put(link("4", "GBP", 3))
+        await unit.commit()
+
+    async with factory() as unit:
+        found = {
+            wanted: await unit.customer_links.get(COMPANY, org, "5", wanted)
+            for wanted in ("EUR", "USD", None)
+        }
+        removed = await unit.customer_links.delete(COMPANY, org, "5")
+        gone = await unit.customer_links.get(COMPANY, org, "5", "EUR")
+        await unit.commit()
+
+    assert {k: v.quickbooks_customer_id if v else None for k, v in found.items()} == {
+        "EUR": "3",  # its own currency's
+        "USD": "1",  # none in USD: the one made before, in whatever currency it is
+        None: "4",  # the latest
+    }
+    assert removed
+    assert gone is None

@@ -116,7 +116,7 @@ class InMemoryAccountingGateway:
         return self.customers[customer_id]
 
     async def create_customer(
-        self, company_id: str, customer: Customer, *, request_id: str
+        self, company_id: str, customer: Customer, *, request_id: str, currency: str | None = None
     ) -> AccountingCustomer:
         self._enter(company_id, "create_customer")
         replay = self._replay(request_id, "customer")
@@ -129,9 +129,11 @@ class InMemoryAccountingGateway:
             name = f"{customer.display_name} ({suffix})"
             suffix += 1
         new_id = str(next(self._ids))
+        multicurrency = self.preferences.multicurrency_enabled
         created = AccountingCustomer(
             id=new_id,
             customer=dataclasses.replace(customer, display_name=name, quickbooks_id=new_id),
+            currency=(currency if multicurrency and currency else self.preferences.home_currency),
         )
         self.customers[new_id] = created
         self.requests[f"customer:{request_id}"] = created
@@ -167,6 +169,13 @@ class InMemoryAccountingGateway:
         if invoice.currency not in self.preferences.enabled_currencies:
             raise UpstreamRejectedError(
                 f"QuickBooks does not accept {invoice.currency} for this company.",
+                reason=Reason.QUICKBOOKS_REJECTED,
+                metadata={MetadataKey.VENDOR_CODE: "6000"},
+            )
+        customer_currency = self.customers[invoice.customer.quickbooks_id].currency
+        if invoice.currency != (customer_currency or self.preferences.home_currency):
+            raise UpstreamRejectedError(
+                "QuickBooks needs the invoice in the customer's currency.",
                 reason=Reason.QUICKBOOKS_REJECTED,
                 metadata={MetadataKey.VENDOR_CODE: "6000"},
             )

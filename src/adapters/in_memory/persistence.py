@@ -40,7 +40,7 @@ class InMemoryStore:
         self.invoices: dict[tuple[str, str], Invoice] = {}
         self.creation: dict[tuple[str, str], CreationOptions] = {}
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
-        self.links: dict[tuple[str, SourceEntity, str], CustomerLink] = {}
+        self.links: dict[tuple[str, SourceEntity, str, str], CustomerLink] = {}
         self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
@@ -275,19 +275,34 @@ class InMemoryIdempotencyStore(_OnTable[tuple[str, str], IdempotencyRecord]):
         return True
 
 
-class InMemoryCustomerLinkRepository(_OnTable[tuple[str, SourceEntity, str], CustomerLink]):
+class InMemoryCustomerLinkRepository(_OnTable[tuple[str, SourceEntity, str, str], CustomerLink]):
+    def _of(self, company_id: str, entity: SourceEntity, entity_id: str) -> list[CustomerLink]:
+        return [
+            link
+            for link in self._table.rows()
+            if (link.company_id, link.entity, link.entity_id) == (company_id, entity, entity_id)
+        ]
+
     async def get(
-        self, company_id: str, entity: SourceEntity, entity_id: str
+        self, company_id: str, entity: SourceEntity, entity_id: str, currency: str | None = None
     ) -> CustomerLink | None:
-        return self._table.get((company_id, entity, entity_id))
+        links = self._of(company_id, entity, entity_id)
+        if currency is None:
+            return max(links, key=lambda link: link.linked_at, default=None)
+        return max(
+            links,
+            key=lambda link: (link.currency == currency, link.currency == "", link.linked_at),
+            default=None,
+        )
 
     async def put(self, link: CustomerLink) -> None:
-        self._table.put((link.company_id, link.entity, link.entity_id), link)
+        self._table.put((link.company_id, link.entity, link.entity_id, link.currency), link)
 
     async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool:
-        existed = self._table.get((company_id, entity, entity_id)) is not None
-        self._table.put((company_id, entity, entity_id), None)
-        return existed
+        links = self._of(company_id, entity, entity_id)
+        for link in links:
+            self._table.put((company_id, entity, entity_id, link.currency), None)
+        return bool(links)
 
 
 class InMemoryDealFollowUpRepository(_OnTable[tuple[str, str], DealFollowUp]):

@@ -139,7 +139,7 @@ _PUT_REQUEST_ID = (
     )
     .on_conflict_do_nothing(index_elements=["company_id", "key"])
 )
-_LINK_KEY = ("company_id", "entity", "entity_id")
+_LINK_KEY = ("company_id", "entity", "entity_id", "currency")
 _NEW_LINK = insert(_LINKS).values({c.name: bindparam(c.name, type_=c.type) for c in _LINKS.c})
 _PUT_LINK = _NEW_LINK.on_conflict_do_update(
     index_elements=list(_LINK_KEY),
@@ -386,10 +386,16 @@ def _link_is(company_id: str, entity: SourceEntity, entity_id: str) -> list[Colu
 
 class PostgresCustomerLinkRepository(_OnSession):
     async def get(
-        self, company_id: str, entity: SourceEntity, entity_id: str
+        self, company_id: str, entity: SourceEntity, entity_id: str, currency: str | None = None
     ) -> CustomerLink | None:
+        order = [_LINKS.c.linked_at.desc()]
+        if currency is not None:
+            order[:0] = [(_LINKS.c.currency == currency).desc(), (_LINKS.c.currency == "").desc()]
         result = await self._session.execute(
-            core_select(_LINKS).where(*_link_is(company_id, entity, entity_id))
+            core_select(_LINKS)
+            .where(*_link_is(company_id, entity, entity_id))
+            .order_by(*order)
+            .limit(1)
         )
         row = result.mappings().one_or_none()
         return CustomerLink(**{**row, "entity": SourceEntity(row["entity"])}) if row else None

@@ -152,6 +152,7 @@ class CustomerLinkRow(SQLModel, table=True):
     display_name: str = Field(max_length=255)
     linked_at: datetime = _column(_TIMESTAMP)
     linked_by: str | None = Field(default=None, max_length=64)
+    currency: str = Field(default="", primary_key=True, max_length=3)
 
 
 class DealFollowUpRow(SQLModel, table=True):

@@ -102,13 +102,17 @@ class QuickBooksAccountingGateway:
         return customer_from_qbo(body["Customer"])
 
     async def create_customer(
-        self, company_id: str, customer: Customer, *, request_id: str
+        self, company_id: str, customer: Customer, *, request_id: str, currency: str | None = None
     ) -> AccountingCustomer:
-        is_us = (await self.invoice_options(company_id)).preferences.is_us_company
+        preferences = (await self.invoice_options(company_id)).preferences
         for attempt in range(1, NAME_SUFFIX_TRIES + 1):
             name = customer.display_name if attempt == 1 else f"{customer.display_name} ({attempt})"
             body: dict[str, Any] = {"DisplayName": name}
-            body.update(customer_fields_to_qbo(customer, is_us=is_us))
+            body.update(customer_fields_to_qbo(customer, is_us=preferences.is_us_company))
+            if currency and preferences.multicurrency_enabled:
+                # Without it QuickBooks makes the customer a home-currency one, and an invoice
+                # in another currency to it is refused (reference: CurrencyRef must match).
+                body["CurrencyRef"] = {"value": currency}
             rid = request_id if attempt == 1 else _derived(request_id, f"name{attempt}")
             try:
                 created = await self.client.post(company_id, "customer", body, request_id=rid)

@@ -16,9 +16,12 @@ def link_targets(deal: Deal | DealParties) -> list[tuple[SourceEntity, str]]:
     return targets
 
 
-async def find_link(uow: UnitOfWork, company_id: str, deal: Deal) -> CustomerLink | None:
+async def find_link(
+    uow: UnitOfWork, company_id: str, deal: Deal, currency: str | None = None
+) -> CustomerLink | None:
+    """The contact's customer in ``currency`` if it has one, else its other link."""
     for entity, entity_id in link_targets(deal):
-        link = await uow.customer_links.get(company_id, entity, entity_id)
+        link = await uow.customer_links.get(company_id, entity, entity_id, currency)
         if link is not None:
             return link
     return None

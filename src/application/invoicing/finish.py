@@ -103,7 +103,7 @@ class FinishInvoiceCreation:
                 )
             return existing
         return await self.accounting.create_customer(
-            company_id, wanted, request_id=f"cus-{invoice.id}"
+            company_id, wanted, request_id=f"cus-{invoice.id}", currency=invoice.currency
         )
 
     async def _record(

@@ -56,6 +56,7 @@ class FollowUpOnDeal:
             targets = link_targets(deal) if deal is not None else []
             if targets:
                 entity, entity_id = targets[0]
+                invoice = await uow.invoices.get(company_id, invoice_id)
                 await uow.customer_links.put(
                     CustomerLink(
                         company_id=company_id,
@@ -65,6 +66,8 @@ class FollowUpOnDeal:
                         display_name=follow_up.customer_name,
                         linked_at=now,
                         linked_by=follow_up.requested_by,
+                        # The invoice's currency is its customer's: QuickBooks accepts no other.
+                        currency=invoice.currency if invoice else "",
                     )
                 )
             done = deal is None or posted

@@ -98,7 +98,8 @@ class PrepareInvoice:
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
             deal = await self.crm.get_deal(ref.company_id, ref.deal_id)
-            link = await find_link(uow, ref.company_id, deal)
+            wanted = (settings.default_currency or deal.currency or "").upper() or None
+            link = await find_link(uow, ref.company_id, deal, wanted)
         options = await self.accounting.invoice_options(ref.company_id)
         prefs = options.preferences
         mapped = settings.field_mapping.apply(deal.snapshot)
@@ -132,6 +133,23 @@ class PrepareInvoice:
         if not is_known_currency(currency):
             currency = prefs.home_currency
         warnings.extend(currency_warnings(currency, options))
+        if prefs.multicurrency_enabled and linked and linked.currency not in (None, currency):
+            # QuickBooks keeps one currency per customer: the fix its users use is a customer
+            # of the same name for the other currency, found here if it exists already.
+            other = f"{linked.customer.display_name} ({currency})"
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.CUSTOMER_CURRENCY_DIFFERS,
+                    "currency",
+                    name=linked.customer.display_name,
+                    customerCurrency=linked.currency,
+                    currency=currency,
+                    suggestedName=other,
+                )
+            )
+            for match in await self.accounting.search_customers(ref.company_id, other, limit=5):
+                if match.currency == currency:
+                    suggestions.setdefault(match.id, match)
         customer = _draft_customer(mapped.name or deal.title, mapped, linked)
         if not customer.email:
             warnings.append(DraftWarning(MessageCode.NO_EMAIL, "customer.email"))

@@ -120,10 +120,12 @@ class AccountingGateway(Protocol):
     async def get_customer(self, company_id: str, customer_id: str) -> AccountingCustomer: ...
 
     async def create_customer(
-        self, company_id: str, customer: Customer, *, request_id: str
+        self, company_id: str, customer: Customer, *, request_id: str, currency: str | None = None
     ) -> AccountingCustomer:
         """Create; a DisplayName taken by another customer gets a distinct name, never a silent
-        duplicate of somebody else (the caller links an existing customer on purpose)."""
+        duplicate of somebody else (the caller links an existing customer on purpose). In a
+        multicurrency company the customer is in ``currency`` (write-once in QuickBooks), so
+        that invoices in that currency can be made out to it."""
         ...
 
     async def update_customer_details(

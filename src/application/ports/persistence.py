@@ -159,7 +159,8 @@ class IdempotencyStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CustomerLink:
-    """A Pipedrive organization or person linked to a QuickBooks customer."""
+    """A Pipedrive organization or person linked to a QuickBooks customer, one per currency
+    (a QuickBooks customer has one currency); ``currency`` is "" for links made before."""
 
     company_id: str
     entity: SourceEntity
@@ -168,16 +169,24 @@ class CustomerLink:
     display_name: str
     linked_at: datetime
     linked_by: str | None = None
+    currency: str = ""
 
 
 class CustomerLinkRepository(Protocol):
     async def get(
-        self, company_id: str, entity: SourceEntity, entity_id: str
-    ) -> CustomerLink | None: ...
+        self, company_id: str, entity: SourceEntity, entity_id: str, currency: str | None = None
+    ) -> CustomerLink | None:
+        """The contact's link in ``currency``, else its link made before links had one, else
+        its latest (in another currency: the caller says so); None: the latest."""
+        ...
 
-    async def put(self, link: CustomerLink) -> None: ...
+    async def put(self, link: CustomerLink) -> None:
+        """Replaces the contact's link in the same currency."""
+        ...
 
-    async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool: ...
+    async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool:
+        """Every link of the contact."""
+        ...
 
 
 class FollowUpState(StrEnum):

@@ -269,3 +269,34 @@ async def test_the_real_limits_hold_with_no_429_for_a_burst() -> None:
         statuses = [r["status"] for r in emulator.requests("/v3/company/")]
         assert len(statuses) == 25, str(statuses)
         assert 429 not in statuses
+
+
+async def test_a_new_customer_in_a_multicurrency_company_is_in_the_invoices_currency(
+    setup: Setup,
+) -> None:
+    """Without CurrencyRef QuickBooks makes a home-currency (GBP) customer, and the EUR
+    invoice to it is refused: the invoice ended CREATE_FAILED."""
+    customer = await setup.gateway.create_customer(
+        UK_COMPANY,
+        Customer(f"Globex GmbH {uuid.uuid4().hex[:6]}"),
+        request_id=f"cus-{uuid.uuid4()}",
+        currency="EUR",
+    )
+    assert customer.currency == "EUR"
+
+    draft = invoice(customer.id, [line("2", "100", code="4")], currency="EUR", company=UK_COMPANY)
+    created = await setup.gateway.create_invoice(UK_COMPANY, draft, request_id=f"inv-{draft.id}")
+
+    assert (created.currency, created.total) == ("EUR", draft.total())
+
+
+async def test_a_currency_in_a_single_currency_company_is_not_sent_for_a_new_customer(
+    setup: Setup,
+) -> None:
+    customer = await setup.gateway.create_customer(
+        US_COMPANY,
+        Customer(f"Initech {uuid.uuid4().hex[:6]}"),
+        request_id=f"cus-{uuid.uuid4()}",
+        currency="USD",
+    )
+    assert customer.currency == "USD"

@@ -235,6 +235,29 @@ function showFieldErrors(error) {
   resize();
 }
 
+// ------------------------------------------------------------------ warnings
+
+// The fixes QuickBooks users use for a currency QuickBooks would refuse, one click each.
+function fixes(warning) {
+  const p = warning.params || {};
+  const f = form().elements;
+  const useCurrency = (code) => el("button", {
+    type: "button", class: "chip",
+    onclick: () => { f.currency.value = code; recompute(); },
+  }, t("form.useCurrency", { currency: code }));
+  if (warning.code === "CURRENCY_NOT_ENABLED") return [" ", useCurrency(p.homeCurrency)];
+  if (warning.code !== "CUSTOMER_CURRENCY_DIFFERS") return [];
+  return [" ", useCurrency(p.customerCurrency), " ", el("button", {
+    type: "button", class: "chip",
+    onclick: () => {
+      setMode("new");
+      chosenCustomer = null;
+      $("chosen-customer").textContent = "";
+      f.displayName.value = p.suggestedName;
+    },
+  }, t("form.newCustomerNamed", { name: p.suggestedName }))];
+}
+
 // ------------------------------------------------------------------ due date
 
 // The date each choice gives (the server's arithmetic, for the draft's invoice date): the
@@ -376,7 +399,8 @@ function fill() {
     chosenCustomer = draft.linkedCustomer;
     $("customer-search").value = chosenCustomer.displayName;
     $("chosen-customer").textContent = t("form.chosen", { name: chosenCustomer.displayName });
-  } else if (draft.suggestedCustomers?.length) {
+  }
+  if (draft.suggestedCustomers?.length) {
     $("suggestions").replaceChildren(el("span", {}, t("form.suggested")),
       ...draft.suggestedCustomers.map((customer) => el("button", { type: "button", class: "chip", onclick: () => { setMode("existing"); chooseCustomer(customer); } }, customer.displayName)));
     $("suggestions").hidden = false;
@@ -385,7 +409,7 @@ function fill() {
   if (!invoice.lines.length) $("lines").append(lineRow());
   renumber();
   const warnings = draft.warnings || [];
-  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w))));
+  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w), ...fixes(w))));
   $("warnings").hidden = !warnings.length;
   showDueDates();
   recompute();
