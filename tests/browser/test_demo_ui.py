@@ -369,6 +369,31 @@ async def test_an_existing_quickbooks_customer_is_found_as_you_type_and_invoiced
     (created,) = await quickbooks_invoices(demo)
     assert created["CustomerRef"]["value"] == "3"  # Cool Cars, not a new customer
 
+    # A line is added in QuickBooks: the panel shows QuickBooks' total, marked and explained,
+    # and the balance from the same source.
+    added = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 25,
+        "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": 25},
+    }
+    items = [line for line in created["Line"] if line["DetailType"] != "SubTotalLineDetail"]
+    await demo.emulators.admin(
+        "quickbooks",
+        "POST",
+        f"companies/{US_REALM}/invoices/{created['Id']}/update",
+        Line=[*items, added],
+    )
+    (changed,) = await quickbooks_invoices(demo)
+    assert changed["TotalAmt"] != created["TotalAmt"]
+    invoice = panel.locator("li.invoice").first
+    await expect(invoice.locator("[data-field=mismatch]")).to_contain_text(
+        "QuickBooks' total is", timeout=SLOW
+    )
+    figure = f"${Decimal(str(changed['TotalAmt'])):,.2f}"
+    await expect(invoice.locator("[data-field=total]")).to_have_text(f"{figure} ≠")
+    await expect(invoice.locator("[data-field=balance]")).to_have_text(figure)
+    await shoot(page, "en-totals-mismatch")
+
 
 REFUSAL: dict[str, dict[str, str]] = {
     "en": {

@@ -89,18 +89,26 @@ function invoiceItem(invoice, index) {
     ? el("p", { class: "error" }, t("panel.failedReason", { reason: tFailure(invoice) }), " ",
         el("button", { type: "button", class: "link", onclick: () => newInvoice() }, t("panel.retry")))
     : null;
+  // QuickBooks' total when it differs from the lines': Total and Balance from one source, and
+  // the difference said in words, not only in the history.
+  const mismatch = invoice.totalsMismatch && invoice.quickbooksTotal;
+  const total = mismatch ? invoice.quickbooksTotal : invoice.totals?.total;
+  const differs = mismatch
+    ? el("p", { class: "notice", "data-field": "mismatch" }, t("panel.mismatch", { quickbooks: moneyOf(invoice.quickbooksTotal), ours: moneyOf(invoice.totals?.total) }))
+    : null;
   const item = el("li", { class: "invoice", "data-name": invoice.name, "aria-label": t("panel.invoice", { number }) },
     el("div", { class: "row" },
       el("strong", { class: "number" }, t("panel.invoice", { number })),
       statusLabel(invoice),
       el("div", { class: "menu" }, menuButton, menu)),
     el("dl", { class: "figures" },
-      el("div", {}, el("dt", {}, t("panel.total")), el("dd", { "data-field": "total" }, moneyOf(invoice.totals?.total))),
+      el("div", {}, el("dt", {}, t("panel.total")), el("dd", { "data-field": "total" }, moneyOf(total), mismatch ? " ≠" : null)),
       el("div", {}, el("dt", {}, t("panel.balance")), el("dd", { "data-field": "balance" }, moneyOf(invoice.totals?.balance))),
       el("div", {}, el("dt", {}, t("panel.due")), el("dd", { "data-field": "due" }, day(invoice.dueDate))),
       invoice.termsName
         ? el("div", {}, el("dt", {}, t("panel.terms")), el("dd", { "data-field": "terms" }, invoice.termsName))
         : null),
+    differs,
     failed);
   wireMenu(menuButton, menu);
   return item;
