@@ -19,6 +19,7 @@ class Principal:
     subject: str
     companies: frozenset[str] | None
     is_admin: bool = False
+    name: str | None = None  # as people read it ("Camille Laurent"), when known
 
     def can_access(self, company_id: str) -> bool:
         return self.companies is None or company_id in self.companies

@@ -99,7 +99,7 @@ class InvoiceInput:
     due_date: str = ""  # ISO date; empty: from the company's due-date rule (or QuickBooks term)
     memo: str = ""
     terms_id: str = ""
-    update_customer_details: bool = False
+    update_customer_details: bool | None = None  # None: as the company's setting says
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,7 @@ class InvoiceDraft:
     # (None when the rule leaves it to the term): the form shows them side by side.
     terms_due_dates: Mapping[str, date] = field(default_factory=dict)
     rule_due_date: date | None = None
+    copy_customer_details: bool = False  # the company's setting, the form's box default
     # The deal's contact whose QuickBooks link is (or would be) used: organization, else person.
     contact: tuple[SourceEntity, str] | None = None
     contact_linked: bool = False

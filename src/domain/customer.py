@@ -149,12 +149,15 @@ class Customer:
         return replace(self, quickbooks_id=None)
 
     def differences(self, other: Customer) -> frozenset[str]:
-        """Which of email, billing_address and tax_id this customer holds and ``other`` lacks or
-        holds differently (case and spacing ignored): what to copy to QuickBooks when asked.
+        """Which of display_name, email, billing_address and tax_id this customer holds and
+        ``other`` lacks or holds differently (case and spacing ignored): what to copy to
+        QuickBooks when asked.
 
         A detail this customer does not have is never reported, so copying never erases one.
         """
         changed: set[str] = set()
+        if _normalized(self.display_name) != _normalized(other.display_name):
+            changed.add("display_name")
         if self.email is not None and (
             other.email is None or self.email.casefold() != other.email.casefold()
         ):

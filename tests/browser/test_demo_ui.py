@@ -116,6 +116,12 @@ async def open_form(page: Page, text: dict[str, Any]) -> FrameLocator:
     return form
 
 
+async def pick_items(form: FrameLocator) -> None:
+    """The deal's two products, which match no QuickBooks item, get the first item."""
+    for line in (0, 1):
+        await form.locator(f"[data-field='lines[{line}].item_id']").select_option(index=1)
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     demo: DemoStack, base_url: str, page: Page, lang: str
@@ -190,6 +196,8 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     await expect(invoice.locator("[data-field=balance]")).to_have_text(text["balance"])
     history = panel.locator("#history li[data-type=payment_received]")
     await expect(history).to_contain_text(text["payment"])
+    requested = panel.locator("#history li[data-type=creation_requested]")
+    await expect(requested).to_contain_text(text["user"])  # people by name, not by id
     await shoot(page, f"{lang}-5-partially-paid")
 
     # The PDF downloads.
@@ -345,8 +353,7 @@ async def test_an_existing_quickbooks_customer_is_found_as_you_type_and_invoiced
 
     await form.get_by_label("Existing QuickBooks customer").check()
     search = form.get_by_role("combobox", name="Search QuickBooks customers")
-    await form.locator("[data-field='lines[0].item_id']").select_option(index=1)
-    await form.locator("[data-field='lines[1].item_id']").select_option(index=1)
+    await pick_items(form)
 
     # "Existing customer" with none picked is a field error, never a new customer.
     await form.get_by_role("button", name="Create invoice").click()
@@ -404,6 +411,7 @@ REFUSAL: dict[str, dict[str, str]] = {
         "choose another number.",
         "dismiss": "Dismiss",
         "empty": "No invoices",
+        "cancel": "Cancel",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -413,6 +421,7 @@ REFUSAL: dict[str, dict[str, str]] = {
         "choisissez un autre numéro.",
         "dismiss": "Écarter",
         "empty": "Aucune facture",
+        "cancel": "Annuler",
     },
 }
 
@@ -443,10 +452,12 @@ async def test_a_warning_and_a_quickbooks_refusal_read_in_the_users_language(
         "count": 1,
     }
     await demo.emulators.admin("quickbooks", "POST", "faults", refusal)
-    await form.locator("[data-field='lines[0].item_id']").select_option(index=1)
-    await form.locator("[data-field='lines[1].item_id']").select_option(index=1)
+    await pick_items(form)
     await form.get_by_role("button", name=text["create"]).click()
 
+    # The form says why and stays open for a fix; closed, the panel says it too.
+    await expect(form.locator("#error")).to_contain_text(text["failed"].split(": ", 1)[1])
+    await form.get_by_role("button", name=text["cancel"]).click()
     panel = page.frame_locator("#panel-frame")
     failed = panel.locator("li.invoice p.error").first
     await expect(failed).to_contain_text(text["failed"], timeout=SLOW)
@@ -476,3 +487,27 @@ async def test_a_deal_in_a_currency_quickbooks_refuses_offers_the_home_currency(
     await warning.get_by_role("button", name=fix).click()
 
     await expect(currency).to_have_value("USD")
+
+
+async def test_a_linked_customer_renamed_to_a_taken_name_is_a_field_error(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    await page.goto(f"{base_url}/?deal=3")
+    form = await open_form(page, TEXT["en"])
+    await form.get_by_label("Existing QuickBooks customer").check()
+    search = form.get_by_role("combobox", name="Search QuickBooks customers")
+    await search.press_sequentially("Cool", delay=50)
+    await form.get_by_role("option", name=re.compile("Cool Cars")).click()
+    await pick_items(form)
+
+    # The name edited to one QuickBooks has for another customer, and copied to QuickBooks.
+    name = form.locator("input[name=displayName]")
+    await name.fill("Amy's Bird Sanctuary")
+    await form.get_by_label(re.compile("Also update the customer's name")).check()
+    await form.get_by_role("button", name="Create invoice").click()
+
+    await expect(name).to_have_attribute("aria-invalid", "true", timeout=SLOW)
+    await expect(form.locator(".field-error")).to_have_text(
+        "QuickBooks already has a customer, vendor or employee with this name."
+    )
+    assert await quickbooks_invoices(demo) == []

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.postgres.engine import build_session_factory
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.postgres.views import PostgresInvoiceViews
-from tests.unit.application import test_invoicing
+from tests.unit.application import test_customer_tax_id, test_invoice_terms, test_invoicing
 from tests.unit.application.invoicing_world import World
 
 pytestmark = pytest.mark.integration
@@ -27,6 +27,8 @@ async def world(pg_engine: AsyncEngine, database_url: str) -> AsyncIterator[Worl
     await views.close()
 
 
-for _name in dir(test_invoicing):
-    if _name.startswith("test_"):
-        globals()[_name] = getattr(test_invoicing, _name)
+# The suites whose tests take a plain world (this one's, on Postgres).
+for _suite in (test_invoicing, test_invoice_terms, test_customer_tax_id):
+    for _name in dir(_suite):
+        if _name.startswith("test_"):
+            globals()[_name] = getattr(_suite, _name)

@@ -73,6 +73,28 @@ async def qbo_invoice(emulators: Emulators, quickbooks_id: str) -> dict[str, obj
     return {"deleted": quickbooks_id in deleted}
 
 
+async def create_from(
+    invoices: invoice_service_pb2_grpc.InvoiceServiceStub,
+    draft: invoice_service_pb2.InvoiceDraft,
+    request_id: str,
+    customer: customer_pb2.Customer,
+    **changes: str,
+) -> invoice_pb2.Invoice:
+    """CreateInvoice with the draft as the form sends it, for ``customer``, with ``changes``."""
+    invoice = invoice_pb2.Invoice()
+    invoice.CopyFrom(draft.invoice)
+    invoice.customer.CopyFrom(customer)
+    for key, value in changes.items():
+        setattr(invoice, key, value)
+    reply = await invoices.CreateInvoice(
+        invoice_service_pb2.CreateInvoiceRequest(
+            parent=DEAL, invoice=invoice, request_id=request_id
+        ),
+        metadata=MD,
+    )
+    return reply.invoice
+
+
 async def test_settings_prepare_create_pay_send_void_delete_overdue(
     world: tuple[Service, Emulators],
 ) -> None:
@@ -119,22 +141,10 @@ async def test_settings_prepare_create_pay_send_void_delete_overdue(
         assert len(draft.invoice.lines) >= 2
 
         async def create(request_id: str, **changes: str) -> invoice_pb2.Invoice:
-            invoice = invoice_pb2.Invoice()
-            invoice.CopyFrom(draft.invoice)
-            invoice.customer.CopyFrom(
-                customer_pb2.Customer(
-                    display_name=f"Initech Inc. {request_id}", email="peter@initech.test"
-                )
+            customer = customer_pb2.Customer(
+                display_name=f"Initech Inc. {request_id}", email="peter@initech.test"
             )
-            for key, value in changes.items():
-                setattr(invoice, key, value)
-            reply = await invoices.CreateInvoice(
-                invoice_service_pb2.CreateInvoiceRequest(
-                    parent=DEAL, invoice=invoice, request_id=request_id
-                ),
-                metadata=MD,
-            )
-            return reply.invoice
+            return await create_from(invoices, draft, request_id, customer, **changes)
 
         # Create with a new QuickBooks customer.
         first = await create("journey-1")
@@ -264,18 +274,8 @@ async def test_the_chosen_term_and_its_due_date_are_what_quickbooks_records(
         assert draft.terms_due_dates["3"] == str(issued + timedelta(days=30))
 
         async def create(request_id: str, **changes: str) -> invoice_pb2.Invoice:
-            invoice = invoice_pb2.Invoice()
-            invoice.CopyFrom(draft.invoice)
-            invoice.customer.CopyFrom(customer_pb2.Customer(display_name=f"Terms Co {request_id}"))
-            for key, value in changes.items():
-                setattr(invoice, key, value)
-            reply = await invoices.CreateInvoice(
-                invoice_service_pb2.CreateInvoiceRequest(
-                    parent=DEAL, invoice=invoice, request_id=request_id
-                ),
-                metadata=MD,
-            )
-            return reply.invoice
+            customer = customer_pb2.Customer(display_name=f"Terms Co {request_id}")
+            return await create_from(invoices, draft, request_id, customer, **changes)
 
         # As the form sends it: Net 15 and the date it gives.
         chosen = await create("terms-1", terms_id="2", due_date=draft.terms_due_dates["2"])

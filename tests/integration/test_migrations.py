@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres import migrate
 from adapters.postgres.engine import build_engine
@@ -68,6 +70,19 @@ async def test_stairway_upgrade_downgrade_upgrade_every_revision(
         await engine.dispose()
 
 
+async def _insert_invoice(engine: AsyncEngine, values: dict[str, Any]) -> None:
+    """An invoice row as an earlier revision's service wrote it (``values``: its columns)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                f"INSERT INTO invoices ({', '.join(values)}, creation) VALUES ("
+                + ", ".join(f"CAST(:{k} AS jsonb)" if k in _JSON else f":{k}" for k in values)
+                + ", '{}')"
+            ),
+            {k: json.dumps(v) if k in _JSON else v for k, v in values.items()},
+        )
+
+
 async def test_invoices_stored_before_the_read_columns_get_them_from_their_lines(
     database_factory: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,18 +99,7 @@ async def test_invoices_stored_before_the_read_columns_get_them_from_their_lines
     views = PostgresInvoiceViews(url)
     try:
         await migrate.upgrade(engine, "0007")
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    f"INSERT INTO invoices ({', '.join(old)}, creation) VALUES ("
-                    + ", ".join(
-                        f"CAST(:{k} AS jsonb)" if k in ("customer", "lines") else f":{k}"
-                        for k in old
-                    )
-                    + ", '{}')"
-                ),
-                {k: json.dumps(v) if k in ("customer", "lines") else v for k, v in old.items()},
-            )
+        await _insert_invoice(engine, old)
         await migrate.upgrade(engine, "head")
 
         today = date(2025, 3, 14)
@@ -115,15 +119,7 @@ async def test_voided_invoices_stored_with_a_balance_owe_nothing_after_0011(
     views = PostgresInvoiceViews(url)
     try:
         await migrate.upgrade(engine, "0010")
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    f"INSERT INTO invoices ({', '.join(values)}, creation) VALUES ("
-                    + ", ".join(f"CAST(:{k} AS jsonb)" if k in _JSON else f":{k}" for k in values)
-                    + ", '{}')"
-                ),
-                {k: json.dumps(v) if k in _JSON else v for k, v in values.items()},
-            )
+        await _insert_invoice(engine, values)
         await migrate.upgrade(engine, "head")
 
         view = await views.get("c-1", invoice.id, today=date(2025, 3, 14))

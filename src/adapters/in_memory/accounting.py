@@ -144,6 +144,16 @@ class InMemoryAccountingGateway:
     ) -> AccountingCustomer:
         self._enter(company_id, "update_customer")
         current = self.customers[customer_id]
+        if "display_name" in fields and any(
+            c.customer.display_name.casefold() == details.display_name.casefold()
+            for c in self.customers.values()
+            if c.id != customer_id
+        ):
+            raise UpstreamRejectedError(
+                "QuickBooks already has a customer with this name.",
+                reason=Reason.QUICKBOOKS_REJECTED,
+                metadata={MetadataKey.VENDOR_CODE: "6240"},
+            )
         changes = {f: getattr(details, f) for f in fields}
         updated = _changed(current, customer=dataclasses.replace(current.customer, **changes))
         self.customers[customer_id] = updated

@@ -138,7 +138,7 @@ class InMemoryInvoiceRepository:
         self,
         invoices: _Table[tuple[str, str], Invoice],
         creation: _Table[tuple[str, str], CreationOptions],
-        events: list[tuple[Invoice, DomainEvent, str | None]],
+        events: list[tuple[Invoice, DomainEvent, str | None, str | None]],
     ) -> None:
         self._invoices, self._creation, self._events = invoices, creation, events
         self._read_versions: dict[tuple[str, str], int] = {}
@@ -150,8 +150,10 @@ class InMemoryInvoiceRepository:
             self._read_versions.setdefault((invoice.company_id, invoice.id), invoice.version)
         return copies
 
-    def _stage(self, invoice: Invoice, actor: str | None, read_version: int | None) -> None:
-        self._events.extend((invoice, event, actor) for event in invoice.pull_events())
+    def _stage(
+        self, invoice: Invoice, actor: str | None, name: str | None, read_version: int | None
+    ) -> None:
+        self._events.extend((invoice, event, actor, name) for event in invoice.pull_events())
         key = (invoice.company_id, invoice.id)
         self._invoices.put_if(key, copy.deepcopy(invoice), read_version)
 
@@ -163,24 +165,31 @@ class InMemoryInvoiceRepository:
         return await self.get(company_id, invoice_id)
 
     async def add(
-        self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
+        self,
+        invoice: Invoice,
+        *,
+        actor: str | None = None,
+        actor_name: str | None = None,
+        creation: CreationOptions | None = None,
     ) -> None:
         key = (invoice.company_id, invoice.id)
         if self._invoices.get(key) is not None:
             raise _conflict("invoice")
         self._creation.put(key, creation or CreationOptions())
-        self._stage(invoice, actor, None)
+        self._stage(invoice, actor, actor_name, None)
 
     async def creation_options(self, company_id: str, invoice_id: str) -> CreationOptions:
         return self._creation.get((company_id, invoice_id)) or CreationOptions()
 
-    async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
+    async def save(
+        self, invoice: Invoice, *, actor: str | None = None, actor_name: str | None = None
+    ) -> None:
         key = (invoice.company_id, invoice.id)
         read = self._read_versions.get(key)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
         invoice.version = max(invoice.version, read + 1)
-        self._stage(invoice, actor, read)
+        self._stage(invoice, actor, actor_name, read)
         self._read_versions[key] = invoice.version
 
     async def list_for_deal(
@@ -204,7 +213,7 @@ class InMemoryInvoiceRepository:
     ) -> None:
         for invoice in await self.find_by_quickbooks_ids(company_id, quickbooks_ids):
             invoice.mark_synced(now)
-            self._stage(invoice, None, self._read_versions[(invoice.company_id, invoice.id)])
+            self._stage(invoice, None, None, self._read_versions[(invoice.company_id, invoice.id)])
 
     async def list_unsettled(self, company_id: str) -> list[Invoice]:
         unsettled = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID)
@@ -334,7 +343,7 @@ class InMemoryDealFollowUpRepository(_OnTable[tuple[str, str], DealFollowUp]):
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self._events: list[tuple[Invoice, DomainEvent, str | None]] = []
+        self._events: list[tuple[Invoice, DomainEvent, str | None, str | None]] = []
         settings = _Table("settings", store.settings)
         invoices = _Table("invoice", store.invoices)
         creation = _Table("invoice", store.creation)
@@ -367,7 +376,7 @@ class InMemoryUnitOfWork:
                 table.check()
             for table in self._tables:
                 table.apply()
-            for invoice, event, actor in self._events:
+            for invoice, event, actor, actor_name in self._events:
                 store.events.append(
                     RecordedEvent(
                         id=next(store.event_ids),
@@ -376,6 +385,7 @@ class InMemoryUnitOfWork:
                         invoice_id=invoice.id,
                         event=event,
                         actor=actor,
+                        actor_name=actor_name,
                     )
                 )
         self._events.clear()

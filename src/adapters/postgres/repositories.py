@@ -99,7 +99,16 @@ def _with_events(write: Insert | Update) -> Select[int]:
         .render_derived(with_types=True)
     )
     add_events = insert(_EVENTS).from_select(
-        ["company_id", "deal_id", "invoice_id", "kind", "occurred_at", "actor", "payload"],
+        [
+            "company_id",
+            "deal_id",
+            "invoice_id",
+            "kind",
+            "occurred_at",
+            "actor",
+            "payload",
+            "actor_name",
+        ],
         core_select(
             written.c.company_id,
             written.c.deal_id,
@@ -108,6 +117,7 @@ def _with_events(write: Insert | Update) -> Select[int]:
             events.c.occurred_at,
             bindparam("actor", type_=String),
             events.c.payload,
+            bindparam("actor_name", type_=String),
         )
         .select_from(written.join(events, true()))
         .order_by(events.c.n),
@@ -240,18 +250,26 @@ class PostgresInvoiceRepository(_OnSession):
         return found[0] if found else None
 
     async def add(
-        self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
+        self,
+        invoice: Invoice,
+        *,
+        actor: str | None = None,
+        actor_name: str | None = None,
+        creation: CreationOptions | None = None,
     ) -> None:
         values = invoice_values(invoice)
         values.update(
             creation=dataclasses.asdict(creation or CreationOptions()),
             events=_events(invoice),
             actor=actor,
+            actor_name=actor_name,
         )
         await self._session.execute(_ADD_INVOICE, values)
         self._read_versions[invoice.id] = invoice.version
 
-    async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
+    async def save(
+        self, invoice: Invoice, *, actor: str | None = None, actor_name: str | None = None
+    ) -> None:
         read = self._read_versions.get(invoice.id)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
@@ -263,6 +281,7 @@ class PostgresInvoiceRepository(_OnSession):
             where_version=read,
             events=_events(invoice),
             actor=actor,
+            actor_name=actor_name,
         )
         if (await self._session.execute(_SAVE_INVOICE, values)).scalar_one() != 1:
             raise ConcurrencyConflictError(
@@ -356,6 +375,7 @@ class PostgresInvoiceEventRepository(_OnSession):
                 invoice_id=row.invoice_id,
                 event=event_from_row(row),
                 actor=row.actor,
+                actor_name=row.actor_name,
             )
             for row in rows
         ]

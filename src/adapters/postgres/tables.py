@@ -130,6 +130,7 @@ class InvoiceEventRow(SQLModel, table=True):
     occurred_at: datetime = _column(_TIMESTAMP)
     actor: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any] = _column(JSONB)
+    actor_name: str | None = Field(default=None, max_length=255)
 
 
 class IdempotencyKeyRow(SQLModel, table=True):

@@ -440,6 +440,8 @@ def customer_fields_to_qbo(
 ) -> dict[str, Any]:
     wanted = fields if fields is not None else frozenset({"email", "billing_address", "tax_id"})
     out: dict[str, Any] = {}
+    if "display_name" in wanted:
+        out["DisplayName"] = details.display_name
     if "email" in wanted and details.email:
         out["PrimaryEmailAddr"] = {"Address": details.email}
     if "billing_address" in wanted and details.billing_address is not None:

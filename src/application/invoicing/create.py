@@ -115,7 +115,7 @@ class CreateInvoice:
             if replayed is None:
                 raise ConcurrencyConflictError("request id claimed concurrently")
             return replayed
-        invoice, creation, settings = stored
+        invoice, creation = stored
         log.info(
             "invoice.creation_requested",
             invoice_id=invoice.id,
@@ -124,7 +124,7 @@ class CreateInvoice:
         )
         # Finished from what was just stored: reading it back would only cost round trips.
         invoice = await self._unless_cut_short(
-            ref.company_id, invoice.id, self.finish.finish(invoice, creation, settings)
+            ref.company_id, invoice.id, self.finish.finish(invoice, creation)
         )
         return await self._answer(invoice)
 
@@ -144,7 +144,7 @@ class CreateInvoice:
         options: InvoiceOptions | None,
         request_id: str,
         fingerprint: str,
-    ) -> tuple[Invoice, CreationOptions, CompanySettings] | None:
+    ) -> tuple[Invoice, CreationOptions] | None:
         """Build the invoice from the company's settings, claim the request id and store the
         invoice with its events, in one transaction; None, storing nothing, when the request
         id was claimed first."""
@@ -154,14 +154,19 @@ class CreateInvoice:
             record = IdempotencyRecord(fingerprint, invoice.id)
             if request_id and not await uow.idempotency.put(ref.company_id, request_id, record):
                 return None
-            await uow.invoices.add(invoice, actor=ref.principal.subject, creation=creation)
+            await uow.invoices.add(
+                invoice,
+                actor=ref.principal.subject,
+                actor_name=ref.principal.name,
+                creation=creation,
+            )
             try:
                 await uow.commit()
             except ConcurrencyConflictError:
                 if not request_id:
                     raise
                 return None  # the request id's claim lost to a concurrent one at commit
-        return invoice, creation, settings
+        return invoice, creation
 
     async def _unless_cut_short(
         self, company_id: str, invoice_id: str, finishing: Awaitable[Invoice]
@@ -285,8 +290,9 @@ class CreateInvoice:
             raise exc.prefixed("invoice") from None
         # Which organization or person to remember the customer for is the deal follow-up's
         # business (after QuickBooks created the invoice): no Pipedrive call on this path.
+        copy = data.update_customer_details
         creation = CreationOptions(
-            update_customer_details=data.update_customer_details,
+            update_customer_details=settings.copy_customer_details if copy is None else copy,
             requested_by=ref.principal.subject,
         )
         return invoice, creation

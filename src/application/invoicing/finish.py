@@ -15,7 +15,7 @@ from application.errors import (
     UpstreamUnavailableError,
 )
 from application.invoicing.follow_up import FollowUpOnDeal
-from application.invoicing.stored import QUICKBOOKS_ACTOR, settings_of
+from application.invoicing.stored import QUICKBOOKS_ACTOR
 from application.ports.accounting import AccountingCustomer, AccountingGateway, AccountingInvoice
 from application.ports.clock import Clock
 from application.ports.jobs import JobQueue
@@ -27,7 +27,6 @@ from application.ports.persistence import (
 )
 from application.reasons import ResourceType
 from domain.invoice import Invoice, InvoiceState
-from domain.settings import CompanySettings
 
 log = structlog.get_logger("dealbooks.invoices")
 
@@ -51,17 +50,14 @@ class FinishInvoiceCreation:
             if invoice is None:
                 raise NotFoundError(ResourceType.INVOICE, invoice_id)
             creation = await uow.invoices.creation_options(company_id, invoice_id)
-            settings = await settings_of(uow, company_id)
-        return await self.finish(invoice, creation, settings)
+        return await self.finish(invoice, creation)
 
-    async def finish(
-        self, invoice: Invoice, creation: CreationOptions, settings: CompanySettings
-    ) -> Invoice:
+    async def finish(self, invoice: Invoice, creation: CreationOptions) -> Invoice:
         """``execute`` for an invoice the caller just read or stored (with its options)."""
         if invoice.state is not InvoiceState.CREATING:
             return invoice
         try:
-            customer = await self._ensure_customer(invoice, creation, settings)
+            customer = await self._ensure_customer(invoice, creation)
             linked = copy.copy(invoice)  # as sent: linked to the customer QuickBooks knows
             linked.customer = invoice.customer.with_quickbooks_id(customer.id)
             created = await self.accounting.create_invoice(
@@ -86,12 +82,12 @@ class FinishInvoiceCreation:
         return finished
 
     async def _ensure_customer(
-        self, invoice: Invoice, creation: CreationOptions, settings: CompanySettings
+        self, invoice: Invoice, creation: CreationOptions
     ) -> AccountingCustomer:
         company_id = invoice.company_id
         wanted = invoice.customer
         if wanted.quickbooks_id:
-            if not (creation.update_customer_details or settings.copy_customer_details):
+            if not creation.update_customer_details:  # decided at the request, setting included
                 # Linked and nothing to copy: QuickBooks itself refuses an unknown customer,
                 # so reading it first would only cost a call against the rate limit.
                 return AccountingCustomer(id=wanted.quickbooks_id, customer=wanted)

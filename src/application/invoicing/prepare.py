@@ -182,6 +182,7 @@ class PrepareInvoice:
             terms_id=term.id if term else None,
             terms_due_dates={t.id: t.due_date(issue_date) for t in options.terms if t.active},
             rule_due_date=settings.due_date_policy.due_date(issue_date),
+            copy_customer_details=settings.copy_customer_details,
             lines=lines,
             totals=totals_of(lines, currency),
             warnings=tuple(warnings),

@@ -92,6 +92,8 @@ class InvoiceAction:
             invoice = await load_invoice(uow, ref, for_update=True)
             change(invoice, now)
             invoice.mark_synced(now)
-            await uow.invoices.save(invoice, actor=ref.principal.subject)
+            await uow.invoices.save(
+                invoice, actor=ref.principal.subject, actor_name=ref.principal.name
+            )
             await uow.commit()
         return await self.answers.view(ref.company_id, ref.deal_id, ref.invoice_id)

@@ -131,7 +131,8 @@ class AccountingGateway(Protocol):
     async def update_customer_details(
         self, company_id: str, customer_id: str, details: Customer, fields: frozenset[str]
     ) -> AccountingCustomer:
-        """Sparse update of ``fields`` among {"email", "billing_address", "tax_id"}."""
+        """Sparse update of ``fields`` among {"display_name", "email", "billing_address",
+        "tax_id"}; a name another customer, vendor or employee has is refused (6240)."""
         ...
 
     async def invoice_options(self, company_id: str) -> InvoiceOptions: ...

@@ -61,14 +61,22 @@ class InvoiceRepository(Protocol):
         ...
 
     async def add(
-        self, invoice: Invoice, *, actor: str | None = None, creation: CreationOptions | None = None
+        self,
+        invoice: Invoice,
+        *,
+        actor: str | None = None,
+        actor_name: str | None = None,
+        creation: CreationOptions | None = None,
     ) -> None: ...
 
     async def creation_options(self, company_id: str, invoice_id: str) -> CreationOptions: ...
 
-    async def save(self, invoice: Invoice, *, actor: str | None = None) -> None:
+    async def save(
+        self, invoice: Invoice, *, actor: str | None = None, actor_name: str | None = None
+    ) -> None:
         """Store the changes of an invoice read in this unit of work, and its pending events
-        (attributed to ``actor``: a user id, or "quickbooks" for facts read from QuickBooks).
+        (attributed to ``actor``: a user id, or "quickbooks" for facts read from QuickBooks;
+        ``actor_name``: the person's name, for the history).
 
         Raises ``ConcurrencyConflictError`` if someone else stored it since it was read.
         """
@@ -131,6 +139,7 @@ class RecordedEvent:
     invoice_id: str
     event: DomainEvent
     actor: str | None
+    actor_name: str | None = None  # the person's name when the actor is one
 
 
 class InvoiceEventRepository(Protocol):

@@ -179,6 +179,7 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         customer_linked=draft.contact_linked,
         terms_due_dates={term: due.isoformat() for term, due in draft.terms_due_dates.items()},
         rule_due_date=draft.rule_due_date.isoformat() if draft.rule_due_date else "",
+        update_customer_details=draft.copy_customer_details,
     )
 
 
@@ -191,7 +192,7 @@ def _link_name(draft: InvoiceDraft) -> str:
 
 
 def invoice_input_from_proto(
-    message: invoice_pb2.Invoice, *, update_customer_details: bool
+    message: invoice_pb2.Invoice, *, update_customer_details: bool | None
 ) -> InvoiceInput:
     if len(message.lines) > MAX_LINES:
         raise InvalidValueError.of("invoice.lines", MessageCode.TOO_MANY_LINES, max=MAX_LINES)
@@ -241,6 +242,7 @@ def event_to_proto(recorded: RecordedEvent) -> invoice_pb2.InvoiceEvent:
         type=recorded.event.kind,
         description=description,
         actor=recorded.actor or "",
+        actor_display_name=recorded.actor_name or "",
         occur_time=timestamp(recorded.event.occurred_at),
         amount=money_to_proto(amount),
     )

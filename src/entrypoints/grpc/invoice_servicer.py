@@ -34,6 +34,9 @@ from entrypoints.grpc.invoice_mappers import (
 from entrypoints.grpc.names import parse_deal_name, parse_invoice_name
 from entrypoints.principal import current_principal
 
+# What the caller chose for this invoice; unspecified (absent here) leaves it to the company.
+_COPY = {pb.CUSTOMER_DETAILS_COPY_ALWAYS: True, pb.CUSTOMER_DETAILS_COPY_NEVER: False}
+
 
 def _deal(parent: str) -> DealRef:
     company, deal = parse_deal_name(parent)
@@ -69,7 +72,10 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     ) -> pb.CreateInvoiceResponse:
         ref = _deal(request.parent)
         data = invoice_input_from_proto(
-            request.invoice, update_customer_details=request.update_customer_details
+            request.invoice,
+            update_customer_details=_COPY.get(
+                request.customer_details_copy, True if request.update_customer_details else None
+            ),
         )
         view = await self.create.execute(CreateInvoiceCommand(ref, data, request.request_id))
         return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))

@@ -149,6 +149,7 @@ class PipedriveUiSessions:
             subject=f"pipedrive-user-{claims.user_id}",
             companies=frozenset({claims.company_id}),
             is_admin=user.is_admin,
+            name=user.name or None,
         )
 
     async def me(self, request: web.Request) -> dict[str, Any]:

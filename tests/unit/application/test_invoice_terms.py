@@ -30,7 +30,9 @@ def world() -> World:
 async def _settings(world: World, **changes: object) -> None:
     async with world.uow() as uow:
         current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
-        await uow.settings.save(dataclasses.replace(current, **changes))
+        await uow.settings.save(
+            dataclasses.replace(current, updated_at=world.clock.now(), **changes)
+        )
         await uow.commit()
 
 

@@ -31,6 +31,7 @@ from domain.money import Money
 from tests.unit.application.invoicing_world import (
     COMPANY,
     OTHER,
+    USER,
     World,
     a_deal,
     create_command,
@@ -412,6 +413,22 @@ async def test_history_records_creation_and_payment(world: World) -> None:
     assert "creation_requested" in kinds
     created = next(e for e in events.items if e.event.kind == "creation_requested")
     assert created.actor == "user-7"
+    assert created.actor_name is None  # a caller without a name (an API token)
+
+
+async def test_history_names_the_person_who_acted(world: World) -> None:
+    camille = replace(USER, name="Camille Laurent")
+    command = create_command()
+    view = await world.create.execute(
+        replace(command, deal=replace(command.deal, principal=camille))
+    )
+    await world.void.execute(InvoiceActionCommand(invoice_ref(view.id, camille), "void-1"))
+
+    events = await world.events.execute(ListPageCommand(deal_ref()))
+
+    named = {e.event.kind: e.actor_name for e in events.items}
+    assert named["creation_requested"] == named["voided"] == "Camille Laurent"
+    assert named["created"] is None  # recorded from QuickBooks' answer
 
 
 @pytest.mark.parametrize("size", [-1])

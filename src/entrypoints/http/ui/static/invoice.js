@@ -2,7 +2,7 @@
 // customer search, field errors beside their fields, and one invoice however often it is sent.
 import {
   ApiError, boot, closeModal, ctx, currencyPlaces, day, el, money, resize, rpc, session, showError,
-  snackbar, t, tCode, uuid,
+  snackbar, t, tCode, tFailure, uuid,
   loaded,
 } from "./core.js";
 import * as D from "./decimal.js";
@@ -16,7 +16,7 @@ let chosenCustomer = null; // {quickbooksCustomerId, displayName, ...}
 let lineSeq = 0;
 // One id for this form: a second click, a retry after a timeout or a reload of the request
 // all name the same creation, so QuickBooks never gets two invoices from it (AIP-155).
-const requestId = uuid();
+let requestId = uuid();
 let submitting = false;
 
 const dealId = () => String(ctx.data.dealId || ctx.selectedIds || "").split(",")[0];
@@ -302,7 +302,7 @@ function collect() {
   return {
     parent: dealName,
     requestId,
-    updateCustomerDetails: f.updateCustomer.checked,
+    customerDetailsCopy: f.updateCustomer.checked ? "CUSTOMER_DETAILS_COPY_ALWAYS" : "CUSTOMER_DETAILS_COPY_NEVER",
     invoice: {
       customer: {
         displayName: f.displayName.value.trim(),
@@ -348,6 +348,13 @@ async function submit(event) {
       throw new ApiError({ errors: [{ field: "customer.quickbooks_customer_id", code: "CHOOSE_QUICKBOOKS_CUSTOMER", params: {} }] }, 400);
     }
     const { invoice } = await rpc("InvoiceService", "CreateInvoice", collect());
+    if (invoice.state === "INVOICE_STATE_CREATE_FAILED") {
+      // QuickBooks refused it: say why here, beside the field when QuickBooks names one, and
+      // let the corrected form go out as a new request (this one's answer is final).
+      requestId = uuid();
+      const field = { 6240: "customer.display_name" }[invoice.failureParams?.vendorCode] || "";
+      throw new ApiError({ errors: field ? [{ field, code: "", detail: tFailure(invoice) }] : [] }, 400, tFailure(invoice));
+    }
     const number = invoice.docNumber || "";
     const queued = invoice.state === "INVOICE_STATE_CREATING";
     const message = queued ? t("form.queued") : t("form.created", { number });
@@ -389,6 +396,7 @@ function fill() {
   const address = customer.billingAddress || {};
   for (const key of ["line1", "line2", "city", "region", "postalCode", "country"]) f[key].value = address[key] || "";
   f.taxId.value = customer.taxId || "";
+  f.updateCustomer.checked = Boolean(draft.updateCustomerDetails);
   if (options.automatedSalesTax) {
     // US companies: no tax registration field on the customer; where it goes, and its limit.
     f.taxId.setAttribute("aria-describedby", "tax-id-where");

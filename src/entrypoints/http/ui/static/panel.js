@@ -128,7 +128,8 @@ function render() {
 }
 
 let historyLoaded = false;
-function actorName(actor) {
+function actorName(actor, name) {
+  if (name) return name;
   if (!actor) return t("actor.system");
   if (actor === "quickbooks") return t("actor.quickbooks");
   const user = /^pipedrive-user-(\d+)$/.exec(actor);
@@ -144,7 +145,7 @@ function historyItem(event) {
   const amount = event.amount?.currencyCode ? ` · ${moneyOf(event.amount)}` : "";
   return el("li", { title: event.description, "data-type": event.type },
     el("span", {}, number ? `${t("panel.invoice", { number })} · ${what}${amount}` : `${what}${amount}`),
-    el("span", { class: "muted" }, " · ", moment(event.occurTime), " · ", actorName(event.actor)));
+    el("span", { class: "muted" }, " · ", moment(event.occurTime), " · ", actorName(event.actor, event.actorDisplayName)));
 }
 
 async function loadHistory() {
