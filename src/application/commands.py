@@ -100,6 +100,7 @@ class InvoiceInput:
     memo: str = ""
     terms_id: str = ""
     update_customer_details: bool | None = None  # None: as the company's setting says
+    exchange_rate: str = ""  # home-currency units per unit of ``currency``; empty: QuickBooks'
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Generic, TypeVar
 
 from application.ports.accounting import AccountingCustomer
@@ -156,6 +157,10 @@ class InvoiceDraft:
     terms_due_dates: Mapping[str, date] = field(default_factory=dict)
     rule_due_date: date | None = None
     copy_customer_details: bool = False  # the company's setting, the form's box default
+    # A foreign-currency draft: QuickBooks' rate for the issue date (home-currency units per
+    # unit of ``currency``) and the total in the home currency at that rate.
+    exchange_rate: Decimal | None = None
+    home_total: Money | None = None
     # The deal's contact whose QuickBooks link is (or would be) used: organization, else person.
     contact: tuple[SourceEntity, str] | None = None
     contact_linked: bool = False

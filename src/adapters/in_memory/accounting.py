@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from application.errors import (
@@ -62,6 +63,8 @@ class InMemoryAccountingGateway:
         self.failures: dict[str, list[Exception]] = {}
         self.items = (ItemOption("1", "Services"), ItemOption("2", "Hours"))
         self.tax_codes = (TaxCodeOption("TAX", "Taxable"), TaxCodeOption("NON", "Non-taxable"))
+        self.rates: dict[str, Decimal] = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2700")}
+        self.sent_rates: dict[str, Decimal | None] = {}  # QuickBooks invoice id -> rate sent
         self.terms = (
             PaymentTerm("3", "Net 30", due_days=30),
             PaymentTerm("2", "Net 15", due_days=15),
@@ -159,12 +162,21 @@ class InMemoryAccountingGateway:
         self.customers[customer_id] = updated
         return updated
 
+    async def exchange_rate(self, company_id: str, currency: str, as_of: date) -> Decimal:
+        self._enter(company_id, "exchange_rate")
+        return self.rates.get(currency, Decimal(1))
+
     async def invoice_options(self, company_id: str) -> InvoiceOptions:
         self._enter(company_id, "invoice_options")
         return InvoiceOptions(self.preferences, self.tax_codes, self.terms, self.items)
 
     async def create_invoice(
-        self, company_id: str, invoice: Invoice, *, request_id: str
+        self,
+        company_id: str,
+        invoice: Invoice,
+        *,
+        request_id: str,
+        exchange_rate: Decimal | None = None,
     ) -> AccountingInvoice:
         self._enter(company_id, "create_invoice")
         replay = self._replay(request_id, "invoice")
@@ -221,6 +233,7 @@ class InMemoryAccountingGateway:
             terms_name=term.name if term else None,
         )
         self.invoices[new_id] = created
+        self.sent_rates[new_id] = exchange_rate
         self.requests[f"invoice:{request_id}"] = created
         return created
 

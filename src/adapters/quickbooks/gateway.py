@@ -7,7 +7,8 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Final
 
 import structlog
@@ -158,6 +159,13 @@ class QuickBooksAccountingGateway:
 
     # -- form data -----------------------------------------------------------------------------
 
+    async def exchange_rate(self, company_id: str, currency: str, as_of: date) -> Decimal:
+        # [U] the reference leaves the parameters' casing open; QBO's own samples use these.
+        body = await self.client.get(
+            company_id, "exchangerate", sourcecurrencycode=currency, asofdate=as_of.isoformat()
+        )
+        return Decimal(str((body.get("ExchangeRate") or {}).get("Rate") or 1))
+
     async def invoice_options(self, company_id: str) -> InvoiceOptions:
         return await self._options.get(company_id, lambda: self._read_options(company_id))
 
@@ -186,7 +194,12 @@ class QuickBooksAccountingGateway:
     # -- invoices ------------------------------------------------------------------------------
 
     async def create_invoice(
-        self, company_id: str, invoice: Invoice, *, request_id: str
+        self,
+        company_id: str,
+        invoice: Invoice,
+        *,
+        request_id: str,
+        exchange_rate: Decimal | None = None,
     ) -> AccountingInvoice:
         if not invoice.customer.quickbooks_id:
             raise UpstreamRejectedError(
@@ -200,6 +213,9 @@ class QuickBooksAccountingGateway:
             is_us=options.preferences.is_us_company,
             item_ids_by_name={item.name: item.id for item in options.items if item.active},
         )
+        preferences = options.preferences
+        if exchange_rate is not None and invoice.currency != preferences.home_currency:
+            body["ExchangeRate"] = exchange_rate  # else QuickBooks' rate for TxnDate applies
         created = await self.client.post(company_id, "invoice", body, request_id=request_id)
         result = invoice_from_qbo(created["Invoice"], invoice.currency)
         log.info(

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -42,7 +43,7 @@ from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine, build_lines
 from domain.messages import MessageCode
-from domain.money import is_known_currency
+from domain.money import is_known_currency, to_decimal
 from domain.payment_term import PaymentTerm
 from domain.settings import CompanySettings
 
@@ -57,6 +58,21 @@ def _parse_date(value: str, field: str, violations: list[FieldViolation]) -> dat
     except ValueError:
         violations.append(FieldViolation.of(field, MessageCode.NOT_A_DATE, value=value[:40]))
         return None
+
+
+def _parse_rate(value: str, violations: list[FieldViolation]) -> Decimal | None:
+    """The user's own exchange rate, when given: a positive decimal."""
+    if not value.strip():
+        return None
+    try:
+        rate = to_decimal(value, "exchange_rate")
+    except InvalidValueError as exc:
+        violations.extend(exc.violations)
+        return None
+    if rate <= 0:
+        violations.append(FieldViolation("exchange_rate", MessageCode.MUST_BE_POSITIVE))
+        return None
+    return rate
 
 
 def _line_row(line: LineInput) -> dict[str, Any]:
@@ -253,6 +269,7 @@ class CreateInvoice:
                             f"invoice.lines[{index}].tax_code_id", MessageCode.TAX_CODE_REQUIRED
                         )
                     )
+        exchange_rate = _parse_rate(data.exchange_rate, violations)
         issue_date = _parse_date(data.issue_date, "invoice.issue_date", violations)
         due_date = _parse_date(data.due_date, "invoice.due_date", violations)
         terms_id = data.terms_id.strip()
@@ -293,6 +310,7 @@ class CreateInvoice:
         copy = data.update_customer_details
         creation = CreationOptions(
             update_customer_details=settings.copy_customer_details if copy is None else copy,
+            exchange_rate=str(exchange_rate) if exchange_rate is not None else None,
             requested_by=ref.principal.subject,
         )
         return invoice, creation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import structlog
 
@@ -60,8 +61,12 @@ class FinishInvoiceCreation:
             customer = await self._ensure_customer(invoice, creation)
             linked = copy.copy(invoice)  # as sent: linked to the customer QuickBooks knows
             linked.customer = invoice.customer.with_quickbooks_id(customer.id)
+            rate = creation.exchange_rate
             created = await self.accounting.create_invoice(
-                invoice.company_id, linked, request_id=f"inv-{invoice.id}"
+                invoice.company_id,
+                linked,
+                request_id=f"inv-{invoice.id}",
+                exchange_rate=Decimal(rate) if rate else None,
             )
         except UpstreamRejectedError as exc:
             rejected, _ = await self._record(invoice, rejected=exc)

@@ -3,13 +3,14 @@ due-date rule, with QuickBooks customer suggestions and what QuickBooks would ob
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from application.commands import DealRef
-from application.errors import NotFoundError
+from application.errors import NotFoundError, UpstreamUnavailableError
 from application.invoicing.calendar import company_today
 from application.invoicing.checks import (
     active_term,
@@ -163,6 +164,14 @@ class PrepareInvoice:
         if not prefs.is_us_company and not settings.default_tax_code:
             warnings.append(DraftWarning(MessageCode.MISSING_TAX_CODE, "lines"))
         issue_date = company_today(self.clock.now(), prefs.time_zone)
+        totals = totals_of(lines, currency)
+        rate = home_total = None
+        foreign = currency != prefs.home_currency and currency in prefs.enabled_currencies
+        if prefs.multicurrency_enabled and foreign:
+            # [U] QuickBooks' HomeTotalAmt is TotalAmt x ExchangeRate to the cent, half up.
+            with contextlib.suppress(UpstreamUnavailableError):  # the form works without it
+                rate = await self.accounting.exchange_rate(ref.company_id, currency, issue_date)
+                home_total = Money(totals.total.amount * rate, prefs.home_currency).rounded()
         # The company's choice, else the customer's own term, else QuickBooks' default term.
         term = active_term(
             options,
@@ -183,8 +192,10 @@ class PrepareInvoice:
             terms_due_dates={t.id: t.due_date(issue_date) for t in options.terms if t.active},
             rule_due_date=settings.due_date_policy.due_date(issue_date),
             copy_customer_details=settings.copy_customer_details,
+            exchange_rate=rate,
+            home_total=home_total,
             lines=lines,
-            totals=totals_of(lines, currency),
+            totals=totals,
             warnings=tuple(warnings),
             contact=(link.entity, link.entity_id) if link else next(iter(link_targets(deal)), None),
             contact_linked=link is not None,

@@ -137,10 +137,21 @@ class AccountingGateway(Protocol):
 
     async def invoice_options(self, company_id: str) -> InvoiceOptions: ...
 
+    async def exchange_rate(self, company_id: str, currency: str, as_of: date) -> Decimal:
+        """Home-currency units per unit of ``currency`` on ``as_of``: the rate QuickBooks uses
+        for an invoice that does not set one (a metered read)."""
+        ...
+
     async def create_invoice(
-        self, company_id: str, invoice: Invoice, *, request_id: str
+        self,
+        company_id: str,
+        invoice: Invoice,
+        *,
+        request_id: str,
+        exchange_rate: Decimal | None = None,
     ) -> AccountingInvoice:
-        """``invoice.customer.quickbooks_id`` must be set; lines carry item and tax code refs."""
+        """``invoice.customer.quickbooks_id`` must be set; lines carry item and tax code refs.
+        ``exchange_rate`` overrides QuickBooks' own rate (foreign-currency invoices only)."""
         ...
 
     async def get_invoice(self, company_id: str, invoice_id: str) -> AccountingInvoice | None:

@@ -51,6 +51,7 @@ class CreationOptions:
     link_entity_id: str | None = None
     update_customer_details: bool = False
     requested_by: str | None = None
+    exchange_rate: str | None = None  # the user's own rate, as text; None: QuickBooks' rate
 
 
 class InvoiceRepository(Protocol):

@@ -180,6 +180,8 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         terms_due_dates={term: due.isoformat() for term, due in draft.terms_due_dates.items()},
         rule_due_date=draft.rule_due_date.isoformat() if draft.rule_due_date else "",
         update_customer_details=draft.copy_customer_details,
+        exchange_rate=str(draft.exchange_rate) if draft.exchange_rate is not None else "",
+        home_total=money_to_proto(draft.home_total),
     )
 
 
@@ -192,7 +194,7 @@ def _link_name(draft: InvoiceDraft) -> str:
 
 
 def invoice_input_from_proto(
-    message: invoice_pb2.Invoice, *, update_customer_details: bool | None
+    message: invoice_pb2.Invoice, *, update_customer_details: bool | None, exchange_rate: str = ""
 ) -> InvoiceInput:
     if len(message.lines) > MAX_LINES:
         raise InvalidValueError.of("invoice.lines", MessageCode.TOO_MANY_LINES, max=MAX_LINES)
@@ -232,6 +234,7 @@ def invoice_input_from_proto(
         memo=message.memo,
         terms_id=message.terms_id,
         update_customer_details=update_customer_details,
+        exchange_rate=exchange_rate,
     )
 
 

@@ -76,6 +76,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
             update_customer_details=_COPY.get(
                 request.customer_details_copy, True if request.update_customer_details else None
             ),
+            exchange_rate=request.exchange_rate,
         )
         view = await self.create.execute(CreateInvoiceCommand(ref, data, request.request_id))
         return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))

@@ -300,3 +300,29 @@ async def test_a_currency_in_a_single_currency_company_is_not_sent_for_a_new_cus
         currency="USD",
     )
     assert customer.currency == "USD"
+
+
+async def test_quickbooks_rate_is_read_and_a_rate_of_ours_is_recorded_as_sent(
+    setup: Setup,
+) -> None:
+    today = datetime.now(UTC).date()
+    theirs = await setup.gateway.exchange_rate(UK_COMPANY, "EUR", today)
+    assert theirs > 0
+    customer = await setup.gateway.create_customer(
+        UK_COMPANY,
+        Customer(f"Rates {uuid.uuid4().hex[:6]}"),
+        request_id=f"cus-{uuid.uuid4()}",
+        currency="EUR",
+    )
+
+    for rate in (None, theirs + Decimal("0.01")):
+        draft = invoice(
+            customer.id, [line("3", "100", code="4")], currency="EUR", company=UK_COMPANY
+        )
+        created = await setup.gateway.create_invoice(
+            UK_COMPANY, draft, request_id=f"inv-{draft.id}", exchange_rate=rate
+        )
+        [recorded] = with_note(setup, draft.id, INTL_REALM)
+        assert Decimal(str(recorded["ExchangeRate"])) == (rate or theirs)
+        home = (created.total.amount * (rate or theirs)).quantize(Decimal("0.01"))
+        assert Decimal(str(recorded["HomeTotalAmt"])) == home

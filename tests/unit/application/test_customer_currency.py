@@ -5,11 +5,14 @@ one linked customer per currency."""
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import pytest
 
+from domain.errors import InvalidValueError
 from domain.field_mapping import SourceEntity
 from domain.messages import MessageCode
+from domain.money import Money
 from tests.unit.application.invoicing_world import (
     COMPANY,
     World,
@@ -94,3 +97,32 @@ async def test_a_contact_keeps_one_customer_per_currency(world: World) -> None:
     assert not [w for w in euro_draft.warnings if w.code is MessageCode.CUSTOMER_CURRENCY_DIFFERS]
     assert dollar_draft.linked_customer is not None
     assert dollar_draft.linked_customer.id == usd.customer.quickbooks_id
+
+
+async def test_the_draft_shows_quickbooks_rate_and_the_home_currency_total(world: World) -> None:
+    draft = await world.prepare.execute(deal_ref(deal_id="43"))
+
+    assert draft.exchange_rate == Decimal("1.0850")
+    assert draft.totals.total == Money.of("2259.78", "EUR")
+    assert draft.home_total == Money.of("2451.86", "USD")  # 2451.8613, to the cent
+
+
+async def test_the_rate_is_sent_only_when_the_user_sets_one(world: World) -> None:
+    theirs = await world.create.execute(create_command("q", currency="EUR"))
+    ours = await world.create.execute(create_command("u", currency="EUR", exchange_rate="1.1"))
+
+    assert world.qbo.sent_rates[theirs.quickbooks_id or ""] is None
+    assert world.qbo.sent_rates[ours.quickbooks_id or ""] == Decimal("1.1")
+
+
+@pytest.mark.parametrize(
+    ("rate", "code"),
+    [("abc", MessageCode.NOT_A_NUMBER), ("0", MessageCode.MUST_BE_POSITIVE)],
+)
+async def test_a_rate_that_is_not_a_positive_number_is_a_field_error(
+    world: World, rate: str, code: MessageCode
+) -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        await world.create.execute(create_command(currency="EUR", exchange_rate=rate))
+
+    assert [(v.field, v.code) for v in raised.value.violations] == [("exchange_rate", code)]

@@ -440,8 +440,8 @@ async def test_a_negative_page_size_is_refused(world: World, size: int) -> None:
 async def test_totals_that_disagree_with_quickbooks_are_reported(world: World) -> None:
     original = world.qbo.create_invoice
 
-    async def off_by_a_cent(company_id, invoice, *, request_id):  # type: ignore[no-untyped-def]
-        created = await original(company_id, invoice, request_id=request_id)
+    async def off_by_a_cent(company_id, invoice, **options):  # type: ignore[no-untyped-def]
+        created = await original(company_id, invoice, **options)
         return replace(created, total=created.total + Money.of("0.01", "USD"))
 
     world.qbo.create_invoice = off_by_a_cent  # type: ignore[method-assign]

@@ -122,6 +122,24 @@ function recompute() {
   show("discounts", discount);
   show("tax", tax);
   show("total", total);
+  showHomeTotal(valid ? total : null);
+}
+
+// A foreign-currency invoice: QuickBooks' rate for the issue date (or the user's own, which is
+// then sent) and the total in the home currency at that rate, to the cent as QuickBooks rounds.
+function showHomeTotal(total) {
+  const f = form().elements;
+  const applies = Boolean(draft?.exchangeRate) && currency() === draft.invoice.currencyCode;
+  $("exchange").hidden = !applies;
+  if (!applies) return;
+  const home = draft.homeTotal.currencyCode;
+  const rate = D.parse(f.exchangeRate.value || draft.exchangeRate);
+  const figure = total === null || rate === null || rate <= 0n
+    ? t("common.none")
+    : money(D.text(D.mul(total, rate), currencyPlaces(home)), home);
+  $("home-total").textContent = t(f.exchangeRate.value ? "form.homeTotalOwn" : "form.homeTotal", {
+    currency: currency(), home, rate: draft.exchangeRate, total: figure,
+  });
 }
 
 // ------------------------------------------------------------------ customer
@@ -303,6 +321,7 @@ function collect() {
     parent: dealName,
     requestId,
     customerDetailsCopy: f.updateCustomer.checked ? "CUSTOMER_DETAILS_COPY_ALWAYS" : "CUSTOMER_DETAILS_COPY_NEVER",
+    exchangeRate: $("exchange").hidden ? "" : f.exchangeRate.value.trim(),
     invoice: {
       customer: {
         displayName: f.displayName.value.trim(),
@@ -397,6 +416,7 @@ function fill() {
   for (const key of ["line1", "line2", "city", "region", "postalCode", "country"]) f[key].value = address[key] || "";
   f.taxId.value = customer.taxId || "";
   f.updateCustomer.checked = Boolean(draft.updateCustomerDetails);
+  f.exchangeRate.placeholder = draft.exchangeRate || "";
   if (options.automatedSalesTax) {
     // US companies: no tax registration field on the customer; where it goes, and its limit.
     f.taxId.setAttribute("aria-describedby", "tax-id-where");
@@ -443,6 +463,7 @@ async function main() {
   let term = form().elements.terms.value;
   form().elements.terms.addEventListener("change", () => { termChanged(term); term = form().elements.terms.value; });
   for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);
+  form().elements.exchangeRate.addEventListener("input", recompute);
   $("add-line").addEventListener("click", () => { $("lines").append(lineRow()); renumber(); recompute(); resize(); });
   $("cancel").addEventListener("click", async () => { if (ctx.id) await closeModal(); else history.back(); });
   form().addEventListener("submit", submit);
