@@ -97,6 +97,11 @@ class MessageCode(StrEnum):
         "TAX_CODE_REQUIRED",
         "This QuickBooks company needs a tax code on every line.",
     )
+    TAX_RATE_DIFFERS_FROM_CODE = (
+        "TAX_RATE_DIFFERS_FROM_CODE",
+        "The tax code {code} charges {rate} %, and QuickBooks applies the code: the line's "
+        "{value} % becomes {rate} %.",
+    )
     UNKNOWN_TERM = (
         "UNKNOWN_TERM",
         "'{value}' is not an active term of this QuickBooks company; choose one from the list.",

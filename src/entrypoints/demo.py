@@ -13,11 +13,12 @@ from functools import partial
 import structlog
 
 from entrypoints.demo_host import add_demo_host_routes
-from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.emulated import DEMO_COMPANY, INTL_REALM, US_REALM, Emulators
 from entrypoints.service import Service
 from entrypoints.settings import DEV_API_TOKEN, AppSettings
 
 log = structlog.get_logger("dealbooks.demo")
+DEMO_REALMS = {"us": US_REALM, "uk": INTL_REALM}
 
 BANNER = """
 dealbooks demo is running (Ctrl+C stops it).
@@ -70,6 +71,7 @@ class DemoStack:
         pipedrive_port: int = 0,
         grpc_port: int | None = None,
         http_port: int | None = None,
+        quickbooks_realm: str = US_REALM,
     ) -> DemoStack:
         emulators = Emulators(
             host=settings.bind_host,
@@ -102,7 +104,7 @@ class DemoStack:
         try:
             await service.start()
             assert service.container is not None
-            await emulators.connect(service.container.gateways.token_store())
+            await emulators.connect(service.container.gateways.token_store(), quickbooks_realm)
             # Connected without the install flow: queue what an install queues, so that
             # deleting a deal or contact in the Pipedrive emulator reaches the gateway.
             await service.container.gateways.jobs().subscribe_crm_webhooks(DEMO_COMPANY)
@@ -122,10 +124,16 @@ async def run_demo(settings: AppSettings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # "uk": the UK company (VAT codes, GBP home currency, EUR added) instead of the US one.
+    choice = os.environ.get("DEALBOOKS_DEMO_QUICKBOOKS", "us").lower()
+    if choice not in DEMO_REALMS:
+        raise SystemExit(f"DEALBOOKS_DEMO_QUICKBOOKS must be us or uk, not {choice!r}.")
+    realm = DEMO_REALMS[choice]
     stack = await DemoStack.start(
         settings,
         quickbooks_port=int(os.environ.get("DEALBOOKS_DEMO_QUICKBOOKS_PORT", "8089")),
         pipedrive_port=int(os.environ.get("DEALBOOKS_DEMO_PIPEDRIVE_PORT", "8091")),
+        quickbooks_realm=realm,
     )
     try:
         service, emulators = stack.service, stack.emulators
@@ -141,7 +149,7 @@ async def run_demo(settings: AppSettings) -> int:
                 token=token,
                 qbo=emulators.quickbooks_url,
                 pd=emulators.pipedrive_url,
-                realm=US_REALM,
+                realm=realm,
                 company=DEMO_COMPANY,
                 client_id=settings.pipedrive.client_id,
             ),

@@ -22,6 +22,8 @@ from emulators.quickbooks.config import EmulatorConfig as QuickBooksConfig
 from emulators.quickbooks.config import Limits
 
 US_REALM = "9130354840911234"
+INTL_REALM = "9130354840922468"  # the UK company: VAT codes, GBP, multicurrency
+_REALM_NAMES = {US_REALM: "Demo Books (US)", INTL_REALM: "Demo Books (UK)"}
 DEMO_COMPANY = "13000001"
 
 
@@ -111,8 +113,9 @@ class Emulators:
                 raise RuntimeError(f"{method} {path}: {resp.status} {await resp.text()}")
             return await resp.json()
 
-    async def connect(self, token_store: TokenStore) -> None:
-        """Connect the demo Pipedrive company and the US realm without the browser flow."""
+    async def connect(self, token_store: TokenStore, realm: str = US_REALM) -> None:
+        """Connect the demo Pipedrive company and a QuickBooks company (the US one unless said)
+        without the browser flow."""
         now = datetime.now(UTC)
         pipedrive = await self.admin("pipedrive", "POST", "tokens")
         await token_store.save(
@@ -132,19 +135,24 @@ class Emulators:
                 updated_at=now,
             )
         )
-        quickbooks = await self.admin("quickbooks", "POST", "tokens", realm_id=US_REALM)
+        await self.connect_quickbooks(token_store, realm)
+
+    async def connect_quickbooks(self, token_store: TokenStore, realm: str = US_REALM) -> None:
+        """Connect the demo Pipedrive company to one of the emulator's QuickBooks companies."""
+        now = datetime.now(UTC)
+        quickbooks = await self.admin("quickbooks", "POST", "tokens", realm_id=realm)
         await token_store.save(
             Connection(
                 company_id=DEMO_COMPANY,
                 vendor=Vendor.QUICKBOOKS,
-                external_id=US_REALM,
+                external_id=realm,
                 tokens=OAuthTokens(
                     quickbooks["access_token"],
                     quickbooks["refresh_token"],
                     now + timedelta(seconds=int(quickbooks["expires_in"])),
                     now + timedelta(seconds=int(quickbooks["x_refresh_token_expires_in"])),
                 ),
-                display_name="Demo Books (US)",
+                display_name=_REALM_NAMES.get(realm, realm),
                 environment="sandbox",
                 connected_by="demo",
                 connected_at=now,

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from entrypoints.demo import DemoStack
+from entrypoints.emulated import INTL_REALM
 from entrypoints.settings import AppSettings
 from tests.support.demo import demo_stack
 
@@ -37,6 +38,13 @@ def app_settings(database_url: str) -> AppSettings:
 @pytest.fixture
 async def demo(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[DemoStack]:
     async with demo_stack(app_settings) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def demo_uk(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[DemoStack]:
+    """The demo connected to the UK QuickBooks company (VAT, GBP, EUR added)."""
+    async with demo_stack(app_settings, INTL_REALM) as stack:
         yield stack
 
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Frame, FrameLocator, Page, expect
 
 from entrypoints.demo import DemoStack
-from entrypoints.emulated import US_REALM
+from entrypoints.emulated import INTL_REALM, US_REALM
 from tests.browser.conftest import shoot
 
 SLOW = 20_000  # ms: webhook + poll; generous on a loaded 2-core machine
@@ -558,3 +558,37 @@ async def test_a_foreign_currency_invoice_shows_quickbooks_rate_and_sends_the_us
         total = Decimal(re.sub(r"[^\d.]", "", form_total or ""))
         expected = (total * Decimal("1.2")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         assert f"${expected:,.2f}" in (shown or "")
+
+
+@pytest.mark.parametrize(("lang", "code_label"), [("en", "Tax code"), ("fr", "Code de taxe")])
+async def test_in_a_vat_company_the_tax_code_sets_the_rate_and_quickbooks_charges_the_preview(
+    demo_uk: DemoStack, page: Page, lang: str, code_label: str
+) -> None:
+    """The UK company: a line's VAT code, not a rate typed in, decides its tax, in the preview
+    as in QuickBooks, to the cent."""
+    demo, base_url = demo_uk, demo_uk.settings.public_url
+    user = await user_id(demo, TEXT[lang]["user"])
+    await page.goto(f"{base_url}/?deal=1&user={user}")  # Globex website relaunch, in EUR
+    form = await open_form(page, TEXT[lang])
+    lines = form.locator(".line[data-kind=item]")
+    for index in range(await lines.count()):
+        line = lines.nth(index)
+        await line.locator("select[name=itemId]").select_option(index=1)
+        await line.get_by_label(code_label).select_option(label="20.0% S")
+        rate = line.locator("input[name=taxRate]")
+        await expect(rate).to_have_value("20")
+        await expect(rate).to_have_attribute("readonly", "")
+    form_total = await form.locator("#total").text_content()
+    await form.get_by_role("button", name=TEXT[lang]["create"]).click()
+
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("li.invoice .status")).to_have_text(TEXT[lang]["open"], timeout=SLOW)
+    found = await demo.emulators.admin("quickbooks", "GET", f"companies/{INTL_REALM}/invoices")
+    (created,) = found["invoices"]
+    assert created["GlobalTaxCalculation"] == "TaxExcluded"
+    if lang == "fr":  # "9 288,19 €": the grouping space is gone, the comma is the decimal mark
+        figure = Decimal(re.sub(r"[^\d,]", "", form_total or "").replace(",", "."))
+    else:
+        figure = Decimal(re.sub(r"[^\d.]", "", form_total or ""))
+    assert Decimal(str(created["TotalAmt"])) == figure  # the preview, to the cent
+    await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)

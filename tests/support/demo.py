@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from emulators.pipedrive.jwt import sign_extension_token
 from entrypoints.demo import DemoStack
-from entrypoints.emulated import DEMO_COMPANY
+from entrypoints.emulated import DEMO_COMPANY, US_REALM
 from entrypoints.settings import AppSettings
 
 ADMIN = 21000001  # Alice Admin, en_US
@@ -22,10 +22,14 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def demo_stack(settings: AppSettings) -> AsyncIterator[DemoStack]:
+async def demo_stack(
+    settings: AppSettings, quickbooks_realm: str = US_REALM
+) -> AsyncIterator[DemoStack]:
     http_port = free_port()
     settings = replace(settings, public_url=f"http://127.0.0.1:{http_port}")
-    stack = await DemoStack.start(settings, grpc_port=0, http_port=http_port)
+    stack = await DemoStack.start(
+        settings, grpc_port=0, http_port=http_port, quickbooks_realm=quickbooks_realm
+    )
     try:
         yield stack
     finally:

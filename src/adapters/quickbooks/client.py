@@ -143,6 +143,10 @@ class QuickBooksClient:
     async def get(self, company_id: str, path: str, **params: str) -> Any:
         return await self.request(company_id, "GET", path, params=params)
 
+    async def realm(self, company_id: str) -> str:
+        """The QuickBooks company the Pipedrive company is connected to now."""
+        return (await self._http.connection(company_id)).external_id
+
     async def post(
         self, company_id: str, path: str, body: Any, *, request_id: str, **params: str
     ) -> Any:

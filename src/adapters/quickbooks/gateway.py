@@ -167,7 +167,10 @@ class QuickBooksAccountingGateway:
         return Decimal(str((body.get("ExchangeRate") or {}).get("Rate") or 1))
 
     async def invoice_options(self, company_id: str) -> InvoiceOptions:
-        return await self._options.get(company_id, lambda: self._read_options(company_id))
+        # Kept per QuickBooks company: connected to another one, the company gets its options
+        # at once, not another company's for the rest of OPTIONS_TTL.
+        key = f"{company_id}@{await self.client.realm(company_id)}"
+        return await self._options.get(key, lambda: self._read_options(company_id))
 
     async def _read_options(self, company_id: str) -> InvoiceOptions:
         prefs_body, info_body = await asyncio.gather(

@@ -162,6 +162,10 @@ class VendorHttp:
         self._give_ups: dict[str, int] = {}
         self._down_until: dict[str, datetime] = {}
 
+    async def connection(self, company_id: str) -> Connection:
+        """The company's connection calls use now (which vendor account it reaches)."""
+        return await self._tokens.current(company_id)
+
     async def call(
         self,
         company_id: str,

@@ -3,10 +3,13 @@ term and due date an invoice gets."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import date
 
 from application.ports.accounting import InvoiceOptions
 from application.views import DraftWarning
+from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.messages import MessageCode
 from domain.payment_term import PaymentTerm
 from domain.settings import CompanySettings
@@ -60,3 +63,40 @@ def due_date_for(
     its company default)."""
     by_rule = settings.due_date_policy.due_date(issue_date)
     return term.due_date(issue_date) if by_rule is None and term is not None else by_rule
+
+
+def taxed_by_code(
+    lines: Sequence[InvoiceLine], options: InvoiceOptions | None
+) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
+    """Outside the US QuickBooks charges each line its tax code's rate, whatever rate the line
+    says: the lines as QuickBooks will tax them (a coded line without a rate takes the code's,
+    exclusive of tax unless it says inclusive), and a warning for each line whose own rate the
+    code's replaces. US companies, and codes whose rate QuickBooks computes, are left alone."""
+    if options is None or options.preferences.is_us_company:
+        return tuple(lines), []
+    rates = {c.id: c for c in options.tax_codes if c.rate_percent is not None}
+    taxed: list[InvoiceLine] = []
+    warnings: list[DraftWarning] = []
+    for index, line in enumerate(lines):
+        code = rates.get(line.tax_code_ref or "")
+        if line.is_discount or code is None or code.rate_percent is None:
+            taxed.append(line)
+            continue
+        rate = code.rate_percent
+        if line.tax_rate not in (0, rate):
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.TAX_RATE_DIFFERS_FROM_CODE,
+                    f"lines[{index}].tax_rate",
+                    code=code.name,
+                    rate=format(rate.normalize(), "f"),
+                    value=format(line.tax_rate.normalize(), "f"),
+                )
+            )
+        method = line.tax_method
+        if rate == 0:
+            method = TaxMethod.NONE
+        elif method is TaxMethod.NONE:
+            method = TaxMethod.EXCLUSIVE
+        taxed.append(dataclasses.replace(line, tax_rate=rate, tax_method=method))
+    return tuple(taxed), warnings

@@ -28,6 +28,7 @@ from application.invoicing.checks import (
     currency_warnings,
     due_date_for,
     tax_id_warning,
+    taxed_by_code,
 )
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.stored import InvoiceAnswers, settings_of, validate_request_id
@@ -261,6 +262,10 @@ class CreateInvoice:
             lines = build_lines([_line_row(line) for line in data.lines])
         except InvalidValueError as exc:
             violations.extend(exc.prefixed("invoice").violations)
+        # QuickBooks taxes a coded line at its code's rate: a different rate asked for is
+        # refused here rather than charged otherwise than previewed.
+        lines, replaced = taxed_by_code(lines, options)
+        violations.extend(FieldViolation(f"invoice.{w.field}", w.code, w.params) for w in replaced)
         if options and not options.preferences.is_us_company:
             for index, line in enumerate(lines):
                 if not line.is_discount and not line.tax_code_ref:

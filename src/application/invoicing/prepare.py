@@ -17,6 +17,7 @@ from application.invoicing.checks import (
     currency_warnings,
     due_date_for,
     tax_id_warning,
+    taxed_by_code,
 )
 from application.invoicing.contacts import find_link, link_targets
 from application.invoicing.stored import settings_of
@@ -75,6 +76,8 @@ def deal_lines(
                 tax_code_ref=settings.default_tax_code,
             )
         )
+    items, replaced = taxed_by_code(lines, options)  # the code's rate, as QuickBooks charges
+    lines, warnings = list(items), warnings + replaced
     items_total = Money.sum_of((line.total(currency) for line in lines), currency)
     for discount in deal.discounts:
         amount = discount.amount

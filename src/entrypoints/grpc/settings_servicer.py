@@ -93,7 +93,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 pb.InvoiceOption(
                     id=t.id,
                     display_name=t.name,
-                    detail=format(t.rate_percent, "f") if t.rate_percent is not None else "",
+                    detail=format(t.rate_percent.normalize(), "f")
+                    if t.rate_percent is not None
+                    else "",
                 )
                 for t in options.tax_codes
                 if t.active

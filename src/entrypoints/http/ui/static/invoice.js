@@ -58,7 +58,23 @@ function lineRow(line = {}) {
   row.dataset.taxMethod = line.taxMethod || "TAX_METHOD_EXCLUSIVE";
   row.dataset.kind = isDiscount ? "discount" : "item";
   row.addEventListener("input", recompute);
+  taxSelect.addEventListener("change", () => { taxedByCode(row); recompute(); });
+  taxedByCode(row);
   return row;
+}
+
+// Outside the US QuickBooks charges a coded line its code's rate: the preview takes it too
+// (as the server does), and the rate is not typed over while a code with a rate is chosen.
+function taxedByCode(row) {
+  const code = (options?.taxCodes || []).find((c) => c.id === row.querySelector("[name=taxCodeId]").value);
+  const rateInput = row.querySelector("[name=taxRate]");
+  const applies = !options?.automatedSalesTax && code && code.detail !== "";
+  rateInput.readOnly = Boolean(applies);
+  if (!applies) return;
+  rateInput.value = code.detail;
+  const zero = D.parse(code.detail) === 0n;
+  if (zero) row.dataset.taxMethod = "TAX_METHOD_NONE";
+  else if (row.dataset.taxMethod === "TAX_METHOD_NONE") row.dataset.taxMethod = "TAX_METHOD_EXCLUSIVE";
 }
 
 function rows() {

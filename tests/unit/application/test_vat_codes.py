@@ -1,0 +1,90 @@
+"""Outside the US QuickBooks charges each line its tax code's rate: the invoice takes that rate
+too, so that what the preview shows is what QuickBooks charges."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from application.commands import LineInput
+from application.ports.accounting import TaxCodeOption
+from domain.errors import InvalidValueError
+from domain.invoice_line import TaxMethod
+from domain.messages import MessageCode
+from domain.money import Money
+from domain.settings import CompanySettings
+from tests.unit.application.invoicing_world import COMPANY, World, create_command, deal_ref
+
+
+@pytest.fixture
+def world() -> World:
+    world = World()
+    world.qbo.preferences = dataclasses.replace(world.qbo.preferences, is_us_company=False)
+    world.qbo.tax_codes = (
+        TaxCodeOption("2", "20.0% S", rate_percent=Decimal(20)),
+        TaxCodeOption("4", "0.0% Z", rate_percent=Decimal(0)),
+    )
+    return world
+
+
+def _one_line(rate: str, code: str, method: str = "none") -> object:
+    line = LineInput(
+        name="Services",
+        quantity="2",
+        unit_price="50",
+        item_id="1",
+        tax_rate=rate,
+        tax_method=method,
+        tax_code_id=code,
+    )
+    return create_command(lines=(line,))
+
+
+async def test_a_coded_line_without_a_rate_is_taxed_at_its_codes_rate(world: World) -> None:
+    view = await world.create.execute(_one_line("0", "2"))  # type: ignore[arg-type]
+
+    [line] = view.lines
+    assert (line.line.tax_rate, line.line.tax_method) == (Decimal(20), TaxMethod.EXCLUSIVE)
+    assert view.totals.tax == Money.of("20", "USD")
+    assert view.totals.total == Money.of("120", "USD")
+
+
+async def test_a_zero_rated_code_charges_nothing(world: World) -> None:
+    view = await world.create.execute(_one_line("0", "4", "exclusive"))  # type: ignore[arg-type]
+
+    assert view.totals.tax == Money.of("0", "USD")
+
+
+async def test_a_rate_other_than_the_codes_is_refused_not_charged_otherwise(world: World) -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        await world.create.execute(_one_line("5", "2", "exclusive"))  # type: ignore[arg-type]
+
+    [violation] = raised.value.violations
+    assert (violation.field, violation.code) == (
+        "invoice.lines[0].tax_rate",
+        MessageCode.TAX_RATE_DIFFERS_FROM_CODE,
+    )
+    assert dict(violation.params) == {"code": "20.0% S", "rate": "20", "value": "5"}
+    assert world.qbo.invoices == {}
+
+
+async def test_the_draft_takes_the_default_codes_rate_and_says_so(world: World) -> None:
+    async with world.uow() as uow:
+        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
+        await uow.settings.save(
+            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
+        )
+        await uow.commit()
+
+    draft = await world.prepare.execute(deal_ref())
+
+    items = [line for line in draft.lines if not line.is_discount]
+    assert {line.tax_rate for line in items} == {Decimal(20)}
+    said = [
+        (w.code, w.field)
+        for w in draft.warnings
+        if w.code is MessageCode.TAX_RATE_DIFFERS_FROM_CODE
+    ]
+    assert said == [(MessageCode.TAX_RATE_DIFFERS_FROM_CODE, "lines[1].tax_rate")]  # "Design", 10 %
