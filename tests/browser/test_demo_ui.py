@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -514,50 +514,59 @@ async def test_a_linked_customer_renamed_to_a_taken_name_is_a_field_error(
 
 
 @pytest.mark.parametrize(
-    ("lang", "theirs", "ours"),
+    ("lang", "theirs", "ours", "code_label"),
     [
-        ("en", "QuickBooks' rate for the invoice date: 1 EUR = 1.1 USD.", "Your rate is sent"),
-        ("fr", "Taux QuickBooks à la date de facture : 1 EUR = 1.1 USD.", "Votre taux est envoyé"),
+        (
+            "en",
+            "QuickBooks' rate for the invoice date: 1 EUR = 0.85 GBP.",
+            "Your rate is sent",
+            "Tax code",
+        ),
+        (
+            "fr",
+            "Taux QuickBooks à la date de facture : 1 EUR = 0.85 GBP.",
+            "Votre taux est envoyé",
+            "Code de taxe",
+        ),
     ],
 )
 async def test_a_foreign_currency_invoice_shows_quickbooks_rate_and_sends_the_users_own(
-    demo: DemoStack, base_url: str, page: Page, lang: str, theirs: str, ours: str
+    demo_uk: DemoStack, page: Page, lang: str, theirs: str, ours: str, code_label: str
 ) -> None:
+    """The UK company (GBP, EUR added): a EUR invoice shows QuickBooks' rate (read when the form
+    opens) and the total in pounds; a rate typed in is what QuickBooks records."""
+    demo = demo_uk
     await demo.emulators.admin(
-        "quickbooks",
-        "POST",
-        f"companies/{US_REALM}/preferences",
-        multicurrency=True,
-        currencies=["EUR"],
-        exchange_rates={"EUR": "1.1"},
+        "quickbooks", "POST", f"companies/{INTL_REALM}/preferences", exchange_rates={"EUR": "0.85"}
     )
     user = await user_id(demo, TEXT[lang]["user"])
-    await page.goto(f"{base_url}/?deal=1&user={user}")  # Globex website relaunch, in EUR
+    await page.goto(f"{demo.settings.public_url}/?deal=1&user={user}")  # Globex, in EUR
     form = await open_form(page, TEXT[lang])
     await expect(form.locator("select[name=currency]")).to_have_value("EUR")
     home_total = form.locator("#home-total")
     await expect(home_total).to_contain_text(theirs)
 
-    await form.locator("input[name=exchangeRate]").fill("1.2")
+    await form.locator("input[name=exchangeRate]").fill("0.9")
     await expect(home_total).to_contain_text(ours)
+    lines = form.locator(".line[data-kind=item]")
+    for index in range(await lines.count()):
+        await lines.nth(index).locator("select[name=itemId]").select_option(index=1)
+        await lines.nth(index).get_by_label(code_label).select_option(label="20.0% S")
     shown = await home_total.text_content()
     form_total = await form.locator("#total").text_content()
-    items = form.locator("select[data-field$='.item_id']")
-    for index in range(await items.count()):
-        await items.nth(index).select_option(index=1)
     await form.get_by_role("button", name=TEXT[lang]["create"]).click()
 
     panel = page.frame_locator("#panel-frame")
     await expect(panel.locator("li.invoice .status")).to_have_text(TEXT[lang]["open"], timeout=SLOW)
-    (created,) = await quickbooks_invoices(demo)
+    found = await demo.emulators.admin("quickbooks", "GET", f"companies/{INTL_REALM}/invoices")
+    (created,) = found["invoices"]
     assert created["CurrencyRef"]["value"] == "EUR"
-    assert Decimal(str(created["ExchangeRate"])) == Decimal("1.2")
+    assert Decimal(str(created["ExchangeRate"])) == Decimal("0.9")
     home = Decimal(str(created["HomeTotalAmt"]))
-    assert home == (Decimal(str(created["TotalAmt"])) * Decimal("1.2")).quantize(Decimal("0.01"))
-    if lang == "en":  # the form's total at the user's rate, to the cent, half up
-        total = Decimal(re.sub(r"[^\d.]", "", form_total or ""))
-        expected = (total * Decimal("1.2")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        assert f"${expected:,.2f}" in (shown or "")
+    assert home == (Decimal(str(created["TotalAmt"])) * Decimal("0.9")).quantize(Decimal("0.01"))
+    if lang == "en":  # the form said what QuickBooks recorded, to the penny
+        assert Decimal(re.sub(r"[^\d.]", "", form_total or "")) == Decimal(str(created["TotalAmt"]))
+        assert f"£{home:,.2f}" in (shown or "")
 
 
 @pytest.mark.parametrize(("lang", "code_label"), [("en", "Tax code"), ("fr", "Code de taxe")])

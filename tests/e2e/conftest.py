@@ -28,6 +28,10 @@ def app_settings(database_url: str) -> AppSettings:
         database_url=database_url,
         api_tokens=parse_api_tokens(f"{TOKEN_A}=1001;{TOKEN_B}=2002;{OPERATOR}=*"),
         shutdown_grace_seconds=1.0,
+        # The periodic catch-up at minutes 0 and 59 only: a test that shows what CDC repairs
+        # must not race the 5-minute tick (it once repaired a "lost" payment before the test
+        # asked it to). Tests that need a catch-up run it themselves.
+        cdc_interval_minutes=59,
     )
 
 

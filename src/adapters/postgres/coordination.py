@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.engine import driver_fetchval
+from adapters.postgres.errors import database_unavailable, is_unreachable
 from application.ports.connections import RateLimit
 
 LEASE_SECONDS = 120  # a crashed process's concurrency slot frees itself after this
@@ -64,8 +65,8 @@ class PostgresRateLimiter:
 
     async def _acquire(self, key: str, limit: RateLimit, lease: str) -> float:
         """0 once ``lease`` holds a slot, else how long to wait before asking again."""
-        return float(
-            await driver_fetchval(
+        try:
+            answer = await driver_fetchval(
                 self._engine,
                 _ACQUIRE,
                 key,
@@ -75,7 +76,11 @@ class PostgresRateLimiter:
                 lease,
                 LEASE_SECONDS,
             )
-        )
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise database_unavailable() from exc
+            raise
+        return float(answer)
 
     @asynccontextmanager
     async def slot(self, key: str, limit: RateLimit) -> AsyncIterator[None]:

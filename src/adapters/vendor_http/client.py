@@ -257,22 +257,22 @@ class VendorHttp:
         rules = self._rules
         headers = {"Authorization": f"Bearer {connection.tokens.access_token}", **request.headers}
         started = time.perf_counter()
-        try:
-            async with (
-                self._limiter.slot(key, rules.limit),
-                self._session.request(
+        # The slot first, outside what counts as the vendor's failure: the limiter's own
+        # trouble (its database) is not the vendor being unreachable.
+        async with self._limiter.slot(key, rules.limit):
+            try:
+                async with self._session.request(
                     request.method,
                     request.url(connection),
                     params=request.params,
                     data=request.data,
                     headers=headers,
                     timeout=rules.timeout,
-                ) as response,
-            ):
-                answer = Answer(response.status, response.headers, await response.read())
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            never_opened = isinstance(exc, aiohttp.ClientConnectorError)
-            raise RetryableError(rules.unreachable(exc), acted=not never_opened) from exc
+                ) as response:
+                    answer = Answer(response.status, response.headers, await response.read())
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                never_opened = isinstance(exc, aiohttp.ClientConnectorError)
+                raise RetryableError(rules.unreachable(exc), acted=not never_opened) from exc
         trace = {rules.trace_header: answer.headers.get(rules.trace_header, "")}
         log.debug(
             "vendor.request_completed",

@@ -13,7 +13,7 @@ from .clock import parse_datetime
 from .faults import QBOError
 from .oauth import base_url
 from .ops import kind_for, present
-from .rules import CURRENCY_NAMES, currency_ref
+from .rules import currency_ref
 from .seed import new_company, put
 from .store import Company
 from .wire import dec, to_wire
@@ -327,13 +327,6 @@ class AdminRoutes:
             company.next_doc_number = int(body["next_doc_number"])
         for code, rate in (body.get("exchange_rates") or {}).items():
             company.exchange_rates[str(code).upper()] = Decimal(str(rate))
-        # The currencies a multicurrency company has added ("Currencies" list in QBO).
-        table = company.table("CompanyCurrency")
-        for code in body.get("currencies") or ():
-            code = str(code).upper()
-            if all(row.get("Code") != code for row in table.values()):
-                entry = {"Code": code, "Name": CURRENCY_NAMES.get(code, code), "Active": True}
-                put(company, "CompanyCurrency", str(len(table) + 1), entry, self.em.clock.now())
         company.bump(prefs, self.em.clock.now())
         return _ok({"Preferences": prefs})
 

@@ -13,6 +13,8 @@ from decimal import Decimal
 import pytest
 
 from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.postgres.coordination import PostgresRateLimiter
+from adapters.postgres.engine import build_engine
 from adapters.quickbooks.client import QBO_RATE_LIMIT
 from adapters.quickbooks.faults import QuickBooksRejectedError
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
@@ -326,3 +328,23 @@ async def test_quickbooks_rate_is_read_and_a_rate_of_ours_is_recorded_as_sent(
         assert Decimal(str(recorded["ExchangeRate"])) == (rate or theirs)
         home = (created.total.amount * (rate or theirs)).quantize(Decimal("0.01"))
         assert Decimal(str(recorded["HomeTotalAmt"])) == home
+
+
+async def test_the_rate_limiters_database_down_is_said_as_such_not_as_quickbooks_down() -> None:
+    """The shared limiter lives in Postgres: when it cannot be reached the call fails as the
+    database being unavailable (retry later), before anything is sent to QuickBooks."""
+    engine = build_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere", pool_size=1)
+    try:
+        async with running_emulator() as emulator:
+            store = InMemoryTokenStore()
+            await connect(emulator, store, US_COMPANY, US_REALM)
+            gateway = make_gateway(emulator, store, limiter=PostgresRateLimiter(engine))
+            await emulator.admin("DELETE", "requests")
+
+            with pytest.raises(UpstreamUnavailableError) as raised:
+                await gateway.get_invoice(US_COMPANY, "1")
+
+            assert raised.value.reason == Reason.DATABASE_UNAVAILABLE
+            assert (await emulator.admin("GET", "requests"))["requests"] == []
+    finally:
+        await engine.dispose()
