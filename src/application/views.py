@@ -69,6 +69,7 @@ class InvoiceView:
     last_sent_at: datetime | None
     terms_id: str | None
     terms_name: str | None
+    tax_by_quickbooks: bool
 
     @property
     def totals_mismatch(self) -> bool:
@@ -108,6 +109,7 @@ class InvoiceView:
             last_sent_at=invoice.last_sent_at,
             terms_id=invoice.terms_id,
             terms_name=invoice.terms_name,
+            tax_by_quickbooks=invoice.tax_by_quickbooks,
         )
 
 
@@ -164,6 +166,7 @@ class InvoiceDraft:
     # The deal's contact whose QuickBooks link is (or would be) used: organization, else person.
     contact: tuple[SourceEntity, str] | None = None
     contact_linked: bool = False
+    tax_by_quickbooks: bool = False  # US automated sales tax: QuickBooks will compute the tax
 
 
 @dataclass(frozen=True, slots=True)

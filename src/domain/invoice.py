@@ -7,6 +7,7 @@ makes (void, delete, send). Every method that changes the invoice takes ``now`` 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,7 +37,7 @@ from domain.events import (
     PaymentRecorded,
 )
 from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice_line import InvoiceLine, InvoiceTotals, totals_of
+from domain.invoice_line import InvoiceLine, InvoiceTotals, TaxMethod, totals_of
 from domain.messages import MessageCode
 from domain.money import Money, currency_violation
 from domain.payment_term import PaymentTerm
@@ -143,8 +144,26 @@ def _checked_memo(
         violations.append(FieldViolation("lines", MessageCode.ONLY_DISCOUNT_LINES))
     elif valid_lines and currency_problem is None:
         total = Money.sum_of((line.total(currency) for line in valid_lines), currency)
+        before_tax = Money.sum_of(
+            (line.net_excluding_tax(currency) for line in valid_lines if not line.is_discount),
+            currency,
+        )
+        discounts = -Money.sum_of(
+            (line.net(currency) for line in valid_lines if line.is_discount), currency
+        )
         if total.is_negative():
             violations.append(FieldViolation.of("lines", MessageCode.NEGATIVE_TOTAL, total=total))
+        elif discounts > before_tax:
+            # QuickBooks refuses a discount over the subtotal, which is before tax ("The
+            # discount can't be more than the subtotal"): say it before creating.
+            violations.append(
+                FieldViolation.of(
+                    "lines",
+                    MessageCode.DISCOUNT_OVER_SUBTOTAL,
+                    discounts=discounts,
+                    subtotal=before_tax,
+                )
+            )
     if not isinstance(issue_date, date):
         violations.append(FieldViolation("issue_date", MessageCode.ISSUE_DATE_REQUIRED))
     elif due_date is not None and (not isinstance(due_date, date) or due_date < issue_date):
@@ -194,6 +213,10 @@ class Invoice:
     quickbooks_url: str | None = None
     terms_id: str | None = None  # the QuickBooks term sent (or applied by QuickBooks)
     terms_name: str | None = None
+    # US automated sales tax: QuickBooks computes the tax; the lines carry none of ours, and
+    # the tax is QuickBooks' (``quickbooks_tax``) once it has answered.
+    tax_by_quickbooks: bool = False
+    quickbooks_tax: Money | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list)
 
@@ -220,10 +243,14 @@ class Invoice:
         created_by: str | None,
         now: datetime,
         terms: PaymentTerm | None = None,
+        tax_by_quickbooks: bool = False,
     ) -> Invoice:
         """A new invoice, CREATING until QuickBooks confirms it; ``due_date`` None leaves the
-        date to QuickBooks (from the term it applies); ``terms`` None leaves the term to it."""
+        date to QuickBooks (from the term it applies); ``terms`` None leaves the term to it;
+        ``tax_by_quickbooks`` leaves the tax to QuickBooks (no line may then carry a rate)."""
         _require_aware(now)
+        if tax_by_quickbooks:
+            _check_untaxed(lines)
         memo_text = _checked_memo(customer, lines, currency, issue_date, due_date, memo)
         invoice = cls(
             id=id,
@@ -242,6 +269,7 @@ class Invoice:
             created_by=created_by,
             terms_id=terms.id if terms else None,
             terms_name=(terms.name or None) if terms else None,
+            tax_by_quickbooks=tax_by_quickbooks,
         )
         invoice.events.append(
             InvoiceCreationRequested(
@@ -290,11 +318,13 @@ class Invoice:
         quickbooks_url: str | None = None,
         due_date: date | None = None,
         terms: tuple[str, str] | None = None,
+        quickbooks_tax: Money | None = None,
     ) -> None:
         """QuickBooks created the invoice. If its total differs from ours both are kept and an
         InvoiceTotalsMismatched event says so (see :attr:`totals_mismatch`). ``quickbooks_url``
         opens it in QuickBooks. ``due_date`` and ``terms`` (id, name) are what QuickBooks
-        recorded: they fill in what the invoice left to it."""
+        recorded: they fill in what the invoice left to it, as ``quickbooks_tax`` does the tax
+        of an invoice taxed by QuickBooks."""
         self._target("confirm_created", now)
         if not quickbooks_id:
             raise InvalidValueError.of("quickbooks_id", MessageCode.NO_QUICKBOOKS_ID)
@@ -307,6 +337,7 @@ class Invoice:
         self.doc_number = doc_number or None
         self.sync_token = sync_token
         self.quickbooks_total = quickbooks_total
+        self._take_tax(quickbooks_tax)
         self.amount_paid = Money.zero(self.currency)
         self._set_failure(None, None, {})
         if self.due_date is None:
@@ -322,7 +353,7 @@ class Invoice:
                 total=quickbooks_total,
             )
         ]
-        if quickbooks_total != ours:
+        if self.totals_mismatch:
             events.append(
                 InvoiceTotalsMismatched(
                     invoice_id=self.id,
@@ -392,6 +423,7 @@ class Invoice:
         due_date: date | None,
         now: datetime,
         voided: bool = False,
+        tax: Money | None = None,
     ) -> bool:
         """Bring the invoice in line with what QuickBooks now says; True when anything was
         recorded (a new SyncToken alone bumps the version without an event).
@@ -445,6 +477,7 @@ class Invoice:
                     )
                 )
             self.quickbooks_total = total
+            self._take_tax(tax)
             self.amount_paid = paid
         changed = bool(events) or sync_token != self.sync_token or new_due != self.due_date
         self.sync_token = sync_token
@@ -454,6 +487,11 @@ class Invoice:
         elif changed:
             self._touch(now)
         return changed
+
+    def _take_tax(self, tax: Money | None) -> None:
+        """QuickBooks' tax, kept where QuickBooks computes it (else ours is the tax)."""
+        if self.tax_by_quickbooks and tax is not None:
+            self.quickbooks_tax = self._in_currency(tax, "tax")
 
     def _facts_action(self, total: Money, balance: Money) -> str:
         """The transition to the state QuickBooks' amounts put an unvoided invoice in."""
@@ -549,17 +587,23 @@ class Invoice:
 
     @property
     def totals_mismatch(self) -> bool:
-        """True when QuickBooks' total differs from the total of our lines."""
-        return self.quickbooks_total is not None and self.quickbooks_total != self.total()
+        """True when QuickBooks' total differs from ours (:meth:`totals`)."""
+        return self.quickbooks_total is not None and self.quickbooks_total != self.totals().total
 
     def totals(self) -> InvoiceTotals:
-        """Every total at once (one pass over the lines); ``balance`` as :meth:`balance`."""
+        """Every total at once (one pass over the lines); ``balance`` as :meth:`balance`. When
+        QuickBooks computes the tax, the tax is QuickBooks' once known: the total is the lines'
+        plus that tax, which QuickBooks' total equals unless the lines changed there."""
         balance = None
         if self.state is InvoiceState.VOIDED:
             balance = Money.zero(self.currency)
         elif self.quickbooks_total is not None:
             balance = self.quickbooks_total - self.amount_paid
-        return totals_of(self.lines, self.currency, amount_paid=self.amount_paid, balance=balance)
+        totals = totals_of(self.lines, self.currency, amount_paid=self.amount_paid, balance=balance)
+        tax = self.quickbooks_tax
+        if tax is not None:
+            return dataclasses.replace(totals, tax=totals.tax + tax, total=totals.total + tax)
+        return totals
 
     def is_overdue(self, today: date) -> bool:
         """Open or partly paid, something left to pay, and due before ``today``."""
@@ -568,6 +612,21 @@ class Invoice:
     def status(self, today: date) -> InvoiceStatus:
         """The label to show: DELETED > VOIDED > PAID > OVERDUE > PARTIALLY_PAID > OPEN."""
         return status_of(self.state, self.due_date, self.balance(), today)
+
+
+def _check_untaxed(lines: Sequence[InvoiceLine]) -> None:
+    """QuickBooks computes the tax: a rate of ours on a line would be a figure nobody charges."""
+    violations = [
+        FieldViolation.of(
+            f"lines[{index}].tax_rate",
+            MessageCode.TAX_BY_QUICKBOOKS,
+            value=format(line.tax_rate.normalize(), "f"),
+        )
+        for index, line in enumerate(lines)
+        if line.tax_method is not TaxMethod.NONE and line.tax_rate != 0
+    ]
+    if violations:
+        raise InvalidValueError.many(violations)
 
 
 def status_of(

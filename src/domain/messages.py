@@ -90,6 +90,11 @@ class MessageCode(StrEnum):
         "NEGATIVE_TOTAL",
         "The discounts are larger than the amount invoiced; the total would be {total}.",
     )
+    DISCOUNT_OVER_SUBTOTAL = (
+        "DISCOUNT_OVER_SUBTOTAL",
+        "The discounts ({discounts}) are more than the lines before tax ({subtotal}), which "
+        "QuickBooks refuses: lower them.",
+    )
     ISSUE_DATE_REQUIRED = "ISSUE_DATE_REQUIRED", "Enter the issue date."
     DUE_BEFORE_ISSUE = "DUE_BEFORE_ISSUE", "Must be on or after the issue date ({issueDate})."
     TOO_MANY_LINES = "TOO_MANY_LINES", "At most {max} lines per invoice."
@@ -101,6 +106,11 @@ class MessageCode(StrEnum):
         "TAX_RATE_DIFFERS_FROM_CODE",
         "The tax code {code} charges {rate} %, and QuickBooks applies the code: the line's "
         "{value} % becomes {rate} %.",
+    )
+    TAX_BY_QUICKBOOKS = (
+        "TAX_BY_QUICKBOOKS",
+        "QuickBooks calculates the sales tax from the customer's address: the line's {value} % "
+        "is not used.",
     )
     UNKNOWN_TERM = (
         "UNKNOWN_TERM",

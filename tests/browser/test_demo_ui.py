@@ -48,6 +48,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "zero": "$0.00",
         "tax_id_where": "QuickBooks keeps it as the customer's resale number: 16 characters "
         "at most.",
+        "before_tax": "$9,670.00 + sales tax",
+        "tax_by_quickbooks": "Calculated by QuickBooks from the ship-to address",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -74,6 +76,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "zero": "0,00\u00a0$US",
         "tax_id_where": "QuickBooks le garde comme numéro de revente du client : 16 caractères "
         "au plus.",
+        "before_tax": "9\u202f670,00\u00a0$US + taxe de vente",
+        "tax_by_quickbooks": "Calculée par QuickBooks d\u2019après l\u2019adresse de livraison",
     },
 }
 
@@ -132,7 +136,10 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
 
     await page.goto(f"{base_url}/?deal=3&user={user}")
     form = await open_form(page, text)
-    await expect(form.locator("#total")).to_have_text(text["total"])
+    # Automated sales tax: QuickBooks computes the tax, the preview says so, no made-up figure.
+    await expect(form.locator("#total")).to_have_text(text["before_tax"])
+    await expect(form.locator("#tax")).to_have_text(text["tax_by_quickbooks"])
+    await expect(form.locator("[data-field='lines[0].tax_rate']")).to_be_hidden()
     await shoot(page, f"{lang}-2-invoice-form")
     # A US company: where the tax ID goes in QuickBooks, and its limit, beside the field.
     await expect(form.locator("#tax-id-where")).to_have_text(text["tax_id_where"])
@@ -174,7 +181,7 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
 
     # Fixed, then "Create invoice" clicked twice: one invoice.
     await quantity.fill("40")
-    await expect(form.locator("#total")).to_have_text(text["total"])
+    await expect(form.locator("#total")).to_have_text(text["before_tax"])
     create = form.get_by_role("button", name=text["create"])
     await create.dblclick()
     panel = page.frame_locator("#panel-frame")
@@ -185,6 +192,8 @@ async def test_a_user_invoices_a_deal_and_follows_it_to_voided(
     assert len(created) == 1
     assert Decimal(str(created[0]["TotalAmt"])) == Decimal("9670.00")
     assert (created[0]["SalesTermRef"]["name"], created[0]["DueDate"]) == ("Net 30", net_30)
+    assert "TxnTaxDetail" in created[0]  # QuickBooks' own figure, shown as such on the panel
+    await expect(invoice.locator("[data-field=tax]")).to_have_text(text["zero"])
     await expect(invoice.locator("[data-field=terms]")).to_have_text("Net 30")
     await shoot(page, f"{lang}-4-open")
 

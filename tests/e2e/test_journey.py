@@ -300,3 +300,63 @@ async def test_the_chosen_term_and_its_due_date_are_what_quickbooks_records(
             await create("terms-3", terms_id="999")
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "999" in (refused.value.details() or "")
+
+
+async def test_with_automated_sales_tax_quickbooks_tax_is_the_invoices_tax(
+    world: tuple[Service, Emulators],
+) -> None:
+    """The US company uses automated sales tax: the draft carries no tax rate of ours and says
+    QuickBooks computes it; the created invoice's tax and total are QuickBooks', to the cent."""
+    service, emulators = world
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        options = await settings.ListInvoiceOptions(
+            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
+            metadata=MD,
+        )
+        assert options.automated_sales_tax
+        assert options.us_company
+        draft = (
+            await invoices.PrepareInvoice(
+                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
+            )
+        ).draft
+        assert draft.invoice.tax_calculated_by_quickbooks
+        assert {line.tax_rate for line in draft.invoice.lines} <= {"", "0"}
+
+        # Taxable lines, a customer in California (8.25 % there).
+        invoice = invoice_pb2.Invoice()
+        invoice.CopyFrom(draft.invoice)
+        for line in invoice.lines:
+            line.tax_code_id, line.item_id = "TAX", "1"
+        invoice.customer.CopyFrom(
+            customer_pb2.Customer(
+                display_name="Sales Tax Co",
+                billing_address=customer_pb2.PostalAddress(
+                    line1="1 Market St", city="San Francisco", region="CA", postal_code="94105"
+                ),
+            )
+        )
+        created = (
+            await invoices.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=DEAL, invoice=invoice, request_id="ast-1"
+                ),
+                metadata=MD,
+            )
+        ).invoice
+        assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
+        in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id)
+        tax = in_qbo["TxnTaxDetail"]["TotalTax"]  # type: ignore[index]
+        assert float(tax) > 0
+        got = (
+            await invoices.GetInvoice(
+                invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=MD
+            )
+        ).invoice
+        assert got.tax_calculated_by_quickbooks
+        assert got.totals.tax.amount == str(tax)
+        assert got.totals.total.amount == got.quickbooks_total.amount == str(in_qbo["TotalAmt"])
+        assert not got.totals_mismatch

@@ -33,7 +33,8 @@ _ADDED_BY_0008 = {
     "failure_code",
     "failure_params",
 }
-_ADDED_AFTER_0008 = {"terms_id", "terms_name"}
+_ADDED_AFTER_0010 = {"tax_by_quickbooks", "quickbooks_tax"}
+_ADDED_AFTER_0008 = {"terms_id", "terms_name", *_ADDED_AFTER_0010}
 _JSON = ("customer", "lines", "failure_params")
 REVISIONS = [
     r.revision
@@ -115,7 +116,8 @@ async def test_voided_invoices_stored_with_a_balance_owe_nothing_after_0011(
     url = database_factory.create("voided_balance")
     engine = build_engine(url, pool_size=1)
     invoice = an_invoice_in(InvoiceState.VOIDED, company_id=CompanyId("c-1"))
-    values = invoice_values(invoice) | {"balance": 110}  # as 0008 to 0010 stored it
+    values = {k: v for k, v in invoice_values(invoice).items() if k not in _ADDED_AFTER_0010}
+    values |= {"balance": 110}  # as 0008 to 0010 stored it
     views = PostgresInvoiceViews(url)
     try:
         await migrate.upgrade(engine, "0010")

@@ -63,6 +63,8 @@ class InMemoryAccountingGateway:
         self.failures: dict[str, list[Exception]] = {}
         self.items = (ItemOption("1", "Services"), ItemOption("2", "Hours"))
         self.tax_codes = (TaxCodeOption("TAX", "Taxable"), TaxCodeOption("NON", "Non-taxable"))
+        # With automated sales tax: the rate "the ship-to address" gets, on TAX lines.
+        self.automated_tax_percent = Decimal("8.25")
         self.rates: dict[str, Decimal] = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2700")}
         self.sent_rates: dict[str, Decimal | None] = {}  # QuickBooks invoice id -> rate sent
         self.terms = (
@@ -215,6 +217,18 @@ class InMemoryAccountingGateway:
         due = invoice.due_date or (term.due_date(invoice.issue_date) if term else None)
         new_id = str(next(self._ids))
         total = invoice.total()
+        tax = invoice.totals().tax
+        if invoice.tax_by_quickbooks and self.preferences.automated_sales_tax:
+            taxable = sum(
+                (
+                    line.net(invoice.currency).amount
+                    for line in invoice.lines
+                    if line.tax_code_ref == "TAX"
+                ),
+                Decimal(0),
+            )
+            tax = Money(taxable * self.automated_tax_percent / 100, invoice.currency).rounded()
+            total += tax
         created = AccountingInvoice(
             id=new_id,
             doc_number=str(1000 + len(self.invoices) + 1),
@@ -231,6 +245,7 @@ class InMemoryAccountingGateway:
             bill_email=invoice.customer.email,
             terms_id=term.id if term else None,
             terms_name=term.name if term else None,
+            tax=tax,
         )
         self.invoices[new_id] = created
         self.sent_rates[new_id] = exchange_rate

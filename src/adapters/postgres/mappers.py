@@ -85,6 +85,10 @@ def _money(amount: Decimal | None, currency: str) -> Money | None:
     return None if amount is None else Money(amount, currency)
 
 
+def _amount(money: Money | None) -> Decimal | None:
+    return None if money is None else money.amount
+
+
 def invoice_values(invoice: Invoice) -> dict[str, Any]:
     """The columns of an invoice's row (without ``creation``), read-side columns included."""
     currency = invoice.currency
@@ -97,9 +101,8 @@ def invoice_values(invoice: Invoice) -> dict[str, Any]:
             for line in invoice.lines
         ],
         amount_paid=invoice.amount_paid.amount,
-        quickbooks_total=(
-            invoice.quickbooks_total.amount if invoice.quickbooks_total is not None else None
-        ),
+        quickbooks_total=_amount(invoice.quickbooks_total),
+        quickbooks_tax=_amount(invoice.quickbooks_tax),
         failure_params=dict(invoice.failure_params),
         subtotal=totals.subtotal.amount,
         discount=totals.discount.amount,
@@ -121,6 +124,7 @@ def invoice_from_row(row: RowMapping) -> Invoice:
         state=InvoiceState(row["state"]),
         amount_paid=Money(row["amount_paid"], currency),
         quickbooks_total=_money(row["quickbooks_total"], currency),
+        quickbooks_tax=_money(row.get("quickbooks_tax"), currency),
     )
     return Invoice(**values)
 

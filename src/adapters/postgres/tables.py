@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Numeric, Text, text
+from sqlalchemy import Boolean, Column, DateTime, Index, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -117,6 +117,10 @@ class InvoiceRow(SQLModel, table=True):
     quickbooks_url: str | None = None
     terms_id: str | None = Field(default=None, max_length=64)
     terms_name: str | None = Field(default=None, max_length=100)
+    quickbooks_tax: Decimal | None = _column(_AMOUNT, nullable=True)
+    tax_by_quickbooks: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
 
 
 class InvoiceEventRow(SQLModel, table=True):

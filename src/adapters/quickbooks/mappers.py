@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from application.ports.accounting import (
+    US_NON_TAXABLE,
+    US_TAXABLE,
     AccountingChanges,
     AccountingCustomer,
     AccountingInvoice,
@@ -23,11 +25,9 @@ from application.ports.accounting import (
 from domain.customer import Address, Customer
 from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine, TaxMethod
-from domain.money import Money, is_known_currency
+from domain.money import Money, is_known_currency, minor_units
 from domain.payment_term import PaymentTerm
 
-US_TAXABLE: Final = "TAX"
-US_NON_TAXABLE: Final = "NON"
 _UNIT_PRICE_STEP: Final = Decimal("1E-7")  # QBO keeps unit prices to 7 decimal places
 
 _ENUM_ALIASES: Final = {
@@ -111,7 +111,15 @@ def invoice_from_qbo(obj: Mapping[str, Any], default_currency: str = "USD") -> A
         bill_email=str(address) if address else None,
         terms_id=ref(obj.get("SalesTermRef")),
         terms_name=_ref_name(obj.get("SalesTermRef")),
+        tax=_total_tax(obj, currency),
     )
+
+
+def _total_tax(obj: Mapping[str, Any], currency: str) -> Money | None:
+    detail = obj.get("TxnTaxDetail")
+    if not isinstance(detail, Mapping) or detail.get("TotalTax") is None:
+        return None
+    return Money.of(_decimal(detail["TotalTax"]), currency)
 
 
 def _ref_name(value: Any) -> str | None:
@@ -226,11 +234,12 @@ def _preferences_from_qbo(
             if row.get("Active", True) and is_known_currency(code) and code not in enabled:
                 enabled.append(code)
     country = str(info.get("Country") or "")
+    is_us = country.upper() in ("US", "USA")
     return CompanyPreferences(
         home_currency=home,
         multicurrency_enabled=multicurrency,
         enabled_currencies=tuple(enabled),
-        is_us_company=country.upper() in ("US", "USA"),
+        is_us_company=is_us,
         custom_transaction_numbers=bool(
             (prefs.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers")
         ),
@@ -238,6 +247,8 @@ def _preferences_from_qbo(
         country=country,
         time_zone=str(info.get("DefaultTimeZone") or "UTC"),
         default_terms_id=ref((prefs.get("SalesFormsPrefs") or {}).get("DefaultTerms")),
+        # Reference §3.3 [C]: companies created since Nov 2017 use AST; PartnerTaxEnabled says so.
+        automated_sales_tax=is_us and bool((prefs.get("TaxPrefs") or {}).get("PartnerTaxEnabled")),
     )
 
 
@@ -249,11 +260,14 @@ def _qbo_number(value: Decimal) -> Decimal:
 
 
 def _ex_tax_gross(line: InvoiceLine, currency: str) -> Money:
-    """The line's quantity x unit price without the tax an INCLUSIVE price contains."""
+    """The line's quantity x unit price without the tax an INCLUSIVE price contains, rounded
+    up: never below the line's net without tax (whose net was rounded first), so that the one
+    discount line makes up any difference (QuickBooks has no negative discount)."""
     gross = line.gross(currency)
     if line.tax_method is not TaxMethod.INCLUSIVE or line.tax_rate == 0:
         return gross
-    return Money(gross.amount / (1 + line.tax_rate / 100), currency).rounded()
+    step = Decimal(1).scaleb(-minor_units(currency))
+    return Money((gross.amount / (1 + line.tax_rate / 100)).quantize(step, ROUND_CEILING), currency)
 
 
 def invoice_to_qbo(
@@ -281,7 +295,9 @@ def invoice_to_qbo(
     every line and ``GlobalTaxCalculation``: TaxInclusive when every taxed line is INCLUSIVE,
     TaxExcluded otherwise (mixed lines are sent without their inclusive tax, as above, so a
     mix is still exact), NotApplicable when no line carries tax or a tax code.
-    US companies use the TAX / NON pseudo codes (automated sales tax picks the rate).
+    US companies use the TAX / NON pseudo codes. With automated sales tax (the invoice's
+    ``tax_by_quickbooks``) no tax is sent: QuickBooks computes it from the ship-to address, and
+    a line without a code is taxable as its item is.
     """
     currency = invoice.currency
     names = {k.casefold(): v for k, v in item_ids_by_name.items()}
@@ -309,7 +325,10 @@ def invoice_to_qbo(
         taxed = line.tax_method is not TaxMethod.NONE and line.tax_rate > 0
         if is_us:
             code = line.tax_code_ref if line.tax_code_ref in (US_TAXABLE, US_NON_TAXABLE) else None
-            detail["TaxCodeRef"] = {"value": code or (US_TAXABLE if taxed else US_NON_TAXABLE)}
+            if not invoice.tax_by_quickbooks:
+                code = code or (US_TAXABLE if taxed else US_NON_TAXABLE)
+            if code:  # with automated sales tax, no code lets the item say if it is taxable
+                detail["TaxCodeRef"] = {"value": code}
         elif line.tax_code_ref:
             detail["TaxCodeRef"] = {"value": line.tax_code_ref}
         entry: dict[str, Any] = {
@@ -372,7 +391,10 @@ def invoice_to_qbo(
             body["GlobalTaxCalculation"] = "TaxInclusive"
         else:
             body["GlobalTaxCalculation"] = "TaxExcluded"
-    if tax > 0:
+    if tax > 0 or any(
+        line.tax_method is not TaxMethod.NONE and line.tax_rate > 0 for line in items
+    ):
+        # Also a tax of 0.00 (a few cents taxed): QuickBooks would otherwise round its own.
         body["TxnTaxDetail"] = {"TotalTax": tax}
     return body
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
-from application.ports.accounting import InvoiceOptions
+from application.ports.accounting import US_TAXABLE, InvoiceOptions
 from application.views import DraftWarning
 from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.messages import MessageCode
@@ -68,11 +69,19 @@ def due_date_for(
 def taxed_by_code(
     lines: Sequence[InvoiceLine], options: InvoiceOptions | None
 ) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
-    """Outside the US QuickBooks charges each line its tax code's rate, whatever rate the line
-    says: the lines as QuickBooks will tax them (a coded line without a rate takes the code's,
-    exclusive of tax unless it says inclusive), and a warning for each line whose own rate the
-    code's replaces. US companies, and codes whose rate QuickBooks computes, are left alone."""
-    if options is None or options.preferences.is_us_company:
+    """The lines as QuickBooks will tax them, and a warning for each line whose own rate
+    QuickBooks will not charge.
+
+    Outside the US QuickBooks charges each line its tax code's rate, whatever rate the line
+    says (a coded line without a rate takes the code's, exclusive of tax unless it says
+    inclusive). With US automated sales tax QuickBooks computes the tax itself: see
+    :func:`taxed_by_quickbooks`. Other US companies, and codes whose rate QuickBooks computes,
+    are left alone."""
+    if options is None:
+        return tuple(lines), []
+    if options.preferences.automated_sales_tax:
+        return taxed_by_quickbooks(lines)
+    if options.preferences.is_us_company:
         return tuple(lines), []
     rates = {c.id: c for c in options.tax_codes if c.rate_percent is not None}
     taxed: list[InvoiceLine] = []
@@ -100,3 +109,33 @@ def taxed_by_code(
             method = TaxMethod.EXCLUSIVE
         taxed.append(dataclasses.replace(line, tax_rate=rate, tax_method=method))
     return tuple(taxed), warnings
+
+
+def taxed_by_quickbooks(
+    lines: Sequence[InvoiceLine],
+) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
+    """US automated sales tax: QuickBooks picks the rate from the ship-to address, so a line
+    carries no rate of ours, only whether it is taxable (TAX / NON; none lets the item decide).
+    A line that had a rate is taxable, and a warning says its rate is not used."""
+    untaxed: list[InvoiceLine] = []
+    warnings: list[DraftWarning] = []
+    for index, line in enumerate(lines):
+        had_rate = line.tax_method is not TaxMethod.NONE and line.tax_rate != 0
+        if not had_rate and line.tax_rate == 0:
+            untaxed.append(line)
+            continue
+        if had_rate:
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.TAX_BY_QUICKBOOKS,
+                    f"lines[{index}].tax_rate",
+                    value=format(line.tax_rate.normalize(), "f"),
+                )
+            )
+        code = line.tax_code_ref or (US_TAXABLE if had_rate else None)
+        untaxed.append(
+            dataclasses.replace(
+                line, tax_rate=Decimal(0), tax_method=TaxMethod.NONE, tax_code_ref=code
+            )
+        )
+    return tuple(untaxed), warnings

@@ -307,6 +307,9 @@ class CreateInvoice:
                 created_by=ref.principal.subject,
                 now=now,
                 terms=terms,
+                # QuickBooks unreachable: the lines' own tax is sent, and AST honors an explicit
+                # amount (reference §3.3), so QuickBooks records what the preview showed.
+                tax_by_quickbooks=bool(options and options.preferences.automated_sales_tax),
             )
         except InvalidValueError as exc:
             raise exc.prefixed("invoice") from None

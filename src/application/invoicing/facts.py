@@ -30,7 +30,13 @@ def apply_facts(
         return False  # an older version of the invoice than the one we hold
     if invoice.state is not InvoiceState.VOIDED:
         changed = invoice.apply_accounting_facts(
-            facts.total, facts.balance, facts.sync_token, facts.due_date, now, voided=facts.voided
+            facts.total,
+            facts.balance,
+            facts.sync_token,
+            facts.due_date,
+            now,
+            voided=facts.voided,
+            tax=facts.tax,
         )
     if invoice.record_overdue(today, now):
         changed = True

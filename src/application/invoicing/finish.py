@@ -154,6 +154,7 @@ class FinishInvoiceCreation:
                     terms=(created.terms_id, created.terms_name or "")
                     if created.terms_id
                     else None,
+                    quickbooks_tax=created.tax,
                 )
                 invoice.mark_synced(now)
                 await uow.deal_follow_ups.add(

@@ -202,6 +202,7 @@ class PrepareInvoice:
             warnings=tuple(warnings),
             contact=(link.entity, link.entity_id) if link else next(iter(link_targets(deal)), None),
             contact_linked=link is not None,
+            tax_by_quickbooks=prefs.automated_sales_tax,
         )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
 
 from domain.connection import OAuthTokens
 from domain.customer import Customer
@@ -55,6 +55,7 @@ class AccountingInvoice:
     bill_email: str | None = None
     terms_id: str | None = None  # SalesTermRef, as QuickBooks recorded it
     terms_name: str | None = None
+    tax: Money | None = None  # TxnTaxDetail.TotalTax
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,11 @@ class NamedRef:
     id: str
     name: str
     active: bool = True
+
+
+# A US company's line tax codes (QuickBooks' pseudo codes; reference §3.3).
+US_TAXABLE: Final = "TAX"
+US_NON_TAXABLE: Final = "NON"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +87,15 @@ class CompanyPreferences:
     home_currency: str
     multicurrency_enabled: bool
     enabled_currencies: tuple[str, ...]
-    is_us_company: bool  # US automated sales tax (no per-line tax codes) vs per-line tax codes
+    is_us_company: bool  # US: lines Taxable/Non-taxable (TAX/NON) vs a tax code per line
     custom_transaction_numbers: bool
     company_name: str
     country: str = ""
     time_zone: str = "UTC"
     default_terms_id: str | None = None  # SalesFormsPrefs.DefaultTerms
+    # US automated sales tax (TaxPrefs.PartnerTaxEnabled): QuickBooks computes the tax from the
+    # ship-to address, so no figure of ours is the tax until QuickBooks has answered.
+    automated_sales_tax: bool = False
 
 
 @dataclass(frozen=True, slots=True)

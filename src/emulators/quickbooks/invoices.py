@@ -461,7 +461,9 @@ def build_invoice(
     override = None
     if isinstance(request_tax, dict):
         given = dec(request_tax.get("TotalTax"))
-        if given is not None and given > 0:
+        # [U] A positive amount is honored (reference §3.3); so is 0 on create, where it can
+        # only be the sender's figure (an update may echo an old TxnTaxDetail back).
+        if given is not None and (given > 0 or (given == 0 and existing is None)):
             override = money(given)
     if company.is_us:
         taxable = sum((ln.amount for ln in lines if ln.tax_code == "TAX"), ZERO) * ratio

@@ -149,6 +149,7 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         last_send_time=timestamp(view.last_sent_at),
         terms_id=view.terms_id or "",
         terms_name=view.terms_name or "",
+        tax_calculated_by_quickbooks=view.tax_by_quickbooks,
     )
 
 
@@ -162,6 +163,7 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         due_date=draft.due_date.isoformat() if draft.due_date else "",
         totals=totals_to_proto(draft.totals),
         terms_id=draft.terms_id or "",
+        tax_calculated_by_quickbooks=draft.tax_by_quickbooks,
     )
     return invoice_service_pb2.InvoiceDraft(
         invoice=invoice,

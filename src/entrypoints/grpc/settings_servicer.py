@@ -108,6 +108,7 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 for i in options.items
                 if i.active
             ],
-            automated_sales_tax=prefs.is_us_company,
+            automated_sales_tax=prefs.automated_sales_tax,
             company_name=prefs.company_name,
+            us_company=prefs.is_us_company,
         )

@@ -4,6 +4,8 @@ dropped response, retries of 5xx/429 only, stale SyncToken handling, and money t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from domain.customer import Customer
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine, TaxMethod
+from domain.money import Money
 from emulators.quickbooks.config import Limits
 from tests.integration.quickbooks.harness import (
     INTL_REALM,
@@ -67,6 +70,7 @@ def invoice(
     *,
     currency: str = "USD",
     company: str = US_COMPANY,
+    tax_by_quickbooks: bool = False,
 ) -> Invoice:
     now = datetime.now(UTC)
     return Invoice.request(
@@ -81,6 +85,7 @@ def invoice(
         memo="",
         created_by="1",
         now=now,
+        tax_by_quickbooks=tax_by_quickbooks,
     )
 
 
@@ -259,6 +264,40 @@ async def test_us_automated_sales_tax_keeps_our_tax_amount(setup: Setup) -> None
     draft = invoice("1", lines)
     created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
     assert created.total == draft.total()
+
+
+async def test_with_automated_sales_tax_quickbooks_computes_the_tax_and_its_total_is_kept(
+    setup: Setup,
+) -> None:
+    """No tax of ours is sent: QuickBooks taxes the taxable lines (the item decides for a line
+    without a code) at the ship-to address's rate (the customer's, Bayshore CA: 8.25 %)."""
+    lines = [
+        line("3", "19.99", discount="5", code="TAX"),
+        line("1", "100", code="NON"),
+        dataclasses.replace(line("2", "50"), item_ref="4"),  # "Installation": not taxable
+    ]
+    draft = invoice("1", lines, tax_by_quickbooks=True)
+    created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+
+    (post,) = setup.emulator.requests("/invoice", method="POST")
+    sent = json.loads(post["body"])
+    assert "TxnTaxDetail" not in sent
+    codes = [
+        (ln["SalesItemLineDetail"].get("TaxCodeRef") or {}).get("value")
+        for ln in sent["Line"]
+        if ln["DetailType"] == "SalesItemLineDetail"
+    ]
+    assert codes == ["TAX", "NON", None]
+    recorded = setup.emulator.invoices()[created.id]
+    tax = Money(Decimal(str(recorded["TxnTaxDetail"]["TotalTax"])), "USD")
+    assert tax.is_positive()
+    assert (created.tax, created.total) == (tax, draft.total() + tax)
+
+    draft.confirm_created(
+        created.id, "1", created.sync_token, created.total, datetime.now(UTC), quickbooks_tax=tax
+    )
+    assert (draft.totals().tax, draft.totals().total) == (tax, created.total)
+    assert not draft.totals_mismatch
 
 
 async def test_the_real_limits_hold_with_no_429_for_a_burst() -> None:

@@ -574,3 +574,49 @@ def test_invoice_can_be_rebuilt_from_stored_fields() -> None:
     assert rebuilt.totals() == stored.totals()
     rebuilt.void(LATER)
     assert rebuilt.state is S.VOIDED
+
+
+def _taxed_by_quickbooks() -> Invoice:
+    return a_requested_invoice(
+        lines=[a_line(tax_code_ref="TAX"), a_line(quantity=Decimal(1), unit_price=Decimal(40))],
+        tax_by_quickbooks=True,
+    )
+
+
+def test_taxed_by_quickbooks_the_lines_carry_no_rate_of_ours() -> None:
+    with pytest.raises(InvalidValueError) as err:
+        a_requested_invoice(
+            lines=[a_line(), a_line(tax_rate=Decimal(5), tax_method=TaxMethod.EXCLUSIVE)],
+            tax_by_quickbooks=True,
+        )
+    assert fields_of(err) == ["lines[1].tax_rate"]
+
+
+def test_taxed_by_quickbooks_the_total_is_before_tax_until_quickbooks_answers() -> None:
+    invoice = _taxed_by_quickbooks()
+    totals = invoice.totals()
+    assert (totals.tax, totals.total) == (eur("0"), eur("150.00"))
+
+
+def test_taxed_by_quickbooks_the_tax_is_quickbooks_once_it_answers() -> None:
+    invoice = _taxed_by_quickbooks()
+    invoice.confirm_created("qb-42", "1001", "0", eur("159.08"), LATER, quickbooks_tax=eur("9.08"))
+    totals = invoice.totals()
+    assert (totals.tax, totals.total, totals.balance) == (eur("9.08"), eur("159.08"), eur("159.08"))
+    assert not invoice.totals_mismatch
+    assert [type(e) for e in invoice.pull_events()][-1] is InvoiceCreated
+
+
+def test_taxed_by_quickbooks_a_line_added_there_is_a_mismatch_not_tax() -> None:
+    invoice = _taxed_by_quickbooks()
+    invoice.confirm_created("qb-42", "1001", "0", eur("159.08"), LATER, quickbooks_tax=eur("9.08"))
+    invoice.apply_accounting_facts(eur("184.08"), eur("184.08"), "1", None, LATER, tax=eur("9.08"))
+    assert invoice.totals_mismatch
+    assert (invoice.totals().tax, invoice.totals().total) == (eur("9.08"), eur("159.08"))
+    assert invoice.balance() == eur("184.08")
+
+
+def test_our_own_tax_is_not_replaced_by_quickbooks() -> None:
+    invoice = an_invoice_in(S.CREATING)
+    invoice.confirm_created("qb-42", "1001", "0", eur("110.00"), LATER, quickbooks_tax=eur("3"))
+    assert invoice.totals().total == eur("110.00")

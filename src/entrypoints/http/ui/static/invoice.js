@@ -35,7 +35,7 @@ function lineRow(line = {}) {
     el("option", { value: "" }, t("form.defaultItem")),
     ...(options?.items || []).map((item) => el("option", { value: item.id, selected: item.id === line.itemId }, item.displayName)));
   const taxSelect = el("select", { name: "taxCodeId", "data-line-field": "tax_code_id" },
-    el("option", { value: "" }, t("form.noTaxCode")),
+    el("option", { value: "" }, t(options?.automatedSalesTax ? "form.taxAsItem" : "form.noTaxCode")),
     ...(options?.taxCodes || []).map((code) => el("option", { value: code.id, selected: code.id === line.taxCodeId }, code.displayName)));
   row.append(
     input("name", isDiscount ? t("form.discountLine") : t("form.lineName"), { value: line.name || "", required: !isDiscount, maxlength: 100 }),
@@ -56,6 +56,12 @@ function lineRow(line = {}) {
     el("button", { type: "button", class: "button icon remove", onclick: () => { row.remove(); renumber(); recompute(); resize(); } }, "×"),
   );
   row.dataset.taxMethod = line.taxMethod || "TAX_METHOD_EXCLUSIVE";
+  if (options?.automatedSalesTax) {
+    // QuickBooks computes the sales tax: a line says only whether it is taxable.
+    row.querySelector(".field.taxRate").hidden = true;
+    row.querySelector("[name=taxRate]").value = "";
+    row.dataset.taxMethod = "TAX_METHOD_NONE";
+  }
   row.dataset.kind = isDiscount ? "discount" : "item";
   row.addEventListener("input", recompute);
   taxSelect.addEventListener("change", () => { taxedByCode(row); recompute(); });
@@ -138,6 +144,11 @@ function recompute() {
   show("discounts", discount);
   show("tax", tax);
   show("total", total);
+  if (options?.automatedSalesTax) {
+    // No figure of ours is the tax: QuickBooks computes it from the ship-to address.
+    $("tax").textContent = t("form.taxByQuickBooks");
+    if (valid) $("total").textContent = t("form.plusSalesTax", { total: money(D.text(total, places), code) });
+  }
   showHomeTotal(valid ? total : null);
 }
 
@@ -433,7 +444,7 @@ function fill() {
   f.taxId.value = customer.taxId || "";
   f.updateCustomer.checked = Boolean(draft.updateCustomerDetails);
   f.exchangeRate.placeholder = draft.exchangeRate || "";
-  if (options.automatedSalesTax) {
+  if (options.usCompany) {
     // US companies: no tax registration field on the customer; where it goes, and its limit.
     f.taxId.setAttribute("aria-describedby", "tax-id-where");
     f.taxId.closest("label").append(el("small", { id: "tax-id-where", class: "muted" }, t("form.taxIdUs")));

@@ -103,6 +103,10 @@ function invoiceItem(invoice, index) {
       el("div", { class: "menu" }, menuButton, menu)),
     el("dl", { class: "figures" },
       el("div", {}, el("dt", {}, t("panel.total")), el("dd", { "data-field": "total" }, moneyOf(total), mismatch ? " ≠" : null)),
+      invoice.taxCalculatedByQuickbooks
+        ? el("div", {}, el("dt", {}, t("panel.salesTax")), el("dd", { "data-field": "tax" },
+            invoice.quickbooksTotal ? moneyOf(invoice.totals?.tax) : t("panel.taxPending")))
+        : null,
       el("div", {}, el("dt", {}, t("panel.balance")), el("dd", { "data-field": "balance" }, moneyOf(invoice.totals?.balance))),
       el("div", {}, el("dt", {}, t("panel.due")), el("dd", { "data-field": "due" }, day(invoice.dueDate))),
       invoice.termsName
