@@ -30,7 +30,7 @@ from application.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
-from application.reasons import Reason
+from application.reasons import MetadataKey, Reason
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
 NOW = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -255,7 +255,7 @@ async def test_a_reconnect_that_comes_back_with_another_company_is_refused_and_r
         await world.complete.execute(
             state=state, code=world.authorizer.approve(OTHER_REALM), realm_id=OTHER_REALM
         )
-    assert raised.value.metadata == {"realm": REALM}
+    assert raised.value.metadata == {MetadataKey.REALM: REALM}
     assert len(world.authorizer.revoked) == 1  # the other company's new grant, given back
     stored = await world.tokens.load(COMPANY, Vendor.QUICKBOOKS)
     assert stored == first
