@@ -269,6 +269,11 @@ def add_quickbooks_app_urls(
     [U] Intuit documents these URLs as pages it opens in the user's browser; whether it adds
     parameters (such as ``realmId``) to the Disconnect URL is not documented. When a ``realmId``
     comes, it only chooses which stored connection to check.
+    [U] For a non-SSO app the Launch URL is "the app's sign-in page"; signing in with Pipedrive
+    and landing on the settings is our reading of that, not Intuit's words.
+    [U] How Intuit itself uses the Reconnect URL is not documented. Its consent page lets the
+    person pick any company and no documented authorize parameter pins one, so "same company"
+    is enforced when the callback comes back (another company is refused, its grant revoked).
     """
     recent: TTLCache[str, CheckedConnectionView, datetime] = TTLCache(
         10_000, ANONYMOUS_CHECK_INTERVAL, timer=clock.now
