@@ -15,8 +15,13 @@ from typing import Final
 import structlog
 
 from application.auth import Principal
-from application.errors import ApplicationError, UpstreamRejectedError, UpstreamUnavailableError
-from application.ports.accounting import AccountingAuthorizer
+from application.errors import (
+    ApplicationError,
+    IntegrationNotConnectedError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
+)
+from application.ports.accounting import AccountingAuthorizer, AccountingGateway
 from application.ports.clock import Clock
 from application.ports.connections import OAuthState, OAuthStateStore, TokenStore
 from application.ports.sync import NoticeStore
@@ -28,6 +33,8 @@ log = structlog.get_logger("dealbooks.connections")
 STATE_TTL: Final = timedelta(minutes=10)
 #: Shown as "expiring soon" when the refresh token has less than this left.
 REFRESH_WARNING: Final = timedelta(days=14)
+#: The OAuth state of a reconnect carries the realm the company must come back with.
+EXPECTED_REALM: Final = "expected_realm_id"
 
 
 class ConnectStateError(ApplicationError):
@@ -40,6 +47,10 @@ class ConnectDeniedError(ApplicationError):
     """The person declined (or QuickBooks refused) the connection on Intuit's page."""
 
     reason = Reason.QUICKBOOKS_CONNECT_DENIED
+
+
+class OtherCompanyChosenError(ConnectDeniedError):
+    """A reconnect came back with another QuickBooks company than the one it was for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +127,14 @@ class StartQuickBooksConnect:
     nonce: Callable[[], str] = lambda: secrets.token_urlsafe(32)
 
     async def execute(
-        self, principal: Principal, company_id: str, *, return_to: str = ""
+        self,
+        principal: Principal,
+        company_id: str,
+        *,
+        return_to: str = "",
+        same_realm_as: str | None = None,
     ) -> ConnectStartView:
+        """``same_realm_as``: a reconnect, which must come back with that QuickBooks company."""
         principal.ensure_admin(company_id)
         expires_at = self.clock.now() + STATE_TTL
         state = OAuthState(
@@ -127,9 +144,15 @@ class StartQuickBooksConnect:
             vendor=Vendor.QUICKBOOKS,
             expires_at=expires_at,
             return_to=return_to,
+            extra={EXPECTED_REALM: same_realm_as} if same_realm_as else {},
         )
         await self.state_store.put(state)
-        log.info("quickbooks.connect_started", company_id=company_id, user_id=principal.subject)
+        log.info(
+            "quickbooks.connect_started",
+            company_id=company_id,
+            user_id=principal.subject,
+            reconnect=bool(same_realm_as),
+        )
         return ConnectStartView(self.authorizer.authorization_url(state.nonce), expires_at)
 
 
@@ -171,6 +194,28 @@ class CompleteQuickBooksConnect:
                 "QuickBooks did not send back the connection details. Please try again."
             )
         tokens, company = await self.authorizer.exchange_code(code, realm_id)
+        expected = taken.extra.get(EXPECTED_REALM)
+        if expected and company.realm_id != expected:
+            # The invoices already made live in the expected company: switching companies is a
+            # disconnect and a new connect, never a side effect of "reconnect". The grant just
+            # made for the other company is given back.
+            try:
+                await self.authorizer.revoke(tokens.refresh_token)
+            except (UpstreamUnavailableError, UpstreamRejectedError) as exc:
+                log.warning(
+                    "quickbooks.revoke_failed", company_id=taken.company_id, reason=exc.reason
+                )
+            log.info(
+                "quickbooks.reconnect_refused",
+                company_id=taken.company_id,
+                expected_realm_id=expected,
+                realm_id=company.realm_id,
+            )
+            raise OtherCompanyChosenError(
+                "You chose another QuickBooks company than the one dealbooks is connected to. "
+                "Reconnect and choose the same company; to change company, disconnect first.",
+                metadata={MetadataKey.REALM: expected},
+            )
         connection = Connection(
             company_id=taken.company_id,
             vendor=Vendor.QUICKBOOKS,
@@ -219,6 +264,72 @@ class DisconnectQuickBooks:
                 user_id=principal.subject,
             )
         return connection_state(Vendor.QUICKBOOKS, None, self.clock.now())
+
+
+@dataclass(frozen=True, slots=True)
+class StartQuickBooksReconnect:
+    """An admin reconnects: the connect flow again, which must come back with the same
+    QuickBooks company (realm) as the stored connection. Without a stored connection (it was
+    disconnected from dealbooks, which forgets it) it is a plain connect."""
+
+    token_store: TokenStore
+    start: StartQuickBooksConnect
+
+    async def execute(
+        self, principal: Principal, company_id: str, *, return_to: str = ""
+    ) -> ConnectStartView:
+        principal.ensure_admin(company_id)
+        stored = await self.token_store.load(company_id, Vendor.QUICKBOOKS)
+        return await self.start.execute(
+            principal,
+            company_id,
+            return_to=return_to,
+            same_realm_as=stored.external_id if stored is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedConnectionView:
+    connection: ConnectionStateView
+    checked: bool  # False: QuickBooks could not be asked just now; the stored state is shown
+
+
+@dataclass(frozen=True, slots=True)
+class CheckQuickBooksConnection:
+    """Ask QuickBooks whether the company's connection still works (one small read with the
+    stored token) and answer with its state. A revoked grant ends as "needs reconnect" through
+    the adapter's own refresh path; nothing the caller says can mark a connection broken."""
+
+    token_store: TokenStore
+    accounting: AccountingGateway
+    clock: Clock
+
+    async def execute(self, company_id: str) -> CheckedConnectionView:
+        stored = await self.token_store.load(company_id, Vendor.QUICKBOOKS)
+        checked = True
+        if stored is not None and stored.is_usable:
+            try:
+                await self.accounting.check_connection(company_id)
+            except IntegrationNotConnectedError:
+                stored = await self.token_store.load(company_id, Vendor.QUICKBOOKS)
+                log.info(
+                    "quickbooks.connection_lost",
+                    company_id=company_id,
+                    realm_id=stored.external_id if stored else "",
+                )
+            except (UpstreamUnavailableError, UpstreamRejectedError) as exc:
+                log.warning(
+                    "quickbooks.connection_check_failed", company_id=company_id, reason=exc.reason
+                )
+                checked = False
+        return CheckedConnectionView(
+            connection_state(Vendor.QUICKBOOKS, stored, self.clock.now()), checked
+        )
+
+    async def execute_for_realm(self, realm_id: str) -> CheckedConnectionView | None:
+        """The same check for the company connected to ``realm_id``; None when none is."""
+        stored = await self.token_store.load_by_external_id(Vendor.QUICKBOOKS, realm_id)
+        return None if stored is None else await self.execute(stored.company_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,7 @@ class MetadataKey(StrEnum):
     DETAIL = "detail"
     ERROR = "error"
     VENDOR_ERROR = "vendorError"
+    REALM = "realm"  # a QuickBooks company (realm id)
     # Vendor adapters
     VENDOR_CODE = "vendorCode"
     VENDOR_MESSAGE = "vendorMessage"

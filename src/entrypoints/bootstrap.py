@@ -26,10 +26,12 @@ from adapters.system_clock import SystemClock
 from adapters.vendor_http.client import VendorHttp
 from adapters.vendor_http.tokens import TokenProvider
 from application.connections import (
+    CheckQuickBooksConnection,
     CompleteQuickBooksConnect,
     DisconnectQuickBooks,
     GetConnections,
     StartQuickBooksConnect,
+    StartQuickBooksReconnect,
 )
 from application.crm_events import (
     CheckAllCrmWebhooks,
@@ -38,7 +40,12 @@ from application.crm_events import (
     SubscribeCrmWebhooks,
 )
 from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers, UnlinkCustomer
-from application.installation import CompletePipedriveInstall, UninstallPipedrive
+from application.installation import (
+    CompletePipedriveInstall,
+    CompletePipedriveSignIn,
+    StartPipedriveSignIn,
+    UninstallPipedrive,
+)
 from application.invoicing.create import CreateInvoice
 from application.invoicing.delete import DeleteInvoice
 from application.invoicing.events import ListInvoiceEvents
@@ -72,6 +79,8 @@ from entrypoints.grpc.customer_servicer import CustomerServicer
 from entrypoints.grpc.invoice_servicer import InvoiceServicer
 from entrypoints.grpc.server import Servicers
 from entrypoints.grpc.settings_servicer import SettingsServicer
+from entrypoints.http.browser_session import BrowserSessions
+from entrypoints.http.signin import PipedriveSignIn
 from entrypoints.http.ui_auth import PipedriveUiSessions
 from entrypoints.metrics import Metrics
 from entrypoints.settings import AppSettings
@@ -212,8 +221,14 @@ class Services(containers.DeclarativeContainer):
     complete_connect = providers.Factory(
         CompleteQuickBooksConnect, oauth_states, authorizer, tokens, clock
     )
+    reconnect_quickbooks = providers.Factory(StartQuickBooksReconnect, tokens, start_connect)
+    check_quickbooks = providers.Factory(CheckQuickBooksConnection, tokens, accounting, clock)
     complete_install = providers.Factory(
         CompletePipedriveInstall, crm_authorizer, tokens, jobs, clock
+    )
+    start_sign_in = providers.Factory(StartPipedriveSignIn, oauth_states, crm_authorizer, clock)
+    complete_sign_in = providers.Factory(
+        CompletePipedriveSignIn, oauth_states, complete_install, clock
     )
     uninstall = providers.Factory(
         UninstallPipedrive, tokens, crm_authorizer, uow, clock, authorizer
@@ -290,6 +305,16 @@ class Entrypoints(containers.DeclarativeContainer):
         client_id=config.pipedrive.client_id,
         public_url=config.public_url,
     )
+    browser_sessions = providers.Singleton(
+        BrowserSessions, config.secret_key, config.secure_cookies
+    )
+    sign_in = providers.Singleton(
+        PipedriveSignIn,
+        services.start_sign_in,
+        services.complete_sign_in,
+        browser_sessions,
+        gateways.clock,
+    )
 
 
 class Application(containers.DeclarativeContainer):
@@ -313,6 +338,7 @@ def build_container(
             "api_tokens": dict(settings.api_tokens),
             "public_url": public_url,
             "secret_key": settings.secret_key,
+            "secure_cookies": public_url.startswith("https://"),
             # The vendor settings as they are, plus the URLs of ours the vendors call back.
             "quickbooks": asdict(settings.quickbooks)
             | {

@@ -94,6 +94,7 @@ class DemoStack:
             settings,
             grpc_port=grpc_port,
             http_port=http_port,
+            demo_url="/",
             extra_routes=partial(
                 add_demo_host_routes,
                 emulators=emulators,

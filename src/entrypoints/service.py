@@ -21,7 +21,13 @@ from entrypoints.bootstrap import Application, build_container
 from entrypoints.grpc.server import GrpcServer, build_server
 from entrypoints.http.app import create_app
 from entrypoints.http.pipedrive_app import add_pipedrive_routes, add_pipedrive_webhook_route
-from entrypoints.http.quickbooks_app import add_quickbooks_routes, notices_recorder
+from entrypoints.http.public_pages import PublicSite, add_public_pages
+from entrypoints.http.quickbooks_app import (
+    add_quickbooks_app_urls,
+    add_quickbooks_routes,
+    notices_recorder,
+    support_status,
+)
 from entrypoints.http.ui_api import add_ui_api_routes
 from entrypoints.http.ui_pages import SETTINGS_PAGE, add_ui_pages
 from entrypoints.settings import AppSettings
@@ -52,6 +58,7 @@ class Service:
     run_worker: bool = True
     # More HTTP routes on the gateway (the demo's Pipedrive-like host page).
     extra_routes: Callable[[web.Application], None] | None = None
+    demo_url: str | None = None  # the public landing page links to it (the trial)
     container: Application | None = None
     grpc: GrpcServer | None = None
     http_port_bound: int = 0
@@ -139,7 +146,26 @@ class Service:
         """OAuth callbacks, webhooks and the UI pages: the gateway side of both vendors."""
         services, settings = container.services, self.settings
         crm_change = services.crm_change()
+        sign_in = container.entrypoints.sign_in()
+        ui_sessions = container.entrypoints.ui_sessions()
         add_ui_pages(app, sdk_path=settings.ui_sdk_path)
+        add_public_pages(
+            app,
+            PublicSite(
+                support_status=support_status(sign_in, services.get_connections()),
+                support_email=settings.support_email,
+                demo_url=self.demo_url,
+            ),
+        )
+        add_quickbooks_app_urls(
+            app,
+            sign_in=sign_in,
+            principal_for=ui_sessions.principal_for,
+            settings_link=ui_sessions.settings_link_for,
+            reconnect=services.reconnect_quickbooks(),
+            check=services.check_quickbooks(),
+            clock=container.gateways.clock(),
+        )
         add_pipedrive_routes(
             app,
             complete_install=services.complete_install(),
@@ -151,6 +177,7 @@ class Service:
                 "https://{company_domain}.pipedrive.com/settings/marketplace/app/{client_id}"
                 "/app-settings"
             ),
+            sign_in=sign_in,
         )
         add_pipedrive_webhook_route(
             app,
@@ -163,7 +190,7 @@ class Service:
             start_connect=services.start_connect(),
             complete_connect=services.complete_connect(),
             disconnect=services.disconnect_quickbooks(),
-            authenticate_ui=container.entrypoints.ui_sessions().principal,
+            authenticate_ui=ui_sessions.principal,
             settings_url=f"{settings.public_url}{SETTINGS_PAGE}",
             webhook_verifier_token=settings.quickbooks.webhook_verifier_token,
             on_webhook=notices_recorder(services.record_notices(), notices_from_payload),

@@ -68,6 +68,8 @@ class AppSettings:
     log_format: str | None = None
     shutdown_grace_seconds: float = 5.0
     cdc_interval_minutes: int = 5
+    # Shown on the public support page; empty: the page says none is configured.
+    support_email: str = ""
     worker_concurrency: int = 4
     # The Pipedrive app-extensions SDK (UMD build) the UI pages load; `make setup` installs it
     # from npm. Missing: the pages still work opened directly in a tab, not inside Pipedrive.
@@ -181,6 +183,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
         ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
+        support_email=(env.get("DEALBOOKS_SUPPORT_EMAIL") or "").strip(),
         quickbooks=quickbooks,
         pipedrive=pipedrive,
     )

@@ -331,3 +331,14 @@ async def test_changes_since_list_changed_and_deleted_invoices(subject: Subject)
     assert gone.id not in {i.id for i in changes.invoices}
     assert gone.id in changes.deleted_invoice_ids
     assert changes.as_of >= since
+
+
+async def test_a_working_connection_passes_the_check(subject: Subject) -> None:
+    await subject.gateway.check_connection(subject.company_id)
+
+
+async def test_the_check_of_a_company_without_a_connection_says_not_connected(
+    subject: Subject,
+) -> None:
+    with pytest.raises(IntegrationNotConnectedError):
+        await subject.gateway.check_connection("9999")

@@ -177,20 +177,28 @@ async def test_connect_refresh_and_disconnect_end_to_end(gateway: Gateway) -> No
         assert api.status == 401
 
 
+async def explained(gateway: Gateway, answer: aiohttp.ClientResponse, outcome: str) -> int:
+    """The answer is a redirect (never a page on a URL with a code or token) to the page that
+    explains ``outcome``; that page's status."""
+    assert answer.status == 303
+    assert answer.headers["Location"] == f"/oauth/quickbooks/result?outcome={outcome}"
+    page = await gateway.get(answer.headers["Location"])
+    assert page.headers["Content-Type"].startswith("text/html")
+    return page.status
+
+
 async def test_starting_needs_a_signed_in_admin(gateway: Gateway) -> None:
     anonymous = await gateway.get(f"/oauth/quickbooks/start?company_id={COMPANY}")
-    assert anonymous.status == 401
+    assert await explained(gateway, anonymous, "sign_in") == 401
     member = await gateway.get(
         f"/oauth/quickbooks/start?company_id={COMPANY}", **{"X-Test-User": "member-2"}
     )
-    assert member.status == 403
-    assert member.headers["Content-Type"].startswith("text/html")
+    assert await explained(gateway, member, "admin_only") == 403
 
 
 async def test_a_forged_state_gets_a_friendly_page(gateway: Gateway) -> None:
-    page = await gateway.get(f"/oauth/quickbooks/callback?state=forged&code=x&realmId={US_REALM}")
-    assert page.status == 400
-    assert page.headers["Content-Type"].startswith("text/html")
+    answer = await gateway.get(f"/oauth/quickbooks/callback?state=forged&code=x&realmId={US_REALM}")
+    assert await explained(gateway, answer, "state_invalid") == 400
     assert await gateway.store.load(COMPANY, Vendor.QUICKBOOKS) is None
 
 
@@ -199,16 +207,14 @@ async def test_a_reused_state_gets_a_friendly_page(gateway: Gateway) -> None:
     path = callback.removeprefix(gateway.base_url)
     assert (await gateway.get(path)).status == 302
     replay = await gateway.get(path)
-    assert replay.status == 400
-    assert replay.headers["Content-Type"].startswith("text/html")
+    assert await explained(gateway, replay, "state_invalid") == 400
 
 
 async def test_access_denied_gets_a_friendly_page_and_stores_nothing(gateway: Gateway) -> None:
     callback = await connect_through_intuit(gateway)
     state = callback.split("state=")[1].split("&")[0]
-    page = await gateway.get(f"/oauth/quickbooks/callback?error=access_denied&state={state}")
-    assert page.status == 400
-    assert page.headers["Content-Type"].startswith("text/html")
+    answer = await gateway.get(f"/oauth/quickbooks/callback?error=access_denied&state={state}")
+    assert await explained(gateway, answer, "denied") == 400
     assert await gateway.store.load(COMPANY, Vendor.QUICKBOOKS) is None
 
 

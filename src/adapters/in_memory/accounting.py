@@ -310,6 +310,9 @@ class InMemoryAccountingGateway:
     async def invoice_link(self, company_id: str, invoice_id: str) -> str:
         return f"https://app.sandbox.qbo.intuit.com/app/invoice?txnId={invoice_id}"
 
+    async def check_connection(self, company_id: str) -> None:
+        self._enter(company_id, "check_connection")
+
     async def changes_since(self, company_id: str, since: datetime) -> AccountingChanges:
         self._enter(company_id, "changes_since")
         return AccountingChanges(

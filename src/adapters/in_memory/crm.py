@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
 from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal, DealParties
@@ -109,6 +110,9 @@ class InMemoryCrmAuthorizer:
 
     def add_install(self, code: str, install: CrmInstall) -> None:
         self.installs[code] = install
+
+    def authorization_url(self, state: str) -> str:
+        return f"https://oauth.pipedrive.example/oauth/authorize?{urlencode({'state': state})}"
 
     async def exchange_code(self, code: str) -> CrmInstall:
         install = self.installs.get(code)

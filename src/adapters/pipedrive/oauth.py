@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Final, cast
+from urllib.parse import urlencode
 
 import aiohttp
 import structlog
@@ -192,6 +193,15 @@ class PipedriveAuthorizer:
         self._clock = clock
         self._endpoint = PipedriveOAuthEndpoint(session, oauth_url, client_id, client_secret)
         self._redirect_uri = redirect_uri
+        self._client_id = client_id
+        self._oauth_url = oauth_url.rstrip("/")
+
+    def authorization_url(self, state: str) -> str:
+        """Pipedrive's consent page; it answers on the app's one callback URL with the state."""
+        query = urlencode(
+            {"client_id": self._client_id, "redirect_uri": self._redirect_uri, "state": state}
+        )
+        return f"{self._oauth_url}/oauth/authorize?{query}"
 
     async def exchange_code(self, code: str) -> CrmInstall:
         form = {

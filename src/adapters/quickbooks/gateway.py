@@ -344,6 +344,10 @@ class QuickBooksAccountingGateway:
     async def invoice_link(self, company_id: str, invoice_id: str) -> str:
         return f"{self._app_base}/app/invoice?txnId={invoice_id}"
 
+    async def check_connection(self, company_id: str) -> None:
+        # CompanyInfo: the smallest read there is (one metered call); its body is not kept.
+        await self.client.request(company_id, "GET", lambda realm: f"companyinfo/{realm}")
+
     async def changes_since(self, company_id: str, since: datetime) -> AccountingChanges:
         now = self._clock.now()
         earliest = now - CDC_MAX_LOOKBACK

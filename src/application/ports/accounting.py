@@ -193,6 +193,13 @@ class AccountingGateway(Protocol):
 
     async def changes_since(self, company_id: str, since: datetime) -> AccountingChanges: ...
 
+    async def check_connection(self, company_id: str) -> None:
+        """One small authenticated read that proves the stored connection still works. A refused
+        access token is refreshed once, as for any call; a refused refresh token (the company
+        disconnected dealbooks inside QuickBooks) marks the connection "needs reconnect" and
+        raises ``IntegrationNotConnectedError``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class AccountingCompany:

@@ -158,7 +158,10 @@ class CrmGateway(Protocol):
 
 
 class CrmAuthorizer(Protocol):
-    """Pipedrive marketplace OAuth: code exchange on install, revoke on uninstall."""
+    """Pipedrive marketplace OAuth: code exchange on install, revoke on uninstall, and the
+    authorize URL that signs a person in through Pipedrive (QuickBooks' launch and reconnect)."""
+
+    def authorization_url(self, state: str) -> str: ...
 
     async def exchange_code(self, code: str) -> CrmInstall: ...
 

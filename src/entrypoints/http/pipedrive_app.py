@@ -1,8 +1,9 @@
 """Pipedrive routes of the HTTP gateway: the app's callback URL and the webhooks.
 
 Pipedrive uses the same Callback URL for the install (GET, OAuth code) and the uninstall (DELETE)
-(reference §3.2, §3.7). The install answers with a redirect to the settings page, or a friendly
-page when the user declined or the exchange failed (never a 500). The uninstall is authenticated
+(reference §3.2, §3.7). The install answers with a redirect to the settings page, or to a page
+that explains why when the user declined or the exchange failed (never a page on the URL that
+carries the code, never a 500). The uninstall is authenticated
 with HTTP Basic ``client_id:client_secret``; wrong credentials get 401 and nothing is deleted.
 ``POST /webhooks/pipedrive`` carries the Basic credentials of our subscriptions.
 """
@@ -26,20 +27,14 @@ from application.installation import (
     UninstallPipedrive,
     UninstallPipedriveCommand,
 )
-from entrypoints.http.problems import html_page
+from entrypoints.http.public_pages import add_outcome_page, outcome_redirect, redirect
+from entrypoints.http.signin import PipedriveSignIn
 
 log = structlog.get_logger("dealbooks.http.pipedrive")
 
 CALLBACK_PATH: Final = "/oauth/pipedrive/callback"
 OnCrmWebhook = Callable[[bytes], Awaitable[str]]  # raises ValueError for a malformed body
 MAX_WEBHOOK_BODY: Final = 256 * 1024
-_NOT_COMPLETED: Final = "Installation not completed"
-
-
-def _page(status: int, title: str, message: str) -> web.Response:
-    return html_page(
-        status, title, message, back="https://app.pipedrive.com/", back_text="Back to Pipedrive"
-    )
 
 
 def _basic_auth_matches(header: str, user: str, password: str) -> bool:
@@ -64,8 +59,12 @@ def add_pipedrive_routes(
     client_id: str,
     client_secret: str,
     settings_url: str,
+    sign_in: PipedriveSignIn | None = None,
 ) -> None:
-    """Register GET and DELETE ``/oauth/pipedrive/callback``.
+    """Register GET and DELETE ``/oauth/pipedrive/callback`` (and the outcome page).
+
+    With ``sign_in``, a GET answering a sign-in this browser started (QuickBooks' launch and
+    reconnect URLs) signs the browser in instead of ending on Pipedrive's settings.
 
     ``settings_url`` is where a finished install lands, with ``{company_id}``,
     ``{company_domain}``, ``{user_id}`` or ``{client_id}`` filled in, e.g.
@@ -75,63 +74,38 @@ def add_pipedrive_routes(
         raise ValueError("the Pipedrive client id and secret are required")
 
     async def handle_pipedrive_install(request: web.Request) -> web.StreamResponse:
+        # Every answer is a redirect: this URL carries a code (Intuit's and Pipedrive's
+        # reviewers both look for that); the outcome pages explain what went wrong.
+        if sign_in is not None and sign_in.started_here(request):
+            return await sign_in.finish(request)
         error = request.query.get("error")
         if error:
             log.info("pipedrive.install_declined", error=error[:50])
             if error in ("user_denied", "access_denied"):
-                return _page(
-                    200,
-                    "Installation cancelled",
-                    "You chose not to install dealbooks. Nothing was changed; you can install "
-                    "it again from the Pipedrive Marketplace at any time.",
-                )
-            return _page(
-                400,
-                _NOT_COMPLETED,
-                "Pipedrive did not complete the installation. Please try again from the "
-                "Pipedrive Marketplace.",
-            )
+                return outcome_redirect("pipedrive", "install_cancelled")
+            return outcome_redirect("pipedrive", "declined")
         code = request.query.get("code", "").strip()
         if not code or len(code) > 512:
-            return _page(
-                400,
-                _NOT_COMPLETED,
-                "This link is incomplete. Please start the installation again from the "
-                "Pipedrive Marketplace.",
-            )
+            return outcome_redirect("pipedrive", "install_incomplete")
         try:
             user = await complete_install.execute(CompletePipedriveInstallCommand(code=code))
         except UpstreamUnavailableError as exc:
             log.warning("pipedrive.install_failed", reason=exc.reason)
-            return _page(
-                503,
-                "Pipedrive is not answering",
-                "We could not finish the installation because Pipedrive did not answer. Please "
-                "try again in a minute.",
-            )
+            return outcome_redirect("pipedrive", "unavailable")
         except ApplicationError as exc:
             log.warning("pipedrive.install_failed", reason=exc.reason)
-            return _page(
-                400,
-                _NOT_COMPLETED,
-                "The installation link has expired or was already used. Please install "
-                "dealbooks again from the Pipedrive Marketplace.",
-            )
-        except Exception:  # a browser route: log it and show a page, never a bare 500
+            return outcome_redirect("pipedrive", "install_expired")
+        except Exception:  # a browser route: log it and explain, never a bare 500
             log.exception("pipedrive.install_crashed")
-            return _page(
-                502,
-                _NOT_COMPLETED,
-                "Something went wrong on our side while finishing the installation. Please "
-                "try again; if it keeps failing, contact support.",
-            )
-        raise web.HTTPFound(
+            return outcome_redirect("pipedrive", "failed")
+        return redirect(
             settings_url.format(
                 company_id=user.company_id,
                 company_domain=user.company_domain,
                 user_id=user.id,
                 client_id=client_id,
-            )
+            ),
+            status=302,
         )
 
     async def handle_pipedrive_uninstall(request: web.Request) -> web.StreamResponse:
@@ -168,6 +142,7 @@ def add_pipedrive_routes(
 
     app.router.add_get(CALLBACK_PATH, handle_pipedrive_install)
     app.router.add_delete(CALLBACK_PATH, handle_pipedrive_uninstall)
+    add_outcome_page(app, "pipedrive", back="https://app.pipedrive.com/")
 
 
 def add_pipedrive_webhook_route(

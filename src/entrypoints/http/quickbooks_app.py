@@ -2,9 +2,13 @@
 
 - ``GET /oauth/quickbooks/start?company_id=…``: an authenticated Pipedrive admin -> 302 to Intuit.
 - ``GET /oauth/quickbooks/callback``: checks ``state``; success -> 302 back to the settings page;
-  any failure (``error=access_denied``, bad, used or expired state, refused code) -> a friendly
-  HTML page with 400 (503 when QuickBooks is unreachable), never a 500.
+  any failure (``error=access_denied``, bad, used or expired state, refused code) -> 303 to
+  ``/oauth/quickbooks/result?outcome=…``, a friendly page with 400 (503 when QuickBooks is
+  unreachable), never a 500. Routes whose URL or body carries a code or a token (start: the
+  Pipedrive JWT; callback: Intuit's code; disconnect) only ever answer with a redirect.
 - ``POST /oauth/quickbooks/disconnect``: an admin -> revoke + forget -> 303 to the settings page.
+- The URLs Intuit's portal asks for (``add_quickbooks_app_urls``): ``launch``, ``disconnected``
+  and ``reconnect`` under ``/oauth/quickbooks/``.
 - ``POST /webhooks/quickbooks``: ``intuit-signature`` must be the base64 HMAC-SHA256 of the raw
   body with the verifier token (compared in constant time; 401 otherwise, the handler not
   called); the body must be a classic ``eventNotifications`` object or a CloudEvents array (400
@@ -16,19 +20,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import structlog
 from aiohttp import web
+from cachetools import TTLCache
 
 from application.auth import Principal
 from application.connections import (
+    CheckedConnectionView,
+    CheckQuickBooksConnection,
     CompleteQuickBooksConnect,
+    ConnectDeniedError,
+    ConnectStateError,
     DisconnectQuickBooks,
+    GetConnections,
+    OtherCompanyChosenError,
     StartQuickBooksConnect,
+    StartQuickBooksReconnect,
 )
 from application.errors import (
     ApplicationError,
@@ -36,10 +51,24 @@ from application.errors import (
     UnauthenticatedError,
     UpstreamUnavailableError,
 )
+from application.ports.clock import Clock
 from application.ports.sync import ChangeNotice
+from application.reasons import MetadataKey
 from application.sync import RecordChangeNotices
 from domain.errors import DomainError
-from entrypoints.http.problems import html_page
+from entrypoints.http.browser_session import SessionUser
+from entrypoints.http.public_pages import (
+    SupportStatus,
+    add_outcome_page,
+    connection_status,
+    outcome_redirect,
+    paragraph,
+    pick_language,
+    redirect,
+    render,
+    text,
+)
+from entrypoints.http.signin import LAUNCH, RECONNECT, PipedriveSignIn
 
 log = structlog.get_logger("dealbooks.http")
 
@@ -79,10 +108,6 @@ def webhook_format(payload: Any) -> str | None:
     return None
 
 
-def _page(title: str, message: str, back: str, status: int) -> web.Response:
-    return html_page(status, title, message, back=back, back_text="Back to the dealbooks settings")
-
-
 def _with_query(url: str, **params: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
@@ -96,20 +121,28 @@ def _company_of(request: web.Request, principal: Principal, form: Any = None) ->
     return str(company)
 
 
-def _error_page(exc: Exception, settings_url: str) -> web.Response:
+def outcome_of(exc: Exception) -> str:
+    """The outcome page that explains ``exc`` (``public_pages.OUTCOMES["quickbooks"]``)."""
     if isinstance(exc, UnauthenticatedError):
-        return _page("Please sign in", exc.message, settings_url, 401)
+        return "sign_in"
     if isinstance(exc, PermissionDeniedError):
-        return _page("Admins only", exc.message, settings_url, 403)
+        return "admin_only"
     if isinstance(exc, UpstreamUnavailableError):
-        return _page(
-            "QuickBooks is not answering",
-            "QuickBooks could not be reached just now. Please try again in a minute.",
-            settings_url,
-            503,
-        )
-    message = exc.message if isinstance(exc, ApplicationError) else str(exc)
-    return _page("QuickBooks was not connected", message, settings_url, 400)
+        return "unavailable"
+    if isinstance(exc, ConnectStateError):
+        return "state_invalid"
+    if isinstance(exc, OtherCompanyChosenError):
+        return "other_company"
+    if (
+        isinstance(exc, ConnectDeniedError)
+        and exc.metadata.get(MetadataKey.VENDOR_ERROR) == "access_denied"
+    ):
+        return "denied"
+    return "refused"
+
+
+def _error_redirect(exc: Exception) -> web.Response:
+    return outcome_redirect("quickbooks", outcome_of(exc))
 
 
 def notices_recorder(
@@ -147,8 +180,8 @@ def add_quickbooks_routes(
             started = await start_connect.execute(principal, company_id, return_to=settings_url)
         except (ApplicationError, DomainError) as exc:
             log.info("quickbooks.connect_refused", reason=getattr(exc, "reason", ""))
-            return _error_page(exc, settings_url)
-        raise web.HTTPFound(started.authorization_url)
+            return _error_redirect(exc)
+        return redirect(started.authorization_url, status=302)
 
     async def handle_quickbooks_callback(request: web.Request) -> web.StreamResponse:
         query = request.query
@@ -161,16 +194,13 @@ def add_quickbooks_routes(
             )
         except (ApplicationError, DomainError) as exc:
             log.info("quickbooks.callback_refused", reason=getattr(exc, "reason", ""))
-            return _error_page(exc, settings_url)
-        except Exception:
+            return _error_redirect(exc)
+        except Exception:  # a browser route: log it and explain, never a bare 500
             log.exception("quickbooks.callback_failed")
-            return _page(
-                "QuickBooks was not connected",
-                "Something went wrong on our side. Please try connecting again.",
-                settings_url,
-                502,
-            )
-        raise web.HTTPFound(_with_query(done.return_to or settings_url, quickbooks="connected"))
+            return outcome_redirect("quickbooks", "failed")
+        return redirect(
+            _with_query(done.return_to or settings_url, quickbooks="connected"), status=302
+        )
 
     async def handle_quickbooks_disconnect(request: web.Request) -> web.StreamResponse:
         try:
@@ -179,8 +209,8 @@ def add_quickbooks_routes(
             company_id = _company_of(request, principal, form)
             await disconnect.execute(principal, company_id)
         except (ApplicationError, DomainError) as exc:
-            return _error_page(exc, settings_url)
-        raise web.HTTPSeeOther(_with_query(settings_url, quickbooks="disconnected"))
+            return _error_redirect(exc)
+        return redirect(_with_query(settings_url, quickbooks="disconnected"))
 
     async def handle_quickbooks_webhook(request: web.Request) -> web.Response:
         raw = await request.read()
@@ -204,3 +234,134 @@ def add_quickbooks_routes(
     app.router.add_get("/oauth/quickbooks/callback", handle_quickbooks_callback)
     app.router.add_post("/oauth/quickbooks/disconnect", handle_quickbooks_disconnect)
     app.router.add_post("/webhooks/quickbooks", handle_quickbooks_webhook)
+    add_outcome_page(app, "quickbooks", back=settings_url)
+
+
+PrincipalFor = Callable[[SessionUser], Awaitable[Principal]]
+SettingsLink = Callable[[str], Awaitable[str]]
+#: An unauthenticated visit asks QuickBooks about a given realm at most this often (per process):
+#: each check is a metered read, and anybody can open the page.
+ANONYMOUS_CHECK_INTERVAL: Final = timedelta(seconds=60)
+_REALM_ID: Final = re.compile(r"^[0-9]{1,32}$")
+
+
+def add_quickbooks_app_urls(
+    app: web.Application,
+    *,
+    sign_in: PipedriveSignIn,
+    principal_for: PrincipalFor,
+    settings_link: SettingsLink,
+    reconnect: StartQuickBooksReconnect,
+    check: CheckQuickBooksConnection,
+    clock: Clock,
+) -> None:
+    """The Launch, Disconnect and Reconnect URLs of Intuit's app settings.
+
+    - ``GET /oauth/quickbooks/launch`` ("Launch" in QuickBooks' My apps): signed in -> 302 to
+      the dealbooks settings in Pipedrive; else -> Pipedrive sign-in, then back here.
+    - ``GET /oauth/quickbooks/reconnect``: signed in -> the connect flow again, bound to the same
+      QuickBooks company; else -> Pipedrive sign-in, then back here.
+    - ``GET /oauth/quickbooks/disconnected``: where Intuit sends the browser after a disconnect
+      inside QuickBooks. Says what happened and how to reconnect. The connection's state comes
+      from QuickBooks (a read with the stored token, refreshed once if refused); the query
+      string never decides it.
+
+    [U] Intuit documents these URLs as pages it opens in the user's browser; whether it adds
+    parameters (such as ``realmId``) to the Disconnect URL is not documented. When a ``realmId``
+    comes, it only chooses which stored connection to check.
+    [U] For a non-SSO app the Launch URL is "the app's sign-in page"; signing in with Pipedrive
+    and landing on the settings is our reading of that, not Intuit's words.
+    [U] How Intuit itself uses the Reconnect URL is not documented. Its consent page lets the
+    person pick any company and no documented authorize parameter pins one, so "same company"
+    is enforced when the callback comes back (another company is refused, its grant revoked).
+    """
+    recent: TTLCache[str, CheckedConnectionView, datetime] = TTLCache(
+        10_000, ANONYMOUS_CHECK_INTERVAL, timer=clock.now
+    )
+
+    async def handle_quickbooks_launch(request: web.Request) -> web.StreamResponse:
+        user = sign_in.user(request)
+        if user is None:
+            return await sign_in.begin(LAUNCH)
+        log.info("quickbooks.launched", company_id=user.company_id, user_id=user.user_id)
+        return redirect(await settings_link(user.company_id), status=302)
+
+    async def handle_quickbooks_reconnect(request: web.Request) -> web.StreamResponse:
+        user = sign_in.user(request)
+        if user is None:
+            return await sign_in.begin(RECONNECT)
+        try:
+            principal = await principal_for(user)
+            started = await reconnect.execute(
+                principal, user.company_id, return_to=await settings_link(user.company_id)
+            )
+        except (ApplicationError, DomainError) as exc:
+            log.info("quickbooks.reconnect_refused", reason=getattr(exc, "reason", ""))
+            return _error_redirect(exc)
+        return redirect(started.authorization_url, status=302)
+
+    async def checked_for(request: web.Request) -> tuple[CheckedConnectionView | None, bool]:
+        """The checked connection and whether the visitor is signed in to its company."""
+        user = sign_in.user(request)
+        if user is not None:
+            return await check.execute(user.company_id), True
+        realm = request.query.get("realmId", "")
+        if not _REALM_ID.match(realm):
+            return None, False
+        found = recent.get(realm)
+        if found is None:
+            found = await check.execute_for_realm(realm)
+            if found is not None:
+                recent[realm] = found
+        return found, False
+
+    async def handle_quickbooks_disconnected(request: web.Request) -> web.Response:
+        language = pick_language(request)
+        try:
+            checked, signed_in = await checked_for(request)
+        except (ApplicationError, DomainError) as exc:
+            log.warning("quickbooks.disconnect_check_failed", reason=getattr(exc, "reason", ""))
+            checked, signed_in = None, False
+        body = paragraph(text(language, "disconnected.lead"))
+        if checked is not None:
+            body += connection_status(
+                language, checked.connection, show_name=signed_in, checked=checked.checked
+            )
+        body += paragraph(text(language, "disconnected.steps"))
+        body += (
+            f'<p><a class="button" href="{RECONNECT}">'
+            f"{html.escape(text(language, 'status.reconnect'))}</a></p>"
+        )
+        return render(
+            language,
+            text(language, "disconnected.title"),
+            body,
+            path="/oauth/quickbooks/disconnected",
+            no_store=True,
+        )
+
+    app.router.add_get(LAUNCH, handle_quickbooks_launch)
+    app.router.add_get(RECONNECT, handle_quickbooks_reconnect)
+    app.router.add_get("/oauth/quickbooks/disconnected", handle_quickbooks_disconnected)
+
+
+def support_status(sign_in: PipedriveSignIn, get_connections: GetConnections) -> SupportStatus:
+    """The support page's connection section: the signed-in company's QuickBooks connection as
+    dealbooks has it stored (no QuickBooks call), or "not signed in" with a sign-in link."""
+
+    async def render_status(request: web.Request, language: str) -> str:
+        user = sign_in.user(request)
+        if user is None:
+            return (
+                paragraph(text(language, "status.signed_out"))
+                + f'<p><a href="{LAUNCH}">{html.escape(text(language, "status.sign_in"))}</a></p>'
+            )
+        principal = Principal(
+            subject=f"pipedrive-user-{user.user_id}", companies=frozenset({user.company_id})
+        )
+        view = await get_connections.execute(principal, user.company_id)
+        return paragraph(
+            text(language, "status.company", company=user.company_id)
+        ) + connection_status(language, view.quickbooks, show_name=True)
+
+    return render_status

@@ -23,6 +23,7 @@ from application.ports.connections import TokenStore
 from application.ports.crm import CrmGateway, CrmUser
 from application.reasons import MetadataKey, Reason
 from domain.connection import Vendor
+from entrypoints.http.browser_session import SessionUser
 
 ALGORITHM: Final = "HS256"
 LEEWAY: Final = timedelta(seconds=30)  # clock skew between Pipedrive and us
@@ -129,6 +130,9 @@ class PipedriveUiSessions:
     async def _user(self, request: web.Request) -> tuple[PipedriveUiClaims, CrmUser]:
         now = self.clock.now()
         claims = authenticate_pipedrive_request(request, self.jwt_secret, now=now)
+        return claims, await self._described(claims)
+
+    async def _described(self, claims: PipedriveUiClaims) -> CrmUser:
         key = (claims.company_id, claims.user_id)
         found = self._users.get(key)
         if found is None:
@@ -140,11 +144,10 @@ class PipedriveUiSessions:
                     reason=REASON,
                 ) from None
             self._users[key] = found
-        return claims, found
+        return found
 
-    async def principal(self, request: web.Request) -> Principal:
-        """Settings and the QuickBooks connection are for admins; every user may invoice."""
-        claims, user = await self._user(request)
+    @staticmethod
+    def _principal(claims: PipedriveUiClaims, user: CrmUser) -> Principal:
         return Principal(
             subject=f"pipedrive-user-{claims.user_id}",
             companies=frozenset({claims.company_id}),
@@ -152,17 +155,32 @@ class PipedriveUiSessions:
             name=user.name or None,
         )
 
-    async def me(self, request: web.Request) -> dict[str, Any]:
-        """``GET /api/v1/me``: the user, and where the app's settings live in Pipedrive."""
+    async def principal(self, request: web.Request) -> Principal:
+        """Settings and the QuickBooks connection are for admins; every user may invoice."""
         claims, user = await self._user(request)
-        pipedrive = await self.token_store.load(claims.company_id, Vendor.PIPEDRIVE)
-        link = self.settings_link.format_map(
+        return self._principal(claims, user)
+
+    async def principal_for(self, session: SessionUser) -> Principal:
+        """The same principal for a browser signed in through Pipedrive's OAuth (the pages
+        outside Pipedrive): admin or not as Pipedrive says now."""
+        claims = PipedriveUiClaims(company_id=session.company_id, user_id=session.user_id)
+        return self._principal(claims, await self._described(claims))
+
+    async def settings_link_for(self, company_id: str) -> str:
+        """The app's settings page inside the company's Pipedrive."""
+        pipedrive = await self.token_store.load(company_id, Vendor.PIPEDRIVE)
+        return self.settings_link.format_map(
             {
                 "api_domain": (pipedrive.api_domain if pipedrive else "").rstrip("/"),
                 "client_id": self.client_id,
                 "public_url": self.public_url,
             }
         )
+
+    async def me(self, request: web.Request) -> dict[str, Any]:
+        """``GET /api/v1/me``: the user, and where the app's settings live in Pipedrive."""
+        claims, user = await self._user(request)
+        link = await self.settings_link_for(claims.company_id)
         return {
             "companyId": claims.company_id,
             "userId": claims.user_id,

@@ -8,24 +8,29 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.accounting_auth import InMemoryAccountingAuthorizer
 from adapters.in_memory.connections import InMemoryOAuthStateStore, InMemoryTokenStore
 from adapters.system_clock import FrozenClock
 from application.auth import Principal
 from application.connections import (
+    CheckQuickBooksConnection,
     CompleteQuickBooksConnect,
     ConnectDeniedError,
     ConnectStateError,
     DisconnectQuickBooks,
     GetConnections,
+    OtherCompanyChosenError,
     StartQuickBooksConnect,
+    StartQuickBooksReconnect,
 )
 from application.errors import (
+    IntegrationNotConnectedError,
     PermissionDeniedError,
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
-from application.reasons import Reason
+from application.reasons import MetadataKey, Reason
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
 NOW = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -216,3 +221,96 @@ async def test_a_broken_connection_needs_a_reconnect(world: World) -> None:
 async def test_other_companies_connections_are_not_shown(world: World) -> None:
     with pytest.raises(PermissionDeniedError):
         await world.get.execute(OUTSIDER, COMPANY)
+
+
+OTHER_REALM = "9130354840922468"
+
+
+async def reconnect_state(world: World) -> str:
+    reconnect = StartQuickBooksReconnect(world.tokens, world.start)
+    view = await reconnect.execute(ADMIN, COMPANY, return_to="https://app.example/settings")
+    return parse_qs(urlsplit(view.authorization_url).query)["state"][0]
+
+
+async def test_a_reconnect_with_the_same_company_replaces_the_tokens(world: World) -> None:
+    first = await world.connected()
+    await world.tokens.mark_broken(COMPANY, Vendor.QUICKBOOKS, "invalid_grant", NOW)
+    state = await reconnect_state(world)
+    done = await world.complete.execute(
+        state=state, code=world.authorizer.approve(REALM), realm_id=REALM
+    )
+    assert done.connection.state == "connected"
+    stored = await world.tokens.load(COMPANY, Vendor.QUICKBOOKS)
+    assert stored is not None
+    assert stored.external_id == REALM
+    assert stored.tokens.refresh_token != first.tokens.refresh_token
+
+
+async def test_a_reconnect_that_comes_back_with_another_company_is_refused_and_revoked(
+    world: World,
+) -> None:
+    first = await world.connected()
+    state = await reconnect_state(world)
+    with pytest.raises(OtherCompanyChosenError) as raised:
+        await world.complete.execute(
+            state=state, code=world.authorizer.approve(OTHER_REALM), realm_id=OTHER_REALM
+        )
+    assert raised.value.metadata == {MetadataKey.REALM: REALM}
+    assert len(world.authorizer.revoked) == 1  # the other company's new grant, given back
+    stored = await world.tokens.load(COMPANY, Vendor.QUICKBOOKS)
+    assert stored == first
+
+
+async def test_a_reconnect_without_a_stored_connection_is_a_plain_connect(world: World) -> None:
+    state = await reconnect_state(world)
+    await world.complete.execute(
+        state=state, code=world.authorizer.approve(OTHER_REALM), realm_id=OTHER_REALM
+    )
+    stored = await world.tokens.load(COMPANY, Vendor.QUICKBOOKS)
+    assert stored is not None
+    assert stored.external_id == OTHER_REALM
+
+
+async def test_the_check_asks_quickbooks_and_keeps_a_working_connection(world: World) -> None:
+    await world.connected()
+    accounting = InMemoryAccountingGateway()
+    accounting.connect(COMPANY)
+    checked = await CheckQuickBooksConnection(world.tokens, accounting, world.clock).execute(
+        COMPANY
+    )
+    assert checked.checked
+    assert checked.connection.state == "connected"
+    assert accounting.calls == ["check_connection"]
+
+
+async def test_the_check_shows_what_quickbooks_left_when_it_refuses(world: World) -> None:
+    await world.connected()
+    accounting = InMemoryAccountingGateway()
+    accounting.connect(COMPANY)
+
+    async def revoked(company_id: str) -> None:
+        # What the adapter does when the refresh is refused: mark it, then say not connected.
+        await world.tokens.mark_broken(company_id, Vendor.QUICKBOOKS, "invalid_grant", NOW)
+        raise IntegrationNotConnectedError("reconnect", reason=Reason.QUICKBOOKS_RECONNECT_REQUIRED)
+
+    accounting.check_connection = revoked  # type: ignore[method-assign]
+    check = CheckQuickBooksConnection(world.tokens, accounting, world.clock)
+    assert (await check.execute(COMPANY)).connection.state == "needs_reconnect"
+    by_realm = await check.execute_for_realm(REALM)
+    assert by_realm is not None
+    assert by_realm.connection.state == "needs_reconnect"
+    assert await check.execute_for_realm("123") is None
+
+
+async def test_an_unreachable_quickbooks_leaves_the_stored_state_unchecked(world: World) -> None:
+    await world.connected()
+    accounting = InMemoryAccountingGateway()
+    accounting.connect(COMPANY)
+    accounting.failures["check_connection"] = [
+        UpstreamUnavailableError("down", reason=Reason.QUICKBOOKS_UNAVAILABLE)
+    ]
+    checked = await CheckQuickBooksConnection(world.tokens, accounting, world.clock).execute(
+        COMPANY
+    )
+    assert not checked.checked
+    assert checked.connection.state == "connected"
