@@ -101,6 +101,7 @@ class InvoiceInput:
     terms_id: str = ""
     update_customer_details: bool | None = None  # None: as the company's setting says
     exchange_rate: str = ""  # home-currency units per unit of ``currency``; empty: QuickBooks'
+    sales_tax_code_id: str = ""  # US without automated sales tax: the code for taxable lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ class InvoiceView:
     terms_id: str | None
     terms_name: str | None
     tax_by_quickbooks: bool
+    sales_tax_code_id: str | None
 
     @property
     def totals_mismatch(self) -> bool:
@@ -110,6 +111,7 @@ class InvoiceView:
             terms_id=invoice.terms_id,
             terms_name=invoice.terms_name,
             tax_by_quickbooks=invoice.tax_by_quickbooks,
+            sales_tax_code_id=invoice.sales_tax_code_id,
         )
 
 
@@ -167,6 +169,7 @@ class InvoiceDraft:
     contact: tuple[SourceEntity, str] | None = None
     contact_linked: bool = False
     tax_by_quickbooks: bool = False  # US automated sales tax: QuickBooks will compute the tax
+    sales_tax_code_id: str | None = None  # US without it: the code the taxable lines pay
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,6 +217,9 @@ class Invoice:
     # the tax is QuickBooks' (``quickbooks_tax``) once it has answered.
     tax_by_quickbooks: bool = False
     quickbooks_tax: Money | None = None
+    # A US company without automated sales tax: the code whose rate the taxable lines carry
+    # (QuickBooks' TxnTaxCodeRef).
+    sales_tax_code_id: str | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list)
 
@@ -244,6 +247,7 @@ class Invoice:
         now: datetime,
         terms: PaymentTerm | None = None,
         tax_by_quickbooks: bool = False,
+        sales_tax_code_id: str | None = None,
     ) -> Invoice:
         """A new invoice, CREATING until QuickBooks confirms it; ``due_date`` None leaves the
         date to QuickBooks (from the term it applies); ``terms`` None leaves the term to it;
@@ -270,6 +274,7 @@ class Invoice:
             terms_id=terms.id if terms else None,
             terms_name=(terms.name or None) if terms else None,
             tax_by_quickbooks=tax_by_quickbooks,
+            sales_tax_code_id=sales_tax_code_id or None,
         )
         invoice.events.append(
             InvoiceCreationRequested(

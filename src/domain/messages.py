@@ -107,6 +107,15 @@ class MessageCode(StrEnum):
         "The tax code {code} charges {rate} %, and QuickBooks applies the code: the line's "
         "{value} % becomes {rate} %.",
     )
+    SALES_TAX_CODE_REQUIRED = (
+        "SALES_TAX_CODE_REQUIRED",
+        "Choose the sales tax rate QuickBooks applies to the taxable lines.",
+    )
+    UNKNOWN_SALES_TAX_CODE = (
+        "UNKNOWN_SALES_TAX_CODE",
+        "'{value}' is not an active sales tax rate of this QuickBooks company; choose one from "
+        "the list.",
+    )
     TAX_BY_QUICKBOOKS = (
         "TAX_BY_QUICKBOOKS",
         "QuickBooks calculates the sales tax from the customer's address: the line's {value} % "

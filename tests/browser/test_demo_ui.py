@@ -610,3 +610,43 @@ async def test_in_a_vat_company_the_tax_code_sets_the_rate_and_quickbooks_charge
         figure = Decimal(re.sub(r"[^\d.]", "", form_total or ""))
     assert Decimal(str(created["TotalAmt"])) == figure  # the preview, to the cent
     await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("lang", "sales_tax", "code_label"),
+    [("en", "Sales tax rate", "Tax code"), ("fr", "Taux de taxe de vente", "Code de taxe")],
+)
+async def test_a_us_company_without_automated_sales_tax_charges_the_chosen_rate(
+    demo: DemoStack, base_url: str, page: Page, lang: str, sales_tax: str, code_label: str
+) -> None:
+    """The older US sales tax: the form offers the company's sales tax rates; the taxable
+    lines pay the one chosen, in the preview as in QuickBooks, to the cent."""
+    await demo.emulators.admin(
+        "quickbooks", "POST", f"companies/{US_REALM}/preferences", automated_sales_tax=False
+    )
+    user = await user_id(demo, TEXT[lang]["user"])
+    await page.goto(f"{base_url}/?deal=3&user={user}")
+    form = await open_form(page, TEXT[lang])
+    await pick_items(form)
+    lines = form.locator(".line[data-kind=item]")
+    await lines.nth(0).get_by_label(code_label).select_option("TAX")
+    await lines.nth(1).get_by_label(code_label).select_option("NON")
+    await form.get_by_label(sales_tax).select_option("2")  # California (8.25 %)
+    rate = lines.nth(0).locator("input[name=taxRate]")
+    await expect(rate).to_have_value("8.25")
+    await expect(rate).to_have_attribute("readonly", "")
+    await expect(lines.nth(1).locator("input[name=taxRate]")).to_have_value("0")
+    form_total = await form.locator("#total").text_content()
+    await form.get_by_role("button", name=TEXT[lang]["create"]).click()
+
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("li.invoice .status")).to_have_text(TEXT[lang]["open"], timeout=SLOW)
+    (created,) = await quickbooks_invoices(demo)
+    assert created["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] == "2"
+    assert Decimal(str(created["TxnTaxDetail"]["TotalTax"])) > 0
+    if lang == "fr":  # "10 467,78 $US": the comma is the decimal mark
+        figure = Decimal(re.sub(r"[^\d,]", "", form_total or "").replace(",", "."))
+    else:
+        figure = Decimal(re.sub(r"[^\d.]", "", form_total or ""))
+    assert Decimal(str(created["TotalAmt"])) == figure  # the preview, to the cent
+    await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)

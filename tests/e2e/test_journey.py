@@ -360,3 +360,65 @@ async def test_with_automated_sales_tax_quickbooks_tax_is_the_invoices_tax(
         assert got.totals.tax.amount == str(tax)
         assert got.totals.total.amount == got.quickbooks_total.amount == str(in_qbo["TotalAmt"])
         assert not got.totals_mismatch
+
+
+async def test_without_automated_sales_tax_the_chosen_rate_is_what_quickbooks_charges(
+    world: tuple[Service, Emulators],
+) -> None:
+    """A US company on the older sales tax: one sales tax code (California, 7.25 % + 1 %)
+    applies to the taxable lines; the preview's tax and total are QuickBooks', to the cent."""
+    service, emulators = world
+    assert service.grpc is not None
+    await emulators.admin(
+        "quickbooks", "POST", f"companies/{US_REALM}/preferences", automated_sales_tax=False
+    )
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        await settings.UpdateSettings(
+            settings_service_pb2.UpdateSettingsRequest(
+                settings=settings_pb2.Settings(
+                    name=f"companies/{DEMO_COMPANY}/settings",
+                    default_item="1",
+                    default_tax_code="2",
+                ),
+                update_mask=field_mask_pb2.FieldMask(paths=["default_item", "default_tax_code"]),
+            ),
+            metadata=MD,
+        )
+        options = await settings.ListInvoiceOptions(
+            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
+            metadata=MD,
+        )
+        assert not options.automated_sales_tax
+        assert {(c.id, c.detail) for c in options.sales_tax_codes} >= {("2", "8.25")}
+        draft = (
+            await invoices.PrepareInvoice(
+                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
+            )
+        ).draft
+        assert draft.invoice.sales_tax_code_id == "2"
+
+        invoice = invoice_pb2.Invoice()
+        invoice.CopyFrom(draft.invoice)
+        items = [line for line in invoice.lines if line.kind != invoice_pb2.LINE_KIND_DISCOUNT]
+        for line, code in zip(items, ["TAX", "NON"], strict=False):
+            line.tax_code_id, line.tax_rate = code, ""
+        invoice.customer.CopyFrom(customer_pb2.Customer(display_name="Older Sales Tax Co"))
+        created = (
+            await invoices.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=DEAL, invoice=invoice, request_id="us-sales-tax-1"
+                ),
+                metadata=MD,
+            )
+        ).invoice
+        assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
+        in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id)
+        detail = in_qbo["TxnTaxDetail"]
+        assert detail["TxnTaxCodeRef"]["value"] == "2"  # type: ignore[index]
+        assert created.sales_tax_code_id == "2"
+        assert created.totals.tax.amount == str(detail["TotalTax"])  # type: ignore[index]
+        assert float(created.totals.tax.amount) > 0
+        assert created.totals.total.amount == str(in_qbo["TotalAmt"])
+        assert not created.totals_mismatch

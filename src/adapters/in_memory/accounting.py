@@ -63,6 +63,7 @@ class InMemoryAccountingGateway:
         self.failures: dict[str, list[Exception]] = {}
         self.items = (ItemOption("1", "Services"), ItemOption("2", "Hours"))
         self.tax_codes = (TaxCodeOption("TAX", "Taxable"), TaxCodeOption("NON", "Non-taxable"))
+        self.sales_tax_codes: tuple[TaxCodeOption, ...] = ()
         # With automated sales tax: the rate "the ship-to address" gets, on TAX lines.
         self.automated_tax_percent = Decimal("8.25")
         self.rates: dict[str, Decimal] = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2700")}
@@ -170,7 +171,9 @@ class InMemoryAccountingGateway:
 
     async def invoice_options(self, company_id: str) -> InvoiceOptions:
         self._enter(company_id, "invoice_options")
-        return InvoiceOptions(self.preferences, self.tax_codes, self.terms, self.items)
+        return InvoiceOptions(
+            self.preferences, self.tax_codes, self.terms, self.items, self.sales_tax_codes
+        )
 
     async def create_invoice(
         self,

@@ -118,6 +118,7 @@ class InvoiceRow(SQLModel, table=True):
     terms_id: str | None = Field(default=None, max_length=64)
     terms_name: str | None = Field(default=None, max_length=100)
     quickbooks_tax: Decimal | None = _column(_AMOUNT, nullable=True)
+    sales_tax_code_id: str | None = Field(default=None, max_length=64)
     tax_by_quickbooks: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
     )

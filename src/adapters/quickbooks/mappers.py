@@ -396,6 +396,8 @@ def invoice_to_qbo(
     ):
         # Also a tax of 0.00 (a few cents taxed): QuickBooks would otherwise round its own.
         body["TxnTaxDetail"] = {"TotalTax": tax}
+    if is_us and invoice.sales_tax_code_id:
+        body.setdefault("TxnTaxDetail", {})["TxnTaxCodeRef"] = {"value": invoice.sales_tax_code_id}
     return body
 
 
@@ -420,28 +422,33 @@ def invoice_options_from_qbo(
     what the invoice form offers."""
     preferences = _preferences_from_qbo(prefs, info, rows.get("CompanyCurrency", []))
     rates = {str(r["Id"]): _decimal(r.get("RateValue")) for r in rows["TaxRate"]}
+    codes = []
+    for code in rows["TaxCode"]:
+        details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+        percent = sum(
+            (rates.get(ref(d.get("TaxRateRef")) or "", Decimal(0)) for d in details),
+            Decimal(0),
+        )
+        codes.append(
+            TaxCodeOption(
+                str(code["Id"]),
+                str(code.get("Name") or code["Id"]),
+                active=bool(code.get("Active", True)),
+                rate_percent=percent,
+            )
+        )
+    tax_codes = tuple(codes)
+    sales_tax_codes: tuple[TaxCodeOption, ...] = ()
     if preferences.is_us_company:
-        tax_codes: tuple[TaxCodeOption, ...] = (
+        # US lines are taxable or not; without AST one code (a state's rate, a group) applies
+        # to the taxable lines, as QuickBooks' "Select tax rate" on the invoice.
+        tax_codes = (
             TaxCodeOption(US_TAXABLE, "Taxable"),
             TaxCodeOption(US_NON_TAXABLE, "Non-taxable"),
         )
-    else:
-        codes = []
-        for code in rows["TaxCode"]:
-            details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
-            percent = sum(
-                (rates.get(ref(d.get("TaxRateRef")) or "", Decimal(0)) for d in details),
-                Decimal(0),
-            )
-            codes.append(
-                TaxCodeOption(
-                    str(code["Id"]),
-                    str(code.get("Name") or code["Id"]),
-                    active=bool(code.get("Active", True)),
-                    rate_percent=percent,
-                )
-            )
-        tax_codes = tuple(codes)
+        if not preferences.automated_sales_tax:
+            pseudo = (US_TAXABLE, US_NON_TAXABLE)
+            sales_tax_codes = tuple(c for c in codes if c.id not in pseudo)
     terms = tuple(_term_from_qbo(t) for t in rows["Term"])
     items = tuple(
         ItemOption(
@@ -454,7 +461,7 @@ def invoice_options_from_qbo(
         )
         for i in rows["Item"]
     )
-    return InvoiceOptions(preferences, tax_codes, terms, items)
+    return InvoiceOptions(preferences, tax_codes, terms, items, sales_tax_codes)
 
 
 def customer_fields_to_qbo(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from application.ports.accounting import US_TAXABLE, InvoiceOptions
+from application.ports.accounting import US_NON_TAXABLE, US_TAXABLE, InvoiceOptions, TaxCodeOption
 from application.views import DraftWarning
 from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.messages import MessageCode
@@ -67,7 +67,9 @@ def due_date_for(
 
 
 def taxed_by_code(
-    lines: Sequence[InvoiceLine], options: InvoiceOptions | None
+    lines: Sequence[InvoiceLine],
+    options: InvoiceOptions | None,
+    sales_tax_code_id: str | None = None,
 ) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
     """The lines as QuickBooks will tax them, and a warning for each line whose own rate
     QuickBooks will not charge.
@@ -75,14 +77,15 @@ def taxed_by_code(
     Outside the US QuickBooks charges each line its tax code's rate, whatever rate the line
     says (a coded line without a rate takes the code's, exclusive of tax unless it says
     inclusive). With US automated sales tax QuickBooks computes the tax itself: see
-    :func:`taxed_by_quickbooks`. Other US companies, and codes whose rate QuickBooks computes,
-    are left alone."""
+    :func:`taxed_by_quickbooks`; other US companies charge one sales tax code on the taxable
+    lines: see :func:`taxed_by_sales_tax_code`. Codes whose rate QuickBooks computes are left
+    alone."""
     if options is None:
         return tuple(lines), []
     if options.preferences.automated_sales_tax:
         return taxed_by_quickbooks(lines)
     if options.preferences.is_us_company:
-        return tuple(lines), []
+        return taxed_by_sales_tax_code(lines, options, sales_tax_code_id)
     rates = {c.id: c for c in options.tax_codes if c.rate_percent is not None}
     taxed: list[InvoiceLine] = []
     warnings: list[DraftWarning] = []
@@ -139,3 +142,70 @@ def taxed_by_quickbooks(
             )
         )
     return tuple(untaxed), warnings
+
+
+def sales_tax_code(options: InvoiceOptions | None, code_id: str | None) -> TaxCodeOption | None:
+    """The active sales tax code ``code_id`` of a US company without automated sales tax."""
+    codes = options.sales_tax_codes if options else ()
+    return next((c for c in codes if c.id == code_id and c.active), None)
+
+
+def taxed_by_sales_tax_code(
+    lines: Sequence[InvoiceLine], options: InvoiceOptions, code_id: str | None
+) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
+    """A US company without automated sales tax: a taxable line (TAX, or no code and a rate
+    of its own) pays the sales tax code's rate, on top of its price as US prices are; any
+    other line is non-taxable (NON). With no code chosen a taxable line keeps its rate (see
+    :func:`sales_tax_problems`). A warning for each line whose own rate is not charged."""
+    code = sales_tax_code(options, code_id)
+    taxed: list[InvoiceLine] = []
+    warnings: list[DraftWarning] = []
+    for index, line in enumerate(lines):
+        if line.is_discount:
+            taxed.append(line)
+            continue
+        had_rate = line.tax_method is not TaxMethod.NONE and line.tax_rate != 0
+        said = line.tax_code_ref if line.tax_code_ref in (US_TAXABLE, US_NON_TAXABLE) else None
+        taxable = said == US_TAXABLE or (said is None and had_rate)
+        if taxable and code is None:
+            taxed.append(dataclasses.replace(line, tax_code_ref=US_TAXABLE))
+            continue
+        name, rate = (code.name, code.rate_percent or Decimal(0)) if code else ("", Decimal(0))
+        if not taxable:
+            name, rate = "Non-taxable", Decimal(0)
+        if had_rate and line.tax_rate != rate:
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.TAX_RATE_DIFFERS_FROM_CODE,
+                    f"lines[{index}].tax_rate",
+                    code=name,
+                    rate=format(rate.normalize(), "f"),
+                    value=format(line.tax_rate.normalize(), "f"),
+                )
+            )
+        taxed.append(
+            dataclasses.replace(
+                line,
+                tax_rate=rate,
+                tax_method=TaxMethod.EXCLUSIVE if rate else TaxMethod.NONE,
+                tax_code_ref=US_TAXABLE if taxable else US_NON_TAXABLE,
+            )
+        )
+    return tuple(taxed), warnings
+
+
+def sales_tax_problems(
+    lines: Sequence[InvoiceLine], options: InvoiceOptions | None, code_id: str | None
+) -> list[DraftWarning]:
+    """What QuickBooks would not tax as the preview does: an unknown sales tax code, or
+    taxable lines and no code (QuickBooks would charge them nothing)."""
+    if options is None:
+        return []
+    if code_id and sales_tax_code(options, code_id) is None:
+        return [
+            DraftWarning.of(MessageCode.UNKNOWN_SALES_TAX_CODE, "sales_tax_code_id", value=code_id)
+        ]
+    taxable = any(line.tax_code_ref == US_TAXABLE for line in lines)
+    if options.sales_tax_codes and not code_id and taxable:
+        return [DraftWarning(MessageCode.SALES_TAX_CODE_REQUIRED, "sales_tax_code_id")]
+    return []

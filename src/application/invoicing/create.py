@@ -27,6 +27,7 @@ from application.invoicing.checks import (
     active_term,
     currency_warnings,
     due_date_for,
+    sales_tax_problems,
     tax_id_warning,
     taxed_by_code,
 )
@@ -264,7 +265,9 @@ class CreateInvoice:
             violations.extend(exc.prefixed("invoice").violations)
         # QuickBooks taxes a coded line at its code's rate: a different rate asked for is
         # refused here rather than charged otherwise than previewed.
-        lines, replaced = taxed_by_code(lines, options)
+        sales_tax = data.sales_tax_code_id.strip() or None
+        lines, replaced = taxed_by_code(lines, options, sales_tax)
+        replaced += sales_tax_problems(lines, options, sales_tax)
         violations.extend(FieldViolation(f"invoice.{w.field}", w.code, w.params) for w in replaced)
         if options and not options.preferences.is_us_company:
             for index, line in enumerate(lines):
@@ -310,6 +313,7 @@ class CreateInvoice:
                 # QuickBooks unreachable: the lines' own tax is sent, and AST honors an explicit
                 # amount (reference §3.3), so QuickBooks records what the preview showed.
                 tax_by_quickbooks=bool(options and options.preferences.automated_sales_tax),
+                sales_tax_code_id=sales_tax,
             )
         except InvalidValueError as exc:
             raise exc.prefixed("invoice") from None

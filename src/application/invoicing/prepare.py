@@ -16,6 +16,8 @@ from application.invoicing.checks import (
     active_term,
     currency_warnings,
     due_date_for,
+    sales_tax_code,
+    sales_tax_problems,
     tax_id_warning,
     taxed_by_code,
 )
@@ -48,7 +50,11 @@ def match_item(name: str, items: Sequence[ItemOption]) -> ItemOption | None:
 
 
 def deal_lines(
-    deal: Deal, options: InvoiceOptions, settings: CompanySettings, currency: str
+    deal: Deal,
+    options: InvoiceOptions,
+    settings: CompanySettings,
+    currency: str,
+    sales_tax_code_id: str | None = None,
 ) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
     """Invoice lines from the deal's products and deal-level discounts."""
     warnings: list[DraftWarning] = []
@@ -76,7 +82,8 @@ def deal_lines(
                 tax_code_ref=settings.default_tax_code,
             )
         )
-    items, replaced = taxed_by_code(lines, options)  # the code's rate, as QuickBooks charges
+    # The code's rate, as QuickBooks charges it.
+    items, replaced = taxed_by_code(lines, options, sales_tax_code_id)
     lines, warnings = list(items), warnings + replaced
     items_total = Money.sum_of((line.total(currency) for line in lines), currency)
     for discount in deal.discounts:
@@ -160,8 +167,15 @@ class PrepareInvoice:
         too_long = tax_id_warning(customer.tax_id, options)
         if too_long is not None:
             warnings.append(too_long)
-        lines, line_warnings = deal_lines(deal, options, settings, currency)
+        # A US company without automated sales tax: the company's default code, if it is one.
+        sales_tax = (
+            settings.default_tax_code
+            if sales_tax_code(options, settings.default_tax_code)
+            else None
+        )
+        lines, line_warnings = deal_lines(deal, options, settings, currency, sales_tax)
         warnings.extend(line_warnings)
+        warnings.extend(sales_tax_problems(lines, options, sales_tax))
         if not lines:
             warnings.append(DraftWarning(MessageCode.NO_LINES, "lines"))
         if not prefs.is_us_company and not settings.default_tax_code:
@@ -203,6 +217,7 @@ class PrepareInvoice:
             contact=(link.entity, link.entity_id) if link else next(iter(link_targets(deal)), None),
             contact_linked=link is not None,
             tax_by_quickbooks=prefs.automated_sales_tax,
+            sales_tax_code_id=sales_tax,
         )
 
 

@@ -106,6 +106,9 @@ class InvoiceOptions:
     tax_codes: tuple[TaxCodeOption, ...]
     terms: tuple[PaymentTerm, ...]
     items: tuple[ItemOption, ...]
+    # A US company without automated sales tax: the sales tax codes (a rate, or a group of
+    # rates) one of which QuickBooks applies to the invoice's taxable lines (TxnTaxCodeRef).
+    sales_tax_codes: tuple[TaxCodeOption, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

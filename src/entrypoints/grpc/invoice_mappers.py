@@ -150,6 +150,7 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         terms_id=view.terms_id or "",
         terms_name=view.terms_name or "",
         tax_calculated_by_quickbooks=view.tax_by_quickbooks,
+        sales_tax_code_id=view.sales_tax_code_id or "",
     )
 
 
@@ -164,6 +165,7 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         totals=totals_to_proto(draft.totals),
         terms_id=draft.terms_id or "",
         tax_calculated_by_quickbooks=draft.tax_by_quickbooks,
+        sales_tax_code_id=draft.sales_tax_code_id or "",
     )
     return invoice_service_pb2.InvoiceDraft(
         invoice=invoice,
@@ -235,6 +237,7 @@ def invoice_input_from_proto(
         due_date=message.due_date,
         memo=message.memo,
         terms_id=message.terms_id,
+        sales_tax_code_id=message.sales_tax_code_id,
         update_customer_details=update_customer_details,
         exchange_rate=exchange_rate,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from application.commands import GetSettingsCommand, UpdateSettingsCommand
+from application.ports.accounting import TaxCodeOption
 from application.settings import (
     GetSettings,
     ListInvoiceOptions,
@@ -89,17 +91,8 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         return pb.ListInvoiceOptionsResponse(
             currency_codes=currencies,
             home_currency_code=prefs.home_currency,
-            tax_codes=[
-                pb.InvoiceOption(
-                    id=t.id,
-                    display_name=t.name,
-                    detail=format(t.rate_percent.normalize(), "f")
-                    if t.rate_percent is not None
-                    else "",
-                )
-                for t in options.tax_codes
-                if t.active
-            ],
+            tax_codes=_tax_codes(options.tax_codes),
+            sales_tax_codes=_tax_codes(options.sales_tax_codes),
             terms=[
                 pb.InvoiceOption(id=t.id, display_name=t.name) for t in options.terms if t.active
             ],
@@ -112,3 +105,18 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             company_name=prefs.company_name,
             us_company=prefs.is_us_company,
         )
+
+
+def _tax_codes(codes: Sequence[TaxCodeOption]) -> list[pb.InvoiceOption]:
+    """Active codes, each with its rate in ``detail`` (empty when QuickBooks computes it)."""
+    return [
+        pb.InvoiceOption(
+            id=code.id,
+            display_name=code.name,
+            detail=format(code.rate_percent.normalize(), "f")
+            if code.rate_percent is not None
+            else "",
+        )
+        for code in codes
+        if code.active
+    ]

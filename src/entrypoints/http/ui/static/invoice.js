@@ -71,9 +71,20 @@ function lineRow(line = {}) {
 
 // Outside the US QuickBooks charges a coded line its code's rate: the preview takes it too
 // (as the server does), and the rate is not typed over while a code with a rate is chosen.
+// A US company without automated sales tax charges its one sales tax rate on taxable lines.
 function taxedByCode(row) {
-  const code = (options?.taxCodes || []).find((c) => c.id === row.querySelector("[name=taxCodeId]").value);
+  const chosen = row.querySelector("[name=taxCodeId]").value;
   const rateInput = row.querySelector("[name=taxRate]");
+  if (options?.salesTaxCodes?.length) {
+    const sales = options.salesTaxCodes.find((c) => c.id === form().elements.salesTaxCode.value);
+    const rate = chosen === "NON" ? "0" : chosen === "TAX" && sales ? sales.detail : null;
+    rateInput.readOnly = rate !== null;
+    if (rate === null) return;
+    rateInput.value = rate;
+    row.dataset.taxMethod = D.parse(rate) === 0n ? "TAX_METHOD_NONE" : "TAX_METHOD_EXCLUSIVE";
+    return;
+  }
+  const code = (options?.taxCodes || []).find((c) => c.id === chosen);
   const applies = !options?.automatedSalesTax && code && code.detail !== "";
   rateInput.readOnly = Boolean(applies);
   if (!applies) return;
@@ -362,6 +373,7 @@ function collect() {
       },
       currencyCode: currency(),
       termsId: f.terms.value,
+      salesTaxCodeId: f.salesTaxCode.value,
       issueDate: f.issueDate.value,
       dueDate: f.dueDate.value,
       memo: f.memo.value,
@@ -434,6 +446,9 @@ function fill() {
   f.currency.replaceChildren(...[...currencies].map((code) => el("option", { value: code, selected: code === invoice.currencyCode }, code)));
   f.terms.replaceChildren(el("option", { value: "" }, t("form.noTerms")),
     ...(options.terms || []).map((term) => el("option", { value: term.id, selected: term.id === invoice.termsId }, term.displayName)));
+  f.salesTaxCode.replaceChildren(el("option", { value: "" }, t("form.noSalesTax")),
+    ...(options.salesTaxCodes || []).map((code) => el("option", { value: code.id, selected: code.id === invoice.salesTaxCodeId }, `${code.displayName} (${code.detail} %)`)));
+  $("sales-tax").hidden = !options.salesTaxCodes?.length;
   f.issueDate.value = invoice.issueDate || "";
   f.dueDate.value = invoice.dueDate || "";
   const customer = invoice.customer || {};
@@ -487,6 +502,7 @@ async function main() {
   }
   for (const radio of form().elements.customerMode) radio.addEventListener("change", () => setMode(radio.value));
   form().elements.currency.addEventListener("change", recompute);
+  form().elements.salesTaxCode.addEventListener("change", () => { rows().forEach(taxedByCode); recompute(); });
   let term = form().elements.terms.value;
   form().elements.terms.addEventListener("change", () => { termChanged(term); term = form().elements.terms.value; });
   for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);

@@ -137,7 +137,9 @@ async function loadOptions() {
     if (!(error instanceof ApiError) || error.status >= 500) throw error; // not connected: no lists
   }
   fillSelect(f.currency, settings.defaultCurrency, t("settings.dealCurrency"), options.currencyCodes.map((c) => [c, c]));
-  fillSelect(f.taxCode, settings.defaultTaxCode, t("settings.none"), options.taxCodes.map((o) => [o.id, o.displayName]));
+  // A US company without automated sales tax: the default is its sales tax rate.
+  const taxCodes = options.salesTaxCodes?.length ? options.salesTaxCodes : options.taxCodes;
+  fillSelect(f.taxCode, settings.defaultTaxCode, t("settings.none"), taxCodes.map((o) => [o.id, o.displayName]));
   fillSelect(f.terms, settings.defaultTerms, t("settings.none"), options.terms.map((o) => [o.id, o.displayName]));
   fillSelect(f.defaultItem, settings.defaultItem, t("settings.none"), options.items.map((o) => [o.id, o.displayName]));
 }

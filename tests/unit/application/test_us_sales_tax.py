@@ -1,0 +1,128 @@
+"""A US company without automated sales tax: lines are Taxable or Non-taxable and one sales tax
+code (a rate, or a group such as California 7.25 % + San Mateo 1 %) applies to the taxable
+lines (TxnTaxCodeRef). The preview charges that rate on the taxable lines, as QuickBooks does."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from application.commands import LineInput
+from application.ports.accounting import TaxCodeOption
+from domain.errors import InvalidValueError
+from domain.invoice_line import TaxMethod
+from domain.messages import MessageCode
+from domain.money import Money
+from domain.settings import CompanySettings
+from tests.unit.application.invoicing_world import (
+    COMPANY,
+    World,
+    an_invoice_input,
+    create_command,
+    deal_ref,
+)
+
+CALIFORNIA = TaxCodeOption("2", "California", rate_percent=Decimal("8.25"))
+
+
+@pytest.fixture
+def world() -> World:
+    world = World()
+    world.qbo.sales_tax_codes = (CALIFORNIA, TaxCodeOption("4", "Texas", Decimal("6.25")))
+    return world
+
+
+def _line(code: str, rate: str = "0", method: str = "none") -> LineInput:
+    return LineInput(
+        name="Services",
+        quantity="2",
+        unit_price="50",
+        item_id="1",
+        tax_rate=rate,
+        tax_method=method,
+        tax_code_id=code,
+    )
+
+
+def _command(*lines: LineInput, sales_tax_code: str = "2") -> object:
+    data = an_invoice_input(lines=lines)
+    return create_command(**{**_fields(data), "sales_tax_code_id": sales_tax_code})
+
+
+def _fields(data: object) -> dict[str, object]:
+    return {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}  # type: ignore[arg-type]
+
+
+async def test_the_taxable_lines_pay_the_sales_tax_codes_rate(world: World) -> None:
+    view = await world.create.execute(_command(_line("TAX"), _line("NON")))  # type: ignore[arg-type]
+
+    taxable, exempt = (lv.line for lv in view.lines)
+    assert (taxable.tax_rate, taxable.tax_method) == (Decimal("8.25"), TaxMethod.EXCLUSIVE)
+    assert (exempt.tax_rate, exempt.tax_method) == (Decimal(0), TaxMethod.NONE)
+    assert view.sales_tax_code_id == "2"
+    assert view.totals.tax == Money.of("8.25", "USD")
+    assert view.quickbooks_total == view.totals.total == Money.of("208.25", "USD")
+    (sent,) = world.qbo.invoices.values()
+    assert sent.total == view.totals.total
+
+
+async def test_a_taxable_line_needs_a_sales_tax_code(world: World) -> None:
+    with pytest.raises(InvalidValueError) as refused:
+        await world.create.execute(_command(_line("TAX", "10", "exclusive"), sales_tax_code=""))  # type: ignore[arg-type]
+
+    [violation] = refused.value.violations
+    assert (violation.field, violation.code) == (
+        "invoice.sales_tax_code_id",
+        MessageCode.SALES_TAX_CODE_REQUIRED,
+    )
+    assert world.qbo.invoices == {}
+
+
+async def test_an_unknown_sales_tax_code_is_a_field_error(world: World) -> None:
+    with pytest.raises(InvalidValueError) as refused:
+        await world.create.execute(_command(_line("TAX"), sales_tax_code="99"))  # type: ignore[arg-type]
+
+    [violation] = refused.value.violations
+    assert (violation.field, violation.code) == (
+        "invoice.sales_tax_code_id",
+        MessageCode.UNKNOWN_SALES_TAX_CODE,
+    )
+
+
+async def test_a_line_rate_other_than_the_codes_is_refused(world: World) -> None:
+    with pytest.raises(InvalidValueError) as refused:
+        await world.create.execute(_command(_line("TAX", "10", "exclusive")))  # type: ignore[arg-type]
+
+    [violation] = refused.value.violations
+    assert violation.code is MessageCode.TAX_RATE_DIFFERS_FROM_CODE
+
+
+async def test_the_draft_takes_the_default_sales_tax_code_and_rates_the_taxed_products(
+    world: World,
+) -> None:
+    async with world.uow() as uow:
+        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
+        await uow.settings.save(
+            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
+        )
+        await uow.commit()
+
+    draft = await world.prepare.execute(deal_ref())
+
+    assert draft.sales_tax_code_id == "2"
+    services, design = (line for line in draft.lines if not line.is_discount)
+    # "Services" had no tax in the deal: not taxable. "Design" had 10 %: taxable, at 8.25 %.
+    assert (services.tax_code_ref, services.tax_rate) == ("NON", Decimal(0))
+    assert (design.tax_code_ref, design.tax_rate) == ("TAX", Decimal("8.25"))
+    said = {(w.code, w.field) for w in draft.warnings}
+    assert (MessageCode.TAX_RATE_DIFFERS_FROM_CODE, "lines[1].tax_rate") in said
+
+
+async def test_without_a_default_the_draft_asks_for_a_sales_tax_code(world: World) -> None:
+    draft = await world.prepare.execute(deal_ref())
+
+    assert draft.sales_tax_code_id is None
+    said = {(w.code, w.field) for w in draft.warnings}
+    assert (MessageCode.SALES_TAX_CODE_REQUIRED, "sales_tax_code_id") in said
