@@ -6,6 +6,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import grpc
 import pytest
@@ -22,7 +23,7 @@ from dealbooks.v1 import (
     settings_service_pb2,
     settings_service_pb2_grpc,
 )
-from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.emulated import DEMO_COMPANY, INTL_REALM, US_REALM, Emulators
 from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from tests.e2e.conftest import OPERATOR, bearer
@@ -64,8 +65,10 @@ async def world(
         await emulators.stop()
 
 
-async def qbo_invoice(emulators: Emulators, quickbooks_id: str) -> dict[str, object]:
-    state = await emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/invoices")
+async def qbo_invoice(
+    emulators: Emulators, quickbooks_id: str, realm: str = US_REALM
+) -> dict[str, object]:
+    state = await emulators.admin("quickbooks", "GET", f"companies/{realm}/invoices")
     for invoice in state["invoices"]:
         if invoice["Id"] == quickbooks_id:
             return dict(invoice)
@@ -357,8 +360,9 @@ async def test_with_automated_sales_tax_quickbooks_tax_is_the_invoices_tax(
             )
         ).invoice
         assert got.tax_calculated_by_quickbooks
-        assert got.totals.tax.amount == str(tax)
-        assert got.totals.total.amount == got.quickbooks_total.amount == str(in_qbo["TotalAmt"])
+        assert Decimal(got.totals.tax.amount) == Decimal(str(tax))
+        total = Decimal(str(in_qbo["TotalAmt"]))
+        assert Decimal(got.totals.total.amount) == Decimal(got.quickbooks_total.amount) == total
         assert not got.totals_mismatch
 
 
@@ -418,7 +422,78 @@ async def test_without_automated_sales_tax_the_chosen_rate_is_what_quickbooks_ch
         detail = in_qbo["TxnTaxDetail"]
         assert detail["TxnTaxCodeRef"]["value"] == "2"  # type: ignore[index]
         assert created.sales_tax_code_id == "2"
-        assert created.totals.tax.amount == str(detail["TotalTax"])  # type: ignore[index]
+        assert Decimal(created.totals.tax.amount) == Decimal(str(detail["TotalTax"]))  # type: ignore[index]
         assert float(created.totals.tax.amount) > 0
-        assert created.totals.total.amount == str(in_qbo["TotalAmt"])
+        assert Decimal(created.totals.total.amount) == Decimal(str(in_qbo["TotalAmt"]))
         assert not created.totals_mismatch
+
+
+async def test_a_uk_vat_company_invoices_a_euro_deal_as_previewed(
+    world: tuple[Service, Emulators],
+) -> None:
+    """The UK company (VAT codes, GBP, EUR added), through gRPC: a EUR deal for a new customer
+    with the details as edited, VAT codes on the lines, a term, the user's exchange rate.
+    QuickBooks records the preview's total and tax to the cent, the currency, the term and due
+    date chosen, and the customer as edited."""
+    service, emulators = world
+    assert service.grpc is not None
+    assert service.container is not None
+    await emulators.connect_quickbooks(service.container.gateways.token_store(), INTL_REALM)
+    deal = f"companies/{DEMO_COMPANY}/deals/1"  # Globex website relaunch, in EUR
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        draft = (
+            await invoices.PrepareInvoice(
+                invoice_service_pb2.PrepareInvoiceRequest(parent=deal), metadata=MD
+            )
+        ).draft
+        assert draft.invoice.currency_code == "EUR"
+        assert draft.exchange_rate  # QuickBooks' rate for the issue date, shown
+
+        invoice = invoice_pb2.Invoice()
+        invoice.CopyFrom(draft.invoice)
+        items = [line for line in invoice.lines if line.kind != invoice_pb2.LINE_KIND_DISCOUNT]
+        for line, code in zip(items, ["2", "3"], strict=False):  # 20.0% S, 5.0% R
+            line.tax_code_id, line.tax_rate, line.item_id = code, "", "2"
+        invoice.customer.CopyFrom(
+            customer_pb2.Customer(
+                display_name="Globex Journey GmbH",
+                email="rechnung@globex.example",
+                billing_address=customer_pb2.PostalAddress(
+                    line1="Friedrichstr. 10", city="Berlin", postal_code="10117", country="DE"
+                ),
+            )
+        )
+        issued = date.fromisoformat(draft.invoice.issue_date)
+        invoice.terms_id, invoice.due_date = "3", str(issued + timedelta(days=30))  # Net 30
+        created = (
+            await invoices.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=deal, invoice=invoice, request_id="uk-journey-1", exchange_rate="0.86"
+                ),
+                metadata=MD,
+            )
+        ).invoice
+        assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
+
+    in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id, INTL_REALM)
+    assert in_qbo["CurrencyRef"]["value"] == "EUR"  # type: ignore[index]
+    assert Decimal(str(in_qbo["ExchangeRate"])) == Decimal("0.86")
+    # The preview, to the cent.
+    assert Decimal(str(in_qbo["TotalAmt"])) == Decimal(created.totals.total.amount)
+    tax = in_qbo["TxnTaxDetail"]["TotalTax"]  # type: ignore[index]
+    assert Decimal(str(tax)) == Decimal(created.totals.tax.amount)
+    assert float(created.totals.tax.amount) > 0
+    assert (in_qbo["SalesTermRef"]["value"], in_qbo["DueDate"]) == ("3", created.due_date)  # type: ignore[index]
+    accounting = service.container.gateways.accounting()
+    found = await accounting.get_customer(DEMO_COMPANY, str(in_qbo["CustomerRef"]["value"]))  # type: ignore[index]
+    assert found.currency == "EUR"
+    assert (found.customer.display_name, found.customer.email) == (
+        "Globex Journey GmbH",
+        "rechnung@globex.example",
+    )
+    assert found.customer.billing_address is not None
+    assert (found.customer.billing_address.line1, found.customer.billing_address.city) == (
+        "Friedrichstr. 10",
+        "Berlin",
+    )
