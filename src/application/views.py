@@ -170,6 +170,10 @@ class InvoiceDraft:
     contact_linked: bool = False
     tax_by_quickbooks: bool = False  # US automated sales tax: QuickBooks will compute the tax
     sales_tax_code_id: str | None = None  # US without it: the code the taxable lines pay
+    # The deal's value (when in the draft's currency) and what its invoices already ask for
+    # before tax.
+    deal_value: Money | None = None
+    invoiced_on_deal: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)

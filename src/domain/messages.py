@@ -208,6 +208,11 @@ class MessageCode(StrEnum):
         "until one is added.",
     )
     NO_LINES = "NO_LINES", "The deal has no products; add at least one line."
+    OVER_DEAL_VALUE = (
+        "OVER_DEAL_VALUE",
+        "Before tax, this invoice takes the deal {over} over its value of {value} ({invoiced} "
+        "invoiced already).",
+    )
     MISSING_TAX_CODE = (
         "MISSING_TAX_CODE",
         "This QuickBooks company needs a tax code on every line; choose one.",

@@ -650,3 +650,42 @@ async def test_a_us_company_without_automated_sales_tax_charges_the_chosen_rate(
         figure = Decimal(re.sub(r"[^\d.]", "", form_total or ""))
     assert Decimal(str(created["TotalAmt"])) == figure  # the preview, to the cent
     await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("lang", "left", "over"),
+    [
+        (
+            "en",
+            "Deal value $9,770.00, $0.00 invoiced already (before tax): $100.00 left to invoice "
+            "after this one.",
+            "Deal value $9,770.00, $9,670.00 invoiced already (before tax): this invoice goes "
+            "$9,570.00 over it.",
+        ),
+        (
+            "fr",
+            "Valeur de l\u2019affaire 9\u202f770,00\u00a0$US, 0,00\u00a0$US déjà facturés (hors "
+            "taxes) : 100,00\u00a0$US restent à facturer après celle-ci.",
+            "Valeur de l\u2019affaire 9\u202f770,00\u00a0$US, 9\u202f670,00\u00a0$US déjà "
+            "facturés (hors taxes) : cette facture la dépasse de 9\u202f570,00\u00a0$US.",
+        ),
+    ],
+)
+async def test_the_form_says_what_remains_to_invoice_and_warns_before_going_over(
+    demo: DemoStack, base_url: str, page: Page, lang: str, left: str, over: str
+) -> None:
+    """Initech's deal is worth $9,770.00 (its products); invoiced with its $100 rebate, $100
+    remains. A second invoice for the same products goes over, said before Create."""
+    user = await user_id(demo, TEXT[lang]["user"])
+    await page.goto(f"{base_url}/?deal=3&user={user}")
+    form = await open_form(page, TEXT[lang])
+    await expect(form.locator("#deal-remaining")).to_have_text(left)
+    await pick_items(form)
+    await form.get_by_role("button", name=TEXT[lang]["create"]).click()
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("li.invoice .status")).to_have_text(TEXT[lang]["open"], timeout=SLOW)
+
+    form = await open_form(page, TEXT[lang])
+    await expect(form.locator("#deal-remaining")).to_have_text(over)
+    await expect(form.locator("#deal-remaining")).to_have_class("notice")
+    await expect(form.locator("#warning-list li[data-code=OVER_DEAL_VALUE]")).to_have_count(1)

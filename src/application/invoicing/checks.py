@@ -10,8 +10,10 @@ from decimal import Decimal
 
 from application.ports.accounting import US_NON_TAXABLE, US_TAXABLE, InvoiceOptions, TaxCodeOption
 from application.views import DraftWarning
-from domain.invoice_line import InvoiceLine, TaxMethod
+from domain.invoice import Invoice, InvoiceState
+from domain.invoice_line import InvoiceLine, InvoiceTotals, TaxMethod
 from domain.messages import MessageCode
+from domain.money import Money
 from domain.payment_term import PaymentTerm
 from domain.settings import CompanySettings
 
@@ -209,3 +211,30 @@ def sales_tax_problems(
     if options.sales_tax_codes and not code_id and taxable:
         return [DraftWarning(MessageCode.SALES_TAX_CODE_REQUIRED, "sales_tax_code_id")]
     return []
+
+
+# A deal's invoices read to say what is already invoiced on it (far more than any deal has).
+DEAL_INVOICES_MAX = 500
+_NOT_INVOICED = (InvoiceState.VOIDED, InvoiceState.DELETED, InvoiceState.CREATE_FAILED)
+
+
+def before_tax(totals: InvoiceTotals) -> Money:
+    """An invoice's amount without any tax, the part a deal's value surely counts.
+
+    [U] Whether Pipedrive's deal value (the sum of its products' ``sum``) includes the tax of
+    ``exclusive`` products is not documented; comparing amounts before tax never says a deal
+    is over-invoiced when it is not, whichever it is."""
+    return totals.total - totals.tax
+
+
+def invoiced_on_deal(invoices: Sequence[Invoice], currency: str) -> Money:
+    """What a deal's invoices in ``currency`` ask for before tax, voided, deleted and refused
+    ones aside (QuickBooks' figures where known). Other currencies are not added up."""
+    return Money.sum_of(
+        (
+            before_tax(invoice.totals())
+            for invoice in invoices
+            if invoice.currency == currency and invoice.state not in _NOT_INVOICED
+        ),
+        currency,
+    )

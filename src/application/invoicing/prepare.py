@@ -13,9 +13,12 @@ from application.commands import DealRef
 from application.errors import NotFoundError, UpstreamUnavailableError
 from application.invoicing.calendar import company_today
 from application.invoicing.checks import (
+    DEAL_INVOICES_MAX,
     active_term,
+    before_tax,
     currency_warnings,
     due_date_for,
+    invoiced_on_deal,
     sales_tax_code,
     sales_tax_problems,
     tax_id_warning,
@@ -111,6 +114,9 @@ class PrepareInvoice:
             deal = await self.crm.get_deal(ref.company_id, ref.deal_id)
             wanted = (settings.default_currency or deal.currency or "").upper() or None
             link = await find_link(uow, ref.company_id, deal, wanted)
+            on_deal = await uow.invoices.list_for_deal(
+                ref.company_id, ref.deal_id, limit=DEAL_INVOICES_MAX
+            )
         options = await self.accounting.invoice_options(ref.company_id)
         prefs = options.preferences
         mapped = settings.field_mapping.apply(deal.snapshot)
@@ -182,6 +188,20 @@ class PrepareInvoice:
             warnings.append(DraftWarning(MessageCode.MISSING_TAX_CODE, "lines"))
         issue_date = company_today(self.clock.now(), prefs.time_zone)
         totals = totals_of(lines, currency)
+        invoiced = invoiced_on_deal(on_deal, currency)
+        deal_value = Money(deal.value, currency) if deal.currency.upper() == currency else None
+        if deal_value is not None and deal_value.is_positive():
+            after = invoiced + before_tax(totals)
+            if after > deal_value:
+                warnings.append(
+                    DraftWarning.of(
+                        MessageCode.OVER_DEAL_VALUE,
+                        "lines",
+                        value=deal_value,
+                        invoiced=invoiced,
+                        over=after - deal_value,
+                    )
+                )
         rate = home_total = None
         foreign = currency != prefs.home_currency and currency in prefs.enabled_currencies
         if prefs.multicurrency_enabled and foreign:
@@ -217,6 +237,8 @@ class PrepareInvoice:
             contact=(link.entity, link.entity_id) if link else next(iter(link_targets(deal)), None),
             contact_linked=link is not None,
             tax_by_quickbooks=prefs.automated_sales_tax,
+            deal_value=deal_value,
+            invoiced_on_deal=invoiced,
             sales_tax_code_id=sales_tax,
         )
 

@@ -186,6 +186,8 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         update_customer_details=draft.copy_customer_details,
         exchange_rate=str(draft.exchange_rate) if draft.exchange_rate is not None else "",
         home_total=money_to_proto(draft.home_total),
+        deal_value=money_to_proto(draft.deal_value),
+        invoiced_on_deal=money_to_proto(draft.invoiced_on_deal),
     )
 
 

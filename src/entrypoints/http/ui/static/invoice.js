@@ -161,6 +161,27 @@ function recompute() {
     if (valid) $("total").textContent = t("form.plusSalesTax", { total: money(D.text(total, places), code) });
   }
   showHomeTotal(valid ? total : null);
+  showDealRemaining(valid ? total - tax : null);  // before tax, as the server compares
+}
+
+// What remains to invoice on the deal after this invoice (its value less what its invoices in
+// this currency already ask for); a notice when this invoice goes over the deal's value.
+function showDealRemaining(total) {
+  const value = draft?.dealValue;
+  const shown = Boolean(value) && currency() === value.currencyCode && total !== null;
+  $("deal-remaining").hidden = !shown;
+  if (!shown) return;
+  const code = value.currencyCode;
+  const places = currencyPlaces(code);
+  const invoiced = D.parse(draft.invoicedOnDeal?.amount || "0");
+  const remaining = D.parse(value.amount) - invoiced - total;
+  const figures = {
+    value: money(value.amount, code),
+    invoiced: money(D.text(invoiced, places), code),
+    remaining: money(D.text(remaining < 0n ? -remaining : remaining, places), code),
+  };
+  $("deal-remaining").className = remaining < 0n ? "notice" : "muted";
+  $("deal-remaining").textContent = t(remaining < 0n ? "form.dealOver" : "form.dealRemaining", figures);
 }
 
 // A foreign-currency invoice: QuickBooks' rate for the issue date (or the user's own, which is
