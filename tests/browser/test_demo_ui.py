@@ -689,3 +689,22 @@ async def test_the_form_says_what_remains_to_invoice_and_warns_before_going_over
     await expect(form.locator("#deal-remaining")).to_have_text(over)
     await expect(form.locator("#deal-remaining")).to_have_class("notice")
     await expect(form.locator("#warning-list li[data-code=OVER_DEAL_VALUE]")).to_have_count(1)
+
+
+@pytest.mark.parametrize(("lang", "code_label"), [("en", "Tax code"), ("fr", "Code de taxe")])
+async def test_a_backdated_invoice_takes_the_vat_rate_of_its_date(
+    demo_uk: DemoStack, page: Page, lang: str, code_label: str
+) -> None:
+    """The UK standard rate was 15 % in 2009: moving the invoice date there moves the rate."""
+    demo = demo_uk
+    user = await user_id(demo, TEXT[lang]["user"])
+    await page.goto(f"{demo.settings.public_url}/?deal=1&user={user}")
+    form = await open_form(page, TEXT[lang])
+    line = form.locator(".line[data-kind=item]").first
+    await line.get_by_label(code_label).select_option(label="20.0% S")
+    rate = line.locator("input[name=taxRate]")
+    await expect(rate).to_have_value("20")
+    await form.locator("input[name=issueDate]").fill("2009-06-01")
+    await expect(rate).to_have_value("15")
+    await form.locator("input[name=issueDate]").fill("2012-06-01")
+    await expect(rate).to_have_value("20")

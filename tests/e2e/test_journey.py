@@ -497,3 +497,61 @@ async def test_a_uk_vat_company_invoices_a_euro_deal_as_previewed(
         "Friedrichstr. 10",
         "Berlin",
     )
+
+
+async def test_a_backdated_uk_invoice_pays_the_vat_rate_of_its_date(
+    world: tuple[Service, Emulators],
+) -> None:
+    """The UK standard rate (code 20.0% S) was 15 % in 2009 (TaxRate.EffectiveTaxRate): the
+    options say so, and an invoice dated then is taxed at 15 %, as QuickBooks charges it."""
+    service, emulators = world
+    assert service.grpc is not None
+    assert service.container is not None
+    await emulators.connect_quickbooks(service.container.gateways.token_store(), INTL_REALM)
+    deal = f"companies/{DEMO_COMPANY}/deals/1"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        options = await settings.ListInvoiceOptions(
+            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
+            metadata=MD,
+        )
+        periods = options.tax_rate_history["2"].periods
+        assert [(p.start_date, p.end_date, p.rate) for p in periods][1] == (
+            "2008-12-01",
+            "2009-12-31",
+            "15",
+        )
+        draft = (
+            await invoices.PrepareInvoice(
+                invoice_service_pb2.PrepareInvoiceRequest(parent=deal), metadata=MD
+            )
+        ).draft
+        invoice = invoice_pb2.Invoice()
+        invoice.CopyFrom(draft.invoice)
+        for line in invoice.lines:
+            if line.kind != invoice_pb2.LINE_KIND_DISCOUNT:
+                line.tax_code_id, line.tax_rate, line.item_id = "2", "", "2"
+        invoice.customer.CopyFrom(
+            customer_pb2.Customer(display_name="Müller GmbH", quickbooks_customer_id="3")  # EUR
+        )
+        invoice.issue_date, invoice.due_date, invoice.terms_id = "2009-06-01", "2009-07-01", ""
+        created = (
+            await invoices.CreateInvoice(
+                invoice_service_pb2.CreateInvoiceRequest(
+                    parent=deal, invoice=invoice, request_id="uk-2009-1"
+                ),
+                metadata=MD,
+            )
+        ).invoice
+        assert created.state == invoice_pb2.INVOICE_STATE_OVERDUE, created.failure_reason
+
+    assert {Decimal(line.tax_rate) for line in created.lines if line.tax_code_id == "2"} == {
+        Decimal(15)
+    }
+    in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id, INTL_REALM)
+    detail = in_qbo["TxnTaxDetail"]
+    assert Decimal(str(detail["TotalTax"])) == Decimal(created.totals.tax.amount)  # type: ignore[index]
+    assert {Decimal(str(t["TaxLineDetail"]["TaxPercent"])) for t in detail["TaxLine"]} == {  # type: ignore[index]
+        Decimal(15)
+    }

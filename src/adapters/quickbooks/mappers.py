@@ -7,7 +7,7 @@ Intuit's doc samples (``SALES_ITEM_LINE_DETAIL``, ``NOT_SET``) are accepted (ref
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
@@ -20,6 +20,7 @@ from application.ports.accounting import (
     CompanyPreferences,
     InvoiceOptions,
     ItemOption,
+    RatePeriod,
     TaxCodeOption,
 )
 from domain.customer import Address, Customer
@@ -415,26 +416,64 @@ def _term_from_qbo(term: Mapping[str, Any]) -> PaymentTerm:
     )
 
 
+def _effective_rates(rate: Mapping[str, Any]) -> list[RatePeriod]:
+    """A TaxRate's ``EffectiveTaxRate`` entries ({RateValue, EffectiveDate, EndDate}; [U] the
+    dates as QuickBooks writes its other dates, "2011-01-04T00:00:00-08:00", read by day)."""
+    return [
+        RatePeriod(
+            _date(str(entry.get("EffectiveDate") or "")[:10]),
+            _date(str(entry.get("EndDate") or "")[:10]),
+            _decimal(entry.get("RateValue")),
+        )
+        for entry in rate.get("EffectiveTaxRate") or []
+        if isinstance(entry, Mapping)
+    ]
+
+
+def _rate_periods(parts: Sequence[Mapping[str, Any]]) -> tuple[RatePeriod, ...]:
+    """A code's rate over time: the sum of its rates in force, between each date any of them
+    changed. Empty when none of them has a history."""
+    histories = [(_decimal(r.get("RateValue")), _effective_rates(r)) for r in parts]
+    if not any(history for _, history in histories):
+        return ()
+    starts = sorted({p.start for _, h in histories for p in h if p.start is not None})
+    ends = sorted({p.end for _, h in histories for p in h if p.end is not None})
+    cuts = sorted({*starts, *(end + timedelta(days=1) for end in ends)})
+
+    def rate_on(day: date) -> Decimal:  # a rate without an entry for ``day``: its RateValue
+        return sum(
+            (next((p.percent for p in h if p.covers(day)), current) for current, h in histories),
+            Decimal(0),
+        )
+
+    bounds: list[date | None] = [None, *cuts]
+    periods = []
+    for index, start in enumerate(bounds):
+        end = cuts[index] - timedelta(days=1) if index < len(cuts) else None
+        day = start if start is not None else end
+        assert day is not None  # cuts is not empty: some rate has a dated entry
+        periods.append(RatePeriod(start, end, rate_on(day)))
+    return tuple(periods)
+
+
 def invoice_options_from_qbo(
     prefs: Mapping[str, Any], info: Mapping[str, Any], rows: Mapping[str, Sequence[Any]]
 ) -> InvoiceOptions:
     """Preferences, CompanyInfo and the TaxCode/TaxRate/Term/Item (CompanyCurrency) rows ->
     what the invoice form offers."""
     preferences = _preferences_from_qbo(prefs, info, rows.get("CompanyCurrency", []))
-    rates = {str(r["Id"]): _decimal(r.get("RateValue")) for r in rows["TaxRate"]}
+    rates = {str(r["Id"]): r for r in rows["TaxRate"]}
     codes = []
     for code in rows["TaxCode"]:
         details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
-        percent = sum(
-            (rates.get(ref(d.get("TaxRateRef")) or "", Decimal(0)) for d in details),
-            Decimal(0),
-        )
+        parts = [rates[i] for d in details if (i := ref(d.get("TaxRateRef")) or "") in rates]
         codes.append(
             TaxCodeOption(
                 str(code["Id"]),
                 str(code.get("Name") or code["Id"]),
                 active=bool(code.get("Active", True)),
-                rate_percent=percent,
+                rate_percent=sum((_decimal(r.get("RateValue")) for r in parts), Decimal(0)),
+                periods=_rate_periods(parts),
             )
         )
     tax_codes = tuple(codes)

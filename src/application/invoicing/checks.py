@@ -72,9 +72,10 @@ def taxed_by_code(
     lines: Sequence[InvoiceLine],
     options: InvoiceOptions | None,
     sales_tax_code_id: str | None = None,
+    issue_date: date | None = None,
 ) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
-    """The lines as QuickBooks will tax them, and a warning for each line whose own rate
-    QuickBooks will not charge.
+    """The lines as QuickBooks will tax them on ``issue_date`` (the rate in force then; None:
+    today's), and a warning for each line whose own rate QuickBooks will not charge.
 
     Outside the US QuickBooks charges each line its tax code's rate, whatever rate the line
     says (a coded line without a rate takes the code's, exclusive of tax unless it says
@@ -87,16 +88,16 @@ def taxed_by_code(
     if options.preferences.automated_sales_tax:
         return taxed_by_quickbooks(lines)
     if options.preferences.is_us_company:
-        return taxed_by_sales_tax_code(lines, options, sales_tax_code_id)
+        return taxed_by_sales_tax_code(lines, options, sales_tax_code_id, issue_date)
     rates = {c.id: c for c in options.tax_codes if c.rate_percent is not None}
     taxed: list[InvoiceLine] = []
     warnings: list[DraftWarning] = []
     for index, line in enumerate(lines):
         code = rates.get(line.tax_code_ref or "")
-        if line.is_discount or code is None or code.rate_percent is None:
+        rate = code.rate_on(issue_date) if code is not None else None
+        if line.is_discount or code is None or rate is None:
             taxed.append(line)
             continue
-        rate = code.rate_percent
         if line.tax_rate not in (0, rate):
             warnings.append(
                 DraftWarning.of(
@@ -153,7 +154,10 @@ def sales_tax_code(options: InvoiceOptions | None, code_id: str | None) -> TaxCo
 
 
 def taxed_by_sales_tax_code(
-    lines: Sequence[InvoiceLine], options: InvoiceOptions, code_id: str | None
+    lines: Sequence[InvoiceLine],
+    options: InvoiceOptions,
+    code_id: str | None,
+    issue_date: date | None = None,
 ) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
     """A US company without automated sales tax: a taxable line (TAX, or no code and a rate
     of its own) pays the sales tax code's rate, on top of its price as US prices are; any
@@ -172,9 +176,9 @@ def taxed_by_sales_tax_code(
         if taxable and code is None:
             taxed.append(dataclasses.replace(line, tax_code_ref=US_TAXABLE))
             continue
-        name, rate = (code.name, code.rate_percent or Decimal(0)) if code else ("", Decimal(0))
-        if not taxable:
-            name, rate = "Non-taxable", Decimal(0)
+        name, rate = "Non-taxable", Decimal(0)
+        if taxable and code is not None:
+            name, rate = code.name, code.rate_on(issue_date) or Decimal(0)
         if had_rate and line.tax_rate != rate:
             warnings.append(
                 DraftWarning.of(

@@ -263,10 +263,14 @@ class CreateInvoice:
             lines = build_lines([_line_row(line) for line in data.lines])
         except InvalidValueError as exc:
             violations.extend(exc.prefixed("invoice").violations)
-        # QuickBooks taxes a coded line at its code's rate: a different rate asked for is
-        # refused here rather than charged otherwise than previewed.
+        issue_date = _parse_date(data.issue_date, "invoice.issue_date", violations)
+        now = self.clock.now()
+        zone = options.preferences.time_zone if options else None
+        issue_date = issue_date or company_today(now, zone)
+        # QuickBooks taxes a coded line at its code's rate on the invoice date: a different
+        # rate asked for is refused here rather than charged otherwise than previewed.
         sales_tax = data.sales_tax_code_id.strip() or None
-        lines, replaced = taxed_by_code(lines, options, sales_tax)
+        lines, replaced = taxed_by_code(lines, options, sales_tax, issue_date)
         replaced += sales_tax_problems(lines, options, sales_tax)
         violations.extend(FieldViolation(f"invoice.{w.field}", w.code, w.params) for w in replaced)
         if options and not options.preferences.is_us_company:
@@ -278,7 +282,6 @@ class CreateInvoice:
                         )
                     )
         exchange_rate = _parse_rate(data.exchange_rate, violations)
-        issue_date = _parse_date(data.issue_date, "invoice.issue_date", violations)
         due_date = _parse_date(data.due_date, "invoice.due_date", violations)
         terms_id = data.terms_id.strip()
         terms = active_term(options, terms_id or settings.default_terms)
@@ -291,9 +294,6 @@ class CreateInvoice:
                 terms = PaymentTerm(terms_id, "")
         if violations or customer is None:
             raise InvalidValueError.many(violations)
-        now = self.clock.now()
-        zone = options.preferences.time_zone if options else None
-        issue_date = issue_date or company_today(now, zone)
         if due_date is None and not (terms_id and options is None):
             due_date = due_date_for(issue_date, settings, terms)
         try:

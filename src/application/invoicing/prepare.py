@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +59,7 @@ def deal_lines(
     settings: CompanySettings,
     currency: str,
     sales_tax_code_id: str | None = None,
+    issue_date: date | None = None,
 ) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
     """Invoice lines from the deal's products and deal-level discounts."""
     warnings: list[DraftWarning] = []
@@ -86,7 +88,7 @@ def deal_lines(
             )
         )
     # The code's rate, as QuickBooks charges it.
-    items, replaced = taxed_by_code(lines, options, sales_tax_code_id)
+    items, replaced = taxed_by_code(lines, options, sales_tax_code_id, issue_date)
     lines, warnings = list(items), warnings + replaced
     items_total = Money.sum_of((line.total(currency) for line in lines), currency)
     for discount in deal.discounts:
@@ -179,14 +181,14 @@ class PrepareInvoice:
             if sales_tax_code(options, settings.default_tax_code)
             else None
         )
-        lines, line_warnings = deal_lines(deal, options, settings, currency, sales_tax)
+        issue_date = company_today(self.clock.now(), prefs.time_zone)
+        lines, line_warnings = deal_lines(deal, options, settings, currency, sales_tax, issue_date)
         warnings.extend(line_warnings)
         warnings.extend(sales_tax_problems(lines, options, sales_tax))
         if not lines:
             warnings.append(DraftWarning(MessageCode.NO_LINES, "lines"))
         if not prefs.is_us_company and not settings.default_tax_code:
             warnings.append(DraftWarning(MessageCode.MISSING_TAX_CODE, "lines"))
-        issue_date = company_today(self.clock.now(), prefs.time_zone)
         totals = totals_of(lines, currency)
         invoiced = invoiced_on_deal(on_deal, currency)
         deal_value = Money(deal.value, currency) if deal.currency.upper() == currency else None

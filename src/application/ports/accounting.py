@@ -71,8 +71,31 @@ US_NON_TAXABLE: Final = "NON"
 
 
 @dataclass(frozen=True, slots=True)
+class RatePeriod:
+    """A tax code's rate from ``start`` to ``end`` (inclusive; None: open-ended)."""
+
+    start: date | None
+    end: date | None
+    percent: Decimal
+
+    def covers(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True, slots=True)
 class TaxCodeOption(NamedRef):
     rate_percent: Decimal | None = None  # e.g. Decimal("20"); None when QuickBooks computes it
+    # The code's rate over time, when one of its rates changed (TaxRate.EffectiveTaxRate):
+    # QuickBooks charges the rate in force on the invoice date.
+    periods: tuple[RatePeriod, ...] = ()
+
+    def rate_on(self, day: date | None) -> Decimal | None:
+        """The rate QuickBooks charges on an invoice dated ``day`` (None: today's)."""
+        if day is not None:
+            for period in self.periods:
+                if period.covers(day):
+                    return period.percent
+        return self.rate_percent
 
 
 @dataclass(frozen=True, slots=True)

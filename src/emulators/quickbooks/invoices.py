@@ -195,7 +195,24 @@ def _sales_line(ctx: Ctx, line: _Line, customer: Entity, global_tax: str | None)
     line.out["SalesItemLineDetail"] = out_det
 
 
-def _tax_rates(company: Company, code_id: str) -> list[tuple[Entity, Decimal]]:
+def _rate_on(rate: Entity, day: date | None) -> Decimal:
+    """The TaxRate's percentage on ``day``: its EffectiveTaxRate entry covering the day
+    ([U] dates read by their first ten characters), else RateValue."""
+    for entry in rate.get("EffectiveTaxRate") or []:
+        start = str(entry.get("EffectiveDate") or "")[:10]
+        end = str(entry.get("EndDate") or "")[:10]
+        if (
+            day is not None
+            and (not start or start <= day.isoformat())
+            and (not end or day.isoformat() <= end)
+        ):
+            return dec(entry.get("RateValue"), ZERO) or ZERO
+    return dec(rate.get("RateValue"), ZERO) or ZERO
+
+
+def _tax_rates(
+    company: Company, code_id: str, day: date | None = None
+) -> list[tuple[Entity, Decimal]]:
     code = company.get("TaxCode", code_id)
     if code is None:
         return []
@@ -203,17 +220,18 @@ def _tax_rates(company: Company, code_id: str) -> list[tuple[Entity, Decimal]]:
     for detail in code.get("SalesTaxRateList", {}).get("TaxRateDetail", []):
         rate = company.get("TaxRate", ref_value(detail.get("TaxRateRef")))
         if rate is not None:
-            rates.append((rate, dec(rate.get("RateValue"), ZERO) or ZERO))
+            rates.append((rate, _rate_on(rate, day)))
     return rates
 
 
 def _tax_lines(
-    company: Company, bases: dict[str, Decimal], override: Decimal | None
+    company: Company, bases: dict[str, Decimal], override: Decimal | None, day: date
 ) -> tuple[list[dict[str, Any]], Decimal]:
-    """TaxLine per rate: {Amount, DetailType, TaxLineDetail{TaxRateRef, PercentBased, ...}}."""
+    """TaxLine per rate in force on ``day`` (TxnDate): {Amount, DetailType,
+    TaxLineDetail{TaxRateRef, PercentBased, ...}}."""
     per_rate: dict[str, tuple[Entity, Decimal, Decimal]] = {}
     for code_id, base in bases.items():
-        for rate, percent in _tax_rates(company, code_id):
+        for rate, percent in _tax_rates(company, code_id, day):
             _, _, prev = per_rate.get(rate["Id"], (rate, percent, ZERO))
             per_rate[rate["Id"]] = (rate, percent, prev + base)
     amounts = {rid: money(base * pct / 100) for rid, (_, pct, base) in per_rate.items()}
@@ -477,7 +495,7 @@ def build_invoice(
             if code_id is not None:
                 resolve(company, "TaxCode", code_id, "TxnTaxDetail.TxnTaxCodeRef")
         if code_id is not None and taxable > 0:
-            tax_lines, total_tax = _tax_lines(company, {code_id: taxable}, override)
+            tax_lines, total_tax = _tax_lines(company, {code_id: taxable}, override, txn_date)
             tax_detail["TxnTaxCodeRef"] = {"value": code_id}
             tax_detail["TotalTax"] = total_tax
             tax_detail["TaxLine"] = tax_lines
@@ -490,7 +508,7 @@ def build_invoice(
         for line in lines:
             if line.kind == "SalesItemLineDetail" and line.tax_code is not None:
                 bases[line.tax_code] = bases.get(line.tax_code, ZERO) + line.amount * ratio
-        tax_lines, total_tax = _tax_lines(company, bases, override)
+        tax_lines, total_tax = _tax_lines(company, bases, override, txn_date)
         tax_detail["TotalTax"] = total_tax
         if tax_lines:
             tax_detail["TaxLine"] = tax_lines
@@ -498,7 +516,8 @@ def build_invoice(
             # [U] We treat Line.Amount as net of tax and report the gross per line.
             for line, out_line in zip(lines, out_lines, strict=False):
                 if line.kind == "SalesItemLineDetail" and line.tax_code is not None:
-                    pct = sum((p for _, p in _tax_rates(company, line.tax_code)), ZERO)
+                    rates = _tax_rates(company, line.tax_code, txn_date)
+                    pct = sum((p for _, p in rates), ZERO)
                     gross = money(line.amount * ratio * (1 + pct / 100))
                     out_line["SalesItemLineDetail"]["TaxInclusiveAmt"] = gross
     out["TxnTaxDetail"] = tax_detail

@@ -457,6 +457,25 @@ def demo_us(realm_id: str, now: datetime) -> Company:
     return company
 
 
+#: The UK standard rate's history, as a TaxRate's EffectiveTaxRate [U: entry shape and date
+#: format as QuickBooks writes other dates]: 17.5 %, 15 % (1 Dec 2008 - 31 Dec 2009), 17.5 %
+#: again, 20 % since 4 Jan 2011.
+UK_STANDARD_RATE_HISTORY = [
+    {"RateValue": Decimal("17.5"), "EndDate": "2008-11-30T00:00:00Z"},
+    {
+        "RateValue": Decimal("15"),
+        "EffectiveDate": "2008-12-01T00:00:00Z",
+        "EndDate": "2009-12-31T00:00:00Z",
+    },
+    {
+        "RateValue": Decimal("17.5"),
+        "EffectiveDate": "2010-01-01T00:00:00Z",
+        "EndDate": "2011-01-03T00:00:00Z",
+    },
+    {"RateValue": Decimal("20"), "EffectiveDate": "2011-01-04T00:00:00Z"},
+]
+
+
 def demo_intl(realm_id: str, now: datetime) -> Company:
     company = Company(
         realm_id=realm_id,
@@ -504,6 +523,7 @@ def demo_intl(realm_id: str, now: datetime) -> Company:
                 "AgencyRef": {"value": "1"},
                 "SpecialTaxType": "NONE",
                 "DisplayType": "ReadOnly",
+                **({"EffectiveTaxRate": UK_STANDARD_RATE_HISTORY} if rate_id == "1" else {}),
             },
             now,
         )

@@ -93,6 +93,20 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             home_currency_code=prefs.home_currency,
             tax_codes=_tax_codes(options.tax_codes),
             sales_tax_codes=_tax_codes(options.sales_tax_codes),
+            tax_rate_history={
+                code.id: pb.TaxRateHistory(
+                    periods=[
+                        pb.TaxRatePeriod(
+                            start_date=p.start.isoformat() if p.start else "",
+                            end_date=p.end.isoformat() if p.end else "",
+                            rate=format(p.percent.normalize(), "f"),
+                        )
+                        for p in code.periods
+                    ]
+                )
+                for code in (*options.tax_codes, *options.sales_tax_codes)
+                if code.periods and code.active
+            },
             terms=[
                 pb.InvoiceOption(id=t.id, display_name=t.name) for t in options.terms if t.active
             ],

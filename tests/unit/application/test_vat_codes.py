@@ -4,12 +4,13 @@ too, so that what the preview shows is what QuickBooks charges."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from application.commands import LineInput
-from application.ports.accounting import TaxCodeOption
+from application.ports.accounting import RatePeriod, TaxCodeOption
 from domain.errors import InvalidValueError
 from domain.invoice_line import TaxMethod
 from domain.messages import MessageCode
@@ -88,3 +89,26 @@ async def test_the_draft_takes_the_default_codes_rate_and_says_so(world: World) 
         if w.code is MessageCode.TAX_RATE_DIFFERS_FROM_CODE
     ]
     assert said == [(MessageCode.TAX_RATE_DIFFERS_FROM_CODE, "lines[1].tax_rate")]  # "Design", 10 %
+
+
+async def test_a_backdated_invoice_is_taxed_at_the_rate_in_force_on_its_date(
+    world: World,
+) -> None:
+    """The UK standard rate was 15 % in 2009: QuickBooks charges that on an invoice dated then."""
+    world.qbo.tax_codes = (
+        TaxCodeOption(
+            "2",
+            "20.0% S",
+            rate_percent=Decimal(20),
+            periods=(
+                RatePeriod(None, date(2008, 11, 30), Decimal("17.5")),
+                RatePeriod(date(2008, 12, 1), date(2009, 12, 31), Decimal(15)),
+                RatePeriod(date(2010, 1, 1), None, Decimal(20)),
+            ),
+        ),
+    )
+    line = LineInput(name="Services", quantity="2", unit_price="50", item_id="1", tax_code_id="2")
+    view = await world.create.execute(create_command(lines=(line,), issue_date="2009-06-01"))
+
+    assert view.lines[0].line.tax_rate == Decimal(15)
+    assert view.totals.tax == Money.of("15", "USD")

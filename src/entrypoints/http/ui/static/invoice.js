@@ -77,7 +77,7 @@ function taxedByCode(row) {
   const rateInput = row.querySelector("[name=taxRate]");
   if (options?.salesTaxCodes?.length) {
     const sales = options.salesTaxCodes.find((c) => c.id === form().elements.salesTaxCode.value);
-    const rate = chosen === "NON" ? "0" : chosen === "TAX" && sales ? sales.detail : null;
+    const rate = chosen === "NON" ? "0" : chosen === "TAX" && sales ? rateOn(sales) : null;
     rateInput.readOnly = rate !== null;
     if (rate === null) return;
     rateInput.value = rate;
@@ -88,10 +88,20 @@ function taxedByCode(row) {
   const applies = !options?.automatedSalesTax && code && code.detail !== "";
   rateInput.readOnly = Boolean(applies);
   if (!applies) return;
-  rateInput.value = code.detail;
-  const zero = D.parse(code.detail) === 0n;
+  const rate = rateOn(code);
+  rateInput.value = rate;
+  const zero = D.parse(rate) === 0n;
   if (zero) row.dataset.taxMethod = "TAX_METHOD_NONE";
   else if (row.dataset.taxMethod === "TAX_METHOD_NONE") row.dataset.taxMethod = "TAX_METHOD_EXCLUSIVE";
+}
+
+// A code's rate on the invoice date: QuickBooks charges the rate in force then (a rate that
+// changed over time has its periods in the options), else today's.
+function rateOn(code) {
+  const day = form().elements.issueDate.value;
+  const periods = options?.taxRateHistory?.[code.id]?.periods || [];
+  const period = periods.find((p) => (!p.startDate || p.startDate <= day) && (!p.endDate || day <= p.endDate));
+  return day && period ? period.rate : code.detail;
 }
 
 function rows() {
@@ -523,7 +533,9 @@ async function main() {
   }
   for (const radio of form().elements.customerMode) radio.addEventListener("change", () => setMode(radio.value));
   form().elements.currency.addEventListener("change", recompute);
-  form().elements.salesTaxCode.addEventListener("change", () => { rows().forEach(taxedByCode); recompute(); });
+  for (const name of ["salesTaxCode", "issueDate"]) {
+    form().elements[name].addEventListener("change", () => { rows().forEach(taxedByCode); recompute(); });
+  }
   let term = form().elements.terms.value;
   form().elements.terms.addEventListener("change", () => { termChanged(term); term = form().elements.terms.value; });
   for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);
