@@ -76,6 +76,41 @@ async def qbo_invoice(
     return {"deleted": quickbooks_id in deleted}
 
 
+async def options_of(
+    settings: settings_service_pb2_grpc.SettingsServiceStub,
+) -> settings_service_pb2.ListInvoiceOptionsResponse:
+    return await settings.ListInvoiceOptions(
+        settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
+        metadata=MD,
+    )
+
+
+async def draft_of(
+    invoices: invoice_service_pb2_grpc.InvoiceServiceStub, deal: str = DEAL
+) -> invoice_service_pb2.InvoiceDraft:
+    reply = await invoices.PrepareInvoice(
+        invoice_service_pb2.PrepareInvoiceRequest(parent=deal), metadata=MD
+    )
+    return reply.draft
+
+
+async def create_invoice(
+    invoices: invoice_service_pb2_grpc.InvoiceServiceStub,
+    deal: str,
+    invoice: invoice_pb2.Invoice,
+    request_id: str,
+    exchange_rate: str = "",
+) -> invoice_pb2.Invoice:
+    """CreateInvoice for ``invoice`` as given."""
+    reply = await invoices.CreateInvoice(
+        invoice_service_pb2.CreateInvoiceRequest(
+            parent=deal, invoice=invoice, request_id=request_id, exchange_rate=exchange_rate
+        ),
+        metadata=MD,
+    )
+    return reply.invoice
+
+
 async def create_from(
     invoices: invoice_service_pb2_grpc.InvoiceServiceStub,
     draft: invoice_service_pb2.InvoiceDraft,
@@ -89,13 +124,7 @@ async def create_from(
     invoice.customer.CopyFrom(customer)
     for key, value in changes.items():
         setattr(invoice, key, value)
-    reply = await invoices.CreateInvoice(
-        invoice_service_pb2.CreateInvoiceRequest(
-            parent=DEAL, invoice=invoice, request_id=request_id
-        ),
-        metadata=MD,
-    )
-    return reply.invoice
+    return await create_invoice(invoices, DEAL, invoice, request_id)
 
 
 async def test_settings_prepare_create_pay_send_void_delete_overdue(
@@ -134,11 +163,7 @@ async def test_settings_prepare_create_pay_send_void_delete_overdue(
         )
 
         # Prepare: the draft comes from the Pipedrive deal through the real adapter.
-        draft = (
-            await invoices.PrepareInvoice(
-                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
-            )
-        ).draft
+        draft = await draft_of(invoices, DEAL)
         assert draft.invoice.customer.display_name == "Initech Inc."
         assert draft.invoice.currency_code == "USD"
         assert len(draft.invoice.lines) >= 2
@@ -258,18 +283,11 @@ async def test_the_chosen_term_and_its_due_date_are_what_quickbooks_records(
             ),
             metadata=MD,
         )
-        options = await settings.ListInvoiceOptions(
-            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
-            metadata=MD,
-        )
+        options = await options_of(settings)
         assert {"2", "3"} <= {term.id for term in options.terms}
 
         # The draft offers the company's default term, with each term's date beside the rule's.
-        draft = (
-            await invoices.PrepareInvoice(
-                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
-            )
-        ).draft
+        draft = await draft_of(invoices, DEAL)
         issued = date.fromisoformat(draft.invoice.issue_date)
         assert draft.invoice.terms_id == "3"
         assert draft.rule_due_date == draft.invoice.due_date == str(issued + timedelta(days=7))
@@ -315,17 +333,10 @@ async def test_with_automated_sales_tax_quickbooks_tax_is_the_invoices_tax(
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
         settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
         invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
-        options = await settings.ListInvoiceOptions(
-            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
-            metadata=MD,
-        )
+        options = await options_of(settings)
         assert options.automated_sales_tax
         assert options.us_company
-        draft = (
-            await invoices.PrepareInvoice(
-                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
-            )
-        ).draft
+        draft = await draft_of(invoices, DEAL)
         assert draft.invoice.tax_calculated_by_quickbooks
         assert {line.tax_rate for line in draft.invoice.lines} <= {"", "0"}
 
@@ -342,14 +353,7 @@ async def test_with_automated_sales_tax_quickbooks_tax_is_the_invoices_tax(
                 ),
             )
         )
-        created = (
-            await invoices.CreateInvoice(
-                invoice_service_pb2.CreateInvoiceRequest(
-                    parent=DEAL, invoice=invoice, request_id="ast-1"
-                ),
-                metadata=MD,
-            )
-        ).invoice
+        created = await create_invoice(invoices, DEAL, invoice, "ast-1")
         assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
         in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id)
         tax = in_qbo["TxnTaxDetail"]["TotalTax"]  # type: ignore[index]
@@ -390,17 +394,10 @@ async def test_without_automated_sales_tax_the_chosen_rate_is_what_quickbooks_ch
             ),
             metadata=MD,
         )
-        options = await settings.ListInvoiceOptions(
-            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
-            metadata=MD,
-        )
+        options = await options_of(settings)
         assert not options.automated_sales_tax
         assert {(c.id, c.detail) for c in options.sales_tax_codes} >= {("2", "8.25")}
-        draft = (
-            await invoices.PrepareInvoice(
-                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
-            )
-        ).draft
+        draft = await draft_of(invoices, DEAL)
         assert draft.invoice.sales_tax_code_id == "2"
 
         invoice = invoice_pb2.Invoice()
@@ -409,14 +406,7 @@ async def test_without_automated_sales_tax_the_chosen_rate_is_what_quickbooks_ch
         for line, code in zip(items, ["TAX", "NON"], strict=False):
             line.tax_code_id, line.tax_rate = code, ""
         invoice.customer.CopyFrom(customer_pb2.Customer(display_name="Older Sales Tax Co"))
-        created = (
-            await invoices.CreateInvoice(
-                invoice_service_pb2.CreateInvoiceRequest(
-                    parent=DEAL, invoice=invoice, request_id="us-sales-tax-1"
-                ),
-                metadata=MD,
-            )
-        ).invoice
+        created = await create_invoice(invoices, DEAL, invoice, "us-sales-tax-1")
         assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
         in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id)
         detail = in_qbo["TxnTaxDetail"]
@@ -442,11 +432,7 @@ async def test_a_uk_vat_company_invoices_a_euro_deal_as_previewed(
     deal = f"companies/{DEMO_COMPANY}/deals/1"  # Globex website relaunch, in EUR
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
         invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
-        draft = (
-            await invoices.PrepareInvoice(
-                invoice_service_pb2.PrepareInvoiceRequest(parent=deal), metadata=MD
-            )
-        ).draft
+        draft = await draft_of(invoices, deal)
         assert draft.invoice.currency_code == "EUR"
         assert draft.exchange_rate  # QuickBooks' rate for the issue date, shown
 
@@ -466,14 +452,7 @@ async def test_a_uk_vat_company_invoices_a_euro_deal_as_previewed(
         )
         issued = date.fromisoformat(draft.invoice.issue_date)
         invoice.terms_id, invoice.due_date = "3", str(issued + timedelta(days=30))  # Net 30
-        created = (
-            await invoices.CreateInvoice(
-                invoice_service_pb2.CreateInvoiceRequest(
-                    parent=deal, invoice=invoice, request_id="uk-journey-1", exchange_rate="0.86"
-                ),
-                metadata=MD,
-            )
-        ).invoice
+        created = await create_invoice(invoices, deal, invoice, "uk-journey-1", "0.86")
         assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
 
     in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id, INTL_REALM)
@@ -512,21 +491,14 @@ async def test_a_backdated_uk_invoice_pays_the_vat_rate_of_its_date(
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
         settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
         invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
-        options = await settings.ListInvoiceOptions(
-            settings_service_pb2.ListInvoiceOptionsRequest(parent=f"companies/{DEMO_COMPANY}"),
-            metadata=MD,
-        )
+        options = await options_of(settings)
         periods = options.tax_rate_history["2"].periods
         assert [(p.start_date, p.end_date, p.rate) for p in periods][1] == (
             "2008-12-01",
             "2009-12-31",
             "15",
         )
-        draft = (
-            await invoices.PrepareInvoice(
-                invoice_service_pb2.PrepareInvoiceRequest(parent=deal), metadata=MD
-            )
-        ).draft
+        draft = await draft_of(invoices, deal)
         invoice = invoice_pb2.Invoice()
         invoice.CopyFrom(draft.invoice)
         for line in invoice.lines:
@@ -536,14 +508,7 @@ async def test_a_backdated_uk_invoice_pays_the_vat_rate_of_its_date(
             customer_pb2.Customer(display_name="Müller GmbH", quickbooks_customer_id="3")  # EUR
         )
         invoice.issue_date, invoice.due_date, invoice.terms_id = "2009-06-01", "2009-07-01", ""
-        created = (
-            await invoices.CreateInvoice(
-                invoice_service_pb2.CreateInvoiceRequest(
-                    parent=deal, invoice=invoice, request_id="uk-2009-1"
-                ),
-                metadata=MD,
-            )
-        ).invoice
+        created = await create_invoice(invoices, deal, invoice, "uk-2009-1")
         assert created.state == invoice_pb2.INVOICE_STATE_OVERDUE, created.failure_reason
 
     assert {Decimal(line.tax_rate) for line in created.lines if line.tax_code_id == "2"} == {

@@ -23,7 +23,13 @@ from dealbooks.v1 import (
 from entrypoints.emulated import US_REALM, Emulators
 from entrypoints.log_config import configure_logging
 from entrypoints.service import Service
-from tests.e2e.test_journey import DEAL, MD, world  # noqa: F401  (the fixture)
+from tests.e2e.test_journey import (  # noqa: F401  (world: the fixture)
+    DEAL,
+    MD,
+    create_invoice,
+    draft_of,
+    world,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -55,11 +61,7 @@ async def test_the_journeys_logs_hold_no_customer_data_and_no_amounts(
     assert service.grpc is not None
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
         invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
-        draft = (
-            await invoices.PrepareInvoice(
-                invoice_service_pb2.PrepareInvoiceRequest(parent=DEAL), metadata=MD
-            )
-        ).draft
+        draft = await draft_of(invoices)
         invoice = invoice_pb2.Invoice()
         invoice.CopyFrom(draft.invoice)
         for line in invoice.lines:
@@ -73,14 +75,7 @@ async def test_the_journeys_logs_hold_no_customer_data_and_no_amounts(
                 ),
             )
         )
-        created = (
-            await invoices.CreateInvoice(
-                invoice_service_pb2.CreateInvoiceRequest(
-                    parent=DEAL, invoice=invoice, request_id="log-privacy-1"
-                ),
-                metadata=MD,
-            )
-        ).invoice
+        created = await create_invoice(invoices, DEAL, invoice, "log-privacy-1")
         assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
         await invoices.SendInvoice(
             invoice_service_pb2.SendInvoiceRequest(name=created.name), metadata=MD
