@@ -1,5 +1,6 @@
 """`make bench`: every benchmark against the real service in its own process, the results table
-printed and written to bench/results.json."""
+printed and written to bench/results.json. `python -m bench <name>` runs one benchmark that needs
+no service process (`metered_reads`) and replaces only its figures in the file."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from bench import (
     bench_invoices,
+    bench_metered_reads,
     bench_pipedrive_burst,
     bench_quickbooks_throughput,
     bench_sync,
@@ -60,9 +62,28 @@ async def main() -> None:
     figures += await bench_quickbooks_throughput.run()
     figures += await bench_pipedrive_burst.run()
     figures += await bench_sync_reads.run()
+    figures += await bench_metered_reads.run()
     write(figures)
     print(table(figures))
 
 
+#: The benchmarks that run alone (in this process, against in-process emulators), and the
+#: prefix their figures share in bench/results.json.
+ALONE = {bench_metered_reads.NAME: (bench_metered_reads.run, bench_metered_reads.PREFIX)}
+
+
+async def main_one(name: str) -> None:
+    configure_logging("WARNING", "json")
+    run, prefix = ALONE[name]
+    figures = await run()
+    write(figures, only=prefix)
+    print(table(figures))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) > 1:
+        if sys.argv[1] not in ALONE:
+            sys.exit(f"usage: python -m bench [{' | '.join(ALONE)}]")
+        asyncio.run(main_one(sys.argv[1]))
+    else:
+        asyncio.run(main())

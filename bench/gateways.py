@@ -13,10 +13,12 @@ from adapters.pipedrive.gateway import PipedriveCrmGateway
 from adapters.pipedrive.oauth import PipedriveOAuthEndpoint
 from adapters.quickbooks.client import QUICKBOOKS, QuickBooksClient
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from adapters.quickbooks.metering import MeteredReadCounter
 from adapters.quickbooks.oauth import QuickBooksEndpoints, QuickBooksOAuth
 from adapters.system_clock import SystemClock
 from adapters.vendor_http.client import VendorHttp
 from adapters.vendor_http.tokens import TokenProvider
+from application.ports.clock import Clock
 from application.ports.connections import RateLimit, TokenStore
 
 CLIENT_ID = "dealbooks-demo-client"
@@ -29,14 +31,16 @@ def quickbooks_gateway(
     base_url: str,
     *,
     limit: RateLimit = QUICKBOOKS.limit,
+    clock: Clock | None = None,
+    count_metered_read: MeteredReadCounter | None = None,
 ) -> QuickBooksAccountingGateway:
-    clock = SystemClock()
+    clock = clock or SystemClock()
     endpoints = QuickBooksEndpoints.for_environment("sandbox", base_url)
     oauth = QuickBooksOAuth(session, endpoints, CLIENT_ID, CLIENT_SECRET)
     provider = TokenProvider(oauth, tokens, InMemoryDistributedLock(), clock)
     rules = replace(QUICKBOOKS, limit=limit)
     http = VendorHttp(session, provider, InMemoryRateLimiter(), clock, rules)
-    client = QuickBooksClient(http, endpoints.api_base)
+    client = QuickBooksClient(http, endpoints.api_base, count_metered_read)
     return QuickBooksAccountingGateway(client, clock, app_base=endpoints.app_base)
 
 

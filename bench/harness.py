@@ -102,7 +102,16 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def write(figures: list[Figure]) -> None:
+def write(figures: list[Figure], *, only: str | None = None) -> None:
+    """All the figures; with ``only`` (the prefix of one bench's figures) the file's other
+    figures are kept and that bench's replaced (``python -m bench <name>``)."""
+    if only is not None and RESULTS.exists():
+        kept = [
+            Figure(**f)
+            for f in json.loads(RESULTS.read_text())["figures"]
+            if not f["figure"].startswith(only)
+        ]
+        figures = kept + figures
     payload = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),

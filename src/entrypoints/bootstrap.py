@@ -98,6 +98,7 @@ class Gateways(containers.DeclarativeContainer):
     """Driven adapters: singletons for the process lifetime."""
 
     config = providers.Configuration()
+    metrics = providers.Dependency(instance_of=Metrics)
     engine = providers.Singleton(build_engine, config.database_url)
     session_factory = providers.Singleton(build_session_factory, engine)
     invoice_views = providers.Singleton(PostgresInvoiceViews, config.database_url)
@@ -134,7 +135,10 @@ class Gateways(containers.DeclarativeContainer):
         VendorHttp, quickbooks_session, quickbooks_tokens, rate_limiter, clock, QUICKBOOKS
     )
     quickbooks_client = providers.Singleton(
-        QuickBooksClient, quickbooks_http, quickbooks_endpoints.provided.api_base
+        QuickBooksClient,
+        quickbooks_http,
+        quickbooks_endpoints.provided.api_base,
+        metrics.provided.count_quickbooks_read,
     )
     accounting = providers.Singleton(
         QuickBooksAccountingGateway,
@@ -256,7 +260,7 @@ class Entrypoints(containers.DeclarativeContainer):
     config = providers.Configuration()
     gateways = providers.DependenciesContainer()
     services = providers.DependenciesContainer()
-    metrics = providers.Singleton(Metrics)
+    metrics = providers.Dependency(instance_of=Metrics)
     authenticator = providers.Singleton(TokenAuthenticator, config.api_tokens)
     settings_servicer = providers.Factory(
         SettingsServicer,
@@ -319,10 +323,13 @@ class Entrypoints(containers.DeclarativeContainer):
 
 class Application(containers.DeclarativeContainer):
     config = providers.Configuration()
-    gateways = providers.Container(Gateways, config=config)
+    # One registry per process, shared by the gateways (metered QuickBooks reads) and the
+    # entrypoints (requests, jobs) that /metrics renders.
+    metrics = providers.Singleton(Metrics)
+    gateways = providers.Container(Gateways, config=config, metrics=metrics)
     services = providers.Container(Services, config=config, gateways=gateways)
     entrypoints = providers.Container(
-        Entrypoints, config=config, gateways=gateways, services=services
+        Entrypoints, config=config, gateways=gateways, services=services, metrics=metrics
     )
 
 

@@ -48,8 +48,17 @@ class Metrics:
             "Age of the oldest CDC watermark among connected companies.",
             registry=self.registry,
         )
+        self.quickbooks_metered_reads = Counter(
+            "dealbooks_quickbooks_metered_reads",
+            "QuickBooks calls Intuit meters (CorePlus: reads, queries, CDC), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
         self.database_up = Gauge(
             "dealbooks_database_up",
             "1 when the last database check passed.",
             registry=self.registry,
         )
+
+    def count_quickbooks_read(self, kind: str) -> None:
+        self.quickbooks_metered_reads.labels(kind=kind).inc()

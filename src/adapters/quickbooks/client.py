@@ -29,6 +29,7 @@ from adapters.quickbooks.faults import (
     not_connected,
     unavailable,
 )
+from adapters.quickbooks.metering import MeteredReadCounter, metered_answer, metered_kind
 from adapters.vendor_http.client import (
     Answer,
     RetryableError,
@@ -136,9 +137,22 @@ def read_pdf(answer: Answer) -> bytes:
 
 
 class QuickBooksClient:
-    def __init__(self, http: VendorHttp, api_base: str) -> None:
+    """Every call to the Accounting API passes through ``request``, which counts the metered
+    ones (CorePlus, ``adapters.quickbooks.metering``): each answered try goes to
+    ``count_metered_read(kind)`` (a bounded label: the kind, never the company) and to one
+    ``quickbooks.read_metered`` log line with the company id, from which per-company figures
+    are summed (a table would cost a database write per read; a company label, unbounded
+    series)."""
+
+    def __init__(
+        self,
+        http: VendorHttp,
+        api_base: str,
+        count_metered_read: MeteredReadCounter | None = None,
+    ) -> None:
         self._http = http
         self._api_base = api_base.rstrip("/")
+        self._count_metered_read = count_metered_read
 
     async def get(self, company_id: str, path: str, **params: str) -> Any:
         return await self.request(company_id, "GET", path, params=params)
@@ -202,6 +216,23 @@ class QuickBooksClient:
             tail = path if isinstance(path, str) else path(realm)
             return f"{self._api_base}/v3/company/{realm}/{tail}"
 
+        kind = metered_kind(method, path if isinstance(path, str) else path(""), data)
+        if kind is not None:
+            read = self._metered(company_id, kind, read)
         return await self._http.call(
             company_id, method, url, read, params=query, data=data, headers=headers
         )
+
+    def _metered(
+        self, company_id: str, kind: str, read: Callable[[Answer], Any]
+    ) -> Callable[[Answer], Any]:
+        """``read`` that first counts each answer QuickBooks served (every try is billed)."""
+
+        def counted(answer: Answer) -> Any:
+            if metered_answer(answer.status):
+                log.info("quickbooks.read_metered", company_id=company_id, kind=kind)
+                if self._count_metered_read is not None:
+                    self._count_metered_read(kind)
+            return read(answer)
+
+        return counted

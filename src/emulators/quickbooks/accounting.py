@@ -19,6 +19,7 @@ from .clock import envelope_time, meta_time
 from .config import EmulatorConfig
 from .faults import QBOError
 from .limits import LATENCY_MS, Throttle
+from .metering import Meter, classify
 from .oauth import AccessDenied, TokenStore
 from .ops import Accounting, kind_for
 from .pdf import invoice_pdf
@@ -38,12 +39,14 @@ class AccountingRoutes:
         tokens: TokenStore,
         throttle: Throttle,
         ops: Accounting,
+        meter: Meter,
     ) -> None:
         self.config = config
         self.store = store
         self.tokens = tokens
         self.throttle = throttle
         self.ops = ops
+        self.meter = meter
 
     def register(self, app: web.Application) -> None:
         r = app.router
@@ -103,6 +106,14 @@ class AccountingRoutes:
                 f"Authorization failed: the token is not valid for company {realm}"
             )
             return self._fault(request, err, company)
+        tail = request.path.split("/", 4)[4] if request.path.count("/") >= 4 else ""
+        call = classify(request.method, tail, request.query, await request.read())
+        app = token.grant.client_id
+        if self.meter.refuses(app, call):
+            # Intuit: CorePlus calls beyond the Builder-tier limit "will be throttled and an
+            # HTTP 429 error will be returned" (limits-and-throttles page). [U] the body: we
+            # answer the ThrottleExceeded fault (3001) third parties report, without Retry-After.
+            return self._fault(request, faults.throttle_error(), company)
         if not self.throttle.enter(realm, batch=batch_ids is not None):
             return self._fault(request, faults.throttle_error(), company)
         try:
@@ -110,10 +121,14 @@ class AccountingRoutes:
             if latency:
                 await asyncio.sleep(latency / 1000)
             if not write:
-                return await self._run(request, handler, company)
-            return await self._write(request, handler, company, batch_ids)
+                response = await self._run(request, handler, company)
+            else:
+                response = await self._write(request, handler, company, batch_ids)
         finally:
             self.throttle.leave(realm)
+        if response.status < 500:
+            self.meter.record(app, realm, call)
+        return response
 
     async def _run(self, request: web.Request, handler: Handler, company: Company) -> web.Response:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,9 @@ class AdminRoutes:
         r.add_get(P + "/faults", self.list_faults)
         r.add_delete(P + "/faults", self.clear_faults)
         r.add_delete(P + "/faults/{id}", self.delete_fault)
+        r.add_get(P + "/meter", self.get_meter)
+        r.add_delete(P + "/meter", self.clear_meter)
+        r.add_put(P + "/meter/quota", self.put_quota)
         r.add_get(P + "/requests", self.requests)
         r.add_delete(P + "/requests", self.clear_requests)
         r.add_put(P + "/webhooks", self.put_webhooks)
@@ -398,6 +402,36 @@ class AdminRoutes:
     async def clear_requests(self, request: web.Request) -> web.Response:
         self.em.requests.clear()
         return _ok({"ok": True})
+
+    # ---------------------------------------------------------------- metering
+
+    async def get_meter(self, request: web.Request) -> web.Response:
+        """Core and CorePlus calls of one month (``?month=YYYY-MM``, default: the clock's),
+        per app and realm by kind; ``?realm=`` and ``?client_id=`` narrow it."""
+        month = request.query.get("month")
+        if month is not None and not re.fullmatch(r"\d{4}-\d{2}", month):
+            return _bad("month must be YYYY-MM")
+        return _ok(
+            self.em.meter.report(month, request.query.get("realm"), request.query.get("client_id"))
+        )
+
+    async def clear_meter(self, request: web.Request) -> web.Response:
+        """Forget every count (quotas stay)."""
+        self.em.meter.clear()
+        return _ok({"ok": True})
+
+    async def put_quota(self, request: web.Request) -> web.Response:
+        """``{"coreplus_per_month": n | null, "client_id": "..."}`` (default: the emulator's
+        app): the app's CorePlus calls are refused with 429 once n were made this month."""
+        body = await _body(request)
+        client_id = str(body.get("client_id") or self.em.config.client_id)
+        calls = body.get("coreplus_per_month")
+        if calls is not None and (
+            isinstance(calls, bool) or not isinstance(calls, int) or calls < 0
+        ):
+            return _bad("coreplus_per_month must be a non-negative integer or null")
+        self.em.meter.set_quota(client_id, calls)
+        return _ok({"client_id": client_id, "coreplus_per_month": calls})
 
     # ---------------------------------------------------------------- webhooks & tokens
 

@@ -16,6 +16,7 @@ from .chaos import Chaos, Rule
 from .clock import Clock
 from .config import EmulatorConfig
 from .limits import LATENCY_MS, Throttle
+from .metering import Meter
 from .oauth import OAuthRoutes, TokenStore
 from .ops import Accounting
 from .seed import demo_intl, demo_us
@@ -37,6 +38,7 @@ class Emulator:
         self.store = Store(self.clock)
         self.tokens = TokenStore(config, self.clock)
         self.throttle = Throttle(config.limits)
+        self.meter = Meter(self.clock, self._configured_quotas())
         self.chaos = Chaos()
         self.webhooks = Webhooks(config, self.clock)
         self.store.listeners.append(self.webhooks.on_change)
@@ -45,6 +47,10 @@ class Emulator:
         self.closing = asyncio.Event()
         if config.seed_demo:
             self.seed_demo()
+
+    def _configured_quotas(self) -> dict[str, int]:
+        quota = self.config.coreplus_monthly_quota
+        return {} if quota is None else {self.config.client_id: quota}
 
     def seed_demo(self) -> None:
         now = self.clock.now()
@@ -55,6 +61,7 @@ class Emulator:
         self.store.clear()
         self.tokens.clear()
         self.throttle.reset()
+        self.meter.reset(self._configured_quotas())
         self.chaos.clear()
         self.webhooks.reset()
         self.requests.clear()
@@ -201,7 +208,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app[EMULATOR] = emulator
     OAuthRoutes(config, emulator.tokens, emulator.store).register(app)
     AccountingRoutes(
-        config, emulator.store, emulator.tokens, emulator.throttle, emulator.ops
+        config, emulator.store, emulator.tokens, emulator.throttle, emulator.ops, emulator.meter
     ).register(app)
     AdminRoutes(emulator).register(app)
     app.on_shutdown.append(_on_shutdown)

@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--public-base-url", help="base URL advertised in discovery documents")
     parser.add_argument("--no-seed", action="store_true", help="start without demo companies")
+    parser.add_argument(
+        "--coreplus-quota",
+        type=int,
+        help="CorePlus (read) calls a month for the app, then 429 (Builder tier: 500000)",
+    )
     return parser
 
 
@@ -54,6 +59,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         refresh_grace_seconds=args.refresh_grace_seconds,
         public_base_url=args.public_base_url,
         seed_demo=not args.no_seed,
+        coreplus_monthly_quota=args.coreplus_quota,
     )
     if args.redirect_uris:
         config.redirect_uris = list(args.redirect_uris)

@@ -54,6 +54,9 @@ class EmulatorConfig:
     #: [U] Intuit does not state the authorization-code lifetime; a few minutes is typical.
     auth_code_ttl: int = 300
     limits: Limits = field(default_factory=Limits)
+    #: CorePlus (read) calls a month for the app (``client_id``); None: unmetered, as the paid
+    #: tiers are in practice. Intuit's Builder tier: 500,000 a month per workspace (§1.7).
+    coreplus_monthly_quota: int | None = None
     #: Base URL the discovery documents advertise; None derives it from the request's Host.
     public_base_url: str | None = None
     seed_demo: bool = True

@@ -43,6 +43,8 @@ class Grant:
     hard_expires_at: datetime
     user_sub: str = field(default_factory=lambda: str(uuid.uuid4()))
     revoked: bool = False
+    #: The app (OAuth client) the company granted: what Intuit meters calls against.
+    client_id: str = ""
 
 
 @dataclass
@@ -167,6 +169,7 @@ class TokenStore:
             scopes=scopes,
             created_at=now,
             hard_expires_at=now + timedelta(seconds=self.config.refresh_token_hard_ttl),
+            client_id=self.config.client_id,
         )
 
     def mint(self, realm_id: str, scopes: list[str], base_url: str) -> dict[str, Any]:

@@ -178,6 +178,8 @@ def test_cli_flags_build_the_config():
             "--refresh-grace-seconds",
             "0",
             "--no-seed",
+            "--coreplus-quota",
+            "500000",
         ]
     )
     assert isinstance(args, argparse.Namespace)
@@ -193,3 +195,4 @@ def test_cli_flags_build_the_config():
         "cloudevents",
     )
     assert config.refresh_grace_seconds == 0
+    assert config.coreplus_monthly_quota == 500000

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
 from adapters.quickbooks.client import COOL_OFF_SECONDS, QUICKBOOKS, QuickBooksClient
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from adapters.quickbooks.metering import MeteredReadCounter
 from adapters.quickbooks.oauth import QuickBooksEndpoints, QuickBooksOAuth
 from adapters.system_clock import SystemClock
 from adapters.vendor_http.client import VendorHttp
@@ -138,6 +139,7 @@ def make_gateway(
     limiter: RateLimiter | None = None,
     rate_limit: RateLimit = LOOSE_LIMIT,
     cool_off_seconds: float = COOL_OFF_SECONDS,
+    count_metered_read: MeteredReadCounter | None = None,
 ) -> QuickBooksAccountingGateway:
     """The real adapter, wired as the composition root wires it, with fast retries."""
     session = session or emulator.session
@@ -153,5 +155,5 @@ def make_gateway(
         cool_off_seconds=cool_off_seconds,
     )
     http = VendorHttp(session, tokens, limiter or InMemoryRateLimiter(), clock, rules)
-    client = QuickBooksClient(http, endpoints.api_base)
+    client = QuickBooksClient(http, endpoints.api_base, count_metered_read)
     return QuickBooksAccountingGateway(client, clock, app_base=endpoints.app_base)

@@ -1,0 +1,139 @@
+"""The service counts its metered QuickBooks reads (CorePlus) by kind at the one place every
+call passes, and its count agrees with what the emulator's meter billed."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import structlog
+
+from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from domain.customer import Customer
+from domain.ids import CompanyId, DealId, InvoiceId
+from domain.invoice import Invoice
+from domain.invoice_line import InvoiceLine
+from entrypoints.metrics import Metrics
+from tests.integration.quickbooks.harness import (
+    CLIENT_ID,
+    US_REALM,
+    RunningEmulator,
+    connect,
+    make_gateway,
+    running_emulator,
+)
+
+pytestmark = pytest.mark.integration
+COMPANY = "4001"
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[RunningEmulator]:
+    async with running_emulator() as running:
+        yield running
+
+
+async def wired(emulator: RunningEmulator) -> tuple[QuickBooksAccountingGateway, Metrics]:
+    store = InMemoryTokenStore()
+    await connect(emulator, store, COMPANY, US_REALM)
+    metrics = Metrics()
+    gateway = make_gateway(emulator, store, count_metered_read=metrics.count_quickbooks_read)
+    return gateway, metrics
+
+
+def counted(metrics: Metrics) -> dict[str, float]:
+    return {
+        sample.labels["kind"]: sample.value
+        for metric in metrics.registry.collect()
+        if metric.name == "dealbooks_quickbooks_metered_reads"
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.value
+    }
+
+
+async def billed(emulator: RunningEmulator) -> dict[str, int]:
+    report = await emulator.admin("GET", f"meter?realm={US_REALM}")
+    (app,) = report["apps"]
+    assert app["client_id"] == CLIENT_ID
+    (realm,) = app["realms"]
+    return {
+        kind: entry["calls"]
+        for kind, entry in realm["kinds"].items()
+        if entry["tier"] == "coreplus"
+    }
+
+
+def draft() -> Invoice:
+    now = datetime.now(UTC)
+    return Invoice.request(
+        id=InvoiceId(str(uuid.uuid4())),
+        company_id=CompanyId(COMPANY),
+        deal_id=DealId("1"),
+        customer=Customer("Amy's Bird Sanctuary", quickbooks_id="1"),
+        lines=[InvoiceLine("Work", Decimal(1), Decimal(100), name="Services")],
+        currency="USD",
+        issue_date=now.date(),
+        due_date=now.date() + timedelta(days=30),
+        memo=None,
+        created_by=None,
+        now=now,
+    )
+
+
+async def test_each_metered_read_is_counted_by_kind_as_the_emulator_bills_it(
+    emulator: RunningEmulator,
+) -> None:
+    gateway, metrics = await wired(emulator)
+    first, second = draft(), draft()
+    await gateway.create_invoice(COMPANY, first, request_id=f"inv-{first.id}")
+    before = counted(metrics)  # the form's reference data, read once and kept
+    created = await gateway.create_invoice(COMPANY, second, request_id=f"inv-{second.id}")
+    assert counted(metrics) == before  # a write is Core: not metered
+
+    await gateway.get_invoice(COMPANY, created.id)
+    await gateway.get_invoices(COMPANY, [created.id])
+    await gateway.changes_since(COMPANY, datetime.now(UTC) - timedelta(hours=1))
+    await gateway.invoice_pdf(COMPANY, created.id)
+    await gateway.invoice_options(COMPANY)
+
+    kinds = counted(metrics)
+    assert kinds["read:Invoice"] == 1
+    assert kinds["query:Invoice"] == 1
+    assert kinds["cdc"] == 1
+    assert kinds["pdf:Invoice"] == 1
+    assert kinds["read:Preferences"] == before["read:Preferences"]  # kept: no second read
+    assert {k for k in kinds if k.startswith("query:")} >= {"query:Item", "query:Term"}
+    assert kinds == await billed(emulator)
+
+
+async def test_a_refused_read_is_not_counted_and_a_retried_one_counts_each_try(
+    emulator: RunningEmulator,
+) -> None:
+    gateway, metrics = await wired(emulator)
+    await emulator.fault(path="/invoice/", status=429, count=1)  # throttled, then served
+    await gateway.get_invoice(COMPANY, "1")
+    await emulator.fault(path="/invoice/", status=503, count=1)  # failed, then served
+    await gateway.get_invoice(COMPANY, "1")
+    assert counted(metrics) == {"read:Invoice": 2}
+    assert counted(metrics) == await billed(emulator)
+
+
+async def test_each_metered_read_is_logged_with_its_company(emulator: RunningEmulator) -> None:
+    gateway, _ = await wired(emulator)
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            await gateway.get_invoice(COMPANY, "1")
+    finally:
+        structlog.configure(**saved)
+    reads = [entry for entry in logs if entry["event"] == "quickbooks.read_metered"]
+    assert reads == [
+        {"event": "quickbooks.read_metered", "log_level": "info", "company_id": COMPANY,
+         "kind": "read:Invoice"}
+    ]  # fmt: skip
