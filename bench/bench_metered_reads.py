@@ -258,6 +258,12 @@ async def run() -> list[Figure]:
             )
             clock = FrozenClock(START)
             tokens = InMemoryTokenStore()
+            # The connect flow keeps each company's time zone (one CompanyInfo read, once in the
+            # company's life, not in the month): the admin list gives it here, unmetered.
+            zones = {
+                c["realm_id"]: c["time_zone"]
+                for c in (await admin("GET", "companies", None))["companies"]
+            }
             for company, realm in ((TYPICAL, TYPICAL_REALM), (IDLE, IDLE_REALM)):
                 minted = await admin("POST", "tokens", {"realm_id": realm})
                 await tokens.save(
@@ -272,6 +278,7 @@ async def run() -> list[Figure]:
                             START + timedelta(seconds=int(minted["x_refresh_token_expires_in"])),
                         ),
                         connected_at=START,
+                        time_zone=zones[realm],
                     )
                 )
             accounting = quickbooks_gateway(

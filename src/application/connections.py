@@ -223,6 +223,7 @@ class CompleteQuickBooksConnect:
             tokens=tokens,
             display_name=company.name,
             environment=company.environment,
+            time_zone=company.time_zone,
             connected_by=taken.user_id,
             connected_at=now,
             updated_at=now,

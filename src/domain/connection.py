@@ -56,6 +56,7 @@ class Connection:
     connected_at: datetime | None = None
     updated_at: datetime | None = None
     failure_reason: str = ""
+    time_zone: str = ""  # the vendor account's time zone as of the connect (QuickBooks)
     version: int = 0
 
     def __post_init__(self) -> None:

@@ -141,6 +141,9 @@ class Emulators:
         """Connect the demo Pipedrive company to one of the emulator's QuickBooks companies."""
         now = datetime.now(UTC)
         quickbooks = await self.admin("quickbooks", "POST", "tokens", realm_id=realm)
+        # As the connect flow keeps it from CompanyInfo.DefaultTimeZone.
+        companies = (await self.admin("quickbooks", "GET", "companies"))["companies"]
+        zone = next((c["time_zone"] for c in companies if c["realm_id"] == realm), "")
         await token_store.save(
             Connection(
                 company_id=DEMO_COMPANY,
@@ -154,6 +157,7 @@ class Emulators:
                 ),
                 display_name=_REALM_NAMES.get(realm, realm),
                 environment="sandbox",
+                time_zone=zone,
                 connected_by="demo",
                 connected_at=now,
                 updated_at=now,

@@ -144,6 +144,7 @@ async def test_connect_refresh_and_disconnect_end_to_end(gateway: Gateway) -> No
     assert stored is not None
     assert stored.external_id == US_REALM
     assert stored.display_name
+    assert stored.time_zone == "America/Los_Angeles"  # CompanyInfo.DefaultTimeZone, kept
     assert stored.environment == "sandbox"
     assert stored.connected_by == "admin-1"
 

@@ -169,6 +169,9 @@ class InMemoryAccountingGateway:
         self._enter(company_id, "exchange_rate")
         return self.rates.get(currency, Decimal(1))
 
+    async def time_zone(self, company_id: str) -> str:
+        return (await self.invoice_options(company_id)).preferences.time_zone
+
     async def invoice_options(self, company_id: str) -> InvoiceOptions:
         self._enter(company_id, "invoice_options")
         return InvoiceOptions(

@@ -161,6 +161,10 @@ class QuickBooksClient:
         """The QuickBooks company the Pipedrive company is connected to now."""
         return (await self._http.connection(company_id)).external_id
 
+    async def connection(self, company_id: str) -> Connection:
+        """The Pipedrive company's QuickBooks connection now."""
+        return await self._http.connection(company_id)
+
     async def post(
         self, company_id: str, path: str, body: Any, *, request_id: str, **params: str
     ) -> Any:

@@ -159,6 +159,10 @@ class QuickBooksAccountingGateway:
 
     # -- form data -----------------------------------------------------------------------------
 
+    async def time_zone(self, company_id: str) -> str:
+        zone = (await self.client.connection(company_id)).time_zone
+        return zone or (await self.invoice_options(company_id)).preferences.time_zone
+
     async def exchange_rate(self, company_id: str, currency: str, as_of: date) -> Decimal:
         # [U] the reference leaves the parameters' casing open; QBO's own samples use these.
         body = await self.client.get(

@@ -249,12 +249,14 @@ class QuickBooksAuthorizer:
                 reason=Reason.QUICKBOOKS_REJECTED,
                 metadata={MetadataKey.VENDOR_CODE: "invalid_grant"},
             ) from exc
-        name = await self._company_name(tokens.access_token, realm_id)
+        name, zone = await self._company_info(tokens.access_token, realm_id)
         return tokens, AccountingCompany(
-            realm_id=realm_id, name=name, environment=self._endpoints.environment
+            realm_id=realm_id, name=name, environment=self._endpoints.environment, time_zone=zone
         )
 
-    async def _company_name(self, access_token: str, realm_id: str) -> str:
+    async def _company_info(self, access_token: str, realm_id: str) -> tuple[str, str]:
+        """The company's name and time zone (cosmetic, and read again with the invoice
+        options when missing): empty when QuickBooks does not say."""
         try:
             answer = await fetch(
                 self._session,
@@ -267,15 +269,16 @@ class QuickBooksAuthorizer:
             )
         except UpstreamUnavailableError:
             log.warning("quickbooks.company_info_failed", realm_id=realm_id)
-            return ""
+            return "", ""
         tid = answer.headers.get("intuit_tid", "")
         log.info(
             "quickbooks.company_info_read", realm_id=realm_id, status=answer.status, intuit_tid=tid
         )
         try:
-            return str(answer.json()["CompanyInfo"].get("CompanyName") or "")
+            info = answer.json()["CompanyInfo"]
+            return str(info.get("CompanyName") or ""), str(info.get("DefaultTimeZone") or "")
         except (KeyError, TypeError, AttributeError):
-            return ""  # the name is cosmetic: the connection works without it
+            return "", ""  # the connection works without them
 
     async def revoke(self, refresh_token: str) -> None:
         await self._endpoint.revoke(refresh_token)

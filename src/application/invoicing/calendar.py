@@ -24,10 +24,10 @@ def company_today(now: datetime, time_zone: str | None) -> date:
 
 
 async def today_of(company_id: str, accounting: AccountingGateway, clock: Clock) -> date:
-    """The company's today, from its QuickBooks time zone (read with the invoice options)."""
+    """The company's today, from its QuickBooks time zone (kept from the connect)."""
+    zone: str | None
     try:
-        options = await accounting.invoice_options(company_id)
-        zone = options.preferences.time_zone
+        zone = await accounting.time_zone(company_id)
     except (IntegrationNotConnectedError, UpstreamUnavailableError, UpstreamRejectedError):
         zone = None  # status labels still work; the calendar falls back to UTC
     return company_today(clock.now(), zone)

@@ -172,6 +172,12 @@ class AccountingGateway(Protocol):
 
     async def invoice_options(self, company_id: str) -> InvoiceOptions: ...
 
+    async def time_zone(self, company_id: str) -> str:
+        """The company's time zone (its today dates invoices and says what is overdue): kept
+        from the connect, so no metered read; read with the options for a connection that
+        predates that."""
+        ...
+
     async def exchange_rate(self, company_id: str, currency: str, as_of: date) -> Decimal:
         """Home-currency units per unit of ``currency`` on ``as_of``: the rate QuickBooks uses
         for an invoice that does not set one (a metered read)."""
@@ -232,6 +238,7 @@ class AccountingCompany:
     realm_id: str
     name: str
     environment: str  # "sandbox" | "production"
+    time_zone: str = ""  # CompanyInfo.DefaultTimeZone, read with the name at connect
 
 
 class AccountingAuthorizer(Protocol):

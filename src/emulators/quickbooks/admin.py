@@ -109,6 +109,7 @@ class AdminRoutes:
                         "multicurrency": c.multicurrency,
                         "custom_txn_numbers": c.custom_txn_numbers,
                         "automated_sales_tax": c.automated_sales_tax,
+                        "time_zone": c.timezone,
                     }
                     for c in self.em.store.companies.values()
                 ]

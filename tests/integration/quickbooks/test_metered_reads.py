@@ -3,6 +3,7 @@ call passes, and its count agrees with what the emulator's meter billed."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -137,3 +138,23 @@ async def test_each_metered_read_is_logged_with_its_company(emulator: RunningEmu
         {"event": "quickbooks.read_metered", "log_level": "info", "company_id": COMPANY,
          "kind": "read:Invoice"}
     ]  # fmt: skip
+
+
+async def test_the_companys_today_costs_no_read_once_its_time_zone_is_kept(
+    emulator: RunningEmulator,
+) -> None:
+    """The overdue job and every list asked QuickBooks' options (6 reads) for the company's time
+    zone once the 5-minute cache had expired: 4,320 reads a month from the hourly job alone. The
+    connect keeps the zone; a connection from before that still reads it with the options."""
+    store = InMemoryTokenStore()
+    connection = await connect(emulator, store, COMPANY, US_REALM)
+    metrics = Metrics()
+    gateway = make_gateway(emulator, store, count_metered_read=metrics.count_quickbooks_read)
+    assert await gateway.time_zone(COMPANY) == "America/Los_Angeles"  # read with the options
+    assert counted(metrics).get("read:CompanyInfo") == 1
+
+    await store.save(dataclasses.replace(connection, time_zone="Europe/Paris"))
+    fresh = make_gateway(emulator, store, count_metered_read=metrics.count_quickbooks_read)
+    before = counted(metrics)
+    assert await fresh.time_zone(COMPANY) == "Europe/Paris"
+    assert counted(metrics) == before
