@@ -6,7 +6,7 @@ edits made in QuickBooks) and for an idle one (connected, no invoices).
 What runs is the service's own code, wired as the composition root wires it: the real
 QuickBooks adapter over HTTP to the emulator, the use cases behind the form (PrepareInvoice,
 CreateInvoice) and the worker's jobs, called at the times their schedule gives: webhook notices
-applied (ProcessChangeNotices) as they arrive, CDC catch-up (CatchUpCompany) every 5 minutes,
+applied (ProcessChangeNotices) as they arrive, CDC catch-up (CatchUpCompany) once a day each,
 RecordOverdueInvoices every hour, the sweep every tick. Persistence is in memory (what
 QuickBooks is asked does not depend on the database) and the per-realm pacing is opened up (it
 spaces calls, it does not change their number). The figures are the emulator's meter; the
@@ -54,12 +54,14 @@ from application.invoicing.stored import InvoiceAnswers
 from application.ports.connections import RateLimit
 from application.ports.crm import Deal, DealProduct
 from application.sync import (
+    CATCH_UP_EVERY,
     ApplyAccountingChanges,
     CatchUpCompany,
     ProcessChangeNotices,
     RecordChangeNotices,
     RecordOverdueInvoices,
     SweepStuckCreations,
+    due_for_catch_up,
 )
 from bench.gateways import CLIENT_ID, quickbooks_gateway
 from bench.harness import Figure
@@ -322,7 +324,9 @@ async def run() -> list[Figure]:
                 await service.run_jobs()
                 await service.sweep.execute()
                 await service.run_jobs()
-                for company in (TYPICAL, IDLE):  # the cdc cron queues one per company
+                # The cdc cron queues the companies due in this tick (once a day each).
+                due = due_for_catch_up((TYPICAL, IDLE), now, tick=TICK, every=CATCH_UP_EVERY)
+                for company in due:
                     await service.catch_up.execute(company)
                     month.catch_ups += 1
                 if now.minute == OVERDUE_MINUTE:

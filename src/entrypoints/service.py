@@ -89,7 +89,7 @@ class Service:
             subscribe_webhooks=services.subscribe_webhooks(),
             check_webhooks=services.check_webhooks(),
             token_store=container.gateways.token_store(),
-            cdc_cron=f"*/{self.settings.cdc_interval_minutes} * * * *",
+            cdc_minutes=self.settings.cdc_interval_minutes,
         )
         if self.run_worker:
             self._worker = asyncio.create_task(

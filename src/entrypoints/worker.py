@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from procrastinate import App, RetryStrategy
@@ -13,10 +14,12 @@ from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
 from application.ports.connections import TokenStore
 from application.sync import (
+    CATCH_UP_EVERY,
     CatchUpCompany,
     ProcessChangeNotices,
     RecordOverdueInvoices,
     SweepStuckCreations,
+    due_for_catch_up,
 )
 from domain.connection import Vendor
 from domain.invoice import InvoiceState
@@ -51,7 +54,8 @@ def register_tasks(
     subscribe_webhooks: SubscribeCrmWebhooks,
     check_webhooks: CheckAllCrmWebhooks,
     token_store: TokenStore,
-    cdc_cron: str,
+    cdc_minutes: int,
+    catch_up_every: timedelta = CATCH_UP_EVERY,
 ) -> None:
     # Attempts 1, 6, 11 ... 56 s apart (about 6 minutes in all); after that the minute sweep
     # queues a new job for anything still CREATING: a long outage never loses an invoice.
@@ -83,10 +87,13 @@ def register_tasks(
             report = await catch_up.execute(company_id)
             log.info("sync.caught_up", company_id=company_id, changed=report.invoices_changed)
 
-    @app.periodic(cron=cdc_cron, periodic_id="cdc")
+    @app.periodic(cron=f"*/{cdc_minutes} * * * *", periodic_id="cdc")
     @app.task(name="schedule_catch_up", queue="sync", queueing_lock="schedule_catch_up")
     async def schedule_catch_up(timestamp: int) -> None:
-        for company_id in await token_store.connected_companies(Vendor.QUICKBOOKS):
+        connected = await token_store.connected_companies(Vendor.QUICKBOOKS)
+        tick_start = datetime.fromtimestamp(timestamp, UTC)
+        tick = timedelta(minutes=cdc_minutes)
+        for company_id in due_for_catch_up(connected, tick_start, tick=tick, every=catch_up_every):
             with contextlib.suppress(AlreadyEnqueued):  # the previous one is still pending
                 await catch_up_company.configure(
                     lock=f"cdc-{company_id}", queueing_lock=f"cdc-{company_id}"

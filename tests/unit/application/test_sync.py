@@ -14,11 +14,13 @@ from application.commands import ListPageCommand
 from application.invoicing.facts import apply_facts
 from application.ports.sync import ChangeNotice
 from application.sync import (
+    CATCH_UP_EVERY,
     ApplyAccountingChanges,
     CatchUpCompany,
     ProcessChangeNotices,
     RecordChangeNotices,
     RecordOverdueInvoices,
+    due_for_catch_up,
 )
 from domain.connection import Connection, OAuthTokens, Vendor
 from domain.invoice import InvoiceState
@@ -203,3 +205,21 @@ async def test_catch_up_applies_the_facts_cdc_sent_without_reading_them_again(
 
     assert report.invoices_changed == 1
     assert "get_invoices" not in world.qbo.calls
+
+
+def test_each_company_is_caught_up_once_a_day_and_a_tick_holds_a_share_of_them() -> None:
+    """10,000 companies, a tick every 5 minutes: each comes up once in the day's 288 ticks,
+    and no tick queues more than a small share (the scheduler never defers them all at once)."""
+    companies = [str(10_000 + n) for n in range(10_000)]
+    tick = timedelta(minutes=5)
+    day = datetime(2026, 4, 1, tzinfo=UTC)
+    seen: list[str] = []
+    busiest = 0
+    for n in range(288):
+        due = due_for_catch_up(companies, day + n * tick, tick=tick, every=CATCH_UP_EVERY)
+        seen.extend(due)
+        busiest = max(busiest, len(due))
+    assert sorted(seen) == sorted(companies)
+    assert busiest < 3 * 10_000 // 288  # about 35 a tick on average
+    next_day = due_for_catch_up(companies, day + timedelta(days=1), tick=tick, every=CATCH_UP_EVERY)
+    assert next_day == due_for_catch_up(companies, day, tick=tick, every=CATCH_UP_EVERY)
