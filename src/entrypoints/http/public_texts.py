@@ -189,9 +189,9 @@ dealbooks source (see the <a href="/docs#demo">install guide</a>).</p>""",
 <p>dealbooks keeps its data in one PostgreSQL database, per Pipedrive company:</p>
 <ul>
 <li><strong>Connections</strong> to Pipedrive and QuickBooks: the Pipedrive company id and API
-address, the QuickBooks company (realm) id and name, who connected it and when, and the OAuth
-access and refresh tokens. The tokens are encrypted (Fernet: AES-128 with an HMAC-SHA256
-signature) with a key derived from the service's secret key, which is kept outside the
+address, the QuickBooks company (realm) id, name and time zone, who connected it and when,
+and the OAuth access and refresh tokens. The tokens are encrypted (Fernet: AES-128 with an
+HMAC-SHA256 signature) with a key derived from the service's secret key, which is kept outside the
 database.</li>
 <li><strong>Settings</strong>: which Pipedrive field fills each invoice field, the due-date
 rule and the defaults you chose.</li>
@@ -336,10 +336,10 @@ fait.</p>
 <p>dealbooks conserve ses données dans une base PostgreSQL, par société Pipedrive :</p>
 <ul>
 <li><strong>Les connexions</strong> à Pipedrive et QuickBooks : l'identifiant et l'adresse API
-de la société Pipedrive, l'identifiant (realm) et le nom de la société QuickBooks, qui l'a
-connectée et quand, et les jetons OAuth d'accès et de renouvellement. Les jetons sont chiffrés
-(Fernet : AES-128 avec une signature HMAC-SHA256) avec une clé dérivée de la clé secrète du
-service, conservée hors de la base.</li>
+de la société Pipedrive, l'identifiant (realm), le nom et le fuseau horaire de la société
+QuickBooks, qui l'a connectée et quand, et les jetons OAuth d'accès et de renouvellement. Les
+jetons sont chiffrés (Fernet : AES-128 avec une signature HMAC-SHA256) avec une clé dérivée
+de la clé secrète du service, conservée hors de la base.</li>
 <li><strong>Les paramètres</strong> : quel champ Pipedrive remplit chaque champ de la facture,
 la règle d'échéance et les valeurs par défaut choisies.</li>
 <li><strong>Les factures créées avec dealbooks</strong> : les coordonnées du client envoyées à
