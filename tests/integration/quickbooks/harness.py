@@ -3,10 +3,12 @@ and e2e tests: start the emulator, connect a company through its admin API, buil
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -22,6 +24,10 @@ from adapters.vendor_http.client import VendorHttp
 from adapters.vendor_http.tokens import TokenProvider
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
 from domain.connection import Connection, OAuthTokens, Vendor
+from domain.customer import Customer
+from domain.ids import CompanyId, DealId, InvoiceId
+from domain.invoice import Invoice
+from domain.invoice_line import InvoiceLine
 from emulators.quickbooks.app import EMULATOR, Emulator, create_app
 from emulators.quickbooks.config import EmulatorConfig, Limits
 
@@ -157,3 +163,29 @@ def make_gateway(
     http = VendorHttp(session, tokens, limiter or InMemoryRateLimiter(), clock, rules)
     client = QuickBooksClient(http, endpoints.api_base, count_metered_read)
     return QuickBooksAccountingGateway(client, clock, app_base=endpoints.app_base)
+
+
+def invoice(
+    customer_id: str,
+    lines: Sequence[InvoiceLine] | None = None,
+    *,
+    currency: str = "USD",
+    company: str = "3001",
+    tax_by_quickbooks: bool = False,
+) -> Invoice:
+    """A new invoice of ``company`` for QuickBooks customer ``customer_id``, due in 14 days."""
+    now = datetime.now(UTC)
+    return Invoice.request(
+        id=InvoiceId(str(uuid.uuid4())),
+        company_id=CompanyId(company),
+        deal_id=DealId("77"),
+        customer=Customer("Someone", email="ap@someone.example", quickbooks_id=customer_id),
+        lines=lines or [InvoiceLine("Work", Decimal(2), Decimal("125.50"), name="Services")],
+        currency=currency,
+        issue_date=now.date(),
+        due_date=now.date() + timedelta(days=14),
+        memo="",
+        created_by="1",
+        now=now,
+        tax_by_quickbooks=tax_by_quickbooks,
+    )

@@ -7,9 +7,9 @@ import asyncio
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -23,8 +23,6 @@ from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from application.errors import UpstreamRejectedError, UpstreamUnavailableError
 from application.reasons import MetadataKey, Reason
 from domain.customer import Customer
-from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.money import Money
 from emulators.quickbooks.config import Limits
@@ -34,6 +32,7 @@ from tests.integration.quickbooks.harness import (
     RunningEmulator,
     connect,
     emulator_config,
+    invoice,
     make_gateway,
     running_emulator,
 )
@@ -62,31 +61,6 @@ async def setup() -> AsyncIterator[Setup]:
         await connect(emulator, store, US_COMPANY, US_REALM)
         await connect(emulator, store, UK_COMPANY, INTL_REALM)
         yield Setup(emulator, make_gateway(emulator, store))
-
-
-def invoice(
-    customer_id: str,
-    lines: Sequence[InvoiceLine] | None = None,
-    *,
-    currency: str = "USD",
-    company: str = US_COMPANY,
-    tax_by_quickbooks: bool = False,
-) -> Invoice:
-    now = datetime.now(UTC)
-    return Invoice.request(
-        id=InvoiceId(str(uuid.uuid4())),
-        company_id=CompanyId(company),
-        deal_id=DealId("77"),
-        customer=Customer("Someone", email="ap@someone.example", quickbooks_id=customer_id),
-        lines=lines or [InvoiceLine("Work", Decimal(2), Decimal("125.50"), name="Services")],
-        currency=currency,
-        issue_date=now.date(),
-        due_date=now.date() + timedelta(days=14),
-        memo="",
-        created_by="1",
-        now=now,
-        tax_by_quickbooks=tax_by_quickbooks,
-    )
 
 
 def with_note(setup: Setup, invoice_id: str, realm: str = US_REALM) -> list[dict[str, object]]:

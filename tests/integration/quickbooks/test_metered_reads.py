@@ -5,26 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 import structlog
 
 from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
-from domain.customer import Customer
-from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice import Invoice
-from domain.invoice_line import InvoiceLine
 from entrypoints.metrics import Metrics
 from tests.integration.quickbooks.harness import (
     CLIENT_ID,
     US_REALM,
     RunningEmulator,
     connect,
+    invoice,
     make_gateway,
     running_emulator,
 )
@@ -69,28 +64,11 @@ async def billed(emulator: RunningEmulator) -> dict[str, int]:
     }
 
 
-def draft() -> Invoice:
-    now = datetime.now(UTC)
-    return Invoice.request(
-        id=InvoiceId(str(uuid.uuid4())),
-        company_id=CompanyId(COMPANY),
-        deal_id=DealId("1"),
-        customer=Customer("Amy's Bird Sanctuary", quickbooks_id="1"),
-        lines=[InvoiceLine("Work", Decimal(1), Decimal(100), name="Services")],
-        currency="USD",
-        issue_date=now.date(),
-        due_date=now.date() + timedelta(days=30),
-        memo=None,
-        created_by=None,
-        now=now,
-    )
-
-
 async def test_each_metered_read_is_counted_by_kind_as_the_emulator_bills_it(
     emulator: RunningEmulator,
 ) -> None:
     gateway, metrics = await wired(emulator)
-    first, second = draft(), draft()
+    first, second = invoice("1", company=COMPANY), invoice("1", company=COMPANY)
     await gateway.create_invoice(COMPANY, first, request_id=f"inv-{first.id}")
     before = counted(metrics)  # the form's reference data, read once and kept
     created = await gateway.create_invoice(COMPANY, second, request_id=f"inv-{second.id}")
