@@ -164,13 +164,17 @@ class Service:
     """The service's pieces for the bench, wired as ``entrypoints.bootstrap`` wires them."""
 
     def __init__(
-        self, accounting: QuickBooksAccountingGateway, tokens: InMemoryTokenStore, clock: Any
+        self,
+        accounting: QuickBooksAccountingGateway,
+        tokens: InMemoryTokenStore,
+        clock: Any,
+        notices: InMemoryNoticeStore,
     ) -> None:
         self.clock = clock
         self.uow = InMemoryUnitOfWorkFactory()
         self.crm = InMemoryCrmGateway()
         self.jobs = InMemoryJobQueue()
-        self.notices = InMemoryNoticeStore()
+        self.notices = notices  # the gateway's too: its reference data follows the notices
         views = InMemoryInvoiceViews(self.uow.store)
         answers = InvoiceAnswers(views, accounting, clock)
         self.follow_up = FollowUpOnDeal(self.uow, self.crm, clock)
@@ -260,6 +264,7 @@ async def run() -> list[Figure]:
             )
             clock = FrozenClock(START)
             tokens = InMemoryTokenStore()
+            notices = InMemoryNoticeStore()
             # The connect flow keeps each company's time zone (one CompanyInfo read, once in the
             # company's life, not in the month): the admin list gives it here, unmetered.
             zones = {
@@ -290,8 +295,9 @@ async def run() -> list[Figure]:
                 limit=RateLimit(per_minute=10**6, per_second=10**4, concurrent=50),
                 clock=clock,
                 count_metered_read=metrics.count_quickbooks_read,
+                notices=notices,
             )
-            service = Service(accounting, tokens, clock)
+            service = Service(accounting, tokens, clock, notices)
             customers = await admin("GET", f"companies/{TYPICAL_REALM}/entities/Customer")
             items = await admin("GET", f"companies/{TYPICAL_REALM}/entities/Item")
             names = [i["Name"] for i in items["items"] if i.get("Active") and i.get("Type")][:2]

@@ -144,6 +144,7 @@ class Gateways(containers.DeclarativeContainer):
         QuickBooksAccountingGateway,
         quickbooks_client,
         clock,
+        notices,
         app_base=quickbooks_endpoints.provided.app_base,
     )
     accounting_authorizer = providers.Singleton(

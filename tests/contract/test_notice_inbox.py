@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pytest
@@ -16,8 +16,9 @@ from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
 from adapters.jobs.inbox import ProcrastinateNoticeInbox
 from adapters.jobs.queue import apply_schema, build_app
 from adapters.postgres.engine import build_engine
+from adapters.postgres.notices import PostgresNoticeStore
 from application.errors import UpstreamUnavailableError
-from application.ports.sync import ChangeNotice, NoticeInbox
+from application.ports.sync import ChangeNotice, NoticeInbox, NoticeStore
 from application.reasons import Reason
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -29,6 +30,7 @@ def notice(key: str, realm: str = "9130", entity_id: str = "1") -> ChangeNotice:
 
 class Harness(Protocol):
     inbox: NoticeInbox
+    notices: NoticeStore
 
     async def stored(self) -> set[str]:
         """Keys of the notices stored, as another reader sees them."""
@@ -48,6 +50,7 @@ class FakeHarness:
         self.store = InMemoryNoticeStore()
         self.queue = InMemoryJobQueue()
         self.inbox: NoticeInbox = InMemoryNoticeInbox(self.store, self.queue)
+        self.notices: NoticeStore = self.store
 
     async def stored(self) -> set[str]:
         return set(self.store.notices)
@@ -63,6 +66,7 @@ class PostgresHarness:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.inbox: NoticeInbox = ProcrastinateNoticeInbox(engine)
+        self.notices: NoticeStore = PostgresNoticeStore(engine)
 
     async def stored(self) -> set[str]:
         async with self.engine.connect() as conn:
@@ -124,6 +128,23 @@ async def test_new_notices_are_stored_with_a_job_waiting_per_realm(harness: Harn
     assert [n.key for n in new] == ["k1", "k2", "k3"]
     assert await harness.stored() == {"k1", "k2", "k3"}
     assert sorted(await harness.waiting()) == ["4620", "9130"]
+
+
+async def test_the_latest_notice_about_some_entities_of_a_realm_is_known(
+    harness: Harness,
+) -> None:
+    """What the QuickBooks gateway asks before using the reference data it keeps."""
+    later = NOW + timedelta(minutes=5)
+    item = ChangeNotice("k2", "9130", "Item", "7", "Update", NOW)
+    await harness.inbox.accept([notice("k1"), item], NOW)
+    await harness.inbox.accept([ChangeNotice("k3", "4620", "Term", "3", "Create", NOW)], later)
+    await harness.inbox.accept([notice("k4")], later)
+
+    assert await harness.notices.last_received("9130", {"Item", "Term"}) == NOW
+    assert await harness.notices.last_received("9130", {"Invoice"}) == later
+    assert await harness.notices.last_received("4620", {"Item", "Term"}) == later
+    assert await harness.notices.last_received("4620", {"Item"}) is None
+    assert await harness.notices.last_received("0000", {"Item"}) is None
 
 
 async def test_a_duplicate_or_a_replay_is_not_stored_again(harness: Harness) -> None:

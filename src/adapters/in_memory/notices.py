@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from adapters.in_memory.jobs import InMemoryJobQueue
@@ -27,6 +27,16 @@ class InMemoryNoticeStore:
             if key in self.notices:
                 notice, received, _ = self.notices[key]
                 self.notices[key] = (notice, received, now)
+
+    async def last_received(self, realm_id: str, entities: Collection[str]) -> datetime | None:
+        return max(
+            (
+                received
+                for n, received, _ in self.notices.values()
+                if n.realm_id == realm_id and n.entity in entities
+            ),
+            default=None,
+        )
 
     async def watermark(self, company_id: str) -> datetime | None:
         return self.watermarks.get(company_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import text
@@ -33,6 +33,19 @@ class PostgresNoticeStore:
                 text("UPDATE accounting_notices SET processed_at = :now WHERE key = ANY(:keys)"),
                 {"now": now, "keys": list(keys)},
             )
+
+    async def last_received(self, realm_id: str, entities: Collection[str]) -> datetime | None:
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    text(
+                        "SELECT max(received_at) FROM accounting_notices "
+                        "WHERE realm_id = :realm AND entity = ANY(:entities)"
+                    ),
+                    {"realm": realm_id[:64], "entities": sorted(entities)},
+                )
+            ).scalar_one()
+        return value if isinstance(value, datetime) else None
 
     async def watermark(self, company_id: str) -> datetime | None:
         async with self._engine.connect() as conn:

@@ -35,13 +35,22 @@ from application.ports.accounting import (
     InvoiceOptions,
 )
 from application.ports.clock import Clock
+from application.ports.sync import NoticeStore
 from application.reasons import MetadataKey, Reason, ResourceType
 from domain.customer import Customer
 from domain.invoice import Invoice
 
 log = structlog.get_logger("dealbooks.quickbooks")
 
-OPTIONS_TTL: Final = timedelta(minutes=5)
+# What the form's options are read from. They are kept until a webhook says one of these changed
+# (every process asks the notice store when it uses them: one indexed database query, no
+# QuickBooks read), and at most a day: TaxCode and TaxRate have neither webhooks nor CDC
+# (reference §4.9), and a lost webhook is repaired as the catch-up repairs invoices. "Currency"
+# is [U]: Intuit's webhook list names Currency, the API's entity is CompanyCurrency; both count.
+REFERENCE_ENTITIES: Final = frozenset(
+    {"Preferences", "CompanyInfo", "Item", "Term", "TaxAgency", "Currency", "CompanyCurrency"}
+)
+OPTIONS_TTL: Final = timedelta(days=1)
 QUERY_CHUNK: Final = 1000  # MAXRESULTS may not exceed 1000 (reference §4.7)
 #: CDC looks back at most 30 days (reference §4.9); stay a day inside it, as Nango does.
 CDC_MAX_LOOKBACK: Final = timedelta(days=29)
@@ -61,11 +70,13 @@ class QuickBooksAccountingGateway:
         self,
         client: QuickBooksClient,
         clock: Clock,
+        notices: NoticeStore,
         *,
         app_base: str,  # the accountant UI, for "Open in QuickBooks"
     ) -> None:
         self.client = client
         self._clock = clock
+        self._notices = notices
         self._app_base = app_base
         self._options: CompanyCache[InvoiceOptions] = CompanyCache(clock, OPTIONS_TTL)
 
@@ -171,9 +182,12 @@ class QuickBooksAccountingGateway:
         return Decimal(str((body.get("ExchangeRate") or {}).get("Rate") or 1))
 
     async def invoice_options(self, company_id: str) -> InvoiceOptions:
-        # Kept per QuickBooks company: connected to another one, the company gets its options
-        # at once, not another company's for the rest of OPTIONS_TTL.
-        key = f"{company_id}@{await self.client.realm(company_id)}"
+        # Kept per QuickBooks company (connected to another one, the company gets its options at
+        # once) and per latest notice about them: read before loading, so that a change during
+        # the load is a new key, read again on the next use.
+        realm = await self.client.realm(company_id)
+        changed = await self._notices.last_received(realm, REFERENCE_ENTITIES)
+        key = f"{company_id}@{realm}@{changed.isoformat() if changed else ''}"
         return await self._options.get(key, lambda: self._read_options(company_id))
 
     async def _read_options(self, company_id: str) -> InvoiceOptions:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -41,6 +41,11 @@ class NoticeStore(Protocol):
         ...
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None: ...
+
+    async def last_received(self, realm_id: str, entities: Collection[str]) -> datetime | None:
+        """When the latest notice about any of these entities of the realm arrived (None:
+        never): what tells a cache of QuickBooks data that it may have changed."""
+        ...
 
     async def watermark(self, company_id: str) -> datetime | None:
         """Until when QuickBooks changes of the company are known to be applied."""

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
+from adapters.in_memory.notices import InMemoryNoticeStore
 from adapters.quickbooks.client import COOL_OFF_SECONDS, QUICKBOOKS, QuickBooksClient
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.metering import MeteredReadCounter
@@ -22,7 +23,9 @@ from adapters.quickbooks.oauth import QuickBooksEndpoints, QuickBooksOAuth
 from adapters.system_clock import SystemClock
 from adapters.vendor_http.client import VendorHttp
 from adapters.vendor_http.tokens import TokenProvider
+from application.ports.clock import Clock
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
+from application.ports.sync import NoticeStore
 from domain.connection import Connection, OAuthTokens, Vendor
 from domain.customer import Customer
 from domain.ids import CompanyId, DealId, InvoiceId
@@ -146,10 +149,12 @@ def make_gateway(
     rate_limit: RateLimit = LOOSE_LIMIT,
     cool_off_seconds: float = COOL_OFF_SECONDS,
     count_metered_read: MeteredReadCounter | None = None,
+    notices: NoticeStore | None = None,
+    clock: Clock | None = None,
 ) -> QuickBooksAccountingGateway:
     """The real adapter, wired as the composition root wires it, with fast retries."""
     session = session or emulator.session
-    clock = SystemClock()
+    clock = clock or SystemClock()
     endpoints = QuickBooksEndpoints.for_environment("sandbox", emulator.base_url)
     oauth = QuickBooksOAuth(session, endpoints, CLIENT_ID, CLIENT_SECRET)
     tokens = TokenProvider(oauth, token_store, lock or InMemoryDistributedLock(), clock)
@@ -162,7 +167,9 @@ def make_gateway(
     )
     http = VendorHttp(session, tokens, limiter or InMemoryRateLimiter(), clock, rules)
     client = QuickBooksClient(http, endpoints.api_base, count_metered_read)
-    return QuickBooksAccountingGateway(client, clock, app_base=endpoints.app_base)
+    return QuickBooksAccountingGateway(
+        client, clock, notices or InMemoryNoticeStore(), app_base=endpoints.app_base
+    )
 
 
 def invoice(

@@ -12,7 +12,11 @@ import pytest
 import structlog
 
 from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.in_memory.jobs import InMemoryJobQueue
+from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from adapters.system_clock import FrozenClock
+from application.ports.sync import ChangeNotice
 from entrypoints.metrics import Metrics
 from tests.integration.quickbooks.harness import (
     CLIENT_ID,
@@ -136,3 +140,49 @@ async def test_the_companys_today_costs_no_read_once_its_time_zone_is_kept(
     before = counted(metrics)
     assert await fresh.time_zone(COMPANY) == "Europe/Paris"
     assert counted(metrics) == before
+
+
+async def test_the_forms_reference_data_is_kept_until_a_notice_says_it_changed(
+    emulator: RunningEmulator,
+) -> None:
+    """Read every 5 minutes it was used, the form's reference data cost 312 reads a month at
+    the typical load. Now it is kept until QuickBooks says an item, term or preference changed,
+    and at most a day (tax codes and rates have neither webhooks nor CDC)."""
+    store, notices = InMemoryTokenStore(), InMemoryNoticeStore()
+    await connect(emulator, store, COMPANY, US_REALM)
+    metrics = Metrics()
+    clock = FrozenClock(datetime.now(UTC))
+    gateway = make_gateway(
+        emulator, store, count_metered_read=metrics.count_quickbooks_read, notices=notices,
+        clock=clock,
+    )  # fmt: skip
+    await gateway.invoice_options(COMPANY)
+    loads = counted(metrics)["read:Preferences"]
+    clock.advance(timedelta(hours=23))
+    options = await gateway.invoice_options(COMPANY)
+    assert counted(metrics)["read:Preferences"] == loads  # nothing said it changed
+    assert "Onboarding day" not in {item.name for item in options.items}
+
+    created = await gateway.client.post(
+        COMPANY,
+        "item",
+        {"Name": "Onboarding day", "Type": "Service", "IncomeAccountRef": {"value": "1"}},
+        request_id="item-onboarding",
+    )
+    assert "Onboarding day" not in {i.name for i in (await gateway.invoice_options(COMPANY)).items}
+    # The webhook about it, as the gateway's inbox stores it (a notice about an invoice or a
+    # payment changes nothing here).
+    other = ChangeNotice("n1", US_REALM, "Invoice", "1", "Update")
+    await InMemoryNoticeInbox(notices, InMemoryJobQueue()).accept([other], clock.now())
+    await gateway.invoice_options(COMPANY)
+    assert counted(metrics)["read:Preferences"] == loads
+    notice = ChangeNotice("n2", US_REALM, "Item", created["Item"]["Id"], "Create")
+    await InMemoryNoticeInbox(notices, InMemoryJobQueue()).accept([notice], clock.now())
+    options = await gateway.invoice_options(COMPANY)
+    assert "Onboarding day" in {item.name for item in options.items}
+    assert counted(metrics)["read:Preferences"] == loads + 1
+
+    clock.advance(timedelta(hours=24))  # the daily safety net: tax codes and rates
+    await gateway.invoice_options(COMPANY)
+    assert counted(metrics)["read:Preferences"] == loads + 2
+    assert counted(metrics) == await billed(emulator)
