@@ -76,6 +76,7 @@ class ConnectionStateView:
     connected_at: datetime | None = None
     failure_reason: str = ""
     last_synced_at: datetime | None = None
+    reads_rationed: bool = False  # QuickBooks: the month's metered reads are running low
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +342,7 @@ class GetConnections:
     token_store: TokenStore
     clock: Clock
     notices: NoticeStore | None = None
+    accounting: AccountingGateway | None = None
 
     async def execute(self, principal: Principal, company_id: str) -> ConnectionsView:
         principal.ensure_can_access(company_id)
@@ -352,6 +354,9 @@ class GetConnections:
             # "Last synced" for the company: until when QuickBooks' changes are applied (CDC).
             synced = await self.notices.watermark(company_id)
             quickbooks_view = dataclasses.replace(quickbooks_view, last_synced_at=synced)
+        if self.accounting is not None and quickbooks is not None:
+            rationed = await self.accounting.reads_rationed()
+            quickbooks_view = dataclasses.replace(quickbooks_view, reads_rationed=rationed)
         return ConnectionsView(
             company_id=company_id,
             quickbooks=quickbooks_view,

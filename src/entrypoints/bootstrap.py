@@ -17,6 +17,7 @@ from adapters.postgres.coordination import PostgresDistributedLock, PostgresRate
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.engine import build_engine, build_session_factory
 from adapters.postgres.notices import PostgresNoticeStore
+from adapters.postgres.read_budget import PostgresReadBudget
 from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnitOfWorkFactory
 from adapters.postgres.views import PostgresInvoiceViews
 from adapters.quickbooks.client import QUICKBOOKS, QuickBooksClient
@@ -134,11 +135,19 @@ class Gateways(containers.DeclarativeContainer):
     quickbooks_http = providers.Singleton(
         VendorHttp, quickbooks_session, quickbooks_tokens, rate_limiter, clock, QUICKBOOKS
     )
+    read_budget = providers.Singleton(
+        PostgresReadBudget,
+        engine,
+        clock,
+        quota=config.quickbooks.read_quota,
+        reserve=config.quickbooks.read_reserve,
+    )
     quickbooks_client = providers.Singleton(
         QuickBooksClient,
         quickbooks_http,
         quickbooks_endpoints.provided.api_base,
         metrics.provided.count_quickbooks_read,
+        read_budget,
     )
     accounting = providers.Singleton(
         QuickBooksAccountingGateway,
@@ -220,7 +229,9 @@ class Services(containers.DeclarativeContainer):
     link_customer = providers.Factory(LinkCustomer, uow, accounting, clock)
     unlink_customer = providers.Factory(UnlinkCustomer, uow)
     get_customer_link = providers.Factory(GetCustomerLink, uow)
-    get_connections = providers.Factory(GetConnections, tokens, clock, notices)
+    get_connections = providers.Factory(
+        GetConnections, tokens, clock, notices, accounting=accounting
+    )
     disconnect_quickbooks = providers.Factory(DisconnectQuickBooks, tokens, authorizer, clock)
     start_connect = providers.Factory(StartQuickBooksConnect, oauth_states, authorizer, clock)
     complete_connect = providers.Factory(

@@ -54,6 +54,17 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.quickbooks_reads_month = Gauge(
+            "dealbooks_quickbooks_reads_this_month",
+            "Metered QuickBooks reads of the whole deployment this month (Intuit's quota).",
+            registry=self.registry,
+        )
+        self.quickbooks_reads_rationed = Gauge(
+            "dealbooks_quickbooks_reads_rationed",
+            "1 when this month's metered reads reached the quota less its reserve: optional "
+            "reads (the daily CDC catch-up) are skipped until the month turns.",
+            registry=self.registry,
+        )
         self.database_up = Gauge(
             "dealbooks_database_up",
             "1 when the last database check passed.",

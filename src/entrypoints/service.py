@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import procrastinate
 import structlog
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.jobs.queue import apply_schema
 from adapters.pipedrive.webhook_payloads import parse_change
@@ -118,7 +119,7 @@ class Service:
         app = create_app(
             database_probe=container.gateways.database_probe(),
             metrics=metrics,
-            sync_figures=lambda: sync_figures(engine),
+            sync_figures=lambda: self._figures(engine, container),
         )
         add_ui_api_routes(
             app,
@@ -141,6 +142,16 @@ class Service:
             grpc_address=f"{host}:{self.grpc.port}",
             http_address=f"{host}:{self.http_port_bound}",
         )
+
+    @staticmethod
+    async def _figures(engine: AsyncEngine, container: Application) -> dict[str, object]:
+        """For /metrics: the sync figures, and this month's metered reads against the quota."""
+        budget = container.gateways.read_budget()
+        return {
+            **await sync_figures(engine),
+            "quickbooks_reads_month": await budget.used(),
+            "quickbooks_reads_rationed": await budget.rationed(),
+        }
 
     def _add_vendor_routes(self, app: web.Application, container: Application) -> None:
         """OAuth callbacks, webhooks and the UI pages: the gateway side of both vendors."""
@@ -235,6 +246,7 @@ class Service:
                 await gateways.jobs_app().close_async()
             await gateways.invoice_views().close()
             await gateways.rate_limiter().close()
+            await gateways.read_budget().close()
             await gateways.engine().dispose()
             await gateways.quickbooks_session().close()
             await gateways.pipedrive_session().close()

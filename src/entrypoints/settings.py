@@ -25,6 +25,10 @@ class QuickBooksSettings:
     webhook_verifier_token: str = "dealbooks-demo-verifier"
     # Override of every Intuit base URL (API, OAuth, discovery) -- an emulator. Empty: Intuit's.
     base_url: str = QUICKBOOKS_EMULATOR_URL
+    # Intuit's monthly CorePlus quota (Builder tier: 500,000 metered reads per workspace; 0: none)
+    # and the share kept in reserve: past quota x (1 - reserve), optional reads are skipped.
+    read_quota: int = 500_000
+    read_reserve: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,24 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _quota(env: Mapping[str, str]) -> tuple[int, float]:
+    quota_raw = env.get("DEALBOOKS_QUICKBOOKS_READ_QUOTA") or "500000"
+    reserve_raw = env.get("DEALBOOKS_QUICKBOOKS_READ_RESERVE") or "0.1"
+    try:
+        quota, reserve = int(quota_raw), float(reserve_raw)
+    except ValueError:
+        raise ConfigurationError(
+            "DEALBOOKS_QUICKBOOKS_READ_QUOTA must be an integer and "
+            "DEALBOOKS_QUICKBOOKS_READ_RESERVE a number between 0 and 1"
+        ) from None
+    if quota < 0 or not 0 <= reserve < 1:
+        raise ConfigurationError(
+            "DEALBOOKS_QUICKBOOKS_READ_QUOTA must be 0 or more and "
+            "DEALBOOKS_QUICKBOOKS_READ_RESERVE at least 0 and below 1"
+        )
+    return quota, reserve
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
     env = os.environ if env is None else env
     environment = env.get("DEALBOOKS_ENV", "development").strip().lower()
@@ -143,7 +165,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         raise ConfigurationError(
             "DEALBOOKS_QUICKBOOKS_ENVIRONMENT must be 'sandbox' or 'production'"
         )
+    read_quota, read_reserve = _quota(env)
     quickbooks = QuickBooksSettings(
+        read_quota=read_quota,
+        read_reserve=read_reserve,
         client_id=required("DEALBOOKS_QUICKBOOKS_CLIENT_ID", DEMO_CLIENT_ID),
         client_secret=required("DEALBOOKS_QUICKBOOKS_CLIENT_SECRET", DEMO_CLIENT_SECRET),
         environment=environment_qbo,

@@ -181,3 +181,46 @@ async def test_an_invoice_accepted_during_an_outage_is_finished_by_a_job(
     assert got.state == invoice_pb2.INVOICE_STATE_OPEN
     state = await emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/invoices")
     assert [i for i in state["invoices"] if i["Id"] == got.quickbooks_invoice_id]
+
+
+async def test_when_the_months_reads_run_low_the_catch_up_waits_and_the_connection_says_so(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    assert service.container is not None
+    budget = service.container.gateways.read_budget()
+    async with grpc.aio.insecure_channel(grpc_address(service)) as channel:
+        await create(channel, "rationed")  # reads the form's reference data: counted
+        used = await budget.used()
+        assert used > 0
+        budget.quota = used  # the deployment's quota reached (no reserve left)
+        cdc_before = await emulators.admin("quickbooks", "GET", "requests")
+        report = await service.container.services.catch_up().execute(DEMO_COMPANY)
+        cdc_after = await emulators.admin("quickbooks", "GET", "requests")
+        connection = await connection_service_pb2_grpc.ConnectionServiceStub(channel).GetConnection(
+            connection_service_pb2.GetConnectionRequest(
+                name=f"companies/{DEMO_COMPANY}/connection"
+            ),
+            metadata=MD,
+        )
+        invoice = await create(channel, "rationed-write")  # writes go on
+    url = f"http://127.0.0.1:{service.http_port_bound}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        metrics = await response.text()
+
+    def cdc(requests: dict[str, object]) -> int:
+        entries = requests["requests"]
+        assert isinstance(entries, list)
+        return len([r for r in entries if "/cdc" in r["path"]])
+
+    assert report.companies == 0
+    assert cdc(cdc_after) == cdc(cdc_before)  # the optional read waited
+    assert connection.connection.quickbooks.reads_rationed
+    assert invoice.quickbooks_invoice_id
+    assert "dealbooks_quickbooks_reads_rationed 1.0" in metrics
+    (month,) = [
+        float(line.split()[1])
+        for line in metrics.splitlines()
+        if line.startswith("dealbooks_quickbooks_reads_this_month ")
+    ]
+    assert month >= used

@@ -54,6 +54,7 @@ class InMemoryAccountingGateway:
             country="US",
         )
         self.connected: set[str] = set()
+        self.rationed = False  # this month's metered reads are running low
         self.customers: dict[str, AccountingCustomer] = {}
         self.invoices: dict[str, AccountingInvoice] = {}
         self.deleted: set[str] = set()
@@ -168,6 +169,9 @@ class InMemoryAccountingGateway:
     async def exchange_rate(self, company_id: str, currency: str, as_of: date) -> Decimal:
         self._enter(company_id, "exchange_rate")
         return self.rates.get(currency, Decimal(1))
+
+    async def reads_rationed(self) -> bool:
+        return self.rationed
 
     async def time_zone(self, company_id: str) -> str:
         return (await self.invoice_options(company_id)).preferences.time_zone

@@ -29,7 +29,11 @@ from adapters.quickbooks.faults import (
     not_connected,
     unavailable,
 )
-from adapters.quickbooks.metering import MeteredReadCounter, metered_answer, metered_kind
+from adapters.quickbooks.metering import (
+    MeteredReadCounter,
+    metered_answer,
+    metered_kind,
+)
 from adapters.vendor_http.client import (
     Answer,
     RetryableError,
@@ -40,6 +44,7 @@ from adapters.vendor_http.client import (
 )
 from application.errors import ApplicationError
 from application.ports.connections import RateLimit
+from application.ports.metering import ReadBudget
 from application.reasons import MetadataKey, Reason
 from domain.connection import Connection, Vendor
 
@@ -149,10 +154,15 @@ class QuickBooksClient:
         http: VendorHttp,
         api_base: str,
         count_metered_read: MeteredReadCounter | None = None,
+        budget: ReadBudget | None = None,
     ) -> None:
         self._http = http
         self._api_base = api_base.rstrip("/")
         self._count_metered_read = count_metered_read
+        self._budget = budget
+
+    async def reads_rationed(self) -> bool:
+        return self._budget is not None and await self._budget.rationed()
 
     async def get(self, company_id: str, path: str, **params: str) -> Any:
         return await self.request(company_id, "GET", path, params=params)
@@ -237,6 +247,8 @@ class QuickBooksClient:
                 log.info("quickbooks.read_metered", company_id=company_id, kind=kind)
                 if self._count_metered_read is not None:
                     self._count_metered_read(kind)
+                if self._budget is not None:
+                    self._budget.count()
             return read(answer)
 
         return counted

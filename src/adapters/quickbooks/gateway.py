@@ -170,6 +170,9 @@ class QuickBooksAccountingGateway:
 
     # -- form data -----------------------------------------------------------------------------
 
+    async def reads_rationed(self) -> bool:
+        return await self.client.reads_rationed()
+
     async def time_zone(self, company_id: str) -> str:
         zone = (await self.client.connection(company_id)).time_zone
         return zone or (await self.invoice_options(company_id)).preferences.time_zone

@@ -172,6 +172,11 @@ class AccountingGateway(Protocol):
 
     async def invoice_options(self, company_id: str) -> InvoiceOptions: ...
 
+    async def reads_rationed(self) -> bool:
+        """Whether this month's metered reads (Intuit's CorePlus quota, counted for every
+        company of the deployment) are low enough that optional reads are to be skipped."""
+        ...
+
     async def time_zone(self, company_id: str) -> str:
         """The company's time zone (its today dates invoices and says what is overdue): kept
         from the connect, so no metered read; read with the options for a connection that

@@ -35,6 +35,7 @@ def vendor_to_proto(view: ConnectionStateView) -> pb.VendorConnection:
         failure_reason=view.failure_reason,
         connect_time=timestamp(view.connected_at),
         last_sync_time=timestamp(view.last_synced_at),
+        reads_rationed=view.reads_rationed,
     )
 
 

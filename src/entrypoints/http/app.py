@@ -42,6 +42,8 @@ def create_app(
                 metrics.jobs_waiting.labels(queue=queue).set(count)
             metrics.notices_pending.set(values["notices_pending"])
             metrics.sync_lag.set(values["sync_lag_seconds"])
+            metrics.quickbooks_reads_month.set(values["quickbooks_reads_month"])
+            metrics.quickbooks_reads_rationed.set(int(bool(values["quickbooks_reads_rationed"])))
         body = generate_latest(metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -25,6 +25,7 @@ from adapters.vendor_http.client import VendorHttp
 from adapters.vendor_http.tokens import TokenProvider
 from application.ports.clock import Clock
 from application.ports.connections import DistributedLock, RateLimit, RateLimiter, TokenStore
+from application.ports.metering import ReadBudget
 from application.ports.sync import NoticeStore
 from domain.connection import Connection, OAuthTokens, Vendor
 from domain.customer import Customer
@@ -151,6 +152,7 @@ def make_gateway(
     count_metered_read: MeteredReadCounter | None = None,
     notices: NoticeStore | None = None,
     clock: Clock | None = None,
+    budget: ReadBudget | None = None,
 ) -> QuickBooksAccountingGateway:
     """The real adapter, wired as the composition root wires it, with fast retries."""
     session = session or emulator.session
@@ -166,7 +168,7 @@ def make_gateway(
         cool_off_seconds=cool_off_seconds,
     )
     http = VendorHttp(session, tokens, limiter or InMemoryRateLimiter(), clock, rules)
-    client = QuickBooksClient(http, endpoints.api_base, count_metered_read)
+    client = QuickBooksClient(http, endpoints.api_base, count_metered_read, budget)
     return QuickBooksAccountingGateway(
         client, clock, notices or InMemoryNoticeStore(), app_base=endpoints.app_base
     )

@@ -314,3 +314,12 @@ async def test_an_unreachable_quickbooks_leaves_the_stored_state_unchecked(world
     )
     assert not checked.checked
     assert checked.connection.state == "connected"
+
+
+async def test_the_connection_says_when_the_months_quickbooks_reads_run_low(world: World) -> None:
+    await world.connected()
+    accounting = InMemoryAccountingGateway()
+    get = GetConnections(world.tokens, world.clock, accounting=accounting)
+    assert not (await get.execute(MEMBER, COMPANY)).quickbooks.reads_rationed
+    accounting.rationed = True
+    assert (await get.execute(MEMBER, COMPANY)).quickbooks.reads_rationed

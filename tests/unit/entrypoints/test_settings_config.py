@@ -44,3 +44,20 @@ def test_production_fails_at_start_naming_the_missing_secret(missing: str) -> No
 def test_a_port_that_is_not_a_number_is_named() -> None:
     with pytest.raises(ConfigurationError, match="DEALBOOKS_GRPC_PORT"):
         load_settings({"DEALBOOKS_GRPC_PORT": "fifty"})
+
+
+def test_the_quickbooks_read_quota_and_its_reserve() -> None:
+    assert (load_settings({}).quickbooks.read_quota, load_settings({}).quickbooks.read_reserve) == (
+        500_000,
+        0.1,
+    )
+    tier = load_settings(
+        {"DEALBOOKS_QUICKBOOKS_READ_QUOTA": "0", "DEALBOOKS_QUICKBOOKS_READ_RESERVE": "0.25"}
+    ).quickbooks
+    assert (tier.read_quota, tier.read_reserve) == (0, 0.25)
+    for wrong in (
+        {"DEALBOOKS_QUICKBOOKS_READ_QUOTA": "lots"},
+        {"DEALBOOKS_QUICKBOOKS_READ_RESERVE": "1"},
+    ):
+        with pytest.raises(ConfigurationError, match="DEALBOOKS_QUICKBOOKS_READ_RESERVE"):
+            load_settings(wrong)

@@ -61,6 +61,7 @@ async function loadConnection() {
   }[state] || t("settings.notConnected");
   $("connection-state").textContent = text;
   $("connection-state").dataset.state = state.replace("CONNECTION_STATE_", "");
+  $("reads-rationed").hidden = !qbo.readsRationed;
   $("connect").textContent = state === "CONNECTION_STATE_NOT_CONNECTED" ? t("settings.connect") : t("settings.reconnect");
   $("connect").hidden = state === "CONNECTION_STATE_CONNECTED";
   $("disconnect").hidden = state === "CONNECTION_STATE_NOT_CONNECTED";
