@@ -12,6 +12,7 @@ import textwrap
 import tomllib
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # grpc core prints a warning on every fork (the embedded Postgres forks); we never fork gRPC.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
@@ -30,7 +31,8 @@ _CONFIGURATION = (
     "Configured by environment variables (README, Configuration), among them:\n"
     "  DEALBOOKS_ENV           development (default) or production\n"
     "  DEALBOOKS_DATABASE_URL  postgresql://...; unset: embedded Postgres in DEALBOOKS_DATA_DIR\n"
-    "  DEALBOOKS_LOG_LEVEL     INFO (default); DEALBOOKS_LOG_FORMAT json or console"
+    "  DEALBOOKS_LOG_LEVEL     INFO (default); DEALBOOKS_LOG_FORMAT json or console\n"
+    "  OTEL_EXPORTER_OTLP_ENDPOINT  send traces there (OTLP/HTTP); unset: no tracing"
 )
 _SERVE_CONFIGURATION = (
     f"{_CONFIGURATION}\n"
@@ -197,6 +199,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dealbooks: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    tracing = None
+    if settings.otlp_traces_endpoint is not None:
+        from entrypoints.tracing import start_tracing
+
+        tracing = start_tracing(settings.otlp_traces_endpoint)
+        log.info("tracing.started", otlp_host=urlsplit(settings.otlp_traces_endpoint).hostname)
+    try:
+        return _run(args, settings)
+    finally:
+        if tracing is not None:
+            tracing.stop()
+
+
+def _run(args: argparse.Namespace, settings: AppSettings) -> int:
     if args.command in ("serve", "worker"):
         return asyncio.run(_serve(settings, api=args.command == "serve"))
     if args.command == "migrate":

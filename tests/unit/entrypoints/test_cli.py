@@ -15,6 +15,7 @@ import pytest
 import emulators.quickbooks.cli as quickbooks_cli
 import entrypoints.cli as cli
 import entrypoints.demo as demo
+import entrypoints.tracing as tracing
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -102,6 +103,8 @@ def demo_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         "DEALBOOKS_DEMO_QUICKBOOKS",
         "DEALBOOKS_DEMO_QUICKBOOKS_PORT",
         "DEALBOOKS_DEMO_PIPEDRIVE_PORT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     ):
         monkeypatch.delenv(name, raising=False)
     return calls
@@ -138,6 +141,27 @@ def test_demo_refuses_a_wrong_environment_value_naming_the_variable(
     assert code == 2
     assert variable in err
     assert demo_calls == []
+
+
+def test_tracing_runs_around_the_command_only_when_an_otlp_endpoint_is_set(
+    demo_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    class Started:
+        def stop(self) -> None:
+            seen.append(f"stopped after {len(demo_calls)} demo(s)")
+
+    def start_tracing(endpoint: str) -> Started:
+        seen.append(f"started for {endpoint}")
+        return Started()
+
+    monkeypatch.setattr(tracing, "start_tracing", start_tracing)
+    assert cli.main(["demo"]) == 0
+    assert seen == []
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    assert cli.main(["demo"]) == 0
+    assert seen == ["started for http://collector:4318/v1/traces", "stopped after 2 demo(s)"]
 
 
 def test_emulator_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
