@@ -14,12 +14,19 @@ NODE_STAMP := node_modules/.installed-stamp
 PROTOS := $(shell find proto -name '*.proto')
 GEN_STAMP := src/dealbooks/v1/.generated-stamp
 PYTEST_ARGS ?=
+# The browser tests drive Debian's Chromium (Playwright cannot download a browser here); the
+# tests read the same variable. APT_GET is there to try the target's other branches.
+DEALBOOKS_CHROMIUM ?= /usr/bin/chromium
+APT_GET ?= apt-get
+CHROMIUM_INSTALL := apt-get update && apt-get install -y chromium
 
 export PYTHONPATH := $(CURDIR)/src
 export PYTHONDONTWRITEBYTECODE := 1
+export DEALBOOKS_CHROMIUM
 
 .PHONY: help setup proto gen lint lint-python lint-proto breaking test test-unit test-contract \
-        test-integration test-e2e test-resilience run migrate bench soak clean
+        test-integration test-e2e test-resilience test-browser chromium run migrate bench soak \
+        clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -67,7 +74,30 @@ breaking: $(NODE_STAMP) ## buf breaking against main (skipped until main has a p
 	  $(BUF) breaking --against '.git#branch=main'; \
 	else echo "buf breaking: no proto on main yet, nothing to compare"; fi
 
-test: setup lint ## lint, then the whole test suite (unit ... e2e, resilience at short scale)
+chromium: ## Debian's chromium for the browser tests: installed if missing (as root), else how to
+	@if [ -x "$(DEALBOOKS_CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v "$(APT_GET)" >/dev/null 2>&1; then \
+	  echo "$(DEALBOOKS_CHROMIUM) is missing: installing Debian's chromium for the browser tests"; \
+	  log=$$(mktemp); \
+	  { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive \
+	      $(APT_GET) install -y -qq chromium; } >"$$log" 2>&1 \
+	    || { tail -n 20 "$$log" >&2; rm -f "$$log"; \
+	         echo "make: installing chromium failed (above); as root, run: $(CHROMIUM_INSTALL)" >&2; \
+	         exit 1; }; \
+	  rm -f "$$log"; \
+	  [ -x "$(DEALBOOKS_CHROMIUM)" ] && exit 0; \
+	  echo "make: chromium is installed but $(DEALBOOKS_CHROMIUM) is not it; run:" >&2; \
+	  echo "    make $(MAKECMDGOALS) DEALBOOKS_CHROMIUM=$$(command -v chromium || echo /path/to/chromium)" >&2; \
+	elif command -v "$(APT_GET)" >/dev/null 2>&1; then \
+	  echo "make: the browser tests need Debian's chromium at $(DEALBOOKS_CHROMIUM); run:" >&2; \
+	  echo "    sudo sh -c '$(CHROMIUM_INSTALL)'" >&2; \
+	else \
+	  echo "make: the browser tests need Chromium at $(DEALBOOKS_CHROMIUM); install it, or run:" >&2; \
+	  echo "    make $(MAKECMDGOALS) DEALBOOKS_CHROMIUM=/path/to/chromium" >&2; \
+	fi; \
+	exit 1
+
+test: chromium setup lint ## lint, then the whole test suite (unit ... e2e, browser, resilience short)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: setup
@@ -81,6 +111,9 @@ test-integration: setup
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+test-browser: chromium setup ## the browser tests (headless Chromium through the demo page)
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 test-resilience: setup ## the resilience suite at short scale (make test runs it too)
 	$(BIN)/pytest tests/resilience $(PYTEST_ARGS)

@@ -4,7 +4,6 @@ seeded with a demo company, the service connected to them, and a printed tour.""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from dataclasses import dataclass, replace
@@ -120,20 +119,19 @@ class DemoStack:
         await self.emulators.stop()
 
 
-async def run_demo(settings: AppSettings) -> int:
+async def run_demo(
+    settings: AppSettings, *, quickbooks: str = "us", quickbooks_port: int, pipedrive_port: int
+) -> int:
+    """``quickbooks``: "us" or "uk" (VAT codes, GBP home currency, EUR added)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # "uk": the UK company (VAT codes, GBP home currency, EUR added) instead of the US one.
-    choice = os.environ.get("DEALBOOKS_DEMO_QUICKBOOKS", "us").lower()
-    if choice not in DEMO_REALMS:
-        raise SystemExit(f"DEALBOOKS_DEMO_QUICKBOOKS must be us or uk, not {choice!r}.")
-    realm = DEMO_REALMS[choice]
+    realm = DEMO_REALMS[quickbooks]
     stack = await DemoStack.start(
         settings,
-        quickbooks_port=int(os.environ.get("DEALBOOKS_DEMO_QUICKBOOKS_PORT", "8089")),
-        pipedrive_port=int(os.environ.get("DEALBOOKS_DEMO_PIPEDRIVE_PORT", "8091")),
+        quickbooks_port=quickbooks_port,
+        pipedrive_port=pipedrive_port,
         quickbooks_realm=realm,
     )
     try:

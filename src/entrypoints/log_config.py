@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from structlog.types import EventDict, Processor
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -33,11 +34,22 @@ def redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+def add_trace_ids(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    """The active span's trace and span ids (hex, as tracing backends show them): from a log
+    line to its trace. No span (tracing off, or outside any request): nothing added."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict["trace_id"] = trace.format_trace_id(span_context.trace_id)
+        event_dict["span_id"] = trace.format_span_id(span_context.span_id)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str | None = None, *, cache: bool = True) -> None:
     """``fmt`` is "json" or "console"; None picks console on a TTY, JSON otherwise."""
     use_console = fmt == "console" or (fmt is None and sys.stdout.isatty())
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),

@@ -78,6 +78,8 @@ class AppSettings:
     # The Pipedrive app-extensions SDK (UMD build) the UI pages load; `make setup` installs it
     # from npm. Missing: the pages still work opened directly in a tab, not inside Pipedrive.
     ui_sdk_path: Path = DEFAULT_SDK_PATH
+    # Where spans go (OTLP over HTTP): OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. None: no tracing.
+    otlp_traces_endpoint: str | None = None
     quickbooks: QuickBooksSettings = field(default_factory=QuickBooksSettings)
     pipedrive: PipedriveSettings = field(default_factory=PipedriveSettings)
 
@@ -133,6 +135,33 @@ def _quota(env: Mapping[str, str]) -> tuple[int, float]:
             "DEALBOOKS_QUICKBOOKS_READ_RESERVE at least 0 and below 1"
         )
     return quota, reserve
+
+
+def otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP URL spans are sent to, from OpenTelemetry's own variables: the traces
+    endpoint as given, else the general endpoint + ``/v1/traces``; None when neither is set or
+    OTEL_SDK_DISABLED=true. Only the http/protobuf protocol is installed."""
+    if (env.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
+        return None
+    traces = (env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or "").strip()
+    base = (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip()
+    if not traces and not base:
+        return None
+    protocol = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip()
+    if protocol != "http/protobuf":
+        raise ConfigurationError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL {protocol!r} is not supported: traces go over "
+            "http/protobuf (the collector's OTLP/HTTP port, usually 4318)"
+        )
+    endpoint = traces or f"{base.rstrip('/')}/v1/traces"
+    if not endpoint.startswith(("http://", "https://")):
+        name = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" if traces else "OTEL_EXPORTER_OTLP_ENDPOINT"
+        raise ConfigurationError(f"{name} must be an http:// or https:// URL")
+    return endpoint
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
@@ -209,6 +238,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
         ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
         support_email=(env.get("DEALBOOKS_SUPPORT_EMAIL") or "").strip(),
+        otlp_traces_endpoint=otlp_traces_endpoint(env),
         quickbooks=quickbooks,
         pipedrive=pipedrive,
     )

@@ -14,10 +14,10 @@ from .app import create_app
 from .config import EmulatorConfig
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
-        prog="pipedrive-emulator", description="Run the local Pipedrive API emulator."
+        prog=prog or "emulators.pipedrive", description="Run the local Pipedrive API emulator."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8091)
@@ -48,8 +48,9 @@ async def serve(config: EmulatorConfig, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """``prog``: the name the help shows (``dealbooks emulator pipedrive`` when run from there)."""
+    args = build_parser(prog).parse_args(argv)
     config = EmulatorConfig(
         client_id=args.client_id,
         client_secret=args.client_secret,

@@ -14,10 +14,10 @@ from .app import create_app
 from .config import EmulatorConfig
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
-        prog="emulators.quickbooks", description="QuickBooks Online emulator"
+        prog=prog or "emulators.quickbooks", description="QuickBooks Online emulator"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
@@ -84,8 +84,9 @@ async def serve(config: EmulatorConfig, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """``prog``: the name the help shows (``dealbooks emulator quickbooks`` when run from there)."""
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     asyncio.run(serve(config_from_args(args), args.host, args.port))
     return 0
