@@ -120,7 +120,7 @@ def milestones_of(events: Sequence[DomainEvent]) -> list[MilestoneReached]:
                     "amount_paid": str(event.amount_paid),
                     "balance": str(event.balance),
                 }
-                key = f"{milestone.value}:{event.amount_paid.amount}"
+                key = f"{milestone.value}:{event.amount_paid.to_decimal_string()}"
                 reached.append(MilestoneReached(milestone, key, at, details))
             case InvoiceBecameOverdue():
                 key = f"overdue:{event.due_date.isoformat()}"
