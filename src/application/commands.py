@@ -36,6 +36,13 @@ class SettingsInput:
     default_tax_code: str = ""
     default_terms: str = ""
     default_item: str = ""
+    deal_timeline: DealTimelineInput | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DealTimelineInput:
+    milestones: tuple[str, ...] = ()
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)

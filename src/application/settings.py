@@ -9,6 +9,7 @@ from typing import Any
 
 from application.auth import Principal
 from application.commands import (
+    DealTimelineInput,
     DueDatePolicyInput,
     FieldSourceInput,
     GetSettingsCommand,
@@ -28,6 +29,7 @@ from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
 from domain.messages import MessageCode
 from domain.money import is_known_currency
 from domain.settings import ID_MAX, CompanySettings
+from domain.timeline import TimelinePolicy
 
 _REFERENCES = ("default_tax_code", "default_terms", "default_item")  # QuickBooks ids
 MASK_PATHS: frozenset[str] = frozenset(
@@ -38,6 +40,7 @@ MASK_PATHS: frozenset[str] = frozenset(
         "copy_customer_details",
         "default_currency",
         *_REFERENCES,
+        "deal_timeline",
     }
 )
 
@@ -107,6 +110,7 @@ def _parse_changes(data: SettingsInput, paths: frozenset[str]) -> dict[str, Any]
         "copy_customer_details": (lambda given: given, data.copy_customer_details),
         "default_currency": (_currency, data.default_currency),
         **{name: (_reference, getattr(data, name)) for name in _REFERENCES},
+        "deal_timeline": (_timeline, data.deal_timeline),
     }
     violations: list[FieldViolation] = []
     changes: dict[str, Any] = {}
@@ -144,6 +148,12 @@ def _policy(value: DueDatePolicyInput | None) -> DueDatePolicy:
     return DueDatePolicy(DueDateRule(value.rule), days=value.days, day_of_month=value.day_of_month)
 
 
+def _timeline(value: DealTimelineInput | None) -> TimelinePolicy:
+    if value is None:
+        return TimelinePolicy()
+    return TimelinePolicy.of(dict.fromkeys(value.milestones), value.language.strip().lower())
+
+
 def _currency(code: str) -> str | None:
     code = code.strip().upper()
     if not code:
@@ -168,6 +178,8 @@ def _apply(current: CompanySettings, changes: dict[str, Any]) -> CompanySettings
         key = f"field_mapping.{field.value}"
         if key in changes:
             mapping = mapping.with_source(field, changes.pop(key))
+    if "deal_timeline" in changes:
+        changes["timeline"] = changes.pop("deal_timeline")
     return dataclasses.replace(current, field_mapping=mapping, **changes)
 
 

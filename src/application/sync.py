@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -20,6 +20,7 @@ from application.ports.connections import TokenStore
 from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.sync import ChangeNotice, NoticeInbox, NoticeStore
+from application.timeline import record_timeline, timeline_policy
 from domain.connection import Vendor
 
 log = structlog.get_logger("dealbooks.sync")
@@ -50,6 +51,8 @@ class ApplyAccountingChanges:
     accounting: AccountingGateway
     token_store: TokenStore
     clock: Clock
+    _: KW_ONLY
+    jobs: JobQueue | None = None  # queues the deal timeline's entries (None: the sweep does)
 
     async def execute(self, notices: Sequence[ChangeNotice]) -> SyncReport:
         by_realm: dict[str, list[ChangeNotice]] = defaultdict(list)
@@ -122,18 +125,30 @@ class ApplyAccountingChanges:
         now = self.clock.now()
         changed: list[str] = []
         synced: list[str] = []
+        timeline: list[str] = []
         async with self.uow_factory() as uow:
+            policy = await timeline_policy(uow, company_id)
             for invoice in await uow.invoices.find_by_quickbooks_ids(company_id, ids):
                 assert invoice.quickbooks_id is not None
                 if apply_facts(invoice, known_facts[invoice.quickbooks_id], today=today, now=now):
                     changed.append(invoice.quickbooks_id)
+                    if await record_timeline(uow, invoice, now, policy):
+                        timeline.append(invoice.id)
                     await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
                 elif invoice.last_synced_at == now:
                     synced.append(invoice.quickbooks_id)  # only "last synced" to write
             await uow.invoices.mark_synced(company_id, synced, now)
             await uow.commit()
+        await queue_timelines(self.jobs, company_id, timeline)
         log.info("sync.applied", company_id=company_id, read=len(ids), changed=len(changed))
         return len(ids), len(changed)
+
+
+async def queue_timelines(jobs: JobQueue | None, company_id: str, invoice_ids: list[str]) -> None:
+    """After the commit: a job per invoice whose deal timeline has entries to post."""
+    if jobs is not None:
+        for invoice_id in invoice_ids:
+            await jobs.update_deal_timeline(company_id, invoice_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,8 +255,9 @@ class CatchUpCompany:
 
 @dataclass(frozen=True, slots=True)
 class SweepStuckCreations:
-    """Queue a finishing job for every invoice left CREATING, and a follow-up job for every deal
-    follow-up left unfinished (crash, outage, lost job)."""
+    """Queue a finishing job for every invoice left CREATING, a follow-up job for every deal
+    follow-up left unfinished, and a timeline job for every invoice whose deal timeline
+    entries are (crash, outage, lost job)."""
 
     uow_factory: UnitOfWorkFactory
     jobs: JobQueue
@@ -252,11 +268,14 @@ class SweepStuckCreations:
         async with self.uow_factory() as uow:
             stuck = await uow.invoices.list_creating(older_than=cutoff, limit=500)
             follow_ups = await uow.deal_follow_ups.list_unfinished(older_than=cutoff, limit=500)
+            timelines = await uow.deal_timeline.list_unfinished(older_than=cutoff, limit=500)
         for invoice in stuck:
             await self.jobs.finish_creation(invoice.company_id, invoice.id)
         for follow_up in follow_ups:
             await self.jobs.follow_up_on_deal(follow_up.company_id, follow_up.invoice_id)
-        return len(stuck) + len(follow_ups)
+        for company_id, invoice_id in timelines:
+            await self.jobs.update_deal_timeline(company_id, invoice_id)
+        return len(stuck) + len(follow_ups) + len(timelines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,18 +287,25 @@ class RecordOverdueInvoices:
     accounting: AccountingGateway
     token_store: TokenStore
     clock: Clock
+    _: KW_ONLY
+    jobs: JobQueue | None = None  # queues the deal timeline's entries (None: the sweep does)
 
     async def execute(self) -> int:
         recorded = 0
         for company_id in await self.token_store.connected_companies(Vendor.QUICKBOOKS):
             today = await today_of(company_id, self.accounting, self.clock)
             now = self.clock.now()
+            timeline: list[str] = []
             async with self.uow_factory() as uow:
+                policy = await timeline_policy(uow, company_id)
                 for invoice in await uow.invoices.list_unsettled(company_id):
                     if invoice.record_overdue(today, now):
+                        if await record_timeline(uow, invoice, now, policy):
+                            timeline.append(invoice.id)
                         await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
                         recorded += 1
                 await uow.commit()
+            await queue_timelines(self.jobs, company_id, timeline)
         if recorded:
             log.info("sync.overdue_recorded", invoices=recorded)
         return recorded

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
@@ -11,6 +11,7 @@ from domain.errors import FieldViolation, InvalidValueError
 from domain.field_mapping import FieldMapping
 from domain.messages import MessageCode
 from domain.money import currency_violation
+from domain.timeline import TimelinePolicy
 from domain.validation import optional_text
 
 ID_MAX: Final = 64
@@ -32,6 +33,7 @@ class CompanySettings:
     default_tax_code: str | None = None
     default_terms: str | None = None
     default_item: str | None = None
+    timeline: TimelinePolicy = field(default_factory=TimelinePolicy)
     version: int = 0
     updated_at: datetime | None = None
 
@@ -55,6 +57,10 @@ class CompanySettings:
             violations.append(FieldViolation("field_mapping", MessageCode.NOT_A_FIELD_MAPPING))
         if not isinstance(self.due_date_policy, DueDatePolicy):
             violations.append(FieldViolation("due_date_policy", MessageCode.NOT_A_DUE_DATE_RULE))
+        if not isinstance(self.timeline, TimelinePolicy):
+            violations.append(
+                FieldViolation.of("timeline", MessageCode.CHOOSE_ONE_OF, choices="TimelinePolicy")
+            )
         if not isinstance(self.copy_customer_details, bool):
             violations.append(FieldViolation("copy_customer_details", MessageCode.NOT_A_BOOLEAN))
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 0:

@@ -74,6 +74,7 @@ from application.sync import (
     RecordOverdueInvoices,
     SweepStuckCreations,
 )
+from application.timeline import UpdateDealTimeline
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
@@ -213,17 +214,20 @@ class Services(containers.DeclarativeContainer):
     list_fields = providers.Factory(ListMappableFields, crm=crm)
     list_options = providers.Factory(ListInvoiceOptions, accounting=accounting)
     answers = providers.Factory(InvoiceAnswers, views, accounting, clock)
-    follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock)
+    timeline = providers.Factory(UpdateDealTimeline, uow, crm, clock)
+    follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
     prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock)
     create = providers.Factory(CreateInvoice, uow, accounting, clock, finish, answers, jobs)
     get_invoice = providers.Factory(GetInvoice, answers)
     list_invoices = providers.Factory(ListInvoices, views, accounting, clock)
-    void = providers.Factory(VoidInvoice, uow, accounting, clock, answers)
-    delete = providers.Factory(DeleteInvoice, uow, accounting, clock, answers)
-    send = providers.Factory(SendInvoice, uow, accounting, clock, answers)
+    void = providers.Factory(VoidInvoice, uow, accounting, clock, answers, jobs=jobs)
+    delete = providers.Factory(DeleteInvoice, uow, accounting, clock, answers, jobs=jobs)
+    send = providers.Factory(SendInvoice, uow, accounting, clock, answers, jobs=jobs)
     pdf = providers.Factory(GetInvoicePdf, uow, accounting)
-    refresh = providers.Factory(RefreshInvoices, uow, accounting, clock, finish, list_invoices)
+    refresh = providers.Factory(
+        RefreshInvoices, uow, accounting, clock, finish, list_invoices, jobs=jobs
+    )
     events = providers.Factory(ListInvoiceEvents, uow)
     search_customers = providers.Factory(SearchCustomers, accounting)
     link_customer = providers.Factory(LinkCustomer, uow, accounting, clock)
@@ -249,7 +253,9 @@ class Services(containers.DeclarativeContainer):
     uninstall = providers.Factory(
         UninstallPipedrive, tokens, crm_authorizer, uow, clock, authorizer
     )
-    apply_changes = providers.Factory(ApplyAccountingChanges, uow, accounting, tokens, clock)
+    apply_changes = providers.Factory(
+        ApplyAccountingChanges, uow, accounting, tokens, clock, jobs=jobs
+    )
     record_notices = providers.Factory(RecordChangeNotices, gateways.inbox, clock)
     process_notices = providers.Factory(ProcessChangeNotices, notices, apply_changes, clock)
     catch_up = providers.Factory(CatchUpCompany, uow, accounting, notices, apply_changes, clock)
@@ -263,7 +269,7 @@ class Services(containers.DeclarativeContainer):
     )
     subscribe_webhooks = providers.Factory(SubscribeCrmWebhooks, crm, webhook_target)
     check_webhooks = providers.Factory(CheckAllCrmWebhooks, tokens, jobs)
-    overdue = providers.Factory(RecordOverdueInvoices, uow, accounting, tokens, clock)
+    overdue = providers.Factory(RecordOverdueInvoices, uow, accounting, tokens, clock, jobs=jobs)
 
 
 class Entrypoints(containers.DeclarativeContainer):

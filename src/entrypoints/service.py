@@ -83,6 +83,7 @@ class Service:
             jobs_app,
             finish=services.finish(),
             follow_up=services.follow_up(),
+            timeline=services.timeline(),
             process_notices=services.process_notices(),
             catch_up=services.catch_up(),
             sweep=services.sweep(),

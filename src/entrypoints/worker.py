@@ -21,6 +21,7 @@ from application.sync import (
     SweepStuckCreations,
     due_for_catch_up,
 )
+from application.timeline import UpdateDealTimeline
 from domain.connection import Vendor
 from domain.invoice import InvoiceState
 
@@ -47,6 +48,7 @@ def register_tasks(
     *,
     finish: FinishInvoiceCreation,
     follow_up: FollowUpOnDeal,
+    timeline: UpdateDealTimeline,
     process_notices: ProcessChangeNotices,
     catch_up: CatchUpCompany,
     sweep: SweepStuckCreations,
@@ -72,6 +74,12 @@ def register_tasks(
     async def follow_up_on_deal(company_id: str, invoice_id: str) -> None:
         with structlog.contextvars.bound_contextvars(job="follow_up_on_deal"):
             await follow_up.execute(company_id, invoice_id)
+
+    # Lock "deal-follow-up-<invoice>", shared with the follow-up: never two posting at once.
+    @app.task(name="update_deal_timeline", retry=backoff, queue="invoices")
+    async def update_deal_timeline(company_id: str, invoice_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="update_deal_timeline"):
+            await timeline.execute(company_id, invoice_id)
 
     # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<realm>", queueing lock
     # "notices-<realm>"). ``keys``: jobs queued before one job applied a realm's every pending

@@ -50,6 +50,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "at most.",
         "before_tax": "$9,670.00 + sales tax",
         "tax_by_quickbooks": "Calculated by QuickBooks from the ship-to address",
+        "paid_note": "Paid",
+        "sent_note": "Invoice sent",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -78,6 +80,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "au plus.",
         "before_tax": "9\u202f670,00\u00a0$US + taxe de vente",
         "tax_by_quickbooks": "Calculée par QuickBooks d\u2019après l\u2019adresse de livraison",
+        "paid_note": "Payée",
+        "sent_note": "Facture envoyée",
     },
 }
 
@@ -107,6 +111,9 @@ async def configure_settings(page: Page, base_url: str, text: dict[str, Any], us
     # Lines without a matching QuickBooks item use this one.
     item = settings.locator("select[name=defaultItem]")
     await item.select_option(index=1)
+    # The deal's Pipedrive timeline: paid notes by default; sent ones chosen here.
+    await expect(settings.get_by_label(text["paid_note"], exact=True)).to_be_checked()
+    await settings.get_by_label(text["sent_note"], exact=True).check()
     await shoot(page, f"{text['lang']}-1-settings")
     await settings.get_by_role("button", name=text["save"]).click()
     await expect(page.locator("#host-snackbar")).to_have_text(text["saved"])

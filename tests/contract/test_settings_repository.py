@@ -16,6 +16,7 @@ from application.ports.persistence import UnitOfWorkFactory
 from domain.due_date_policy import DueDatePolicy, DueDateRule
 from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
 from domain.settings import CompanySettings
+from domain.timeline import TimelinePolicy
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -40,6 +41,7 @@ def sample(company_id: str = "1001") -> CompanySettings:
         copy_customer_details=True,
         default_currency="EUR",
         default_item="42",
+        timeline=TimelinePolicy.of(["sent", "paid"], "fr"),
     ).touched(NOW)
 
 

@@ -55,6 +55,7 @@ class InMemoryCrmGateway:
         return list(self.fields)
 
     async def add_deal_note(self, company_id: str, deal_id: str, text: str) -> str:
+        await self.get_deal(company_id, deal_id)  # Pipedrive refuses a note on a deal gone
         error, self.note_error = self.note_error, None
         if error is not None and not self.lost_answer:
             raise error

@@ -21,6 +21,8 @@ from application.ports.persistence import (
     IdempotencyRecord,
     PageCursor,
     RecordedEvent,
+    TimelineEntry,
+    TimelineEntryState,
 )
 from application.views import InvoiceView
 from domain.events import DomainEvent
@@ -42,6 +44,7 @@ class InMemoryStore:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.links: dict[tuple[str, SourceEntity, str, str], CustomerLink] = {}
         self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
+        self.timeline: dict[tuple[str, str, str], TimelineEntry] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
@@ -340,6 +343,53 @@ class InMemoryDealFollowUpRepository(_OnTable[tuple[str, str], DealFollowUp]):
         return sorted(unfinished, key=lambda f: f.updated_at)[:limit]
 
 
+_UNFINISHED = (TimelineEntryState.PENDING, TimelineEntryState.SENDING)
+
+
+class InMemoryDealTimelineRepository(_OnTable[tuple[str, str, str], TimelineEntry]):
+    async def add(self, entries: Sequence[TimelineEntry]) -> None:
+        for entry in entries:
+            key = (entry.company_id, entry.invoice_id, entry.key)
+            if self._table.get(key) is None:
+                self._table.put(key, entry)
+
+    async def unfinished_for_invoice(self, company_id: str, invoice_id: str) -> list[TimelineEntry]:
+        entries = [
+            e
+            for e in self._table.rows()
+            if (e.company_id, e.invoice_id) == (company_id, invoice_id) and e.state in _UNFINISHED
+        ]
+        return sorted(entries, key=lambda e: (e.occurred_at, e.key))
+
+    async def mark(
+        self,
+        company_id: str,
+        invoice_id: str,
+        key: str,
+        state: TimelineEntryState,
+        now: datetime,
+        *,
+        content: str | None = None,
+    ) -> None:
+        current = self._table.get((company_id, invoice_id, key))
+        if current is not None:
+            marked = dataclasses.replace(
+                current,
+                state=state,
+                updated_at=now,
+                content=current.content if content is None else content,
+            )
+            self._table.put((company_id, invoice_id, key), marked)
+
+    async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[tuple[str, str]]:
+        unfinished = sorted(
+            (e for e in self._table.rows() if e.state in _UNFINISHED and e.updated_at < older_than),
+            key=lambda e: e.updated_at,
+        )
+        pairs = dict.fromkeys((e.company_id, e.invoice_id) for e in unfinished)
+        return list(pairs)[:limit]
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -350,13 +400,15 @@ class InMemoryUnitOfWork:
         idempotency = _Table("request id", store.idempotency)
         links = _Table("customer link", store.links)
         follow_ups = _Table("follow-up", store.follow_ups)
-        self._tables = (settings, invoices, creation, idempotency, links, follow_ups)
+        timeline = _Table("timeline entry", store.timeline)
+        self._tables = (settings, invoices, creation, idempotency, links, follow_ups, timeline)
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
         self.invoice_events = InMemoryInvoiceEventRepository(store)
         self.idempotency = InMemoryIdempotencyStore(idempotency)
         self.customer_links = InMemoryCustomerLinkRepository(links)
         self.deal_follow_ups = InMemoryDealFollowUpRepository(follow_ups)
+        self.deal_timeline = InMemoryDealTimelineRepository(timeline)
 
     async def __aenter__(self) -> Self:
         return self
@@ -406,6 +458,7 @@ class InMemoryUnitOfWork:
                 store.idempotency,
                 store.links,
                 store.follow_ups,
+                store.timeline,
             )
             for table in keyed:
                 for key in [k for k in table if k[0] == company_id]:

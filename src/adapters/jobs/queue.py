@@ -93,6 +93,29 @@ class ProcrastinateJobQueue:
         lock = f"crm-webhooks-{company_id}"  # never two at once: they would both subscribe
         await self._defer("subscribe_crm_webhooks", "crm", lock, lock, company_id=company_id)
 
+    async def update_deal_timeline(self, company_id: str, invoice_id: str) -> None:
+        """Queued in the background, as a follow-up is (the entries are committed: the sweep
+        queues a job for any left unfinished). It shares the follow-up's lock: both post the
+        invoice's timeline entries, which must never be posted by two runs at once."""
+        task = asyncio.create_task(self._defer_timeline(company_id, invoice_id))
+        self._queueing.add(task)
+        task.add_done_callback(self._queueing.discard)
+
+    async def _defer_timeline(self, company_id: str, invoice_id: str) -> None:
+        try:
+            await self._defer(
+                "update_deal_timeline",
+                "invoices",
+                f"deal-follow-up-{invoice_id}",
+                f"deal-timeline-{invoice_id}",
+                company_id=company_id,
+                invoice_id=invoice_id,
+            )
+        except Exception:  # the sweep queues it again; say why it had to
+            log.exception(
+                "jobs.queueing_failed", task="update_deal_timeline", invoice_id=invoice_id
+            )
+
     async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
         """Queued in the background: the caller already committed the follow-up, so the answer
         to the user does not wait for this insert, and a queueing lost to a crash is the

@@ -22,6 +22,7 @@ from domain.invoice import Invoice, InvoiceState, status_of
 from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKind, TaxMethod
 from domain.money import Money
 from domain.settings import CompanySettings
+from domain.timeline import TimelinePolicy
 
 
 def settings_from_row(row: RowMapping) -> CompanySettings:
@@ -31,13 +32,28 @@ def settings_from_row(row: RowMapping) -> CompanySettings:
         field: FieldSource(**source) if source else None
         for field, source in row["field_mapping"].items()
     }
+    timeline = row["timeline"]
     return CompanySettings(
         **{
             **row,
             "field_mapping": FieldMapping(**mapping),
             "due_date_policy": DueDatePolicy(**row["due_date_policy"]),
+            "timeline": TimelinePolicy.of(timeline["milestones"], timeline["language"])
+            if timeline is not None
+            else TimelinePolicy(),
         }
     )
+
+
+def settings_values(settings: CompanySettings) -> dict[str, Any]:
+    """The settings' row: ``dataclasses.asdict``, the timeline policy as a JSON object."""
+    timeline = settings.timeline
+    return dataclasses.asdict(settings) | {
+        "timeline": {
+            "milestones": sorted(m.value for m in timeline.milestones),
+            "language": timeline.language.value,
+        }
+    }
 
 
 # -- invoices ------------------------------------------------------------------------------------

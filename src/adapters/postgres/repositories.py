@@ -40,11 +40,13 @@ from adapters.postgres.mappers import (
     invoice_from_row,
     invoice_values,
     settings_from_row,
+    settings_values,
 )
 from adapters.postgres.tables import (
     CompanySettingsRow,
     CustomerLinkRow,
     DealFollowUpRow,
+    DealTimelineEntryRow,
     IdempotencyKeyRow,
     InvoiceEventRow,
     InvoiceRow,
@@ -58,11 +60,14 @@ from application.ports.persistence import (
     IdempotencyRecord,
     PageCursor,
     RecordedEvent,
+    TimelineEntry,
+    TimelineEntryState,
 )
 from application.reasons import MetadataKey
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState
 from domain.settings import CompanySettings
+from domain.timeline import Milestone
 
 _INVOICES: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = InvoiceEventRow.__table__  # type: ignore[attr-defined]
@@ -71,6 +76,8 @@ _SETTINGS: Table = CompanySettingsRow.__table__  # type: ignore[attr-defined]
 _FOLLOW_UPS: Table = DealFollowUpRow.__table__  # type: ignore[attr-defined]
 _INVOICE_COLUMNS = [c for c in _INVOICES.c if c.name != "creation"]
 _LINKS: Table = CustomerLinkRow.__table__  # type: ignore[attr-defined]
+_TIMELINE: Table = DealTimelineEntryRow.__table__  # type: ignore[attr-defined]
+_UNFINISHED = (TimelineEntryState.PENDING.value, TimelineEntryState.SENDING.value)
 
 # Parameters are named after the columns they set; WHERE clauses bind ``where_*`` ones.
 _GET_SETTINGS = core_select(_SETTINGS).where(_SETTINGS.c.company_id == bindparam("where_company"))
@@ -190,7 +197,7 @@ class PostgresSettingsRepository(_OnSession):
 
     async def save(self, settings: CompanySettings) -> CompanySettings:
         stored = dataclasses.replace(settings, version=settings.version + 1)
-        values = dataclasses.asdict(stored)
+        values = settings_values(stored)
         stmt: Insert | Update
         if settings.version == 0:
             stmt = (
@@ -467,3 +474,73 @@ class PostgresDealFollowUpRepository(_OnSession):
             .limit(limit)
         )
         return [_follow_up_from_row(row) for row in result.mappings()]
+
+
+def _entry_from_row(row: RowMapping) -> TimelineEntry:
+    return TimelineEntry(
+        **{
+            **row,
+            "milestone": Milestone(row["milestone"]),
+            "state": TimelineEntryState(row["state"]),
+        }
+    )
+
+
+class PostgresDealTimelineRepository(_OnSession):
+    async def add(self, entries: Sequence[TimelineEntry]) -> None:
+        if not entries:
+            return
+        rows = [
+            dataclasses.asdict(e) | {"milestone": e.milestone.value, "state": e.state.value}
+            for e in entries
+        ]
+        await self._session.execute(
+            insert(_TIMELINE)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["company_id", "invoice_id", "key"])
+        )
+
+    async def unfinished_for_invoice(self, company_id: str, invoice_id: str) -> list[TimelineEntry]:
+        result = await self._session.execute(
+            core_select(_TIMELINE)
+            .where(
+                _TIMELINE.c.company_id == company_id,
+                _TIMELINE.c.invoice_id == invoice_id,
+                _TIMELINE.c.state.in_(_UNFINISHED),
+            )
+            .order_by(_TIMELINE.c.occurred_at, _TIMELINE.c.key)
+        )
+        return [_entry_from_row(row) for row in result.mappings()]
+
+    async def mark(
+        self,
+        company_id: str,
+        invoice_id: str,
+        key: str,
+        state: TimelineEntryState,
+        now: datetime,
+        *,
+        content: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"state": state.value, "updated_at": now}
+        if content is not None:
+            values["content"] = content
+        await self._session.execute(
+            update(_TIMELINE)
+            .where(
+                _TIMELINE.c.company_id == company_id,
+                _TIMELINE.c.invoice_id == invoice_id,
+                _TIMELINE.c.key == key,
+            )
+            .values(**values)
+        )
+
+    async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[tuple[str, str]]:
+        result = await self._session.execute(
+            core_select(_TIMELINE.c.company_id, _TIMELINE.c.invoice_id)
+            .where(_TIMELINE.c.state.in_(_UNFINISHED), _TIMELINE.c.updated_at < older_than)
+            .group_by(_TIMELINE.c.company_id, _TIMELINE.c.invoice_id)
+            .order_by(func.min(_TIMELINE.c.updated_at))
+            .limit(limit)
+        )
+        return [(row.company_id, row.invoice_id) for row in result]

@@ -31,6 +31,7 @@ class CompanySettingsRow(SQLModel, table=True):
     default_tax_code: str | None = Field(default=None, max_length=64)
     default_terms: str | None = Field(default=None, max_length=64)
     default_item: str | None = Field(default=None, max_length=64)
+    timeline: dict[str, Any] | None = _column(JSONB, nullable=True)  # NULL: the defaults
     version: int = Field(default=1)
     updated_at: datetime = _column(_TIMESTAMP)
 
@@ -181,5 +182,28 @@ class DealFollowUpRow(SQLModel, table=True):
     customer_name: str = Field(max_length=255)
     requested_by: str | None = Field(default=None, max_length=64)
     state: str = Field(max_length=16)
+    created_at: datetime = _column(_TIMESTAMP)
+    updated_at: datetime = _column(_TIMESTAMP)
+
+
+class DealTimelineEntryRow(SQLModel, table=True):
+    __tablename__ = "deal_timeline_entries"
+    __table_args__ = (
+        Index(
+            "ix_deal_timeline_entries_unfinished",
+            "updated_at",
+            postgresql_where=text("state IN ('pending', 'sending')"),
+        ),
+    )
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    invoice_id: str = Field(primary_key=True, max_length=36)
+    key: str = Field(primary_key=True, max_length=96)
+    deal_id: str = Field(max_length=64)
+    milestone: str = Field(max_length=32)
+    occurred_at: datetime = _column(_TIMESTAMP)
+    details: dict[str, Any] = _column(JSONB)
+    state: str = Field(max_length=16)
+    content: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = _column(_TIMESTAMP)
     updated_at: datetime = _column(_TIMESTAMP)

@@ -12,6 +12,7 @@ from adapters.postgres.errors import database_unavailable, is_unreachable
 from adapters.postgres.repositories import (
     PostgresCustomerLinkRepository,
     PostgresDealFollowUpRepository,
+    PostgresDealTimelineRepository,
     PostgresIdempotencyStore,
     PostgresInvoiceEventRepository,
     PostgresInvoiceRepository,
@@ -20,6 +21,7 @@ from adapters.postgres.repositories import (
 
 # Every table keyed by a company (connections are the TokenStore's).
 COMPANY_TABLES = (
+    "deal_timeline_entries",
     "deal_follow_ups",
     "invoice_events",
     "invoices",
@@ -38,6 +40,7 @@ class SqlAlchemyUnitOfWork:
         self.idempotency = PostgresIdempotencyStore(session)
         self.customer_links = PostgresCustomerLinkRepository(session)
         self.deal_follow_ups = PostgresDealFollowUpRepository(session)
+        self.deal_timeline = PostgresDealTimelineRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -27,6 +27,7 @@ from application.ports.persistence import (
     UnitOfWorkFactory,
 )
 from application.reasons import ResourceType
+from application.timeline import record_timeline
 from domain.invoice import Invoice, InvoiceState
 
 log = structlog.get_logger("dealbooks.invoices")
@@ -157,6 +158,8 @@ class FinishInvoiceCreation:
                     quickbooks_tax=created.tax,
                 )
                 invoice.mark_synced(now)
+                # The "created" entry on the deal's timeline; the follow-up job posts it.
+                await record_timeline(uow, invoice, now)
                 await uow.deal_follow_ups.add(
                     _follow_up(invoice, created, customer, requested_by, link, now)
                 )
@@ -189,15 +192,11 @@ def _follow_up(
     link: str,
     now: datetime,
 ) -> DealFollowUp:
-    due = created.due_date.isoformat() if created.due_date else "on receipt"
     return DealFollowUp(
         company_id=invoice.company_id,
         invoice_id=invoice.id,
         deal_id=invoice.deal_id,
-        note=(
-            f"QuickBooks invoice {created.doc_number or created.id} created: "
-            f"{created.total}, due {due}.\n{link}"
-        ),
+        note="",  # the deal timeline's "created" entry says it, if the company wants it
         marker=link,
         quickbooks_customer_id=customer.id,
         customer_name=customer.customer.display_name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import structlog
 
@@ -21,6 +21,7 @@ from application.ports.persistence import (
     FollowUpState,
     UnitOfWorkFactory,
 )
+from application.timeline import UpdateDealTimeline
 
 log = structlog.get_logger("dealbooks.invoices")
 
@@ -34,8 +35,17 @@ class FollowUpOnDeal:
     uow_factory: UnitOfWorkFactory
     crm: CrmGateway
     clock: Clock
+    _: KW_ONLY
+    timeline: UpdateDealTimeline | None = None
 
     async def execute(self, company_id: str, invoice_id: str) -> None:
+        """The customer link and the note (invoices created before the deal timeline), then
+        the invoice's timeline entries (its "created" entry among them)."""
+        await self._follow_up(company_id, invoice_id)
+        if self.timeline is not None:
+            await self.timeline.execute(company_id, invoice_id)
+
+    async def _follow_up(self, company_id: str, invoice_id: str) -> None:
         async with self.uow_factory() as uow:
             follow_up = await uow.deal_follow_ups.get(company_id, invoice_id)
         if follow_up is None or follow_up.state is FollowUpState.DONE:
@@ -70,7 +80,7 @@ class FollowUpOnDeal:
                         currency=invoice.currency if invoice else "",
                     )
                 )
-            done = deal is None or posted
+            done = deal is None or posted or not follow_up.note
             state = FollowUpState.DONE if done else FollowUpState.SENDING
             await uow.deal_follow_ups.mark(company_id, invoice_id, state, now)
             await uow.commit()

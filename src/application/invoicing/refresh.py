@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import timedelta
 
 from application.commands import DealRef, ListPageCommand
@@ -14,7 +14,9 @@ from application.invoicing.paging import MAX_PAGE_SIZE
 from application.invoicing.stored import QUICKBOOKS_ACTOR
 from application.ports.accounting import AccountingGateway
 from application.ports.clock import Clock
+from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
+from application.timeline import record_timeline, timeline_policy
 from application.views import InvoiceView, Page
 from domain.invoice import InvoiceState
 
@@ -28,6 +30,8 @@ class RefreshInvoices:
     clock: Clock
     finish: FinishInvoiceCreation
     list_invoices: ListInvoices
+    _: KW_ONLY
+    jobs: JobQueue | None = None  # queues the deal timeline's entries (None: the sweep does)
 
     async def execute(self, ref: DealRef) -> Page[InvoiceView]:
         ref.principal.ensure_can_access(ref.company_id)
@@ -47,11 +51,18 @@ class RefreshInvoices:
         facts = await self.accounting.get_invoices(ref.company_id, ids) if ids else {}
         now = self.clock.now()
         today = await today_of(ref.company_id, self.accounting, self.clock)
+        timeline: list[str] = []
         async with self.uow_factory() as uow:
+            policy = await timeline_policy(uow, ref.company_id)
             for invoice in await uow.invoices.find_by_quickbooks_ids(ref.company_id, ids):
                 assert invoice.quickbooks_id is not None
                 apply_facts(invoice, facts.get(invoice.quickbooks_id), today=today, now=now)
+                if await record_timeline(uow, invoice, now, policy):
+                    timeline.append(invoice.id)
                 await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
             await uow.commit()
+        if self.jobs is not None:
+            for invoice_id in timeline:
+                await self.jobs.update_deal_timeline(ref.company_id, invoice_id)
         # What the deal shows now: the first page, exactly as ListInvoices gives it.
         return await self.list_invoices.execute(ListPageCommand(ref))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
 from application.commands import InvoiceRef
@@ -13,8 +13,10 @@ from application.errors import NotFoundError
 from application.invoicing.calendar import today_of
 from application.ports.accounting import AccountingGateway
 from application.ports.clock import Clock
+from application.ports.jobs import JobQueue
 from application.ports.persistence import InvoiceViews, UnitOfWork, UnitOfWorkFactory
 from application.reasons import ResourceType
+from application.timeline import record_timeline
 from application.views import InvoiceView
 from domain.errors import InvalidStateTransitionError, InvalidValueError
 from domain.invoice import Invoice
@@ -76,6 +78,8 @@ class InvoiceAction:
     accounting: AccountingGateway
     clock: Clock
     answers: InvoiceAnswers
+    _: KW_ONLY
+    jobs: JobQueue | None = None  # None: the sweep queues the timeline's job
 
     async def _checked(self, ref: InvoiceRef, action: str) -> Invoice:
         async with self.uow_factory() as uow:
@@ -92,8 +96,11 @@ class InvoiceAction:
             invoice = await load_invoice(uow, ref, for_update=True)
             change(invoice, now)
             invoice.mark_synced(now)
+            timeline = await record_timeline(uow, invoice, now)
             await uow.invoices.save(
                 invoice, actor=ref.principal.subject, actor_name=ref.principal.name
             )
             await uow.commit()
+        if timeline and self.jobs is not None:
+            await self.jobs.update_deal_timeline(ref.company_id, ref.invoice_id)
         return await self.answers.view(ref.company_id, ref.deal_id, ref.invoice_id)

@@ -15,6 +15,11 @@ class JobQueue(Protocol):
         one pending job per invoice)."""
         ...
 
+    async def update_deal_timeline(self, company_id: str, invoice_id: str) -> None:
+        """Post the invoice's unfinished timeline entries on its deal, later (at most one
+        pending job per invoice; never at the same time as its deal follow-up)."""
+        ...
+
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
         """Subscribe the company's Pipedrive webhooks (at most one pending job per company)."""
         ...

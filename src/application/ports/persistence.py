@@ -14,6 +14,7 @@ from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice
 from domain.settings import CompanySettings
+from domain.timeline import Milestone
 
 
 class SettingsRepository(Protocol):
@@ -242,6 +243,61 @@ class DealFollowUpRepository(Protocol):
         ...
 
 
+class TimelineEntryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    """The entry may have been posted (an attempt stopped before it could say): look first."""
+    DONE = "done"
+    SKIPPED = "skipped"
+    """Not posted: Pipedrive refused for good (not connected, deal gone, request rejected)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One entry the deal's Pipedrive timeline owes: an invoice milestone, recorded in the
+    transaction that records the milestone. (company, invoice, key) is its idempotency key: a
+    milestone seen again adds nothing. ``content`` is the text as first posted (set when
+    SENDING), so a retry posts, and looks for, the very same text."""
+
+    company_id: str
+    invoice_id: str
+    key: str
+    deal_id: str
+    milestone: Milestone
+    occurred_at: datetime
+    details: dict[str, str]
+    state: TimelineEntryState
+    created_at: datetime
+    updated_at: datetime
+    content: str = ""
+
+
+class DealTimelineRepository(Protocol):
+    async def add(self, entries: Sequence[TimelineEntry]) -> None:
+        """Record them; an entry whose (company, invoice, key) exists is left as it is."""
+        ...
+
+    async def unfinished_for_invoice(self, company_id: str, invoice_id: str) -> list[TimelineEntry]:
+        """The invoice's entries still PENDING or SENDING, oldest milestone first."""
+        ...
+
+    async def mark(
+        self,
+        company_id: str,
+        invoice_id: str,
+        key: str,
+        state: TimelineEntryState,
+        now: datetime,
+        *,
+        content: str | None = None,
+    ) -> None: ...
+
+    async def list_unfinished(self, *, older_than: datetime, limit: int) -> list[tuple[str, str]]:
+        """(company, invoice) of entries not finished and untouched since before
+        ``older_than`` (any company), each pair once."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
 
@@ -251,6 +307,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyStore
     customer_links: CustomerLinkRepository
     deal_follow_ups: DealFollowUpRepository
+    deal_timeline: DealTimelineRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -267,7 +324,7 @@ class UnitOfWork(Protocol):
 
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
-        customer links, deal follow-ups): an uninstall leaves nothing behind."""
+        customer links, deal follow-ups, timeline entries): an uninstall leaves nothing behind."""
         ...
 
 

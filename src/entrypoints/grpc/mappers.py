@@ -6,11 +6,17 @@ from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 
-from application.commands import DueDatePolicyInput, FieldSourceInput, SettingsInput
+from application.commands import (
+    DealTimelineInput,
+    DueDatePolicyInput,
+    FieldSourceInput,
+    SettingsInput,
+)
 from application.views import SettingsView
 from dealbooks.v1 import customer_pb2, field_mapping_pb2, settings_pb2
 from domain.due_date_policy import DueDateRule
 from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
+from domain.timeline import Milestone
 from entrypoints.grpc.names import settings_name
 
 ENTITY_TO_PROTO = {
@@ -28,6 +34,16 @@ _RULE_TO_PROTO = {
     DueDateRule.QUICKBOOKS_TERM: customer_pb2.DUE_DATE_RULE_QUICKBOOKS_TERM,
 }
 _RULE_FROM_PROTO: dict[int, str] = {v: k.value for k, v in _RULE_TO_PROTO.items()}
+_MILESTONE_TO_PROTO = {
+    Milestone.CREATED: settings_pb2.INVOICE_MILESTONE_CREATED,
+    Milestone.SENT: settings_pb2.INVOICE_MILESTONE_SENT,
+    Milestone.PARTIALLY_PAID: settings_pb2.INVOICE_MILESTONE_PARTIALLY_PAID,
+    Milestone.PAID: settings_pb2.INVOICE_MILESTONE_PAID,
+    Milestone.OVERDUE: settings_pb2.INVOICE_MILESTONE_OVERDUE,
+    Milestone.VOIDED: settings_pb2.INVOICE_MILESTONE_VOIDED,
+    Milestone.DELETED: settings_pb2.INVOICE_MILESTONE_DELETED,
+}
+_MILESTONE_FROM_PROTO: dict[int, str] = {v: k.value for k, v in _MILESTONE_TO_PROTO.items()}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -85,6 +101,10 @@ def settings_to_proto(view: SettingsView) -> settings_pb2.Settings:
         default_item=s.default_item or "",
         etag=view.etag,
         update_time=None if view.is_default else timestamp(s.updated_at),
+        deal_timeline=settings_pb2.DealTimeline(
+            milestones=[_MILESTONE_TO_PROTO[m] for m in Milestone if s.timeline.wants(m)],
+            language_code=s.timeline.language.value,
+        ),
     )
 
 
@@ -103,4 +123,12 @@ def settings_input_from_proto(message: settings_pb2.Settings) -> SettingsInput:
         default_tax_code=message.default_tax_code,
         default_terms=message.default_terms,
         default_item=message.default_item,
+        deal_timeline=DealTimelineInput(
+            milestones=tuple(
+                _from_proto(_MILESTONE_FROM_PROTO, m) for m in message.deal_timeline.milestones
+            ),
+            language=message.deal_timeline.language_code,
+        )
+        if message.HasField("deal_timeline")
+        else None,
     )

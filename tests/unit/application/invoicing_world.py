@@ -34,8 +34,9 @@ from application.invoicing.refresh import RefreshInvoices
 from application.invoicing.send import SendInvoice
 from application.invoicing.stored import InvoiceAnswers
 from application.invoicing.void import VoidInvoice
-from application.ports.crm import Deal, DealDiscount, DealProduct
+from application.ports.crm import CrmUser, Deal, DealDiscount, DealProduct
 from application.ports.persistence import InvoiceViews, UnitOfWorkFactory
+from application.timeline import UpdateDealTimeline
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot
 from domain.invoice_line import DiscountKind, TaxMethod
@@ -92,10 +93,21 @@ class World:
             self.views = InMemoryInvoiceViews(self.uow.store)
         self.qbo.connect(COMPANY)
         self.crm.add_deal(COMPANY, a_deal())
+        # The user the app acts as: the deal timeline speaks their language.
+        self.crm.users[COMPANY] = CrmUser(
+            id="1",
+            name="Alice Admin",
+            email="alice@acme.test",
+            company_id=COMPANY,
+            company_name="Acme",
+            company_domain="acme",
+            is_admin=True,
+        )
         answers = InvoiceAnswers(self.views, self.qbo, self.clock)
         # As deployed the deal follow-up (customer link, note) is a job; ``finish`` and
         # ``create`` run it at once, ``queued_*`` queue it and the test runs it.
-        self.follow_up = FollowUpOnDeal(self.uow, self.crm, self.clock)
+        self.timeline = UpdateDealTimeline(self.uow, self.crm, self.clock)
+        self.follow_up = FollowUpOnDeal(self.uow, self.crm, self.clock, timeline=self.timeline)
         self.finish = FinishInvoiceCreation(
             self.uow, self.qbo, self.clock, follow_up=self.follow_up
         )
@@ -104,9 +116,9 @@ class World:
         self.get = GetInvoice(answers)
         self.list = ListInvoices(self.views, self.qbo, self.clock)
         self.events = ListInvoiceEvents(self.uow)
-        self.void = VoidInvoice(self.uow, self.qbo, self.clock, answers)
-        self.delete = DeleteInvoice(self.uow, self.qbo, self.clock, answers)
-        self.send = SendInvoice(self.uow, self.qbo, self.clock, answers)
+        self.void = VoidInvoice(self.uow, self.qbo, self.clock, answers, jobs=self.jobs)
+        self.delete = DeleteInvoice(self.uow, self.qbo, self.clock, answers, jobs=self.jobs)
+        self.send = SendInvoice(self.uow, self.qbo, self.clock, answers, jobs=self.jobs)
         self.pdf = GetInvoicePdf(self.uow, self.qbo)
         self.refresh = RefreshInvoices(self.uow, self.qbo, self.clock, self.finish, self.list)
         self.queued_finish = FinishInvoiceCreation(self.uow, self.qbo, self.clock, jobs=self.jobs)

@@ -12,6 +12,8 @@ const RULES = [
   "DUE_DATE_RULE_DAYS_AFTER_ISSUE", "DUE_DATE_RULE_END_OF_MONTH", "DUE_DATE_RULE_END_OF_NEXT_MONTH",
   "DUE_DATE_RULE_DAYS_AFTER_END_OF_MONTH", "DUE_DATE_RULE_DAY_OF_NEXT_MONTH", "DUE_DATE_RULE_QUICKBOOKS_TERM",
 ];
+const MILESTONES = ["CREATED", "SENT", "PARTIALLY_PAID", "PAID", "OVERDUE", "VOIDED", "DELETED"];
+const LANGUAGES = ["", "en", "fr"];
 const MAPPINGS = { to: "to", address: "address", email: "email", taxId: "taxId" };
 let settings = null;
 let company = "";
@@ -152,6 +154,12 @@ async function loadSettings() {
   f.days.value = settings.dueDatePolicy?.days ?? 0;
   f.dayOfMonth.value = settings.dueDatePolicy?.dayOfMonth || 1;
   f.copy.checked = Boolean(settings.copyCustomerDetails);
+  const timeline = settings.dealTimeline ?? {};
+  const chosen = new Set(timeline.milestones ?? []);
+  $("timeline-milestones").replaceChildren(...MILESTONES.map((m) => el("label", { class: "check" },
+    el("input", { type: "checkbox", name: "milestone", value: `INVOICE_MILESTONE_${m}`, checked: chosen.has(`INVOICE_MILESTONE_${m}`), "data-field": "settings.deal_timeline.milestones" }),
+    " ", el("span", {}, t(`settings.milestone.${m}`)))));
+  f.timelineLanguage.replaceChildren(...LANGUAGES.map((code) => el("option", { value: code, selected: code === (timeline.languageCode ?? "") }, t(`settings.timelineLanguage.${code || "auto"}`))));
   const { fields } = await rpc("SettingsService", "ListMappableFields", { parent: company })
     .catch(() => ({ fields: [] }));
   fillMappings(fields);
@@ -183,8 +191,12 @@ async function save(event) {
       defaultTaxCode: f.taxCode.value,
       defaultTerms: f.terms.value,
       defaultItem: f.defaultItem.value,
+      dealTimeline: {
+        milestones: [...document.querySelectorAll('input[name="milestone"]:checked')].map((box) => box.value),
+        languageCode: f.timelineLanguage.value,
+      },
     },
-    updateMask: "fieldMapping,dueDatePolicy,copyCustomerDetails,defaultCurrency,defaultTaxCode,defaultTerms,defaultItem",
+    updateMask: "fieldMapping,dueDatePolicy,copyCustomerDetails,defaultCurrency,defaultTaxCode,defaultTerms,defaultItem,dealTimeline",
   };
   try {
     ({ settings } = await rpc("SettingsService", "UpdateSettings", body));
