@@ -395,3 +395,42 @@ async def test_the_settings_say_only_admins_may_change_them(
     await expect_support_link(state, text, lang)
     await expect(settings.locator("#settings-form")).to_be_hidden()
     await expect(settings.locator("#connection")).to_be_hidden()
+
+
+# ------------------------------------------------------------------ support, always
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_support_is_one_click_away_on_every_page(
+    demo: DemoStack, page: Page, lang: str
+) -> None:
+    text = TEXT[lang]
+    name = {"en": "Help and support", "fr": "Aide et support"}[lang]
+    admin = await user_id(demo, text["admin"])
+
+    await page.goto(deal_url(demo, admin))
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("body")).to_have_attribute("data-state", "ready")
+    await panel.locator("#app-menu-button").click()
+    item = panel.get_by_role("menuitem", name=name)
+    await expect(item).to_have_attribute("href", f"/support?lang={lang}")
+    await expect(item).to_have_attribute("target", "_blank")
+    await panel.locator("#app-menu-button").click()
+    await panel.get_by_role("button", name=text["new"]).click()
+    form = page.frame_locator("#modal-frame")
+    await expect(form.locator("#invoice-form")).to_be_visible()
+    link = form.get_by_role("link", name=name)
+    await expect(link).to_have_attribute("href", f"/support?lang={lang}")
+    await expect(link).to_have_attribute("target", "_blank")
+
+    await page.goto(settings_url(demo, admin))
+    settings = page.frame_locator("#settings-frame")
+    await expect(settings.locator("body")).to_have_attribute("data-state", "ready")
+    link = settings.get_by_role("link", name=name)
+    await expect(link).to_have_attribute("href", f"/support?lang={lang}")
+    async with page.context.expect_page() as opened:
+        await link.click()
+    support = await opened.value
+    await support.wait_for_load_state()
+    assert support.url.endswith(f"/support?lang={lang}")
+    await expect(support.locator("main")).to_be_visible()

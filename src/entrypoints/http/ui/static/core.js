@@ -66,6 +66,8 @@ function setLanguage(tag) {
     el.setAttribute("placeholder", t(el.dataset.i18nPlaceholder));
   }
   document.title = t(document.body.dataset.title || "app.name");
+  // Support, one click away on every page (Intuit's review), in the page's language.
+  for (const el of document.querySelectorAll("a[data-support]")) el.href = supportUrl();
 }
 
 export function currencyPlaces(currency) {
