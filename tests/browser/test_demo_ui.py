@@ -243,6 +243,22 @@ async def test_the_panel_initializes_and_resizes_through_the_real_sdk(
     await shoot(page, "sdk-panel")
 
 
+async def test_the_pages_follow_pipedrives_theme_dark_or_light(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    await page.goto(f"{base_url}/?deal=3&theme=dark")
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("html")).to_have_attribute("data-theme", "dark")
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    dark = await panel.locator("body").evaluate(background.replace("()", "_"))
+    await shoot(page, "dark-panel")
+
+    await page.goto(f"{base_url}/?deal=3&theme=light")
+    await expect(panel.locator("html")).to_have_attribute("data-theme", "light")
+    light = await panel.locator("body").evaluate(background.replace("()", "_"))
+    assert (dark, light) == ("rgb(27, 31, 38)", "rgb(255, 255, 255)")
+
+
 async def test_the_panel_works_opened_directly_in_a_tab(
     demo: DemoStack, base_url: str, page: Page
 ) -> None:
