@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from application.auth import Principal
 
@@ -164,6 +166,30 @@ def otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
     return endpoint
 
 
+def _public_url(env: Mapping[str, str], production: bool, http_port: int) -> str:
+    """How Pipedrive, Intuit and browsers reach the gateway. In production it must be HTTPS on a
+    host name: Intuit refuses redirect URIs on plain HTTP or an IP address, and Pipedrive shows
+    extensions only from HTTPS iframe URLs."""
+    url = (env.get("DEALBOOKS_PUBLIC_URL") or "").strip().rstrip("/")
+    if not production:
+        return url or f"http://127.0.0.1:{http_port}"
+    if not url:
+        raise ConfigurationError("DEALBOOKS_PUBLIC_URL is required when DEALBOOKS_ENV=production")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        is_address = True
+    except ValueError:
+        is_address = False
+    if parts.scheme != "https" or not host or is_address or host == "localhost":
+        raise ConfigurationError(
+            "DEALBOOKS_PUBLIC_URL must be an https:// URL on a host name (not an IP address) "
+            "when DEALBOOKS_ENV=production"
+        )
+    return url
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
     env = os.environ if env is None else env
     environment = env.get("DEALBOOKS_ENV", "development").strip().lower()
@@ -229,7 +255,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         bind_host=env.get("DEALBOOKS_BIND_HOST") or "127.0.0.1",
         grpc_port=_int(env, "DEALBOOKS_GRPC_PORT", 50051),
         http_port=http_port,
-        public_url=(env.get("DEALBOOKS_PUBLIC_URL") or f"http://127.0.0.1:{http_port}").rstrip("/"),
+        public_url=_public_url(env, production, http_port),
         secret_key=secret_key,
         api_tokens=parse_api_tokens(tokens_raw),
         log_level=env.get("DEALBOOKS_LOG_LEVEL") or "INFO",

@@ -59,6 +59,14 @@ async def test_a_wrong_method_is_a_problem_json_405(http: aiohttp.ClientSession)
         assert (await resp.json())["reason"] == Reason.METHOD_NOT_ALLOWED
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/ui/settings", "/oauth/quickbooks/callback"])
+async def test_trace_is_refused_and_echoes_nothing(http: aiohttp.ClientSession, path: str) -> None:
+    # Intuit's security review: TRACE off (it would echo the request, cookies included, back).
+    async with http.request("TRACE", path, headers={"Cookie": "secret=trace-me"}) as resp:
+        assert resp.status == 405
+        assert "trace-me" not in await resp.text()
+
+
 @pytest.mark.parametrize(
     ("path", "headers", "status"),
     [

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
+from yarl import URL
 
 from adapters.postgres.connections import PostgresOAuthStateStore, PostgresTokenStore
 from adapters.postgres.coordination import PostgresDistributedLock
@@ -127,7 +128,9 @@ async def connect_through_intuit(gateway: Gateway) -> str:
     assert start.status == 302
     consent = start.headers["Location"]
     assert consent.startswith(gateway.emulator.base_url + "/connect/oauth2?")
-    assert "scope=com.intuit.quickbooks.accounting" in consent
+    # The accounting scope and nothing else: no payments, no OpenID (dealbooks has no sign-in
+    # with Intuit).
+    assert URL(consent).query.getall("scope") == ["com.intuit.quickbooks.accounting"]
     async with gateway.emulator.session.get(consent, allow_redirects=False) as approved:
         assert approved.status == 302
         return approved.headers["Location"]

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
+import aiohttp
+
 from emulators.pipedrive.jwt import sign_extension_token
 from entrypoints.demo import DemoStack
 from entrypoints.emulated import DEMO_COMPANY, US_REALM
@@ -39,3 +41,16 @@ async def demo_stack(
 def ui_token(demo: DemoStack, user: int = ADMIN, company: str = DEMO_COMPANY) -> str:
     """The JWT Pipedrive would sign for the extension (GET_SIGNED_TOKEN)."""
     return sign_extension_token(demo.settings.pipedrive.jwt_secret, int(company), user)
+
+
+async def disconnect_quickbooks(demo: DemoStack) -> None:
+    """What an admin's Disconnect does, through the JSON API."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{demo.settings.public_url}/api/v1/ConnectionService/DisconnectQuickBooks",
+            json={"name": f"companies/{DEMO_COMPANY}/connection"},
+            headers={"Authorization": f"Bearer {ui_token(demo)}"},
+        ) as answer,
+    ):
+        assert answer.status == 200, await answer.text()

@@ -51,6 +51,8 @@ PIPEDRIVE_RATE_LIMIT: Final = RateLimit(per_minute=1300, per_second=26, concurre
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=30, connect=5, sock_read=20)
 NO_ADVICE_WAIT: Final = 2.0  # a 429 without advice waits at least one burst window
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+#: Pipedrive's 403 to a token without the operation's scope (reference §3.8).
+SCOPE_MISMATCH: Final = "Scope and URL mismatch"
 
 
 def _unreachable(exc: Exception) -> ApplicationError:
@@ -136,6 +138,10 @@ def envelope_reader(
                 metadata=metadata,
                 retry_after_seconds=60.0,
             )
+        if status == 403 and message == SCOPE_MISMATCH:
+            # A call outside the scopes the company granted (adapters/pipedrive/scopes.py): a
+            # bug or a Developer Hub registration that lacks a scope, never the user's doing.
+            log.error("pipedrive.scope_missing", company_id=company_id, path=path)
         if status == 404:
             raise NotFoundError(*(resource or (ResourceType.PIPEDRIVE_OBJECT, path)))
         if status == 429:

@@ -11,6 +11,7 @@ import aiohttp
 import structlog
 
 from adapters.pipedrive.payloads import OAuthErrorBody, TokenResponse, UserPayload
+from adapters.pipedrive.scopes import missing_scopes
 from adapters.vendor_http.client import Answer, fetch
 from adapters.vendor_http.tokens import InvalidGrantError
 from application.errors import (
@@ -224,8 +225,13 @@ class PipedriveAuthorizer:
                 "Pipedrive's token answer has no api_domain.", reason=Reason.PIPEDRIVE_UNAVAILABLE
             )
         user = await self._users_me(api_domain, tokens.access_token)
-        scopes = tuple(s for s in str(body.get("scope") or "").split(",") if s)
+        scopes = tuple(s.strip() for s in str(body.get("scope") or "").split(",") if s.strip())
         log.info("pipedrive.code_exchanged", company_id=user.company_id, user_id=user.id)
+        missing = missing_scopes(scopes)
+        if missing:
+            # The app's Developer Hub registration lacks a scope: the calls that need it will be
+            # refused (403) until it is ticked there and the company reinstalls.
+            log.error("pipedrive.scopes_missing", company_id=user.company_id, missing=missing)
         return CrmInstall(tokens=tokens, api_domain=api_domain, scopes=scopes, user=user)
 
     async def _users_me(self, api_domain: str, access_token: str) -> CrmUser:

@@ -38,7 +38,12 @@ _HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-_KINDS: Final = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+_KINDS: Final = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",  # Intuit's Connect to QuickBooks button
+}
 StoredFile = tuple[bytes, Mapping[str, str]]
 
 

@@ -61,3 +61,42 @@ def test_the_quickbooks_read_quota_and_its_reserve() -> None:
     ):
         with pytest.raises(ConfigurationError, match="DEALBOOKS_QUICKBOOKS_READ_RESERVE"):
             load_settings(wrong)
+
+
+PRODUCTION = {
+    "DEALBOOKS_ENV": "production",
+    "DEALBOOKS_SECRET_KEY": "k" * 40,
+    "DEALBOOKS_API_TOKENS": "aaaaaaaaaaaaaaaa=*",
+    "DEALBOOKS_QUICKBOOKS_CLIENT_ID": "qb-id",
+    "DEALBOOKS_QUICKBOOKS_CLIENT_SECRET": "qb-secret",
+    "DEALBOOKS_QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": "verifier",
+    "DEALBOOKS_PIPEDRIVE_CLIENT_ID": "pd-id",
+    "DEALBOOKS_PIPEDRIVE_CLIENT_SECRET": "pd-secret",
+    "DEALBOOKS_PIPEDRIVE_JWT_SECRET": "jwt-secret",
+    "DEALBOOKS_PIPEDRIVE_WEBHOOK_PASSWORD": "hook-password",
+    "DEALBOOKS_PUBLIC_URL": "https://dealbooks.example.com/",
+}
+
+
+def test_production_runs_on_an_https_public_url() -> None:
+    assert load_settings(PRODUCTION).public_url == "https://dealbooks.example.com"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "http://dealbooks.example.com",  # Intuit refuses plain HTTP redirect URIs
+        "https://203.0.113.7",  # ... and IP addresses
+        "https://[2001:db8::1]:8443",
+        "https://localhost:8080",
+    ],
+)
+def test_production_refuses_a_public_url_vendors_would_refuse(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="DEALBOOKS_PUBLIC_URL"):
+        load_settings({**PRODUCTION, "DEALBOOKS_PUBLIC_URL": url})
+
+
+def test_development_keeps_a_local_http_public_url() -> None:
+    settings = load_settings({"DEALBOOKS_PUBLIC_URL": "http://127.0.0.1:9000/"})
+    assert settings.public_url == "http://127.0.0.1:9000"

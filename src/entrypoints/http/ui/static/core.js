@@ -66,6 +66,8 @@ function setLanguage(tag) {
     el.setAttribute("placeholder", t(el.dataset.i18nPlaceholder));
   }
   document.title = t(document.body.dataset.title || "app.name");
+  // Support, one click away on every page (Intuit's review), in the page's language.
+  for (const el of document.querySelectorAll("a[data-support]")) el.href = supportUrl();
 }
 
 export function currencyPlaces(currency) {
@@ -332,22 +334,36 @@ export function showError(region, error) {
   resize();
 }
 
+/** The mark a page sets in the browser's performance timeline once Pipedrive's SDK has
+ * initialized: its time is measured from navigation start (Pipedrive hides an extension that has
+ * not initialized within 10 s; the browser tests collect it and report the 95th percentile). */
+export const SDK_INITIALIZED_MARK = "dealbooks:sdk-initialized";
+
+let sdkStarted = false;
+let observing = false;
+
+async function initializeSdk(height) {
+  if (sdkStarted) return; // a page initializes once; "Try again" only loads again
+  sdkStarted = true;
+  if (!(ctx.id && typeof window.AppExtensionsSDK === "function")) return;
+  try {
+    sdk = await new window.AppExtensionsSDK().initialize({ size: { height } });
+    performance.mark(SDK_INITIALIZED_MARK);
+    applyTheme(sdk.userSettings?.theme);
+    sdk.listen("user_settings_change", ({ data }) => data && applyTheme(data.theme));
+  } catch (error) {
+    console.warn("Pipedrive SDK unavailable; running standalone", error);
+    sdk = null;
+  }
+}
+
 /**
  * Start a page: the SDK handshake first (Pipedrive hides an iframe that has not initialized
- * within 10 s), then who the user is and their language.
+ * within 10 s), then who the user is and their language. Called again by "Try again".
  */
 export async function boot({ height }) {
   applyTheme(ctx.theme);
-  if (ctx.id && typeof window.AppExtensionsSDK === "function") {
-    try {
-      sdk = await new window.AppExtensionsSDK().initialize({ size: { height } });
-      applyTheme(sdk.userSettings?.theme);
-      sdk.listen("user_settings_change", ({ data }) => data && applyTheme(data.theme));
-    } catch (error) {
-      console.warn("Pipedrive SDK unavailable; running standalone", error);
-      sdk = null;
-    }
-  }
+  await initializeSdk(height);
   setLanguage(params.get("lang") || navigator.language);
   document.body.dataset.sdk = sdk ? "pipedrive" : "standalone";
   try {
@@ -357,8 +373,118 @@ export async function boot({ height }) {
     session = null;
     throw error;
   }
-  new ResizeObserver(() => resize()).observe(document.body);
+  if (!observing) {
+    observing = true;
+    new ResizeObserver(() => resize()).observe(document.body);
+  }
   return session;
+}
+
+// ------------------------------------------------------------------ page states
+
+/**
+ * What a page can be: working (READY), or one of the states it shows instead, each with its own
+ * message and way out (Pipedrive's review: no global "Something went wrong"; Intuit's: support
+ * reachable from inside the app).
+ */
+export const STATE = Object.freeze({
+  READY: "ready",
+  NOT_CONNECTED: "not-connected",
+  NEEDS_RECONNECT: "needs-reconnect",
+  ERROR: "error",
+  PERMISSION_DENIED: "permission-denied",
+});
+
+// A connection that exists but is refused: someone must connect again (QuickBooks in the
+// settings; Pipedrive by reinstalling the app).
+const RECONNECT_REASONS = new Set(["QUICKBOOKS_RECONNECT_REQUIRED", "PIPEDRIVE_NOT_CONNECTED"]);
+
+/** The state an API error puts a page in. */
+export function stateOf(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 403) return STATE.PERMISSION_DENIED;
+    if (error.reason === "QUICKBOOKS_NOT_CONNECTED") return STATE.NOT_CONNECTED;
+    if (RECONNECT_REASONS.has(error.reason)) return STATE.NEEDS_RECONNECT;
+  }
+  return STATE.ERROR;
+}
+
+/** The state the company's QuickBooks connection (ConnectionService) puts a page in. */
+export function connectionStateOf(quickbooks) {
+  switch (quickbooks?.state) {
+    case "CONNECTION_STATE_CONNECTED": return STATE.READY;
+    case "CONNECTION_STATE_NEEDS_RECONNECT": return STATE.NEEDS_RECONNECT;
+    default: return STATE.NOT_CONNECTED;
+  }
+}
+
+/** The public support page (contact, and the connection's state), in the page's language. */
+export const supportUrl = () => `/support?lang=${lang}`;
+
+function stateText(kind, error, onSettings) {
+  const who = onSettings ? "settings" : session?.isAdmin ? "admin" : "member";
+  switch (kind) {
+    case STATE.NOT_CONNECTED:
+      return [t("state.notConnected.title"), t(`state.notConnected.${who}`)];
+    case STATE.NEEDS_RECONNECT:
+      if (error?.reason === "PIPEDRIVE_NOT_CONNECTED") return [t("state.pipedriveRefused.title"), error.message];
+      return [t("state.needsReconnect.title"), t(`state.needsReconnect.${who}`)];
+    case STATE.PERMISSION_DENIED:
+      return [t("state.denied.title"), error ? error.message : t(`state.denied.${document.body.dataset.kind}`)];
+    default:
+      return [t(`state.error.${document.body.dataset.kind}`), error?.message || t("error.network")];
+  }
+}
+
+/**
+ * Show the page's state in its #state region and on <body data-state>, or clear it (READY).
+ * `error`: what went wrong (its message and request id are shown); `retry`: what "Try again"
+ * runs; `actions`: more buttons [{label, run}].
+ */
+export function showState(kind, { error = null, retry = null, actions = [] } = {}) {
+  document.body.dataset.state = kind;
+  const region = document.getElementById("state");
+  if (!region) return;
+  if (kind === STATE.READY) {
+    region.hidden = true;
+    region.replaceChildren();
+    resize();
+    return;
+  }
+  const onSettings = document.body.dataset.kind === "settings";
+  const [title, text] = stateText(kind, error, onSettings);
+  const buttons = [];
+  const connect = kind === STATE.NOT_CONNECTED || (kind === STATE.NEEDS_RECONNECT && error?.reason !== "PIPEDRIVE_NOT_CONNECTED");
+  if (connect && !onSettings && session?.isAdmin && session.settingsUrl) {
+    buttons.push(el("a", { class: "button primary", href: session.settingsUrl, target: "_top", "data-action": "settings" }, t("state.openSettings")));
+  }
+  if (kind === STATE.ERROR && retry) {
+    const again = el("button", { type: "button", class: "button primary", "data-action": "retry" }, t("common.retry"));
+    again.addEventListener("click", async () => {
+      again.disabled = true;
+      again.textContent = t("state.retrying");
+      await retry();
+    });
+    buttons.push(again);
+  }
+  for (const action of actions) {
+    buttons.push(el("button", { type: "button", class: "button", onclick: action.run }, action.label));
+  }
+  if (kind === STATE.ERROR || kind === STATE.PERMISSION_DENIED) {
+    buttons.push(el("a", { class: "button", href: supportUrl(), target: "_blank", rel: "noopener", "data-action": "support" }, t("state.support")));
+  }
+  const requestId = error instanceof ApiError ? error.problem?.request_id : "";
+  region.replaceChildren(...[
+    el("h2", { id: "state-title" }, title),
+    el("p", { id: "state-text" }, text),
+    requestId ? el("p", { class: "request-id", "data-field": "request-id" }, t("state.requestId", { id: requestId })) : null,
+    buttons.length ? el("div", { class: "actions start" }, buttons) : null,
+  ].filter(Boolean));
+  region.setAttribute("aria-labelledby", "state-title");
+  region.dataset.state = kind;
+  region.className = kind === STATE.ERROR || kind === STATE.PERMISSION_DENIED ? "state bad" : "state warn";
+  region.hidden = false;
+  resize();
 }
 
 export function el(tag, attrs = {}, ...children) {

@@ -1,8 +1,8 @@
 // The invoice form (Pipedrive custom modal): prefilled from PrepareInvoice, live totals,
 // customer search, field errors beside their fields, and one invoice however often it is sent.
 import {
-  ApiError, boot, closeModal, ctx, currencyPlaces, day, el, money, resize, rpc, session, showError,
-  snackbar, t, tCode, tFailure, uuid,
+  ApiError, STATE, boot, closeModal, ctx, currencyPlaces, day, el, money, resize, rpc, session,
+  showError, showState, snackbar, stateOf, t, tCode, tFailure, uuid,
   loaded,
 } from "./core.js";
 import * as D from "./decimal.js";
@@ -516,21 +516,9 @@ function fill() {
   recompute();
 }
 
-async function main() {
-  try {
-    await boot({ height: 700 });
-    dealName = `companies/${session.companyId}/deals/${dealId()}`;
-    [{ draft }, options] = await Promise.all([
-      rpc("InvoiceService", "PrepareInvoice", { parent: dealName }),
-      rpc("SettingsService", "ListInvoiceOptions", { parent: `companies/${session.companyId}` }),
-    ]);
-    fill();
-    form().hidden = false;
-  } catch (error) {
-    showError($("error"), error);
-  } finally {
-    loaded();
-  }
+const close = async () => { if (ctx.id) await closeModal(); else history.back(); };
+
+function wire() {
   for (const radio of form().elements.customerMode) radio.addEventListener("change", () => setMode(radio.value));
   form().elements.currency.addEventListener("change", recompute);
   for (const name of ["salesTaxCode", "issueDate"]) {
@@ -541,9 +529,31 @@ async function main() {
   for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);
   form().elements.exchangeRate.addEventListener("input", recompute);
   $("add-line").addEventListener("click", () => { $("lines").append(lineRow()); renumber(); recompute(); resize(); });
-  $("cancel").addEventListener("click", async () => { if (ctx.id) await closeModal(); else history.back(); });
+  $("cancel").addEventListener("click", close);
   form().addEventListener("submit", submit);
   wireSearch();
 }
 
-main();
+async function start() {
+  try {
+    await boot({ height: 700 });
+    dealName = `companies/${session.companyId}/deals/${dealId()}`;
+    [{ draft }, options] = await Promise.all([
+      rpc("InvoiceService", "PrepareInvoice", { parent: dealName }),
+      rpc("SettingsService", "ListInvoiceOptions", { parent: `companies/${session.companyId}` }),
+    ]);
+    fill();
+  } catch (error) {
+    // Not connected, refused, not allowed or failed: said, with the way out, and Close.
+    showState(stateOf(error), { error, retry: start, actions: [{ label: t("common.close"), run: close }] });
+    return;
+  } finally {
+    loaded();
+  }
+  showState(STATE.READY);
+  form().hidden = false;
+  wire(); // once: a failed load never showed the form
+  resize();
+}
+
+start();

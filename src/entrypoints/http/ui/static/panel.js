@@ -1,7 +1,8 @@
 // The deal panel: the deal's invoices with their status, actions and history, kept fresh.
 import {
-  ApiError, boot, confirmAction, ctx, day, download, el, formDialog, listen, moment, ago,
-  moneyOf, openModal, resize, rpc, session, showError, snackbar, t, tFailure, uuid,
+  STATE, boot, companyName, confirmAction, connectionStateOf, ctx, day, download, el, formDialog,
+  listen, moment, ago, moneyOf, openModal, resize, rpc, session, showError, showState, snackbar,
+  stateOf, t, tFailure, uuid,
   loaded,
 } from "./core.js";
 
@@ -183,13 +184,28 @@ function schedule() {
   }, busy ? 1500 : 3000);
 }
 
+/** QuickBooks (or Pipedrive) connected or not: the page's state, and whether it can invoice. */
+function showConnection(kind, error = null) {
+  showState(kind, { error });
+  const usable = kind === STATE.READY;
+  $("new-invoice").disabled = !usable;
+  $("refresh").disabled = !usable;
+}
+
+/** An action failed: a lost connection changes the page's state; anything else is said inline. */
+function failed(error) {
+  const kind = stateOf(error);
+  if (kind === STATE.NOT_CONNECTED || kind === STATE.NEEDS_RECONNECT) showConnection(kind, error);
+  else showError($("error"), error);
+}
+
 async function act(run, done) {
   try {
     const result = await run();
     await load();
     if (done) await snackbar(done(result));
   } catch (error) {
-    showError($("error"), error);
+    failed(error);
     await load().catch(() => {});
   }
 }
@@ -227,7 +243,7 @@ async function downloadPdf(invoice) {
   try {
     await download(`/api/v1/invoice-pdf?name=${encodeURIComponent(invoice.name)}`, `Invoice-${numberOf(invoice)}.pdf`);
   } catch (error) {
-    showError($("error"), error);
+    failed(error);
   }
 }
 
@@ -242,7 +258,7 @@ async function unlinkContact() {
     await rpc("CustomerService", "UnlinkCustomer", { name: draft.customerLink });
     await snackbar(t("panel.unlinked"));
   } catch (error) {
-    showError($("error"), error);
+    failed(error);
   }
 }
 
@@ -265,24 +281,44 @@ async function refresh() {
   try {
     await rpc("InvoiceService", "RefreshInvoices", { parent: dealName });
     await load();
-  } catch (error) {
-    showError($("error"), error);
-  } finally {
     button.disabled = false;
+  } catch (error) {
+    button.disabled = false;
+    failed(error);
+  } finally {
     button.textContent = t("panel.refresh");
   }
 }
 
-async function main() {
+let started = false;
+
+async function start() {
   try {
     await boot({ height: 320 });
+    dealName = `companies/${session.companyId}/deals/${dealId()}`;
+    $("settings-link").href = session.settingsUrl || "#";
+    const [{ connection }] = await Promise.all([
+      rpc("ConnectionService", "GetConnection", { name: `${companyName()}/connection` }),
+      load(),
+    ]);
+    showConnection(connectionStateOf(connection.quickbooks));
   } catch (error) {
-    loaded();
-    showError($("error"), error);
+    showState(stateOf(error), { error, retry: start });
     return;
+  } finally {
+    loaded();
   }
-  dealName = `companies/${session.companyId}/deals/${dealId()}`;
-  $("settings-link").href = session.settingsUrl || "#";
+  if (started) return;
+  started = true;
+  // The SDK exists once the page has booted.
+  listen("close_custom_modal", () => load().catch((error) => showError($("error"), error)));
+  listen("visibility", ({ data }) => { visible = data?.is_visible !== false; if (visible) load().catch(() => {}); });
+  schedule();
+  const created = new URLSearchParams(window.location.search).get("created");
+  if (created) await snackbar(t("panel.created", { number: created }));
+}
+
+function main() {
   $("new-invoice").addEventListener("click", newInvoice);
   $("refresh").addEventListener("click", refresh);
   $("unlink").addEventListener("click", unlinkContact);
@@ -290,21 +326,7 @@ async function main() {
   document.addEventListener("click", (event) => {
     if (!event.target.closest(".menu")) closeMenus();
   });
-  // Usable only now that they do something (the page's HTML shows them disabled).
-  $("new-invoice").disabled = false;
-  $("refresh").disabled = false;
-  listen("close_custom_modal", () => load().catch((error) => showError($("error"), error)));
-  listen("visibility", ({ data }) => { visible = data?.is_visible !== false; if (visible) load().catch(() => {}); });
-  try {
-    await load();
-  } catch (error) {
-    showError($("error"), error);
-  } finally {
-    loaded();
-  }
-  schedule();
-  const created = new URLSearchParams(window.location.search).get("created");
-  if (created) await snackbar(t("panel.created", { number: created }));
+  return start();
 }
 
 main();

@@ -1,8 +1,8 @@
 // App settings (Pipedrive "custom UI for app settings"): the QuickBooks connection, the field
 // mapping, the due-date rule with a live example, copy-to-QuickBooks and the defaults.
 import {
-  ApiError, boot, confirmAction, dayLong, el, params, resize, rpc, session, showError, snackbar,
-  signedToken, t, tCode,
+  ApiError, STATE, boot, confirmAction, connectionStateOf, dayLong, el, params, resize, rpc,
+  session, showError, showState, snackbar, signedToken, stateOf, t, tCode,
   loaded,
 } from "./core.js";
 
@@ -56,19 +56,21 @@ function showExample() {
 async function loadConnection() {
   const { connection } = await rpc("ConnectionService", "GetConnection", { name: `${company}/connection` });
   const qbo = connection.quickbooks || {};
-  const state = qbo.state || "CONNECTION_STATE_NOT_CONNECTED";
+  const kind = connectionStateOf(qbo);
   const text = {
-    CONNECTION_STATE_CONNECTED: t("settings.connected", { company: qbo.companyName || qbo.externalId }),
-    CONNECTION_STATE_NEEDS_RECONNECT: t("settings.needsReconnect"),
-  }[state] || t("settings.notConnected");
+    [STATE.READY]: t("settings.connected", { company: qbo.companyName || qbo.externalId }),
+    [STATE.NEEDS_RECONNECT]: t("settings.needsReconnect"),
+  }[kind] || t("settings.notConnected");
   $("connection-state").textContent = text;
-  $("connection-state").dataset.state = state.replace("CONNECTION_STATE_", "");
+  $("connection-state").dataset.state = (qbo.state || "CONNECTION_STATE_NOT_CONNECTED").replace("CONNECTION_STATE_", "");
   $("reads-rationed").hidden = !qbo.readsRationed;
-  $("connect").textContent = state === "CONNECTION_STATE_NOT_CONNECTED" ? t("settings.connect") : t("settings.reconnect");
-  $("connect").hidden = state === "CONNECTION_STATE_CONNECTED";
-  $("disconnect").hidden = state === "CONNECTION_STATE_NOT_CONNECTED";
+  // Intuit's rule: the Connect to QuickBooks button only while not connected; once connected,
+  // "Disconnect from QuickBooks" instead. A refused connection is connected again the same way.
+  $("connect").hidden = kind === STATE.READY;
+  $("disconnect").hidden = kind === STATE.NOT_CONNECTED;
   $("connection").hidden = false;
-  return state;
+  showState(kind);
+  return kind;
 }
 
 async function connect() {
@@ -219,6 +221,24 @@ async function save(event) {
   }
 }
 
+async function start() {
+  try {
+    await boot({ height: 900 });
+    company = `companies/${session.companyId}`;
+    if (!session.isAdmin) {
+      showState(STATE.PERMISSION_DENIED);
+      return;
+    }
+    await loadConnection();
+    await loadSettings();
+    form().hidden = false;
+  } catch (error) {
+    showState(stateOf(error), { error, retry: start });
+  } finally {
+    loaded();
+  }
+}
+
 async function main() {
   // Back from Intuit in the sign-in window: nothing to show but that it worked.
   if (params.get("quickbooks") && !params.get("token") && window.opener) {
@@ -231,21 +251,7 @@ async function main() {
   $("connect").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
   $("disconnect").addEventListener("click", disconnect);
   form().addEventListener("submit", save);
-  try {
-    await boot({ height: 900 });
-    company = `companies/${session.companyId}`;
-    if (!session.isAdmin) {
-      $("admins-only").hidden = false;
-      return;
-    }
-    await loadConnection();
-    await loadSettings();
-    form().hidden = false;
-  } catch (error) {
-    showError($("error"), error);
-  } finally {
-    loaded();
-  }
+  await start();
 }
 
 main();
