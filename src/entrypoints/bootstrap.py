@@ -44,6 +44,8 @@ from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers
 from application.installation import (
     CompletePipedriveInstall,
     CompletePipedriveSignIn,
+    PurgeCompany,
+    QueueDuePurges,
     StartPipedriveSignIn,
     UninstallPipedrive,
 )
@@ -240,15 +242,25 @@ class Services(containers.DeclarativeContainer):
     reconnect_quickbooks = providers.Factory(StartQuickBooksReconnect, tokens, start_connect)
     check_quickbooks = providers.Factory(CheckQuickBooksConnection, tokens, accounting, clock)
     complete_install = providers.Factory(
-        CompletePipedriveInstall, crm_authorizer, tokens, jobs, clock
+        CompletePipedriveInstall, crm_authorizer, tokens, jobs, clock, uow
     )
     start_sign_in = providers.Factory(StartPipedriveSignIn, oauth_states, crm_authorizer, clock)
     complete_sign_in = providers.Factory(
         CompletePipedriveSignIn, oauth_states, complete_install, clock
     )
     uninstall = providers.Factory(
-        UninstallPipedrive, tokens, crm_authorizer, uow, clock, authorizer
+        UninstallPipedrive,
+        tokens,
+        crm_authorizer,
+        uow,
+        jobs,
+        clock,
+        authorizer,
+        notices,
+        purge_after=config.purge_after,
     )
+    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock)
+    purge_company = providers.Factory(PurgeCompany, uow, tokens, clock)
     apply_changes = providers.Factory(ApplyAccountingChanges, uow, accounting, tokens, clock)
     record_notices = providers.Factory(RecordChangeNotices, gateways.inbox, clock)
     process_notices = providers.Factory(ProcessChangeNotices, notices, apply_changes, clock)
@@ -357,6 +369,7 @@ def build_container(
             "api_tokens": dict(settings.api_tokens),
             "public_url": public_url,
             "secret_key": settings.secret_key,
+            "purge_after": settings.purge_after,
             "secure_cookies": public_url.startswith("https://"),
             # The vendor settings as they are, plus the URLs of ours the vendors call back.
             "quickbooks": asdict(settings.quickbooks)

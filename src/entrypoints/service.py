@@ -89,6 +89,9 @@ class Service:
             overdue=services.overdue(),
             subscribe_webhooks=services.subscribe_webhooks(),
             check_webhooks=services.check_webhooks(),
+            queue_purges=services.queue_purges(),
+            purge=services.purge_company(),
+            on_purged=container.entrypoints.metrics().companies_purged.inc,
             token_store=container.gateways.token_store(),
             cdc_minutes=self.settings.cdc_interval_minutes,
         )
@@ -166,6 +169,7 @@ class Service:
                 support_status=support_status(sign_in, services.get_connections()),
                 support_email=settings.support_email,
                 demo_url=self.demo_url,
+                purge_days=settings.purge_after.days,
             ),
         )
         add_quickbooks_app_urls(

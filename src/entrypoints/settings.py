@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from application.auth import Principal
@@ -75,6 +76,8 @@ class AppSettings:
     # Shown on the public support page; empty: the page says none is configured.
     support_email: str = ""
     worker_concurrency: int = 4
+    # How long a company's data is kept after its last Pipedrive user uninstalled the app.
+    purge_after: timedelta = timedelta(days=30)
     # The Pipedrive app-extensions SDK (UMD build) the UI pages load; `make setup` installs it
     # from npm. Missing: the pages still work opened directly in a tab, not inside Pipedrive.
     ui_sdk_path: Path = DEFAULT_SDK_PATH
@@ -164,6 +167,22 @@ def otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
     return endpoint
 
 
+MAX_PURGE_AFTER_DAYS = 365
+
+
+def _purge_after(env: Mapping[str, str]) -> timedelta:
+    name, raw = "DEALBOOKS_PURGE_AFTER_DAYS", (env.get("DEALBOOKS_PURGE_AFTER_DAYS") or "").strip()
+    if not raw:
+        return AppSettings.purge_after
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number of days, got {raw!r}") from None
+    if not 0 <= days <= MAX_PURGE_AFTER_DAYS:
+        raise ConfigurationError(f"{name} must be between 0 and {MAX_PURGE_AFTER_DAYS} days")
+    return timedelta(days=days)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
     env = os.environ if env is None else env
     environment = env.get("DEALBOOKS_ENV", "development").strip().lower()
@@ -236,6 +255,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         log_format=log_format,
         cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
+        purge_after=_purge_after(env),
         ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
         support_email=(env.get("DEALBOOKS_SUPPORT_EMAIL") or "").strip(),
         otlp_traces_endpoint=otlp_traces_endpoint(env),

@@ -21,5 +21,8 @@ class InMemoryJobQueue:
     async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
         self.defer("follow_up_on_deal", company_id=company_id, invoice_id=invoice_id)
 
+    async def purge_company(self, company_id: str) -> None:
+        self.defer("purge_company", company_id=company_id)
+
     async def drain(self) -> None:
         """Nothing is queued in the background here."""

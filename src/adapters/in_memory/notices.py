@@ -38,6 +38,10 @@ class InMemoryNoticeStore:
             default=None,
         )
 
+    async def forget_realm(self, realm_id: str) -> None:
+        for key in [k for k, (n, _, _) in self.notices.items() if n.realm_id == realm_id]:
+            del self.notices[key]
+
     async def watermark(self, company_id: str) -> datetime | None:
         return self.watermarks.get(company_id)
 

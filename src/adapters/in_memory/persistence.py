@@ -14,6 +14,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from application.errors import ConcurrencyConflictError
 from application.ports.persistence import (
+    CompanyPurge,
     CreationOptions,
     CustomerLink,
     DealFollowUp,
@@ -42,6 +43,7 @@ class InMemoryStore:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.links: dict[tuple[str, SourceEntity, str, str], CustomerLink] = {}
         self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
+        self.purges: dict[str, CompanyPurge] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
@@ -340,6 +342,28 @@ class InMemoryDealFollowUpRepository(_OnTable[tuple[str, str], DealFollowUp]):
         return sorted(unfinished, key=lambda f: f.updated_at)[:limit]
 
 
+class InMemoryCompanyPurgeRepository(_OnTable[str, CompanyPurge]):
+    async def schedule(self, purge: CompanyPurge) -> CompanyPurge:
+        waiting = self._table.get(purge.company_id)
+        if waiting is not None:
+            return waiting
+        self._table.put(purge.company_id, purge)
+        return purge
+
+    async def get_for_update(self, company_id: str) -> CompanyPurge | None:
+        return self._table.get(company_id)
+
+    async def cancel(self, company_id: str) -> bool:
+        if self._table.get(company_id) is None:
+            return False
+        self._table.put(company_id, None)
+        return True
+
+    async def list_due(self, now: datetime, limit: int) -> list[str]:
+        due = sorted((p.due_at, p.company_id) for p in self._table.rows() if p.due_at <= now)
+        return [company_id for _, company_id in due][:limit]
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -350,13 +374,15 @@ class InMemoryUnitOfWork:
         idempotency = _Table("request id", store.idempotency)
         links = _Table("customer link", store.links)
         follow_ups = _Table("follow-up", store.follow_ups)
-        self._tables = (settings, invoices, creation, idempotency, links, follow_ups)
+        purges = _Table("purge", store.purges)
+        self._tables = (settings, invoices, creation, idempotency, links, follow_ups, purges)
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
         self.invoice_events = InMemoryInvoiceEventRepository(store)
         self.idempotency = InMemoryIdempotencyStore(idempotency)
         self.customer_links = InMemoryCustomerLinkRepository(links)
         self.deal_follow_ups = InMemoryDealFollowUpRepository(follow_ups)
+        self.purges = InMemoryCompanyPurgeRepository(purges)
 
     async def __aenter__(self) -> Self:
         return self
@@ -400,6 +426,7 @@ class InMemoryUnitOfWork:
         store = self._store
         async with store.lock:
             store.settings.pop(company_id, None)
+            store.purges.pop(company_id, None)
             keyed: tuple[dict[Any, Any], ...] = (
                 store.invoices,
                 store.creation,

@@ -47,6 +47,13 @@ class PostgresNoticeStore:
             ).scalar_one()
         return value if isinstance(value, datetime) else None
 
+    async def forget_realm(self, realm_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM accounting_notices WHERE realm_id = :realm"),
+                {"realm": realm_id[:64]},
+            )
+
     async def watermark(self, company_id: str) -> datetime | None:
         async with self._engine.connect() as conn:
             value = (

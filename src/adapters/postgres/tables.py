@@ -36,13 +36,15 @@ class CompanySettingsRow(SQLModel, table=True):
 
 
 class ConnectionRow(SQLModel, table=True):
-    """A company's connection to one vendor; the tokens are sealed (see ``crypto``)."""
+    """A company's connection to one vendor, one per user for Pipedrive (``user_id`` empty for
+    QuickBooks); the tokens are sealed (see ``crypto``)."""
 
     __tablename__ = "connections"
     __table_args__ = (Index("ix_connections_vendor_external_id", "vendor", "external_id"),)
 
     company_id: str = Field(primary_key=True, max_length=64)
     vendor: str = Field(primary_key=True, max_length=16)
+    user_id: str = Field(default="", primary_key=True, max_length=64)
     external_id: str = Field(max_length=64)
     sealed_tokens: str
     access_expires_at: datetime = _column(_TIMESTAMP)
@@ -57,6 +59,16 @@ class ConnectionRow(SQLModel, table=True):
     failure_reason: str = Field(default="", max_length=500)
     time_zone: str = Field(default="", max_length=64)
     version: int = Field(default=1)
+
+
+class CompanyPurgeRow(SQLModel, table=True):
+    """A company whose last Pipedrive user uninstalled: its data is forgotten from ``due_at``."""
+
+    __tablename__ = "company_purges"
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    uninstalled_at: datetime = _column(_TIMESTAMP)
+    due_at: datetime = _column(_TIMESTAMP)
 
 
 class OAuthStateRow(SQLModel, table=True):

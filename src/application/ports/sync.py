@@ -47,6 +47,10 @@ class NoticeStore(Protocol):
         never): what tells a cache of QuickBooks data that it may have changed."""
         ...
 
+    async def forget_realm(self, realm_id: str) -> None:
+        """Delete every notice of the realm (its connection is gone)."""
+        ...
+
     async def watermark(self, company_id: str) -> datetime | None:
         """Until when QuickBooks changes of the company are known to be applied."""
         ...
