@@ -234,7 +234,9 @@ class Services(containers.DeclarativeContainer):
     get_connections = providers.Factory(
         GetConnections, tokens, clock, notices, accounting=accounting
     )
-    disconnect_quickbooks = providers.Factory(DisconnectQuickBooks, tokens, authorizer, clock)
+    disconnect_quickbooks = providers.Factory(
+        DisconnectQuickBooks, tokens, authorizer, clock, notices
+    )
     start_connect = providers.Factory(StartQuickBooksConnect, oauth_states, authorizer, clock)
     complete_connect = providers.Factory(
         CompleteQuickBooksConnect, oauth_states, authorizer, tokens, clock

@@ -228,7 +228,7 @@ user uninstalls it, dealbooks also revokes the QuickBooks connection and deletes
 tokens and change notices at once; the company's settings, invoices, history, links and notes
 not yet written are deleted {purge_days} days later, unless someone in the company installs
 dealbooks again before then (the data is then kept). Disconnecting QuickBooks deletes the
-QuickBooks tokens at once; the change notices QuickBooks sent until then are kept.</p>
+QuickBooks tokens and change notices at once.</p>
 <h2>Your invoices stay yours</h2>
 <p>Invoices live in your QuickBooks company; uninstalling dealbooks does not change them.</p>
 """,
@@ -387,7 +387,7 @@ aussi la connexion QuickBooks et supprime aussitôt les jetons et les avis de ch
 QuickBooks ; les paramètres, factures, historiques, liens et notes pas encore écrites de la
 société sont supprimés {purge_days} jours plus tard, sauf si quelqu'un de la société réinstalle
 dealbooks d'ici là (les données sont alors gardées). Déconnecter QuickBooks supprime aussitôt
-les jetons QuickBooks ; les avis de changement reçus jusque-là sont gardés.</p>
+les jetons et les avis de changement QuickBooks.</p>
 <h2>Vos factures restent les vôtres</h2>
 <p>Les factures sont dans votre société QuickBooks ; désinstaller dealbooks ne les modifie
 pas.</p>
