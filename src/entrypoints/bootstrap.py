@@ -113,10 +113,10 @@ class Gateways(containers.DeclarativeContainer):
     oauth_states = providers.Singleton(PostgresOAuthStateStore, session_factory)
     lock = providers.Singleton(PostgresDistributedLock, engine)
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
-    notices = providers.Singleton(PostgresNoticeStore, engine)
+    notices = providers.Singleton(PostgresNoticeStore, engine, secret_box)
     jobs_app = providers.Singleton(build_app, config.database_url)
     jobs = providers.Singleton(ProcrastinateJobQueue, jobs_app)
-    inbox = providers.Singleton(ProcrastinateNoticeInbox, engine)
+    inbox = providers.Singleton(ProcrastinateNoticeInbox, engine, secret_box)
 
     quickbooks_session = providers.Singleton(vendor_session)
     quickbooks_endpoints = providers.Singleton(

@@ -74,7 +74,7 @@ class Service:
         self.container = container = build_container(self.settings, database_url, self.overrides)
         engine = container.gateways.engine()
         self._jobs_app = jobs_app = container.gateways.jobs_app()
-        await migrate.upgrade(engine)
+        await migrate.upgrade(engine, secret_key=self.settings.secret_key)
         await apply_schema(jobs_app, engine)
         log.info("database.migrated")
         await jobs_app.open_async()

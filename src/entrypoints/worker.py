@@ -79,13 +79,13 @@ def register_tasks(
         with structlog.contextvars.bound_contextvars(job="follow_up_on_deal"):
             await follow_up.execute(company_id, invoice_id)
 
-    # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<realm>", queueing lock
-    # "notices-<realm>"). ``keys``: jobs queued before one job applied a realm's every pending
-    # notice still carry theirs; they are among the pending ones.
+    # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<key>", queueing lock
+    # "notices-<key>", the key a digest of the realm). ``keys``: jobs queued before one job
+    # applied a realm's every pending notice still carry theirs; they are among the pending ones.
     @app.task(name="apply_quickbooks_changes", retry=backoff, queue="sync")
-    async def apply_quickbooks_changes(realm_id: str, keys: list[str] | None = None) -> None:
+    async def apply_quickbooks_changes(realm_key: str, keys: list[str] | None = None) -> None:
         with structlog.contextvars.bound_contextvars(job="apply_quickbooks_changes"):
-            await process_notices.execute(realm_id)
+            await process_notices.execute(realm_key)
 
     @app.task(name="catch_up_company", retry=RetryStrategy(max_attempts=3, wait=30), queue="sync")
     async def catch_up_company(company_id: str) -> None:

@@ -33,6 +33,7 @@ from application.ports.connections import (
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LONG_REALM = "9130354840911234"
 BACKENDS = ["in_memory", pytest.param("postgres", marks=pytest.mark.integration)]
 
 
@@ -149,15 +150,30 @@ async def test_deleting_forgets_the_tokens(token_store: TokenStore) -> None:
 
 
 @pytest.mark.integration
-async def test_tokens_are_not_stored_in_clear_text(pg_engine: AsyncEngine) -> None:
+async def test_tokens_and_the_realm_id_are_not_stored_in_clear_text(pg_engine: AsyncEngine) -> None:
+    """Intuit's security review: refresh token and realmId encrypted, the key elsewhere."""
     store = PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40))
-    await store.save(connection())
+    await store.save(connection(realm=LONG_REALM))
 
     async with pg_engine.connect() as conn:
         dump = str((await conn.execute(text("SELECT * FROM connections"))).all())
 
     assert "access-1" not in dump
     assert "refresh-1" not in dump
+    assert LONG_REALM not in dump
+    found = await store.load_by_external_id(Vendor.QUICKBOOKS, LONG_REALM)
+    assert found is not None
+    assert (found.company_id, found.external_id) == ("1001", LONG_REALM)
+
+
+@pytest.mark.integration
+async def test_the_realm_is_found_only_with_the_same_secret_key(pg_engine: AsyncEngine) -> None:
+    sessions = build_session_factory(pg_engine)
+    await PostgresTokenStore(sessions, SecretBox("k" * 40)).save(connection(realm=LONG_REALM))
+
+    other_key = PostgresTokenStore(sessions, SecretBox("another-key-" * 4))
+
+    assert await other_key.load_by_external_id(Vendor.QUICKBOOKS, LONG_REALM) is None
 
 
 def pipedrive(user: str, *, at: datetime = NOW, n: int = 1) -> Connection:

@@ -151,7 +151,7 @@ async def stack(pg_engine: AsyncEngine) -> AsyncIterator[Stack]:
                 jobs,
                 clock,
                 quickbooks,
-                PostgresNoticeStore(pg_engine),
+                PostgresNoticeStore(pg_engine, box),
             ),
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,

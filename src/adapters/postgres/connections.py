@@ -1,4 +1,4 @@
-"""Postgres TokenStore and OAuthStateStore: short transactions of their own, tokens sealed."""
+"""Postgres TokenStore and OAuthStateStore: short transactions of their own, secrets sealed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from adapters.postgres.tables import ConnectionRow, OAuthStateRow
 from application.ports.connections import OAuthState, UserRemoval
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
-_SEALED_COLUMNS = {"sealed_tokens", "access_expires_at", "refresh_expires_at"}
+_SEALED_COLUMNS = {
+    "sealed_tokens",
+    "access_expires_at",
+    "refresh_expires_at",
+    "sealed_external_id",
+    "external_key",
+}
 # Which of a company's connections to a vendor its calls use: a usable one, the most recently
 # connected (Pipedrive: one per installing user).
 _IN_USE_ORDER = (
@@ -28,7 +34,8 @@ _IN_USE_ORDER = (
 
 
 class PostgresTokenStore:
-    """A connection's row holds its fields, but its tokens are sealed in one column."""
+    """A connection's row holds its fields, but its tokens and its vendor account id (the
+    QuickBooks realm id) are sealed; the account id's keyed digest finds it."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
         self._sessions = session_factory
@@ -48,6 +55,7 @@ class PostgresTokenStore:
                 "vendor": Vendor(row.vendor),
                 "status": ConnectionStatus(row.status),
                 "tokens": tokens,
+                "external_id": self._box.open(row.sealed_external_id)["id"],
             }
         )
 
@@ -71,13 +79,15 @@ class PostgresTokenStore:
         stored = dataclasses.replace(connection, version=version)
         tokens = stored.tokens
         values = {f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)}
-        del values["tokens"]
+        del values["tokens"], values["external_id"]
         values.update(
             sealed_tokens=self._box.seal(
                 {"access": tokens.access_token, "refresh": tokens.refresh_token}
             ),
             access_expires_at=tokens.access_expires_at,
             refresh_expires_at=tokens.refresh_expires_at,
+            sealed_external_id=self._box.seal({"id": stored.external_id}),
+            external_key=self._box.digest(stored.external_id),
         )
         await session.execute(
             insert(ConnectionRow)
@@ -116,7 +126,7 @@ class PostgresTokenStore:
                 select(ConnectionRow)
                 .where(
                     col(ConnectionRow.vendor) == vendor,
-                    col(ConnectionRow.external_id) == external_id,
+                    col(ConnectionRow.external_key) == self._box.digest(external_id),
                 )
                 .order_by(col(ConnectionRow.updated_at).desc().nulls_last(), *_IN_USE_ORDER)
                 .limit(1)

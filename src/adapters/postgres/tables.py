@@ -37,15 +37,17 @@ class CompanySettingsRow(SQLModel, table=True):
 
 class ConnectionRow(SQLModel, table=True):
     """A company's connection to one vendor, one per user for Pipedrive (``user_id`` empty for
-    QuickBooks); the tokens are sealed (see ``crypto``)."""
+    QuickBooks). The tokens and the vendor account id (the QuickBooks realm id) are sealed (see
+    ``crypto``); ``external_key`` is the account id's keyed digest, to find it by realm."""
 
     __tablename__ = "connections"
-    __table_args__ = (Index("ix_connections_vendor_external_id", "vendor", "external_id"),)
+    __table_args__ = (Index("ix_connections_vendor_external_key", "vendor", "external_key"),)
 
     company_id: str = Field(primary_key=True, max_length=64)
     vendor: str = Field(primary_key=True, max_length=16)
     user_id: str = Field(default="", primary_key=True, max_length=64)
-    external_id: str = Field(max_length=64)
+    sealed_external_id: str
+    external_key: str = Field(max_length=64)
     sealed_tokens: str
     access_expires_at: datetime = _column(_TIMESTAMP)
     refresh_expires_at: datetime | None = _column(_TIMESTAMP, nullable=True)

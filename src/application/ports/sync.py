@@ -36,8 +36,9 @@ class NoticeInbox(Protocol):
 
 
 class NoticeStore(Protocol):
-    async def pending(self, realm_id: str, limit: int) -> list[ChangeNotice]:
-        """The realm's notices not yet processed, oldest first."""
+    async def pending(self, realm_key: str, limit: int) -> list[ChangeNotice]:
+        """The realm's notices not yet processed, oldest first. ``realm_key`` is the realm as
+        the inbox queued its job: opaque here (the store may keep a digest, not the realm)."""
         ...
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None: ...

@@ -192,8 +192,10 @@ dealbooks source (see the <a href="/docs#demo">install guide</a>).</p>""",
 installed dealbooks (Pipedrive installs are per user), the user's id and OAuth access and
 refresh tokens, with the company's id and API address; for QuickBooks, the company (realm) id,
 name and time zone, who connected it and when, and the OAuth access and refresh tokens. The
-tokens are encrypted (Fernet: AES-128 with an HMAC-SHA256 signature) with a key derived from the
-service's secret key, which is kept outside the database.</li>
+tokens and the QuickBooks company id are encrypted (Fernet: AES-128 with an HMAC-SHA256
+signature) with a key derived from the service's secret key, which is kept outside the database;
+the QuickBooks company id is looked up through a keyed HMAC-SHA256 digest of it, never in
+clear.</li>
 <li><strong>Settings</strong>: which Pipedrive field fills each invoice field, the due-date
 rule and the defaults you chose.</li>
 <li><strong>Invoices created through dealbooks</strong>: the customer details sent to QuickBooks
@@ -203,7 +205,7 @@ name) who acted.</li>
 <li><strong>Links</strong> between Pipedrive contacts and QuickBooks customers (the customer's
 name and id), and the notes dealbooks adds to deals until they are written.</li>
 <li><strong>Change notices</strong> QuickBooks sends (which invoice or payment changed, and
-when: no names or amounts).</li>
+when: no names or amounts), under the keyed digest of the QuickBooks company id.</li>
 <li>Short-lived technical records: sign-in and connection links (10 minutes), request ids
 that prevent duplicate invoices, and background jobs.</li>
 </ul>
@@ -347,8 +349,10 @@ Pipedrive qui a installé dealbooks (Pipedrive installe les applications par uti
 identifiant et ses jetons OAuth d'accès et de renouvellement, avec l'identifiant et l'adresse
 API de la société ; pour QuickBooks, l'identifiant (realm), le nom et le fuseau horaire de la
 société, qui l'a connectée et quand, et les jetons OAuth d'accès et de renouvellement. Les
-jetons sont chiffrés (Fernet : AES-128 avec une signature HMAC-SHA256) avec une clé dérivée de
-la clé secrète du service, conservée hors de la base.</li>
+jetons et l'identifiant de la société QuickBooks sont chiffrés (Fernet : AES-128 avec une
+signature HMAC-SHA256) avec une clé dérivée de la clé secrète du service, conservée hors de la
+base ; l'identifiant QuickBooks est retrouvé par une empreinte HMAC-SHA256 à clé, jamais en
+clair.</li>
 <li><strong>Les paramètres</strong> : quel champ Pipedrive remplit chaque champ de la facture,
 la règle d'échéance et les valeurs par défaut choisies.</li>
 <li><strong>Les factures créées avec dealbooks</strong> : les coordonnées du client envoyées à
@@ -359,7 +363,8 @@ avec l'utilisateur Pipedrive (identifiant et nom) qui a agi.</li>
 identifiant du client), et les notes que dealbooks ajoute aux affaires, jusqu'à leur
 écriture.</li>
 <li><strong>Les avis de changement</strong> envoyés par QuickBooks (quelle facture ou quel
-paiement a changé, et quand : ni nom ni montant).</li>
+paiement a changé, et quand : ni nom ni montant), sous l'empreinte à clé de l'identifiant de la
+société QuickBooks.</li>
 <li>Des enregistrements techniques de courte durée : liens de connexion (10 minutes),
 identifiants de requête qui empêchent les doublons de factures, tâches de fond.</li>
 </ul>
