@@ -193,7 +193,7 @@ class Service:
         while self.jobs.deferred:
             task, args = self.jobs.deferred.pop(0)
             if task == "apply_changes":
-                await self.process.execute(args["realm_id"])
+                await self.process.execute(args["realm_key"])
             elif task == "finish_creation":
                 await self.finish.execute(args["company_id"], args["invoice_id"])
             elif task == "follow_up_on_deal":

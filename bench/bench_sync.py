@@ -15,8 +15,10 @@ import aiohttp
 import asyncpg
 import grpc
 
+from adapters.postgres.crypto import SecretBox
 from bench.harness import Figure, percentile
 from dealbooks.v1 import customer_pb2, invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
+from entrypoints.settings import load_settings
 
 PAYMENTS = 100
 CONCURRENT_PAYMENTS = 10
@@ -143,8 +145,10 @@ async def _webhooks(ports: dict[str, Any]) -> tuple[float, int, int]:
     elapsed = time.perf_counter() - started
     conn = await asyncpg.connect(ports["database_url"].replace("postgresql+asyncpg", "postgresql"))
     try:
+        # Notices keep the realm's keyed digest (under the service's secret key).
+        realm_key = SecretBox(load_settings().secret_key).digest("bench-realm-not-connected")
         stored = await conn.fetchval(
-            "SELECT count(*) FROM accounting_notices WHERE realm_id = 'bench-realm-not-connected'"
+            "SELECT count(*) FROM accounting_notices WHERE realm_key = $1", realm_key
         )
     finally:
         await conn.close()

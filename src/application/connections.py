@@ -243,11 +243,14 @@ class CompleteQuickBooksConnect:
 
 @dataclass(frozen=True, slots=True)
 class DisconnectQuickBooks:
-    """Revoke the tokens at Intuit (best effort) and forget them."""
+    """Revoke the tokens at Intuit (best effort) and forget them, with the change notices
+    QuickBooks sent for the realm (they can no longer be applied) unless another company is
+    connected to it."""
 
     token_store: TokenStore
     authorizer: AccountingAuthorizer
     clock: Clock
+    notices: NoticeStore | None = None
 
     async def execute(self, principal: Principal, company_id: str) -> ConnectionStateView:
         principal.ensure_admin(company_id)
@@ -259,6 +262,11 @@ class DisconnectQuickBooks:
                 # The tokens are forgotten anyway; Intuit drops unused grants after ~100 days.
                 log.warning("quickbooks.revoke_failed", company_id=company_id, reason=exc.reason)
             await self.token_store.delete(company_id, Vendor.QUICKBOOKS)
+            realm = connection.external_id
+            if self.notices is not None and not await self.token_store.load_by_external_id(
+                Vendor.QUICKBOOKS, realm
+            ):
+                await self.notices.forget_realm(realm)
             log.info(
                 "quickbooks.disconnected",
                 company_id=company_id,

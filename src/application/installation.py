@@ -1,8 +1,14 @@
-"""Installing and uninstalling the Pipedrive marketplace app for a company.
+"""Installing and uninstalling the Pipedrive marketplace app, per user and per company.
 
-Install stores the Pipedrive connection and queues the webhook subscription as a durable job
-(a brief Pipedrive outage never fails an install). Uninstall revokes the tokens (best effort),
-then forgets everything stored for the company; Pipedrive removes the app's webhooks itself.
+Pipedrive installs are per user: each user who authorizes the app has tokens of their own, and
+the company's Pipedrive calls use one of them (``TokenStore.load``). Install stores the user's
+connection and queues the webhook subscription as a durable job (a brief Pipedrive outage never
+fails an install). Uninstall (Pipedrive's DELETE on the callback, per user) forgets that user's
+tokens at once. When the company's last user goes, QuickBooks is revoked and its tokens and
+change notices deleted at once, and the company's other data is forgotten ``purge_after`` later
+(30 days unless configured) by a durable purge: the waiting purge is a row committed before
+anything else happens, and a periodic job queues a purge job for each one due. Installing again
+before that cancels it.
 """
 
 from __future__ import annotations
@@ -21,11 +27,17 @@ from application.ports.clock import Clock
 from application.ports.connections import OAuthState, OAuthStateStore, TokenStore
 from application.ports.crm import CrmAuthorizer, CrmUser
 from application.ports.jobs import JobQueue
-from application.ports.persistence import UnitOfWorkFactory
+from application.ports.persistence import CompanyPurge, UnitOfWorkFactory
+from application.ports.sync import NoticeStore
 from application.reasons import Reason
 from domain.connection import Connection, Vendor
 
 log = structlog.get_logger("dealbooks.installation")
+
+#: How long a company's data is kept after its last user uninstalled (our policy: 30 days).
+PURGE_AFTER: Final = timedelta(days=30)
+#: Purges queued per run of the periodic job; the next run queues the rest.
+PURGES_PER_RUN: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +48,16 @@ class CompletePipedriveInstallCommand:
 @dataclass(frozen=True, slots=True)
 class UninstallPipedriveCommand:
     company_id: str
-    user_id: str | None = None
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UninstallReport:
+    """``user_removed``: the user had tokens stored; ``purge_due_at``: set when this was the
+    company's last user (when its data will be forgotten)."""
+
+    user_removed: bool
+    purge_due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +66,7 @@ class CompletePipedriveInstall:
     token_store: TokenStore
     jobs: JobQueue
     clock: Clock
+    uow_factory: UnitOfWorkFactory
 
     async def execute(self, cmd: CompletePipedriveInstallCommand) -> CrmUser:
         install = await self.authorizer.exchange_code(cmd.code)
@@ -61,8 +83,15 @@ class CompletePipedriveInstall:
                 connected_by=user.id,
                 connected_at=now,
                 updated_at=now,
+                user_id=user.id,
             )
         )
+        # Installed again before its data was forgotten: the data stays.
+        async with self.uow_factory() as uow:
+            cancelled = await uow.purges.cancel(user.company_id)
+            await uow.commit()
+        if cancelled:
+            log.info("company.purge_cancelled", company_id=user.company_id)
         # After the tokens are stored: the job subscribes with them. A reinstall queues it again
         # and it changes nothing that is already right.
         await self.jobs.subscribe_crm_webhooks(user.company_id)
@@ -72,38 +101,128 @@ class CompletePipedriveInstall:
 
 @dataclass(frozen=True, slots=True)
 class UninstallPipedrive:
+    """One user uninstalled the app (Pipedrive says so for each user). Idempotent: the same
+    uninstall told twice changes nothing more, and a company without users left is taken
+    through the last user's steps again (each is idempotent), so a repeat finishes a teardown
+    an outage interrupted."""
+
     token_store: TokenStore
     authorizer: CrmAuthorizer
     uow_factory: UnitOfWorkFactory
+    jobs: JobQueue
     clock: Clock
-    accounting_authorizer: AccountingAuthorizer | None = None
+    accounting_authorizer: AccountingAuthorizer
+    notices: NoticeStore
+    _: KW_ONLY
+    purge_after: timedelta = PURGE_AFTER
 
-    async def execute(self, cmd: UninstallPipedriveCommand) -> None:
-        connection = await self.token_store.load(cmd.company_id, Vendor.PIPEDRIVE)
-        if connection is not None:
-            try:
-                await self.authorizer.revoke(connection.tokens.refresh_token)
+    async def execute(self, cmd: UninstallPipedriveCommand) -> UninstallReport:
+        company_id = cmd.company_id
+        removal = await self.token_store.delete_user(company_id, Vendor.PIPEDRIVE, cmd.user_id)
+        if removal.removed is not None:
+            log.info(
+                "pipedrive.user_uninstalled",
+                company_id=company_id,
+                user_id=cmd.user_id,
+                users_left=removal.remaining,
+            )
+            try:  # Pipedrive already dropped them; revoking makes sure (best effort)
+                await self.authorizer.revoke(removal.removed.tokens.refresh_token)
             except ApplicationError as exc:
-                log.warning("pipedrive.revoke_failed", company_id=cmd.company_id, reason=exc.reason)
-        quickbooks = await self.token_store.load(cmd.company_id, Vendor.QUICKBOOKS)
-        if quickbooks is not None and self.accounting_authorizer is not None:
-            try:
-                await self.accounting_authorizer.revoke(quickbooks.tokens.refresh_token)
-            except ApplicationError as exc:
-                log.warning(
-                    "quickbooks.revoke_failed", company_id=cmd.company_id, reason=exc.reason
-                )
-        async with self.uow_factory() as uow:
-            await uow.forget_company(cmd.company_id)
-            await uow.commit()
-        await self.token_store.delete(cmd.company_id, Vendor.QUICKBOOKS)
-        await self.token_store.delete(cmd.company_id, Vendor.PIPEDRIVE)
+                log.warning("pipedrive.revoke_failed", company_id=company_id, reason=exc.reason)
+        if removal.remaining:
+            if removal.removed is not None:
+                # Pipedrive removes the app webhooks a user's token made when that user
+                # uninstalls: a remaining user's token makes them again (no duplicates).
+                await self.jobs.subscribe_crm_webhooks(company_id)
+            return UninstallReport(user_removed=removal.removed is not None)
+        purge = await self._schedule_purge(company_id)
+        await self._disconnect_quickbooks(company_id)
         log.info(
             "pipedrive.uninstalled",
-            company_id=cmd.company_id,
+            company_id=company_id,
             user_id=cmd.user_id,
-            at=self.clock.now().isoformat(),
+            purge_due_at=purge.due_at.isoformat(),
         )
+        return UninstallReport(removal.removed is not None, purge_due_at=purge.due_at)
+
+    async def _schedule_purge(self, company_id: str) -> CompanyPurge:
+        """Committed before any vendor call: whatever happens next, the data goes in time."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            purge = await uow.purges.schedule(
+                CompanyPurge(company_id, uninstalled_at=now, due_at=now + self.purge_after)
+            )
+            await uow.commit()
+        return purge
+
+    async def _disconnect_quickbooks(self, company_id: str) -> None:
+        quickbooks = await self.token_store.load(company_id, Vendor.QUICKBOOKS)
+        if quickbooks is None:
+            return
+        try:
+            await self.accounting_authorizer.revoke(quickbooks.tokens.refresh_token)
+        except ApplicationError as exc:
+            # The tokens are forgotten anyway; Intuit drops unused grants after ~100 days.
+            log.warning("quickbooks.revoke_failed", company_id=company_id, reason=exc.reason)
+        await self.token_store.delete(company_id, Vendor.QUICKBOOKS)
+        # The realm's change notices can no longer be applied; another company connected to
+        # the same QuickBooks company still needs them.
+        if await self.token_store.load_by_external_id(Vendor.QUICKBOOKS, quickbooks.external_id):
+            return
+        await self.notices.forget_realm(quickbooks.external_id)
+        log.info("quickbooks.revoked_at_uninstall", company_id=company_id)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDuePurges:
+    """Periodic: queue a purge job for every company whose purge is due (by the injected clock,
+    which tests move; the job queue's own scheduling follows the database's)."""
+
+    uow_factory: UnitOfWorkFactory
+    jobs: JobQueue
+    clock: Clock
+
+    async def execute(self) -> int:
+        async with self.uow_factory() as uow:
+            due = await uow.purges.list_due(self.clock.now(), PURGES_PER_RUN)
+        for company_id in due:
+            await self.jobs.purge_company(company_id)
+        return len(due)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCompany:
+    """Forget everything stored for a company whose purge is due; nothing when it was
+    installed again (its install cancels the purge: this covers an install racing the job)."""
+
+    uow_factory: UnitOfWorkFactory
+    token_store: TokenStore
+    clock: Clock
+
+    async def execute(self, company_id: str) -> bool:
+        """True when the company's data was forgotten now."""
+        if await self.token_store.load(company_id, Vendor.PIPEDRIVE) is not None:
+            async with self.uow_factory() as uow:
+                cancelled = await uow.purges.cancel(company_id)
+                await uow.commit()
+            if cancelled:
+                log.info("company.purge_cancelled", company_id=company_id)
+            return False
+        async with self.uow_factory() as uow:
+            purge = await uow.purges.get_for_update(company_id)
+            if purge is None or purge.due_at > self.clock.now():
+                return False
+            await uow.forget_company(company_id)
+            await uow.commit()
+        # A QuickBooks connection left by an interrupted uninstall goes too.
+        await self.token_store.delete(company_id, Vendor.QUICKBOOKS)
+        log.info(
+            "company.purged",
+            company_id=company_id,
+            uninstalled_at=purge.uninstalled_at.isoformat(),
+        )
+        return True
 
 
 SIGN_IN_TTL: Final = timedelta(minutes=10)

@@ -174,10 +174,11 @@ class ProcessChangeNotices:
     apply: ApplyAccountingChanges
     clock: Clock
 
-    async def execute(self, realm_id: str) -> SyncReport:
+    async def execute(self, realm_key: str) -> SyncReport:
+        """``realm_key``: the realm as the inbox queued the job (see ``NoticeStore.pending``)."""
         companies = read = changed = 0
         while True:
-            notices = await self.notices.pending(realm_id, NOTICES_PER_PASS)
+            notices = await self.notices.pending(realm_key, NOTICES_PER_PASS)
             if not notices:
                 break
             report = await self.apply.execute(notices)

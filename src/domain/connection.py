@@ -42,7 +42,12 @@ class OAuthTokens:
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """``external_id`` is the QuickBooks realm id or the Pipedrive company id."""
+    """``external_id`` is the QuickBooks realm id or the Pipedrive company id.
+
+    ``user_id`` says whose tokens these are: a Pipedrive install is per user (each user
+    authorizes the app separately), so a company has one Pipedrive connection per installing
+    user; a QuickBooks connection is the company's own (``user_id`` empty).
+    """
 
     company_id: str
     vendor: Vendor
@@ -57,6 +62,7 @@ class Connection:
     updated_at: datetime | None = None
     failure_reason: str = ""
     time_zone: str = ""  # the vendor account's time zone as of the connect (QuickBooks)
+    user_id: str = ""
     version: int = 0
 
     def __post_init__(self) -> None:

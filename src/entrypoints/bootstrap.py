@@ -44,6 +44,8 @@ from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers
 from application.installation import (
     CompletePipedriveInstall,
     CompletePipedriveSignIn,
+    PurgeCompany,
+    QueueDuePurges,
     StartPipedriveSignIn,
     UninstallPipedrive,
 )
@@ -112,10 +114,10 @@ class Gateways(containers.DeclarativeContainer):
     oauth_states = providers.Singleton(PostgresOAuthStateStore, session_factory)
     lock = providers.Singleton(PostgresDistributedLock, engine)
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
-    notices = providers.Singleton(PostgresNoticeStore, engine)
+    notices = providers.Singleton(PostgresNoticeStore, engine, secret_box)
     jobs_app = providers.Singleton(build_app, config.database_url)
     jobs = providers.Singleton(ProcrastinateJobQueue, jobs_app)
-    inbox = providers.Singleton(ProcrastinateNoticeInbox, engine)
+    inbox = providers.Singleton(ProcrastinateNoticeInbox, engine, secret_box)
 
     quickbooks_session = providers.Singleton(vendor_session)
     quickbooks_endpoints = providers.Singleton(
@@ -236,7 +238,9 @@ class Services(containers.DeclarativeContainer):
     get_connections = providers.Factory(
         GetConnections, tokens, clock, notices, accounting=accounting
     )
-    disconnect_quickbooks = providers.Factory(DisconnectQuickBooks, tokens, authorizer, clock)
+    disconnect_quickbooks = providers.Factory(
+        DisconnectQuickBooks, tokens, authorizer, clock, notices
+    )
     start_connect = providers.Factory(StartQuickBooksConnect, oauth_states, authorizer, clock)
     complete_connect = providers.Factory(
         CompleteQuickBooksConnect, oauth_states, authorizer, tokens, clock
@@ -244,15 +248,25 @@ class Services(containers.DeclarativeContainer):
     reconnect_quickbooks = providers.Factory(StartQuickBooksReconnect, tokens, start_connect)
     check_quickbooks = providers.Factory(CheckQuickBooksConnection, tokens, accounting, clock)
     complete_install = providers.Factory(
-        CompletePipedriveInstall, crm_authorizer, tokens, jobs, clock
+        CompletePipedriveInstall, crm_authorizer, tokens, jobs, clock, uow
     )
     start_sign_in = providers.Factory(StartPipedriveSignIn, oauth_states, crm_authorizer, clock)
     complete_sign_in = providers.Factory(
         CompletePipedriveSignIn, oauth_states, complete_install, clock
     )
     uninstall = providers.Factory(
-        UninstallPipedrive, tokens, crm_authorizer, uow, clock, authorizer
+        UninstallPipedrive,
+        tokens,
+        crm_authorizer,
+        uow,
+        jobs,
+        clock,
+        authorizer,
+        notices,
+        purge_after=config.purge_after,
     )
+    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock)
+    purge_company = providers.Factory(PurgeCompany, uow, tokens, clock)
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, accounting, tokens, clock, jobs=jobs
     )
@@ -363,6 +377,7 @@ def build_container(
             "api_tokens": dict(settings.api_tokens),
             "public_url": public_url,
             "secret_key": settings.secret_key,
+            "purge_after": settings.purge_after,
             "secure_cookies": public_url.startswith("https://"),
             # The vendor settings as they are, plus the URLs of ours the vendors call back.
             "quickbooks": asdict(settings.quickbooks)

@@ -154,7 +154,7 @@ async def _migrate(settings: AppSettings) -> int:
     url, embedded = await open_database(settings)
     engine = build_engine(url)
     try:
-        await migrate.upgrade(engine)
+        await migrate.upgrade(engine, secret_key=settings.secret_key)
         log.info("database.migrated")
     finally:
         await engine.dispose()

@@ -133,6 +133,7 @@ class Emulators:
                 connected_by=str(pipedrive["user_id"]),
                 connected_at=now,
                 updated_at=now,
+                user_id=str(pipedrive["user_id"]),
             )
         )
         await self.connect_quickbooks(token_store, realm)

@@ -65,6 +65,11 @@ class Metrics:
             "reads (the daily CDC catch-up) are skipped until the month turns.",
             registry=self.registry,
         )
+        self.companies_purged = Counter(
+            "dealbooks_companies_purged",
+            "Companies whose data was forgotten, their purge due after the last uninstall.",
+            registry=self.registry,
+        )
         self.database_up = Gauge(
             "dealbooks_database_up",
             "1 when the last database check passed.",

@@ -74,7 +74,7 @@ class Service:
         self.container = container = build_container(self.settings, database_url, self.overrides)
         engine = container.gateways.engine()
         self._jobs_app = jobs_app = container.gateways.jobs_app()
-        await migrate.upgrade(engine)
+        await migrate.upgrade(engine, secret_key=self.settings.secret_key)
         await apply_schema(jobs_app, engine)
         log.info("database.migrated")
         await jobs_app.open_async()
@@ -90,6 +90,9 @@ class Service:
             overdue=services.overdue(),
             subscribe_webhooks=services.subscribe_webhooks(),
             check_webhooks=services.check_webhooks(),
+            queue_purges=services.queue_purges(),
+            purge=services.purge_company(),
+            on_purged=container.entrypoints.metrics().companies_purged.inc,
             token_store=container.gateways.token_store(),
             cdc_minutes=self.settings.cdc_interval_minutes,
         )
@@ -167,6 +170,7 @@ class Service:
                 support_status=support_status(sign_in, services.get_connections()),
                 support_email=settings.support_email,
                 demo_url=self.demo_url,
+                purge_days=settings.purge_after.days,
             ),
         )
         add_quickbooks_app_urls(

@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -77,6 +78,8 @@ class AppSettings:
     # Shown on the public support page; empty: the page says none is configured.
     support_email: str = ""
     worker_concurrency: int = 4
+    # How long a company's data is kept after its last Pipedrive user uninstalled the app.
+    purge_after: timedelta = timedelta(days=30)
     # The Pipedrive app-extensions SDK (UMD build) the UI pages load; `make setup` installs it
     # from npm. Missing: the pages still work opened directly in a tab, not inside Pipedrive.
     ui_sdk_path: Path = DEFAULT_SDK_PATH
@@ -190,6 +193,22 @@ def _public_url(env: Mapping[str, str], production: bool, http_port: int) -> str
     return url
 
 
+MAX_PURGE_AFTER_DAYS = 365
+
+
+def _purge_after(env: Mapping[str, str]) -> timedelta:
+    name, raw = "DEALBOOKS_PURGE_AFTER_DAYS", (env.get("DEALBOOKS_PURGE_AFTER_DAYS") or "").strip()
+    if not raw:
+        return AppSettings.purge_after
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number of days, got {raw!r}") from None
+    if not 0 <= days <= MAX_PURGE_AFTER_DAYS:
+        raise ConfigurationError(f"{name} must be between 0 and {MAX_PURGE_AFTER_DAYS} days")
+    return timedelta(days=days)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
     env = os.environ if env is None else env
     environment = env.get("DEALBOOKS_ENV", "development").strip().lower()
@@ -262,6 +281,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         log_format=log_format,
         cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
+        purge_after=_purge_after(env),
         ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
         support_email=(env.get("DEALBOOKS_SUPPORT_EMAIL") or "").strip(),
         otlp_traces_endpoint=otlp_traces_endpoint(env),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -10,6 +11,7 @@ from procrastinate import App, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 
 from application.crm_events import CheckAllCrmWebhooks, SubscribeCrmWebhooks
+from application.installation import PurgeCompany, QueueDuePurges
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
 from application.ports.connections import TokenStore
@@ -55,10 +57,14 @@ def register_tasks(
     overdue: RecordOverdueInvoices,
     subscribe_webhooks: SubscribeCrmWebhooks,
     check_webhooks: CheckAllCrmWebhooks,
+    queue_purges: QueueDuePurges,
+    purge: PurgeCompany,
+    on_purged: Callable[[], None],
     token_store: TokenStore,
     cdc_minutes: int,
     catch_up_every: timedelta = CATCH_UP_EVERY,
 ) -> None:
+    """``on_purged`` counts each company whose data a purge job forgot (the metric)."""
     # Attempts 1, 6, 11 ... 56 s apart (about 6 minutes in all); after that the minute sweep
     # queues a new job for anything still CREATING: a long outage never loses an invoice.
     backoff = RetryStrategy(max_attempts=12, wait=1, linear_wait=5)
@@ -81,13 +87,13 @@ def register_tasks(
         with structlog.contextvars.bound_contextvars(job="update_deal_timeline"):
             await timeline.execute(company_id, invoice_id)
 
-    # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<realm>", queueing lock
-    # "notices-<realm>"). ``keys``: jobs queued before one job applied a realm's every pending
-    # notice still carry theirs; they are among the pending ones.
+    # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<key>", queueing lock
+    # "notices-<key>", the key a digest of the realm). ``keys``: jobs queued before one job
+    # applied a realm's every pending notice still carry theirs; they are among the pending ones.
     @app.task(name="apply_quickbooks_changes", retry=backoff, queue="sync")
-    async def apply_quickbooks_changes(realm_id: str, keys: list[str] | None = None) -> None:
+    async def apply_quickbooks_changes(realm_key: str, keys: list[str] | None = None) -> None:
         with structlog.contextvars.bound_contextvars(job="apply_quickbooks_changes"):
-            await process_notices.execute(realm_id)
+            await process_notices.execute(realm_key)
 
     @app.task(name="catch_up_company", retry=RetryStrategy(max_attempts=3, wait=30), queue="sync")
     async def catch_up_company(company_id: str) -> None:
@@ -138,3 +144,19 @@ def register_tasks(
     async def check_crm_webhooks(timestamp: int) -> None:
         queued = await check_webhooks.execute()
         log.info("crm.webhook_checks_queued", companies=queued)
+
+    # A company's data is forgotten once its purge is due (DEALBOOKS_PURGE_AFTER_DAYS after its
+    # last user uninstalled): every hour the due ones get a job each, retried with backoff; a
+    # failing one is queued again the next hour.
+    @app.periodic(cron="41 * * * *", periodic_id="purges")
+    @app.task(name="schedule_purges", queue="purge", queueing_lock="schedule_purges")
+    async def schedule_purges(timestamp: int) -> None:
+        queued = await queue_purges.execute()
+        if queued:
+            log.info("company.purges_queued", companies=queued)
+
+    @app.task(name="purge_company", retry=RetryStrategy(max_attempts=5, wait=30), queue="purge")
+    async def purge_company(company_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="purge_company"):
+            if await purge.execute(company_id):
+                on_purged()

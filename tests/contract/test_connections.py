@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from application.ports.connections import (
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LONG_REALM = "9130354840911234"
 BACKENDS = ["in_memory", pytest.param("postgres", marks=pytest.mark.integration)]
 
 
@@ -148,15 +150,118 @@ async def test_deleting_forgets_the_tokens(token_store: TokenStore) -> None:
 
 
 @pytest.mark.integration
-async def test_tokens_are_not_stored_in_clear_text(pg_engine: AsyncEngine) -> None:
+async def test_tokens_and_the_realm_id_are_not_stored_in_clear_text(pg_engine: AsyncEngine) -> None:
+    """Intuit's security review: refresh token and realmId encrypted, the key elsewhere."""
     store = PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40))
-    await store.save(connection())
+    await store.save(connection(realm=LONG_REALM))
 
     async with pg_engine.connect() as conn:
         dump = str((await conn.execute(text("SELECT * FROM connections"))).all())
 
     assert "access-1" not in dump
     assert "refresh-1" not in dump
+    assert LONG_REALM not in dump
+    found = await store.load_by_external_id(Vendor.QUICKBOOKS, LONG_REALM)
+    assert found is not None
+    assert (found.company_id, found.external_id) == ("1001", LONG_REALM)
+
+
+@pytest.mark.integration
+async def test_the_realm_is_found_only_with_the_same_secret_key(pg_engine: AsyncEngine) -> None:
+    sessions = build_session_factory(pg_engine)
+    await PostgresTokenStore(sessions, SecretBox("k" * 40)).save(connection(realm=LONG_REALM))
+
+    other_key = PostgresTokenStore(sessions, SecretBox("another-key-" * 4))
+
+    assert await other_key.load_by_external_id(Vendor.QUICKBOOKS, LONG_REALM) is None
+
+
+def pipedrive(user: str, *, at: datetime = NOW, n: int = 1) -> Connection:
+    return Connection(
+        company_id="1001",
+        vendor=Vendor.PIPEDRIVE,
+        external_id="1001",
+        tokens=tokens(n),
+        api_domain="https://acme.pipedrive.com",
+        connected_by=user,
+        connected_at=at,
+        updated_at=at,
+        user_id=user,
+    )
+
+
+async def test_each_pipedrive_user_has_a_connection_and_calls_use_the_latest_usable(
+    token_store: TokenStore,
+) -> None:
+    await token_store.save(pipedrive("7", n=7))
+    await token_store.save(pipedrive("8", at=NOW + timedelta(minutes=1), n=8))
+    latest = await token_store.load("1001", Vendor.PIPEDRIVE)
+    assert latest is not None
+    assert (latest.user_id, latest.tokens) == ("8", tokens(8))
+
+    await token_store.mark_broken("1001", Vendor.PIPEDRIVE, "invalid_grant", NOW, user_id="8")
+
+    usable = await token_store.load("1001", Vendor.PIPEDRIVE)
+    assert usable is not None
+    assert (usable.user_id, usable.tokens) == ("7", tokens(7))
+    assert await token_store.connected_companies(Vendor.PIPEDRIVE) == ["1001"]
+
+
+async def test_a_refreshed_token_is_stored_for_its_own_user(token_store: TokenStore) -> None:
+    await token_store.save(pipedrive("7", n=7))
+    await token_store.save(pipedrive("8", n=8))
+
+    await token_store.store_tokens("1001", Vendor.PIPEDRIVE, tokens(9), NOW, user_id="7")
+
+    users = {}
+    for user in ("7", "8"):
+        removal = await token_store.delete_user("1001", Vendor.PIPEDRIVE, user)
+        assert removal.removed is not None
+        users[user] = removal.removed.tokens
+    assert users == {"7": tokens(9), "8": tokens(8)}
+
+
+async def test_removing_a_user_says_how_many_are_left(token_store: TokenStore) -> None:
+    await token_store.save(pipedrive("7"))
+    await token_store.save(pipedrive("8"))
+    await token_store.save(connection())  # QuickBooks is not a Pipedrive user
+
+    first = await token_store.delete_user("1001", Vendor.PIPEDRIVE, "7")
+    again = await token_store.delete_user("1001", Vendor.PIPEDRIVE, "7")
+    last = await token_store.delete_user("1001", Vendor.PIPEDRIVE, "8")
+
+    assert first.removed is not None
+    assert (first.removed.user_id, first.removed.tokens, first.remaining) == ("7", tokens(), 1)
+    assert (again.removed, again.remaining) == (None, 1)
+    assert last.remaining == 0
+    assert await token_store.load("1001", Vendor.PIPEDRIVE) is None
+    assert await token_store.load("1001", Vendor.QUICKBOOKS) is not None
+
+
+async def test_of_two_users_removed_at_once_exactly_one_is_the_last(
+    token_store: TokenStore,
+) -> None:
+    for attempt in range(5):
+        company = f"c{attempt}"
+        for user in ("7", "8"):
+            await token_store.save(dataclasses.replace(pipedrive(user), company_id=company))
+
+        removals = await asyncio.gather(
+            token_store.delete_user(company, Vendor.PIPEDRIVE, "7"),
+            token_store.delete_user(company, Vendor.PIPEDRIVE, "8"),
+        )
+
+        assert sorted(r.remaining for r in removals) == [0, 1]
+
+
+async def test_deleting_a_vendor_forgets_every_users_connection(token_store: TokenStore) -> None:
+    await token_store.save(pipedrive("7"))
+    await token_store.save(pipedrive("8"))
+
+    await token_store.delete("1001", Vendor.PIPEDRIVE)
+
+    assert await token_store.load("1001", Vendor.PIPEDRIVE) is None
+    assert (await token_store.delete_user("1001", Vendor.PIPEDRIVE, "8")).remaining == 0
 
 
 async def test_an_oauth_state_can_be_taken_once(state_store: OAuthStateStore) -> None:

@@ -15,6 +15,7 @@ from adapters.in_memory.jobs import InMemoryJobQueue
 from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
 from adapters.jobs.inbox import ProcrastinateNoticeInbox
 from adapters.jobs.queue import apply_schema, build_app
+from adapters.postgres.crypto import SecretBox
 from adapters.postgres.engine import build_engine
 from adapters.postgres.notices import PostgresNoticeStore
 from application.errors import UpstreamUnavailableError
@@ -22,6 +23,8 @@ from application.ports.sync import ChangeNotice, NoticeInbox, NoticeStore
 from application.reasons import Reason
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+BOX = SecretBox("k" * 40)
+REALMS = ("9130", "4620")
 
 
 def notice(key: str, realm: str = "9130", entity_id: str = "1") -> ChangeNotice:
@@ -56,7 +59,7 @@ class FakeHarness:
         return set(self.store.notices)
 
     async def waiting(self) -> list[str]:
-        return [str(args["realm_id"]) for name, args in self.queue.deferred]
+        return [str(args["realm_key"]) for name, args in self.queue.deferred]
 
     async def start_waiting_jobs(self) -> None:
         self.queue.deferred.clear()
@@ -65,8 +68,8 @@ class FakeHarness:
 class PostgresHarness:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.inbox: NoticeInbox = ProcrastinateNoticeInbox(engine)
-        self.notices: NoticeStore = PostgresNoticeStore(engine)
+        self.inbox: NoticeInbox = ProcrastinateNoticeInbox(engine, BOX)
+        self.notices: NoticeStore = PostgresNoticeStore(engine, BOX)
 
     async def stored(self) -> set[str]:
         async with self.engine.connect() as conn:
@@ -74,7 +77,9 @@ class PostgresHarness:
             return {str(k) for k in rows.scalars()}
 
     async def jobs(self) -> list[tuple[str, str]]:
-        """(realm, status) of every apply job, oldest first."""
+        """(realm, status) of every apply job, oldest first. Jobs and notices hold the realm's
+        keyed digest, never the realm id (it is kept encrypted with the connection)."""
+        realm_of = {BOX.digest(realm): realm for realm in REALMS}
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -85,11 +90,16 @@ class PostgresHarness:
                     )
                 )
             ).all()
+        async with self.engine.connect() as conn:
+            stored = await conn.execute(text("SELECT DISTINCT realm_key FROM accounting_notices"))
+            assert set(stored.scalars()) <= set(realm_of)
         jobs = []
         for queue, lock, queueing_lock, status, args in rows:
-            realm = str((args if isinstance(args, dict) else json.loads(args))["realm_id"])
-            assert (queue, lock, queueing_lock) == ("sync", f"realm-{realm}", f"notices-{realm}")
-            jobs.append((realm, str(status)))
+            arguments = args if isinstance(args, dict) else json.loads(args)
+            key = str(arguments["realm_key"])
+            assert (queue, lock, queueing_lock) == ("sync", f"realm-{key}", f"notices-{key}")
+            assert arguments == {"realm_key": key}
+            jobs.append((realm_of[key], str(status)))
         return jobs
 
     async def waiting(self) -> list[str]:
@@ -200,7 +210,7 @@ async def test_nothing_is_accepted_without_notices(harness: Harness) -> None:
 @pytest.mark.integration
 async def test_every_waiting_delivery_is_told_when_the_database_is_unreachable() -> None:
     engine = build_engine("postgresql://postgres@127.0.0.1:9/nowhere", pool_size=1)
-    inbox = ProcrastinateNoticeInbox(engine)
+    inbox = ProcrastinateNoticeInbox(engine, BOX)
     try:
         outcomes = await asyncio.gather(
             *(inbox.accept([notice(f"k{i}")], NOW) for i in range(5)), return_exceptions=True
@@ -218,7 +228,7 @@ async def test_every_waiting_delivery_is_told_when_the_database_is_unreachable()
 async def test_deliveries_waiting_together_share_one_statement_up_to_the_batch_size(
     pg_engine: AsyncEngine,
 ) -> None:
-    inbox = ProcrastinateNoticeInbox(await with_jobs_schema(pg_engine), max_batch_notices=4)
+    inbox = ProcrastinateNoticeInbox(await with_jobs_schema(pg_engine), BOX, max_batch_notices=4)
     statements: list[int] = []
 
     def count(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
@@ -284,14 +294,16 @@ async def test_two_processes_queueing_a_realms_first_job_at_once_leave_one(
     pg_engine: AsyncEngine,
 ) -> None:
     harness = PostgresHarness(await with_jobs_schema(pg_engine))
-    first, second = ProcrastinateNoticeInbox(pg_engine), ProcrastinateNoticeInbox(pg_engine)
+    first = ProcrastinateNoticeInbox(pg_engine, BOX)
+    second = ProcrastinateNoticeInbox(pg_engine, BOX)
     async with pg_engine.connect() as blocker:
         held = await blocker.begin()  # holds the realm's queueing lock, uncommitted
         await blocker.execute(
             text(
                 "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock) "
-                "VALUES ('sync', 'apply_quickbooks_changes', 'notices-9130')"
-            )
+                "VALUES ('sync', 'apply_quickbooks_changes', :lock)"
+            ),
+            {"lock": f"notices-{BOX.digest('9130')}"},
         )
         both = asyncio.gather(first.accept([notice("k1")], NOW), second.accept([notice("k2")], NOW))
         await until_blocked_or_done(pg_engine, asyncio.ensure_future(both), blocked=2)

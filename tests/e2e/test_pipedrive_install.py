@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import jwt
@@ -18,11 +18,13 @@ from aiohttp.test_utils import TestServer, unused_port
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.in_memory.accounting_auth import InMemoryAccountingAuthorizer
 from adapters.jobs.queue import ProcrastinateJobQueue, apply_schema, build_app
 from adapters.pipedrive.oauth import PipedriveAuthorizer
 from adapters.postgres.connections import PostgresTokenStore
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.engine import build_session_factory
+from adapters.postgres.notices import PostgresNoticeStore
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.system_clock import SystemClock
 from application.errors import UnauthenticatedError
@@ -74,6 +76,7 @@ class Stack:
     uow_factory: SqlAlchemyUnitOfWorkFactory
     engine: AsyncEngine
     http: aiohttp.ClientSession
+    quickbooks: InMemoryAccountingAuthorizer
 
     async def install(self) -> aiohttp.ClientResponse:
         consent = await self.http.get(
@@ -116,7 +119,9 @@ async def stack(pg_engine: AsyncEngine) -> AsyncIterator[Stack]:
         jwt_secret=JWT_SECRET,
         auto_approve=True,
     )
-    store = PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40))
+    box = SecretBox("k" * 40)
+    store = PostgresTokenStore(build_session_factory(pg_engine), box)
+    quickbooks = InMemoryAccountingAuthorizer()
     uow_factory = SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine))
     clock = SystemClock()
     jobs_app = build_app(pg_engine.url.render_as_string(hide_password=False))
@@ -135,12 +140,19 @@ async def stack(pg_engine: AsyncEngine) -> AsyncIterator[Stack]:
             oauth_url=emulator.base_url,
         )
         app = web.Application()
+        jobs = ProcrastinateJobQueue(jobs_app)
         add_pipedrive_routes(
             app,
-            complete_install=CompletePipedriveInstall(
-                authorizer, store, ProcrastinateJobQueue(jobs_app), clock
+            complete_install=CompletePipedriveInstall(authorizer, store, jobs, clock, uow_factory),
+            uninstall=UninstallPipedrive(
+                store,
+                authorizer,
+                uow_factory,
+                jobs,
+                clock,
+                quickbooks,
+                PostgresNoticeStore(pg_engine, box),
             ),
-            uninstall=UninstallPipedrive(store, authorizer, uow_factory, clock),
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
             settings_url=SETTINGS_URL,
@@ -158,12 +170,15 @@ async def stack(pg_engine: AsyncEngine) -> AsyncIterator[Stack]:
                 uow_factory,
                 pg_engine,
                 emulator.http,
+                quickbooks,
             )
         finally:
             await server.close()
 
 
-async def test_install_then_uninstall_leaves_nothing_of_the_company(stack: Stack) -> None:
+async def test_install_then_the_last_uninstall_forgets_the_tokens_and_schedules_the_purge(
+    stack: Stack,
+) -> None:
     landing = await stack.install()
 
     assert landing.status == 302
@@ -174,7 +189,7 @@ async def test_install_then_uninstall_leaves_nothing_of_the_company(stack: Stack
     assert connection is not None
     assert connection.api_domain == stack.emulator.base_url
     assert connection.display_name == "Acme Demo GmbH"
-    assert connection.connected_by == "21000001"
+    assert (connection.connected_by, connection.user_id) == ("21000001", "21000001")
     async with stack.engine.connect() as conn:
         sealed = (await conn.execute(text("SELECT sealed_tokens FROM connections"))).scalar_one()
     assert connection.tokens.access_token not in str(sealed)  # encrypted at rest
@@ -215,13 +230,20 @@ async def test_install_then_uninstall_leaves_nothing_of_the_company(stack: Stack
     uninstall = await stack.emulator.admin("POST", f"/companies/{COMPANY}/uninstall", {})
 
     assert uninstall["status"] == 200
+    assert uninstall["body"]["user_id"] == 21000001
     assert await stack.connection() is None
     assert await stack.connection(Vendor.QUICKBOOKS) is None
-    assert await stack.settings() is None
+    assert stack.quickbooks.revoked == [connection.tokens.refresh_token]
+    # The company's data stays until its purge is due, 30 days on (tests/e2e/test_uninstall.py).
+    assert await stack.settings() is not None
     async with stack.engine.connect() as conn:
         for table in ("customer_links", "idempotency_keys"):
             owners = (await conn.execute(text(f"SELECT company_id FROM {table}"))).scalars().all()
-            assert owners == ["other-company"], table
+            assert sorted(owners) == [COMPANY, "other-company"], table
+        waiting = (
+            await conn.execute(text("SELECT due_at - uninstalled_at FROM company_purges"))
+        ).scalar_one()
+    assert waiting == timedelta(days=30)
 
 
 async def test_an_uninstall_with_wrong_credentials_is_refused_and_deletes_nothing(
@@ -239,6 +261,52 @@ async def test_an_uninstall_with_wrong_credentials_is_refused_and_deletes_nothin
 
     assert await stack.connection() is not None
     assert await stack.settings() is not None
+
+
+BASIC = {"Authorization": aiohttp.encode_basic_auth(CLIENT_ID, CLIENT_SECRET)}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"client_id": CLIENT_ID, "company_id": int(COMPANY)},  # whose uninstall?
+        {"client_id": CLIENT_ID, "company_id": int(COMPANY), "user_id": True},
+        {"client_id": CLIENT_ID, "company_id": int(COMPANY), "user_id": "21000001; DROP"},
+        {"client_id": CLIENT_ID, "user_id": 21000001},
+        {"client_id": "another-app", "company_id": int(COMPANY), "user_id": 21000001},
+        ["not", "an", "object"],
+    ],
+)
+async def test_an_uninstall_that_does_not_say_whose_it_is_gets_400_and_deletes_nothing(
+    stack: Stack, body: object
+) -> None:
+    await stack.install()
+
+    response = await stack.http.delete(stack.callback_url, json=body, headers=BASIC)
+
+    assert response.status == 400
+    assert await stack.connection() is not None
+
+
+async def test_the_same_uninstall_sent_twice_is_answered_alike(stack: Stack) -> None:
+    await stack.install()
+    await stack.save_settings()
+    body = {
+        "client_id": CLIENT_ID,
+        "company_id": int(COMPANY),
+        "user_id": 21000001,
+        "timestamp": "2026-12-08T10:00:00.000Z",
+    }
+
+    first = await stack.http.delete(stack.callback_url, json=body, headers=BASIC)
+    second = await stack.http.delete(stack.callback_url, json=body, headers=BASIC)
+
+    assert (first.status, second.status) == (200, 200)
+    assert await stack.connection() is None
+    assert await stack.settings() is not None
+    async with stack.engine.connect() as conn:
+        purges = (await conn.execute(text("SELECT count(*) FROM company_purges"))).scalar_one()
+    assert purges == 1
 
 
 async def test_a_declined_install_shows_a_friendly_page(stack: Stack) -> None:

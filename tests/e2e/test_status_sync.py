@@ -88,6 +88,35 @@ async def test_a_payment_in_quickbooks_shows_without_a_refresh(
     assert got.totals.amount_paid.amount == "50.00"
 
 
+async def test_the_realm_id_is_stored_only_encrypted_and_its_webhooks_still_reach_the_company(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    """Intuit's security review: "refresh token and realmId AES-encrypted". The connection,
+    the webhook's notices and the jobs that apply them hold the realm sealed or as a keyed
+    digest; the payment QuickBooks notifies for the realm still reaches the company."""
+    service, emulators = world
+    async with grpc.aio.insecure_channel(grpc_address(service)) as channel:
+        invoice = await create(channel, "sealed-realm-1")
+        await emulators.admin(
+            "quickbooks",
+            "POST",
+            f"companies/{US_REALM}/payments",
+            invoice_id=invoice.quickbooks_invoice_id,
+            amount="20",
+        )
+        got = await wait_for_state(channel, invoice.name, invoice_pb2.INVOICE_STATE_PARTIALLY_PAID)
+    assert got.state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID
+    assert service.container is not None
+    async with service.container.gateways.engine().connect() as conn:
+        rows = {
+            table: (await conn.execute(text(f"SELECT * FROM {table}"))).all()
+            for table in ("connections", "accounting_notices", "procrastinate_jobs")
+        }
+    assert rows["accounting_notices"]  # the webhook's notice is stored...
+    assert any(r.task_name == "apply_quickbooks_changes" for r in rows["procrastinate_jobs"])
+    assert US_REALM not in str(rows)  # ...and nothing holds the realm id in clear
+
+
 async def test_a_replayed_webhook_is_stored_once(
     world: tuple[Service, Emulators],  # noqa: F811
 ) -> None:

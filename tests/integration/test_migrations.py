@@ -11,11 +11,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.jobs.queue import apply_schema, build_app
 from adapters.postgres import migrate
-from adapters.postgres.engine import build_engine
+from adapters.postgres.connections import PostgresTokenStore
+from adapters.postgres.crypto import SecretBox
+from adapters.postgres.engine import build_engine, build_session_factory
 from adapters.postgres.mappers import invoice_values
+from adapters.postgres.notices import PostgresNoticeStore
 from adapters.postgres.views import PostgresInvoiceViews
 from application.views import InvoiceView
+from domain.connection import Vendor
 from domain.ids import CompanyId
 from domain.invoice import InvoiceState
 from tests.support.postgres import DatabaseFactory
@@ -129,4 +134,113 @@ async def test_voided_invoices_stored_with_a_balance_owe_nothing_after_0011(
         assert view.totals.balance.is_zero()
     finally:
         await views.close()
+        await engine.dispose()
+
+
+SECRET = "migration-test-secret-key-of-40-characters"
+REALM = "9130354840911234"
+
+
+async def _as_0019_stored_them(engine: AsyncEngine, box: SecretBox) -> None:
+    """A QuickBooks and a Pipedrive connection, a notice and its queued job, as 0019 kept them."""
+    sealed = box.seal({"access": "access-1", "refresh": "refresh-1"})
+    async with engine.begin() as conn:
+        for vendor, external_id, user in (("quickbooks", REALM, "admin"), ("pipedrive", "77", "7")):
+            await conn.execute(
+                text(
+                    "INSERT INTO connections (company_id, vendor, external_id, sealed_tokens, "
+                    "access_expires_at, status, connected_by, connected_at, updated_at, version) "
+                    "VALUES ('77', :vendor, :external_id, :sealed, now(), 'connected', :user, "
+                    "now(), now(), 1)"
+                ),
+                {"vendor": vendor, "external_id": external_id, "sealed": sealed, "user": user},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO accounting_notices (key, realm_id, entity, entity_id, operation, "
+                "received_at) VALUES ('n1', :realm, 'Invoice', '5', 'Update', now())"
+            ),
+            {"realm": REALM},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args) "
+                "VALUES ('sync', 'apply_quickbooks_changes', :lock, :queueing, "
+                "CAST(:args AS jsonb))"
+            ),
+            {
+                "lock": f"realm-{REALM}",
+                "queueing": f"notices-{REALM}",
+                "args": json.dumps({"realm_id": REALM, "keys": ["n1"]}),
+            },
+        )
+
+
+async def _dump(engine: AsyncEngine) -> str:
+    async with engine.connect() as conn:
+        return str(
+            [
+                (await conn.execute(text(f"SELECT * FROM {table}"))).all()
+                for table in ("connections", "accounting_notices", "procrastinate_jobs")
+            ]
+        )
+
+
+async def test_0020_seals_the_realm_and_gives_pipedrive_connections_their_user(
+    database_factory: DatabaseFactory,
+) -> None:
+    url = database_factory.create("sealed_realm")
+    engine = build_engine(url, pool_size=1)
+    box = SecretBox(SECRET)
+    try:
+        await migrate.upgrade(engine, "0019")
+        await apply_schema(build_app(url), engine)
+        await _as_0019_stored_them(engine, box)
+
+        with pytest.raises(RuntimeError, match="DEALBOOKS_SECRET_KEY"):
+            await migrate.upgrade(engine, "head")  # without the key nothing changes
+        assert REALM in await _dump(engine)
+        await migrate.upgrade(engine, "head", secret_key=SECRET)
+
+        assert REALM not in await _dump(engine)
+        store = PostgresTokenStore(build_session_factory(engine), box)
+        quickbooks = await store.load_by_external_id(Vendor.QUICKBOOKS, REALM)
+        assert quickbooks is not None
+        assert (quickbooks.company_id, quickbooks.external_id) == ("77", REALM)
+        assert quickbooks.tokens.refresh_token == "refresh-1"
+        pipedrive = await store.load("77", Vendor.PIPEDRIVE)
+        assert pipedrive is not None
+        assert (pipedrive.user_id, pipedrive.external_id) == ("7", "77")
+        notices = await PostgresNoticeStore(engine, box).pending(box.digest(REALM), 10)
+        assert [(n.key, n.realm_id) for n in notices] == [("n1", REALM)]
+        async with engine.connect() as conn:
+            job = (
+                await conn.execute(text("SELECT lock, queueing_lock, args FROM procrastinate_jobs"))
+            ).one()
+        async with engine.connect() as conn:
+            index = (
+                await conn.execute(
+                    text(
+                        "SELECT indexdef FROM pg_indexes "
+                        "WHERE indexname = 'ix_accounting_notices_realm_entity'"
+                    )
+                )
+            ).scalar_one()
+        assert "(realm_key, entity, received_at)" in index  # 0017's, on the digest now
+        key = box.digest(REALM)
+        assert tuple(job) == (f"realm-{key}", f"notices-{key}", {"realm_key": key, "keys": ["n1"]})
+
+        await migrate.downgrade(engine, "0019", secret_key=SECRET)
+        async with engine.connect() as conn:
+            realms = (
+                await conn.execute(
+                    text(
+                        "SELECT external_id FROM connections WHERE vendor = 'quickbooks' UNION ALL "
+                        "SELECT realm_id FROM accounting_notices UNION ALL "
+                        "SELECT args->>'realm_id' FROM procrastinate_jobs"
+                    )
+                )
+            ).scalars()
+            assert list(realms) == [REALM, REALM, REALM]
+    finally:
         await engine.dispose()

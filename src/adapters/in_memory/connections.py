@@ -8,54 +8,79 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
-from application.ports.connections import OAuthState, RateLimit
+from application.ports.connections import OAuthState, RateLimit, UserRemoval
 from domain.connection import Connection, OAuthTokens, Vendor
+
+
+def _in_use_order(connection: Connection) -> tuple[bool, datetime, str]:
+    """The key ``load`` picks the greatest by: usable, then most recently connected."""
+    connected = connection.connected_at or datetime.min.replace(tzinfo=UTC)
+    return connection.is_usable, connected, connection.user_id
 
 
 class InMemoryTokenStore:
     def __init__(self) -> None:
-        self.connections: dict[tuple[str, Vendor], Connection] = {}
+        self.connections: dict[tuple[str, Vendor, str], Connection] = {}
+
+    def _of(self, company_id: str, vendor: Vendor) -> list[Connection]:
+        return [
+            c
+            for (company, v, _), c in self.connections.items()
+            if (company, v) == (company_id, vendor)
+        ]
 
     async def load(self, company_id: str, vendor: Vendor) -> Connection | None:
-        return self.connections.get((company_id, vendor))
+        return max(self._of(company_id, vendor), key=_in_use_order, default=None)
 
     async def load_by_external_id(self, vendor: Vendor, external_id: str) -> Connection | None:
         matches = [
             c
-            for (_, v), c in self.connections.items()
+            for (_, v, _), c in self.connections.items()
             if v is vendor and c.external_id == external_id
         ]
-        return matches[-1] if matches else None
+        return max(matches, key=_in_use_order, default=None)
 
     async def connected_companies(self, vendor: Vendor) -> list[str]:
         return sorted(
-            c for (c, v), conn in self.connections.items() if v is vendor and conn.is_usable
+            {c for (c, v, _), conn in self.connections.items() if v is vendor and conn.is_usable}
         )
 
     async def save(self, connection: Connection) -> Connection:
-        current = self.connections.get((connection.company_id, connection.vendor))
+        key = (connection.company_id, connection.vendor, connection.user_id)
+        current = self.connections.get(key)
         stored = dataclasses.replace(connection, version=(current.version if current else 0) + 1)
-        self.connections[(connection.company_id, connection.vendor)] = stored
+        self.connections[key] = stored
         return stored
 
     async def store_tokens(
-        self, company_id: str, vendor: Vendor, tokens: OAuthTokens, now: datetime
+        self,
+        company_id: str,
+        vendor: Vendor,
+        tokens: OAuthTokens,
+        now: datetime,
+        *,
+        user_id: str = "",
     ) -> Connection:
-        current = self.connections.get((company_id, vendor))
+        current = self.connections.get((company_id, vendor, user_id))
         if current is None:
             raise LookupError(f"no {vendor.value} connection for company {company_id}")
         return await self.save(current.with_tokens(tokens, now))
 
     async def mark_broken(
-        self, company_id: str, vendor: Vendor, reason: str, now: datetime
+        self, company_id: str, vendor: Vendor, reason: str, now: datetime, *, user_id: str = ""
     ) -> Connection | None:
-        current = self.connections.get((company_id, vendor))
+        current = self.connections.get((company_id, vendor, user_id))
         return None if current is None else await self.save(current.broken(reason, now))
 
     async def delete(self, company_id: str, vendor: Vendor) -> None:
-        self.connections.pop((company_id, vendor), None)
+        for connection in self._of(company_id, vendor):
+            del self.connections[(company_id, vendor, connection.user_id)]
+
+    async def delete_user(self, company_id: str, vendor: Vendor, user_id: str) -> UserRemoval:
+        removed = self.connections.pop((company_id, vendor, user_id), None)
+        return UserRemoval(removed, len(self._of(company_id, vendor)))
 
 
 class InMemoryOAuthStateStore:

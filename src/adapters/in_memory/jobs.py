@@ -24,5 +24,8 @@ class InMemoryJobQueue:
     async def update_deal_timeline(self, company_id: str, invoice_id: str) -> None:
         self.defer("update_deal_timeline", company_id=company_id, invoice_id=invoice_id)
 
+    async def purge_company(self, company_id: str) -> None:
+        self.defer("purge_company", company_id=company_id)
+
     async def drain(self) -> None:
         """Nothing is queued in the background here."""

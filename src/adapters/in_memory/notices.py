@@ -14,11 +14,12 @@ class InMemoryNoticeStore:
         self.notices: dict[str, tuple[ChangeNotice, datetime, datetime | None]] = {}
         self.watermarks: dict[str, datetime] = {}
 
-    async def pending(self, realm_id: str, limit: int) -> list[ChangeNotice]:
+    async def pending(self, realm_key: str, limit: int) -> list[ChangeNotice]:
+        """Here a realm's key is the realm id itself."""
         waiting = [
             (received, n.key, n)
             for n, received, done in self.notices.values()
-            if done is None and n.realm_id == realm_id
+            if done is None and n.realm_id == realm_key
         ]
         return [n for _, _, n in sorted(waiting, key=lambda w: (w[0], w[1]))][:limit]
 
@@ -37,6 +38,10 @@ class InMemoryNoticeStore:
             ),
             default=None,
         )
+
+    async def forget_realm(self, realm_id: str) -> None:
+        for key in [k for k, (n, _, _) in self.notices.items() if n.realm_id == realm_id]:
+            del self.notices[key]
 
     async def watermark(self, company_id: str) -> datetime | None:
         return self.watermarks.get(company_id)
@@ -61,5 +66,5 @@ class InMemoryNoticeInbox:
                 self._store.notices[notice.key] = (notice, now, None)
                 new.append(notice)
         for realm_id in dict.fromkeys(n.realm_id for n in new):
-            self._jobs.defer("apply_changes", realm_id=realm_id)  # one waiting per realm
+            self._jobs.defer("apply_changes", realm_key=realm_id)  # one waiting per realm
         return new

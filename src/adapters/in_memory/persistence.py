@@ -14,6 +14,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from application.errors import ConcurrencyConflictError
 from application.ports.persistence import (
+    CompanyPurge,
     CreationOptions,
     CustomerLink,
     DealFollowUp,
@@ -45,6 +46,7 @@ class InMemoryStore:
         self.links: dict[tuple[str, SourceEntity, str, str], CustomerLink] = {}
         self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
         self.timeline: dict[tuple[str, str, str], TimelineEntry] = {}
+        self.purges: dict[str, CompanyPurge] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
@@ -390,6 +392,28 @@ class InMemoryDealTimelineRepository(_OnTable[tuple[str, str, str], TimelineEntr
         return list(pairs)[:limit]
 
 
+class InMemoryCompanyPurgeRepository(_OnTable[str, CompanyPurge]):
+    async def schedule(self, purge: CompanyPurge) -> CompanyPurge:
+        waiting = self._table.get(purge.company_id)
+        if waiting is not None:
+            return waiting
+        self._table.put(purge.company_id, purge)
+        return purge
+
+    async def get_for_update(self, company_id: str) -> CompanyPurge | None:
+        return self._table.get(company_id)
+
+    async def cancel(self, company_id: str) -> bool:
+        if self._table.get(company_id) is None:
+            return False
+        self._table.put(company_id, None)
+        return True
+
+    async def list_due(self, now: datetime, limit: int) -> list[str]:
+        due = sorted((p.due_at, p.company_id) for p in self._table.rows() if p.due_at <= now)
+        return [company_id for _, company_id in due][:limit]
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -401,7 +425,17 @@ class InMemoryUnitOfWork:
         links = _Table("customer link", store.links)
         follow_ups = _Table("follow-up", store.follow_ups)
         timeline = _Table("timeline entry", store.timeline)
-        self._tables = (settings, invoices, creation, idempotency, links, follow_ups, timeline)
+        purges = _Table("purge", store.purges)
+        self._tables = (
+            settings,
+            invoices,
+            creation,
+            idempotency,
+            links,
+            follow_ups,
+            timeline,
+            purges,
+        )
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
         self.invoice_events = InMemoryInvoiceEventRepository(store)
@@ -409,6 +443,7 @@ class InMemoryUnitOfWork:
         self.customer_links = InMemoryCustomerLinkRepository(links)
         self.deal_follow_ups = InMemoryDealFollowUpRepository(follow_ups)
         self.deal_timeline = InMemoryDealTimelineRepository(timeline)
+        self.purges = InMemoryCompanyPurgeRepository(purges)
 
     async def __aenter__(self) -> Self:
         return self
@@ -452,6 +487,7 @@ class InMemoryUnitOfWork:
         store = self._store
         async with store.lock:
             store.settings.pop(company_id, None)
+            store.purges.pop(company_id, None)
             keyed: tuple[dict[Any, Any], ...] = (
                 store.invoices,
                 store.creation,

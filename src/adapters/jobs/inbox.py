@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.crypto import SecretBox
 from adapters.postgres.errors import is_unreachable
 from application.errors import UpstreamUnavailableError
 from application.ports.sync import ChangeNotice
@@ -31,24 +32,26 @@ from application.reasons import MetadataKey, Reason
 log = structlog.get_logger("dealbooks.jobs")
 
 MAX_BATCH_NOTICES: Final = 1000  # per statement; a delivery is never split
-# The job: task "apply_quickbooks_changes" on queue "sync", lock "realm-<realm>" (one running per
-# realm), queueing lock "notices-<realm>" (one waiting per realm: it applies every notice of the
+# The job: task "apply_quickbooks_changes" on queue "sync", lock "realm-<key>" (one running per
+# realm), queueing lock "notices-<key>" (one waiting per realm: it applies every notice of the
 # realm still pending when it runs, so a realm that already has one waiting needs no other).
+# <key> is the realm's keyed digest (``SecretBox.digest``): notices and jobs never hold a realm
+# id, which is kept encrypted with the connection (Intuit's security review).
 _ACCEPT: Final = text(
     """
-WITH incoming (key, realm_id, entity, entity_id, operation, occurred_at, received_at) AS (
+WITH incoming (key, realm_key, entity, entity_id, operation, occurred_at, received_at) AS (
     SELECT * FROM unnest(
-        CAST(:keys AS varchar[]), CAST(:realms AS varchar[]), CAST(:entities AS varchar[]),
+        CAST(:keys AS varchar[]), CAST(:realm_keys AS varchar[]), CAST(:entities AS varchar[]),
         CAST(:entity_ids AS varchar[]), CAST(:operations AS varchar[]),
         CAST(:occurred AS timestamptz[]), CAST(:received AS timestamptz[]))
 ), stored AS (
     INSERT INTO accounting_notices
-        (key, realm_id, entity, entity_id, operation, occurred_at, received_at)
+        (key, realm_key, entity, entity_id, operation, occurred_at, received_at)
     SELECT * FROM incoming
     ON CONFLICT (key) DO NOTHING
-    RETURNING key, realm_id
+    RETURNING key, realm_key
 ), realms AS (
-    SELECT DISTINCT realm_id, 'notices-' || realm_id AS queueing_lock FROM stored
+    SELECT DISTINCT realm_key, 'notices-' || realm_key AS queueing_lock FROM stored
 ), waiting AS (
     SELECT jobs.queueing_lock
     FROM procrastinate_jobs AS jobs
@@ -56,9 +59,9 @@ WITH incoming (key, realm_id, entity, entity_id, operation, occurred_at, receive
     FOR KEY SHARE OF jobs
 ), queued AS (
     SELECT procrastinate_defer_jobs_v1(array_agg(
-        ROW('sync', 'apply_quickbooks_changes', 0, 'realm-' || realm_id, queueing_lock,
-            jsonb_build_object('realm_id', realm_id), NULL
-        )::procrastinate_job_to_defer_v1 ORDER BY realm_id
+        ROW('sync', 'apply_quickbooks_changes', 0, 'realm-' || realm_key, queueing_lock,
+            jsonb_build_object('realm_key', realm_key), NULL
+        )::procrastinate_job_to_defer_v1 ORDER BY realm_key
     )) AS job_ids
     FROM realms
     WHERE queueing_lock NOT IN (SELECT queueing_lock FROM waiting)
@@ -93,8 +96,11 @@ def _unavailable(error: str) -> UpstreamUnavailableError:
 class ProcrastinateNoticeInbox:
     """One instance per process (its batches form there); any number of processes may run."""
 
-    def __init__(self, engine: AsyncEngine, *, max_batch_notices: int = MAX_BATCH_NOTICES):
+    def __init__(
+        self, engine: AsyncEngine, box: SecretBox, *, max_batch_notices: int = MAX_BATCH_NOTICES
+    ):
         self._engine = engine
+        self._box = box
         self._max = max_batch_notices
         self._waiting: list[_Delivery] = []
         self._committer: asyncio.Task[None] | None = None
@@ -152,7 +158,7 @@ class ProcrastinateNoticeInbox:
         values = list(rows.values())
         params = {
             "keys": [n.key for n, _ in values],
-            "realms": [n.realm_id[:64] for n, _ in values],
+            "realm_keys": [self._box.digest(n.realm_id) for n, _ in values],
             "entities": [n.entity[:32] for n, _ in values],
             "entity_ids": [n.entity_id[:64] for n, _ in values],
             "operations": [n.operation[:16] for n, _ in values],

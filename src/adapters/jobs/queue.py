@@ -116,6 +116,10 @@ class ProcrastinateJobQueue:
                 "jobs.queueing_failed", task="update_deal_timeline", invoice_id=invoice_id
             )
 
+    async def purge_company(self, company_id: str) -> None:
+        lock = f"purge-{company_id}"
+        await self._defer("purge_company", "purge", lock, lock, company_id=company_id)
+
     async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:
         """Queued in the background: the caller already committed the follow-up, so the answer
         to the user does not wait for this insert, and a queueing lost to a crash is the

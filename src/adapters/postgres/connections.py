@@ -1,4 +1,4 @@
-"""Postgres TokenStore and OAuthStateStore: short transactions of their own, tokens sealed."""
+"""Postgres TokenStore and OAuthStateStore: short transactions of their own, secrets sealed."""
 
 from __future__ import annotations
 
@@ -6,21 +6,36 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import case, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import col, select
 
 from adapters.postgres.crypto import SecretBox
 from adapters.postgres.tables import ConnectionRow, OAuthStateRow
-from application.ports.connections import OAuthState
+from application.ports.connections import OAuthState, UserRemoval
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
-_TOKEN_COLUMNS = {"sealed_tokens", "access_expires_at", "refresh_expires_at"}
+_SEALED_COLUMNS = {
+    "sealed_tokens",
+    "access_expires_at",
+    "refresh_expires_at",
+    "sealed_external_id",
+    "external_key",
+}
+# Which of a company's connections to a vendor its calls use: a usable one, the most recently
+# connected (Pipedrive: one per installing user).
+_IN_USE_ORDER = (
+    case((col(ConnectionRow.status) == ConnectionStatus.CONNECTED, 0), else_=1),
+    col(ConnectionRow.connected_at).desc().nulls_last(),
+    col(ConnectionRow.user_id).desc(),
+)
 
 
 class PostgresTokenStore:
-    """A connection's row holds its fields, but its tokens are sealed in one column."""
+    """A connection's row holds its fields, but its tokens and its vendor account id (the
+    QuickBooks realm id) are sealed; the account id's keyed digest finds it."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
         self._sessions = session_factory
@@ -35,19 +50,25 @@ class PostgresTokenStore:
             refresh_expires_at=row.refresh_expires_at,
         )
         return Connection(
-            **row.model_dump(exclude=_TOKEN_COLUMNS)
+            **row.model_dump(exclude=_SEALED_COLUMNS)
             | {
                 "vendor": Vendor(row.vendor),
                 "status": ConnectionStatus(row.status),
                 "tokens": tokens,
+                "external_id": self._box.open(row.sealed_external_id)["id"],
             }
         )
 
     @staticmethod
-    async def _row(session: AsyncSession, company_id: str, vendor: Vendor) -> ConnectionRow | None:
+    def _of(company_id: str, vendor: Vendor) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        return col(ConnectionRow.company_id) == company_id, col(ConnectionRow.vendor) == vendor
+
+    async def _row(
+        self, session: AsyncSession, company_id: str, vendor: Vendor, user_id: str
+    ) -> ConnectionRow | None:
         result = await session.execute(
             select(ConnectionRow).where(
-                col(ConnectionRow.company_id) == company_id, col(ConnectionRow.vendor) == vendor
+                *self._of(company_id, vendor), col(ConnectionRow.user_id) == user_id
             )
         )
         return result.scalars().one_or_none()
@@ -58,33 +79,45 @@ class PostgresTokenStore:
         stored = dataclasses.replace(connection, version=version)
         tokens = stored.tokens
         values = {f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)}
-        del values["tokens"]
+        del values["tokens"], values["external_id"]
         values.update(
             sealed_tokens=self._box.seal(
                 {"access": tokens.access_token, "refresh": tokens.refresh_token}
             ),
             access_expires_at=tokens.access_expires_at,
             refresh_expires_at=tokens.refresh_expires_at,
+            sealed_external_id=self._box.seal({"id": stored.external_id}),
+            external_key=self._box.digest(stored.external_id),
         )
         await session.execute(
             insert(ConnectionRow)
             .values(values)
-            .on_conflict_do_update(index_elements=["company_id", "vendor"], set_=values)
+            .on_conflict_do_update(index_elements=["company_id", "vendor", "user_id"], set_=values)
         )
         return stored
 
     async def _change(
-        self, company_id: str, vendor: Vendor, change: Callable[[Connection], Connection]
+        self,
+        company_id: str,
+        vendor: Vendor,
+        user_id: str,
+        change: Callable[[Connection], Connection],
     ) -> Connection | None:
         async with self._sessions() as session, session.begin():
-            row = await self._row(session, company_id, vendor)
+            row = await self._row(session, company_id, vendor, user_id)
             if row is None:
                 return None
             return await self._write(session, change(self._connection(row)), row.version + 1)
 
     async def load(self, company_id: str, vendor: Vendor) -> Connection | None:
         async with self._sessions() as session:
-            row = await self._row(session, company_id, vendor)
+            result = await session.execute(
+                select(ConnectionRow)
+                .where(*self._of(company_id, vendor))
+                .order_by(*_IN_USE_ORDER)
+                .limit(1)
+            )
+            row = result.scalars().one_or_none()
             return self._connection(row) if row else None
 
     async def load_by_external_id(self, vendor: Vendor, external_id: str) -> Connection | None:
@@ -93,9 +126,9 @@ class PostgresTokenStore:
                 select(ConnectionRow)
                 .where(
                     col(ConnectionRow.vendor) == vendor,
-                    col(ConnectionRow.external_id) == external_id,
+                    col(ConnectionRow.external_key) == self._box.digest(external_id),
                 )
-                .order_by(col(ConnectionRow.updated_at).desc())
+                .order_by(col(ConnectionRow.updated_at).desc().nulls_last(), *_IN_USE_ORDER)
                 .limit(1)
             )
             row = result.scalars().one_or_none()
@@ -104,39 +137,76 @@ class PostgresTokenStore:
     async def connected_companies(self, vendor: Vendor) -> list[str]:
         async with self._sessions() as session:
             result = await session.execute(
-                select(ConnectionRow.company_id).where(
+                select(ConnectionRow.company_id)
+                .where(
                     col(ConnectionRow.vendor) == vendor,
                     col(ConnectionRow.status) == ConnectionStatus.CONNECTED,
                 )
+                .distinct()
             )
             return sorted(result.scalars().all())
 
     async def save(self, connection: Connection) -> Connection:
         async with self._sessions() as session, session.begin():
-            current = await self._row(session, connection.company_id, connection.vendor)
+            current = await self._row(
+                session, connection.company_id, connection.vendor, connection.user_id
+            )
             return await self._write(session, connection, (current.version if current else 0) + 1)
 
     async def store_tokens(
-        self, company_id: str, vendor: Vendor, tokens: OAuthTokens, now: datetime
+        self,
+        company_id: str,
+        vendor: Vendor,
+        tokens: OAuthTokens,
+        now: datetime,
+        *,
+        user_id: str = "",
     ) -> Connection:
-        stored = await self._change(company_id, vendor, lambda c: c.with_tokens(tokens, now))
+        stored = await self._change(
+            company_id, vendor, user_id, lambda c: c.with_tokens(tokens, now)
+        )
         if stored is None:
             raise LookupError(f"no {vendor.value} connection for company {company_id}")
         return stored
 
     async def mark_broken(
-        self, company_id: str, vendor: Vendor, reason: str, now: datetime
+        self, company_id: str, vendor: Vendor, reason: str, now: datetime, *, user_id: str = ""
     ) -> Connection | None:
-        return await self._change(company_id, vendor, lambda c: c.broken(reason, now))
+        return await self._change(company_id, vendor, user_id, lambda c: c.broken(reason, now))
 
     async def delete(self, company_id: str, vendor: Vendor) -> None:
         async with self._sessions() as session, session.begin():
+            await session.execute(delete(ConnectionRow).where(*self._of(company_id, vendor)))
+
+    async def delete_user(self, company_id: str, vendor: Vendor, user_id: str) -> UserRemoval:
+        async with self._sessions() as session, session.begin():
+            # Every connection of the company to the vendor locked first: of two users removed
+            # at once, the second waits, then counts what the first left.
             await session.execute(
-                delete(ConnectionRow).where(
-                    col(ConnectionRow.company_id) == company_id,
-                    col(ConnectionRow.vendor) == vendor,
-                )
+                select(ConnectionRow.user_id)
+                .where(*self._of(company_id, vendor))
+                .order_by(col(ConnectionRow.user_id))
+                .with_for_update()
             )
+            removed = (
+                (
+                    await session.execute(
+                        delete(ConnectionRow)
+                        .where(*self._of(company_id, vendor), col(ConnectionRow.user_id) == user_id)
+                        .returning(ConnectionRow)
+                    )
+                )
+                .scalars()
+                .one_or_none()
+            )
+            remaining = (
+                await session.execute(
+                    select(func.count())
+                    .select_from(ConnectionRow)
+                    .where(*self._of(company_id, vendor))
+                )
+            ).scalar_one()
+        return UserRemoval(self._connection(removed) if removed else None, int(remaining))
 
 
 class PostgresOAuthStateStore:

@@ -1,6 +1,8 @@
 """Run the Alembic migrations programmatically, inside the caller's event loop.
 
 An advisory lock makes concurrent starts (several replicas, workers) migrate one at a time.
+``secret_key`` (DEALBOOKS_SECRET_KEY) is for the migrations that encrypt stored values; a
+database with values to encrypt refuses to migrate without it.
 """
 
 from __future__ import annotations
@@ -24,18 +26,30 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _run(connection: Connection, step: Callable[[Config, str], None], revision: str) -> None:
+#: Where a migration finds the secret key: ``context.config.attributes[SECRET_KEY]``.
+SECRET_KEY = "secret_key"
+
+
+def _run(
+    connection: Connection,
+    step: Callable[[Config, str], None],
+    revision: str,
+    secret_key: str | None,
+) -> None:
     connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
+    cfg.attributes[SECRET_KEY] = secret_key
     step(cfg, revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", *, secret_key: str | None = None
+) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_run, command.upgrade, revision)
+        await conn.run_sync(_run, command.upgrade, revision, secret_key)
 
 
-async def downgrade(engine: AsyncEngine, revision: str) -> None:
+async def downgrade(engine: AsyncEngine, revision: str, *, secret_key: str | None = None) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_run, command.downgrade, revision)
+        await conn.run_sync(_run, command.downgrade, revision, secret_key)

@@ -1,4 +1,8 @@
-"""Postgres NoticeStore: each QuickBooks notice stored once (primary key), CDC watermarks."""
+"""Postgres NoticeStore: each QuickBooks notice stored once (primary key), CDC watermarks.
+
+A notice is stored under its realm's keyed digest, never the realm id (the connection keeps that
+sealed): the realm of pending notices is read from the connection the digest finds.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,37 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.crypto import SecretBox
 from application.ports.sync import ChangeNotice
 
 
 class PostgresNoticeStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         self._engine = engine
+        self._box = box
 
-    async def pending(self, realm_id: str, limit: int) -> list[ChangeNotice]:
+    async def pending(self, realm_key: str, limit: int) -> list[ChangeNotice]:
         async with self._engine.connect() as conn:
+            sealed = (
+                await conn.execute(
+                    text(
+                        "SELECT sealed_external_id FROM connections "
+                        "WHERE vendor = 'quickbooks' AND external_key = :realm LIMIT 1"
+                    ),
+                    {"realm": realm_key},
+                )
+            ).scalar_one_or_none()
             rows = await conn.execute(
                 text(
-                    "SELECT key, realm_id, entity, entity_id, operation, occurred_at "
-                    "FROM accounting_notices WHERE processed_at IS NULL AND realm_id = :realm "
+                    "SELECT key, entity, entity_id, operation, occurred_at "
+                    "FROM accounting_notices WHERE processed_at IS NULL AND realm_key = :realm "
                     "ORDER BY received_at, key LIMIT :limit"
                 ),
-                {"realm": realm_id[:64], "limit": limit},
+                {"realm": realm_key, "limit": limit},
             )
-            return [ChangeNotice(**row) for row in rows.mappings()]
+            # A realm no company is connected to: its notices say so under its digest.
+            realm_id = self._box.open(sealed)["id"] if sealed else realm_key
+            return [ChangeNotice(**row, realm_id=realm_id) for row in rows.mappings()]
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None:
         async with self._engine.begin() as conn:
@@ -40,12 +57,19 @@ class PostgresNoticeStore:
                 await conn.execute(
                     text(
                         "SELECT max(received_at) FROM accounting_notices "
-                        "WHERE realm_id = :realm AND entity = ANY(:entities)"
+                        "WHERE realm_key = :realm AND entity = ANY(:entities)"
                     ),
-                    {"realm": realm_id[:64], "entities": sorted(entities)},
+                    {"realm": self._box.digest(realm_id), "entities": sorted(entities)},
                 )
             ).scalar_one()
         return value if isinstance(value, datetime) else None
+
+    async def forget_realm(self, realm_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM accounting_notices WHERE realm_key = :realm"),
+                {"realm": self._box.digest(realm_id)},
+            )
 
     async def watermark(self, company_id: str) -> datetime | None:
         async with self._engine.connect() as conn:

@@ -43,6 +43,7 @@ from adapters.postgres.mappers import (
     settings_values,
 )
 from adapters.postgres.tables import (
+    CompanyPurgeRow,
     CompanySettingsRow,
     CustomerLinkRow,
     DealFollowUpRow,
@@ -53,6 +54,7 @@ from adapters.postgres.tables import (
 )
 from application.errors import ConcurrencyConflictError
 from application.ports.persistence import (
+    CompanyPurge,
     CreationOptions,
     CustomerLink,
     DealFollowUp,
@@ -78,6 +80,7 @@ _INVOICE_COLUMNS = [c for c in _INVOICES.c if c.name != "creation"]
 _LINKS: Table = CustomerLinkRow.__table__  # type: ignore[attr-defined]
 _TIMELINE: Table = DealTimelineEntryRow.__table__  # type: ignore[attr-defined]
 _UNFINISHED = (TimelineEntryState.PENDING.value, TimelineEntryState.SENDING.value)
+_PURGES: Table = CompanyPurgeRow.__table__  # type: ignore[attr-defined]
 
 # Parameters are named after the columns they set; WHERE clauses bind ``where_*`` ones.
 _GET_SETTINGS = core_select(_SETTINGS).where(_SETTINGS.c.company_id == bindparam("where_company"))
@@ -544,3 +547,38 @@ class PostgresDealTimelineRepository(_OnSession):
             .limit(limit)
         )
         return [(row.company_id, row.invoice_id) for row in result]
+
+
+class PostgresCompanyPurgeRepository(_OnSession):
+    async def schedule(self, purge: CompanyPurge) -> CompanyPurge:
+        await self._session.execute(
+            insert(_PURGES)
+            .values(dataclasses.asdict(purge))
+            .on_conflict_do_nothing(index_elements=["company_id"])
+        )
+        waiting = await self._find(purge.company_id, lock=False)
+        return waiting or purge
+
+    async def get_for_update(self, company_id: str) -> CompanyPurge | None:
+        return await self._find(company_id, lock=True)
+
+    async def _find(self, company_id: str, *, lock: bool) -> CompanyPurge | None:
+        query = core_select(_PURGES).where(_PURGES.c.company_id == company_id)
+        result = await self._session.execute(query.with_for_update() if lock else query)
+        row = result.mappings().one_or_none()
+        return CompanyPurge(**row) if row else None
+
+    async def cancel(self, company_id: str) -> bool:
+        result = await self._session.execute(
+            delete(_PURGES).where(_PURGES.c.company_id == company_id)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list_due(self, now: datetime, limit: int) -> list[str]:
+        result = await self._session.execute(
+            core_select(_PURGES.c.company_id)
+            .where(_PURGES.c.due_at <= now)
+            .order_by(_PURGES.c.due_at, _PURGES.c.company_id)
+            .limit(limit)
+        )
+        return [str(company_id) for company_id in result.scalars()]

@@ -37,14 +37,18 @@ class CompanySettingsRow(SQLModel, table=True):
 
 
 class ConnectionRow(SQLModel, table=True):
-    """A company's connection to one vendor; the tokens are sealed (see ``crypto``)."""
+    """A company's connection to one vendor, one per user for Pipedrive (``user_id`` empty for
+    QuickBooks). The tokens and the vendor account id (the QuickBooks realm id) are sealed (see
+    ``crypto``); ``external_key`` is the account id's keyed digest, to find it by realm."""
 
     __tablename__ = "connections"
-    __table_args__ = (Index("ix_connections_vendor_external_id", "vendor", "external_id"),)
+    __table_args__ = (Index("ix_connections_vendor_external_key", "vendor", "external_key"),)
 
     company_id: str = Field(primary_key=True, max_length=64)
     vendor: str = Field(primary_key=True, max_length=16)
-    external_id: str = Field(max_length=64)
+    user_id: str = Field(default="", primary_key=True, max_length=64)
+    sealed_external_id: str
+    external_key: str = Field(max_length=64)
     sealed_tokens: str
     access_expires_at: datetime = _column(_TIMESTAMP)
     refresh_expires_at: datetime | None = _column(_TIMESTAMP, nullable=True)
@@ -58,6 +62,16 @@ class ConnectionRow(SQLModel, table=True):
     failure_reason: str = Field(default="", max_length=500)
     time_zone: str = Field(default="", max_length=64)
     version: int = Field(default=1)
+
+
+class CompanyPurgeRow(SQLModel, table=True):
+    """A company whose last Pipedrive user uninstalled: its data is forgotten from ``due_at``."""
+
+    __tablename__ = "company_purges"
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    uninstalled_at: datetime = _column(_TIMESTAMP)
+    due_at: datetime = _column(_TIMESTAMP)
 
 
 class OAuthStateRow(SQLModel, table=True):

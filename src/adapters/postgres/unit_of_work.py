@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.postgres.errors import database_unavailable, is_unreachable
 from adapters.postgres.repositories import (
+    PostgresCompanyPurgeRepository,
     PostgresCustomerLinkRepository,
     PostgresDealFollowUpRepository,
     PostgresDealTimelineRepository,
@@ -28,6 +29,8 @@ COMPANY_TABLES = (
     "idempotency_keys",
     "customer_links",
     "company_settings",
+    "sync_watermarks",
+    "company_purges",
 )
 
 
@@ -41,6 +44,7 @@ class SqlAlchemyUnitOfWork:
         self.customer_links = PostgresCustomerLinkRepository(session)
         self.deal_follow_ups = PostgresDealFollowUpRepository(session)
         self.deal_timeline = PostgresDealTimelineRepository(session)
+        self.purges = PostgresCompanyPurgeRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

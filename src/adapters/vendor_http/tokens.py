@@ -105,14 +105,24 @@ class TokenProvider:
                             company_id=company_id,
                             external_id=connection.external_id,
                         )
+                        # That user's connection only: another user's (Pipedrive installs are
+                        # per user) may still serve the company.
                         await self._store.mark_broken(
-                            company_id, self._vendor, str(exc), self._clock.now()
+                            company_id,
+                            self._vendor,
+                            str(exc),
+                            self._clock.now(),
+                            user_id=connection.user_id,
                         )
-                        return await self._load(company_id)  # raises the vendor's "not connected"
+                        # Raises the vendor's "not connected" unless another user's serves.
+                        return await self._load(company_id)
             # Stored before anybody uses it: a lost rotated refresh token breaks the connection.
-            stored = await self._store.store_tokens(
-                company_id, self._vendor, tokens, self._clock.now()
-            )
+            try:
+                stored = await self._store.store_tokens(
+                    company_id, self._vendor, tokens, self._clock.now(), user_id=connection.user_id
+                )
+            except LookupError:  # that user uninstalled meanwhile: their tokens are not kept
+                return await self._load(company_id)
             self._recent.put(company_id, stored)
             log.info(
                 "vendor.token_refreshed",

@@ -10,11 +10,24 @@ from typing import Protocol
 from domain.connection import Connection, OAuthTokens, Vendor
 
 
+@dataclass(frozen=True, slots=True)
+class UserRemoval:
+    """What removing one user's connection did: the connection removed (None: there was none)
+    and how many connections of that vendor the company still has."""
+
+    removed: Connection | None
+    remaining: int
+
+
 class TokenStore(Protocol):
     """Connections with their tokens, encrypted at rest; each call is its own short transaction.
 
     Vendor adapters use it to read the current token and to persist a refreshed one *before* using
     it (refresh tokens rotate: a lost new refresh token would break the connection).
+
+    A company has one connection per vendor and ``user_id``: one for QuickBooks (``user_id``
+    empty), one per installing user for Pipedrive. ``load`` answers the one the company's calls
+    use: a usable one first, the most recently connected among them.
     """
 
     async def load(self, company_id: str, vendor: Vendor) -> Connection | None: ...
@@ -26,18 +39,32 @@ class TokenStore(Protocol):
         ...
 
     async def save(self, connection: Connection) -> Connection:
-        """Insert or replace the company's connection for that vendor; returns it as stored."""
+        """Insert or replace the connection of its company, vendor and user; returns it as
+        stored."""
         ...
 
     async def store_tokens(
-        self, company_id: str, vendor: Vendor, tokens: OAuthTokens, now: datetime
+        self,
+        company_id: str,
+        vendor: Vendor,
+        tokens: OAuthTokens,
+        now: datetime,
+        *,
+        user_id: str = "",
     ) -> Connection: ...
 
     async def mark_broken(
-        self, company_id: str, vendor: Vendor, reason: str, now: datetime
+        self, company_id: str, vendor: Vendor, reason: str, now: datetime, *, user_id: str = ""
     ) -> Connection | None: ...
 
-    async def delete(self, company_id: str, vendor: Vendor) -> None: ...
+    async def delete(self, company_id: str, vendor: Vendor) -> None:
+        """Forget every connection of the company to ``vendor`` (every user's)."""
+        ...
+
+    async def delete_user(self, company_id: str, vendor: Vendor, user_id: str) -> UserRemoval:
+        """Forget one user's connection and count the company's others, atomically: of two
+        users removed at once, exactly one learns that none remains."""
+        ...
 
 
 class DistributedLock(Protocol):

@@ -23,3 +23,8 @@ class JobQueue(Protocol):
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
         """Subscribe the company's Pipedrive webhooks (at most one pending job per company)."""
         ...
+
+    async def purge_company(self, company_id: str) -> None:
+        """Forget the company's data now that its purge is due (at most one pending job per
+        company)."""
+        ...

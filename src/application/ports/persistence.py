@@ -298,6 +298,35 @@ class DealTimelineRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class CompanyPurge:
+    """A company whose last Pipedrive user uninstalled dealbooks: its data is forgotten once
+    ``due_at`` has passed, unless the app is installed again before."""
+
+    company_id: str
+    uninstalled_at: datetime
+    due_at: datetime
+
+
+class CompanyPurgeRepository(Protocol):
+    async def schedule(self, purge: CompanyPurge) -> CompanyPurge:
+        """Record it, unless the company already has one waiting: that one is kept (a repeated
+        uninstall never pushes the deletion later) and returned."""
+        ...
+
+    async def get_for_update(self, company_id: str) -> CompanyPurge | None:
+        """The company's waiting purge, locked until the transaction ends."""
+        ...
+
+    async def cancel(self, company_id: str) -> bool:
+        """Forget the company's waiting purge (it was installed again); False if none."""
+        ...
+
+    async def list_due(self, now: datetime, limit: int) -> list[str]:
+        """Companies whose purge is due at ``now``, the longest overdue first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
 
@@ -308,6 +337,7 @@ class UnitOfWork(Protocol):
     customer_links: CustomerLinkRepository
     deal_follow_ups: DealFollowUpRepository
     deal_timeline: DealTimelineRepository
+    purges: CompanyPurgeRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -324,7 +354,8 @@ class UnitOfWork(Protocol):
 
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
-        customer links, deal follow-ups, timeline entries): an uninstall leaves nothing behind."""
+        customer links, deal follow-ups, timeline entries, its sync watermark, its waiting
+        purge): a purge leaves nothing behind. Connections are the TokenStore's."""
         ...
 
 

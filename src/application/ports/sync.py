@@ -36,8 +36,9 @@ class NoticeInbox(Protocol):
 
 
 class NoticeStore(Protocol):
-    async def pending(self, realm_id: str, limit: int) -> list[ChangeNotice]:
-        """The realm's notices not yet processed, oldest first."""
+    async def pending(self, realm_key: str, limit: int) -> list[ChangeNotice]:
+        """The realm's notices not yet processed, oldest first. ``realm_key`` is the realm as
+        the inbox queued its job: opaque here (the store may keep a digest, not the realm)."""
         ...
 
     async def mark_processed(self, keys: Sequence[str], now: datetime) -> None: ...
@@ -45,6 +46,10 @@ class NoticeStore(Protocol):
     async def last_received(self, realm_id: str, entities: Collection[str]) -> datetime | None:
         """When the latest notice about any of these entities of the realm arrived (None:
         never): what tells a cache of QuickBooks data that it may have changed."""
+        ...
+
+    async def forget_realm(self, realm_id: str) -> None:
+        """Delete every notice of the realm (its connection is gone)."""
         ...
 
     async def watermark(self, company_id: str) -> datetime | None:

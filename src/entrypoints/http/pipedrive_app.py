@@ -3,8 +3,9 @@
 Pipedrive uses the same Callback URL for the install (GET, OAuth code) and the uninstall (DELETE)
 (reference §3.2, §3.7). The install answers with a redirect to the settings page, or to a page
 that explains why when the user declined or the exchange failed (never a page on the URL that
-carries the code, never a 500). The uninstall is authenticated
-with HTTP Basic ``client_id:client_secret``; wrong credentials get 401 and nothing is deleted.
+carries the code, never a 500). The uninstall is one user's (``{client_id, company_id, user_id,
+timestamp}``), authenticated with HTTP Basic ``client_id:client_secret``; wrong credentials get
+401 and nothing is deleted, a body without the company or the user 400.
 ``POST /webhooks/pipedrive`` carries the Basic credentials of our subscriptions.
 """
 
@@ -49,6 +50,11 @@ def _basic_auth_matches(header: str, user: str, password: str) -> bool:
     user_ok = hmac.compare_digest(given_user.encode(), user.encode())
     password_ok = hmac.compare_digest(given_password.encode(), password.encode())
     return scheme.lower() == "basic" and bool(sep) and user_ok and password_ok
+
+
+def _is_id(value: object) -> bool:
+    """A Pipedrive id: a positive integer, or its digits (never a bool, never too long)."""
+    return type(value) in (int, str) and str(value).isdigit() and len(str(value)) <= 20
 
 
 def add_pipedrive_routes(
@@ -121,19 +127,20 @@ def add_pipedrive_routes(
             body: Any = json.loads(await request.text())
         except ValueError:
             body = None
-        company = body.get("company_id") if isinstance(body, dict) else None
-        if type(company) not in (int, str) or not str(company).isdigit():  # not a bool either
-            return web.json_response({"error": "company_id is required"}, status=400)
+        if not isinstance(body, dict):
+            body = {}
+        company, user = body.get("company_id"), body.get("user_id")
+        for name, value in (("company_id", company), ("user_id", user)):
+            if not _is_id(value):
+                return web.json_response({"error": f"{name} is required"}, status=400)
         given_client_id = body.get("client_id")
         if given_client_id is not None and not hmac.compare_digest(
             str(given_client_id).encode(), client_id.encode()
         ):
             return web.json_response({"error": "client_id does not match"}, status=400)
-        user = body.get("user_id")
-        user_id = str(user) if type(user) in (int, str) else None
         try:
             await uninstall.execute(
-                UninstallPipedriveCommand(company_id=str(company), user_id=user_id)
+                UninstallPipedriveCommand(company_id=str(company), user_id=str(user))
             )
         except ApplicationError as exc:
             log.error("pipedrive.uninstall_failed", company_id=str(company), reason=exc.reason)

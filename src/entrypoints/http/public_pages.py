@@ -243,10 +243,12 @@ class PublicSite:
     support_status: SupportStatus
     support_email: str = ""
     demo_url: str | None = None  # the demo's page when this gateway serves it
+    # Days a company's data is kept after its last user uninstalled (DEALBOOKS_PURGE_AFTER_DAYS).
+    purge_days: int = 30
 
     def body(self, page: str, language: str) -> str:
         bodies: Mapping[str, str] = BODIES[language]
-        content = bodies[page]
+        content = bodies[page].replace("{purge_days}", str(self.purge_days))
         if page == "welcome":
             link = (
                 bodies["demo_link"].replace("{url}", html.escape(self.demo_url, quote=True))

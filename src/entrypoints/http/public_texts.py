@@ -188,11 +188,14 @@ dealbooks source (see the <a href="/docs#demo">install guide</a>).</p>""",
 <h2>What is stored</h2>
 <p>dealbooks keeps its data in one PostgreSQL database, per Pipedrive company:</p>
 <ul>
-<li><strong>Connections</strong> to Pipedrive and QuickBooks: the Pipedrive company id and API
-address, the QuickBooks company (realm) id, name and time zone, who connected it and when,
-and the OAuth access and refresh tokens. The tokens are encrypted (Fernet: AES-128 with an
-HMAC-SHA256 signature) with a key derived from the service's secret key, which is kept outside the
-database.</li>
+<li><strong>Connections</strong> to Pipedrive and QuickBooks: for each Pipedrive user who
+installed dealbooks (Pipedrive installs are per user), the user's id and OAuth access and
+refresh tokens, with the company's id and API address; for QuickBooks, the company (realm) id,
+name and time zone, who connected it and when, and the OAuth access and refresh tokens. The
+tokens and the QuickBooks company id are encrypted (Fernet: AES-128 with an HMAC-SHA256
+signature) with a key derived from the service's secret key, which is kept outside the database;
+the QuickBooks company id is looked up through a keyed HMAC-SHA256 digest of it, never in
+clear.</li>
 <li><strong>Settings</strong>: which Pipedrive field fills each invoice field, the due-date
 rule and the defaults you chose.</li>
 <li><strong>Invoices created through dealbooks</strong>: the customer details sent to QuickBooks
@@ -202,7 +205,7 @@ name) who acted.</li>
 <li><strong>Links</strong> between Pipedrive contacts and QuickBooks customers (the customer's
 name and id), and the notes dealbooks adds to deals until they are written.</li>
 <li><strong>Change notices</strong> QuickBooks sends (which invoice or payment changed, and
-when: no names or amounts).</li>
+when: no names or amounts), under the keyed digest of the QuickBooks company id.</li>
 <li>Short-lived technical records: sign-in and connection links (10 minutes), request ids
 that prevent duplicate invoices, and background jobs.</li>
 </ul>
@@ -220,10 +223,14 @@ no money.</p>
 company and user ids, QuickBooks company ids and Intuit's <code>intuit_tid</code> for support.
 Tokens and secrets are never logged.</p>
 <h2>How long</h2>
-<p>Data is kept while dealbooks is installed. When the app is uninstalled from the Pipedrive
-company, dealbooks revokes its Pipedrive and QuickBooks tokens and deletes the company's
-connections, settings, invoices, history and links at once. Disconnecting QuickBooks deletes
-the QuickBooks tokens at once. QuickBooks change notices are not deleted at uninstall today.</p>
+<p>Data is kept while dealbooks is installed. Pipedrive installs dealbooks per user: when a
+user uninstalls it, dealbooks revokes that user's Pipedrive tokens and deletes them at once, and
+keeps everything else while other users of the company still have it. When the company's last
+user uninstalls it, dealbooks also revokes the QuickBooks connection and deletes the QuickBooks
+tokens and change notices at once; the company's settings, invoices, history, links and notes
+not yet written are deleted {purge_days} days later, unless someone in the company installs
+dealbooks again before then (the data is then kept). Disconnecting QuickBooks deletes the
+QuickBooks tokens and change notices at once.</p>
 <h2>Your invoices stay yours</h2>
 <p>Invoices live in your QuickBooks company; uninstalling dealbooks does not change them.</p>
 """,
@@ -289,8 +296,10 @@ href="/oauth/quickbooks/launch">/oauth/quickbooks/launch</a>): you sign in with 
 land on the settings. If dealbooks is disconnected inside QuickBooks, reconnect with <a
 href="/oauth/quickbooks/reconnect">/oauth/quickbooks/reconnect</a>.</p>
 <h2>Uninstall</h2>
-<p>Uninstall dealbooks from Pipedrive's Marketplace settings: the tokens are revoked and the
-company's data is deleted, as the <a href="/privacy">privacy policy</a> says.</p>
+<p>Uninstall dealbooks from Pipedrive's Marketplace settings: your Pipedrive tokens are revoked
+and deleted at once. When the company's last user uninstalls it, QuickBooks is disconnected too
+and the company's data is deleted {purge_days} days later, as the <a
+href="/privacy">privacy policy</a> says.</p>
 <h2 id="demo">Try the demo</h2>
 <p>From the dealbooks source, <code>make run</code> starts everything on your machine (a
 database, QuickBooks and Pipedrive emulators with a sample company, the service) and prints the
@@ -335,11 +344,15 @@ fait.</p>
 <h2>Ce qui est conservé</h2>
 <p>dealbooks conserve ses données dans une base PostgreSQL, par société Pipedrive :</p>
 <ul>
-<li><strong>Les connexions</strong> à Pipedrive et QuickBooks : l'identifiant et l'adresse API
-de la société Pipedrive, l'identifiant (realm), le nom et le fuseau horaire de la société
-QuickBooks, qui l'a connectée et quand, et les jetons OAuth d'accès et de renouvellement. Les
-jetons sont chiffrés (Fernet : AES-128 avec une signature HMAC-SHA256) avec une clé dérivée
-de la clé secrète du service, conservée hors de la base.</li>
+<li><strong>Les connexions</strong> à Pipedrive et QuickBooks : pour chaque utilisateur
+Pipedrive qui a installé dealbooks (Pipedrive installe les applications par utilisateur), son
+identifiant et ses jetons OAuth d'accès et de renouvellement, avec l'identifiant et l'adresse
+API de la société ; pour QuickBooks, l'identifiant (realm), le nom et le fuseau horaire de la
+société, qui l'a connectée et quand, et les jetons OAuth d'accès et de renouvellement. Les
+jetons et l'identifiant de la société QuickBooks sont chiffrés (Fernet : AES-128 avec une
+signature HMAC-SHA256) avec une clé dérivée de la clé secrète du service, conservée hors de la
+base ; l'identifiant QuickBooks est retrouvé par une empreinte HMAC-SHA256 à clé, jamais en
+clair.</li>
 <li><strong>Les paramètres</strong> : quel champ Pipedrive remplit chaque champ de la facture,
 la règle d'échéance et les valeurs par défaut choisies.</li>
 <li><strong>Les factures créées avec dealbooks</strong> : les coordonnées du client envoyées à
@@ -350,7 +363,8 @@ avec l'utilisateur Pipedrive (identifiant et nom) qui a agi.</li>
 identifiant du client), et les notes que dealbooks ajoute aux affaires, jusqu'à leur
 écriture.</li>
 <li><strong>Les avis de changement</strong> envoyés par QuickBooks (quelle facture ou quel
-paiement a changé, et quand : ni nom ni montant).</li>
+paiement a changé, et quand : ni nom ni montant), sous l'empreinte à clé de l'identifiant de la
+société QuickBooks.</li>
 <li>Des enregistrements techniques de courte durée : liens de connexion (10 minutes),
 identifiants de requête qui empêchent les doublons de factures, tâches de fond.</li>
 </ul>
@@ -370,11 +384,15 @@ durées, identifiants de société et d'utilisateur Pipedrive, identifiants de s
 et le <code>intuit_tid</code> d'Intuit pour l'assistance. Les jetons et secrets ne sont jamais
 journalisés.</p>
 <h2>Combien de temps</h2>
-<p>Les données sont conservées tant que dealbooks est installé. Lorsque l'application est
-désinstallée de la société Pipedrive, dealbooks révoque ses jetons Pipedrive et QuickBooks et
-supprime aussitôt les connexions, paramètres, factures, historiques et liens de la société.
-Déconnecter QuickBooks supprime aussitôt les jetons QuickBooks. Les avis de changement
-QuickBooks ne sont pas supprimés à la désinstallation aujourd'hui.</p>
+<p>Les données sont conservées tant que dealbooks est installé. Pipedrive installe dealbooks
+par utilisateur : quand un utilisateur le désinstalle, dealbooks révoque ses jetons Pipedrive et
+les supprime aussitôt, et garde tout le reste tant que d'autres utilisateurs de la société
+l'ont installé. Quand le dernier utilisateur de la société le désinstalle, dealbooks révoque
+aussi la connexion QuickBooks et supprime aussitôt les jetons et les avis de changement
+QuickBooks ; les paramètres, factures, historiques, liens et notes pas encore écrites de la
+société sont supprimés {purge_days} jours plus tard, sauf si quelqu'un de la société réinstalle
+dealbooks d'ici là (les données sont alors gardées). Déconnecter QuickBooks supprime aussitôt
+les jetons et les avis de changement QuickBooks.</p>
 <h2>Vos factures restent les vôtres</h2>
 <p>Les factures sont dans votre société QuickBooks ; désinstaller dealbooks ne les modifie
 pas.</p>
@@ -447,9 +465,10 @@ href="/oauth/quickbooks/launch">/oauth/quickbooks/launch</a>) : vous vous connec
 Pipedrive et arrivez sur les paramètres. Si dealbooks est déconnecté dans QuickBooks,
 reconnectez-le avec <a href="/oauth/quickbooks/reconnect">/oauth/quickbooks/reconnect</a>.</p>
 <h2>Désinstaller</h2>
-<p>Désinstallez dealbooks depuis les paramètres Marketplace de Pipedrive : les jetons sont
-révoqués et les données de la société supprimées, comme l'indique la <a
-href="/privacy?lang=fr">politique de confidentialité</a>.</p>
+<p>Désinstallez dealbooks depuis les paramètres Marketplace de Pipedrive : vos jetons Pipedrive
+sont révoqués et supprimés aussitôt. Quand le dernier utilisateur de la société le désinstalle,
+QuickBooks est aussi déconnecté et les données de la société sont supprimées {purge_days} jours
+plus tard, comme l'indique la <a href="/privacy?lang=fr">politique de confidentialité</a>.</p>
 <h2 id="demo">Essayer la démo</h2>
 <p>Depuis les sources de dealbooks, <code>make run</code> lance tout sur votre machine (une
 base de données, des émulateurs QuickBooks et Pipedrive avec une société d'exemple, le service)

@@ -210,4 +210,5 @@ def connection_from_token(
         connected_by=str(token["user_id"]),
         connected_at=now,
         updated_at=now,
+        user_id=str(token["user_id"]),
     )

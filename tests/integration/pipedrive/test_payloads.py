@@ -309,7 +309,7 @@ def verbatim_gateway(base_url: str) -> PipedriveCrmGateway:
         "user_id": 1,
         "api_domain": base_url,
     }
-    store.connections[("77", Vendor.PIPEDRIVE)] = connection_from_token(token)
+    store.connections[("77", Vendor.PIPEDRIVE, "1")] = connection_from_token(token)
     session = aiohttp.ClientSession()
     _SESSIONS.append(session)
     return make_gateway(session, store, base_url)

@@ -158,7 +158,13 @@ class RotatedElsewhere:
     async def load(self, company_id: str, vendor: Vendor) -> Connection | None:
         self.loads += 1
         if self.loads == 3:  # 1: connection(), 2: under the lock, 3: re-read after invalid_grant
-            await self.inner.store_tokens(company_id, vendor, self.fresh.tokens, datetime.now(UTC))
+            await self.inner.store_tokens(
+                company_id,
+                vendor,
+                self.fresh.tokens,
+                datetime.now(UTC),
+                user_id=self.fresh.user_id,
+            )
         return await self.inner.load(company_id, vendor)
 
 

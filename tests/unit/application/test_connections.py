@@ -11,6 +11,7 @@ import pytest
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.accounting_auth import InMemoryAccountingAuthorizer
 from adapters.in_memory.connections import InMemoryOAuthStateStore, InMemoryTokenStore
+from adapters.in_memory.notices import InMemoryNoticeStore
 from adapters.system_clock import FrozenClock
 from application.auth import Principal
 from application.connections import (
@@ -30,6 +31,7 @@ from application.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from application.ports.sync import ChangeNotice
 from application.reasons import MetadataKey, Reason
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
@@ -51,7 +53,10 @@ class World:
         self.complete = CompleteQuickBooksConnect(
             self.states, self.authorizer, self.tokens, self.clock
         )
-        self.disconnect = DisconnectQuickBooks(self.tokens, self.authorizer, self.clock)
+        self.notices = InMemoryNoticeStore()
+        self.disconnect = DisconnectQuickBooks(
+            self.tokens, self.authorizer, self.clock, self.notices
+        )
         self.get = GetConnections(self.tokens, self.clock)
 
     async def started_state(self) -> str:
@@ -161,6 +166,21 @@ async def test_disconnect_revokes_and_forgets_the_tokens(world: World) -> None:
     assert view.state == "not_connected"
     assert world.authorizer.revoked == [connection.tokens.refresh_token]
     assert await world.tokens.load(COMPANY, Vendor.QUICKBOOKS) is None
+
+
+async def test_disconnect_forgets_the_realms_notices_unless_another_company_uses_it(
+    world: World,
+) -> None:
+    connection = await world.connected()
+    notice = ChangeNotice("n1", REALM, "Invoice", "1", "Update", NOW)
+    world.notices.notices[notice.key] = (notice, NOW, None)
+    await world.tokens.save(replace(connection, company_id="2002"))
+
+    await world.disconnect.execute(ADMIN, COMPANY)
+    assert list(world.notices.notices) == ["n1"]  # company 2002 still applies them
+
+    await world.disconnect.execute(Principal("ops", None, is_admin=True), "2002")
+    assert world.notices.notices == {}
 
 
 async def test_disconnect_forgets_the_tokens_even_when_revoking_fails(world: World) -> None:

@@ -58,7 +58,7 @@ async def test_a_notice_is_recorded_once_and_one_job_waits_per_realm(world: Worl
     later = await record.execute([notice("k3", "3")])
 
     assert (first, again, later) == (2, 0, 1)
-    assert world.jobs.deferred == [("apply_changes", {"realm_id": REALM})]  # type: ignore[attr-defined]
+    assert world.jobs.deferred == [("apply_changes", {"realm_key": REALM})]  # type: ignore[attr-defined]
 
 
 async def test_processing_applies_every_pending_notice_of_the_realm_once(world: World) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from entrypoints.settings import ConfigurationError, load_settings, parse_api_tokens
@@ -100,3 +102,15 @@ def test_production_refuses_a_public_url_vendors_would_refuse(url: str) -> None:
 def test_development_keeps_a_local_http_public_url() -> None:
     settings = load_settings({"DEALBOOKS_PUBLIC_URL": "http://127.0.0.1:9000/"})
     assert settings.public_url == "http://127.0.0.1:9000"
+
+
+def test_a_companys_data_is_kept_30_days_after_its_last_uninstall_unless_configured() -> None:
+    assert load_settings({}).purge_after == timedelta(days=30)
+    assert load_settings({"DEALBOOKS_PURGE_AFTER_DAYS": "7"}).purge_after == timedelta(days=7)
+    assert load_settings({"DEALBOOKS_PURGE_AFTER_DAYS": "0"}).purge_after == timedelta(0)
+
+
+@pytest.mark.parametrize("raw", ["thirty", "-1", "366", "1.5"])
+def test_a_purge_delay_that_is_not_a_number_of_days_is_named(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="DEALBOOKS_PURGE_AFTER_DAYS"):
+        load_settings({"DEALBOOKS_PURGE_AFTER_DAYS": raw})

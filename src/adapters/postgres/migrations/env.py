@@ -1,6 +1,7 @@
 """Alembic environment: migrations run on a connection handed over by ``adapters.postgres.migrate``.
 
-``alembic`` on the command line works too: it reads DEALBOOKS_DATABASE_URL.
+``alembic`` on the command line works too: it reads DEALBOOKS_DATABASE_URL (and
+DEALBOOKS_SECRET_KEY, for the migrations that encrypt stored values).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlmodel import SQLModel
 
 import adapters.postgres.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from adapters.postgres.engine import asyncpg_url
+from adapters.postgres.migrate import SECRET_KEY
 
 target_metadata = SQLModel.metadata
 
@@ -36,4 +38,6 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _migrate(connection)
 else:
+    # On the command line the migrations that encrypt stored values read the key here.
+    context.config.attributes.setdefault(SECRET_KEY, os.environ.get("DEALBOOKS_SECRET_KEY"))
     asyncio.run(_run_online())
