@@ -1,6 +1,6 @@
 """`make bench`: every benchmark against the real service in its own process, the results table
 printed and written to bench/results.json. `python -m bench <name>` runs one benchmark that needs
-no service process (`metered_reads`) and replaces only its figures in the file."""
+no service process (`metered_reads`, `fleet_month`) and replaces only its figures in the file."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bench import (
+    bench_fleet_month,
     bench_invoices,
     bench_metered_reads,
     bench_pipedrive_burst,
@@ -63,13 +64,17 @@ async def main() -> None:
     figures += await bench_pipedrive_burst.run()
     figures += await bench_sync_reads.run()
     figures += await bench_metered_reads.run()
+    figures += await bench_fleet_month.run()
     write(figures)
     print(table(figures))
 
 
 #: The benchmarks that run alone (in this process, against in-process emulators), and the
 #: prefix their figures share in bench/results.json.
-ALONE = {bench_metered_reads.NAME: (bench_metered_reads.run, bench_metered_reads.PREFIX)}
+ALONE = {
+    bench_metered_reads.NAME: (bench_metered_reads.run, bench_metered_reads.PREFIX),
+    bench_fleet_month.NAME: (bench_fleet_month.run, bench_fleet_month.PREFIX),
+}
 
 
 async def main_one(name: str) -> None:

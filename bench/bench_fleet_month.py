@@ -203,6 +203,9 @@ async def run() -> list[Figure]:
                     tally.jobs["overdue"] += 1
             meter = await admin("GET", "meter?month=2026-04")
             stale = await out_of_date(service, tenants, admin)
+            print(  # the raw counts, in case a figure below cannot be made
+                {"reads": meter["apps"][0]["coreplus"], "jobs": dict(tally.jobs), "stale": stale}
+            )
     finally:
         await server.close()
         await hooks.close()
@@ -267,16 +270,7 @@ def figures(
     seconds: float,
 ) -> list[Figure]:
     (app,) = meter["apps"]
-    reads = (
-        int(app["coreplus"]["calls"])
-        if "coreplus" in app
-        else sum(
-            int(v["calls"])
-            for row in app["realms"]
-            for v in row["kinds"].values()
-            if v["tier"] == "coreplus"
-        )
-    )
+    reads = int(app["coreplus"])
     counted = sum(
         int(s.value)
         for m in metrics.registry.collect()

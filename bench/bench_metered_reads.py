@@ -191,6 +191,12 @@ class Service:
     async def run_jobs(self) -> None:
         """The jobs queued so far, as the worker would run them."""
         while self.jobs.deferred:
+            await self.run_jobs_once()
+
+    async def run_jobs_once(self) -> None:
+        """The first job queued (the QuickBooks ones; a Pipedrive timeline job asks nothing of
+        QuickBooks)."""
+        if self.jobs.deferred:
             task, args = self.jobs.deferred.pop(0)
             if task == "apply_changes":
                 await self.process.execute(args["realm_key"])
@@ -200,7 +206,7 @@ class Service:
                 await self.follow_up.execute(args["company_id"], args["invoice_id"])
 
 
-def create_command(draft: Any, request_id: str) -> CreateInvoiceCommand:
+def create_command(draft: Any, request_id: str, user: Principal = USER) -> CreateInvoiceCommand:
     """The form as the user submits it: the draft, linked to the suggested QuickBooks customer."""
     linked = draft.linked_customer or (draft.suggestions[0] if draft.suggestions else None)
     customer = CustomerInput(
@@ -219,7 +225,7 @@ def create_command(draft: Any, request_id: str) -> CreateInvoiceCommand:
         for line in draft.lines
     )
     return CreateInvoiceCommand(
-        DealRef(USER, draft.company_id, draft.deal_id),
+        DealRef(user, draft.company_id, draft.deal_id),
         InvoiceInput(customer=customer, lines=lines, currency=draft.currency),
         request_id,
     )
@@ -323,9 +329,9 @@ async def run() -> list[Figure]:
                 if acted:
                     await admin("POST", "webhooks/flush", {"timeout": 5})
                     for payload in received:
-                        notices = notices_from_payload(payload)
+                        delivered = notices_from_payload(payload)
                         month.webhooks += 1
-                        month.notices += await service.record.execute(notices)
+                        month.notices += await service.record.execute(delivered)
                     received.clear()
                 await service.run_jobs()
                 await service.sweep.execute()
