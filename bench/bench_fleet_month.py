@@ -43,6 +43,7 @@ from bench.bench_metered_reads import (
     Service,
     a_deal,
     create_command,
+    installer,
     schedule,
 )
 from bench.gateways import CLIENT_ID, quickbooks_gateway
@@ -161,6 +162,7 @@ async def run() -> list[Figure]:
             events: list[tuple[Event, Tenant]] = []
             for t in tenants:
                 if t.typical:
+                    service.crm.users[t.company] = installer(t.company)
                     service.crm.add_deal(t.company, a_deal(f"Client of {t.company}", ["Services"]))
                     events += [(e, t) for e in schedule(random.Random(f"{SEED}-{t.company}"))]
             events.sort(key=lambda pair: (pair[0].at, pair[0].action != "open"))

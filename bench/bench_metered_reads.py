@@ -52,7 +52,7 @@ from application.invoicing.follow_up import FollowUpOnDeal
 from application.invoicing.prepare import PrepareInvoice
 from application.invoicing.stored import InvoiceAnswers
 from application.ports.connections import RateLimit
-from application.ports.crm import Deal, DealProduct
+from application.ports.crm import CrmUser, Deal, DealProduct
 from application.sync import (
     CATCH_UP_EVERY,
     ApplyAccountingChanges,
@@ -63,6 +63,7 @@ from application.sync import (
     SweepStuckCreations,
     due_for_catch_up,
 )
+from application.timeline import UpdateDealTimeline
 from bench.gateways import CLIENT_ID, quickbooks_gateway
 from bench.harness import Figure
 from domain.connection import Connection, OAuthTokens, Vendor
@@ -160,6 +161,19 @@ def a_deal(customer: str, items: list[str]) -> Deal:
     )
 
 
+def installer(company_id: str) -> CrmUser:
+    """The Pipedrive user who installed the app: the deal timeline writes in their language."""
+    return CrmUser(
+        id="7",
+        name="Bench Admin",
+        email="admin@bench.test",
+        company_id=company_id,
+        company_name=f"Company {company_id}",
+        company_domain=f"c{company_id}",
+        is_admin=True,
+    )
+
+
 class Service:
     """The service's pieces for the bench, wired as ``entrypoints.bootstrap`` wires them."""
 
@@ -177,7 +191,8 @@ class Service:
         self.notices = notices  # the gateway's too: its reference data follows the notices
         views = InMemoryInvoiceViews(self.uow.store)
         answers = InvoiceAnswers(views, accounting, clock)
-        self.follow_up = FollowUpOnDeal(self.uow, self.crm, clock)
+        self.timeline = UpdateDealTimeline(self.uow, self.crm, clock)
+        self.follow_up = FollowUpOnDeal(self.uow, self.crm, clock, timeline=self.timeline)
         self.finish = FinishInvoiceCreation(self.uow, accounting, clock, jobs=self.jobs)
         self.prepare = PrepareInvoice(self.uow, accounting, self.crm, clock)
         self.create = CreateInvoice(self.uow, accounting, clock, self.finish, answers, self.jobs)
@@ -194,8 +209,8 @@ class Service:
             await self.run_jobs_once()
 
     async def run_jobs_once(self) -> None:
-        """The first job queued (the QuickBooks ones; a Pipedrive timeline job asks nothing of
-        QuickBooks)."""
+        """The first job queued, run as the worker runs it (the deal timeline's job writes to
+        Pipedrive only, but leaving it undone would have the sweep queue it again each tick)."""
         if self.jobs.deferred:
             task, args = self.jobs.deferred.pop(0)
             if task == "apply_changes":
@@ -204,6 +219,8 @@ class Service:
                 await self.finish.execute(args["company_id"], args["invoice_id"])
             elif task == "follow_up_on_deal":
                 await self.follow_up.execute(args["company_id"], args["invoice_id"])
+            elif task == "update_deal_timeline":
+                await self.timeline.execute(args["company_id"], args["invoice_id"])
 
 
 def create_command(draft: Any, request_id: str, user: Principal = USER) -> CreateInvoiceCommand:
@@ -307,6 +324,7 @@ async def run() -> list[Figure]:
             customers = await admin("GET", f"companies/{TYPICAL_REALM}/entities/Customer")
             items = await admin("GET", f"companies/{TYPICAL_REALM}/entities/Item")
             names = [i["Name"] for i in items["items"] if i.get("Active") and i.get("Type")][:2]
+            service.crm.users[TYPICAL] = installer(TYPICAL)
             service.crm.add_deal(
                 TYPICAL, a_deal(customers["items"][0]["DisplayName"], names or ["Services"])
             )
