@@ -61,6 +61,51 @@ class UpdateSettingsCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateCustomFieldInput:
+    """A template's sales custom field as sent: a fixed value or a deal field."""
+
+    definition_id: str
+    value: str = ""
+    source: FieldSourceInput | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateInput:
+    """An invoice template as sent (references are QuickBooks ids; empty: not set)."""
+
+    display_name: str
+    is_default: bool = False
+    terms_id: str = ""
+    customer_memo: str = ""
+    private_note: str = ""
+    tax_code_id: str = ""
+    item_id: str = ""
+    custom_fields: tuple[TemplateCustomFieldInput, ...] = ()
+    bill_email_cc: str = ""
+    bill_email_bcc: str = ""
+    allow_online_card: bool = False
+    allow_online_ach: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SaveTemplateCommand:
+    """Create (``template_id`` empty) or replace a company's invoice template."""
+
+    principal: Principal
+    company_id: str
+    template: TemplateInput
+    template_id: str = ""
+    etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRefCommand:
+    principal: Principal
+    company_id: str
+    template_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddressInput:
     line1: str = ""
     line2: str = ""
@@ -109,6 +154,20 @@ class InvoiceInput:
     update_customer_details: bool | None = None  # None: as the company's setting says
     exchange_rate: str = ""  # home-currency units per unit of ``currency``; empty: QuickBooks'
     sales_tax_code_id: str = ""  # US without automated sales tax: the code for taxable lines
+    # An invoice template to apply first: what the invoice leaves unset takes its values.
+    template_id: str = ""
+    private_note: str | None = None  # None: the template's (else none)
+    custom_fields: tuple[CustomFieldInput, ...] = ()  # the others: the template's
+    bill_email_cc: str | None = None
+    bill_email_bcc: str | None = None
+    allow_online_card: bool | None = None  # None: the template's, else QuickBooks' setting
+    allow_online_ach: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomFieldInput:
+    definition_id: str
+    value: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from domain.customer import Customer
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus, status_of
 from domain.invoice_line import InvoiceLine, InvoiceTotals
+from domain.invoice_template import CustomFieldValue, InvoiceTemplate
 from domain.messages import MessageCode, as_params, english
 from domain.money import Money
 from domain.settings import CompanySettings
@@ -174,6 +175,25 @@ class InvoiceDraft:
     # before tax.
     deal_value: Money | None = None
     invoiced_on_deal: Money | None = None
+    # The company's invoice templates, each with its custom fields' values for this deal, and
+    # the one applied (the default; None: none), whose presets the draft holds.
+    templates: tuple[DraftTemplate, ...] = ()
+    template_id: str | None = None
+    memo: str = ""
+    private_note: str = ""
+    custom_fields: tuple[CustomFieldValue, ...] = ()
+    bill_email_cc: str = ""
+    bill_email_bcc: str = ""
+    allow_online_card: bool | None = None
+    allow_online_ach: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftTemplate:
+    """A template as the form applies it to this deal: its custom fields' values read."""
+
+    template: InvoiceTemplate
+    custom_values: tuple[CustomFieldValue, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,6 +169,23 @@ class MessageCode(StrEnum):
         "UNKNOWN_SETTINGS_FIELD",
         "'{value}' is not a settings field that can be changed; use one of: {choices}.",
     )
+    # Invoice templates
+    CUSTOM_FIELD_TWICE = "CUSTOM_FIELD_TWICE", "Custom field {value} is set twice."
+    VALUE_OR_DEAL_FIELD = (
+        "VALUE_OR_DEAL_FIELD",
+        "Give either a value or a deal field to read it from (one of the two).",
+    )
+    TEMPLATE_NAME_TAKEN = "TEMPLATE_NAME_TAKEN", "Another template is already named '{value}'."
+    TOO_MANY_TEMPLATES = "TOO_MANY_TEMPLATES", "At most {max} templates per company."
+    UNKNOWN_TEMPLATE = (
+        "UNKNOWN_TEMPLATE",
+        "'{value}' is not one of this company's invoice templates; choose one from the list.",
+    )
+    UNKNOWN_CUSTOM_FIELD = (
+        "UNKNOWN_CUSTOM_FIELD",
+        "This QuickBooks company has no sales custom field {value} turned on "
+        "(QuickBooks: Settings > Sales > Custom fields).",
+    )
     # Connections
     TOKENS_REQUIRED = "TOKENS_REQUIRED", "Both an access token and a refresh token are needed."
     COMPANY_IDS_REQUIRED = "COMPANY_IDS_REQUIRED", "A connection needs both company ids."

@@ -26,11 +26,13 @@ from application.ports.accounting import (
     CompanyPreferences,
     InvoiceOptions,
     ItemOption,
+    NamedRef,
     TaxCodeOption,
 )
 from application.reasons import MetadataKey, Reason, ResourceType
 from domain.customer import Customer
 from domain.invoice import Invoice
+from domain.invoice_template import InvoiceExtras
 from domain.money import Money
 from domain.payment_term import PaymentTerm
 
@@ -69,6 +71,8 @@ class InMemoryAccountingGateway:
         self.automated_tax_percent = Decimal("8.25")
         self.rates: dict[str, Decimal] = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2700")}
         self.sent_rates: dict[str, Decimal | None] = {}  # QuickBooks invoice id -> rate sent
+        self.sent_extras: dict[str, InvoiceExtras | None] = {}  # QuickBooks invoice id -> extras
+        self.custom_fields = (NamedRef("1", "PO Number"),)
         self.terms = (
             PaymentTerm("3", "Net 30", due_days=30),
             PaymentTerm("2", "Net 15", due_days=15),
@@ -179,7 +183,12 @@ class InMemoryAccountingGateway:
     async def invoice_options(self, company_id: str) -> InvoiceOptions:
         self._enter(company_id, "invoice_options")
         return InvoiceOptions(
-            self.preferences, self.tax_codes, self.terms, self.items, self.sales_tax_codes
+            self.preferences,
+            self.tax_codes,
+            self.terms,
+            self.items,
+            self.sales_tax_codes,
+            custom_fields=self.custom_fields,
         )
 
     async def create_invoice(
@@ -189,6 +198,7 @@ class InMemoryAccountingGateway:
         *,
         request_id: str,
         exchange_rate: Decimal | None = None,
+        extras: InvoiceExtras | None = None,
     ) -> AccountingInvoice:
         self._enter(company_id, "create_invoice")
         replay = self._replay(request_id, "invoice")
@@ -259,6 +269,7 @@ class InMemoryAccountingGateway:
         )
         self.invoices[new_id] = created
         self.sent_rates[new_id] = exchange_rate
+        self.sent_extras[new_id] = extras
         self.requests[f"invoice:{request_id}"] = created
         return created
 

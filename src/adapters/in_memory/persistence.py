@@ -29,6 +29,7 @@ from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState
+from domain.invoice_template import InvoiceTemplate
 from domain.settings import CompanySettings
 
 K = TypeVar("K")
@@ -47,6 +48,7 @@ class InMemoryStore:
         self.follow_ups: dict[tuple[str, str], DealFollowUp] = {}
         self.timeline: dict[tuple[str, str, str], TimelineEntry] = {}
         self.purges: dict[str, CompanyPurge] = {}
+        self.templates: dict[tuple[str, str], InvoiceTemplate] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
@@ -136,6 +138,35 @@ class InMemorySettingsRepository(_OnTable[str, CompanySettings]):
         stored = dataclasses.replace(settings, version=settings.version + 1)
         self._table.put_if(settings.company_id, stored, settings.version or None)
         return stored
+
+
+class InMemoryInvoiceTemplateRepository(_OnTable[tuple[str, str], InvoiceTemplate]):
+    async def list(self, company_id: str) -> list[InvoiceTemplate]:
+        rows = [t for t in self._table.rows() if t.company_id == company_id]
+        return sorted(rows, key=lambda t: (t.name.casefold(), t.id))
+
+    async def get(self, company_id: str, template_id: str) -> InvoiceTemplate | None:
+        return self._table.get((company_id, template_id))
+
+    async def save(self, template: InvoiceTemplate) -> InvoiceTemplate:
+        key = (template.company_id, template.id)
+        current = self._table.get(key)
+        if template.version != (current.version if current else 0):
+            raise _conflict("template")
+        if any(
+            t.name.casefold() == template.name.casefold() and t.id != template.id
+            for t in await self.list(template.company_id)
+        ):
+            raise _conflict("template")  # as Postgres' unique index
+        stored = dataclasses.replace(template, version=template.version + 1)
+        self._table.put_if(key, stored, template.version or None)
+        return stored
+
+    async def delete(self, company_id: str, template_id: str) -> bool:
+        if self._table.get((company_id, template_id)) is None:
+            return False
+        self._table.put((company_id, template_id), None)
+        return True
 
 
 class InMemoryInvoiceRepository:
@@ -426,6 +457,7 @@ class InMemoryUnitOfWork:
         follow_ups = _Table("follow-up", store.follow_ups)
         timeline = _Table("timeline entry", store.timeline)
         purges = _Table("purge", store.purges)
+        templates = _Table("template", store.templates)
         self._tables = (
             settings,
             invoices,
@@ -435,6 +467,7 @@ class InMemoryUnitOfWork:
             follow_ups,
             timeline,
             purges,
+            templates,
         )
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
@@ -444,6 +477,7 @@ class InMemoryUnitOfWork:
         self.deal_follow_ups = InMemoryDealFollowUpRepository(follow_ups)
         self.deal_timeline = InMemoryDealTimelineRepository(timeline)
         self.purges = InMemoryCompanyPurgeRepository(purges)
+        self.templates = InMemoryInvoiceTemplateRepository(templates)
 
     async def __aenter__(self) -> Self:
         return self
@@ -495,6 +529,7 @@ class InMemoryUnitOfWork:
                 store.links,
                 store.follow_ups,
                 store.timeline,
+                store.templates,
             )
             for table in keyed:
                 for key in [k for k in table if k[0] == company_id]:

@@ -20,6 +20,12 @@ from domain.field_mapping import FieldMapping, FieldSource, SourceEntity
 from domain.ids import InvoiceId
 from domain.invoice import Invoice, InvoiceState, status_of
 from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKind, TaxMethod
+from domain.invoice_template import (
+    CustomFieldValue,
+    InvoiceExtras,
+    InvoiceTemplate,
+    TemplateCustomField,
+)
 from domain.money import Money
 from domain.settings import CompanySettings
 from domain.timeline import TimelinePolicy
@@ -88,7 +94,45 @@ def line_from_json(data: dict[str, Any]) -> InvoiceLine:
 def creation_from_json(data: dict[str, Any]) -> CreationOptions:
     """What ``dataclasses.asdict`` stored (``{}`` before an invoice had any)."""
     entity = data.get("link_entity")
-    return CreationOptions(**{**data, "link_entity": SourceEntity(entity) if entity else None})
+    extras = data.get("extras")
+    return CreationOptions(
+        **{
+            **data,
+            "link_entity": SourceEntity(entity) if entity else None,
+            "extras": extras_from_json(extras) if extras else None,
+        }
+    )
+
+
+def extras_from_json(data: dict[str, Any]) -> InvoiceExtras:
+    fields = tuple(CustomFieldValue(**cf) for cf in data.get("custom_fields") or ())
+    return InvoiceExtras(**{**data, "custom_fields": fields})
+
+
+# -- invoice templates ---------------------------------------------------------------------------
+
+_TEMPLATE_COLUMNS = ("company_id", "id", "name", "is_default", "version", "updated_at")
+
+
+def template_values(template: InvoiceTemplate) -> dict[str, Any]:
+    """The template's row: its identity in columns, its presets in ``body``."""
+    data = dataclasses.asdict(template)
+    row = {name: data.pop(name) for name in _TEMPLATE_COLUMNS}
+    return row | {"body": data}
+
+
+def template_from_row(row: RowMapping) -> InvoiceTemplate:
+    body = dict(row["body"])
+    fields = tuple(
+        TemplateCustomField(
+            definition_id=cf["definition_id"],
+            value=cf.get("value") or "",
+            source=FieldSource(**cf["source"]) if cf.get("source") else None,
+        )
+        for cf in body.pop("custom_fields", None) or ()
+    )
+    columns = {name: row[name] for name in _TEMPLATE_COLUMNS}
+    return InvoiceTemplate(**columns, **body, custom_fields=fields)
 
 
 # The invoices table's columns are named after the aggregate's fields (its events aside) and

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -41,6 +42,8 @@ from adapters.postgres.mappers import (
     invoice_values,
     settings_from_row,
     settings_values,
+    template_from_row,
+    template_values,
 )
 from adapters.postgres.tables import (
     CompanyPurgeRow,
@@ -51,6 +54,7 @@ from adapters.postgres.tables import (
     IdempotencyKeyRow,
     InvoiceEventRow,
     InvoiceRow,
+    InvoiceTemplateRow,
 )
 from application.errors import ConcurrencyConflictError
 from application.ports.persistence import (
@@ -68,6 +72,7 @@ from application.ports.persistence import (
 from application.reasons import MetadataKey
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState
+from domain.invoice_template import InvoiceTemplate
 from domain.settings import CompanySettings
 from domain.timeline import Milestone
 
@@ -81,6 +86,7 @@ _LINKS: Table = CustomerLinkRow.__table__  # type: ignore[attr-defined]
 _TIMELINE: Table = DealTimelineEntryRow.__table__  # type: ignore[attr-defined]
 _UNFINISHED = (TimelineEntryState.PENDING.value, TimelineEntryState.SENDING.value)
 _PURGES: Table = CompanyPurgeRow.__table__  # type: ignore[attr-defined]
+_TEMPLATES: Table = InvoiceTemplateRow.__table__  # type: ignore[attr-defined]
 
 # Parameters are named after the columns they set; WHERE clauses bind ``where_*`` ones.
 _GET_SETTINGS = core_select(_SETTINGS).where(_SETTINGS.c.company_id == bindparam("where_company"))
@@ -229,6 +235,63 @@ class PostgresSettingsRepository(_OnSession):
         await self._session.execute(
             delete(CompanySettingsRow).where(col(CompanySettingsRow.company_id) == company_id)
         )
+
+
+class PostgresInvoiceTemplateRepository(_OnSession):
+    async def list(self, company_id: str) -> list[InvoiceTemplate]:
+        result = await self._session.execute(
+            core_select(_TEMPLATES)
+            .where(_TEMPLATES.c.company_id == company_id)
+            .order_by(func.lower(_TEMPLATES.c.name), _TEMPLATES.c.id)
+        )
+        return [template_from_row(row) for row in result.mappings()]
+
+    async def get(self, company_id: str, template_id: str) -> InvoiceTemplate | None:
+        result = await self._session.execute(
+            core_select(_TEMPLATES).where(
+                _TEMPLATES.c.company_id == company_id, _TEMPLATES.c.id == template_id
+            )
+        )
+        row = result.mappings().one_or_none()
+        return template_from_row(row) if row else None
+
+    async def save(self, template: InvoiceTemplate) -> InvoiceTemplate:
+        stored = dataclasses.replace(template, version=template.version + 1)
+        values = template_values(stored)
+        stmt: Insert | Update
+        if template.version == 0:
+            stmt = insert(_TEMPLATES).values(**values).on_conflict_do_nothing()
+        else:
+            stmt = (
+                update(_TEMPLATES)
+                .where(
+                    _TEMPLATES.c.company_id == template.company_id,
+                    _TEMPLATES.c.id == template.id,
+                    _TEMPLATES.c.version == template.version,
+                )
+                .values(**values)
+            )
+        # A name or default taken meanwhile by another transaction: its unique index says so
+        # (ON CONFLICT DO NOTHING covers every unique index, so an insert then changes no row).
+        async with self._session.begin_nested():
+            try:
+                result = await self._session.execute(stmt)
+            except IntegrityError:
+                result = None
+        if result is None or result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrencyConflictError(
+                "The templates were changed by someone else at the same time; reload and retry.",
+                metadata={MetadataKey.COMPANY: template.company_id},
+            )
+        return stored
+
+    async def delete(self, company_id: str, template_id: str) -> bool:
+        result = await self._session.execute(
+            delete(_TEMPLATES).where(
+                _TEMPLATES.c.company_id == company_id, _TEMPLATES.c.id == template_id
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class PostgresInvoiceRepository(_OnSession):

@@ -36,6 +36,29 @@ class CompanySettingsRow(SQLModel, table=True):
     updated_at: datetime = _column(_TIMESTAMP)
 
 
+class InvoiceTemplateRow(SQLModel, table=True):
+    """A company's invoice template; ``body`` holds its presets (``dataclasses.asdict``)."""
+
+    __tablename__ = "invoice_templates"
+    __table_args__ = (
+        Index("ux_invoice_templates_name", "company_id", text("lower(name)"), unique=True),
+        Index(
+            "ux_invoice_templates_default",
+            "company_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    is_default: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    body: dict[str, Any] = _column(JSONB)
+    version: int = Field(default=1)
+    updated_at: datetime | None = _column(_TIMESTAMP, nullable=True)
+
+
 class ConnectionRow(SQLModel, table=True):
     """A company's connection to one vendor, one per user for Pipedrive (``user_id`` empty for
     QuickBooks). The tokens and the vendor account id (the QuickBooks realm id) are sealed (see

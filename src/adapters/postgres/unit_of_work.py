@@ -17,6 +17,7 @@ from adapters.postgres.repositories import (
     PostgresIdempotencyStore,
     PostgresInvoiceEventRepository,
     PostgresInvoiceRepository,
+    PostgresInvoiceTemplateRepository,
     PostgresSettingsRepository,
 )
 
@@ -31,6 +32,7 @@ COMPANY_TABLES = (
     "company_settings",
     "sync_watermarks",
     "company_purges",
+    "invoice_templates",
 )
 
 
@@ -45,6 +47,7 @@ class SqlAlchemyUnitOfWork:
         self.deal_follow_ups = PostgresDealFollowUpRepository(session)
         self.deal_timeline = PostgresDealTimelineRepository(session)
         self.purges = PostgresCompanyPurgeRepository(session)
+        self.templates = PostgresInvoiceTemplateRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -39,6 +39,7 @@ from application.ports.sync import NoticeStore
 from application.reasons import MetadataKey, Reason, ResourceType
 from domain.customer import Customer
 from domain.invoice import Invoice
+from domain.invoice_template import InvoiceExtras
 
 log = structlog.get_logger("dealbooks.quickbooks")
 
@@ -224,6 +225,7 @@ class QuickBooksAccountingGateway:
         *,
         request_id: str,
         exchange_rate: Decimal | None = None,
+        extras: InvoiceExtras | None = None,
     ) -> AccountingInvoice:
         if not invoice.customer.quickbooks_id:
             raise UpstreamRejectedError(
@@ -236,6 +238,8 @@ class QuickBooksAccountingGateway:
             invoice,
             is_us=options.preferences.is_us_company,
             item_ids_by_name={item.name: item.id for item in options.items if item.active},
+            extras=extras,
+            custom_fields=options.custom_fields,
         )
         preferences = options.preferences
         if exchange_rate is not None and invoice.currency != preferences.home_currency:

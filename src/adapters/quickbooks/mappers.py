@@ -20,12 +20,14 @@ from application.ports.accounting import (
     CompanyPreferences,
     InvoiceOptions,
     ItemOption,
+    NamedRef,
     RatePeriod,
     TaxCodeOption,
 )
 from domain.customer import Address, Customer
 from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine, TaxMethod
+from domain.invoice_template import InvoiceExtras
 from domain.money import Money, is_known_currency, minor_units
 from domain.payment_term import PaymentTerm
 
@@ -276,6 +278,8 @@ def invoice_to_qbo(
     *,
     is_us: bool,
     item_ids_by_name: Mapping[str, str],
+    extras: InvoiceExtras | None = None,
+    custom_fields: Sequence[NamedRef] = (),
 ) -> dict[str, Any]:
     """The create body for ``invoice`` (reference §3.2, §3.4), with QuickBooks' total equal to
     the domain's to the cent.
@@ -299,6 +303,11 @@ def invoice_to_qbo(
     US companies use the TAX / NON pseudo codes. With automated sales tax (the invoice's
     ``tax_by_quickbooks``) no tax is sent: QuickBooks computes it from the ship-to address, and
     a line without a code is taxable as its item is.
+
+    ``extras`` adds the private note (before dealbooks' own line), the sales custom fields among
+    ``custom_fields`` (those the company turned on; QuickBooks allows 3 string fields), CC/BCC
+    and the online payment options (left out when None: QuickBooks then applies the company's
+    QuickBooks Payments settings).
     """
     currency = invoice.currency
     names = {k.casefold(): v for k, v in item_ids_by_name.items()}
@@ -399,7 +408,62 @@ def invoice_to_qbo(
         body["TxnTaxDetail"] = {"TotalTax": tax}
     if is_us and invoice.sales_tax_code_id:
         body.setdefault("TxnTaxDetail", {})["TxnTaxCodeRef"] = {"value": invoice.sales_tax_code_id}
+    if extras is not None:
+        _extras_to_qbo(body, extras, custom_fields)
     return body
+
+
+def _extras_to_qbo(
+    body: dict[str, Any], extras: InvoiceExtras, custom_fields: Sequence[NamedRef]
+) -> None:
+    if extras.private_note:
+        body["PrivateNote"] = f"{extras.private_note}\n\n{body['PrivateNote']}"[:4000]
+    names = {field.id: field.name for field in custom_fields if field.active}
+    fields = [
+        {
+            "DefinitionId": cf.definition_id,
+            "Name": names[cf.definition_id],
+            "Type": "StringType",
+            "StringValue": cf.value,
+        }
+        for cf in extras.custom_fields
+        if cf.definition_id in names and cf.value
+    ]
+    if fields:
+        body["CustomField"] = fields
+    if extras.bill_email_cc:
+        body["BillEmailCc"] = {"Address": extras.bill_email_cc}
+    if extras.bill_email_bcc:
+        body["BillEmailBcc"] = {"Address": extras.bill_email_bcc}
+    if extras.allow_online_card is not None:
+        body["AllowOnlineCreditCardPayment"] = extras.allow_online_card
+    if extras.allow_online_ach is not None:
+        body["AllowOnlineACHPayment"] = extras.allow_online_ach
+
+
+def custom_fields_from_qbo(prefs: Mapping[str, Any]) -> tuple[NamedRef, ...]:
+    """The sales custom fields turned on, from Preferences.SalesFormsPrefs.CustomField's nested
+    shape (reference §7.6): ``UseSalesCustom<n>`` says whether field n is on, and
+    ``SalesCustomName<n>`` names it; n is the invoice's DefinitionId."""
+    groups = (prefs.get("SalesFormsPrefs") or {}).get("CustomField") or []
+    used: dict[str, bool] = {}
+    names: dict[str, str] = {}
+    for group in groups:
+        entries = group.get("CustomField") if isinstance(group, Mapping) else None
+        for entry in entries or []:
+            if not isinstance(entry, Mapping):
+                continue
+            name = str(entry.get("Name") or "")
+            number = name[-1:]
+            if name.startswith("SalesFormsPrefs.UseSalesCustom"):
+                used[number] = entry.get("BooleanValue") in (True, "true")
+            elif name.startswith("SalesFormsPrefs.SalesCustomName"):
+                names[number] = str(entry.get("StringValue") or "")
+    return tuple(
+        NamedRef(number, names.get(number) or f"Custom {number}")
+        for number in sorted(used)
+        if used[number] and number in ("1", "2", "3")
+    )
 
 
 def _term_from_qbo(term: Mapping[str, Any]) -> PaymentTerm:
@@ -500,7 +564,14 @@ def invoice_options_from_qbo(
         )
         for i in rows["Item"]
     )
-    return InvoiceOptions(preferences, tax_codes, terms, items, sales_tax_codes)
+    return InvoiceOptions(
+        preferences,
+        tax_codes,
+        terms,
+        items,
+        sales_tax_codes,
+        custom_fields=custom_fields_from_qbo(prefs),
+    )
 
 
 def customer_fields_to_qbo(

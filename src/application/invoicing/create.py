@@ -27,6 +27,7 @@ from application.invoicing.checks import (
     active_term,
     currency_warnings,
     due_date_for,
+    sales_tax_code,
     sales_tax_problems,
     tax_id_warning,
     taxed_by_code,
@@ -35,15 +36,18 @@ from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.stored import InvoiceAnswers, settings_of, validate_request_id
 from application.ports.accounting import AccountingGateway, InvoiceOptions
 from application.ports.clock import Clock
+from application.ports.crm import CrmGateway
 from application.ports.jobs import JobQueue
 from application.ports.persistence import CreationOptions, IdempotencyRecord, UnitOfWorkFactory
 from application.reasons import MetadataKey
 from application.views import InvoiceView
 from domain.customer import Address, Customer
 from domain.errors import DomainError, FieldViolation, InvalidValueError
+from domain.field_mapping import DealSnapshot
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine, build_lines
+from domain.invoice_template import CustomFieldValue, InvoiceExtras, InvoiceTemplate
 from domain.messages import MessageCode
 from domain.money import is_known_currency, to_decimal
 from domain.payment_term import PaymentTerm
@@ -93,9 +97,27 @@ def _line_row(line: LineInput) -> dict[str, Any]:
     }
 
 
+# Fields added with templates: left out of the hash while unset, so that a request id used
+# before them still replays as the same request.
+_LATER_FIELDS: dict[str, object] = {
+    "template_id": "",
+    "private_note": None,
+    "custom_fields": [],
+    "bill_email_cc": None,
+    "bill_email_bcc": None,
+    "allow_online_card": None,
+    "allow_online_ach": None,
+}
+
+
 def request_hash(deal: DealRef, data: InvoiceInput) -> str:
+    invoice = {
+        key: value
+        for key, value in asdict(data).items()
+        if key not in _LATER_FIELDS or value != _LATER_FIELDS[key]
+    }
     payload = json.dumps(
-        {"company": deal.company_id, "deal": deal.deal_id, "invoice": asdict(data)},
+        {"company": deal.company_id, "deal": deal.deal_id, "invoice": invoice},
         sort_keys=True,
         default=str,
     )
@@ -111,6 +133,7 @@ class CreateInvoice:
     answers: InvoiceAnswers
     jobs: JobQueue | None = None
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    crm: CrmGateway | None = None  # reads the deal for a template's custom fields from it
 
     async def execute(self, cmd: CreateInvoiceCommand) -> InvoiceView:
         ref = cmd.deal
@@ -120,7 +143,10 @@ class CreateInvoice:
         # Checks that fail may be a replay's, which answers whatever it answered first.
         try:
             options = await self._preflight(ref.company_id)
-            stored = await self._store(ref, cmd.invoice, options, request_id, fingerprint)
+            template, snapshot = await self._template(ref, cmd.invoice)
+            stored = await self._store(
+                ref, cmd.invoice, options, request_id, fingerprint, template, snapshot
+            )
         except (ApplicationError, DomainError):
             replayed = await self._replay(ref, request_id, fingerprint) if request_id else None
             if replayed is None:
@@ -155,6 +181,27 @@ class CreateInvoice:
         except UpstreamUnavailableError:
             return None
 
+    async def _template(
+        self, ref: DealRef, data: InvoiceInput
+    ) -> tuple[InvoiceTemplate | None, DealSnapshot | None]:
+        """The template the request applies, and the deal when one of the template's custom
+        fields the request leaves unset is read from it (outside any transaction)."""
+        template_id = data.template_id.strip()
+        if not template_id:
+            return None, None
+        async with self.uow_factory() as uow:
+            template = await uow.templates.get(ref.company_id, template_id)
+        if template is None:
+            raise InvalidValueError.of(
+                "invoice.template", MessageCode.UNKNOWN_TEMPLATE, value=template_id[:80]
+            )
+        given = {field.definition_id for field in data.custom_fields}
+        from_deal = [f for f in template.custom_fields if f.source and f.definition_id not in given]
+        if not from_deal or self.crm is None:
+            return template, None
+        deal = await self.crm.get_deal(ref.company_id, ref.deal_id)
+        return template, deal.snapshot
+
     async def _store(
         self,
         ref: DealRef,
@@ -162,13 +209,15 @@ class CreateInvoice:
         options: InvoiceOptions | None,
         request_id: str,
         fingerprint: str,
+        template: InvoiceTemplate | None = None,
+        snapshot: DealSnapshot | None = None,
     ) -> tuple[Invoice, CreationOptions] | None:
         """Build the invoice from the company's settings, claim the request id and store the
         invoice with its events, in one transaction; None, storing nothing, when the request
         id was claimed first."""
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
-            invoice, creation = self._build(ref, data, settings, options)
+            invoice, creation = self._build(ref, data, settings, options, template, snapshot)
             record = IdempotencyRecord(fingerprint, invoice.id)
             if request_id and not await uow.idempotency.put(ref.company_id, request_id, record):
                 return None
@@ -235,8 +284,19 @@ class CreateInvoice:
         data: InvoiceInput,
         settings: CompanySettings,
         options: InvoiceOptions | None,
+        template: InvoiceTemplate | None = None,
+        snapshot: DealSnapshot | None = None,
     ) -> tuple[Invoice, CreationOptions]:
         violations: list[FieldViolation] = []
+        # The template first, the request's own values over it.
+        sales_tax = data.sales_tax_code_id.strip() or None
+        line_tax_code: str | None = None
+        if template is not None:
+            if sales_tax_code(options, template.tax_code_id):
+                sales_tax = sales_tax or template.tax_code_id
+            else:
+                line_tax_code = template.tax_code_id
+        extras = self._extras(data, template, snapshot, options, violations)
         currency = data.currency.strip().upper()
         if options and currency and is_known_currency(currency):
             for warning in currency_warnings(currency, options):
@@ -260,7 +320,12 @@ class CreateInvoice:
             )
         lines: tuple[InvoiceLine, ...] = ()
         try:
-            lines = build_lines([_line_row(line) for line in data.lines])
+            rows = [_line_row(line) for line in data.lines]
+            for row in rows:
+                if template is not None and row["kind"] != "discount":
+                    row["item_ref"] = row["item_ref"] or template.item_id or ""
+                    row["tax_code_ref"] = row["tax_code_ref"] or line_tax_code or ""
+            lines = build_lines(rows)
         except InvalidValueError as exc:
             violations.extend(exc.prefixed("invoice").violations)
         issue_date = _parse_date(data.issue_date, "invoice.issue_date", violations)
@@ -269,7 +334,6 @@ class CreateInvoice:
         issue_date = issue_date or company_today(now, zone)
         # QuickBooks taxes a coded line at its code's rate on the invoice date: a different
         # rate asked for is refused here rather than charged otherwise than previewed.
-        sales_tax = data.sales_tax_code_id.strip() or None
         lines, replaced = taxed_by_code(lines, options, sales_tax, issue_date)
         replaced += sales_tax_problems(lines, options, sales_tax)
         violations.extend(FieldViolation(f"invoice.{w.field}", w.code, w.params) for w in replaced)
@@ -283,7 +347,7 @@ class CreateInvoice:
                     )
         exchange_rate = _parse_rate(data.exchange_rate, violations)
         due_date = _parse_date(data.due_date, "invoice.due_date", violations)
-        terms_id = data.terms_id.strip()
+        terms_id = data.terms_id.strip() or (template.terms_id or "" if template else "")
         terms = active_term(options, terms_id or settings.default_terms)
         if terms_id and terms is None:
             if options is not None:
@@ -306,7 +370,7 @@ class CreateInvoice:
                 currency=currency,
                 issue_date=issue_date,
                 due_date=due_date,
-                memo=data.memo,
+                memo=data.memo or (template.customer_memo if template else ""),
                 created_by=ref.principal.subject,
                 now=now,
                 terms=terms,
@@ -324,5 +388,56 @@ class CreateInvoice:
             update_customer_details=settings.copy_customer_details if copy is None else copy,
             exchange_rate=str(exchange_rate) if exchange_rate is not None else None,
             requested_by=ref.principal.subject,
+            extras=extras,
         )
         return invoice, creation
+
+    @staticmethod
+    def _extras(
+        data: InvoiceInput,
+        template: InvoiceTemplate | None,
+        snapshot: DealSnapshot | None,
+        options: InvoiceOptions | None,
+        violations: list[FieldViolation],
+    ) -> InvoiceExtras | None:
+        """The private note, custom fields, CC/BCC and payment options: the request's, else
+        the template's. A custom field the company has not turned on in QuickBooks is an
+        error when the request sets it, and left out when only the template does."""
+        defined = {f.id for f in options.custom_fields if f.active} if options else None
+        values: dict[str, str] = {}
+        if template is not None:
+            for value in template.custom_values(snapshot):
+                if defined is None or value.definition_id in defined:
+                    values[value.definition_id] = value.value
+        for index, given in enumerate(data.custom_fields):
+            definition = given.definition_id.strip()
+            if defined is not None and definition not in defined:
+                violations.append(
+                    FieldViolation.of(
+                        f"invoice.custom_fields[{index}].definition_id",
+                        MessageCode.UNKNOWN_CUSTOM_FIELD,
+                        value=definition[:8],
+                    )
+                )
+                continue
+            values[definition] = given.value.strip()
+
+        def pick(given: Any, preset: Any) -> Any:
+            return given if given is not None else preset
+
+        t = template
+        try:
+            extras = InvoiceExtras(
+                private_note=pick(data.private_note, t.private_note if t else ""),
+                custom_fields=tuple(CustomFieldValue(d, v) for d, v in sorted(values.items()) if v),
+                bill_email_cc=pick(data.bill_email_cc, t.bill_email_cc if t else ""),
+                bill_email_bcc=pick(data.bill_email_bcc, t.bill_email_bcc if t else ""),
+                allow_online_card=pick(data.allow_online_card, t.allow_online_card if t else None),
+                allow_online_ach=pick(data.allow_online_ach, t.allow_online_ach if t else None),
+                template_id=t.id if t else None,
+                template_name=t.name if t else None,
+            )
+        except InvalidValueError as exc:
+            violations.extend(exc.prefixed("invoice").violations)
+            return None
+        return None if extras == InvoiceExtras() else extras

@@ -68,6 +68,7 @@ class FinishInvoiceCreation:
                 linked,
                 request_id=f"inv-{invoice.id}",
                 exchange_rate=Decimal(rate) if rate else None,
+                extras=creation.extras,
             )
         except UpstreamRejectedError as exc:
             rejected, _ = await self._record(invoice, rejected=exc)

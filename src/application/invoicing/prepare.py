@@ -4,6 +4,7 @@ due-date rule, with QuickBooks customer suggestions and what QuickBooks would ob
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -36,10 +37,15 @@ from application.ports.accounting import (
 from application.ports.clock import Clock
 from application.ports.crm import CrmGateway, Deal
 from application.ports.persistence import UnitOfWorkFactory
-from application.views import DraftWarning, InvoiceDraft
+from application.views import DraftTemplate, DraftWarning, InvoiceDraft
 from domain.customer import Customer
 from domain.field_mapping import MappingIssue, MappingIssueKind
 from domain.invoice_line import DiscountKind, InvoiceLine, totals_of
+from domain.invoice_template import (
+    CUSTOM_FIELD_VALUE_MAX,
+    CustomFieldValue,
+    InvoiceTemplate,
+)
 from domain.messages import MessageCode
 from domain.money import Money, is_known_currency, minor_units
 from domain.settings import CompanySettings
@@ -119,8 +125,18 @@ class PrepareInvoice:
             on_deal = await uow.invoices.list_for_deal(
                 ref.company_id, ref.deal_id, limit=DEAL_INVOICES_MAX
             )
+            templates = await uow.templates.list(ref.company_id)
         options = await self.accounting.invoice_options(ref.company_id)
         prefs = options.preferences
+        # The default template is applied first: its terms, tax code and item stand in for the
+        # company's defaults, its messages, custom fields, CC/BCC and payment options fill the
+        # draft, and the form lets the user pick another one (or none) before editing.
+        template = next((t for t in templates if t.is_default), None)
+        defined = {f.id for f in options.custom_fields if f.active}
+        drafts = tuple(
+            DraftTemplate(t, _defined(t.custom_values(deal.snapshot), defined)) for t in templates
+        )
+        settings = with_template(settings, template)
         mapped = settings.field_mapping.apply(deal.snapshot)
         warnings = [
             _mapping_warning(issue)
@@ -218,6 +234,17 @@ class PrepareInvoice:
             linked.terms_id if linked else None,
             prefs.default_terms_id,
         )
+        custom = next((d.custom_values for d in drafts if d.template is template), ())
+        for index, value in enumerate(custom):
+            if len(value.value) > CUSTOM_FIELD_VALUE_MAX:
+                warnings.append(
+                    DraftWarning.of(
+                        MessageCode.TOO_LONG_FOR_QUICKBOOKS,
+                        f"custom_fields[{index}].value",
+                        max=CUSTOM_FIELD_VALUE_MAX,
+                        length=len(value.value),
+                    )
+                )
         return InvoiceDraft(
             company_id=ref.company_id,
             deal_id=ref.deal_id,
@@ -242,7 +269,33 @@ class PrepareInvoice:
             deal_value=deal_value,
             invoiced_on_deal=invoiced,
             sales_tax_code_id=sales_tax,
+            templates=drafts,
+            template_id=template.id if template else None,
+            memo=template.customer_memo if template else "",
+            private_note=template.private_note if template else "",
+            custom_fields=custom,
+            bill_email_cc=template.bill_email_cc if template else "",
+            bill_email_bcc=template.bill_email_bcc if template else "",
+            allow_online_card=template.allow_online_card if template else None,
+            allow_online_ach=template.allow_online_ach if template else None,
         )
+
+
+def with_template(settings: CompanySettings, template: InvoiceTemplate | None) -> CompanySettings:
+    """The company's settings with the template's terms, tax code and item as the defaults."""
+    if template is None:
+        return settings
+    return dataclasses.replace(
+        settings,
+        default_terms=template.terms_id or settings.default_terms,
+        default_tax_code=template.tax_code_id or settings.default_tax_code,
+        default_item=template.item_id or settings.default_item,
+    )
+
+
+def _defined(values: Sequence[CustomFieldValue], defined: set[str]) -> tuple[CustomFieldValue, ...]:
+    """The values of the custom fields QuickBooks has turned on (the others are not sent)."""
+    return tuple(value for value in values if value.definition_id in defined)
 
 
 _MAPPING_WARNINGS = {

@@ -20,6 +20,7 @@ from typing import Final, Protocol
 from domain.connection import OAuthTokens
 from domain.customer import Customer
 from domain.invoice import Invoice
+from domain.invoice_template import InvoiceExtras
 from domain.money import Money
 from domain.payment_term import PaymentTerm
 
@@ -132,6 +133,9 @@ class InvoiceOptions:
     # A US company without automated sales tax: the sales tax codes (a rate, or a group of
     # rates) one of which QuickBooks applies to the invoice's taxable lines (TxnTaxCodeRef).
     sales_tax_codes: tuple[TaxCodeOption, ...] = ()
+    # The sales custom fields the company turned on (Preferences.SalesFormsPrefs.CustomField):
+    # id = DefinitionId ("1"-"3"), name = the field's name, such as "PO Number".
+    custom_fields: tuple[NamedRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +199,12 @@ class AccountingGateway(Protocol):
         *,
         request_id: str,
         exchange_rate: Decimal | None = None,
+        extras: InvoiceExtras | None = None,
     ) -> AccountingInvoice:
         """``invoice.customer.quickbooks_id`` must be set; lines carry item and tax code refs.
-        ``exchange_rate`` overrides QuickBooks' own rate (foreign-currency invoices only)."""
+        ``exchange_rate`` overrides QuickBooks' own rate (foreign-currency invoices only).
+        ``extras``: the private note, the custom fields the company defines (others are left
+        out), CC/BCC and the online payment options."""
         ...
 
     async def get_invoice(self, company_id: str, invoice_id: str) -> AccountingInvoice | None:

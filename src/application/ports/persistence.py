@@ -13,6 +13,7 @@ from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice
+from domain.invoice_template import InvoiceExtras, InvoiceTemplate
 from domain.settings import CompanySettings
 from domain.timeline import Milestone
 
@@ -35,6 +36,24 @@ class SettingsRepository(Protocol):
         ...
 
 
+class InvoiceTemplateRepository(Protocol):
+    async def list(self, company_id: str) -> list[InvoiceTemplate]:
+        """The company's templates, by name."""
+        ...
+
+    async def get(self, company_id: str, template_id: str) -> InvoiceTemplate | None: ...
+
+    async def save(self, template: InvoiceTemplate) -> InvoiceTemplate:
+        """Store ``template`` (``version`` 0: a new one) if nobody stored another version since
+        it was read; returns it with its new version. Raises ``ConcurrencyConflictError`` on a
+        stale version or a name another template took meanwhile."""
+        ...
+
+    async def delete(self, company_id: str, template_id: str) -> bool:
+        """False when there was no such template."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class PageCursor:
     """Keyset position in a newest-first list: the last row of the previous page."""
@@ -53,6 +72,8 @@ class CreationOptions:
     update_customer_details: bool = False
     requested_by: str | None = None
     exchange_rate: str | None = None  # the user's own rate, as text; None: QuickBooks' rate
+    # Private note, custom fields, CC/BCC, online payment (the template's, then the user's).
+    extras: InvoiceExtras | None = None
 
 
 class InvoiceRepository(Protocol):
@@ -338,6 +359,7 @@ class UnitOfWork(Protocol):
     deal_follow_ups: DealFollowUpRepository
     deal_timeline: DealTimelineRepository
     purges: CompanyPurgeRepository
+    templates: InvoiceTemplateRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -354,8 +376,9 @@ class UnitOfWork(Protocol):
 
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
-        customer links, deal follow-ups, timeline entries, its sync watermark, its waiting
-        purge): a purge leaves nothing behind. Connections are the TokenStore's."""
+        customer links, deal follow-ups, timeline entries, invoice templates, its sync
+        watermark, its waiting purge): a purge leaves nothing behind. Connections are the
+        TokenStore's."""
         ...
 
 

@@ -4,6 +4,7 @@ and multicurrency. Ids follow Intuit's sandbox where the reference names them (ย
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,29 +36,27 @@ def preferences(
     multicurrency: bool,
     ast: bool,
     custom_txn_numbers: bool = False,
-    custom_field_name: str | None = "Crew #",
+    custom_field_names: Sequence[str] = ("Crew #",),
     default_terms: str | None = "3",
 ) -> Entity:
+    """``custom_field_names``: the sales custom fields turned on, as DefinitionId 1, 2 ... (at
+    most 3, QuickBooks' legacy string fields), in the nested shape of reference ยง7.6."""
     use = [
-        {"Name": f"SalesFormsPrefs.UseSalesCustom{n}", "Type": "BooleanType", "BooleanValue": False}
-        for n in (3, 2)
-    ]
-    use.append(
         {
-            "Name": "SalesFormsPrefs.UseSalesCustom1",
+            "Name": f"SalesFormsPrefs.UseSalesCustom{n}",
             "Type": "BooleanType",
-            "BooleanValue": custom_field_name is not None,
+            "BooleanValue": n <= len(custom_field_names),
         }
-    )
-    names = []
-    if custom_field_name is not None:
-        names.append(
-            {
-                "Name": "SalesFormsPrefs.SalesCustomName1",
-                "Type": "StringType",
-                "StringValue": custom_field_name,
-            }
-        )
+        for n in (3, 2, 1)
+    ]
+    names = [
+        {
+            "Name": f"SalesFormsPrefs.SalesCustomName{n}",
+            "Type": "StringType",
+            "StringValue": name,
+        }
+        for n, name in enumerate(custom_field_names[:3], start=1)
+    ]
     sales: dict[str, Any] = {
         "CustomField": [{"CustomField": use}, {"CustomField": names}],
         "CustomTxnNumbers": custom_txn_numbers,
@@ -243,7 +242,12 @@ def demo_us(realm_id: str, now: datetime) -> Company:
         home_currency="USD",
         timezone=TIMEZONES["US"],
     )
-    company.preferences = preferences(home_currency="USD", multicurrency=False, ast=True)
+    company.preferences = preferences(
+        home_currency="USD",
+        multicurrency=False,
+        ast=True,
+        custom_field_names=("Crew #", "PO Number"),
+    )
     company.company_info = company_info(
         realm_id,
         "Dealbooks Demo Inc.",
@@ -485,7 +489,7 @@ def demo_intl(realm_id: str, now: datetime) -> Company:
         timezone=TIMEZONES["GB"],
     )
     company.preferences = preferences(
-        home_currency="GBP", multicurrency=True, ast=False, custom_field_name="PO Number"
+        home_currency="GBP", multicurrency=True, ast=False, custom_field_names=("PO Number",)
     )
     company.company_info = company_info(
         realm_id,
@@ -631,7 +635,7 @@ def new_company(
         multicurrency=multicurrency,
         ast=country == "US",
         custom_txn_numbers=custom_txn_numbers,
-        custom_field_name=None,
+        custom_field_names=(),
     )
     info = dict(base.company_info)
     info["CompanyName"] = info["LegalName"] = name

@@ -34,9 +34,11 @@ async def test_f1_request_gives_f1_shaped_response(us: Api):
         "PrintStatus",
         "ApplyTaxAfterDiscount",
         "TxnTaxDetail",
-        "CustomField",
     ):
         assert invoice[key] == expected[key], key
+    # Intuit's sample company turns on one sales custom field; the demo also has "PO Number".
+    assert invoice["CustomField"][:1] == expected["CustomField"]
+    assert invoice["CustomField"][1]["Name"] == "PO Number"
     assert invoice["CustomerRef"] == expected["CustomerRef"]
     assert invoice["Line"][0]["SalesItemLineDetail"]["ItemRef"] == {
         "name": "Services",
@@ -525,11 +527,12 @@ async def test_custom_field_values_round_trip(us: Api):
     invoice = await us.create_invoice(
         CustomField=[
             {"DefinitionId": "1", "Type": "StringType", "StringValue": "PO-9981"},
-            {"DefinitionId": "2", "Type": "StringType", "StringValue": "ignored"},
+            {"DefinitionId": "3", "Type": "StringType", "StringValue": "ignored"},
         ]
     )
     assert invoice["CustomField"] == [
-        {"DefinitionId": "1", "Type": "StringType", "Name": "Crew #", "StringValue": "PO-9981"}
+        {"DefinitionId": "1", "Type": "StringType", "Name": "Crew #", "StringValue": "PO-9981"},
+        {"DefinitionId": "2", "Type": "StringType", "Name": "PO Number"},
     ]
 
 

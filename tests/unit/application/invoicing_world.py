@@ -112,7 +112,9 @@ class World:
             self.uow, self.qbo, self.clock, follow_up=self.follow_up
         )
         self.prepare = PrepareInvoice(self.uow, self.qbo, self.crm, self.clock)
-        self.create = CreateInvoice(self.uow, self.qbo, self.clock, self.finish, answers)
+        self.create = CreateInvoice(
+            self.uow, self.qbo, self.clock, self.finish, answers, crm=self.crm
+        )
         self.get = GetInvoice(answers)
         self.list = ListInvoices(self.views, self.qbo, self.clock)
         self.events = ListInvoiceEvents(self.uow)

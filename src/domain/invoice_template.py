@@ -1,0 +1,248 @@
+"""Invoice templates: named presets of invoice details a company's admins keep, applied to a new
+invoice before the user's own edits (QuickBooks' API cannot pick a custom form style: the PDF
+always uses the company's default style, so dealbooks keeps the presets itself).
+
+Also what an invoice carries to QuickBooks beyond its lines and dates (:class:`InvoiceExtras`):
+the private note, the sales custom fields, CC and BCC addresses and the online payment options.
+Pure: a custom field read from a deal goes through the field mapping's :class:`DealSnapshot`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final
+
+from domain.customer import Address, is_plausible_email
+from domain.errors import FieldViolation, InvalidValueError
+from domain.field_mapping import DealSnapshot, FieldSource, FieldValue
+from domain.messages import MessageCode
+from domain.validation import checked_text, optional_text
+
+TEMPLATE_NAME_MAX: Final = 100
+TEMPLATES_MAX: Final = 50
+REFERENCE_MAX: Final = 64  # a QuickBooks id
+MEMO_MAX: Final = 1000  # CustomerMemo, as the invoice's memo
+# PrivateNote holds 4000 characters; dealbooks adds its own line (invoice and deal ids) after it.
+PRIVATE_NOTE_MAX: Final = 3800
+# BillEmailCc / BillEmailBcc hold 200 characters (reference §3.2).
+EMAIL_LIST_MAX: Final = 200
+# [U] QuickBooks keeps a legacy sales custom field's StringValue to 31 characters (its form
+# refuses more; the reference gives no figure), as the emulator does.
+CUSTOM_FIELD_VALUE_MAX: Final = 31
+# Legacy sales custom fields: DefinitionId 1-3 (Preferences.SalesFormsPrefs.CustomField).
+CUSTOM_FIELD_IDS: Final = ("1", "2", "3")
+
+_SEPARATORS = re.compile(r"[,;]")
+
+
+def email_list(value: object, name: str, violations: list[FieldViolation]) -> str:
+    """Addresses separated by commas or semicolons, each checked, as QuickBooks takes them in
+    BillEmailCc/Bcc: ``"a@example.com, b@example.com"`` ("" for none).
+
+    [U] The reference documents only BillEmailCc's length; QuickBooks' own invoice form takes
+    several CC/BCC addresses separated by commas, so the API most likely stores the same text.
+    """
+    text = checked_text(value, name, 10_000, violations)
+    addresses = [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
+    for address in addresses:
+        if not is_plausible_email(address):
+            violations.append(FieldViolation.of(name, MessageCode.NOT_AN_EMAIL, value=address[:80]))
+    joined = ", ".join(addresses)
+    if len(joined) > EMAIL_LIST_MAX:
+        violations.append(FieldViolation.of(name, MessageCode.TOO_LONG, max=EMAIL_LIST_MAX))
+    return joined
+
+
+def field_text(value: FieldValue) -> str:
+    """A CRM field's value as one line of text ("" when empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, Address):
+        text = value.formatted or ", ".join(
+            part for part in (value.line1, value.city, value.postal_code, value.country) if part
+        )
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class CustomFieldValue:
+    """A QuickBooks sales custom field's value on one invoice (``definition_id`` 1-3)."""
+
+    definition_id: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateCustomField:
+    """A sales custom field a template fills: a fixed ``value``, or the deal field ``source``."""
+
+    definition_id: str
+    value: str = ""
+    source: FieldSource | None = None
+
+
+def _check_custom_fields(
+    fields: Iterable[object], path: str, violations: list[FieldViolation]
+) -> None:
+    seen: set[str] = set()
+    for index, entry in enumerate(fields):
+        at = f"{path}[{index}]"
+        definition = getattr(entry, "definition_id", None)
+        if definition not in CUSTOM_FIELD_IDS:
+            violations.append(
+                FieldViolation.of(
+                    f"{at}.definition_id",
+                    MessageCode.CHOOSE_ONE_OF,
+                    choices=", ".join(CUSTOM_FIELD_IDS),
+                )
+            )
+        elif definition in seen:
+            violations.append(
+                FieldViolation.of(
+                    f"{at}.definition_id", MessageCode.CUSTOM_FIELD_TWICE, value=definition
+                )
+            )
+        else:
+            seen.add(definition)
+        value = getattr(entry, "value", "")
+        if not isinstance(value, str):
+            violations.append(FieldViolation(f"{at}.value", MessageCode.NOT_TEXT))
+            continue
+        if "\n" in value or "\t" in value:
+            violations.append(FieldViolation(f"{at}.value", MessageCode.NOT_ONE_LINE))
+        if len(value) > CUSTOM_FIELD_VALUE_MAX:
+            violations.append(
+                FieldViolation.of(
+                    f"{at}.value",
+                    MessageCode.TOO_LONG_FOR_QUICKBOOKS,
+                    max=CUSTOM_FIELD_VALUE_MAX,
+                    length=len(value),
+                )
+            )
+        if isinstance(entry, TemplateCustomField):
+            if entry.source is not None and value:
+                violations.append(FieldViolation(at, MessageCode.VALUE_OR_DEAL_FIELD))
+            elif entry.source is None and not value.strip():
+                violations.append(FieldViolation(f"{at}.value", MessageCode.VALUE_OR_DEAL_FIELD))
+            elif entry.source is not None and not isinstance(entry.source, FieldSource):
+                violations.append(FieldViolation(f"{at}.source", MessageCode.NOT_A_CRM_FIELD))
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceTemplate:
+    """A named preset: terms, message on invoice, private note, default tax code and item
+    (QuickBooks ids), sales custom fields, CC/BCC addresses, online card and ACH payment.
+    Blank references count as not set. ``version`` is the stored revision (an etag)."""
+
+    company_id: str
+    id: str
+    name: str
+    is_default: bool = False
+    terms_id: str | None = None
+    customer_memo: str = ""
+    private_note: str = ""
+    tax_code_id: str | None = None
+    item_id: str | None = None
+    custom_fields: tuple[TemplateCustomField, ...] = ()
+    bill_email_cc: str = ""
+    bill_email_bcc: str = ""
+    allow_online_card: bool = False
+    allow_online_ach: bool = False
+    version: int = 0
+    updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        violations: list[FieldViolation] = []
+        if not isinstance(self.company_id, str) or not self.company_id.strip():
+            violations.append(FieldViolation("company_id", MessageCode.REQUIRED))
+        if not isinstance(self.id, str) or not self.id.strip() or len(self.id) > REFERENCE_MAX:
+            violations.append(FieldViolation("id", MessageCode.REQUIRED))
+        name = checked_text(self.name, "display_name", TEMPLATE_NAME_MAX, violations)
+        if isinstance(self.name, str) and not name:
+            violations.append(FieldViolation("display_name", MessageCode.REQUIRED))
+        elif "\n" in name or "\t" in name:
+            violations.append(FieldViolation("display_name", MessageCode.NOT_ONE_LINE))
+        object.__setattr__(self, "name", name)
+        for attr, wire in (
+            ("terms_id", "terms_id"),
+            ("tax_code_id", "tax_code_id"),
+            ("item_id", "item_id"),
+        ):
+            value = optional_text(getattr(self, attr), wire, REFERENCE_MAX, violations)
+            object.__setattr__(self, attr, value)
+        object.__setattr__(
+            self,
+            "customer_memo",
+            checked_text(self.customer_memo, "customer_memo", MEMO_MAX, violations),
+        )
+        object.__setattr__(
+            self,
+            "private_note",
+            checked_text(self.private_note, "private_note", PRIVATE_NOTE_MAX, violations),
+        )
+        object.__setattr__(self, "custom_fields", tuple(self.custom_fields))
+        _check_custom_fields(self.custom_fields, "custom_fields", violations)
+        for attr in ("bill_email_cc", "bill_email_bcc"):
+            object.__setattr__(self, attr, email_list(getattr(self, attr), attr, violations))
+        for attr in ("is_default", "allow_online_card", "allow_online_ach"):
+            if not isinstance(getattr(self, attr), bool):
+                violations.append(FieldViolation(attr, MessageCode.NOT_A_BOOLEAN))
+        if violations:
+            raise InvalidValueError.many(violations)
+
+    def custom_values(self, snapshot: DealSnapshot | None) -> tuple[CustomFieldValue, ...]:
+        """The custom fields' values for one deal: fixed ones as they are, deal fields read
+        from ``snapshot`` (empty when the deal has none; no snapshot: empty too)."""
+        values = []
+        for entry in self.custom_fields:
+            value = entry.value
+            if entry.source is not None:
+                record = snapshot.entity(entry.source.entity) if snapshot else None
+                value = field_text(record.get(entry.source.field_key)) if record else ""
+            values.append(CustomFieldValue(entry.definition_id, value))
+        return tuple(values)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceExtras:
+    """What an invoice sends QuickBooks beyond its customer, lines, dates, terms and memo:
+    ``private_note`` (PrivateNote, before dealbooks' own line), the sales ``custom_fields``,
+    ``bill_email_cc``/``bill_email_bcc``, and the online payment options (None: QuickBooks
+    applies the company's QuickBooks Payments settings). ``template_id`` names the template
+    applied, if any."""
+
+    private_note: str = ""
+    custom_fields: tuple[CustomFieldValue, ...] = ()
+    bill_email_cc: str = ""
+    bill_email_bcc: str = ""
+    allow_online_card: bool | None = None
+    allow_online_ach: bool | None = None
+    template_id: str | None = None
+    template_name: str | None = None
+
+    def __post_init__(self) -> None:
+        violations: list[FieldViolation] = []
+        object.__setattr__(
+            self,
+            "private_note",
+            checked_text(self.private_note, "private_note", PRIVATE_NOTE_MAX, violations),
+        )
+        object.__setattr__(self, "custom_fields", tuple(self.custom_fields))
+        _check_custom_fields(self.custom_fields, "custom_fields", violations)
+        for attr in ("bill_email_cc", "bill_email_bcc"):
+            object.__setattr__(self, attr, email_list(getattr(self, attr), attr, violations))
+        for attr in ("allow_online_card", "allow_online_ach"):
+            if getattr(self, attr) is not None and not isinstance(getattr(self, attr), bool):
+                violations.append(FieldViolation(attr, MessageCode.NOT_A_BOOLEAN))
+        if violations:
+            raise InvalidValueError.many(violations)

@@ -1,0 +1,98 @@
+"""What a template adds to an invoice reaches QuickBooks (the emulator) as QuickBooks keeps it:
+the sales custom fields the company turned on, CC/BCC, the private note before dealbooks' own
+line, and the online payment options; and the form's custom fields come from Preferences."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from application.ports.accounting import NamedRef
+from domain.invoice_template import CustomFieldValue, InvoiceExtras
+from tests.integration.quickbooks.harness import (
+    INTL_REALM,
+    US_REALM,
+    RunningEmulator,
+    connect,
+    invoice,
+    make_gateway,
+    running_emulator,
+)
+
+pytestmark = pytest.mark.integration
+US_COMPANY = "3001"
+UK_COMPANY = "3002"
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[tuple[RunningEmulator, QuickBooksAccountingGateway]]:
+    async with running_emulator() as emulator:
+        store = InMemoryTokenStore()
+        await connect(emulator, store, US_COMPANY, US_REALM)
+        await connect(emulator, store, UK_COMPANY, INTL_REALM)
+        yield emulator, make_gateway(emulator, store)
+
+
+async def test_the_options_list_the_sales_custom_fields_turned_on(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    _, gateway = setup
+
+    us = await gateway.invoice_options(US_COMPANY)
+    uk = await gateway.invoice_options(UK_COMPANY)
+
+    assert us.custom_fields == (NamedRef("1", "Crew #"), NamedRef("2", "PO Number"))
+    assert uk.custom_fields == (NamedRef("1", "PO Number"),)
+
+
+async def test_extras_are_recorded_by_quickbooks_as_sent(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    emulator, gateway = setup
+    draft = invoice("1")
+    extras = InvoiceExtras(
+        private_note="Retainer for March",
+        custom_fields=(CustomFieldValue("2", "PO-9981"), CustomFieldValue("3", "not on")),
+        bill_email_cc="ops@someone.example, boss@someone.example",
+        bill_email_bcc="books@us.example",
+        allow_online_card=True,
+        allow_online_ach=False,
+    )
+
+    created = await gateway.create_invoice(
+        US_COMPANY, draft, request_id=f"inv-{draft.id}", extras=extras
+    )
+
+    recorded = emulator.invoices(US_REALM)[created.id]
+    assert recorded["CustomField"] == [
+        {"DefinitionId": "1", "Type": "StringType", "Name": "Crew #"},
+        {"DefinitionId": "2", "Type": "StringType", "Name": "PO Number", "StringValue": "PO-9981"},
+    ]
+    assert recorded["BillEmailCc"] == {"Address": "ops@someone.example, boss@someone.example"}
+    assert recorded["BillEmailBcc"] == {"Address": "books@us.example"}
+    assert recorded["PrivateNote"].startswith("Retainer for March\n\ndealbooks invoice ")
+    assert draft.id in recorded["PrivateNote"]
+    assert (recorded["AllowOnlineCreditCardPayment"], recorded["AllowOnlineACHPayment"]) == (
+        True,
+        False,
+    )
+    assert created.total.amount == draft.total().amount  # the preview is still QuickBooks'
+
+
+async def test_without_extras_nothing_more_is_sent(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    emulator, gateway = setup
+    draft = invoice("1")
+
+    await gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+
+    raw = emulator.requests("/invoice", method="POST")[-1]["body"]
+    body = json.loads(raw) if isinstance(raw, str) else raw
+    for key in ("CustomField", "BillEmailCc", "BillEmailBcc", "AllowOnlineCreditCardPayment"):
+        assert key not in body
+    assert body["PrivateNote"].startswith("dealbooks invoice ")
