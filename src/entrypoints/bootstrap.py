@@ -76,6 +76,11 @@ from application.sync import (
     RecordOverdueInvoices,
     SweepStuckCreations,
 )
+from application.templates import (
+    DeleteInvoiceTemplate,
+    ListInvoiceTemplates,
+    SaveInvoiceTemplate,
+)
 from application.timeline import UpdateDealTimeline
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
@@ -220,7 +225,12 @@ class Services(containers.DeclarativeContainer):
     follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
     prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock)
-    create = providers.Factory(CreateInvoice, uow, accounting, clock, finish, answers, jobs)
+    create = providers.Factory(
+        CreateInvoice, uow, accounting, clock, finish, answers, jobs, crm=crm
+    )
+    list_templates = providers.Factory(ListInvoiceTemplates, uow)
+    save_template = providers.Factory(SaveInvoiceTemplate, uow, clock)
+    delete_template = providers.Factory(DeleteInvoiceTemplate, uow)
     get_invoice = providers.Factory(GetInvoice, answers)
     list_invoices = providers.Factory(ListInvoices, views, accounting, clock)
     void = providers.Factory(VoidInvoice, uow, accounting, clock, answers, jobs=jobs)
@@ -300,6 +310,9 @@ class Entrypoints(containers.DeclarativeContainer):
         update_settings=services.update_settings,
         list_fields=services.list_fields,
         list_options=services.list_options,
+        list_templates=services.list_templates,
+        save_template=services.save_template,
+        delete_template=services.delete_template,
     )
     invoice_servicer = providers.Factory(
         InvoiceServicer,

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from application.commands import AddressInput, CustomerInput, InvoiceInput, LineInput
+from application.commands import (
+    AddressInput,
+    CustomerInput,
+    CustomFieldInput,
+    InvoiceInput,
+    LineInput,
+)
 from application.history import describe
 from application.ports.accounting import AccountingCustomer
 from application.ports.persistence import CustomerLink, RecordedEvent
@@ -17,6 +23,7 @@ from dealbooks.v1 import (
     customer_service_pb2,
     invoice_pb2,
     invoice_service_pb2,
+    invoice_template_pb2,
 )
 from domain.customer import Address, Customer
 from domain.errors import InvalidValueError
@@ -26,7 +33,8 @@ from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKi
 from domain.messages import MessageCode
 from domain.money import Money
 from entrypoints.grpc.mappers import ENTITY_TO_PROTO, timestamp
-from entrypoints.grpc.names import invoice_name
+from entrypoints.grpc.names import invoice_name, template_name
+from entrypoints.grpc.template_mappers import template_to_proto
 
 MAX_LINES = 250
 
@@ -166,7 +174,19 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         terms_id=draft.terms_id or "",
         tax_calculated_by_quickbooks=draft.tax_by_quickbooks,
         sales_tax_code_id=draft.sales_tax_code_id or "",
+        memo=draft.memo,
+        private_note=draft.private_note,
+        custom_fields=[
+            invoice_template_pb2.InvoiceCustomField(definition_id=cf.definition_id, value=cf.value)
+            for cf in draft.custom_fields
+        ],
+        bill_email_cc=draft.bill_email_cc,
+        bill_email_bcc=draft.bill_email_bcc,
     )
+    if draft.allow_online_card is not None:
+        invoice.allow_online_credit_card_payment = draft.allow_online_card
+    if draft.allow_online_ach is not None:
+        invoice.allow_online_ach_payment = draft.allow_online_ach
     return invoice_service_pb2.InvoiceDraft(
         invoice=invoice,
         linked_customer=(
@@ -188,6 +208,8 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         home_total=money_to_proto(draft.home_total),
         deal_value=money_to_proto(draft.deal_value),
         invoiced_on_deal=money_to_proto(draft.invoiced_on_deal),
+        template=template_name(draft.company_id, draft.template_id) if draft.template_id else "",
+        templates=[template_to_proto(d.template, d.custom_values) for d in draft.templates],
     )
 
 
@@ -199,8 +221,16 @@ def _link_name(draft: InvoiceDraft) -> str:
     return f"companies/{draft.company_id}/{plural}/{entity_id}/customerLink"
 
 
+def _optional(message: invoice_pb2.Invoice, field: str) -> Any:
+    return getattr(message, field) if message.HasField(field) else None
+
+
 def invoice_input_from_proto(
-    message: invoice_pb2.Invoice, *, update_customer_details: bool | None, exchange_rate: str = ""
+    message: invoice_pb2.Invoice,
+    *,
+    update_customer_details: bool | None,
+    exchange_rate: str = "",
+    template_id: str = "",
 ) -> InvoiceInput:
     if len(message.lines) > MAX_LINES:
         raise InvalidValueError.of("invoice.lines", MessageCode.TOO_MANY_LINES, max=MAX_LINES)
@@ -242,6 +272,15 @@ def invoice_input_from_proto(
         sales_tax_code_id=message.sales_tax_code_id,
         update_customer_details=update_customer_details,
         exchange_rate=exchange_rate,
+        template_id=template_id,
+        private_note=_optional(message, "private_note"),
+        custom_fields=tuple(
+            CustomFieldInput(cf.definition_id, cf.value) for cf in message.custom_fields
+        ),
+        bill_email_cc=_optional(message, "bill_email_cc"),
+        bill_email_bcc=_optional(message, "bill_email_bcc"),
+        allow_online_card=_optional(message, "allow_online_credit_card_payment"),
+        allow_online_ach=_optional(message, "allow_online_ach_payment"),
     )
 
 

@@ -31,7 +31,7 @@ from entrypoints.grpc.invoice_mappers import (
     invoice_input_from_proto,
     invoice_to_proto,
 )
-from entrypoints.grpc.names import parse_deal_name, parse_invoice_name
+from entrypoints.grpc.names import parse_deal_name, parse_invoice_name, parse_template_name
 from entrypoints.principal import current_principal
 
 # What the caller chose for this invoice; unspecified (absent here) leaves it to the company.
@@ -41,6 +41,14 @@ _COPY = {pb.CUSTOMER_DETAILS_COPY_ALWAYS: True, pb.CUSTOMER_DETAILS_COPY_NEVER: 
 def _deal(parent: str) -> DealRef:
     company, deal = parse_deal_name(parent)
     return DealRef(current_principal(), company, deal)
+
+
+def _template(company_id: str, name: str) -> str:
+    """The template's id from its name (empty: none); another company's is not found."""
+    if not name:
+        return ""
+    company, template_id = parse_template_name(name, "template")
+    return template_id if company == company_id else name
 
 
 def _invoice(name: str) -> InvoiceRef:
@@ -77,6 +85,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
                 request.customer_details_copy, True if request.update_customer_details else None
             ),
             exchange_rate=request.exchange_rate,
+            template_id=_template(ref.company_id, request.template),
         )
         view = await self.create.execute(CreateInvoiceCommand(ref, data, request.request_id))
         return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))

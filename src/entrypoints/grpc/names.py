@@ -67,3 +67,16 @@ def parse_connection_name(name: str, field: str = "name") -> str:
 
 def invoice_name(company_id: str, deal_id: str, invoice_id: str) -> str:
     return f"companies/{company_id}/deals/{deal_id}/invoices/{invoice_id}"
+
+
+_TEMPLATE = re.compile(rf"^companies/(?P<company>{_ID})/invoiceTemplates/(?P<template>{_ID})$")
+
+
+def parse_template_name(name: str, field: str = "name") -> tuple[str, str]:
+    """``companies/{company}/invoiceTemplates/{template}`` -> (company, template)."""
+    m = _match(_TEMPLATE, name, field, "companies/{company}/invoiceTemplates/{template}")
+    return m["company"], m["template"]
+
+
+def template_name(company_id: str, template_id: str) -> str:
+    return f"companies/{company_id}/invoiceTemplates/{template_id}"

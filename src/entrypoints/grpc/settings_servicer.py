@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from application.commands import GetSettingsCommand, UpdateSettingsCommand
+from application.commands import (
+    GetSettingsCommand,
+    SaveTemplateCommand,
+    TemplateRefCommand,
+    UpdateSettingsCommand,
+)
 from application.ports.accounting import TaxCodeOption
 from application.settings import (
     GetSettings,
     ListInvoiceOptions,
     ListMappableFields,
     UpdateSettings,
+)
+from application.templates import (
+    DeleteInvoiceTemplate,
+    ListInvoiceTemplates,
+    SaveInvoiceTemplate,
 )
 from dealbooks.v1 import settings_service_pb2 as pb
 from dealbooks.v1 import settings_service_pb2_grpc
@@ -22,8 +33,15 @@ from entrypoints.grpc.mappers import (
     settings_input_from_proto,
     settings_to_proto,
 )
-from entrypoints.grpc.names import parse_company_name, parse_settings_name
+from entrypoints.grpc.names import (
+    parse_company_name,
+    parse_settings_name,
+    parse_template_name,
+)
+from entrypoints.grpc.template_mappers import template_input_from_proto, template_to_proto
 from entrypoints.principal import current_principal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +50,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
     update_settings: UpdateSettings
     list_fields: ListMappableFields
     list_options: ListInvoiceOptions
+    list_templates: ListInvoiceTemplates
+    save_template: SaveInvoiceTemplate
+    delete_template: DeleteInvoiceTemplate
 
     async def GetSettings(
         self, request: pb.GetSettingsRequest, context: Context
@@ -118,7 +139,64 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             automated_sales_tax=prefs.automated_sales_tax,
             company_name=prefs.company_name,
             us_company=prefs.is_us_company,
+            custom_fields=[
+                pb.InvoiceOption(id=f.id, display_name=f.name)
+                for f in options.custom_fields
+                if f.active
+            ],
         )
+
+    async def ListInvoiceTemplates(
+        self, request: pb.ListInvoiceTemplatesRequest, context: Context
+    ) -> pb.ListInvoiceTemplatesResponse:
+        company = parse_company_name(request.parent)
+        templates = await self.list_templates.execute(current_principal(), company)
+        return pb.ListInvoiceTemplatesResponse(templates=[template_to_proto(t) for t in templates])
+
+    async def CreateInvoiceTemplate(
+        self, request: pb.CreateInvoiceTemplateRequest, context: Context
+    ) -> pb.CreateInvoiceTemplateResponse:
+        company = parse_company_name(request.parent)
+        command = SaveTemplateCommand(
+            principal=current_principal(),
+            company_id=company,
+            template=template_input_from_proto(request.template),
+        )
+        saved = await _under("template", self.save_template.execute(command))
+        return pb.CreateInvoiceTemplateResponse(template=template_to_proto(saved))
+
+    async def UpdateInvoiceTemplate(
+        self, request: pb.UpdateInvoiceTemplateRequest, context: Context
+    ) -> pb.UpdateInvoiceTemplateResponse:
+        company, template_id = parse_template_name(request.template.name, "template.name")
+        command = SaveTemplateCommand(
+            principal=current_principal(),
+            company_id=company,
+            template=template_input_from_proto(request.template),
+            template_id=template_id,
+            etag=request.template.etag,
+        )
+        saved = await _under("template", self.save_template.execute(command))
+        return pb.UpdateInvoiceTemplateResponse(template=template_to_proto(saved))
+
+    async def DeleteInvoiceTemplate(
+        self, request: pb.DeleteInvoiceTemplateRequest, context: Context
+    ) -> pb.DeleteInvoiceTemplateResponse:
+        company, template_id = parse_template_name(request.name)
+        await self.delete_template.execute(
+            TemplateRefCommand(current_principal(), company, template_id)
+        )
+        return pb.DeleteInvoiceTemplateResponse()
+
+
+async def _under(prefix: str, saving: Awaitable[T]) -> T:
+    """The use case names fields relative to the template; the API names them in the request."""
+    try:
+        return await saving
+    except InvalidValueError as exc:
+        raise InvalidValueError.many(
+            [v.under(prefix) for v in exc.violations], reason=exc.reason
+        ) from None
 
 
 def _tax_codes(codes: Sequence[TaxCodeOption]) -> list[pb.InvoiceOption]:
