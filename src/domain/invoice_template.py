@@ -57,6 +57,17 @@ def email_list(value: object, name: str, violations: list[FieldViolation]) -> st
     return joined
 
 
+def _no_nul(owner: object, names: Iterable[str], violations: list[FieldViolation]) -> None:
+    """Text with a NUL character is no text a person typed (and Postgres stores none)."""
+    for name in names:
+        value = getattr(owner, name)
+        if isinstance(value, str) and "\x00" in value:
+            violations.append(FieldViolation(name, MessageCode.NOT_TEXT))
+    for index, entry in enumerate(getattr(owner, "custom_fields", ())):
+        if "\x00" in str(getattr(entry, "value", "")):
+            violations.append(FieldViolation(f"custom_fields[{index}].value", MessageCode.NOT_TEXT))
+
+
 def field_text(value: FieldValue) -> str:
     """A CRM field's value as one line of text ("" when empty)."""
     if value is None:
@@ -197,6 +208,14 @@ class InvoiceTemplate:
         for attr in ("is_default", "allow_online_card", "allow_online_ach"):
             if not isinstance(getattr(self, attr), bool):
                 violations.append(FieldViolation(attr, MessageCode.NOT_A_BOOLEAN))
+        _no_nul(self, ("id", "terms_id", "tax_code_id", "item_id"), violations)
+        for attr, wire in (
+            ("name", "display_name"),
+            ("customer_memo", "customer_memo"),
+            ("private_note", "private_note"),
+        ):
+            if "\x00" in getattr(self, attr):
+                violations.append(FieldViolation(wire, MessageCode.NOT_TEXT))
         if violations:
             raise InvalidValueError.many(violations)
 
@@ -244,5 +263,6 @@ class InvoiceExtras:
         for attr in ("allow_online_card", "allow_online_ach"):
             if getattr(self, attr) is not None and not isinstance(getattr(self, attr), bool):
                 violations.append(FieldViolation(attr, MessageCode.NOT_A_BOOLEAN))
+        _no_nul(self, ("private_note",), violations)
         if violations:
             raise InvalidValueError.many(violations)

@@ -89,6 +89,16 @@ async def test_a_stale_version_or_a_name_taken_meanwhile_is_a_conflict(
     async with uow_factory() as uow:
         with pytest.raises(ConcurrencyConflictError):
             await uow.templates.save(sample("t3", "RETAINER", is_default=False))
+    async with uow_factory() as uow:
+        other = await uow.templates.save(sample("t4", "Other", is_default=False))
+        await uow.commit()
+    async with uow_factory() as uow:
+        with pytest.raises(ConcurrencyConflictError):
+            await uow.templates.save(dataclasses.replace(other, name="retainer"))
+        with pytest.raises(ConcurrencyConflictError):  # a second default
+            await uow.templates.save(dataclasses.replace(other, is_default=True))
+        # The transaction goes on after a refused write (and commits what it may).
+        assert [t.name for t in await uow.templates.list("1001")] == ["Other", "Retainer"]
 
 
 async def test_delete_says_whether_there_was_one_and_forget_company_removes_them(

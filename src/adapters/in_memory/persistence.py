@@ -153,11 +153,11 @@ class InMemoryInvoiceTemplateRepository(_OnTable[tuple[str, str], InvoiceTemplat
         current = self._table.get(key)
         if template.version != (current.version if current else 0):
             raise _conflict("template")
-        if any(
-            t.name.casefold() == template.name.casefold() and t.id != template.id
-            for t in await self.list(template.company_id)
+        others = [t for t in await self.list(template.company_id) if t.id != template.id]
+        if any(t.name.casefold() == template.name.casefold() for t in others) or (
+            template.is_default and any(t.is_default for t in others)
         ):
-            raise _conflict("template")  # as Postgres' unique index
+            raise _conflict("template")  # as Postgres' unique indexes
         stored = dataclasses.replace(template, version=template.version + 1)
         self._table.put_if(key, stored, template.version or None)
         return stored

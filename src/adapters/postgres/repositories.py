@@ -273,11 +273,11 @@ class PostgresInvoiceTemplateRepository(_OnSession):
             )
         # A name or default taken meanwhile by another transaction: its unique index says so
         # (ON CONFLICT DO NOTHING covers every unique index, so an insert then changes no row).
-        async with self._session.begin_nested():
-            try:
+        try:
+            async with self._session.begin_nested():  # a refused write leaves the rest intact
                 result = await self._session.execute(stmt)
-            except IntegrityError:
-                result = None
+        except IntegrityError:
+            result = None
         if result is None or result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflictError(
                 "The templates were changed by someone else at the same time; reload and retry.",

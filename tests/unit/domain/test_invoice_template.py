@@ -47,6 +47,8 @@ def test_text_is_trimmed_and_blank_references_are_not_set() -> None:
             MessageCode.TOO_LONG,
         ),
         ({"allow_online_card": "yes"}, "allow_online_card", MessageCode.NOT_A_BOOLEAN),
+        ({"name": "Re\x00tainer"}, "display_name", MessageCode.NOT_TEXT),
+        ({"terms_id": "3\x00"}, "terms_id", MessageCode.NOT_TEXT),
         (
             {"custom_fields": (TemplateCustomField("1", "a"), TemplateCustomField("1", "b"))},
             "custom_fields[1].definition_id",
