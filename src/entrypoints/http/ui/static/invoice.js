@@ -18,6 +18,9 @@ let lineSeq = 0;
 // all name the same creation, so QuickBooks never gets two invoices from it (AIP-155).
 let requestId = uuid();
 let submitting = false;
+// The online payment options go to QuickBooks only when a template or the user set them:
+// otherwise QuickBooks applies the company's QuickBooks Payments settings.
+let paymentsChosen = false;
 
 const dealId = () => String(ctx.data.dealId || ctx.selectedIds || "").split(",")[0];
 const currency = () => form().elements.currency.value || draft?.invoice.currencyCode || "USD";
@@ -408,6 +411,18 @@ function collect() {
       issueDate: f.issueDate.value,
       dueDate: f.dueDate.value,
       memo: f.memo.value,
+      // The template was applied here, before the user's edits: what the form shows is sent
+      // as it is (a field the user emptied stays empty), so the template itself is not sent.
+      privateNote: f.privateNote.value.trim(),
+      billEmailCc: f.billEmailCc.value.trim(),
+      billEmailBcc: f.billEmailBcc.value.trim(),
+      customFields: customFieldInputs()
+        .map((input) => ({ definitionId: input.dataset.definition, value: input.value.trim() }))
+        .filter((field) => field.value),
+      ...(paymentsChosen ? {
+        allowOnlineCreditCardPayment: f.allowCard.checked,
+        allowOnlineAchPayment: f.allowAch.checked,
+      } : {}),
       lines: rows().map((row) => {
         const v = (name) => row.querySelector(`[name=${name}]`).value.trim();
         return {
@@ -468,6 +483,73 @@ async function submit(event) {
   }
 }
 
+// ------------------------------------------------------------------ templates
+
+const customFieldInputs = () => [...$("custom-fields").querySelectorAll("input[data-definition]")];
+
+// One input per sales custom field QuickBooks has turned on ("PO Number"), at most 3.
+function customFields(values) {
+  const given = Object.fromEntries((values || []).map((cf) => [cf.definitionId, cf.value]));
+  $("custom-fields").replaceChildren(...(options.customFields || []).map((def, i) =>
+    el("label", { class: "field" }, el("span", {}, def.displayName),
+      el("input", {
+        name: `customField${def.id}`, "data-definition": def.id, maxlength: 31,
+        value: given[def.id] || "", "data-field": `custom_fields[${i}].value`,
+      }))));
+}
+
+// Another template picked: its presets replace those the form holds (the user edits after).
+function applyTemplate(name) {
+  const template = (draft.templates || []).find((candidate) => candidate.name === name);
+  const f = form().elements;
+  f.memo.value = template?.customerMemo || "";
+  f.privateNote.value = template?.privateNote || "";
+  f.billEmailCc.value = template?.billEmailCc || "";
+  f.billEmailBcc.value = template?.billEmailBcc || "";
+  const values = Object.fromEntries((template?.customFields || []).map((cf) => [cf.definitionId, cf.value]));
+  for (const input of customFieldInputs()) input.value = values[input.dataset.definition] || "";
+  f.allowCard.checked = Boolean(template?.allowOnlineCreditCardPayment);
+  f.allowAch.checked = Boolean(template?.allowOnlineAchPayment);
+  paymentsChosen = Boolean(template);
+  if (template?.termsId && [...f.terms.options].some((o) => o.value === template.termsId)) {
+    f.terms.value = template.termsId;
+    f.terms.dispatchEvent(new Event("change"));
+  }
+  const code = template?.taxCodeId;
+  if (code && options.salesTaxCodes?.some((c) => c.id === code)) {
+    f.salesTaxCode.value = code;
+  } else if (code) {
+    for (const row of rows().filter((r) => r.dataset.kind === "item")) {
+      const select = row.querySelector("[name=taxCodeId]");
+      if ([...select.options].some((o) => o.value === code)) select.value = code;
+    }
+  }
+  if (template?.itemId) {
+    for (const row of rows().filter((r) => r.dataset.kind === "item")) {
+      const select = row.querySelector("[name=itemId]");
+      if (!select.value && [...select.options].some((o) => o.value === template.itemId)) select.value = template.itemId;
+    }
+  }
+  rows().forEach(taxedByCode);
+  recompute();
+}
+
+function fillTemplates(invoice) {
+  const f = form().elements;
+  const templates = draft.templates || [];
+  f.template.replaceChildren(el("option", { value: "" }, t("form.noTemplate")),
+    ...templates.map((tpl) => el("option", { value: tpl.name, selected: tpl.name === draft.template }, tpl.displayName)));
+  $("template-field").hidden = !templates.length;
+  f.memo.value = invoice.memo || "";
+  f.privateNote.value = invoice.privateNote || "";
+  f.billEmailCc.value = invoice.billEmailCc || "";
+  f.billEmailBcc.value = invoice.billEmailBcc || "";
+  customFields(invoice.customFields);
+  f.allowCard.checked = Boolean(invoice.allowOnlineCreditCardPayment);
+  f.allowAch.checked = Boolean(invoice.allowOnlineAchPayment);
+  paymentsChosen = invoice.allowOnlineCreditCardPayment !== undefined || invoice.allowOnlineAchPayment !== undefined;
+}
+
 // ------------------------------------------------------------------ start
 
 function fill() {
@@ -509,6 +591,7 @@ function fill() {
   $("lines").replaceChildren(...invoice.lines.map(lineRow));
   if (!invoice.lines.length) $("lines").append(lineRow());
   renumber();
+  fillTemplates(invoice);
   const warnings = draft.warnings || [];
   $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w), ...fixes(w))));
   $("warnings").hidden = !warnings.length;
@@ -528,6 +611,8 @@ function wire() {
   form().elements.terms.addEventListener("change", () => { termChanged(term); term = form().elements.terms.value; });
   for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);
   form().elements.exchangeRate.addEventListener("input", recompute);
+  form().elements.template.addEventListener("change", (event) => applyTemplate(event.target.value));
+  for (const name of ["allowCard", "allowAch"]) form().elements[name].addEventListener("change", () => { paymentsChosen = true; });
   $("add-line").addEventListener("click", () => { $("lines").append(lineRow()); renumber(); recompute(); resize(); });
   $("cancel").addEventListener("click", close);
   form().addEventListener("submit", submit);

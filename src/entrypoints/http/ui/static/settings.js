@@ -1,5 +1,6 @@
 // App settings (Pipedrive "custom UI for app settings"): the QuickBooks connection, the field
-// mapping, the due-date rule with a live example, copy-to-QuickBooks and the defaults.
+// mapping, the due-date rule with a live example, copy-to-QuickBooks, the defaults and the
+// invoice templates (add, edit, delete, mark the default).
 import {
   ApiError, STATE, boot, confirmAction, connectionStateOf, dayLong, el, params, resize, rpc,
   session, showError, showState, snackbar, signedToken, stateOf, t, tCode,
@@ -17,6 +18,10 @@ const LANGUAGES = ["", "en", "fr"];
 const MAPPINGS = { to: "to", address: "address", email: "email", taxId: "taxId" };
 let settings = null;
 let company = "";
+let options = { currencyCodes: [], taxCodes: [], terms: [], items: [], customFields: [] };
+let mappable = []; // the Pipedrive fields a template's custom field can be read from
+let templates = [];
+let editing = null; // the template being edited; {} for a new one
 
 // ------------------------------------------------------------------ due-date example
 
@@ -135,7 +140,7 @@ function fillSelect(select, current, first, list) {
 
 async function loadOptions() {
   const f = form().elements;
-  let options = { currencyCodes: [], taxCodes: [], terms: [], items: [] };
+  options = { currencyCodes: [], taxCodes: [], terms: [], items: [], customFields: [] };
   try {
     options = await rpc("SettingsService", "ListInvoiceOptions", { parent: company });
   } catch (error) {
@@ -164,6 +169,7 @@ async function loadSettings() {
   f.timelineLanguage.replaceChildren(...LANGUAGES.map((code) => el("option", { value: code, selected: code === (timeline.languageCode ?? "") }, t(`settings.timelineLanguage.${code || "auto"}`))));
   const { fields } = await rpc("SettingsService", "ListMappableFields", { parent: company })
     .catch(() => ({ fields: [] }));
+  mappable = fields;
   fillMappings(fields);
   await loadOptions();
   showExample();
@@ -221,6 +227,161 @@ async function save(event) {
   }
 }
 
+// ------------------------------------------------------------------ invoice templates
+
+const templateForm = () => $("template-form");
+
+async function loadTemplates() {
+  ({ templates = [] } = await rpc("SettingsService", "ListInvoiceTemplates", { parent: company }));
+  $("template-list").replaceChildren(...(templates.length ? templates.map((template) =>
+    el("li", { class: "template", "data-name": template.displayName },
+      el("span", { class: "template-name" }, template.displayName),
+      template.default ? el("span", { class: "badge" }, t("settings.templateIsDefault")) : null,
+      el("button", { type: "button", class: "button", "aria-label": t("settings.templateEditNamed", { name: template.displayName }), onclick: () => editTemplate(template) }, t("settings.templateEdit")),
+      el("button", { type: "button", class: "button danger", "aria-label": t("settings.templateDeleteNamed", { name: template.displayName }), onclick: () => deleteTemplate(template) }, t("settings.templateDelete")),
+    )) : [el("li", { class: "muted" }, t("settings.templatesEmpty"))]));
+  $("templates").hidden = false;
+}
+
+// Each sales custom field QuickBooks has turned on: not filled, a fixed value or a deal field.
+function customFieldRows(values) {
+  const given = Object.fromEntries((values || []).map((cf) => [cf.definitionId, cf]));
+  const groups = {};
+  for (const field of mappable) (groups[field.entity] ||= []).push(field);
+  const rowsOf = (options.customFields || []).map((def, i) => {
+    const current = given[def.id];
+    const from = current?.source && sourceValue(current.source);
+    const choice = from || (current?.value ? "=" : "");
+    const select = el("select", { name: `cfSource${def.id}`, "data-definition": def.id, "data-field": `template.custom_fields[${i}].source` },
+      el("option", { value: "", selected: choice === "" }, t("settings.templateCustomNone")),
+      el("option", { value: "=", selected: choice === "=" }, t("settings.templateCustomFixed")),
+      ...Object.entries(groups).map(([entity, list]) => el("optgroup", { label: t(`settings.entity.${entity}`) },
+        ...list.map((field) => {
+          const value = `${field.entity}|${field.fieldKey}`;
+          return el("option", { value, selected: value === from }, `${t(`settings.entity.${entity}`)} · ${field.displayName}`);
+        }))));
+    const input = el("input", { name: `cfValue${def.id}`, maxlength: 31, value: from ? "" : current?.value || "", "data-field": `template.custom_fields[${i}].value` });
+    const valueLabel = el("label", { class: "field" }, el("span", {}, t("settings.templateCustomValue", { name: def.displayName })), input);
+    const show = () => { valueLabel.hidden = select.value !== "="; resize(); };
+    select.addEventListener("change", show);
+    const row = el("div", { class: "grid" },
+      el("label", { class: "field" }, el("span", {}, t("settings.templateCustomField", { name: def.displayName })), select),
+      valueLabel);
+    show();
+    return row;
+  });
+  $("template-custom-fields").replaceChildren(...(rowsOf.length ? rowsOf : [el("p", { class: "muted" }, t("settings.templateNoCustomFields"))]));
+}
+
+function editTemplate(template) {
+  editing = template || {};
+  const f = templateForm().elements;
+  for (const node of templateForm().querySelectorAll(".field-error")) node.remove();
+  $("template-form-heading").textContent = template ? t("settings.templateEditing", { name: template.displayName }) : t("settings.templateNew");
+  f.displayName.value = editing.displayName || "";
+  f.isDefault.checked = template ? Boolean(template.default) : !templates.length;
+  const taxCodes = options.salesTaxCodes?.length ? options.salesTaxCodes : options.taxCodes;
+  fillSelect(f.terms, editing.termsId, t("settings.templateCompanyDefault"), options.terms.map((o) => [o.id, o.displayName]));
+  fillSelect(f.taxCode, editing.taxCodeId, t("settings.templateCompanyDefault"), taxCodes.map((o) => [o.id, o.displayName]));
+  fillSelect(f.itemId, editing.itemId, t("settings.templateCompanyDefault"), options.items.map((o) => [o.id, o.displayName]));
+  f.memo.value = editing.customerMemo || "";
+  f.privateNote.value = editing.privateNote || "";
+  f.billEmailCc.value = editing.billEmailCc || "";
+  f.billEmailBcc.value = editing.billEmailBcc || "";
+  f.allowCard.checked = Boolean(editing.allowOnlineCreditCardPayment);
+  f.allowAch.checked = Boolean(editing.allowOnlineAchPayment);
+  customFieldRows(editing.customFields);
+  templateForm().hidden = false;
+  $("template-add").hidden = true;
+  f.displayName.focus();
+  resize();
+}
+
+function closeTemplate() {
+  editing = null;
+  templateForm().hidden = true;
+  $("template-add").hidden = false;
+  resize();
+}
+
+function collectTemplate() {
+  const f = templateForm().elements;
+  const customFields = [];
+  for (const select of templateForm().querySelectorAll("select[data-definition]")) {
+    const id = select.dataset.definition;
+    if (select.value === "=") customFields.push({ definitionId: id, value: f[`cfValue${id}`].value.trim() });
+    else if (select.value) customFields.push({ definitionId: id, source: source(select.value) });
+  }
+  return {
+    ...(editing?.name ? { name: editing.name, etag: editing.etag } : {}),
+    displayName: f.displayName.value.trim(),
+    default: f.isDefault.checked,
+    termsId: f.terms.value,
+    taxCodeId: f.taxCode.value,
+    itemId: f.itemId.value,
+    customerMemo: f.memo.value,
+    privateNote: f.privateNote.value,
+    billEmailCc: f.billEmailCc.value.trim(),
+    billEmailBcc: f.billEmailBcc.value.trim(),
+    customFields,
+    allowOnlineCreditCardPayment: f.allowCard.checked,
+    allowOnlineAchPayment: f.allowAch.checked,
+  };
+}
+
+async function saveTemplate(event) {
+  event.preventDefault();
+  for (const node of templateForm().querySelectorAll(".field-error")) node.remove();
+  $("error").hidden = true;
+  const button = $("template-save");
+  button.disabled = true;
+  const template = collectTemplate();
+  try {
+    if (editing?.name) await rpc("SettingsService", "UpdateInvoiceTemplate", { template });
+    else await rpc("SettingsService", "CreateInvoiceTemplate", { parent: company, template });
+    closeTemplate();
+    await loadTemplates();
+    await snackbar(t("settings.templateSaved", { name: template.displayName }));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      closeTemplate();
+      await loadTemplates();
+      showError($("error"), new Error(t("settings.templateConflict")));
+    } else if (error instanceof ApiError && error.fieldErrors.length) {
+      for (const violation of error.fieldErrors) {
+        const target = templateForm().querySelector(`[data-field="${CSS.escape(violation.field)}"]`) ||
+          templateForm().querySelector(`[data-field^="${CSS.escape(violation.field.replace(/\.(value|source|definition_id)$/, ""))}"]`);
+        const place = target?.closest("label") || templateForm().querySelector(".actions");
+        place.append(el("span", { class: "field-error" }, tCode(violation)));
+      }
+      showError($("error"), new Error(t("form.fixErrors")));
+    } else {
+      showError($("error"), error);
+    }
+    resize();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function deleteTemplate(template) {
+  const ok = await confirmAction({
+    title: t("settings.templateDeleteTitle", { name: template.displayName }),
+    description: t("settings.templateDeleteText"),
+    okText: t("settings.templateDelete"),
+    danger: true,
+  });
+  if (!ok) return;
+  try {
+    await rpc("SettingsService", "DeleteInvoiceTemplate", { name: template.name });
+    if (editing?.name === template.name) closeTemplate();
+    await loadTemplates();
+    await snackbar(t("settings.templateDeleted", { name: template.displayName }));
+  } catch (error) {
+    showError($("error"), error);
+  }
+}
+
 async function start() {
   try {
     await boot({ height: 900 });
@@ -232,6 +393,7 @@ async function start() {
     await loadConnection();
     await loadSettings();
     form().hidden = false;
+    await loadTemplates();
   } catch (error) {
     showState(stateOf(error), { error, retry: start });
   } finally {
@@ -251,6 +413,9 @@ async function main() {
   $("connect").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
   $("disconnect").addEventListener("click", disconnect);
   form().addEventListener("submit", save);
+  $("template-add").addEventListener("click", () => editTemplate(null));
+  $("template-cancel").addEventListener("click", closeTemplate);
+  templateForm().addEventListener("submit", saveTemplate);
   await start();
 }
 
