@@ -102,7 +102,7 @@ def _line_row(line: LineInput) -> dict[str, Any]:
 _LATER_FIELDS: dict[str, object] = {
     "template_id": "",
     "private_note": None,
-    "custom_fields": [],
+    "custom_fields": (),
     "bill_email_cc": None,
     "bill_email_bcc": None,
     "allow_online_card": None,

@@ -3,18 +3,25 @@ one, and CreateInvoice applies a template before the request's own values."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from application.auth import Principal
 from application.commands import (
+    CustomerInput,
     CustomFieldInput,
+    DealRef,
     FieldSourceInput,
+    InvoiceInput,
+    LineInput,
     SaveTemplateCommand,
     TemplateCustomFieldInput,
     TemplateInput,
     TemplateRefCommand,
 )
 from application.errors import ConcurrencyConflictError, NotFoundError, PermissionDeniedError
+from application.invoicing.create import request_hash
 from application.templates import (
     DeleteInvoiceTemplate,
     ListInvoiceTemplates,
@@ -228,3 +235,19 @@ async def test_an_invoice_without_template_or_extras_sends_none(world: World) ->
     view = await world.create.execute(create_command())
 
     assert world.qbo.sent_extras[view.quickbooks_id or ""] is None
+
+
+def test_a_request_without_template_fields_hashes_as_before_templates() -> None:
+    """A request id used before templates existed still replays as the same request."""
+    data = InvoiceInput(
+        customer=CustomerInput(display_name="Acme"),
+        lines=(LineInput(name="Work", quantity="2", unit_price="10"),),
+        currency="USD",
+        memo="Hi",
+    )
+    # The digest the request hash gave before templates (commit 2e9bda5).
+    before = "dc89a775ed12be6258ff8c765a5214582f4484e8f133110b5d73d804bb6fb4fb"
+
+    assert request_hash(DealRef(USER, COMPANY, "42"), data) == before
+    with_template = dataclasses.replace(data, template_id="t1")
+    assert request_hash(DealRef(USER, COMPANY, "42"), with_template) != before
