@@ -71,6 +71,7 @@ from application.settings import (
 from application.sync import (
     ApplyAccountingChanges,
     CatchUpCompany,
+    ForgetOldNotices,
     ProcessChangeNotices,
     RecordChangeNotices,
     RecordOverdueInvoices,
@@ -284,6 +285,7 @@ class Services(containers.DeclarativeContainer):
     subscribe_webhooks = providers.Factory(SubscribeCrmWebhooks, crm, webhook_target)
     check_webhooks = providers.Factory(CheckAllCrmWebhooks, tokens, jobs)
     overdue = providers.Factory(RecordOverdueInvoices, uow, accounting, tokens, clock, jobs=jobs)
+    forget_notices = providers.Factory(ForgetOldNotices, notices, clock)
 
 
 class Entrypoints(containers.DeclarativeContainer):

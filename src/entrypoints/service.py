@@ -88,6 +88,7 @@ class Service:
             catch_up=services.catch_up(),
             sweep=services.sweep(),
             overdue=services.overdue(),
+            forget_notices=services.forget_notices(),
             subscribe_webhooks=services.subscribe_webhooks(),
             check_webhooks=services.check_webhooks(),
             queue_purges=services.queue_purges(),

@@ -30,7 +30,13 @@ from domain.field_mapping import SourceEntity
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus
 from domain.money import Money
-from tests.unit.domain.domain_builders import LATER, NOW, a_requested_invoice, an_invoice_in
+from tests.unit.domain.domain_builders import (
+    DUE,
+    LATER,
+    NOW,
+    a_requested_invoice,
+    an_invoice_in,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -334,3 +340,33 @@ async def test_a_contact_has_one_customer_link_per_currency(
     }
     assert removed
     assert gone is None
+
+
+async def test_the_overdue_pass_finds_the_companies_with_an_unrecorded_overdue(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    invoices = _invoices_in_every_state()  # all due on DUE; the open and partly paid ones count
+    later = an_invoice_in(
+        InvoiceState.OPEN,
+        id=InvoiceId("inv-later"),
+        company_id=CompanyId("company-2"),
+        due_date=DUE + timedelta(days=30),
+    )
+    fake = InMemoryUnitOfWorkFactory()
+    for factory in (uow, fake):
+        await _stored(factory, [*invoices, later])
+
+    async def companies(factory: UnitOfWorkFactory, due_before: date) -> list[str]:
+        async with factory() as work:
+            return await work.invoices.companies_with_overdue_unrecorded(due_before)
+
+    for factory in (uow, fake):
+        assert await companies(factory, DUE) == []  # due today is not overdue anywhere
+        assert await companies(factory, DUE + timedelta(days=1)) == [COMPANY]
+        assert await companies(factory, DUE + timedelta(days=31)) == [COMPANY, "company-2"]
+        async with factory() as work:  # recorded: nothing left to look at in that company
+            for invoice in await work.invoices.list_unsettled(COMPANY):
+                assert invoice.record_overdue(DUE + timedelta(days=1), LATER)
+                await work.invoices.save(invoice, actor="quickbooks")
+            await work.commit()
+        assert await companies(factory, DUE + timedelta(days=31)) == ["company-2"]

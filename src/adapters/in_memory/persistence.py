@@ -226,6 +226,20 @@ class InMemoryInvoiceRepository:
             i for i in self._invoices.rows() if i.company_id == company_id and i.state in unsettled
         )
 
+    async def companies_with_overdue_unrecorded(self, due_before: date) -> list[str]:
+        unsettled = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID)
+        return sorted(
+            {
+                i.company_id
+                for i in self._invoices.rows()
+                if i.state in unsettled
+                and i.due_date is not None
+                and i.due_date < due_before
+                and i.overdue_recorded_for != i.due_date
+                and i.balance().is_positive()
+            }
+        )
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         stuck = [
             i

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    text,
     true,
     tuple_,
     update,
@@ -356,6 +357,24 @@ class PostgresInvoiceRepository(_OnSession):
                 _INVOICES.c.state.in_([InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID]),
             )
         )
+
+    async def companies_with_overdue_unrecorded(self, due_before: date) -> list[str]:
+        # The partial index ix_invoices_overdue_unrecorded (migration 0021) holds exactly these
+        # rows. Its predicate is written out literally: with the states as bound parameters a
+        # prepared (generic) plan could not use the index.
+        result = await self._session.execute(
+            core_select(_INVOICES.c.company_id)
+            .where(
+                text(
+                    "state IN ('open', 'partially_paid') "
+                    "AND overdue_recorded_for IS DISTINCT FROM due_date"
+                ),
+                _INVOICES.c.due_date < due_before,
+                _INVOICES.c.balance > 0,
+            )
+            .distinct()
+        )
+        return sorted(result.scalars().all())
 
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         return await self._read(

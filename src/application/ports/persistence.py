@@ -105,6 +105,12 @@ class InvoiceRepository(Protocol):
         """The company's OPEN and PARTIALLY_PAID invoices (what a full reconciliation reads)."""
         ...
 
+    async def companies_with_overdue_unrecorded(self, due_before: date) -> list[str]:
+        """Companies (any) with an OPEN or PARTIALLY_PAID invoice with a balance, due before
+        ``due_before``, whose overdue is not recorded for that due date: the only ones the
+        hourly overdue pass needs to look at."""
+        ...
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         """Invoices stuck in CREATING since before ``older_than`` (any company), oldest first."""
         ...
