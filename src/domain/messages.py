@@ -179,6 +179,11 @@ class MessageCode(StrEnum):
         "Must be between 0 (the default, 20) and {max}.",
     )
     PAGE_TOKEN_DAMAGED = "PAGE_TOKEN_DAMAGED", "This page token is damaged."
+    FILTER_UNSUPPORTED = (
+        "FILTER_UNSUPPORTED",
+        'Filter by one invoice of the deal, as invoice = "{expected}", or leave it empty.',
+    )
+    FILTER_OTHER_DEAL = "FILTER_OTHER_DEAL", "That invoice is not one of this deal's."
     PAGE_TOKEN_ELSEWHERE = (
         "PAGE_TOKEN_ELSEWHERE",
         "This page token is not valid here; start again without one.",

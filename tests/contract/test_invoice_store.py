@@ -370,3 +370,19 @@ async def test_the_overdue_pass_finds_the_companies_with_an_unrecorded_overdue(
                 await work.invoices.save(invoice, actor="quickbooks")
             await work.commit()
         assert await companies(factory, DUE + timedelta(days=31)) == ["company-2"]
+
+
+async def test_the_history_of_one_invoice_of_the_deal(uow: SqlAlchemyUnitOfWorkFactory) -> None:
+    fake = InMemoryUnitOfWorkFactory()
+    for factory in (uow, fake):
+        await _stored(factory, [requested(f"inv-{n}") for n in range(3)])  # an event each
+        async with factory() as work:
+            events = work.invoice_events
+            everything = await events.list_for_deal(COMPANY, DEAL, limit=10)
+            mine = await events.list_for_deal(COMPANY, DEAL, limit=10, invoice_id="inv-1")
+            older = await events.list_for_deal(
+                COMPANY, DEAL, limit=10, invoice_id="inv-1", before_id=mine[0].id
+            )
+        assert [e.invoice_id for e in everything] == ["inv-2", "inv-1", "inv-0"]
+        assert [e.invoice_id for e in mine] == ["inv-1"]
+        assert older == []

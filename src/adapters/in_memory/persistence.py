@@ -280,7 +280,13 @@ class InMemoryInvoiceEventRepository:
         self._store = store
 
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        invoice_id: str | None = None,
     ) -> list[RecordedEvent]:
         rows = [
             e
@@ -288,6 +294,7 @@ class InMemoryInvoiceEventRepository:
             if e.company_id == company_id
             and e.deal_id == deal_id
             and (before_id is None or e.id < before_id)
+            and (invoice_id is None or e.invoice_id == invoice_id)
         ]
         return rows[:limit]
 

@@ -387,13 +387,21 @@ class PostgresInvoiceRepository(_OnSession):
 
 class PostgresInvoiceEventRepository(_OnSession):
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        invoice_id: str | None = None,
     ) -> list[RecordedEvent]:
         stmt = select(InvoiceEventRow).where(
             col(InvoiceEventRow.company_id) == company_id, col(InvoiceEventRow.deal_id) == deal_id
         )
         if before_id is not None:
             stmt = stmt.where(col(InvoiceEventRow.id) < before_id)
+        if invoice_id is not None:  # a deal has few events: ix_invoice_events_deal serves it
+            stmt = stmt.where(col(InvoiceEventRow.invoice_id) == invoice_id)
         stmt = stmt.order_by(col(InvoiceEventRow.id).desc()).limit(limit)
         rows = (await self._session.execute(stmt)).scalars().all()
         return [

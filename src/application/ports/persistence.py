@@ -152,9 +152,15 @@ class RecordedEvent:
 
 class InvoiceEventRepository(Protocol):
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        invoice_id: str | None = None,
     ) -> list[RecordedEvent]:
-        """Newest first."""
+        """Newest first; only ``invoice_id``'s when given."""
         ...
 
 

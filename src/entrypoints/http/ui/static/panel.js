@@ -153,11 +153,35 @@ function historyItem(event) {
     el("span", { class: "muted" }, " · ", moment(event.occurTime), " · ", actorName(event.actor, event.actorDisplayName)));
 }
 
-async function loadHistory() {
+/** The filter lists the deal's invoices that QuickBooks numbered; the one chosen is kept. */
+function renderHistoryFilter() {
+  const select = $("history-filter");
+  const chosen = select.value;
+  const numbered = invoices.filter((i) => i.docNumber);
+  select.replaceChildren(
+    el("option", { value: "" }, t("panel.allInvoices")),
+    ...numbered.map((i) => el("option", { value: i.name }, t("panel.invoice", { number: i.docNumber }))));
+  select.value = numbered.some((i) => i.name === chosen) ? chosen : "";
+  select.hidden = numbered.length < 2;
+}
+
+let historyToken = "";
+/** The newest page (``more``: the next older one, added below) of the history shown. */
+async function loadHistory(more = false) {
   historyLoaded = true;
-  const { events } = await rpc("InvoiceService", "ListInvoiceEvents", { parent: dealName, pageSize: 20 });
-  $("history").replaceChildren(
-    ...(events.length ? events.map(historyItem) : [el("li", { class: "muted" }, t("panel.noHistory"))]));
+  const invoice = $("history-filter").value;
+  const { events, nextPageToken } = await rpc("InvoiceService", "ListInvoiceEvents", {
+    parent: dealName,
+    pageSize: 20,
+    filter: invoice ? `invoice = "${invoice}"` : "",
+    pageToken: more ? historyToken : "",
+  });
+  historyToken = nextPageToken || "";
+  $("history-more").hidden = !historyToken;
+  const items = events.map(historyItem);
+  if (more) $("history").append(...items);
+  else $("history").replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, t("panel.noHistory"))]));
+  resize();
 }
 
 async function load() {
@@ -167,6 +191,7 @@ async function load() {
   invoices = found;
   $("error").hidden = true;
   render();
+  renderHistoryFilter();
   if (changed || !historyLoaded) await loadHistory();
   resize();
 }
@@ -321,6 +346,9 @@ async function start() {
 function main() {
   $("new-invoice").addEventListener("click", newInvoice);
   $("refresh").addEventListener("click", refresh);
+  const historyError = (error) => showError($("error"), error);
+  $("history-filter").addEventListener("change", () => loadHistory().catch(historyError));
+  $("history-more").addEventListener("click", () => loadHistory(true).catch(historyError));
   $("unlink").addEventListener("click", unlinkContact);
   wireMenu($("app-menu-button"), $("app-menu"));
   document.addEventListener("click", (event) => {
