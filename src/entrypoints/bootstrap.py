@@ -15,6 +15,7 @@ from adapters.pipedrive.oauth import PipedriveAuthorizer, PipedriveOAuthEndpoint
 from adapters.postgres.connections import PostgresOAuthStateStore, PostgresTokenStore
 from adapters.postgres.coordination import PostgresDistributedLock, PostgresRateLimiter
 from adapters.postgres.crypto import SecretBox
+from adapters.postgres.deal_changes import PostgresDealChanges
 from adapters.postgres.engine import build_engine, build_session_factory
 from adapters.postgres.notices import PostgresNoticeStore
 from adapters.postgres.read_budget import PostgresReadBudget
@@ -107,6 +108,7 @@ class Gateways(containers.DeclarativeContainer):
     engine = providers.Singleton(build_engine, config.database_url)
     session_factory = providers.Singleton(build_session_factory, engine)
     invoice_views = providers.Singleton(PostgresInvoiceViews, config.database_url)
+    deal_changes = providers.Singleton(PostgresDealChanges, config.database_url)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
     clock = providers.Singleton(SystemClock)

@@ -21,6 +21,7 @@ from adapters.quickbooks.webhook_payloads import notices_from_payload
 from entrypoints.bootstrap import Application, build_container
 from entrypoints.grpc.server import GrpcServer, build_server
 from entrypoints.http.app import create_app
+from entrypoints.http.deal_stream import add_deal_stream_route
 from entrypoints.http.pipedrive_app import add_pipedrive_routes, add_pipedrive_webhook_route
 from entrypoints.http.public_pages import PublicSite, add_public_pages
 from entrypoints.http.quickbooks_app import (
@@ -133,6 +134,13 @@ class Service:
             me=container.entrypoints.ui_sessions().me,
             public_url=self.settings.public_url,
         )
+        deal_changes = container.gateways.deal_changes()
+        await deal_changes.start()
+        add_deal_stream_route(
+            app,
+            authenticate=container.entrypoints.ui_sessions().principal,
+            changes=deal_changes,
+        )
         self._add_vendor_routes(app, container)
         if self.extra_routes is not None:
             self.extra_routes(app)
@@ -240,6 +248,8 @@ class Service:
         if self.grpc is not None:
             await self.grpc.stop(grace)
         if self._runner is not None:
+            if self.container is not None:  # open panel streams end first (the panels poll)
+                await self.container.gateways.deal_changes().close()
             await self._runner.cleanup()
         if self._worker is not None:
             self._worker.cancel()  # procrastinate lets running jobs finish, up to the grace

@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    literal_column,
     text,
     true,
     tuple_,
@@ -34,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from adapters.postgres.deal_changes import DEAL_CHANGES
 from adapters.postgres.mappers import (
     creation_from_json,
     event_from_row,
@@ -95,7 +97,11 @@ _GET_INVOICE_FOR_UPDATE = _GET_INVOICE.with_for_update()
 def _with_events(write: Insert | Update) -> Select[int]:
     """``write`` (of one invoice row) and the invoice's new events, in one statement: the
     events (the ``events`` parameter, a JSON array numbered in the order they happened) are inserted
-    only if the row was written, and the statement answers how many rows were (0 or 1)."""
+    only if the row was written, and the statement answers how many rows were (0 or 1).
+
+    A written row also notifies ``DEAL_CHANGES`` with "company/deal": Postgres delivers it at
+    commit (never for a rolled-back write) to every process listening, which tells the deal's
+    open panels (``adapters.postgres.deal_changes``)."""
     written = write.returning(_INVOICES.c.company_id, _INVOICES.c.deal_id, _INVOICES.c.id).cte(
         "written"
     )
@@ -133,7 +139,19 @@ def _with_events(write: Insert | Update) -> Select[int]:
         .select_from(written.join(events, true()))
         .order_by(events.c.n),
     )
-    return core_select(func.count()).select_from(written).add_cte(add_events.cte("events"))
+    notify = (
+        func.pg_notify(
+            literal_column(f"'{DEAL_CHANGES}'"),
+            written.c.company_id.concat("/").concat(written.c.deal_id),
+        )
+        .table_valued()
+        .lateral("notified")
+    )
+    return (
+        core_select(func.count())
+        .select_from(written.join(notify, true()))
+        .add_cte(add_events.cte("events"))
+    )
 
 
 _ADD_INVOICE = _with_events(
