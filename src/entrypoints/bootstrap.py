@@ -265,7 +265,7 @@ class Services(containers.DeclarativeContainer):
         notices,
         purge_after=config.purge_after,
     )
-    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock)
+    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock, tokens, authorizer, notices)
     purge_company = providers.Factory(PurgeCompany, uow, tokens, clock)
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, accounting, tokens, clock, jobs=jobs

@@ -13,8 +13,9 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import col, select
 
 from adapters.postgres.crypto import SecretBox
-from adapters.postgres.tables import ConnectionRow, OAuthStateRow
+from adapters.postgres.tables import CompanyPurgeRow, ConnectionRow, OAuthStateRow
 from application.ports.connections import OAuthState, UserRemoval
+from application.ports.persistence import CompanyPurge
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
 _SEALED_COLUMNS = {
@@ -178,7 +179,14 @@ class PostgresTokenStore:
         async with self._sessions() as session, session.begin():
             await session.execute(delete(ConnectionRow).where(*self._of(company_id, vendor)))
 
-    async def delete_user(self, company_id: str, vendor: Vendor, user_id: str) -> UserRemoval:
+    async def delete_user(
+        self,
+        company_id: str,
+        vendor: Vendor,
+        user_id: str,
+        *,
+        purge_if_last: CompanyPurge | None = None,
+    ) -> UserRemoval:
         async with self._sessions() as session, session.begin():
             # Every connection of the company to the vendor locked first: of two users removed
             # at once, the second waits, then counts what the first left.
@@ -206,7 +214,25 @@ class PostgresTokenStore:
                     .where(*self._of(company_id, vendor))
                 )
             ).scalar_one()
-        return UserRemoval(self._connection(removed) if removed else None, int(remaining))
+            purge = None
+            if not remaining and purge_if_last is not None:
+                purge = await self._record_purge(session, purge_if_last)
+        return UserRemoval(self._connection(removed) if removed else None, int(remaining), purge)
+
+    @staticmethod
+    async def _record_purge(session: AsyncSession, purge: CompanyPurge) -> CompanyPurge:
+        """The purge row written in the caller's transaction; a waiting one is kept."""
+        await session.execute(
+            insert(CompanyPurgeRow)
+            .values(dataclasses.asdict(purge))
+            .on_conflict_do_nothing(index_elements=["company_id"])
+        )
+        waiting = (
+            await session.execute(
+                select(CompanyPurgeRow).where(col(CompanyPurgeRow.company_id) == purge.company_id)
+            )
+        ).scalar_one()
+        return CompanyPurge(waiting.company_id, waiting.uninstalled_at, waiting.due_at)
 
 
 class PostgresOAuthStateStore:
