@@ -18,7 +18,7 @@ from adapters.postgres import migrate
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.notices import sync_figures
 from adapters.quickbooks.webhook_payloads import notices_from_payload
-from entrypoints.bootstrap import Application, build_container
+from entrypoints.bootstrap import Application, build_container, discover_quickbooks_endpoints
 from entrypoints.grpc.server import GrpcServer, build_server
 from entrypoints.http.app import create_app
 from entrypoints.http.pipedrive_app import add_pipedrive_routes, add_pipedrive_webhook_route
@@ -72,6 +72,7 @@ class Service:
     async def start(self) -> None:
         database_url, self._embedded = await open_database(self.settings)
         self.container = container = build_container(self.settings, database_url, self.overrides)
+        await discover_quickbooks_endpoints(container)
         engine = container.gateways.engine()
         self._jobs_app = jobs_app = container.gateways.jobs_app()
         await migrate.upgrade(engine, secret_key=self.settings.secret_key)

@@ -323,3 +323,26 @@ async def test_a_successful_code_exchange_answers_with_a_redirect(
             assert installed.status == 302
             assert "/settings/marketplace/app/" in installed.headers["Location"]
             assert not await installed.read()
+
+
+# ------------------------------------------------------------------ discovery document
+
+
+async def test_the_service_takes_intuits_oauth_endpoints_from_the_discovery_document(
+    demo: DemoStack,
+) -> None:
+    """Read once at start, from the emulator's own document (which names its endpoints)."""
+    assert demo.service.container is not None
+    endpoints = demo.service.container.gateways.quickbooks_endpoints()
+    read = await demo.emulators.admin(
+        "quickbooks", "GET", "requests?path=openid_sandbox_configuration&method=GET"
+    )
+
+    assert endpoints.discovered
+    assert len(read["requests"]) == 1
+    base = demo.emulators.quickbooks_url
+    assert (endpoints.authorize_url, endpoints.token_url, endpoints.revoke_url) == (
+        base + "/connect/oauth2",
+        base + "/oauth2/v1/tokens/bearer",
+        base + "/v2/oauth2/tokens/revoke",
+    )
