@@ -204,7 +204,7 @@ class Service:
         )
         add_quickbooks_routes(
             app,
-            start_connect=services.start_connect(),
+            start_connect=services.reconnect_quickbooks(),
             complete_connect=services.complete_connect(),
             disconnect=services.disconnect_quickbooks(),
             authenticate_ui=ui_sessions.principal,
