@@ -65,13 +65,18 @@ class PostgresTokenStore:
         return col(ConnectionRow.company_id) == company_id, col(ConnectionRow.vendor) == vendor
 
     async def _row(
-        self, session: AsyncSession, company_id: str, vendor: Vendor, user_id: str
+        self,
+        session: AsyncSession,
+        company_id: str,
+        vendor: Vendor,
+        user_id: str,
+        *,
+        lock: bool = False,
     ) -> ConnectionRow | None:
-        result = await session.execute(
-            select(ConnectionRow).where(
-                *self._of(company_id, vendor), col(ConnectionRow.user_id) == user_id
-            )
+        query = select(ConnectionRow).where(
+            *self._of(company_id, vendor), col(ConnectionRow.user_id) == user_id
         )
+        result = await session.execute(query.with_for_update() if lock else query)
         return result.scalars().one_or_none()
 
     async def _write(
@@ -105,7 +110,10 @@ class PostgresTokenStore:
         change: Callable[[Connection], Connection],
     ) -> Connection | None:
         async with self._sessions() as session, session.begin():
-            row = await self._row(session, company_id, vendor, user_id)
+            # Locked: a change racing the connection's deletion (a refresh or a refusal while
+            # the user uninstalls) waits for it and finds nothing, rather than writing the row
+            # back, which would leave a company with a user who is gone and no purge.
+            row = await self._row(session, company_id, vendor, user_id, lock=True)
             if row is None:
                 return None
             return await self._write(session, change(self._connection(row)), row.version + 1)
