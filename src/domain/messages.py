@@ -243,6 +243,12 @@ class MessageCode(StrEnum):
     )
     MAPPING_FIELD_EMPTY = "MAPPING_FIELD_EMPTY", "{field}: {source} is empty on this deal."
     MAPPING_WRONG_TYPE = "MAPPING_WRONG_TYPE", "{field}: {source} does not hold a usable value."
+    # Connections
+    QUICKBOOKS_RECONNECT_SOON = (
+        "QUICKBOOKS_RECONNECT_SOON",
+        "QuickBooks will stop accepting dealbooks' connection on {date} (Intuit ends every "
+        "connection after five years): an admin needs to reconnect QuickBooks before then.",
+    )
 
 
 #: The English of every code (what :func:`english` fills in).

@@ -23,7 +23,12 @@ from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnit
 from adapters.postgres.views import PostgresInvoiceViews
 from adapters.quickbooks.client import QUICKBOOKS, QuickBooksClient
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
-from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints, QuickBooksOAuth
+from adapters.quickbooks.oauth import (
+    QuickBooksAuthorizer,
+    QuickBooksEndpoints,
+    QuickBooksOAuth,
+    discover_endpoints,
+)
 from adapters.system_clock import SystemClock
 from adapters.vendor_http.client import VendorHttp
 from adapters.vendor_http.tokens import TokenProvider
@@ -268,7 +273,7 @@ class Services(containers.DeclarativeContainer):
         notices,
         purge_after=config.purge_after,
     )
-    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock)
+    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock, tokens, authorizer, notices)
     purge_company = providers.Factory(PurgeCompany, uow, tokens, clock)
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, accounting, tokens, clock, jobs=jobs
@@ -400,3 +405,14 @@ def build_container(
         getattr(container.gateways, name).override(providers.Object(value))
     container.check_dependencies()
     return container
+
+
+async def discover_quickbooks_endpoints(container: Application) -> None:
+    """Read Intuit's discovery document once, before any QuickBooks adapter is built, and
+    give its OAuth endpoints to them all (the known ones when it cannot be read)."""
+    gateways = container.gateways
+    if gateways.quickbooks_endpoints.overridden:
+        return
+    known = gateways.quickbooks_endpoints()
+    endpoints = await discover_endpoints(gateways.quickbooks_session(), known)
+    gateways.quickbooks_endpoints.override(providers.Object(endpoints))

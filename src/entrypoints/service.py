@@ -18,7 +18,7 @@ from adapters.postgres import migrate
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.notices import sync_figures
 from adapters.quickbooks.webhook_payloads import notices_from_payload
-from entrypoints.bootstrap import Application, build_container
+from entrypoints.bootstrap import Application, build_container, discover_quickbooks_endpoints
 from entrypoints.grpc.server import GrpcServer, build_server
 from entrypoints.http.app import create_app
 from entrypoints.http.deal_stream import add_deal_stream_route
@@ -73,6 +73,7 @@ class Service:
     async def start(self) -> None:
         database_url, self._embedded = await open_database(self.settings)
         self.container = container = build_container(self.settings, database_url, self.overrides)
+        await discover_quickbooks_endpoints(container)
         engine = container.gateways.engine()
         self._jobs_app = jobs_app = container.gateways.jobs_app()
         await migrate.upgrade(engine, secret_key=self.settings.secret_key)
@@ -212,7 +213,7 @@ class Service:
         )
         add_quickbooks_routes(
             app,
-            start_connect=services.start_connect(),
+            start_connect=services.reconnect_quickbooks(),
             complete_connect=services.complete_connect(),
             disconnect=services.disconnect_quickbooks(),
             authenticate_ui=ui_sessions.principal,

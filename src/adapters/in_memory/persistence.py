@@ -434,6 +434,10 @@ class InMemoryCompanyPurgeRepository(_OnTable[str, CompanyPurge]):
         due = sorted((p.due_at, p.company_id) for p in self._table.rows() if p.due_at <= now)
         return [company_id for _, company_id in due][:limit]
 
+    async def list_waiting(self, limit: int) -> list[str]:
+        waiting = sorted((p.due_at, p.company_id) for p in self._table.rows())
+        return [company_id for _, company_id in waiting][:limit]
+
 
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:

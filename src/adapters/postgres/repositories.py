@@ -627,3 +627,11 @@ class PostgresCompanyPurgeRepository(_OnSession):
             .limit(limit)
         )
         return [str(company_id) for company_id in result.scalars()]
+
+    async def list_waiting(self, limit: int) -> list[str]:
+        result = await self._session.execute(
+            core_select(_PURGES.c.company_id)
+            .order_by(_PURGES.c.due_at, _PURGES.c.company_id)
+            .limit(limit)
+        )
+        return [str(company_id) for company_id in result.scalars()]

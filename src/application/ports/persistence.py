@@ -338,6 +338,10 @@ class CompanyPurgeRepository(Protocol):
         """Companies whose purge is due at ``now``, the longest overdue first."""
         ...
 
+    async def list_waiting(self, limit: int) -> list[str]:
+        """Companies with a purge waiting, due or not, the soonest due first."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
