@@ -194,6 +194,7 @@ class ListPageCommand:
     deal: DealRef
     page_size: int = 0
     page_token: str = ""
+    invoice_id: str = ""  # the history of this invoice of the deal only (empty: all)
 
 
 @dataclass(frozen=True, slots=True)

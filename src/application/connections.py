@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -27,12 +27,14 @@ from application.ports.connections import OAuthState, OAuthStateStore, TokenStor
 from application.ports.sync import NoticeStore
 from application.reasons import MetadataKey, Reason
 from domain.connection import Connection, Vendor
+from domain.messages import MessageCode, english
 
 log = structlog.get_logger("dealbooks.connections")
 
 STATE_TTL: Final = timedelta(minutes=10)
-#: Shown as "expiring soon" when the refresh token has less than this left.
-REFRESH_WARNING: Final = timedelta(days=14)
+#: Shown as "expiring soon", and QuickBooks warns "reconnect soon", when the refresh token has
+#: less than this left: a month gives an admin time to notice (Intuit's five-year hard cap).
+REFRESH_WARNING: Final = timedelta(days=30)
 #: The OAuth state of a reconnect carries the realm the company must come back with.
 EXPECTED_REALM: Final = "expected_realm_id"
 
@@ -77,6 +79,20 @@ class ConnectionStateView:
     failure_reason: str = ""
     last_synced_at: datetime | None = None
     reads_rationed: bool = False  # QuickBooks: the month's metered reads are running low
+    warnings: tuple[ConnectionWarning, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionWarning:
+    """Something an admin should act on before the connection stops: a stable code, its
+    parameters (the UI says it in the user's language) and its English."""
+
+    code: MessageCode
+    params: Mapping[str, str]
+
+    @property
+    def message(self) -> str:
+        return english(self.code, self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +117,24 @@ def connection_state(
     refresh_soon = (
         tokens.refresh_expires_at is not None and tokens.refresh_expires_at - REFRESH_WARNING <= now
     )
+    warnings: tuple[ConnectionWarning, ...] = ()
+    if (
+        vendor is Vendor.QUICKBOOKS
+        and refresh_soon
+        and tokens.refresh_expires_at is not None
+        and connection.is_usable
+    ):
+        # The stored expiry is the earlier of the rolling one (~101 days, pushed back by every
+        # refresh, and the service refreshes at least daily for the catch-up) and Intuit's
+        # five-year hard cap (x_refresh_token_hard_expires_in). [U] Intuit does not say whether
+        # anything but a new consent moves the hard cap; we assume only a reconnect does, so
+        # within a month of it an admin is asked to reconnect.
+        warnings = (
+            ConnectionWarning(
+                MessageCode.QUICKBOOKS_RECONNECT_SOON,
+                {"date": tokens.refresh_expires_at.date().isoformat()},
+            ),
+        )
     return ConnectionStateView(
         vendor=vendor,
         state=connection.status.value,  # "connected" or "needs_reconnect"
@@ -114,6 +148,7 @@ def connection_state(
         connected_by=connection.connected_by,
         connected_at=connection.connected_at,
         failure_reason=connection.failure_reason,
+        warnings=warnings,
     )
 
 

@@ -6,9 +6,14 @@ connection and queues the webhook subscription as a durable job (a brief Pipedri
 fails an install). Uninstall (Pipedrive's DELETE on the callback, per user) forgets that user's
 tokens at once. When the company's last user goes, QuickBooks is revoked and its tokens and
 change notices deleted at once, and the company's other data is forgotten ``purge_after`` later
-(30 days unless configured) by a durable purge: the waiting purge is a row committed before
-anything else happens, and a periodic job queues a purge job for each one due. Installing again
-before that cancels it.
+(30 days unless configured) by a durable purge: the waiting purge is a row committed in the
+same transaction as the last user's deletion, and a periodic job queues a purge job for each
+one due. Installing again before that cancels it.
+
+A process may die at any point of an uninstall. Before the deletion commits: nothing happened,
+and Pipedrive's DELETE can be told again. After it: the purge is recorded, so the data goes in
+time; a QuickBooks connection the uninstall had no time to revoke is revoked by the next hourly
+pass (``QueueDuePurges``), which finishes the teardown of every company waiting for its purge.
 """
 
 from __future__ import annotations
@@ -118,7 +123,17 @@ class UninstallPipedrive:
 
     async def execute(self, cmd: UninstallPipedriveCommand) -> UninstallReport:
         company_id = cmd.company_id
-        removal = await self.token_store.delete_user(company_id, Vendor.PIPEDRIVE, cmd.user_id)
+        now = self.clock.now()
+        # The purge is recorded with the deletion of the last user, in one transaction: there
+        # is no moment when the company has no user left and no purge waiting.
+        removal = await self.token_store.delete_user(
+            company_id,
+            Vendor.PIPEDRIVE,
+            cmd.user_id,
+            purge_if_last=CompanyPurge(
+                company_id, uninstalled_at=now, due_at=now + self.purge_after
+            ),
+        )
         if removal.removed is not None:
             log.info(
                 "pipedrive.user_uninstalled",
@@ -136,8 +151,11 @@ class UninstallPipedrive:
                 # uninstalls: a remaining user's token makes them again (no duplicates).
                 await self.jobs.subscribe_crm_webhooks(company_id)
             return UninstallReport(user_removed=removal.removed is not None)
-        purge = await self._schedule_purge(company_id)
-        await self._disconnect_quickbooks(company_id)
+        # A store that could not record it (a fake not sharing the database) gets it now.
+        purge = removal.purge or await self._schedule_purge(company_id)
+        await disconnect_quickbooks(
+            company_id, self.token_store, self.accounting_authorizer, self.notices
+        )
         log.info(
             "pipedrive.uninstalled",
             company_id=company_id,
@@ -147,7 +165,7 @@ class UninstallPipedrive:
         return UninstallReport(removal.removed is not None, purge_due_at=purge.due_at)
 
     async def _schedule_purge(self, company_id: str) -> CompanyPurge:
-        """Committed before any vendor call: whatever happens next, the data goes in time."""
+        """Committed before any vendor call (kept when one is waiting already)."""
         now = self.clock.now()
         async with self.uow_factory() as uow:
             purge = await uow.purges.schedule(
@@ -156,36 +174,57 @@ class UninstallPipedrive:
             await uow.commit()
         return purge
 
-    async def _disconnect_quickbooks(self, company_id: str) -> None:
-        quickbooks = await self.token_store.load(company_id, Vendor.QUICKBOOKS)
-        if quickbooks is None:
-            return
-        try:
-            await self.accounting_authorizer.revoke(quickbooks.tokens.refresh_token)
-        except ApplicationError as exc:
-            # The tokens are forgotten anyway; Intuit drops unused grants after ~100 days.
-            log.warning("quickbooks.revoke_failed", company_id=company_id, reason=exc.reason)
-        await self.token_store.delete(company_id, Vendor.QUICKBOOKS)
-        # The realm's change notices can no longer be applied; another company connected to
-        # the same QuickBooks company still needs them.
-        if await self.token_store.load_by_external_id(Vendor.QUICKBOOKS, quickbooks.external_id):
-            return
-        await self.notices.forget_realm(quickbooks.external_id)
-        log.info("quickbooks.revoked_at_uninstall", company_id=company_id)
+
+async def disconnect_quickbooks(
+    company_id: str,
+    token_store: TokenStore,
+    authorizer: AccountingAuthorizer,
+    notices: NoticeStore,
+) -> bool:
+    """Revoke and forget the QuickBooks connection of a company whose last user uninstalled;
+    False when there was none (each step is idempotent: it may run again after a crash)."""
+    quickbooks = await token_store.load(company_id, Vendor.QUICKBOOKS)
+    if quickbooks is None:
+        return False
+    try:
+        await authorizer.revoke(quickbooks.tokens.refresh_token)
+    except ApplicationError as exc:
+        # The tokens are forgotten anyway; Intuit drops unused grants after ~100 days.
+        log.warning("quickbooks.revoke_failed", company_id=company_id, reason=exc.reason)
+    await token_store.delete(company_id, Vendor.QUICKBOOKS)
+    # The realm's change notices can no longer be applied; another company connected to
+    # the same QuickBooks company still needs them.
+    if not await token_store.load_by_external_id(Vendor.QUICKBOOKS, quickbooks.external_id):
+        await notices.forget_realm(quickbooks.external_id)
+    log.info("quickbooks.revoked_at_uninstall", company_id=company_id)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
 class QueueDuePurges:
-    """Periodic: queue a purge job for every company whose purge is due (by the injected clock,
-    which tests move; the job queue's own scheduling follows the database's)."""
+    """Periodic (hourly): queue a purge job for every company whose purge is due (by the
+    injected clock, which tests move; the job queue's own scheduling follows the database's),
+    and finish the teardown of companies waiting for theirs: an uninstall interrupted after
+    its purge was recorded may have left QuickBooks connected, which is revoked now."""
 
     uow_factory: UnitOfWorkFactory
     jobs: JobQueue
     clock: Clock
+    token_store: TokenStore
+    accounting_authorizer: AccountingAuthorizer
+    notices: NoticeStore
 
     async def execute(self) -> int:
         async with self.uow_factory() as uow:
             due = await uow.purges.list_due(self.clock.now(), PURGES_PER_RUN)
+            waiting = await uow.purges.list_waiting(PURGES_PER_RUN)
+        for company_id in waiting:
+            if await self.token_store.load(company_id, Vendor.PIPEDRIVE) is not None:
+                continue  # installed again: its purge job cancels the purge
+            if await disconnect_quickbooks(
+                company_id, self.token_store, self.accounting_authorizer, self.notices
+            ):
+                log.info("company.uninstall_finished", company_id=company_id)
         for company_id in due:
             await self.jobs.purge_company(company_id)
         return len(due)

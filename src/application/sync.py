@@ -279,6 +279,29 @@ class SweepStuckCreations:
         return len(stuck) + len(follow_ups) + len(timelines)
 
 
+NOTICE_RETENTION = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetOldNotices:
+    """A processed notice is kept 30 days, long enough to recognise a redelivery (QuickBooks
+    redelivers an unacknowledged one every 6 hours, and a redelivered one costs a read when
+    applied again), then deleted: the table holds about a month of notices, not the
+    deployment's whole history. Notices not yet processed are never deleted."""
+
+    notices: NoticeStore
+    clock: Clock
+
+    async def execute(self) -> int:
+        forgotten = await self.notices.forget_processed(self.clock.now() - NOTICE_RETENTION)
+        if forgotten:
+            log.info("sync.notices_forgotten", notices=forgotten)
+        return forgotten
+
+
+LATEST_UTC_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati: the first to reach each date
+
+
 @dataclass(frozen=True, slots=True)
 class RecordOverdueInvoices:
     """Invoices whose due date passed in the company's time zone become OVERDUE with a history
@@ -292,8 +315,18 @@ class RecordOverdueInvoices:
     jobs: JobQueue | None = None  # queues the deal timeline's entries (None: the sweep does)
 
     async def execute(self) -> int:
+        # Only companies with an invoice that may have become overdue are looked at (one indexed
+        # query), so the hourly pass grows with the invoices falling due, not with the number of
+        # companies. An invoice due on or after the date at UTC+14, the earliest time zone to
+        # reach a date, is overdue nowhere yet.
+        furthest_today = (self.clock.now() + LATEST_UTC_OFFSET).date()
+        async with self.uow_factory() as uow:
+            candidates = await uow.invoices.companies_with_overdue_unrecorded(furthest_today)
+        if not candidates:
+            return 0
+        connected = set(await self.token_store.connected_companies(Vendor.QUICKBOOKS))
         recorded = 0
-        for company_id in await self.token_store.connected_companies(Vendor.QUICKBOOKS):
+        for company_id in (c for c in candidates if c in connected):
             today = await today_of(company_id, self.accounting, self.clock)
             now = self.clock.now()
             timeline: list[str] = []

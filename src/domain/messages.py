@@ -196,6 +196,11 @@ class MessageCode(StrEnum):
         "Must be between 0 (the default, 20) and {max}.",
     )
     PAGE_TOKEN_DAMAGED = "PAGE_TOKEN_DAMAGED", "This page token is damaged."
+    FILTER_UNSUPPORTED = (
+        "FILTER_UNSUPPORTED",
+        'Filter by one invoice of the deal, as invoice = "{expected}", or leave it empty.',
+    )
+    FILTER_OTHER_DEAL = "FILTER_OTHER_DEAL", "That invoice is not one of this deal's."
     PAGE_TOKEN_ELSEWHERE = (
         "PAGE_TOKEN_ELSEWHERE",
         "This page token is not valid here; start again without one.",
@@ -255,6 +260,12 @@ class MessageCode(StrEnum):
     )
     MAPPING_FIELD_EMPTY = "MAPPING_FIELD_EMPTY", "{field}: {source} is empty on this deal."
     MAPPING_WRONG_TYPE = "MAPPING_WRONG_TYPE", "{field}: {source} does not hold a usable value."
+    # Connections
+    QUICKBOOKS_RECONNECT_SOON = (
+        "QUICKBOOKS_RECONNECT_SOON",
+        "QuickBooks will stop accepting dealbooks' connection on {date} (Intuit ends every "
+        "connection after five years): an admin needs to reconnect QuickBooks before then.",
+    )
 
 
 #: The English of every code (what :func:`english` fills in).

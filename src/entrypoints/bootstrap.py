@@ -15,6 +15,7 @@ from adapters.pipedrive.oauth import PipedriveAuthorizer, PipedriveOAuthEndpoint
 from adapters.postgres.connections import PostgresOAuthStateStore, PostgresTokenStore
 from adapters.postgres.coordination import PostgresDistributedLock, PostgresRateLimiter
 from adapters.postgres.crypto import SecretBox
+from adapters.postgres.deal_changes import PostgresDealChanges
 from adapters.postgres.engine import build_engine, build_session_factory
 from adapters.postgres.notices import PostgresNoticeStore
 from adapters.postgres.read_budget import PostgresReadBudget
@@ -22,7 +23,12 @@ from adapters.postgres.unit_of_work import PostgresDatabaseProbe, SqlAlchemyUnit
 from adapters.postgres.views import PostgresInvoiceViews
 from adapters.quickbooks.client import QUICKBOOKS, QuickBooksClient
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
-from adapters.quickbooks.oauth import QuickBooksAuthorizer, QuickBooksEndpoints, QuickBooksOAuth
+from adapters.quickbooks.oauth import (
+    QuickBooksAuthorizer,
+    QuickBooksEndpoints,
+    QuickBooksOAuth,
+    discover_endpoints,
+)
 from adapters.system_clock import SystemClock
 from adapters.vendor_http.client import VendorHttp
 from adapters.vendor_http.tokens import TokenProvider
@@ -71,6 +77,7 @@ from application.settings import (
 from application.sync import (
     ApplyAccountingChanges,
     CatchUpCompany,
+    ForgetOldNotices,
     ProcessChangeNotices,
     RecordChangeNotices,
     RecordOverdueInvoices,
@@ -111,6 +118,7 @@ class Gateways(containers.DeclarativeContainer):
     engine = providers.Singleton(build_engine, config.database_url)
     session_factory = providers.Singleton(build_session_factory, engine)
     invoice_views = providers.Singleton(PostgresInvoiceViews, config.database_url)
+    deal_changes = providers.Singleton(PostgresDealChanges, config.database_url)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
     clock = providers.Singleton(SystemClock)
@@ -275,7 +283,7 @@ class Services(containers.DeclarativeContainer):
         notices,
         purge_after=config.purge_after,
     )
-    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock)
+    queue_purges = providers.Factory(QueueDuePurges, uow, jobs, clock, tokens, authorizer, notices)
     purge_company = providers.Factory(PurgeCompany, uow, tokens, clock)
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, accounting, tokens, clock, jobs=jobs
@@ -294,6 +302,7 @@ class Services(containers.DeclarativeContainer):
     subscribe_webhooks = providers.Factory(SubscribeCrmWebhooks, crm, webhook_target)
     check_webhooks = providers.Factory(CheckAllCrmWebhooks, tokens, jobs)
     overdue = providers.Factory(RecordOverdueInvoices, uow, accounting, tokens, clock, jobs=jobs)
+    forget_notices = providers.Factory(ForgetOldNotices, notices, clock)
 
 
 class Entrypoints(containers.DeclarativeContainer):
@@ -409,3 +418,14 @@ def build_container(
         getattr(container.gateways, name).override(providers.Object(value))
     container.check_dependencies()
     return container
+
+
+async def discover_quickbooks_endpoints(container: Application) -> None:
+    """Read Intuit's discovery document once, before any QuickBooks adapter is built, and
+    give its OAuth endpoints to them all (the known ones when it cannot be read)."""
+    gateways = container.gateways
+    if gateways.quickbooks_endpoints.overridden:
+        return
+    known = gateways.quickbooks_endpoints()
+    endpoints = await discover_endpoints(gateways.quickbooks_session(), known)
+    gateways.quickbooks_endpoints.override(providers.Object(endpoints))

@@ -18,9 +18,10 @@ from adapters.postgres import migrate
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.notices import sync_figures
 from adapters.quickbooks.webhook_payloads import notices_from_payload
-from entrypoints.bootstrap import Application, build_container
+from entrypoints.bootstrap import Application, build_container, discover_quickbooks_endpoints
 from entrypoints.grpc.server import GrpcServer, build_server
 from entrypoints.http.app import create_app
+from entrypoints.http.deal_stream import add_deal_stream_route
 from entrypoints.http.pipedrive_app import add_pipedrive_routes, add_pipedrive_webhook_route
 from entrypoints.http.public_pages import PublicSite, add_public_pages
 from entrypoints.http.quickbooks_app import (
@@ -72,6 +73,7 @@ class Service:
     async def start(self) -> None:
         database_url, self._embedded = await open_database(self.settings)
         self.container = container = build_container(self.settings, database_url, self.overrides)
+        await discover_quickbooks_endpoints(container)
         engine = container.gateways.engine()
         self._jobs_app = jobs_app = container.gateways.jobs_app()
         await migrate.upgrade(engine, secret_key=self.settings.secret_key)
@@ -88,6 +90,7 @@ class Service:
             catch_up=services.catch_up(),
             sweep=services.sweep(),
             overdue=services.overdue(),
+            forget_notices=services.forget_notices(),
             subscribe_webhooks=services.subscribe_webhooks(),
             check_webhooks=services.check_webhooks(),
             queue_purges=services.queue_purges(),
@@ -131,6 +134,13 @@ class Service:
             authenticate=container.entrypoints.ui_sessions().principal,
             me=container.entrypoints.ui_sessions().me,
             public_url=self.settings.public_url,
+        )
+        deal_changes = container.gateways.deal_changes()
+        await deal_changes.start()
+        add_deal_stream_route(
+            app,
+            authenticate=container.entrypoints.ui_sessions().principal,
+            changes=deal_changes,
         )
         self._add_vendor_routes(app, container)
         if self.extra_routes is not None:
@@ -203,7 +213,7 @@ class Service:
         )
         add_quickbooks_routes(
             app,
-            start_connect=services.start_connect(),
+            start_connect=services.reconnect_quickbooks(),
             complete_connect=services.complete_connect(),
             disconnect=services.disconnect_quickbooks(),
             authenticate_ui=ui_sessions.principal,
@@ -239,6 +249,8 @@ class Service:
         if self.grpc is not None:
             await self.grpc.stop(grace)
         if self._runner is not None:
+            if self.container is not None:  # open panel streams end first (the panels poll)
+                await self.container.gateways.deal_changes().close()
             await self._runner.cleanup()
         if self._worker is not None:
             self._worker.cancel()  # procrastinate lets running jobs finish, up to the grace

@@ -18,6 +18,7 @@ from application.ports.connections import TokenStore
 from application.sync import (
     CATCH_UP_EVERY,
     CatchUpCompany,
+    ForgetOldNotices,
     ProcessChangeNotices,
     RecordOverdueInvoices,
     SweepStuckCreations,
@@ -28,6 +29,9 @@ from domain.connection import Vendor
 from domain.invoice import InvoiceState
 
 log = structlog.get_logger("dealbooks.worker")
+
+JOBS_KEPT_HOURS = 7 * 24  # a finished job, for looking into what happened last week
+FAILED_JOBS_KEPT_HOURS = 30 * 24
 
 
 class StillCreatingError(Exception):
@@ -55,6 +59,7 @@ def register_tasks(
     catch_up: CatchUpCompany,
     sweep: SweepStuckCreations,
     overdue: RecordOverdueInvoices,
+    forget_notices: ForgetOldNotices,
     subscribe_webhooks: SubscribeCrmWebhooks,
     check_webhooks: CheckAllCrmWebhooks,
     queue_purges: QueueDuePurges,
@@ -125,6 +130,24 @@ def register_tasks(
     @app.task(name="record_overdue", queue="sync", queueing_lock="record_overdue")
     async def record_overdue(timestamp: int) -> None:
         await overdue.execute()
+
+    # What is kept only for a while is deleted once a day: processed QuickBooks notices after
+    # 30 days (ForgetOldNotices), finished jobs after 7 days, and failed, cancelled or aborted
+    # ones after 30 (procrastinate's own deletion, as its documentation advises): otherwise
+    # both tables grow by every notice and job the deployment ever had (a minute sweep alone is
+    # 43,200 jobs a month).
+    @app.periodic(cron="17 4 * * *", periodic_id="retention")
+    @app.task(name="retention", queue="sync", queueing_lock="retention")
+    async def retention(timestamp: int) -> None:
+        notices = await forget_notices.execute()
+        await app.job_manager.delete_old_jobs(nb_hours=JOBS_KEPT_HOURS)
+        await app.job_manager.delete_old_jobs(
+            nb_hours=FAILED_JOBS_KEPT_HOURS,
+            include_failed=True,
+            include_cancelled=True,
+            include_aborted=True,
+        )
+        log.info("retention.done", notices_forgotten=notices)
 
     # 5, 35, 65 ... 275 s apart (about 23 minutes in all); after that the daily check below
     # queues it again. Pipedrive being down during an install never loses the subscriptions.

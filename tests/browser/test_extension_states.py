@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -233,6 +235,64 @@ async def test_the_settings_show_intuits_connect_button_only_while_quickbooks_is
     await expect(connect).to_be_hidden()
     await expect(disconnect).to_be_visible()
     await expect(state_of(settings)).to_be_hidden()
+
+
+RECONNECT_SOON = {
+    "en": ("QuickBooks will stop accepting dealbooks' connection on", "Reconnect now"),
+    "fr": (
+        "QuickBooks cessera d\u2019accepter la connexion de dealbooks le",
+        "Reconnecter maintenant",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_the_settings_warn_a_month_before_intuits_limit_ends_the_connection(
+    demo: DemoStack, page: Page, lang: str
+) -> None:
+    """QUICKBOOKS_RECONNECT_SOON, in the user's language with the date in their format, and a
+    Reconnect now that runs Intuit's consent in its own window (the same company)."""
+    assert demo.service.container is not None
+    store = demo.service.container.gateways.token_store()
+    stored = await store.load(DEMO_COMPANY, Vendor.QUICKBOOKS)
+    assert stored is not None
+    ends = datetime.now(UTC) + timedelta(days=20)
+    await store.save(replace(stored, tokens=replace(stored.tokens, refresh_expires_at=ends)))
+    sentence, button = RECONNECT_SOON[lang]
+
+    await page.goto(settings_url(demo, await user_id(demo, TEXT[lang]["admin"])))
+    settings = page.frame_locator("#settings-frame")
+    warning = settings.locator("#reconnect-soon")
+
+    await expect(warning).to_be_visible()
+    await expect(warning).to_contain_text(sentence)
+    await expect(warning).to_contain_text(str(ends.year))
+    await expect(warning).not_to_contain_text(ends.date().isoformat())  # the user's format
+    await expect(settings.locator("#connection-state")).to_contain_text(TEXT[lang]["connected"])
+    await shoot(page, f"{lang}-settings-reconnect-soon")
+    async with page.context.expect_page() as popup_info:
+        await warning.get_by_role("button", name=button, exact=True).click()
+    popup = await popup_info.value
+    if not popup.is_closed():
+        await popup.wait_for_event("close")
+
+    # Reconnected to the same company: a new grant, its limit years away, no warning.
+    await expect(warning).to_be_hidden()
+    after = await store.load(DEMO_COMPANY, Vendor.QUICKBOOKS)
+    assert after is not None
+    assert after.external_id == stored.external_id
+    assert after.tokens.refresh_expires_at is not None
+    assert after.tokens.refresh_expires_at > datetime.now(UTC) + timedelta(days=30)
+
+
+async def test_the_settings_say_nothing_of_the_limit_while_it_is_far(
+    demo: DemoStack, page: Page
+) -> None:
+    await page.goto(settings_url(demo, await user_id(demo, TEXT["en"]["admin"])))
+    settings = page.frame_locator("#settings-frame")
+
+    await expect(settings.locator("#connection-state")).to_contain_text(TEXT["en"]["connected"])
+    await expect(settings.locator("#reconnect-soon")).to_be_hidden()
 
 
 # ------------------------------------------------------------------ not connected

@@ -346,3 +346,27 @@ async def test_rate_limits_are_per_key(limiter: RateLimiter) -> None:
     limit = RateLimit(per_minute=1, per_second=1, concurrent=1)
     async with limiter.slot("realm-a", limit), limiter.slot("realm-b", limit):
         pass  # both keys got their one slot without waiting on each other
+
+
+@pytest.mark.integration
+async def test_a_change_racing_a_users_removal_never_brings_the_connection_back(
+    pg_engine: AsyncEngine,
+) -> None:
+    """A refresh refused (mark_broken) while the user's uninstall deletes the connection: once
+    the deletion commits, the change finds nothing, and writes nothing back."""
+    store = PostgresTokenStore(build_session_factory(pg_engine), SecretBox("k" * 40))
+    await store.save(pipedrive("7"))
+    async with pg_engine.connect() as deleting:
+        transaction = await deleting.begin()
+        await deleting.execute(  # what delete_user does first: the company's rows locked
+            text("SELECT user_id FROM connections WHERE company_id = '1001' FOR UPDATE")
+        )
+        change = asyncio.create_task(
+            store.mark_broken("1001", Vendor.PIPEDRIVE, "refused", NOW, user_id="7")
+        )
+        await asyncio.sleep(0.3)  # the change has started and waits
+        await deleting.execute(text("DELETE FROM connections WHERE company_id = '1001'"))
+        await transaction.commit()
+
+    assert await change is None
+    assert await store.load("1001", Vendor.PIPEDRIVE) is None

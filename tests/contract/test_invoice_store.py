@@ -30,7 +30,13 @@ from domain.field_mapping import SourceEntity
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus
 from domain.money import Money
-from tests.unit.domain.domain_builders import LATER, NOW, a_requested_invoice, an_invoice_in
+from tests.unit.domain.domain_builders import (
+    DUE,
+    LATER,
+    NOW,
+    a_requested_invoice,
+    an_invoice_in,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -334,3 +340,49 @@ async def test_a_contact_has_one_customer_link_per_currency(
     }
     assert removed
     assert gone is None
+
+
+async def test_the_overdue_pass_finds_the_companies_with_an_unrecorded_overdue(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    invoices = _invoices_in_every_state()  # all due on DUE; the open and partly paid ones count
+    later = an_invoice_in(
+        InvoiceState.OPEN,
+        id=InvoiceId("inv-later"),
+        company_id=CompanyId("company-2"),
+        due_date=DUE + timedelta(days=30),
+    )
+    fake = InMemoryUnitOfWorkFactory()
+    for factory in (uow, fake):
+        await _stored(factory, [*invoices, later])
+
+    async def companies(factory: UnitOfWorkFactory, due_before: date) -> list[str]:
+        async with factory() as work:
+            return await work.invoices.companies_with_overdue_unrecorded(due_before)
+
+    for factory in (uow, fake):
+        assert await companies(factory, DUE) == []  # due today is not overdue anywhere
+        assert await companies(factory, DUE + timedelta(days=1)) == [COMPANY]
+        assert await companies(factory, DUE + timedelta(days=31)) == [COMPANY, "company-2"]
+        async with factory() as work:  # recorded: nothing left to look at in that company
+            for invoice in await work.invoices.list_unsettled(COMPANY):
+                assert invoice.record_overdue(DUE + timedelta(days=1), LATER)
+                await work.invoices.save(invoice, actor="quickbooks")
+            await work.commit()
+        assert await companies(factory, DUE + timedelta(days=31)) == ["company-2"]
+
+
+async def test_the_history_of_one_invoice_of_the_deal(uow: SqlAlchemyUnitOfWorkFactory) -> None:
+    fake = InMemoryUnitOfWorkFactory()
+    for factory in (uow, fake):
+        await _stored(factory, [requested(f"inv-{n}") for n in range(3)])  # an event each
+        async with factory() as work:
+            events = work.invoice_events
+            everything = await events.list_for_deal(COMPANY, DEAL, limit=10)
+            mine = await events.list_for_deal(COMPANY, DEAL, limit=10, invoice_id="inv-1")
+            older = await events.list_for_deal(
+                COMPANY, DEAL, limit=10, invoice_id="inv-1", before_id=mine[0].id
+            )
+        assert [e.invoice_id for e in everything] == ["inv-2", "inv-1", "inv-0"]
+        assert [e.invoice_id for e in mine] == ["inv-1"]
+        assert older == []

@@ -168,6 +168,20 @@ async def test_a_duplicate_or_a_replay_is_not_stored_again(harness: Harness) -> 
     assert await harness.stored() == {"k1", "k2"}
 
 
+async def test_processed_notices_are_forgotten_once_old_and_pending_ones_never(
+    harness: Harness,
+) -> None:
+    await harness.inbox.accept([notice("k1"), notice("k2", entity_id="2"), notice("k3")], NOW)
+    await harness.notices.mark_processed(["k1"], NOW)
+    await harness.notices.mark_processed(["k2"], NOW + timedelta(days=2))
+
+    assert await harness.notices.forget_processed(NOW) == 0  # processed at NOW: not before it
+    assert await harness.notices.forget_processed(NOW + timedelta(days=1)) == 1
+    assert await harness.stored() == {"k2", "k3"}
+    assert await harness.notices.forget_processed(NOW + timedelta(days=365)) == 1
+    assert await harness.stored() == {"k3"}  # not processed yet: kept however old
+
+
 async def test_a_waiting_job_serves_later_notices_and_a_started_one_does_not(
     harness: Harness,
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -16,6 +17,7 @@ from yarl import URL
 from domain.connection import ConnectionStatus, Vendor
 from entrypoints.demo import DemoStack
 from entrypoints.emulated import DEMO_COMPANY, INTL_REALM, US_REALM
+from tests.support.demo import disconnect_quickbooks, ui_token
 
 pytestmark = pytest.mark.e2e
 ADMIN = "21000001"  # Alice Admin
@@ -262,6 +264,74 @@ async def test_reconnect_refuses_another_quickbooks_company(
     assert stored.external_id == US_REALM
 
 
+async def revokes_seen(demo: DemoStack) -> int:
+    found = await demo.emulators.admin(
+        "quickbooks", "GET", "requests?path=tokens/revoke&method=POST"
+    )
+    return len(found["requests"])
+
+
+async def connect_from_the_settings_page(
+    browser: Browser, demo: DemoStack, realm: str
+) -> aiohttp.ClientResponse:
+    """The settings page's Connect to QuickBooks button (its popup), the person choosing
+    ``realm`` on Intuit's page; the answer to Intuit's redirect back."""
+    query = urlencode({"token": ui_token(demo), "company_id": DEMO_COMPANY})
+    start = await browser.get(f"/oauth/quickbooks/start?{query}")
+    assert start.status == 302
+    assert start.headers["Location"].startswith(f"{demo.emulators.quickbooks_url}/connect/oauth2?")
+    approved = await browser.get(start.headers["Location"] + f"&realmId={realm}")
+    assert f"realmId={realm}" in approved.headers["Location"]
+    return await browser.get(approved.headers["Location"])
+
+
+async def test_the_settings_pages_connect_to_reconnect_refuses_another_quickbooks_company(
+    browser: Browser, demo: DemoStack
+) -> None:
+    """In the needs-reconnect state the settings page shows Connect to QuickBooks: it is a
+    reconnect, bound to the stored company as the Reconnect URL is."""
+    await disconnect_inside_quickbooks(demo)
+    await browser.get(f"/oauth/quickbooks/disconnected?realmId={US_REALM}")
+    before = await stored_quickbooks(demo)
+    assert before is not None
+    assert before.status is ConnectionStatus.NEEDS_RECONNECT
+    revokes = await revokes_seen(demo)
+
+    callback = await connect_from_the_settings_page(browser, demo, INTL_REALM)
+
+    assert callback.status == 303
+    assert callback.headers["Location"] == "/oauth/quickbooks/result?outcome=other_company"
+    assert await revokes_seen(demo) == revokes + 1  # the other company's grant given back
+    stored = await stored_quickbooks(demo)
+    assert stored is not None
+    assert (stored.external_id, stored.status) == (US_REALM, ConnectionStatus.NEEDS_RECONNECT)
+
+    # The same company again: reconnected.
+    callback = await connect_from_the_settings_page(browser, demo, US_REALM)
+
+    assert callback.status == 302
+    # Back to the settings page in the popup, which closes itself.
+    assert callback.headers["Location"] == f"{browser.base}/ui/settings?quickbooks=connected"
+    after = await stored_quickbooks(demo)
+    assert after is not None
+    assert (after.external_id, after.status) == (US_REALM, ConnectionStatus.CONNECTED)
+
+
+async def test_the_settings_pages_connect_without_a_stored_connection_takes_any_company(
+    browser: Browser, demo: DemoStack
+) -> None:
+    """Disconnected from dealbooks (the connection forgotten): a new connect, any company."""
+    await disconnect_quickbooks(demo)
+    assert await stored_quickbooks(demo) is None
+
+    callback = await connect_from_the_settings_page(browser, demo, INTL_REALM)
+
+    assert callback.status == 302
+    stored = await stored_quickbooks(demo)
+    assert stored is not None
+    assert stored.external_id == INTL_REALM
+
+
 async def test_reconnect_is_for_admins(browser: Browser) -> None:
     await browser.sign_in(MEMBER)
     refused = await browser.get("/oauth/quickbooks/reconnect")
@@ -323,3 +393,26 @@ async def test_a_successful_code_exchange_answers_with_a_redirect(
             assert installed.status == 302
             assert "/settings/marketplace/app/" in installed.headers["Location"]
             assert not await installed.read()
+
+
+# ------------------------------------------------------------------ discovery document
+
+
+async def test_the_service_takes_intuits_oauth_endpoints_from_the_discovery_document(
+    demo: DemoStack,
+) -> None:
+    """Read once at start, from the emulator's own document (which names its endpoints)."""
+    assert demo.service.container is not None
+    endpoints = demo.service.container.gateways.quickbooks_endpoints()
+    read = await demo.emulators.admin(
+        "quickbooks", "GET", "requests?path=openid_sandbox_configuration&method=GET"
+    )
+
+    assert endpoints.discovered
+    assert len(read["requests"]) == 1
+    base = demo.emulators.quickbooks_url
+    assert (endpoints.authorize_url, endpoints.token_url, endpoints.revoke_url) == (
+        base + "/connect/oauth2",
+        base + "/oauth2/v1/tokens/bearer",
+        base + "/v2/oauth2/tokens/revoke",
+    )

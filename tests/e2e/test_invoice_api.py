@@ -117,6 +117,43 @@ async def test_create_get_list_and_history(channel: grpc.aio.Channel) -> None:
     assert history.events[0].description.startswith("Invoice ")
 
 
+async def test_the_history_of_one_invoice_pages_with_its_filter(channel: grpc.aio.Channel) -> None:
+    first, second = await create(channel, "r-1"), await create(channel, "r-2")
+    stub, md = invoices(channel), bearer(TOKEN_A)
+
+    async def history(**fields: object) -> invoice_service_pb2.ListInvoiceEventsResponse:
+        request = invoice_service_pb2.ListInvoiceEventsRequest(parent=DEAL, **fields)
+        return await stub.ListInvoiceEvents(request, metadata=md)
+
+    everything = await history()
+    mine = await history(filter=f'invoice = "{first.name}"', page_size=1)
+    rest = await history(
+        filter=f'invoice="{first.name}"', page_size=1, page_token=mine.next_page_token
+    )
+
+    assert [e.invoice for e in everything.events] == [second.name] * 2 + [first.name] * 2
+    assert [(e.invoice, e.type) for e in [*mine.events, *rest.events]] == [
+        (first.name, "created"),
+        (first.name, "creation_requested"),
+    ]
+    assert rest.next_page_token == ""
+    # A token of one listing does not continue another.
+    code, _info, details = await error_of(history(page_size=1, page_token=mine.next_page_token))
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "page_token" in violations(details)
+    other_deal = first.name.replace("/deals/42/", "/deals/43/")
+    for bad, reason in (
+        ("state = OPEN", MessageCode.FILTER_UNSUPPORTED),
+        (f'invoice = "{other_deal}"', MessageCode.FILTER_OTHER_DEAL),
+        ('invoice = "not a name"', MessageCode.NOT_A_NAME),
+    ):
+        code, _info, details = await error_of(history(filter=bad))
+        assert code is grpc.StatusCode.INVALID_ARGUMENT, bad
+        bad_request = error_details_pb2.BadRequest()
+        next(d for d in details if d.Is(bad_request.DESCRIPTOR)).Unpack(bad_request)
+        assert [(v.field, v.reason) for v in bad_request.field_violations] == [("filter", reason)]
+
+
 async def test_the_same_request_id_never_makes_a_second_invoice(
     channel: grpc.aio.Channel, fakes: dict[str, object]
 ) -> None:

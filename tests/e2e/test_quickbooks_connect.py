@@ -29,6 +29,7 @@ from application.connections import (
     CompleteQuickBooksConnect,
     DisconnectQuickBooks,
     StartQuickBooksConnect,
+    StartQuickBooksReconnect,
 )
 from application.errors import UnauthenticatedError
 from domain.connection import Vendor
@@ -104,7 +105,9 @@ async def gateway(pg_engine: AsyncEngine) -> AsyncIterator[Gateway]:
 
         add_quickbooks_routes(
             app,
-            start_connect=StartQuickBooksConnect(states, authorizer, clock),
+            start_connect=StartQuickBooksReconnect(
+                store, StartQuickBooksConnect(states, authorizer, clock)
+            ),
             complete_connect=CompleteQuickBooksConnect(states, authorizer, store, clock),
             disconnect=DisconnectQuickBooks(store, authorizer, clock),
             authenticate_ui=authenticate_ui,

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import grpc
@@ -22,7 +23,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.connections import PostgresTokenStore
 from adapters.system_clock import FrozenClock
+from application.ports.connections import UserRemoval
 from dealbooks.v1 import invoice_pb2, invoice_service_pb2_grpc
 from domain.connection import Vendor
 from domain.settings import CompanySettings
@@ -236,3 +239,47 @@ async def test_one_user_then_the_last_uninstall_and_the_company_is_purged_30_day
     purged = [line for line in log_lines(debug_logs) if line.get("event") == "company.purged"]
     assert [line["company_id"] for line in purged] == [DEMO_COMPANY]
     assert set(purged[0]) <= {"event", "company_id", "uninstalled_at", "level", "timestamp", "job"}
+
+
+async def test_a_process_dying_after_the_last_users_deletion_still_revokes_and_purges(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies right after the last user's tokens are deleted (the DELETE's
+    transaction committed, nothing after it ran): the purge was recorded in that same
+    transaction, the next hourly pass revokes QuickBooks and the data goes 30 days later."""
+    await world.install_as(ALICE)
+    await world.emulators.connect_quickbooks(world.tokens)
+    quickbooks = await world.tokens.load(DEMO_COMPANY, Vendor.QUICKBOOKS)
+    assert quickbooks is not None
+    await world.save_settings()
+    deleting = PostgresTokenStore.delete_user
+
+    async def delete_then_die(self: PostgresTokenStore, *args: Any, **kwargs: Any) -> UserRemoval:
+        await deleting(self, *args, **kwargs)
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(PostgresTokenStore, "delete_user", delete_then_die)
+    sent = await world.emulators.admin(
+        "pipedrive", "POST", f"companies/{DEMO_COMPANY}/uninstall", user_id=int(ALICE)
+    )
+    assert sent["status"] == 500, sent
+    monkeypatch.undo()
+
+    assert await world.pipedrive_users() == []
+    assert await world.quickbooks_accepts(quickbooks.tokens.access_token)  # not revoked yet
+    async with world.engine.connect() as conn:
+        due = (await conn.execute(text("SELECT due_at FROM company_purges"))).scalar_one()
+    assert due == world.clock.now() + timedelta(days=30)
+
+    await world.run_the_hourly_purge_job()
+    assert await eventually(world.schedule_jobs_done, lambda done: done == 1) == 1
+    assert not await world.quickbooks_accepts(quickbooks.tokens.access_token)
+    assert await world.tokens.load(DEMO_COMPANY, Vendor.QUICKBOOKS) is None
+    assert (await world.rows())["company_settings"] == 1
+
+    world.clock.advance(timedelta(days=30))
+    await world.run_the_hourly_purge_job()
+    assert await eventually(world.rows, lambda r: not any(r.values())) == dict.fromkeys(
+        COMPANY_TABLES, 0
+    )
+    assert await eventually(world.purged_count, lambda n: n == 1.0) == 1.0

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from application.ports.connections import OAuthState, RateLimit, UserRemoval
+from application.ports.persistence import CompanyPurge
 from domain.connection import Connection, OAuthTokens, Vendor
 
 
@@ -21,8 +22,13 @@ def _in_use_order(connection: Connection) -> tuple[bool, datetime, str]:
 
 
 class InMemoryTokenStore:
-    def __init__(self) -> None:
+    """``purges``: the waiting purges of the fake database (``InMemoryStore.purges``), which
+    ``delete_user`` records into as Postgres does in its transaction; a dict of its own when
+    not given."""
+
+    def __init__(self, purges: dict[str, CompanyPurge] | None = None) -> None:
         self.connections: dict[tuple[str, Vendor, str], Connection] = {}
+        self.purges = purges if purges is not None else {}
 
     def _of(self, company_id: str, vendor: Vendor) -> list[Connection]:
         return [
@@ -78,9 +84,20 @@ class InMemoryTokenStore:
         for connection in self._of(company_id, vendor):
             del self.connections[(company_id, vendor, connection.user_id)]
 
-    async def delete_user(self, company_id: str, vendor: Vendor, user_id: str) -> UserRemoval:
+    async def delete_user(
+        self,
+        company_id: str,
+        vendor: Vendor,
+        user_id: str,
+        *,
+        purge_if_last: CompanyPurge | None = None,
+    ) -> UserRemoval:
         removed = self.connections.pop((company_id, vendor, user_id), None)
-        return UserRemoval(removed, len(self._of(company_id, vendor)))
+        remaining = len(self._of(company_id, vendor))
+        purge = None
+        if not remaining and purge_if_last is not None:
+            purge = self.purges.setdefault(company_id, purge_if_last)
+        return UserRemoval(removed, remaining, purge)
 
 
 class InMemoryOAuthStateStore:

@@ -43,6 +43,12 @@ class InMemoryNoticeStore:
         for key in [k for k, (n, _, _) in self.notices.items() if n.realm_id == realm_id]:
             del self.notices[key]
 
+    async def forget_processed(self, before: datetime) -> int:
+        old = [k for k, (_, _, done) in self.notices.items() if done is not None and done < before]
+        for key in old:
+            del self.notices[key]
+        return len(old)
+
     async def watermark(self, company_id: str) -> datetime | None:
         return self.watermarks.get(company_id)
 

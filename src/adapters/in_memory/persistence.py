@@ -257,6 +257,20 @@ class InMemoryInvoiceRepository:
             i for i in self._invoices.rows() if i.company_id == company_id and i.state in unsettled
         )
 
+    async def companies_with_overdue_unrecorded(self, due_before: date) -> list[str]:
+        unsettled = (InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID)
+        return sorted(
+            {
+                i.company_id
+                for i in self._invoices.rows()
+                if i.state in unsettled
+                and i.due_date is not None
+                and i.due_date < due_before
+                and i.overdue_recorded_for != i.due_date
+                and i.balance().is_positive()
+            }
+        )
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         stuck = [
             i
@@ -297,7 +311,13 @@ class InMemoryInvoiceEventRepository:
         self._store = store
 
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        invoice_id: str | None = None,
     ) -> list[RecordedEvent]:
         rows = [
             e
@@ -305,6 +325,7 @@ class InMemoryInvoiceEventRepository:
             if e.company_id == company_id
             and e.deal_id == deal_id
             and (before_id is None or e.id < before_id)
+            and (invoice_id is None or e.invoice_id == invoice_id)
         ]
         return rows[:limit]
 
@@ -443,6 +464,10 @@ class InMemoryCompanyPurgeRepository(_OnTable[str, CompanyPurge]):
     async def list_due(self, now: datetime, limit: int) -> list[str]:
         due = sorted((p.due_at, p.company_id) for p in self._table.rows() if p.due_at <= now)
         return [company_id for _, company_id in due][:limit]
+
+    async def list_waiting(self, limit: int) -> list[str]:
+        waiting = sorted((p.due_at, p.company_id) for p in self._table.rows())
+        return [company_id for _, company_id in waiting][:limit]
 
 
 class InMemoryUnitOfWork:

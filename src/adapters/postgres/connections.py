@@ -13,8 +13,9 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import col, select
 
 from adapters.postgres.crypto import SecretBox
-from adapters.postgres.tables import ConnectionRow, OAuthStateRow
+from adapters.postgres.tables import CompanyPurgeRow, ConnectionRow, OAuthStateRow
 from application.ports.connections import OAuthState, UserRemoval
+from application.ports.persistence import CompanyPurge
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
 
 _SEALED_COLUMNS = {
@@ -64,13 +65,18 @@ class PostgresTokenStore:
         return col(ConnectionRow.company_id) == company_id, col(ConnectionRow.vendor) == vendor
 
     async def _row(
-        self, session: AsyncSession, company_id: str, vendor: Vendor, user_id: str
+        self,
+        session: AsyncSession,
+        company_id: str,
+        vendor: Vendor,
+        user_id: str,
+        *,
+        lock: bool = False,
     ) -> ConnectionRow | None:
-        result = await session.execute(
-            select(ConnectionRow).where(
-                *self._of(company_id, vendor), col(ConnectionRow.user_id) == user_id
-            )
+        query = select(ConnectionRow).where(
+            *self._of(company_id, vendor), col(ConnectionRow.user_id) == user_id
         )
+        result = await session.execute(query.with_for_update() if lock else query)
         return result.scalars().one_or_none()
 
     async def _write(
@@ -104,7 +110,10 @@ class PostgresTokenStore:
         change: Callable[[Connection], Connection],
     ) -> Connection | None:
         async with self._sessions() as session, session.begin():
-            row = await self._row(session, company_id, vendor, user_id)
+            # Locked: a change racing the connection's deletion (a refresh or a refusal while
+            # the user uninstalls) waits for it and finds nothing, rather than writing the row
+            # back, which would leave a company with a user who is gone and no purge.
+            row = await self._row(session, company_id, vendor, user_id, lock=True)
             if row is None:
                 return None
             return await self._write(session, change(self._connection(row)), row.version + 1)
@@ -178,7 +187,14 @@ class PostgresTokenStore:
         async with self._sessions() as session, session.begin():
             await session.execute(delete(ConnectionRow).where(*self._of(company_id, vendor)))
 
-    async def delete_user(self, company_id: str, vendor: Vendor, user_id: str) -> UserRemoval:
+    async def delete_user(
+        self,
+        company_id: str,
+        vendor: Vendor,
+        user_id: str,
+        *,
+        purge_if_last: CompanyPurge | None = None,
+    ) -> UserRemoval:
         async with self._sessions() as session, session.begin():
             # Every connection of the company to the vendor locked first: of two users removed
             # at once, the second waits, then counts what the first left.
@@ -206,7 +222,25 @@ class PostgresTokenStore:
                     .where(*self._of(company_id, vendor))
                 )
             ).scalar_one()
-        return UserRemoval(self._connection(removed) if removed else None, int(remaining))
+            purge = None
+            if not remaining and purge_if_last is not None:
+                purge = await self._record_purge(session, purge_if_last)
+        return UserRemoval(self._connection(removed) if removed else None, int(remaining), purge)
+
+    @staticmethod
+    async def _record_purge(session: AsyncSession, purge: CompanyPurge) -> CompanyPurge:
+        """The purge row written in the caller's transaction; a waiting one is kept."""
+        await session.execute(
+            insert(CompanyPurgeRow)
+            .values(dataclasses.asdict(purge))
+            .on_conflict_do_nothing(index_elements=["company_id"])
+        )
+        waiting = (
+            await session.execute(
+                select(CompanyPurgeRow).where(col(CompanyPurgeRow.company_id) == purge.company_id)
+            )
+        ).scalar_one()
+        return CompanyPurge(waiting.company_id, waiting.uninstalled_at, waiting.due_at)
 
 
 class PostgresOAuthStateStore:

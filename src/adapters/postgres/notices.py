@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.postgres.crypto import SecretBox
 from application.ports.sync import ChangeNotice
 
+_FORGET_BATCH = 5_000
+
 
 class PostgresNoticeStore:
     def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
@@ -70,6 +72,26 @@ class PostgresNoticeStore:
                 text("DELETE FROM accounting_notices WHERE realm_key = :realm"),
                 {"realm": self._box.digest(realm_id)},
             )
+
+    async def forget_processed(self, before: datetime) -> int:
+        # In batches, each its own transaction: a first run on a large table neither holds
+        # one long transaction nor locks every row at once.
+        forgotten = 0
+        while True:
+            async with self._engine.begin() as conn:
+                batch: int = (
+                    await conn.execute(
+                        text(
+                            "WITH gone AS (DELETE FROM accounting_notices WHERE key IN ("
+                            "SELECT key FROM accounting_notices WHERE processed_at < :before "
+                            "LIMIT :batch) RETURNING 1) SELECT count(*) FROM gone"
+                        ),
+                        {"before": before, "batch": _FORGET_BATCH},
+                    )
+                ).scalar_one()
+            forgotten += batch
+            if batch < _FORGET_BATCH:
+                return forgotten
 
     async def watermark(self, company_id: str) -> datetime | None:
         async with self._engine.connect() as conn:

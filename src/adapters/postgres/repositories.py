@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,8 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    literal_column,
+    text,
     true,
     tuple_,
     update,
@@ -34,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from adapters.postgres.deal_changes import DEAL_CHANGES
 from adapters.postgres.mappers import (
     creation_from_json,
     event_from_row,
@@ -100,7 +103,11 @@ _GET_INVOICE_FOR_UPDATE = _GET_INVOICE.with_for_update()
 def _with_events(write: Insert | Update) -> Select[int]:
     """``write`` (of one invoice row) and the invoice's new events, in one statement: the
     events (the ``events`` parameter, a JSON array numbered in the order they happened) are inserted
-    only if the row was written, and the statement answers how many rows were (0 or 1)."""
+    only if the row was written, and the statement answers how many rows were (0 or 1).
+
+    A written row also notifies ``DEAL_CHANGES`` with "company/deal": Postgres delivers it at
+    commit (never for a rolled-back write) to every process listening, which tells the deal's
+    open panels (``adapters.postgres.deal_changes``)."""
     written = write.returning(_INVOICES.c.company_id, _INVOICES.c.deal_id, _INVOICES.c.id).cte(
         "written"
     )
@@ -138,7 +145,19 @@ def _with_events(write: Insert | Update) -> Select[int]:
         .select_from(written.join(events, true()))
         .order_by(events.c.n),
     )
-    return core_select(func.count()).select_from(written).add_cte(add_events.cte("events"))
+    notify = (
+        func.pg_notify(
+            literal_column(f"'{DEAL_CHANGES}'"),
+            written.c.company_id.concat("/").concat(written.c.deal_id),
+        )
+        .table_valued()
+        .lateral("notified")
+    )
+    return (
+        core_select(func.count())
+        .select_from(written.join(notify, true()))
+        .add_cte(add_events.cte("events"))
+    )
 
 
 _ADD_INVOICE = _with_events(
@@ -420,6 +439,24 @@ class PostgresInvoiceRepository(_OnSession):
             )
         )
 
+    async def companies_with_overdue_unrecorded(self, due_before: date) -> list[str]:
+        # The partial index ix_invoices_overdue_unrecorded (migration 0021) holds exactly these
+        # rows. Its predicate is written out literally: with the states as bound parameters a
+        # prepared (generic) plan could not use the index.
+        result = await self._session.execute(
+            core_select(_INVOICES.c.company_id)
+            .where(
+                text(
+                    "state IN ('open', 'partially_paid') "
+                    "AND overdue_recorded_for IS DISTINCT FROM due_date"
+                ),
+                _INVOICES.c.due_date < due_before,
+                _INVOICES.c.balance > 0,
+            )
+            .distinct()
+        )
+        return sorted(result.scalars().all())
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         return await self._read(
             core_select(*_INVOICE_COLUMNS)
@@ -431,13 +468,21 @@ class PostgresInvoiceRepository(_OnSession):
 
 class PostgresInvoiceEventRepository(_OnSession):
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        invoice_id: str | None = None,
     ) -> list[RecordedEvent]:
         stmt = select(InvoiceEventRow).where(
             col(InvoiceEventRow.company_id) == company_id, col(InvoiceEventRow.deal_id) == deal_id
         )
         if before_id is not None:
             stmt = stmt.where(col(InvoiceEventRow.id) < before_id)
+        if invoice_id is not None:  # a deal has few events: ix_invoice_events_deal serves it
+            stmt = stmt.where(col(InvoiceEventRow.invoice_id) == invoice_id)
         stmt = stmt.order_by(col(InvoiceEventRow.id).desc()).limit(limit)
         rows = (await self._session.execute(stmt)).scalars().all()
         return [
@@ -641,6 +686,14 @@ class PostgresCompanyPurgeRepository(_OnSession):
         result = await self._session.execute(
             core_select(_PURGES.c.company_id)
             .where(_PURGES.c.due_at <= now)
+            .order_by(_PURGES.c.due_at, _PURGES.c.company_id)
+            .limit(limit)
+        )
+        return [str(company_id) for company_id in result.scalars()]
+
+    async def list_waiting(self, limit: int) -> list[str]:
+        result = await self._session.execute(
+            core_select(_PURGES.c.company_id)
             .order_by(_PURGES.c.due_at, _PURGES.c.company_id)
             .limit(limit)
         )

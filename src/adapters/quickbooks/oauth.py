@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import structlog
@@ -37,12 +38,28 @@ _APP_BASE: Final = {
     "sandbox": "https://app.sandbox.qbo.intuit.com",
     "production": "https://app.qbo.intuit.com",
 }
+# Intuit's OpenID discovery documents, one per environment (reference §2.1; the Java SDK's
+# host; intuit-oauth Python reads the same documents from developer.intuit.com).
+_DISCOVERY_PATH: Final = {
+    "sandbox": "/.well-known/openid_sandbox_configuration",
+    "production": "/.well-known/openid_configuration",
+}
+_DISCOVERY_HOST: Final = "https://developer.api.intuit.com"
+# What we know the documents say (reference §2.1 and §12 F9): the endpoints used when the
+# document cannot be read at start.
+_USERINFO: Final = {
+    "sandbox": "https://sandbox-accounts.platform.intuit.com/v1/openid_connect/userinfo",
+    "production": "https://accounts.platform.intuit.com/v1/openid_connect/userinfo",
+}
+DISCOVERY_TIMEOUT: Final = aiohttp.ClientTimeout(total=10, connect=5)
 
 
 @dataclass(frozen=True, slots=True)
 class QuickBooksEndpoints:
     """Where QuickBooks lives. ``for_environment`` gives Intuit's URLs (reference §1.1, §2.1, §9);
-    ``base_url`` points everything at one host instead (the emulator serves Intuit's paths)."""
+    ``base_url`` points everything at one host instead (the emulator serves Intuit's paths).
+    The OAuth endpoints are then taken from the discovery document at start
+    (``discover_endpoints``); these known ones are the fallback."""
 
     api_base: str
     authorize_url: str
@@ -50,6 +67,9 @@ class QuickBooksEndpoints:
     revoke_url: str
     app_base: str  # the accountant UI, for "Open in QuickBooks"
     environment: str
+    discovery_url: str = ""
+    userinfo_url: str = ""
+    discovered: bool = False  # the OAuth endpoints came from the discovery document
 
     @classmethod
     def for_environment(cls, environment: str, base_url: str | None = None) -> QuickBooksEndpoints:
@@ -63,7 +83,85 @@ class QuickBooksEndpoints:
             revoke_url=(base or "https://developer.api.intuit.com") + "/v2/oauth2/tokens/revoke",
             app_base=_APP_BASE[environment],
             environment=environment,
+            discovery_url=(base or _DISCOVERY_HOST) + _DISCOVERY_PATH[environment],
+            userinfo_url=(base + "/v1/openid_connect/userinfo") if base else _USERINFO[environment],
         )
+
+
+class DiscoveryError(Exception):
+    """The discovery document could not be read or lacks a usable endpoint."""
+
+
+def _endpoint(document: Mapping[str, Any], key: str, *, secure: bool) -> str:
+    value = document.get(key)
+    parts = urlsplit(value) if isinstance(value, str) else None
+    schemes = ("https",) if secure else ("https", "http")
+    if parts is None or parts.scheme not in schemes or not parts.netloc:
+        raise DiscoveryError(f"{key} is missing or not an absolute {'/'.join(schemes)} URL")
+    return str(value)
+
+
+def endpoints_from_discovery(known: QuickBooksEndpoints, document: object) -> QuickBooksEndpoints:
+    """``known`` with the OAuth endpoints the document gives. They must be ``https://`` URLs,
+    unless the document itself was served over plain HTTP (an emulator on 127.0.0.1)."""
+    if not isinstance(document, Mapping):
+        raise DiscoveryError("the document is not a JSON object")
+    secure = urlsplit(known.discovery_url).scheme == "https"
+    userinfo = document.get("userinfo_endpoint")
+    return dataclasses.replace(
+        known,
+        authorize_url=_endpoint(document, "authorization_endpoint", secure=secure),
+        token_url=_endpoint(document, "token_endpoint", secure=secure),
+        revoke_url=_endpoint(document, "revocation_endpoint", secure=secure),
+        # Not used (dealbooks asks for no ``openid`` scope); kept as the document says.
+        userinfo_url=(
+            _endpoint(document, "userinfo_endpoint", secure=secure)
+            if userinfo is not None
+            else known.userinfo_url
+        ),
+        discovered=True,
+    )
+
+
+async def discover_endpoints(
+    session: aiohttp.ClientSession, known: QuickBooksEndpoints
+) -> QuickBooksEndpoints:
+    """Read Intuit's discovery document once (at start, as Intuit asks apps to) and take the
+    authorization, token, revocation and userinfo endpoints from it. When it cannot be read
+    (Intuit unreachable, an error, a document without them), the known endpoints are used
+    and the failure is logged: a start never fails on it."""
+
+    def unreachable(exc: Exception) -> Exception:
+        return DiscoveryError(f"unreachable ({type(exc).__name__})")
+
+    try:
+        answer = await fetch(
+            session,
+            "GET",
+            known.discovery_url,
+            unreachable,
+            timeout=DISCOVERY_TIMEOUT,
+            headers={"Accept": "application/json"},
+        )
+        if answer.status != 200:
+            raise DiscoveryError(f"HTTP {answer.status}")
+        endpoints = endpoints_from_discovery(known, answer.json())
+    except DiscoveryError as exc:
+        log.warning(
+            "quickbooks.discovery_failed",
+            discovery_url=known.discovery_url,
+            error=str(exc),
+            using="known endpoints",
+        )
+        return known
+    log.info(
+        "quickbooks.discovery_read",
+        discovery_url=known.discovery_url,
+        authorize_url=endpoints.authorize_url,
+        token_url=endpoints.token_url,
+        revoke_url=endpoints.revoke_url,
+    )
+    return endpoints
 
 
 def tokens_from_response(body: Mapping[str, Any], now: datetime) -> OAuthTokens:

@@ -1,4 +1,4 @@
-"""ListInvoiceEvents: the deal's invoicing history, newest first."""
+"""ListInvoiceEvents: the deal's invoicing history (or one of its invoices'), newest first."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ class ListInvoiceEvents:
         ref.principal.ensure_can_access(ref.company_id)
         size = page_size_of(cmd.page_size)
         parent = deal_parent(ref) + "/events"
+        if cmd.invoice_id:  # a token of the whole history does not continue one invoice's
+            parent += f"?invoice={cmd.invoice_id}"
         position = decode_token(parent, cmd.page_token)
         before = None
         if position is not None:
@@ -29,7 +31,11 @@ class ListInvoiceEvents:
                 raise InvalidValueError.of("page_token", MessageCode.PAGE_TOKEN_DAMAGED)
         async with self.uow_factory() as uow:
             rows = await uow.invoice_events.list_for_deal(
-                ref.company_id, ref.deal_id, limit=size + 1, before_id=before
+                ref.company_id,
+                ref.deal_id,
+                limit=size + 1,
+                before_id=before,
+                invoice_id=cmd.invoice_id or None,
             )
         token = encode_token(parent, {"b": rows[size - 1].id}) if len(rows) > size else ""
         return Page(items=rows[:size], next_page_token=token)

@@ -7,16 +7,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from application.ports.persistence import CompanyPurge
 from domain.connection import Connection, OAuthTokens, Vendor
 
 
 @dataclass(frozen=True, slots=True)
 class UserRemoval:
-    """What removing one user's connection did: the connection removed (None: there was none)
-    and how many connections of that vendor the company still has."""
+    """What removing one user's connection did: the connection removed (None: there was none),
+    how many connections of that vendor the company still has, and, when none is left and a
+    purge was asked for, the company's waiting purge as recorded in the same transaction."""
 
     removed: Connection | None
     remaining: int
+    purge: CompanyPurge | None = None
 
 
 class TokenStore(Protocol):
@@ -61,9 +64,20 @@ class TokenStore(Protocol):
         """Forget every connection of the company to ``vendor`` (every user's)."""
         ...
 
-    async def delete_user(self, company_id: str, vendor: Vendor, user_id: str) -> UserRemoval:
+    async def delete_user(
+        self,
+        company_id: str,
+        vendor: Vendor,
+        user_id: str,
+        *,
+        purge_if_last: CompanyPurge | None = None,
+    ) -> UserRemoval:
         """Forget one user's connection and count the company's others, atomically: of two
-        users removed at once, exactly one learns that none remains."""
+        users removed at once, exactly one learns that none remains. When none remains and
+        ``purge_if_last`` is given, it is recorded in the same transaction (unless the company
+        already has a purge waiting, which is kept, as ``CompanyPurgeRepository.schedule``
+        does): a process that dies right after never leaves a company without users and
+        without a purge."""
         ...
 
 

@@ -126,6 +126,12 @@ class InvoiceRepository(Protocol):
         """The company's OPEN and PARTIALLY_PAID invoices (what a full reconciliation reads)."""
         ...
 
+    async def companies_with_overdue_unrecorded(self, due_before: date) -> list[str]:
+        """Companies (any) with an OPEN or PARTIALLY_PAID invoice with a balance, due before
+        ``due_before``, whose overdue is not recorded for that due date: the only ones the
+        hourly overdue pass needs to look at."""
+        ...
+
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         """Invoices stuck in CREATING since before ``older_than`` (any company), oldest first."""
         ...
@@ -167,9 +173,15 @@ class RecordedEvent:
 
 class InvoiceEventRepository(Protocol):
     async def list_for_deal(
-        self, company_id: str, deal_id: str, *, limit: int, before_id: int | None = None
+        self,
+        company_id: str,
+        deal_id: str,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        invoice_id: str | None = None,
     ) -> list[RecordedEvent]:
-        """Newest first."""
+        """Newest first; only ``invoice_id``'s when given."""
         ...
 
 
@@ -345,6 +357,10 @@ class CompanyPurgeRepository(Protocol):
 
     async def list_due(self, now: datetime, limit: int) -> list[str]:
         """Companies whose purge is due at ``now``, the longest overdue first."""
+        ...
+
+    async def list_waiting(self, limit: int) -> list[str]:
+        """Companies with a purge waiting, due or not, the soonest due first."""
         ...
 
 

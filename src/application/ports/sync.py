@@ -52,6 +52,10 @@ class NoticeStore(Protocol):
         """Delete every notice of the realm (its connection is gone)."""
         ...
 
+    async def forget_processed(self, before: datetime) -> int:
+        """Delete the notices processed before ``before`` (any realm); returns how many."""
+        ...
+
     async def watermark(self, company_id: str) -> datetime | None:
         """Until when QuickBooks changes of the company are known to be applied."""
         ...

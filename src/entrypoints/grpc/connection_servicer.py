@@ -36,6 +36,10 @@ def vendor_to_proto(view: ConnectionStateView) -> pb.VendorConnection:
         connect_time=timestamp(view.connected_at),
         last_sync_time=timestamp(view.last_synced_at),
         reads_rationed=view.reads_rationed,
+        warnings=[
+            pb.ConnectionWarning(code=w.code.value, message=w.message, params=dict(w.params))
+            for w in view.warnings
+        ],
     )
 
 

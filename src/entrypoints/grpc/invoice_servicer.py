@@ -31,7 +31,12 @@ from entrypoints.grpc.invoice_mappers import (
     invoice_input_from_proto,
     invoice_to_proto,
 )
-from entrypoints.grpc.names import parse_deal_name, parse_invoice_name, parse_template_name
+from entrypoints.grpc.names import (
+    parse_deal_name,
+    parse_invoice_filter,
+    parse_invoice_name,
+    parse_template_name,
+)
 from entrypoints.principal import current_principal
 
 # What the caller chose for this invoice; unspecified (absent here) leaves it to the company.
@@ -151,8 +156,10 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def ListInvoiceEvents(
         self, request: pb.ListInvoiceEventsRequest, context: Context
     ) -> pb.ListInvoiceEventsResponse:
+        deal = _deal(request.parent)
+        invoice_id = parse_invoice_filter(request.filter, deal.company_id, deal.deal_id)
         page = await self.events.execute(
-            ListPageCommand(_deal(request.parent), request.page_size, request.page_token)
+            ListPageCommand(deal, request.page_size, request.page_token, invoice_id)
         )
         return pb.ListInvoiceEventsResponse(
             events=[event_to_proto(e) for e in page.items], next_page_token=page.next_page_token

@@ -49,6 +49,24 @@ def parse_deal_name(name: str, field: str = "parent") -> tuple[str, str]:
     return m["company"], m["deal"]
 
 
+_INVOICE_FILTER = re.compile(r'^\s*invoice\s*=\s*"(?P<name>[^"]*)"\s*$')
+
+
+def parse_invoice_filter(text: str, company_id: str, deal_id: str) -> str:
+    """The AIP-160 filter of a deal's history: empty, or ``invoice = "<an invoice's name>"`` of
+    that deal (-> its id; "" for no filter)."""
+    if not text.strip():
+        return ""
+    expected = f"companies/{company_id}/deals/{deal_id}/invoices/{{invoice}}"
+    found = _INVOICE_FILTER.match(text)
+    if not found:
+        raise InvalidValueError.of("filter", MessageCode.FILTER_UNSUPPORTED, expected=expected)
+    company, deal, invoice = parse_invoice_name(found["name"], "filter")
+    if (company, deal) != (company_id, deal_id):
+        raise InvalidValueError.of("filter", MessageCode.FILTER_OTHER_DEAL)
+    return invoice
+
+
 def parse_invoice_name(name: str, field: str = "name") -> tuple[str, str, str]:
     m = _match(_INVOICE, name, field, "companies/{company}/deals/{deal}/invoices/{invoice}")
     return m["company"], m["deal"], m["invoice"]

@@ -1,6 +1,7 @@
 """QuickBooks routes of the HTTP gateway: connect (OAuth start + callback), disconnect, webhooks.
 
-- ``GET /oauth/quickbooks/start?company_id=…``: an authenticated Pipedrive admin -> 302 to Intuit.
+- ``GET /oauth/quickbooks/start?company_id=…``: an authenticated Pipedrive admin -> 302 to Intuit
+  (the settings page's Connect; with a connection stored, bound to its QuickBooks company).
 - ``GET /oauth/quickbooks/callback``: checks ``state``; success -> 302 back to the settings page;
   any failure (``error=access_denied``, bad, used or expired state, refused code) -> 303 to
   ``/oauth/quickbooks/result?outcome=…``, a friendly page with 400 (503 when QuickBooks is
@@ -42,7 +43,6 @@ from application.connections import (
     DisconnectQuickBooks,
     GetConnections,
     OtherCompanyChosenError,
-    StartQuickBooksConnect,
     StartQuickBooksReconnect,
 )
 from application.errors import (
@@ -165,7 +165,7 @@ def notices_recorder(
 def add_quickbooks_routes(
     app: web.Application,
     *,
-    start_connect: StartQuickBooksConnect,
+    start_connect: StartQuickBooksReconnect,
     complete_connect: CompleteQuickBooksConnect,
     disconnect: DisconnectQuickBooks,
     authenticate_ui: AuthenticateUi,
@@ -174,6 +174,10 @@ def add_quickbooks_routes(
     on_webhook: OnWebhook,
 ) -> None:
     async def handle_quickbooks_connect_start(request: web.Request) -> web.StreamResponse:
+        # The settings page's Connect button. While a connection is stored (QuickBooks refused
+        # it: "needs reconnect"), it is a reconnect, as the Reconnect URL's: Intuit must come
+        # back with the same QuickBooks company, another one is refused and its grant revoked.
+        # Changing company is Disconnect first (which forgets the connection), then Connect.
         try:
             principal = await authenticate_ui(request)
             company_id = _company_of(request, principal)

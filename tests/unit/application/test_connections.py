@@ -34,6 +34,7 @@ from application.errors import (
 from application.ports.sync import ChangeNotice
 from application.reasons import MetadataKey, Reason
 from domain.connection import Connection, ConnectionStatus, OAuthTokens, Vendor
+from domain.messages import MessageCode
 
 NOW = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 COMPANY = "1001"
@@ -343,3 +344,40 @@ async def test_the_connection_says_when_the_months_quickbooks_reads_run_low(worl
     assert not (await get.execute(MEMBER, COMPANY)).quickbooks.reads_rationed
     accounting.rationed = True
     assert (await get.execute(MEMBER, COMPANY)).quickbooks.reads_rationed
+
+
+async def test_a_month_before_intuits_limit_ends_the_connection_it_asks_to_reconnect(
+    world: World,
+) -> None:
+    connection = await world.connected()
+    hard_cap = NOW + timedelta(days=400)
+    tokens = replace(connection.tokens, refresh_expires_at=hard_cap)
+    await world.tokens.save(replace(connection, tokens=tokens))
+
+    world.clock.advance(timedelta(days=369, hours=23))  # 30 days and an hour before
+    assert (await world.get.execute(MEMBER, COMPANY)).quickbooks.warnings == ()
+
+    world.clock.advance(timedelta(hours=1))  # 30 days before
+    view = (await world.get.execute(MEMBER, COMPANY)).quickbooks
+    assert view.refresh_expires_soon
+    assert [(w.code, dict(w.params)) for w in view.warnings] == [
+        (MessageCode.QUICKBOOKS_RECONNECT_SOON, {"date": hard_cap.date().isoformat()})
+    ]
+    assert view.warnings[0].message == (
+        f"QuickBooks will stop accepting dealbooks' connection on {hard_cap.date().isoformat()} "
+        "(Intuit ends every connection after five years): an admin needs to reconnect "
+        "QuickBooks before then."
+    )
+
+
+async def test_a_connection_already_refused_says_reconnect_not_reconnect_soon(
+    world: World,
+) -> None:
+    connection = await world.connected()
+    tokens = replace(connection.tokens, refresh_expires_at=NOW + timedelta(days=3))
+    await world.tokens.save(replace(connection, tokens=tokens).broken("invalid_grant", NOW))
+
+    view = (await world.get.execute(MEMBER, COMPANY)).quickbooks
+
+    assert view.state == "needs_reconnect"
+    assert view.warnings == ()

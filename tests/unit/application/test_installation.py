@@ -67,6 +67,8 @@ class World:
     notices: InMemoryNoticeStore = field(default_factory=InMemoryNoticeStore)
 
     def __post_init__(self) -> None:
+        # One fake database: the last user's deletion records the purge with it, as Postgres.
+        self.token_store.purges = self.uow_factory.store.purges
         for code, user, tokens in (
             ("good-code", ADMIN, TOKENS),
             ("bruno-code", BRUNO, BRUNO_TOKENS),
@@ -92,7 +94,14 @@ class World:
             self.accounting_authorizer,
             self.notices,
         )
-        self.queue_purges = QueueDuePurges(self.uow_factory, self.jobs, self.clock)
+        self.queue_purges = QueueDuePurges(
+            self.uow_factory,
+            self.jobs,
+            self.clock,
+            self.token_store,
+            self.accounting_authorizer,
+            self.notices,
+        )
         self.purge = PurgeCompany(self.uow_factory, self.token_store, self.clock)
 
     async def install_as(self, code: str) -> None:
@@ -395,3 +404,63 @@ async def test_a_purge_job_run_before_its_time_forgets_nothing(world: World) -> 
     assert not await world.purge.execute(COMPANY)
 
     assert await world.settings(COMPANY) is not None
+
+
+class ProcessDied(BaseException):
+    """The process stopped here (a crash, a kill): nothing after this line ran."""
+
+
+@dataclass
+class DyingAfterTheDeletion:
+    """A token store whose process dies right after the last user's deletion commits."""
+
+    store: InMemoryTokenStore
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    async def delete_user(self, *args: object, **kwargs: object) -> object:
+        await self.store.delete_user(*args, **kwargs)  # type: ignore[arg-type]
+        raise ProcessDied
+
+
+async def test_a_process_dying_right_after_the_last_deletion_still_purges_in_time(
+    world: World,
+) -> None:
+    await world.install_as("good-code")
+    await world.connect_quickbooks(COMPANY)
+    await world.save_settings(COMPANY)
+    world.add_notice(REALM)
+    dying = dataclasses.replace(
+        world.uninstall, token_store=DyingAfterTheDeletion(world.token_store)
+    )
+
+    with pytest.raises(ProcessDied):
+        await dying.execute(UninstallPipedriveCommand(COMPANY, ADMIN.id))
+
+    assert await world.token_store.load(COMPANY, Vendor.PIPEDRIVE) is None
+    async with world.uow_factory() as uow:
+        assert await uow.purges.list_due(NOW + timedelta(days=30), 10) == [COMPANY]
+    # The next hourly pass finishes what the uninstall had no time to do: QuickBooks revoked.
+    world.clock.advance(timedelta(hours=1))
+    assert await world.run_due_purges() == []
+    assert world.accounting_authorizer.revoked == ["qb-refresh"]
+    assert await world.token_store.load(COMPANY, Vendor.QUICKBOOKS) is None
+    assert world.notices.notices == {}
+    assert await world.settings(COMPANY) is not None
+
+    world.clock.advance(timedelta(days=30))
+    assert await world.run_due_purges() == [COMPANY]
+    assert await world.settings(COMPANY) is None
+
+
+async def test_the_hourly_pass_leaves_the_quickbooks_of_companies_in_use_alone(
+    world: World,
+) -> None:
+    await world.install_as("good-code")
+    await world.connect_quickbooks(COMPANY)
+
+    await world.run_due_purges()
+
+    assert world.accounting_authorizer.revoked == []
+    assert await world.token_store.load(COMPANY, Vendor.QUICKBOOKS) is not None

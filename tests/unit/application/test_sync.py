@@ -10,6 +10,7 @@ import pytest
 from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.jobs import InMemoryJobQueue
 from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
+from adapters.system_clock import FrozenClock
 from application.commands import ListPageCommand
 from application.invoicing.facts import apply_facts
 from application.ports.sync import ChangeNotice
@@ -17,6 +18,7 @@ from application.sync import (
     CATCH_UP_EVERY,
     ApplyAccountingChanges,
     CatchUpCompany,
+    ForgetOldNotices,
     ProcessChangeNotices,
     RecordChangeNotices,
     RecordOverdueInvoices,
@@ -99,11 +101,15 @@ async def test_older_facts_never_move_an_invoice_backwards(world: World) -> None
 async def test_overdue_is_recorded_once_when_the_due_date_passes(world: World) -> None:
     await world.create.execute(create_command())
     overdue = RecordOverdueInvoices(world.uow, world.qbo, world.tokens, world.clock)  # type: ignore[attr-defined]
+    world.qbo.calls.clear()
 
     assert await overdue.execute() == 0
+    assert "invoice_options" not in world.qbo.calls  # nothing falls due: no company is visited
     world.clock.advance(timedelta(days=8))
     assert await overdue.execute() == 1
+    world.qbo.calls.clear()
     assert await overdue.execute() == 0
+    assert "invoice_options" not in world.qbo.calls  # recorded: the company is not visited again
 
     events = await world.events.execute(ListPageCommand(deal_ref()))
     assert events.items[0].event.kind == "overdue"
@@ -223,3 +229,20 @@ def test_each_company_is_caught_up_once_a_day_and_a_tick_holds_a_share_of_them()
     assert busiest < 3 * 10_000 // 288  # about 35 a tick on average
     next_day = due_for_catch_up(companies, day + timedelta(days=1), tick=tick, every=CATCH_UP_EVERY)
     assert next_day == due_for_catch_up(companies, day, tick=tick, every=CATCH_UP_EVERY)
+
+
+async def test_processed_notices_are_kept_thirty_days() -> None:
+    clock = FrozenClock(datetime(2026, 11, 1, tzinfo=UTC))
+    store = InMemoryNoticeStore()
+    old = ChangeNotice("k1", "9130", "Invoice", "1", "Update", clock.now())
+    recent = ChangeNotice("k2", "9130", "Invoice", "2", "Update", clock.now())
+    store.notices["k1"] = (old, clock.now(), clock.now())
+    store.notices["k2"] = (recent, clock.now(), clock.now() + timedelta(days=1))
+    forget = ForgetOldNotices(store, clock)
+
+    clock.advance(timedelta(days=30, minutes=1))
+    assert await forget.execute() == 1
+    assert set(store.notices) == {"k2"}
+    clock.advance(timedelta(days=1))
+    assert await forget.execute() == 1
+    assert store.notices == {}

@@ -1,8 +1,8 @@
 // The deal panel: the deal's invoices with their status, actions and history, kept fresh.
 import {
   STATE, boot, companyName, confirmAction, connectionStateOf, ctx, day, download, el, formDialog,
-  listen, moment, ago, moneyOf, openModal, resize, rpc, session, showError, showState, snackbar,
-  stateOf, t, tFailure, uuid,
+  listen, moment, ago, moneyOf, openModal, resize, rpc, session, showError, showState, signedToken,
+  snackbar, stateOf, t, tFailure, uuid,
   loaded,
 } from "./core.js";
 
@@ -153,11 +153,35 @@ function historyItem(event) {
     el("span", { class: "muted" }, " · ", moment(event.occurTime), " · ", actorName(event.actor, event.actorDisplayName)));
 }
 
-async function loadHistory() {
+/** The filter lists the deal's invoices that QuickBooks numbered; the one chosen is kept. */
+function renderHistoryFilter() {
+  const select = $("history-filter");
+  const chosen = select.value;
+  const numbered = invoices.filter((i) => i.docNumber);
+  select.replaceChildren(
+    el("option", { value: "" }, t("panel.allInvoices")),
+    ...numbered.map((i) => el("option", { value: i.name }, t("panel.invoice", { number: i.docNumber }))));
+  select.value = numbered.some((i) => i.name === chosen) ? chosen : "";
+  select.hidden = numbered.length < 2;
+}
+
+let historyToken = "";
+/** The newest page (``more``: the next older one, added below) of the history shown. */
+async function loadHistory(more = false) {
   historyLoaded = true;
-  const { events } = await rpc("InvoiceService", "ListInvoiceEvents", { parent: dealName, pageSize: 20 });
-  $("history").replaceChildren(
-    ...(events.length ? events.map(historyItem) : [el("li", { class: "muted" }, t("panel.noHistory"))]));
+  const invoice = $("history-filter").value;
+  const { events, nextPageToken } = await rpc("InvoiceService", "ListInvoiceEvents", {
+    parent: dealName,
+    pageSize: 20,
+    filter: invoice ? `invoice = "${invoice}"` : "",
+    pageToken: more ? historyToken : "",
+  });
+  historyToken = nextPageToken || "";
+  $("history-more").hidden = !historyToken;
+  const items = events.map(historyItem);
+  if (more) $("history").append(...items);
+  else $("history").replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, t("panel.noHistory"))]));
+  resize();
 }
 
 async function load() {
@@ -167,19 +191,71 @@ async function load() {
   invoices = found;
   $("error").hidden = true;
   render();
+  renderHistoryFilter();
   if (changed || !historyLoaded) await loadHistory();
   resize();
 }
 
+/** One load at a time; changes arriving meanwhile make one more. */
+let loading = null;
+let loadAgain = false;
+function reload() {
+  if (loading) { loadAgain = true; return loading; }
+  loading = load().catch((error) => showError($("error"), error)).finally(() => {
+    loading = null;
+    if (loadAgain) { loadAgain = false; reload(); }
+  });
+  return loading;
+}
+
+// The service pushes each change of the deal's invoices down a stream (server-sent events read
+// with fetch, which can send the token); while it is open the panel does not poll. When it is
+// down, the panel polls and opens a new stream later (the service ends each one after a few
+// minutes, and the next one starts with a fresh token).
+let live = false;
+let streamDelay = 1000;
+function setLive(on) {
+  live = on;
+  document.body.dataset.live = on ? "on" : "off";
+  if (on) clearTimeout(polling);
+  else schedule();
+}
+
+async function follow() {
+  try {
+    const response = await fetch(`/api/v1/deal-changes?parent=${encodeURIComponent(dealName)}`, {
+      headers: { authorization: `Bearer ${await signedToken()}` },
+    });
+    if (!response.ok || !response.body) throw new Error(`stream: HTTP ${response.status}`);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+        const type = /^event: (\w+)/m.exec(buffer.slice(0, end))?.[1];
+        buffer = buffer.slice(end + 2);
+        if (type === "ready") { setLive(true); streamDelay = 1000; reload(); }
+        else if (type === "changed") reload();
+      }
+    }
+  } catch {
+    // the panel polls until the next stream opens
+  }
+  if (live) setLive(false);
+  setTimeout(follow, streamDelay);
+  streamDelay = Math.min(streamDelay * 2, 60000);
+}
+
 function schedule() {
   clearTimeout(polling);
-  // Status changes arrive by QuickBooks webhooks within seconds; the panel follows them without a
-  // click, faster while an invoice is being created.
+  if (live) return;
+  // Without the stream: status changes arrive by QuickBooks webhooks within seconds; the panel
+  // follows them without a click, faster while an invoice is being created.
   const busy = invoices.some((i) => i.state === "INVOICE_STATE_CREATING");
   polling = setTimeout(async () => {
-    if (visible && document.visibilityState === "visible") {
-      try { await load(); } catch (error) { showError($("error"), error); }
-    }
+    if (!live && visible && document.visibilityState === "visible") await reload();
     schedule();
   }, busy ? 1500 : 3000);
 }
@@ -314,6 +390,7 @@ async function start() {
   listen("close_custom_modal", () => load().catch((error) => showError($("error"), error)));
   listen("visibility", ({ data }) => { visible = data?.is_visible !== false; if (visible) load().catch(() => {}); });
   schedule();
+  follow();
   const created = new URLSearchParams(window.location.search).get("created");
   if (created) await snackbar(t("panel.created", { number: created }));
 }
@@ -321,6 +398,9 @@ async function start() {
 function main() {
   $("new-invoice").addEventListener("click", newInvoice);
   $("refresh").addEventListener("click", refresh);
+  const historyError = (error) => showError($("error"), error);
+  $("history-filter").addEventListener("change", () => loadHistory().catch(historyError));
+  $("history-more").addEventListener("click", () => loadHistory(true).catch(historyError));
   $("unlink").addEventListener("click", unlinkContact);
   wireMenu($("app-menu-button"), $("app-menu"));
   document.addEventListener("click", (event) => {

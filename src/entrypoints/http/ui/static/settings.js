@@ -2,7 +2,7 @@
 // mapping, the due-date rule with a live example, copy-to-QuickBooks, the defaults and the
 // invoice templates (add, edit, delete, mark the default).
 import {
-  ApiError, STATE, boot, confirmAction, connectionStateOf, dayLong, el, params, resize, rpc,
+  ApiError, STATE, boot, confirmAction, connectionStateOf, day, dayLong, el, params, resize, rpc,
   session, showError, showState, snackbar, signedToken, stateOf, t, tCode,
   loaded,
 } from "./core.js";
@@ -69,6 +69,13 @@ async function loadConnection() {
   $("connection-state").textContent = text;
   $("connection-state").dataset.state = (qbo.state || "CONNECTION_STATE_NOT_CONNECTED").replace("CONNECTION_STATE_", "");
   $("reads-rationed").hidden = !qbo.readsRationed;
+  // QUICKBOOKS_RECONNECT_SOON: Intuit's five-year limit is near; its date in the user's format.
+  const soon = (qbo.warnings || []).find((w) => w.code === "QUICKBOOKS_RECONNECT_SOON");
+  $("reconnect-soon").hidden = !soon || kind !== STATE.READY;
+  if (soon) {
+    const shown = { ...soon, params: { ...soon.params, date: day(soon.params?.date) } };
+    $("reconnect-soon-text").textContent = tCode(shown);
+  }
   // Intuit's rule: the Connect to QuickBooks button only while not connected; once connected,
   // "Disconnect from QuickBooks" instead. A refused connection is connected again the same way.
   $("connect").hidden = kind === STATE.READY;
@@ -411,6 +418,7 @@ async function main() {
   // Wired before anything loads: a click never lands on a button without its handler.
   for (const name of ["rule", "days", "dayOfMonth"]) form().elements[name].addEventListener("input", showExample);
   $("connect").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
+  $("reconnect-now").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
   $("disconnect").addEventListener("click", disconnect);
   form().addEventListener("submit", save);
   $("template-add").addEventListener("click", () => editTemplate(null));

@@ -3,8 +3,8 @@ messages, default tax code and item, sales custom fields, CC/BCC, online payment
 new invoice before the user's own edits. A name is unique per company (whatever its case), and
 at most one template per company is the default.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
