@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from application.errors import PermissionDeniedError
 from application.reasons import MetadataKey, Reason
+from domain.permissions import Action, Permissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +40,17 @@ class Principal:
                 "Only an admin of the Pipedrive company can change its invoicing settings.",
                 reason=Reason.ADMIN_REQUIRED,
                 metadata={MetadataKey.COMPANY: company_id},
+            )
+
+    def may(self, permissions: Permissions, action: Action) -> bool:
+        """Whether the company's permissions let this caller take ``action`` (an operator
+        token, for every company, may take any)."""
+        return self.companies is None or permissions.allows(action, is_admin=self.is_admin)
+
+    def ensure_may(self, permissions: Permissions, action: Action, company_id: str) -> None:
+        if not self.may(permissions, action):
+            raise PermissionDeniedError(
+                f"This company's settings keep '{action.value}' for its Pipedrive admins.",
+                reason=Reason.ADMINS_ONLY,
+                metadata={MetadataKey.COMPANY: company_id, MetadataKey.ACTION: action.value},
             )

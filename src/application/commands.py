@@ -37,6 +37,7 @@ class SettingsInput:
     default_terms: str = ""
     default_item: str = ""
     deal_timeline: DealTimelineInput | None = None
+    invoice_permissions: tuple[str, ...] | None = None  # the actions kept for admins
 
 
 @dataclass(frozen=True, slots=True)

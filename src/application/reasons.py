@@ -43,6 +43,7 @@ class Reason(StrEnum):
     INVOICE_TEMPLATE_NOT_FOUND = "INVOICE_TEMPLATE_NOT_FOUND"
     # Who may call
     ADMIN_REQUIRED = "ADMIN_REQUIRED"
+    ADMINS_ONLY = "ADMINS_ONLY"  # the company keeps this action for its admins
     INVALID_TOKEN = "INVALID_TOKEN"
     INVALID_PIPEDRIVE_TOKEN = "INVALID_PIPEDRIVE_TOKEN"
     # Connecting QuickBooks

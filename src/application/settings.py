@@ -28,6 +28,7 @@ from domain.errors import FieldViolation, InvalidValueError
 from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
 from domain.messages import MessageCode
 from domain.money import is_known_currency
+from domain.permissions import Action, Permissions
 from domain.settings import ID_MAX, CompanySettings
 from domain.timeline import TimelinePolicy
 
@@ -41,6 +42,7 @@ MASK_PATHS: frozenset[str] = frozenset(
         "default_currency",
         *_REFERENCES,
         "deal_timeline",
+        "invoice_permissions",
     }
 )
 
@@ -111,6 +113,7 @@ def _parse_changes(data: SettingsInput, paths: frozenset[str]) -> dict[str, Any]
         "default_currency": (_currency, data.default_currency),
         **{name: (_reference, getattr(data, name)) for name in _REFERENCES},
         "deal_timeline": (_timeline, data.deal_timeline),
+        "invoice_permissions": (Permissions.of, data.invoice_permissions or ()),
     }
     violations: list[FieldViolation] = []
     changes: dict[str, Any] = {}
@@ -180,7 +183,24 @@ def _apply(current: CompanySettings, changes: dict[str, Any]) -> CompanySettings
             mapping = mapping.with_source(field, changes.pop(key))
     if "deal_timeline" in changes:
         changes["timeline"] = changes.pop("deal_timeline")
+    if "invoice_permissions" in changes:
+        changes["permissions"] = changes.pop("invoice_permissions")
     return dataclasses.replace(current, field_mapping=mapping, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedActions:
+    """What the caller may do to the company's invoices, for the extension to show only that
+    (the use cases enforce it whatever the page shows)."""
+
+    uow_factory: UnitOfWorkFactory
+
+    async def execute(self, principal: Principal, company_id: str) -> frozenset[Action]:
+        principal.ensure_can_access(company_id)
+        async with self.uow_factory() as uow:
+            stored = await uow.settings.get(company_id)
+        permissions = stored.permissions if stored else Permissions()
+        return frozenset(a for a in Action if principal.may(permissions, a))
 
 
 @dataclass(frozen=True, slots=True)

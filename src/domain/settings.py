@@ -11,6 +11,7 @@ from domain.errors import FieldViolation, InvalidValueError
 from domain.field_mapping import FieldMapping
 from domain.messages import MessageCode
 from domain.money import currency_violation
+from domain.permissions import Permissions
 from domain.timeline import TimelinePolicy
 from domain.validation import optional_text
 
@@ -34,6 +35,7 @@ class CompanySettings:
     default_terms: str | None = None
     default_item: str | None = None
     timeline: TimelinePolicy = field(default_factory=TimelinePolicy)
+    permissions: Permissions = field(default_factory=Permissions)
     version: int = 0
     updated_at: datetime | None = None
 
@@ -60,6 +62,10 @@ class CompanySettings:
         if not isinstance(self.timeline, TimelinePolicy):
             violations.append(
                 FieldViolation.of("timeline", MessageCode.CHOOSE_ONE_OF, choices="TimelinePolicy")
+            )
+        if not isinstance(self.permissions, Permissions):
+            violations.append(
+                FieldViolation.of("permissions", MessageCode.CHOOSE_ONE_OF, choices="Permissions")
             )
         if not isinstance(self.copy_customer_details, bool):
             violations.append(FieldViolation("copy_customer_details", MessageCode.NOT_A_BOOLEAN))

@@ -69,6 +69,7 @@ from application.invoicing.send import SendInvoice
 from application.invoicing.stored import InvoiceAnswers
 from application.invoicing.void import VoidInvoice
 from application.settings import (
+    AllowedActions,
     GetSettings,
     ListInvoiceOptions,
     ListMappableFields,
@@ -225,6 +226,7 @@ class Services(containers.DeclarativeContainer):
     authorizer = gateways.accounting_authorizer
     crm_authorizer = gateways.crm_authorizer
     get_settings = providers.Factory(GetSettings, uow_factory=uow)
+    allowed_actions = providers.Factory(AllowedActions, uow)
     update_settings = providers.Factory(UpdateSettings, uow_factory=uow, clock=clock)
     list_fields = providers.Factory(ListMappableFields, crm=crm)
     list_options = providers.Factory(ListInvoiceOptions, accounting=accounting)
@@ -358,6 +360,7 @@ class Entrypoints(containers.DeclarativeContainer):
         gateways.crm,
         gateways.token_store,
         gateways.clock,
+        services.allowed_actions,
         jwt_secret=config.pipedrive.jwt_secret,
         settings_link=config.pipedrive.settings_link,
         client_id=config.pipedrive.client_id,

@@ -15,6 +15,7 @@ from application.errors import ConcurrencyConflictError
 from application.ports.persistence import UnitOfWorkFactory
 from domain.due_date_policy import DueDatePolicy, DueDateRule
 from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
+from domain.permissions import Permissions
 from domain.settings import CompanySettings
 from domain.timeline import TimelinePolicy
 
@@ -42,6 +43,7 @@ def sample(company_id: str = "1001") -> CompanySettings:
         default_currency="EUR",
         default_item="42",
         timeline=TimelinePolicy.of(["sent", "paid"], "fr"),
+        permissions=Permissions.of(["void", "delete"]),
     ).touched(NOW)
 
 

@@ -84,6 +84,9 @@ async def test_update_then_get_round_trips_through_postgres(channel: grpc.aio.Ch
         ),
         copy_customer_details=True,
         default_currency="EUR",
+        invoice_permissions=settings_pb2.InvoicePermissions(
+            admins_only=[settings_pb2.INVOICE_ACTION_VOID, settings_pb2.INVOICE_ACTION_DELETE]
+        ),
     )
     mask = field_mask_pb2.FieldMask(
         paths=[
@@ -91,6 +94,7 @@ async def test_update_then_get_round_trips_through_postgres(channel: grpc.aio.Ch
             "due_date_policy",
             "copy_customer_details",
             "default_currency",
+            "invoice_permissions",
         ]
     )
 
@@ -110,6 +114,10 @@ async def test_update_then_get_round_trips_through_postgres(channel: grpc.aio.Ch
     assert s.due_date_policy.days == 14
     assert s.copy_customer_details
     assert s.default_currency == "EUR"
+    assert list(s.invoice_permissions.admins_only) == [
+        settings_pb2.INVOICE_ACTION_VOID,
+        settings_pb2.INVOICE_ACTION_DELETE,
+    ]
     assert s.etag == '"v1"'
     assert s.HasField("update_time")
 

@@ -262,6 +262,73 @@ async def test_the_session_carries_the_users_language(demo: DemoStack) -> None:
     )
 
 
+async def me_of(demo: DemoStack, user: int) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{demo.settings.public_url}/api/v1/me",
+            headers={"authorization": f"Bearer {token(demo, user)}"},
+        ) as response,
+    ):
+        me: dict[str, Any] = await response.json()
+        return me
+
+
+async def test_actions_kept_for_admins_are_refused_to_other_users_with_a_403(
+    demo: DemoStack,
+) -> None:
+    deal = f"companies/{DEMO_COMPANY}/deals/3"
+    status, _, created = await call(
+        demo,
+        "/api/v1/InvoiceService/CreateInvoice",
+        {
+            "parent": deal,
+            "requestId": "permissions-1",
+            "invoice": {
+                "customer": {"displayName": "Permissions Inc."},
+                "currencyCode": "USD",
+                "lines": [{"name": "Consulting", "quantity": "1", "unitPrice": "150"}],
+            },
+        },
+        bearer=token(demo, SALES),  # everyone may, until the settings say otherwise
+    )
+    assert status == 200, created
+    assert (await me_of(demo, SALES))["may"] == dict.fromkeys(
+        ("create", "send", "void", "delete"), True
+    )
+    status, _, _ = await call(
+        demo,
+        "/api/v1/SettingsService/UpdateSettings",
+        {
+            "settings": {
+                "name": f"companies/{DEMO_COMPANY}/settings",
+                "invoicePermissions": {"adminsOnly": ["INVOICE_ACTION_VOID"]},
+            },
+            "updateMask": "invoicePermissions",
+        },
+    )
+    assert status == 200
+
+    name = created["invoice"]["name"]
+    status, kind, refused = await call(
+        demo, "/api/v1/InvoiceService/VoidInvoice", {"name": name}, bearer=token(demo, SALES)
+    )
+
+    assert (status, kind) == (403, "application/problem+json")
+    assert refused["reason"] == Reason.ADMINS_ONLY
+    assert refused["metadata"]["action"] == "void"
+    assert (await me_of(demo, SALES))["may"] == {
+        "create": True,
+        "send": True,
+        "void": False,
+        "delete": True,
+    }
+    assert (await me_of(demo, ADMIN))["may"]["void"] is True
+    status, _, voided = await call(demo, "/api/v1/InvoiceService/VoidInvoice", {"name": name})
+    assert status == 200, voided
+    assert voided["invoice"]["state"] == "INVOICE_STATE_VOIDED"
+
+
 async def test_the_pdf_download_needs_the_token_and_the_right_company(demo: DemoStack) -> None:
     name = f"companies/{DEMO_COMPANY}/deals/3/invoices/nope"
     async with aiohttp.ClientSession() as session:

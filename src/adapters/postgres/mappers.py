@@ -27,6 +27,7 @@ from domain.invoice_template import (
     TemplateCustomField,
 )
 from domain.money import Money
+from domain.permissions import Permissions
 from domain.settings import CompanySettings
 from domain.timeline import TimelinePolicy
 
@@ -39,6 +40,7 @@ def settings_from_row(row: RowMapping) -> CompanySettings:
         for field, source in row["field_mapping"].items()
     }
     timeline = row["timeline"]
+    permissions = row["permissions"]
     return CompanySettings(
         **{
             **row,
@@ -47,18 +49,23 @@ def settings_from_row(row: RowMapping) -> CompanySettings:
             "timeline": TimelinePolicy.of(timeline["milestones"], timeline["language"])
             if timeline is not None
             else TimelinePolicy(),
+            "permissions": Permissions.of(permissions["admins_only"])
+            if permissions is not None
+            else Permissions(),
         }
     )
 
 
 def settings_values(settings: CompanySettings) -> dict[str, Any]:
-    """The settings' row: ``dataclasses.asdict``, the timeline policy as a JSON object."""
+    """The settings' row: ``dataclasses.asdict``, the timeline policy and the permissions as
+    JSON objects."""
     timeline = settings.timeline
     return dataclasses.asdict(settings) | {
         "timeline": {
             "milestones": sorted(m.value for m in timeline.milestones),
             "language": timeline.language.value,
-        }
+        },
+        "permissions": {"admins_only": sorted(a.value for a in settings.permissions.admins_only)},
     }
 
 

@@ -32,6 +32,7 @@ class CompanySettingsRow(SQLModel, table=True):
     default_terms: str | None = Field(default=None, max_length=64)
     default_item: str | None = Field(default=None, max_length=64)
     timeline: dict[str, Any] | None = _column(JSONB, nullable=True)  # NULL: the defaults
+    permissions: dict[str, Any] | None = _column(JSONB, nullable=True)  # NULL: everyone
     version: int = Field(default=1)
     updated_at: datetime = _column(_TIMESTAMP)
 

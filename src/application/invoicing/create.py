@@ -51,6 +51,7 @@ from domain.invoice_template import CustomFieldValue, InvoiceExtras, InvoiceTemp
 from domain.messages import MessageCode
 from domain.money import is_known_currency, to_decimal
 from domain.payment_term import PaymentTerm
+from domain.permissions import Action
 from domain.settings import CompanySettings
 
 log = structlog.get_logger("dealbooks.invoices")
@@ -217,6 +218,7 @@ class CreateInvoice:
         id was claimed first."""
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
+            ref.principal.ensure_may(settings.permissions, Action.CREATE, ref.company_id)
             invoice, creation = self._build(ref, data, settings, options, template, snapshot)
             record = IdempotencyRecord(fingerprint, invoice.id)
             if request_id and not await uow.idempotency.put(ref.company_id, request_id, record):

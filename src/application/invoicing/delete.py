@@ -10,12 +10,13 @@ from application.errors import NotFoundError
 from application.invoicing.stored import InvoiceAction
 from application.views import InvoiceView
 from domain.invoice import Invoice, InvoiceState
+from domain.permissions import Action
 
 
 class DeleteInvoice(InvoiceAction):
     async def execute(self, cmd: InvoiceActionCommand) -> InvoiceView:
         ref = cmd.invoice
-        invoice = await self._checked(ref, "delete")
+        invoice = await self._checked(ref, Action.DELETE)
         if invoice.quickbooks_id:
             # Already gone from QuickBooks: deleting it here is all that is left.
             with contextlib.suppress(NotFoundError):

@@ -11,6 +11,7 @@ from domain.customer import Customer
 from domain.errors import InvalidValueError
 from domain.invoice import Invoice
 from domain.messages import MessageCode
+from domain.permissions import Action
 
 
 class SendInvoice(InvoiceAction):
@@ -22,7 +23,7 @@ class SendInvoice(InvoiceAction):
                 Customer(display_name="recipient", email=to)
             except InvalidValueError:
                 raise InvalidValueError.of("to", MessageCode.NOT_AN_EMAIL, value=to[:80]) from None
-        invoice = await self._checked(ref, "send")
+        invoice = await self._checked(ref, Action.SEND)
         recipient = to or invoice.customer.email
         if not recipient:
             raise InvalidValueError.of("to", MessageCode.NO_RECIPIENT)

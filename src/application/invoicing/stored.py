@@ -21,6 +21,7 @@ from application.views import InvoiceView
 from domain.errors import InvalidStateTransitionError, InvalidValueError
 from domain.invoice import Invoice
 from domain.messages import MessageCode
+from domain.permissions import Action
 from domain.settings import CompanySettings
 
 QUICKBOOKS_ACTOR = "quickbooks"  # who recorded facts read from QuickBooks
@@ -81,10 +82,12 @@ class InvoiceAction:
     _: KW_ONLY
     jobs: JobQueue | None = None  # None: the sweep queues the timeline's job
 
-    async def _checked(self, ref: InvoiceRef, action: str) -> Invoice:
+    async def _checked(self, ref: InvoiceRef, action: Action) -> Invoice:
         async with self.uow_factory() as uow:
             invoice = await load_invoice(uow, ref)
-        if not invoice.can(action):
+            settings = await settings_of(uow, ref.company_id)
+        ref.principal.ensure_may(settings.permissions, action, ref.company_id)
+        if not invoice.can(action.value):
             raise InvalidStateTransitionError(invoice.id, invoice.state.name, action)
         return invoice
 

@@ -8,12 +8,13 @@ from application.commands import InvoiceActionCommand
 from application.invoicing.stored import InvoiceAction
 from application.views import InvoiceView
 from domain.invoice import Invoice, InvoiceState
+from domain.permissions import Action
 
 
 class VoidInvoice(InvoiceAction):
     async def execute(self, cmd: InvoiceActionCommand) -> InvoiceView:
         ref = cmd.invoice
-        invoice = await self._checked(ref, "void")
+        invoice = await self._checked(ref, Action.VOID)
         assert invoice.quickbooks_id is not None  # OPEN/PAID states always have one
         facts = await self.accounting.void_invoice(
             ref.company_id, invoice.quickbooks_id, request_id=f"void-{invoice.id}"

@@ -16,6 +16,7 @@ from application.views import SettingsView
 from dealbooks.v1 import customer_pb2, field_mapping_pb2, settings_pb2
 from domain.due_date_policy import DueDateRule
 from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
+from domain.permissions import Action
 from domain.timeline import Milestone
 from entrypoints.grpc.names import settings_name
 
@@ -44,6 +45,13 @@ _MILESTONE_TO_PROTO = {
     Milestone.DELETED: settings_pb2.INVOICE_MILESTONE_DELETED,
 }
 _MILESTONE_FROM_PROTO: dict[int, str] = {v: k.value for k, v in _MILESTONE_TO_PROTO.items()}
+_ACTION_TO_PROTO = {
+    Action.CREATE: settings_pb2.INVOICE_ACTION_CREATE,
+    Action.SEND: settings_pb2.INVOICE_ACTION_SEND,
+    Action.VOID: settings_pb2.INVOICE_ACTION_VOID,
+    Action.DELETE: settings_pb2.INVOICE_ACTION_DELETE,
+}
+_ACTION_FROM_PROTO: dict[int, str] = {v: k.value for k, v in _ACTION_TO_PROTO.items()}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -105,6 +113,9 @@ def settings_to_proto(view: SettingsView) -> settings_pb2.Settings:
             milestones=[_MILESTONE_TO_PROTO[m] for m in Milestone if s.timeline.wants(m)],
             language_code=s.timeline.language.value,
         ),
+        invoice_permissions=settings_pb2.InvoicePermissions(
+            admins_only=[_ACTION_TO_PROTO[a] for a in Action if a in s.permissions.admins_only]
+        ),
     )
 
 
@@ -131,4 +142,7 @@ def settings_input_from_proto(message: settings_pb2.Settings) -> SettingsInput:
         )
         if message.HasField("deal_timeline")
         else None,
+        invoice_permissions=tuple(
+            _from_proto(_ACTION_FROM_PROTO, a) for a in message.invoice_permissions.admins_only
+        ),
     )

@@ -22,7 +22,9 @@ from application.ports.clock import Clock
 from application.ports.connections import TokenStore
 from application.ports.crm import CrmGateway, CrmUser
 from application.reasons import MetadataKey, Reason
+from application.settings import AllowedActions
 from domain.connection import Vendor
+from domain.permissions import Action
 from entrypoints.http.browser_session import SessionUser
 
 ALGORITHM: Final = "HS256"
@@ -117,6 +119,7 @@ class PipedriveUiSessions:
     crm: CrmGateway
     token_store: TokenStore
     clock: Clock
+    allowed_actions: AllowedActions
     _: KW_ONLY
     jwt_secret: str
     settings_link: str
@@ -181,6 +184,9 @@ class PipedriveUiSessions:
         """``GET /api/v1/me``: the user, and where the app's settings live in Pipedrive."""
         claims, user = await self._user(request)
         link = await self.settings_link_for(claims.company_id)
+        allowed = await self.allowed_actions.execute(
+            self._principal(claims, user), claims.company_id
+        )
         return {
             "companyId": claims.company_id,
             "userId": claims.user_id,
@@ -188,4 +194,7 @@ class PipedriveUiSessions:
             "locale": user.locale.replace("_", "-"),  # BCP 47, e.g. "fr-FR"
             "isAdmin": user.is_admin,
             "settingsUrl": link,
+            # What the company's settings let this user do to invoices (the server enforces
+            # it; the pages only hide what would be refused).
+            "may": {action.value: action in allowed for action in Action},
         }

@@ -25,6 +25,8 @@ const STATUS_CLASS = {
 };
 
 const stateKey = (state) => state.replace("INVOICE_STATE_", "");
+// What the company's settings let this user do (the server refuses the rest anyway).
+const may = (action) => session?.may?.[action] !== false;
 const numberOf = (invoice) => invoice.docNumber || t("panel.draftNumber");
 const isFinal = (state) => ["INVOICE_STATE_VOIDED", "INVOICE_STATE_DELETED", "INVOICE_STATE_CREATE_FAILED", "INVOICE_STATE_CREATING"].includes(state);
 
@@ -76,19 +78,21 @@ function invoiceItem(invoice, index) {
   const action = (key, handler, enabled = true) =>
     el("li", { role: "none" }, el("button", { type: "button", role: "menuitem", "aria-disabled": enabled ? null : "true", disabled: !enabled, onclick: handler, "data-action": key }, t(`panel.${key}`)));
   const live = !isFinal(state);
-  actions.push(action("send", () => sendInvoice(invoice), live));
+  if (may("send")) actions.push(action("send", () => sendInvoice(invoice), live));
   actions.push(action("pdf", () => downloadPdf(invoice), Boolean(invoice.quickbooksInvoiceId) && state !== "INVOICE_STATE_DELETED"));
   if (invoice.quickbooksUrl && state !== "INVOICE_STATE_DELETED") {
     actions.push(el("li", { role: "none" }, el("a", { role: "menuitem", href: invoice.quickbooksUrl, target: "_blank", rel: "noopener noreferrer", "data-action": "open" }, t("panel.open"))));
   }
-  actions.push(action("void", () => voidInvoice(invoice), live || state === "INVOICE_STATE_PAID"));
-  if (state === "INVOICE_STATE_CREATE_FAILED") actions.push(action("dismiss", () => dismissInvoice(invoice)));
-  else actions.push(action("delete", () => deleteInvoice(invoice), state !== "INVOICE_STATE_DELETED" && state !== "INVOICE_STATE_CREATING"));
+  if (may("void")) actions.push(action("void", () => voidInvoice(invoice), live || state === "INVOICE_STATE_PAID"));
+  if (may("delete")) { // dismissing a refused invoice deletes it too
+    if (state === "INVOICE_STATE_CREATE_FAILED") actions.push(action("dismiss", () => dismissInvoice(invoice)));
+    else actions.push(action("delete", () => deleteInvoice(invoice), state !== "INVOICE_STATE_DELETED" && state !== "INVOICE_STATE_CREATING"));
+  }
   const menuButton = el("button", { type: "button", class: "button icon", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": menuId, "aria-label": t("panel.menu", { number }) }, "…");
   const menu = el("ul", { id: menuId, role: "menu", hidden: true }, actions);
   const failed = state === "INVOICE_STATE_CREATE_FAILED"
     ? el("p", { class: "error" }, t("panel.failedReason", { reason: tFailure(invoice) }), " ",
-        el("button", { type: "button", class: "link", onclick: () => newInvoice() }, t("panel.retry")))
+        may("create") ? el("button", { type: "button", class: "link", onclick: () => newInvoice() }, t("panel.retry")) : null)
     : null;
   // QuickBooks' total when it differs from the lines': Total and Balance from one source, and
   // the difference said in words, not only in the history.
@@ -265,6 +269,7 @@ function showConnection(kind, error = null) {
   showState(kind, { error });
   const usable = kind === STATE.READY;
   $("new-invoice").disabled = !usable;
+  $("new-invoice").hidden = !may("create");
   $("refresh").disabled = !usable;
 }
 

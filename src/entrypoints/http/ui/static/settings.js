@@ -14,6 +14,7 @@ const RULES = [
   "DUE_DATE_RULE_DAYS_AFTER_END_OF_MONTH", "DUE_DATE_RULE_DAY_OF_NEXT_MONTH", "DUE_DATE_RULE_QUICKBOOKS_TERM",
 ];
 const MILESTONES = ["CREATED", "SENT", "PARTIALLY_PAID", "PAID", "OVERDUE", "VOIDED", "DELETED"];
+const ACTIONS = ["CREATE", "SEND", "VOID", "DELETE"];
 const LANGUAGES = ["", "en", "fr"];
 const MAPPINGS = { to: "to", address: "address", email: "email", taxId: "taxId" };
 let settings = null;
@@ -174,6 +175,10 @@ async function loadSettings() {
     el("input", { type: "checkbox", name: "milestone", value: `INVOICE_MILESTONE_${m}`, checked: chosen.has(`INVOICE_MILESTONE_${m}`), "data-field": "settings.deal_timeline.milestones" }),
     " ", el("span", {}, t(`settings.milestone.${m}`)))));
   f.timelineLanguage.replaceChildren(...LANGUAGES.map((code) => el("option", { value: code, selected: code === (timeline.languageCode ?? "") }, t(`settings.timelineLanguage.${code || "auto"}`))));
+  const adminsOnly = new Set(settings.invoicePermissions?.adminsOnly ?? []);
+  $("admins-only").replaceChildren(...ACTIONS.map((a) => el("label", { class: "check" },
+    el("input", { type: "checkbox", name: "adminsOnly", value: `INVOICE_ACTION_${a}`, checked: adminsOnly.has(`INVOICE_ACTION_${a}`), "data-field": "settings.invoice_permissions" }),
+    " ", el("span", {}, t(`settings.adminsOnly.${a}`)))));
   const { fields } = await rpc("SettingsService", "ListMappableFields", { parent: company })
     .catch(() => ({ fields: [] }));
   mappable = fields;
@@ -210,8 +215,11 @@ async function save(event) {
         milestones: [...document.querySelectorAll('input[name="milestone"]:checked')].map((box) => box.value),
         languageCode: f.timelineLanguage.value,
       },
+      invoicePermissions: {
+        adminsOnly: [...document.querySelectorAll('input[name="adminsOnly"]:checked')].map((box) => box.value),
+      },
     },
-    updateMask: "fieldMapping,dueDatePolicy,copyCustomerDetails,defaultCurrency,defaultTaxCode,defaultTerms,defaultItem,dealTimeline",
+    updateMask: "fieldMapping,dueDatePolicy,copyCustomerDetails,defaultCurrency,defaultTaxCode,defaultTerms,defaultItem,dealTimeline,invoicePermissions",
   };
   try {
     ({ settings } = await rpc("SettingsService", "UpdateSettings", body));
