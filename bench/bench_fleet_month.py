@@ -323,7 +323,7 @@ def figures(
             invoices + events + notices + len(service.notices.watermarks),
             "rows",
             note=f"invoices {invoices:,}, invoice events {events:,}, QuickBooks notices "
-            f"{notices:,} (never pruned today), watermarks {len(service.notices.watermarks):,}",
+            f"{notices:,} (deleted 30 days after they are processed), watermarks {len(service.notices.watermarks):,}",
         ),
         Figure(f"{PREFIX}: bench run time", seconds, "s"),
     ]
