@@ -22,7 +22,7 @@ go through it). It waits for each gateway's ``/readyz`` and drives them:
    in QuickBooks compared with the creates the callers were answered (none lost, none twice)
    and with the service's own table; then SIGTERM to each process (the graceful stop timed).
 
-    python -m bench scale_out       (about 4 minutes; `make bench` runs it too)
+    python -m bench scale_out       (about 3 minutes; `make bench` runs it too)
 
 ``DEALBOOKS_BENCH_DATABASE_URL`` (an empty database) replaces the embedded Postgres.
 """
