@@ -1,6 +1,7 @@
 """`make bench`: every benchmark against the real service in its own process, the results table
 printed and written to bench/results.json. `python -m bench <name>` runs one benchmark that needs
-no service process (`metered_reads`, `fleet_month`) and replaces only its figures in the file."""
+no service process of the driver's (`metered_reads`, `fleet_month`, `scale_out`: the last
+starts its own) and replaces only its figures in the file."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bench import (
     bench_metered_reads,
     bench_pipedrive_burst,
     bench_quickbooks_throughput,
+    bench_scale_out,
     bench_sync,
     bench_sync_reads,
 )
@@ -65,6 +67,7 @@ async def main() -> None:
     figures += await bench_sync_reads.run()
     figures += await bench_metered_reads.run()
     figures += await bench_fleet_month.run()
+    figures += await bench_scale_out.run()
     write(figures)
     print(table(figures))
 
@@ -74,6 +77,7 @@ async def main() -> None:
 ALONE = {
     bench_metered_reads.NAME: (bench_metered_reads.run, bench_metered_reads.PREFIX),
     bench_fleet_month.NAME: (bench_fleet_month.run, bench_fleet_month.PREFIX),
+    bench_scale_out.NAME: (bench_scale_out.run, bench_scale_out.PREFIX),
 }
 
 

@@ -164,9 +164,18 @@ async def _freshness(ports: dict[str, Any], token: str) -> tuple[list[float], li
     return delays, panel_delays
 
 
-async def _webhooks(ports: dict[str, Any]) -> tuple[float, int, int]:
-    url = f"http://127.0.0.1:{ports['http_port']}/webhooks/quickbooks"
-    deadline = time.perf_counter() + WEBHOOK_SECONDS
+async def deliveries(
+    urls: list[str],
+    database_url: str,
+    *,
+    seconds: float = WEBHOOK_SECONDS,
+    clients: int = WEBHOOK_CLIENTS,
+    realm: str = "bench-realm-not-connected",
+) -> tuple[float, int, int]:
+    """Signed QuickBooks webhook deliveries (one changed invoice each, of a realm no company
+    is connected to) from ``clients`` loops for ``seconds``, each sent to the next of ``urls``
+    in turn: (deliveries accepted per second, accepted ones not stored, refused)."""
+    deadline = time.perf_counter() + seconds
     accepted = refused = 0
     counter = iter(range(10**9))
 
@@ -178,7 +187,7 @@ async def _webhooks(ports: dict[str, Any]) -> tuple[float, int, int]:
                 {
                     "eventNotifications": [
                         {
-                            "realmId": "bench-realm-not-connected",
+                            "realmId": realm,
                             "dataChangeEvent": {
                                 "entities": [
                                     {
@@ -195,7 +204,7 @@ async def _webhooks(ports: dict[str, Any]) -> tuple[float, int, int]:
             ).encode()
             signature = base64.b64encode(hmac.new(VERIFIER.encode(), body, hashlib.sha256).digest())
             async with http.post(
-                url, data=body, headers={"intuit-signature": signature.decode()}
+                urls[n % len(urls)], data=body, headers={"intuit-signature": signature.decode()}
             ) as r:
                 if r.status == 200:
                     accepted += 1
@@ -204,18 +213,23 @@ async def _webhooks(ports: dict[str, Any]) -> tuple[float, int, int]:
 
     started = time.perf_counter()
     async with aiohttp.ClientSession() as http:
-        await asyncio.gather(*(client(http) for _ in range(WEBHOOK_CLIENTS)))
+        await asyncio.gather(*(client(http) for _ in range(clients)))
     elapsed = time.perf_counter() - started
-    conn = await asyncpg.connect(ports["database_url"].replace("postgresql+asyncpg", "postgresql"))
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
         # Notices keep the realm's keyed digest (under the service's secret key).
-        realm_key = SecretBox(load_settings().secret_key).digest("bench-realm-not-connected")
+        realm_key = SecretBox(load_settings().secret_key).digest(realm)
         stored = await conn.fetchval(
             "SELECT count(*) FROM accounting_notices WHERE realm_key = $1", realm_key
         )
     finally:
         await conn.close()
     return accepted / elapsed, accepted - int(stored), refused
+
+
+async def _webhooks(ports: dict[str, Any]) -> tuple[float, int, int]:
+    url = f"http://127.0.0.1:{ports['http_port']}/webhooks/quickbooks"
+    return await deliveries([url], ports["database_url"])
 
 
 async def run(ports: dict[str, Any], token: str) -> list[Figure]:
