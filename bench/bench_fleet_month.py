@@ -323,7 +323,8 @@ def figures(
             invoices + events + notices + len(service.notices.watermarks),
             "rows",
             note=f"invoices {invoices:,}, invoice events {events:,}, QuickBooks notices "
-            f"{notices:,} (deleted 30 days after they are processed), watermarks {len(service.notices.watermarks):,}",
+            f"{notices:,} (deleted 30 days after they are processed), "
+            f"watermarks {len(service.notices.watermarks):,}",
         ),
         Figure(f"{PREFIX}: bench run time", seconds, "s"),
     ]
