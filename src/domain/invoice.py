@@ -1,4 +1,4 @@
-"""Invoice aggregate and its state machine (one explicit table); lines in ``invoice_line``.
+"""Invoice aggregate; its state machine in ``invoice_state``, its lines in ``invoice_line``.
 
 QuickBooks is the source of truth for money facts once the invoice exists there: most
 transitions are facts applied (a payment, a void seen in QuickBooks); a few are requests a user
@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Final
 
 from domain.customer import Customer, is_plausible_email
@@ -38,80 +37,23 @@ from domain.events import (
 )
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice_line import InvoiceLine, InvoiceTotals, TaxMethod, totals_of
+from domain.invoice_state import TRANSITIONS
+from domain.invoice_state import InvoiceState as InvoiceState
+from domain.invoice_state import InvoiceStatus as InvoiceStatus
+from domain.invoice_state import allowed_actions as allowed_actions
+from domain.invoice_state import status_of as status_of
 from domain.messages import MessageCode
 from domain.money import Money, currency_violation
 from domain.payment_term import PaymentTerm
 from domain.validation import checked_text
 
-MEMO_MAX: Final = 1000
-FAILURE_REASON_MAX: Final = 1000
-
-
-class InvoiceState(StrEnum):
-    CREATING = "creating"
-    CREATE_FAILED = "create_failed"
-    OPEN = "open"
-    PARTIALLY_PAID = "partially_paid"
-    PAID = "paid"
-    VOIDED = "voided"
-    DELETED = "deleted"
-
-
-class InvoiceStatus(StrEnum):
-    """The label shown to users: the state, or OVERDUE when an unpaid invoice is past due."""
-
-    CREATING = "creating"
-    CREATE_FAILED = "create_failed"
-    OPEN = "open"
-    PARTIALLY_PAID = "partially_paid"
-    PAID = "paid"
-    OVERDUE = "overdue"
-    VOIDED = "voided"
-    DELETED = "deleted"
-
-
-_CREATING = InvoiceState.CREATING
-_CREATE_FAILED = InvoiceState.CREATE_FAILED
 _OPEN = InvoiceState.OPEN
 _PARTIALLY_PAID = InvoiceState.PARTIALLY_PAID
 _PAID = InvoiceState.PAID
 _VOIDED = InvoiceState.VOIDED
-_DELETED = InvoiceState.DELETED
 
-_TRANSITIONS: Final[dict[str, dict[InvoiceState, InvoiceState]]] = {
-    # creation
-    "confirm_created": {_CREATING: _OPEN, _CREATE_FAILED: _OPEN},
-    "reject": {_CREATING: _CREATE_FAILED},
-    "revise": {_CREATE_FAILED: _CREATE_FAILED},
-    "retry": {_CREATE_FAILED: _CREATING},
-    # facts seen in QuickBooks
-    "apply_payment": {_OPEN: _PARTIALLY_PAID, _PARTIALLY_PAID: _PARTIALLY_PAID},
-    "apply_full_payment": {_OPEN: _PAID, _PARTIALLY_PAID: _PAID},
-    "reopen": {_PARTIALLY_PAID: _OPEN, _PAID: _OPEN},
-    "reopen_partially": {_PAID: _PARTIALLY_PAID},
-    "update_from_accounting": {
-        _OPEN: _OPEN,
-        _PARTIALLY_PAID: _PARTIALLY_PAID,
-        _PAID: _PAID,
-        _VOIDED: _VOIDED,
-    },
-    "record_overdue": {_OPEN: _OPEN, _PARTIALLY_PAID: _PARTIALLY_PAID},
-    # user requests (also applied when seen in QuickBooks)
-    "void": {_OPEN: _VOIDED, _PARTIALLY_PAID: _VOIDED, _PAID: _VOIDED},
-    "delete": {
-        _OPEN: _DELETED,
-        _PARTIALLY_PAID: _DELETED,
-        _PAID: _DELETED,
-        _VOIDED: _DELETED,
-        _CREATE_FAILED: _DELETED,
-    },
-    "send": {_OPEN: _OPEN, _PARTIALLY_PAID: _PARTIALLY_PAID, _PAID: _PAID},
-}
-
-
-def allowed_actions(state: InvoiceState) -> frozenset[str]:
-    """The actions the state machine allows in ``state`` (e.g. to show the "..." menu)."""
-    return frozenset(action for action, moves in _TRANSITIONS.items() if state in moves)
+MEMO_MAX: Final = 1000
+FAILURE_REASON_MAX: Final = 1000
 
 
 def _require_aware(now: datetime) -> None:
@@ -287,12 +229,12 @@ class Invoice:
 
     def can(self, action: str) -> bool:
         """True when ``action`` is allowed in the current state."""
-        return self.state in _TRANSITIONS.get(action, {})
+        return self.state in TRANSITIONS.get(action, {})
 
     def _target(self, action: str, now: datetime) -> InvoiceState:
         """The state ``action`` leads to from this one, at an aware ``now``."""
         _require_aware(now)
-        target = _TRANSITIONS[action].get(self.state)
+        target = TRANSITIONS[action].get(self.state)
         if target is None:
             raise InvalidStateTransitionError(self.id, self.state.name, action)
         return target
@@ -632,19 +574,3 @@ def _check_untaxed(lines: Sequence[InvoiceLine]) -> None:
     ]
     if violations:
         raise InvalidValueError.many(violations)
-
-
-def status_of(
-    state: InvoiceState, due_date: date | None, balance: Money, today: date
-) -> InvoiceStatus:
-    """The label an invoice in ``state`` shows on ``today`` (the company's local date): OVERDUE
-    when it is open or partly paid, something is left to pay and it was due before today; else
-    its state. The one place OVERDUE is decided (invoices and stored views alike)."""
-    if (
-        state in (_OPEN, _PARTIALLY_PAID)
-        and due_date is not None
-        and due_date < today
-        and balance.is_positive()
-    ):
-        return InvoiceStatus.OVERDUE
-    return InvoiceStatus(state.value)

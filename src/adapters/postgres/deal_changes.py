@@ -1,5 +1,5 @@
 """DealChanges on Postgres LISTEN/NOTIFY: each invoice write notifies ``DEAL_CHANGES`` with
-"company/deal" in its own statement (``repositories._with_events``), delivered at commit to
+"company/deal" in its own statement (``invoices._with_events``), delivered at commit to
 every listening process. Each gateway process holds one listening connection (not one per
 panel) and wakes the subscriptions of that deal.
 

@@ -9,14 +9,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.postgres.errors import database_unavailable, is_unreachable
+from adapters.postgres.invoices import (
+    PostgresIdempotencyStore,
+    PostgresInvoiceEventRepository,
+    PostgresInvoiceRepository,
+)
 from adapters.postgres.repositories import (
     PostgresCompanyPurgeRepository,
     PostgresCustomerLinkRepository,
     PostgresDealFollowUpRepository,
     PostgresDealTimelineRepository,
-    PostgresIdempotencyStore,
-    PostgresInvoiceEventRepository,
-    PostgresInvoiceRepository,
     PostgresInvoiceTemplateRepository,
     PostgresSettingsRepository,
 )

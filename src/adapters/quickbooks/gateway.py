@@ -21,11 +21,11 @@ from adapters.quickbooks.mappers import (
     customer_from_qbo,
     escape_query,
     invoice_from_qbo,
-    invoice_options_from_qbo,
     invoice_to_qbo,
     needs_home_currency,
     ref,
 )
+from adapters.quickbooks.reference_data import invoice_options_from_qbo
 from adapters.vendor_http.cache import CompanyCache
 from application.errors import NotFoundError, UpstreamRejectedError
 from application.ports.accounting import (
