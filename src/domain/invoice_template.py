@@ -196,15 +196,7 @@ class InvoiceTemplate:
             "customer_memo",
             checked_text(self.customer_memo, "customer_memo", MEMO_MAX, violations),
         )
-        object.__setattr__(
-            self,
-            "private_note",
-            checked_text(self.private_note, "private_note", PRIVATE_NOTE_MAX, violations),
-        )
-        object.__setattr__(self, "custom_fields", tuple(self.custom_fields))
-        _check_custom_fields(self.custom_fields, "custom_fields", violations)
-        for attr in ("bill_email_cc", "bill_email_bcc"):
-            object.__setattr__(self, attr, email_list(getattr(self, attr), attr, violations))
+        _check_extras(self, violations)
         for attr in ("is_default", "allow_online_card", "allow_online_ach"):
             if not isinstance(getattr(self, attr), bool):
                 violations.append(FieldViolation(attr, MessageCode.NOT_A_BOOLEAN))
@@ -251,18 +243,26 @@ class InvoiceExtras:
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
-        object.__setattr__(
-            self,
-            "private_note",
-            checked_text(self.private_note, "private_note", PRIVATE_NOTE_MAX, violations),
-        )
-        object.__setattr__(self, "custom_fields", tuple(self.custom_fields))
-        _check_custom_fields(self.custom_fields, "custom_fields", violations)
-        for attr in ("bill_email_cc", "bill_email_bcc"):
-            object.__setattr__(self, attr, email_list(getattr(self, attr), attr, violations))
+        _check_extras(self, violations)
         for attr in ("allow_online_card", "allow_online_ach"):
             if getattr(self, attr) is not None and not isinstance(getattr(self, attr), bool):
                 violations.append(FieldViolation(attr, MessageCode.NOT_A_BOOLEAN))
         _no_nul(self, ("private_note",), violations)
         if violations:
             raise InvalidValueError.many(violations)
+
+
+def _check_extras(
+    extras: InvoiceTemplate | InvoiceExtras, violations: list[FieldViolation]
+) -> None:
+    """What a template and an invoice's extras share: the private note, the custom fields and
+    the CC/BCC lists, checked (and normalized in place) the same way."""
+    object.__setattr__(
+        extras,
+        "private_note",
+        checked_text(extras.private_note, "private_note", PRIVATE_NOTE_MAX, violations),
+    )
+    object.__setattr__(extras, "custom_fields", tuple(extras.custom_fields))
+    _check_custom_fields(extras.custom_fields, "custom_fields", violations)
+    for attr in ("bill_email_cc", "bill_email_bcc"):
+        object.__setattr__(extras, attr, email_list(getattr(extras, attr), attr, violations))
