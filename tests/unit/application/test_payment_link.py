@@ -3,11 +3,18 @@ the invoice while there is something to pay, and in the deal's note."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from application.commands import InvoiceActionCommand
 from domain.invoice import InvoiceState
-from tests.unit.application.invoicing_world import World, create_command, invoice_ref
+from tests.unit.application.invoicing_world import (
+    COMPANY,
+    World,
+    create_command,
+    invoice_ref,
+)
 
 
 @pytest.fixture
@@ -66,3 +73,14 @@ async def test_a_voided_invoice_no_longer_offers_its_link(world: World) -> None:
 
     assert voided.state is InvoiceState.VOIDED
     assert voided.payment_link is None
+
+
+async def test_a_french_company_reads_payer_en_ligne(world: World) -> None:
+    world.qbo.online_payments = True
+    world.crm.users[COMPANY] = dataclasses.replace(world.crm.users[COMPANY], locale="fr_FR")
+
+    view = await world.create.execute(create_command())
+
+    (note,) = texts(world)
+    assert note.startswith("Facture ")
+    assert note.endswith(f"\nPayer en ligne : {view.payment_link}")
