@@ -32,6 +32,7 @@ from application.ports.persistence import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from application.views import payable_link
 from domain.invoice import Invoice
 from domain.timeline import Milestone, TimelinePolicy, milestones_of
 
@@ -85,6 +86,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         Milestone.VOIDED: "Invoice {number} voided in QuickBooks.",
         Milestone.DELETED: "Invoice {number} deleted from QuickBooks.",
         "link": "Open in QuickBooks: {url}",
+        "pay": "Pay online: {url}",
     },
     "fr": {
         Milestone.CREATED: "Facture {number} créée dans QuickBooks : {total}.",
@@ -97,6 +99,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         Milestone.VOIDED: "Facture {number} annulée dans QuickBooks.",
         Milestone.DELETED: "Facture {number} supprimée de QuickBooks.",
         "link": "Ouvrir dans QuickBooks : {url}",
+        "pay": "Payer en ligne : {url}",
     },
 }
 _MONEY_DETAILS: Final = ("total", "amount", "amount_paid", "balance")
@@ -134,8 +137,28 @@ def timeline_text(entry: TimelineEntry, invoice: Invoice | None, language: str) 
         line = texts[entry.milestone].format_map(params)
     except KeyError:  # details of an older shape: say what happened, without the figures
         line = texts[entry.milestone].split(":")[0].rstrip(" ") + "."
+    lines = [line]
     url = invoice.quickbooks_url if invoice is not None else None
-    return f"{line}\n{texts['link'].format(url=url)}" if url else line
+    if url:
+        lines.append(texts["link"].format(url=url))
+    pay = _payment_link(entry, invoice)
+    if pay:
+        lines.append(texts["pay"].format(url=pay))
+    return "\n".join(lines)
+
+
+# The milestones after which the customer still has something to pay.
+_PAYABLE_MILESTONES: Final = frozenset(
+    {Milestone.CREATED, Milestone.SENT, Milestone.PARTIALLY_PAID, Milestone.OVERDUE}
+)
+
+
+def _payment_link(entry: TimelineEntry, invoice: Invoice | None) -> str | None:
+    """The invoice's payment link (issue 17), on the notes of milestones that leave something
+    to pay, while the invoice still has (not once it is paid, voided or deleted)."""
+    if invoice is None or entry.milestone not in _PAYABLE_MILESTONES:
+        return None
+    return payable_link(invoice.state, invoice.payment_link)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from application.ports.accounting import AccountingCustomer
 from domain.customer import Customer
@@ -59,6 +59,7 @@ class InvoiceView:
     totals: InvoiceTotals
     quickbooks_id: str | None
     quickbooks_url: str | None
+    payment_link: str | None  # only while there is something to pay (see payable_link)
     quickbooks_total: Money | None
     failure_reason: str | None
     failure_code: str | None
@@ -100,6 +101,7 @@ class InvoiceView:
             quickbooks_url=(
                 invoice.quickbooks_url if invoice.state is not InvoiceState.DELETED else None
             ),
+            payment_link=payable_link(invoice.state, invoice.payment_link),
             quickbooks_total=invoice.quickbooks_total,
             failure_reason=invoice.failure_reason,
             failure_code=invoice.failure_code,
@@ -114,6 +116,15 @@ class InvoiceView:
             tax_by_quickbooks=invoice.tax_by_quickbooks,
             sales_tax_code_id=invoice.sales_tax_code_id,
         )
+
+
+_PAYABLE: Final = frozenset({InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID})
+
+
+def payable_link(state: InvoiceState, link: str | None) -> str | None:
+    """The payment link, while the invoice has something to pay: a paid, voided or deleted
+    invoice offers none (QuickBooks' page would only say there is nothing to pay)."""
+    return link if link and state in _PAYABLE else None
 
 
 @dataclass(frozen=True, slots=True)

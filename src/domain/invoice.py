@@ -153,6 +153,9 @@ class Invoice:
     last_sent_at: datetime | None = None
     overdue_recorded_for: date | None = None
     quickbooks_url: str | None = None
+    # QuickBooks' InvoiceLink: where the customer pays online (None: the company does not
+    # take online payments, or the invoice does not allow them).
+    payment_link: str | None = None
     terms_id: str | None = None  # the QuickBooks term sent (or applied by QuickBooks)
     terms_name: str | None = None
     # US automated sales tax: QuickBooks computes the tax; the lines carry none of ours, and
@@ -266,10 +269,12 @@ class Invoice:
         due_date: date | None = None,
         terms: tuple[str, str] | None = None,
         quickbooks_tax: Money | None = None,
+        payment_link: str | None = None,
     ) -> None:
         """QuickBooks created the invoice. If its total differs from ours both are kept and an
         InvoiceTotalsMismatched event says so (see :attr:`totals_mismatch`). ``quickbooks_url``
-        opens it in QuickBooks. ``due_date`` and ``terms`` (id, name) are what QuickBooks
+        opens it in QuickBooks; ``payment_link`` is where the customer pays it online, if they
+        can. ``due_date`` and ``terms`` (id, name) are what QuickBooks
         recorded: they fill in what the invoice left to it, as ``quickbooks_tax`` does the tax
         of an invoice taxed by QuickBooks."""
         self._target("confirm_created", now)
@@ -281,6 +286,7 @@ class Invoice:
             self.customer = self.customer.with_quickbooks_id(customer_quickbooks_id)
         self.quickbooks_id = quickbooks_id
         self.quickbooks_url = quickbooks_url
+        self.payment_link = payment_link or None
         self.doc_number = doc_number or None
         self.sync_token = sync_token
         self.quickbooks_total = quickbooks_total

@@ -38,7 +38,7 @@ _ADDED_BY_0008 = {
     "failure_code",
     "failure_params",
 }
-_ADDED_AFTER_0010 = {"tax_by_quickbooks", "quickbooks_tax", "sales_tax_code_id"}
+_ADDED_AFTER_0010 = {"tax_by_quickbooks", "quickbooks_tax", "sales_tax_code_id", "payment_link"}
 _ADDED_AFTER_0008 = {"terms_id", "terms_name", *_ADDED_AFTER_0010}
 _JSON = ("customer", "lines", "failure_params")
 REVISIONS = [

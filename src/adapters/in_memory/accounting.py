@@ -56,6 +56,7 @@ class InMemoryAccountingGateway:
             country="US",
         )
         self.connected: set[str] = set()
+        self.online_payments = False  # the company takes online payments (QuickBooks Payments)
         self.rationed = False  # this month's metered reads are running low
         self.customers: dict[str, AccountingCustomer] = {}
         self.invoices: dict[str, AccountingInvoice] = {}
@@ -266,12 +267,25 @@ class InMemoryAccountingGateway:
             terms_id=term.id if term else None,
             terms_name=term.name if term else None,
             tax=tax,
+            payment_link=self._payment_link(new_id, invoice, extras),
         )
         self.invoices[new_id] = created
         self.sent_rates[new_id] = exchange_rate
         self.sent_extras[new_id] = extras
         self.requests[f"invoice:{request_id}"] = created
         return created
+
+    def _payment_link(
+        self, invoice_id: str, invoice: Invoice, extras: InvoiceExtras | None
+    ) -> str | None:
+        """As QuickBooks: a link where the company takes online payments, the invoice allows
+        one way to pay online (unset: the company's setting) and has an email."""
+        card = extras.allow_online_card if extras else None
+        ach = extras.allow_online_ach if extras else None
+        allowed = any(self.online_payments if o is None else o for o in (card, ach))
+        if not (self.online_payments and allowed and invoice.customer.email):
+            return None
+        return f"https://pay.example/invoice/{invoice_id}"
 
     async def get_invoice(self, company_id: str, invoice_id: str) -> AccountingInvoice | None:
         self._enter(company_id, "get_invoice")

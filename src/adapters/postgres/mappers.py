@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping
 
 from adapters.postgres.tables import InvoiceEventRow
 from application.ports.persistence import CreationOptions
-from application.views import InvoiceView, LineView
+from application.views import InvoiceView, LineView, payable_link
 from domain.customer import Address, Customer
 from domain.due_date_policy import DueDatePolicy
 from domain.events import EVENT_TYPES, DomainEvent
@@ -218,6 +218,7 @@ def view_from_row(row: asyncpg.Record, today: date) -> InvoiceView:
             balance=balance,
         ),
         "quickbooks_url": row["quickbooks_url"] if state is not InvoiceState.DELETED else None,
+        "payment_link": payable_link(state, row["payment_link"]),
         "quickbooks_total": _money(row["quickbooks_total"], currency),
         "failure_params": row["failure_params"] or {},
     }

@@ -155,6 +155,7 @@ class InvoiceRow(SQLModel, table=True):
     total: Decimal = _column(_AMOUNT)
     balance: Decimal = _column(_AMOUNT)
     quickbooks_url: str | None = None
+    payment_link: str | None = None  # QuickBooks' InvoiceLink
     terms_id: str | None = Field(default=None, max_length=64)
     terms_name: str | None = Field(default=None, max_length=100)
     quickbooks_tax: Decimal | None = _column(_AMOUNT, nullable=True)

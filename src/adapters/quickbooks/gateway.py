@@ -244,7 +244,10 @@ class QuickBooksAccountingGateway:
         preferences = options.preferences
         if exchange_rate is not None and invoice.currency != preferences.home_currency:
             body["ExchangeRate"] = exchange_rate  # else QuickBooks' rate for TxnDate applies
-        created = await self.client.post(company_id, "invoice", body, request_id=request_id)
+        # include=invoiceLink: the payment link comes with the answer, with no metered read.
+        created = await self.client.post(
+            company_id, "invoice", body, request_id=request_id, include="invoiceLink"
+        )
         result = invoice_from_qbo(created["Invoice"], invoice.currency)
         log.info(
             "quickbooks.invoice_created",

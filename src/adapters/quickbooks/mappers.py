@@ -109,7 +109,15 @@ def invoice_from_qbo(obj: Mapping[str, Any], default_currency: str = "USD") -> A
         terms_id=ref(obj.get("SalesTermRef")),
         terms_name=_ref_name(obj.get("SalesTermRef")),
         tax=_total_tax(obj, currency),
+        payment_link=_payment_link(obj.get("InvoiceLink")),
     )
+
+
+def _payment_link(value: Any) -> str | None:
+    """``InvoiceLink`` (reference §3.2): absent, or an empty string, when there is none."""
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        return None
+    return value
 
 
 def _total_tax(obj: Mapping[str, Any], currency: str) -> Money | None:

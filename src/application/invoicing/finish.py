@@ -157,6 +157,7 @@ class FinishInvoiceCreation:
                     if created.terms_id
                     else None,
                     quickbooks_tax=created.tax,
+                    payment_link=created.payment_link,
                 )
                 invoice.mark_synced(now)
                 # The "created" entry on the deal's timeline; the follow-up job posts it.

@@ -57,6 +57,9 @@ class AccountingInvoice:
     terms_id: str | None = None  # SalesTermRef, as QuickBooks recorded it
     terms_name: str | None = None
     tax: Money | None = None  # TxnTaxDetail.TotalTax
+    # InvoiceLink: the customer's "review and pay" page, where the company takes online
+    # payments and the invoice allows them (an answer to a request asking for it).
+    payment_link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

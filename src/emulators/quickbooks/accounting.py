@@ -8,19 +8,20 @@ unknown ``include`` values are ignored.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from . import faults
+from . import faults, invoices
 from .clock import envelope_time, meta_time
 from .config import EmulatorConfig
 from .faults import QBOError
 from .limits import LATENCY_MS, Throttle
 from .metering import Meter, classify
-from .oauth import AccessDenied, TokenStore
+from .oauth import AccessDenied, TokenStore, base_url
 from .ops import Accounting, kind_for
 from .pdf import invoice_pdf
 from .rules import CURRENCY_NAMES, exchange_rate
@@ -63,6 +64,7 @@ class AccountingRoutes:
         r.add_get(PREFIX + "/{entity}/{id}", self.read)
         r.add_post(PREFIX + "/{entity}", self.write)
         r.add_route("*", PREFIX + "/{tail:.*}", self.unknown)
+        r.add_get(invoices.PAY_PATH + "{token}", self.pay_page)
 
     # ---------------------------------------------------------------- plumbing
 
@@ -188,6 +190,41 @@ class AccountingRoutes:
     def _include(request: web.Request) -> set[str]:
         return {p.strip().lower() for p in request.query.get("include", "").split(",") if p.strip()}
 
+    def _link(self, request: web.Request, company: Company, entity: str, obj: Any) -> None:
+        """``InvoiceLink`` on an invoice read or written with ``?include=invoiceLink``
+        (reference §3.2, §4.1; minorversion >= 36, which the emulator always is): present only
+        where the customer can pay online, otherwise left out. [U] QuickBooks may answer an
+        empty string there instead; clients treat both alike."""
+        if entity != "Invoice" or "invoicelink" not in self._include(request):
+            return
+        stored = company.get("Invoice", obj.get("Id")) if isinstance(obj, dict) else None
+        if stored is None:
+            return
+        link = invoices.invoice_link(company, stored, base_url(self.config, request))
+        if link:
+            obj["InvoiceLink"] = link
+
+    async def pay_page(self, request: web.Request) -> web.Response:
+        """The customer's "pay this invoice" page an ``InvoiceLink`` opens (a stand-in for
+        Intuit's; nothing is charged)."""
+        token = request.match_info["token"]
+        for company in self.store.companies.values():
+            for invoice in company.table("Invoice").values():
+                if invoices.pay_token(company, str(invoice["Id"])) != token:
+                    continue
+                if invoices.invoice_link(company, invoice, "") is None:
+                    break
+                number = html.escape(str(invoice.get("DocNumber") or invoice["Id"]))
+                page = (
+                    "<!doctype html><html lang=en><meta charset=utf-8>"
+                    f"<title>Invoice {number}</title>"
+                    f"<h1>{html.escape(company.name)}: invoice {number}</h1>"
+                    f"<p>Balance due: <b>{invoice.get('Balance')}</b></p>"
+                    "<button type=button>Pay now</button></html>"
+                )
+                return web.Response(text=page, content_type="text/html")
+        raise web.HTTPNotFound(text="This invoice link is not valid.")
+
     # ---------------------------------------------------------------- handlers
 
     async def companyinfo(self, request: web.Request) -> web.Response:
@@ -281,6 +318,7 @@ class AccountingRoutes:
             if kind is None:
                 raise faults.unsupported(f"Read for {request.match_info['entity']}")
             obj = self.ops.read(company, kind.name, request.match_info["id"])
+            self._link(request, company, kind.name, obj)
             return self.ok(company, kind.name, obj)
 
         return await self.guard(request, handler)
@@ -305,6 +343,8 @@ class AccountingRoutes:
                 result = self.ops.create(company, kind.name, body, include)
             else:
                 raise faults.unsupported(operation)
+            if operation not in ("delete", "void"):
+                self._link(request, company, kind.name, result)
             return self.ok(company, kind.name, result)
 
         return await self.guard(request, handler, write=True)
@@ -312,7 +352,13 @@ class AccountingRoutes:
     async def send(self, request: web.Request) -> web.Response:
         async def handler(company: Company) -> web.Response:
             await request.read()  # application/octet-stream, empty
-            result = self.ops.send(company, request.match_info["id"], request.query.get("sendTo"))
+            result = self.ops.send(
+                company,
+                request.match_info["id"],
+                request.query.get("sendTo"),
+                base_url(self.config, request),
+            )
+            self._link(request, company, "Invoice", result)
             return self.ok(company, "Invoice", result)
 
         return await self.guard(request, handler, write=True)

@@ -109,6 +109,7 @@ class AdminRoutes:
                         "multicurrency": c.multicurrency,
                         "custom_txn_numbers": c.custom_txn_numbers,
                         "automated_sales_tax": c.automated_sales_tax,
+                        "online_payments": c.online_payments,
                         "time_zone": c.timezone,
                     }
                     for c in self.em.store.companies.values()
@@ -293,7 +294,9 @@ class AdminRoutes:
                 elif action == "delete":
                     result = self.em.ops.delete(company, "Invoice", ref)
                 elif action == "send":
-                    result = self.em.ops.send(company, invoice_id, body.get("to"))
+                    result = self.em.ops.send(
+                        company, invoice_id, body.get("to"), base_url(self.em.config, request)
+                    )
                 elif action == "update":
                     patch = {**body, **ref, "sparse": True}
                     result = self.em.ops.update(company, "Invoice", patch)
@@ -320,6 +323,8 @@ class AdminRoutes:
                 customer.setdefault("CurrencyRef", currency_ref(code))
         if "custom_txn_numbers" in body:
             sales["CustomTxnNumbers"] = bool(body["custom_txn_numbers"])
+        if "online_payments" in body:  # QuickBooks Payments turned on (or off) for the company
+            sales["ETransactionPaymentEnabled"] = bool(body["online_payments"])
         if "automated_sales_tax" in body:
             prefs.setdefault("TaxPrefs", {})["PartnerTaxEnabled"] = bool(
                 body["automated_sales_tax"]

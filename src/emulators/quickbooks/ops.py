@@ -232,7 +232,12 @@ class Accounting:
             self._sync_invoices(company, linked, ctx)
         return present(company, kind.name, obj)
 
-    def send(self, company: Company, invoice_id: str, send_to: str | None) -> Entity:
+    def send(
+        self, company: Company, invoice_id: str, send_to: str | None, base_url: str = ""
+    ) -> Entity:
+        """Email the invoice. The email records what QuickBooks would have sent: its subject
+        (the company's invoice message) and, where the customer can pay online, the invoice's
+        payment link (reference §3.2 ``InvoiceLink``; [U] the email's exact wording)."""
         invoice = company.get("Invoice", invoice_id)
         if invoice is None:
             raise faults.object_not_found()
@@ -250,8 +255,26 @@ class Accounting:
             "DeliveryTime": meta_time(now, company.tz),
         }
         company.bump(invoice, now)
+        link = invoices.invoice_link(company, invoice, base_url) if base_url else None
+        subject = (
+            company.preferences.get("EmailMessagesPrefs", {})
+            .get("InvoiceMessage", {})
+            .get("Subject", "Invoice [Invoice No.] from [Company Name]")
+            .replace("[Invoice No.]", str(invoice.get("DocNumber") or invoice_id))
+            .replace("[Company Name]", company.name)
+        )
+        body = f"Invoice {invoice.get('DocNumber') or invoice_id} is attached."
+        if link:
+            body += f"\nReview and pay: {link}"
         company.emails.append(
-            {"invoice_id": invoice_id, "to": address, "time": meta_time(now, company.tz)}
+            {
+                "invoice_id": invoice_id,
+                "to": address,
+                "time": meta_time(now, company.tz),
+                "subject": subject,
+                "body": body,
+                "invoice_link": link,
+            }
         )
         # [U] whether Invoice emits "Emailed" (vs "Update"); the operation exists in Intuit's table.
         self.store.record(company, "Invoice", invoice_id, "Emailed")

@@ -73,6 +73,13 @@ class Company:
     def automated_sales_tax(self) -> bool:
         return bool(self.preferences.get("TaxPrefs", {}).get("PartnerTaxEnabled"))
 
+    @property
+    def online_payments(self) -> bool:
+        """The company takes online payments (QuickBooks Payments): the Preferences flag
+        ``SalesFormsPrefs.ETransactionPaymentEnabled`` (reference §7; [U] that this flag, of
+        all the XSD's, is the one QuickBooks Payments sets)."""
+        return bool(self.preferences.get("SalesFormsPrefs", {}).get("ETransactionPaymentEnabled"))
+
     # ---------------------------------------------------------------- entities
 
     def table(self, entity: str) -> dict[str, Entity]:

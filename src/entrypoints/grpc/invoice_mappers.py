@@ -159,6 +159,7 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         terms_name=view.terms_name or "",
         tax_calculated_by_quickbooks=view.tax_by_quickbooks,
         sales_tax_code_id=view.sales_tax_code_id or "",
+        payment_link=view.payment_link or "",
     )
 
 

@@ -117,10 +117,62 @@ function invoiceItem(invoice, index) {
       invoice.termsName
         ? el("div", {}, el("dt", {}, t("panel.terms")), el("dd", { "data-field": "terms" }, invoice.termsName))
         : null),
+    payLink(invoice, index, number),
     differs,
     failed);
   wireMenu(menuButton, menu);
   return item;
+}
+
+// The invoice's payment link (QuickBooks' InvoiceLink), while there is something to pay: shown,
+// and copied with one click. The copied state outlives the list's re-renders for a moment.
+let copied = { name: "", state: "", until: 0 };
+const COPIED_MS = 4000;
+
+function payLink(invoice, index, number) {
+  const link = invoice.paymentLink;
+  if (!link) return null;
+  const inputId = `pay-link-${index}`;
+  const state = copied.name === invoice.name && Date.now() < copied.until ? copied.state : "";
+  const input = el("input", { id: inputId, type: "url", readonly: true, value: link, class: "pay-link-url", "data-field": "payment-link", "aria-describedby": `${inputId}-hint`, onfocus: (e) => e.target.select() });
+  const button = el("button", { type: "button", class: "button", "data-action": "copy-link", "data-copied": state || null, "aria-label": `${t("panel.copy")} — ${t("panel.payLink")}`, onclick: () => copyLink(invoice, input, number) },
+    state === "copied" ? `✓ ${t("panel.copied")}` : t("panel.copy"));
+  return el("div", { class: "pay-link" },
+    el("label", { for: inputId }, t("panel.payLink")),
+    el("div", { class: "pay-link-row" }, input, button),
+    el("p", { id: `${inputId}-hint`, class: "muted", role: "status", "data-field": "copy-status" },
+      state === "manual" ? t("panel.copyManually") : t("panel.payLinkHint")));
+}
+
+async function copyLink(invoice, input, number) {
+  let state = "manual";
+  try {
+    // The Clipboard API needs a secure context and, inside Pipedrive's iframe, the
+    // clipboard-write permission; either may be missing, so fall back to a selection.
+    if (!navigator.clipboard?.writeText) throw new Error("no clipboard");
+    await navigator.clipboard.writeText(invoice.paymentLink);
+    state = "copied";
+  } catch {
+    input.focus();
+    input.select();
+    try {
+      if (document.execCommand("copy")) state = "copied";
+    } catch { /* selected: the user copies it */ }
+  }
+  copied = { name: invoice.name, state, until: Date.now() + COPIED_MS };
+  render();
+  if (state === "copied") {
+    snackbar(t("panel.linkCopied", { number }));
+    setTimeout(() => { if (copied.name === invoice.name && Date.now() >= copied.until) render(); }, COPIED_MS + 50);
+  }
+  // The list was drawn anew: keep the user where they were (the selected link to copy by hand).
+  const scope = document.querySelector(`[data-name="${CSS.escape(invoice.name)}"]`);
+  if (state === "copied") scope?.querySelector("[data-action=copy-link]")?.focus();
+  else {
+    const again = scope?.querySelector("[data-field=payment-link]");
+    again?.focus();
+    again?.select();
+  }
 }
 
 // A dismissed refusal (deleted before QuickBooks ever had it) leaves the list; its history stays.
