@@ -47,6 +47,7 @@ from application.crm_events import (
     SubscribeCrmWebhooks,
 )
 from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers, UnlinkCustomer
+from application.deal_fields import CreateDealFields, DealFieldsStatus, UpdateDealFields
 from application.installation import (
     CompletePipedriveInstall,
     CompletePipedriveSignIn,
@@ -232,6 +233,9 @@ class Services(containers.DeclarativeContainer):
     list_options = providers.Factory(ListInvoiceOptions, accounting=accounting)
     answers = providers.Factory(InvoiceAnswers, views, accounting, clock)
     timeline = providers.Factory(UpdateDealTimeline, uow, crm, clock)
+    deal_fields = providers.Factory(UpdateDealFields, uow, crm, clock)
+    create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock)
+    deal_fields_status = providers.Factory(DealFieldsStatus, uow)
     follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
     prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock)
