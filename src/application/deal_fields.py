@@ -19,6 +19,7 @@ from typing import Final
 
 import structlog
 
+from application.auth import Principal
 from application.errors import (
     IntegrationNotConnectedError,
     NotFoundError,
@@ -26,6 +27,7 @@ from application.errors import (
 )
 from application.ports.clock import Clock
 from application.ports.crm import CrmGateway, DealFieldKeys, DealInvoiceTotals
+from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
 from domain.invoice import Invoice, InvoiceState
 
@@ -101,15 +103,31 @@ class CreateDealFields:
 
 
 @dataclass(frozen=True, slots=True)
-class DealFieldsStatus:
-    """Whether the company's deal fields exist (as far as dealbooks knows: it created or
-    found them), for the settings page."""
+class GetDealFields:
+    """The company's deal fields, if they exist (as far as dealbooks knows: it created or found
+    them), for the settings page."""
 
     uow_factory: UnitOfWorkFactory
 
-    async def execute(self, company_id: str) -> bool:
+    async def execute(self, principal: Principal, company_id: str) -> DealFieldKeys | None:
+        principal.ensure_can_access(company_id)
         async with self.uow_factory() as uow:
-            return await uow.deal_fields.keys(company_id) is not None
+            return await uow.deal_fields.keys(company_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDealFields:
+    """ "Create deal fields" in the settings (admins): queue the job that finds or creates
+    them; returns the fields as they are now."""
+
+    uow_factory: UnitOfWorkFactory
+    jobs: JobQueue
+
+    async def execute(self, principal: Principal, company_id: str) -> DealFieldKeys | None:
+        principal.ensure_admin(company_id)
+        await self.jobs.create_deal_fields(company_id)
+        async with self.uow_factory() as uow:
+            return await uow.deal_fields.keys(company_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
-"""Deal fields through the real service: the company's four deal fields are created in the
-Pipedrive emulator; an invoice, then a payment recorded in the QuickBooks emulator (its webhook)
-show on the deal's fields; the same webhooks replayed write nothing more."""
+"""Deal fields through the real service: CreateDealFields queues the job that creates the
+company's four deal fields in the Pipedrive emulator; an invoice, then a payment recorded in
+the QuickBooks emulator (its webhook) show on the deal's fields; the same webhooks replayed
+write nothing more."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from typing import Any
 import grpc
 import pytest
 
-from dealbooks.v1 import invoice_pb2
+from dealbooks.v1 import invoice_pb2, settings_service_pb2, settings_service_pb2_grpc
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
 from tests.e2e.polling import eventually
 from tests.e2e.test_deal_timeline import replay_deliveries
-from tests.e2e.test_journey import world  # noqa: F401 - the fixture
+from tests.e2e.test_journey import MD, world  # noqa: F401 - the fixture
 from tests.e2e.test_status_sync import create, grpc_address, wait_for_state
 
 pytestmark = pytest.mark.e2e
@@ -30,11 +31,11 @@ async def fields_on_deal(service: Service, keys: Any) -> dict[str, Any]:
     crm = service.container.gateways.crm()
     deal = (await crm.get_deal(DEMO_COMPANY, DEAL_ID)).snapshot.deal
     return {
-        "invoiced": deal.get(keys.invoiced),
-        "paid": deal.get(keys.paid),
-        "balance_due": deal.get(keys.balance_due),
-        "currency": deal.get(f"{keys.balance_due}_currency"),
-        "status": deal.get(keys.invoice_status),
+        "invoiced": deal.get(keys.invoiced_key),
+        "paid": deal.get(keys.paid_key),
+        "balance_due": deal.get(keys.balance_due_key),
+        "currency": deal.get(f"{keys.balance_due_key}_currency"),
+        "status": deal.get(keys.invoice_status_key),
     }
 
 
@@ -50,10 +51,24 @@ async def test_a_payment_in_quickbooks_shows_on_the_deals_fields_and_a_replay_wr
     world: tuple[Service, Emulators],  # noqa: F811
 ) -> None:
     service, emulators = world
-    assert service.container is not None
-    keys = await service.container.services.create_deal_fields().execute(DEMO_COMPANY)
-
     async with grpc.aio.insecure_channel(grpc_address(service)) as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        parent = f"companies/{DEMO_COMPANY}"
+        queued = await settings.CreateDealFields(
+            settings_service_pb2.CreateDealFieldsRequest(parent=parent), metadata=MD
+        )
+        assert not queued.deal_fields.created  # a job creates them
+
+        async def deal_fields() -> settings_service_pb2.DealFields:
+            reply = await settings.GetDealFields(
+                settings_service_pb2.GetDealFieldsRequest(parent=parent), metadata=MD
+            )
+            return reply.deal_fields
+
+        keys = await eventually(deal_fields, lambda f: f.created)
+        assert keys.created
+        assert len({keys.invoiced_key, keys.paid_key, keys.balance_due_key}) == 3
+
         invoice = await create(channel, "fields-1")
         opened = await eventually(
             lambda: fields_on_deal(service, keys), lambda f: f["status"] == "Open"

@@ -10,15 +10,17 @@ from decimal import Decimal
 import pytest
 
 from adapters.in_memory.connections import InMemoryTokenStore
+from application.auth import Principal
 from application.commands import InvoiceActionCommand
 from application.deal_fields import (
     NO_INVOICES,
     CreateDealFields,
-    DealFieldsStatus,
+    GetDealFields,
+    RequestDealFields,
     UpdateDealFields,
     deal_totals,
 )
-from application.errors import NotFoundError
+from application.errors import NotFoundError, PermissionDeniedError
 from application.ports.crm import DealInvoiceTotals
 from application.reasons import ResourceType
 from application.sync import ApplyAccountingChanges, RecordOverdueInvoices
@@ -33,6 +35,8 @@ from tests.unit.application.invoicing_world import (
 )
 
 DEAL = "42"  # the world's deal
+ADMIN = Principal(subject="admin-1", companies=frozenset({COMPANY}), is_admin=True)
+MEMBER = Principal(subject="user-2", companies=frozenset({COMPANY}), is_admin=False)
 
 
 @pytest.fixture
@@ -71,15 +75,27 @@ def writes(world: World) -> list[DealInvoiceTotals]:
 
 
 async def test_the_fields_are_created_once_and_the_settings_see_them(world: World) -> None:
-    status = DealFieldsStatus(world.uow)
-    assert await status.execute(COMPANY) is False
+    status = GetDealFields(world.uow)
+    assert await status.execute(ADMIN, COMPANY) is None
 
     await with_fields(world)
     first = world.crm.deal_field_keys[COMPANY]
     await with_fields(world)  # on demand again: the same fields, found by their keys
 
     assert world.crm.deal_field_keys[COMPANY] == first
-    assert await status.execute(COMPANY) is True
+    assert await status.execute(ADMIN, COMPANY) == first
+
+
+async def test_an_admin_asks_for_the_fields_and_a_job_creates_them(world: World) -> None:
+    request = RequestDealFields(world.uow, world.jobs)
+
+    assert await request.execute(ADMIN, COMPANY) is None
+    assert world.jobs.deferred == [("create_deal_fields", {"company_id": COMPANY})]
+
+    with pytest.raises(PermissionDeniedError):
+        await request.execute(MEMBER, COMPANY)
+    with pytest.raises(PermissionDeniedError):
+        await GetDealFields(world.uow).execute(ADMIN, "another-company")
 
 
 async def test_a_new_invoice_writes_its_total_as_invoiced_and_due_with_status_open(
