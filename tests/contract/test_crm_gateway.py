@@ -206,6 +206,8 @@ class FakeHarness:
         if not written:
             return {}
         last = written[-1]
+        if last.currency is None:  # as the adapter writes it: every field emptied
+            return dict.fromkeys(("invoiced", "paid", "balance_due", "invoice_status"))
         money = {"currency": last.currency}
         return {
             "invoiced": {"value": float(last.invoiced), **money},
@@ -509,3 +511,16 @@ async def test_writing_the_fields_of_an_unknown_deal_is_not_found(harness: Harne
 
     with pytest.raises(NotFoundError):
         await harness.gateway.set_deal_fields(seeded.company_id, "999999", keys, totals)
+
+
+async def test_a_deal_left_without_invoices_has_its_fields_emptied(harness: Harness) -> None:
+    seeded = await harness.seed()
+    keys = await harness.gateway.ensure_deal_fields(seeded.company_id, None)
+    totals = DealInvoiceTotals("EUR", Decimal(5), Decimal(0), Decimal(5), "Open")
+    await harness.gateway.set_deal_fields(seeded.company_id, seeded.deal_id, keys, totals)
+    none = DealInvoiceTotals(None, Decimal(0), Decimal(0), Decimal(0), "")
+
+    await harness.gateway.set_deal_fields(seeded.company_id, seeded.deal_id, keys, none)
+
+    shown = await harness.deal_fields_shown(seeded, seeded.deal_id, keys)
+    assert shown == dict.fromkeys(("invoiced", "paid", "balance_due", "invoice_status"))
