@@ -100,6 +100,7 @@ class CompletePipedriveInstall:
         # After the tokens are stored: the job subscribes with them. A reinstall queues it again
         # and it changes nothing that is already right.
         await self.jobs.subscribe_crm_webhooks(user.company_id)
+        await self.jobs.create_deal_fields(user.company_id)
         log.info("pipedrive.installed", company_id=user.company_id, user_id=user.id)
         return user
 

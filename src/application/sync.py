@@ -126,12 +126,14 @@ class ApplyAccountingChanges:
         changed: list[str] = []
         synced: list[str] = []
         timeline: list[str] = []
+        deals: list[str] = []
         async with self.uow_factory() as uow:
             policy = await timeline_policy(uow, company_id)
             for invoice in await uow.invoices.find_by_quickbooks_ids(company_id, ids):
                 assert invoice.quickbooks_id is not None
                 if apply_facts(invoice, known_facts[invoice.quickbooks_id], today=today, now=now):
                     changed.append(invoice.quickbooks_id)
+                    deals.append(invoice.deal_id)
                     if await record_timeline(uow, invoice, now, policy):
                         timeline.append(invoice.id)
                     await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
@@ -140,6 +142,7 @@ class ApplyAccountingChanges:
             await uow.invoices.mark_synced(company_id, synced, now)
             await uow.commit()
         await queue_timelines(self.jobs, company_id, timeline)
+        await queue_deal_fields(self.jobs, company_id, deals)
         log.info("sync.applied", company_id=company_id, read=len(ids), changed=len(changed))
         return len(ids), len(changed)
 
@@ -149,6 +152,13 @@ async def queue_timelines(jobs: JobQueue | None, company_id: str, invoice_ids: l
     if jobs is not None:
         for invoice_id in invoice_ids:
             await jobs.update_deal_timeline(company_id, invoice_id)
+
+
+async def queue_deal_fields(jobs: JobQueue | None, company_id: str, deal_ids: list[str]) -> None:
+    """After the commit: a job per deal whose invoices changed (its fields may say otherwise)."""
+    if jobs is not None:
+        for deal_id in dict.fromkeys(deal_ids):
+            await jobs.update_deal_fields(company_id, deal_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,16 +340,19 @@ class RecordOverdueInvoices:
             today = await today_of(company_id, self.accounting, self.clock)
             now = self.clock.now()
             timeline: list[str] = []
+            deals: list[str] = []
             async with self.uow_factory() as uow:
                 policy = await timeline_policy(uow, company_id)
                 for invoice in await uow.invoices.list_unsettled(company_id):
                     if invoice.record_overdue(today, now):
+                        deals.append(invoice.deal_id)
                         if await record_timeline(uow, invoice, now, policy):
                             timeline.append(invoice.id)
                         await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
                         recorded += 1
                 await uow.commit()
             await queue_timelines(self.jobs, company_id, timeline)
+            await queue_deal_fields(self.jobs, company_id, deals)
         if recorded:
             log.info("sync.overdue_recorded", invoices=recorded)
         return recorded

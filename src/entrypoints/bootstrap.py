@@ -47,6 +47,12 @@ from application.crm_events import (
     SubscribeCrmWebhooks,
 )
 from application.customers import GetCustomerLink, LinkCustomer, SearchCustomers, UnlinkCustomer
+from application.deal_fields import (
+    CreateDealFields,
+    GetDealFields,
+    RequestDealFields,
+    UpdateDealFields,
+)
 from application.installation import (
     CompletePipedriveInstall,
     CompletePipedriveSignIn,
@@ -232,6 +238,10 @@ class Services(containers.DeclarativeContainer):
     list_options = providers.Factory(ListInvoiceOptions, accounting=accounting)
     answers = providers.Factory(InvoiceAnswers, views, accounting, clock)
     timeline = providers.Factory(UpdateDealTimeline, uow, crm, clock)
+    deal_fields = providers.Factory(UpdateDealFields, uow, crm, clock)
+    create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock)
+    get_deal_fields = providers.Factory(GetDealFields, uow)
+    request_deal_fields = providers.Factory(RequestDealFields, uow, jobs)
     follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
     prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock)
@@ -322,6 +332,8 @@ class Entrypoints(containers.DeclarativeContainer):
         list_fields=services.list_fields,
         list_options=services.list_options,
         list_templates=services.list_templates,
+        get_deal_fields=services.get_deal_fields,
+        request_deal_fields=services.request_deal_fields,
         save_template=services.save_template,
         delete_template=services.delete_template,
     )

@@ -106,7 +106,9 @@ class DemoStack:
             assert service.container is not None
             await emulators.connect(service.container.gateways.token_store(), quickbooks_realm)
             # Connected without the install flow: queue what an install queues, so that
-            # deleting a deal or contact in the Pipedrive emulator reaches the gateway.
+            # deleting a deal or contact in the Pipedrive emulator reaches the gateway. The deal
+            # fields an install also creates are left to the settings' "Create deal fields", so
+            # that the demo shows it (and the browser tests press it).
             await service.container.gateways.jobs().subscribe_crm_webhooks(DEMO_COMPANY)
         except BaseException:
             await service.stop()

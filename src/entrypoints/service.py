@@ -86,6 +86,8 @@ class Service:
             finish=services.finish(),
             follow_up=services.follow_up(),
             timeline=services.timeline(),
+            deal_fields=services.deal_fields(),
+            create_deal_fields=services.create_deal_fields(),
             process_notices=services.process_notices(),
             catch_up=services.catch_up(),
             sweep=services.sweep(),

@@ -11,6 +11,7 @@ from procrastinate import App, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 
 from application.crm_events import CheckAllCrmWebhooks, SubscribeCrmWebhooks
+from application.deal_fields import CreateDealFields, UpdateDealFields
 from application.installation import PurgeCompany, QueueDuePurges
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
@@ -55,6 +56,8 @@ def register_tasks(
     finish: FinishInvoiceCreation,
     follow_up: FollowUpOnDeal,
     timeline: UpdateDealTimeline,
+    deal_fields: UpdateDealFields,
+    create_deal_fields: CreateDealFields,
     process_notices: ProcessChangeNotices,
     catch_up: CatchUpCompany,
     sweep: SweepStuckCreations,
@@ -91,6 +94,21 @@ def register_tasks(
     async def update_deal_timeline(company_id: str, invoice_id: str) -> None:
         with structlog.contextvars.bound_contextvars(job="update_deal_timeline"):
             await timeline.execute(company_id, invoice_id)
+
+    # Lock and queueing lock "deal-fields-<company>-<deal>" (adapters/jobs/queue.py).
+    @app.task(name="update_deal_fields", retry=backoff, queue="crm")
+    async def update_deal_fields(company_id: str, deal_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="update_deal_fields"):
+            await deal_fields.execute(company_id, deal_id)
+
+    @app.task(
+        name="create_deal_fields",
+        retry=RetryStrategy(max_attempts=10, wait=5, linear_wait=30),
+        queue="crm",
+    )
+    async def create_deal_fields_task(company_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="create_deal_fields"):
+            await create_deal_fields.execute(company_id)
 
     # Queued by the NoticeInbox (adapters/jobs/inbox.py: lock "realm-<key>", queueing lock
     # "notices-<key>", the key a digest of the realm). ``keys``: jobs queued before one job

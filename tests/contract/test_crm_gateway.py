@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
@@ -22,6 +22,8 @@ from application.ports.crm import (
     CrmWebhook,
     Deal,
     DealDiscount,
+    DealFieldKeys,
+    DealInvoiceTotals,
     DealProduct,
 )
 from domain.customer import Address
@@ -95,6 +97,16 @@ class Harness(Protocol):
 
     async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
         """The notes on the deal, as a person reads them (plain text)."""
+        ...
+
+    async def deal_field_names(self, seeded: Seeded) -> list[str]:
+        """The names of the company's custom deal fields (one per field)."""
+        ...
+
+    async def deal_fields_shown(
+        self, seeded: Seeded, deal_id: str, keys: DealFieldKeys
+    ) -> dict[str, Any]:
+        """What the deal shows in the four fields, by attribute of ``keys``."""
         ...
 
 
@@ -180,6 +192,30 @@ class FakeHarness:
     async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
         return [t for c, d, t in self.fake.notes if (c, d) == (seeded.company_id, deal_id)]
 
+    async def deal_field_names(self, seeded: Seeded) -> list[str]:
+        return ["Invoiced", "Paid", "Balance due", "Invoice status"][
+            : 4 * (seeded.company_id in self.fake.deal_field_keys)
+        ]
+
+    async def deal_fields_shown(
+        self, seeded: Seeded, deal_id: str, keys: DealFieldKeys
+    ) -> dict[str, Any]:
+        written = [
+            t for c, d, t in self.fake.deal_field_writes if (c, d) == (seeded.company_id, deal_id)
+        ]
+        if not written:
+            return {}
+        last = written[-1]
+        if last.currency is None:  # as the adapter writes it: every field emptied
+            return dict.fromkeys(("invoiced", "paid", "balance_due", "invoice_status"))
+        money = {"currency": last.currency}
+        return {
+            "invoiced": {"value": float(last.invoiced), **money},
+            "paid": {"value": float(last.paid), **money},
+            "balance_due": {"value": float(last.balance_due), **money},
+            "invoice_status": last.status,
+        }
+
 
 class PipedriveHarness:
     def __init__(self, handle: EmulatorHandle, session: aiohttp.ClientSession) -> None:
@@ -205,6 +241,20 @@ class PipedriveHarness:
 
     async def delete_deal(self, seeded: Seeded, deal_id: str) -> None:
         await self.handle.admin("DELETE", f"/deals/{deal_id}")
+
+    async def deal_field_names(self, seeded: Seeded) -> list[str]:
+        body = await self.handle.api_get(self.access_token, "/api/v2/dealFields?limit=500")
+        return [f["field_name"] for f in body["data"] if f["is_custom_field"]]
+
+    async def deal_fields_shown(
+        self, seeded: Seeded, deal_id: str, keys: DealFieldKeys
+    ) -> dict[str, Any]:
+        body = await self.handle.api_get(self.access_token, f"/api/v2/deals/{deal_id}")
+        custom = body["data"]["custom_fields"]
+        return {
+            attribute: custom.get(getattr(keys, attribute))
+            for attribute in ("invoiced", "paid", "balance_due", "invoice_status")
+        }
 
     async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
         body = await self.handle.api_get(self.access_token, f"/api/v1/notes?deal_id={deal_id}")
@@ -421,3 +471,56 @@ async def test_a_subscription_pipedrive_refuses_is_rejected(harness: Harness) ->
         await harness.gateway.add_webhook(seeded.company_id, replace(HOOK, url="not a url"))
 
     assert await harness.gateway.list_webhooks(seeded.company_id) == []
+
+
+DEAL_FIELD_NAMES = ["Invoiced", "Paid", "Balance due", "Invoice status"]
+
+
+async def test_the_deal_fields_are_created_once_and_found_again(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    keys = await harness.gateway.ensure_deal_fields(seeded.company_id, None)
+    again = await harness.gateway.ensure_deal_fields(seeded.company_id, keys)
+    found = await harness.gateway.ensure_deal_fields(seeded.company_id, None)  # keys lost
+
+    assert keys == again == found
+    names = await harness.deal_field_names(seeded)
+    assert sorted(n for n in names if n in DEAL_FIELD_NAMES) == sorted(DEAL_FIELD_NAMES)
+    assert len(set(astuple(keys))) == 4
+
+
+async def test_a_deals_fields_are_written_in_one_request(harness: Harness) -> None:
+    seeded = await harness.seed()
+    keys = await harness.gateway.ensure_deal_fields(seeded.company_id, None)
+    totals = DealInvoiceTotals("EUR", Decimal("1200.5"), Decimal(200), Decimal("1000.5"), "Open")
+
+    await harness.gateway.set_deal_fields(seeded.company_id, seeded.deal_id, keys, totals)
+
+    assert await harness.deal_fields_shown(seeded, seeded.deal_id, keys) == {
+        "invoiced": {"value": 1200.5, "currency": "EUR"},
+        "paid": {"value": 200, "currency": "EUR"},
+        "balance_due": {"value": 1000.5, "currency": "EUR"},
+        "invoice_status": "Open",
+    }
+
+
+async def test_writing_the_fields_of_an_unknown_deal_is_not_found(harness: Harness) -> None:
+    seeded = await harness.seed()
+    keys = await harness.gateway.ensure_deal_fields(seeded.company_id, None)
+    totals = DealInvoiceTotals("EUR", Decimal(1), Decimal(0), Decimal(1), "Open")
+
+    with pytest.raises(NotFoundError):
+        await harness.gateway.set_deal_fields(seeded.company_id, "999999", keys, totals)
+
+
+async def test_a_deal_left_without_invoices_has_its_fields_emptied(harness: Harness) -> None:
+    seeded = await harness.seed()
+    keys = await harness.gateway.ensure_deal_fields(seeded.company_id, None)
+    totals = DealInvoiceTotals("EUR", Decimal(5), Decimal(0), Decimal(5), "Open")
+    await harness.gateway.set_deal_fields(seeded.company_id, seeded.deal_id, keys, totals)
+    none = DealInvoiceTotals(None, Decimal(0), Decimal(0), Decimal(0), "")
+
+    await harness.gateway.set_deal_fields(seeded.company_id, seeded.deal_id, keys, none)
+
+    shown = await harness.deal_fields_shown(seeded, seeded.deal_id, keys)
+    assert shown == dict.fromkeys(("invoiced", "paid", "balance_due", "invoice_status"))

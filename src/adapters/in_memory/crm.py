@@ -6,7 +6,16 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
-from application.ports.crm import CrmField, CrmInstall, CrmUser, CrmWebhook, Deal, DealParties
+from application.ports.crm import (
+    CrmField,
+    CrmInstall,
+    CrmUser,
+    CrmWebhook,
+    Deal,
+    DealFieldKeys,
+    DealInvoiceTotals,
+    DealParties,
+)
 from application.reasons import Reason, ResourceType
 from domain.field_mapping import SourceEntity
 
@@ -37,6 +46,9 @@ class InMemoryCrmGateway:
         self.webhooks: dict[str, dict[str, CrmWebhook]] = {}  # company -> id -> subscription
         self.webhook_error: ApplicationError | None = None  # raised by the webhook calls when set
         self._next_webhook = 0
+        self.deal_field_keys: dict[str, DealFieldKeys] = {}  # company -> its deal fields
+        self.deal_field_writes: list[tuple[str, str, DealInvoiceTotals]] = []
+        self.deal_fields_error: ApplicationError | None = None  # raised by the next write
 
     def add_deal(self, company_id: str, deal: Deal) -> None:
         self.deals[(company_id, deal.id)] = deal
@@ -75,6 +87,26 @@ class InMemoryCrmGateway:
         if user is None or user.id != user_id:
             raise NotFoundError(ResourceType.USER, user_id)
         return user
+
+    async def ensure_deal_fields(
+        self, company_id: str, known: DealFieldKeys | None
+    ) -> DealFieldKeys:
+        existing = self.deal_field_keys.get(company_id)
+        if existing is None or (known is not None and known != existing):
+            existing = known or DealFieldKeys(
+                *(f"{company_id}-{name}" for name in ("inv", "paid", "bal", "status"))
+            )
+            self.deal_field_keys[company_id] = existing
+        return existing
+
+    async def set_deal_fields(
+        self, company_id: str, deal_id: str, keys: DealFieldKeys, totals: DealInvoiceTotals
+    ) -> None:
+        await self.get_deal(company_id, deal_id)
+        error, self.deal_fields_error = self.deal_fields_error, None
+        if error is not None:
+            raise error
+        self.deal_field_writes.append((company_id, deal_id, totals))
 
     async def list_webhooks(self, company_id: str) -> list[CrmWebhook]:
         if self.webhook_error is not None:

@@ -24,6 +24,12 @@ class InMemoryJobQueue:
     async def update_deal_timeline(self, company_id: str, invoice_id: str) -> None:
         self.defer("update_deal_timeline", company_id=company_id, invoice_id=invoice_id)
 
+    async def update_deal_fields(self, company_id: str, deal_id: str) -> None:
+        self.defer("update_deal_fields", company_id=company_id, deal_id=deal_id)
+
+    async def create_deal_fields(self, company_id: str) -> None:
+        self.defer("create_deal_fields", company_id=company_id)
+
     async def purge_company(self, company_id: str) -> None:
         self.defer("purge_company", company_id=company_id)
 

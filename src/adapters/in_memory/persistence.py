@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from application.errors import ConcurrencyConflictError
+from application.ports.crm import DealFieldKeys, DealInvoiceTotals
 from application.ports.persistence import (
     CompanyPurge,
     CreationOptions,
@@ -49,6 +50,8 @@ class InMemoryStore:
         self.timeline: dict[tuple[str, str, str], TimelineEntry] = {}
         self.purges: dict[str, CompanyPurge] = {}
         self.templates: dict[tuple[str, str], InvoiceTemplate] = {}
+        self.deal_field_keys: dict[str, DealFieldKeys] = {}
+        self.deal_field_values: dict[tuple[str, str], DealInvoiceTotals] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
@@ -470,6 +473,30 @@ class InMemoryCompanyPurgeRepository(_OnTable[str, CompanyPurge]):
         return [company_id for _, company_id in waiting][:limit]
 
 
+class InMemoryDealFieldRepository:
+    def __init__(
+        self,
+        keys: _Table[str, DealFieldKeys],
+        values: _Table[tuple[str, str], DealInvoiceTotals],
+    ) -> None:
+        self._keys = keys
+        self._values = values
+
+    async def keys(self, company_id: str) -> DealFieldKeys | None:
+        return self._keys.get(company_id)
+
+    async def set_keys(self, company_id: str, keys: DealFieldKeys, now: datetime) -> None:
+        self._keys.put(company_id, keys)
+
+    async def written(self, company_id: str, deal_id: str) -> DealInvoiceTotals | None:
+        return self._values.get((company_id, deal_id))
+
+    async def set_written(
+        self, company_id: str, deal_id: str, totals: DealInvoiceTotals, now: datetime
+    ) -> None:
+        self._values.put((company_id, deal_id), totals)
+
+
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -483,6 +510,8 @@ class InMemoryUnitOfWork:
         timeline = _Table("timeline entry", store.timeline)
         purges = _Table("purge", store.purges)
         templates = _Table("template", store.templates)
+        field_keys = _Table("deal fields", store.deal_field_keys)
+        field_values = _Table("deal field values", store.deal_field_values)
         self._tables = (
             settings,
             invoices,
@@ -493,6 +522,8 @@ class InMemoryUnitOfWork:
             timeline,
             purges,
             templates,
+            field_keys,
+            field_values,
         )
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
@@ -503,6 +534,7 @@ class InMemoryUnitOfWork:
         self.deal_timeline = InMemoryDealTimelineRepository(timeline)
         self.purges = InMemoryCompanyPurgeRepository(purges)
         self.templates = InMemoryInvoiceTemplateRepository(templates)
+        self.deal_fields = InMemoryDealFieldRepository(field_keys, field_values)
 
     async def __aenter__(self) -> Self:
         return self
@@ -547,6 +579,7 @@ class InMemoryUnitOfWork:
         async with store.lock:
             store.settings.pop(company_id, None)
             store.purges.pop(company_id, None)
+            store.deal_field_keys.pop(company_id, None)
             keyed: tuple[dict[Any, Any], ...] = (
                 store.invoices,
                 store.creation,
@@ -555,6 +588,7 @@ class InMemoryUnitOfWork:
                 store.follow_ups,
                 store.timeline,
                 store.templates,
+                store.deal_field_values,
             )
             for table in keyed:
                 for key in [k for k in table if k[0] == company_id]:

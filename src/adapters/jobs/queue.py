@@ -116,6 +116,26 @@ class ProcrastinateJobQueue:
                 "jobs.queueing_failed", task="update_deal_timeline", invoice_id=invoice_id
             )
 
+    async def update_deal_fields(self, company_id: str, deal_id: str) -> None:
+        """Queued in the background, after the commit of the change. Lock and queueing lock per
+        deal: one job runs and one waits at most, so a burst of changes makes one write."""
+        task = asyncio.create_task(self._defer_deal_fields(company_id, deal_id))
+        self._queueing.add(task)
+        task.add_done_callback(self._queueing.discard)
+
+    async def _defer_deal_fields(self, company_id: str, deal_id: str) -> None:
+        lock = f"deal-fields-{company_id}-{deal_id}"
+        try:
+            await self._defer(
+                "update_deal_fields", "crm", lock, lock, company_id=company_id, deal_id=deal_id
+            )
+        except Exception:  # the deal's next change queues it again; say why it was lost
+            log.exception("jobs.queueing_failed", task="update_deal_fields", deal_id=deal_id)
+
+    async def create_deal_fields(self, company_id: str) -> None:
+        lock = f"create-deal-fields-{company_id}"  # never two at once: both would create them
+        await self._defer("create_deal_fields", "crm", lock, lock, company_id=company_id)
+
     async def purge_company(self, company_id: str) -> None:
         lock = f"purge-{company_id}"
         await self._defer("purge_company", "purge", lock, lock, company_id=company_id)

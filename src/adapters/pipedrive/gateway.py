@@ -33,7 +33,15 @@ from adapters.pipedrive.payloads import (
 from adapters.vendor_http.cache import CompanyCache
 from application.errors import NotFoundError, UpstreamUnavailableError
 from application.ports.clock import Clock
-from application.ports.crm import CrmField, CrmUser, CrmWebhook, Deal, DealParties
+from application.ports.crm import (
+    CrmField,
+    CrmUser,
+    CrmWebhook,
+    Deal,
+    DealFieldKeys,
+    DealInvoiceTotals,
+    DealParties,
+)
 from application.reasons import MetadataKey, Reason, ResourceType
 from domain.field_mapping import SourceEntity
 
@@ -46,6 +54,15 @@ _FIELD_PATHS: Final = {
     SourceEntity.DEAL: "/api/v2/dealFields",
     SourceEntity.ORGANIZATION: "/api/v2/organizationFields",
     SourceEntity.PERSON: "/api/v2/personFields",
+}
+
+# The deal fields dealbooks keeps current (issue 16): name and Pipedrive field type, by the
+# attribute of DealFieldKeys that holds each one's key.
+DEAL_FIELDS: Final = {
+    "invoiced": ("Invoiced", "monetary"),
+    "paid": ("Paid", "monetary"),
+    "balance_due": ("Balance due", "monetary"),
+    "invoice_status": ("Invoice status", "varchar"),
 }
 
 
@@ -255,6 +272,70 @@ class PipedriveCrmGateway:
             raise bad_response("users/{id} is not an object")
         # `GET /users/{id}` has no company fields (BaseUser): the company is the caller's.
         return user_from_payload(cast(UserPayload, {"company_id": int(company_id), **data}))
+
+    # ----------------------------------------------------------------- deal fields
+
+    async def ensure_deal_fields(
+        self, company_id: str, known: DealFieldKeys | None
+    ) -> DealFieldKeys:
+        # Read afresh (not the cached catalogue): someone may have deleted a field since.
+        existing = [
+            d
+            for d in await self._get_pages(company_id, _FIELD_PATHS[SourceEntity.DEAL])
+            if d.get("is_custom_field")
+        ]
+        codes = {d.get("field_code") for d in existing}
+        keys: dict[str, str] = {}
+        for attribute, (name, field_type) in DEAL_FIELDS.items():
+            kept = getattr(known, attribute) if known is not None else None
+            if isinstance(kept, str) and kept in codes:
+                keys[attribute] = kept
+                continue
+            same = next(
+                (
+                    d
+                    for d in existing
+                    if d.get("field_name") == name and d.get("field_type") == field_type
+                ),
+                None,
+            )
+            if same is not None and isinstance(same.get("field_code"), str):
+                keys[attribute] = str(same["field_code"])
+                continue
+            body = await self._client.request(
+                company_id,
+                "POST",
+                "/api/v2/dealFields",
+                json_body={"field_name": name, "field_type": field_type},
+            )
+            data = body.get("data")
+            code = data.get("field_code") if isinstance(data, dict) else None
+            if not isinstance(code, str) or not code:
+                raise bad_response("the new deal field has no field_code")
+            log.info("pipedrive.deal_field_added", company_id=company_id, field=name, key=code)
+            keys[attribute] = code
+        self._fields.forget(company_id)
+        return DealFieldKeys(**keys)
+
+    async def set_deal_fields(
+        self, company_id: str, deal_id: str, keys: DealFieldKeys, totals: DealInvoiceTotals
+    ) -> None:
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        custom: dict[str, Any] = {keys.invoice_status: totals.status or None}
+        for attribute in ("invoiced", "paid", "balance_due"):
+            amount = getattr(totals, attribute)
+            custom[getattr(keys, attribute)] = (
+                {"value": float(amount), "currency": totals.currency}
+                if totals.currency is not None
+                else None
+            )
+        await self._client.request(
+            company_id,
+            "PATCH",
+            f"/api/v2/deals/{deal_id}",
+            json_body={"custom_fields": custom},
+            resource=(ResourceType.DEAL, deal_id),
+        )
 
     # ----------------------------------------------------------------- webhooks (API v1)
 

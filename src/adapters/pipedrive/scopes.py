@@ -14,6 +14,10 @@ Narrower choices that do not serve:
   ``admin``: ``deals:full`` and ``contacts:read`` read it;
 - ``admin`` is the only scope that lets an app create, list and delete its own webhooks
   (``/v1/webhooks``), which tell dealbooks that a deal, organization or person was deleted;
+- creating the app's deal fields (``POST /api/v2/dealFields``) takes ``deal-fields:full`` or
+  ``admin``, not ``deals:full``; ``admin``, held for the webhooks, covers it, so no scope is
+  added (were ``admin`` ever dropped, ``deal-fields:full`` would be the one to ask for);
+  writing them on a deal (``PATCH /api/v2/deals/{id}``) is ``deals:full``;
 - ``users:read`` is the only scope for ``GET /v1/users/{id}``: the token is the installer's,
   so the user who opens the app is described by id (``users/me`` describes the installer).
 """
@@ -27,7 +31,8 @@ PIPEDRIVE_SCOPES: Final[Mapping[str, str]] = {
     "base": "GET /v1/users/me: the company, its domain and who installed the app",
     "deals:full": (
         "GET /api/v2/deals/{id}, its products and discounts, GET /api/v2/dealFields; "
-        "POST /v1/notes and GET /v1/notes: the invoice's note on the deal"
+        "POST /v1/notes and GET /v1/notes: the invoice's note on the deal; "
+        "PATCH /api/v2/deals/{id}: the deal fields' values"
     ),
     "contacts:read": (
         "GET /api/v2/organizations/{id} and /persons/{id} (the customer's name, address, "
@@ -39,7 +44,7 @@ PIPEDRIVE_SCOPES: Final[Mapping[str, str]] = {
     ),
     "admin": (
         "GET, POST and DELETE /v1/webhooks: the app's own webhooks for deleted deals, "
-        "organizations and persons"
+        "organizations and persons; POST /api/v2/dealFields: the app's deal fields"
     ),
 }
 

@@ -35,11 +35,14 @@ from adapters.postgres.tables import (
     CompanyPurgeRow,
     CompanySettingsRow,
     CustomerLinkRow,
+    DealFieldKeysRow,
+    DealFieldValuesRow,
     DealFollowUpRow,
     DealTimelineEntryRow,
     InvoiceTemplateRow,
 )
 from application.errors import ConcurrencyConflictError
+from application.ports.crm import DealFieldKeys, DealInvoiceTotals
 from application.ports.persistence import (
     CompanyPurge,
     CustomerLink,
@@ -61,6 +64,8 @@ _TIMELINE: Table = DealTimelineEntryRow.__table__  # type: ignore[attr-defined]
 _UNFINISHED = (TimelineEntryState.PENDING.value, TimelineEntryState.SENDING.value)
 _PURGES: Table = CompanyPurgeRow.__table__  # type: ignore[attr-defined]
 _TEMPLATES: Table = InvoiceTemplateRow.__table__  # type: ignore[attr-defined]
+_FIELD_KEYS: Table = DealFieldKeysRow.__table__  # type: ignore[attr-defined]
+_FIELD_VALUES: Table = DealFieldValuesRow.__table__  # type: ignore[attr-defined]
 
 # Parameters are named after the columns they set; WHERE clauses bind ``where_*`` ones.
 _GET_SETTINGS = core_select(_SETTINGS).where(_SETTINGS.c.company_id == bindparam("where_company"))
@@ -322,6 +327,68 @@ class PostgresDealTimelineRepository(OnSession):
             .limit(limit)
         )
         return [(row.company_id, row.invoice_id) for row in result]
+
+
+class PostgresDealFieldRepository(OnSession):
+    async def keys(self, company_id: str) -> DealFieldKeys | None:
+        row = (
+            (
+                await self._session.execute(
+                    core_select(_FIELD_KEYS).where(_FIELD_KEYS.c.company_id == company_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return DealFieldKeys(
+            invoiced=row["invoiced"],
+            paid=row["paid"],
+            balance_due=row["balance_due"],
+            invoice_status=row["invoice_status"],
+        )
+
+    async def set_keys(self, company_id: str, keys: DealFieldKeys, now: datetime) -> None:
+        values = dataclasses.asdict(keys) | {"updated_at": now}
+        await self._session.execute(
+            insert(_FIELD_KEYS)
+            .values(company_id=company_id, **values)
+            .on_conflict_do_update(index_elements=["company_id"], set_=values)
+        )
+
+    async def written(self, company_id: str, deal_id: str) -> DealInvoiceTotals | None:
+        row = (
+            (
+                await self._session.execute(
+                    core_select(_FIELD_VALUES).where(
+                        _FIELD_VALUES.c.company_id == company_id,
+                        _FIELD_VALUES.c.deal_id == deal_id,
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return DealInvoiceTotals(
+            currency=row["currency"],
+            invoiced=row["invoiced"].normalize(),
+            paid=row["paid"].normalize(),
+            balance_due=row["balance_due"].normalize(),
+            status=row["status"],
+        )
+
+    async def set_written(
+        self, company_id: str, deal_id: str, totals: DealInvoiceTotals, now: datetime
+    ) -> None:
+        values = dataclasses.asdict(totals) | {"updated_at": now}
+        await self._session.execute(
+            insert(_FIELD_VALUES)
+            .values(company_id=company_id, deal_id=deal_id, **values)
+            .on_conflict_do_update(index_elements=["company_id", "deal_id"], set_=values)
+        )
 
 
 class PostgresCompanyPurgeRepository(OnSession):

@@ -246,3 +246,27 @@ class DealTimelineEntryRow(SQLModel, table=True):
     content: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = _column(_TIMESTAMP)
     updated_at: datetime = _column(_TIMESTAMP)
+
+
+class DealFieldKeysRow(SQLModel, table=True):
+    __tablename__ = "deal_field_keys"
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    invoiced: str = Field(max_length=64)
+    paid: str = Field(max_length=64)
+    balance_due: str = Field(max_length=64)
+    invoice_status: str = Field(max_length=64)
+    updated_at: datetime = _column(_TIMESTAMP)
+
+
+class DealFieldValuesRow(SQLModel, table=True):
+    __tablename__ = "deal_field_values"
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    deal_id: str = Field(primary_key=True, max_length=64)
+    currency: str | None = Field(default=None, max_length=3)
+    invoiced: Decimal = _column(_AMOUNT)
+    paid: Decimal = _column(_AMOUNT)
+    balance_due: Decimal = _column(_AMOUNT)
+    status: str = Field(max_length=32)
+    updated_at: datetime = _column(_TIMESTAMP)

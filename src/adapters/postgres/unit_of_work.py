@@ -17,6 +17,7 @@ from adapters.postgres.invoices import (
 from adapters.postgres.repositories import (
     PostgresCompanyPurgeRepository,
     PostgresCustomerLinkRepository,
+    PostgresDealFieldRepository,
     PostgresDealFollowUpRepository,
     PostgresDealTimelineRepository,
     PostgresInvoiceTemplateRepository,
@@ -35,6 +36,8 @@ COMPANY_TABLES = (
     "sync_watermarks",
     "company_purges",
     "invoice_templates",
+    "deal_field_keys",
+    "deal_field_values",
 )
 
 
@@ -50,6 +53,7 @@ class SqlAlchemyUnitOfWork:
         self.deal_timeline = PostgresDealTimelineRepository(session)
         self.purges = PostgresCompanyPurgeRepository(session)
         self.templates = PostgresInvoiceTemplateRepository(session)
+        self.deal_fields = PostgresDealFieldRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -86,6 +86,8 @@ class FinishInvoiceCreation:
         )
         if confirmed_here:  # one follow-up per invoice, from whichever process confirmed it
             await self._start_follow_up(invoice.company_id, invoice.id)
+            if self.jobs is not None and finished.state is not InvoiceState.CREATE_FAILED:
+                await self.jobs.update_deal_fields(invoice.company_id, invoice.deal_id)
         return finished
 
     async def _ensure_customer(

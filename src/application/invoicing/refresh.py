@@ -52,11 +52,13 @@ class RefreshInvoices:
         now = self.clock.now()
         today = await today_of(ref.company_id, self.accounting, self.clock)
         timeline: list[str] = []
+        changed = False
         async with self.uow_factory() as uow:
             policy = await timeline_policy(uow, ref.company_id)
             for invoice in await uow.invoices.find_by_quickbooks_ids(ref.company_id, ids):
                 assert invoice.quickbooks_id is not None
-                apply_facts(invoice, facts.get(invoice.quickbooks_id), today=today, now=now)
+                if apply_facts(invoice, facts.get(invoice.quickbooks_id), today=today, now=now):
+                    changed = True
                 if await record_timeline(uow, invoice, now, policy):
                     timeline.append(invoice.id)
                 await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR)
@@ -64,5 +66,7 @@ class RefreshInvoices:
         if self.jobs is not None:
             for invoice_id in timeline:
                 await self.jobs.update_deal_timeline(ref.company_id, invoice_id)
+            if changed:
+                await self.jobs.update_deal_fields(ref.company_id, ref.deal_id)
         # What the deal shows now: the first page, exactly as ListInvoices gives it.
         return await self.list_invoices.execute(ListPageCommand(ref))

@@ -104,6 +104,8 @@ class InvoiceAction:
                 invoice, actor=ref.principal.subject, actor_name=ref.principal.name
             )
             await uow.commit()
-        if timeline and self.jobs is not None:
-            await self.jobs.update_deal_timeline(ref.company_id, ref.invoice_id)
+        if self.jobs is not None:
+            if timeline:
+                await self.jobs.update_deal_timeline(ref.company_id, ref.invoice_id)
+            await self.jobs.update_deal_fields(ref.company_id, invoice.deal_id)
         return await self.answers.view(ref.company_id, ref.deal_id, ref.invoice_id)

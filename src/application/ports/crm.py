@@ -116,6 +116,29 @@ class CrmWebhook:
     id: str = ""  # given by Pipedrive
 
 
+@dataclass(frozen=True, slots=True)
+class DealFieldKeys:
+    """The keys (40-character hashes) of the custom deal fields dealbooks keeps current."""
+
+    invoiced: str
+    paid: str
+    balance_due: str
+    invoice_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class DealInvoiceTotals:
+    """What the deal fields say: amounts in ``currency`` (None: the deal has no invoice that
+    counts) and the most pressing status ("Overdue", "Partially paid", "Open", "Paid", or
+    "" when none)."""
+
+    currency: str | None
+    invoiced: Decimal
+    paid: Decimal
+    balance_due: Decimal
+    status: str
+
+
 class CrmGateway(Protocol):
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         """Deal, organization, person, products and deal-level discounts (NotFoundError if gone)."""
@@ -142,6 +165,21 @@ class CrmGateway(Protocol):
 
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:
         """One user of the company: name, admin or not, locale (NotFoundError if unknown)."""
+        ...
+
+    async def ensure_deal_fields(
+        self, company_id: str, known: DealFieldKeys | None
+    ) -> DealFieldKeys:
+        """The four deal fields, each found by its key in ``known``, else by name among the
+        company's custom deal fields, else created (monetary Invoiced, Paid, Balance due;
+        varchar Invoice status)."""
+        ...
+
+    async def set_deal_fields(
+        self, company_id: str, deal_id: str, keys: DealFieldKeys, totals: DealInvoiceTotals
+    ) -> None:
+        """Write the four fields of one deal in one request (NotFoundError if the deal is
+        gone)."""
         ...
 
     async def list_webhooks(self, company_id: str) -> list[CrmWebhook]:

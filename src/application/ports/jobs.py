@@ -20,6 +20,16 @@ class JobQueue(Protocol):
         pending job per invoice; never at the same time as its deal follow-up)."""
         ...
 
+    async def update_deal_fields(self, company_id: str, deal_id: str) -> None:
+        """Write the deal's invoice totals in its Pipedrive deal fields, later (at most one
+        pending job per deal, never two at once: a burst of changes makes one write)."""
+        ...
+
+    async def create_deal_fields(self, company_id: str) -> None:
+        """Find or create the company's Pipedrive deal fields (at most one pending job per
+        company)."""
+        ...
+
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
         """Subscribe the company's Pipedrive webhooks (at most one pending job per company)."""
         ...

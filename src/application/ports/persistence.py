@@ -9,6 +9,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
+from application.ports.crm import DealFieldKeys, DealInvoiceTotals
 from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
@@ -364,6 +365,22 @@ class CompanyPurgeRepository(Protocol):
         ...
 
 
+class DealFieldRepository(Protocol):
+    """The company's deal fields (their Pipedrive keys) and what was last written on each deal."""
+
+    async def keys(self, company_id: str) -> DealFieldKeys | None: ...
+
+    async def set_keys(self, company_id: str, keys: DealFieldKeys, now: datetime) -> None: ...
+
+    async def written(self, company_id: str, deal_id: str) -> DealInvoiceTotals | None:
+        """What the last write put in the deal's fields (None: never written)."""
+        ...
+
+    async def set_written(
+        self, company_id: str, deal_id: str, totals: DealInvoiceTotals, now: datetime
+    ) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
 
@@ -376,6 +393,7 @@ class UnitOfWork(Protocol):
     deal_timeline: DealTimelineRepository
     purges: CompanyPurgeRepository
     templates: InvoiceTemplateRepository
+    deal_fields: DealFieldRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -392,7 +410,7 @@ class UnitOfWork(Protocol):
 
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
-        customer links, deal follow-ups, timeline entries, invoice templates, its sync
+        customer links, deal follow-ups, timeline entries, invoice templates, deal fields, its sync
         watermark, its waiting purge): a purge leaves nothing behind. Connections are the
         TokenStore's."""
         ...

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from . import responses
 from .auth import operation, principal_of
-from .model import ValidationError, products_of, render_field
+from .model import ValidationError, add_custom_field, products_of, render_field
 from .pagination import (
     bool_param,
     decode_cursor,
@@ -334,6 +334,40 @@ async def deal_fields(request: web.Request) -> web.Response:
     return await _fields(request, "deal")
 
 
+@operation("v2", "post", "/dealFields")
+async def add_deal_field(request: web.Request) -> web.Response:
+    """Create a custom deal field: its `field_code` is a new 40-character hash. Pipedrive
+    allows two fields of one name (a client finds its own by the code it kept)."""
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise ValidationError("body: Expected object")
+    name = body.get("field_name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 255:
+        raise ValidationError("field_name: String must contain between 1 and 255 character(s)")
+    field_type = body.get("field_type")
+    if not isinstance(field_type, str):
+        raise ValidationError("field_type: Required")
+    options = body.get("options")
+    if field_type in ("enum", "set") and (not isinstance(options, list) or not options):
+        raise ValidationError("options: Required for enum and set fields")
+    if options is not None and (
+        not isinstance(options, list)
+        or not all(isinstance(o, dict) and isinstance(o.get("label"), str) for o in options)
+    ):
+        raise ValidationError("options: Expected array of {label: string}")
+    description = body.get("description")
+    definition = add_custom_field(
+        emulator_of(request).store,
+        principal_of(request).company_id,
+        "deal",
+        name,
+        field_type,
+        options=[{"label": o["label"]} for o in options or []] or None,
+        description=description if isinstance(description, str) else None,
+    )
+    return responses.ok(render_field(definition, set()))
+
+
 @operation("v2", "get", "/organizationFields")
 async def organization_fields(request: web.Request) -> web.Response:
     return await _fields(request, "organization")
@@ -360,6 +394,7 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{prefix}/persons/{{id}}", get_person),
         web.patch(f"{prefix}/persons/{{id}}", patch_person),
         web.get(f"{prefix}/dealFields", deal_fields),
+        web.post(f"{prefix}/dealFields", add_deal_field),
         web.get(f"{prefix}/organizationFields", organization_fields),
         web.get(f"{prefix}/personFields", person_fields),
     ]

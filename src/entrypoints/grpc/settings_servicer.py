@@ -12,7 +12,9 @@ from application.commands import (
     TemplateRefCommand,
     UpdateSettingsCommand,
 )
+from application.deal_fields import GetDealFields, RequestDealFields
 from application.ports.accounting import TaxCodeOption
+from application.ports.crm import DealFieldKeys
 from application.settings import (
     GetSettings,
     ListInvoiceOptions,
@@ -53,6 +55,8 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
     list_templates: ListInvoiceTemplates
     save_template: SaveInvoiceTemplate
     delete_template: DeleteInvoiceTemplate
+    get_deal_fields: GetDealFields
+    request_deal_fields: RequestDealFields
 
     async def GetSettings(
         self, request: pb.GetSettingsRequest, context: Context
@@ -188,6 +192,20 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         )
         return pb.DeleteInvoiceTemplateResponse()
 
+    async def GetDealFields(
+        self, request: pb.GetDealFieldsRequest, context: Context
+    ) -> pb.GetDealFieldsResponse:
+        company = parse_company_name(request.parent)
+        keys = await self.get_deal_fields.execute(current_principal(), company)
+        return pb.GetDealFieldsResponse(deal_fields=_deal_fields_to_proto(keys))
+
+    async def CreateDealFields(
+        self, request: pb.CreateDealFieldsRequest, context: Context
+    ) -> pb.CreateDealFieldsResponse:
+        company = parse_company_name(request.parent)
+        keys = await self.request_deal_fields.execute(current_principal(), company)
+        return pb.CreateDealFieldsResponse(deal_fields=_deal_fields_to_proto(keys))
+
 
 async def _under(prefix: str, saving: Awaitable[T]) -> T:
     """The use case names fields relative to the template; the API names them in the request."""
@@ -212,3 +230,15 @@ def _tax_codes(codes: Sequence[TaxCodeOption]) -> list[pb.InvoiceOption]:
         for code in codes
         if code.active
     ]
+
+
+def _deal_fields_to_proto(keys: DealFieldKeys | None) -> pb.DealFields:
+    if keys is None:
+        return pb.DealFields(created=False)
+    return pb.DealFields(
+        created=True,
+        invoiced_key=keys.invoiced,
+        paid_key=keys.paid,
+        balance_due_key=keys.balance_due,
+        invoice_status_key=keys.invoice_status,
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -20,7 +21,7 @@ from adapters.pipedrive.oauth import PipedriveAuthorizer
 from adapters.pipedrive.scopes import PIPEDRIVE_SCOPES, missing_scopes
 from adapters.system_clock import SystemClock
 from application.errors import ApplicationError
-from application.ports.crm import CrmWebhook
+from application.ports.crm import CrmWebhook, DealInvoiceTotals
 from emulators.pipedrive.config import DEFAULT_SCOPES, EmulatorConfig
 from tests.integration.pipedrive.support import (
     CLIENT_ID,
@@ -41,6 +42,9 @@ HOOK = CrmWebhook(
     http_auth_password="a-webhook-password",
     name="dealbooks: delete.organization",
 )
+
+
+TOTALS = DealInvoiceTotals("EUR", Decimal("100.5"), Decimal(0), Decimal("100.5"), "Open")
 
 
 @dataclass
@@ -85,6 +89,10 @@ def every_call(
         await gateway.list_webhooks(company)
         await gateway.delete_webhook(company, added.id)
 
+    async def deal_fields() -> None:
+        keys = await gateway.ensure_deal_fields(company, None)
+        await gateway.set_deal_fields(company, deal, keys, TOTALS)
+
     return {
         "get_deal": lambda: gateway.get_deal(company, deal),
         "deal_parties": lambda: gateway.deal_parties(company, deal),
@@ -94,6 +102,7 @@ def every_call(
         "current_user": lambda: gateway.current_user(company),
         "get_user": lambda: gateway.get_user(company, seeded.user_id),
         "webhooks": webhooks,
+        "deal_fields": deal_fields,
     }
 
 
@@ -143,6 +152,19 @@ async def test_the_field_catalogue_needs_no_admin_scope(seeded: Seeded) -> None:
 
     assert {f.entity.value for f in fields} == {"organization", "person", "deal"}
     assert await scope_refusals(seeded) == []
+
+
+async def test_creating_deal_fields_needs_admin_or_deal_fields_full_not_deals_full(
+    seeded: Seeded,
+) -> None:
+    narrow = await gateway_with(seeded, ["base", "deals:full"])
+    with pytest.raises(ApplicationError, match="Scope and URL mismatch"):
+        await narrow.ensure_deal_fields(seeded.company_id, None)
+
+    # Pipedrive's narrowest scope for it; dealbooks holds `admin` (webhooks), which covers it.
+    fields_scope = await gateway_with(seeded, ["base", "deals:full", "deal-fields:full"])
+    keys = await fields_scope.ensure_deal_fields(seeded.company_id, None)
+    await fields_scope.set_deal_fields(seeded.company_id, seeded.deal_id, keys, TOTALS)
 
 
 def test_the_demo_app_is_registered_with_exactly_the_scopes_dealbooks_asks_for() -> None:

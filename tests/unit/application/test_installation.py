@@ -163,14 +163,17 @@ async def test_install_stores_the_pipedrive_connection_of_the_company(world: Wor
     assert connection.status is ConnectionStatus.CONNECTED
 
 
-async def test_install_queues_the_webhook_subscriptions_once_the_tokens_are_stored(
+async def test_install_queues_the_webhook_subscriptions_and_deal_fields_once_tokens_are_stored(
     world: World,
 ) -> None:
     await world.install.execute(CompletePipedriveInstallCommand("good-code"))
     world.authorizer.used_codes.clear()
     await world.install.execute(CompletePipedriveInstallCommand("good-code"))  # a reinstall
 
-    assert world.jobs.deferred == [("subscribe_crm_webhooks", {"company_id": COMPANY})]
+    assert world.jobs.deferred == [
+        ("subscribe_crm_webhooks", {"company_id": COMPANY}),
+        ("create_deal_fields", {"company_id": COMPANY}),
+    ]
 
 
 async def test_reinstalling_replaces_a_broken_connection(world: World) -> None:

@@ -489,7 +489,8 @@ async def test_create_answers_before_the_deal_follow_up_which_a_job_then_does(
     assert view.state is InvoiceState.OPEN
     assert world.crm.notes == []
     assert world.jobs.deferred == [
-        ("follow_up_on_deal", {"company_id": COMPANY, "invoice_id": view.id})
+        ("follow_up_on_deal", {"company_id": COMPANY, "invoice_id": view.id}),
+        ("update_deal_fields", {"company_id": COMPANY, "deal_id": "42"}),
     ]
 
     await run_queued_follow_ups(world)

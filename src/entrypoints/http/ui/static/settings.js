@@ -242,6 +242,43 @@ async function save(event) {
   }
 }
 
+// ------------------------------------------------------------------ deal fields
+
+/** Whether the deal fields exist; the button creates them (a job: the state is asked again
+ * until they do, for about half a minute). */
+function showDealFields(created, creating = false) {
+  $("deal-fields-state").textContent = t(created ? "settings.dealFieldsReady" : creating ? "settings.dealFieldsCreating" : "settings.dealFieldsMissing");
+  $("deal-fields-state").dataset.created = String(created);
+  $("deal-fields-create").hidden = created;
+  $("deal-fields-create").disabled = creating;
+  $("deal-fields").hidden = false;
+}
+
+async function dealFieldsExist() {
+  const { dealFields } = await rpc("SettingsService", "GetDealFields", { parent: company });
+  return dealFields.created;
+}
+
+async function loadDealFields() {
+  showDealFields(await dealFieldsExist());
+}
+
+async function createDealFields() {
+  try {
+    const { dealFields } = await rpc("SettingsService", "CreateDealFields", { parent: company });
+    let created = dealFields.created;
+    showDealFields(created, !created);
+    for (let i = 0; i < 30 && !created; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      created = await dealFieldsExist();
+    }
+    showDealFields(created);
+  } catch (error) {
+    showDealFields(false);
+    showError($("error"), error);
+  }
+}
+
 // ------------------------------------------------------------------ invoice templates
 
 const templateForm = () => $("template-form");
@@ -408,6 +445,7 @@ async function start() {
     await loadConnection();
     await loadSettings();
     form().hidden = false;
+    await loadDealFields();
     await loadTemplates();
   } catch (error) {
     showState(stateOf(error), { error, retry: start });
@@ -429,6 +467,7 @@ async function main() {
   $("reconnect-now").addEventListener("click", () => connect().catch((error) => showError($("error"), error)));
   $("disconnect").addEventListener("click", disconnect);
   form().addEventListener("submit", save);
+  $("deal-fields-create").addEventListener("click", createDealFields);
   $("template-add").addEventListener("click", () => editTemplate(null));
   $("template-cancel").addEventListener("click", closeTemplate);
   templateForm().addEventListener("submit", saveTemplate);
