@@ -5,7 +5,7 @@ that leaves the totals as they were writes nothing).
 Self-contained: renumber and re-chain freely if another revision takes 0024.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
