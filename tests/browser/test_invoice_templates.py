@@ -22,6 +22,7 @@ from tests.browser.test_demo_ui import (
     pick_items,
     quickbooks_invoices,
 )
+from tests.e2e.polling import eventually
 
 
 @pytest.fixture
@@ -158,7 +159,9 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
         return await quickbooks_invoices(demo)
 
     await expect(panel.locator("li.invoice")).to_have_count(1, timeout=SLOW)
-    [invoice] = await recorded()
+    # The live panel shows the invoice as soon as it is stored (still being created): wait
+    # until QuickBooks has it.
+    [invoice] = await eventually(recorded, lambda found: len(found) == 1)
     fields = {cf["Name"]: cf.get("StringValue") for cf in invoice["CustomField"]}
     assert fields == {"Crew #": "Initech TPS automation", "PO Number": "PO-1234"}
     assert invoice["BillEmailCc"] == {"Address": "ops@initech.example"}
