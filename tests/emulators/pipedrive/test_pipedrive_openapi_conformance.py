@@ -82,6 +82,14 @@ CASES: list[tuple[str, str, str, str, Any, int]] = [
     ("v2", "get", "/dealFields", "/api/v2/dealFields", None, 200),
     (
         "v2",
+        "post",
+        "/dealFields",
+        "/api/v2/dealFields",
+        {"field_name": "Balance due", "field_type": "monetary"},
+        200,
+    ),
+    (
+        "v2",
         "get",
         "/dealFields",
         "/api/v2/dealFields?include_fields=ui_visibility,important_fields,required_fields&limit=5",
