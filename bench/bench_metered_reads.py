@@ -33,7 +33,8 @@ from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.crm import InMemoryCrmGateway
 from adapters.in_memory.jobs import InMemoryJobQueue
 from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
-from adapters.in_memory.persistence import InMemoryInvoiceViews, InMemoryUnitOfWorkFactory
+from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
+from adapters.in_memory.views import InMemoryInvoiceViews
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.webhook_payloads import notices_from_payload
 from adapters.system_clock import FrozenClock

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.in_memory.persistence import InMemoryInvoiceViews, InMemoryUnitOfWorkFactory
+from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
+from adapters.in_memory.views import InMemoryInvoiceViews
 from adapters.postgres.engine import build_session_factory, libpq_url
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.postgres.views import PostgresInvoiceViews

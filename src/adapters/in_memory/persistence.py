@@ -26,7 +26,6 @@ from application.ports.persistence import (
     TimelineEntry,
     TimelineEntryState,
 )
-from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState
@@ -109,7 +108,7 @@ class _Table(Generic[K, V]):
         self._expected.clear()
 
 
-def _newest_first(
+def newest_first(
     invoices: Iterable[Invoice], company_id: str, deal_id: str, limit: int, after: PageCursor | None
 ) -> list[Invoice]:
     rows = sorted(
@@ -235,7 +234,7 @@ class InMemoryInvoiceRepository:
         self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
     ) -> list[Invoice]:
         return self._remember(
-            _newest_first(self._invoices.rows(), company_id, deal_id, limit, after)
+            newest_first(self._invoices.rows(), company_id, deal_id, limit, after)
         )
 
     async def find_by_quickbooks_ids(
@@ -281,32 +280,6 @@ class InMemoryInvoiceRepository:
             if i.state is InvoiceState.CREATING and i.updated_at < older_than
         ]
         return self._remember(sorted(stuck, key=lambda i: i.updated_at)[:limit])
-
-
-class InMemoryInvoiceViews:
-    """The read side over what the fake database has committed."""
-
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
-
-    async def get(self, company_id: str, invoice_id: str, *, today: date) -> InvoiceView | None:
-        found = self._store.invoices.get((company_id, invoice_id))
-        return InvoiceView.of(found, today) if found is not None else None
-
-    async def list_for_deal(
-        self,
-        company_id: str,
-        deal_id: str,
-        *,
-        today: date,
-        limit: int,
-        after: PageCursor | None = None,
-    ) -> list[InvoiceView]:
-        invoices = self._store.invoices.values()
-        return [
-            InvoiceView.of(i, today)
-            for i in _newest_first(invoices, company_id, deal_id, limit, after)
-        ]
 
 
 class InMemoryInvoiceEventRepository:

@@ -9,7 +9,8 @@ from decimal import Decimal
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.in_memory.crm import InMemoryCrmGateway
 from adapters.in_memory.jobs import InMemoryJobQueue
-from adapters.in_memory.persistence import InMemoryInvoiceViews, InMemoryUnitOfWorkFactory
+from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
+from adapters.in_memory.views import InMemoryInvoiceViews
 from adapters.system_clock import FrozenClock
 from application.auth import Principal
 from application.commands import (
