@@ -209,3 +209,40 @@ class SendInvoiceCommand:
     invoice: InvoiceRef
     to: str = ""
     request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRuleInput:
+    """An invoicing rule as sent: ``trigger`` "won" or "stage"; ids are Pipedrive's (empty:
+    any pipeline, the default template)."""
+
+    trigger: str
+    stage_id: str = ""
+    pipeline_id: str = ""
+    template_id: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SaveInvoiceRuleCommand:
+    """Create (``rule_id`` empty) or replace a company's invoicing rule."""
+
+    principal: Principal
+    company_id: str
+    rule: InvoiceRuleInput
+    rule_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRuleRefCommand:
+    principal: Principal
+    company_id: str
+    rule_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRuleRunCommand:
+    """Run a rule that failed on a deal again."""
+
+    deal: DealRef
+    rule_id: str

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import structlog
 
 from application.errors import IntegrationNotConnectedError, UpstreamRejectedError
+from application.invoicing.by_rule import StartInvoiceRules
 from application.ports.connections import TokenStore
 from application.ports.crm import CrmGateway, CrmWebhook
 from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
 from domain.connection import Vendor
 from domain.field_mapping import SourceEntity
+from domain.invoice_rule import DealMove
 
 log = structlog.get_logger("dealbooks.crm_events")
 
@@ -23,6 +25,7 @@ class CrmChange:
     entity: str  # "deal", "organization", "person", ...
     action: str  # "create", "change", "delete"
     entity_id: str
+    deal_move: DealMove | None = None  # a deal's change: its status and stage, before and after
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +35,14 @@ class HandleCrmChange:
     reusing nothing of it cannot inherit it."""
 
     uow_factory: UnitOfWorkFactory
+    rules: StartInvoiceRules | None = None  # a changed deal may fire the company's rules
 
     async def execute(self, change: CrmChange) -> str:
+        if change.action == "change" and change.entity == "deal":
+            if change.deal_move is None or self.rules is None:
+                return "ignored"
+            fired = await self.rules.execute(change.company_id, change.entity_id, change.deal_move)
+            return f"{fired} rules fired" if fired else "no rule fired"
         if change.action != "delete":
             return "ignored"
         if change.entity in (SourceEntity.ORGANIZATION.value, SourceEntity.PERSON.value):
@@ -58,7 +67,9 @@ class HandleCrmChange:
 
 # The (event_action, event_object) pairs HandleCrmChange acts on: one subscription each, rather
 # than "delete.*", which would also bring every deleted activity, note and product.
+# ``change.deal`` brings every edit of a deal; the rules act on those that win it or move it.
 HANDLED_EVENTS: tuple[tuple[str, str], ...] = (
+    ("change", "deal"),
     ("delete", "deal"),
     ("delete", "organization"),
     ("delete", "person"),

@@ -41,6 +41,8 @@ class Reason(StrEnum):
     QUICKBOOKS_OBJECT_NOT_FOUND = "QUICKBOOKS_OBJECT_NOT_FOUND"
     PIPEDRIVE_OBJECT_NOT_FOUND = "PIPEDRIVE_OBJECT_NOT_FOUND"
     INVOICE_TEMPLATE_NOT_FOUND = "INVOICE_TEMPLATE_NOT_FOUND"
+    INVOICE_RULE_NOT_FOUND = "INVOICE_RULE_NOT_FOUND"
+    INVOICE_RULE_RUN_NOT_FOUND = "INVOICE_RULE_RUN_NOT_FOUND"
     # Who may call
     ADMIN_REQUIRED = "ADMIN_REQUIRED"
     ADMINS_ONLY = "ADMINS_ONLY"  # the company keeps this action for its admins
@@ -87,6 +89,8 @@ class ResourceType(StrEnum):
     QUICKBOOKS_OBJECT = "quickbooks_object"
     PIPEDRIVE_OBJECT = "pipedrive_object"
     INVOICE_TEMPLATE = "invoice_template"
+    INVOICE_RULE = "invoice_rule"
+    INVOICE_RULE_RUN = "invoice_rule_run"
 
 
 class MetadataKey(StrEnum):

@@ -214,6 +214,25 @@ class MessageCode(StrEnum):
     BODY_NOT_UTF8 = "BODY_NOT_UTF8", "The request body is not UTF-8 text."
     BODY_NOT_MATCHING = "BODY_NOT_MATCHING", "The request body does not match {type}: {problem}"
     BODY_NOT_VALID = "BODY_NOT_VALID", "The request body is not a valid {type}."
+    # Invoicing rules (issue 17)
+    RULE_STAGE_REQUIRED = "RULE_STAGE_REQUIRED", "Choose the stage that makes the invoice."
+    RULE_STAGE_NOT_FOR_WON = (
+        "RULE_STAGE_NOT_FOR_WON",
+        "A rule on won deals takes no stage; choose 'enters a stage' to use one.",
+    )
+    RULE_DUPLICATE = (
+        "RULE_DUPLICATE",
+        "Another rule already invoices deals on this event in this pipeline.",
+    )
+    TOO_MANY_RULES = "TOO_MANY_RULES", "At most {max} invoicing rules per company."
+    RULE_RUN_NOT_FAILED = (
+        "RULE_RUN_NOT_FAILED",
+        "This rule's invoice for the deal did not fail: there is nothing to retry.",
+    )
+    RULE_RUN_REFUSED = (
+        "RULE_RUN_REFUSED",
+        "The automatic invoice could not be created: {reason}",
+    )
     # Draft warnings: what QuickBooks would object to, shown before Create
     NO_MATCHING_ITEM = (
         "NO_MATCHING_ITEM",

@@ -61,6 +61,14 @@ from application.installation import (
     StartPipedriveSignIn,
     UninstallPipedrive,
 )
+from application.invoice_rules import DeleteInvoiceRule, ListInvoiceRules, SaveInvoiceRule
+from application.invoicing.by_rule import (
+    ListRuleRuns,
+    QueuePendingRuleRuns,
+    RetryRuleRun,
+    RunInvoiceRule,
+    StartInvoiceRules,
+)
 from application.invoicing.create import CreateInvoice
 from application.invoicing.delete import DeleteInvoice
 from application.invoicing.events import ListInvoiceEvents
@@ -304,7 +312,15 @@ class Services(containers.DeclarativeContainer):
     process_notices = providers.Factory(ProcessChangeNotices, notices, apply_changes, clock)
     catch_up = providers.Factory(CatchUpCompany, uow, accounting, notices, apply_changes, clock)
     sweep = providers.Factory(SweepStuckCreations, uow, jobs, clock)
-    crm_change = providers.Factory(HandleCrmChange, uow)
+    start_rules = providers.Factory(StartInvoiceRules, uow, jobs, clock)
+    run_rule = providers.Factory(RunInvoiceRule, uow, prepare, create, crm, clock)
+    retry_rule_run = providers.Factory(RetryRuleRun, uow, jobs, clock)
+    list_rule_runs = providers.Factory(ListRuleRuns, uow)
+    queue_rule_runs = providers.Factory(QueuePendingRuleRuns, uow, jobs, clock)
+    list_rules = providers.Factory(ListInvoiceRules, uow)
+    save_rule = providers.Factory(SaveInvoiceRule, uow, clock)
+    delete_rule = providers.Factory(DeleteInvoiceRule, uow)
+    crm_change = providers.Factory(HandleCrmChange, uow, rules=start_rules)
     webhook_target = providers.Factory(
         CrmWebhookTarget,
         url=config.pipedrive.webhook_url,

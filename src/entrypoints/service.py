@@ -95,6 +95,8 @@ class Service:
             forget_notices=services.forget_notices(),
             subscribe_webhooks=services.subscribe_webhooks(),
             check_webhooks=services.check_webhooks(),
+            run_rule=services.run_rule(),
+            queue_rule_runs=services.queue_rule_runs(),
             queue_purges=services.queue_purges(),
             purge=services.purge_company(),
             on_purged=container.entrypoints.metrics().companies_purged.inc,

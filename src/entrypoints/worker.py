@@ -13,6 +13,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from application.crm_events import CheckAllCrmWebhooks, SubscribeCrmWebhooks
 from application.deal_fields import CreateDealFields, UpdateDealFields
 from application.installation import PurgeCompany, QueueDuePurges
+from application.invoicing.by_rule import QueuePendingRuleRuns, RunInvoiceRule
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
 from application.ports.connections import TokenStore
@@ -65,6 +66,8 @@ def register_tasks(
     forget_notices: ForgetOldNotices,
     subscribe_webhooks: SubscribeCrmWebhooks,
     check_webhooks: CheckAllCrmWebhooks,
+    run_rule: RunInvoiceRule,
+    queue_rule_runs: QueuePendingRuleRuns,
     queue_purges: QueueDuePurges,
     purge: PurgeCompany,
     on_purged: Callable[[], None],
@@ -88,6 +91,14 @@ def register_tasks(
     async def follow_up_on_deal(company_id: str, invoice_id: str) -> None:
         with structlog.contextvars.bound_contextvars(job="follow_up_on_deal"):
             await follow_up.execute(company_id, invoice_id)
+
+    # Lock and queueing lock "rule-run-<company>-<rule>-<deal>" (adapters/jobs/queue.py). A
+    # retry (or a copy after a worker died) creates nothing twice: the invoice's request id is
+    # the run's (RunInvoiceRule).
+    @app.task(name="run_invoice_rule", retry=backoff, queue="invoices")
+    async def run_invoice_rule(company_id: str, rule_id: str, deal_id: str) -> None:
+        with structlog.contextvars.bound_contextvars(job="run_invoice_rule"):
+            await run_rule.execute(company_id, rule_id, deal_id)
 
     # Lock "deal-follow-up-<invoice>", shared with the follow-up: never two posting at once.
     @app.task(name="update_deal_timeline", retry=backoff, queue="invoices")
@@ -140,9 +151,12 @@ def register_tasks(
     @app.task(name="sweep", queue="sync", queueing_lock="sweep")
     async def sweep_stuck(timestamp: int) -> None:
         queued = await sweep.execute()
+        rule_runs = await queue_rule_runs.execute()
         retried = await retry_stalled_jobs(app)
-        if queued or retried:
-            log.info("sync.swept", creations=queued, stalled_jobs_retried=retried)
+        if queued or retried or rule_runs:
+            log.info(
+                "sync.swept", creations=queued, rule_runs=rule_runs, stalled_jobs_retried=retried
+            )
 
     @app.periodic(cron="7 * * * *", periodic_id="overdue")
     @app.task(name="record_overdue", queue="sync", queueing_lock="record_overdue")

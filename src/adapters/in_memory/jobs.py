@@ -15,6 +15,9 @@ class InMemoryJobQueue:
     async def finish_creation(self, company_id: str, invoice_id: str) -> None:
         self.defer("finish_creation", company_id=company_id, invoice_id=invoice_id)
 
+    async def run_invoice_rule(self, company_id: str, rule_id: str, deal_id: str) -> None:
+        self.defer("run_invoice_rule", company_id=company_id, rule_id=rule_id, deal_id=deal_id)
+
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
         self.defer("subscribe_crm_webhooks", company_id=company_id)
 

@@ -10,9 +10,12 @@ import itertools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self
 
-from application.errors import ConcurrencyConflictError
+from adapters.in_memory.rules import InMemoryInvoiceRuleRepository, InMemoryRuleRunRepository
+from adapters.in_memory.table import OnTable as _OnTable
+from adapters.in_memory.table import Table as _Table
+from adapters.in_memory.table import conflict as _conflict
 from application.ports.crm import DealFieldKeys, DealInvoiceTotals
 from application.ports.persistence import (
     CompanyPurge,
@@ -29,11 +32,9 @@ from application.ports.persistence import (
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice, InvoiceState
+from domain.invoice_rule import InvoiceRule, RuleRun
 from domain.invoice_template import InvoiceTemplate
 from domain.settings import CompanySettings
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 class InMemoryStore:
@@ -51,61 +52,11 @@ class InMemoryStore:
         self.templates: dict[tuple[str, str], InvoiceTemplate] = {}
         self.deal_field_keys: dict[str, DealFieldKeys] = {}
         self.deal_field_values: dict[tuple[str, str], DealInvoiceTotals] = {}
+        self.rules: dict[tuple[str, str], InvoiceRule] = {}
+        self.rule_runs: dict[tuple[str, str, str], RuleRun] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
-
-
-def _conflict(what: str) -> ConcurrencyConflictError:
-    return ConcurrencyConflictError(
-        f"The {what} was changed concurrently; read it again and retry."
-    )
-
-
-class _Table(Generic[K, V]):
-    """One table as a unit of work sees it: the committed rows under its own writes (``None``
-    deletes a row). ``commit`` checks, then applies them."""
-
-    def __init__(self, what: str, committed: dict[K, V]) -> None:
-        self._what = what
-        self._committed = committed
-        self._writes: dict[K, V | None] = {}
-        self._expected: dict[K, int | None] = {}
-
-    def get(self, key: K) -> V | None:
-        return self._writes[key] if key in self._writes else self._committed.get(key)
-
-    def rows(self) -> list[V]:
-        merged = {**self._committed, **self._writes}
-        return [row for row in merged.values() if row is not None]
-
-    def put(self, key: K, row: V | None) -> None:
-        self._writes[key] = row
-
-    def put_if(self, key: K, row: V, version: int | None) -> None:
-        """Stage ``row``, to commit only if the committed row is still at ``version`` (None: if
-        there is none). Written twice, the first version counts."""
-        self.put(key, row)
-        self._expected.setdefault(key, version)
-
-    def check(self) -> None:
-        for key, version in self._expected.items():
-            stored = self._committed.get(key)
-            # Rows without a version (request ids) are only ever expected to be absent.
-            if (None if stored is None else getattr(stored, "version", 0)) != version:
-                raise _conflict(self._what)
-
-    def apply(self) -> None:
-        for key, row in self._writes.items():
-            if row is None:
-                self._committed.pop(key, None)
-            else:
-                self._committed[key] = row
-        self.clear()
-
-    def clear(self) -> None:
-        self._writes.clear()
-        self._expected.clear()
 
 
 def newest_first(
@@ -119,11 +70,6 @@ def newest_first(
     if after is not None:
         rows = [i for i in rows if (i.created_at, i.id) < (after.created_at, after.id)]
     return rows[:limit]
-
-
-class _OnTable(Generic[K, V]):
-    def __init__(self, table: _Table[K, V]) -> None:
-        self._table = table
 
 
 class InMemorySettingsRepository(_OnTable[str, CompanySettings]):
@@ -485,6 +431,8 @@ class InMemoryUnitOfWork:
         templates = _Table("template", store.templates)
         field_keys = _Table("deal fields", store.deal_field_keys)
         field_values = _Table("deal field values", store.deal_field_values)
+        rules = _Table("rule", store.rules)
+        rule_runs = _Table("rule run", store.rule_runs)
         self._tables = (
             settings,
             invoices,
@@ -497,6 +445,8 @@ class InMemoryUnitOfWork:
             templates,
             field_keys,
             field_values,
+            rules,
+            rule_runs,
         )
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
@@ -508,6 +458,8 @@ class InMemoryUnitOfWork:
         self.purges = InMemoryCompanyPurgeRepository(purges)
         self.templates = InMemoryInvoiceTemplateRepository(templates)
         self.deal_fields = InMemoryDealFieldRepository(field_keys, field_values)
+        self.invoice_rules = InMemoryInvoiceRuleRepository(rules)
+        self.rule_runs = InMemoryRuleRunRepository(rule_runs)
 
     async def __aenter__(self) -> Self:
         return self
@@ -562,6 +514,8 @@ class InMemoryUnitOfWork:
                 store.timeline,
                 store.templates,
                 store.deal_field_values,
+                store.rules,
+                store.rule_runs,
             )
             for table in keyed:
                 for key in [k for k in table if k[0] == company_id]:

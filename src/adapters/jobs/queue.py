@@ -89,6 +89,19 @@ class ProcrastinateJobQueue:
             invoice_id=invoice_id,
         )
 
+    async def run_invoice_rule(self, company_id: str, rule_id: str, deal_id: str) -> None:
+        # Awaited (not in the background): the webhook is answered once the job is durable.
+        lock = f"rule-run-{company_id}-{rule_id}-{deal_id}"
+        await self._defer(
+            "run_invoice_rule",
+            "invoices",
+            lock,
+            lock,
+            company_id=company_id,
+            rule_id=rule_id,
+            deal_id=deal_id,
+        )
+
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
         lock = f"crm-webhooks-{company_id}"  # never two at once: they would both subscribe
         await self._defer("subscribe_crm_webhooks", "crm", lock, lock, company_id=company_id)

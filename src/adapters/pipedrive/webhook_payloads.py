@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from application.crm_events import CrmChange
+from domain.invoice_rule import DealMove
 
 _V1_ACTIONS = {"added": "create", "updated": "change", "deleted": "delete", "merged": "change"}
 
@@ -29,6 +30,45 @@ def parse_change(raw: bytes) -> CrmChange:
     company_id = meta.get("company_id")
     if not (entity and action and entity_id and company_id):
         raise MalformedCrmWebhookError("meta lacks entity, action, entity_id or company_id")
+    move = None
+    if entity == "deal" and action == "change":
+        move = deal_move(payload)
     return CrmChange(
-        company_id=str(company_id), entity=str(entity), action=str(action), entity_id=str(entity_id)
+        company_id=str(company_id),
+        entity=str(entity),
+        action=str(action),
+        entity_id=str(entity_id),
+        deal_move=move,
+    )
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, dict):  # v1 bodies may expand a reference: {"id": 1, "name": ...}
+        value = value.get("id") if "id" in value else value.get("value")
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    return str(value)
+
+
+def deal_move(payload: dict[str, Any]) -> DealMove | None:
+    """A deal's status and stage after the change (``data``; v1: ``current``) and, for those
+    the change touched, before it (``previous``).
+
+    Webhooks v2 put in ``previous`` "only changed fields on change" (reference §9, A6): a field
+    absent from it did not change. v1 bodies carry the whole previous deal, where an unchanged
+    field holds its current value: both read the same here."""
+    data = payload.get("data") or payload.get("current")
+    previous = payload.get("previous") or {}
+    if not isinstance(data, dict) or not isinstance(previous, dict):
+        return None
+    status = data.get("status")
+    if not isinstance(status, str):
+        return None
+    previous_status = previous.get("status") if "status" in previous else None
+    return DealMove(
+        status=status,
+        stage_id=_id(data.get("stage_id")),
+        pipeline_id=_id(data.get("pipeline_id")),
+        previous_status=str(previous_status) if previous_status is not None else None,
+        previous_stage_id=_id(previous.get("stage_id")) if "stage_id" in previous else None,
     )

@@ -20,6 +20,7 @@ from domain.field_mapping import FieldMapping, FieldSource, SourceEntity
 from domain.ids import InvoiceId
 from domain.invoice import Invoice, InvoiceState, status_of
 from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKind, TaxMethod
+from domain.invoice_rule import InvoiceRule, RuleRun, RuleRunState, RuleTrigger
 from domain.invoice_template import (
     CustomFieldValue,
     InvoiceExtras,
@@ -264,3 +265,42 @@ def event_from_row(row: InvoiceEventRow) -> DomainEvent:
     event_type = _EVENTS_BY_KIND[row.kind]
     fields = {k: _value_from_json(v) for k, v in row.payload.items()}
     return event_type(invoice_id=InvoiceId(row.invoice_id), occurred_at=row.occurred_at, **fields)
+
+
+def rule_values(rule: InvoiceRule) -> dict[str, Any]:
+    return dataclasses.asdict(rule) | {"trigger": rule.trigger.value}
+
+
+def rule_from_row(row: RowMapping) -> InvoiceRule:
+    return InvoiceRule(
+        company_id=row["company_id"],
+        id=row["id"],
+        trigger=RuleTrigger(row["trigger"]),
+        stage_id=row["stage_id"],
+        pipeline_id=row["pipeline_id"],
+        template_id=row["template_id"],
+        enabled=row["enabled"],
+        version=row["version"],
+        updated_at=row["updated_at"],
+    )
+
+
+def run_values(run: RuleRun) -> dict[str, Any]:
+    return dataclasses.asdict(run) | {"state": run.state.value}
+
+
+def run_from_row(row: RowMapping) -> RuleRun:
+    return RuleRun(
+        company_id=row["company_id"],
+        rule_id=row["rule_id"],
+        deal_id=row["deal_id"],
+        state=RuleRunState(row["state"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        attempt=row["attempt"],
+        invoice_id=row["invoice_id"],
+        failure_code=row["failure_code"],
+        failure_params=dict(row["failure_params"] or {}),
+        failure_field=row["failure_field"],
+        noted=row["noted"],
+    )

@@ -270,3 +270,46 @@ class DealFieldValuesRow(SQLModel, table=True):
     balance_due: Decimal = _column(_AMOUNT)
     status: str = Field(max_length=32)
     updated_at: datetime = _column(_TIMESTAMP)
+
+
+class InvoiceRuleRow(SQLModel, table=True):
+    """A company's invoicing rule (issue 17): "won" or "enters stage", in a pipeline or any."""
+
+    __tablename__ = "invoice_rules"
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)
+    trigger: str = Field(max_length=16)
+    stage_id: str | None = Field(default=None, max_length=32)
+    pipeline_id: str | None = Field(default=None, max_length=32)
+    template_id: str | None = Field(default=None, max_length=64)
+    enabled: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    version: int = Field(default=1)
+    updated_at: datetime | None = _column(_TIMESTAMP, nullable=True)
+
+
+class RuleRunRow(SQLModel, table=True):
+    """A rule's run on a deal: its key is what makes the rule invoice a deal at most once."""
+
+    __tablename__ = "invoice_rule_runs"
+    __table_args__ = (
+        Index("ix_invoice_rule_runs_deal", "company_id", "deal_id"),
+        Index(
+            "ix_invoice_rule_runs_pending",
+            "updated_at",
+            postgresql_where=text("state = 'PENDING'"),
+        ),
+    )
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    rule_id: str = Field(primary_key=True, max_length=64)
+    deal_id: str = Field(primary_key=True, max_length=64)
+    state: str = Field(max_length=16)
+    attempt: int = Field(default=1)
+    invoice_id: str | None = Field(default=None, max_length=64)
+    failure_code: str | None = Field(default=None, max_length=64)
+    failure_params: dict[str, Any] = _column(JSONB)
+    failure_field: str | None = _column(Text, nullable=True)
+    noted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = _column(_TIMESTAMP)
+    updated_at: datetime = _column(_TIMESTAMP)

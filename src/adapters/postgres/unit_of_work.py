@@ -23,6 +23,7 @@ from adapters.postgres.repositories import (
     PostgresInvoiceTemplateRepository,
     PostgresSettingsRepository,
 )
+from adapters.postgres.rules import PostgresInvoiceRuleRepository, PostgresRuleRunRepository
 
 # Every table keyed by a company (connections are the TokenStore's).
 COMPANY_TABLES = (
@@ -38,6 +39,8 @@ COMPANY_TABLES = (
     "invoice_templates",
     "deal_field_keys",
     "deal_field_values",
+    "invoice_rules",
+    "invoice_rule_runs",
 )
 
 
@@ -54,6 +57,8 @@ class SqlAlchemyUnitOfWork:
         self.purges = PostgresCompanyPurgeRepository(session)
         self.templates = PostgresInvoiceTemplateRepository(session)
         self.deal_fields = PostgresDealFieldRepository(session)
+        self.invoice_rules = PostgresInvoiceRuleRepository(session)
+        self.rule_runs = PostgresRuleRunRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -39,6 +39,7 @@ from application.ports.crm import CrmGateway, Deal
 from application.ports.persistence import UnitOfWorkFactory
 from application.views import DraftTemplate, DraftWarning, InvoiceDraft
 from domain.customer import Customer
+from domain.errors import InvalidValueError
 from domain.field_mapping import MappingIssue, MappingIssueKind
 from domain.invoice_line import DiscountKind, InvoiceLine, totals_of
 from domain.invoice_template import (
@@ -115,7 +116,8 @@ class PrepareInvoice:
     crm: CrmGateway
     clock: Clock
 
-    async def execute(self, ref: DealRef) -> InvoiceDraft:
+    async def execute(self, ref: DealRef, template_id: str | None = None) -> InvoiceDraft:
+        """``template_id``: the template to apply instead of the company's default one."""
         ref.principal.ensure_can_access(ref.company_id)
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
@@ -132,6 +134,12 @@ class PrepareInvoice:
         # company's defaults, its messages, custom fields, CC/BCC and payment options fill the
         # draft, and the form lets the user pick another one (or none) before editing.
         template = next((t for t in templates if t.is_default), None)
+        if template_id:
+            template = next((t for t in templates if t.id == template_id), None)
+            if template is None:
+                raise InvalidValueError.of(
+                    "template_id", MessageCode.UNKNOWN_TEMPLATE, value=template_id[:80]
+                )
         defined = {f.id for f in options.custom_fields if f.active}
         drafts = tuple(
             DraftTemplate(t, _defined(t.custom_values(deal.snapshot), defined)) for t in templates

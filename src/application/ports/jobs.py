@@ -30,6 +30,11 @@ class JobQueue(Protocol):
         company)."""
         ...
 
+    async def run_invoice_rule(self, company_id: str, rule_id: str, deal_id: str) -> None:
+        """Create the invoice of a rule's run on a deal (at most one pending job per run,
+        never two at once)."""
+        ...
+
     async def subscribe_crm_webhooks(self, company_id: str) -> None:
         """Subscribe the company's Pipedrive webhooks (at most one pending job per company)."""
         ...

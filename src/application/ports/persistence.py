@@ -14,6 +14,7 @@ from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
 from domain.invoice import Invoice
+from domain.invoice_rule import InvoiceRule, RuleRun
 from domain.invoice_template import InvoiceExtras, InvoiceTemplate
 from domain.settings import CompanySettings
 from domain.timeline import Milestone
@@ -52,6 +53,50 @@ class InvoiceTemplateRepository(Protocol):
 
     async def delete(self, company_id: str, template_id: str) -> bool:
         """False when there was no such template."""
+        ...
+
+
+class InvoiceRuleRepository(Protocol):
+    async def list(self, company_id: str) -> list[InvoiceRule]:
+        """The company's invoicing rules, oldest first."""
+        ...
+
+    async def get(self, company_id: str, rule_id: str) -> InvoiceRule | None: ...
+
+    async def save(self, rule: InvoiceRule) -> InvoiceRule:
+        """Store ``rule`` (``version`` 0: a new one) if nobody stored another version since it
+        was read; returns it with its new version. Raises ``ConcurrencyConflictError`` on a
+        stale version."""
+        ...
+
+    async def delete(self, company_id: str, rule_id: str) -> bool:
+        """False when there was no such rule (its runs stay: a deal is never invoiced twice by
+        a rule deleted and made again under the same id)."""
+        ...
+
+
+class RuleRunRepository(Protocol):
+    async def add(self, run: RuleRun) -> bool:
+        """Store a new run unless the (company, rule, deal) has one already: False then (the
+        first stays; concurrent adds wait for each other and one of them wins)."""
+        ...
+
+    async def get(self, company_id: str, rule_id: str, deal_id: str) -> RuleRun | None: ...
+
+    async def get_for_update(self, company_id: str, rule_id: str, deal_id: str) -> RuleRun | None:
+        """The run, locked until the transaction ends (two jobs never finish it at once)."""
+        ...
+
+    async def save(self, run: RuleRun) -> None:
+        """Replace the stored run (read in the same transaction)."""
+        ...
+
+    async def list_for_deal(self, company_id: str, deal_id: str) -> list[RuleRun]:
+        """The deal's runs, newest first."""
+        ...
+
+    async def list_pending(self, *, older_than: datetime, limit: int) -> list[RuleRun]:
+        """Runs still PENDING since before ``older_than`` (a queueing lost to a crash)."""
         ...
 
 
@@ -394,6 +439,8 @@ class UnitOfWork(Protocol):
     purges: CompanyPurgeRepository
     templates: InvoiceTemplateRepository
     deal_fields: DealFieldRepository
+    invoice_rules: InvoiceRuleRepository
+    rule_runs: RuleRunRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -410,9 +457,9 @@ class UnitOfWork(Protocol):
 
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
-        customer links, deal follow-ups, timeline entries, invoice templates, deal fields, its sync
-        watermark, its waiting purge): a purge leaves nothing behind. Connections are the
-        TokenStore's."""
+        customer links, deal follow-ups, timeline entries, invoice templates, deal fields,
+        invoicing rules and their runs, its sync watermark, its waiting purge): a purge leaves
+        nothing behind. Connections are the TokenStore's."""
         ...
 
 
