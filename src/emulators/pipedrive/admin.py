@@ -248,6 +248,17 @@ async def drain(request: web.Request) -> web.Response:
     return _json({"deliveries": len(emulator.webhooks.deliveries)})
 
 
+async def redeliver(request: web.Request) -> web.Response:
+    """Deliver a past event again (``{"event_id": meta.id}``), with the next ``meta.attempt``:
+    what Pipedrive does after a delivery it saw time out."""
+    emulator = emulator_of(request)
+    body = await _body(request)
+    queued = emulator.webhooks.redeliver(str(body.get("event_id", "")))
+    if not queued:
+        raise NotFound(f"webhook event {body.get('event_id')}")
+    return _json({"queued": queued})
+
+
 async def uninstalls(request: web.Request) -> web.Response:
     return _json({"uninstalls": emulator_of(request).uninstall_calls})
 
@@ -306,5 +317,6 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{p}/webhooks", webhooks_list),
         web.get(f"{p}/webhook-deliveries", deliveries),
         web.post(f"{p}/webhooks/drain", drain),
+        web.post(f"{p}/webhook-deliveries/redeliver", redeliver),
         web.get(f"{p}/uninstalls", uninstalls),
     ]

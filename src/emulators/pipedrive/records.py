@@ -235,8 +235,17 @@ def typed_custom_value(field_type: str, value: Any) -> Any:
     return {"type": field_type, "value": value}
 
 
-def webhook_entity(store: Store, entity: str, record_data: dict[str, Any], company_id: int) -> Any:
-    """The trimmed entity put in webhook v2 `data` / `previous` (A6)."""
+def webhook_entity(
+    store: Store,
+    entity: str,
+    record_data: dict[str, Any],
+    company_id: int,
+    *,
+    changed_only: bool = False,
+) -> Any:
+    """The trimmed entity put in webhook v2 `data` / `previous` (A6). ``changed_only``: a
+    change's `previous`, which holds "only changed fields" (reference §9), so nothing is added
+    to it that did not change."""
     data = copy.deepcopy(record_data)
     types = {f.key: f.field_type for f in store.custom_fields(company_id, entity)}
     if "custom_fields" in data:
@@ -245,7 +254,8 @@ def webhook_entity(store: Store, entity: str, record_data: dict[str, Any], compa
             for key, value in data["custom_fields"].items()
         }
     if entity == "deal":
-        data["first_won_time"] = data.get("won_time")
+        if not changed_only or "won_time" in data:
+            data["first_won_time"] = data.get("won_time")
         data = {k: data[k] for k in _WEBHOOK_DEAL_KEYS if k in data}
     if "visible_to" in data and data["visible_to"] is not None:
         data["visible_to"] = str(data["visible_to"])  # still a string in webhooks v2 (A6)

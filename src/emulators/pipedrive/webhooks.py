@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,9 @@ class WebhookDispatcher:
                 "data": None if data is None else webhook_entity(store, entity, data, company_id),
                 "previous": None
                 if previous is None
-                else webhook_entity(store, entity, previous, company_id),
+                else webhook_entity(
+                    store, entity, previous, company_id, changed_only=action == "change"
+                ),
                 "meta": {
                     "action": action,
                     "company_id": str(company_id),
@@ -90,10 +93,35 @@ class WebhookDispatcher:
             queued += 1
         return queued
 
-    async def _deliver(self, webhook_id: int, payload: dict[str, Any]) -> None:
+    def redeliver(self, event_id: str) -> int:
+        """Deliver an event again, as Pipedrive does when the first delivery timed out (more
+        than 10 s) even though the receiver processed it: the same ``meta.id`` and body, the
+        next ``meta.attempt`` (reference §9: attempts 1-4). Returns how many subscriptions'
+        deliveries were queued again (0: no such event)."""
+        latest: dict[int, dict[str, Any]] = {}
+        for record in self.deliveries:
+            if record["event_id"] == event_id:
+                latest[record["webhook_id"]] = record
+        for webhook_id, record in latest.items():
+            payload = copy.deepcopy(record["payload"])
+            task = asyncio.get_running_loop().create_task(
+                self._deliver(webhook_id, payload, first_attempt=record["attempt"] + 1, tries=1)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(latest)
+
+    async def _deliver(
+        self,
+        webhook_id: int,
+        payload: dict[str, Any],
+        *,
+        first_attempt: int = 1,
+        tries: int | None = None,
+    ) -> None:
         config = self.emulator.config
-        delays = (0.0, *config.webhook_retry_delays)
-        for attempt, delay in enumerate(delays, start=1):
+        delays = (0.0, *config.webhook_retry_delays)[: (tries or 4)]
+        for attempt, delay in enumerate(delays, start=first_attempt):
             if delay:
                 await asyncio.sleep(delay)
             webhook = self.emulator.store.webhooks.get(webhook_id)

@@ -146,3 +146,48 @@ async def test_no_change_means_no_webhook(
     await client.patch("/api/v2/deals/1", json={"currency": "EUR"}, headers=auth)
     await emulator.webhooks.drain()
     assert receiver.calls == []
+
+
+async def test_a_deal_won_carries_in_previous_only_what_the_win_changed(
+    client: TestClient, auth: dict[str, str], receiver: Receiver, emulator: Emulator
+) -> None:
+    await subscribe(client, auth, receiver, event_action="change")
+    response = await client.patch("/_emulator/deals/3", json={"status": "won"})
+    assert response.status == 200
+    await emulator.webhooks.drain()
+    [call] = receiver.calls
+    payload = json.loads(call["body"])
+    assert payload["data"]["status"] == "won"
+    assert payload["data"]["won_time"] == payload["data"]["first_won_time"]
+    assert payload["data"]["won_time"] is not None
+    # "previous: only changed fields on change" (reference §9): the status and the times the
+    # win set, nothing left as it was (no title, no stage).
+    assert payload["previous"] == {
+        "status": "open",
+        "won_time": None,
+        "close_time": None,
+        "first_won_time": None,
+    }
+
+
+async def test_a_redelivered_event_keeps_its_id_and_counts_its_attempt(
+    client: TestClient, auth: dict[str, str], receiver: Receiver, emulator: Emulator
+) -> None:
+    await subscribe(client, auth, receiver, event_action="change")
+    await client.patch("/_emulator/deals/2", json={"stage_id": 3})
+    await emulator.webhooks.drain()
+    first = json.loads(receiver.calls[0]["body"])
+    assert set(first["previous"]) == {"stage_id", "stage_change_time"}
+    assert first["previous"]["stage_id"] != 3
+    assert first["data"]["stage_id"] == 3
+    response = await client.post(
+        "/_emulator/webhook-deliveries/redeliver", json={"event_id": first["meta"]["id"]}
+    )
+    assert response.status == 200
+    await emulator.webhooks.drain()
+    again = json.loads(receiver.calls[1]["body"])
+    assert again["meta"]["id"] == first["meta"]["id"]
+    assert again["meta"]["attempt"] == 2
+    assert again["data"] == first["data"]
+    unknown = await client.post("/_emulator/webhook-deliveries/redeliver", json={"event_id": "x"})
+    assert unknown.status == 404
