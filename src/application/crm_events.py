@@ -67,12 +67,14 @@ class HandleCrmChange:
 
 # The (event_action, event_object) pairs HandleCrmChange acts on: one subscription each, rather
 # than "delete.*", which would also bring every deleted activity, note and product.
-# ``change.deal`` brings every edit of a deal; the rules act on those that win it or move it.
+# ``change.deal`` brings every edit of a deal; the invoicing rules act on those that win it or
+# move it to another stage (issue 17). An install made before a pair was added here gets its
+# subscription at the next SubscribeCrmWebhooks run (the daily check), the others being kept.
 HANDLED_EVENTS: tuple[tuple[str, str], ...] = (
-    ("change", "deal"),
     ("delete", "deal"),
     ("delete", "organization"),
     ("delete", "person"),
+    ("change", "deal"),
 )
 # Webhooks v2 is what the handler reads best (string ids in ``meta``); Pipedrive's default since
 # 2025-03-17, asked for explicitly so that a change of default cannot surprise us.
