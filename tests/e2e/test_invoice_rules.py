@@ -1,0 +1,220 @@
+"""Invoicing rules end to end (issue 17): a deal won in the Pipedrive emulator gets exactly one
+invoice within seconds, through the real webhook, job queue, adapters and Postgres; a
+redelivered webhook and a deal won again add nothing; a worker killed mid-job still ends with
+exactly one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from sqlalchemy import text
+
+from application.auth import Principal
+from application.commands import InvoiceRuleInput, SaveInvoiceRuleCommand
+from dealbooks.v1 import invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
+from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.service import Service
+from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
+from entrypoints.worker import retry_stalled_jobs
+from tests.e2e.test_journey import DEAL, MD, free_port, world  # noqa: F401 - the fixture
+from tests.e2e.test_workers import start_worker
+
+pytestmark = pytest.mark.e2e
+ADMIN = Principal("e2e-admin", frozenset({DEMO_COMPANY}), is_admin=True)
+WON_WITHIN_SECONDS = 15.0
+
+
+async def add_won_rule(service: Service) -> str:
+    assert service.container is not None
+    services = service.container.services
+    report = await services.subscribe_webhooks().execute(DEMO_COMPANY)
+    assert report.problem == ""
+    rule = await services.save_rule().execute(
+        SaveInvoiceRuleCommand(ADMIN, DEMO_COMPANY, InvoiceRuleInput(trigger="won"))
+    )
+    return rule.id
+
+
+async def listed(channel: grpc.aio.Channel) -> list[invoice_pb2.Invoice]:
+    stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+    reply = await stub.ListInvoices(
+        invoice_service_pb2.ListInvoicesRequest(parent=DEAL, page_size=100), metadata=MD
+    )
+    return list(reply.invoices)
+
+
+async def wait_for_open(channel: grpc.aio.Channel, seconds: float) -> list[invoice_pb2.Invoice]:
+    deadline = time.monotonic() + seconds
+    while True:
+        invoices = await listed(channel)
+        if any(i.state == invoice_pb2.INVOICE_STATE_OPEN for i in invoices):
+            return invoices
+        if time.monotonic() > deadline:
+            return invoices
+        await asyncio.sleep(0.1)
+
+
+async def in_quickbooks(emulators: Emulators) -> list[dict[str, Any]]:
+    state = await emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/invoices")
+    return list(state["invoices"])
+
+
+async def won_event(emulators: Emulators) -> dict[str, Any]:
+    log = await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
+    for delivery in log["deliveries"]:
+        payload = delivery["payload"]
+        if (
+            payload["meta"]["action"] == "change"
+            and payload["meta"]["entity_id"] == "3"
+            and (payload["previous"] or {}).get("status") == "open"
+        ):
+            return dict(delivery)
+    raise AssertionError(f"no won event delivered: {log}")
+
+
+async def test_a_won_deal_gets_one_invoice_and_redelivery_or_winning_again_adds_none(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    assert service.grpc is not None
+    await add_won_rule(service)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        assert await listed(channel) == []
+
+        started = time.monotonic()
+        await emulators.admin("pipedrive", "PATCH", "deals/3", status="won")
+        invoices = await wait_for_open(channel, WON_WITHIN_SECONDS)
+        elapsed = time.monotonic() - started
+        print(f"won -> invoice OPEN in {elapsed:.2f} s")
+        assert [i.state for i in invoices] == [invoice_pb2.INVOICE_STATE_OPEN]
+        assert elapsed < WON_WITHIN_SECONDS
+        [invoice] = invoices
+        names = {line.name for line in invoice.lines}
+        assert {"Automation consulting", "License"} <= names
+
+        # Pipedrive delivers the same event again (its first delivery "timed out"), then the
+        # deal is reopened and won again: each is delivered and handled, nothing is created.
+        event = await won_event(emulators)
+        assert event["status"] == 200
+        await emulators.admin(
+            "pipedrive", "POST", "webhook-deliveries/redeliver", event_id=event["event_id"]
+        )
+        await emulators.admin("pipedrive", "PATCH", "deals/3", status="open")
+        await emulators.admin("pipedrive", "PATCH", "deals/3", status="won")
+        log = await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
+        again = [d for d in log["deliveries"] if d["event_id"] == event["event_id"]]
+        assert [d["payload"]["meta"]["attempt"] for d in again] == [1, 2]
+        assert all(d["status"] == 200 for d in log["deliveries"])
+        await asyncio.sleep(3)  # time for any job these could have queued to run
+
+        invoices = await listed(channel)
+    assert [i.name for i in invoices] == [invoice.name]
+    ours = [q for q in await in_quickbooks(emulators) if q["Id"] == invoice.quickbooks_invoice_id]
+    assert len(ours) == 1
+    assert len(await in_quickbooks(emulators)) == 1
+    assert service.container is not None
+    async with service.container.gateways.engine().connect() as conn:
+        jobs = (
+            await conn.execute(
+                text(
+                    "SELECT status, count(*) FROM procrastinate_jobs "
+                    "WHERE task_name = 'run_invoice_rule' GROUP BY status"
+                )
+            )
+        ).all()
+    assert dict(jobs) == {"succeeded": 1}  # one job, for the one run
+
+
+async def test_a_worker_killed_mid_job_still_ends_with_exactly_one_invoice(
+    app_settings: AppSettings, pg_engine: object, database_url: str, tmp_path: Path
+) -> None:
+    http_port = free_port()
+    emulators = Emulators(public_url=f"http://127.0.0.1:{http_port}")
+    await emulators.start()
+    settings = replace(
+        app_settings,
+        public_url=f"http://127.0.0.1:{http_port}",
+        quickbooks=QuickBooksSettings(base_url=emulators.quickbooks_url),
+        pipedrive=PipedriveSettings(oauth_url=emulators.pipedrive_url),
+    )
+    # The server runs no jobs: the rule's job can only run in the worker killed below.
+    service = Service(settings, grpc_port=0, http_port=http_port, run_worker=False)
+    await service.start()
+    env = {
+        **os.environ,
+        "DEALBOOKS_DATABASE_URL": database_url,
+        "DEALBOOKS_QUICKBOOKS_BASE_URL": emulators.quickbooks_url,
+        "DEALBOOKS_PIPEDRIVE_OAUTH_URL": emulators.pipedrive_url,
+        "DEALBOOKS_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
+        "DEALBOOKS_LOG_FORMAT": "json",
+    }
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        assert service.container is not None
+        assert service.grpc is not None
+        await emulators.connect(service.container.gateways.token_store())
+        await add_won_rule(service)
+        # QuickBooks takes its time with the invoice: the job is mid-flight when it is killed.
+        await emulators.admin(
+            "quickbooks",
+            "POST",
+            "faults",
+            body={"method": "POST", "path": "/invoice$", "latency_ms": 4000, "count": 1},
+        )
+        workers.append(start_worker(env, tmp_path / "worker0.log"))
+        await emulators.admin("pipedrive", "PATCH", "deals/3", status="won")
+        engine = service.container.gateways.engine()
+        deadline = time.monotonic() + 30
+        creating = 0
+        while time.monotonic() < deadline and not creating:
+            async with engine.connect() as conn:
+                creating = (
+                    await conn.execute(
+                        text("SELECT count(*) FROM invoices WHERE state = 'creating'")
+                    )
+                ).scalar_one()
+            await asyncio.sleep(0.1)
+        assert creating == 1  # stored, QuickBooks still answering: now the worker dies
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(10)
+        workers.append(start_worker(env, tmp_path / "worker1.log"))
+
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+            deadline = time.monotonic() + 90
+            invoices: list[invoice_pb2.Invoice] = []
+            run_state = ""
+            while time.monotonic() < deadline:
+                # What the minute sweep does, without waiting for the minute.
+                await retry_stalled_jobs(service._jobs_app, seconds_since_heartbeat=12)  # type: ignore[arg-type]
+                await service.container.services.sweep().execute()
+                invoices = await listed(channel)
+                async with engine.connect() as conn:
+                    run_state = (
+                        await conn.execute(text("SELECT state FROM invoice_rule_runs"))
+                    ).scalar_one()
+                opened = [i for i in invoices if i.state == invoice_pb2.INVOICE_STATE_OPEN]
+                if opened and run_state == "DONE":
+                    break
+                await asyncio.sleep(1)
+        assert [i.state for i in invoices] == [invoice_pb2.INVOICE_STATE_OPEN]
+        assert run_state == "DONE"
+        assert len(await in_quickbooks(emulators)) == 1
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+        await service.stop()
+        await emulators.stop()
