@@ -352,11 +352,16 @@ class Entrypoints(containers.DeclarativeContainer):
         request_deal_fields=services.request_deal_fields,
         save_template=services.save_template,
         delete_template=services.delete_template,
+        list_rules=services.list_rules,
+        save_rule=services.save_rule,
+        delete_rule=services.delete_rule,
     )
     invoice_servicer = providers.Factory(
         InvoiceServicer,
         prepare=services.prepare,
         create=services.create,
+        rule_runs=services.list_rule_runs,
+        retry_rule_run=services.retry_rule_run,
         get=services.get_invoice,
         list_invoices=services.list_invoices,
         void=services.void,

@@ -18,30 +18,45 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from application.auth import Principal
-from application.commands import InvoiceRuleInput, SaveInvoiceRuleCommand
-from dealbooks.v1 import invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
+from dealbooks.v1 import (
+    invoice_pb2,
+    invoice_rule_pb2,
+    invoice_service_pb2,
+    invoice_service_pb2_grpc,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
+)
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from entrypoints.worker import retry_stalled_jobs
+from tests.e2e.polling import eventually
 from tests.e2e.test_journey import DEAL, MD, free_port, world  # noqa: F401 - the fixture
 from tests.e2e.test_workers import start_worker
 
 pytestmark = pytest.mark.e2e
-ADMIN = Principal("e2e-admin", frozenset({DEMO_COMPANY}), is_admin=True)
 WON_WITHIN_SECONDS = 15.0
 
 
 async def add_won_rule(service: Service) -> str:
+    """Subscribe the webhooks as the install does, and add a "deal won" rule through the API."""
     assert service.container is not None
-    services = service.container.services
-    report = await services.subscribe_webhooks().execute(DEMO_COMPANY)
+    assert service.grpc is not None
+    report = await service.container.services.subscribe_webhooks().execute(DEMO_COMPANY)
     assert report.problem == ""
-    rule = await services.save_rule().execute(
-        SaveInvoiceRuleCommand(ADMIN, DEMO_COMPANY, InvoiceRuleInput(trigger="won"))
-    )
-    return rule.id
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        stub = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        reply = await stub.CreateInvoiceRule(
+            settings_service_pb2.CreateInvoiceRuleRequest(
+                parent=f"companies/{DEMO_COMPANY}",
+                rule=invoice_rule_pb2.InvoiceRule(
+                    trigger=invoice_rule_pb2.INVOICE_RULE_TRIGGER_WON, enabled=True
+                ),
+            ),
+            metadata=MD,
+        )
+    assert reply.rule.name.startswith(f"companies/{DEMO_COMPANY}/invoiceRules/")
+    return reply.rule.name
 
 
 async def listed(channel: grpc.aio.Channel) -> list[invoice_pb2.Invoice]:
@@ -218,3 +233,56 @@ async def test_a_worker_killed_mid_job_still_ends_with_exactly_one_invoice(
                     worker.kill()
         await service.stop()
         await emulators.stop()
+
+
+async def test_a_failed_rule_shows_on_the_deal_with_a_note_and_a_retry_creates_the_invoice(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    assert service.grpc is not None
+    assert service.container is not None
+    rule = await add_won_rule(service)
+    empty = f"companies/{DEMO_COMPANY}/deals/6"  # "Empty opportunity": no products
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+
+        async def runs() -> list[invoice_rule_pb2.InvoiceRuleRun]:
+            reply = await stub.ListInvoiceRuleRuns(
+                invoice_service_pb2.ListInvoiceRuleRunsRequest(parent=empty), metadata=MD
+            )
+            return list(reply.runs)
+
+        await emulators.admin("pipedrive", "PATCH", "deals/6", status="won")
+        failed = await eventually(
+            runs,
+            lambda r: bool(r) and r[0].state == invoice_rule_pb2.INVOICE_RULE_RUN_STATE_FAILED,
+        )
+        [run] = failed
+        assert run.state == invoice_rule_pb2.INVOICE_RULE_RUN_STATE_FAILED
+        assert (run.rule, run.failure_code, run.attempt) == (rule, "NO_LINES", 1)
+        assert run.failure_message == "The deal has no products; add at least one line."
+        notes = await service.container.gateways.crm().deal_notes(DEMO_COMPANY, "6")
+        assert len([n for n in notes if "NO_LINES" in n or "no products" in n]) == 1
+
+        # The user fixes the deal in Pipedrive, then clicks Retry on the panel.
+        await emulators.admin(
+            "pipedrive", "POST", "deals/6/products", name="Setup", item_price=500, quantity=1
+        )
+        await emulators.admin("pipedrive", "PATCH", "deals/6", currency="USD")
+        retried = await stub.RetryInvoiceRuleRun(
+            invoice_service_pb2.RetryInvoiceRuleRunRequest(name=run.name), metadata=MD
+        )
+        assert (retried.run.state, retried.run.attempt) == (
+            invoice_rule_pb2.INVOICE_RULE_RUN_STATE_PENDING,
+            2,
+        )
+        done = await eventually(
+            runs, lambda r: r[0].state != invoice_rule_pb2.INVOICE_RULE_RUN_STATE_PENDING
+        )
+        assert done[0].state == invoice_rule_pb2.INVOICE_RULE_RUN_STATE_SUCCEEDED, done
+        assert done[0].invoice.startswith(f"{empty}/invoices/")
+        with pytest.raises(grpc.aio.AioRpcError) as again:
+            await stub.RetryInvoiceRuleRun(
+                invoice_service_pb2.RetryInvoiceRuleRunRequest(name=run.name), metadata=MD
+            )
+        assert again.value.code() is grpc.StatusCode.INVALID_ARGUMENT

@@ -57,16 +57,14 @@ from domain.permissions import Action
 
 log = structlog.get_logger("dealbooks.rules")
 
-# Draft warnings that QuickBooks would refuse the invoice for: the rule fails with them rather
-# than sending what a person would have had to fix in the form.
-_BLOCKING: Final = frozenset(
-    {
-        MessageCode.NO_LINES,
-        MessageCode.LINKED_CUSTOMER_GONE,
-        MessageCode.CUSTOMER_CURRENCY_DIFFERS,
-        MessageCode.CURRENCY_NOT_ENABLED,
-        MessageCode.CURRENCY_NOT_ADDED,
-    }
+# Draft warnings that QuickBooks would refuse the invoice for, the most basic first: the rule
+# fails with the first one rather than sending what a person would have fixed in the form.
+_BLOCKING: Final = (
+    MessageCode.NO_LINES,
+    MessageCode.LINKED_CUSTOMER_GONE,
+    MessageCode.CURRENCY_NOT_ENABLED,
+    MessageCode.CURRENCY_NOT_ADDED,
+    MessageCode.CUSTOMER_CURRENCY_DIFFERS,
 )
 PENDING_GRACE: Final = timedelta(minutes=2)  # a run PENDING longer lost its job: queue again
 
@@ -275,7 +273,10 @@ class RunInvoiceRule:
             failure = (stored.failure_code, dict(stored.failure_params), stored.failure_reason)
         else:
             draft = await self.prepare.execute(ref, template_id=rule.template_id)
-            blocking = [w for w in draft.warnings if w.code in _BLOCKING]
+            blocking = sorted(
+                (w for w in draft.warnings if w.code in _BLOCKING),
+                key=lambda w: _BLOCKING.index(w.code),
+            )
             if blocking:
                 first = blocking[0]
                 return run.failed(

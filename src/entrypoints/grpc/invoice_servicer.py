@@ -10,8 +10,10 @@ from application.commands import (
     InvoiceActionCommand,
     InvoiceRef,
     ListPageCommand,
+    RetryRuleRunCommand,
     SendInvoiceCommand,
 )
+from application.invoicing.by_rule import ListRuleRuns, RetryRuleRun
 from application.invoicing.create import CreateInvoice
 from application.invoicing.delete import DeleteInvoice
 from application.invoicing.events import ListInvoiceEvents
@@ -35,8 +37,10 @@ from entrypoints.grpc.names import (
     parse_deal_name,
     parse_invoice_filter,
     parse_invoice_name,
+    parse_rule_run_name,
     parse_template_name,
 )
+from entrypoints.grpc.rule_mappers import run_to_proto
 from entrypoints.principal import current_principal
 
 # What the caller chose for this invoice; unspecified (absent here) leaves it to the company.
@@ -65,6 +69,8 @@ def _invoice(name: str) -> InvoiceRef:
 class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     prepare: PrepareInvoice
     create: CreateInvoice
+    rule_runs: ListRuleRuns
+    retry_rule_run: RetryRuleRun
     get: GetInvoice
     list_invoices: ListInvoices
     void: VoidInvoice
@@ -164,3 +170,17 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
         return pb.ListInvoiceEventsResponse(
             events=[event_to_proto(e) for e in page.items], next_page_token=page.next_page_token
         )
+
+    async def ListInvoiceRuleRuns(
+        self, request: pb.ListInvoiceRuleRunsRequest, context: Context
+    ) -> pb.ListInvoiceRuleRunsResponse:
+        runs = await self.rule_runs.execute(_deal(request.parent))
+        return pb.ListInvoiceRuleRunsResponse(runs=[run_to_proto(r) for r in runs])
+
+    async def RetryInvoiceRuleRun(
+        self, request: pb.RetryInvoiceRuleRunRequest, context: Context
+    ) -> pb.RetryInvoiceRuleRunResponse:
+        company, deal, rule = parse_rule_run_name(request.name)
+        ref = DealRef(current_principal(), company, deal)
+        run = await self.retry_rule_run.execute(RetryRuleRunCommand(ref, rule))
+        return pb.RetryInvoiceRuleRunResponse(run=run_to_proto(run))

@@ -98,3 +98,29 @@ def parse_template_name(name: str, field: str = "name") -> tuple[str, str]:
 
 def template_name(company_id: str, template_id: str) -> str:
     return f"companies/{company_id}/invoiceTemplates/{template_id}"
+
+
+_RULE = re.compile(rf"^companies/(?P<company>{_ID})/invoiceRules/(?P<rule>{_ID})$")
+_RULE_RUN = re.compile(
+    rf"^companies/(?P<company>{_ID})/deals/(?P<deal>{_ID})/invoiceRuleRuns/(?P<rule>{_ID})$"
+)
+
+
+def parse_rule_name(name: str, field: str = "name") -> tuple[str, str]:
+    """``companies/{company}/invoiceRules/{rule}`` -> (company, rule)."""
+    m = _match(_RULE, name, field, "companies/{company}/invoiceRules/{rule}")
+    return m["company"], m["rule"]
+
+
+def rule_name(company_id: str, rule_id: str) -> str:
+    return f"companies/{company_id}/invoiceRules/{rule_id}"
+
+
+def parse_rule_run_name(name: str, field: str = "name") -> tuple[str, str, str]:
+    """``companies/{company}/deals/{deal}/invoiceRuleRuns/{rule}`` -> (company, deal, rule)."""
+    m = _match(_RULE_RUN, name, field, "companies/{company}/deals/{deal}/invoiceRuleRuns/{rule}")
+    return m["company"], m["deal"], m["rule"]
+
+
+def rule_run_name(company_id: str, deal_id: str, rule_id: str) -> str:
+    return f"companies/{company_id}/deals/{deal_id}/invoiceRuleRuns/{rule_id}"

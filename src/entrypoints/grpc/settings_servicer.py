@@ -8,11 +8,14 @@ from typing import TypeVar
 
 from application.commands import (
     GetSettingsCommand,
+    InvoiceRuleRefCommand,
+    SaveInvoiceRuleCommand,
     SaveTemplateCommand,
     TemplateRefCommand,
     UpdateSettingsCommand,
 )
 from application.deal_fields import GetDealFields, RequestDealFields
+from application.invoice_rules import DeleteInvoiceRule, ListInvoiceRules, SaveInvoiceRule
 from application.ports.accounting import TaxCodeOption
 from application.ports.crm import DealFieldKeys
 from application.settings import (
@@ -37,9 +40,11 @@ from entrypoints.grpc.mappers import (
 )
 from entrypoints.grpc.names import (
     parse_company_name,
+    parse_rule_name,
     parse_settings_name,
     parse_template_name,
 )
+from entrypoints.grpc.rule_mappers import rule_input_from_proto, rule_to_proto
 from entrypoints.grpc.template_mappers import template_input_from_proto, template_to_proto
 from entrypoints.principal import current_principal
 
@@ -57,6 +62,9 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
     delete_template: DeleteInvoiceTemplate
     get_deal_fields: GetDealFields
     request_deal_fields: RequestDealFields
+    list_rules: ListInvoiceRules
+    save_rule: SaveInvoiceRule
+    delete_rule: DeleteInvoiceRule
 
     async def GetSettings(
         self, request: pb.GetSettingsRequest, context: Context
@@ -191,6 +199,45 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             TemplateRefCommand(current_principal(), company, template_id)
         )
         return pb.DeleteInvoiceTemplateResponse()
+
+    async def ListInvoiceRules(
+        self, request: pb.ListInvoiceRulesRequest, context: Context
+    ) -> pb.ListInvoiceRulesResponse:
+        company = parse_company_name(request.parent)
+        rules = await self.list_rules.execute(current_principal(), company)
+        return pb.ListInvoiceRulesResponse(rules=[rule_to_proto(r) for r in rules])
+
+    async def CreateInvoiceRule(
+        self, request: pb.CreateInvoiceRuleRequest, context: Context
+    ) -> pb.CreateInvoiceRuleResponse:
+        company = parse_company_name(request.parent)
+        command = SaveInvoiceRuleCommand(
+            principal=current_principal(),
+            company_id=company,
+            rule=rule_input_from_proto(request.rule, company),
+        )
+        saved = await _under("rule", self.save_rule.execute(command))
+        return pb.CreateInvoiceRuleResponse(rule=rule_to_proto(saved))
+
+    async def UpdateInvoiceRule(
+        self, request: pb.UpdateInvoiceRuleRequest, context: Context
+    ) -> pb.UpdateInvoiceRuleResponse:
+        company, rule_id = parse_rule_name(request.rule.name, "rule.name")
+        command = SaveInvoiceRuleCommand(
+            principal=current_principal(),
+            company_id=company,
+            rule=rule_input_from_proto(request.rule, company),
+            rule_id=rule_id,
+        )
+        saved = await _under("rule", self.save_rule.execute(command))
+        return pb.UpdateInvoiceRuleResponse(rule=rule_to_proto(saved))
+
+    async def DeleteInvoiceRule(
+        self, request: pb.DeleteInvoiceRuleRequest, context: Context
+    ) -> pb.DeleteInvoiceRuleResponse:
+        company, rule_id = parse_rule_name(request.name)
+        await self.delete_rule.execute(InvoiceRuleRefCommand(current_principal(), company, rule_id))
+        return pb.DeleteInvoiceRuleResponse()
 
     async def GetDealFields(
         self, request: pb.GetDealFieldsRequest, context: Context
