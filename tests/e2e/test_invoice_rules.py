@@ -26,6 +26,7 @@ from dealbooks.v1 import (
     settings_service_pb2,
     settings_service_pb2_grpc,
 )
+from domain.messages import MessageCode
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
@@ -259,10 +260,10 @@ async def test_a_failed_rule_shows_on_the_deal_with_a_note_and_a_retry_creates_t
         )
         [run] = failed
         assert run.state == invoice_rule_pb2.INVOICE_RULE_RUN_STATE_FAILED
-        assert (run.rule, run.failure_code, run.attempt) == (rule, "NO_LINES", 1)
-        assert run.failure_message == "The deal has no products; add at least one line."
+        assert (run.rule, run.failure_code, run.attempt) == (rule, MessageCode.NO_LINES, 1)
+        assert run.failure_message == MessageCode.NO_LINES.english
         notes = await service.container.gateways.crm().deal_notes(DEMO_COMPANY, "6")
-        assert len([n for n in notes if "NO_LINES" in n or "no products" in n]) == 1
+        assert len([n for n in notes if MessageCode.NO_LINES.english in n]) == 1
 
         # The user fixes the deal in Pipedrive, then clicks Retry on the panel.
         await emulators.admin(
