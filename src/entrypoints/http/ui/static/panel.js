@@ -2,7 +2,7 @@
 import {
   STATE, boot, companyName, confirmAction, connectionStateOf, ctx, day, download, el, formDialog,
   listen, moment, ago, moneyOf, openModal, resize, rpc, session, showError, showState, signedToken,
-  snackbar, stateOf, t, tFailure, uuid,
+  snackbar, stateOf, t, tCode, tFailure, uuid,
   loaded,
 } from "./core.js";
 
@@ -240,8 +240,39 @@ async function loadHistory(more = false) {
   resize();
 }
 
+// The runs of the company's invoicing rules on this deal: a failed one says why, with Retry for
+// those who may create invoices; a pending one says the invoice is on its way.
+let ruleRuns = [];
+function ruleRunItem(run) {
+  if (run.state === "INVOICE_RULE_RUN_STATE_PENDING") {
+    return el("li", { class: "invoice rule-run", "data-state": "pending" }, el("span", { class: "muted" }, t("panel.rulePending")));
+  }
+  const reason = tCode({ code: run.failureCode, params: run.failureParams, message: run.failureMessage });
+  const item = el("li", { class: "invoice rule-run", "data-state": "failed" },
+    el("p", { class: "error", role: "alert" }, t("panel.ruleFailed", { reason })));
+  if (may("create")) {
+    item.append(el("button", { type: "button", class: "button", onclick: () => retryRuleRun(run) }, t("panel.ruleRetry")));
+  }
+  return item;
+}
+
+function renderRuleRuns() {
+  const open = ruleRuns.filter((r) => r.state !== "INVOICE_RULE_RUN_STATE_SUCCEEDED");
+  $("rule-runs").replaceChildren(...open.map(ruleRunItem));
+  $("rule-runs").hidden = !open.length;
+}
+
+async function retryRuleRun(run) {
+  await act(() => rpc("InvoiceService", "RetryInvoiceRuleRun", { name: run.name }), () => t("panel.ruleRetried"));
+}
+
 async function load() {
-  const { invoices: found } = await rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 });
+  const [{ invoices: found }, { runs = [] }] = await Promise.all([
+    rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 }),
+    rpc("InvoiceService", "ListInvoiceRuleRuns", { parent: dealName }),
+  ]);
+  ruleRuns = runs;
+  renderRuleRuns();
   const changed = JSON.stringify(found.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime])) !==
     JSON.stringify(invoices.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime]));
   invoices = found;

@@ -1,11 +1,12 @@
 // App settings (Pipedrive "custom UI for app settings"): the QuickBooks connection, the field
 // mapping, the due-date rule with a live example, copy-to-QuickBooks, the defaults and the
-// invoice templates (add, edit, delete, mark the default).
+// invoice templates (add, edit, delete, mark the default) and the invoicing rules (rules.js).
 import {
   ApiError, STATE, boot, confirmAction, connectionStateOf, day, dayLong, el, params, resize, rpc,
   session, showError, showState, snackbar, signedToken, stateOf, t, tCode,
   loaded,
 } from "./core.js";
+import { initRules, loadRules } from "./rules.js";
 
 const $ = (id) => document.getElementById(id);
 const form = () => $("settings-form");
@@ -447,6 +448,7 @@ async function start() {
     form().hidden = false;
     await loadDealFields();
     await loadTemplates();
+    await loadRules();
   } catch (error) {
     showState(stateOf(error), { error, retry: start });
   } finally {
@@ -471,6 +473,7 @@ async function main() {
   $("template-add").addEventListener("click", () => editTemplate(null));
   $("template-cancel").addEventListener("click", closeTemplate);
   templateForm().addEventListener("submit", saveTemplate);
+  initRules(() => company, () => templates);
   await start();
 }
 
