@@ -15,7 +15,7 @@ export function describeRule(rule, templateList) {
     rule.pipelineId ? t("settings.ruleInPipeline", { pipeline: rule.pipelineId }) : t("settings.ruleAnyPipeline"),
   ];
   const template = templateList.find((candidate) => candidate.name === rule.template);
-  parts.push(template ? t("settings.ruleWithTemplate", { name: template.displayName }) : t("settings.ruleDefaultTemplate"));
+  parts.push(template ? t("settings.ruleWithTemplate", { name: template.displayName }) : t("settings.ruleWithDefault"));
   return parts.join(", ");
 }
 

@@ -1,0 +1,107 @@
+"""The invoicing rules in a real browser, in English and in French: an admin adds a "deal
+won" rule in the settings (a stage rule without its stage is said beside the field); a deal won
+in Pipedrive (the emulator) gets its invoice on the panel; a deal without products shows the
+failure with Retry, which creates the invoice once the deal is fixed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from entrypoints.demo import DemoStack
+from tests.browser.conftest import shoot, user_id
+from tests.browser.test_demo_ui import SLOW, axe_violations, content_frame, quickbooks_invoices
+from tests.browser.test_invoice_templates import page  # noqa: F401 - the fixture (axe allowed)
+from tests.e2e.polling import eventually
+
+TEXT: dict[str, dict[str, Any]] = {
+    "en": {
+        "user": "Alice Admin",
+        "heading": "Invoice automatically",
+        "empty": "No rule yet: invoices are only created by hand.",
+        "stage": "Stage id (Pipedrive)",
+        "add": "Add rule",
+        "stage_required": "Choose the stage that makes the invoice.",
+        "saved": "Rule saved",
+        "listed": "When a deal is won, in any pipeline, the default template",
+        "failed": "The automatic invoice could not be created: "
+        "The deal has no products; add at least one line.",
+        "retry": "Retry",
+    },
+    "fr": {
+        "user": "Camille Laurent",
+        "heading": "Facturer automatiquement",
+        "empty": "Aucune règle : les factures ne sont créées qu\u2019à la main.",
+        "stage": "Identifiant de l\u2019étape (Pipedrive)",
+        "add": "Ajouter la règle",
+        "stage_required": "Choisissez l\u2019étape qui déclenche la facture.",
+        "saved": "Règle enregistrée",
+        "listed": "Quand une affaire est gagnée, dans tous les pipelines, le modèle par défaut",
+        "failed": "La facture automatique n\u2019a pas pu être créée : "
+        "L\u2019affaire n\u2019a pas de produits : ajoutez au moins une ligne.",
+        "retry": "Relancer",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_an_admin_adds_a_won_rule_and_won_deals_get_their_invoice(
+    demo: DemoStack,
+    base_url: str,
+    page: Page,  # noqa: F811
+    lang: str,
+) -> None:
+    text = TEXT[lang]
+    user = await user_id(demo, text["user"])
+    await page.goto(
+        f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings?user={user}"
+    )
+    settings = page.frame_locator("#settings-frame")
+    section = settings.locator("#rules")
+    await expect(section.get_by_role("heading")).to_have_text(text["heading"])
+    await expect(section.locator("#rule-list")).to_have_text(text["empty"])
+
+    # A stage rule without its stage: said beside the field, in the user's language.
+    rules = settings.locator("#rule-form")
+    await rules.locator("select[name=trigger]").select_option("INVOICE_RULE_TRIGGER_STAGE")
+    await expect(rules.get_by_label(text["stage"], exact=True)).to_be_visible()
+    await rules.get_by_role("button", name=text["add"]).click()
+    await expect(rules.locator(".field-error")).to_have_text(text["stage_required"])
+
+    await rules.locator("select[name=trigger]").select_option("INVOICE_RULE_TRIGGER_WON")
+    await rules.get_by_role("button", name=text["add"]).click()
+    await expect(page.locator("#host-snackbar")).to_have_text(text["saved"])
+    rule = section.locator("li.rule")
+    await expect(rule.locator(".template-name")).to_have_text(text["listed"])
+    await expect(rule.get_by_role("checkbox")).to_be_checked()
+    await shoot(page, f"{lang}-invoice-rules")
+    assert await axe_violations(await content_frame(page, "#settings-frame")) == []
+
+    # Won in Pipedrive: the invoice is on the deal's panel, and in QuickBooks, once.
+    await demo.emulators.admin("pipedrive", "PATCH", "deals/3", status="won")
+    await page.goto(f"{base_url}/?deal=3&user={user}")
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("#invoices li.invoice")).to_have_count(1, timeout=SLOW)
+    found = await eventually(lambda: quickbooks_invoices(demo), lambda found: len(found) == 1)
+    assert len(found) == 1
+
+    # A deal without products: the failure and Retry on its panel.
+    await demo.emulators.admin("pipedrive", "PATCH", "deals/6", status="won")
+    await page.goto(f"{base_url}/?deal=6&user={user}")
+    panel = page.frame_locator("#panel-frame")
+    failure = panel.locator("#rule-runs li.rule-run")
+    await expect(failure).to_contain_text(text["failed"], timeout=SLOW)
+    await shoot(page, f"{lang}-invoice-rule-failed")
+    assert await axe_violations(await content_frame(page, "#panel-frame")) == []
+    await demo.emulators.admin(
+        "pipedrive", "POST", "deals/6/products", name="Setup", item_price=500, quantity=1
+    )
+    await demo.emulators.admin("pipedrive", "PATCH", "deals/6", currency="USD")
+    await failure.get_by_role("button", name=text["retry"]).click()
+    await expect(panel.locator("#invoices li.invoice")).to_have_count(1, timeout=SLOW)
+    await expect(panel.locator("#rule-runs li.rule-run[data-state=failed]")).to_have_count(0)
+    found = await eventually(lambda: quickbooks_invoices(demo), lambda found: len(found) == 2)
+    assert len(found) == 2
+
