@@ -104,4 +104,3 @@ async def test_an_admin_adds_a_won_rule_and_won_deals_get_their_invoice(
     await expect(panel.locator("#rule-runs li.rule-run[data-state=failed]")).to_have_count(0)
     found = await eventually(lambda: quickbooks_invoices(demo), lambda found: len(found) == 2)
     assert len(found) == 2
-
