@@ -1,7 +1,8 @@
 """The invoicing rules in a real browser, in English and in French: an admin adds a "deal
 won" rule in the settings (a stage rule without its stage is said beside the field); a deal won
 in Pipedrive (the emulator) gets its invoice on the panel; a deal without products shows the
-failure with Retry, which creates the invoice once the deal is fixed."""
+failure with Retry (live, on the open panel), which creates the invoice once the deal is
+fixed."""
 
 from __future__ import annotations
 
@@ -87,10 +88,11 @@ async def test_an_admin_adds_a_won_rule_and_won_deals_get_their_invoice(
     found = await eventually(lambda: quickbooks_invoices(demo), lambda found: len(found) == 1)
     assert len(found) == 1
 
-    # A deal without products: the failure and Retry on its panel.
-    await demo.emulators.admin("pipedrive", "PATCH", "deals/6", status="won")
+    # A deal without products, its panel open: the failure and Retry show on it live.
     await page.goto(f"{base_url}/?deal=6&user={user}")
     panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("#invoices li.empty")).to_be_visible()
+    await demo.emulators.admin("pipedrive", "PATCH", "deals/6", status="won")
     failure = panel.locator("#rule-runs li.rule-run")
     await expect(failure).to_contain_text(text["failed"], timeout=SLOW)
     await shoot(page, f"{lang}-invoice-rule-failed")

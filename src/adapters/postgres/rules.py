@@ -6,16 +6,22 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sqlalchemy import Insert, Table, Update, delete, update
+from sqlalchemy import Insert, Table, TextClause, Update, delete, text, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert
 
+from adapters.postgres.deal_changes import DEAL_CHANGES
 from adapters.postgres.mappers import rule_from_row, rule_values, run_from_row, run_values
 from adapters.postgres.repositories import OnSession
 from adapters.postgres.tables import InvoiceRuleRow, RuleRunRow
 from application.errors import ConcurrencyConflictError
 from application.reasons import MetadataKey
 from domain.invoice_rule import InvoiceRule, RuleRun, RuleRunState
+
+
+def select_notify() -> TextClause:
+    return text("SELECT pg_notify(:channel, :key)")
+
 
 _RULES: Table = InvoiceRuleRow.__table__  # type: ignore[attr-defined]
 _RUNS: Table = RuleRunRow.__table__  # type: ignore[attr-defined]
@@ -76,13 +82,23 @@ class PostgresRuleRunRepository(OnSession):
             _RUNS.c.deal_id == deal_id,
         ]
 
+    async def _announce(self, run: RuleRun) -> None:
+        """Open panels of the deal learn of the run when the transaction commits (as of an
+        invoice write): a failure shows with its Retry without a reload."""
+        await self._session.execute(
+            select_notify(), {"channel": DEAL_CHANGES, "key": f"{run.company_id}/{run.deal_id}"}
+        )
+
     async def add(self, run: RuleRun) -> bool:
         # A concurrent insert of the same key makes this one wait for its commit, then do
         # nothing: exactly one of them stores the run.
         result = await self._session.execute(
             insert(_RUNS).values(**run_values(run)).on_conflict_do_nothing()
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        added = bool(result.rowcount)  # type: ignore[attr-defined]
+        if added:
+            await self._announce(run)
+        return added
 
     async def get(self, company_id: str, rule_id: str, deal_id: str) -> RuleRun | None:
         result = await self._session.execute(
@@ -106,6 +122,7 @@ class PostgresRuleRunRepository(OnSession):
             .where(*self._key(run.company_id, run.rule_id, run.deal_id))  # type: ignore[arg-type]
             .values(**run_values(run))
         )
+        await self._announce(run)
 
     async def list_for_deal(self, company_id: str, deal_id: str) -> list[RuleRun]:
         result = await self._session.execute(
