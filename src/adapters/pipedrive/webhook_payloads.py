@@ -56,7 +56,13 @@ def deal_move(payload: dict[str, Any]) -> DealMove | None:
 
     Webhooks v2 put in ``previous`` "only changed fields on change" (reference §9, A6): a field
     absent from it did not change. v1 bodies carry the whole previous deal, where an unchanged
-    field holds its current value: both read the same here."""
+    field holds its current value: both read the same here.
+
+    [U] Assumed, not shown by the reference's one example (a custom field set): that a deal
+    marked won arrives as one ``change`` whose ``previous`` holds ``status`` (its old value,
+    "open" or "lost"), also when a reopened deal is won again; and that a move to another stage
+    holds ``stage_id`` the same way. A deal *created* already won (an import, the API) comes as
+    ``create.deal``, which the rules do not act on."""
     data = payload.get("data") or payload.get("current")
     previous = payload.get("previous") or {}
     if not isinstance(data, dict) or not isinstance(previous, dict):

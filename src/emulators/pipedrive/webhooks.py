@@ -97,7 +97,11 @@ class WebhookDispatcher:
         """Deliver an event again, as Pipedrive does when the first delivery timed out (more
         than 10 s) even though the receiver processed it: the same ``meta.id`` and body, the
         next ``meta.attempt`` (reference §9: attempts 1-4). Returns how many subscriptions'
-        deliveries were queued again (0: no such event)."""
+        deliveries were queued again (0: no such event).
+
+        [U] That a retried delivery keeps ``meta.id`` is assumed (the reference documents
+        ``attempt``, not whether the event id is kept); dealbooks does not rely on it: a rule
+        runs at most once per deal whatever the ids."""
         latest: dict[int, dict[str, Any]] = {}
         for record in self.deliveries:
             if record["event_id"] == event_id:
