@@ -31,8 +31,10 @@ from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 from entrypoints.worker import retry_stalled_jobs
+from tests.e2e.conftest import TOKEN_B, bearer
 from tests.e2e.polling import eventually
 from tests.e2e.test_journey import DEAL, MD, free_port, world  # noqa: F401 - the fixture
+from tests.e2e.test_settings_api import error_of, violations
 from tests.e2e.test_workers import start_worker
 
 pytestmark = pytest.mark.e2e
@@ -287,3 +289,77 @@ async def test_a_failed_rule_shows_on_the_deal_with_a_note_and_a_retry_creates_t
                 invoice_service_pb2.RetryInvoiceRuleRunRequest(name=run.name), metadata=MD
             )
         assert again.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_the_rule_api_refuses_bad_rules_with_codes_and_other_companies(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, _ = world
+    assert service.grpc is not None
+    parent = f"companies/{DEMO_COMPANY}"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        stub = settings_service_pb2_grpc.SettingsServiceStub(channel)
+
+        def create(**rule: Any) -> Any:
+            return stub.CreateInvoiceRule(
+                settings_service_pb2.CreateInvoiceRuleRequest(
+                    parent=parent, rule=invoice_rule_pb2.InvoiceRule(**rule)
+                ),
+                metadata=MD,
+            )
+
+        code, info, details = await error_of(
+            create(trigger=invoice_rule_pb2.INVOICE_RULE_TRIGGER_STAGE, pipeline_id="x")
+        )
+        assert code is grpc.StatusCode.INVALID_ARGUMENT
+        assert set(violations(details)) == {"rule.stage_id", "rule.pipeline_id"}
+        code, _, details = await error_of(create())
+        assert code is grpc.StatusCode.INVALID_ARGUMENT
+        assert set(violations(details)) == {"rule.trigger"}
+        code, _, details = await error_of(
+            create(
+                trigger=invoice_rule_pb2.INVOICE_RULE_TRIGGER_WON,
+                template=f"{parent}/invoiceTemplates/missing",
+            )
+        )
+        assert (code, set(violations(details))) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            {"rule.template"},
+        )
+
+        made = await create(trigger=invoice_rule_pb2.INVOICE_RULE_TRIGGER_WON, enabled=True)
+        code, _, details = await error_of(
+            create(trigger=invoice_rule_pb2.INVOICE_RULE_TRIGGER_WON, enabled=True)
+        )
+        assert (code, set(violations(details))) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            {"rule.trigger"},
+        )  # RULE_DUPLICATE: a second invoice per won deal is refused
+        rule = invoice_rule_pb2.InvoiceRule()
+        rule.CopyFrom(made.rule)
+        rule.enabled = False
+        updated = await stub.UpdateInvoiceRule(
+            settings_service_pb2.UpdateInvoiceRuleRequest(rule=rule), metadata=MD
+        )
+        assert updated.rule.enabled is False
+        listed = await stub.ListInvoiceRules(
+            settings_service_pb2.ListInvoiceRulesRequest(parent=parent), metadata=MD
+        )
+        assert [r.name for r in listed.rules] == [made.rule.name]
+
+        other = bearer(TOKEN_B)  # a token for another company
+        code, info, _ = await error_of(
+            stub.ListInvoiceRules(
+                settings_service_pb2.ListInvoiceRulesRequest(parent=parent), metadata=other
+            )
+        )
+        assert code is grpc.StatusCode.PERMISSION_DENIED
+        await stub.DeleteInvoiceRule(
+            settings_service_pb2.DeleteInvoiceRuleRequest(name=made.rule.name), metadata=MD
+        )
+        code, info, _ = await error_of(
+            stub.DeleteInvoiceRule(
+                settings_service_pb2.DeleteInvoiceRuleRequest(name=made.rule.name), metadata=MD
+            )
+        )
+        assert (code, info.reason) == (grpc.StatusCode.NOT_FOUND, "INVOICE_RULE_NOT_FOUND")

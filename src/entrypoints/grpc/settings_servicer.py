@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -254,13 +255,23 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         return pb.CreateDealFieldsResponse(deal_fields=_deal_fields_to_proto(keys))
 
 
+# The rule's fields the API names otherwise than the use case (a template by its name).
+_RULE_FIELDS = {"template_id": "template"}
+
+
 async def _under(prefix: str, saving: Awaitable[T]) -> T:
-    """The use case names fields relative to the template; the API names them in the request."""
+    """The use case names fields relative to the template (or rule); the API names them in the
+    request."""
     try:
         return await saving
     except InvalidValueError as exc:
+        renamed = _RULE_FIELDS if prefix == "rule" else {}
         raise InvalidValueError.many(
-            [v.under(prefix) for v in exc.violations], reason=exc.reason
+            [
+                dataclasses.replace(v, field=renamed.get(v.field, v.field)).under(prefix)
+                for v in exc.violations
+            ],
+            reason=exc.reason,
         ) from None
 
 
