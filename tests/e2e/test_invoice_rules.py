@@ -363,3 +363,38 @@ async def test_the_rule_api_refuses_bad_rules_with_codes_and_other_companies(
             )
         )
         assert (code, info.reason) == (grpc.StatusCode.NOT_FOUND, "INVOICE_RULE_NOT_FOUND")
+
+
+async def test_a_deal_moved_into_the_rules_stage_gets_one_invoice_and_other_pipelines_none(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    assert service.grpc is not None
+    assert service.container is not None
+    await service.container.services.subscribe_webhooks().execute(DEMO_COMPANY)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        for pipeline in ("1", "2"):
+            await settings.CreateInvoiceRule(
+                settings_service_pb2.CreateInvoiceRuleRequest(
+                    parent=f"companies/{DEMO_COMPANY}",
+                    rule=invoice_rule_pb2.InvoiceRule(
+                        trigger=invoice_rule_pb2.INVOICE_RULE_TRIGGER_STAGE,
+                        stage_id="4" if pipeline == "1" else "5",
+                        pipeline_id=pipeline,
+                        enabled=True,
+                    ),
+                ),
+                metadata=MD,
+            )
+        await emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=5)  # pipeline 1: no
+        await emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=4)
+        invoices = await wait_for_open(channel, WON_WITHIN_SECONDS)
+        assert [i.state for i in invoices] == [invoice_pb2.INVOICE_STATE_OPEN]
+        await emulators.admin("pipedrive", "PATCH", "deals/3", title="Renamed")  # still in 4
+        await emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=1)
+        await emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=4)  # back in: once only
+        await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
+        await asyncio.sleep(2)
+        assert len(await listed(channel)) == 1
+    assert len(await in_quickbooks(emulators)) == 1
