@@ -18,6 +18,7 @@ import grpc
 import pytest
 from sqlalchemy import text
 
+from application.reasons import Reason
 from dealbooks.v1 import (
     invoice_pb2,
     invoice_rule_pb2,
@@ -362,7 +363,7 @@ async def test_the_rule_api_refuses_bad_rules_with_codes_and_other_companies(
                 settings_service_pb2.DeleteInvoiceRuleRequest(name=made.rule.name), metadata=MD
             )
         )
-        assert (code, info.reason) == (grpc.StatusCode.NOT_FOUND, "INVOICE_RULE_NOT_FOUND")
+        assert (code, info.reason) == (grpc.StatusCode.NOT_FOUND, Reason.INVOICE_RULE_NOT_FOUND)
 
 
 async def test_a_deal_moved_into_the_rules_stage_gets_one_invoice_and_other_pipelines_none(
