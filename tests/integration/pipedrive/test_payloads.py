@@ -23,6 +23,7 @@ from adapters.pipedrive.mappers import (
     discount_from_payload,
     product_from_payload,
 )
+from adapters.pipedrive.webhook_payloads import parse_change
 from application.errors import UpstreamUnavailableError
 from application.ports.crm import CrmField, DealDiscount, DealProduct
 from application.reasons import MetadataKey, Reason
@@ -350,3 +351,20 @@ async def test_a_payload_of_the_wrong_type_is_an_unexpected_answer(
 
     assert caught.value.reason == Reason.PIPEDRIVE_BAD_RESPONSE
     assert caught.value.metadata[MetadataKey.DETAIL] == "org_id must be an integer id"
+
+
+def test_the_verbatim_deal_change_webhook_reads_as_a_move_that_wins_nothing() -> None:
+    raw = fixtures.WEBHOOK_DEAL_CHANGE_V2.encode()
+    change = parse_change(raw)
+    assert (change.entity, change.action, change.entity_id) == ("deal", "change", "8")
+    move = change.deal_move
+    assert move is not None
+    # Only a custom field changed (A6): neither the status nor the stage is in `previous`.
+    assert (move.status, move.stage_id, move.pipeline_id) == ("open", "2", "1")
+    assert (move.previous_status, move.previous_stage_id) == (None, None)
+    assert not move.was_won
+    assert move.entered_stage is None
+    won = json.loads(raw)
+    won["data"]["status"] = "won"
+    won["previous"] = {"status": "open", "won_time": None}
+    assert parse_change(json.dumps(won).encode()).deal_move.was_won  # type: ignore[union-attr]
