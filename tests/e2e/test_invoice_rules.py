@@ -120,6 +120,22 @@ async def test_a_won_deal_gets_one_invoice_and_redelivery_or_winning_again_adds_
         names = {line.name for line in invoice.lines}
         assert {"Automation consulting", "License"} <= names
 
+        # The run is recorded done just after the invoice opens: from then on nothing queues
+        # a job for it (a delivery in between queues one more, which finds it done).
+        invoices_stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+
+        async def runs() -> list[invoice_rule_pb2.InvoiceRuleRun]:
+            reply = await invoices_stub.ListInvoiceRuleRuns(
+                invoice_service_pb2.ListInvoiceRuleRunsRequest(parent=DEAL), metadata=MD
+            )
+            return list(reply.runs)
+
+        done = await eventually(
+            runs,
+            lambda r: [x.state for x in r] == [invoice_rule_pb2.INVOICE_RULE_RUN_STATE_SUCCEEDED],
+        )
+        assert done[0].invoice == invoice.name
+
         # Pipedrive delivers the same event again (its first delivery "timed out"), then the
         # deal is reopened and won again: each is delivered and handled, nothing is created.
         event = await won_event(emulators)
