@@ -32,7 +32,8 @@ class CrmChange:
 class HandleCrmChange:
     """A deleted deal keeps its invoices (they stay readable by their names and in QuickBooks);
     a deleted organization or person loses its link to a QuickBooks customer, so a new record
-    reusing nothing of it cannot inherit it."""
+    reusing nothing of it cannot inherit it. A changed deal may fire the company's invoicing
+    rules (won, or moved into a stage)."""
 
     uow_factory: UnitOfWorkFactory
     rules: StartInvoiceRules | None = None  # a changed deal may fire the company's rules
