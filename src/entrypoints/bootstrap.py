@@ -122,9 +122,13 @@ class Gateways(containers.DeclarativeContainer):
 
     config = providers.Configuration()
     metrics = providers.Dependency(instance_of=Metrics)
-    engine = providers.Singleton(build_engine, config.database_url)
+    engine = providers.Singleton(
+        build_engine, config.database_url, pool_size=config.database_pool_size
+    )
     session_factory = providers.Singleton(build_session_factory, engine)
-    invoice_views = providers.Singleton(PostgresInvoiceViews, config.database_url)
+    invoice_views = providers.Singleton(
+        PostgresInvoiceViews, config.database_url, pool_size=config.database_pool_size
+    )
     deal_changes = providers.Singleton(PostgresDealChanges, config.database_url)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
@@ -135,7 +139,9 @@ class Gateways(containers.DeclarativeContainer):
     lock = providers.Singleton(PostgresDistributedLock, engine)
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
     notices = providers.Singleton(PostgresNoticeStore, engine, secret_box)
-    jobs_app = providers.Singleton(build_app, config.database_url)
+    jobs_app = providers.Singleton(
+        build_app, config.database_url, pool_size=config.database_pool_size
+    )
     jobs = providers.Singleton(ProcrastinateJobQueue, jobs_app)
     inbox = providers.Singleton(ProcrastinateNoticeInbox, engine, secret_box)
 
@@ -411,6 +417,7 @@ def build_container(
     container.config.from_dict(
         {
             "database_url": database_url,
+            "database_pool_size": settings.database_pool_size,
             "api_tokens": dict(settings.api_tokens),
             "public_url": public_url,
             "secret_key": settings.secret_key,
