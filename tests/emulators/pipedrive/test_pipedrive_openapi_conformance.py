@@ -130,6 +130,9 @@ CASES: list[tuple[str, str, str, str, Any, int]] = [
         400,
     ),
     ("v1", "delete", "/webhooks/{id}", "/v1/webhooks/999999", None, 404),
+    ("v1", "get", "/deals/{id}/permittedUsers", "/v1/deals/1/permittedUsers", None, 200),
+    ("v1", "post", "/deals/{id}/followers", "/v1/deals/1/followers", {"user_id": 21000002}, 200),
+    ("v1", "get", "/deals/{id}/followers", "/v1/deals/1/followers", None, 200),
 ]
 
 
