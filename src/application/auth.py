@@ -21,6 +21,15 @@ class Principal:
     companies: frozenset[str] | None
     is_admin: bool = False
     name: str | None = None  # as people read it ("Camille Laurent"), when known
+    # The Pipedrive user the caller acts as (the UI's JWT); None for service and operator
+    # tokens, which act for the company and see every deal.
+    user_id: str | None = None
+
+    @property
+    def sees_every_deal(self) -> bool:
+        """Whether Pipedrive's deal visibility can hide nothing from this caller: a service
+        token, or an admin of the company (Pipedrive shows admins every deal)."""
+        return self.user_id is None or self.is_admin
 
     def can_access(self, company_id: str) -> bool:
         return self.companies is None or company_id in self.companies

@@ -173,6 +173,30 @@ class PipedriveCrmGateway:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)
         return (await self._deal_data(company_id, deal_id))[1]
 
+    async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
+        """``GET /v1/deals/{id}/permittedUsers`` (``deals:read``/``deals:full``, 10 tokens):
+        Pipedrive's own answer, so visibility groups, followers and the plan's meaning of
+        ``visible_to`` are Pipedrive's, not a model of ours. Its ``data`` is a list of integer
+        user ids (the spec's example; its schema leaves ``data`` untyped, so a list of digit
+        strings is taken too [U])."""
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        data = await self._get_data(
+            company_id, f"/api/v1/deals/{deal_id}/permittedUsers", (ResourceType.DEAL, deal_id)
+        )
+        if data is None:  # v1 lists answer null for "none"
+            return frozenset()
+        if not isinstance(data, list):
+            raise bad_response("deals/{id}/permittedUsers is not a list")
+        ids: set[str] = set()
+        for item in data:
+            if isinstance(item, bool) or not isinstance(item, int | str):
+                raise bad_response("deals/{id}/permittedUsers holds a non-id")
+            text = str(item).strip()
+            if not text.isdigit():
+                raise bad_response("deals/{id}/permittedUsers holds a non-id")
+            ids.add(text)
+        return frozenset(ids)
+
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)
         # The deal first: it names its organization and person, and a missing or deleted deal

@@ -161,6 +161,11 @@ class CrmGateway(Protocol):
         """The deal's notes as plain text, oldest first (to find one already added)."""
         ...
 
+    async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
+        """The ids of the users Pipedrive permits to see the deal (its visibility: owner,
+        followers, visibility groups, entire company; NotFoundError if the deal is gone)."""
+        ...
+
     async def current_user(self, company_id: str) -> CrmUser: ...
 
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:

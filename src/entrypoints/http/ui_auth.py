@@ -156,6 +156,7 @@ class PipedriveUiSessions:
             companies=frozenset({claims.company_id}),
             is_admin=user.is_admin,
             name=user.name or None,
+            user_id=claims.user_id,
         )
 
     async def principal(self, request: web.Request) -> Principal:
