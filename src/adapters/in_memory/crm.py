@@ -9,6 +9,7 @@ from application.errors import ApplicationError, NotFoundError, UpstreamRejected
 from application.ports.crm import (
     CrmField,
     CrmInstall,
+    CrmPermissionSet,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -55,6 +56,7 @@ class InMemoryCrmGateway:
         self.restricted: dict[tuple[str, str], frozenset[str]] = {}
         self.permitted_reads: list[tuple[str, str]] = []
         self.visibility_error: ApplicationError | None = None  # raised by the reads when set
+        self.permission_sets: dict[str, list[CrmPermissionSet]] = {}  # company -> its sets
 
     def add_deal(self, company_id: str, deal: Deal) -> None:
         self.deals[(company_id, deal.id)] = deal
@@ -84,6 +86,9 @@ class InMemoryCrmGateway:
 
     async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
         return [t for c, d, t in self.notes if (c, d) == (company_id, deal_id)]
+
+    async def list_permission_sets(self, company_id: str) -> list[CrmPermissionSet]:
+        return list(self.permission_sets.get(company_id, []))
 
     def restrict_deal(self, company_id: str, deal_id: str, user_ids: set[str]) -> None:
         """Only these users (with the deal's owner and followers among them) see the deal."""

@@ -35,6 +35,7 @@ from application.errors import NotFoundError, UpstreamUnavailableError
 from application.ports.clock import Clock
 from application.ports.crm import (
     CrmField,
+    CrmPermissionSet,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -196,6 +197,27 @@ class PipedriveCrmGateway:
                 raise bad_response("deals/{id}/permittedUsers holds a non-id")
             ids.add(text)
         return frozenset(ids)
+
+    async def list_permission_sets(self, company_id: str) -> list[CrmPermissionSet]:
+        """``GET /v1/permissionSets`` (``admin`` scope, 20 tokens): every app's sets."""
+        data = await self._get_data(company_id, "/api/v1/permissionSets")
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise bad_response("permissionSets is not a list")
+        found: list[CrmPermissionSet] = []
+        for item in data:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                raise bad_response("a permission set has no id")
+            found.append(
+                CrmPermissionSet(
+                    id=item["id"],
+                    name=str(item.get("name") or item["id"]),
+                    app=str(item.get("app") or ""),
+                    kind=str(item.get("type") or ""),
+                )
+            )
+        return found
 
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)

@@ -20,6 +20,8 @@ Narrower choices that do not serve:
   writing them on a deal (``PATCH /api/v2/deals/{id}``) is ``deals:full``;
 - who may see a deal (``GET /v1/deals/{id}/permittedUsers``) takes ``deals:read`` or
   ``deals:full``: ``deals:full``, held for the notes, covers it;
+- the company's permission sets (``GET /v1/permissionSets``, for the settings) take
+  ``admin`` only; the user's own sets come with ``GET /v1/users/{id}`` (``users:read``);
 - ``users:read`` is the only scope for ``GET /v1/users/{id}``: the token is the installer's,
   so the user who opens the app is described by id (``users/me`` describes the installer).
 """
@@ -47,7 +49,8 @@ PIPEDRIVE_SCOPES: Final[Mapping[str, str]] = {
     ),
     "admin": (
         "GET, POST and DELETE /v1/webhooks: the app's own webhooks for deleted deals, "
-        "organizations and persons; POST /api/v2/dealFields: the app's deal fields"
+        "organizations and persons; POST /api/v2/dealFields: the app's deal fields; "
+        "GET /v1/permissionSets: the permission sets the settings can name"
     ),
 }
 

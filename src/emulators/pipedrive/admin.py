@@ -14,6 +14,7 @@ from .clock import iso_millis, parse_iso, v1_time
 from .faults import FaultSpecError
 from .model import NotFound, ValidationError, add_custom_field, add_deal_product, render_field
 from .oauth import issue_tokens, send_uninstall
+from .permission_sets import add_custom_set, permission_sets
 from .records import render_record
 from .seed import seed
 from .state import Emulator, emulator_of
@@ -164,7 +165,7 @@ async def patch_user(request: web.Request) -> web.Response:
     if user is None:
         raise NotFound(f"user {request.match_info['id']}")
     body = await _body(request)
-    unknown = set(body) - {"is_admin", "visibility_group"}
+    unknown = set(body) - {"is_admin", "visibility_group", "permission_set_id"}
     if unknown:
         raise ValidationError(f"unknown keys {sorted(unknown)}")
     if "is_admin" in body:
@@ -174,6 +175,13 @@ async def patch_user(request: web.Request) -> web.Response:
         if group is not None and not isinstance(group, str):
             raise ValidationError("visibility_group must be a group name or null")
         user.visibility_group = group
+    if "permission_set_id" in body:
+        chosen = body["permission_set_id"]
+        company = emulator.store.companies[user.company_id]
+        sales = {s["id"] for s in permission_sets(company) if s["app"] == "sales"}
+        if chosen is not None and chosen not in sales:
+            raise ValidationError("permission_set_id must be one of the company's sales sets")
+        user.sales_permission_set = chosen
     return _json(
         {"id": user.id, "is_admin": user.is_admin, "visibility_group": user.visibility_group}
     )
@@ -200,6 +208,20 @@ async def patch_company(request: web.Request) -> web.Response:
         company.visibility_groups = dict(groups)
     return _json(
         {"id": company.id, "plan": company.plan, "visibility_groups": company.visibility_groups}
+    )
+
+
+async def add_permission_set(request: web.Request) -> web.Response:
+    """A custom permission set (`{name, app?}`; app defaults to sales)."""
+    emulator = emulator_of(request)
+    company = emulator.store.companies.get(int(request.match_info["id"]))
+    if company is None:
+        raise NotFound(f"company {request.match_info['id']}")
+    body = await _body(request)
+    if not isinstance(body.get("name"), str) or not body["name"].strip():
+        raise ValidationError("name is required")
+    return _json(
+        add_custom_set(emulator.store, company, body["name"], body.get("app", "sales")), 201
     )
 
 
@@ -355,6 +377,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{p}/deals/{{id:\\d+}}/followers", add_follower_admin),
         web.patch(f"{p}/users/{{id:\\d+}}", patch_user),
         web.patch(f"{p}/companies/{{id:\\d+}}", patch_company),
+        web.post(f"{p}/companies/{{id:\\d+}}/permission-sets", add_permission_set),
         web.post(f"{p}/companies/{{id:\\d+}}/uninstall", uninstall),
         web.get(f"{p}/companies/{{id:\\d+}}/budget", budget),
         web.post(f"{p}/companies/{{id:\\d+}}/budget", budget),

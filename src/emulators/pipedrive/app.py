@@ -7,7 +7,16 @@ from typing import Any
 
 from aiohttp import web
 
-from . import admin, api_v1, api_v2, conformance, oauth, responses, visibility
+from . import (
+    admin,
+    api_v1,
+    api_v2,
+    conformance,
+    oauth,
+    permission_sets,
+    responses,
+    visibility,
+)
 from .auth import PRINCIPAL_KEY, Principal, api_guard, operation_marker
 from .clock import iso_millis
 from .config import EmulatorConfig
@@ -156,6 +165,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app.add_routes(api_v2.routes())
     app.add_routes(api_v1.routes())
     app.add_routes(visibility.routes())
+    app.add_routes(permission_sets.routes())
     app.add_routes(oauth.routes())
     app.add_routes(admin.routes())
     app.on_startup.append(_warm_specs)

@@ -97,6 +97,7 @@ _FALLBACK: dict[tuple[str, str, str], tuple[int, tuple[str, ...]]] = {
     ("v1", "get", "/deals/{id}/permittedUsers"): (10, ("deals:read", "deals:full")),
     ("v1", "get", "/deals/{id}/followers"): (20, ("deals:read", "deals:full")),
     ("v1", "post", "/deals/{id}/followers"): (10, ("deals:full",)),
+    ("v1", "get", "/permissionSets"): (20, ("admin",)),
 }
 
 

@@ -29,6 +29,9 @@ class Company:
     plan: str = "growth"
     # Visibility groups (premium): name -> parent group name (None: a top-level group).
     visibility_groups: dict[str, str | None] = field(default_factory=dict)
+    # Custom permission sets added to the built-in ones (`permission_sets.py`), in the
+    # `GET /v1/permissionSets` shape.
+    custom_permission_sets: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -46,6 +49,7 @@ class User:
     created: str
     phone: str | None = None
     visibility_group: str | None = None  # premium plans; None: the company's default group
+    sales_permission_set: str | None = None  # a custom sales set; None: the built-in one
 
 
 @dataclass

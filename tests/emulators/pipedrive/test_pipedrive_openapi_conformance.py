@@ -133,6 +133,8 @@ CASES: list[tuple[str, str, str, str, Any, int]] = [
     ("v1", "get", "/deals/{id}/permittedUsers", "/v1/deals/1/permittedUsers", None, 200),
     ("v1", "post", "/deals/{id}/followers", "/v1/deals/1/followers", {"user_id": 21000002}, 200),
     ("v1", "get", "/deals/{id}/followers", "/v1/deals/1/followers", None, 200),
+    ("v1", "get", "/permissionSets", "/v1/permissionSets", None, 200),
+    ("v1", "get", "/permissionSets", "/api/v1/permissionSets?app=sales", None, 200),
 ]
 
 

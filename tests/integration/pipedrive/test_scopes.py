@@ -97,6 +97,7 @@ def every_call(
         "get_deal": lambda: gateway.get_deal(company, deal),
         "deal_parties": lambda: gateway.deal_parties(company, deal),
         "deal_permitted_users": lambda: gateway.deal_permitted_users(company, deal),
+        "list_permission_sets": lambda: gateway.list_permission_sets(company),
         "list_fields": lambda: gateway.list_fields(company),
         "add_deal_note": lambda: gateway.add_deal_note(company, deal, "Invoice 1001 created"),
         "deal_notes": lambda: gateway.deal_notes(company, deal),
