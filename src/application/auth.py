@@ -64,7 +64,10 @@ class Principal:
     def ensure_may(self, permissions: Permissions, action: Action, company_id: str) -> None:
         if self.may(permissions, action):
             return
-        metadata = {MetadataKey.COMPANY: company_id, MetadataKey.ACTION: action.value}
+        metadata: dict[str, str] = {
+            MetadataKey.COMPANY: company_id,
+            MetadataKey.ACTION: action.value,
+        }
         if permissions.rule(action) is Rule.PERMISSION_SETS:
             raise PermissionDeniedError(
                 f"This company's settings keep '{action.value}' for its Pipedrive admins and "

@@ -38,6 +38,8 @@ class SettingsInput:
     default_item: str = ""
     deal_timeline: DealTimelineInput | None = None
     invoice_permissions: tuple[str, ...] | None = None  # the actions kept for admins
+    # (action, permission set ids): who besides the admins may take the action
+    invoice_permission_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

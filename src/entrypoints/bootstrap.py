@@ -79,6 +79,7 @@ from application.settings import (
     GetSettings,
     ListInvoiceOptions,
     ListMappableFields,
+    ListPermissionSets,
     UpdateSettings,
 )
 from application.sync import (
@@ -244,6 +245,7 @@ class Services(containers.DeclarativeContainer):
     create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock)
     get_deal_fields = providers.Factory(GetDealFields, uow)
     request_deal_fields = providers.Factory(RequestDealFields, uow, jobs)
+    list_permission_sets = providers.Factory(ListPermissionSets, crm)
     follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
     prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock, visibility)
@@ -338,6 +340,7 @@ class Entrypoints(containers.DeclarativeContainer):
         list_templates=services.list_templates,
         get_deal_fields=services.get_deal_fields,
         request_deal_fields=services.request_deal_fields,
+        list_permission_sets=services.list_permission_sets,
         save_template=services.save_template,
         delete_template=services.delete_template,
     )

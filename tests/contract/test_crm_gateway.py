@@ -18,6 +18,7 @@ from application.errors import NotFoundError, UpstreamRejectedError
 from application.ports.crm import (
     CrmField,
     CrmGateway,
+    CrmPermissionSet,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -190,7 +191,13 @@ class FakeHarness:
             company_name="Contract Test GmbH",
             company_domain="contract-test",
             is_admin=True,
+            permission_set_ids=frozenset({"deals-admin", "global-admin"}),
         )
+        self.fake.permission_sets[seeded.company_id] = [
+            CrmPermissionSet("deals-admin", "Deals admin", "sales", "admin"),
+            CrmPermissionSet("deals-regular", "Deals regular user", "sales", "regular"),
+            CrmPermissionSet("global-admin", "Global admin", "global", "admin"),
+        ]
         return seeded
 
     async def delete_deal(self, seeded: Seeded, deal_id: str) -> None:
@@ -486,6 +493,20 @@ async def test_who_may_see_an_unknown_or_deleted_deal_is_not_found(harness: Harn
     for deal_id in ("999999", seeded.bare_deal_id):
         with pytest.raises(NotFoundError):
             await harness.gateway.deal_permitted_users(seeded.company_id, deal_id)
+
+
+async def test_permission_sets_are_listed_and_a_user_holds_some_of_them(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+
+    sets = await harness.gateway.list_permission_sets(seeded.company_id)
+    user = await harness.gateway.get_user(seeded.company_id, seeded.user_id)
+
+    assert {"sales", "global"} <= {s.app for s in sets}
+    assert "Deals regular user" in {s.name for s in sets}
+    assert user.permission_set_ids
+    assert user.permission_set_ids <= {s.id for s in sets}
 
 
 async def test_an_unknown_user_is_not_found(harness: Harness) -> None:

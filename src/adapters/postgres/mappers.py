@@ -27,7 +27,7 @@ from domain.invoice_template import (
     TemplateCustomField,
 )
 from domain.money import Money
-from domain.permissions import Permissions
+from domain.permissions import Action, Permissions
 from domain.settings import CompanySettings
 from domain.timeline import TimelinePolicy
 
@@ -49,7 +49,9 @@ def settings_from_row(row: RowMapping) -> CompanySettings:
             "timeline": TimelinePolicy.of(timeline["milestones"], timeline["language"])
             if timeline is not None
             else TimelinePolicy(),
-            "permissions": Permissions.of(permissions["admins_only"])
+            "permissions": Permissions.of(
+                permissions["admins_only"], permissions.get("permission_sets")
+            )
             if permissions is not None
             else Permissions(),
         }
@@ -65,7 +67,15 @@ def settings_values(settings: CompanySettings) -> dict[str, Any]:
             "milestones": sorted(m.value for m in timeline.milestones),
             "language": timeline.language.value,
         },
-        "permissions": {"admins_only": sorted(a.value for a in settings.permissions.admins_only)},
+        "permissions": {
+            "admins_only": sorted(a.value for a in settings.permissions.admins_only),
+            # action -> permission set ids (absent in rows saved before the sets existed)
+            "permission_sets": {
+                a.value: sorted(settings.permissions.sets_for(a))
+                for a in Action
+                if settings.permissions.sets_for(a)
+            },
+        },
     }
 
 

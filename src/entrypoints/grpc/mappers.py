@@ -114,7 +114,15 @@ def settings_to_proto(view: SettingsView) -> settings_pb2.Settings:
             language_code=s.timeline.language.value,
         ),
         invoice_permissions=settings_pb2.InvoicePermissions(
-            admins_only=[_ACTION_TO_PROTO[a] for a in Action if a in s.permissions.admins_only]
+            admins_only=[_ACTION_TO_PROTO[a] for a in Action if a in s.permissions.admins_only],
+            permission_set_grants=[
+                settings_pb2.InvoicePermissions.PermissionSetGrant(
+                    action=_ACTION_TO_PROTO[a],
+                    permission_set_ids=sorted(s.permissions.sets_for(a)),
+                )
+                for a in Action
+                if s.permissions.sets_for(a)
+            ],
         ),
     )
 
@@ -144,5 +152,9 @@ def settings_input_from_proto(message: settings_pb2.Settings) -> SettingsInput:
         else None,
         invoice_permissions=tuple(
             _from_proto(_ACTION_FROM_PROTO, a) for a in message.invoice_permissions.admins_only
+        ),
+        invoice_permission_sets=tuple(
+            (_from_proto(_ACTION_FROM_PROTO, g.action), tuple(g.permission_set_ids))
+            for g in message.invoice_permissions.permission_set_grants
         ),
     )
