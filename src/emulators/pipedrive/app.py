@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from . import (
+    activities,
     admin,
     api_v1,
     api_v2,
@@ -166,6 +167,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app.add_routes(api_v1.routes())
     app.add_routes(visibility.routes())
     app.add_routes(permission_sets.routes())
+    app.add_routes(activities.routes())
     app.add_routes(oauth.routes())
     app.add_routes(admin.routes())
     app.on_startup.append(_warm_specs)

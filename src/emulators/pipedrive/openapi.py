@@ -98,6 +98,8 @@ _FALLBACK: dict[tuple[str, str, str], tuple[int, tuple[str, ...]]] = {
     ("v1", "get", "/deals/{id}/followers"): (20, ("deals:read", "deals:full")),
     ("v1", "post", "/deals/{id}/followers"): (10, ("deals:full",)),
     ("v1", "get", "/permissionSets"): (20, ("admin",)),
+    ("v2", "get", "/activities"): (10, ("activities:read", "activities:full")),
+    ("v2", "post", "/activities"): (5, ("activities:full",)),
 }
 
 

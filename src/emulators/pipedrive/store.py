@@ -149,6 +149,7 @@ class Store:
     discounts: dict[str, Discount] = field(default_factory=dict)
     fields: list[FieldDef] = field(default_factory=list)
     notes: dict[int, Note] = field(default_factory=dict)
+    activities: dict[int, Record] = field(default_factory=dict)  # API v2 shape
     # deal id -> follower records ({id, user_id, deal_id, add_time}) in the order added
     deal_followers: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     webhooks: dict[int, Webhook] = field(default_factory=dict)
@@ -168,6 +169,7 @@ class Store:
         "product": 1,
         "note": 1,
         "follower": 1,
+        "activity": 1,
         "webhook": 470_001,
         "option": 1,
     }
