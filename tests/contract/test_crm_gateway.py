@@ -441,6 +441,25 @@ async def test_a_deals_notes_are_read_back_as_written_oldest_first(harness: Harn
     assert await harness.gateway.deal_notes(seeded.company_id, seeded.deal_id) == [text, "Voided"]
 
 
+async def test_done_activities_are_added_to_the_deal_and_read_back_as_written(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    text = "Invoice 1001 paid in full (150.00 USD).\nOpen in QuickBooks: https://qbo.example/1?a=1&b=<2>"
+    assert await harness.gateway.deal_activities(seeded.company_id, seeded.deal_id) == []
+
+    await harness.gateway.add_deal_activity(seeded.company_id, seeded.deal_id, text)
+    await harness.gateway.add_deal_activity(seeded.company_id, seeded.deal_id, "Voided")
+
+    assert await harness.gateway.deal_activities(seeded.company_id, seeded.deal_id) == [
+        text,
+        "Voided",
+    ]
+    assert await harness.gateway.deal_activities(seeded.company_id, seeded.bare_deal_id) == []
+    with pytest.raises(NotFoundError):
+        await harness.gateway.add_deal_activity(seeded.company_id, "999999", "x")
+
+
 async def test_the_current_user_is_the_installing_admin(harness: Harness) -> None:
     seeded = await harness.seed()
 

@@ -25,6 +25,7 @@ class InMemoryCrmGateway:
     def __init__(self) -> None:
         self.deals: dict[tuple[str, str], Deal] = {}
         self.notes: list[tuple[str, str, str]] = []
+        self.activities: list[tuple[str, str, str]] = []  # done activities: company, deal, text
         # The next add_deal_note raises this; after posting the note when ``lost_answer``
         # (Pipedrive created it, the answer never arrived).
         self.note_error: ApplicationError | None = None
@@ -86,6 +87,19 @@ class InMemoryCrmGateway:
 
     async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
         return [t for c, d, t in self.notes if (c, d) == (company_id, deal_id)]
+
+    async def add_deal_activity(self, company_id: str, deal_id: str, text: str) -> str:
+        await self.get_deal(company_id, deal_id)
+        error, self.note_error = self.note_error, None  # the same faults as notes
+        if error is not None and not self.lost_answer:
+            raise error
+        self.activities.append((company_id, deal_id, text))
+        if error is not None:
+            raise error
+        return str(len(self.activities))
+
+    async def deal_activities(self, company_id: str, deal_id: str) -> list[str]:
+        return [t for c, d, t in self.activities if (c, d) == (company_id, deal_id)]
 
     async def list_permission_sets(self, company_id: str) -> list[CrmPermissionSet]:
         return list(self.permission_sets.get(company_id, []))

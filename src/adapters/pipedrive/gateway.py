@@ -50,6 +50,7 @@ log = structlog.get_logger("dealbooks.pipedrive")
 
 FIELDS_TTL: Final = timedelta(seconds=60)
 PAGE_LIMIT: Final = "500"  # v2 maximum
+ACTIVITY_SUBJECT_MAX: Final = 255  # [U]: the spec gives no maximum; a one-line subject
 _NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,18}$")
 _FIELD_PATHS: Final = {
     SourceEntity.DEAL: "/api/v2/dealFields",
@@ -301,6 +302,66 @@ class PipedriveCrmGateway:
                 break
             start = next_start
         return texts
+
+    async def add_deal_activity(self, company_id: str, deal_id: str, text: str) -> str:
+        """``POST /api/v2/activities`` (``activities:full``, 5 tokens): a done task on the
+        deal, its subject the text's first line, its note the whole text."""
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        subject = lines[0][:ACTIVITY_SUBJECT_MAX]
+        body = await self._client.request(
+            company_id,
+            "POST",
+            "/api/v2/activities",
+            json_body={
+                "subject": subject,
+                "type": "task",
+                "deal_id": int(deal_id),
+                "done": True,
+                "note": "<br>".join(html.escape(line, quote=True) for line in lines),
+            },
+            resource=(ResourceType.DEAL, deal_id),
+        )
+        data = body.get("data")
+        activity_id = data.get("id") if isinstance(data, dict) else None
+        if isinstance(activity_id, bool) or not isinstance(activity_id, int):
+            raise bad_response("the new activity has no id")
+        log.info(
+            "pipedrive.activity_added",
+            company_id=company_id,
+            deal_id=deal_id,
+            activity_id=activity_id,
+        )
+        return str(activity_id)
+
+    async def deal_activities(self, company_id: str, deal_id: str) -> list[str]:
+        """The notes of the deal's done activities as plain text, oldest first."""
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        texts: list[str] = []
+        cursor: str | None = None
+        for _ in range(1000):  # a guard against a cursor that never ends
+            params = {"deal_id": deal_id, "done": "true", "limit": PAGE_LIMIT}
+            if cursor:
+                params["cursor"] = cursor
+            body = await self._client.request(
+                company_id,
+                "GET",
+                "/api/v2/activities",
+                params=params,
+                resource=(ResourceType.DEAL, deal_id),
+            )
+            data = body.get("data") or []
+            if not isinstance(data, list):
+                raise bad_response("the deal's activities are not a list")
+            for activity in data:
+                note = activity.get("note") if isinstance(activity, dict) else None
+                if isinstance(note, str):
+                    texts.append(html.unescape(re.sub(r"<br\s*/?>", "\n", note)))
+            additional = body.get("additional_data") or {}
+            cursor = additional.get("next_cursor") if isinstance(additional, dict) else None
+            if not cursor:
+                return texts
+        raise bad_response("activities paginate without end")
 
     async def current_user(self, company_id: str) -> CrmUser:
         data = await self._get_data(company_id, "/api/v1/users/me")

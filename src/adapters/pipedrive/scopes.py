@@ -22,6 +22,8 @@ Narrower choices that do not serve:
   ``deals:full``: ``deals:full``, held for the notes, covers it;
 - the company's permission sets (``GET /v1/permissionSets``, for the settings) take
   ``admin`` only; the user's own sets come with ``GET /v1/users/{id}`` (``users:read``);
+- timeline entries as activities (``POST /api/v2/activities``) need ``activities:full``,
+  which no other scope dealbooks holds covers (``activities:read`` cannot write them);
 - ``users:read`` is the only scope for ``GET /v1/users/{id}``: the token is the installer's,
   so the user who opens the app is described by id (``users/me`` describes the installer).
 """
@@ -51,6 +53,10 @@ PIPEDRIVE_SCOPES: Final[Mapping[str, str]] = {
         "GET, POST and DELETE /v1/webhooks: the app's own webhooks for deleted deals, "
         "organizations and persons; POST /api/v2/dealFields: the app's deal fields; "
         "GET /v1/permissionSets: the permission sets the settings can name"
+    ),
+    "activities:full": (
+        "POST /api/v2/activities and GET /api/v2/activities: a deal's timeline entries as "
+        "done activities, when the settings choose activities over notes"
     ),
 }
 

@@ -173,6 +173,15 @@ class CrmGateway(Protocol):
         """The deal's notes as plain text, oldest first (to find one already added)."""
         ...
 
+    async def add_deal_activity(self, company_id: str, deal_id: str, text: str) -> str:
+        """Add a done activity to the deal: ``text``'s first line its subject, the whole text
+        its note (plain; the adapter HTML-escapes); returns its id."""
+        ...
+
+    async def deal_activities(self, company_id: str, deal_id: str) -> list[str]:
+        """The notes of the deal's done activities as plain text, oldest first."""
+        ...
+
     async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
         """The ids of the users Pipedrive permits to see the deal (its visibility: owner,
         followers, visibility groups, entire company; NotFoundError if the deal is gone)."""
