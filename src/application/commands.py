@@ -46,6 +46,7 @@ class SettingsInput:
 class DealTimelineInput:
     milestones: tuple[str, ...] = ()
     language: str = ""
+    entry_kind: str = "note"
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,7 +165,9 @@ def _policy(value: DueDatePolicyInput | None) -> DueDatePolicy:
 def _timeline(value: DealTimelineInput | None) -> TimelinePolicy:
     if value is None:
         return TimelinePolicy()
-    return TimelinePolicy.of(dict.fromkeys(value.milestones), value.language.strip().lower())
+    return TimelinePolicy.of(
+        dict.fromkeys(value.milestones), value.language.strip().lower(), value.entry_kind
+    )
 
 
 def _currency(code: str) -> str | None:

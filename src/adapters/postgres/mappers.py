@@ -46,7 +46,9 @@ def settings_from_row(row: RowMapping) -> CompanySettings:
             **row,
             "field_mapping": FieldMapping(**mapping),
             "due_date_policy": DueDatePolicy(**row["due_date_policy"]),
-            "timeline": TimelinePolicy.of(timeline["milestones"], timeline["language"])
+            "timeline": TimelinePolicy.of(
+                timeline["milestones"], timeline["language"], timeline.get("entry_kind", "note")
+            )
             if timeline is not None
             else TimelinePolicy(),
             "permissions": Permissions.of(
@@ -66,6 +68,7 @@ def settings_values(settings: CompanySettings) -> dict[str, Any]:
         "timeline": {
             "milestones": sorted(m.value for m in timeline.milestones),
             "language": timeline.language.value,
+            "entry_kind": timeline.entry_kind.value,
         },
         "permissions": {
             "admins_only": sorted(a.value for a in settings.permissions.admins_only),
