@@ -16,6 +16,7 @@ const RULES = [
 const MILESTONES = ["CREATED", "SENT", "PARTIALLY_PAID", "PAID", "OVERDUE", "VOIDED", "DELETED"];
 const ACTIONS = ["CREATE", "SEND", "VOID", "DELETE"];
 const LANGUAGES = ["", "en", "fr"];
+const ENTRY_KINDS = ["NOTE", "ACTIVITY"];
 const MAPPINGS = { to: "to", address: "address", email: "email", taxId: "taxId" };
 let settings = null;
 let company = "";
@@ -175,6 +176,8 @@ async function loadSettings() {
     el("input", { type: "checkbox", name: "milestone", value: `INVOICE_MILESTONE_${m}`, checked: chosen.has(`INVOICE_MILESTONE_${m}`), "data-field": "settings.deal_timeline.milestones" }),
     " ", el("span", {}, t(`settings.milestone.${m}`)))));
   f.timelineLanguage.replaceChildren(...LANGUAGES.map((code) => el("option", { value: code, selected: code === (timeline.languageCode ?? "") }, t(`settings.timelineLanguage.${code || "auto"}`))));
+  const kind = (timeline.entryKind ?? "").replace("TIMELINE_ENTRY_KIND_", "") || "NOTE";
+  f.timelineKind.replaceChildren(...ENTRY_KINDS.map((k) => el("option", { value: `TIMELINE_ENTRY_KIND_${k}`, selected: k === kind || (k === "NOTE" && kind === "UNSPECIFIED") }, t(`settings.timelineKind.${k}`))));
   await fillPermissions();
   const { fields } = await rpc("SettingsService", "ListMappableFields", { parent: company })
     .catch(() => ({ fields: [] }));
@@ -246,6 +249,7 @@ async function save(event) {
       dealTimeline: {
         milestones: [...document.querySelectorAll('input[name="milestone"]:checked')].map((box) => box.value),
         languageCode: f.timelineLanguage.value,
+        entryKind: f.timelineKind.value,
       },
       invoicePermissions: {
         adminsOnly: [...document.querySelectorAll('input[name="adminsOnly"]:checked')].map((box) => box.value),
