@@ -47,13 +47,13 @@ class DealVisibility:
         (admins keep seeing its invoices). Pipedrive unavailable: the error propagates
         (UNAVAILABLE), nothing is shown on a guess."""
         principal.ensure_can_access(company_id)
-        if principal.sees_every_deal:
+        user_id = principal.user_id
+        if user_id is None or principal.sees_every_deal:
             return
-        assert principal.user_id is not None  # sees_every_deal says so
         try:
             permitted = await self.crm.deal_permitted_users(company_id, deal_id)
         except NotFoundError:
             permitted = frozenset()
-        if principal.user_id not in permitted:
+        if user_id not in permitted:
             log.info("deal.hidden_from_user", company_id=company_id, deal_id=deal_id)
             raise deal_not_visible(company_id, deal_id)
