@@ -1,7 +1,8 @@
 """`make bench`: every benchmark against the real service in its own process, the results table
 printed and written to bench/results.json. `python -m bench <name>` runs one benchmark that needs
 no service process of the driver's (`metered_reads`, `fleet_month`, `scale_out`: the last
-starts its own) and replaces only its figures in the file."""
+starts its own) and replaces only its figures in the file; `python -m bench service` runs only
+the ones against the service's process (reads, creates, status freshness, webhooks)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def main() -> None:
-    configure_logging("WARNING", "json")
+async def service_benches() -> list[Figure]:
+    """The benchmarks that call the service in a process of its own (bench/server.py)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, ["src", "."]))}
     server = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -62,6 +63,12 @@ async def main() -> None:
         if server.stdin:
             server.stdin.close()
         await asyncio.wait_for(server.wait(), 60)
+    return figures
+
+
+async def main() -> None:
+    configure_logging("WARNING", "json")
+    figures = await service_benches()
     figures += await bench_quickbooks_throughput.run()
     figures += await bench_pipedrive_burst.run()
     figures += await bench_sync_reads.run()
@@ -83,16 +90,24 @@ ALONE = {
 
 async def main_one(name: str) -> None:
     configure_logging("WARNING", "json")
-    run, prefix = ALONE[name]
-    figures = await run()
-    write(figures, only=prefix)
+    if name == SERVICE:
+        figures = await service_benches()
+        write(figures, only=tuple(f.figure for f in figures))
+    else:
+        run, prefix = ALONE[name]
+        figures = await run()
+        write(figures, only=prefix)
     print(table(figures))
 
 
+#: ``python -m bench service``: only the benchmarks against the service's own process (reads,
+#: creates, status freshness, webhooks), their figures replaced by name.
+SERVICE = "service"
+
 if __name__ == "__main__":
     if len(sys.argv) > 1:
-        if sys.argv[1] not in ALONE:
-            sys.exit(f"usage: python -m bench [{' | '.join(ALONE)}]")
+        if sys.argv[1] not in (*ALONE, SERVICE):
+            sys.exit(f"usage: python -m bench [{' | '.join((*ALONE, SERVICE))}]")
         asyncio.run(main_one(sys.argv[1]))
     else:
         asyncio.run(main())

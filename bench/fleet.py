@@ -38,7 +38,7 @@ def _pipedrive_seed(n: int) -> dict[str, Any]:
 
 
 async def _connect(
-    emulators: Emulators, token_store: TokenStore, company_id: int, realm_id: str
+    emulators: Emulators, token_store: TokenStore, company_id: int, realm_id: str, zone: str
 ) -> None:
     """``Emulators.connect`` for a company other than the demo's (it mints the Pipedrive token
     of the emulator's first company)."""
@@ -75,6 +75,7 @@ async def _connect(
             ),
             display_name=f"Bench Books {realm_id}",
             environment="sandbox",
+            time_zone=zone,  # as the connect flow keeps it from CompanyInfo.DefaultTimeZone
             connected_by="bench",
             connected_at=now,
             updated_at=now,
@@ -102,11 +103,14 @@ async def build(
         fleet.append(
             {"company": str(seeded["company_id"]), "realm": realm, "deals": seeded["deals"]}
         )
+    companies_seeded = (await emulators.admin("quickbooks", "GET", "companies"))["companies"]
+    zones = {c["realm_id"]: c["time_zone"] for c in companies_seeded}
     gate = asyncio.Semaphore(8)
 
     async def connect(entry: dict[str, Any]) -> None:
+        realm = entry["realm"]
         async with gate:
-            await _connect(emulators, token_store, int(entry["company"]), entry["realm"])
+            await _connect(emulators, token_store, int(entry["company"]), realm, zones[realm])
 
     await asyncio.gather(*(connect(entry) for entry in fleet))
     return fleet

@@ -102,9 +102,9 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def write(figures: list[Figure], *, only: str | None = None) -> None:
-    """All the figures; with ``only`` (the prefix of one bench's figures) the file's other
-    figures are kept and that bench's replaced (``python -m bench <name>``)."""
+def write(figures: list[Figure], *, only: str | tuple[str, ...] | None = None) -> None:
+    """All the figures; with ``only`` (the prefix of one bench's figures, or the names of
+    several) the file's other figures are kept and those replaced (``python -m bench <name>``)."""
     if only is not None and RESULTS.exists():
         kept = [
             Figure(**f)

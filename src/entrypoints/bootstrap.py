@@ -87,6 +87,7 @@ from application.settings import (
     GetSettings,
     ListInvoiceOptions,
     ListMappableFields,
+    ListPermissionSets,
     UpdateSettings,
 )
 from application.sync import (
@@ -104,6 +105,7 @@ from application.templates import (
     SaveInvoiceTemplate,
 )
 from application.timeline import UpdateDealTimeline
+from application.visibility import DealVisibility
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
@@ -130,9 +132,13 @@ class Gateways(containers.DeclarativeContainer):
 
     config = providers.Configuration()
     metrics = providers.Dependency(instance_of=Metrics)
-    engine = providers.Singleton(build_engine, config.database_url)
+    engine = providers.Singleton(
+        build_engine, config.database_url, pool_size=config.database_pool_size
+    )
     session_factory = providers.Singleton(build_session_factory, engine)
-    invoice_views = providers.Singleton(PostgresInvoiceViews, config.database_url)
+    invoice_views = providers.Singleton(
+        PostgresInvoiceViews, config.database_url, pool_size=config.database_pool_size
+    )
     deal_changes = providers.Singleton(PostgresDealChanges, config.database_url)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, session_factory)
     database_probe = providers.Singleton(PostgresDatabaseProbe, engine)
@@ -143,7 +149,9 @@ class Gateways(containers.DeclarativeContainer):
     lock = providers.Singleton(PostgresDistributedLock, engine)
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
     notices = providers.Singleton(PostgresNoticeStore, engine, secret_box)
-    jobs_app = providers.Singleton(build_app, config.database_url)
+    jobs_app = providers.Singleton(
+        build_app, config.database_url, pool_size=config.database_pool_size
+    )
     jobs = providers.Singleton(ProcrastinateJobQueue, jobs_app)
     inbox = providers.Singleton(ProcrastinateNoticeInbox, engine, secret_box)
 
@@ -245,30 +253,34 @@ class Services(containers.DeclarativeContainer):
     list_fields = providers.Factory(ListMappableFields, crm=crm)
     list_options = providers.Factory(ListInvoiceOptions, accounting=accounting)
     answers = providers.Factory(InvoiceAnswers, views, accounting, clock)
+    visibility = providers.Factory(DealVisibility, crm)
     timeline = providers.Factory(UpdateDealTimeline, uow, crm, clock)
     deal_fields = providers.Factory(UpdateDealFields, uow, crm, clock)
     create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock)
     get_deal_fields = providers.Factory(GetDealFields, uow)
     request_deal_fields = providers.Factory(RequestDealFields, uow, jobs)
+    list_permission_sets = providers.Factory(ListPermissionSets, crm)
     follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
-    prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock)
+    prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock, visibility)
     create = providers.Factory(
-        CreateInvoice, uow, accounting, clock, finish, answers, jobs, crm=crm
+        CreateInvoice, uow, accounting, clock, finish, answers, visibility, jobs, crm=crm
     )
     list_templates = providers.Factory(ListInvoiceTemplates, uow)
     save_template = providers.Factory(SaveInvoiceTemplate, uow, clock)
     delete_template = providers.Factory(DeleteInvoiceTemplate, uow)
-    get_invoice = providers.Factory(GetInvoice, answers)
-    list_invoices = providers.Factory(ListInvoices, views, accounting, clock)
-    void = providers.Factory(VoidInvoice, uow, accounting, clock, answers, jobs=jobs)
-    delete = providers.Factory(DeleteInvoice, uow, accounting, clock, answers, jobs=jobs)
-    send = providers.Factory(SendInvoice, uow, accounting, clock, answers, jobs=jobs)
-    pdf = providers.Factory(GetInvoicePdf, uow, accounting)
+    get_invoice = providers.Factory(GetInvoice, answers, visibility)
+    list_invoices = providers.Factory(ListInvoices, views, accounting, clock, visibility)
+    void = providers.Factory(VoidInvoice, uow, accounting, clock, answers, visibility, jobs=jobs)
+    delete = providers.Factory(
+        DeleteInvoice, uow, accounting, clock, answers, visibility, jobs=jobs
+    )
+    send = providers.Factory(SendInvoice, uow, accounting, clock, answers, visibility, jobs=jobs)
+    pdf = providers.Factory(GetInvoicePdf, uow, accounting, visibility)
     refresh = providers.Factory(
         RefreshInvoices, uow, accounting, clock, finish, list_invoices, jobs=jobs
     )
-    events = providers.Factory(ListInvoiceEvents, uow)
+    events = providers.Factory(ListInvoiceEvents, uow, visibility)
     search_customers = providers.Factory(SearchCustomers, accounting)
     link_customer = providers.Factory(LinkCustomer, uow, accounting, clock)
     unlink_customer = providers.Factory(UnlinkCustomer, uow)
@@ -314,8 +326,8 @@ class Services(containers.DeclarativeContainer):
     sweep = providers.Factory(SweepStuckCreations, uow, jobs, clock)
     start_rules = providers.Factory(StartInvoiceRules, uow, jobs, clock)
     run_rule = providers.Factory(RunInvoiceRule, uow, prepare, create, crm, clock)
-    retry_rule_run = providers.Factory(RetryRuleRun, uow, jobs, clock)
-    list_rule_runs = providers.Factory(ListRuleRuns, uow)
+    retry_rule_run = providers.Factory(RetryRuleRun, uow, jobs, clock, visibility)
+    list_rule_runs = providers.Factory(ListRuleRuns, uow, visibility)
     queue_rule_runs = providers.Factory(QueuePendingRuleRuns, uow, jobs, clock)
     list_rules = providers.Factory(ListInvoiceRules, uow)
     save_rule = providers.Factory(SaveInvoiceRule, uow, clock)
@@ -350,6 +362,7 @@ class Entrypoints(containers.DeclarativeContainer):
         list_templates=services.list_templates,
         get_deal_fields=services.get_deal_fields,
         request_deal_fields=services.request_deal_fields,
+        list_permission_sets=services.list_permission_sets,
         save_template=services.save_template,
         delete_template=services.delete_template,
         list_rules=services.list_rules,
@@ -432,6 +445,7 @@ def build_container(
     container.config.from_dict(
         {
             "database_url": database_url,
+            "database_pool_size": settings.database_pool_size,
             "api_tokens": dict(settings.api_tokens),
             "public_url": public_url,
             "secret_key": settings.secret_key,

@@ -69,6 +69,7 @@ class Service:
     _watch: asyncio.Task[None] | None = None
     _jobs_app: procrastinate.App | None = None
     _worker: asyncio.Task[None] | None = None
+    _draining: bool = False
 
     async def start(self) -> None:
         database_url, self._embedded = await open_database(self.settings)
@@ -131,6 +132,7 @@ class Service:
             database_probe=container.gateways.database_probe(),
             metrics=metrics,
             sync_figures=lambda: self._figures(engine, container),
+            draining=lambda: self._draining,
         )
         add_ui_api_routes(
             app,
@@ -145,6 +147,7 @@ class Service:
             app,
             authenticate=container.entrypoints.ui_sessions().principal,
             changes=deal_changes,
+            visibility=container.services.visibility(),
         )
         self._add_vendor_routes(app, container)
         if self.extra_routes is not None:
@@ -246,10 +249,16 @@ class Service:
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
+        self._draining = True
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
+        if self.grpc is not None and self.settings.drain_seconds > 0:
+            # Not ready, still serving: what a balancer needs to stop sending calls here.
+            await self.grpc.set_serving(False)
+            log.info("service.draining", seconds=self.settings.drain_seconds)
+            await asyncio.sleep(self.settings.drain_seconds)
         if self.grpc is not None:
             await self.grpc.stop(grace)
         if self._runner is not None:

@@ -74,6 +74,12 @@ class AppSettings:
     log_level: str = "INFO"
     log_format: str | None = None
     shutdown_grace_seconds: float = 5.0
+    # On SIGTERM, how long /readyz answers 503 and gRPC health NOT_SERVING while the process
+    # still serves, so that a load balancer takes the replica out before its listeners close.
+    drain_seconds: float = 0.0
+    # The size of each of a process's database pools (the unit of work's, which may overflow
+    # by as many again, the read side's and the job queue's): at most 4x this many connections.
+    database_pool_size: int = 10
     cdc_interval_minutes: int = 5
     # Shown on the public support page; empty: the page says none is configured.
     support_email: str = ""
@@ -122,6 +128,28 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if not 0 <= value <= 65535:
         raise ConfigurationError(f"{name} must be a port number between 0 and 65535")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 300:
+        raise ConfigurationError(f"{name} must be between 0 and 300 seconds")
+    return value
+
+
+def _pool_size(env: Mapping[str, str]) -> int:
+    raw = env.get("DEALBOOKS_DATABASE_POOL_SIZE") or "10"
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise ConfigurationError(
+            f"DEALBOOKS_DATABASE_POOL_SIZE must be a whole number from 1 to 100, got {raw!r}"
+        )
+    return int(raw)
 
 
 def _quota(env: Mapping[str, str]) -> tuple[int, float]:
@@ -281,6 +309,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         log_format=log_format,
         cdc_interval_minutes=max(1, min(59, _int(env, "DEALBOOKS_CDC_INTERVAL_MINUTES", 5))),
         worker_concurrency=max(1, _int(env, "DEALBOOKS_WORKER_CONCURRENCY", 4)),
+        drain_seconds=_seconds(env, "DEALBOOKS_DRAIN_SECONDS", 0.0),
+        database_pool_size=_pool_size(env),
         purge_after=_purge_after(env),
         ui_sdk_path=Path(env.get("DEALBOOKS_UI_SDK_PATH") or DEFAULT_SDK_PATH),
         support_email=(env.get("DEALBOOKS_SUPPORT_EMAIL") or "").strip(),

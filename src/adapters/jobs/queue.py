@@ -42,9 +42,9 @@ class SupersedingJobManager(JobManager):
             log.info("jobs.retry_superseded", job_id=job.id, task=job.task_name)
 
 
-def build_app(database_url: str) -> procrastinate.App:
+def build_app(database_url: str, *, pool_size: int = 10) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
-        conninfo=libpq_url(database_url), min_size=1, max_size=10
+        conninfo=libpq_url(database_url), min_size=1, max_size=pool_size
     )
     app = procrastinate.App(connector=connector)
     # Before any task is registered: tasks keep the manager they were created with.

@@ -45,8 +45,9 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 class PostgresInvoiceViews:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, pool_size: int = 10) -> None:
         self._dsn = libpq_url(database_url)
+        self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -57,7 +58,7 @@ class PostgresInvoiceViews:
                     self._pool = await asyncpg.create_pool(
                         self._dsn,
                         min_size=1,
-                        max_size=10,
+                        max_size=self._pool_size,
                         init=_decode_json,
                         reset=_keep_session,
                         max_inactive_connection_lifetime=300,

@@ -49,6 +49,7 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.reasons import ResourceType
 from application.timeline import language_of_locale
 from application.views import InvoiceDraft
+from application.visibility import DealVisibility
 from domain.errors import DomainError, InvalidValueError
 from domain.invoice import InvoiceState
 from domain.invoice_rule import DealMove, InvoiceRule, RuleRun, RuleRunState
@@ -344,27 +345,31 @@ def failure_note(run: RuleRun, rule: InvoiceRule | None, language: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ListRuleRuns:
-    """The deal's rule runs, for its panel (the failed ones with Retry)."""
+    """The deal's rule runs, for its panel (the failed ones with Retry), to those who may see
+    the deal in Pipedrive."""
 
     uow_factory: UnitOfWorkFactory
+    visibility: DealVisibility
 
     async def execute(self, ref: DealRef) -> Sequence[RuleRun]:
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             return await uow.rule_runs.list_for_deal(ref.company_id, ref.deal_id)
 
 
 @dataclass(frozen=True, slots=True)
 class RetryRuleRun:
-    """Run a failed rule on a deal again, as a new attempt (the caller may create invoices)."""
+    """Run a failed rule on a deal again, as a new attempt (the caller may create invoices and
+    see the deal)."""
 
     uow_factory: UnitOfWorkFactory
     jobs: JobQueue
     clock: Clock
+    visibility: DealVisibility
 
     async def execute(self, cmd: RetryRuleRunCommand) -> RuleRun:
         ref = cmd.deal
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
             ref.principal.ensure_may(settings.permissions, Action.CREATE, ref.company_id)

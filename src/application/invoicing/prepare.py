@@ -38,6 +38,7 @@ from application.ports.clock import Clock
 from application.ports.crm import CrmGateway, Deal
 from application.ports.persistence import UnitOfWorkFactory
 from application.views import DraftTemplate, DraftWarning, InvoiceDraft
+from application.visibility import DealVisibility
 from domain.customer import Customer
 from domain.errors import InvalidValueError
 from domain.field_mapping import MappingIssue, MappingIssueKind
@@ -115,10 +116,11 @@ class PrepareInvoice:
     accounting: AccountingGateway
     crm: CrmGateway
     clock: Clock
+    visibility: DealVisibility
 
     async def execute(self, ref: DealRef, template_id: str | None = None) -> InvoiceDraft:
         """``template_id``: the template to apply instead of the company's default one."""
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
             deal = await self.crm.get_deal(ref.company_id, ref.deal_id)

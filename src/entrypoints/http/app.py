@@ -22,9 +22,15 @@ async def handle_healthz(request: web.Request) -> web.Response:
 
 
 def create_app(
-    *, database_probe: DatabaseProbe, metrics: Metrics, sync_figures: SyncFigures
+    *,
+    database_probe: DatabaseProbe,
+    metrics: Metrics,
+    sync_figures: SyncFigures,
+    draining: Callable[[], bool] = lambda: False,
 ) -> web.Application:
     async def handle_readyz(request: web.Request) -> web.Response:
+        if draining():  # stopping: the balancer takes this replica out while it still serves
+            return web.json_response({"status": "draining", "checks": {}}, status=503)
         try:
             await database_probe.ping()
         except Exception as exc:  # readiness reports any failure; it never raises

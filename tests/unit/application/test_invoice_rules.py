@@ -31,6 +31,7 @@ from application.invoicing.by_rule import (
     StartInvoiceRules,
     invoice_input,
 )
+from application.visibility import DealVisibility
 from domain.errors import InvalidValueError
 from domain.invoice import InvoiceState
 from domain.invoice_rule import DealMove, RuleRunState
@@ -52,8 +53,9 @@ class Rules:
         self.delete = DeleteInvoiceRule(w.uow)
         self.start = StartInvoiceRules(w.uow, w.jobs, w.clock)
         self.run = RunInvoiceRule(w.uow, w.prepare, w.create, w.crm, w.clock)
-        self.retry = RetryRuleRun(w.uow, w.jobs, w.clock)
-        self.runs = ListRuleRuns(w.uow)
+        visibility = DealVisibility(w.crm)
+        self.retry = RetryRuleRun(w.uow, w.jobs, w.clock, visibility)
+        self.runs = ListRuleRuns(w.uow, visibility)
         self.sweep = QueuePendingRuleRuns(w.uow, w.jobs, w.clock)
         self.handle = HandleCrmChange(w.uow, rules=self.start)
 
@@ -268,3 +270,24 @@ async def test_the_deal_update_webhook_fires_the_rules(rules: Rules) -> None:
     assert await rules.handle.execute(parse_change(json.dumps(edited).encode())) == "no rule fired"
     assert await rules.handle.execute(parse_change(json.dumps(body).encode())) == "1 rules fired"
     assert len(rules.queued()) == 1
+
+
+async def test_a_user_who_cannot_see_the_deal_neither_sees_nor_retries_its_runs(
+    rules: Rules,
+) -> None:
+    rule_id = await rules.add()
+    rules.world.crm.members[COMPANY] = {"31", "33"}
+    rules.world.crm.restrict_deal(COMPANY, "42", {"31"})
+    rules.world.crm.add_deal(COMPANY, replace(a_deal(), products=(), discounts=()))
+    await rules.start.execute(COMPANY, "42", WON)
+    await rules.run_queued()  # the rule sees every deal: it runs, and fails for the products
+
+    def user(user_id: str) -> DealRef:
+        who = Principal(f"pipedrive-user-{user_id}", frozenset({COMPANY}), user_id=user_id)
+        return DealRef(who, COMPANY, "42")
+
+    assert [r.state for r in await rules.runs.execute(user("31"))] == [RuleRunState.FAILED]
+    with pytest.raises(PermissionDeniedError):
+        await rules.runs.execute(user("33"))
+    with pytest.raises(PermissionDeniedError):
+        await rules.retry.execute(RetryRuleRunCommand(user("33"), rule_id))

@@ -114,3 +114,26 @@ def test_a_companys_data_is_kept_30_days_after_its_last_uninstall_unless_configu
 def test_a_purge_delay_that_is_not_a_number_of_days_is_named(raw: str) -> None:
     with pytest.raises(ConfigurationError, match="DEALBOOKS_PURGE_AFTER_DAYS"):
         load_settings({"DEALBOOKS_PURGE_AFTER_DAYS": raw})
+
+
+def test_pool_size_and_drain_delay_default_and_read_from_the_environment() -> None:
+    assert (load_settings({}).database_pool_size, load_settings({}).drain_seconds) == (10, 0.0)
+    settings = load_settings(
+        {"DEALBOOKS_DATABASE_POOL_SIZE": "4", "DEALBOOKS_DRAIN_SECONDS": "7.5"}
+    )
+    assert (settings.database_pool_size, settings.drain_seconds) == (4, 7.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("DEALBOOKS_DATABASE_POOL_SIZE", "0"),
+        ("DEALBOOKS_DATABASE_POOL_SIZE", "101"),
+        ("DEALBOOKS_DATABASE_POOL_SIZE", "ten"),
+        ("DEALBOOKS_DRAIN_SECONDS", "-1"),
+        ("DEALBOOKS_DRAIN_SECONDS", "soon"),
+    ],
+)
+def test_a_pool_size_or_drain_delay_out_of_range_is_named(name: str, raw: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        load_settings({name: raw})
