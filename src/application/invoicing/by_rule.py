@@ -352,9 +352,14 @@ class ListRuleRuns:
     visibility: DealVisibility
 
     async def execute(self, ref: DealRef) -> Sequence[RuleRun]:
-        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
+        ref.principal.ensure_can_access(ref.company_id)
         async with self.uow_factory() as uow:
-            return await uow.rule_runs.list_for_deal(ref.company_id, ref.deal_id)
+            runs = await uow.rule_runs.list_for_deal(ref.company_id, ref.deal_id)
+        # Most deals have no run: an empty list tells nothing about the deal, and costs no
+        # Pipedrive read (a panel load stays at its budget of visibility reads).
+        if runs:
+            await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
+        return runs
 
 
 @dataclass(frozen=True, slots=True)

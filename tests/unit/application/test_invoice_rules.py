@@ -291,3 +291,13 @@ async def test_a_user_who_cannot_see_the_deal_neither_sees_nor_retries_its_runs(
         await rules.runs.execute(user("33"))
     with pytest.raises(PermissionDeniedError):
         await rules.retry.execute(RetryRuleRunCommand(user("33"), rule_id))
+
+
+async def test_a_deal_without_runs_lists_none_without_asking_pipedrive(rules: Rules) -> None:
+    rules.world.crm.members[COMPANY] = {"31", "33"}
+    rules.world.crm.restrict_deal(COMPANY, "42", {"31"})
+    rules.world.crm.permitted_reads.clear()
+    outsider = Principal("pipedrive-user-33", frozenset({COMPANY}), user_id="33")
+
+    assert await rules.runs.execute(DealRef(outsider, COMPANY, "42")) == []
+    assert rules.world.crm.permitted_reads == []  # a panel load costs no more reads
