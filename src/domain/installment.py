@@ -173,7 +173,9 @@ def share_lines(
     if not whole.is_positive() or not items:
         raise InvalidValueError.of("share", MessageCode.NOTHING_LEFT_TO_INVOICE, value=str(whole))
     amounts = [
-        Money(before_tax_of(line, currency).amount * share.amount / whole.amount, currency).rounded()
+        Money(
+            before_tax_of(line, currency).amount * share.amount / whole.amount, currency
+        ).rounded()
         for line in lines
     ]
     largest = max(items, key=lambda i: amounts[i].amount)  # the first of equals
@@ -187,7 +189,9 @@ def share_lines(
         text = _described(label, line.description or line.name)
         if line.is_discount:
             if not amount.is_zero():
-                scaled.append(replace(InvoiceLine.discount_line(text, amount.amount), name=line.name))
+                scaled.append(
+                    replace(InvoiceLine.discount_line(text, amount.amount), name=line.name)
+                )
             continue
         price = amount.amount
         if line.tax_method is TaxMethod.INCLUSIVE:

@@ -34,6 +34,7 @@ from domain.messages import MessageCode
 from domain.money import Money
 from entrypoints.grpc.mappers import ENTITY_TO_PROTO, timestamp
 from entrypoints.grpc.names import invoice_name, template_name
+from entrypoints.grpc.share_mappers import share_to_proto
 from entrypoints.grpc.template_mappers import template_to_proto
 
 MAX_LINES = 250
@@ -211,6 +212,9 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         invoiced_on_deal=money_to_proto(draft.invoiced_on_deal),
         template=template_name(draft.company_id, draft.template_id) if draft.template_id else "",
         templates=[template_to_proto(d.template, d.custom_values) for d in draft.templates],
+        share=share_to_proto(draft.share),
+        share_amount=money_to_proto(draft.share_amount),
+        deal_amount=money_to_proto(draft.deal_amount),
     )
 
 

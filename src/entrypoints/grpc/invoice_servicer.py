@@ -37,6 +37,7 @@ from entrypoints.grpc.names import (
     parse_invoice_name,
     parse_template_name,
 )
+from entrypoints.grpc.share_mappers import share_from_proto
 from entrypoints.principal import current_principal
 
 # What the caller chose for this invoice; unspecified (absent here) leaves it to the company.
@@ -77,7 +78,8 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def PrepareInvoice(
         self, request: pb.PrepareInvoiceRequest, context: Context
     ) -> pb.PrepareInvoiceResponse:
-        draft = await self.prepare.execute(_deal(request.parent))
+        share = share_from_proto(request.share) if request.HasField("share") else None
+        draft = await self.prepare.execute(_deal(request.parent), share)
         return pb.PrepareInvoiceResponse(draft=draft_to_proto(draft))
 
     async def CreateInvoice(

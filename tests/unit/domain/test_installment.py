@@ -153,9 +153,9 @@ def deal_lines(draw: st.DrawFn) -> list[InvoiceLine]:
     return lines
 
 
-percent_lists = st.lists(
-    st.integers(min_value=1, max_value=60), min_size=1, max_size=8
-).filter(lambda ps: sum(ps) <= 100)
+percent_lists = st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=8).filter(
+    lambda ps: sum(ps) <= 100
+)
 
 
 @given(deal_lines(), currencies, percent_lists)
