@@ -209,3 +209,18 @@ class SendInvoiceCommand:
     invoice: InvoiceRef
     to: str = ""
     request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InstallmentInput:
+    """One installment as typed: a percentage of what is left to invoice, and a date."""
+
+    percentage: str
+    due_date: str  # YYYY-MM-DD
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleInstallmentsCommand:
+    deal: DealRef
+    installments: tuple[InstallmentInput, ...]
+    request_id: str = ""

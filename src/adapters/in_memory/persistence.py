@@ -12,6 +12,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+from adapters.in_memory.installments import InMemoryInstallmentRepository, InstallmentKey
 from application.errors import ConcurrencyConflictError
 from application.ports.crm import DealFieldKeys, DealInvoiceTotals
 from application.ports.persistence import (
@@ -28,6 +29,7 @@ from application.ports.persistence import (
 )
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
+from domain.installment_schedule import Installment
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_template import InvoiceTemplate
 from domain.settings import CompanySettings
@@ -51,6 +53,7 @@ class InMemoryStore:
         self.templates: dict[tuple[str, str], InvoiceTemplate] = {}
         self.deal_field_keys: dict[str, DealFieldKeys] = {}
         self.deal_field_values: dict[tuple[str, str], DealInvoiceTotals] = {}
+        self.installments: dict[InstallmentKey, Installment] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
@@ -485,6 +488,7 @@ class InMemoryUnitOfWork:
         templates = _Table("template", store.templates)
         field_keys = _Table("deal fields", store.deal_field_keys)
         field_values = _Table("deal field values", store.deal_field_values)
+        installments = _Table("installment", store.installments)
         self._tables = (
             settings,
             invoices,
@@ -497,6 +501,7 @@ class InMemoryUnitOfWork:
             templates,
             field_keys,
             field_values,
+            installments,
         )
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
@@ -508,6 +513,7 @@ class InMemoryUnitOfWork:
         self.purges = InMemoryCompanyPurgeRepository(purges)
         self.templates = InMemoryInvoiceTemplateRepository(templates)
         self.deal_fields = InMemoryDealFieldRepository(field_keys, field_values)
+        self.installments = InMemoryInstallmentRepository(installments)
 
     async def __aenter__(self) -> Self:
         return self
@@ -562,6 +568,7 @@ class InMemoryUnitOfWork:
                 store.timeline,
                 store.templates,
                 store.deal_field_values,
+                store.installments,
             )
             for table in keyed:
                 for key in [k for k in table if k[0] == company_id]:

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.postgres.errors import database_unavailable, is_unreachable
+from adapters.postgres.installments import PostgresInstallmentRepository
 from adapters.postgres.invoices import (
     PostgresIdempotencyStore,
     PostgresInvoiceEventRepository,
@@ -38,6 +39,7 @@ COMPANY_TABLES = (
     "invoice_templates",
     "deal_field_keys",
     "deal_field_values",
+    "deal_installments",
 )
 
 
@@ -54,6 +56,7 @@ class SqlAlchemyUnitOfWork:
         self.purges = PostgresCompanyPurgeRepository(session)
         self.templates = PostgresInvoiceTemplateRepository(session)
         self.deal_fields = PostgresDealFieldRepository(session)
+        self.installments = PostgresInstallmentRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -42,6 +42,7 @@ from application.views import DraftTemplate, DraftWarning, InvoiceDraft
 from domain.customer import Customer
 from domain.field_mapping import MappingIssue, MappingIssueKind
 from domain.installment import DealShare
+from domain.installment_schedule import Installment
 from domain.invoice_line import DiscountKind, InvoiceLine, totals_of
 from domain.invoice_template import (
     CUSTOM_FIELD_VALUE_MAX,
@@ -117,9 +118,17 @@ class PrepareInvoice:
     crm: CrmGateway
     clock: Clock
 
-    async def execute(self, ref: DealRef, share: DealShare | None = None) -> InvoiceDraft:
+    async def execute(
+        self,
+        ref: DealRef,
+        share: DealShare | None = None,
+        installment: Installment | None = None,
+    ) -> InvoiceDraft:
         """The draft for the whole deal, or for ``share`` of it (its lines scaled exactly, each
-        saying which share it is; see domain/installment.py)."""
+        saying which share it is; see domain/installment.py), or for an ``installment`` of its
+        schedule (its amount)."""
+        if installment is not None:
+            share = DealShare.amount(installment.amount.amount)
         ref.principal.ensure_can_access(ref.company_id)
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
@@ -214,6 +223,7 @@ class PrepareInvoice:
                 invoiced,
                 deal.title,
                 lines_language(settings.timeline.language),
+                installment,
             )
             lines, share_amount, deal_amount = part.lines, part.amount, part.whole
         warnings.extend(sales_tax_problems(lines, options, sales_tax))

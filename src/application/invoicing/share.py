@@ -20,6 +20,7 @@ from application.commands import (
 )
 from application.views import InvoiceDraft
 from domain.installment import DealShare, ShareKind, amount_before_tax, share_lines
+from domain.installment_schedule import Installment
 from domain.invoice_line import InvoiceLine
 from domain.money import Money
 from domain.timeline import TimelineLanguage
@@ -48,15 +49,6 @@ def percent_text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-@dataclass(frozen=True, slots=True)
-class Installment:
-    """Which installment of a schedule an invoice is (for its lines' words)."""
-
-    index: int  # from 1
-    count: int
-    percentage: Decimal
-
-
 def share_label(
     share: DealShare,
     amount: Money,
@@ -68,7 +60,7 @@ def share_label(
     title = title.strip()[:200] or "-"
     if installment is not None:
         return words["installment"].format(
-            index=installment.index,
+            index=installment.position,
             count=installment.count,
             percent=percent_text(installment.percentage),
             title=title,
@@ -94,9 +86,11 @@ def shared(
     language: str,
     installment: Installment | None = None,
 ) -> SharedLines:
-    """The deal's ``lines`` scaled to ``share``, of which ``invoiced`` is invoiced already."""
+    """The deal's ``lines`` scaled to ``share``, of which ``invoiced`` is invoiced already;
+    for an ``installment``, to its amount, fixed when its schedule was made."""
     whole = amount_before_tax(lines, currency)
-    amount = share.amount_of(whole, invoiced)
+    fixed = installment.amount if installment is not None else None
+    amount = fixed or share.amount_of(whole, invoiced)
     label = share_label(share, amount, title, language, installment)
     return SharedLines(share_lines(lines, currency, amount, label), amount, whole)
 

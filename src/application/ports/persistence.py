@@ -13,6 +13,7 @@ from application.ports.crm import DealFieldKeys, DealInvoiceTotals
 from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
+from domain.installment_schedule import Installment
 from domain.invoice import Invoice
 from domain.invoice_template import InvoiceExtras, InvoiceTemplate
 from domain.settings import CompanySettings
@@ -365,6 +366,26 @@ class CompanyPurgeRepository(Protocol):
         ...
 
 
+class InstallmentRepository(Protocol):
+    """Deals' installment schedules, one row per installment."""
+
+    async def add(self, installments: Sequence[Installment]) -> None: ...
+
+    async def for_deal(self, company_id: str, deal_id: str) -> list[Installment]:
+        """The deal's installments, oldest schedule first, each in its order."""
+        ...
+
+    async def get(self, company_id: str, schedule_id: str, position: int) -> Installment | None: ...
+
+    async def save(self, installment: Installment) -> None:
+        """Store the installment's new state (the schedule and position say which)."""
+        ...
+
+    async def due(self, on_or_before: date, limit: int) -> list[Installment]:
+        """Scheduled installments of every company due on or before the date, oldest first."""
+        ...
+
+
 class DealFieldRepository(Protocol):
     """The company's deal fields (their Pipedrive keys) and what was last written on each deal."""
 
@@ -394,6 +415,7 @@ class UnitOfWork(Protocol):
     purges: CompanyPurgeRepository
     templates: InvoiceTemplateRepository
     deal_fields: DealFieldRepository
+    installments: InstallmentRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -410,9 +432,9 @@ class UnitOfWork(Protocol):
 
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
-        customer links, deal follow-ups, timeline entries, invoice templates, deal fields, its sync
-        watermark, its waiting purge): a purge leaves nothing behind. Connections are the
-        TokenStore's."""
+        customer links, deal follow-ups, timeline entries, invoice templates, deal fields,
+        installments, its sync watermark, its waiting purge): a purge leaves nothing behind.
+        Connections are the TokenStore's."""
         ...
 
 
