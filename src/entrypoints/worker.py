@@ -15,6 +15,7 @@ from application.deal_fields import CreateDealFields, UpdateDealFields
 from application.installation import PurgeCompany, QueueDuePurges
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
+from application.invoicing.installments import CreateDueInstallments
 from application.ports.connections import TokenStore
 from application.sync import (
     CATCH_UP_EVERY,
@@ -69,6 +70,7 @@ def register_tasks(
     purge: PurgeCompany,
     on_purged: Callable[[], None],
     token_store: TokenStore,
+    installments: CreateDueInstallments,
     cdc_minutes: int,
     catch_up_every: timedelta = CATCH_UP_EVERY,
 ) -> None:
@@ -143,6 +145,15 @@ def register_tasks(
         retried = await retry_stalled_jobs(app)
         if queued or retried:
             log.info("sync.swept", creations=queued, stalled_jobs_retried=retried)
+
+    # Each installment's invoice on its date: every 10 minutes the due ones are created, each
+    # under its installment's request id (exactly once, however often this runs).
+    @app.periodic(cron="*/10 * * * *", periodic_id="installments")
+    @app.task(name="create_due_installments", queue="invoices", queueing_lock="installments")
+    async def create_due_installments(timestamp: int) -> None:
+        created = await installments.execute()
+        if created:
+            log.info("installments.invoiced", invoices=created)
 
     @app.periodic(cron="7 * * * *", periodic_id="overdue")
     @app.task(name="record_overdue", queue="sync", queueing_lock="record_overdue")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import RowMapping, Table, bindparam
 from sqlalchemy import select as core_select
 from sqlalchemy import update as core_update
 from sqlalchemy.dialects.postgresql import insert
@@ -43,7 +43,7 @@ def _values(installment: Installment) -> dict[str, Any]:
     }
 
 
-def _installment(row: Mapping[str, Any]) -> Installment:
+def _installment(row: RowMapping) -> Installment:
     return Installment(
         company_id=row["company_id"],
         deal_id=row["deal_id"],
