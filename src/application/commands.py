@@ -163,6 +163,8 @@ class InvoiceInput:
     bill_email_bcc: str | None = None
     allow_online_card: bool | None = None  # None: the template's, else QuickBooks' setting
     allow_online_ach: bool | None = None
+    # A deposit the customer paid already ("300.00", the invoice's currency); empty: none.
+    deposit: str = ""
 
 
 @dataclass(frozen=True, slots=True)

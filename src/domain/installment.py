@@ -100,7 +100,7 @@ class DealShare:
                 if share != share.rounded():
                     raise InvalidValueError.of(
                         "share.value",
-                        MessageCode.SHARE_TOO_PRECISE,
+                        MessageCode.TOO_PRECISE_FOR_CURRENCY,
                         value=format(self.value, "f"),
                         currency=whole.currency,
                     )

@@ -269,13 +269,17 @@ class MessageCode(StrEnum):
         "SHARE_OVER_REST",
         "Must be at most {rest}, what is left to invoice on the deal before tax.",
     )
-    SHARE_TOO_PRECISE = (
-        "SHARE_TOO_PRECISE",
+    TOO_PRECISE_FOR_CURRENCY = (
+        "TOO_PRECISE_FOR_CURRENCY",
         "{value} has more decimals than {currency} amounts have.",
     )
     SHARE_TOO_SMALL = (
         "SHARE_TOO_SMALL",
         "{value} is too small to share among the deal's lines; ask for more.",
+    )
+    DEPOSIT_OVER_TOTAL = (
+        "DEPOSIT_OVER_TOTAL",
+        "The deposit received must be at most the invoice's total, {total}.",
     )
     INSTALLMENTS_COUNT = "INSTALLMENTS_COUNT", "Must have 1 to {max} installments."
     INSTALLMENTS_NOT_WHOLE = (

@@ -36,6 +36,7 @@ from sqlmodel import col, select
 from adapters.postgres.deal_changes import DEAL_CHANGES
 from adapters.postgres.mappers import (
     creation_from_json,
+    creation_to_json,
     event_from_row,
     event_payload,
     invoice_from_row,
@@ -207,7 +208,7 @@ class PostgresInvoiceRepository(OnSession):
     ) -> None:
         values = invoice_values(invoice)
         values.update(
-            creation=dataclasses.asdict(creation or CreationOptions()),
+            creation=creation_to_json(creation or CreationOptions()),
             events=_events(invoice),
             actor=actor,
             actor_name=actor_name,

@@ -236,6 +236,7 @@ def invoice_input_from_proto(
     update_customer_details: bool | None,
     exchange_rate: str = "",
     template_id: str = "",
+    deposit: str = "",
 ) -> InvoiceInput:
     if len(message.lines) > MAX_LINES:
         raise InvalidValueError.of("invoice.lines", MessageCode.TOO_MANY_LINES, max=MAX_LINES)
@@ -286,6 +287,7 @@ def invoice_input_from_proto(
         bill_email_bcc=_optional(message, "bill_email_bcc"),
         allow_online_card=_optional(message, "allow_online_credit_card_payment"),
         allow_online_ach=_optional(message, "allow_online_ach_payment"),
+        deposit=deposit,
     )
 
 

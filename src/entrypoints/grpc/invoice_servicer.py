@@ -93,6 +93,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
             ),
             exchange_rate=request.exchange_rate,
             template_id=_template(ref.company_id, request.template),
+            deposit=request.deposit,
         )
         view = await self.create.execute(CreateInvoiceCommand(ref, data, request.request_id))
         return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))

@@ -63,7 +63,7 @@ def test_an_amount_finer_than_the_currency_is_refused() -> None:
     with pytest.raises(InvalidValueError) as err:
         DealShare.amount("10.005").amount_of(usd("100"), usd("0"))
 
-    assert err.value.violations[0].code is MessageCode.SHARE_TOO_PRECISE
+    assert err.value.violations[0].code is MessageCode.TOO_PRECISE_FOR_CURRENCY
 
 
 @pytest.mark.parametrize(
