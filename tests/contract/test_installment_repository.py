@@ -13,6 +13,7 @@ from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
 from adapters.postgres.engine import build_session_factory
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from application.ports.persistence import UnitOfWorkFactory
+from application.reasons import Reason
 from domain.installment_schedule import InstallmentState, PlannedInstallment, plan_schedule
 from domain.money import Money
 
@@ -52,7 +53,7 @@ async def test_a_schedule_is_kept_in_order_and_its_states_saved(
         await uow.commit()
     async with uow_factory() as uow:
         await uow.installments.save(schedule[0].invoiced("inv-1"))
-        await uow.installments.save(schedule[1].refused("QUICKBOOKS_REJECTED"))
+        await uow.installments.save(schedule[1].refused(Reason.QUICKBOOKS_REJECTED))
         await uow.commit()
 
     async with uow_factory() as uow:
@@ -66,7 +67,7 @@ async def test_a_schedule_is_kept_in_order_and_its_states_saved(
         InstallmentState.SCHEDULED,
     ]
     assert one == schedule[0].invoiced("inv-1")
-    assert stored[1].reason == "QUICKBOOKS_REJECTED"
+    assert stored[1].reason == Reason.QUICKBOOKS_REJECTED
 
 
 async def test_due_lists_only_scheduled_installments_on_or_before_the_date(
