@@ -5,6 +5,7 @@ import {
   snackbar, stateOf, t, tFailure, uuid,
   loaded,
 } from "./core.js";
+import { installmentItem } from "./share.js";
 
 const $ = (id) => document.getElementById(id);
 const dealId = () => String(ctx.selectedIds || ctx.data.dealId || "").split(",")[0];
@@ -241,7 +242,13 @@ async function loadHistory(more = false) {
 }
 
 async function load() {
-  const { invoices: found } = await rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 });
+  const [{ invoices: found }, { installments }] = await Promise.all([
+    rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 }),
+    rpc("InstallmentService", "ListInstallments", { parent: dealName }),
+  ]);
+  // The deal's installment schedule, each installment with its state (its invoice once made).
+  $("installments-section").hidden = !installments.length;
+  $("installment-list").replaceChildren(...installments.map((i) => installmentItem(i, found)));
   const changed = JSON.stringify(found.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime])) !==
     JSON.stringify(invoices.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime]));
   invoices = found;
