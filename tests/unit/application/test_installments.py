@@ -142,3 +142,33 @@ async def test_a_schedule_takes_what_a_deposit_left(world: World, schedules: Sch
         )
 
     assert err.value.violations[0].code is MessageCode.NOTHING_LEFT_TO_INVOICE
+
+
+async def test_an_installment_due_while_quickbooks_is_down_is_invoiced_on_the_next_run(
+    world: World, schedules: Schedules
+) -> None:
+    await schedules.schedule.execute(thirty_forty_thirty())
+    world.clock.advance(timedelta(days=31))
+    world.qbo.unavailable("*", times=1)
+
+    assert await schedules.due.execute() == 0  # postponed, not refused
+
+    listed = await schedules.list.execute(deal_ref())
+    assert listed[1].state is InstallmentState.SCHEDULED
+    assert await schedules.due.execute() == 1
+    assert await invoiced(world) == usd("1441.84")
+
+
+async def test_an_installment_quickbooks_refuses_says_why_and_is_not_retried(
+    world: World, schedules: Schedules
+) -> None:
+    await schedules.schedule.execute(thirty_forty_thirty())
+    world.clock.advance(timedelta(days=31))
+    world.crm.deals.clear()  # the deal is gone from Pipedrive
+
+    assert await schedules.due.execute() == 0
+
+    listed = await schedules.list.execute(deal_ref())
+    assert listed[1].state is InstallmentState.FAILED
+    assert listed[1].reason
+    assert await schedules.due.execute() == 0

@@ -605,11 +605,14 @@ function fill() {
   if (!invoice.lines.length) $("lines").append(lineRow());
   renumber();
   fillTemplates(invoice);
-  const warnings = draft.warnings || [];
-  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w), ...fixes(w))));
-  $("warnings").hidden = !warnings.length;
+  showWarnings(draft.warnings);
   showDueDates();
   recompute();
+}
+
+function showWarnings(warnings = []) {
+  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w), ...fixes(w))));
+  $("warnings").hidden = !warnings.length;
 }
 
 const close = async () => { if (ctx.id) await closeModal(); else history.back(); };
@@ -637,6 +640,7 @@ function wire() {
     replaceLines: (shared) => {
       draft.invoicedOnDeal = shared.invoicedOnDeal;
       draft.dealValue = shared.dealValue;
+      showWarnings(shared.warnings);  // those of the share's lines (over the deal's value ...)
       $("lines").replaceChildren(...shared.invoice.lines.map(lineRow));
       renumber();
       recompute();
