@@ -65,6 +65,7 @@ from application.sync import (
     due_for_catch_up,
 )
 from application.timeline import UpdateDealTimeline
+from application.visibility import DealVisibility
 from bench.gateways import CLIENT_ID, quickbooks_gateway
 from bench.harness import Figure
 from domain.connection import Connection, OAuthTokens, Vendor
@@ -195,8 +196,11 @@ class Service:
         self.timeline = UpdateDealTimeline(self.uow, self.crm, clock)
         self.follow_up = FollowUpOnDeal(self.uow, self.crm, clock, timeline=self.timeline)
         self.finish = FinishInvoiceCreation(self.uow, accounting, clock, jobs=self.jobs)
-        self.prepare = PrepareInvoice(self.uow, accounting, self.crm, clock)
-        self.create = CreateInvoice(self.uow, accounting, clock, self.finish, answers, self.jobs)
+        visibility = DealVisibility(self.crm)  # the bench's callers are service tokens
+        self.prepare = PrepareInvoice(self.uow, accounting, self.crm, clock, visibility)
+        self.create = CreateInvoice(
+            self.uow, accounting, clock, self.finish, answers, visibility, self.jobs
+        )
         apply = ApplyAccountingChanges(self.uow, accounting, tokens, clock)
         self.record = RecordChangeNotices(InMemoryNoticeInbox(self.notices, self.jobs), clock)
         self.process = ProcessChangeNotices(self.notices, apply, clock)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.errors import PermissionDeniedError
 from application.reasons import MetadataKey, Reason
-from domain.permissions import Action, Permissions
+from domain.permissions import Action, Permissions, Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,18 @@ class Principal:
     companies: frozenset[str] | None
     is_admin: bool = False
     name: str | None = None  # as people read it ("Camille Laurent"), when known
+    # The Pipedrive user the caller acts as (the UI's JWT); None for service and operator
+    # tokens, which act for the company and see every deal.
+    user_id: str | None = None
+    # The Pipedrive permission sets the user holds (``access[].permission_set_id`` of
+    # ``GET /v1/users/{id}``), for the actions a company keeps for named sets.
+    permission_sets: frozenset[str] = frozenset()
+
+    @property
+    def sees_every_deal(self) -> bool:
+        """Whether Pipedrive's deal visibility can hide nothing from this caller: a service
+        token, or an admin of the company (Pipedrive shows admins every deal)."""
+        return self.user_id is None or self.is_admin
 
     def can_access(self, company_id: str) -> bool:
         return self.companies is None or company_id in self.companies
@@ -45,12 +57,26 @@ class Principal:
     def may(self, permissions: Permissions, action: Action) -> bool:
         """Whether the company's permissions let this caller take ``action`` (an operator
         token, for every company, may take any)."""
-        return self.companies is None or permissions.allows(action, is_admin=self.is_admin)
+        return self.companies is None or permissions.allows(
+            action, is_admin=self.is_admin, permission_sets=self.permission_sets
+        )
 
     def ensure_may(self, permissions: Permissions, action: Action, company_id: str) -> None:
-        if not self.may(permissions, action):
+        if self.may(permissions, action):
+            return
+        metadata: dict[str, str] = {
+            MetadataKey.COMPANY: company_id,
+            MetadataKey.ACTION: action.value,
+        }
+        if permissions.rule(action) is Rule.PERMISSION_SETS:
             raise PermissionDeniedError(
-                f"This company's settings keep '{action.value}' for its Pipedrive admins.",
-                reason=Reason.ADMINS_ONLY,
-                metadata={MetadataKey.COMPANY: company_id, MetadataKey.ACTION: action.value},
+                f"This company's settings keep '{action.value}' for its Pipedrive admins and "
+                "the members of chosen Pipedrive permission sets.",
+                reason=Reason.PERMISSION_SET_REQUIRED,
+                metadata=metadata,
             )
+        raise PermissionDeniedError(
+            f"This company's settings keep '{action.value}' for its Pipedrive admins.",
+            reason=Reason.ADMINS_ONLY,
+            metadata=metadata,
+        )

@@ -38,12 +38,15 @@ class SettingsInput:
     default_item: str = ""
     deal_timeline: DealTimelineInput | None = None
     invoice_permissions: tuple[str, ...] | None = None  # the actions kept for admins
+    # (action, permission set ids): who besides the admins may take the action
+    invoice_permission_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class DealTimelineInput:
     milestones: tuple[str, ...] = ()
     language: str = ""
+    entry_kind: str = "note"
 
 
 @dataclass(frozen=True, slots=True)

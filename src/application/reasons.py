@@ -44,6 +44,9 @@ class Reason(StrEnum):
     # Who may call
     ADMIN_REQUIRED = "ADMIN_REQUIRED"
     ADMINS_ONLY = "ADMINS_ONLY"  # the company keeps this action for its admins
+    # the action is for admins and chosen Pipedrive permission sets, which the user lacks
+    PERMISSION_SET_REQUIRED = "PERMISSION_SET_REQUIRED"
+    DEAL_NOT_VISIBLE = "DEAL_NOT_VISIBLE"  # Pipedrive does not show the deal to this user
     INVALID_TOKEN = "INVALID_TOKEN"
     INVALID_PIPEDRIVE_TOKEN = "INVALID_PIPEDRIVE_TOKEN"
     # Connecting QuickBooks
@@ -100,6 +103,7 @@ class MetadataKey(StrEnum):
     RIGHT = "right"
     # Application and entrypoints
     COMPANY = "company"
+    DEAL = "deal"  # a Pipedrive deal id
     RESOURCE_TYPE = "resourceType"
     RESOURCE_NAME = "resourceName"
     REQUEST_ID = "requestId"

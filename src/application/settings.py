@@ -19,7 +19,7 @@ from application.commands import (
 from application.errors import ConcurrencyConflictError
 from application.ports.accounting import AccountingGateway, InvoiceOptions
 from application.ports.clock import Clock
-from application.ports.crm import CrmField, CrmGateway
+from application.ports.crm import CrmField, CrmGateway, CrmPermissionSet
 from application.ports.persistence import UnitOfWorkFactory
 from application.reasons import MetadataKey
 from application.views import SettingsView, settings_etag
@@ -100,6 +100,14 @@ def _expand_mask(mask: tuple[str, ...]) -> frozenset[str]:
     return frozenset(mask)
 
 
+def _grants(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """The permission set ids per action name (an action given twice: its ids together)."""
+    grants: dict[str, list[str]] = {}
+    for action, ids in pairs:
+        grants.setdefault(action, []).extend(ids)
+    return grants
+
+
 def _unknown(field: str, code: MessageCode, value: str, choices: Iterable[str]) -> FieldViolation:
     return FieldViolation.of(field, code, value=value[:80], choices=", ".join(sorted(choices)))
 
@@ -113,7 +121,10 @@ def _parse_changes(data: SettingsInput, paths: frozenset[str]) -> dict[str, Any]
         "default_currency": (_currency, data.default_currency),
         **{name: (_reference, getattr(data, name)) for name in _REFERENCES},
         "deal_timeline": (_timeline, data.deal_timeline),
-        "invoice_permissions": (Permissions.of, data.invoice_permissions or ()),
+        "invoice_permissions": (
+            lambda given: Permissions.of(*given),
+            (data.invoice_permissions or (), _grants(data.invoice_permission_sets)),
+        ),
     }
     violations: list[FieldViolation] = []
     changes: dict[str, Any] = {}
@@ -154,7 +165,9 @@ def _policy(value: DueDatePolicyInput | None) -> DueDatePolicy:
 def _timeline(value: DealTimelineInput | None) -> TimelinePolicy:
     if value is None:
         return TimelinePolicy()
-    return TimelinePolicy.of(dict.fromkeys(value.milestones), value.language.strip().lower())
+    return TimelinePolicy.of(
+        dict.fromkeys(value.milestones), value.language.strip().lower(), value.entry_kind
+    )
 
 
 def _currency(code: str) -> str | None:
@@ -210,6 +223,18 @@ class ListMappableFields:
     async def execute(self, principal: Principal, company_id: str) -> list[CrmField]:
         principal.ensure_can_access(company_id)
         return await self.crm.list_fields(company_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ListPermissionSets:
+    """The company's Pipedrive permission sets, for an admin choosing who may act (one
+    Pipedrive read, 20 tokens, each time the settings page opens)."""
+
+    crm: CrmGateway
+
+    async def execute(self, principal: Principal, company_id: str) -> list[CrmPermissionSet]:
+        principal.ensure_admin(company_id)
+        return await self.crm.list_permission_sets(company_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,11 @@ overdue, voided, deleted) also records the timeline entry it owes the deal, if t
 settings want that milestone (:func:`record_timeline`); the caller then queues a job.
 
 Posting: :class:`UpdateDealTimeline` (the job) posts each unfinished entry of one invoice as a
-Pipedrive note, in the company's language, with the link to the invoice in QuickBooks. Exactly
+Pipedrive note or a done activity (the kind the settings chose when the milestone was
+recorded), in the company's language, with the link to the invoice in QuickBooks. Exactly
 once: an entry is marked SENDING, with its text, before it is posted, and a run that finds it
-SENDING posts only if the deal's notes lack that text. Pipedrive down: the job retries; nothing
-is lost, since the entries are rows.
+SENDING posts only if the deal's notes (or done activities) lack that text. Pipedrive down:
+the job retries; nothing is lost, since the entries are rows.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from application.ports.persistence import (
 )
 from application.views import payable_link
 from domain.invoice import Invoice
-from domain.timeline import Milestone, TimelinePolicy, milestones_of
+from domain.timeline import EntryKind, Milestone, TimelinePolicy, milestones_of
 
 log = structlog.get_logger("dealbooks.timeline")
 
@@ -66,6 +67,7 @@ async def record_timeline(
             state=TimelineEntryState.PENDING,
             created_at=now,
             updated_at=now,
+            kind=policy.entry_kind,
         )
         for m in reached
         if policy.wants(m.milestone)
@@ -178,7 +180,8 @@ class UpdateDealTimeline:
             invoice = await uow.invoices.get(company_id, invoice_id)
             policy = await timeline_policy(uow, company_id)
         language: str | None = policy.language.value or None
-        notes: dict[str, list[str]] = {}
+        # What each deal already shows, by kind, read once per run when a retry needs it.
+        shown: dict[tuple[EntryKind, str], list[str]] = {}
         posted = 0
         for entry in entries:
             try:
@@ -188,13 +191,17 @@ class UpdateDealTimeline:
                         language = await self._language_of_installer(company_id)
                     content = timeline_text(entry, invoice, language)
                 if entry.state is TimelineEntryState.SENDING:
-                    if entry.deal_id not in notes:
-                        notes[entry.deal_id] = await self.crm.deal_notes(company_id, entry.deal_id)
-                    if content in notes[entry.deal_id]:
+                    where = (entry.kind, entry.deal_id)
+                    if where not in shown:
+                        shown[where] = await self._shown(company_id, entry)
+                    if content in shown[where]:
                         await self._mark(entry, TimelineEntryState.DONE)
                         continue
                 await self._mark(entry, TimelineEntryState.SENDING, content)
-                await self.crm.add_deal_note(company_id, entry.deal_id, content)
+                if entry.kind is EntryKind.ACTIVITY:
+                    await self.crm.add_deal_activity(company_id, entry.deal_id, content)
+                else:
+                    await self.crm.add_deal_note(company_id, entry.deal_id, content)
             except (NotFoundError, UpstreamRejectedError) as exc:
                 # The deal is gone, or Pipedrive refuses this note: a retry would not help.
                 log.warning("timeline.entry_skipped", invoice_id=invoice_id, reason=exc.reason)
@@ -213,8 +220,15 @@ class UpdateDealTimeline:
                 invoice_id=invoice_id,
                 deal_id=entry.deal_id,
                 milestone=entry.milestone.value,
+                kind=entry.kind.value,
             )
         return posted
+
+    async def _shown(self, company_id: str, entry: TimelineEntry) -> list[str]:
+        """The texts the deal already shows in the entry's kind (notes or done activities)."""
+        if entry.kind is EntryKind.ACTIVITY:
+            return await self.crm.deal_activities(company_id, entry.deal_id)
+        return await self.crm.deal_notes(company_id, entry.deal_id)
 
     async def _language_of_installer(self, company_id: str) -> str:
         """The company has no language of its own in Pipedrive: the app acts as the user who

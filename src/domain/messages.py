@@ -36,6 +36,14 @@ class MessageCode(StrEnum):
     NOT_ONE_LINE = "NOT_ONE_LINE", "Must fit on one line (no tabs or line breaks)."
     NOT_AN_EMAIL = "NOT_AN_EMAIL", "'{value}' does not look like an email address."
     CHOOSE_ONE_OF = "CHOOSE_ONE_OF", "Choose one of: {choices}."
+    NOT_A_PERMISSION_SET = (
+        "NOT_A_PERMISSION_SET",
+        "'{value}' is not the id of a Pipedrive permission set.",
+    )
+    TOO_MANY_PERMISSION_SETS = (
+        "TOO_MANY_PERMISSION_SETS",
+        "At most {max} permission sets per action.",
+    )
     NOT_A_BOOLEAN = "NOT_A_BOOLEAN", "Must be true or false."
     NOT_A_WHOLE_NUMBER = "NOT_A_WHOLE_NUMBER", "Must be a whole number."
     NOT_A_COUNT = "NOT_A_COUNT", "Must be a whole number, 0 or more."

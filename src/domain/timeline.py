@@ -45,16 +45,24 @@ class TimelineLanguage(StrEnum):
     FRENCH = "fr"
 
 
+class EntryKind(StrEnum):
+    """What an entry is in Pipedrive: a note on the deal, or a done activity on it."""
+
+    NOTE = "note"
+    ACTIVITY = "activity"
+
+
 DEFAULT_MILESTONES: Final = frozenset({Milestone.CREATED, Milestone.PAID, Milestone.VOIDED})
 
 
 @dataclass(frozen=True, slots=True)
 class TimelinePolicy:
-    """Which milestones leave an entry on the deal, and in which language (a company setting).
-    Entries are Pipedrive notes."""
+    """Which milestones leave an entry on the deal, in which language, and whether each is a
+    Pipedrive note or a done activity (a company setting)."""
 
     milestones: frozenset[Milestone] = DEFAULT_MILESTONES
     language: TimelineLanguage = TimelineLanguage.AUTO
+    entry_kind: EntryKind = EntryKind.NOTE
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
@@ -64,11 +72,15 @@ class TimelinePolicy:
             violations.append(_choose("milestones", [m.value for m in Milestone]))
         if not isinstance(self.language, TimelineLanguage):
             violations.append(_choose("language", ["en", "fr"]))
+        if not isinstance(self.entry_kind, EntryKind):
+            violations.append(_choose("entry_kind", [k.value for k in EntryKind]))
         if violations:
             raise InvalidValueError.many(violations)
 
     @classmethod
-    def of(cls, milestones: Iterable[str], language: str = "") -> TimelinePolicy:
+    def of(
+        cls, milestones: Iterable[str], language: str = "", entry_kind: str = "note"
+    ) -> TimelinePolicy:
         """From stored or sent text (unknown names raise InvalidValueError)."""
         known = {m.value for m in Milestone}
         unknown = [m for m in milestones if m not in known]
@@ -76,7 +88,13 @@ class TimelinePolicy:
             raise InvalidValueError(_choose("milestones", [m.value for m in Milestone]))
         if language not in {lang.value for lang in TimelineLanguage}:
             raise InvalidValueError(_choose("language", ["", "en", "fr"]))
-        return cls(frozenset(Milestone(m) for m in milestones), TimelineLanguage(language))
+        if entry_kind not in {k.value for k in EntryKind}:
+            raise InvalidValueError(_choose("entry_kind", [k.value for k in EntryKind]))
+        return cls(
+            frozenset(Milestone(m) for m in milestones),
+            TimelineLanguage(language),
+            EntryKind(entry_kind),
+        )
 
     def wants(self, milestone: Milestone) -> bool:
         return milestone in self.milestones

@@ -85,6 +85,7 @@ from application.settings import (
     GetSettings,
     ListInvoiceOptions,
     ListMappableFields,
+    ListPermissionSets,
     UpdateSettings,
 )
 from application.sync import (
@@ -102,6 +103,7 @@ from application.templates import (
     SaveInvoiceTemplate,
 )
 from application.timeline import UpdateDealTimeline
+from application.visibility import DealVisibility
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
@@ -250,38 +252,42 @@ class Services(containers.DeclarativeContainer):
     list_fields = providers.Factory(ListMappableFields, crm=crm)
     list_options = providers.Factory(ListInvoiceOptions, accounting=accounting)
     answers = providers.Factory(InvoiceAnswers, views, accounting, clock)
+    visibility = providers.Factory(DealVisibility, crm)
     timeline = providers.Factory(UpdateDealTimeline, uow, crm, clock)
     deal_fields = providers.Factory(UpdateDealFields, uow, crm, clock)
     create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock)
     get_deal_fields = providers.Factory(GetDealFields, uow)
     request_deal_fields = providers.Factory(RequestDealFields, uow, jobs)
+    list_permission_sets = providers.Factory(ListPermissionSets, crm)
     follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
-    prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock)
+    prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock, visibility)
     create = providers.Factory(
-        CreateInvoice, uow, accounting, clock, finish, answers, jobs, crm=crm
+        CreateInvoice, uow, accounting, clock, finish, answers, visibility, jobs, crm=crm
     )
     create_installment_invoice = providers.Factory(CreateInstallmentInvoice, uow, prepare, create)
     schedule_installments = providers.Factory(
         ScheduleInstallments, uow, prepare, create_installment_invoice, clock
     )
-    list_installments = providers.Factory(ListInstallments, uow)
+    list_installments = providers.Factory(ListInstallments, uow, visibility)
     due_installments = providers.Factory(
         CreateDueInstallments, uow, create_installment_invoice, clock
     )
     list_templates = providers.Factory(ListInvoiceTemplates, uow)
     save_template = providers.Factory(SaveInvoiceTemplate, uow, clock)
     delete_template = providers.Factory(DeleteInvoiceTemplate, uow)
-    get_invoice = providers.Factory(GetInvoice, answers)
-    list_invoices = providers.Factory(ListInvoices, views, accounting, clock)
-    void = providers.Factory(VoidInvoice, uow, accounting, clock, answers, jobs=jobs)
-    delete = providers.Factory(DeleteInvoice, uow, accounting, clock, answers, jobs=jobs)
-    send = providers.Factory(SendInvoice, uow, accounting, clock, answers, jobs=jobs)
-    pdf = providers.Factory(GetInvoicePdf, uow, accounting)
+    get_invoice = providers.Factory(GetInvoice, answers, visibility)
+    list_invoices = providers.Factory(ListInvoices, views, accounting, clock, visibility)
+    void = providers.Factory(VoidInvoice, uow, accounting, clock, answers, visibility, jobs=jobs)
+    delete = providers.Factory(
+        DeleteInvoice, uow, accounting, clock, answers, visibility, jobs=jobs
+    )
+    send = providers.Factory(SendInvoice, uow, accounting, clock, answers, visibility, jobs=jobs)
+    pdf = providers.Factory(GetInvoicePdf, uow, accounting, visibility)
     refresh = providers.Factory(
         RefreshInvoices, uow, accounting, clock, finish, list_invoices, jobs=jobs
     )
-    events = providers.Factory(ListInvoiceEvents, uow)
+    events = providers.Factory(ListInvoiceEvents, uow, visibility)
     search_customers = providers.Factory(SearchCustomers, accounting)
     link_customer = providers.Factory(LinkCustomer, uow, accounting, clock)
     unlink_customer = providers.Factory(UnlinkCustomer, uow)
@@ -355,6 +361,7 @@ class Entrypoints(containers.DeclarativeContainer):
         list_templates=services.list_templates,
         get_deal_fields=services.get_deal_fields,
         request_deal_fields=services.request_deal_fields,
+        list_permission_sets=services.list_permission_sets,
         save_template=services.save_template,
         delete_template=services.delete_template,
     )

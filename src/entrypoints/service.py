@@ -146,6 +146,7 @@ class Service:
             app,
             authenticate=container.entrypoints.ui_sessions().principal,
             changes=deal_changes,
+            visibility=container.services.visibility(),
         )
         self._add_vendor_routes(app, container)
         if self.extra_routes is not None:

@@ -18,6 +18,7 @@ from application.errors import NotFoundError, UpstreamRejectedError
 from application.ports.crm import (
     CrmField,
     CrmGateway,
+    CrmPermissionSet,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -94,6 +95,14 @@ class Harness(Protocol):
     async def seed(self) -> Seeded: ...
 
     async def delete_deal(self, seeded: Seeded, deal_id: str) -> None: ...
+
+    async def add_member(self, seeded: Seeded, name: str) -> str:
+        """A user of the company who is not an admin; their id."""
+        ...
+
+    async def hide_deal(self, seeded: Seeded, deal_id: str, followers: list[str]) -> None:
+        """Show the deal to its owner (the seeded admin) and these followers only."""
+        ...
 
     async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
         """The notes on the deal, as a person reads them (plain text)."""
@@ -182,12 +191,27 @@ class FakeHarness:
             company_name="Contract Test GmbH",
             company_domain="contract-test",
             is_admin=True,
+            permission_set_ids=frozenset({"deals-admin", "global-admin"}),
         )
+        self.fake.permission_sets[seeded.company_id] = [
+            CrmPermissionSet("deals-admin", "Deals admin", "sales", "admin"),
+            CrmPermissionSet("deals-regular", "Deals regular user", "sales", "regular"),
+            CrmPermissionSet("global-admin", "Global admin", "global", "admin"),
+        ]
         return seeded
 
     async def delete_deal(self, seeded: Seeded, deal_id: str) -> None:
         key = (seeded.company_id, deal_id)
         self.fake.deals[key] = replace(self.fake.deals[key], deleted=True)
+
+    async def add_member(self, seeded: Seeded, name: str) -> str:
+        members = self.fake.members.setdefault(seeded.company_id, {seeded.user_id})
+        user_id = str(21000001 + len(members))
+        members.add(user_id)
+        return user_id
+
+    async def hide_deal(self, seeded: Seeded, deal_id: str, followers: list[str]) -> None:
+        self.fake.restrict_deal(seeded.company_id, deal_id, {seeded.user_id, *followers})
 
     async def notes(self, seeded: Seeded, deal_id: str) -> list[str]:
         return [t for c, d, t in self.fake.notes if (c, d) == (seeded.company_id, deal_id)]
@@ -241,6 +265,18 @@ class PipedriveHarness:
 
     async def delete_deal(self, seeded: Seeded, deal_id: str) -> None:
         await self.handle.admin("DELETE", f"/deals/{deal_id}")
+
+    async def add_member(self, seeded: Seeded, name: str) -> str:
+        user = {"name": name, "email": f"{name.lower()}@contract-test.test"}
+        found = await self.handle.seed({"company_id": int(seeded.company_id), "users": [user]})
+        return str(found["users"][0]["id"])
+
+    async def hide_deal(self, seeded: Seeded, deal_id: str, followers: list[str]) -> None:
+        await self.handle.admin("PATCH", f"/deals/{deal_id}", {"visible_to": 1})
+        for user_id in followers:
+            await self.handle.admin(
+                "POST", f"/deals/{deal_id}/followers", {"user_id": int(user_id)}
+            )
 
     async def deal_field_names(self, seeded: Seeded) -> list[str]:
         body = await self.handle.api_get(self.access_token, "/api/v2/dealFields?limit=500")
@@ -405,6 +441,25 @@ async def test_a_deals_notes_are_read_back_as_written_oldest_first(harness: Harn
     assert await harness.gateway.deal_notes(seeded.company_id, seeded.deal_id) == [text, "Voided"]
 
 
+async def test_done_activities_are_added_to_the_deal_and_read_back_as_written(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    text = "Invoice 1001 paid in full (150.00 USD).\nOpen in QuickBooks: https://qbo.example/1?a=1&b=<2>"
+    assert await harness.gateway.deal_activities(seeded.company_id, seeded.deal_id) == []
+
+    await harness.gateway.add_deal_activity(seeded.company_id, seeded.deal_id, text)
+    await harness.gateway.add_deal_activity(seeded.company_id, seeded.deal_id, "Voided")
+
+    assert await harness.gateway.deal_activities(seeded.company_id, seeded.deal_id) == [
+        text,
+        "Voided",
+    ]
+    assert await harness.gateway.deal_activities(seeded.company_id, seeded.bare_deal_id) == []
+    with pytest.raises(NotFoundError):
+        await harness.gateway.add_deal_activity(seeded.company_id, "999999", "x")
+
+
 async def test_the_current_user_is_the_installing_admin(harness: Harness) -> None:
     seeded = await harness.seed()
 
@@ -423,6 +478,54 @@ async def test_a_user_of_the_company_is_read_with_role_and_locale(harness: Harne
     assert (user.id, user.company_id, user.is_admin) == (seeded.user_id, seeded.company_id, True)
     assert user.name == "Ada Admin"
     assert user.locale
+
+
+async def test_a_deal_visible_to_the_entire_company_is_permitted_to_every_user(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    member = await harness.add_member(seeded, "Mia")
+
+    permitted = await harness.gateway.deal_permitted_users(seeded.company_id, seeded.deal_id)
+
+    assert {seeded.user_id, member} <= permitted
+
+
+async def test_a_deal_shown_to_owner_and_followers_is_permitted_to_them_only(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    follower = await harness.add_member(seeded, "Finn")
+    outsider = await harness.add_member(seeded, "Olga")
+    await harness.hide_deal(seeded, seeded.deal_id, [follower])
+
+    permitted = await harness.gateway.deal_permitted_users(seeded.company_id, seeded.deal_id)
+
+    assert {seeded.user_id, follower} <= permitted
+    assert outsider not in permitted
+
+
+async def test_who_may_see_an_unknown_or_deleted_deal_is_not_found(harness: Harness) -> None:
+    seeded = await harness.seed()
+    await harness.delete_deal(seeded, seeded.bare_deal_id)
+
+    for deal_id in ("999999", seeded.bare_deal_id):
+        with pytest.raises(NotFoundError):
+            await harness.gateway.deal_permitted_users(seeded.company_id, deal_id)
+
+
+async def test_permission_sets_are_listed_and_a_user_holds_some_of_them(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+
+    sets = await harness.gateway.list_permission_sets(seeded.company_id)
+    user = await harness.gateway.get_user(seeded.company_id, seeded.user_id)
+
+    assert {"sales", "global"} <= {s.app for s in sets}
+    assert "Deals regular user" in {s.name for s in sets}
+    assert user.permission_set_ids
+    assert user.permission_set_ids <= {s.id for s in sets}
 
 
 async def test_an_unknown_user_is_not_found(harness: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
 from adapters.postgres.engine import build_session_factory
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from application.ports.persistence import TimelineEntry, TimelineEntryState, UnitOfWorkFactory
-from domain.timeline import Milestone
+from domain.timeline import EntryKind, Milestone
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -115,3 +116,21 @@ async def test_forgetting_the_company_forgets_its_entries(uow_factory: UnitOfWor
 
     async with uow_factory() as uow:
         assert await uow.deal_timeline.unfinished_for_invoice("7001", invoice) == []
+
+
+async def test_an_entry_keeps_its_kind_note_or_activity(uow_factory: UnitOfWorkFactory) -> None:
+    note = entry("inv-k", "created", Milestone.CREATED)
+    activity = dataclasses.replace(
+        entry("inv-k", "paid:200.00", Milestone.PAID, minutes=1), kind=EntryKind.ACTIVITY
+    )
+    async with uow_factory() as uow:
+        await uow.deal_timeline.add([note, activity])
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        found = await uow.deal_timeline.unfinished_for_invoice("7001", "inv-k")
+
+    assert [(e.key, e.kind) for e in found] == [
+        ("created", EntryKind.NOTE),
+        ("paid:200.00", EntryKind.ACTIVITY),
+    ]

@@ -43,7 +43,9 @@ def sample(company_id: str = "1001") -> CompanySettings:
         default_currency="EUR",
         default_item="42",
         timeline=TimelinePolicy.of(["sent", "paid"], "fr"),
-        permissions=Permissions.of(["void", "delete"]),
+        permissions=Permissions.of(
+            ["void", "delete"], {"send": ["f07d229d-088a-4144-a40f-1fe64295d180", "custom-2"]}
+        ),
     ).touched(NOW)
 
 

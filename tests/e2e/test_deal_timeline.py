@@ -115,3 +115,65 @@ async def test_a_payment_adds_one_french_paid_note_a_replay_nothing_a_void_a_voi
         f"Ouvrir dans QuickBooks : {paid.quickbooks_url}"
     ]
     assert len(after_void) == 3  # created, paid, voided: each once
+
+
+async def activities_about(emulators: Emulators, quickbooks_id: str) -> list[dict[str, Any]]:
+    """The activities posted to the Pipedrive emulator that name this QuickBooks invoice."""
+    posted = await emulators.admin("pipedrive", "GET", "requests?path=/activities&method=POST")
+    bodies = [
+        json.loads(r["body"]) if isinstance(r["body"], str) else r["body"]
+        for r in posted["requests"]
+    ]
+    return [
+        b for b in bodies if isinstance(b, dict) and f"txnId={quickbooks_id}" in str(b.get("note"))
+    ]
+
+
+async def test_entries_as_activities_are_done_activities_added_once_under_a_replay(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    async with grpc.aio.insecure_channel(grpc_address(service)) as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        saved = await settings.UpdateSettings(
+            settings_service_pb2.UpdateSettingsRequest(
+                settings=settings_pb2.Settings(
+                    name=f"companies/{DEMO_COMPANY}/settings",
+                    deal_timeline=settings_pb2.DealTimeline(
+                        milestones=[
+                            settings_pb2.INVOICE_MILESTONE_CREATED,
+                            settings_pb2.INVOICE_MILESTONE_PAID,
+                        ],
+                        language_code="en",
+                        entry_kind=settings_pb2.TIMELINE_ENTRY_KIND_ACTIVITY,
+                    ),
+                ),
+                update_mask=field_mask_pb2.FieldMask(paths=["deal_timeline"]),
+            ),
+            metadata=MD,
+        )
+        assert saved.settings.deal_timeline.entry_kind == settings_pb2.TIMELINE_ENTRY_KIND_ACTIVITY
+        invoice = await create(channel, "timeline-activity-1")
+        qb_id = invoice.quickbooks_invoice_id
+        await emulators.admin(
+            "quickbooks", "POST", f"companies/{US_REALM}/payments", invoice_id=qb_id
+        )
+        paid = await wait_for_state(channel, invoice.name, invoice_pb2.INVOICE_STATE_PAID)
+
+        def subjects(found: list[dict[str, Any]]) -> list[str]:
+            return sorted(str(a["subject"]) for a in found)
+
+        found = await eventually(lambda: activities_about(emulators, qb_id), lambda a: len(a) >= 2)
+        assert subjects(found) == sorted(
+            [
+                f"Invoice {paid.doc_number} created in QuickBooks: 200.00 USD.",
+                f"Invoice {paid.doc_number} paid in full (200.00 USD).",
+            ]
+        )
+        assert all(a["done"] is True and a["deal_id"] for a in found)
+
+        statuses = await replay_deliveries(service, emulators)
+        assert set(statuses) == {200}
+        await asyncio.sleep(2)  # what a replay would have queued has had time to run
+        assert subjects(await activities_about(emulators, qb_id)) == subjects(found)
+    assert await notes_about(emulators, qb_id) == []  # activities instead of notes

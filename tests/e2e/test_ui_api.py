@@ -363,3 +363,83 @@ async def test_the_demo_host_answers_400_to_bad_forms_never_500(
     status, kind, _ = await call(demo, path, raw=raw, bearer=None)
 
     assert (status, kind) == (400, "application/problem+json")
+
+
+async def test_an_action_granted_to_a_pipedrive_permission_set_is_for_its_members(
+    demo: DemoStack,
+) -> None:
+    billing = await demo.emulators.admin(
+        "pipedrive", "POST", f"companies/{DEMO_COMPANY}/permission-sets", name="Billing"
+    )
+    await demo.emulators.admin(
+        "pipedrive", "PATCH", f"users/{SALES}", permission_set_id=billing["id"]
+    )
+    status, _, listed = await call(
+        demo, "/api/v1/SettingsService/ListPermissionSets", {"parent": f"companies/{DEMO_COMPANY}"}
+    )
+    assert status == 200, listed
+    assert {"displayName": "Billing", "app": "sales", "type": "custom"}.items() <= next(
+        s for s in listed["permissionSets"] if s["id"] == billing["id"]
+    ).items()
+    status, _, refused = await call(
+        demo,
+        "/api/v1/SettingsService/ListPermissionSets",
+        {"parent": f"companies/{DEMO_COMPANY}"},
+        bearer=token(demo, SALES),
+    )
+    assert (status, refused["reason"]) == (403, Reason.ADMIN_REQUIRED)
+    status, _, saved = await call(
+        demo,
+        "/api/v1/SettingsService/UpdateSettings",
+        {
+            "settings": {
+                "name": f"companies/{DEMO_COMPANY}/settings",
+                "invoicePermissions": {
+                    "adminsOnly": ["INVOICE_ACTION_VOID"],
+                    "permissionSetGrants": [
+                        {"action": "INVOICE_ACTION_VOID", "permissionSetIds": [billing["id"]]}
+                    ],
+                },
+            },
+            "updateMask": "invoicePermissions",
+        },
+    )
+    assert status == 200, saved
+    assert saved["settings"]["invoicePermissions"]["permissionSetGrants"] == [
+        {"action": "INVOICE_ACTION_VOID", "permissionSetIds": [billing["id"]]}
+    ]
+    names = []
+    for request_id in ("sets-1", "sets-2"):
+        status, _, created = await call(
+            demo,
+            "/api/v1/InvoiceService/CreateInvoice",
+            {
+                "parent": f"companies/{DEMO_COMPANY}/deals/3",
+                "requestId": request_id,
+                "invoice": {
+                    "customer": {"displayName": "Sets Inc."},
+                    "currencyCode": "USD",
+                    "lines": [{"name": "Consulting", "quantity": "1", "unitPrice": "150"}],
+                },
+            },
+        )
+        assert status == 200, created
+        names.append(created["invoice"]["name"])
+
+    outsider = 21000002  # Bruno Martin: neither an admin nor in Billing
+    status, _, refused = await call(
+        demo,
+        "/api/v1/InvoiceService/VoidInvoice",
+        {"name": names[0]},
+        bearer=token(demo, outsider),
+    )
+    assert (status, refused["reason"]) == (403, Reason.PERMISSION_SET_REQUIRED), refused
+    assert refused["metadata"]["action"] == "void"
+    assert (await me_of(demo, outsider))["may"]["void"] is False
+    assert (await me_of(demo, SALES))["may"]["void"] is True
+    status, _, voided = await call(
+        demo, "/api/v1/InvoiceService/VoidInvoice", {"name": names[0]}, bearer=token(demo, SALES)
+    )
+    assert status == 200, voided
+    status, _, voided = await call(demo, "/api/v1/InvoiceService/VoidInvoice", {"name": names[1]})
+    assert status == 200, voided  # and the admins, always

@@ -9,6 +9,7 @@ from application.errors import ApplicationError, NotFoundError, UpstreamRejected
 from application.ports.crm import (
     CrmField,
     CrmInstall,
+    CrmPermissionSet,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -24,6 +25,7 @@ class InMemoryCrmGateway:
     def __init__(self) -> None:
         self.deals: dict[tuple[str, str], Deal] = {}
         self.notes: list[tuple[str, str, str]] = []
+        self.activities: list[tuple[str, str, str]] = []  # done activities: company, deal, text
         # The next add_deal_note raises this; after posting the note when ``lost_answer``
         # (Pipedrive created it, the answer never arrived).
         self.note_error: ApplicationError | None = None
@@ -49,6 +51,13 @@ class InMemoryCrmGateway:
         self.deal_field_keys: dict[str, DealFieldKeys] = {}  # company -> its deal fields
         self.deal_field_writes: list[tuple[str, str, DealInvoiceTotals]] = []
         self.deal_fields_error: ApplicationError | None = None  # raised by the next write
+        # Deal visibility: the users a deal is restricted to (a deal not listed here is visible
+        # to the entire company, i.e. to every id in ``members``), and each permittedUsers read.
+        self.members: dict[str, set[str]] = {}  # company -> its users' ids
+        self.restricted: dict[tuple[str, str], frozenset[str]] = {}
+        self.permitted_reads: list[tuple[str, str]] = []
+        self.visibility_error: ApplicationError | None = None  # raised by the reads when set
+        self.permission_sets: dict[str, list[CrmPermissionSet]] = {}  # company -> its sets
 
     def add_deal(self, company_id: str, deal: Deal) -> None:
         self.deals[(company_id, deal.id)] = deal
@@ -78,6 +87,37 @@ class InMemoryCrmGateway:
 
     async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
         return [t for c, d, t in self.notes if (c, d) == (company_id, deal_id)]
+
+    async def add_deal_activity(self, company_id: str, deal_id: str, text: str) -> str:
+        await self.get_deal(company_id, deal_id)
+        error, self.note_error = self.note_error, None  # the same faults as notes
+        if error is not None and not self.lost_answer:
+            raise error
+        self.activities.append((company_id, deal_id, text))
+        if error is not None:
+            raise error
+        return str(len(self.activities))
+
+    async def deal_activities(self, company_id: str, deal_id: str) -> list[str]:
+        return [t for c, d, t in self.activities if (c, d) == (company_id, deal_id)]
+
+    async def list_permission_sets(self, company_id: str) -> list[CrmPermissionSet]:
+        return list(self.permission_sets.get(company_id, []))
+
+    def restrict_deal(self, company_id: str, deal_id: str, user_ids: set[str]) -> None:
+        """Only these users (with the deal's owner and followers among them) see the deal."""
+        self.restricted[(company_id, deal_id)] = frozenset(user_ids)
+
+    async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
+        self.permitted_reads.append((company_id, deal_id))
+        if self.visibility_error is not None:
+            raise self.visibility_error
+        await self.get_deal(company_id, deal_id)
+        admins = {u.id for u in self.users.values() if u.company_id == company_id and u.is_admin}
+        restricted = self.restricted.get((company_id, deal_id))
+        if restricted is None:
+            return frozenset(self.members.get(company_id, set()) | admins)
+        return restricted | admins
 
     async def current_user(self, company_id: str) -> CrmUser:
         return self.users[company_id]

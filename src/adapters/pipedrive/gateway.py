@@ -35,6 +35,7 @@ from application.errors import NotFoundError, UpstreamUnavailableError
 from application.ports.clock import Clock
 from application.ports.crm import (
     CrmField,
+    CrmPermissionSet,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -49,6 +50,7 @@ log = structlog.get_logger("dealbooks.pipedrive")
 
 FIELDS_TTL: Final = timedelta(seconds=60)
 PAGE_LIMIT: Final = "500"  # v2 maximum
+ACTIVITY_SUBJECT_MAX: Final = 255  # [U]: the spec gives no maximum; a one-line subject
 _NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,18}$")
 _FIELD_PATHS: Final = {
     SourceEntity.DEAL: "/api/v2/dealFields",
@@ -173,6 +175,51 @@ class PipedriveCrmGateway:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)
         return (await self._deal_data(company_id, deal_id))[1]
 
+    async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
+        """``GET /v1/deals/{id}/permittedUsers`` (``deals:read``/``deals:full``, 10 tokens):
+        Pipedrive's own answer, so visibility groups, followers and the plan's meaning of
+        ``visible_to`` are Pipedrive's, not a model of ours. Its ``data`` is a list of integer
+        user ids (the spec's example; its schema leaves ``data`` untyped, so a list of digit
+        strings is taken too [U])."""
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        data = await self._get_data(
+            company_id, f"/api/v1/deals/{deal_id}/permittedUsers", (ResourceType.DEAL, deal_id)
+        )
+        if data is None:  # v1 lists answer null for "none"
+            return frozenset()
+        if not isinstance(data, list):
+            raise bad_response("deals/{id}/permittedUsers is not a list")
+        ids: set[str] = set()
+        for item in data:
+            if isinstance(item, bool) or not isinstance(item, int | str):
+                raise bad_response("deals/{id}/permittedUsers holds a non-id")
+            text = str(item).strip()
+            if not text.isdigit():
+                raise bad_response("deals/{id}/permittedUsers holds a non-id")
+            ids.add(text)
+        return frozenset(ids)
+
+    async def list_permission_sets(self, company_id: str) -> list[CrmPermissionSet]:
+        """``GET /v1/permissionSets`` (``admin`` scope, 20 tokens): every app's sets."""
+        data = await self._get_data(company_id, "/api/v1/permissionSets")
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise bad_response("permissionSets is not a list")
+        found: list[CrmPermissionSet] = []
+        for item in data:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                raise bad_response("a permission set has no id")
+            found.append(
+                CrmPermissionSet(
+                    id=item["id"],
+                    name=str(item.get("name") or item["id"]),
+                    app=str(item.get("app") or ""),
+                    kind=str(item.get("type") or ""),
+                )
+            )
+        return found
+
     async def get_deal(self, company_id: str, deal_id: str) -> Deal:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)
         # The deal first: it names its organization and person, and a missing or deleted deal
@@ -255,6 +302,66 @@ class PipedriveCrmGateway:
                 break
             start = next_start
         return texts
+
+    async def add_deal_activity(self, company_id: str, deal_id: str, text: str) -> str:
+        """``POST /api/v2/activities`` (``activities:full``, 5 tokens): a done task on the
+        deal, its subject the text's first line, its note the whole text."""
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        subject = lines[0][:ACTIVITY_SUBJECT_MAX]
+        body = await self._client.request(
+            company_id,
+            "POST",
+            "/api/v2/activities",
+            json_body={
+                "subject": subject,
+                "type": "task",
+                "deal_id": int(deal_id),
+                "done": True,
+                "note": "<br>".join(html.escape(line, quote=True) for line in lines),
+            },
+            resource=(ResourceType.DEAL, deal_id),
+        )
+        data = body.get("data")
+        activity_id = data.get("id") if isinstance(data, dict) else None
+        if isinstance(activity_id, bool) or not isinstance(activity_id, int):
+            raise bad_response("the new activity has no id")
+        log.info(
+            "pipedrive.activity_added",
+            company_id=company_id,
+            deal_id=deal_id,
+            activity_id=activity_id,
+        )
+        return str(activity_id)
+
+    async def deal_activities(self, company_id: str, deal_id: str) -> list[str]:
+        """The notes of the deal's done activities as plain text, oldest first."""
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        texts: list[str] = []
+        cursor: str | None = None
+        for _ in range(1000):  # a guard against a cursor that never ends
+            params = {"deal_id": deal_id, "done": "true", "limit": PAGE_LIMIT}
+            if cursor:
+                params["cursor"] = cursor
+            body = await self._client.request(
+                company_id,
+                "GET",
+                "/api/v2/activities",
+                params=params,
+                resource=(ResourceType.DEAL, deal_id),
+            )
+            data = body.get("data") or []
+            if not isinstance(data, list):
+                raise bad_response("the deal's activities are not a list")
+            for activity in data:
+                note = activity.get("note") if isinstance(activity, dict) else None
+                if isinstance(note, str):
+                    texts.append(html.unescape(re.sub(r"<br\s*/?>", "\n", note)))
+            additional = body.get("additional_data") or {}
+            cursor = additional.get("next_cursor") if isinstance(additional, dict) else None
+            if not cursor:
+                return texts
+        raise bad_response("activities paginate without end")
 
     async def current_user(self, company_id: str) -> CrmUser:
         data = await self._get_data(company_id, "/api/v1/users/me")

@@ -174,6 +174,12 @@ def user_from_payload(data: UserPayload) -> CrmUser:
         is_admin=is_admin,
         locale=text("locale", "en_US") or "en_US",
         time_zone=text("timezone_name", "UTC") or "UTC",
+        # One permission set per app the user has access to (sales, global, ...).
+        permission_set_ids=frozenset(
+            a["permission_set_id"]
+            for a in access
+            if isinstance(a, dict) and isinstance(a.get("permission_set_id"), str)
+        ),
     )
 
 

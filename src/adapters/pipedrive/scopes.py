@@ -18,6 +18,12 @@ Narrower choices that do not serve:
   ``admin``, not ``deals:full``; ``admin``, held for the webhooks, covers it, so no scope is
   added (were ``admin`` ever dropped, ``deal-fields:full`` would be the one to ask for);
   writing them on a deal (``PATCH /api/v2/deals/{id}``) is ``deals:full``;
+- who may see a deal (``GET /v1/deals/{id}/permittedUsers``) takes ``deals:read`` or
+  ``deals:full``: ``deals:full``, held for the notes, covers it;
+- the company's permission sets (``GET /v1/permissionSets``, for the settings) take
+  ``admin`` only; the user's own sets come with ``GET /v1/users/{id}`` (``users:read``);
+- timeline entries as activities (``POST /api/v2/activities``) need ``activities:full``,
+  which no other scope dealbooks holds covers (``activities:read`` cannot write them);
 - ``users:read`` is the only scope for ``GET /v1/users/{id}``: the token is the installer's,
   so the user who opens the app is described by id (``users/me`` describes the installer).
 """
@@ -31,6 +37,7 @@ PIPEDRIVE_SCOPES: Final[Mapping[str, str]] = {
     "base": "GET /v1/users/me: the company, its domain and who installed the app",
     "deals:full": (
         "GET /api/v2/deals/{id}, its products and discounts, GET /api/v2/dealFields; "
+        "GET /v1/deals/{id}/permittedUsers: who may see the deal's invoices; "
         "POST /v1/notes and GET /v1/notes: the invoice's note on the deal; "
         "PATCH /api/v2/deals/{id}: the deal fields' values"
     ),
@@ -44,7 +51,12 @@ PIPEDRIVE_SCOPES: Final[Mapping[str, str]] = {
     ),
     "admin": (
         "GET, POST and DELETE /v1/webhooks: the app's own webhooks for deleted deals, "
-        "organizations and persons; POST /api/v2/dealFields: the app's deal fields"
+        "organizations and persons; POST /api/v2/dealFields: the app's deal fields; "
+        "GET /v1/permissionSets: the permission sets the settings can name"
+    ),
+    "activities:full": (
+        "POST /api/v2/activities and GET /api/v2/activities: a deal's timeline entries as "
+        "done activities, when the settings choose activities over notes"
     ),
 }
 

@@ -27,7 +27,7 @@ from domain.invoice_template import (
     TemplateCustomField,
 )
 from domain.money import Money
-from domain.permissions import Permissions
+from domain.permissions import Action, Permissions
 from domain.settings import CompanySettings
 from domain.timeline import TimelinePolicy
 
@@ -46,10 +46,14 @@ def settings_from_row(row: RowMapping) -> CompanySettings:
             **row,
             "field_mapping": FieldMapping(**mapping),
             "due_date_policy": DueDatePolicy(**row["due_date_policy"]),
-            "timeline": TimelinePolicy.of(timeline["milestones"], timeline["language"])
+            "timeline": TimelinePolicy.of(
+                timeline["milestones"], timeline["language"], timeline.get("entry_kind", "note")
+            )
             if timeline is not None
             else TimelinePolicy(),
-            "permissions": Permissions.of(permissions["admins_only"])
+            "permissions": Permissions.of(
+                permissions["admins_only"], permissions.get("permission_sets")
+            )
             if permissions is not None
             else Permissions(),
         }
@@ -64,8 +68,17 @@ def settings_values(settings: CompanySettings) -> dict[str, Any]:
         "timeline": {
             "milestones": sorted(m.value for m in timeline.milestones),
             "language": timeline.language.value,
+            "entry_kind": timeline.entry_kind.value,
         },
-        "permissions": {"admins_only": sorted(a.value for a in settings.permissions.admins_only)},
+        "permissions": {
+            "admins_only": sorted(a.value for a in settings.permissions.admins_only),
+            # action -> permission set ids (absent in rows saved before the sets existed)
+            "permission_sets": {
+                a.value: sorted(settings.permissions.sets_for(a))
+                for a in Action
+                if settings.permissions.sets_for(a)
+            },
+        },
     }
 
 

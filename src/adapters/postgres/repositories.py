@@ -55,7 +55,7 @@ from application.reasons import MetadataKey
 from domain.field_mapping import SourceEntity
 from domain.invoice_template import InvoiceTemplate
 from domain.settings import CompanySettings
-from domain.timeline import Milestone
+from domain.timeline import EntryKind, Milestone
 
 _SETTINGS: Table = CompanySettingsRow.__table__  # type: ignore[attr-defined]
 _FOLLOW_UPS: Table = DealFollowUpRow.__table__  # type: ignore[attr-defined]
@@ -265,6 +265,7 @@ def _entry_from_row(row: RowMapping) -> TimelineEntry:
             **row,
             "milestone": Milestone(row["milestone"]),
             "state": TimelineEntryState(row["state"]),
+            "kind": EntryKind(row["kind"]),
         }
     )
 
@@ -274,7 +275,8 @@ class PostgresDealTimelineRepository(OnSession):
         if not entries:
             return
         rows = [
-            dataclasses.asdict(e) | {"milestone": e.milestone.value, "state": e.state.value}
+            dataclasses.asdict(e)
+            | {"milestone": e.milestone.value, "state": e.state.value, "kind": e.kind.value}
             for e in entries
         ]
         await self._session.execute(

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Index, Numeric, Text, text
+from sqlalchemy import Boolean, Column, DateTime, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -246,6 +246,10 @@ class DealTimelineEntryRow(SQLModel, table=True):
     content: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = _column(_TIMESTAMP)
     updated_at: datetime = _column(_TIMESTAMP)
+    # "note" or "activity" (migration 0027; rows before it are notes)
+    kind: str = Field(
+        default="note", sa_column=Column(String(16), nullable=False, server_default="note")
+    )
 
 
 class DealFieldKeysRow(SQLModel, table=True):

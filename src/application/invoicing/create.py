@@ -41,6 +41,7 @@ from application.ports.jobs import JobQueue
 from application.ports.persistence import CreationOptions, IdempotencyRecord, UnitOfWorkFactory
 from application.reasons import MetadataKey
 from application.views import InvoiceView
+from application.visibility import DealVisibility
 from domain.customer import Address, Customer
 from domain.errors import DomainError, FieldViolation, InvalidValueError
 from domain.field_mapping import DealSnapshot
@@ -169,6 +170,7 @@ class CreateInvoice:
     clock: Clock
     finish: FinishInvoiceCreation
     answers: InvoiceAnswers
+    visibility: DealVisibility
     jobs: JobQueue | None = None
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
     crm: CrmGateway | None = None  # reads the deal for a template's custom fields from it
@@ -177,6 +179,7 @@ class CreateInvoice:
         ref = cmd.deal
         ref.principal.ensure_can_access(ref.company_id)
         request_id = validate_request_id(cmd.request_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         fingerprint = request_hash(ref, cmd.invoice)
         # Checks that fail may be a replay's, which answers whatever it answered first.
         try:

@@ -8,6 +8,7 @@ from application.commands import ListPageCommand
 from application.invoicing.paging import deal_parent, decode_token, encode_token, page_size_of
 from application.ports.persistence import RecordedEvent, UnitOfWorkFactory
 from application.views import Page
+from application.visibility import DealVisibility
 from domain.errors import InvalidValueError
 from domain.messages import MessageCode
 
@@ -15,10 +16,11 @@ from domain.messages import MessageCode
 @dataclass(frozen=True, slots=True)
 class ListInvoiceEvents:
     uow_factory: UnitOfWorkFactory
+    visibility: DealVisibility
 
     async def execute(self, cmd: ListPageCommand) -> Page[RecordedEvent]:
         ref = cmd.deal
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         size = page_size_of(cmd.page_size)
         parent = deal_parent(ref) + "/events"
         if cmd.invoice_id:  # a token of the whole history does not continue one invoice's

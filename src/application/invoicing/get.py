@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from application.commands import InvoiceRef
 from application.invoicing.stored import InvoiceAnswers
 from application.views import InvoiceView
+from application.visibility import DealVisibility
 
 
 @dataclass(frozen=True, slots=True)
 class GetInvoice:
     answers: InvoiceAnswers
+    visibility: DealVisibility
 
     async def execute(self, ref: InvoiceRef) -> InvoiceView:
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         return await self.answers.view(ref.company_id, ref.deal_id, ref.invoice_id)

@@ -34,6 +34,7 @@ from application.invoicing.stored import settings_of, validate_request_id
 from application.ports.clock import Clock
 from application.ports.persistence import IdempotencyRecord, UnitOfWorkFactory
 from application.reasons import MetadataKey
+from application.visibility import DealVisibility
 from domain.errors import DomainError, FieldViolation, InvalidValueError
 from domain.installment import INSTALLMENTS_MAX, DealShare
 from domain.installment_schedule import (
@@ -110,9 +111,10 @@ def _fingerprint(cmd: ScheduleInstallmentsCommand) -> str:
 @dataclass(frozen=True, slots=True)
 class ListInstallments:
     uow_factory: UnitOfWorkFactory
+    visibility: DealVisibility
 
     async def execute(self, ref: DealRef) -> tuple[Installment, ...]:
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             return tuple(await uow.installments.for_deal(ref.company_id, ref.deal_id))
 

@@ -12,6 +12,7 @@ from application.ports.accounting import AccountingGateway
 from application.ports.clock import Clock
 from application.ports.persistence import InvoiceViews, PageCursor
 from application.views import InvoiceView, Page
+from application.visibility import DealVisibility
 from domain.errors import InvalidValueError
 from domain.messages import MessageCode
 
@@ -21,8 +22,17 @@ class ListInvoices:
     views: InvoiceViews
     accounting: AccountingGateway
     clock: Clock
+    visibility: DealVisibility
 
     async def execute(self, cmd: ListPageCommand) -> Page[InvoiceView]:
+        """The page, for a caller who may see the deal in Pipedrive."""
+        await self.visibility.ensure_visible(
+            cmd.deal.principal, cmd.deal.company_id, cmd.deal.deal_id
+        )
+        return await self.page(cmd)
+
+    async def page(self, cmd: ListPageCommand) -> Page[InvoiceView]:
+        """The page, for a caller already checked (RefreshInvoices: one visibility read)."""
         ref = cmd.deal
         ref.principal.ensure_can_access(ref.company_id)
         size = page_size_of(cmd.page_size)

@@ -9,6 +9,7 @@ from application.invoicing.stored import load_invoice
 from application.ports.accounting import AccountingGateway
 from application.ports.persistence import UnitOfWorkFactory
 from application.views import PdfView
+from application.visibility import DealVisibility
 from domain.errors import InvalidStateTransitionError
 from domain.invoice import InvoiceState
 
@@ -17,8 +18,10 @@ from domain.invoice import InvoiceState
 class GetInvoicePdf:
     uow_factory: UnitOfWorkFactory
     accounting: AccountingGateway
+    visibility: DealVisibility
 
     async def execute(self, ref: InvoiceRef) -> PdfView:
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             invoice = await load_invoice(uow, ref)
         if invoice.quickbooks_id is None or invoice.state is InvoiceState.DELETED:

@@ -39,6 +39,7 @@ from application.ports.clock import Clock
 from application.ports.crm import CrmGateway, Deal
 from application.ports.persistence import UnitOfWorkFactory
 from application.views import DraftTemplate, DraftWarning, InvoiceDraft
+from application.visibility import DealVisibility
 from domain.customer import Customer
 from domain.field_mapping import MappingIssue, MappingIssueKind
 from domain.installment import DealShare
@@ -117,6 +118,7 @@ class PrepareInvoice:
     accounting: AccountingGateway
     crm: CrmGateway
     clock: Clock
+    visibility: DealVisibility
 
     async def execute(
         self,
@@ -130,6 +132,7 @@ class PrepareInvoice:
         if installment is not None:
             share = DealShare.amount(installment.amount.amount)
         ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
             deal = await self.crm.get_deal(ref.company_id, ref.deal_id)

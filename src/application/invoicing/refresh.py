@@ -34,7 +34,9 @@ class RefreshInvoices:
     jobs: JobQueue | None = None  # queues the deal timeline's entries (None: the sweep does)
 
     async def execute(self, ref: DealRef) -> Page[InvoiceView]:
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.list_invoices.visibility.ensure_visible(
+            ref.principal, ref.company_id, ref.deal_id
+        )
         async with self.uow_factory() as uow:
             invoices = await uow.invoices.list_for_deal(
                 ref.company_id, ref.deal_id, limit=MAX_PAGE_SIZE
@@ -69,4 +71,4 @@ class RefreshInvoices:
             if changed:
                 await self.jobs.update_deal_fields(ref.company_id, ref.deal_id)
         # What the deal shows now: the first page, exactly as ListInvoices gives it.
-        return await self.list_invoices.execute(ListPageCommand(ref))
+        return await self.list_invoices.page(ListPageCommand(ref))

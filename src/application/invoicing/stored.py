@@ -18,6 +18,7 @@ from application.ports.persistence import InvoiceViews, UnitOfWork, UnitOfWorkFa
 from application.reasons import ResourceType
 from application.timeline import record_timeline
 from application.views import InvoiceView
+from application.visibility import DealVisibility
 from domain.errors import InvalidStateTransitionError, InvalidValueError
 from domain.invoice import Invoice
 from domain.messages import MessageCode
@@ -79,10 +80,12 @@ class InvoiceAction:
     accounting: AccountingGateway
     clock: Clock
     answers: InvoiceAnswers
+    visibility: DealVisibility
     _: KW_ONLY
     jobs: JobQueue | None = None  # None: the sweep queues the timeline's job
 
     async def _checked(self, ref: InvoiceRef, action: Action) -> Invoice:
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             invoice = await load_invoice(uow, ref)
             settings = await settings_of(uow, ref.company_id)

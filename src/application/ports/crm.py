@@ -87,6 +87,18 @@ class CrmUser:
     is_admin: bool
     locale: str = "en_US"
     time_zone: str = "UTC"
+    permission_set_ids: frozenset[str] = frozenset()  # one per Pipedrive app (sales, global...)
+
+
+@dataclass(frozen=True, slots=True)
+class CrmPermissionSet:
+    """A Pipedrive permission set: ``app`` (sales, global, account_settings ...) and ``kind``
+    (admin, manager, regular, custom) as Pipedrive names them."""
+
+    id: str
+    name: str
+    app: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +171,24 @@ class CrmGateway(Protocol):
 
     async def deal_notes(self, company_id: str, deal_id: str) -> list[str]:
         """The deal's notes as plain text, oldest first (to find one already added)."""
+        ...
+
+    async def add_deal_activity(self, company_id: str, deal_id: str, text: str) -> str:
+        """Add a done activity to the deal: ``text``'s first line its subject, the whole text
+        its note (plain; the adapter HTML-escapes); returns its id."""
+        ...
+
+    async def deal_activities(self, company_id: str, deal_id: str) -> list[str]:
+        """The notes of the deal's done activities as plain text, oldest first."""
+        ...
+
+    async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
+        """The ids of the users Pipedrive permits to see the deal (its visibility: owner,
+        followers, visibility groups, entire company; NotFoundError if the deal is gone)."""
+        ...
+
+    async def list_permission_sets(self, company_id: str) -> list[CrmPermissionSet]:
+        """The company's permission sets (``GET /v1/permissionSets``, ``admin`` scope)."""
         ...
 
     async def current_user(self, company_id: str) -> CrmUser: ...

@@ -17,7 +17,7 @@ from domain.installment_schedule import Installment
 from domain.invoice import Invoice
 from domain.invoice_template import InvoiceExtras, InvoiceTemplate
 from domain.settings import CompanySettings
-from domain.timeline import Milestone
+from domain.timeline import EntryKind, Milestone
 
 
 class SettingsRepository(Protocol):
@@ -305,6 +305,7 @@ class TimelineEntry:
     created_at: datetime
     updated_at: datetime
     content: str = ""
+    kind: EntryKind = EntryKind.NOTE  # as the settings said when the milestone was recorded
 
 
 class DealTimelineRepository(Protocol):

@@ -8,11 +8,13 @@ from typing import Any
 
 from aiohttp import web
 
+from .access import add_follower
 from .api_v2 import change_record, delete_record
-from .clock import iso_millis, parse_iso
+from .clock import iso_millis, parse_iso, v1_time
 from .faults import FaultSpecError
 from .model import NotFound, ValidationError, add_custom_field, add_deal_product, render_field
 from .oauth import issue_tokens, send_uninstall
+from .permission_sets import add_custom_set, permission_sets
 from .records import render_record
 from .seed import seed
 from .state import Emulator, emulator_of
@@ -156,6 +158,86 @@ async def uninstall(request: web.Request) -> web.Response:
     return _json(await send_uninstall(emulator, company_id, int(user_id)))
 
 
+async def patch_user(request: web.Request) -> web.Response:
+    """A user's role and visibility group, as an admin sets them in Pipedrive's settings."""
+    emulator = emulator_of(request)
+    user = emulator.store.users.get(int(request.match_info["id"]))
+    if user is None:
+        raise NotFound(f"user {request.match_info['id']}")
+    body = await _body(request)
+    unknown = set(body) - {"is_admin", "visibility_group", "permission_set_id"}
+    if unknown:
+        raise ValidationError(f"unknown keys {sorted(unknown)}")
+    if "is_admin" in body:
+        user.is_admin = bool(body["is_admin"])
+    if "visibility_group" in body:
+        group = body["visibility_group"]
+        if group is not None and not isinstance(group, str):
+            raise ValidationError("visibility_group must be a group name or null")
+        user.visibility_group = group
+    if "permission_set_id" in body:
+        chosen = body["permission_set_id"]
+        company = emulator.store.companies[user.company_id]
+        sales = {s["id"] for s in permission_sets(company) if s["app"] == "sales"}
+        if chosen is not None and chosen not in sales:
+            raise ValidationError("permission_set_id must be one of the company's sales sets")
+        user.sales_permission_set = chosen
+    return _json(
+        {"id": user.id, "is_admin": user.is_admin, "visibility_group": user.visibility_group}
+    )
+
+
+async def patch_company(request: web.Request) -> web.Response:
+    """The company's plan ("growth" or "premium": what `visible_to` means) and its visibility
+    groups ({name: parent name or null})."""
+    emulator = emulator_of(request)
+    company = emulator.store.companies.get(int(request.match_info["id"]))
+    if company is None:
+        raise NotFound(f"company {request.match_info['id']}")
+    body = await _body(request)
+    if "plan" in body:
+        if body["plan"] not in ("growth", "premium"):
+            raise ValidationError("plan must be 'growth' or 'premium'")
+        company.plan = body["plan"]
+    if "visibility_groups" in body:
+        groups = body["visibility_groups"]
+        if not isinstance(groups, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in groups.items()
+        ):
+            raise ValidationError("visibility_groups must map group names to a parent or null")
+        company.visibility_groups = dict(groups)
+    return _json(
+        {"id": company.id, "plan": company.plan, "visibility_groups": company.visibility_groups}
+    )
+
+
+async def add_permission_set(request: web.Request) -> web.Response:
+    """A custom permission set (`{name, app?}`; app defaults to sales)."""
+    emulator = emulator_of(request)
+    company = emulator.store.companies.get(int(request.match_info["id"]))
+    if company is None:
+        raise NotFound(f"company {request.match_info['id']}")
+    body = await _body(request)
+    if not isinstance(body.get("name"), str) or not body["name"].strip():
+        raise ValidationError("name is required")
+    return _json(
+        add_custom_set(emulator.store, company, body["name"], body.get("app", "sales")), 201
+    )
+
+
+async def add_follower_admin(request: web.Request) -> web.Response:
+    emulator = emulator_of(request)
+    deal = emulator.store.deals.get(int(request.match_info["id"]))
+    if deal is None:
+        raise NotFound(f"deal {request.match_info['id']}")
+    body = await _body(request)
+    user_id = body.get("user_id")
+    user = emulator.store.users.get(user_id) if isinstance(user_id, int) else None
+    if user is None or user.company_id != deal.company_id:
+        raise ValidationError("user_id must be a user of the deal's company")
+    return _json(add_follower(emulator.store, deal, user.id, v1_time(emulator.clock.now())), 201)
+
+
 async def add_fault(request: web.Request) -> web.Response:
     fault = emulator_of(request).faults.add(await _body(request))
     return _json(fault.describe(), 201)
@@ -292,6 +374,10 @@ def routes() -> list[web.RouteDef]:
         web.patch(f"{p}/{{kind}}/{{id:\\d+}}", patch_record),
         web.delete(f"{p}/{{kind}}/{{id:\\d+}}", delete_record_admin),
         web.post(f"{p}/deals/{{id:\\d+}}/products", add_product),
+        web.post(f"{p}/deals/{{id:\\d+}}/followers", add_follower_admin),
+        web.patch(f"{p}/users/{{id:\\d+}}", patch_user),
+        web.patch(f"{p}/companies/{{id:\\d+}}", patch_company),
+        web.post(f"{p}/companies/{{id:\\d+}}/permission-sets", add_permission_set),
         web.post(f"{p}/companies/{{id:\\d+}}/uninstall", uninstall),
         web.get(f"{p}/companies/{{id:\\d+}}/budget", budget),
         web.post(f"{p}/companies/{{id:\\d+}}/budget", budget),

@@ -12,6 +12,7 @@ from aiohttp import web
 from . import responses
 from .auth import Principal, operation, principal_of
 from .clock import iso_millis, v1_time
+from .permission_sets import access_of
 from .state import Emulator, emulator_of
 from .store import Note, Webhook
 
@@ -86,12 +87,7 @@ def _flag(value: Any) -> bool:
 def _user_data(emulator: Any, user: Any, *, is_you: bool) -> dict[str, Any]:
     """A user as `GET /v1/users/{id}` shows it (BaseUser); `users/me` adds the company."""
     language, _, country = user.locale.partition("_")
-    access = [{"app": "sales", "admin": user.is_admin, "permission_set_id": _perm(user.id, 1)}]
-    access.append({"app": "global", "admin": user.is_admin, "permission_set_id": _perm(user.id, 2)})
-    if user.is_admin:
-        access.append(
-            {"app": "account_settings", "admin": True, "permission_set_id": _perm(user.id, 3)}
-        )
+    access = access_of(user)
     first_user = min(u.id for u in emulator.store.users_of(user.company_id))
     return {
         "id": user.id,
@@ -146,10 +142,6 @@ async def get_user(request: web.Request) -> web.Response:
     if user is None or user.company_id != principal.company_id:
         return responses.not_found("User")
     return responses.ok(_user_data(emulator, user, is_you=user.id == principal.user_id))
-
-
-def _perm(user_id: int, n: int) -> str:
-    return f"{user_id:08x}-0000-4000-8000-{n:012x}"
 
 
 @operation("v1", "get", "/currencies")

@@ -7,7 +7,17 @@ from typing import Any
 
 from aiohttp import web
 
-from . import admin, api_v1, api_v2, conformance, oauth, responses
+from . import (
+    activities,
+    admin,
+    api_v1,
+    api_v2,
+    conformance,
+    oauth,
+    permission_sets,
+    responses,
+    visibility,
+)
 from .auth import PRINCIPAL_KEY, Principal, api_guard, operation_marker
 from .clock import iso_millis
 from .config import EmulatorConfig
@@ -155,6 +165,9 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app.router.add_get("/", _index)
     app.add_routes(api_v2.routes())
     app.add_routes(api_v1.routes())
+    app.add_routes(visibility.routes())
+    app.add_routes(permission_sets.routes())
+    app.add_routes(activities.routes())
     app.add_routes(oauth.routes())
     app.add_routes(admin.routes())
     app.on_startup.append(_warm_specs)

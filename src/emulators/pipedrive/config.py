@@ -14,7 +14,14 @@ DEMO_SEATS = 3
 
 # The demo app's Developer Hub registration: the scopes dealbooks asks for (its
 # adapters/pipedrive/scopes.py; tests/integration/pipedrive/test_scopes.py keeps them equal).
-DEFAULT_SCOPES: tuple[str, ...] = ("base", "deals:full", "contacts:read", "users:read", "admin")
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "base",
+    "deals:full",
+    "contacts:read",
+    "users:read",
+    "admin",
+    "activities:full",
+)
 
 
 @dataclass

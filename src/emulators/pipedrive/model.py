@@ -70,6 +70,7 @@ def new_user(
     timezone_offset: str = "+01:00",
     default_currency: str | None = None,
     api_token: str | None = None,
+    visibility_group: str | None = None,
 ) -> User:
     user = User(
         id=store.next_id("user"),
@@ -83,6 +84,7 @@ def new_user(
         default_currency=default_currency or company.default_currency,
         api_token=api_token or secrets.token_hex(20),
         created=v1_time(now),
+        visibility_group=visibility_group,
     )
     store.users[user.id] = user
     return user

@@ -94,6 +94,12 @@ _FALLBACK: dict[tuple[str, str, str], tuple[int, tuple[str, ...]]] = {
     ("v1", "get", "/webhooks"): (10, ("admin",)),
     ("v1", "post", "/webhooks"): (10, ("admin",)),
     ("v1", "delete", "/webhooks/{id}"): (6, ("admin",)),
+    ("v1", "get", "/deals/{id}/permittedUsers"): (10, ("deals:read", "deals:full")),
+    ("v1", "get", "/deals/{id}/followers"): (20, ("deals:read", "deals:full")),
+    ("v1", "post", "/deals/{id}/followers"): (10, ("deals:full",)),
+    ("v1", "get", "/permissionSets"): (20, ("admin",)),
+    ("v2", "get", "/activities"): (10, ("activities:read", "activities:full")),
+    ("v2", "post", "/activities"): (5, ("activities:full",)),
 }
 
 

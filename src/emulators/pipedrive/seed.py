@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .access import add_follower
+from .clock import v1_time
 from .model import (
+    VISIBLE_TO,
     ValidationError,
     add_custom_field,
     add_deal_product,
@@ -28,6 +31,7 @@ _USER_KEYS = {
     "timezone_offset",
     "default_currency",
     "api_token",
+    "visibility_group",
 }
 
 
@@ -37,15 +41,17 @@ def seed(store: Store, payload: dict[str, Any], now: datetime) -> dict[str, Any]
     Payload keys (all optional):
       company: {name, domain, country, industry, default_currency} - a new company; or
       company_id: add to an existing company (default: the first company, else a new one).
-      users: [{name, email, is_admin, locale, timezone_name, timezone_offset, api_token}]
+      users: [{name, email, is_admin, locale, timezone_name, timezone_offset, api_token,
+               visibility_group}]
       fields: {deal|organization|person: [{name, field_type, options?, key?}]}
       organizations: [{name, address (str | object), custom_fields {key or name: value},
                        owner_id?, website?}]
       persons: [{name, emails, phones, org_id? | org_index?, custom_fields, owner_id?}]
       deals: [{title, value?, currency, status?, org_id? | org_index?,
                person_id? | person_index?, expected_close_date?, custom_fields,
-               owner_id?, products: [{name, item_price, quantity, discount, discount_type,
-               tax, tax_method, comments, product_id}], discounts: [{description, amount, type}]}]
+               owner_id?, visible_to?, followers? [user ids], products: [{name, item_price,
+               quantity, discount, discount_type, tax, tax_method, comments, product_id}],
+               discounts: [{description, amount, type}]}]
     `*_index` refers to the position in this payload's own list. When `value` is omitted on a
     deal it is the sum of its products' `sum`.
     """
@@ -150,6 +156,15 @@ def seed(store: Store, payload: dict[str, Any], now: datetime) -> dict[str, Any]
             add_discount(store, deal, now, user_id=owner, **item).data["id"]
             for item in spec.get("discounts", [])
         ]
+        if "visible_to" in spec:
+            if spec["visible_to"] not in VISIBLE_TO or isinstance(spec["visible_to"], bool):
+                raise ValidationError("visible_to must be 1, 3, 5 or 7")
+            deal.data["visible_to"] = spec["visible_to"]
+        for follower in spec.get("followers", []):
+            user = store.users.get(follower)
+            if user is None or user.company_id != company.id:
+                raise ValidationError(f"followers: no user {follower!r} in the company")
+            add_follower(store, deal, user.id, v1_time(now))
         deal_ids.append(deal.data["id"])
         products[str(deal.data["id"])] = line_ids
         discounts[str(deal.data["id"])] = discount_ids

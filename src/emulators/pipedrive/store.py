@@ -23,6 +23,15 @@ class Company:
     country: str = "DE"
     industry: str = "IT Services"
     default_currency: str = "EUR"
+    # "growth" (Lite/Growth/Professional: visible_to 1 = owner & followers, 3 = entire company)
+    # or "premium" (Premium/Ultimate: 1 owner only, 3 owner's visibility group, 5 + sub-groups,
+    # 7 entire company), as the `visible_to` descriptions of Pipedrive's OpenAPI files say.
+    plan: str = "growth"
+    # Visibility groups (premium): name -> parent group name (None: a top-level group).
+    visibility_groups: dict[str, str | None] = field(default_factory=dict)
+    # Custom permission sets added to the built-in ones (`permission_sets.py`), in the
+    # `GET /v1/permissionSets` shape.
+    custom_permission_sets: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +48,8 @@ class User:
     api_token: str
     created: str
     phone: str | None = None
+    visibility_group: str | None = None  # premium plans; None: the company's default group
+    sales_permission_set: str | None = None  # a custom sales set; None: the built-in one
 
 
 @dataclass
@@ -138,6 +149,9 @@ class Store:
     discounts: dict[str, Discount] = field(default_factory=dict)
     fields: list[FieldDef] = field(default_factory=list)
     notes: dict[int, Note] = field(default_factory=dict)
+    activities: dict[int, Record] = field(default_factory=dict)  # API v2 shape
+    # deal id -> follower records ({id, user_id, deal_id, add_time}) in the order added
+    deal_followers: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     webhooks: dict[int, Webhook] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
@@ -154,6 +168,8 @@ class Store:
         "deal_product": 1,
         "product": 1,
         "note": 1,
+        "follower": 1,
+        "activity": 1,
         "webhook": 470_001,
         "option": 1,
     }

@@ -17,7 +17,7 @@ from dealbooks.v1 import customer_pb2, field_mapping_pb2, settings_pb2
 from domain.due_date_policy import DueDateRule
 from domain.field_mapping import FieldSource, InvoiceField, SourceEntity
 from domain.permissions import Action
-from domain.timeline import Milestone
+from domain.timeline import EntryKind, Milestone
 from entrypoints.grpc.names import settings_name
 
 ENTITY_TO_PROTO = {
@@ -45,6 +45,14 @@ _MILESTONE_TO_PROTO = {
     Milestone.DELETED: settings_pb2.INVOICE_MILESTONE_DELETED,
 }
 _MILESTONE_FROM_PROTO: dict[int, str] = {v: k.value for k, v in _MILESTONE_TO_PROTO.items()}
+_ENTRY_KIND_TO_PROTO = {
+    EntryKind.NOTE: settings_pb2.TIMELINE_ENTRY_KIND_NOTE,
+    EntryKind.ACTIVITY: settings_pb2.TIMELINE_ENTRY_KIND_ACTIVITY,
+}
+_ENTRY_KIND_FROM_PROTO: dict[int, str] = {
+    settings_pb2.TIMELINE_ENTRY_KIND_UNSPECIFIED: EntryKind.NOTE.value,
+    **{v: k.value for k, v in _ENTRY_KIND_TO_PROTO.items()},
+}
 _ACTION_TO_PROTO = {
     Action.CREATE: settings_pb2.INVOICE_ACTION_CREATE,
     Action.SEND: settings_pb2.INVOICE_ACTION_SEND,
@@ -112,9 +120,18 @@ def settings_to_proto(view: SettingsView) -> settings_pb2.Settings:
         deal_timeline=settings_pb2.DealTimeline(
             milestones=[_MILESTONE_TO_PROTO[m] for m in Milestone if s.timeline.wants(m)],
             language_code=s.timeline.language.value,
+            entry_kind=_ENTRY_KIND_TO_PROTO[s.timeline.entry_kind],
         ),
         invoice_permissions=settings_pb2.InvoicePermissions(
-            admins_only=[_ACTION_TO_PROTO[a] for a in Action if a in s.permissions.admins_only]
+            admins_only=[_ACTION_TO_PROTO[a] for a in Action if a in s.permissions.admins_only],
+            permission_set_grants=[
+                settings_pb2.InvoicePermissions.PermissionSetGrant(
+                    action=_ACTION_TO_PROTO[a],
+                    permission_set_ids=sorted(s.permissions.sets_for(a)),
+                )
+                for a in Action
+                if s.permissions.sets_for(a)
+            ],
         ),
     )
 
@@ -139,10 +156,15 @@ def settings_input_from_proto(message: settings_pb2.Settings) -> SettingsInput:
                 _from_proto(_MILESTONE_FROM_PROTO, m) for m in message.deal_timeline.milestones
             ),
             language=message.deal_timeline.language_code,
+            entry_kind=_from_proto(_ENTRY_KIND_FROM_PROTO, message.deal_timeline.entry_kind),
         )
         if message.HasField("deal_timeline")
         else None,
         invoice_permissions=tuple(
             _from_proto(_ACTION_FROM_PROTO, a) for a in message.invoice_permissions.admins_only
+        ),
+        invoice_permission_sets=tuple(
+            (_from_proto(_ACTION_FROM_PROTO, g.action), tuple(g.permission_set_ids))
+            for g in message.invoice_permissions.permission_set_grants
         ),
     )

@@ -19,6 +19,7 @@ from application.settings import (
     GetSettings,
     ListInvoiceOptions,
     ListMappableFields,
+    ListPermissionSets,
     UpdateSettings,
 )
 from application.templates import (
@@ -57,6 +58,7 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
     delete_template: DeleteInvoiceTemplate
     get_deal_fields: GetDealFields
     request_deal_fields: RequestDealFields
+    list_permission_sets: ListPermissionSets
 
     async def GetSettings(
         self, request: pb.GetSettingsRequest, context: Context
@@ -103,6 +105,18 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                     custom=f.is_custom,
                 )
                 for f in fields
+            ]
+        )
+
+    async def ListPermissionSets(
+        self, request: pb.ListPermissionSetsRequest, context: Context
+    ) -> pb.ListPermissionSetsResponse:
+        company = parse_company_name(request.parent)
+        found = await self.list_permission_sets.execute(current_principal(), company)
+        return pb.ListPermissionSetsResponse(
+            permission_sets=[
+                pb.PermissionSet(id=s.id, display_name=s.name, app=s.app, type=s.kind)
+                for s in found
             ]
         )
 

@@ -5,9 +5,10 @@ every ``keepalive`` seconds so proxies keep the connection open.
 
 The caller sends the Pipedrive JWT in ``Authorization``, as for every API call (the panel
 reads the stream with ``fetch``, not ``EventSource``, which cannot send headers); the deal
-must be of the token's company. A stream ends after ``lifetime`` seconds and the panel opens
-a new one with a fresh token, so an expired or revoked session stops being told anything.
-While the feed is down the route answers 503 and the panel polls."""
+must be of the token's company and one Pipedrive shows the user (``DealVisibility``). A
+stream ends after ``lifetime`` seconds and the panel opens a new one with a fresh token, so
+an expired or revoked session stops being told anything. While the feed is down the route
+answers 503 and the panel polls."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from aiohttp import web
 from application.errors import UpstreamUnavailableError
 from application.ports.deal_changes import DealChanges, DealChangesLostError
 from application.reasons import Reason
+from application.visibility import DealVisibility
 from domain.errors import FieldViolation, InvalidValueError
 from domain.messages import MessageCode
 from entrypoints.http.ui_api import API_PREFIX, AuthenticateUi
@@ -38,6 +40,7 @@ def add_deal_stream_route(
     *,
     authenticate: AuthenticateUi,
     changes: DealChanges,
+    visibility: DealVisibility,
     lifetime: float = 300.0,
     keepalive: float = 15.0,
 ) -> None:
@@ -54,7 +57,8 @@ def add_deal_stream_route(
                     expected="companies/{company}/deals/{deal}",
                 )
             )
-        principal.ensure_can_access(found["company"])
+        # Before subscribing: a user Pipedrive hides the deal from is not told it changes.
+        await visibility.ensure_visible(principal, found["company"], found["deal"])
         try:
             subscription = changes.subscribe(found["company"], found["deal"])
         except DealChangesLostError:

@@ -156,6 +156,8 @@ class PipedriveUiSessions:
             companies=frozenset({claims.company_id}),
             is_admin=user.is_admin,
             name=user.name or None,
+            user_id=claims.user_id,
+            permission_sets=user.permission_set_ids,
         )
 
     async def principal(self, request: web.Request) -> Principal:

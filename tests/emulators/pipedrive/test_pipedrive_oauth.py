@@ -83,7 +83,7 @@ async def test_a_code_buys_a_token_pair_with_api_domain_and_scopes(
     }
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3599
-    assert body["scope"] == "base,deals:full,contacts:read,users:read,admin"
+    assert body["scope"] == "base,deals:full,contacts:read,users:read,admin,activities:full"
     assert body["api_domain"] == str(client.make_url("")).rstrip("/")
     me = await client.get(
         "/v1/users/me", headers={"Authorization": f"Bearer {body['access_token']}"}

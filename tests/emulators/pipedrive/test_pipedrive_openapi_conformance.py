@@ -24,7 +24,15 @@ pytestmark = pytest.mark.skipif(
     reason=f"Pipedrive OpenAPI files not found (set {SPEC_DIR_ENV} to their directory)",
 )
 
-FULL_SCOPES = ["base", "deals:full", "contacts:full", "products:read", "users:read", "admin"]
+FULL_SCOPES = [
+    "base",
+    "deals:full",
+    "contacts:full",
+    "products:read",
+    "users:read",
+    "admin",
+    "activities:full",
+]
 
 
 @pytest.fixture
@@ -130,6 +138,20 @@ CASES: list[tuple[str, str, str, str, Any, int]] = [
         400,
     ),
     ("v1", "delete", "/webhooks/{id}", "/v1/webhooks/999999", None, 404),
+    ("v1", "get", "/deals/{id}/permittedUsers", "/v1/deals/1/permittedUsers", None, 200),
+    ("v1", "post", "/deals/{id}/followers", "/v1/deals/1/followers", {"user_id": 21000002}, 200),
+    ("v1", "get", "/deals/{id}/followers", "/v1/deals/1/followers", None, 200),
+    ("v1", "get", "/permissionSets", "/v1/permissionSets", None, 200),
+    (
+        "v2",
+        "post",
+        "/activities",
+        "/api/v2/activities",
+        {"subject": "Invoice 1001 paid", "type": "task", "deal_id": 1, "done": True, "note": "x"},
+        200,
+    ),
+    ("v2", "get", "/activities", "/api/v2/activities?deal_id=1&done=true&limit=5", None, 200),
+    ("v1", "get", "/permissionSets", "/api/v1/permissionSets?app=sales", None, 200),
 ]
 
 

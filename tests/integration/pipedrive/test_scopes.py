@@ -96,8 +96,12 @@ def every_call(
     return {
         "get_deal": lambda: gateway.get_deal(company, deal),
         "deal_parties": lambda: gateway.deal_parties(company, deal),
+        "deal_permitted_users": lambda: gateway.deal_permitted_users(company, deal),
+        "list_permission_sets": lambda: gateway.list_permission_sets(company),
         "list_fields": lambda: gateway.list_fields(company),
         "add_deal_note": lambda: gateway.add_deal_note(company, deal, "Invoice 1001 created"),
+        "add_deal_activity": lambda: gateway.add_deal_activity(company, deal, "Invoice 1001 paid"),
+        "deal_activities": lambda: gateway.deal_activities(company, deal),
         "deal_notes": lambda: gateway.deal_notes(company, deal),
         "current_user": lambda: gateway.current_user(company),
         "get_user": lambda: gateway.get_user(company, seeded.user_id),
@@ -174,12 +178,18 @@ def test_the_demo_app_is_registered_with_exactly_the_scopes_dealbooks_asks_for()
 
 
 def test_an_install_lacking_a_scope_is_named() -> None:
-    assert missing_scopes(["base", "deals:full", "contacts:read", "users:read", "admin"]) == []
+    assert (
+        missing_scopes(
+            ["base", "deals:full", "contacts:read", "users:read", "admin", "activities:full"]
+        )
+        == []
+    )
     assert missing_scopes(["base", "deals:read"]) == [
         "deals:full",
         "contacts:read",
         "users:read",
         "admin",
+        "activities:full",
     ]
 
 
@@ -213,4 +223,4 @@ async def test_an_install_granted_fewer_scopes_says_which_are_missing() -> None:
 
     assert install.scopes == ("base", "deals:full")
     (missing,) = [e for e in logs if e["event"] == "pipedrive.scopes_missing"]
-    assert missing["missing"] == ["contacts:read", "users:read", "admin"]
+    assert missing["missing"] == ["contacts:read", "users:read", "admin", "activities:full"]

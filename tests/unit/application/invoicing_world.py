@@ -38,6 +38,7 @@ from application.invoicing.void import VoidInvoice
 from application.ports.crm import CrmUser, Deal, DealDiscount, DealProduct
 from application.ports.persistence import InvoiceViews, UnitOfWorkFactory
 from application.timeline import UpdateDealTimeline
+from application.visibility import DealVisibility
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot
 from domain.invoice_line import DiscountKind, TaxMethod
@@ -105,6 +106,7 @@ class World:
             is_admin=True,
         )
         answers = InvoiceAnswers(self.views, self.qbo, self.clock)
+        visibility = DealVisibility(self.crm)
         # As deployed the deal follow-up (customer link, note) is a job; ``finish`` and
         # ``create`` run it at once, ``queued_*`` queue it and the test runs it.
         self.timeline = UpdateDealTimeline(self.uow, self.crm, self.clock)
@@ -112,21 +114,23 @@ class World:
         self.finish = FinishInvoiceCreation(
             self.uow, self.qbo, self.clock, follow_up=self.follow_up
         )
-        self.prepare = PrepareInvoice(self.uow, self.qbo, self.crm, self.clock)
+        self.prepare = PrepareInvoice(self.uow, self.qbo, self.crm, self.clock, visibility)
         self.create = CreateInvoice(
-            self.uow, self.qbo, self.clock, self.finish, answers, crm=self.crm
+            self.uow, self.qbo, self.clock, self.finish, answers, visibility, crm=self.crm
         )
-        self.get = GetInvoice(answers)
-        self.list = ListInvoices(self.views, self.qbo, self.clock)
-        self.events = ListInvoiceEvents(self.uow)
-        self.void = VoidInvoice(self.uow, self.qbo, self.clock, answers, jobs=self.jobs)
-        self.delete = DeleteInvoice(self.uow, self.qbo, self.clock, answers, jobs=self.jobs)
-        self.send = SendInvoice(self.uow, self.qbo, self.clock, answers, jobs=self.jobs)
-        self.pdf = GetInvoicePdf(self.uow, self.qbo)
+        self.get = GetInvoice(answers, visibility)
+        self.list = ListInvoices(self.views, self.qbo, self.clock, visibility)
+        self.events = ListInvoiceEvents(self.uow, visibility)
+        self.void = VoidInvoice(self.uow, self.qbo, self.clock, answers, visibility, jobs=self.jobs)
+        self.delete = DeleteInvoice(
+            self.uow, self.qbo, self.clock, answers, visibility, jobs=self.jobs
+        )
+        self.send = SendInvoice(self.uow, self.qbo, self.clock, answers, visibility, jobs=self.jobs)
+        self.pdf = GetInvoicePdf(self.uow, self.qbo, visibility)
         self.refresh = RefreshInvoices(self.uow, self.qbo, self.clock, self.finish, self.list)
         self.queued_finish = FinishInvoiceCreation(self.uow, self.qbo, self.clock, jobs=self.jobs)
         self.queued_create = CreateInvoice(
-            self.uow, self.qbo, self.clock, self.queued_finish, answers, self.jobs
+            self.uow, self.qbo, self.clock, self.queued_finish, answers, visibility, self.jobs
         )
 
 

@@ -188,3 +188,79 @@ def test_the_defaults_are_created_paid_and_voided_in_the_installers_language() -
 
     assert policy.milestones == {Milestone.CREATED, Milestone.PAID, Milestone.VOIDED}
     assert policy.language is TimelineLanguage.AUTO
+
+
+# -- entries as done activities -------------------------------------------------------------
+
+
+async def choose_activities(world: World, milestones: list[str]) -> None:
+    await UpdateSettings(world.uow, world.clock).execute(
+        UpdateSettingsCommand(
+            ADMIN,
+            COMPANY,
+            SettingsInput(
+                deal_timeline=DealTimelineInput(tuple(milestones), "", entry_kind="activity")
+            ),
+            update_mask=("deal_timeline",),
+        )
+    )
+
+
+def activities(world: World) -> list[str]:
+    return [text for _, _, text in world.crm.activities]
+
+
+async def test_entries_are_done_activities_when_the_settings_say_so_once_per_milestone(
+    world: World,
+) -> None:
+    await choose_activities(world, ["created", "paid"])
+    view = await world.create.execute(create_command())
+    qb_id = view.quickbooks_id or ""
+
+    await pay(world, qb_id, "2109.78")
+    await run_timeline_jobs(world)
+    await pay(world, qb_id, "0")  # the same facts again (a replayed webhook)
+    await run_timeline_jobs(world)
+
+    assert texts(world) == []
+    assert [a.split("\n")[0] for a in activities(world)] == [
+        f"Invoice {view.doc_number} created in QuickBooks: 2109.78 USD.",
+        f"Invoice {view.doc_number} paid in full (2109.78 USD).",
+    ]
+
+
+async def test_an_activity_whose_answer_was_lost_is_not_added_again(world: World) -> None:
+    await choose_activities(world, ["created", "voided"])
+    view = await world.create.execute(create_command())
+    world.crm.note_error = UpstreamUnavailableError("Pipedrive timed out")
+    world.crm.lost_answer = True
+
+    await world.void.execute(InvoiceActionCommand(invoice_ref(view.id)))
+    with pytest.raises(UpstreamUnavailableError):
+        await run_timeline_jobs(world)
+    await world.timeline.execute(COMPANY, view.id)  # the job's retry
+
+    assert sum("voided" in t for t in activities(world)) == 1
+    assert texts(world) == []
+
+
+async def test_an_entry_keeps_the_kind_chosen_when_its_milestone_was_reached(
+    world: World,
+) -> None:
+    await choose_activities(world, ["created", "voided"])
+    view = await world.create.execute(create_command())
+    world.crm.note_error = UpstreamUnavailableError("Pipedrive is down")
+    await world.void.execute(InvoiceActionCommand(invoice_ref(view.id)))
+    with pytest.raises(UpstreamUnavailableError):
+        await run_timeline_jobs(world)
+
+    await choose(world, ["created", "voided"])  # back to notes before the retry
+    await world.timeline.execute(COMPANY, view.id)
+
+    assert sum("voided" in t for t in activities(world)) == 1
+    assert texts(world) == []
+
+
+async def test_an_unknown_entry_kind_is_refused() -> None:
+    with pytest.raises(InvalidValueError):
+        TimelinePolicy.of(["created"], "", "email")

@@ -15,6 +15,7 @@ from application.invoicing.installments import (
     ListInstallments,
     ScheduleInstallments,
 )
+from application.visibility import DealVisibility
 from domain.errors import InvalidValueError
 from domain.installment import DealShare
 from domain.installment_schedule import InstallmentState
@@ -31,7 +32,7 @@ class Schedules:
             world.uow, world.prepare, self.create_invoice, world.clock
         )
         self.due = CreateDueInstallments(world.uow, self.create_invoice, world.clock)
-        self.list = ListInstallments(world.uow)
+        self.list = ListInstallments(world.uow, DealVisibility(world.crm))
 
 
 @pytest.fixture

@@ -8,12 +8,19 @@ import dataclasses
 import pytest
 
 from application.auth import Principal
-from application.commands import CreateInvoiceCommand, InvoiceActionCommand, SendInvoiceCommand
+from application.commands import (
+    CreateInvoiceCommand,
+    InvoiceActionCommand,
+    SendInvoiceCommand,
+    SettingsInput,
+    UpdateSettingsCommand,
+)
 from application.errors import PermissionDeniedError
 from application.reasons import MetadataKey, Reason
-from application.settings import AllowedActions
+from application.settings import AllowedActions, UpdateSettings
 from domain.errors import InvalidValueError
-from domain.permissions import Action, Permissions
+from domain.messages import MessageCode
+from domain.permissions import Action, Permissions, Rule
 from domain.settings import CompanySettings
 from tests.unit.application.invoicing_world import (
     COMPANY,
@@ -103,3 +110,93 @@ async def test_creating_kept_for_admins_stores_nothing_for_others(world: World) 
     )
     assert created.quickbooks_id
     assert len(world.qbo.invoices) == 1
+
+
+# -- named Pipedrive permission sets --------------------------------------------------------
+
+BILLING_SET = "f07d229d-088a-4144-a40f-1fe64295d180"
+BILLING = dataclasses.replace(USER, subject="user-5", permission_sets=frozenset({BILLING_SET}))
+
+
+async def grant(world: World, action: Action, *set_ids: str) -> None:
+    async with world.uow() as uow:
+        settings = CompanySettings.default(COMPANY)
+        await uow.settings.save(
+            dataclasses.replace(
+                settings, permissions=Permissions.of([], {action.value: list(set_ids)})
+            )
+        )
+        await uow.commit()
+
+
+def test_permission_sets_are_read_per_action_and_refuse_malformed_ids_and_too_many() -> None:
+    permissions = Permissions.of(["delete"], {"void": [BILLING_SET]})
+
+    assert permissions.rule(Action.VOID) is Rule.PERMISSION_SETS
+    assert permissions.rule(Action.DELETE) is Rule.ADMINS_ONLY
+    assert permissions.rule(Action.SEND) is Rule.EVERYONE
+    assert permissions.allows(Action.VOID, is_admin=False, permission_sets={BILLING_SET})
+    assert not permissions.allows(Action.VOID, is_admin=False, permission_sets={"other"})
+    assert permissions.allows(Action.VOID, is_admin=True)
+    with pytest.raises(InvalidValueError) as malformed:
+        Permissions.of([], {"void": ["no spaces please"], "approve": ["x"]})
+    assert {(v.field, v.code) for v in malformed.value.violations} == {
+        ("permission_sets.void", MessageCode.NOT_A_PERMISSION_SET),
+        ("permission_sets.approve", MessageCode.CHOOSE_ONE_OF),
+    }
+    with pytest.raises(InvalidValueError) as too_many:
+        Permissions.of([], {"void": [f"set-{n}" for n in range(21)]})
+    assert too_many.value.violations[0].code == MessageCode.TOO_MANY_PERMISSION_SETS
+
+
+async def test_an_action_granted_to_a_permission_set_is_for_its_members_and_admins_only(
+    world: World,
+) -> None:
+    view = await world.create.execute(create_command())
+    await grant(world, Action.VOID, BILLING_SET)
+    world.qbo.calls.clear()
+
+    with pytest.raises(PermissionDeniedError) as refused:
+        await world.void.execute(InvoiceActionCommand(invoice_ref(view.id)))
+    assert refused.value.reason == Reason.PERMISSION_SET_REQUIRED
+    assert refused.value.metadata[MetadataKey.ACTION] == "void"
+    assert world.qbo.calls == []
+    assert Action.VOID not in await AllowedActions(world.uow).execute(USER, COMPANY)
+    assert Action.VOID in await AllowedActions(world.uow).execute(BILLING, COMPANY)
+    assert Action.VOID in await AllowedActions(world.uow).execute(ADMIN, COMPANY)
+
+    voided = await world.void.execute(InvoiceActionCommand(invoice_ref(view.id, BILLING)))
+
+    assert voided.state.value == "voided"
+
+
+async def test_settings_keep_the_permission_sets_per_action_and_say_which_are_bad(
+    world: World,
+) -> None:
+    admin = dataclasses.replace(ADMIN, companies=frozenset({COMPANY}))
+    update = UpdateSettings(world.uow, world.clock)
+    command = UpdateSettingsCommand(
+        admin,
+        COMPANY,
+        SettingsInput(
+            invoice_permissions=("delete",),
+            invoice_permission_sets=(("void", (BILLING_SET,)), ("send", (BILLING_SET, "s-2"))),
+        ),
+        update_mask=("invoice_permissions",),
+    )
+
+    saved = await update.execute(command)
+
+    permissions = saved.settings.permissions
+    assert permissions.sets_for(Action.VOID) == {BILLING_SET}
+    assert permissions.sets_for(Action.SEND) == {BILLING_SET, "s-2"}
+    assert permissions.admins_only == {Action.DELETE}
+    bad = dataclasses.replace(
+        command,
+        settings=SettingsInput(invoice_permission_sets=(("void", ("<script>",)),)),
+    )
+    with pytest.raises(InvalidValueError) as refused:
+        await update.execute(bad)
+    assert [v.field for v in refused.value.violations] == [
+        "invoice_permissions.permission_sets.void"
+    ]

@@ -2,10 +2,8 @@
 fixed when the schedule was made, its state and, once created, its invoice. The partial index
 finds the installments due for the job that creates their invoices.
 
-Self-contained: renumber and re-chain freely (0026 and 0027 are being added in parallel).
-
 Revision ID: 0028
-Revises: 0025
+Revises: 0027
 Create Date: 2026-12-06
 """
 
@@ -15,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0025"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ const RULES = [
 const MILESTONES = ["CREATED", "SENT", "PARTIALLY_PAID", "PAID", "OVERDUE", "VOIDED", "DELETED"];
 const ACTIONS = ["CREATE", "SEND", "VOID", "DELETE"];
 const LANGUAGES = ["", "en", "fr"];
+const ENTRY_KINDS = ["NOTE", "ACTIVITY"];
 const MAPPINGS = { to: "to", address: "address", email: "email", taxId: "taxId" };
 let settings = null;
 let company = "";
@@ -175,16 +176,50 @@ async function loadSettings() {
     el("input", { type: "checkbox", name: "milestone", value: `INVOICE_MILESTONE_${m}`, checked: chosen.has(`INVOICE_MILESTONE_${m}`), "data-field": "settings.deal_timeline.milestones" }),
     " ", el("span", {}, t(`settings.milestone.${m}`)))));
   f.timelineLanguage.replaceChildren(...LANGUAGES.map((code) => el("option", { value: code, selected: code === (timeline.languageCode ?? "") }, t(`settings.timelineLanguage.${code || "auto"}`))));
-  const adminsOnly = new Set(settings.invoicePermissions?.adminsOnly ?? []);
-  $("admins-only").replaceChildren(...ACTIONS.map((a) => el("label", { class: "check" },
-    el("input", { type: "checkbox", name: "adminsOnly", value: `INVOICE_ACTION_${a}`, checked: adminsOnly.has(`INVOICE_ACTION_${a}`), "data-field": "settings.invoice_permissions" }),
-    " ", el("span", {}, t(`settings.adminsOnly.${a}`)))));
+  const kind = (timeline.entryKind ?? "").replace("TIMELINE_ENTRY_KIND_", "") || "NOTE";
+  f.timelineKind.replaceChildren(...ENTRY_KINDS.map((k) => el("option", { value: `TIMELINE_ENTRY_KIND_${k}`, selected: k === kind || (k === "NOTE" && kind === "UNSPECIFIED") }, t(`settings.timelineKind.${k}`))));
+  await fillPermissions();
   const { fields } = await rpc("SettingsService", "ListMappableFields", { parent: company })
     .catch(() => ({ fields: [] }));
   mappable = fields;
   fillMappings(fields);
   await loadOptions();
   showExample();
+}
+
+/** Per action: "only admins" and, once ticked, the Pipedrive permission sets whose members may
+ * also take it (the sets come from Pipedrive; without them only the box is offered). */
+async function fillPermissions() {
+  const { permissionSets = [] } = await rpc("SettingsService", "ListPermissionSets", { parent: company })
+    .catch(() => ({ permissionSets: [] }));
+  const permissions = settings.invoicePermissions ?? {};
+  const granted = new Map((permissions.permissionSetGrants ?? []).map((g) => [g.action, new Set(g.permissionSetIds ?? [])]));
+  const restricted = new Set([...(permissions.adminsOnly ?? []), ...granted.keys()]);
+  $("admins-only").replaceChildren(...ACTIONS.map((a) => {
+    const action = `INVOICE_ACTION_${a}`;
+    const chosen = granted.get(action) ?? new Set();
+    const box = el("input", { type: "checkbox", name: "adminsOnly", value: action, checked: restricted.has(action), "data-field": "settings.invoice_permissions" });
+    const sets = el("select", { multiple: true, name: "permissionSets", "data-action": action, size: Math.min(4, Math.max(2, permissionSets.length)), disabled: !restricted.has(action), "data-field": `settings.invoice_permissions.permission_sets.${a.toLowerCase()}` },
+      ...permissionSets.map((s) => el("option", { value: s.id, selected: chosen.has(s.id) }, `${s.displayName} (${s.app})`)));
+    box.addEventListener("change", () => { sets.disabled = !box.checked; });
+    const row = el("div", { class: "permission" },
+      el("label", { class: "check" }, box, " ", el("span", {}, t(`settings.adminsOnly.${a}`))));
+    if (permissionSets.length) {
+      row.append(el("label", { class: "field" }, el("span", {}, t(`settings.permissionSets.${a}`)), sets));
+    }
+    return row;
+  }));
+}
+
+function permissionGrants() {
+  if (!document.querySelector('select[name="permissionSets"]')) {
+    // Pipedrive did not list the sets: keep those saved for the actions still ticked.
+    const ticked = new Set([...document.querySelectorAll('input[name="adminsOnly"]:checked')].map((box) => box.value));
+    return (settings.invoicePermissions?.permissionSetGrants ?? []).filter((grant) => ticked.has(grant.action));
+  }
+  return [...document.querySelectorAll('select[name="permissionSets"]:not(:disabled)')]
+    .map((select) => ({ action: select.dataset.action, permissionSetIds: [...select.selectedOptions].map((o) => o.value) }))
+    .filter((grant) => grant.permissionSetIds.length);
 }
 
 function source(value) {
@@ -214,9 +249,11 @@ async function save(event) {
       dealTimeline: {
         milestones: [...document.querySelectorAll('input[name="milestone"]:checked')].map((box) => box.value),
         languageCode: f.timelineLanguage.value,
+        entryKind: f.timelineKind.value,
       },
       invoicePermissions: {
         adminsOnly: [...document.querySelectorAll('input[name="adminsOnly"]:checked')].map((box) => box.value),
+        permissionSetGrants: permissionGrants(),
       },
     },
     updateMask: "fieldMapping,dueDatePolicy,copyCustomerDetails,defaultCurrency,defaultTaxCode,defaultTerms,defaultItem,dealTimeline,invoicePermissions",
