@@ -255,7 +255,7 @@ class Services(containers.DeclarativeContainer):
     visibility = providers.Factory(DealVisibility, crm)
     timeline = providers.Factory(UpdateDealTimeline, uow, crm, clock)
     deal_fields = providers.Factory(UpdateDealFields, uow, crm, clock)
-    create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock)
+    create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock, jobs)
     get_deal_fields = providers.Factory(GetDealFields, uow)
     request_deal_fields = providers.Factory(RequestDealFields, uow, jobs)
     list_permission_sets = providers.Factory(ListPermissionSets, crm)

@@ -79,8 +79,11 @@ class _Table(Generic[K, V]):
         return self._writes[key] if key in self._writes else self._committed.get(key)
 
     def rows(self) -> list[V]:
+        return [row for _, row in self.items()]
+
+    def items(self) -> list[tuple[K, V]]:
         merged = {**self._committed, **self._writes}
-        return [row for row in merged.values() if row is not None]
+        return [(key, row) for key, row in merged.items() if row is not None]
 
     def put(self, key: K, row: V | None) -> None:
         self._writes[key] = row
@@ -239,6 +242,9 @@ class InMemoryInvoiceRepository:
         return self._remember(
             newest_first(self._invoices.rows(), company_id, deal_id, limit, after)
         )
+
+    async def deal_ids(self, company_id: str) -> list[str]:
+        return sorted({i.deal_id for i in self._invoices.rows() if i.company_id == company_id})
 
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]
@@ -471,6 +477,11 @@ class InMemoryDealFieldRepository:
         self, company_id: str, deal_id: str, totals: DealInvoiceTotals, now: datetime
     ) -> None:
         self._values.put((company_id, deal_id), totals)
+
+    async def forget_written(self, company_id: str) -> None:
+        for key, _ in self._values.items():
+            if key[0] == company_id:
+                self._values.put(key, None)
 
 
 class InMemoryUnitOfWork:

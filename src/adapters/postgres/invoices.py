@@ -263,6 +263,15 @@ class PostgresInvoiceRepository(OnSession):
             stmt.order_by(_INVOICES.c.created_at.desc(), _INVOICES.c.id.desc()).limit(limit)
         )
 
+    async def deal_ids(self, company_id: str) -> list[str]:
+        result = await self._session.execute(
+            core_select(_INVOICES.c.deal_id)
+            .where(_INVOICES.c.company_id == company_id)
+            .distinct()
+            .order_by(_INVOICES.c.deal_id)
+        )
+        return list(result.scalars())
+
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]
     ) -> list[Invoice]:

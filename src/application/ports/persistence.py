@@ -113,6 +113,10 @@ class InvoiceRepository(Protocol):
         """Newest first."""
         ...
 
+    async def deal_ids(self, company_id: str) -> list[str]:
+        """The deals that have invoices (in any state), each once."""
+        ...
+
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]
     ) -> list[Invoice]: ...
@@ -401,6 +405,10 @@ class DealFieldRepository(Protocol):
     async def set_written(
         self, company_id: str, deal_id: str, totals: DealInvoiceTotals, now: datetime
     ) -> None: ...
+
+    async def forget_written(self, company_id: str) -> None:
+        """Forget what was written on the company's deals (their fields are new)."""
+        ...
 
 
 class UnitOfWork(Protocol):
