@@ -166,6 +166,8 @@ class InvoiceInput:
     bill_email_bcc: str | None = None
     allow_online_card: bool | None = None  # None: the template's, else QuickBooks' setting
     allow_online_ach: bool | None = None
+    # A deposit the customer paid already ("300.00", the invoice's currency); empty: none.
+    deposit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,3 +251,18 @@ class RetryRuleRunCommand:
 
     deal: DealRef
     rule_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstallmentInput:
+    """One installment as typed: a percentage of what is left to invoice, and a date."""
+
+    percentage: str
+    due_date: str  # YYYY-MM-DD
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleInstallmentsCommand:
+    deal: DealRef
+    installments: tuple[InstallmentInput, ...]
+    request_id: str = ""

@@ -84,11 +84,15 @@ def deal_totals(invoices: Sequence[Invoice]) -> DealInvoiceTotals:
 
 @dataclass(frozen=True, slots=True)
 class CreateDealFields:
-    """Find or create the company's deal fields and keep their keys (the job; idempotent)."""
+    """Find or create the company's deal fields and keep their keys (the job; idempotent).
+    New fields (first created, or created again after one was deleted in Pipedrive) are filled
+    on every deal that already has invoices: one deal-field job per deal, which Pipedrive's
+    limits pace like any other."""
 
     uow_factory: UnitOfWorkFactory
     crm: CrmGateway
     clock: Clock
+    jobs: JobQueue
 
     async def execute(self, company_id: str) -> DealFieldKeys:
         async with self.uow_factory() as uow:
@@ -97,8 +101,12 @@ class CreateDealFields:
         if keys != known:
             async with self.uow_factory() as uow:
                 await uow.deal_fields.set_keys(company_id, keys, self.clock.now())
+                await uow.deal_fields.forget_written(company_id)  # written under other keys
+                deal_ids = await uow.invoices.deal_ids(company_id)
                 await uow.commit()
-            log.info("deal_fields.ready", company_id=company_id)
+            for deal_id in deal_ids:
+                await self.jobs.update_deal_fields(company_id, deal_id)
+            log.info("deal_fields.ready", company_id=company_id, deals_to_fill=len(deal_ids))
         return keys
 
 

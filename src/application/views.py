@@ -12,6 +12,7 @@ from typing import Final, Generic, TypeVar
 from application.ports.accounting import AccountingCustomer
 from domain.customer import Customer
 from domain.field_mapping import SourceEntity
+from domain.installment import DealShare
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus, status_of
 from domain.invoice_line import InvoiceLine, InvoiceTotals
 from domain.invoice_template import CustomFieldValue, InvoiceTemplate
@@ -197,6 +198,11 @@ class InvoiceDraft:
     bill_email_bcc: str = ""
     allow_online_card: bool | None = None
     allow_online_ach: bool | None = None
+    # A share of the deal (None: the whole deal): what it asks for and what the deal's lines
+    # ask for, both before tax.
+    share: DealShare | None = None
+    share_amount: Money | None = None
+    deal_amount: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,10 +240,19 @@ class InvoiceExtras:
     allow_online_ach: bool | None = None
     template_id: str | None = None
     template_name: str | None = None
+    # A deposit the customer paid already, in the invoice's currency: QuickBooks' ``Deposit``,
+    # which reduces the invoice's balance (reference §3.2); None: none.
+    deposit: Decimal | None = None
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
         _check_extras(self, violations)
+        if self.deposit is not None and (
+            not isinstance(self.deposit, Decimal) or not self.deposit.is_finite()
+        ):
+            violations.append(FieldViolation("deposit", MessageCode.NOT_A_DECIMAL))
+        elif self.deposit is not None and self.deposit < 0:
+            violations.append(FieldViolation("deposit", MessageCode.MUST_NOT_BE_NEGATIVE))
         for attr in ("allow_online_card", "allow_online_ach"):
             if getattr(self, attr) is not None and not isinstance(getattr(self, attr), bool):
                 violations.append(FieldViolation(attr, MessageCode.NOT_A_BOOLEAN))

@@ -287,6 +287,36 @@ class MessageCode(StrEnum):
     )
     MAPPING_FIELD_EMPTY = "MAPPING_FIELD_EMPTY", "{field}: {source} is empty on this deal."
     MAPPING_WRONG_TYPE = "MAPPING_WRONG_TYPE", "{field}: {source} does not hold a usable value."
+    # Shares of a deal and installments
+    NOTHING_LEFT_TO_INVOICE = (
+        "NOTHING_LEFT_TO_INVOICE",
+        "Nothing is left to invoice on this deal ({value} before tax, all invoiced).",
+    )
+    SHARE_OVER_REST = (
+        "SHARE_OVER_REST",
+        "Must be at most {rest}, what is left to invoice on the deal before tax.",
+    )
+    TOO_PRECISE_FOR_CURRENCY = (
+        "TOO_PRECISE_FOR_CURRENCY",
+        "{value} has more decimals than {currency} amounts have.",
+    )
+    SHARE_TOO_SMALL = (
+        "SHARE_TOO_SMALL",
+        "{value} is too small to share among the deal's lines; ask for more.",
+    )
+    DEPOSIT_OVER_TOTAL = (
+        "DEPOSIT_OVER_TOTAL",
+        "The deposit received must be at most the invoice's total, {total}.",
+    )
+    INSTALLMENTS_COUNT = "INSTALLMENTS_COUNT", "Must have 1 to {max} installments."
+    INSTALLMENTS_NOT_WHOLE = (
+        "INSTALLMENTS_NOT_WHOLE",
+        "The installments must add up to 100 %; they add up to {total} %.",
+    )
+    INSTALLMENT_DATES_ORDER = (
+        "INSTALLMENT_DATES_ORDER",
+        "Must be on or after the installment before it and not before today ({today}).",
+    )
     # Connections
     QUICKBOOKS_RECONNECT_SOON = (
         "QUICKBOOKS_RECONNECT_SOON",

@@ -75,6 +75,12 @@ from application.invoicing.events import ListInvoiceEvents
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
 from application.invoicing.get import GetInvoice
+from application.invoicing.installments import (
+    CreateDueInstallments,
+    CreateInstallmentInvoice,
+    ListInstallments,
+    ScheduleInstallments,
+)
 from application.invoicing.listing import ListInvoices
 from application.invoicing.pdf import GetInvoicePdf
 from application.invoicing.prepare import PrepareInvoice
@@ -109,6 +115,7 @@ from application.visibility import DealVisibility
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
+from entrypoints.grpc.installment_servicer import InstallmentServicer
 from entrypoints.grpc.invoice_servicer import InvoiceServicer
 from entrypoints.grpc.server import Servicers
 from entrypoints.grpc.settings_servicer import SettingsServicer
@@ -256,7 +263,7 @@ class Services(containers.DeclarativeContainer):
     visibility = providers.Factory(DealVisibility, crm)
     timeline = providers.Factory(UpdateDealTimeline, uow, crm, clock)
     deal_fields = providers.Factory(UpdateDealFields, uow, crm, clock)
-    create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock)
+    create_deal_fields = providers.Factory(CreateDealFields, uow, crm, clock, jobs)
     get_deal_fields = providers.Factory(GetDealFields, uow)
     request_deal_fields = providers.Factory(RequestDealFields, uow, jobs)
     list_permission_sets = providers.Factory(ListPermissionSets, crm)
@@ -265,6 +272,14 @@ class Services(containers.DeclarativeContainer):
     prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock, visibility)
     create = providers.Factory(
         CreateInvoice, uow, accounting, clock, finish, answers, visibility, jobs, crm=crm
+    )
+    create_installment_invoice = providers.Factory(CreateInstallmentInvoice, uow, prepare, create)
+    schedule_installments = providers.Factory(
+        ScheduleInstallments, uow, prepare, create_installment_invoice, clock
+    )
+    list_installments = providers.Factory(ListInstallments, uow, visibility)
+    due_installments = providers.Factory(
+        CreateDueInstallments, uow, create_installment_invoice, clock
     )
     list_templates = providers.Factory(ListInvoiceTemplates, uow)
     save_template = providers.Factory(SaveInvoiceTemplate, uow, clock)
@@ -394,12 +409,18 @@ class Entrypoints(containers.DeclarativeContainer):
     connection_servicer = providers.Factory(
         ConnectionServicer, get=services.get_connections, disconnect=services.disconnect_quickbooks
     )
+    installment_servicer = providers.Factory(
+        InstallmentServicer,
+        schedule=services.schedule_installments,
+        list_installments=services.list_installments,
+    )
     servicers = providers.Factory(
         Servicers,
         settings=settings_servicer,
         invoice=invoice_servicer,
         customer=customer_servicer,
         connection=connection_servicer,
+        installment=installment_servicer,
     )
     ui_sessions = providers.Singleton(
         PipedriveUiSessions,

@@ -102,6 +102,7 @@ class Service:
             purge=services.purge_company(),
             on_purged=container.entrypoints.metrics().companies_purged.inc,
             token_store=container.gateways.token_store(),
+            installments=services.due_installments(),
             cdc_minutes=self.settings.cdc_interval_minutes,
         )
         if self.run_worker:

@@ -16,6 +16,7 @@ from application.installation import PurgeCompany, QueueDuePurges
 from application.invoicing.by_rule import QueuePendingRuleRuns, RunInvoiceRule
 from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
+from application.invoicing.installments import CreateDueInstallments
 from application.ports.connections import TokenStore
 from application.sync import (
     CATCH_UP_EVERY,
@@ -72,6 +73,7 @@ def register_tasks(
     purge: PurgeCompany,
     on_purged: Callable[[], None],
     token_store: TokenStore,
+    installments: CreateDueInstallments,
     cdc_minutes: int,
     catch_up_every: timedelta = CATCH_UP_EVERY,
 ) -> None:
@@ -157,6 +159,15 @@ def register_tasks(
             log.info(
                 "sync.swept", creations=queued, rule_runs=rule_runs, stalled_jobs_retried=retried
             )
+
+    # Each installment's invoice on its date: every 10 minutes the due ones are created, each
+    # under its installment's request id (exactly once, however often this runs).
+    @app.periodic(cron="*/10 * * * *", periodic_id="installments")
+    @app.task(name="create_due_installments", queue="invoices", queueing_lock="installments")
+    async def create_due_installments(timestamp: int) -> None:
+        created = await installments.execute()
+        if created:
+            log.info("installments.invoiced", invoices=created)
 
     @app.periodic(cron="7 * * * *", periodic_id="overdue")
     @app.task(name="record_overdue", queue="sync", queueing_lock="record_overdue")

@@ -96,3 +96,20 @@ async def test_forgetting_a_company_forgets_its_deal_fields(
     async with uow_factory() as uow:
         assert await uow.deal_fields.keys(company) is None
         assert await uow.deal_fields.written(company, "3") is None
+
+
+async def test_forgetting_what_was_written_is_per_company(uow_factory: UnitOfWorkFactory) -> None:
+    company, other = a_company(), a_company()
+    async with uow_factory() as uow:
+        for deal in ("3", "4"):
+            await uow.deal_fields.set_written(company, deal, TOTALS, NOW)
+        await uow.deal_fields.set_written(other, "3", TOTALS, NOW)
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.deal_fields.forget_written(company)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.deal_fields.written(company, "3") is None
+        assert await uow.deal_fields.written(company, "4") is None
+        assert await uow.deal_fields.written(other, "3") == TOTALS

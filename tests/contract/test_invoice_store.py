@@ -4,6 +4,7 @@ columns) all or nothing, and the read side answers exactly what the fake compute
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
@@ -387,3 +388,20 @@ async def test_the_history_of_one_invoice_of_the_deal(uow: SqlAlchemyUnitOfWorkF
         assert [e.invoice_id for e in everything] == ["inv-2", "inv-1", "inv-0"]
         assert [e.invoice_id for e in mine] == ["inv-1"]
         assert older == []
+
+
+@pytest.mark.parametrize("kind", ["in_memory", "postgres"])
+async def test_the_deals_with_invoices_are_listed_once_each_per_company(
+    kind: str, uow: SqlAlchemyUnitOfWorkFactory
+) -> None:
+    factory: UnitOfWorkFactory = InMemoryUnitOfWorkFactory() if kind == "in_memory" else uow
+    company = CompanyId(f"deal-ids-{uuid.uuid4().hex[:8]}")
+    invoices = [
+        requested(f"{company}-{n}", company_id=company, deal_id=DealId(deal))
+        for n, deal in enumerate(["7", "3", "7"])
+    ]
+    await _stored(factory, [*invoices, requested(f"{company}-x", deal_id=DealId("9"))])
+
+    async with factory() as work:
+        assert await work.invoices.deal_ids(company) == ["3", "7"]
+        assert await work.invoices.deal_ids(CompanyId("no-such-company")) == []

@@ -104,3 +104,30 @@ async def test_a_payment_in_quickbooks_shows_on_the_deals_fields_and_a_replay_wr
     assert set(statuses) == {200}
     await asyncio.sleep(2)  # what a replay would have queued has had time to run
     assert await deal_writes(emulators) == writes
+
+
+async def test_a_deal_invoiced_before_the_fields_existed_is_filled_when_they_are_created(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    """Before, such a deal showed empty fields until one of its invoices changed again."""
+    service, _ = world
+    async with grpc.aio.insecure_channel(grpc_address(service)) as channel:
+        await create(channel, "before-fields-1")
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        parent = f"companies/{DEMO_COMPANY}"
+        await settings.CreateDealFields(
+            settings_service_pb2.CreateDealFieldsRequest(parent=parent), metadata=MD
+        )
+
+        async def deal_fields() -> settings_service_pb2.DealFields:
+            reply = await settings.GetDealFields(
+                settings_service_pb2.GetDealFieldsRequest(parent=parent), metadata=MD
+            )
+            return reply.deal_fields
+
+        keys = await eventually(deal_fields, lambda f: f.created)
+        filled = await eventually(
+            lambda: fields_on_deal(service, keys), lambda f: f["status"] == "Open"
+        )
+    assert filled["invoiced"] == Decimal(200)
+    assert filled["balance_due"] == Decimal(200)

@@ -250,13 +250,14 @@ class InMemoryAccountingGateway:
             )
             tax = Money(taxable * self.automated_tax_percent / 100, invoice.currency).rounded()
             total += tax
+        deposit = Money((extras.deposit if extras else None) or Decimal(0), total.currency)
         created = AccountingInvoice(
             id=new_id,
             doc_number=str(1000 + len(self.invoices) + 1),
             sync_token="0",
             currency=invoice.currency,
             total=total,
-            balance=total,
+            balance=total - deposit,  # as QuickBooks: Balance = TotalAmt - Deposit
             due_date=due or invoice.issue_date,
             txn_date=invoice.issue_date,
             customer_id=invoice.customer.quickbooks_id or "",

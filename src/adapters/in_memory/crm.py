@@ -49,6 +49,7 @@ class InMemoryCrmGateway:
         self.webhook_error: ApplicationError | None = None  # raised by the webhook calls when set
         self._next_webhook = 0
         self.deal_field_keys: dict[str, DealFieldKeys] = {}  # company -> its deal fields
+        self.deal_fields_created = 0  # how many times the fields were created
         self.deal_field_writes: list[tuple[str, str, DealInvoiceTotals]] = []
         self.deal_fields_error: ApplicationError | None = None  # raised by the next write
         # Deal visibility: the users a deal is restricted to (a deal not listed here is visible
@@ -131,10 +132,16 @@ class InMemoryCrmGateway:
     async def ensure_deal_fields(
         self, company_id: str, known: DealFieldKeys | None
     ) -> DealFieldKeys:
+        # As Pipedrive's: the fields there are found (by key or name); missing ones are created
+        # with new keys (deleted fields come back under other keys).
         existing = self.deal_field_keys.get(company_id)
-        if existing is None or (known is not None and known != existing):
-            existing = known or DealFieldKeys(
-                *(f"{company_id}-{name}" for name in ("inv", "paid", "bal", "status"))
+        if existing is None:
+            self.deal_fields_created += 1
+            existing = DealFieldKeys(
+                *(
+                    f"{company_id}-{name}-{self.deal_fields_created}"
+                    for name in ("inv", "paid", "bal", "status")
+                )
             )
             self.deal_field_keys[company_id] = existing
         return existing

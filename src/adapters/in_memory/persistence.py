@@ -12,6 +12,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from adapters.in_memory.installments import InMemoryInstallmentRepository, InstallmentKey
 from adapters.in_memory.rules import InMemoryInvoiceRuleRepository, InMemoryRuleRunRepository
 from adapters.in_memory.table import OnTable as _OnTable
 from adapters.in_memory.table import Table as _Table
@@ -31,6 +32,7 @@ from application.ports.persistence import (
 )
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
+from domain.installment_schedule import Installment
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_rule import InvoiceRule, RuleRun
 from domain.invoice_template import InvoiceTemplate
@@ -54,6 +56,7 @@ class InMemoryStore:
         self.deal_field_values: dict[tuple[str, str], DealInvoiceTotals] = {}
         self.rules: dict[tuple[str, str], InvoiceRule] = {}
         self.rule_runs: dict[tuple[str, str, str], RuleRun] = {}
+        self.installments: dict[InstallmentKey, Installment] = {}
         self.events: list[RecordedEvent] = []
         self.event_ids = itertools.count(1)
         self.lock = asyncio.Lock()
@@ -182,6 +185,9 @@ class InMemoryInvoiceRepository:
         return self._remember(
             newest_first(self._invoices.rows(), company_id, deal_id, limit, after)
         )
+
+    async def deal_ids(self, company_id: str) -> list[str]:
+        return sorted({i.deal_id for i in self._invoices.rows() if i.company_id == company_id})
 
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]
@@ -415,6 +421,11 @@ class InMemoryDealFieldRepository:
     ) -> None:
         self._values.put((company_id, deal_id), totals)
 
+    async def forget_written(self, company_id: str) -> None:
+        for key, _ in self._values.items():
+            if key[0] == company_id:
+                self._values.put(key, None)
+
 
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
@@ -433,6 +444,7 @@ class InMemoryUnitOfWork:
         field_values = _Table("deal field values", store.deal_field_values)
         rules = _Table("rule", store.rules)
         rule_runs = _Table("rule run", store.rule_runs)
+        installments = _Table("installment", store.installments)
         self._tables = (
             settings,
             invoices,
@@ -447,6 +459,7 @@ class InMemoryUnitOfWork:
             field_values,
             rules,
             rule_runs,
+            installments,
         )
         self.settings = InMemorySettingsRepository(settings)
         self.invoices = InMemoryInvoiceRepository(invoices, creation, self._events)
@@ -460,6 +473,7 @@ class InMemoryUnitOfWork:
         self.deal_fields = InMemoryDealFieldRepository(field_keys, field_values)
         self.invoice_rules = InMemoryInvoiceRuleRepository(rules)
         self.rule_runs = InMemoryRuleRunRepository(rule_runs)
+        self.installments = InMemoryInstallmentRepository(installments)
 
     async def __aenter__(self) -> Self:
         return self
@@ -516,6 +530,7 @@ class InMemoryUnitOfWork:
                 store.deal_field_values,
                 store.rules,
                 store.rule_runs,
+                store.installments,
             )
             for table in keyed:
                 for key in [k for k in table if k[0] == company_id]:

@@ -31,8 +31,11 @@ class Table(Generic[K, V]):
         return self._writes[key] if key in self._writes else self._committed.get(key)
 
     def rows(self) -> list[V]:
+        return [row for _, row in self.items()]
+
+    def items(self) -> list[tuple[K, V]]:
         merged = {**self._committed, **self._writes}
-        return [row for row in merged.values() if row is not None]
+        return [(key, row) for key, row in merged.items() if row is not None]
 
     def put(self, key: K, row: V | None) -> None:
         self._writes[key] = row

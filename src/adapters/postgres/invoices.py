@@ -36,6 +36,7 @@ from sqlmodel import col, select
 from adapters.postgres.deal_changes import DEAL_CHANGES
 from adapters.postgres.mappers import (
     creation_from_json,
+    creation_to_json,
     event_from_row,
     event_payload,
     invoice_from_row,
@@ -207,7 +208,7 @@ class PostgresInvoiceRepository(OnSession):
     ) -> None:
         values = invoice_values(invoice)
         values.update(
-            creation=dataclasses.asdict(creation or CreationOptions()),
+            creation=creation_to_json(creation or CreationOptions()),
             events=_events(invoice),
             actor=actor,
             actor_name=actor_name,
@@ -261,6 +262,15 @@ class PostgresInvoiceRepository(OnSession):
         return await self._read(
             stmt.order_by(_INVOICES.c.created_at.desc(), _INVOICES.c.id.desc()).limit(limit)
         )
+
+    async def deal_ids(self, company_id: str) -> list[str]:
+        result = await self._session.execute(
+            core_select(_INVOICES.c.deal_id)
+            .where(_INVOICES.c.company_id == company_id)
+            .distinct()
+            .order_by(_INVOICES.c.deal_id)
+        )
+        return list(result.scalars())
 
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]

@@ -112,6 +112,14 @@ def line_from_json(data: dict[str, Any]) -> InvoiceLine:
     )
 
 
+def creation_to_json(creation: CreationOptions) -> dict[str, Any]:
+    data = dataclasses.asdict(creation)
+    deposit = (data.get("extras") or {}).get("deposit")
+    if deposit is not None:
+        data["extras"]["deposit"] = str(deposit)  # JSON has no exact decimal
+    return data
+
+
 def creation_from_json(data: dict[str, Any]) -> CreationOptions:
     """What ``dataclasses.asdict`` stored (``{}`` before an invoice had any)."""
     entity = data.get("link_entity")
@@ -127,7 +135,14 @@ def creation_from_json(data: dict[str, Any]) -> CreationOptions:
 
 def extras_from_json(data: dict[str, Any]) -> InvoiceExtras:
     fields = tuple(CustomFieldValue(**cf) for cf in data.get("custom_fields") or ())
-    return InvoiceExtras(**{**data, "custom_fields": fields})
+    deposit = data.get("deposit")
+    return InvoiceExtras(
+        **{
+            **data,
+            "custom_fields": fields,
+            "deposit": Decimal(deposit) if deposit is not None else None,
+        }
+    )
 
 
 # -- invoice templates ---------------------------------------------------------------------------

@@ -392,6 +392,11 @@ class PostgresDealFieldRepository(OnSession):
             .on_conflict_do_update(index_elements=["company_id", "deal_id"], set_=values)
         )
 
+    async def forget_written(self, company_id: str) -> None:
+        await self._session.execute(
+            delete(_FIELD_VALUES).where(_FIELD_VALUES.c.company_id == company_id)
+        )
+
 
 class PostgresCompanyPurgeRepository(OnSession):
     async def schedule(self, purge: CompanyPurge) -> CompanyPurge:

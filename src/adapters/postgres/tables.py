@@ -317,3 +317,31 @@ class RuleRunRow(SQLModel, table=True):
     noted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     created_at: datetime = _column(_TIMESTAMP)
     updated_at: datetime = _column(_TIMESTAMP)
+
+
+class DealInstallmentRow(SQLModel, table=True):
+    """One installment of a deal's schedule (migration 0028)."""
+
+    __tablename__ = "deal_installments"
+    __table_args__ = (
+        Index(
+            "ix_deal_installments_due",
+            "due_on",
+            postgresql_where=text("state = 'scheduled'"),
+        ),
+        Index("ix_deal_installments_deal", "company_id", "deal_id"),
+    )
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    schedule_id: str = Field(primary_key=True, max_length=64)
+    position: int = Field(primary_key=True)
+    deal_id: str = Field(max_length=64)
+    count: int
+    percentage: Decimal = _column(Numeric(9, 6))
+    amount: Decimal = _column(_AMOUNT)
+    currency: str = Field(max_length=3)
+    due_on: date
+    created_at: datetime = _column(_TIMESTAMP)
+    state: str = Field(max_length=16)
+    invoice_id: str | None = Field(default=None, max_length=64)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

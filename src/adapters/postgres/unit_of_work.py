@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.postgres.errors import database_unavailable, is_unreachable
+from adapters.postgres.installments import PostgresInstallmentRepository
 from adapters.postgres.invoices import (
     PostgresIdempotencyStore,
     PostgresInvoiceEventRepository,
@@ -41,6 +42,7 @@ COMPANY_TABLES = (
     "deal_field_values",
     "invoice_rules",
     "invoice_rule_runs",
+    "deal_installments",
 )
 
 
@@ -59,6 +61,7 @@ class SqlAlchemyUnitOfWork:
         self.deal_fields = PostgresDealFieldRepository(session)
         self.invoice_rules = PostgresInvoiceRuleRepository(session)
         self.rule_runs = PostgresRuleRunRepository(session)
+        self.installments = PostgresInstallmentRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -387,6 +387,10 @@ def invoice_to_qbo(
 def _extras_to_qbo(
     body: dict[str, Any], extras: InvoiceExtras, custom_fields: Sequence[NamedRef]
 ) -> None:
+    if extras.deposit:
+        # [U] QuickBooks takes Deposit on create with SalesFormsPrefs.AllowDeposit on (the
+        # reference says it needs it; what it answers without is not documented).
+        body["Deposit"] = extras.deposit
     if extras.private_note:
         body["PrivateNote"] = f"{extras.private_note}\n\n{body['PrivateNote']}"[:4000]
     names = {field.id: field.name for field in custom_fields if field.active}

@@ -50,7 +50,7 @@ from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine, build_lines
 from domain.invoice_template import CustomFieldValue, InvoiceExtras, InvoiceTemplate
 from domain.messages import MessageCode
-from domain.money import is_known_currency, to_decimal
+from domain.money import Money, is_known_currency, to_decimal
 from domain.payment_term import PaymentTerm
 from domain.permissions import Action
 from domain.settings import CompanySettings
@@ -83,6 +83,42 @@ def _parse_rate(value: str, violations: list[FieldViolation]) -> Decimal | None:
     return rate
 
 
+def _parse_deposit(value: str, violations: list[FieldViolation]) -> Decimal | None:
+    """A deposit received, when given: 0 or more (its precision and ceiling are checked
+    against the invoice by :func:`_check_deposit`)."""
+    if not value.strip():
+        return None
+    try:
+        deposit = to_decimal(value, "invoice.deposit")
+    except InvalidValueError as exc:
+        violations.extend(exc.violations)
+        return None
+    if deposit < 0:
+        violations.append(FieldViolation("invoice.deposit", MessageCode.MUST_NOT_BE_NEGATIVE))
+        return None
+    return deposit if deposit else None
+
+
+def _check_deposit(invoice: Invoice, extras: InvoiceExtras | None) -> None:
+    """The deposit is an amount of the invoice's currency, at most its total: QuickBooks'
+    balance (TotalAmt - Deposit) is then what the preview shows."""
+    if extras is None or extras.deposit is None:
+        return
+    total = invoice.totals().total
+    deposit = Money(extras.deposit, invoice.currency)
+    if deposit != deposit.rounded():
+        raise InvalidValueError.of(
+            "invoice.deposit",
+            MessageCode.TOO_PRECISE_FOR_CURRENCY,
+            value=format(extras.deposit, "f"),
+            currency=invoice.currency,
+        )
+    if deposit > total:
+        raise InvalidValueError.of(
+            "invoice.deposit", MessageCode.DEPOSIT_OVER_TOTAL, total=str(total)
+        )
+
+
 def _line_row(line: LineInput) -> dict[str, Any]:
     return {
         "name": line.name,
@@ -109,6 +145,7 @@ _LATER_FIELDS: dict[str, object] = {
     "bill_email_bcc": None,
     "allow_online_card": None,
     "allow_online_ach": None,
+    "deposit": "",
 }
 
 
@@ -386,6 +423,7 @@ class CreateInvoice:
             )
         except InvalidValueError as exc:
             raise exc.prefixed("invoice") from None
+        _check_deposit(invoice, extras)
         # Which organization or person to remember the customer for is the deal follow-up's
         # business (after QuickBooks created the invoice): no Pipedrive call on this path.
         copy = data.update_customer_details
@@ -441,6 +479,7 @@ class CreateInvoice:
                 allow_online_ach=pick(data.allow_online_ach, t.allow_online_ach if t else None),
                 template_id=t.id if t else None,
                 template_name=t.name if t else None,
+                deposit=_parse_deposit(data.deposit, violations),
             )
         except InvalidValueError as exc:
             violations.extend(exc.prefixed("invoice").violations)

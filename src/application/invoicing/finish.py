@@ -161,6 +161,18 @@ class FinishInvoiceCreation:
                     quickbooks_tax=created.tax,
                     payment_link=created.payment_link,
                 )
+                if created.balance != created.total:
+                    # A deposit received (QuickBooks' Deposit) reduced the balance at once: it
+                    # counts as paid, as QuickBooks' own balance does (reference §5: a Deposit
+                    # makes an invoice partially paid).
+                    invoice.apply_accounting_facts(
+                        created.total,
+                        created.balance,
+                        created.sync_token,
+                        created.due_date,
+                        now,
+                        tax=created.tax,
+                    )
                 invoice.mark_synced(now)
                 # The "created" entry on the deal's timeline; the follow-up job posts it.
                 await record_timeline(uow, invoice, now)

@@ -27,6 +27,7 @@ from application.invoicing.checks import (
     taxed_by_code,
 )
 from application.invoicing.contacts import find_link, link_targets
+from application.invoicing.share import lines_language, shared
 from application.invoicing.stored import settings_of
 from application.ports.accounting import (
     AccountingCustomer,
@@ -42,6 +43,8 @@ from application.visibility import DealVisibility
 from domain.customer import Customer
 from domain.errors import InvalidValueError
 from domain.field_mapping import MappingIssue, MappingIssueKind
+from domain.installment import DealShare
+from domain.installment_schedule import Installment
 from domain.invoice_line import DiscountKind, InvoiceLine, totals_of
 from domain.invoice_template import (
     CUSTOM_FIELD_VALUE_MAX,
@@ -118,8 +121,20 @@ class PrepareInvoice:
     clock: Clock
     visibility: DealVisibility
 
-    async def execute(self, ref: DealRef, template_id: str | None = None) -> InvoiceDraft:
-        """``template_id``: the template to apply instead of the company's default one."""
+    async def execute(
+        self,
+        ref: DealRef,
+        share: DealShare | None = None,
+        installment: Installment | None = None,
+        template_id: str | None = None,
+    ) -> InvoiceDraft:
+        """The draft for the whole deal, or for ``share`` of it (its lines scaled exactly, each
+        saying which share it is; see domain/installment.py), or for an ``installment`` of its
+        schedule (its amount); ``template_id``: the template to apply instead of the company's
+        default one."""
+        if installment is not None:
+            share = DealShare.amount(installment.amount.amount)
+        ref.principal.ensure_can_access(ref.company_id)
         await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
@@ -210,13 +225,25 @@ class PrepareInvoice:
         issue_date = company_today(self.clock.now(), prefs.time_zone)
         lines, line_warnings = deal_lines(deal, options, settings, currency, sales_tax, issue_date)
         warnings.extend(line_warnings)
+        invoiced = invoiced_on_deal(on_deal, currency)
+        share_amount = deal_amount = None
+        if share is not None:
+            part = shared(
+                lines,
+                currency,
+                share,
+                invoiced,
+                deal.title,
+                lines_language(settings.timeline.language),
+                installment,
+            )
+            lines, share_amount, deal_amount = part.lines, part.amount, part.whole
         warnings.extend(sales_tax_problems(lines, options, sales_tax))
         if not lines:
             warnings.append(DraftWarning(MessageCode.NO_LINES, "lines"))
         if not prefs.is_us_company and not settings.default_tax_code:
             warnings.append(DraftWarning(MessageCode.MISSING_TAX_CODE, "lines"))
         totals = totals_of(lines, currency)
-        invoiced = invoiced_on_deal(on_deal, currency)
         deal_value = Money(deal.value, currency) if deal.currency.upper() == currency else None
         if deal_value is not None and deal_value.is_positive():
             after = invoiced + before_tax(totals)
@@ -278,6 +305,9 @@ class PrepareInvoice:
             tax_by_quickbooks=prefs.automated_sales_tax,
             deal_value=deal_value,
             invoiced_on_deal=invoiced,
+            share=share,
+            share_amount=share_amount,
+            deal_amount=deal_amount,
             sales_tax_code_id=sales_tax,
             templates=drafts,
             template_id=template.id if template else None,

@@ -13,6 +13,7 @@ from application.ports.crm import DealFieldKeys, DealInvoiceTotals
 from application.views import InvoiceView
 from domain.events import DomainEvent
 from domain.field_mapping import SourceEntity
+from domain.installment_schedule import Installment
 from domain.invoice import Invoice
 from domain.invoice_rule import InvoiceRule, RuleRun
 from domain.invoice_template import InvoiceExtras, InvoiceTemplate
@@ -155,6 +156,10 @@ class InvoiceRepository(Protocol):
         self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
     ) -> list[Invoice]:
         """Newest first."""
+        ...
+
+    async def deal_ids(self, company_id: str) -> list[str]:
+        """The deals that have invoices (in any state), each once."""
         ...
 
     async def find_by_quickbooks_ids(
@@ -411,6 +416,26 @@ class CompanyPurgeRepository(Protocol):
         ...
 
 
+class InstallmentRepository(Protocol):
+    """Deals' installment schedules, one row per installment."""
+
+    async def add(self, installments: Sequence[Installment]) -> None: ...
+
+    async def for_deal(self, company_id: str, deal_id: str) -> list[Installment]:
+        """The deal's installments, oldest schedule first, each in its order."""
+        ...
+
+    async def get(self, company_id: str, schedule_id: str, position: int) -> Installment | None: ...
+
+    async def save(self, installment: Installment) -> None:
+        """Store the installment's new state (the schedule and position say which)."""
+        ...
+
+    async def due(self, on_or_before: date, limit: int) -> list[Installment]:
+        """Scheduled installments of every company due on or before the date, oldest first."""
+        ...
+
+
 class DealFieldRepository(Protocol):
     """The company's deal fields (their Pipedrive keys) and what was last written on each deal."""
 
@@ -425,6 +450,10 @@ class DealFieldRepository(Protocol):
     async def set_written(
         self, company_id: str, deal_id: str, totals: DealInvoiceTotals, now: datetime
     ) -> None: ...
+
+    async def forget_written(self, company_id: str) -> None:
+        """Forget what was written on the company's deals (their fields are new)."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -442,6 +471,7 @@ class UnitOfWork(Protocol):
     deal_fields: DealFieldRepository
     invoice_rules: InvoiceRuleRepository
     rule_runs: RuleRunRepository
+    installments: InstallmentRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -459,8 +489,8 @@ class UnitOfWork(Protocol):
     async def forget_company(self, company_id: str) -> None:
         """Delete everything stored for the company (settings, invoices, history, request ids,
         customer links, deal follow-ups, timeline entries, invoice templates, deal fields,
-        invoicing rules and their runs, its sync watermark, its waiting purge): a purge leaves
-        nothing behind. Connections are the TokenStore's."""
+        invoicing rules and their runs, installments, its sync watermark, its waiting purge): a
+        purge leaves nothing behind. Connections are the TokenStore's."""
         ...
 
 

@@ -527,6 +527,8 @@ def build_invoice(
     total = money(subtotal - discount + total_tax)
     out["TotalAmt"] = total
     deposit = dec(data.get("Deposit"), ZERO) or ZERO
+    if deposit:
+        _check_deposit(company, deposit, total)
     out["Deposit"] = money(deposit)
 
     # addresses and delivery
@@ -769,3 +771,16 @@ def _term_due_date(term: Entity | None, txn_date: date) -> date:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         due = date(year, month, min(day, calendar.monthrange(year, month)[1]))
     return due
+
+
+def _check_deposit(company: Company, deposit: Decimal, total: Decimal) -> None:
+    """``Deposit`` "reduces Balance" and "needs Preferences.SalesFormsPrefs.AllowDeposit"
+    (reference §3.2). [U] The faults for a deposit without that preference, a negative one
+    or one over the total are not documented: a business validation error (6000) here, as
+    QuickBooks answers other amounts it cannot take."""
+    if not company.preferences.get("SalesFormsPrefs", {}).get("AllowDeposit", False):
+        raise faults.business("Deposits are turned off for this company.", "Deposit")
+    if deposit < 0 or deposit > total:
+        raise faults.business(
+            f"Deposit {deposit} must be between 0 and the invoice total {total}.", "Deposit"
+        )

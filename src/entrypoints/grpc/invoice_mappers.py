@@ -34,6 +34,7 @@ from domain.messages import MessageCode
 from domain.money import Money
 from entrypoints.grpc.mappers import ENTITY_TO_PROTO, timestamp
 from entrypoints.grpc.names import invoice_name, template_name
+from entrypoints.grpc.share_mappers import share_to_proto
 from entrypoints.grpc.template_mappers import template_to_proto
 
 MAX_LINES = 250
@@ -211,6 +212,9 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         invoiced_on_deal=money_to_proto(draft.invoiced_on_deal),
         template=template_name(draft.company_id, draft.template_id) if draft.template_id else "",
         templates=[template_to_proto(d.template, d.custom_values) for d in draft.templates],
+        share=share_to_proto(draft.share),
+        share_amount=money_to_proto(draft.share_amount),
+        deal_amount=money_to_proto(draft.deal_amount),
     )
 
 
@@ -232,6 +236,7 @@ def invoice_input_from_proto(
     update_customer_details: bool | None,
     exchange_rate: str = "",
     template_id: str = "",
+    deposit: str = "",
 ) -> InvoiceInput:
     if len(message.lines) > MAX_LINES:
         raise InvalidValueError.of("invoice.lines", MessageCode.TOO_MANY_LINES, max=MAX_LINES)
@@ -282,6 +287,7 @@ def invoice_input_from_proto(
         bill_email_bcc=_optional(message, "bill_email_bcc"),
         allow_online_card=_optional(message, "allow_online_credit_card_payment"),
         allow_online_ach=_optional(message, "allow_online_ach_payment"),
+        deposit=deposit,
     )
 
 

@@ -41,6 +41,7 @@ from entrypoints.grpc.names import (
     parse_template_name,
 )
 from entrypoints.grpc.rule_mappers import run_to_proto
+from entrypoints.grpc.share_mappers import share_from_proto
 from entrypoints.principal import current_principal
 
 # What the caller chose for this invoice; unspecified (absent here) leaves it to the company.
@@ -83,7 +84,8 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def PrepareInvoice(
         self, request: pb.PrepareInvoiceRequest, context: Context
     ) -> pb.PrepareInvoiceResponse:
-        draft = await self.prepare.execute(_deal(request.parent))
+        share = share_from_proto(request.share) if request.HasField("share") else None
+        draft = await self.prepare.execute(_deal(request.parent), share)
         return pb.PrepareInvoiceResponse(draft=draft_to_proto(draft))
 
     async def CreateInvoice(
@@ -97,6 +99,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
             ),
             exchange_rate=request.exchange_rate,
             template_id=_template(ref.company_id, request.template),
+            deposit=request.deposit,
         )
         view = await self.create.execute(CreateInvoiceCommand(ref, data, request.request_id))
         return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))

@@ -15,6 +15,8 @@ from dealbooks.v1 import (
     connection_service_pb2_grpc,
     customer_service_pb2,
     customer_service_pb2_grpc,
+    installment_pb2,
+    installment_pb2_grpc,
     invoice_service_pb2,
     invoice_service_pb2_grpc,
     settings_service_pb2,
@@ -23,6 +25,7 @@ from dealbooks.v1 import (
 from entrypoints.grpc.auth import TokenAuthenticator
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
+from entrypoints.grpc.installment_servicer import InstallmentServicer
 from entrypoints.grpc.interceptors import RequestContextInterceptor
 from entrypoints.grpc.invoice_servicer import InvoiceServicer
 from entrypoints.grpc.settings_servicer import SettingsServicer
@@ -32,8 +35,16 @@ SETTINGS_SERVICE = settings_service_pb2.DESCRIPTOR.services_by_name["SettingsSer
 INVOICE_SERVICE = invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceService"]
 CUSTOMER_SERVICE = customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"]
 CONNECTION_SERVICE = connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"]
+INSTALLMENT_SERVICE = installment_pb2.DESCRIPTOR.services_by_name["InstallmentService"]
 SERVICE_NAMES = tuple(
-    s.full_name for s in (SETTINGS_SERVICE, INVOICE_SERVICE, CUSTOMER_SERVICE, CONNECTION_SERVICE)
+    s.full_name
+    for s in (
+        SETTINGS_SERVICE,
+        INVOICE_SERVICE,
+        CUSTOMER_SERVICE,
+        CONNECTION_SERVICE,
+        INSTALLMENT_SERVICE,
+    )
 )
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 #: At the end of a shutdown's grace, how long the calls still running get to unwind.
@@ -48,6 +59,7 @@ class Servicers:
     invoice: InvoiceServicer
     customer: CustomerServicer
     connection: ConnectionServicer
+    installment: InstallmentServicer
 
     def by_service(self) -> dict[ServiceDescriptor, object]:
         return {
@@ -55,6 +67,7 @@ class Servicers:
             CUSTOMER_SERVICE: self.customer,
             SETTINGS_SERVICE: self.settings,
             CONNECTION_SERVICE: self.connection,
+            INSTALLMENT_SERVICE: self.installment,
         }
 
 
@@ -103,6 +116,7 @@ async def build_server(
     connection_service_pb2_grpc.add_ConnectionServiceServicer_to_server(
         servicers.connection, server
     )
+    installment_pb2_grpc.add_InstallmentServiceServicer_to_server(servicers.installment, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

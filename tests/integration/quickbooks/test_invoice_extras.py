@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 
 from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from application.errors import UpstreamRejectedError
 from application.ports.accounting import NamedRef
+from application.reasons import MetadataKey
 from domain.invoice_template import CustomFieldValue, InvoiceExtras
+from domain.money import Money
 from tests.integration.quickbooks.harness import (
     INTL_REALM,
     US_REALM,
@@ -96,3 +100,39 @@ async def test_without_extras_nothing_more_is_sent(
     for key in ("CustomField", "BillEmailCc", "BillEmailBcc", "AllowOnlineCreditCardPayment"):
         assert key not in body
     assert body["PrivateNote"].startswith("dealbooks invoice ")
+
+
+async def test_a_deposit_received_reduces_the_balance_quickbooks_records(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    emulator, gateway = setup
+    draft = invoice("1")  # 2 x 125.50 = 251.00, no tax
+
+    created = await gateway.create_invoice(
+        US_COMPANY,
+        draft,
+        request_id=f"inv-{draft.id}",
+        extras=InvoiceExtras(deposit=Decimal("75.30")),
+    )
+
+    recorded = emulator.invoices(US_REALM)[created.id]
+    assert (recorded["TotalAmt"], recorded["Deposit"]) == (Decimal("251.00"), Decimal("75.30"))
+    assert created.total == Money.of("251.00", "USD")
+    assert created.balance == Money.of("175.70", "USD")  # what the preview shows
+
+
+async def test_a_deposit_over_the_total_is_refused_by_the_emulator(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    _, gateway = setup
+    draft = invoice("1")
+
+    with pytest.raises(UpstreamRejectedError) as err:
+        await gateway.create_invoice(
+            US_COMPANY,
+            draft,
+            request_id=f"inv-{draft.id}",
+            extras=InvoiceExtras(deposit=Decimal("251.01")),
+        )
+
+    assert err.value.metadata[MetadataKey.VENDOR_CODE] == "6000"

@@ -10,15 +10,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from adapters.quickbooks.mappers import invoice_to_qbo
 from domain.customer import Customer
 from domain.errors import InvalidValueError
 from domain.ids import CompanyId, DealId, InvoiceId
+from domain.installment import amount_before_tax, schedule_amounts, share_lines
 from domain.invoice import Invoice
 from domain.invoice_line import DiscountKind, InvoiceLine, TaxMethod
+from domain.invoice_template import InvoiceExtras
 from domain.messages import MessageCode
 from domain.money import Money
 from emulators.quickbooks.invoices import build_invoice
@@ -117,3 +119,54 @@ def test_a_discount_over_the_subtotal_before_tax_is_refused_before_quickbooks(
         MessageCode.DISCOUNT_OVER_SUBTOTAL,
         MessageCode.NEGATIVE_TOTAL,
     }
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(item_lines(), min_size=1, max_size=5),
+    invoice_discount=st.one_of(st.none(), _cents),
+    percents=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=4),
+    deposit_share=st.integers(min_value=0, max_value=100),
+)
+def test_every_installment_of_a_deal_is_recorded_as_previewed_and_they_add_up(
+    lines: list[InvoiceLine],
+    invoice_discount: Decimal | None,
+    percents: list[int],
+    deposit_share: int,
+) -> None:
+    """A deal in installments (domain/installment.py): each installment's scaled lines make
+    QuickBooks record the preview's total, tax and balance less a deposit to the cent, and the
+    installments ask for the deal's amount before tax exactly."""
+    before_tax = sum((line.net_excluding_tax("GBP").amount for line in lines), Decimal(0))
+    if invoice_discount is not None and invoice_discount < before_tax:
+        lines = [*lines, InvoiceLine.discount_line("Loyalty", invoice_discount)]
+    whole = amount_before_tax(lines, "GBP")
+    assume(whole.amount >= 1)
+    head = [Decimal(p) for p in percents[:-1]]
+    assume(sum(head) < 100)
+    amounts = schedule_amounts(whole, [*head, 100 - sum(head)])
+    company = demo_intl("9130354840922468", NOW)
+
+    for position, amount in enumerate(amounts, start=1):
+        try:
+            scaled = share_lines(lines, "GBP", amount, f"Installment {position}")
+        except InvalidValueError:
+            assume(False)  # a share of a few pence spread over discount lines
+        invoice = _invoice(list(scaled))
+        preview = invoice.totals()
+        deposit = (preview.total.amount * deposit_share / 100).quantize(Decimal("0.01"))
+        body = invoice_to_qbo(
+            invoice,
+            is_us=False,
+            item_ids_by_name={},
+            extras=InvoiceExtras(deposit=deposit) if deposit else None,
+        )
+        recorded = build_invoice(Ctx(company, NOW), body, None, body)
+
+        assert preview.total - preview.tax == amount
+        assert Money(Decimal(str(recorded["TotalAmt"])), "GBP") == preview.total
+        assert Money(Decimal(str(recorded["TxnTaxDetail"]["TotalTax"])), "GBP") == preview.tax
+        assert Money(Decimal(str(recorded["Balance"])), "GBP") == preview.total - Money(
+            deposit, "GBP"
+        )
+    assert Money.sum_of(amounts, "GBP") == whole

@@ -49,7 +49,7 @@ def fields_job(world: World) -> UpdateDealFields:
 
 
 async def with_fields(world: World) -> None:
-    await CreateDealFields(world.uow, world.crm, world.clock).execute(COMPANY)
+    await CreateDealFields(world.uow, world.crm, world.clock, world.jobs).execute(COMPANY)
 
 
 async def pay(world: World, quickbooks_id: str, amount: str) -> None:
@@ -116,6 +116,38 @@ async def test_a_new_invoice_writes_its_total_as_invoiced_and_due_with_status_op
         )
     ]
     assert view.quickbooks_id
+
+
+async def test_deals_invoiced_before_the_fields_existed_are_filled_when_they_are_created(
+    world: World,
+) -> None:
+    """Before, a deal invoiced before the fields existed showed nothing until its next change."""
+    await world.create.execute(create_command())
+    world.jobs.deferred.clear()
+    assert await run_field_jobs(world) == 0  # no fields yet: nothing to fill
+
+    await with_fields(world)
+
+    assert [a for n, a in world.jobs.deferred if n == "update_deal_fields"] == [
+        {"company_id": COMPANY, "deal_id": DEAL}
+    ]
+    assert await run_field_jobs(world) == 1
+    assert writes(world)[-1].status == "Open"
+
+
+async def test_fields_created_again_are_filled_again_and_found_ones_are_not(world: World) -> None:
+    await with_fields(world)
+    await world.create.execute(create_command())
+    assert await fields_job(world).execute(COMPANY, DEAL) is True
+    world.jobs.deferred.clear()
+    await with_fields(world)  # the same fields found: nothing to fill again
+    assert await run_field_jobs(world) == 0
+
+    del world.crm.deal_field_keys[COMPANY]  # deleted in Pipedrive, created again from settings
+    await with_fields(world)
+
+    assert await run_field_jobs(world) == 1  # written under the new keys, same totals
+    assert len(writes(world)) == 2
 
 
 async def test_nothing_is_written_when_the_totals_did_not_change(world: World) -> None:

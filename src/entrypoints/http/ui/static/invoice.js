@@ -6,6 +6,7 @@ import {
   loaded,
 } from "./core.js";
 import * as D from "./decimal.js";
+import { installmentItem, wireShare } from "./share.js";
 
 const $ = (id) => document.getElementById(id);
 const form = () => $("invoice-form");
@@ -175,6 +176,17 @@ function recompute() {
   }
   showHomeTotal(valid ? total : null);
   showDealRemaining(valid ? total - tax : null);  // before tax, as the server compares
+  showBalanceDue(valid ? total : null, places, code);
+}
+
+// A deposit already received (QuickBooks' Deposit): QuickBooks' balance is the total less it.
+function showBalanceDue(total, places, code) {
+  const text = form().elements.deposit.value.trim();
+  const deposit = text ? D.parse(text) : 0n;
+  const figure = total === null || deposit === null ? null : money(D.text(total - deposit, places), code);
+  $("balance-due").textContent = figure === null
+    ? t("common.none")
+    : options?.automatedSalesTax ? t("form.plusSalesTax", { total: figure }) : figure;
 }
 
 // What remains to invoice on the deal after this invoice (its value less what its invoices in
@@ -394,6 +406,7 @@ function collect() {
     requestId,
     customerDetailsCopy: f.updateCustomer.checked ? "CUSTOMER_DETAILS_COPY_ALWAYS" : "CUSTOMER_DETAILS_COPY_NEVER",
     exchangeRate: $("exchange").hidden ? "" : f.exchangeRate.value.trim(),
+    deposit: f.deposit.value.trim(),
     invoice: {
       customer: {
         displayName: f.displayName.value.trim(),
@@ -592,11 +605,14 @@ function fill() {
   if (!invoice.lines.length) $("lines").append(lineRow());
   renumber();
   fillTemplates(invoice);
-  const warnings = draft.warnings || [];
-  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w), ...fixes(w))));
-  $("warnings").hidden = !warnings.length;
+  showWarnings(draft.warnings);
   showDueDates();
   recompute();
+}
+
+function showWarnings(warnings = []) {
+  $("warning-list").replaceChildren(...warnings.map((w) => el("li", { "data-code": w.code }, tCode(w), ...fixes(w))));
+  $("warnings").hidden = !warnings.length;
 }
 
 const close = async () => { if (ctx.id) await closeModal(); else history.back(); };
@@ -611,6 +627,37 @@ function wire() {
   form().elements.terms.addEventListener("change", () => { termChanged(term); term = form().elements.terms.value; });
   for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);
   form().elements.exchangeRate.addEventListener("input", recompute);
+  form().elements.deposit.addEventListener("input", recompute);
+  wireShare({
+    dealName: () => dealName,
+    currency,
+    issueDate: () => form().elements.issueDate.value || draft.invoice.issueDate,
+    clearErrors,
+    failed: (error) => {
+      if (error instanceof ApiError && error.fieldErrors.length) showFieldErrors(error);
+      else showError($("error"), error);
+    },
+    replaceLines: (shared) => {
+      draft.invoicedOnDeal = shared.invoicedOnDeal;
+      draft.dealValue = shared.dealValue;
+      showWarnings(shared.warnings);  // those of the share's lines (over the deal's value ...)
+      $("lines").replaceChildren(...shared.invoice.lines.map(lineRow));
+      renumber();
+      recompute();
+    },
+    scheduled: async (installments) => {
+      await snackbar(t("share.scheduled", { count: installments.length }));
+      if (ctx.id) {
+        await closeModal();
+        return;
+      }
+      form().hidden = true;
+      $("done").replaceChildren(el("p", {}, t("share.scheduled", { count: installments.length })),
+        el("ol", { class: "installments" }, ...installments.map((i) => installmentItem(i))));
+      $("done").hidden = false;
+      resize();
+    },
+  });
   form().elements.template.addEventListener("change", (event) => applyTemplate(event.target.value));
   for (const name of ["allowCard", "allowAch"]) form().elements[name].addEventListener("change", () => { paymentsChosen = true; });
   $("add-line").addEventListener("click", () => { $("lines").append(lineRow()); renumber(); recompute(); resize(); });

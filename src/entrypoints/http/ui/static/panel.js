@@ -5,6 +5,7 @@ import {
   snackbar, stateOf, t, tCode, tFailure, uuid,
   loaded,
 } from "./core.js";
+import { installmentItem } from "./share.js";
 
 const $ = (id) => document.getElementById(id);
 const dealId = () => String(ctx.selectedIds || ctx.data.dealId || "").split(",")[0];
@@ -267,12 +268,16 @@ async function retryRuleRun(run) {
 }
 
 async function load() {
-  const [{ invoices: found }, { runs = [] }] = await Promise.all([
+  const [{ invoices: found }, { installments }, { runs = [] }] = await Promise.all([
     rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 }),
+    rpc("InstallmentService", "ListInstallments", { parent: dealName }),
     rpc("InvoiceService", "ListInvoiceRuleRuns", { parent: dealName }),
   ]);
   ruleRuns = runs;
   renderRuleRuns();
+  // The deal's installment schedule, each installment with its state (its invoice once made).
+  $("installments-section").hidden = !installments.length;
+  $("installment-list").replaceChildren(...installments.map((i) => installmentItem(i, found)));
   const changed = JSON.stringify(found.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime])) !==
     JSON.stringify(invoices.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime]));
   invoices = found;

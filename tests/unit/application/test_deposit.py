@@ -1,0 +1,46 @@
+"""A deposit already received, recorded on the invoice (QuickBooks' Deposit): the balance is
+the total less it, as the preview says; more than the total, or finer than the currency, is a
+field violation."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidValueError
+from domain.invoice import InvoiceState
+from domain.messages import MessageCode
+from domain.money import Money
+from tests.unit.application.invoicing_world import World, create_command
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+async def test_the_deposit_received_is_taken_off_the_balance(world: World) -> None:
+    created = await world.create.execute(create_command(deposit="300"))
+
+    # 109.78 + 2,000.00, no tax: 2,109.78, of which 300.00 is received already.
+    assert created.totals.total == Money.of("2109.78", "USD")
+    assert created.totals.balance == Money.of("1809.78", "USD")
+    assert created.totals.amount_paid == Money.of("300.00", "USD")
+    assert created.state is InvoiceState.PARTIALLY_PAID  # as QuickBooks' balance says
+
+
+@pytest.mark.parametrize(
+    ("deposit", "code"),
+    [
+        ("2109.79", MessageCode.DEPOSIT_OVER_TOTAL),
+        ("10.005", MessageCode.TOO_PRECISE_FOR_CURRENCY),
+        ("-1", MessageCode.MUST_NOT_BE_NEGATIVE),
+        ("lots", MessageCode.NOT_A_NUMBER),
+    ],
+)
+async def test_a_deposit_quickbooks_could_not_record_is_a_field_violation(
+    world: World, deposit: str, code: MessageCode
+) -> None:
+    with pytest.raises(InvalidValueError) as err:
+        await world.create.execute(create_command(deposit=deposit))
+
+    assert [(v.field, v.code) for v in err.value.violations] == [("invoice.deposit", code)]
