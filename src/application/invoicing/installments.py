@@ -114,9 +114,14 @@ class ListInstallments:
     visibility: DealVisibility
 
     async def execute(self, ref: DealRef) -> tuple[Installment, ...]:
-        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
+        ref.principal.ensure_can_access(ref.company_id)
         async with self.uow_factory() as uow:
-            return tuple(await uow.installments.for_deal(ref.company_id, ref.deal_id))
+            installments = tuple(await uow.installments.for_deal(ref.company_id, ref.deal_id))
+        # Most deals have no schedule: an empty one tells nothing about the deal and costs no
+        # Pipedrive read, so a panel load keeps its budget of visibility reads.
+        if installments:
+            await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
+        return installments
 
 
 @dataclass(frozen=True, slots=True)
