@@ -70,6 +70,7 @@ from application.invoicing.by_rule import (
     StartInvoiceRules,
 )
 from application.invoicing.create import CreateInvoice
+from application.invoicing.deal_summary import GetDealInvoicing
 from application.invoicing.delete import DeleteInvoice
 from application.invoicing.events import ListInvoiceEvents
 from application.invoicing.finish import FinishInvoiceCreation
@@ -296,6 +297,7 @@ class Services(containers.DeclarativeContainer):
         RefreshInvoices, uow, accounting, clock, finish, list_invoices, jobs=jobs
     )
     events = providers.Factory(ListInvoiceEvents, uow, visibility)
+    deal_invoicing = providers.Factory(GetDealInvoicing, uow, crm, visibility)
     search_customers = providers.Factory(SearchCustomers, accounting)
     link_customer = providers.Factory(LinkCustomer, uow, accounting, clock)
     unlink_customer = providers.Factory(UnlinkCustomer, uow)
@@ -398,6 +400,7 @@ class Entrypoints(containers.DeclarativeContainer):
         pdf=services.pdf,
         refresh=services.refresh,
         events=services.events,
+        deal_invoicing=services.deal_invoicing,
     )
     customer_servicer = providers.Factory(
         CustomerServicer,

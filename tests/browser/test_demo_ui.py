@@ -649,6 +649,23 @@ async def test_a_us_company_without_automated_sales_tax_charges_the_chosen_rate(
     await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)
 
 
+# The panel's summary of Initech's deal once one invoice asks for $9,670.00 of its $9,770.00.
+SUMMARY = {
+    "en": {
+        "dealValue": "$9,770.00",
+        "invoiced": "$9,670.00",
+        "paid": "$0.00",
+        "remaining": "$100.00",
+    },
+    "fr": {
+        "dealValue": "9\u202f770,00\u00a0$US",
+        "invoiced": "9\u202f670,00\u00a0$US",
+        "paid": "0,00\u00a0$US",
+        "remaining": "100,00\u00a0$US",
+    },
+}
+
+
 @pytest.mark.parametrize(
     ("lang", "left", "over"),
     [
@@ -681,6 +698,10 @@ async def test_the_form_says_what_remains_to_invoice_and_warns_before_going_over
     await form.get_by_role("button", name=TEXT[lang]["create"]).click()
     panel = page.frame_locator("#panel-frame")
     await expect(panel.locator("li.invoice .status")).to_have_text(TEXT[lang]["open"], timeout=SLOW)
+    # The panel's summary agrees with the form: the deal's value, invoiced, what is left.
+    summary = panel.locator("#deal-summary")
+    for figure, amount in SUMMARY[lang].items():
+        await expect(summary.locator(f"dd[data-figure={figure}]")).to_have_text(amount)
 
     form = await open_form(page, TEXT[lang])
     await expect(form.locator("#deal-remaining")).to_have_text(over)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import grpc
 import pytest
@@ -499,3 +500,38 @@ async def test_a_shutdown_answers_the_creates_it_cuts_short_unavailable_with_the
     assert code is grpc.StatusCode.UNAVAILABLE
     assert info.reason == Reason.SERVER_SHUTTING_DOWN
     assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in details)
+
+
+async def test_the_deals_invoicing_sums_its_invoices_against_its_value(
+    channel: grpc.aio.Channel,
+) -> None:
+    await create(channel, "sum-1")
+    await create(channel, "sum-2")
+    stub = invoices(channel)
+
+    reply = await stub.GetDealInvoicing(
+        invoice_service_pb2.GetDealInvoicingRequest(name=f"{DEAL}/invoicing"),
+        metadata=bearer(TOKEN_A),
+    )
+
+    figures = reply.deal_invoicing
+    assert figures.name == f"{DEAL}/invoicing"
+    assert figures.currency_code == "USD"
+    assert figures.invoiced == invoice_pb2.Money(currency_code="USD", amount="219.56")
+    assert figures.paid.amount == "0.00"
+    assert figures.balance_due.amount == "219.56"
+    assert figures.invoice_count == 2
+    value = Decimal(figures.deal_value.amount)
+    assert Decimal(figures.remaining.amount) == value - Decimal("219.56")
+
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await stub.GetDealInvoicing(
+            invoice_service_pb2.GetDealInvoicingRequest(name=DEAL), metadata=bearer(TOKEN_A)
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as other:
+        await stub.GetDealInvoicing(
+            invoice_service_pb2.GetDealInvoicingRequest(name=f"{DEAL}/invoicing"),
+            metadata=bearer(TOKEN_B),
+        )
+    assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED

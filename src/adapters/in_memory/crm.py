@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from application.errors import ApplicationError, NotFoundError, UpstreamRejectedError
@@ -72,6 +73,10 @@ class InMemoryCrmGateway:
     async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
         deal = await self.get_deal(company_id, deal_id)
         return DealParties(deal.organization_id, deal.person_id)
+
+    async def deal_value(self, company_id: str, deal_id: str) -> tuple[Decimal, str]:
+        deal = await self.get_deal(company_id, deal_id)
+        return deal.value, deal.currency
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
         return list(self.fields)

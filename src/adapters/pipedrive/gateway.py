@@ -8,6 +8,7 @@ import html
 import re
 from collections.abc import Awaitable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Final, cast
 
 import structlog
@@ -17,6 +18,7 @@ from adapters.pipedrive.mappers import (
     PayloadError,
     crm_fields_from_payloads,
     deal_from_payloads,
+    deal_value_of,
     id_text,
     is_deleted,
     webhook_from_payload,
@@ -174,6 +176,14 @@ class PipedriveCrmGateway:
     async def deal_parties(self, company_id: str, deal_id: str) -> DealParties:
         deal_id = _checked_id(ResourceType.DEAL, deal_id)
         return (await self._deal_data(company_id, deal_id))[1]
+
+    async def deal_value(self, company_id: str, deal_id: str) -> tuple[Decimal, str]:
+        deal_id = _checked_id(ResourceType.DEAL, deal_id)
+        data = (await self._deal_data(company_id, deal_id))[0]
+        try:
+            return deal_value_of(data)
+        except PayloadError as exc:
+            raise bad_response(str(exc)) from exc
 
     async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
         """``GET /v1/deals/{id}/permittedUsers`` (``deals:read``/``deals:full``, 10 tokens):

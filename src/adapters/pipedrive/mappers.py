@@ -340,6 +340,12 @@ def is_deleted(data: Mapping[str, Any]) -> bool:
     return data.get("is_deleted") is True or data.get("status") == "deleted"
 
 
+def deal_value_of(deal: Mapping[str, Any]) -> tuple[Decimal, str]:
+    """The deal's value and currency from its v2 payload (raises PayloadError on wrong types)."""
+    value = _decimal(deal.get("value"), "value")
+    return value if value is not None else Decimal(0), _text(deal.get("currency"), "currency") or ""
+
+
 def deal_from_payloads(
     deal: DealPayload,
     organization: Mapping[str, Any] | None,

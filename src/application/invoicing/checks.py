@@ -231,6 +231,11 @@ def before_tax(totals: InvoiceTotals) -> Money:
     return totals.total - totals.tax
 
 
+def is_invoiced(invoice: Invoice) -> bool:
+    """Whether the invoice counts as invoicing its deal: voided, deleted and refused do not."""
+    return invoice.state not in _NOT_INVOICED
+
+
 def invoiced_on_deal(invoices: Sequence[Invoice], currency: str) -> Money:
     """What a deal's invoices in ``currency`` ask for before tax, voided, deleted and refused
     ones aside (QuickBooks' figures where known). Other currencies are not added up."""
@@ -238,7 +243,7 @@ def invoiced_on_deal(invoices: Sequence[Invoice], currency: str) -> Money:
         (
             before_tax(invoice.totals())
             for invoice in invoices
-            if invoice.currency == currency and invoice.state not in _NOT_INVOICED
+            if invoice.currency == currency and is_invoiced(invoice)
         ),
         currency,
     )

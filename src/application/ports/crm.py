@@ -161,6 +161,10 @@ class CrmGateway(Protocol):
         (NotFoundError if the deal is gone)."""
         ...
 
+    async def deal_value(self, company_id: str, deal_id: str) -> tuple[Decimal, str]:
+        """The deal's value and its currency: one call (NotFoundError if the deal is gone)."""
+        ...
+
     async def list_fields(self, company_id: str) -> list[CrmField]:
         """Organization, person and deal fields, standard and custom (cached briefly)."""
         ...

@@ -15,6 +15,7 @@ from application.commands import (
     LineInput,
 )
 from application.history import describe
+from application.invoicing.deal_summary import DealInvoicing
 from application.ports.accounting import AccountingCustomer
 from application.ports.persistence import CustomerLink, RecordedEvent
 from application.views import InvoiceDraft, InvoiceView
@@ -313,4 +314,18 @@ def link_to_proto(link: CustomerLink, name: str) -> customer_service_pb2.Custome
         display_name=link.display_name,
         link_time=timestamp(link.linked_at),
         linked_by=link.linked_by or "",
+    )
+
+
+def deal_invoicing_to_proto(figures: DealInvoicing) -> invoice_service_pb2.DealInvoicing:
+    return invoice_service_pb2.DealInvoicing(
+        name=f"companies/{figures.company_id}/deals/{figures.deal_id}/invoicing",
+        currency_code=figures.currency,
+        deal_value=money_to_proto(figures.deal_value),
+        invoiced=money_to_proto(figures.invoiced),
+        paid=money_to_proto(figures.paid),
+        balance_due=money_to_proto(figures.balance_due),
+        remaining=money_to_proto(figures.remaining),
+        invoice_count=figures.invoice_count,
+        other_currency_codes=figures.other_currencies,
     )

@@ -15,6 +15,7 @@ from application.commands import (
 )
 from application.invoicing.by_rule import ListRuleRuns, RetryRuleRun
 from application.invoicing.create import CreateInvoice
+from application.invoicing.deal_summary import GetDealInvoicing
 from application.invoicing.delete import DeleteInvoice
 from application.invoicing.events import ListInvoiceEvents
 from application.invoicing.get import GetInvoice
@@ -28,12 +29,14 @@ from dealbooks.v1 import invoice_service_pb2 as pb
 from dealbooks.v1 import invoice_service_pb2_grpc
 from entrypoints.grpc import Context
 from entrypoints.grpc.invoice_mappers import (
+    deal_invoicing_to_proto,
     draft_to_proto,
     event_to_proto,
     invoice_input_from_proto,
     invoice_to_proto,
 )
 from entrypoints.grpc.names import (
+    parse_deal_invoicing_name,
     parse_deal_name,
     parse_invoice_filter,
     parse_invoice_name,
@@ -80,6 +83,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     pdf: GetInvoicePdf
     refresh: RefreshInvoices
     events: ListInvoiceEvents
+    deal_invoicing: GetDealInvoicing
 
     async def PrepareInvoice(
         self, request: pb.PrepareInvoiceRequest, context: Context
@@ -187,3 +191,10 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
         ref = DealRef(current_principal(), company, deal)
         run = await self.retry_rule_run.execute(RetryRuleRunCommand(ref, rule))
         return pb.RetryInvoiceRuleRunResponse(run=run_to_proto(run))
+
+    async def GetDealInvoicing(
+        self, request: pb.GetDealInvoicingRequest, context: Context
+    ) -> pb.GetDealInvoicingResponse:
+        company, deal = parse_deal_invoicing_name(request.name)
+        figures = await self.deal_invoicing.execute(DealRef(current_principal(), company, deal))
+        return pb.GetDealInvoicingResponse(deal_invoicing=deal_invoicing_to_proto(figures))

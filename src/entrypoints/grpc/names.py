@@ -49,6 +49,14 @@ def parse_deal_name(name: str, field: str = "parent") -> tuple[str, str]:
     return m["company"], m["deal"]
 
 
+_DEAL_INVOICING = re.compile(rf"^companies/(?P<company>{_ID})/deals/(?P<deal>{_ID})/invoicing$")
+
+
+def parse_deal_invoicing_name(name: str, field: str = "name") -> tuple[str, str]:
+    m = _match(_DEAL_INVOICING, name, field, "companies/{company}/deals/{deal}/invoicing")
+    return m["company"], m["deal"]
+
+
 _INVOICE_FILTER = re.compile(r'^\s*invoice\s*=\s*"(?P<name>[^"]*)"\s*$')
 
 

@@ -267,6 +267,24 @@ async function retryRuleRun(run) {
   await act(() => rpc("InvoiceService", "RetryInvoiceRuleRun", { name: run.name }), () => t("panel.ruleRetried"));
 }
 
+/** The deal's value, what its invoices ask for and have been paid, and what is left to invoice. */
+async function loadSummary() {
+  const { dealInvoicing: figures } = await rpc("InvoiceService", "GetDealInvoicing", { name: `${dealName}/invoicing` });
+  const box = $("deal-summary");
+  for (const dd of box.querySelectorAll("[data-figure]")) {
+    const value = figures[dd.dataset.figure];
+    dd.parentElement.hidden = !value?.currencyCode;
+    if (!value?.currencyCode) continue;
+    const over = dd.dataset.figure === "remaining" && value.amount.startsWith("-");
+    dd.textContent = over ? t("summary.over", { amount: moneyOf({ ...value, amount: value.amount.slice(1) }) }) : moneyOf(value);
+    dd.classList.toggle("warning", over);
+  }
+  box.hidden = !figures.currencyCode;
+  const others = figures.otherCurrencyCodes || [];
+  $("deal-summary-note").hidden = !others.length;
+  $("deal-summary-note").textContent = others.length ? t("summary.otherCurrencies", { currencies: others.join(", ") }) : "";
+}
+
 async function load() {
   const [{ invoices: found }, { installments }, { runs = [] }] = await Promise.all([
     rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 }),
@@ -284,7 +302,11 @@ async function load() {
   $("error").hidden = true;
   render();
   renderHistoryFilter();
-  if (changed || !historyLoaded) await loadHistory();
+  // Only when the invoices changed: the summary costs a Pipedrive read (the deal's value). It
+  // is a help, not the panel: without it (Pipedrive unreachable) the list stays.
+  if (changed || !historyLoaded) {
+    await Promise.all([loadHistory(), loadSummary().catch(() => { $("deal-summary").hidden = true; })]);
+  }
   resize();
 }
 
