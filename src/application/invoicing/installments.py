@@ -114,14 +114,9 @@ class ListInstallments:
     visibility: DealVisibility
 
     async def execute(self, ref: DealRef) -> tuple[Installment, ...]:
-        ref.principal.ensure_can_access(ref.company_id)
+        await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
         async with self.uow_factory() as uow:
-            installments = tuple(await uow.installments.for_deal(ref.company_id, ref.deal_id))
-        # Most deals have no schedule: an empty one tells nothing about the deal and costs no
-        # Pipedrive read, so a panel load keeps its budget of visibility reads.
-        if installments:
-            await self.visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
-        return installments
+            return tuple(await uow.installments.for_deal(ref.company_id, ref.deal_id))
 
 
 @dataclass(frozen=True, slots=True)
