@@ -6,11 +6,9 @@ exactly one."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +28,14 @@ from dealbooks.v1 import (
 from domain.messages import MessageCode
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
-from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
+from entrypoints.settings import AppSettings
 from entrypoints.worker import retry_stalled_jobs
 from tests.e2e.conftest import TOKEN_B, bearer
 from tests.e2e.polling import eventually
 from tests.e2e.test_journey import DEAL, MD, free_port, world  # noqa: F401 - the fixture
 from tests.e2e.test_settings_api import error_of, violations
 from tests.e2e.test_workers import start_worker
+from tests.support.demo import process_env, started_emulators
 
 pytestmark = pytest.mark.e2e
 WON_WITHIN_SECONDS = 15.0
@@ -172,26 +171,11 @@ async def test_a_won_deal_gets_one_invoice_and_redelivery_or_winning_again_adds_
 async def test_a_worker_killed_mid_job_still_ends_with_exactly_one_invoice(
     app_settings: AppSettings, pg_engine: object, database_url: str, tmp_path: Path
 ) -> None:
-    http_port = free_port()
-    emulators = Emulators(public_url=f"http://127.0.0.1:{http_port}")
-    await emulators.start()
-    settings = replace(
-        app_settings,
-        public_url=f"http://127.0.0.1:{http_port}",
-        quickbooks=QuickBooksSettings(base_url=emulators.quickbooks_url),
-        pipedrive=PipedriveSettings(oauth_url=emulators.pipedrive_url),
-    )
+    emulators, settings, http_port = await started_emulators(app_settings)
     # The server runs no jobs: the rule's job can only run in the worker killed below.
     service = Service(settings, grpc_port=0, http_port=http_port, run_worker=False)
     await service.start()
-    env = {
-        **os.environ,
-        "DEALBOOKS_DATABASE_URL": database_url,
-        "DEALBOOKS_QUICKBOOKS_BASE_URL": emulators.quickbooks_url,
-        "DEALBOOKS_PIPEDRIVE_OAUTH_URL": emulators.pipedrive_url,
-        "DEALBOOKS_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
-        "DEALBOOKS_LOG_FORMAT": "json",
-    }
+    env = process_env(database_url, emulators, DEALBOOKS_PUBLIC_URL=f"http://127.0.0.1:{http_port}")
     workers: list[subprocess.Popen[bytes]] = []
     try:
         assert service.container is not None
@@ -281,8 +265,14 @@ async def test_a_failed_rule_shows_on_the_deal_with_a_note_and_a_retry_creates_t
         assert run.state == invoice_rule_pb2.INVOICE_RULE_RUN_STATE_FAILED
         assert (run.rule, run.failure_code, run.attempt) == (rule, MessageCode.NO_LINES, 1)
         assert run.failure_message == MessageCode.NO_LINES.english
-        notes = await service.container.gateways.crm().deal_notes(DEMO_COMPANY, "6")
-        assert len([n for n in notes if MessageCode.NO_LINES.english in n]) == 1
+        crm = service.container.gateways.crm()
+
+        async def failure_notes() -> list[str]:
+            notes = await crm.deal_notes(DEMO_COMPANY, "6")
+            return [n for n in notes if MessageCode.NO_LINES.english in n]
+
+        # The note follows the recorded failure (written after it, not in its transaction).
+        assert len(await eventually(failure_notes, bool)) == 1
 
         # The user fixes the deal in Pipedrive, then clicks Retry on the panel.
         await emulators.admin(

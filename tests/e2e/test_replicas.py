@@ -5,12 +5,10 @@ limits hold across them with no 429 reaching a caller and each invoice made once
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -18,12 +16,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dealbooks.v1 import invoice_pb2
-from entrypoints.emulated import US_REALM, Emulators
+from entrypoints.emulated import US_REALM
 from entrypoints.service import Service
-from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
+from entrypoints.settings import AppSettings
 from tests.e2e.conftest import OPERATOR
 from tests.e2e.test_journey import free_port
 from tests.e2e.test_status_sync import create
+from tests.support.demo import process_env, started_emulators
 
 pytestmark = pytest.mark.e2e
 INVOICES_EACH = 15
@@ -58,29 +57,18 @@ async def wait_serving(port: int, replica: subprocess.Popen[bytes], log: Path) -
 async def test_two_replicas_hammering_one_realm_share_its_quickbooks_limits(
     app_settings: AppSettings, pg_engine: object, database_url: str, tmp_path: Path
 ) -> None:
-    http_port = free_port()
     # QuickBooks' real per-realm limits (the default): 500 a minute, 10 a second, 10 at once.
-    emulators = Emulators(public_url=f"http://127.0.0.1:{http_port}")
-    await emulators.start()
-    settings = replace(
-        app_settings,
-        public_url=f"http://127.0.0.1:{http_port}",
-        quickbooks=QuickBooksSettings(base_url=emulators.quickbooks_url),
-        pipedrive=PipedriveSettings(oauth_url=emulators.pipedrive_url),
-    )
+    emulators, settings, http_port = await started_emulators(app_settings)
     service = Service(settings, grpc_port=0, http_port=http_port)
     await service.start()
     replica_grpc = free_port()
-    env = {
-        **os.environ,
-        "DEALBOOKS_DATABASE_URL": database_url,
-        "DEALBOOKS_GRPC_PORT": str(replica_grpc),
-        "DEALBOOKS_HTTP_PORT": str(free_port()),
-        "DEALBOOKS_API_TOKENS": f"{OPERATOR}=*",
-        "DEALBOOKS_QUICKBOOKS_BASE_URL": emulators.quickbooks_url,
-        "DEALBOOKS_PIPEDRIVE_OAUTH_URL": emulators.pipedrive_url,
-        "DEALBOOKS_LOG_FORMAT": "json",
-    }
+    env = process_env(
+        database_url,
+        emulators,
+        DEALBOOKS_GRPC_PORT=str(replica_grpc),
+        DEALBOOKS_HTTP_PORT=str(free_port()),
+        DEALBOOKS_API_TOKENS=f"{OPERATOR}=*",
+    )
     log = tmp_path / "replica.log"
     replica = start_replica(env, log)
     try:

@@ -4,12 +4,10 @@ with SIGKILL mid-job loses nothing and nothing is created twice."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -17,12 +15,13 @@ import pytest
 from sqlalchemy import text
 
 from dealbooks.v1 import invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
-from entrypoints.emulated import US_REALM, Emulators
+from entrypoints.emulated import US_REALM
 from entrypoints.service import Service
-from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
+from entrypoints.settings import AppSettings
 from entrypoints.worker import retry_stalled_jobs
-from tests.e2e.test_journey import DEAL, MD, free_port
+from tests.e2e.test_journey import DEAL, MD
 from tests.e2e.test_status_sync import create
+from tests.support.demo import process_env, started_emulators
 
 pytestmark = pytest.mark.e2e
 INVOICES = 12
@@ -38,26 +37,10 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 async def test_two_workers_and_the_server_share_the_queue_and_a_killed_one_loses_nothing(
     app_settings: AppSettings, pg_engine: object, database_url: str, tmp_path: Path
 ) -> None:
-    http_port = free_port()
-    emulators = Emulators(public_url=f"http://127.0.0.1:{http_port}")
-    await emulators.start()
-    settings = replace(
-        app_settings,
-        public_url=f"http://127.0.0.1:{http_port}",
-        quickbooks=QuickBooksSettings(base_url=emulators.quickbooks_url),
-        pipedrive=PipedriveSettings(oauth_url=emulators.pipedrive_url),
-        worker_concurrency=2,
-    )
+    emulators, settings, http_port = await started_emulators(app_settings, worker_concurrency=2)
     service = Service(settings, grpc_port=0, http_port=http_port)
     await service.start()
-    env = {
-        **os.environ,
-        "DEALBOOKS_DATABASE_URL": database_url,
-        "DEALBOOKS_QUICKBOOKS_BASE_URL": emulators.quickbooks_url,
-        "DEALBOOKS_PIPEDRIVE_OAUTH_URL": emulators.pipedrive_url,
-        "DEALBOOKS_WORKER_CONCURRENCY": "2",
-        "DEALBOOKS_LOG_FORMAT": "json",
-    }
+    env = process_env(database_url, emulators, DEALBOOKS_WORKER_CONCURRENCY="2")
     workers = [start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
     try:
         assert service.container is not None

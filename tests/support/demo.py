@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,8 +12,8 @@ import aiohttp
 
 from emulators.pipedrive.jwt import sign_extension_token
 from entrypoints.demo import DemoStack
-from entrypoints.emulated import DEMO_COMPANY, US_REALM
-from entrypoints.settings import AppSettings
+from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
+from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
 
 ADMIN = 21000001  # Alice Admin, en_US
 
@@ -54,3 +55,33 @@ async def disconnect_quickbooks(demo: DemoStack) -> None:
         ) as answer,
     ):
         assert answer.status == 200, await answer.text()
+
+
+async def started_emulators(
+    settings: AppSettings, **changes: object
+) -> tuple[Emulators, AppSettings, int]:
+    """Both emulators, started, and ``settings`` (with ``changes``) pointing a service at them
+    on a free HTTP port (also returned), for tests that run processes of their own."""
+    http_port = free_port()
+    emulators = Emulators(public_url=f"http://127.0.0.1:{http_port}")
+    await emulators.start()
+    settings = replace(
+        settings,
+        public_url=f"http://127.0.0.1:{http_port}",
+        quickbooks=QuickBooksSettings(base_url=emulators.quickbooks_url),
+        pipedrive=PipedriveSettings(oauth_url=emulators.pipedrive_url),
+        **changes,  # type: ignore[arg-type]
+    )
+    return emulators, settings, http_port
+
+
+def process_env(database_url: str, emulators: Emulators, **variables: str) -> dict[str, str]:
+    """The environment of a `dealbooks` process on the test database and the emulators."""
+    return {
+        **os.environ,
+        "DEALBOOKS_DATABASE_URL": database_url,
+        "DEALBOOKS_QUICKBOOKS_BASE_URL": emulators.quickbooks_url,
+        "DEALBOOKS_PIPEDRIVE_OAUTH_URL": emulators.pipedrive_url,
+        "DEALBOOKS_LOG_FORMAT": "json",
+        **variables,
+    }
