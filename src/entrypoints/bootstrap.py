@@ -61,6 +61,7 @@ from application.installation import (
     StartPipedriveSignIn,
     UninstallPipedrive,
 )
+from application.invoicing.batch import BatchCreateInvoices
 from application.invoicing.create import CreateInvoice
 from application.invoicing.deal_summary import GetDealInvoicing
 from application.invoicing.delete import DeleteInvoice
@@ -106,6 +107,7 @@ from application.templates import (
 from application.timeline import UpdateDealTimeline
 from application.visibility import DealVisibility
 from entrypoints.grpc.auth import TokenAuthenticator
+from entrypoints.grpc.bulk_servicer import BulkInvoiceServicer
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
 from entrypoints.grpc.installment_servicer import InstallmentServicer
@@ -266,6 +268,7 @@ class Services(containers.DeclarativeContainer):
     create = providers.Factory(
         CreateInvoice, uow, accounting, clock, finish, answers, visibility, jobs, crm=crm
     )
+    batch_create = providers.Factory(BatchCreateInvoices, create)
     create_installment_invoice = providers.Factory(CreateInstallmentInvoice, uow, prepare, create)
     schedule_installments = providers.Factory(
         ScheduleInstallments, uow, prepare, create_installment_invoice, clock
@@ -396,8 +399,10 @@ class Entrypoints(containers.DeclarativeContainer):
         schedule=services.schedule_installments,
         list_installments=services.list_installments,
     )
+    bulk_servicer = providers.Factory(BulkInvoiceServicer, batch_create=services.batch_create)
     servicers = providers.Factory(
         Servicers,
+        bulk=bulk_servicer,
         settings=settings_servicer,
         invoice=invoice_servicer,
         customer=customer_servicer,

@@ -42,6 +42,13 @@ MAX_BATCH_REQUESTS: Final = 1000
 BATCHES_IN_FLIGHT: Final = 4
 
 
+def check_batch_size(count: int) -> None:
+    if count > MAX_BATCH_REQUESTS:
+        raise InvalidValueError.of(
+            "requests", MessageCode.TOO_MANY_IN_BATCH, max=str(MAX_BATCH_REQUESTS)
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class BatchCreateInvoicesCommand:
     principal: Principal
@@ -87,10 +94,7 @@ class BatchCreateInvoices:
         then each QuickBooks batch as it is answered); every request gets exactly one."""
         company_id = cmd.company_id
         cmd.principal.ensure_can_access(company_id)
-        if len(cmd.requests) > MAX_BATCH_REQUESTS:
-            raise InvalidValueError.of(
-                "requests", MessageCode.TOO_MANY_IN_BATCH, max=str(MAX_BATCH_REQUESTS)
-            )
+        check_batch_size(len(cmd.requests))
         if not cmd.requests:
             return
         async with self.create.uow_factory() as uow:
