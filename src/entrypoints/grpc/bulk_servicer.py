@@ -25,7 +25,10 @@ from entrypoints.principal import current_principal
 
 
 def _error(exc: ApplicationError | DomainError, prefix: str = "") -> pb.BatchItemError:
-    violations = exc.prefixed(prefix).violations if isinstance(exc, InvalidValueError) else ()
+    if isinstance(exc, InvalidValueError):
+        violations = (exc.prefixed(prefix) if prefix else exc).violations
+    else:
+        violations = ()
     return pb.BatchItemError(
         code=error_catalog.lookup(exc).grpc_code,
         message=getattr(exc, "message", str(exc)),
