@@ -19,6 +19,7 @@ from application.ports.connections import TokenStore
 from dealbooks.v1 import batch_pb2, batch_pb2_grpc, customer_pb2, invoice_pb2
 from dealbooks.v1 import invoice_service_pb2 as invoice_pb
 from domain.connection import Connection, OAuthTokens, Vendor
+from domain.messages import MessageCode
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
 from entrypoints.settings import AppSettings, PipedriveSettings, QuickBooksSettings
@@ -267,8 +268,8 @@ async def test_invalid_requests_are_reported_and_the_valid_ones_proceed(world: W
             error = answers[index].error
             assert error.code == "INVALID_ARGUMENT", error
             assert any(v.field.startswith(field) for v in error.field_violations), error
-        assert answers[1].error.field_violations[0].reason == "REQUEST_ID_REPEATED"
-        assert answers[3].error.field_violations[0].reason == "OTHER_COMPANY_DEAL"
+        assert answers[1].error.field_violations[0].reason == MessageCode.REQUEST_ID_REPEATED
+        assert answers[3].error.field_violations[0].reason == MessageCode.OTHER_COMPANY_DEAL
         too_many = bulk_request(world, DEMO_COMPANY, range(1, 1002))
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await run(channel, world, too_many)
