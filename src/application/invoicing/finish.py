@@ -109,7 +109,11 @@ class FinishInvoiceCreation:
         after a timeout and a re-send by the sweep after a crash are one request to QuickBooks,
         which creates each invoice once and replays its first answer (reference §1.5). Every
         member is sent, finished ones too (a smaller batch would be a different request);
-        outcomes are recorded only on invoices still CREATING. Returns each member as it ends."""
+        outcomes are recorded only on invoices still CREATING. Returns each member as it ends.
+
+        [U] QuickBooks keeps a batch's requestid at least as long as our retries and the sweep
+        take (minutes to hours; Intuit documents no expiry), and answers two identical batches
+        sent at once (two processes finishing the same batch) once, as the emulator does."""
         async with self.uow_factory() as uow:
             stored: list[tuple[Invoice, CreationOptions]] = []
             for invoice_id in members:
