@@ -275,3 +275,34 @@ async def test_invalid_requests_are_reported_and_the_valid_ones_proceed(world: W
             await run(channel, world, too_many)
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert len(await in_quickbooks(world, DEMO_COMPANY)) == 1
+
+
+async def test_a_caller_gone_mid_batch_leaves_nothing_lost_or_made_twice(world: World) -> None:
+    """The stream is cancelled while QuickBooks is working on batches (slow answers): the
+    batches left are queued for the finishing job, which re-sends each as the same request."""
+    emulators = world.emulators
+    await emulators.admin(
+        "quickbooks",
+        "POST",
+        "faults",
+        body={"method": "POST", "path": "/batch$", "latency_ms": 1500, "count": 3},
+    )
+    assert world.service.grpc is not None
+    request = bulk_request(world, DEMO_COMPANY, range(1, 91))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{world.service.grpc.port}") as channel:
+        call = world.stub(channel).BatchCreateInvoices(request, metadata=MD)
+        await asyncio.sleep(0.8)  # stored, the three batches sent, no answer yet
+        call.cancel()
+        left = await stored_states(world, DEMO_COMPANY)
+        assert left.get("creating", 0) > 0, left  # gone mid-batch, not before or after
+        # Queued at once; a batch stored just as the call ended is the sweep's (every minute).
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if await stored_states(world, DEMO_COMPANY) == {"open": 90}:
+                break
+            await asyncio.sleep(0.5)
+        assert await stored_states(world, DEMO_COMPANY) == {"open": 90}
+        assert len(await in_quickbooks(world, DEMO_COMPANY)) == 90
+        again = await run(channel, world, request)
+    assert {a.invoice.state for a in again} == {invoice_pb2.INVOICE_STATE_OPEN}
+    assert len(await in_quickbooks(world, DEMO_COMPANY)) == 90

@@ -119,10 +119,16 @@ class BatchCreateInvoices:
         for outcome in await self._replays(company_id, replays):
             yield outcome
         batches = await self._store(company_id, fresh, replays)
-        for outcome in await self._replays(company_id, replays):  # claimed while storing
-            yield outcome
-        async for outcome in self._send(company_id, batches):
-            yield outcome
+        sending = False
+        try:
+            for outcome in await self._replays(company_id, replays):  # claimed while storing
+                yield outcome
+            sending = True
+            async for outcome in self._send(company_id, batches):
+                yield outcome
+        finally:
+            if not sending and batches:  # the caller went away before any batch was sent
+                await asyncio.shield(self._queue(company_id, batches))
 
     async def _check(
         self,
