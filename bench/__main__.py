@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from bench import (
+    bench_bulk,
     bench_fleet_month,
     bench_invoices,
     bench_metered_reads,
@@ -75,6 +76,7 @@ async def main() -> None:
     figures += await bench_metered_reads.run()
     figures += await bench_fleet_month.run()
     figures += await bench_scale_out.run()
+    figures += await bench_bulk.run()
     write(figures)
     print(table(figures))
 
@@ -85,6 +87,7 @@ ALONE = {
     bench_metered_reads.NAME: (bench_metered_reads.run, bench_metered_reads.PREFIX),
     bench_fleet_month.NAME: (bench_fleet_month.run, bench_fleet_month.PREFIX),
     bench_scale_out.NAME: (bench_scale_out.run, bench_scale_out.PREFIX),
+    bench_bulk.NAME: (bench_bulk.run, bench_bulk.PREFIX),
 }
 
 

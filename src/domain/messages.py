@@ -218,6 +218,12 @@ class MessageCode(StrEnum):
         "Use 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID is best).",
     )
     QUERY_REQUIRED = "QUERY_REQUIRED", "Type at least one character to search for."
+    TOO_MANY_IN_BATCH = "TOO_MANY_IN_BATCH", "At most {max} invoices in one batch."
+    OTHER_COMPANY_DEAL = "OTHER_COMPANY_DEAL", "Must be a deal of the batch's company."
+    REQUEST_ID_REPEATED = (
+        "REQUEST_ID_REPEATED",
+        "Another request of this batch has the same request_id; give each its own.",
+    )
     NOT_A_NAME = "NOT_A_NAME", "'{value}' is not a valid name; expected '{expected}'."
     BODY_NOT_UTF8 = "BODY_NOT_UTF8", "The request body is not UTF-8 text."
     BODY_NOT_MATCHING = "BODY_NOT_MATCHING", "The request body does not match {type}: {problem}"

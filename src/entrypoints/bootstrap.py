@@ -62,6 +62,7 @@ from application.installation import (
     UninstallPipedrive,
 )
 from application.invoice_rules import DeleteInvoiceRule, ListInvoiceRules, SaveInvoiceRule
+from application.invoicing.batch import BatchCreateInvoices
 from application.invoicing.by_rule import (
     ListRuleRuns,
     QueuePendingRuleRuns,
@@ -114,6 +115,7 @@ from application.templates import (
 from application.timeline import UpdateDealTimeline
 from application.visibility import DealVisibility
 from entrypoints.grpc.auth import TokenAuthenticator
+from entrypoints.grpc.bulk_servicer import BulkInvoiceServicer
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
 from entrypoints.grpc.installment_servicer import InstallmentServicer
@@ -274,6 +276,7 @@ class Services(containers.DeclarativeContainer):
     create = providers.Factory(
         CreateInvoice, uow, accounting, clock, finish, answers, visibility, jobs, crm=crm
     )
+    batch_create = providers.Factory(BatchCreateInvoices, create)
     create_installment_invoice = providers.Factory(CreateInstallmentInvoice, uow, prepare, create)
     schedule_installments = providers.Factory(
         ScheduleInstallments, uow, prepare, create_installment_invoice, clock
@@ -417,8 +420,10 @@ class Entrypoints(containers.DeclarativeContainer):
         schedule=services.schedule_installments,
         list_installments=services.list_installments,
     )
+    bulk_servicer = providers.Factory(BulkInvoiceServicer, batch_create=services.batch_create)
     servicers = providers.Factory(
         Servicers,
+        bulk=bulk_servicer,
         settings=settings_servicer,
         invoice=invoice_servicer,
         customer=customer_servicer,

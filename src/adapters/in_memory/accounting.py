@@ -20,11 +20,14 @@ from application.errors import (
     UpstreamUnavailableError,
 )
 from application.ports.accounting import (
+    MAX_BATCH_CREATE,
     AccountingChanges,
     AccountingCustomer,
     AccountingInvoice,
+    BatchCreated,
     CompanyPreferences,
     InvoiceOptions,
+    InvoiceToCreate,
     ItemOption,
     NamedRef,
     TaxCodeOption,
@@ -191,6 +194,38 @@ class InMemoryAccountingGateway:
             self.sales_tax_codes,
             custom_fields=self.custom_fields,
         )
+
+    async def create_invoices(
+        self, company_id: str, invoices: Sequence[InvoiceToCreate | None], *, request_id: str
+    ) -> list[BatchCreated | None]:
+        """As QuickBooks' batch: one call (throttled, failing or replayed as a whole), each
+        item its own create; the same request id with the same items answers the same."""
+        if not 0 < len(invoices) <= MAX_BATCH_CREATE:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_CREATE} invoices")
+        self._enter(company_id, "create_invoices")
+        key = request_id + "|" + ",".join(str(i) for i, w in enumerate(invoices) if w is not None)
+        replay = self._replay(key, "batch")
+        if isinstance(replay, list):
+            return list(replay)
+        outcomes: list[BatchCreated | None] = []
+        for position, wanted in enumerate(invoices):
+            if wanted is None:
+                outcomes.append(None)
+                continue
+            try:
+                outcomes.append(
+                    await self.create_invoice(
+                        company_id,
+                        wanted.invoice,
+                        request_id=f"{request_id}:{position}",
+                        exchange_rate=wanted.exchange_rate,
+                        extras=wanted.extras,
+                    )
+                )
+            except UpstreamRejectedError as exc:
+                outcomes.append(exc)
+        self.requests[f"batch:{key}"] = list(outcomes)
+        return outcomes
 
     async def create_invoice(
         self,

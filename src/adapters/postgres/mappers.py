@@ -129,6 +129,7 @@ def creation_from_json(data: dict[str, Any]) -> CreationOptions:
             **data,
             "link_entity": SourceEntity(entity) if entity else None,
             "extras": extras_from_json(extras) if extras else None,
+            "batch_members": tuple(data.get("batch_members") or ()),
         }
     )
 

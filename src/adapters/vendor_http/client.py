@@ -26,6 +26,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -176,9 +177,12 @@ class VendorHttp:
         params: Mapping[str, str] | None = None,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        budget: tuple[str, RateLimit] | None = None,
     ) -> T:
-        """``method url(connection)`` for the company, its answer as ``read`` makes it."""
-        request = _Request(method, url, params, data, headers or {})
+        """``method url(connection)`` for the company, its answer as ``read`` makes it.
+        ``budget`` (a key prefix and its limit): a second shared limit the call also counts
+        against, per vendor account, beside the vendor's own (e.g. QuickBooks' batch calls)."""
+        request = _Request(method, url, params, data, headers or {}, budget)
         connection = await self._tokens.current(company_id)
         try:
             return await self._tries(connection, request, read)
@@ -259,7 +263,14 @@ class VendorHttp:
         started = time.perf_counter()
         # The slot first, outside what counts as the vendor's failure: the limiter's own
         # trouble (its database) is not the vendor being unreachable.
-        async with self._limiter.slot(key, rules.limit):
+        async with AsyncExitStack() as slots:
+            if request.budget is not None:
+                prefix, limit = request.budget
+                external_id = key.split(":", 1)[1]
+                await slots.enter_async_context(
+                    self._limiter.slot(f"{prefix}:{external_id}", limit)
+                )
+            await slots.enter_async_context(self._limiter.slot(key, rules.limit))
             try:
                 async with self._session.request(
                     request.method,
@@ -316,6 +327,7 @@ class _Request:
     params: Mapping[str, str] | None
     data: bytes | None
     headers: Mapping[str, str]
+    budget: tuple[str, RateLimit] | None = None
 
 
 def _failure(state: RetryCallState) -> RetryableError:

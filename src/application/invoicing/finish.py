@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +18,12 @@ from application.errors import (
 )
 from application.invoicing.follow_up import FollowUpOnDeal
 from application.invoicing.stored import QUICKBOOKS_ACTOR
-from application.ports.accounting import AccountingCustomer, AccountingGateway, AccountingInvoice
+from application.ports.accounting import (
+    AccountingCustomer,
+    AccountingGateway,
+    AccountingInvoice,
+    InvoiceToCreate,
+)
 from application.ports.clock import Clock
 from application.ports.jobs import JobQueue
 from application.ports.persistence import (
@@ -58,6 +64,11 @@ class FinishInvoiceCreation:
         """``execute`` for an invoice the caller just read or stored (with its options)."""
         if invoice.state is not InvoiceState.CREATING:
             return invoice
+        if creation.batch_request_id:
+            sent = await self.finish_batch(
+                invoice.company_id, creation.batch_request_id, creation.batch_members
+            )
+            return sent.get(invoice.id, invoice)
         try:
             customer = await self._ensure_customer(invoice, creation)
             linked = copy.copy(invoice)  # as sent: linked to the customer QuickBooks knows
@@ -89,6 +100,81 @@ class FinishInvoiceCreation:
             if self.jobs is not None and finished.state is not InvoiceState.CREATE_FAILED:
                 await self.jobs.update_deal_fields(invoice.company_id, invoice.deal_id)
         return finished
+
+    async def finish_batch(
+        self, company_id: str, request_id: str, members: Sequence[str]
+    ) -> dict[str, Invoice]:
+        """Finish the invoices sent (or to be sent) together as one QuickBooks batch: the same
+        members in the same order under the same request id, so that a first send, a retry
+        after a timeout and a re-send by the sweep after a crash are one request to QuickBooks,
+        which creates each invoice once and replays its first answer (reference §1.5). Every
+        member is sent, finished ones too (a smaller batch would be a different request);
+        outcomes are recorded only on invoices still CREATING. Returns each member as it ends.
+
+        [U] QuickBooks keeps a batch's requestid at least as long as our retries and the sweep
+        take (minutes to hours; Intuit documents no expiry), and answers two identical batches
+        sent at once (two processes finishing the same batch) once, as the emulator does."""
+        async with self.uow_factory() as uow:
+            stored: list[tuple[Invoice, CreationOptions]] = []
+            for invoice_id in members:
+                invoice = await uow.invoices.get(company_id, invoice_id)
+                if invoice is None:
+                    raise NotFoundError(ResourceType.INVOICE, invoice_id)
+                stored.append(
+                    (invoice, await uow.invoices.creation_options(company_id, invoice_id))
+                )
+        current: dict[str, Invoice] = {invoice.id: invoice for invoice, _ in stored}
+        if all(invoice.state is not InvoiceState.CREATING for invoice, _ in stored):
+            return current
+        wanted: list[InvoiceToCreate | None] = []
+        customers: list[AccountingCustomer | UpstreamRejectedError] = []
+        try:
+            for invoice, creation in stored:
+                try:
+                    customer = await self._ensure_customer(invoice, creation)
+                except UpstreamRejectedError as exc:
+                    customers.append(exc)  # its place stays empty: the others keep their bIds
+                    wanted.append(None)
+                    continue
+                customers.append(customer)
+                linked = copy.copy(invoice)
+                linked.customer = invoice.customer.with_quickbooks_id(customer.id)
+                rate = creation.exchange_rate
+                wanted.append(
+                    InvoiceToCreate(linked, Decimal(rate) if rate else None, extras=creation.extras)
+                )
+            outcomes = await self.accounting.create_invoices(
+                company_id, wanted, request_id=request_id
+            )
+        except (UpstreamUnavailableError, IntegrationNotConnectedError) as exc:
+            log.warning(
+                "invoice.batch_deferred",
+                company_id=company_id,
+                batch_request_id=request_id,
+                invoices=len(members),
+                reason=exc.reason,
+                detail=exc.message,
+            )
+            return current  # still CREATING; a retry or the background sweep re-sends it
+        for (invoice, creation), linked_to, outcome in zip(
+            stored, customers, outcomes, strict=True
+        ):
+            if invoice.state is not InvoiceState.CREATING:
+                continue
+            if isinstance(linked_to, UpstreamRejectedError):
+                current[invoice.id], _ = await self._record(invoice, rejected=linked_to)
+            elif isinstance(outcome, UpstreamRejectedError):
+                current[invoice.id], _ = await self._record(invoice, rejected=outcome)
+            elif outcome is not None:
+                finished, confirmed_here = await self._record(
+                    invoice, created=outcome, customer=linked_to, requested_by=creation.requested_by
+                )
+                current[invoice.id] = finished
+                if confirmed_here:
+                    await self._start_follow_up(company_id, invoice.id)
+                    if self.jobs is not None and finished.state is not InvoiceState.CREATE_FAILED:
+                        await self.jobs.update_deal_fields(company_id, invoice.deal_id)
+        return current
 
     async def _ensure_customer(
         self, invoice: Invoice, creation: CreationOptions

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, Protocol
 
+from application.errors import UpstreamRejectedError
 from domain.connection import OAuthTokens
 from domain.customer import Customer
 from domain.invoice import Invoice
@@ -152,6 +153,23 @@ class AccountingChanges:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceToCreate:
+    """One invoice of a batch create: linked to its QuickBooks customer, as ``create_invoice``
+    takes it."""
+
+    invoice: Invoice
+    exchange_rate: Decimal | None = None
+    extras: InvoiceExtras | None = None
+
+
+#: What one item of a batch create came to: the invoice QuickBooks made, or why it refused it.
+BatchCreated = AccountingInvoice | UpstreamRejectedError
+
+#: At most this many invoices in one batch create (QuickBooks' batch limit, reference §4.8).
+MAX_BATCH_CREATE: Final = 30
+
+
 class AccountingGateway(Protocol):
     async def search_customers(
         self, company_id: str, text: str, *, limit: int = 20
@@ -193,6 +211,17 @@ class AccountingGateway(Protocol):
     async def exchange_rate(self, company_id: str, currency: str, as_of: date) -> Decimal:
         """Home-currency units per unit of ``currency`` on ``as_of``: the rate QuickBooks uses
         for an invoice that does not set one (a metered read)."""
+        ...
+
+    async def create_invoices(
+        self, company_id: str, invoices: Sequence[InvoiceToCreate | None], *, request_id: str
+    ) -> list[BatchCreated | None]:
+        """Up to ``MAX_BATCH_CREATE`` invoices in one call, their outcomes in the same order
+        (None stays None: a place left empty keeps the others where they were).
+        ``request_id`` (≤ 36 characters) makes the call exactly once: the same id with the
+        same invoices in the same order answers what the first call did. A failure of the
+        whole call raises as ``create_invoice`` does (and created nothing, or, for a lost
+        answer, what a repeat with the same id will report)."""
         ...
 
     async def create_invoice(

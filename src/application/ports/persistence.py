@@ -121,6 +121,11 @@ class CreationOptions:
     exchange_rate: str | None = None  # the user's own rate, as text; None: QuickBooks' rate
     # Private note, custom fields, CC/BCC, online payment (the template's, then the user's).
     extras: InvoiceExtras | None = None
+    # Sent with others in one QuickBooks batch: its request id and every member invoice's id,
+    # in the order sent. Set when the invoice is stored, so that finishing it after a crash or
+    # a timeout re-sends the very same batch, which QuickBooks answers once.
+    batch_request_id: str | None = None
+    batch_members: tuple[str, ...] = ()
 
 
 class InvoiceRepository(Protocol):

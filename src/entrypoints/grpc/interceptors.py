@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeAlias, cast
 
 import grpc
@@ -65,22 +66,60 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         if wrapped is not None:
             return wrapped
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None or method.startswith(OPEN_SERVICES):
+        if handler is None or method.startswith(OPEN_SERVICES):
             return handler
-        wrapped = self._wrap(method, handler)
+        if handler.unary_unary is not None:
+            wrapped = self._wrap(method, handler)
+        elif handler.unary_stream is not None:
+            wrapped = self._wrap_stream(method, handler)
+        else:
+            return handler
         self._handlers[method] = wrapped
         return wrapped
 
     def _wrap(self, method: str, handler: Handler) -> Handler:
         # In grpc.aio the behaviour is a coroutine function (the stubs describe grpc's sync one).
         inner = cast(Callable[[Any, Context], Awaitable[Any]], handler.unary_unary)
+        scope = self._scope(method)
+
+        async def wrapper(request: Any, context: Context) -> Any:
+            async with scope(context):
+                return await inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapper,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _wrap_stream(self, method: str, handler: Handler) -> Handler:
+        """A server-streaming method: the same request id, authentication, log and error
+        mapping; an error after some answers ends the stream with its status."""
+        inner = cast(Callable[[Any, Context], AsyncIterator[Any]], handler.unary_stream)
+        scope = self._scope(method)
+
+        async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
+            async with scope(context):
+                async for answer in inner(request, context):
+                    yield answer
+
+        return grpc.unary_stream_rpc_method_handler(
+            wrapper,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _scope(self, method: str) -> Callable[[Context], AbstractAsyncContextManager[None]]:
+        """What every call of ``method`` runs inside: request id, principal, metrics, access
+        log, and the mapping of an exception to its status."""
         authenticate = self._authenticator.authenticate
         requests = self._metrics.rpc_requests
         succeeded = requests.labels(method=method, code="OK")  # the usual outcome, bound once
         duration = self._metrics.rpc_duration.labels(method=method)
         running = self._running
 
-        async def wrapper(request: Any, context: Context) -> Any:
+        @asynccontextmanager
+        async def scope(context: Context) -> AsyncIterator[None]:
             started = time.perf_counter()
             request_id = authorization = None
             for key, value in context.invocation_metadata() or ():
@@ -98,7 +137,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                 running.add(task)
             try:
                 set_principal(authenticate(authorization))
-                return await inner(request, context)
+                yield
             except grpc.aio.AbortError:
                 status_code = context.code()
                 code = status_code.name if isinstance(status_code, grpc.StatusCode) else "ABORTED"
@@ -124,8 +163,4 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
                 duration.observe(elapsed)
                 log.info("rpc.completed", code=code, duration_ms=round(elapsed * 1000, 2))
 
-        return grpc.unary_unary_rpc_method_handler(
-            wrapper,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return scope

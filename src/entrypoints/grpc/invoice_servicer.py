@@ -64,6 +64,21 @@ def _template(company_id: str, name: str) -> str:
     return template_id if company == company_id else name
 
 
+def create_command(request: pb.CreateInvoiceRequest) -> CreateInvoiceCommand:
+    """The command a CreateInvoiceRequest stands for (alone or in a batch)."""
+    ref = _deal(request.parent)
+    data = invoice_input_from_proto(
+        request.invoice,
+        update_customer_details=_COPY.get(
+            request.customer_details_copy, True if request.update_customer_details else None
+        ),
+        exchange_rate=request.exchange_rate,
+        template_id=_template(ref.company_id, request.template),
+        deposit=request.deposit,
+    )
+    return CreateInvoiceCommand(ref, data, request.request_id)
+
+
 def _invoice(name: str) -> InvoiceRef:
     company, deal, invoice = parse_invoice_name(name)
     return InvoiceRef(current_principal(), company, deal, invoice)
@@ -95,17 +110,7 @@ class InvoiceServicer(invoice_service_pb2_grpc.InvoiceServiceServicer):
     async def CreateInvoice(
         self, request: pb.CreateInvoiceRequest, context: Context
     ) -> pb.CreateInvoiceResponse:
-        ref = _deal(request.parent)
-        data = invoice_input_from_proto(
-            request.invoice,
-            update_customer_details=_COPY.get(
-                request.customer_details_copy, True if request.update_customer_details else None
-            ),
-            exchange_rate=request.exchange_rate,
-            template_id=_template(ref.company_id, request.template),
-            deposit=request.deposit,
-        )
-        view = await self.create.execute(CreateInvoiceCommand(ref, data, request.request_id))
+        view = await self.create.execute(create_command(request))
         return pb.CreateInvoiceResponse(invoice=invoice_to_proto(view))
 
     async def GetInvoice(

@@ -11,6 +11,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dealbooks.v1 import (
+    batch_pb2,
+    batch_pb2_grpc,
     connection_service_pb2,
     connection_service_pb2_grpc,
     customer_service_pb2,
@@ -23,6 +25,7 @@ from dealbooks.v1 import (
     settings_service_pb2_grpc,
 )
 from entrypoints.grpc.auth import TokenAuthenticator
+from entrypoints.grpc.bulk_servicer import BulkInvoiceServicer
 from entrypoints.grpc.connection_servicer import ConnectionServicer
 from entrypoints.grpc.customer_servicer import CustomerServicer
 from entrypoints.grpc.installment_servicer import InstallmentServicer
@@ -36,9 +39,11 @@ INVOICE_SERVICE = invoice_service_pb2.DESCRIPTOR.services_by_name["InvoiceServic
 CUSTOMER_SERVICE = customer_service_pb2.DESCRIPTOR.services_by_name["CustomerService"]
 CONNECTION_SERVICE = connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"]
 INSTALLMENT_SERVICE = installment_pb2.DESCRIPTOR.services_by_name["InstallmentService"]
+BULK_INVOICE_SERVICE = batch_pb2.DESCRIPTOR.services_by_name["BulkInvoiceService"]
 SERVICE_NAMES = tuple(
     s.full_name
     for s in (
+        BULK_INVOICE_SERVICE,
         SETTINGS_SERVICE,
         INVOICE_SERVICE,
         CUSTOMER_SERVICE,
@@ -60,6 +65,8 @@ class Servicers:
     customer: CustomerServicer
     connection: ConnectionServicer
     installment: InstallmentServicer
+    # gRPC only: a server stream, which the UI's JSON API (unary calls) does not serve.
+    bulk: BulkInvoiceServicer
 
     def by_service(self) -> dict[ServiceDescriptor, object]:
         return {
@@ -117,6 +124,7 @@ async def build_server(
         servicers.connection, server
     )
     installment_pb2_grpc.add_InstallmentServiceServicer_to_server(servicers.installment, server)
+    batch_pb2_grpc.add_BulkInvoiceServiceServicer_to_server(servicers.bulk, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

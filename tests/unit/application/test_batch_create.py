@@ -1,0 +1,139 @@
+"""BatchCreateInvoices with in-memory fakes: batches of 30, each request once, and a batch whose
+answer was lost finished by re-sending it as the same request (one invoice each)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from adapters.in_memory.accounting import InMemoryAccountingGateway
+from application.commands import CreateInvoiceCommand
+from application.errors import RequestIdReusedError, UpstreamUnavailableError
+from application.invoicing.batch import (
+    BatchCreateInvoices,
+    BatchCreateInvoicesCommand,
+    BatchItemOutcome,
+)
+from application.ports.accounting import BatchCreated, InvoiceToCreate
+from application.reasons import Reason
+from domain.errors import InvalidValueError
+from domain.invoice import InvoiceState
+from domain.messages import MessageCode
+from tests.unit.application.invoicing_world import (
+    COMPANY,
+    USER,
+    World,
+    an_invoice_input,
+    deal_ref,
+)
+
+
+class LosesAnswers(InMemoryAccountingGateway):
+    """QuickBooks commits each batch, and the first ``lost`` answers never arrive."""
+
+    def __init__(self, lost: int) -> None:
+        super().__init__()
+        self.lost = lost
+
+    async def create_invoices(
+        self, company_id: str, invoices: Sequence[InvoiceToCreate | None], *, request_id: str
+    ) -> list[BatchCreated | None]:
+        outcomes = await super().create_invoices(company_id, invoices, request_id=request_id)
+        if self.lost:
+            self.lost -= 1
+            raise UpstreamUnavailableError("timed out", reason=Reason.QUICKBOOKS_UNAVAILABLE)
+        return outcomes
+
+
+def requests(count: int, prefix: str = "bulk") -> list[CreateInvoiceCommand]:
+    return [
+        CreateInvoiceCommand(deal_ref(deal_id=str(100 + n)), an_invoice_input(), f"{prefix}-{n}")
+        for n in range(count)
+    ]
+
+
+async def run(world: World, items: list[CreateInvoiceCommand]) -> list[BatchItemOutcome]:
+    batch = BatchCreateInvoices(world.create)
+    command = BatchCreateInvoicesCommand(USER, COMPANY, items)
+    return sorted([o async for o in batch.execute(command)], key=lambda o: o.index)
+
+
+def created_in_quickbooks(world: World) -> int:
+    return len(world.qbo.invoices)
+
+
+async def test_65_requests_go_in_three_batches_and_each_makes_one_invoice() -> None:
+    world = World()
+    outcomes = await run(world, requests(65))
+    assert [o.index for o in outcomes] == list(range(65))
+    assert {o.invoice.state for o in outcomes if o.invoice} == {InvoiceState.OPEN}
+    assert created_in_quickbooks(world) == 65
+    assert world.qbo.calls.count("create_invoices") == 3
+    # The same requests again: the same invoices, nothing new in QuickBooks, no batch sent.
+    again = await run(world, requests(65))
+    assert [o.invoice.id for o in again if o.invoice] == [
+        o.invoice.id for o in outcomes if o.invoice
+    ]
+    assert created_in_quickbooks(world) == 65
+    assert world.qbo.calls.count("create_invoices") == 3
+
+
+async def test_a_batch_whose_answer_was_lost_is_finished_as_the_same_request() -> None:
+    world = World(qbo=LosesAnswers(lost=2))
+    outcomes = await run(world, requests(40))
+    assert {o.invoice.state for o in outcomes if o.invoice} == {InvoiceState.CREATING}
+    assert created_in_quickbooks(world) == 40  # QuickBooks made them; nobody heard
+    # The finishing job for any one member re-sends its whole batch: all 30 are recorded.
+    first = outcomes[0].invoice
+    assert first is not None
+    finished = await world.finish.execute(COMPANY, first.id)
+    assert finished.state is InvoiceState.OPEN
+    states = []
+    for outcome in outcomes:
+        assert outcome.invoice is not None
+        async with world.uow() as uow:
+            invoice = await uow.invoices.get(COMPANY, outcome.invoice.id)
+        assert invoice is not None
+        states.append(invoice.state)
+    assert states.count(InvoiceState.OPEN) == 30
+    # A client retry of the whole request finishes the other batch: still 40 in QuickBooks.
+    again = await run(world, requests(40))
+    assert {o.invoice.state for o in again if o.invoice} == {InvoiceState.OPEN}
+    assert created_in_quickbooks(world) == 40
+
+
+async def test_invalid_requests_are_reported_and_the_others_proceed() -> None:
+    world = World()
+    items = requests(3)
+    items[1] = CreateInvoiceCommand(items[1].deal, an_invoice_input(lines=()), "bulk-1")
+    items.append(CreateInvoiceCommand(items[0].deal, items[0].invoice, "bulk-0"))  # repeated
+    items.append(CreateInvoiceCommand(items[2].deal, an_invoice_input(), ""))  # no request id
+    outcomes = await run(world, items)
+    assert [o.error is None for o in outcomes] == [True, False, True, False, False]
+    assert isinstance(outcomes[1].error, InvalidValueError)
+    assert outcomes[1].error.violations[0].field.startswith("requests[1].invoice")
+    assert isinstance(outcomes[3].error, InvalidValueError)
+    assert outcomes[3].error.violations[0].code is MessageCode.REQUEST_ID_REPEATED
+    assert isinstance(outcomes[4].error, InvalidValueError)
+    assert outcomes[4].error.violations[0].field == "requests[4].request_id"
+    assert created_in_quickbooks(world) == 2
+
+
+async def test_a_request_id_reused_for_another_invoice_is_refused() -> None:
+    world = World()
+    await run(world, requests(1))
+    changed = CreateInvoiceCommand(
+        deal_ref(deal_id="100"), an_invoice_input(memo="other"), "bulk-0"
+    )
+    [outcome] = await run(world, [changed])
+    assert isinstance(outcome.error, RequestIdReusedError)
+    assert created_in_quickbooks(world) == 1
+
+
+async def test_more_than_1000_requests_are_refused_whole() -> None:
+    world = World()
+    with pytest.raises(InvalidValueError) as raised:
+        await run(world, requests(1001))
+    assert raised.value.violations[0].code is MessageCode.TOO_MANY_IN_BATCH
+    assert created_in_quickbooks(world) == 0
