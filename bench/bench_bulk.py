@@ -23,7 +23,6 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -34,7 +33,6 @@ from bench.harness import Figure
 from bench.server import TOKEN
 from dealbooks.v1 import batch_pb2, batch_pb2_grpc, customer_pb2, invoice_pb2
 from dealbooks.v1 import invoice_service_pb2 as invoice_pb
-from domain.connection import Connection, OAuthTokens, Vendor
 from emulators.quickbooks.app import EMULATOR
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
@@ -90,30 +88,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def _connect_second(emulators: Emulators, service: Service) -> None:
-    assert service.container is not None
-    now = datetime.now(UTC)
-    minted = await emulators.admin("quickbooks", "POST", "tokens", realm_id=SECOND_REALM)
-    await service.container.gateways.token_store().save(
-        Connection(
-            company_id=SECOND_COMPANY,
-            vendor=Vendor.QUICKBOOKS,
-            external_id=SECOND_REALM,
-            tokens=OAuthTokens(
-                minted["access_token"],
-                minted["refresh_token"],
-                now + timedelta(seconds=int(minted["expires_in"])),
-                now + timedelta(seconds=int(minted["x_refresh_token_expires_in"])),
-            ),
-            display_name="Second Books (US)",
-            environment="sandbox",
-            connected_by="bench",
-            connected_at=now,
-            updated_at=now,
-        )
-    )
 
 
 def _requests(
@@ -291,7 +265,9 @@ async def _bench(database_url: str) -> list[Figure]:
         first, second = (c["customers"][CUSTOMER] for c in seeded["companies"])
         customers = {DEMO_COMPANY: first, SECOND_COMPANY: second}
         await emulators.connect(service.container.gateways.token_store())
-        await _connect_second(emulators, service)
+        await emulators.connect_quickbooks(
+            service.container.gateways.token_store(), SECOND_REALM, SECOND_COMPANY
+        )
         log = _watch(emulators)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
             stub = batch_pb2_grpc.BulkInvoiceServiceStub(channel)

@@ -138,8 +138,11 @@ class Emulators:
         )
         await self.connect_quickbooks(token_store, realm)
 
-    async def connect_quickbooks(self, token_store: TokenStore, realm: str = US_REALM) -> None:
-        """Connect the demo Pipedrive company to one of the emulator's QuickBooks companies."""
+    async def connect_quickbooks(
+        self, token_store: TokenStore, realm: str = US_REALM, company_id: str = DEMO_COMPANY
+    ) -> None:
+        """Connect a Pipedrive company (the demo's unless said) to one of the emulator's
+        QuickBooks companies."""
         now = datetime.now(UTC)
         quickbooks = await self.admin("quickbooks", "POST", "tokens", realm_id=realm)
         # As the connect flow keeps it from CompanyInfo.DefaultTimeZone.
@@ -147,7 +150,7 @@ class Emulators:
         zone = next((c["time_zone"] for c in companies if c["realm_id"] == realm), "")
         await token_store.save(
             Connection(
-                company_id=DEMO_COMPANY,
+                company_id=company_id,
                 vendor=Vendor.QUICKBOOKS,
                 external_id=realm,
                 tokens=OAuthTokens(

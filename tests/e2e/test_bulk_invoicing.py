@@ -9,16 +9,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 from sqlalchemy import text
 
-from application.ports.connections import TokenStore
 from dealbooks.v1 import batch_pb2, batch_pb2_grpc, customer_pb2, invoice_pb2
 from dealbooks.v1 import invoice_service_pb2 as invoice_pb
-from domain.connection import Connection, OAuthTokens, Vendor
 from domain.messages import MessageCode
 from entrypoints.emulated import DEMO_COMPANY, US_REALM, Emulators
 from entrypoints.service import Service
@@ -42,30 +39,6 @@ class World:
 
     def stub(self, channel: grpc.aio.Channel) -> batch_pb2_grpc.BulkInvoiceServiceStub:
         return batch_pb2_grpc.BulkInvoiceServiceStub(channel)
-
-
-async def connect_second(emulators: Emulators, store: TokenStore) -> None:
-    """A second Pipedrive company on its own QuickBooks company (the first is the demo's)."""
-    now = datetime.now(UTC)
-    minted = await emulators.admin("quickbooks", "POST", "tokens", realm_id=SECOND_REALM)
-    await store.save(
-        Connection(
-            company_id=SECOND_COMPANY,
-            vendor=Vendor.QUICKBOOKS,
-            external_id=SECOND_REALM,
-            tokens=OAuthTokens(
-                minted["access_token"],
-                minted["refresh_token"],
-                now + timedelta(seconds=int(minted["expires_in"])),
-                now + timedelta(seconds=int(minted["x_refresh_token_expires_in"])),
-            ),
-            display_name="Second Books (US)",
-            environment="sandbox",
-            connected_by="test",
-            connected_at=now,
-            updated_at=now,
-        )
-    )
 
 
 @pytest.fixture
@@ -100,7 +73,7 @@ async def world(app_settings: AppSettings, pg_engine: object) -> AsyncIterator[W
         )
         first, second = (c["customers"][CUSTOMER] for c in seeded["companies"])
         await emulators.connect(store)
-        await connect_second(emulators, store)
+        await emulators.connect_quickbooks(store, SECOND_REALM, SECOND_COMPANY)
         yield World(
             service,
             emulators,
