@@ -20,6 +20,11 @@ class InvoiceState(StrEnum):
     DELETED = "deleted"
 
 
+#: States of an invoice that does not stand (QuickBooks refused it, or it was voided or
+#: deleted): a deal with only these has no invoice to show for its sale.
+NOT_LIVE: Final = frozenset({InvoiceState.CREATE_FAILED, InvoiceState.VOIDED, InvoiceState.DELETED})
+
+
 class InvoiceStatus(StrEnum):
     """The label shown to users: the state, or OVERDUE when an unpaid invoice is past due."""
 

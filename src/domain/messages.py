@@ -49,6 +49,7 @@ class MessageCode(StrEnum):
     NOT_A_COUNT = "NOT_A_COUNT", "Must be a whole number, 0 or more."
     NEEDS_TIME_ZONE = "NEEDS_TIME_ZONE", "Must carry a time zone."
     NOT_A_DATE = "NOT_A_DATE", "'{value}' is not a date (use YYYY-MM-DD)."
+    NOT_A_MONTH = "NOT_A_MONTH", "'{value}' is not a month (use YYYY-MM)."
     # Numbers and money
     NOT_A_NUMBER = "NOT_A_NUMBER", "'{value}' is not a number."
     NUMBER_NOT_BOOLEAN = "NUMBER_NOT_BOOLEAN", "Must be a decimal number, not true or false."
@@ -219,6 +220,7 @@ class MessageCode(StrEnum):
     )
     QUERY_REQUIRED = "QUERY_REQUIRED", "Type at least one character to search for."
     TOO_MANY_IN_BATCH = "TOO_MANY_IN_BATCH", "At most {max} invoices in one batch."
+    DEAL_REPEATED = "DEAL_REPEATED", "This deal is already in the list."
     OTHER_COMPANY_DEAL = "OTHER_COMPANY_DEAL", "Must be a deal of the batch's company."
     REQUEST_ID_REPEATED = (
         "REQUEST_ID_REPEATED",

@@ -90,6 +90,7 @@ from application.invoicing.refresh import RefreshInvoices
 from application.invoicing.send import SendInvoice
 from application.invoicing.stored import InvoiceAnswers
 from application.invoicing.void import VoidInvoice
+from application.invoicing.won_deals import InvoiceDeals, ListWonDeals
 from application.settings import (
     AllowedActions,
     GetSettings,
@@ -277,6 +278,8 @@ class Services(containers.DeclarativeContainer):
         CreateInvoice, uow, accounting, clock, finish, answers, visibility, jobs, crm=crm
     )
     batch_create = providers.Factory(BatchCreateInvoices, create)
+    list_won_deals = providers.Factory(ListWonDeals, uow, crm, accounting, clock, visibility)
+    invoice_deals = providers.Factory(InvoiceDeals, prepare, batch_create)
     create_installment_invoice = providers.Factory(CreateInstallmentInvoice, uow, prepare, create)
     schedule_installments = providers.Factory(
         ScheduleInstallments, uow, prepare, create_installment_invoice, clock
@@ -420,7 +423,12 @@ class Entrypoints(containers.DeclarativeContainer):
         schedule=services.schedule_installments,
         list_installments=services.list_installments,
     )
-    bulk_servicer = providers.Factory(BulkInvoiceServicer, batch_create=services.batch_create)
+    bulk_servicer = providers.Factory(
+        BulkInvoiceServicer,
+        batch_create=services.batch_create,
+        list_won=services.list_won_deals,
+        invoice_deals=services.invoice_deals,
+    )
     servicers = providers.Factory(
         Servicers,
         bulk=bulk_servicer,

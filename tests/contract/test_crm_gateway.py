@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import AsyncIterator
 from dataclasses import astuple, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -95,6 +95,10 @@ class Harness(Protocol):
     async def seed(self) -> Seeded: ...
 
     async def delete_deal(self, seeded: Seeded, deal_id: str) -> None: ...
+
+    async def set_status(self, seeded: Seeded, deal_id: str, status: str) -> None:
+        """Mark the deal won (now), lost or open, as a user does in Pipedrive."""
+        ...
 
     async def add_member(self, seeded: Seeded, name: str) -> str:
         """A user of the company who is not an admin; their id."""
@@ -204,6 +208,13 @@ class FakeHarness:
         key = (seeded.company_id, deal_id)
         self.fake.deals[key] = replace(self.fake.deals[key], deleted=True)
 
+    async def set_status(self, seeded: Seeded, deal_id: str, status: str) -> None:
+        key = (seeded.company_id, deal_id)
+        if status == "won":
+            self.fake.win_deal(*key, datetime.now(UTC))
+        else:
+            self.fake.won.pop(key, None)
+
     async def add_member(self, seeded: Seeded, name: str) -> str:
         members = self.fake.members.setdefault(seeded.company_id, {seeded.user_id})
         user_id = str(21000001 + len(members))
@@ -265,6 +276,9 @@ class PipedriveHarness:
 
     async def delete_deal(self, seeded: Seeded, deal_id: str) -> None:
         await self.handle.admin("DELETE", f"/deals/{deal_id}")
+
+    async def set_status(self, seeded: Seeded, deal_id: str, status: str) -> None:
+        await self.handle.admin("PATCH", f"/deals/{deal_id}", {"status": status})
 
     async def add_member(self, seeded: Seeded, name: str) -> str:
         user = {"name": name, "email": f"{name.lower()}@contract-test.test"}
@@ -503,6 +517,27 @@ async def test_a_deal_shown_to_owner_and_followers_is_permitted_to_them_only(
 
     assert {seeded.user_id, follower} <= permitted
     assert outsider not in permitted
+
+
+async def test_won_deals_are_listed_by_when_they_were_won_and_only_while_won(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    company = seeded.company_id
+    await harness.set_status(seeded, seeded.deal_id, "won")
+    await harness.set_status(seeded, seeded.bare_deal_id, "won")
+    now = datetime.now(UTC)
+    today = (now - timedelta(hours=1), now + timedelta(hours=1))
+
+    won = await harness.gateway.won_deals(company, *today)
+
+    assert {d.id for d in won} == {seeded.deal_id, seeded.bare_deal_id}
+    deal = next(d for d in won if d.id == seeded.deal_id)
+    assert (deal.title, deal.value, deal.currency) == ("Website relaunch", Decimal(8216), "EUR")
+    assert today[0] <= deal.won_time < today[1]
+    assert await harness.gateway.won_deals(company, now - timedelta(days=9), today[0]) == []
+    await harness.set_status(seeded, seeded.bare_deal_id, "lost")
+    assert [d.id for d in await harness.gateway.won_deals(company, *today)] == [seeded.deal_id]
 
 
 async def test_who_may_see_an_unknown_or_deleted_deal_is_not_found(harness: Harness) -> None:

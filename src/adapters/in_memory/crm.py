@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from application.ports.crm import (
     DealFieldKeys,
     DealInvoiceTotals,
     DealParties,
+    WonDeal,
 )
 from application.reasons import Reason, ResourceType
 from domain.field_mapping import SourceEntity
@@ -60,6 +62,7 @@ class InMemoryCrmGateway:
         self.permitted_reads: list[tuple[str, str]] = []
         self.visibility_error: ApplicationError | None = None  # raised by the reads when set
         self.permission_sets: dict[str, list[CrmPermissionSet]] = {}  # company -> its sets
+        self.won: dict[tuple[str, str], datetime] = {}  # (company, deal) -> when it was won
 
     def add_deal(self, company_id: str, deal: Deal) -> None:
         self.deals[(company_id, deal.id)] = deal
@@ -77,6 +80,20 @@ class InMemoryCrmGateway:
     async def deal_value(self, company_id: str, deal_id: str) -> tuple[Decimal, str]:
         deal = await self.get_deal(company_id, deal_id)
         return deal.value, deal.currency
+
+    def win_deal(self, company_id: str, deal_id: str, when: datetime) -> None:
+        self.won[(company_id, deal_id)] = when
+
+    async def won_deals(self, company_id: str, since: datetime, until: datetime) -> list[WonDeal]:
+        found = [
+            WonDeal(deal.id, deal.title, deal.value, deal.currency, when)
+            for (company, deal_id), when in self.won.items()
+            if company == company_id
+            and since <= when < until
+            and (deal := self.deals.get((company, deal_id))) is not None
+            and not deal.deleted
+        ]
+        return sorted(found, key=lambda d: (d.won_time, int(d.id)), reverse=True)
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
         return list(self.fields)

@@ -35,6 +35,7 @@ from domain.field_mapping import SourceEntity
 from domain.installment_schedule import Installment
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_rule import InvoiceRule, RuleRun
+from domain.invoice_state import NOT_LIVE
 from domain.invoice_template import InvoiceTemplate
 from domain.settings import CompanySettings
 
@@ -186,8 +187,18 @@ class InMemoryInvoiceRepository:
             newest_first(self._invoices.rows(), company_id, deal_id, limit, after)
         )
 
-    async def deal_ids(self, company_id: str) -> list[str]:
-        return sorted({i.deal_id for i in self._invoices.rows() if i.company_id == company_id})
+    async def deal_ids(
+        self, company_id: str, *, among: Sequence[str] | None = None, live: bool = False
+    ) -> list[str]:
+        return sorted(
+            {
+                i.deal_id
+                for i in self._invoices.rows()
+                if i.company_id == company_id
+                and (among is None or i.deal_id in among)
+                and not (live and i.state in NOT_LIVE)
+            }
+        )
 
     async def find_by_quickbooks_ids(
         self, company_id: str, quickbooks_ids: Sequence[str]

@@ -7,7 +7,7 @@ import asyncio
 import html
 import re
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, cast
 
@@ -22,6 +22,7 @@ from adapters.pipedrive.mappers import (
     id_text,
     is_deleted,
     webhook_from_payload,
+    won_deal_of,
 )
 from adapters.pipedrive.oauth import user_from_payload
 from adapters.pipedrive.payloads import (
@@ -44,6 +45,7 @@ from application.ports.crm import (
     DealFieldKeys,
     DealInvoiceTotals,
     DealParties,
+    WonDeal,
 )
 from application.reasons import MetadataKey, Reason, ResourceType
 from domain.field_mapping import SourceEntity
@@ -113,11 +115,13 @@ class PipedriveCrmGateway:
         body = await self._client.request(company_id, "GET", path, resource=resource)
         return body.get("data")
 
-    async def _get_pages(self, company_id: str, path: str) -> list[dict[str, Any]]:
+    async def _get_pages(
+        self, company_id: str, path: str, query: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(1000):  # a guard against a cursor that never ends
-            params = {"limit": PAGE_LIMIT}
+            params: dict[str, Any] = {**(query or {}), "limit": PAGE_LIMIT}
             if cursor:
                 params["cursor"] = cursor
             body = await self._client.request(company_id, "GET", path, params=params)
@@ -184,6 +188,27 @@ class PipedriveCrmGateway:
             return deal_value_of(data)
         except PayloadError as exc:
             raise bad_response(str(exc)) from exc
+
+    async def won_deals(self, company_id: str, since: datetime, until: datetime) -> list[WonDeal]:
+        """``GET /api/v2/deals?status=won&updated_since=`` (``deals:read``, 10 tokens a page of
+        500): a deal won since ``since`` was updated since then too, so Pipedrive narrows the
+        list; the won time decides."""
+        data = await self._get_pages(
+            company_id,
+            "/api/v2/deals",
+            {
+                "status": "won",
+                "updated_since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "sort_by": "update_time",
+                "sort_direction": "desc",
+            },
+        )
+        try:
+            deals = [won_deal_of(item) for item in data]
+        except PayloadError as exc:
+            raise bad_response(str(exc)) from exc
+        found = [d for d in deals if d is not None and since <= d.won_time < until]
+        return sorted(found, key=lambda d: (d.won_time, int(d.id)), reverse=True)
 
     async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
         """``GET /v1/deals/{id}/permittedUsers`` (``deals:read``/``deals:full``, 10 tokens):

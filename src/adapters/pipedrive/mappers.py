@@ -14,7 +14,7 @@ deal unreadable.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Final, TypeVar, cast
@@ -30,7 +30,14 @@ from adapters.pipedrive.payloads import (
     FieldPayload,
     WebhookPayload,
 )
-from application.ports.crm import CrmField, CrmWebhook, Deal, DealDiscount, DealProduct
+from application.ports.crm import (
+    CrmField,
+    CrmWebhook,
+    Deal,
+    DealDiscount,
+    DealProduct,
+    WonDeal,
+)
 from domain.customer import Address
 from domain.errors import InvalidValueError
 from domain.field_mapping import DealSnapshot, FieldValue, SourceEntity
@@ -344,6 +351,24 @@ def deal_value_of(deal: Mapping[str, Any]) -> tuple[Decimal, str]:
     """The deal's value and currency from its v2 payload (raises PayloadError on wrong types)."""
     value = _decimal(deal.get("value"), "value")
     return value if value is not None else Decimal(0), _text(deal.get("currency"), "currency") or ""
+
+
+def won_deal_of(deal: Mapping[str, Any]) -> WonDeal | None:
+    """A deal of ``GET /api/v2/deals?status=won``; None unless it is won, with its won time
+    (RFC 3339 in v2, e.g. ``2021-01-01T00:00:00Z``; raises PayloadError on wrong types)."""
+    deal_id = id_text(deal.get("id"), "id")
+    won = _text(deal.get("won_time"), "won_time")
+    if deal_id is None or not won or deal.get("status") != "won" or deal.get("is_deleted"):
+        return None
+    try:
+        won_time = datetime.fromisoformat(won.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise PayloadError(f"won_time: not a time: {won!r}") from None
+    if won_time.tzinfo is None:  # v1's "2019-11-27 11:40:36" is UTC
+        won_time = won_time.replace(tzinfo=UTC)
+    value, currency = deal_value_of(deal)
+    title = _text(deal.get("title"), "title") or ""
+    return WonDeal(deal_id, title, value, currency, won_time)
 
 
 def deal_from_payloads(

@@ -57,6 +57,7 @@ from application.ports.persistence import (
 )
 from application.reasons import MetadataKey
 from domain.invoice import Invoice, InvoiceState
+from domain.invoice_state import NOT_LIVE
 
 _INVOICES: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = InvoiceEventRow.__table__  # type: ignore[attr-defined]
@@ -263,13 +264,15 @@ class PostgresInvoiceRepository(OnSession):
             stmt.order_by(_INVOICES.c.created_at.desc(), _INVOICES.c.id.desc()).limit(limit)
         )
 
-    async def deal_ids(self, company_id: str) -> list[str]:
-        result = await self._session.execute(
-            core_select(_INVOICES.c.deal_id)
-            .where(_INVOICES.c.company_id == company_id)
-            .distinct()
-            .order_by(_INVOICES.c.deal_id)
-        )
+    async def deal_ids(
+        self, company_id: str, *, among: Sequence[str] | None = None, live: bool = False
+    ) -> list[str]:
+        query = core_select(_INVOICES.c.deal_id).where(_INVOICES.c.company_id == company_id)
+        if among is not None:
+            query = query.where(_INVOICES.c.deal_id.in_(list(among)))
+        if live:
+            query = query.where(_INVOICES.c.state.not_in([s.value for s in NOT_LIVE]))
+        result = await self._session.execute(query.distinct().order_by(_INVOICES.c.deal_id))
         return list(result.scalars())
 
     async def find_by_quickbooks_ids(

@@ -116,12 +116,12 @@ class BatchCreateInvoices:
                 fresh.append(checked)
             else:
                 replays.append((index, checked[0], item.deal.deal_id, checked[1]))
-        for outcome in await self._replays(company_id, replays):
+        for outcome in await self.replayed(company_id, replays):
             yield outcome
         batches = await self._store(company_id, fresh, replays)
         sending = False
         try:
-            for outcome in await self._replays(company_id, replays):  # claimed while storing
+            for outcome in await self.replayed(company_id, replays):  # claimed while storing
                 yield outcome
             sending = True
             async for outcome in self._send(company_id, batches):
@@ -242,7 +242,7 @@ class BatchCreateInvoices:
                     replays.append((member.index, member.request_id, member.ref.deal_id, ""))
         return kept
 
-    async def _replays(
+    async def replayed(
         self, company_id: str, replays: list[tuple[int, str, str, str]]
     ) -> list[BatchItemOutcome]:
         """The invoices earlier calls created (finished first when still CREATING: their own

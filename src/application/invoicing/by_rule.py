@@ -48,7 +48,7 @@ from application.ports.jobs import JobQueue
 from application.ports.persistence import UnitOfWorkFactory
 from application.reasons import ResourceType
 from application.timeline import language_of_locale
-from application.views import InvoiceDraft
+from application.views import DraftWarning, InvoiceDraft
 from application.visibility import DealVisibility
 from domain.errors import DomainError, InvalidValueError
 from domain.invoice import InvoiceState
@@ -94,6 +94,12 @@ def rule_principal(rule: InvoiceRule) -> Principal:
         is_admin=True,
         name="dealbooks rule",
     )
+
+
+def blocking_warning(draft: InvoiceDraft) -> DraftWarning | None:
+    """The draft's most basic warning that QuickBooks would refuse the invoice for, if any."""
+    blocking = [w for w in draft.warnings if w.code in _BLOCKING]
+    return min(blocking, key=lambda w: _BLOCKING.index(w.code)) if blocking else None
 
 
 def invoice_input(draft: InvoiceDraft, template_id: str | None) -> InvoiceInput:
@@ -274,12 +280,8 @@ class RunInvoiceRule:
             failure = (stored.failure_code, dict(stored.failure_params), stored.failure_reason)
         else:
             draft = await self.prepare.execute(ref, template_id=rule.template_id)
-            blocking = sorted(
-                (w for w in draft.warnings if w.code in _BLOCKING),
-                key=lambda w: _BLOCKING.index(w.code),
-            )
-            if blocking:
-                first = blocking[0]
+            first = blocking_warning(draft)
+            if first is not None:
                 return run.failed(
                     first.code, dict(first.params), self._now(), field_path=first.field
                 )

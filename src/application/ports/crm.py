@@ -7,6 +7,7 @@ Every method takes the Pipedrive ``company_id``; the adapter finds that company'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -54,6 +55,17 @@ class Deal:
     products: tuple[DealProduct, ...] = ()
     discounts: tuple[DealDiscount, ...] = ()
     deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WonDeal:
+    """A won deal as Pipedrive lists it: what the bulk-invoicing list shows."""
+
+    id: str
+    title: str
+    value: Decimal
+    currency: str
+    won_time: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +175,10 @@ class CrmGateway(Protocol):
 
     async def deal_value(self, company_id: str, deal_id: str) -> tuple[Decimal, str]:
         """The deal's value and its currency: one call (NotFoundError if the deal is gone)."""
+        ...
+
+    async def won_deals(self, company_id: str, since: datetime, until: datetime) -> list[WonDeal]:
+        """The deals won in ``[since, until)`` that are still won, most recently won first."""
         ...
 
     async def list_fields(self, company_id: str) -> list[CrmField]:

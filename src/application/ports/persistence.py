@@ -163,8 +163,11 @@ class InvoiceRepository(Protocol):
         """Newest first."""
         ...
 
-    async def deal_ids(self, company_id: str) -> list[str]:
-        """The deals that have invoices (in any state), each once."""
+    async def deal_ids(
+        self, company_id: str, *, among: Sequence[str] | None = None, live: bool = False
+    ) -> list[str]:
+        """The deals that have invoices, each once: of ``among`` only when given, and with
+        ``live`` only invoices that stand (not failed, voided or deleted)."""
         ...
 
     async def find_by_quickbooks_ids(

@@ -13,14 +13,22 @@ from application.invoicing.batch import (
     BatchItemOutcome,
     check_batch_size,
 )
+from application.invoicing.won_deals import (
+    DealToInvoice,
+    InvoiceDeals,
+    InvoiceDealsCommand,
+    ListWonDeals,
+)
 from dealbooks.v1 import batch_pb2 as pb
-from dealbooks.v1 import batch_pb2_grpc
+from dealbooks.v1 import batch_pb2_grpc, invoice_pb2
 from domain.errors import DomainError, InvalidValueError
+from domain.messages import MessageCode
 from entrypoints import error_catalog
 from entrypoints.grpc import Context
 from entrypoints.grpc.invoice_mappers import invoice_to_proto
-from entrypoints.grpc.invoice_servicer import create_command
-from entrypoints.grpc.names import parse_company_name
+from entrypoints.grpc.invoice_servicer import create_command, template_id_of
+from entrypoints.grpc.mappers import timestamp
+from entrypoints.grpc.names import parse_company_name, parse_deal_name
 from entrypoints.principal import current_principal
 
 
@@ -50,9 +58,79 @@ def _answer(outcome: BatchItemOutcome, index: int) -> pb.BatchCreateInvoicesResp
     return answer
 
 
+def _deal_to_invoice(company_id: str, index: int, item: pb.DealToInvoice) -> DealToInvoice:
+    try:
+        company, deal_id = parse_deal_name(item.deal, "deal")
+    except InvalidValueError as exc:
+        raise exc.prefixed(f"deals[{index}]") from None
+    if company != company_id:
+        raise InvalidValueError.of(f"deals[{index}].deal", MessageCode.OTHER_COMPANY_DEAL)
+    return DealToInvoice(deal_id, item.request_id)
+
+
 @dataclass(frozen=True, kw_only=True)
 class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
     batch_create: BatchCreateInvoices
+    list_won: ListWonDeals
+    invoice_deals: InvoiceDeals
+
+    async def ListWonDeals(
+        self, request: pb.ListWonDealsRequest, context: Context
+    ) -> pb.ListWonDealsResponse:
+        company_id = parse_company_name(request.parent)
+        won = await self.list_won.execute(current_principal(), company_id, request.month)
+        return pb.ListWonDealsResponse(
+            month=won.month,
+            deals=[
+                pb.WonDeal(
+                    name=f"companies/{company_id}/deals/{deal.id}",
+                    title=deal.title,
+                    value=invoice_pb2.Money(
+                        currency_code=deal.currency, amount=format(deal.value, "f")
+                    ),
+                    won_time=timestamp(deal.won_time),
+                )
+                for deal in won.deals
+            ],
+            invoiced_count=won.invoiced,
+            hidden_count=won.hidden,
+            more=won.more,
+        )
+
+    async def InvoiceDeals(
+        self, request: pb.InvoiceDealsRequest, context: Context
+    ) -> AsyncIterator[pb.InvoiceDealsResponse]:
+        company_id = parse_company_name(request.parent)
+        principal = current_principal()
+        principal.ensure_can_access(company_id)
+        check_batch_size(len(request.deals))
+        template_id = template_id_of(company_id, request.template)
+        deals: list[DealToInvoice] = []
+        positions: list[int] = []  # each deal's index in ``request.deals``
+        refused: list[pb.InvoiceDealsResponse] = []
+        for index, item in enumerate(request.deals):
+            try:
+                deals.append(_deal_to_invoice(company_id, index, item))
+            except InvalidValueError as exc:
+                answer = pb.InvoiceDealsResponse(
+                    index=index, deal=item.deal, request_id=item.request_id, error=_error(exc)
+                )
+                refused.append(answer)
+                continue
+            positions.append(index)
+        for answer in refused:
+            yield answer
+        command = InvoiceDealsCommand(principal, company_id, deals, template_id)
+        async for outcome in self.invoice_deals.execute(command):
+            index = positions[outcome.index]
+            answer = pb.InvoiceDealsResponse(
+                index=index, deal=request.deals[index].deal, request_id=outcome.request_id
+            )
+            if outcome.invoice is not None:
+                answer.invoice.CopyFrom(invoice_to_proto(outcome.invoice))
+            elif outcome.error is not None:
+                answer.error.CopyFrom(_error(outcome.error))
+            yield answer
 
     async def BatchCreateInvoices(
         self, request: pb.BatchCreateInvoicesRequest, context: Context

@@ -56,7 +56,7 @@ def _deal(parent: str) -> DealRef:
     return DealRef(current_principal(), company, deal)
 
 
-def _template(company_id: str, name: str) -> str:
+def template_id_of(company_id: str, name: str) -> str:
     """The template's id from its name (empty: none); another company's is not found."""
     if not name:
         return ""
@@ -73,7 +73,7 @@ def create_command(request: pb.CreateInvoiceRequest) -> CreateInvoiceCommand:
             request.customer_details_copy, True if request.update_customer_details else None
         ),
         exchange_rate=request.exchange_rate,
-        template_id=_template(ref.company_id, request.template),
+        template_id=template_id_of(ref.company_id, request.template),
         deposit=request.deposit,
     )
     return CreateInvoiceCommand(ref, data, request.request_id)

@@ -75,6 +75,7 @@ class Servicers:
             SETTINGS_SERVICE: self.settings,
             CONNECTION_SERVICE: self.connection,
             INSTALLMENT_SERVICE: self.installment,
+            BULK_INVOICE_SERVICE: self.bulk,
         }
 
 

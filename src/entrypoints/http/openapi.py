@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
@@ -90,7 +90,10 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _content(name: str, media_type: str = "application/json") -> dict[str, Any]:
+_JSON: Final = "application/json"
+
+
+def _content(name: str, media_type: str = _JSON) -> dict[str, Any]:
     return {media_type: {"schema": _ref(name)}}
 
 
@@ -158,8 +161,12 @@ def openapi_document(
                     "requestBody": {"required": True, "content": _content(method.input_type.name)},
                     "responses": {
                         "200": {
-                            "description": f"{method.output_type.name} as proto3 JSON.",
-                            "content": _content(method.output_type.name),
+                            "description": f"{method.output_type.name} as proto3 JSON"
+                            + (", one a line." if method.server_streaming else "."),
+                            "content": _content(
+                                method.output_type.name,
+                                "application/x-ndjson" if method.server_streaming else _JSON,
+                            ),
                         },
                         **_problems(),
                     },

@@ -1,15 +1,19 @@
 """The JSON API behind the Pipedrive UI extension: the gRPC services, transcoded.
 
 ``POST /api/v1/{Service}/{Method}`` takes the request message as proto3 JSON and calls the very
-servicer the gRPC server uses (one validation, one mapping); errors are problem+json. Callers
+servicer the gRPC server uses (one validation, one mapping); errors are problem+json. A
+server-streaming method answers NDJSON (``application/x-ndjson``): one message a line as the
+servicer yields it, and ``{"error": problem}`` as the last line if it fails midway. Callers
 send the JWT Pipedrive signs (``GET_SIGNED_TOKEN``); the company comes from the token, never
 from the request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,8 +27,10 @@ from application.auth import Principal
 from application.reasons import Reason
 from domain.errors import FieldViolation, InvalidValueError
 from domain.messages import MessageCode
+from entrypoints import error_catalog
 from entrypoints import principal as call_principal
 from entrypoints.http.openapi import openapi_document
+from entrypoints.http.problems import exception_to_problem
 
 log = structlog.get_logger("dealbooks.http.ui_api")
 
@@ -36,8 +42,9 @@ _SAFE_FILE = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass(frozen=True, slots=True)
 class _Route:
-    handler: Callable[[Message, None], Awaitable[Message]]  # the servicer's method
+    handler: Callable[[Message, None], Any]  # the servicer's method (a stream when streaming)
     request_type: type[Message]
+    streaming: bool = False
 
 
 def _bad_request(code: MessageCode, **params: object) -> InvalidValueError:
@@ -69,6 +76,10 @@ async def _parse(request: web.Request, request_type: type[Message]) -> Message:
     return message
 
 
+def _line(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode() + b"\n"
+
+
 def to_json(message: Message) -> dict[str, Any]:
     """Proto3 JSON with every field present, so the UI never meets a missing key."""
     return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
@@ -85,7 +96,9 @@ def add_ui_api_routes(
     """Register the transcoded services, the PDF download, ``/api/v1/me`` and the OpenAPI doc."""
     table = {
         (service.name, method.name): _Route(
-            getattr(servicer, method.name), message_factory.GetMessageClass(method.input_type)
+            getattr(servicer, method.name),
+            message_factory.GetMessageClass(method.input_type),
+            method.server_streaming,
         )
         for service, servicer in servicers.items()
         for method in service.methods
@@ -96,18 +109,58 @@ def add_ui_api_routes(
     async def call(route: _Route, principal: Principal, message: Message) -> Message:
         call_principal.set_principal(principal)
         try:
-            return await route.handler(message, None)
+            answer: Message = await route.handler(message, None)
+            return answer
         finally:
             call_principal.set_principal(None)
 
-    async def handle_rpc(request: web.Request) -> web.Response:
+    async def handle_rpc(request: web.Request) -> web.StreamResponse:
         route = table.get((request.match_info["service"], request.match_info["method"]))
         if route is None:
             raise web.HTTPNotFound(text="No such method; see /api/openapi.json.")
         principal = await authenticate(request)
         message = await _parse(request, route.request_type)
+        if route.streaming:
+            return await stream(request, route, principal, message)
         response = await call(route, principal, message)
         return web.json_response(to_json(response), headers={"Cache-Control": "no-store"})
+
+    async def stream(
+        request: web.Request, route: _Route, principal: Principal, message: Message
+    ) -> web.StreamResponse:
+        call_principal.set_principal(principal)
+        answers: AsyncIterator[Message] = route.handler(message, None)
+        try:
+            # The first answer before the response starts: a request refused as a whole is a
+            # problem+json with its status, as any other call's.
+            first = await anext(answers, None)
+            request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+            response = web.StreamResponse(
+                headers={
+                    "Content-Type": "application/x-ndjson",
+                    "Cache-Control": "no-store",
+                    "x-request-id": request_id,
+                }
+            )
+            await response.prepare(request)
+            try:
+                if first is not None:
+                    await response.write(_line(to_json(first)))
+                async for answer in answers:
+                    await response.write(_line(to_json(answer)))
+            except (ConnectionResetError, asyncio.CancelledError):
+                raise  # the caller left: the servicer's own clean-up runs (aclose below)
+            except Exception as exc:
+                if not error_catalog.is_expected(exc):
+                    log.exception("ui_api.stream_failed")
+                problem = exception_to_problem(exc, instance=request.path, request_id=request_id)
+                body = problem.body if isinstance(problem.body, bytes) else b"{}"
+                await response.write(b'{"error":' + body + b"}\n")
+            await response.write_eof()
+            return response
+        finally:
+            await answers.aclose()  # type: ignore[attr-defined]
+            call_principal.set_principal(None)
 
     async def handle_pdf(request: web.Request) -> web.Response:
         principal = await authenticate(request)

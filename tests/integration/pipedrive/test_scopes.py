@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -78,6 +79,9 @@ async def gateway_with(seeded: Seeded, scopes: Iterable[str]) -> PipedriveCrmGat
     return make_gateway(seeded.session, store, seeded.handle.base_url)
 
 
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def every_call(
     seeded: Seeded, gateway: PipedriveCrmGateway
 ) -> dict[str, Callable[[], Awaitable[Any]]]:
@@ -96,6 +100,7 @@ def every_call(
     return {
         "get_deal": lambda: gateway.get_deal(company, deal),
         "deal_parties": lambda: gateway.deal_parties(company, deal),
+        "won_deals": lambda: gateway.won_deals(company, SINCE, SINCE + timedelta(days=9999)),
         "deal_permitted_users": lambda: gateway.deal_permitted_users(company, deal),
         "list_permission_sets": lambda: gateway.list_permission_sets(company),
         "list_fields": lambda: gateway.list_fields(company),
