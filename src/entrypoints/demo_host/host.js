@@ -9,6 +9,8 @@ let state = null;
 let userId = null;
 let theme = query.get("theme") === "dark" ? "dark" : "light";
 let modalDone = null;
+// The app's custom modals, as registered in Developer Hub: action id -> iframe URL.
+const MODALS = { "dealbooks-invoice": "/ui/invoice", "dealbooks-bulk": "/ui/bulk" };
 
 async function json(path, init) {
   const response = await fetch(path, init);
@@ -112,10 +114,12 @@ async function command(frame, name, args) {
       return confirmDialog(args || {});
     case "open_modal": {
       if (args?.type !== "custom_modal") throw new Error(`The demo host only opens custom modals, not ${args?.type}`);
-      const extra = { selectedIds: String(state.deal.id) };
+      const path = MODALS[args.action_id];
+      if (!path) throw new Error(`No custom modal is registered as ${args.action_id}`);
+      const extra = settingsMode || !state.deal ? {} : { selectedIds: String(state.deal.id) };
       if (args.data) extra.data = JSON.stringify(args.data);
       $("modal").hidden = false;
-      await mount($("modal-frame"), "/ui/invoice", extra);
+      await mount($("modal-frame"), path, extra);
       return new Promise((resolve) => (modalDone = resolve));
     }
     case "close_modal":

@@ -42,7 +42,9 @@ def _error(exc: ApplicationError | DomainError, prefix: str = "") -> pb.BatchIte
         message=getattr(exc, "message", str(exc)),
         reason=str(getattr(exc, "reason", "")),
         field_violations=[
-            pb.BatchFieldViolation(field=v.field, description=v.description, reason=v.code)
+            pb.BatchFieldViolation(
+                field=v.field, description=v.description, reason=v.code, params=dict(v.params)
+            )
             for v in violations
         ],
         metadata=error_catalog.wire_metadata(exc),

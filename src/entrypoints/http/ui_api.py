@@ -2,8 +2,9 @@
 
 ``POST /api/v1/{Service}/{Method}`` takes the request message as proto3 JSON and calls the very
 servicer the gRPC server uses (one validation, one mapping); errors are problem+json. A
-server-streaming method answers NDJSON (``application/x-ndjson``): one message a line as the
-servicer yields it, and ``{"error": problem}`` as the last line if it fails midway. Callers
+server-streaming method answers NDJSON (``application/x-ndjson``) as grpc-gateway does: a line
+``{"result": message}`` for each message the servicer yields, and ``{"error": problem}`` as the
+last line if it fails midway. Callers
 send the JWT Pipedrive signs (``GET_SIGNED_TOKEN``); the company comes from the token, never
 from the request.
 """
@@ -76,8 +77,8 @@ async def _parse(request: web.Request, request_type: type[Message]) -> Message:
     return message
 
 
-def _line(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode() + b"\n"
+def _line(message: Message) -> bytes:
+    return json.dumps({"result": to_json(message)}, separators=(",", ":")).encode() + b"\n"
 
 
 def to_json(message: Message) -> dict[str, Any]:
@@ -145,9 +146,9 @@ def add_ui_api_routes(
             await response.prepare(request)
             try:
                 if first is not None:
-                    await response.write(_line(to_json(first)))
+                    await response.write(_line(first))
                 async for answer in answers:
-                    await response.write(_line(to_json(answer)))
+                    await response.write(_line(answer))
             except (ConnectionResetError, asyncio.CancelledError):
                 raise  # the caller left: the servicer's own clean-up runs (aclose below)
             except Exception as exc:

@@ -1,4 +1,5 @@
-"""The pages of the Pipedrive UI extension: deal panel, invoice form (modal) and settings.
+"""The pages of the Pipedrive UI extension: deal panel, invoice form (modal), bulk invoicing
+(modal) and settings.
 
 Static files (HTML, CSS, ES modules) from ``entrypoints/http/ui``; no build step. The official
 ``@pipedrive/app-extensions-sdk`` is served from where ``make setup`` installed it with npm. The
@@ -22,6 +23,7 @@ SDK_PATH: Final = "/ui/vendor/app-extensions-sdk.js"
 _PAGES: Final = {
     "/ui/panel": "panel.html",
     "/ui/invoice": "invoice.html",
+    "/ui/bulk": "bulk.html",
     SETTINGS_PAGE: "settings.html",
 }
 # Pipedrive frames the pages from its own origin; the demo host frames them from ours.
@@ -64,7 +66,7 @@ def add_stored_files(app: web.Application, files: Mapping[str, StoredFile]) -> N
 
 
 def add_ui_pages(app: web.Application, *, sdk_path: Path) -> None:
-    """Register the three pages, their assets and the SDK, read once (they never change)."""
+    """Register the pages, their assets and the SDK, read once (they never change)."""
     files: dict[str, StoredFile] = {
         route: stored_file(UI_DIR / name) for route, name in _PAGES.items()
     }

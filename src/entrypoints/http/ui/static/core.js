@@ -179,6 +179,44 @@ export async function rpc(service, method, body = {}) {
   return response.json();
 }
 
+/**
+ * Call a server-streaming `Service.Method`: `onMessage` gets each answer as the server sends it
+ * (NDJSON lines `{"result": answer}`). A failure midway (a last line `{"error": problem}`) throws.
+ */
+export async function rpcStream(service, method, body, onMessage) {
+  const response = await request(`/api/v1/${service}/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const take = (line) => {
+    if (!line.trim()) return;
+    const { result, error } = JSON.parse(line);
+    if (error) throw new ApiError(error, error.status || 500);
+    onMessage(result);
+  };
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch {
+      throw new ApiError({ reason: "NETWORK" }, 0, t("error.network"));
+    }
+    if (chunk.done) break;
+    buffered += decoder.decode(chunk.value, { stream: true });
+    const lines = buffered.split("\n");
+    buffered = lines.pop();
+    lines.forEach(take);
+  }
+  take(buffered + decoder.decode());
+}
+
+/** What an API problem (or a batch item's error, in the same shape) says, in the page's language. */
+export const tProblem = (problem) => problemText(lang, problem);
+
 /** Download a file from the API (the PDF) without putting the token in a URL. */
 export async function download(path, fallbackName) {
   const response = await request(path, { method: "GET" });
@@ -295,9 +333,9 @@ export function formDialog({ title, description, okText, danger = false, fields 
   });
 }
 
-export async function openModal(data) {
+export async function openModal(data, actionId = "dealbooks-invoice") {
   if (!sdk) return null;
-  return sdk.execute("open_modal", { type: "custom_modal", action_id: "dealbooks-invoice", data });
+  return sdk.execute("open_modal", { type: "custom_modal", action_id: actionId, data });
 }
 
 export async function closeModal() {

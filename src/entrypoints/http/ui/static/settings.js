@@ -2,8 +2,8 @@
 // mapping, the due-date rule with a live example, copy-to-QuickBooks, the defaults and the
 // invoice templates (add, edit, delete, mark the default) and the invoicing rules (rules.js).
 import {
-  ApiError, STATE, boot, confirmAction, connectionStateOf, day, dayLong, el, params, resize, rpc,
-  session, showError, showState, snackbar, signedToken, stateOf, t, tCode,
+  ApiError, STATE, boot, confirmAction, connectionStateOf, day, dayLong, el, inPipedrive, openModal,
+  params, resize, rpc, session, showError, showState, snackbar, signedToken, stateOf, t, tCode,
   loaded,
 } from "./core.js";
 import { initRules, loadRules } from "./rules.js";
@@ -472,6 +472,12 @@ async function deleteTemplate(template) {
   }
 }
 
+/** Bulk invoicing: a custom modal inside Pipedrive; outside it, the same page in this frame. */
+async function openBulk() {
+  if (inPipedrive()) await openModal({}, "dealbooks-bulk");
+  else window.location.href = `/ui/bulk${window.location.search}`;
+}
+
 async function start() {
   try {
     await boot({ height: 900 });
@@ -486,6 +492,7 @@ async function start() {
     await loadDealFields();
     await loadTemplates();
     await loadRules();
+    $("bulk").hidden = false;
   } catch (error) {
     showState(stateOf(error), { error, retry: start });
   } finally {
@@ -510,6 +517,7 @@ async function main() {
   $("template-add").addEventListener("click", () => editTemplate(null));
   $("template-cancel").addEventListener("click", closeTemplate);
   templateForm().addEventListener("submit", saveTemplate);
+  $("bulk-open").addEventListener("click", () => openBulk().catch((error) => showError($("error"), error)));
   initRules(() => company, () => templates);
   await start();
 }
