@@ -43,6 +43,8 @@ class Reason(StrEnum):
     INVOICE_TEMPLATE_NOT_FOUND = "INVOICE_TEMPLATE_NOT_FOUND"
     INVOICE_RULE_NOT_FOUND = "INVOICE_RULE_NOT_FOUND"
     INVOICE_RULE_RUN_NOT_FOUND = "INVOICE_RULE_RUN_NOT_FOUND"
+    INSTALLMENT_NOT_FOUND = "INSTALLMENT_NOT_FOUND"
+    INSTALLMENT_SCHEDULE_NOT_FOUND = "INSTALLMENT_SCHEDULE_NOT_FOUND"
     # Who may call
     ADMIN_REQUIRED = "ADMIN_REQUIRED"
     ADMINS_ONLY = "ADMINS_ONLY"  # the company keeps this action for its admins
@@ -94,6 +96,8 @@ class ResourceType(StrEnum):
     INVOICE_TEMPLATE = "invoice_template"
     INVOICE_RULE = "invoice_rule"
     INVOICE_RULE_RUN = "invoice_rule_run"
+    INSTALLMENT = "installment"
+    INSTALLMENT_SCHEDULE = "installment_schedule"
 
 
 class MetadataKey(StrEnum):

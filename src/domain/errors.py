@@ -18,6 +18,7 @@ class DomainReason(StrEnum):
     INVALID_VALUE = "INVALID_VALUE"
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+    INSTALLMENT_STATE = "INSTALLMENT_STATE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +120,16 @@ class InvalidStateTransitionError(DomainError):
         self.invoice_id = invoice_id
         self.state = state
         self.action = action
+
+
+class InstallmentStateError(DomainError):
+    """An action the installment's state does not allow (Retry on one that was not refused,
+    Cancel on one no longer scheduled); names the state and the action."""
+
+    reason = DomainReason.INSTALLMENT_STATE
+
+    def __init__(self, state: str, action: str) -> None:
+        super().__init__(
+            f"Cannot {action} this installment: it is {state}.",
+            metadata={"state": state, "action": action},
+        )

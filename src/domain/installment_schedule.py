@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.errors import FieldViolation, InvalidValueError
+from domain.errors import FieldViolation, InstallmentStateError, InvalidValueError
 from domain.installment import schedule_amounts
 from domain.messages import MessageCode
 from domain.money import Money
@@ -22,7 +22,9 @@ class InstallmentState(StrEnum):
     CREATED = "created"
     """Its invoice exists (``invoice_id``)."""
     FAILED = "failed"
-    """Its invoice was refused (``reason``); the deal's panel says so."""
+    """Its invoice was refused (``reason``); the deal's panel says so, with Retry."""
+    CANCELLED = "cancelled"
+    """Called off before its date: no invoice, and the deal's rest is free to invoice again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +49,17 @@ class Installment:
     state: InstallmentState = InstallmentState.SCHEDULED
     invoice_id: str | None = None
     reason: str = ""
+    attempt: int = 0  # retries after a refusal; each try has its own request id
 
     @property
     def request_id(self) -> str:
-        """The request id its invoice is created under: never a second invoice for it."""
-        return installment_request_id(self.schedule_id, self.position)
+        """The request id its invoice is created under: never a second invoice for one try."""
+        return installment_request_id(self.schedule_id, self.position, self.attempt)
+
+    @property
+    def is_pending(self) -> bool:
+        """Still to be invoiced by dealbooks: its amount is spoken for on the deal."""
+        return self.state is InstallmentState.SCHEDULED
 
     def is_due(self, today: date) -> bool:
         return self.state is InstallmentState.SCHEDULED and self.due_on <= today
@@ -62,9 +70,22 @@ class Installment:
     def refused(self, reason: str) -> Installment:
         return replace(self, state=InstallmentState.FAILED, reason=reason[:200])
 
+    def retried(self) -> Installment:
+        """A refused installment tried again (under a new request id: the refused try's
+        stays refused): scheduled, created at once when its date has come."""
+        if self.state is not InstallmentState.FAILED:
+            raise InstallmentStateError(self.state.value, "retry")
+        return replace(self, state=InstallmentState.SCHEDULED, reason="", attempt=self.attempt + 1)
 
-def installment_request_id(schedule_id: str, position: int) -> str:
-    return f"installment:{schedule_id}:{position}"[:64]
+    def cancelled(self) -> Installment:
+        if self.state is not InstallmentState.SCHEDULED:
+            raise InstallmentStateError(self.state.value, "cancel")
+        return replace(self, state=InstallmentState.CANCELLED)
+
+
+def installment_request_id(schedule_id: str, position: int, attempt: int = 0) -> str:
+    retry = f":{attempt}" if attempt else ""  # a first try keeps the id it always had
+    return f"installment:{schedule_id}:{position}{retry}"[:64]
 
 
 def plan_schedule(

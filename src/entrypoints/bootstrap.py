@@ -78,9 +78,11 @@ from application.invoicing.finish import FinishInvoiceCreation
 from application.invoicing.follow_up import FollowUpOnDeal
 from application.invoicing.get import GetInvoice
 from application.invoicing.installments import (
+    CancelInstallmentSchedule,
     CreateDueInstallments,
     CreateInstallmentInvoice,
     ListInstallments,
+    RetryInstallment,
     ScheduleInstallments,
 )
 from application.invoicing.listing import ListInvoices
@@ -285,6 +287,10 @@ class Services(containers.DeclarativeContainer):
         ScheduleInstallments, uow, prepare, create_installment_invoice, clock
     )
     list_installments = providers.Factory(ListInstallments, uow, visibility)
+    retry_installment = providers.Factory(
+        RetryInstallment, uow, create_installment_invoice, visibility
+    )
+    cancel_schedule = providers.Factory(CancelInstallmentSchedule, uow, visibility)
     due_installments = providers.Factory(
         CreateDueInstallments, uow, create_installment_invoice, clock
     )
@@ -422,6 +428,8 @@ class Entrypoints(containers.DeclarativeContainer):
         InstallmentServicer,
         schedule=services.schedule_installments,
         list_installments=services.list_installments,
+        retry=services.retry_installment,
+        cancel=services.cancel_schedule,
     )
     bulk_servicer = providers.Factory(
         BulkInvoiceServicer,

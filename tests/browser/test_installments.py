@@ -33,6 +33,11 @@ TEXT: dict[str, dict[str, Any]] = {
         "heading": "Installments",
         "first": re.compile(r"^1 of 3 · 30 % · \$2,030\.70 · .* · Invoice \d+$"),
         "second": re.compile(r"^2 of 3 · 40 % · \$2,707\.60 · .* · Scheduled$"),
+        "refused": re.compile(r"^1 of 3 · 30 % · .* · Refused: .+ Retry$"),
+        "retry": "Retry",
+        "cancel": "Cancel the installments to come",
+        "cancel_ok": "Cancel them",
+        "cancelled": re.compile(r" · Cancelled$"),
     },
     "fr": {
         "kind": "Facturer",
@@ -50,6 +55,11 @@ TEXT: dict[str, dict[str, Any]] = {
         "heading": "Échéances",
         "first": re.compile(r"^1 sur 3 · 30 % · 2\u202f030,70\u00a0\$US · .* · Facture \d+$"),
         "second": re.compile(r"^2 sur 3 · 40 % · 2\u202f707,60\u00a0\$US · .* · Planifiée$"),
+        "refused": re.compile(r"^1 sur 3 · 30 % · .* · Refusée : .+ Relancer$"),
+        "retry": "Relancer",
+        "cancel": "Annuler les échéances à venir",
+        "cancel_ok": "Les annuler",
+        "cancelled": re.compile(r" · Annulée$"),
     },
 }
 
@@ -104,6 +114,13 @@ async def test_a_deposit_share_then_the_rest_in_installments(
     await form.locator("select[name=shareKind]").select_option(label=text["schedule"])
     await expect(form.locator(".installment")).to_have_count(3)
     await shoot(page, f"{lang}-installments-schedule")
+    # QuickBooks refuses the first installment's invoice once: the panel says so, with Retry.
+    await demo.emulators.admin(
+        "quickbooks",
+        "POST",
+        "faults",
+        body={"method": "POST", "path": "/invoice$", "status": 400, "count": 1},
+    )
     await form.get_by_role("button", name=text["schedule_button"]).click()
     await expect(page.locator("#host-snackbar")).to_have_text(text["scheduled"])
 
@@ -111,9 +128,20 @@ async def test_a_deposit_share_then_the_rest_in_installments(
     await expect(section.get_by_role("heading", name=text["heading"])).to_be_visible(timeout=SLOW)
     items = section.locator("li")
     await expect(items).to_have_count(3)
+    await expect(items.nth(0)).to_have_text(text["refused"], timeout=SLOW)
+    await items.nth(0).get_by_role("button", name=text["retry"]).click()
     await expect(items.nth(0)).to_have_text(text["first"], timeout=SLOW)
     await expect(items.nth(1)).to_have_text(text["second"])
     await shoot(page, f"{lang}-installments-panel")
     created = await eventually(lambda: quickbooks_invoices(demo), lambda found: len(found) == 2)
     first = next(i for i in created if i["Id"] != deposit["Id"])
     assert first["Line"][0]["Description"].startswith("Installment 1 of 3 (30 %) of deal '")
+
+    # The installments to come cancelled: nothing more is invoiced, the invoice made stays.
+    await section.get_by_role("button", name=text["cancel"]).click()
+    await page.locator("#confirm").get_by_role("button", name=text["cancel_ok"]).click()
+    await expect(items.nth(1)).to_have_text(text["cancelled"], timeout=SLOW)
+    await expect(items.nth(2)).to_have_text(text["cancelled"])
+    await expect(items.nth(0)).to_have_text(text["first"])
+    await expect(section.get_by_role("button", name=text["cancel"])).to_have_count(0)
+    assert len(await quickbooks_invoices(demo)) == 2

@@ -70,6 +70,27 @@ async def test_a_schedule_is_kept_in_order_and_its_states_saved(
     assert stored[1].reason == Reason.QUICKBOOKS_REJECTED
 
 
+async def test_a_retry_and_a_cancellation_are_kept(uow_factory: UnitOfWorkFactory) -> None:
+    company = uuid.uuid4().hex[:12]
+    schedule = a_schedule(company, TODAY, TODAY + timedelta(days=31))
+    async with uow_factory() as uow:
+        await uow.installments.add(schedule)
+        await uow.installments.save(schedule[0].refused(Reason.QUICKBOOKS_REJECTED).retried())
+        await uow.installments.save(schedule[1].cancelled())
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        stored = await uow.installments.for_deal(company, "42")
+        due = await uow.installments.due(TODAY + timedelta(days=60), 1000)
+
+    assert [(i.state, i.attempt) for i in stored] == [
+        (InstallmentState.SCHEDULED, 1),
+        (InstallmentState.CANCELLED, 0),
+    ]
+    assert stored[0].request_id.endswith(":1")
+    assert [i.position for i in due if i.company_id == company] == [1]
+
+
 async def test_due_lists_only_scheduled_installments_on_or_before_the_date(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

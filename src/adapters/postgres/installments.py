@@ -40,6 +40,7 @@ def _values(installment: Installment) -> dict[str, Any]:
         "state": installment.state.value,
         "invoice_id": installment.invoice_id,
         "reason": installment.reason,
+        "attempt": installment.attempt,
     }
 
 
@@ -57,6 +58,7 @@ def _installment(row: RowMapping) -> Installment:
         state=InstallmentState(row["state"]),
         invoice_id=row["invoice_id"],
         reason=row["reason"],
+        attempt=row["attempt"],
     )
 
 
@@ -97,6 +99,7 @@ class PostgresInstallmentRepository:
                 state=installment.state.value,
                 invoice_id=installment.invoice_id,
                 reason=installment.reason,
+                attempt=installment.attempt,
             )
         )
 

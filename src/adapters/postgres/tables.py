@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Index, Numeric, String, Text, text
+from sqlalchemy import Boolean, Column, DateTime, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -345,3 +345,4 @@ class DealInstallmentRow(SQLModel, table=True):
     state: str = Field(max_length=16)
     invoice_id: str | None = Field(default=None, max_length=64)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    attempt: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

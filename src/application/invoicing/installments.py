@@ -32,8 +32,8 @@ from application.invoicing.prepare import PrepareInvoice
 from application.invoicing.share import invoice_input_of
 from application.invoicing.stored import settings_of, validate_request_id
 from application.ports.clock import Clock
-from application.ports.persistence import IdempotencyRecord, UnitOfWorkFactory
-from application.reasons import MetadataKey
+from application.ports.persistence import IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
+from application.reasons import MetadataKey, ResourceType
 from application.visibility import DealVisibility
 from domain.errors import DomainError, FieldViolation, InvalidValueError
 from domain.installment import INSTALLMENTS_MAX, DealShare
@@ -41,9 +41,9 @@ from domain.installment_schedule import (
     Installment,
     InstallmentState,
     PlannedInstallment,
-    installment_request_id,
     plan_schedule,
 )
+from domain.invoice import Invoice, InvoiceState
 from domain.messages import MessageCode
 from domain.money import to_decimal
 from domain.permissions import Action
@@ -133,14 +133,17 @@ class CreateInstallmentInvoice:
         """The installment as it is now; None when it is gone (its company forgotten)."""
         async with self.uow_factory() as uow:
             installment = await uow.installments.get(company_id, schedule_id, position)
-            key = installment_request_id(schedule_id, position)
-            done = await uow.idempotency.get(company_id, key)
+            done = None
+            if installment is not None:
+                done = await uow.idempotency.get(company_id, installment.request_id)
         if installment is None:
             return None
         if installment.state is not InstallmentState.SCHEDULED:
             return installment
         if done is not None:  # created before a crash kept it from being recorded
-            return await self._record(installment.invoiced(done.resource_id))
+            async with self.uow_factory() as uow:
+                made = await uow.invoices.get(company_id, done.resource_id)
+            return await self._record(self._outcome(installment, made, done.resource_id))
         ref = DealRef(system_principal(company_id), company_id, installment.deal_id)
         try:
             draft = await self.prepare.execute(ref, installment=installment)
@@ -160,6 +163,15 @@ class CreateInstallmentInvoice:
                 reason=exc.reason,
             )
             return await self._record(installment.refused(exc.reason))
+        if view.state is InvoiceState.CREATE_FAILED:  # QuickBooks refused it: Retry on the panel
+            log.warning(
+                "installment.refused",
+                company_id=company_id,
+                schedule_id=schedule_id,
+                position=position,
+                reason=view.failure_code or "",
+            )
+            return await self._record(installment.refused(view.failure_code or "REFUSED"))
         log.info(
             "installment.invoiced",
             company_id=company_id,
@@ -168,6 +180,14 @@ class CreateInstallmentInvoice:
             invoice_id=view.id,
         )
         return await self._record(installment.invoiced(view.id))
+
+    @staticmethod
+    def _outcome(installment: Installment, made: Invoice | None, invoice_id: str) -> Installment:
+        """What an earlier try (cut short before it was recorded) made of the installment: its
+        invoice, or QuickBooks' refusal of it (a retry then makes a new request)."""
+        if made is not None and made.state is InvoiceState.CREATE_FAILED:
+            return installment.refused(made.failure_code or "REFUSED")
+        return installment.invoiced(invoice_id)
 
     async def _record(self, installment: Installment) -> Installment:
         async with self.uow_factory() as uow:
@@ -286,3 +306,92 @@ class ScheduleInstallments:
         async with self.uow_factory() as uow:
             rows = await uow.installments.for_deal(ref.company_id, ref.deal_id)
         return tuple(row for row in rows if row.schedule_id == schedule_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryInstallment:
+    """The panel's Retry on a refused installment: scheduled again under a new request id (the
+    refused try's invoice stays as QuickBooks left it), its invoice created at once when its
+    date has come."""
+
+    uow_factory: UnitOfWorkFactory
+    create_invoice: CreateInstallmentInvoice
+    visibility: DealVisibility
+
+    async def execute(self, ref: DealRef, schedule_id: str, position: int) -> Installment:
+        await _may_change(self.uow_factory, self.visibility, ref)
+        async with self.uow_factory() as uow:
+            installment = await _installment_of(uow, ref, schedule_id, position)
+            retried = installment.retried()
+            await uow.installments.save(retried)
+            await uow.commit()
+        log.info(
+            "installment.retried",
+            company_id=ref.company_id,
+            schedule_id=schedule_id,
+            position=position,
+            attempt=retried.attempt,
+        )
+        try:
+            done = await self.create_invoice.execute(ref.company_id, schedule_id, position)
+        except ApplicationError as exc:  # QuickBooks down: the job creates it on its next run
+            log.warning("installment.postponed", schedule_id=schedule_id, reason=exc.reason)
+            return retried
+        return done or retried
+
+
+@dataclass(frozen=True, slots=True)
+class CancelInstallmentSchedule:
+    """Call off a schedule's installments still to come (to change a schedule: cancel it, then
+    schedule what is left again). Installments already invoiced or refused stay as they are."""
+
+    uow_factory: UnitOfWorkFactory
+    visibility: DealVisibility
+
+    async def execute(self, ref: DealRef, schedule_id: str) -> tuple[Installment, ...]:
+        await _may_change(self.uow_factory, self.visibility, ref)
+        async with self.uow_factory() as uow:
+            rows = [
+                row
+                for row in await uow.installments.for_deal(ref.company_id, ref.deal_id)
+                if row.schedule_id == schedule_id
+            ]
+            if not rows:
+                raise NotFoundError(ResourceType.INSTALLMENT_SCHEDULE, schedule_id)
+            pending = [row for row in rows if row.is_pending]
+            for row in pending:
+                await uow.installments.save(row.cancelled())
+            await uow.commit()
+            rows = [
+                row
+                for row in await uow.installments.for_deal(ref.company_id, ref.deal_id)
+                if row.schedule_id == schedule_id
+            ]
+        log.info(
+            "installments.cancelled",
+            company_id=ref.company_id,
+            deal_id=ref.deal_id,
+            schedule_id=schedule_id,
+            cancelled=len(pending),
+        )
+        return tuple(rows)
+
+
+async def _may_change(
+    uow_factory: UnitOfWorkFactory, visibility: DealVisibility, ref: DealRef
+) -> None:
+    """A schedule is changed by whoever may create the deal's invoices."""
+    ref.principal.ensure_can_access(ref.company_id)
+    await visibility.ensure_visible(ref.principal, ref.company_id, ref.deal_id)
+    async with uow_factory() as uow:
+        settings = await settings_of(uow, ref.company_id)
+    ref.principal.ensure_may(settings.permissions, Action.CREATE, ref.company_id)
+
+
+async def _installment_of(
+    uow: UnitOfWork, ref: DealRef, schedule_id: str, position: int
+) -> Installment:
+    installment = await uow.installments.get(ref.company_id, schedule_id, position)
+    if installment is None or installment.deal_id != ref.deal_id:
+        raise NotFoundError(ResourceType.INSTALLMENT, f"{schedule_id}/{position}")
+    return installment

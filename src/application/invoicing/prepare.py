@@ -113,6 +113,27 @@ def deal_lines(
     return tuple(lines), warnings
 
 
+def scheduled_on_deal(
+    planned: Sequence[Installment], currency: str, being_made: Installment | None
+) -> Money:
+    """What the deal's installments still to come ask for (before tax), ``being_made`` aside:
+    spoken for, so a share, a new schedule or the form's over-value check does not count it
+    as left to invoice."""
+    return Money.sum_of(
+        (
+            row.amount
+            for row in planned
+            if row.is_pending
+            and row.amount.currency == currency
+            and not (
+                being_made is not None
+                and (row.schedule_id, row.position) == (being_made.schedule_id, being_made.position)
+            )
+        ),
+        currency,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PrepareInvoice:
     uow_factory: UnitOfWorkFactory
@@ -145,6 +166,7 @@ class PrepareInvoice:
                 ref.company_id, ref.deal_id, limit=DEAL_INVOICES_MAX
             )
             templates = await uow.templates.list(ref.company_id)
+            planned = await uow.installments.for_deal(ref.company_id, ref.deal_id)
         options = await self.accounting.invoice_options(ref.company_id)
         prefs = options.preferences
         # The default template is applied first: its terms, tax code and item stand in for the
@@ -226,13 +248,15 @@ class PrepareInvoice:
         lines, line_warnings = deal_lines(deal, options, settings, currency, sales_tax, issue_date)
         warnings.extend(line_warnings)
         invoiced = invoiced_on_deal(on_deal, currency)
+        # Spoken for: what the invoices ask for and the installments still to come will.
+        committed = invoiced + scheduled_on_deal(planned, currency, installment)
         share_amount = deal_amount = None
         if share is not None:
             part = shared(
                 lines,
                 currency,
                 share,
-                invoiced,
+                committed,
                 deal.title,
                 lines_language(settings.timeline.language),
                 installment,
@@ -246,14 +270,14 @@ class PrepareInvoice:
         totals = totals_of(lines, currency)
         deal_value = Money(deal.value, currency) if deal.currency.upper() == currency else None
         if deal_value is not None and deal_value.is_positive():
-            after = invoiced + before_tax(totals)
+            after = committed + before_tax(totals)
             if after > deal_value:
                 warnings.append(
                     DraftWarning.of(
                         MessageCode.OVER_DEAL_VALUE,
                         "lines",
                         value=deal_value,
-                        invoiced=invoiced,
+                        invoiced=committed,
                         over=after - deal_value,
                     )
                 )

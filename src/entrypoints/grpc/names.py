@@ -132,3 +132,24 @@ def parse_rule_run_name(name: str, field: str = "name") -> tuple[str, str, str]:
 
 def rule_run_name(company_id: str, deal_id: str, rule_id: str) -> str:
     return f"companies/{company_id}/deals/{deal_id}/invoiceRuleRuns/{rule_id}"
+
+
+_SCHEDULE = re.compile(
+    rf"^companies/(?P<company>{_ID})/deals/(?P<deal>{_ID})/installmentSchedules/(?P<schedule>{_ID})$"
+)
+_INSTALLMENT = re.compile(
+    rf"^companies/(?P<company>{_ID})/deals/(?P<deal>{_ID})"
+    rf"/installmentSchedules/(?P<schedule>{_ID})/installments/(?P<position>[1-9][0-9]{{0,2}})$"
+)
+
+
+def parse_schedule_name(name: str, field: str = "name") -> tuple[str, str, str]:
+    pattern = "companies/{company}/deals/{deal}/installmentSchedules/{schedule}"
+    m = _match(_SCHEDULE, name, field, pattern)
+    return m["company"], m["deal"], m["schedule"]
+
+
+def parse_installment_name(name: str, field: str = "name") -> tuple[str, str, str, int]:
+    pattern = "companies/{company}/deals/{deal}/installmentSchedules/{schedule}/installments/{n}"
+    m = _match(_INSTALLMENT, name, field, pattern)
+    return m["company"], m["deal"], m["schedule"], int(m["position"])

@@ -34,6 +34,7 @@ _STATES = {
     InstallmentState.SCHEDULED: installment_pb2.INSTALLMENT_STATE_SCHEDULED,
     InstallmentState.CREATED: installment_pb2.INSTALLMENT_STATE_CREATED,
     InstallmentState.FAILED: installment_pb2.INSTALLMENT_STATE_FAILED,
+    InstallmentState.CANCELLED: installment_pb2.INSTALLMENT_STATE_CANCELLED,
 }
 
 

@@ -8,15 +8,18 @@ from datetime import timedelta
 import pytest
 
 from application.commands import InstallmentInput, ScheduleInstallmentsCommand
-from application.errors import RequestIdReusedError
+from application.errors import NotFoundError, RequestIdReusedError, UpstreamRejectedError
 from application.invoicing.installments import (
+    CancelInstallmentSchedule,
     CreateDueInstallments,
     CreateInstallmentInvoice,
     ListInstallments,
+    RetryInstallment,
     ScheduleInstallments,
 )
+from application.reasons import Reason
 from application.visibility import DealVisibility
-from domain.errors import InvalidValueError
+from domain.errors import InstallmentStateError, InvalidValueError
 from domain.installment import DealShare
 from domain.installment_schedule import InstallmentState
 from domain.messages import MessageCode
@@ -33,6 +36,8 @@ class Schedules:
         )
         self.due = CreateDueInstallments(world.uow, self.create_invoice, world.clock)
         self.list = ListInstallments(world.uow, DealVisibility(world.crm))
+        self.retry = RetryInstallment(world.uow, self.create_invoice, DealVisibility(world.crm))
+        self.cancel = CancelInstallmentSchedule(world.uow, DealVisibility(world.crm))
 
 
 @pytest.fixture
@@ -173,3 +178,66 @@ async def test_an_installment_quickbooks_refuses_says_why_and_is_not_retried(
     assert listed[1].state is InstallmentState.FAILED
     assert listed[1].reason
     assert await schedules.due.execute() == 0
+
+
+async def test_what_a_schedule_has_still_to_come_is_not_left_to_invoice(
+    world: World, schedules: Schedules
+) -> None:
+    await schedules.schedule.execute(thirty_forty_thirty())  # 617.93 invoiced, 1,441.85 to come
+
+    with pytest.raises(InvalidValueError) as err:  # a second schedule would invoice it twice
+        await schedules.schedule.execute(
+            ScheduleInstallmentsCommand(deal_ref(), (InstallmentInput("100", "2026-03-20"),), "b")
+        )
+    assert err.value.violations[0].code is MessageCode.NOTHING_LEFT_TO_INVOICE
+    draft = await world.prepare.execute(deal_ref())  # the whole deal again: over its value
+    assert MessageCode.OVER_DEAL_VALUE in [w.code for w in draft.warnings]
+    assert draft.invoiced_on_deal == usd("617.93")  # what invoices ask for, as before
+
+
+async def test_a_cancelled_schedule_invoices_nothing_more_and_frees_the_rest(
+    world: World, schedules: Schedules
+) -> None:
+    planned = await schedules.schedule.execute(thirty_forty_thirty())
+
+    after = await schedules.cancel.execute(deal_ref(), planned[0].schedule_id)
+
+    assert [i.state for i in after] == [
+        InstallmentState.CREATED,  # invoiced already: it stays
+        InstallmentState.CANCELLED,
+        InstallmentState.CANCELLED,
+    ]
+    world.clock.advance(timedelta(days=61))
+    assert await schedules.due.execute() == 0
+    again = await schedules.schedule.execute(
+        ScheduleInstallmentsCommand(deal_ref(), (InstallmentInput("100", "2026-05-13"),), "c")
+    )
+    assert again[0].amount == usd("1441.85")  # the cancelled installments' amount
+    assert again[0].state is InstallmentState.CREATED
+    assert await invoiced(world) == usd("2059.78")
+    with pytest.raises(NotFoundError):
+        await schedules.cancel.execute(deal_ref(), "no-such-schedule")
+
+
+async def test_a_refused_installment_is_retried_under_a_new_request_and_invoiced(
+    world: World, schedules: Schedules
+) -> None:
+    world.qbo.fail_on(
+        "create_invoice",
+        UpstreamRejectedError("The customer is inactive.", reason=Reason.QUICKBOOKS_REJECTED),
+    )
+    planned = await schedules.schedule.execute(thirty_forty_thirty())
+    first = planned[0]
+    assert first.state is InstallmentState.FAILED  # QuickBooks' refusal, not "created"
+    assert first.reason == Reason.QUICKBOOKS_REJECTED
+    with pytest.raises(InstallmentStateError):
+        await schedules.retry.execute(deal_ref(), first.schedule_id, 2)  # not refused
+
+    retried = await schedules.retry.execute(deal_ref(), first.schedule_id, 1)
+
+    assert retried.state is InstallmentState.CREATED
+    assert retried.attempt == 1
+    assert retried.request_id != first.request_id
+    assert await invoiced(world) == usd("617.93")
+    assert len(world.qbo.invoices) == 1
+    assert await schedules.due.execute() == 0  # nothing made twice

@@ -23,6 +23,7 @@ from adapters.quickbooks.faults import (
 )
 from application.reasons import MetadataKey, Reason, every_reason
 from domain.errors import DomainReason
+from domain.installment_schedule import InstallmentState
 from domain.invoice import InvoiceState
 from domain.messages import ENGLISH, ENGLISH_VALUES, MessageCode
 
@@ -32,7 +33,8 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_|]+)\}")
 # Parameters the UI shows through its own table of values (``value.<name>.<token>``).
 TOKENS: dict[str, set[str]] = {
     **{name: set(values) for name, values in ENGLISH_VALUES.items()},
-    MetadataKey.STATE.value: {s.name for s in InvoiceState},
+    # An invoice's state by its name; an installment's by its value (InstallmentStateError).
+    MetadataKey.STATE.value: {s.name for s in InvoiceState} | {s.value for s in InstallmentState},
 }
 
 

@@ -285,6 +285,40 @@ async function loadSummary() {
   $("deal-summary-note").textContent = others.length ? t("summary.otherCurrencies", { currencies: others.join(", ") }) : "";
 }
 
+/** The deal's installment schedules, each installment with its state (its invoice once made),
+ * Retry on a refused one and "Cancel the installments to come" under a schedule with some. */
+function renderInstallments(installments, found) {
+  const mayCreate = may("create");
+  $("installments-section").hidden = !installments.length;
+  $("installment-list").replaceChildren(...installments.map((i) => installmentItem(i, found, mayCreate ? retryInstallment : null)));
+  const pending = installments.filter((i) => i.state === "INSTALLMENT_STATE_SCHEDULED");
+  const schedules = [...new Set(pending.map((i) => i.name.split("/installments/")[0]))];
+  $("installment-actions").replaceChildren(...(mayCreate ? schedules.map((name) =>
+    el("button", { type: "button", class: "button", "data-action": "cancel-schedule", onclick: () => cancelSchedule(name) }, t("installments.cancelRest"))) : []));
+}
+
+async function retryInstallment(installment) {
+  try {
+    const { installment: after } = await rpc("InstallmentService", "RetryInstallment", { name: installment.name });
+    await snackbar(after.state === "INSTALLMENT_STATE_FAILED" ? t("installments.refusedAgain") : t("installments.retried"));
+  } catch (error) {
+    showError($("error"), error);
+  }
+  await load();
+}
+
+async function cancelSchedule(name) {
+  const ok = await confirmAction({ title: t("installments.cancelTitle"), description: t("installments.cancelText"), okText: t("installments.cancelOk"), danger: true });
+  if (!ok) return;
+  try {
+    await rpc("InstallmentService", "CancelInstallmentSchedule", { name });
+    await snackbar(t("installments.cancelDone"));
+  } catch (error) {
+    showError($("error"), error);
+  }
+  await load();
+}
+
 async function load() {
   const [{ invoices: found }, { installments }, { runs = [] }] = await Promise.all([
     rpc("InvoiceService", "ListInvoices", { parent: dealName, pageSize: 50 }),
@@ -293,9 +327,7 @@ async function load() {
   ]);
   ruleRuns = runs;
   renderRuleRuns();
-  // The deal's installment schedule, each installment with its state (its invoice once made).
-  $("installments-section").hidden = !installments.length;
-  $("installment-list").replaceChildren(...installments.map((i) => installmentItem(i, found)));
+  renderInstallments(installments, found);
   const changed = JSON.stringify(found.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime])) !==
     JSON.stringify(invoices.map((i) => [i.name, i.state, i.totals?.balance?.amount, i.updateTime]));
   invoices = found;

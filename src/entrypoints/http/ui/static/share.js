@@ -1,24 +1,36 @@
 // The invoice form's "Part of the deal": a share of the deal (its lines scaled by the server,
 // exactly) or a schedule of installments, each invoice created by dealbooks on its date.
-import { day, el, moneyOf, resize, rpc, t, uuid } from "./core.js";
+import { day, el, moneyOf, resize, rpc, t, tProblem, uuid } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** One installment of the panel's list: "2 of 3 · 40 % · $823.91 · 13 Apr 2026 · Scheduled". */
-export function installmentItem(installment, invoices = []) {
+/** One installment of the panel's list: "2 of 3 · 40 % · $823.91 · 13 Apr 2026 · Scheduled",
+ * with Retry on a refused one when `onRetry` is given. */
+export function installmentItem(installment, invoices = [], onRetry = null) {
   const invoice = invoices.find((i) => i.name === installment.invoice);
+  const reason = installment.failureReason;
   const state = {
     INSTALLMENT_STATE_SCHEDULED: () => t("installments.scheduled"),
     INSTALLMENT_STATE_CREATED: () => invoice?.docNumber
       ? t("installments.created", { number: invoice.docNumber })
       : t("installments.createdPending"),
-    INSTALLMENT_STATE_FAILED: () => t("installments.failed", { reason: installment.failureReason }),
+    INSTALLMENT_STATE_FAILED: () => t("installments.failed", { reason: tProblem({ reason, detail: reason }) }),
+    INSTALLMENT_STATE_CANCELLED: () => t("installments.cancelled"),
   }[installment.state]?.() || "";
-  return el("li", { "data-state": installment.state },
+  const item = el("li", { "data-state": installment.state },
     t("installments.line", {
       n: installment.position, count: installment.count, percent: installment.percentage,
       amount: moneyOf(installment.amount), date: day(installment.dueDate),
     }), " · ", el("strong", {}, state));
+  if (onRetry && installment.state === "INSTALLMENT_STATE_FAILED") {
+    const retry = el("button", { type: "button", class: "button link", "data-action": "retry-installment" }, t("installments.retry"));
+    retry.addEventListener("click", () => {
+      retry.disabled = true;
+      onRetry(installment);
+    });
+    item.append(" ", retry);
+  }
+  return item;
 }
 
 /** ``iso`` plus ``months`` calendar months (the last day of a shorter month). */
