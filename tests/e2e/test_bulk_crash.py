@@ -1,5 +1,5 @@
 """Bulk invoicing through a crash (issue 17): a real `dealbooks serve` process is SIGKILLed in
-the middle of a BatchCreateInvoices, one QuickBooks batch answered and recorded, two still at
+the middle of a BatchCreateInvoices, one QuickBooks batch answered (being recorded), two still at
 QuickBooks (which commits them after the process died, with nobody to hear). A `dealbooks worker`
 started afterwards finishes the stored batches, each re-sent as the same request: exactly one
 invoice per deal, all OPEN, and the same request sent again answers with those invoices and
@@ -40,7 +40,7 @@ from tests.support.demo import process_env, started_emulators
 
 pytestmark = pytest.mark.e2e
 DEALS = range(1, 91)  # three QuickBooks batches of 30
-SLOW_SECONDS = 8  # how long QuickBooks takes to answer the first two batch calls
+SLOW_SECONDS = 10  # how long QuickBooks takes to answer the first two batch calls
 
 
 async def batch_calls(world: World) -> list[dict[str, object]]:
@@ -128,20 +128,26 @@ async def test_a_server_killed_mid_batch_leaves_exactly_one_invoice_per_deal(
 
         streaming = asyncio.ensure_future(call())
 
-        async def progress() -> tuple[dict[str, int], int, int]:
-            at_quickbooks = [c for c in await batch_calls(world) if c["status"] is None]
-            return await stored_states(world, DEMO_COMPANY), len(at_quickbooks), len(heard)
+        async def progress() -> tuple[int, list[str]]:
+            stored = sum((await stored_states(world, DEMO_COMPANY)).values())
+            return stored, sorted(str(c["status"]) for c in await batch_calls(world))
 
-        # Mid-batch: one batch answered, recorded and streamed; two sent and still unanswered.
-        midway = ({"open": 30, "creating": 60}, 2, 30)
-        seen = await eventually(progress, lambda p: p == midway, seconds=SLOW_SECONDS - 2)
+        # Mid-batch: all 90 stored, one batch answered (its invoices being recorded, perhaps
+        # streamed), two sent and still unanswered. Not waiting for the recording to end keeps
+        # this within the slow answers on a loaded machine, and is a crash mid-batch all the same.
+        midway = (90, ["200", "None", "None"])
+        seen = await eventually(progress, lambda p: p == midway, seconds=SLOW_SECONDS - 3)
         assert seen == midway, last_lines(serve_log)
-        assert {a.invoice.state for a in heard} == {invoice_pb2.INVOICE_STATE_OPEN}
         serve.send_signal(signal.SIGKILL)
         await asyncio.to_thread(serve.wait, 10)
         with pytest.raises(grpc.aio.AioRpcError):
             await streaming  # the stream ends with the process
-        assert await stored_states(world, DEMO_COMPANY) == {"open": 30, "creating": 60}
+        left = await stored_states(world, DEMO_COMPANY)
+        assert set(left) <= {"open", "creating"}, left
+        assert sum(left.values()) == 90, left
+        assert left["creating"] >= 60, left  # at least the two unanswered batches
+        assert len(heard) <= 30
+        assert {a.invoice.state for a in heard} <= {invoice_pb2.INVOICE_STATE_OPEN}
         processes.append(start_worker(env, worker_log))  # the new process, booting meanwhile
         # QuickBooks goes on with the two slow batches and commits them, its answers unheard.
         calls = await eventually(
@@ -163,7 +169,9 @@ async def test_a_server_killed_mid_batch_leaves_exactly_one_invoice_per_deal(
             await sweep.execute(older_than=timedelta(0))
             return await stored_states(world, DEMO_COMPANY)
 
-        states = await eventually(swept, lambda s: s == {"open": 90}, seconds=30, interval=0.5)
+        # 3 s here, 8 s on a loaded machine. Not longer: the worker's own minute sweep takes
+        # invoices 30 s old, and the test must fail when nothing but that finishes them.
+        states = await eventually(swept, lambda s: s == {"open": 90}, seconds=20, interval=0.5)
         assert states == {"open": 90}, last_lines(worker_log)
         made = await in_quickbooks(world, DEMO_COMPANY)
         # The batches QuickBooks committed unheard were re-sent as the same requests: replayed.
