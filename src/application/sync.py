@@ -278,10 +278,19 @@ class SweepStuckCreations:
         cutoff = self.clock.now() - older_than
         async with self.uow_factory() as uow:
             stuck = await uow.invoices.list_creating(older_than=cutoff, limit=500)
+            batches = [
+                (await uow.invoices.creation_options(i.company_id, i.id)).batch_request_id
+                for i in stuck
+            ]
             follow_ups = await uow.deal_follow_ups.list_unfinished(older_than=cutoff, limit=500)
             timelines = await uow.deal_timeline.list_unfinished(older_than=cutoff, limit=500)
-        for invoice in stuck:
-            await self.jobs.finish_creation(invoice.company_id, invoice.id)
+        queued: set[str] = set()
+        for invoice, batch in zip(stuck, batches, strict=True):
+            if batch in queued:
+                continue  # its batch's job re-sends it with the others
+            if batch:
+                queued.add(batch)
+            await self.jobs.finish_creation(invoice.company_id, invoice.id, batch)
         for follow_up in follow_ups:
             await self.jobs.follow_up_on_deal(follow_up.company_id, follow_up.invoice_id)
         for company_id, invoice_id in timelines:

@@ -12,8 +12,11 @@ class InMemoryJobQueue:
         if (task, args) not in self.deferred:
             self.deferred.append((task, args))
 
-    async def finish_creation(self, company_id: str, invoice_id: str) -> None:
-        self.defer("finish_creation", company_id=company_id, invoice_id=invoice_id)
+    async def finish_creation(
+        self, company_id: str, invoice_id: str, batch_request_id: str | None = None
+    ) -> None:
+        batch = {"batch_request_id": batch_request_id} if batch_request_id else {}
+        self.defer("finish_creation", company_id=company_id, invoice_id=invoice_id, **batch)
 
     async def run_invoice_rule(self, company_id: str, rule_id: str, deal_id: str) -> None:
         self.defer("run_invoice_rule", company_id=company_id, rule_id=rule_id, deal_id=deal_id)

@@ -79,12 +79,15 @@ class ProcrastinateJobQueue:
         with contextlib.suppress(AlreadyEnqueued):  # one job waiting for the same work is enough
             await deferrer.defer_async(**args)
 
-    async def finish_creation(self, company_id: str, invoice_id: str) -> None:
+    async def finish_creation(
+        self, company_id: str, invoice_id: str, batch_request_id: str | None = None
+    ) -> None:
+        key = f"batch-{batch_request_id}" if batch_request_id else f"invoice-{invoice_id}"
         await self._defer(
             "finish_invoice_creation",
             "invoices",
-            lock=f"invoice-{invoice_id}",
-            queueing_lock=f"finish-{invoice_id}",
+            lock=key,
+            queueing_lock=f"finish-{key}",
             company_id=company_id,
             invoice_id=invoice_id,
         )

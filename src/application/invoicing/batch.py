@@ -284,7 +284,7 @@ class BatchCreateInvoices:
             async with gate:
                 ids = [m.invoice.id for m in members]
                 await self.create.finish.finish_batch(company_id, batch_id, ids)
-            return [await self._outcome(company_id, member) for member in members]
+            return [await self._outcome(company_id, batch_id, member) for member in members]
 
         tasks = [asyncio.ensure_future(one(batch_id, members)) for batch_id, members in batches]
         try:
@@ -304,20 +304,20 @@ class BatchCreateInvoices:
         jobs = self.create.jobs
         if jobs is None:
             return
-        for _, members in batches:
+        for batch_id, members in batches:
             try:  # one member's job re-sends the whole batch
-                await jobs.finish_creation(company_id, members[0].invoice.id)
+                await jobs.finish_creation(company_id, members[0].invoice.id, batch_id)
             except Exception as exc:  # the queue is closing too: the sweep will find them
                 log.warning("invoice.batch_not_queued", error=type(exc).__name__)
 
-    async def _outcome(self, company_id: str, member: _New) -> BatchItemOutcome:
+    async def _outcome(self, company_id: str, batch_id: str, member: _New) -> BatchItemOutcome:
         index, request_id, deal_id = member.index, member.request_id, member.ref.deal_id
         try:
             view = await self._view(company_id, deal_id, member.invoice.id)
         except (ApplicationError, DomainError) as exc:
             return BatchItemOutcome(index, request_id, deal_id, error=exc)
         if view.state is InvoiceState.CREATING and self.create.jobs is not None:
-            await self.create.jobs.finish_creation(company_id, member.invoice.id)
+            await self.create.jobs.finish_creation(company_id, member.invoice.id, batch_id)
         return BatchItemOutcome(index, request_id, deal_id, invoice=view)
 
     async def _view(self, company_id: str, deal_id: str, invoice_id: str) -> InvoiceView:

@@ -6,8 +6,12 @@ from typing import Protocol
 
 
 class JobQueue(Protocol):
-    async def finish_creation(self, company_id: str, invoice_id: str) -> None:
-        """Finish a CREATING invoice later (at most one pending job per invoice)."""
+    async def finish_creation(
+        self, company_id: str, invoice_id: str, batch_request_id: str | None = None
+    ) -> None:
+        """Finish a CREATING invoice later (at most one pending job per invoice; for a member
+        of a QuickBooks batch, one per batch, run one at a time: each re-sends the whole batch,
+        so two at once would spend two of the realm's 40 batch calls a minute on one)."""
         ...
 
     async def follow_up_on_deal(self, company_id: str, invoice_id: str) -> None:

@@ -4,6 +4,7 @@ answer was lost finished by re-sending it as the same request (one invoice each)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 
@@ -17,6 +18,7 @@ from application.invoicing.batch import (
 )
 from application.ports.accounting import BatchCreated, InvoiceToCreate
 from application.reasons import Reason
+from application.sync import SweepStuckCreations
 from domain.errors import InvalidValueError
 from domain.invoice import InvoiceState
 from domain.messages import MessageCode
@@ -101,6 +103,19 @@ async def test_a_batch_whose_answer_was_lost_is_finished_as_the_same_request() -
     again = await run(world, requests(40))
     assert {o.invoice.state for o in again if o.invoice} == {InvoiceState.OPEN}
     assert created_in_quickbooks(world) == 40
+
+
+async def test_the_sweep_queues_one_finishing_job_per_batch_not_per_invoice() -> None:
+    world = World(qbo=LosesAnswers(lost=2))
+    outcomes = await run(world, requests(40))  # two batches, both answers lost
+    assert {o.invoice.state for o in outcomes if o.invoice} == {InvoiceState.CREATING}
+    world.clock.advance(timedelta(minutes=5))
+
+    await SweepStuckCreations(world.uow, world.jobs, world.clock).execute()
+
+    queued = [kwargs for name, kwargs in world.jobs.deferred if name == "finish_creation"]
+    batches = {kwargs["batch_request_id"] for kwargs in queued}
+    assert len(queued) == len(batches) == 2  # each job re-sends its batch: one each is enough
 
 
 async def test_invalid_requests_are_reported_and_the_others_proceed() -> None:
