@@ -33,13 +33,13 @@ class HandleCrmChange:
     """A deleted deal keeps its invoices (they stay readable by their names and in QuickBooks);
     a deleted organization or person loses its link to a QuickBooks customer, so a new record
     reusing nothing of it cannot inherit it. A changed deal may fire the company's invoicing
-    rules (won, or moved into a stage)."""
+    rules (won, or moved into a stage), and so may a new one (created won, or in a stage)."""
 
     uow_factory: UnitOfWorkFactory
-    rules: StartInvoiceRules | None = None  # a changed deal may fire the company's rules
+    rules: StartInvoiceRules | None = None  # a changed or new deal may fire the company's rules
 
     async def execute(self, change: CrmChange) -> str:
-        if change.action == "change" and change.entity == "deal":
+        if change.action in ("change", "create") and change.entity == "deal":
             if change.deal_move is None or self.rules is None:
                 return "ignored"
             fired = await self.rules.execute(change.company_id, change.entity_id, change.deal_move)
@@ -69,13 +69,16 @@ class HandleCrmChange:
 # The (event_action, event_object) pairs HandleCrmChange acts on: one subscription each, rather
 # than "delete.*", which would also bring every deleted activity, note and product.
 # ``change.deal`` brings every edit of a deal; the invoicing rules act on those that win it or
-# move it to another stage (issue 17). An install made before a pair was added here gets its
+# move it to another stage (issue 17). ``create.deal`` brings every new deal; the rules act on
+# those created won or in their stage (an import, the API, a web form), which never change into
+# it. An install made before a pair was added here gets its
 # subscription at the next SubscribeCrmWebhooks run (the daily check), the others being kept.
 HANDLED_EVENTS: tuple[tuple[str, str], ...] = (
     ("delete", "deal"),
     ("delete", "organization"),
     ("delete", "person"),
     ("change", "deal"),
+    ("create", "deal"),
 )
 # Webhooks v2 is what the handler reads best (string ids in ``meta``); Pipedrive's default since
 # 2025-03-17, asked for explicitly so that a change of default cannot surprise us.

@@ -2,7 +2,8 @@
 create the invoice from a template (issue 17), and the record of each rule's run on a deal.
 
 Pure. What a deal did comes in as a :class:`DealMove` (its status and stage before and after one
-change, as Pipedrive's deal-update webhook tells it); whether a rule fires on it is
+change, as Pipedrive's deal-update webhook tells it, or as it was created: a deal created won or
+in a stage did win or enter it); whether a rule fires on it is
 :meth:`InvoiceRule.fires_on`. A rule runs at most once per deal (:class:`RuleRun`, one per deal
 and rule): a redelivered webhook or a deal won again finds the run there already.
 """
@@ -45,13 +46,20 @@ def _pipedrive_id(value: str | None, name: str, violations: list[FieldViolation]
 @dataclass(frozen=True, slots=True)
 class DealMove:
     """One change of a deal: its status, stage and pipeline after it, and, for the fields the
-    change touched, their values before (``None``: that field did not change)."""
+    change touched, their values before (``None``: that field did not change; ``""``: the deal
+    had none, it was just created)."""
 
     status: str
     stage_id: str | None
     pipeline_id: str | None
     previous_status: str | None = None
     previous_stage_id: str | None = None
+
+    @classmethod
+    def created(cls, status: str, stage_id: str | None, pipeline_id: str | None) -> DealMove:
+        """A deal's creation: from nothing to its first status and stage, so a deal created
+        won was won, and one created in a stage entered it."""
+        return cls(status, stage_id, pipeline_id, previous_status="", previous_stage_id="")
 
     @property
     def was_won(self) -> bool:

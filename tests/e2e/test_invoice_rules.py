@@ -1,7 +1,7 @@
 """Invoicing rules end to end (issue 17): a deal won in the Pipedrive emulator gets exactly one
 invoice within seconds, through the real webhook, job queue, adapters and Postgres; a
 redelivered webhook and a deal won again add nothing; a worker killed mid-job still ends with
-exactly one."""
+exactly one; a deal created won (``create.deal``) gets its one invoice too."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
 import pytest
 from sqlalchemy import text
@@ -62,18 +63,20 @@ async def add_won_rule(service: Service) -> str:
     return reply.rule.name
 
 
-async def listed(channel: grpc.aio.Channel) -> list[invoice_pb2.Invoice]:
+async def listed(channel: grpc.aio.Channel, deal: str = DEAL) -> list[invoice_pb2.Invoice]:
     stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
     reply = await stub.ListInvoices(
-        invoice_service_pb2.ListInvoicesRequest(parent=DEAL, page_size=100), metadata=MD
+        invoice_service_pb2.ListInvoicesRequest(parent=deal, page_size=100), metadata=MD
     )
     return list(reply.invoices)
 
 
-async def wait_for_open(channel: grpc.aio.Channel, seconds: float) -> list[invoice_pb2.Invoice]:
+async def wait_for_open(
+    channel: grpc.aio.Channel, seconds: float, deal: str = DEAL
+) -> list[invoice_pb2.Invoice]:
     deadline = time.monotonic() + seconds
     while True:
-        invoices = await listed(channel)
+        invoices = await listed(channel, deal)
         if any(i.state == invoice_pb2.INVOICE_STATE_OPEN for i in invoices):
             return invoices
         if time.monotonic() > deadline:
@@ -404,4 +407,89 @@ async def test_a_deal_moved_into_the_rules_stage_gets_one_invoice_and_other_pipe
         await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
         await asyncio.sleep(2)
         assert len(await listed(channel)) == 1
+    assert len(await in_quickbooks(emulators)) == 1
+
+
+# Deal 3's customer (Initech, USD): what QuickBooks' US company invoices without a question.
+NEW_DEAL = {"currency": "USD", "org_id": 3, "person_id": 3}
+SETUP = {"name": "Setup", "item_price": 500, "quantity": 2}
+
+
+async def created_deliveries(emulators: Emulators, deal_id: int) -> list[dict[str, Any]]:
+    log = await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
+    return [
+        d for d in log["deliveries"] if d["action"] == "create" and d["entity_id"] == str(deal_id)
+    ]
+
+
+async def test_a_deal_created_won_gets_one_invoice_and_winning_it_again_adds_none(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    assert service.grpc is not None
+    await add_won_rule(service)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        started = time.monotonic()
+        # An import or a web form: the deal is won, with its products, from the start.
+        created = await emulators.admin(
+            "pipedrive",
+            "POST",
+            "deals",
+            title="Imported won deal",
+            status="won",
+            products=[SETUP],
+            **NEW_DEAL,
+        )
+        deal_id = created["data"]["id"]
+        deal = f"companies/{DEMO_COMPANY}/deals/{deal_id}"
+        invoices = await wait_for_open(channel, WON_WITHIN_SECONDS, deal)
+        elapsed = time.monotonic() - started
+        print(f"created won -> invoice OPEN in {elapsed:.2f} s")
+        assert [i.state for i in invoices] == [invoice_pb2.INVOICE_STATE_OPEN]
+        assert elapsed < WON_WITHIN_SECONDS
+        [invoice] = invoices
+        assert [line.name for line in invoice.lines] == ["Setup"]
+        [delivery] = await created_deliveries(emulators, deal_id)
+        assert (delivery["status"], delivery["payload"]["previous"]) == (200, None)
+
+        # Reopened and won again (a change.deal that wins it): the run is there, done.
+        await emulators.admin("pipedrive", "PATCH", f"deals/{deal_id}", status="open")
+        await emulators.admin("pipedrive", "PATCH", f"deals/{deal_id}", status="won")
+        log = await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
+        assert all(d["status"] == 200 for d in log["deliveries"])
+        await asyncio.sleep(2)  # time for any job these could have queued to run
+        assert [i.name for i in await listed(channel, deal)] == [invoice.name]
+    assert len(await in_quickbooks(emulators)) == 1
+
+
+async def test_a_deal_created_open_through_the_api_then_won_gets_one_invoice(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, emulators = world
+    assert service.grpc is not None
+    await add_won_rule(service)
+    minted = await emulators.admin("pipedrive", "POST", "tokens")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{emulators.pipedrive_url}/api/v2/deals",
+            headers={"Authorization": f"Bearer {minted['access_token']}"},
+            json={"title": "API deal", **NEW_DEAL},
+        ) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+        deal_id = (await resp.json())["data"]["id"]
+    deal = f"companies/{DEMO_COMPANY}/deals/{deal_id}"
+    await emulators.admin("pipedrive", "POST", f"deals/{deal_id}/products", **SETUP)
+    [delivery] = await created_deliveries(emulators, deal_id)  # handled: no rule fired
+    assert (delivery["status"], delivery["payload"]["data"]["status"]) == (200, "open")
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        assert await listed(channel, deal) == []
+
+        await emulators.admin("pipedrive", "PATCH", f"deals/{deal_id}", status="won")
+        invoices = await wait_for_open(channel, WON_WITHIN_SECONDS, deal)
+        assert [i.state for i in invoices] == [invoice_pb2.INVOICE_STATE_OPEN]
+        await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
+        await asyncio.sleep(2)
+        assert len(await listed(channel, deal)) == 1
     assert len(await in_quickbooks(emulators)) == 1

@@ -210,6 +210,7 @@ async def test_an_install_subscribes_the_webhooks_and_a_deleted_deal_is_delivere
     hooks: list[dict[str, Any]] = [w for w in listed["webhooks"] if w["subscription_url"] == ours]
     assert sorted((h["event_action"], h["event_object"]) for h in hooks) == [
         ("change", "deal"),  # the invoicing rules (issue 17)
+        ("create", "deal"),  # the same, for deals created won or in a rule's stage
         ("delete", "deal"),
         ("delete", "organization"),
         ("delete", "person"),

@@ -31,8 +31,8 @@ def parse_change(raw: bytes) -> CrmChange:
     if not (entity and action and entity_id and company_id):
         raise MalformedCrmWebhookError("meta lacks entity, action, entity_id or company_id")
     move = None
-    if entity == "deal" and action == "change":
-        move = deal_move(payload)
+    if entity == "deal" and action in ("change", "create"):
+        move = deal_move(payload, created=action == "create")
     return CrmChange(
         company_id=str(company_id),
         entity=str(entity),
@@ -50,9 +50,10 @@ def _id(value: Any) -> str | None:
     return str(value)
 
 
-def deal_move(payload: dict[str, Any]) -> DealMove | None:
+def deal_move(payload: dict[str, Any], *, created: bool = False) -> DealMove | None:
     """A deal's status and stage after the change (``data``; v1: ``current``) and, for those
-    the change touched, before it (``previous``).
+    the change touched, before it (``previous``); for a deal ``created`` (``create.deal``), its
+    first status and stage (:meth:`DealMove.created`).
 
     Webhooks v2 put in ``previous`` "only changed fields on change" (reference §9, A6): a field
     absent from it did not change. v1 bodies carry the whole previous deal, where an unchanged
@@ -61,8 +62,13 @@ def deal_move(payload: dict[str, Any]) -> DealMove | None:
     [U] Assumed, not shown by the reference's one example (a custom field set): that a deal
     marked won arrives as one ``change`` whose ``previous`` holds ``status`` (its old value,
     "open" or "lost"), also when a reopened deal is won again; and that a move to another stage
-    holds ``stage_id`` the same way. A deal *created* already won (an import, the API) comes as
-    ``create.deal``, which the rules do not act on."""
+    holds ``stage_id`` the same way.
+
+    A deal *created* already won (an import, the API, a web form) or straight into a stage
+    comes as ``create.deal``, whose ``previous`` is null (reference §9, [C]); it is read from
+    ``data`` alone. [U] Assumed: that such a deal's creation brings one ``create.deal`` whose
+    ``data`` holds its status and stage as created (won, with its stage), and no ``change.deal``
+    that would win it; were both to come, the rule still runs once per deal."""
     data = payload.get("data") or payload.get("current")
     previous = payload.get("previous") or {}
     if not isinstance(data, dict) or not isinstance(previous, dict):
@@ -70,6 +76,8 @@ def deal_move(payload: dict[str, Any]) -> DealMove | None:
     status = data.get("status")
     if not isinstance(status, str):
         return None
+    if created:
+        return DealMove.created(status, _id(data.get("stage_id")), _id(data.get("pipeline_id")))
     previous_status = previous.get("status") if "status" in previous else None
     return DealMove(
         status=status,

@@ -2,9 +2,9 @@
 stage X" creates the invoice from a template, for the deal's products, exactly once per deal and
 rule.
 
-- :class:`StartInvoiceRules` (a Pipedrive deal change): each matching rule gets its run on the
-  deal (one per deal and rule: a redelivered webhook or a deal won again finds it there) and a
-  durable job.
+- :class:`StartInvoiceRules` (a Pipedrive deal change or creation): each matching rule gets
+  its run on the deal (one per deal and rule: a redelivered webhook or a deal won again finds it
+  there) and a durable job.
 - :class:`RunInvoiceRule` (the job): prepares the draft as the invoice form does and creates
   it through :class:`CreateInvoice` under the run's deterministic request id, so a job retried
   after a crash replays the same invoice rather than making a second. A failure is recorded on
@@ -161,7 +161,8 @@ def invoice_input(draft: InvoiceDraft, template_id: str | None) -> InvoiceInput:
 
 @dataclass(frozen=True, slots=True)
 class StartInvoiceRules:
-    """A deal changed in Pipedrive: start each enabled rule it fires, once per deal."""
+    """A deal changed in Pipedrive, or was created there: start each enabled rule it fires,
+    once per deal (a deal created won and later won again is invoiced once)."""
 
     uow_factory: UnitOfWorkFactory
     jobs: JobQueue

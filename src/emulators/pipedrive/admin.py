@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from .access import add_follower
-from .api_v2 import change_record, delete_record
+from .api_v2 import add_deal, announce_created, change_record, delete_record
 from .clock import iso_millis, parse_iso, v1_time
 from .faults import FaultSpecError
 from .model import NotFound, ValidationError, add_custom_field, add_deal_product, render_field
@@ -105,6 +105,38 @@ async def patch_record(request: web.Request) -> web.Response:
     actor = _actor(emulator, record, body.pop("user_id", None))
     previous = change_record(emulator, entity, record, body, user_id=actor, change_source="app")
     return _json({"data": render_record(emulator.store, entity, record), "previous": previous})
+
+
+async def post_deal(request: web.Request) -> web.Response:
+    """Create a deal as a person in the Pipedrive UI would (webhooks: change_source "app"):
+    the v2 `POST /deals` body, plus `user_id` (who; default the company's first admin),
+    `company_id` (default the first company) and `products` (the `deals/{id}/products` bodies,
+    attached before the `create` webhook fires, as the UI's "Add deal" form can; [U] whether
+    Pipedrive delivers the products' events before or after the deal's)."""
+    emulator = emulator_of(request)
+    body = await _body(request)
+    company_id = body.pop("company_id", None) or next(iter(emulator.store.companies))
+    if company_id not in emulator.store.companies:
+        raise NotFound(f"company {company_id}")
+    products = body.pop("products", None) or []
+    if not isinstance(products, list) or not all(isinstance(p, dict) for p in products):
+        raise ValidationError("products must be a list of objects")
+    user_id = body.pop("user_id", None)
+    users = emulator.store.users_of(company_id)
+    if not (isinstance(user_id, int) and any(u.id == user_id for u in users)):
+        user_id = next((u.id for u in users if u.is_admin), users[0].id)
+    record = add_deal(emulator, company_id, body, user_id=user_id, origin="ManuallyCreated")
+    try:
+        for product in products:
+            add_deal_product(emulator.store, record, emulator.clock.now(), **product)
+    except (TypeError, ValidationError) as exc:  # nothing half-made is left or announced
+        emulator.store.deals.pop(record.data["id"])
+        for key, item in list(emulator.store.deal_products.items()):
+            if item.data["deal_id"] == record.data["id"]:
+                del emulator.store.deal_products[key]
+        raise ValidationError(str(exc)) from exc
+    announce_created(emulator, "deal", record, user_id=user_id, change_source="app")
+    return _json({"data": render_record(emulator.store, "deal", record)}, 201)
 
 
 async def delete_record_admin(request: web.Request) -> web.Response:
@@ -382,6 +414,7 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{p}/demo", demo),
         web.post(f"{p}/seed", post_seed),
         web.post(f"{p}/fields", add_field),
+        web.post(f"{p}/deals", post_deal),
         web.patch(f"{p}/{{kind}}/{{id:\\d+}}", patch_record),
         web.delete(f"{p}/{{kind}}/{{id:\\d+}}", delete_record_admin),
         web.post(f"{p}/deals/{{id:\\d+}}/products", add_product),

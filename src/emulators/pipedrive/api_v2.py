@@ -9,7 +9,8 @@ from aiohttp import web
 
 from . import responses
 from .auth import operation, principal_of
-from .model import ValidationError, add_custom_field, products_of, render_field
+from .clock import v2_time
+from .model import ValidationError, add_custom_field, new_deal, products_of, render_field
 from .pagination import (
     bool_param,
     decode_cursor,
@@ -96,6 +97,87 @@ def change_record(
     return previous
 
 
+# Fields `POST /api/v2/deals` accepts only with the status they belong to (the spec's
+# descriptions: "Can only be set if deal status is won/lost"); the error wording is [U].
+_STATUS_ONLY = {
+    "won_time": ("won",),
+    "lost_time": ("lost",),
+    "lost_reason": ("lost",),
+    "close_time": ("won", "lost"),
+}
+
+
+def add_deal(
+    emulator: Emulator, company_id: int, body: Any, *, user_id: int, origin: str
+) -> Record:
+    """Validate a v2 `POST /deals` body (addDeal: the PATCH fields, `title` required) and
+    create the deal; :func:`announce_created` then fires its `create` webhooks. Shared with
+    admin, which may attach products in between.
+
+    [U] Defaults for what the body omits: the caller as owner, the caller's default currency,
+    the first stage of the first pipeline (1/1 here, stages are not modelled), `visible_to` 3.
+    A deal created won gets its won and close times (and first_won_time) at once, as a deal
+    marked won does."""
+    if not isinstance(body, dict):
+        raise ValidationError("body: Expected object")
+    if "title" not in body:
+        raise ValidationError("title: Required")
+    store = emulator.store
+    changes = validate_patch(store, "deal", company_id, body)
+    status = changes.pop("status", "open")
+    for name, statuses in _STATUS_ONLY.items():
+        if changes.get(name) is not None and status not in statuses:
+            raise ValidationError(
+                f"{name}: Can only be set if deal status is {' or '.join(statuses)}"
+            )
+    owner_id = changes.pop("owner_id", user_id)
+    user = store.users[user_id]
+    now = emulator.clock.now()
+    record = new_deal(
+        store,
+        company_id,
+        now,
+        title=changes.pop("title"),
+        owner_id=owner_id,
+        value=changes.pop("value", 0),
+        currency=changes.pop("currency", user.default_currency),
+        org_id=changes.pop("org_id", None),
+        person_id=changes.pop("person_id", None),
+        status=status,
+        stage_id=changes.pop("stage_id", 1),
+        pipeline_id=changes.pop("pipeline_id", 1),
+    )
+    data = record.data
+    data["creator_user_id"] = user_id
+    data["origin"] = origin
+    data["custom_fields"].update(changes.pop("custom_fields", {}))
+    data.update(changes)
+    if data["is_archived"] and data["archive_time"] is None:
+        data["archive_time"] = v2_time(now)  # "If omitted and `is_archived` is true" (spec)
+    for name, local in (("won_time", "local_won_date"), ("lost_time", "local_lost_date")):
+        if data[name] is not None:
+            data[local] = data[name][:10]
+    if data["close_time"] is not None:
+        data["local_close_date"] = data["close_time"][:10]
+    return record
+
+
+def announce_created(
+    emulator: Emulator, entity: str, record: Record, *, user_id: int, change_source: str
+) -> None:
+    """Fire `create` webhooks: `data` the new record, `previous` null (reference §9, [C])."""
+    emulator.webhooks.emit(
+        company_id=record.company_id,
+        entity=entity,
+        action="create",
+        record_id=record.data["id"],
+        data=record.data,
+        previous=None,
+        user_id=user_id,
+        change_source=change_source,
+    )
+
+
 def delete_record(
     emulator: Emulator, entity: str, record: Record, *, user_id: int, change_source: str
 ) -> None:
@@ -157,6 +239,22 @@ async def list_deals(request: web.Request) -> web.Response:
         id_of=lambda d: d.data["id"],
     )
     return responses.ok([_render(request, "deal", d) for d in page], {"next_cursor": next_cursor})
+
+
+@operation("v2", "post", "/deals")
+async def post_deal(request: web.Request) -> web.Response:
+    emulator, principal = emulator_of(request), principal_of(request)
+    record = add_deal(
+        emulator,
+        principal.company_id,
+        await _json_body(request),
+        user_id=principal.user_id,
+        # [U] The `origin` of a deal created through the API: "API" assumed; the reference
+        # shows only "ManuallyCreated" (A6, a deal created in the web app).
+        origin="API",
+    )
+    announce_created(emulator, "deal", record, user_id=principal.user_id, change_source="api")
+    return responses.ok(render_record(emulator.store, "deal", record))
 
 
 @operation("v2", "get", "/deals/{id}")
@@ -382,6 +480,7 @@ def routes() -> list[web.RouteDef]:
     prefix = "/api/v2"
     return [
         web.get(f"{prefix}/deals", list_deals),
+        web.post(f"{prefix}/deals", post_deal),
         # `/deals/products` must be registered before `/deals/{id}` patterns match it.
         web.get(f"{prefix}/deals/products", many_deal_products),
         web.get(f"{prefix}/deals/{{id}}", get_deal),

@@ -57,6 +57,7 @@ class OperationMeta:
 # Used when the spec files are not on disk (the emulator must still run): Appendix B numbers.
 _FALLBACK: dict[tuple[str, str, str], tuple[int, tuple[str, ...]]] = {
     ("v2", "get", "/deals"): (10, ("deals:read", "deals:full")),
+    ("v2", "post", "/deals"): (5, ("deals:full",)),
     ("v2", "get", "/deals/{id}"): (1, ("deals:read", "deals:full")),
     ("v2", "patch", "/deals/{id}"): (5, ("deals:full",)),
     ("v2", "delete", "/deals/{id}"): (3, ("deals:full",)),

@@ -210,6 +210,85 @@ async def test_winning_a_deal_sets_its_won_and_close_times(
     assert deal["won_time"] == deal["close_time"] == deal["update_time"]
 
 
+async def test_adding_a_deal_fills_in_its_defaults_and_serves_it(
+    client: TestClient, auth: dict[str, str], token: dict[str, Any], emulator: Emulator
+) -> None:
+    response = await client.post("/api/v2/deals", json={"title": "Imported deal"}, headers=auth)
+    body = await response.json()
+    assert response.status == 200, body
+    deal = body["data"]
+    assert body["success"] is True
+    user = emulator.store.users[token["user_id"]]
+    assert (deal["title"], deal["status"], deal["value"]) == ("Imported deal", "open", 0)
+    assert (deal["owner_id"], deal["creator_user_id"]) == (user.id, user.id)
+    assert (deal["currency"], deal["stage_id"], deal["pipeline_id"]) == (
+        user.default_currency,
+        1,
+        1,
+    )
+    assert deal["won_time"] is deal["close_time"] is None
+    assert deal["add_time"] == deal["update_time"]
+    assert deal["origin"] == "API"
+    assert (await get_json(client, f"/api/v2/deals/{deal['id']}", auth))["data"] == deal
+    listed = await get_json(client, "/api/v2/deals?limit=500", auth)
+    assert deal["id"] in [d["id"] for d in listed["data"]]
+
+
+async def test_a_deal_added_won_has_its_won_and_close_times(
+    client: TestClient, auth: dict[str, str], emulator: Emulator
+) -> None:
+    contract = emulator.store.find_field(emulator.demo["company_id"], "deal", "Invoice number")
+    assert contract is not None
+    response = await client.post(
+        "/api/v2/deals",
+        json={
+            "title": "Won at once",
+            "value": 1200.5,
+            "currency": "USD",
+            "status": "won",
+            "stage_id": 4,
+            "pipeline_id": 1,
+            "org_id": 1,
+            "person_id": 1,
+            "custom_fields": {contract.key: "INV-9"},
+        },
+        headers=auth,
+    )
+    deal = (await response.json())["data"]
+    assert response.status == 200, deal
+    assert (deal["status"], deal["stage_id"], deal["value"]) == ("won", 4, 1200.5)
+    assert deal["won_time"] == deal["close_time"] == deal["add_time"]
+    assert deal["lost_time"] is None
+    assert deal["custom_fields"][contract.key] == "INV-9"
+    shown = await get_json(
+        client, f"/api/v2/deals/{deal['id']}?include_fields=first_won_time", auth
+    )
+    assert shown["data"]["first_won_time"] == deal["won_time"]
+
+
+async def test_adding_a_deal_validates_as_strictly_as_a_patch(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    before = len((await get_json(client, "/api/v2/deals?limit=500", auth))["data"])
+    for bad in (
+        {},  # the title is required
+        {"value": 10},
+        {"title": ""},
+        {"title": "x", "value": "100"},
+        {"title": "x", "status": "archived"},
+        {"title": "x", "unknown_key": 1},
+        {"title": "x", "org_id": 999999},
+        {"title": "x", "won_time": "2026-01-01T00:00:00Z"},  # only for a won deal
+        {"title": "x", "status": "won", "lost_reason": "price"},  # only for a lost one
+    ):
+        refused = await client.post("/api/v2/deals", json=bad, headers=auth)
+        error = await refused.json()
+        assert refused.status == 400, bad
+        assert error["error"].startswith("Validation failed")
+        assert set(error) == {"success", "error", "error_info", "data", "additional_data"}
+    assert len((await get_json(client, "/api/v2/deals?limit=500", auth))["data"]) == before
+
+
 async def test_missing_records_answer_the_five_key_404(
     client: TestClient, auth: dict[str, str]
 ) -> None:

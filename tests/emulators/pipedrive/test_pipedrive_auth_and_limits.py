@@ -57,6 +57,7 @@ async def test_a_token_without_the_scope_gets_scope_mismatch(client: TestClient)
     headers = {"Authorization": f"Bearer {read_only['access_token']}"}
     assert (await client.get("/api/v2/deals/1/products", headers=headers)).status == 200
     assert (await client.patch("/api/v2/deals/1", json={}, headers=headers)).status == 403
+    assert (await client.post("/api/v2/deals", json={"title": "x"}, headers=headers)).status == 403
     assert (await client.post("/v1/notes", json={}, headers=headers)).status == 403
     assert (await client.get("/v1/webhooks", headers=headers)).status == 403
 

@@ -191,3 +191,61 @@ async def test_a_redelivered_event_keeps_its_id_and_counts_its_attempt(
     assert again["data"] == first["data"]
     unknown = await client.post("/_emulator/webhook-deliveries/redeliver", json={"event_id": "x"})
     assert unknown.status == 404
+
+
+async def test_a_deal_added_through_the_api_is_delivered_as_a_create_with_no_previous(
+    client: TestClient, auth: dict[str, str], receiver: Receiver, emulator: Emulator
+) -> None:
+    await subscribe(client, auth, receiver, event_action="create")
+    await client.patch(
+        "/api/v2/deals/1", json={"title": "a change: not for this hook"}, headers=auth
+    )
+    body = {"title": "Imported won", "status": "won", "stage_id": 4, "currency": "USD"}
+    response = await client.post("/api/v2/deals", json=body, headers=auth)
+    deal = (await response.json())["data"]
+    await emulator.webhooks.drain()
+    [call] = receiver.calls
+    payload = json.loads(call["body"])
+    assert payload["previous"] is None  # "null on create" (reference §9)
+    meta = payload["meta"]
+    assert (meta["action"], meta["entity"], meta["entity_id"]) == (
+        "create",
+        "deal",
+        str(deal["id"]),
+    )
+    assert meta["change_source"] == "api"
+    data = payload["data"]
+    assert (data["status"], data["stage_id"], data["pipeline_id"]) == ("won", 4, 1)
+    assert data["won_time"] == data["first_won_time"] == deal["won_time"]
+    assert data["visible_to"] == "3"
+    assert data["origin"] == "API"
+
+
+async def test_an_admin_added_deal_has_its_products_when_its_create_is_delivered(
+    client: TestClient, auth: dict[str, str], receiver: Receiver, emulator: Emulator
+) -> None:
+    await subscribe(client, auth, receiver, event_action="create")
+    products = [{"name": "Setup", "item_price": 500, "quantity": 2}]
+    response = await client.post(
+        "/_emulator/deals",
+        json={"title": "Web form deal", "currency": "USD", "org_id": 3, "products": products},
+    )
+    assert response.status == 201, await response.text()
+    deal = (await response.json())["data"]
+    await emulator.webhooks.drain()
+    [call] = receiver.calls
+    payload = json.loads(call["body"])
+    assert payload["meta"]["change_source"] == "app"
+    assert payload["data"]["origin"] == "ManuallyCreated"
+    assert payload["data"]["org_id"] == 3
+    lines = await (await client.get(f"/api/v2/deals/{deal['id']}/products", headers=auth)).json()
+    assert [(p["name"], p["sum"]) for p in lines["data"]] == [("Setup", 1000)]
+
+    refused = await client.post(
+        "/_emulator/deals", json={"title": "Bad", "products": [{"name": "No price"}]}
+    )
+    assert refused.status == 400
+    await emulator.webhooks.drain()
+    assert len(receiver.calls) == 1  # nothing half-made was announced
+    listed = await (await client.get("/api/v2/deals?limit=500", headers=auth)).json()
+    assert "Bad" not in [d["title"] for d in listed["data"]]

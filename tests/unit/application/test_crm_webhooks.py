@@ -47,18 +47,19 @@ def ours(action: str, entity: str, **changes: object) -> CrmWebhook:
     return replace(webhook, **changes)  # type: ignore[arg-type]
 
 
-async def test_the_first_run_subscribes_each_handled_deletion_with_our_credentials(
+async def test_the_first_run_subscribes_each_handled_event_with_our_credentials(
     crm: InMemoryCrmGateway, subscribe: SubscribeCrmWebhooks
 ) -> None:
     report = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(created=4)
+    assert report == WebhookReport(created=5)
     assert events(crm) == sorted(HANDLED_EVENTS)
     assert HANDLED_EVENTS == (
         ("delete", "deal"),
         ("delete", "organization"),
         ("delete", "person"),
         ("change", "deal"),
+        ("create", "deal"),
     )
     for webhook in crm.webhooks[COMPANY].values():
         assert (webhook.url, webhook.http_auth_user, webhook.http_auth_password) == (
@@ -78,24 +79,35 @@ async def test_running_again_creates_no_duplicates(
 
     report = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(kept=4)
+    assert report == WebhookReport(kept=5)
     assert crm.webhooks[COMPANY] == before
 
 
-async def test_an_install_from_before_deal_changes_gets_only_the_new_subscription(
-    crm: InMemoryCrmGateway, subscribe: SubscribeCrmWebhooks
+@pytest.mark.parametrize(
+    ("existing", "new"),
+    [
+        (HANDLED_EVENTS[:3], [("change", "deal"), ("create", "deal")]),
+        (HANDLED_EVENTS[:4], [("create", "deal")]),
+    ],
+    ids=["before deal changes", "before deal creations"],
+)
+async def test_an_older_install_gets_only_the_new_subscriptions(
+    crm: InMemoryCrmGateway,
+    subscribe: SubscribeCrmWebhooks,
+    existing: tuple[tuple[str, str], ...],
+    new: list[tuple[str, str]],
 ) -> None:
-    for action, entity in [("delete", "deal"), ("delete", "organization"), ("delete", "person")]:
+    for action, entity in existing:
         await crm.add_webhook(COMPANY, ours(action, entity))
     before = dict(crm.webhooks[COMPANY])
 
     report = await subscribe.execute(COMPANY)
     again = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(created=1, kept=3)
-    assert again == WebhookReport(kept=4)
+    assert report == WebhookReport(created=len(new), kept=len(existing))
+    assert again == WebhookReport(kept=5)
     added = {k: w for k, w in crm.webhooks[COMPANY].items() if k not in before}
-    assert [(w.event_action, w.event_object) for w in added.values()] == [("change", "deal")]
+    assert [(w.event_action, w.event_object) for w in added.values()] == new
     assert all(crm.webhooks[COMPANY][k] == w for k, w in before.items())
 
 
@@ -119,7 +131,7 @@ async def test_an_outdated_subscription_is_replaced_by_a_current_one(
 
     report = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(created=1, kept=3, removed=1)
+    assert report == WebhookReport(created=1, kept=4, removed=1)
     assert events(crm) == sorted(HANDLED_EVENTS)
     assert old.id not in crm.webhooks[COMPANY]
 
@@ -132,7 +144,7 @@ async def test_duplicates_are_removed_and_one_is_kept(
 
     report = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(kept=4, removed=1)
+    assert report == WebhookReport(kept=5, removed=1)
     assert events(crm) == sorted(HANDLED_EVENTS)
 
 
@@ -144,7 +156,7 @@ async def test_a_password_the_list_does_not_show_counts_as_current(
 
     report = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(kept=4)
+    assert report == WebhookReport(kept=5)
 
 
 async def test_subscriptions_to_other_urls_are_left_alone(
@@ -156,7 +168,7 @@ async def test_subscriptions_to_other_urls_are_left_alone(
 
     report = await subscribe.execute(COMPANY)
 
-    assert report == WebhookReport(created=4)
+    assert report == WebhookReport(created=5)
     assert elsewhere.id in crm.webhooks[COMPANY]
 
 

@@ -272,6 +272,79 @@ async def test_the_deal_update_webhook_fires_the_rules(rules: Rules) -> None:
     assert len(rules.queued()) == 1
 
 
+def deal_webhook(action: str, data: dict[str, object], previous: object = None) -> bytes:
+    meta = {"action": action, "entity": "deal", "entity_id": "42", "company_id": COMPANY}
+    return json.dumps({"data": {"id": 42} | data, "previous": previous, "meta": meta}).encode()
+
+
+def test_a_v2_deal_creation_reads_as_a_move_from_nothing() -> None:
+    # As webhooks v2 bodies come: string ids in meta, `previous` null on create (reference §9).
+    raw = deal_webhook("create", {"status": "won", "stage_id": 3, "pipeline_id": 1})
+
+    change = parse_change(raw)
+
+    assert (change.entity, change.action, change.entity_id) == ("deal", "create", "42")
+    assert change.deal_move == DealMove.created("won", "3", "1")
+    assert change.deal_move is not None
+    assert (change.deal_move.was_won, change.deal_move.entered_stage) == (True, "3")
+    created_open = parse_change(deal_webhook("create", {"status": "open", "stage_id": 4}))
+    assert created_open.deal_move == DealMove("open", "4", None, "", "")
+    assert not created_open.deal_move.was_won
+    # v1 (legacy) bodies: `added` is a creation, the deal is in `current`.
+    legacy = {
+        "meta": {"action": "added", "object": "deal", "id": 42, "company_id": 13000001},
+        "current": {"id": 42, "status": "won", "stage_id": 3, "pipeline_id": 1},
+        "previous": None,
+    }
+    assert parse_change(json.dumps(legacy).encode()).deal_move == DealMove.created("won", "3", "1")
+
+
+async def test_a_deal_created_won_or_in_the_rules_stage_fires_the_rules(rules: Rules) -> None:
+    await rules.add()
+    await rules.add(trigger="stage", stage_id="4")
+    created_won = deal_webhook("create", {"status": "won", "stage_id": 3, "pipeline_id": 1})
+    created_in_4 = deal_webhook("create", {"status": "open", "stage_id": 4, "pipeline_id": 1})
+    created_open = deal_webhook("create", {"status": "open", "stage_id": 1, "pipeline_id": 1})
+
+    assert await rules.handle.execute(parse_change(created_open)) == "no rule fired"
+    assert await rules.handle.execute(parse_change(created_won)) == "1 rules fired"
+    assert await rules.handle.execute(parse_change(created_in_4)) == "1 rules fired"
+    assert len(rules.queued()) == 2
+
+
+async def test_a_deal_created_won_then_won_again_gets_one_invoice(rules: Rules) -> None:
+    await rules.add()
+    created = deal_webhook("create", {"status": "won", "stage_id": 3, "pipeline_id": 1})
+    reopened = deal_webhook("change", {"status": "open", "stage_id": 3}, {"status": "won"})
+    won = deal_webhook("change", {"status": "won", "stage_id": 3}, {"status": "open"})
+
+    await rules.handle.execute(parse_change(created))
+    await rules.handle.execute(parse_change(won))  # before the job ran: the same run
+    assert len(rules.queued()) == 1
+    await rules.run_queued()
+    await rules.handle.execute(parse_change(reopened))
+    assert await rules.handle.execute(parse_change(won)) == "1 rules fired"  # found done
+    assert rules.queued() == []
+    await rules.run_queued()
+
+    assert qbo_invoices(rules) == 1
+    assert len(rules.world.uow.store.invoices) == 1
+
+
+async def test_a_deal_created_open_then_won_gets_one_invoice(rules: Rules) -> None:
+    await rules.add()
+    created = deal_webhook("create", {"status": "open", "stage_id": 3, "pipeline_id": 1})
+    won = deal_webhook("change", {"status": "won", "stage_id": 3}, {"status": "open"})
+
+    assert await rules.handle.execute(parse_change(created)) == "no rule fired"
+    assert await rules.handle.execute(parse_change(won)) == "1 rules fired"
+    await rules.run_queued()
+    await rules.handle.execute(parse_change(won))  # redelivered
+
+    assert rules.queued() == []
+    assert qbo_invoices(rules) == 1
+
+
 async def test_a_user_who_cannot_see_the_deal_neither_sees_nor_retries_its_runs(
     rules: Rules,
 ) -> None:

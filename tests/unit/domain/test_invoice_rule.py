@@ -78,6 +78,20 @@ def test_a_stage_rule_fires_when_the_deal_enters_its_stage() -> None:
     assert not rule.fires_on(DealMove("open", "5", "1", previous_stage_id="4"))  # left it
 
 
+def test_a_deal_created_won_or_in_the_rules_stage_fires_the_rule() -> None:
+    won, stage = won_rule(), won_rule(trigger="stage", stage_id="4")
+    created_won = DealMove.created("won", "4", "1")
+    created_open = DealMove.created("open", "4", "1")
+    assert (created_won.was_won, created_won.entered_stage) == (True, "4")
+    assert (created_open.was_won, created_open.entered_stage) == (False, "4")
+    assert won.fires_on(created_won)
+    assert not won.fires_on(created_open)
+    assert stage.fires_on(created_open)
+    assert not stage.fires_on(DealMove.created("open", "3", "1"))
+    assert not won_rule(pipeline_id="2").fires_on(created_won)
+    assert DealMove.created("open", None, None).entered_stage is None  # no stage to enter
+
+
 def test_two_rules_on_the_same_event_are_refused_and_the_count_is_capped() -> None:
     first = won_rule()
     with pytest.raises(InvalidValueError) as twice:
