@@ -304,8 +304,7 @@ class ScheduleInstallments:
 
     async def _schedule(self, ref: DealRef, schedule_id: str) -> tuple[Installment, ...]:
         async with self.uow_factory() as uow:
-            rows = await uow.installments.for_deal(ref.company_id, ref.deal_id)
-        return tuple(row for row in rows if row.schedule_id == schedule_id)
+            return tuple(await _schedule_of(uow, ref, schedule_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,22 +350,14 @@ class CancelInstallmentSchedule:
     async def execute(self, ref: DealRef, schedule_id: str) -> tuple[Installment, ...]:
         await _may_change(self.uow_factory, self.visibility, ref)
         async with self.uow_factory() as uow:
-            rows = [
-                row
-                for row in await uow.installments.for_deal(ref.company_id, ref.deal_id)
-                if row.schedule_id == schedule_id
-            ]
+            rows = await _schedule_of(uow, ref, schedule_id)
             if not rows:
                 raise NotFoundError(ResourceType.INSTALLMENT_SCHEDULE, schedule_id)
             pending = [row for row in rows if row.is_pending]
             for row in pending:
                 await uow.installments.save(row.cancelled())
             await uow.commit()
-            rows = [
-                row
-                for row in await uow.installments.for_deal(ref.company_id, ref.deal_id)
-                if row.schedule_id == schedule_id
-            ]
+            rows = await _schedule_of(uow, ref, schedule_id)
         log.info(
             "installments.cancelled",
             company_id=ref.company_id,
@@ -395,3 +386,8 @@ async def _installment_of(
     if installment is None or installment.deal_id != ref.deal_id:
         raise NotFoundError(ResourceType.INSTALLMENT, f"{schedule_id}/{position}")
     return installment
+
+
+async def _schedule_of(uow: UnitOfWork, ref: DealRef, schedule_id: str) -> list[Installment]:
+    rows = await uow.installments.for_deal(ref.company_id, ref.deal_id)
+    return [row for row in rows if row.schedule_id == schedule_id]

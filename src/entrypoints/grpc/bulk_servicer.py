@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from application.commands import CreateInvoiceCommand
 from application.errors import ApplicationError
@@ -51,8 +52,11 @@ def _error(exc: ApplicationError | DomainError, prefix: str = "") -> pb.BatchIte
     )
 
 
-def _answer(outcome: BatchItemOutcome, index: int) -> pb.BatchCreateInvoicesResponse:
-    answer = pb.BatchCreateInvoicesResponse(index=index, request_id=outcome.request_id)
+Answer = TypeVar("Answer", pb.BatchCreateInvoicesResponse, pb.InvoiceDealsResponse)
+
+
+def _answer(answer: Answer, outcome: BatchItemOutcome) -> Answer:
+    """``answer`` with the outcome's invoice or error set."""
     if outcome.invoice is not None:
         answer.invoice.CopyFrom(invoice_to_proto(outcome.invoice))
     elif outcome.error is not None:
@@ -125,14 +129,11 @@ class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
         command = InvoiceDealsCommand(principal, company_id, deals, template_id)
         async for outcome in self.invoice_deals.execute(command):
             index = positions[outcome.index]
-            answer = pb.InvoiceDealsResponse(
-                index=index, deal=request.deals[index].deal, request_id=outcome.request_id
+            deal = request.deals[index].deal
+            yield _answer(
+                pb.InvoiceDealsResponse(index=index, deal=deal, request_id=outcome.request_id),
+                outcome,
             )
-            if outcome.invoice is not None:
-                answer.invoice.CopyFrom(invoice_to_proto(outcome.invoice))
-            elif outcome.error is not None:
-                answer.error.CopyFrom(_error(outcome.error))
-            yield answer
 
     async def BatchCreateInvoices(
         self, request: pb.BatchCreateInvoicesRequest, context: Context
@@ -161,4 +162,7 @@ class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
             yield answer
         command = BatchCreateInvoicesCommand(principal, company_id, commands)
         async for outcome in self.batch_create.execute(command):
-            yield _answer(outcome, positions[outcome.index])
+            index = positions[outcome.index]
+            yield _answer(
+                pb.BatchCreateInvoicesResponse(index=index, request_id=outcome.request_id), outcome
+            )
