@@ -11,6 +11,7 @@ from typing import Final
 
 import structlog
 
+from application.deal_fields import queue_deal_fields
 from application.invoicing.calendar import today_of
 from application.invoicing.facts import apply_facts
 from application.invoicing.stored import QUICKBOOKS_ACTOR
@@ -142,7 +143,7 @@ class ApplyAccountingChanges:
             await uow.invoices.mark_synced(company_id, synced, now)
             await uow.commit()
         await queue_timelines(self.jobs, company_id, timeline)
-        await queue_deal_fields(self.jobs, company_id, deals)
+        await queue_deal_fields(self.uow_factory, self.jobs, company_id, deals)
         log.info("sync.applied", company_id=company_id, read=len(ids), changed=len(changed))
         return len(ids), len(changed)
 
@@ -152,13 +153,6 @@ async def queue_timelines(jobs: JobQueue | None, company_id: str, invoice_ids: l
     if jobs is not None:
         for invoice_id in invoice_ids:
             await jobs.update_deal_timeline(company_id, invoice_id)
-
-
-async def queue_deal_fields(jobs: JobQueue | None, company_id: str, deal_ids: list[str]) -> None:
-    """After the commit: a job per deal whose invoices changed (its fields may say otherwise)."""
-    if jobs is not None:
-        for deal_id in dict.fromkeys(deal_ids):
-            await jobs.update_deal_fields(company_id, deal_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +355,7 @@ class RecordOverdueInvoices:
                         recorded += 1
                 await uow.commit()
             await queue_timelines(self.jobs, company_id, timeline)
-            await queue_deal_fields(self.jobs, company_id, deals)
+            await queue_deal_fields(self.uow_factory, self.jobs, company_id, deals)
         if recorded:
             log.info("sync.overdue_recorded", invoices=recorded)
         return recorded

@@ -6,6 +6,7 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import timedelta
 
 from application.commands import DealRef, ListPageCommand
+from application.deal_fields import queue_deal_fields
 from application.invoicing.calendar import today_of
 from application.invoicing.facts import apply_facts
 from application.invoicing.finish import FinishInvoiceCreation
@@ -68,7 +69,7 @@ class RefreshInvoices:
         if self.jobs is not None:
             for invoice_id in timeline:
                 await self.jobs.update_deal_timeline(ref.company_id, invoice_id)
-            if changed:
-                await self.jobs.update_deal_fields(ref.company_id, ref.deal_id)
+        if changed:
+            await queue_deal_fields(self.uow_factory, self.jobs, ref.company_id, [ref.deal_id])
         # What the deal shows now: the first page, exactly as ListInvoices gives it.
         return await self.list_invoices.page(ListPageCommand(ref))

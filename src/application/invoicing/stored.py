@@ -9,6 +9,7 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
 from application.commands import InvoiceRef
+from application.deal_fields import queue_deal_fields
 from application.errors import NotFoundError
 from application.invoicing.calendar import today_of
 from application.ports.accounting import AccountingGateway
@@ -107,8 +108,7 @@ class InvoiceAction:
                 invoice, actor=ref.principal.subject, actor_name=ref.principal.name
             )
             await uow.commit()
-        if self.jobs is not None:
-            if timeline:
-                await self.jobs.update_deal_timeline(ref.company_id, ref.invoice_id)
-            await self.jobs.update_deal_fields(ref.company_id, invoice.deal_id)
+        if self.jobs is not None and timeline:
+            await self.jobs.update_deal_timeline(ref.company_id, ref.invoice_id)
+        await queue_deal_fields(self.uow_factory, self.jobs, ref.company_id, [invoice.deal_id])
         return await self.answers.view(ref.company_id, ref.deal_id, ref.invoice_id)

@@ -21,6 +21,7 @@ from application.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from application.ports.crm import DealFieldKeys
 from application.reasons import MetadataKey, Reason
 from application.sync import SweepStuckCreations
 from domain.errors import InvalidStateTransitionError, InvalidValueError
@@ -488,9 +489,9 @@ async def test_create_answers_before_the_deal_follow_up_which_a_job_then_does(
 
     assert view.state is InvoiceState.OPEN
     assert world.crm.notes == []
+    # No deal-fields job: the company has no deal fields to keep current.
     assert world.jobs.deferred == [
         ("follow_up_on_deal", {"company_id": COMPANY, "invoice_id": view.id}),
-        ("update_deal_fields", {"company_id": COMPANY, "deal_id": "42"}),
     ]
 
     await run_queued_follow_ups(world)
@@ -501,6 +502,17 @@ async def test_create_answers_before_the_deal_follow_up_which_a_job_then_does(
         link = await uow.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5")
     assert link is not None
     assert link.quickbooks_customer_id == view.customer.quickbooks_id
+
+
+async def test_a_company_with_deal_fields_gets_them_updated_after_a_create(world: World) -> None:
+    async with world.uow() as uow:
+        keys = DealFieldKeys("k1" * 20, "k2" * 20, "k3" * 20, "k4" * 20)
+        await uow.deal_fields.set_keys(COMPANY, keys, world.clock.now())
+        await uow.commit()
+
+    await world.queued_create.execute(create_command())
+
+    assert ("update_deal_fields", {"company_id": COMPANY, "deal_id": "42"}) in world.jobs.deferred
 
 
 async def test_running_a_deal_follow_up_again_adds_no_second_note(world: World) -> None:
