@@ -1,6 +1,6 @@
-"""Invoicing rules (issue 17): list them (anyone invoicing), create, replace and delete them
-(admins). A rule names a template the company has, and no two rules wait for the same event
-(they would invoice a deal twice)."""
+"""Invoicing rules (issue 17): list them and the pipelines they name (anyone invoicing),
+create, replace and delete them (admins). A rule names a template the company has, and no two
+rules wait for the same event (they would invoice a deal twice)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from application.auth import Principal
 from application.commands import InvoiceRuleRefCommand, SaveInvoiceRuleCommand
 from application.errors import NotFoundError
 from application.ports.clock import Clock
+from application.ports.crm import CrmGateway, CrmPipeline
 from application.ports.persistence import UnitOfWorkFactory
 from application.reasons import ResourceType
 from domain.errors import InvalidValueError
@@ -31,6 +32,18 @@ class ListInvoiceRules:
         principal.ensure_can_access(company_id)
         async with self.uow_factory() as uow:
             return await uow.invoice_rules.list(company_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ListPipelines:
+    """The company's Pipedrive pipelines and their stages, which a rule is chosen from and
+    described by (two Pipedrive reads, 10 tokens, each time the settings page opens)."""
+
+    crm: CrmGateway
+
+    async def execute(self, principal: Principal, company_id: str) -> list[CrmPipeline]:
+        principal.ensure_can_access(company_id)
+        return await self.crm.list_pipelines(company_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,12 @@ from application.installation import (
     StartPipedriveSignIn,
     UninstallPipedrive,
 )
-from application.invoice_rules import DeleteInvoiceRule, ListInvoiceRules, SaveInvoiceRule
+from application.invoice_rules import (
+    DeleteInvoiceRule,
+    ListInvoiceRules,
+    ListPipelines,
+    SaveInvoiceRule,
+)
 from application.invoicing.batch import BatchCreateInvoices
 from application.invoicing.by_rule import (
     ListRuleRuns,
@@ -359,6 +364,7 @@ class Services(containers.DeclarativeContainer):
     list_rule_runs = providers.Factory(ListRuleRuns, uow, visibility)
     queue_rule_runs = providers.Factory(QueuePendingRuleRuns, uow, jobs, clock)
     list_rules = providers.Factory(ListInvoiceRules, uow)
+    list_pipelines = providers.Factory(ListPipelines, crm)
     save_rule = providers.Factory(SaveInvoiceRule, uow, clock)
     delete_rule = providers.Factory(DeleteInvoiceRule, uow)
     crm_change = providers.Factory(HandleCrmChange, uow, rules=start_rules)
@@ -395,6 +401,7 @@ class Entrypoints(containers.DeclarativeContainer):
         save_template=services.save_template,
         delete_template=services.delete_template,
         list_rules=services.list_rules,
+        list_pipelines=services.list_pipelines,
         save_rule=services.save_rule,
         delete_rule=services.delete_rule,
     )

@@ -1,6 +1,7 @@
-"""The invoicing rules in a real browser, in English and in French: an admin adds a "deal
-won" rule in the settings (a stage rule without its stage is said beside the field); a deal won
-in Pipedrive (the emulator) gets its invoice on the panel; a deal without products shows the
+"""The invoicing rules in a real browser, in English and in French: an admin picks a pipeline
+and a stage by name for a stage rule (a stage rule without its stage is said beside the field)
+and adds a "deal won" rule; a deal moved into that stage in Pipedrive (the emulator) gets its
+invoice on the panel; a deal without products shows the
 failure with Retry (live, on the open panel), which creates the invoice once the deal is
 fixed."""
 
@@ -22,7 +23,10 @@ TEXT: dict[str, dict[str, Any]] = {
         "user": "Alice Admin",
         "heading": "Invoice automatically",
         "empty": "No rule yet: invoices are only created by hand.",
-        "stage": "Stage id (Pipedrive)",
+        "stage": "Stage",
+        "pipeline": "Pipeline",
+        "stage_listed": "When a deal enters “Proposal made”, in “Sales pipeline”, "
+        "the default template",
         "add": "Add rule",
         "stage_required": "Choose the stage that makes the invoice.",
         "saved": "Rule saved",
@@ -35,7 +39,10 @@ TEXT: dict[str, dict[str, Any]] = {
         "user": "Camille Laurent",
         "heading": "Facturer automatiquement",
         "empty": "Aucune règle : les factures ne sont créées qu\u2019à la main.",
-        "stage": "Identifiant de l\u2019étape (Pipedrive)",
+        "stage": "Étape",
+        "pipeline": "Pipeline",
+        "stage_listed": "Quand une affaire entre dans « Proposal made », dans « Sales pipeline », "
+        "le modèle par défaut",
         "add": "Ajouter la règle",
         "stage_required": "Choisissez l\u2019étape qui déclenche la facture.",
         "saved": "Règle enregistrée",
@@ -71,17 +78,30 @@ async def test_an_admin_adds_a_won_rule_and_won_deals_get_their_invoice(
     await rules.get_by_role("button", name=text["add"]).click()
     await expect(rules.locator(".field-error")).to_have_text(text["stage_required"])
 
-    await rules.locator("select[name=trigger]").select_option("INVOICE_RULE_TRIGGER_WON")
+    # The stage by name: any pipeline offers every stage grouped by pipeline; a chosen
+    # pipeline offers its own stages.
+    stage = rules.get_by_label(text["stage"], exact=True)
+    await expect(stage.locator("optgroup")).to_have_count(2)
+    await rules.get_by_label(text["pipeline"], exact=True).select_option(label="Sales pipeline")
+    await expect(stage.locator("optgroup")).to_have_count(0)
+    await stage.select_option(label="Proposal made")
     await rules.get_by_role("button", name=text["add"]).click()
     await expect(page.locator("#host-snackbar")).to_have_text(text["saved"])
-    rule = section.locator("li.rule")
-    await expect(rule.locator(".template-name")).to_have_text(text["listed"])
+    await expect(section.locator("li.rule .template-name")).to_have_text([text["stage_listed"]])
+
+    await rules.locator("select[name=trigger]").select_option("INVOICE_RULE_TRIGGER_WON")
+    await rules.get_by_role("button", name=text["add"]).click()
+    await expect(section.locator("li.rule .template-name")).to_have_text(
+        [text["stage_listed"], text["listed"]]
+    )
+    rule = section.locator("li.rule").last
     await expect(rule.get_by_role("checkbox")).to_be_checked()
     await shoot(page, f"{lang}-invoice-rules")
     assert await axe_violations(await content_frame(page, "#settings-frame")) == []
 
-    # Won in Pipedrive: the invoice is on the deal's panel, and in QuickBooks, once.
-    await demo.emulators.admin("pipedrive", "PATCH", "deals/3", status="won")
+    # Moved into "Proposal made" in Pipedrive: the invoice is on the deal's panel, and in
+    # QuickBooks, once.
+    await demo.emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=4)
     await page.goto(f"{base_url}/?deal=3&user={user}")
     panel = page.frame_locator("#panel-frame")
     await expect(panel.locator("#invoices li.invoice")).to_have_count(1, timeout=SLOW)

@@ -19,6 +19,8 @@ from application.ports.crm import (
     CrmField,
     CrmGateway,
     CrmPermissionSet,
+    CrmPipeline,
+    CrmStage,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -197,6 +199,24 @@ class FakeHarness:
             is_admin=True,
             permission_set_ids=frozenset({"deals-admin", "global-admin"}),
         )
+        self.fake.pipelines[seeded.company_id] = [
+            CrmPipeline(
+                "2",
+                "Renewals",
+                1,
+                (CrmStage("5", "Renewed", 2), CrmStage("4", "Renewal due", 1)),
+            ),
+            CrmPipeline(
+                "1",
+                "Sales",
+                0,
+                (
+                    CrmStage("1", "Qualified", 1),
+                    CrmStage("2", "Proposal made", 2),
+                    CrmStage("3", "Negotiations started", 3),
+                ),
+            ),
+        ]
         self.fake.permission_sets[seeded.company_id] = [
             CrmPermissionSet("deals-admin", "Deals admin", "sales", "admin"),
             CrmPermissionSet("deals-regular", "Deals regular user", "sales", "regular"),
@@ -561,6 +581,23 @@ async def test_permission_sets_are_listed_and_a_user_holds_some_of_them(
     assert "Deals regular user" in {s.name for s in sets}
     assert user.permission_set_ids
     assert user.permission_set_ids <= {s.id for s in sets}
+
+
+async def test_pipelines_are_listed_default_first_with_their_stages_in_board_order(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+
+    pipelines = await harness.gateway.list_pipelines(seeded.company_id)
+
+    assert [(p.name, [s.name for s in p.stages]) for p in pipelines] == [
+        ("Sales", ["Qualified", "Proposal made", "Negotiations started"]),
+        ("Renewals", ["Renewal due", "Renewed"]),
+    ]
+    assert [s.order for s in pipelines[0].stages] == [1, 2, 3]
+    stage_ids = [s.id for p in pipelines for s in p.stages]
+    assert len(set(stage_ids)) == 5
+    assert all(i.isdigit() for i in [*stage_ids, *(p.id for p in pipelines)])
 
 
 async def test_an_unknown_user_is_not_found(harness: Harness) -> None:

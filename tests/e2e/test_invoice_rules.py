@@ -375,6 +375,33 @@ async def test_the_rule_api_refuses_bad_rules_with_codes_and_other_companies(
         assert (code, info.reason) == (grpc.StatusCode.NOT_FOUND, Reason.INVOICE_RULE_NOT_FOUND)
 
 
+async def test_the_pipelines_a_rule_is_chosen_from_are_read_from_pipedrive(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    service, _ = world
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        settings = settings_service_pb2_grpc.SettingsServiceStub(channel)
+        reply = await settings.ListPipelines(
+            settings_service_pb2.ListPipelinesRequest(parent=f"companies/{DEMO_COMPANY}"),
+            metadata=MD,
+        )
+        assert [p.display_name for p in reply.pipelines] == ["Sales pipeline", "Partnerships"]
+        proposal = reply.pipelines[0].stages[3]
+        assert (proposal.id, proposal.display_name, proposal.order) == ("4", "Proposal made", 4)
+        code, info, _ = await error_of(
+            settings.ListPipelines(
+                settings_service_pb2.ListPipelinesRequest(parent="companies/13000999"),
+                metadata=MD,
+            )
+        )
+        # A company never connected: said so, not an empty list the UI would take for none.
+        assert (code, info.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            Reason.PIPEDRIVE_NOT_CONNECTED,
+        )
+
+
 async def test_a_deal_moved_into_the_rules_stage_gets_one_invoice_and_other_pipelines_none(
     world: tuple[Service, Emulators],  # noqa: F811
 ) -> None:

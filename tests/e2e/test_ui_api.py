@@ -443,3 +443,27 @@ async def test_an_action_granted_to_a_pipedrive_permission_set_is_for_its_member
     assert status == 200, voided
     status, _, voided = await call(demo, "/api/v1/InvoiceService/VoidInvoice", {"name": names[1]})
     assert status == 200, voided  # and the admins, always
+
+
+async def test_any_user_reads_the_pipelines_and_stages_rules_are_chosen_from(
+    demo: DemoStack,
+) -> None:
+    status, _, listed = await call(
+        demo,
+        "/api/v1/SettingsService/ListPipelines",
+        {"parent": f"companies/{DEMO_COMPANY}"},
+        bearer=token(demo, SALES),
+    )
+
+    assert status == 200, listed
+    sales, partnerships = listed["pipelines"]
+    assert (sales["id"], sales["displayName"]) == ("1", "Sales pipeline")
+    assert [(s["id"], s["displayName"], s["order"]) for s in sales["stages"]] == [
+        ("1", "Qualified", 1),
+        ("2", "Contact made", 2),
+        ("3", "Demo scheduled", 3),
+        ("4", "Proposal made", 4),
+        ("5", "Negotiations started", 5),
+    ]
+    assert partnerships["displayName"] == "Partnerships"
+    assert [s["id"] for s in partnerships["stages"]] == ["6", "7", "8"]

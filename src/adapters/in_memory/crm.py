@@ -12,6 +12,7 @@ from application.ports.crm import (
     CrmField,
     CrmInstall,
     CrmPermissionSet,
+    CrmPipeline,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -63,6 +64,8 @@ class InMemoryCrmGateway:
         self.visibility_error: ApplicationError | None = None  # raised by the reads when set
         self.permission_sets: dict[str, list[CrmPermissionSet]] = {}  # company -> its sets
         self.won: dict[tuple[str, str], datetime] = {}  # (company, deal) -> when it was won
+        self.pipelines: dict[str, list[CrmPipeline]] = {}  # company -> its pipelines
+        self.pipelines_error: ApplicationError | None = None  # raised by list_pipelines when set
 
     def add_deal(self, company_id: str, deal: Deal) -> None:
         self.deals[(company_id, deal.id)] = deal
@@ -97,6 +100,15 @@ class InMemoryCrmGateway:
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
         return list(self.fields)
+
+    async def list_pipelines(self, company_id: str) -> list[CrmPipeline]:
+        if self.pipelines_error is not None:
+            raise self.pipelines_error
+        found = sorted(self.pipelines.get(company_id, []), key=lambda p: (p.order, int(p.id)))
+        return [
+            replace(p, stages=tuple(sorted(p.stages, key=lambda s: (s.order, int(s.id)))))
+            for p in found
+        ]
 
     async def add_deal_note(self, company_id: str, deal_id: str, text: str) -> str:
         await self.get_deal(company_id, deal_id)  # Pipedrive refuses a note on a deal gone

@@ -21,6 +21,7 @@ from adapters.pipedrive.mappers import (
     deal_value_of,
     id_text,
     is_deleted,
+    pipelines_from_payloads,
     webhook_from_payload,
     won_deal_of,
 )
@@ -30,6 +31,8 @@ from adapters.pipedrive.payloads import (
     DealPayload,
     DealProductPayload,
     FieldPayload,
+    PipelinePayload,
+    StagePayload,
     UserPayload,
     WebhookPayload,
 )
@@ -39,6 +42,7 @@ from application.ports.clock import Clock
 from application.ports.crm import (
     CrmField,
     CrmPermissionSet,
+    CrmPipeline,
     CrmUser,
     CrmWebhook,
     Deal,
@@ -291,6 +295,21 @@ class PipedriveCrmGateway:
             for entity in (SourceEntity.ORGANIZATION, SourceEntity.PERSON, SourceEntity.DEAL)
             for field in crm_fields_from_payloads(entity, definitions.get(entity, []))
         ]
+
+    async def list_pipelines(self, company_id: str) -> list[CrmPipeline]:
+        """``GET /api/v2/pipelines`` and every ``GET /api/v2/stages`` page (``deals:read``,
+        5 tokens a page each), read together."""
+        pipelines, stages = await _all(
+            self._get_pages(company_id, "/api/v2/pipelines"),
+            self._get_pages(company_id, "/api/v2/stages"),
+        )
+        try:
+            return pipelines_from_payloads(
+                [cast(PipelinePayload, p) for p in pipelines],
+                [cast(StagePayload, s) for s in stages],
+            )
+        except PayloadError as exc:
+            raise bad_response(str(exc)) from exc
 
     # ----------------------------------------------------------------- writes
 

@@ -28,10 +28,14 @@ from adapters.pipedrive.payloads import (
     DealPayload,
     DealProductPayload,
     FieldPayload,
+    PipelinePayload,
+    StagePayload,
     WebhookPayload,
 )
 from application.ports.crm import (
     CrmField,
+    CrmPipeline,
+    CrmStage,
     CrmWebhook,
     Deal,
     DealDiscount,
@@ -441,6 +445,42 @@ def crm_fields_from_payloads(
             subfields=subfields,
         )
     return list(fields.values())
+
+
+def _order(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PayloadError(f"{name} must be an integer")
+    return value
+
+
+def pipelines_from_payloads(
+    pipelines: Sequence[PipelinePayload], stages: Sequence[StagePayload]
+) -> list[CrmPipeline]:
+    """Pipelines (default first) with their stages in board order; deleted ones left out, and
+    a stage of a pipeline not listed too (it went between the two reads)."""
+    by_pipeline: dict[str, list[CrmStage]] = {}
+    for stage in stages:
+        if stage.get("is_deleted"):
+            continue
+        stage_id = id_text(stage.get("id"), "stage.id")
+        pipeline_id = id_text(stage.get("pipeline_id"), "stage.pipeline_id")
+        if stage_id is None or pipeline_id is None:
+            raise PayloadError("a stage has no id or pipeline_id")
+        name = _text(stage.get("name"), "stage.name") or stage_id
+        order = _order(stage.get("order_nr", 0), "stage.order_nr")
+        by_pipeline.setdefault(pipeline_id, []).append(CrmStage(stage_id, name, order))
+    found: list[CrmPipeline] = []
+    for pipeline in pipelines:
+        if pipeline.get("is_deleted"):
+            continue
+        pipeline_id = id_text(pipeline.get("id"), "pipeline.id")
+        if pipeline_id is None:
+            raise PayloadError("a pipeline has no id")
+        name = _text(pipeline.get("name"), "pipeline.name") or pipeline_id
+        order = _order(pipeline.get("order_nr", 0), "pipeline.order_nr")
+        own = sorted(by_pipeline.get(pipeline_id, []), key=lambda s: (s.order, int(s.id)))
+        found.append(CrmPipeline(pipeline_id, name, order, tuple(own)))
+    return sorted(found, key=lambda p: (p.order, int(p.id)))
 
 
 def webhook_from_payload(data: WebhookPayload) -> CrmWebhook:

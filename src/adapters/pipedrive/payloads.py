@@ -88,6 +88,25 @@ class FieldPayload(TypedDict, total=False):
     is_custom_field: bool
 
 
+class PipelinePayload(TypedDict, total=False):
+    """One item of ``GET /api/v2/pipelines`` (getPipelines)."""
+
+    id: int
+    name: str
+    order_nr: int
+    is_deleted: bool
+
+
+class StagePayload(TypedDict, total=False):
+    """One item of ``GET /api/v2/stages`` (getStages)."""
+
+    id: int
+    name: str
+    order_nr: int
+    pipeline_id: int
+    is_deleted: bool
+
+
 class UserPayload(TypedDict, total=False):
     """``GET /api/v1/users/me`` ``data``; ``access`` holds ``{app, admin}`` objects."""
 

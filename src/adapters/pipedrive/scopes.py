@@ -18,6 +18,8 @@ Narrower choices that do not serve:
   ``admin``, not ``deals:full``; ``admin``, held for the webhooks, covers it, so no scope is
   added (were ``admin`` ever dropped, ``deal-fields:full`` would be the one to ask for);
   writing them on a deal (``PATCH /api/v2/deals/{id}``) is ``deals:full``;
+- the pipelines and stages the invoicing rules are picked from (``GET /api/v2/pipelines``,
+  ``/stages``) take ``deals:read``, ``deals:full`` or ``admin``: both held already;
 - who may see a deal (``GET /v1/deals/{id}/permittedUsers``) takes ``deals:read`` or
   ``deals:full``: ``deals:full``, held for the notes, covers it;
 - the company's permission sets (``GET /v1/permissionSets``, for the settings) take
@@ -39,7 +41,8 @@ PIPEDRIVE_SCOPES: Final[Mapping[str, str]] = {
         "GET /api/v2/deals/{id}, its products and discounts, GET /api/v2/dealFields; "
         "GET /v1/deals/{id}/permittedUsers: who may see the deal's invoices; "
         "POST /v1/notes and GET /v1/notes: the invoice's note on the deal; "
-        "PATCH /api/v2/deals/{id}: the deal fields' values"
+        "PATCH /api/v2/deals/{id}: the deal fields' values; "
+        "GET /api/v2/pipelines and /stages: the names the invoicing rules are chosen by"
     ),
     "contacts:read": (
         "GET /api/v2/organizations/{id} and /persons/{id} (the customer's name, address, "

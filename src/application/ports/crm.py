@@ -114,6 +114,25 @@ class CrmPermissionSet:
 
 
 @dataclass(frozen=True, slots=True)
+class CrmStage:
+    """One stage of a pipeline: ``order`` is its place on the board (1 the leftmost)."""
+
+    id: str
+    name: str
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class CrmPipeline:
+    """A pipeline with its stages in board order; ``order`` 0 (the lowest) is the default."""
+
+    id: str
+    name: str
+    order: int
+    stages: tuple[CrmStage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CrmInstall:
     """What the install callback learns: the tokens and who installed the app."""
 
@@ -183,6 +202,11 @@ class CrmGateway(Protocol):
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
         """Organization, person and deal fields, standard and custom (cached briefly)."""
+        ...
+
+    async def list_pipelines(self, company_id: str) -> list[CrmPipeline]:
+        """The company's pipelines, the default first, each with its stages in board order
+        (what the settings name a rule's pipeline and stage by)."""
         ...
 
     async def add_deal_note(self, company_id: str, deal_id: str, text: str) -> str:

@@ -1,4 +1,5 @@
-"""API v2: deals, deal products, discounts, organizations, persons and field definitions."""
+"""API v2: deals, deal products, discounts, organizations, persons, pipelines, stages and
+field definitions."""
 
 from __future__ import annotations
 
@@ -82,6 +83,17 @@ def change_record(
 ) -> dict[str, Any]:
     """Validate and apply a v2 PATCH body, then fire `change` webhooks. Shared with admin."""
     changes = validate_patch(emulator.store, entity, record.company_id, body)
+    moved_to = changes.get("pipeline_id")
+    if (
+        entity == "deal"
+        and "stage_id" not in changes
+        and moved_to is not None
+        and moved_to != record.data["pipeline_id"]
+    ):
+        # [U] Another pipeline without a stage: its first stage, as the board's move does.
+        first = emulator.store.first_stage(record.company_id, moved_to)
+        if first is not None:
+            changes["stage_id"] = first.data["id"]
     previous = apply_changes(record, entity, changes, emulator.clock.now())
     if previous:
         emulator.webhooks.emit(
@@ -115,7 +127,8 @@ def add_deal(
     admin, which may attach products in between.
 
     [U] Defaults for what the body omits: the caller as owner, the caller's default currency,
-    the first stage of the first pipeline (1/1 here, stages are not modelled), `visible_to` 3.
+    the first stage of the default pipeline ([C]; of the given pipeline when only
+    `pipeline_id` is given), `visible_to` 3.
     A deal created won gets its won and close times (and first_won_time) at once, as a deal
     marked won does."""
     if not isinstance(body, dict):
@@ -144,8 +157,8 @@ def add_deal(
         org_id=changes.pop("org_id", None),
         person_id=changes.pop("person_id", None),
         status=status,
-        stage_id=changes.pop("stage_id", 1),
-        pipeline_id=changes.pop("pipeline_id", 1),
+        stage_id=changes.pop("stage_id", None),
+        pipeline_id=changes.pop("pipeline_id", None),
     )
     data = record.data
     data["creator_user_id"] = user_id
@@ -400,6 +413,47 @@ async def patch_person(request: web.Request) -> web.Response:
     return await _patch(request, "person")
 
 
+# --------------------------------------------------------------------------- pipelines, stages
+
+
+@operation("v2", "get", "/pipelines")
+async def list_pipelines(request: web.Request) -> web.Response:
+    """The company's pipelines; deleted ones are left out ([U]: the spec has `is_deleted`)."""
+    store = emulator_of(request).store
+    pipelines = store.company_pipelines(principal_of(request).company_id)
+    page, next_cursor = paginate(
+        request,
+        pipelines,
+        sort_fields=("id", "update_time", "add_time"),
+        value_of=lambda p, f: p.data[f],
+        id_of=lambda p: p.data["id"],
+    )
+    return responses.ok([dict(p.data) for p in page], {"next_cursor": next_cursor})
+
+
+@operation("v2", "get", "/stages")
+async def list_stages(request: web.Request) -> web.Response:
+    """All the company's stages, or one pipeline's (`pipeline_id`; [U] an unknown pipeline
+    lists none rather than failing); deleted stages are left out ([U])."""
+    store = emulator_of(request).store
+    company_id = principal_of(request).company_id
+    wanted = int_param(request, "pipeline_id")
+    stages = [
+        stage
+        for pipeline in store.company_pipelines(company_id)
+        if wanted is None or pipeline.data["id"] == wanted
+        for stage in store.pipeline_stages(pipeline.data["id"])
+    ]
+    page, next_cursor = paginate(
+        request,
+        stages,
+        sort_fields=("id", "update_time", "add_time", "order_nr"),
+        value_of=lambda s, f: s.data[f],
+        id_of=lambda s: s.data["id"],
+    )
+    return responses.ok([dict(s.data) for s in page], {"next_cursor": next_cursor})
+
+
 # --------------------------------------------------------------------------- field definitions
 
 _FIELD_INCLUDES = ("ui_visibility", "important_fields", "required_fields")
@@ -492,6 +546,8 @@ def routes() -> list[web.RouteDef]:
         web.patch(f"{prefix}/organizations/{{id}}", patch_organization),
         web.get(f"{prefix}/persons/{{id}}", get_person),
         web.patch(f"{prefix}/persons/{{id}}", patch_person),
+        web.get(f"{prefix}/pipelines", list_pipelines),
+        web.get(f"{prefix}/stages", list_stages),
         web.get(f"{prefix}/dealFields", deal_fields),
         web.post(f"{prefix}/dealFields", add_deal_field),
         web.get(f"{prefix}/organizationFields", organization_fields),

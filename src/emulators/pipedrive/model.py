@@ -57,6 +57,75 @@ def new_company(store: Store, name: str, domain: str | None = None, **extra: Any
     return company
 
 
+# Pipedrive's default pipeline for a new company ([U]: the name varies between accounts, the
+# five stages are those of Pipedrive's sign-up board), and its stages' deal probabilities.
+DEFAULT_PIPELINE = "Sales pipeline"
+DEFAULT_STAGES = (
+    ("Qualified", 10),
+    ("Contact made", 20),
+    ("Demo scheduled", 40),
+    ("Proposal made", 60),
+    ("Negotiations started", 80),
+)
+
+
+def add_pipeline(
+    store: Store,
+    company_id: int,
+    now: datetime,
+    name: str,
+    stages: list[str] | tuple[str, ...],
+    *,
+    probabilities: list[int] | None = None,
+) -> Record:
+    """A pipeline and its stages (v2 `getPipelines`/`getStages` items), in board order."""
+    pipeline_id = store.next_id("pipeline")
+    stamp = v2_time(now)
+    order = 1 + max((p.data["order_nr"] for p in store.company_pipelines(company_id)), default=-1)
+    pipeline = Record(
+        company_id=company_id,
+        data={
+            "id": pipeline_id,
+            "name": name,
+            "order_nr": order,
+            "is_deleted": False,
+            "is_deal_probability_enabled": False,
+            "add_time": stamp,
+            "update_time": stamp,
+        },
+    )
+    store.pipelines[pipeline_id] = pipeline
+    for position, stage_name in enumerate(stages):
+        stage_id = store.next_id("stage")
+        store.stages[stage_id] = Record(
+            company_id=company_id,
+            data={
+                "id": stage_id,
+                "order_nr": position + 1,
+                "name": stage_name,
+                "is_deleted": False,
+                "deal_probability": probabilities[position] if probabilities else 100,
+                "pipeline_id": pipeline_id,
+                "is_deal_rot_enabled": False,
+                "days_to_rotten": None,
+                "add_time": stamp,
+                "update_time": stamp,
+            },
+        )
+    return pipeline
+
+
+def add_default_pipeline(store: Store, company_id: int, now: datetime) -> Record:
+    return add_pipeline(
+        store,
+        company_id,
+        now,
+        DEFAULT_PIPELINE,
+        [name for name, _ in DEFAULT_STAGES],
+        probabilities=[probability for _, probability in DEFAULT_STAGES],
+    )
+
+
 def new_user(
     store: Store,
     company: Company,
@@ -565,11 +634,19 @@ def new_deal(
     status: str = "open",
     expected_close_date: str | None = None,
     custom_fields: dict[str, Any] | None = None,
-    stage_id: int = 1,
-    pipeline_id: int = 1,
+    stage_id: int | None = None,
+    pipeline_id: int | None = None,
     probability: float | None = None,
     label_ids: list[int] | None = None,
 ) -> Record:
+    if stage_id is None:
+        # "If omitted, the deal will be placed in the first stage of the default pipeline"
+        # (addDeal's `stage_id`); the default pipeline's own first stage when only it is given.
+        first = store.first_stage(company_id, pipeline_id)
+        stage_id = first.data["id"] if first is not None else 1
+    if pipeline_id is None:
+        stage = store.get_stage(company_id, stage_id)
+        pipeline_id = stage.data["pipeline_id"] if stage is not None else 1
     deal_id = store.next_id("deal")
     stamp = v2_time(now)
     won = status == "won"

@@ -74,6 +74,8 @@ _FALLBACK: dict[tuple[str, str, str], tuple[int, tuple[str, ...]]] = {
     ("v2", "patch", "/organizations/{id}"): (5, ("contacts:full",)),
     ("v2", "get", "/persons/{id}"): (1, ("contacts:read", "contacts:full")),
     ("v2", "patch", "/persons/{id}"): (5, ("contacts:full",)),
+    ("v2", "get", "/pipelines"): (5, ("deals:read", "deals:full", "admin")),
+    ("v2", "get", "/stages"): (5, ("deals:read", "deals:full", "admin")),
     ("v2", "get", "/dealFields"): (10, ("deals:read", "deals:full", "admin", "deal-fields:full")),
     ("v2", "get", "/organizationFields"): (
         10,

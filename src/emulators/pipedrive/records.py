@@ -346,8 +346,15 @@ def validate_patch(store: Store, entity: str, company_id: int, body: Any) -> dic
             if name == "owner_id" and value is None:
                 raise ValidationError("owner_id: Expected number, received null")
             _check_reference(store, company_id, name, value)
-        elif name in ("pipeline_id", "stage_id"):
+        elif name == "pipeline_id":
             _expect(name, value, "integer")
+            if store.get_pipeline(company_id, value) is None:
+                # [U] wording, after the other references' "... with id N does not exist".
+                raise ValidationError(f"pipeline_id: Pipeline with id {value} does not exist")
+        elif name == "stage_id":
+            _expect(name, value, "integer")
+            if store.get_stage(company_id, value) is None:
+                raise ValidationError(f"stage_id: Stage with id {value} does not exist")
         elif name == "value":
             _expect(name, value, "number")
         elif name == "currency":
@@ -382,6 +389,12 @@ def validate_patch(store: Store, entity: str, company_id: int, body: Any) -> dic
         elif name == "custom_fields":
             value = check_custom_fields(store, company_id, entity, value)
         changes[name] = value
+    if entity == "deal" and "stage_id" in changes:
+        # "A pipeline will be assigned automatically based on the `stage_id`" (addDeal, [C]);
+        # the same on update, the stage winning over a `pipeline_id` that disagrees ([U]).
+        stage = store.get_stage(company_id, changes["stage_id"])
+        assert stage is not None
+        changes["pipeline_id"] = stage.data["pipeline_id"]
     return changes
 
 

@@ -12,7 +12,9 @@ from .model import (
     ValidationError,
     add_custom_field,
     add_deal_product,
+    add_default_pipeline,
     add_discount,
+    add_pipeline,
     json_number,
     new_company,
     new_deal,
@@ -43,12 +45,16 @@ def seed(store: Store, payload: dict[str, Any], now: datetime) -> dict[str, Any]
       company_id: add to an existing company (default: the first company, else a new one).
       users: [{name, email, is_admin, locale, timezone_name, timezone_offset, api_token,
                visibility_group}]
+      pipelines: [{name, stages: [stage names in board order]}] - added to the company; a
+               company left without any gets Pipedrive's default "Sales pipeline" (Qualified,
+               Contact made, Demo scheduled, Proposal made, Negotiations started)
       fields: {deal|organization|person: [{name, field_type, options?, key?}]}
       organizations: [{name, address (str | object), custom_fields {key or name: value},
                        owner_id?, website?}]
       persons: [{name, emails, phones, org_id? | org_index?, custom_fields, owner_id?}]
       deals: [{title, value?, currency, status?, org_id? | org_index?,
                person_id? | person_index?, expected_close_date?, custom_fields,
+               stage_id? | stage? (a stage name, first match across the company's pipelines),
                owner_id?, visible_to?, followers? [user ids], products: [{name, item_price,
                quantity, discount, discount_type, tax, tax_method, comments, product_id}],
                discounts: [{description, amount, type}]}]
@@ -59,6 +65,18 @@ def seed(store: Store, payload: dict[str, Any], now: datetime) -> dict[str, Any]
         raise ValidationError("seed payload must be an object")
     company = _company(store, payload)
     result: dict[str, Any] = {"company_id": company.id, "company_domain": company.domain}
+
+    pipeline_ids = []
+    for spec in payload.get("pipelines", []):
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise ValidationError("pipelines: each needs a name")
+        stages = spec.get("stages") or []
+        if not all(isinstance(name, str) and name for name in stages):
+            raise ValidationError("pipelines: stages are a list of names")
+        pipeline_ids.append(add_pipeline(store, company.id, now, spec["name"], stages).data["id"])
+    if not store.company_pipelines(company.id):
+        pipeline_ids.append(add_default_pipeline(store, company.id, now).data["id"])
+    result["pipelines"] = pipeline_ids
 
     users = []
     for spec in payload.get("users", []):
@@ -144,6 +162,7 @@ def seed(store: Store, payload: dict[str, Any], now: datetime) -> dict[str, Any]
             expected_close_date=spec.get("expected_close_date"),
             custom_fields=spec.get("custom_fields"),
             probability=spec.get("probability"),
+            stage_id=_stage(store, company.id, spec),
         )
         line_ids = []
         for item in spec.get("products", []):
@@ -188,6 +207,21 @@ def _company(store: Store, payload: dict[str, Any]) -> Company:
     return new_company(store, "Emulated Company")
 
 
+def _stage(store: Store, company_id: int, spec: dict[str, Any]) -> int | None:
+    """A seeded deal's stage: `stage_id`, else the stage named `stage`, else the default."""
+    if spec.get("stage_id") is not None:
+        if store.get_stage(company_id, spec["stage_id"]) is None:
+            raise ValidationError(f"stage_id {spec['stage_id']!r} is not a stage of the company")
+        return int(spec["stage_id"])
+    if spec.get("stage") is None:
+        return None
+    for pipeline in store.company_pipelines(company_id):
+        for stage in store.pipeline_stages(pipeline.data["id"]):
+            if stage.data["name"] == spec["stage"]:
+                return int(stage.data["id"])
+    raise ValidationError(f"stage {spec['stage']!r} is not a stage of the company")
+
+
 def _ref(spec: dict[str, Any], name: str, created: list[int]) -> int | None:
     if spec.get(f"{name}_index") is not None:
         index = spec[f"{name}_index"]
@@ -206,6 +240,20 @@ DEMO_SEED: dict[str, Any] = {
         "industry": "IT Services",
         "default_currency": "EUR",
     },
+    # Pipedrive's default board (ids 1-5: stage 4 is "Proposal made"), and a second one.
+    "pipelines": [
+        {
+            "name": "Sales pipeline",
+            "stages": [
+                "Qualified",
+                "Contact made",
+                "Demo scheduled",
+                "Proposal made",
+                "Negotiations started",
+            ],
+        },
+        {"name": "Partnerships", "stages": ["Intro call", "Terms agreed", "Contract signed"]},
+    ],
     "users": [
         {
             "name": "Alice Admin",
@@ -352,6 +400,7 @@ DEMO_SEED: dict[str, Any] = {
     "deals": [
         {
             "title": "Globex website relaunch",
+            "stage": "Negotiations started",
             "currency": "EUR",
             "org_index": 0,
             "person_index": 0,
@@ -382,6 +431,7 @@ DEMO_SEED: dict[str, Any] = {
         },
         {
             "title": "Lumière support contract",
+            "stage": "Contact made",
             "currency": "EUR",
             "org_index": 1,
             "person_index": 1,
@@ -413,6 +463,7 @@ DEMO_SEED: dict[str, Any] = {
         },
         {
             "title": "Initech TPS automation",
+            "stage": "Demo scheduled",
             "currency": "USD",
             "org_index": 2,
             "person_index": 2,
@@ -433,6 +484,7 @@ DEMO_SEED: dict[str, Any] = {
         },
         {
             "title": "Tallinn widgets pilot",
+            "stage": "Qualified",
             "currency": "GBP",
             "org_index": 3,
             "products": [
@@ -441,6 +493,7 @@ DEMO_SEED: dict[str, Any] = {
         },
         {
             "title": "Globex hardware (no contact)",
+            "stage": "Proposal made",
             "currency": "USD",
             "org_index": 0,
             "status": "lost",

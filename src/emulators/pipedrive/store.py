@@ -150,6 +150,10 @@ class Store:
     fields: list[FieldDef] = field(default_factory=list)
     notes: dict[int, Note] = field(default_factory=dict)
     activities: dict[int, Record] = field(default_factory=dict)  # API v2 shape
+    # Pipelines and their stages, API v2 shape (`GET /api/v2/pipelines`, `/stages`). Ids are
+    # global across companies, as in Pipedrive.
+    pipelines: dict[int, Record] = field(default_factory=dict)
+    stages: dict[int, Record] = field(default_factory=dict)
     # deal id -> follower records ({id, user_id, deal_id, add_time}) in the order added
     deal_followers: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     webhooks: dict[int, Webhook] = field(default_factory=dict)
@@ -170,6 +174,8 @@ class Store:
         "note": 1,
         "follower": 1,
         "activity": 1,
+        "pipeline": 1,
+        "stage": 1,
         "webhook": 470_001,
         "option": 1,
     }
@@ -201,6 +207,50 @@ class Store:
             if key_or_name in (candidate.key, candidate.data["field_name"]):
                 return candidate
         return None
+
+    def company_pipelines(self, company_id: int) -> list[Record]:
+        """The company's live pipelines, the default (lowest `order_nr`) first."""
+        return sorted(
+            (
+                p
+                for p in self.pipelines.values()
+                if p.company_id == company_id and not p.data["is_deleted"]
+            ),
+            key=lambda p: (p.data["order_nr"], p.data["id"]),
+        )
+
+    def pipeline_stages(self, pipeline_id: int) -> list[Record]:
+        """The pipeline's live stages in board order."""
+        return sorted(
+            (
+                s
+                for s in self.stages.values()
+                if s.data["pipeline_id"] == pipeline_id and not s.data["is_deleted"]
+            ),
+            key=lambda s: (s.data["order_nr"], s.data["id"]),
+        )
+
+    def get_stage(self, company_id: int, stage_id: int) -> Record | None:
+        stage = self.stages.get(stage_id)
+        if stage is None or stage.company_id != company_id or stage.data["is_deleted"]:
+            return None
+        return stage
+
+    def get_pipeline(self, company_id: int, pipeline_id: int) -> Record | None:
+        pipeline = self.pipelines.get(pipeline_id)
+        if pipeline is None or pipeline.company_id != company_id or pipeline.data["is_deleted"]:
+            return None
+        return pipeline
+
+    def first_stage(self, company_id: int, pipeline_id: int | None = None) -> Record | None:
+        """The first stage of `pipeline_id`, else of the company's default pipeline."""
+        if pipeline_id is None:
+            pipelines = self.company_pipelines(company_id)
+            if not pipelines:
+                return None
+            pipeline_id = pipelines[0].data["id"]
+        stages = self.pipeline_stages(pipeline_id)
+        return stages[0] if stages else None
 
     def users_of(self, company_id: int) -> list[User]:
         return [u for u in self.users.values() if u.company_id == company_id]

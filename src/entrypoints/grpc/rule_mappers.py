@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from application.commands import InvoiceRuleInput
+from application.ports.crm import CrmPipeline
 from dealbooks.v1 import invoice_rule_pb2 as pb
+from dealbooks.v1 import settings_service_pb2 as service_pb
 from domain.errors import InvalidValueError
 from domain.invoice_rule import InvoiceRule, RuleRun, RuleRunState, RuleTrigger
 from domain.messages import MessageCode, english
@@ -25,6 +27,17 @@ _STATES = {
     RuleRunState.DONE: pb.INVOICE_RULE_RUN_STATE_SUCCEEDED,
     RuleRunState.FAILED: pb.INVOICE_RULE_RUN_STATE_FAILED,
 }
+
+
+def pipeline_to_proto(pipeline: CrmPipeline) -> service_pb.Pipeline:
+    return service_pb.Pipeline(
+        id=pipeline.id,
+        display_name=pipeline.name,
+        stages=[
+            service_pb.PipelineStage(id=s.id, display_name=s.name, order=s.order)
+            for s in pipeline.stages
+        ],
+    )
 
 
 def rule_to_proto(rule: InvoiceRule) -> pb.InvoiceRule:

@@ -16,7 +16,12 @@ from application.commands import (
     UpdateSettingsCommand,
 )
 from application.deal_fields import GetDealFields, RequestDealFields
-from application.invoice_rules import DeleteInvoiceRule, ListInvoiceRules, SaveInvoiceRule
+from application.invoice_rules import (
+    DeleteInvoiceRule,
+    ListInvoiceRules,
+    ListPipelines,
+    SaveInvoiceRule,
+)
 from application.ports.accounting import TaxCodeOption
 from application.ports.crm import DealFieldKeys
 from application.settings import (
@@ -46,7 +51,11 @@ from entrypoints.grpc.names import (
     parse_settings_name,
     parse_template_name,
 )
-from entrypoints.grpc.rule_mappers import rule_input_from_proto, rule_to_proto
+from entrypoints.grpc.rule_mappers import (
+    pipeline_to_proto,
+    rule_input_from_proto,
+    rule_to_proto,
+)
 from entrypoints.grpc.template_mappers import template_input_from_proto, template_to_proto
 from entrypoints.principal import current_principal
 
@@ -65,6 +74,7 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
     get_deal_fields: GetDealFields
     request_deal_fields: RequestDealFields
     list_rules: ListInvoiceRules
+    list_pipelines: ListPipelines
     save_rule: SaveInvoiceRule
     delete_rule: DeleteInvoiceRule
     list_permission_sets: ListPermissionSets
@@ -221,6 +231,13 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
         company = parse_company_name(request.parent)
         rules = await self.list_rules.execute(current_principal(), company)
         return pb.ListInvoiceRulesResponse(rules=[rule_to_proto(r) for r in rules])
+
+    async def ListPipelines(
+        self, request: pb.ListPipelinesRequest, context: Context
+    ) -> pb.ListPipelinesResponse:
+        company = parse_company_name(request.parent)
+        pipelines = await self.list_pipelines.execute(current_principal(), company)
+        return pb.ListPipelinesResponse(pipelines=[pipeline_to_proto(p) for p in pipelines])
 
     async def CreateInvoiceRule(
         self, request: pb.CreateInvoiceRuleRequest, context: Context

@@ -381,3 +381,82 @@ async def test_v2_has_no_v1_prefix_and_unknown_paths_answer_json(
     response = await client.get("/v1/deals/1", headers=auth)
     assert response.status == 404
     assert (await response.json())["success"] is False
+
+
+async def test_pipelines_and_their_stages_are_listed_in_board_order(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    pipelines = (await get_json(client, "/api/v2/pipelines", auth))["data"]
+    assert [(p["id"], p["name"], p["order_nr"]) for p in pipelines] == [
+        (1, "Sales pipeline", 0),
+        (2, "Partnerships", 1),
+    ]
+    sales = await get_json(client, "/api/v2/stages?pipeline_id=1&sort_by=order_nr", auth)
+    assert [(s["id"], s["name"], s["order_nr"]) for s in sales["data"]] == [
+        (1, "Qualified", 1),
+        (2, "Contact made", 2),
+        (3, "Demo scheduled", 3),
+        (4, "Proposal made", 4),
+        (5, "Negotiations started", 5),
+    ]
+    assert {s["pipeline_id"] for s in sales["data"]} == {1}
+    every = (await get_json(client, "/api/v2/stages", auth))["data"]
+    assert [s["id"] for s in every] == list(range(1, 9))
+
+
+async def test_stages_page_with_a_cursor_until_it_is_null(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    seen: list[int] = []
+    url = "/api/v2/stages?limit=3"
+    while True:
+        body = await get_json(client, url, auth)
+        seen += [s["id"] for s in body["data"]]
+        cursor = body["additional_data"]["next_cursor"]
+        if cursor is None:
+            break
+        url = f"/api/v2/stages?limit=3&cursor={cursor}"
+    assert seen == list(range(1, 9))
+
+
+async def test_seeded_deals_sit_in_real_stages_of_their_pipeline(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    stages = {s["id"]: s for s in (await get_json(client, "/api/v2/stages", auth))["data"]}
+    deals = (await get_json(client, "/api/v2/deals?limit=500", auth))["data"]
+    assert deals
+    for deal in deals:
+        assert stages[deal["stage_id"]]["pipeline_id"] == deal["pipeline_id"]
+
+
+async def test_moving_a_deal_to_a_stage_moves_it_to_that_stages_pipeline(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = await client.patch("/api/v2/deals/2", json={"stage_id": 7}, headers=auth)
+    deal = (await response.json())["data"]
+    assert (deal["stage_id"], deal["pipeline_id"]) == (7, 2)
+    response = await client.patch("/api/v2/deals/2", json={"pipeline_id": 1}, headers=auth)
+    deal = (await response.json())["data"]
+    assert (deal["stage_id"], deal["pipeline_id"]) == (1, 1)  # the pipeline's first stage
+    unknown = await client.patch("/api/v2/deals/2", json={"stage_id": 999}, headers=auth)
+    assert unknown.status == 400
+    assert "stage_id" in (await unknown.json())["error"]
+
+
+async def test_another_companys_pipelines_are_invisible_and_it_has_the_default_one(
+    client: TestClient, emulator: Emulator
+) -> None:
+    seeded = await client.post(
+        "/_emulator/seed",
+        json={"company": {"name": "Other Co"}, "deals": [{"title": "Theirs"}]},
+    )
+    other = await seeded.json()
+    token = await client.post("/_emulator/tokens", json={"company_id": other["company_id"]})
+    headers = {"Authorization": f"Bearer {(await token.json())['access_token']}"}
+    pipelines = (await get_json(client, "/api/v2/pipelines", headers))["data"]
+    assert [p["name"] for p in pipelines] == ["Sales pipeline"]
+    stages = (await get_json(client, "/api/v2/stages", headers))["data"]
+    assert len(stages) == 5
+    assert all(s["id"] > 8 for s in stages)
+    deal = emulator.store.deals[other["deals"][0]].data
+    assert (deal["stage_id"], deal["pipeline_id"]) == (stages[0]["id"], pipelines[0]["id"])

@@ -96,6 +96,11 @@ CASES: list[tuple[str, str, str, str, Any, int]] = [
     ("v2", "get", "/persons/{id}", "/api/v2/persons/1", None, 200),
     ("v2", "get", "/persons/{id}", "/api/v2/persons/4", None, 200),
     ("v2", "patch", "/persons/{id}", "/api/v2/persons/2", {"emails": ["new@x.example"]}, 200),
+    ("v2", "get", "/pipelines", "/api/v2/pipelines", None, 200),
+    ("v2", "get", "/pipelines", "/api/v2/pipelines?limit=1&sort_direction=desc", None, 200),
+    ("v2", "get", "/stages", "/api/v2/stages", None, 200),
+    ("v2", "get", "/stages", "/api/v2/stages?pipeline_id=1&sort_by=order_nr&limit=2", None, 200),
+    ("v2", "get", "/stages", "/api/v2/stages?pipeline_id=999", None, 200),
     ("v2", "get", "/dealFields", "/api/v2/dealFields", None, 200),
     (
         "v2",

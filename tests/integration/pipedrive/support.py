@@ -51,6 +51,10 @@ DELIVERY_ADDRESS = {
 SEED: dict[str, Any] = {
     "company": {"name": "Contract Test GmbH", "domain": "contract-test", "default_currency": "EUR"},
     "users": [{"name": "Ada Admin", "email": "ada@contract-test.test", "is_admin": True}],
+    "pipelines": [
+        {"name": "Sales", "stages": ["Qualified", "Proposal made", "Negotiations started"]},
+        {"name": "Renewals", "stages": ["Renewal due", "Renewed"]},
+    ],
     "fields": {
         "organization": [{"name": "VAT number", "field_type": "varchar"}],
         "deal": [

@@ -21,11 +21,18 @@ from adapters.pipedrive.mappers import (
     crm_fields_from_payloads,
     deal_from_payloads,
     discount_from_payload,
+    pipelines_from_payloads,
     product_from_payload,
 )
 from adapters.pipedrive.webhook_payloads import parse_change
 from application.errors import UpstreamUnavailableError
-from application.ports.crm import CrmField, DealDiscount, DealProduct
+from application.ports.crm import (
+    CrmField,
+    CrmPipeline,
+    CrmStage,
+    DealDiscount,
+    DealProduct,
+)
 from application.reasons import MetadataKey, Reason
 from domain.connection import Vendor
 from domain.customer import Address
@@ -368,3 +375,31 @@ def test_the_verbatim_deal_change_webhook_reads_as_a_move_that_wins_nothing() ->
     won["data"]["status"] = "won"
     won["previous"] = {"status": "open", "won_time": None}
     assert parse_change(json.dumps(won).encode()).deal_move.was_won  # type: ignore[union-attr]
+
+
+def test_pipelines_and_stages_of_the_published_examples_are_read_in_board_order() -> None:
+    # getPipelines' and getStages' examples (v2 spec), with a deleted stage and a second board.
+    pipelines: list[Any] = [
+        {"id": 2, "name": "Renewals", "order_nr": 2, "is_deleted": False},
+        {"id": 1, "name": "Pipeline Name", "order_nr": 1, "is_deleted": False},
+        {"id": 3, "name": "Old", "order_nr": 0, "is_deleted": True},
+    ]
+    stages: list[Any] = [
+        {"id": 7, "order_nr": 2, "name": "Won back", "pipeline_id": 2, "is_deleted": False},
+        {"id": 1, "order_nr": 1, "name": "Stage Name", "pipeline_id": 1, "is_deleted": False},
+        {"id": 6, "order_nr": 1, "name": "Renewal due", "pipeline_id": 2, "is_deleted": False},
+        {"id": 8, "order_nr": 3, "name": "Gone", "pipeline_id": 2, "is_deleted": True},
+        {"id": 9, "order_nr": 1, "name": "Orphan", "pipeline_id": 3, "is_deleted": False},
+    ]
+
+    assert pipelines_from_payloads(pipelines, stages) == [
+        CrmPipeline("1", "Pipeline Name", 1, (CrmStage("1", "Stage Name", 1),)),
+        CrmPipeline(
+            "2", "Renewals", 2, (CrmStage("6", "Renewal due", 1), CrmStage("7", "Won back", 2))
+        ),
+    ]
+
+
+def test_a_stage_without_an_id_is_a_bad_answer() -> None:
+    with pytest.raises(PayloadError):
+        pipelines_from_payloads([], [{"name": "x", "pipeline_id": 1}])

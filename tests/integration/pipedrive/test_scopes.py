@@ -104,6 +104,7 @@ def every_call(
         "deal_permitted_users": lambda: gateway.deal_permitted_users(company, deal),
         "list_permission_sets": lambda: gateway.list_permission_sets(company),
         "list_fields": lambda: gateway.list_fields(company),
+        "list_pipelines": lambda: gateway.list_pipelines(company),
         "add_deal_note": lambda: gateway.add_deal_note(company, deal, "Invoice 1001 created"),
         "add_deal_activity": lambda: gateway.add_deal_activity(company, deal, "Invoice 1001 paid"),
         "deal_activities": lambda: gateway.deal_activities(company, deal),

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.in_memory.crm import InMemoryCrmGateway
 from adapters.pipedrive.webhook_payloads import parse_change
 from application.auth import Principal
 from application.commands import (
@@ -22,7 +23,12 @@ from application.commands import (
 )
 from application.crm_events import HandleCrmChange
 from application.errors import NotFoundError, PermissionDeniedError
-from application.invoice_rules import DeleteInvoiceRule, ListInvoiceRules, SaveInvoiceRule
+from application.invoice_rules import (
+    DeleteInvoiceRule,
+    ListInvoiceRules,
+    ListPipelines,
+    SaveInvoiceRule,
+)
 from application.invoicing.by_rule import (
     ListRuleRuns,
     QueuePendingRuleRuns,
@@ -31,6 +37,7 @@ from application.invoicing.by_rule import (
     StartInvoiceRules,
     invoice_input,
 )
+from application.ports.crm import CrmPipeline, CrmStage
 from application.visibility import DealVisibility
 from domain.errors import InvalidValueError
 from domain.invoice import InvoiceState
@@ -374,3 +381,14 @@ async def test_a_deal_without_runs_lists_none_without_asking_pipedrive(rules: Ru
 
     assert await rules.runs.execute(DealRef(outsider, COMPANY, "42")) == []
     assert rules.world.crm.permitted_reads == []  # a panel load costs no more reads
+
+
+async def test_anyone_of_the_company_reads_its_pipelines_and_no_one_elses() -> None:
+    crm = InMemoryCrmGateway()
+    sales = CrmPipeline("1", "Sales", 0, (CrmStage("4", "Proposal made", 4),))
+    crm.pipelines[COMPANY] = [sales]
+    member = Principal(subject="member-1", companies=frozenset({COMPANY}), is_admin=False)
+
+    assert await ListPipelines(crm).execute(member, COMPANY) == [sales]
+    with pytest.raises(PermissionDeniedError):
+        await ListPipelines(crm).execute(member, OTHER)

@@ -1,5 +1,6 @@
 // The settings' invoicing rules (issue 17): "when a deal is won" or "when it enters a stage",
 // in a pipeline or any, with a template; listed with an on/off switch and Delete, added below.
+// Pipeline and stage are picked by name from Pipedrive (ids typed in when it cannot be read).
 import { confirmAction, el, resize, rpc, showError, snackbar, t, tCode } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
@@ -7,16 +8,93 @@ const ruleForm = () => $("rule-form");
 let company = () => "";
 let templates = () => [];
 
-/** What the rule does, in words ("When a deal is won, in any pipeline, template “Retainer”"). */
-export function describeRule(rule, templateList) {
+/** Where a stage id is: its stage and pipeline, or nothing (deleted, or not read). */
+function findStage(pipelines, stageId) {
+  for (const pipeline of pipelines || []) {
+    const stage = (pipeline.stages || []).find((candidate) => candidate.id === stageId);
+    if (stage) return { stage, pipeline };
+  }
+  return null;
+}
+
+/** What the rule does, in words: "When a deal enters “Proposal made”, in “Sales pipeline”,
+ * the default template". With ``pipelines`` null (Pipedrive unread) the ids are said; an id
+ * Pipedrive no longer has is said with "(deleted)". */
+export function describeRule(rule, templateList, pipelines = null) {
   const stage = rule.trigger === "INVOICE_RULE_TRIGGER_STAGE";
-  const parts = [
-    stage ? t("settings.ruleDescribeStage", { stage: rule.stageId }) : t("settings.ruleDescribeWon"),
-    rule.pipelineId ? t("settings.ruleInPipeline", { pipeline: rule.pipelineId }) : t("settings.ruleAnyPipeline"),
-  ];
+  let when = t("settings.ruleDescribeWon");
+  if (stage && pipelines === null) when = t("settings.ruleDescribeStage", { stage: rule.stageId });
+  else if (stage) {
+    const found = findStage(pipelines, rule.stageId);
+    when = found
+      ? t("settings.ruleDescribeStageNamed", { stage: found.stage.displayName })
+      : t("settings.ruleDescribeStageGone", { stage: rule.stageId });
+  }
+  let where = t("settings.ruleAnyPipeline");
+  if (rule.pipelineId && pipelines === null) where = t("settings.ruleInPipeline", { pipeline: rule.pipelineId });
+  else if (rule.pipelineId) {
+    const pipeline = pipelines.find((candidate) => candidate.id === rule.pipelineId);
+    where = pipeline
+      ? t("settings.ruleInPipelineNamed", { pipeline: pipeline.displayName })
+      : t("settings.ruleInPipelineGone", { pipeline: rule.pipelineId });
+  }
+  const parts = [when, where];
   const template = templateList.find((candidate) => candidate.name === rule.template);
   parts.push(template ? t("settings.ruleWithTemplate", { name: template.displayName }) : t("settings.ruleWithDefault"));
   return parts.join(", ");
+}
+
+// The company's pipelines with their stages, read once per page (10 Pipedrive tokens); null
+// when Pipedrive could not be read, and the form then takes ids.
+let pipelinesRead = null;
+function loadPipelines() {
+  pipelinesRead ??= rpc("SettingsService", "ListPipelines", { parent: company() })
+    .then(({ pipelines = [] }) => pipelines)
+    .catch(() => null);
+  return pipelinesRead;
+}
+
+const stageOption = (stage, chosen) => el("option", { value: stage.id, selected: stage.id === chosen }, stage.displayName);
+
+/** The stages of the chosen pipeline; for "any pipeline", every stage, grouped by pipeline. */
+export function stageOptions(pipelines, pipelineId, chosen = "") {
+  const options = [el("option", { value: "" }, t("settings.ruleChooseStage"))];
+  const pipeline = pipelines.find((candidate) => candidate.id === pipelineId);
+  if (pipeline) return [...options, ...(pipeline.stages || []).map((stage) => stageOption(stage, chosen))];
+  return [...options, ...pipelines.map((each) => el("optgroup", { label: each.displayName },
+    ...(each.stages || []).map((stage) => stageOption(stage, chosen))))];
+}
+
+function fillPickers(pipelines) {
+  const f = ruleForm().elements;
+  if (f.pipelineId.tagName !== "SELECT") return;
+  const pipelineId = f.pipelineId.value;
+  f.pipelineId.replaceChildren(
+    el("option", { value: "" }, t("settings.ruleAnyPipelineOption")),
+    ...pipelines.map((pipeline) => el("option", { value: pipeline.id, selected: pipeline.id === pipelineId }, pipeline.displayName)),
+  );
+  fillStages(pipelines);
+}
+
+function fillStages(pipelines) {
+  const f = ruleForm().elements;
+  if (f.stageId.tagName !== "SELECT") return;
+  f.stageId.replaceChildren(...stageOptions(pipelines, f.pipelineId.value, f.stageId.value));
+}
+
+/** Pipedrive unread: the pickers become the id inputs they replaced, with a note. */
+function useIdInputs() {
+  const note = $("rule-pipedrive-note");
+  if (!note.hidden) return;
+  for (const [name, key, field] of [["pipelineId", "settings.rulePipelineId", "rule.pipeline_id"], ["stageId", "settings.ruleStageId", "rule.stage_id"]]) {
+    const select = ruleForm().elements[name];
+    const label = select.closest("label");
+    const span = label.querySelector("span");
+    span.dataset.i18n = key;
+    span.textContent = t(key);
+    select.replaceWith(el("input", { name, inputmode: "numeric", maxlength: "18", autocomplete: "off", "data-field": field }));
+  }
+  note.hidden = false;
 }
 
 function fillTemplates() {
@@ -29,10 +107,15 @@ function fillTemplates() {
 }
 
 export async function loadRules() {
-  const { rules = [] } = await rpc("SettingsService", "ListInvoiceRules", { parent: company() });
+  const [{ rules = [] }, pipelines] = await Promise.all([
+    rpc("SettingsService", "ListInvoiceRules", { parent: company() }),
+    loadPipelines(),
+  ]);
+  if (pipelines === null) useIdInputs();
+  else fillPickers(pipelines);
   const list = templates();
   $("rule-list").replaceChildren(...(rules.length ? rules.map((rule) => {
-    const words = describeRule(rule, list);
+    const words = describeRule(rule, list, pipelines);
     const toggle = el("input", { type: "checkbox", checked: rule.enabled, "aria-label": t("settings.ruleEnabledNamed", { name: words }) });
     toggle.addEventListener("change", () => saveRule({ ...rule, enabled: toggle.checked }, toggle));
     return el("li", { class: "template rule", "data-rule": rule.name },
@@ -94,6 +177,8 @@ async function addRule(event) {
   try {
     await rpc("SettingsService", "CreateInvoiceRule", { parent: company(), rule });
     ruleForm().reset();
+    const pipelines = await loadPipelines();
+    if (pipelines) fillStages(pipelines);
     showStage();
     await loadRules();
     await snackbar(t("settings.ruleSaved"));
@@ -117,5 +202,10 @@ export function initRules(companyOf, templatesOf) {
   company = companyOf;
   templates = templatesOf;
   ruleForm().elements.trigger.addEventListener("change", showStage);
+  ruleForm().addEventListener("change", async (event) => {
+    if (event.target.name !== "pipelineId" || event.target.tagName !== "SELECT") return;
+    const pipelines = await loadPipelines();
+    if (pipelines) fillStages(pipelines);
+  });
   ruleForm().addEventListener("submit", addRule);
 }
