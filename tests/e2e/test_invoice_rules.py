@@ -417,14 +417,14 @@ async def test_a_deal_moved_into_the_rules_stage_gets_one_invoice_and_other_pipe
                     parent=f"companies/{DEMO_COMPANY}",
                     rule=invoice_rule_pb2.InvoiceRule(
                         trigger=invoice_rule_pb2.INVOICE_RULE_TRIGGER_STAGE,
-                        stage_id="4" if pipeline == "1" else "5",
+                        stage_id="4" if pipeline == "1" else "6",  # 6: of pipeline 2
                         pipeline_id=pipeline,
                         enabled=True,
                     ),
                 ),
                 metadata=MD,
             )
-        await emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=5)  # pipeline 1: no
+        await emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=5)  # no rule's stage
         await emulators.admin("pipedrive", "PATCH", "deals/3", stage_id=4)
         invoices = await wait_for_open(channel, WON_WITHIN_SECONDS)
         assert [i.state for i in invoices] == [invoice_pb2.INVOICE_STATE_OPEN]
