@@ -278,7 +278,7 @@ class Services(containers.DeclarativeContainer):
     get_deal_fields = providers.Factory(GetDealFields, uow)
     request_deal_fields = providers.Factory(RequestDealFields, uow, jobs)
     list_permission_sets = providers.Factory(ListPermissionSets, crm)
-    follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline)
+    follow_up = providers.Factory(FollowUpOnDeal, uow, crm, clock, timeline=timeline, jobs=jobs)
     finish = providers.Factory(FinishInvoiceCreation, uow, accounting, clock, jobs=jobs)
     prepare = providers.Factory(PrepareInvoice, uow, accounting, crm, clock, visibility)
     create = providers.Factory(

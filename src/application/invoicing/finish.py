@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import structlog
 
-from application.deal_fields import queue_deal_fields
 from application.errors import (
     IntegrationNotConnectedError,
     NotFoundError,
@@ -98,10 +97,6 @@ class FinishInvoiceCreation:
         )
         if confirmed_here:  # one follow-up per invoice, from whichever process confirmed it
             await self._start_follow_up(invoice.company_id, invoice.id)
-            if finished.state is not InvoiceState.CREATE_FAILED:
-                await queue_deal_fields(
-                    self.uow_factory, self.jobs, invoice.company_id, [invoice.deal_id]
-                )
         return finished
 
     async def finish_batch(
@@ -159,7 +154,6 @@ class FinishInvoiceCreation:
                 detail=exc.message,
             )
             return current  # still CREATING; a retry or the background sweep re-sends it
-        deals: list[str] = []  # with an invoice created here: their deal fields to update
         for (invoice, creation), linked_to, outcome in zip(
             stored, customers, outcomes, strict=True
         ):
@@ -176,9 +170,6 @@ class FinishInvoiceCreation:
                 current[invoice.id] = finished
                 if confirmed_here:
                     await self._start_follow_up(company_id, invoice.id)
-                    if finished.state is not InvoiceState.CREATE_FAILED:
-                        deals.append(invoice.deal_id)
-        await queue_deal_fields(self.uow_factory, self.jobs, company_id, deals)
         return current
 
     async def _ensure_customer(

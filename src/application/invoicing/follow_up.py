@@ -1,4 +1,5 @@
-"""FollowUpOnDeal: the deal side of a created invoice (customer link, note), exactly once."""
+"""FollowUpOnDeal: the deal side of a created invoice (customer link, note, timeline, deal
+fields), exactly once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import KW_ONLY, dataclass
 
 import structlog
 
+from application.deal_fields import queue_deal_fields
 from application.errors import (
     ApplicationError,
     IntegrationNotConnectedError,
@@ -15,6 +17,7 @@ from application.errors import (
 from application.invoicing.contacts import link_targets
 from application.ports.clock import Clock
 from application.ports.crm import CrmGateway, DealParties
+from application.ports.jobs import JobQueue
 from application.ports.persistence import (
     CustomerLink,
     DealFollowUp,
@@ -37,18 +40,25 @@ class FollowUpOnDeal:
     clock: Clock
     _: KW_ONLY
     timeline: UpdateDealTimeline | None = None
+    jobs: JobQueue | None = None  # the deal-fields job, when the company has deal fields
 
     async def execute(self, company_id: str, invoice_id: str) -> None:
         """The customer link and the note (invoices created before the deal timeline), then
-        the invoice's timeline entries (its "created" entry among them)."""
-        await self._follow_up(company_id, invoice_id)
-        if self.timeline is not None:
-            await self.timeline.execute(company_id, invoice_id)
-
-    async def _follow_up(self, company_id: str, invoice_id: str) -> None:
+        the invoice's timeline entries (its "created" entry among them), then the deal's fields
+        (queued here, in the worker, rather than by the create: its answer waits for nothing
+        but QuickBooks)."""
         async with self.uow_factory() as uow:
             follow_up = await uow.deal_follow_ups.get(company_id, invoice_id)
-        if follow_up is None or follow_up.state is FollowUpState.DONE:
+        if follow_up is None:
+            return
+        await self._follow_up(follow_up)
+        if self.timeline is not None:
+            await self.timeline.execute(company_id, invoice_id)
+        await queue_deal_fields(self.uow_factory, self.jobs, company_id, [follow_up.deal_id])
+
+    async def _follow_up(self, follow_up: DealFollowUp) -> None:
+        company_id, invoice_id = follow_up.company_id, follow_up.invoice_id
+        if follow_up.state is FollowUpState.DONE:
             return
         try:
             deal: DealParties | None = await self.crm.deal_parties(company_id, follow_up.deal_id)

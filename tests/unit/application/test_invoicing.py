@@ -504,13 +504,19 @@ async def test_create_answers_before_the_deal_follow_up_which_a_job_then_does(
     assert link.quickbooks_customer_id == view.customer.quickbooks_id
 
 
-async def test_a_company_with_deal_fields_gets_them_updated_after_a_create(world: World) -> None:
+async def test_the_follow_up_queues_the_deal_fields_of_a_company_that_has_them(
+    world: World,
+) -> None:
     async with world.uow() as uow:
         keys = DealFieldKeys("k1" * 20, "k2" * 20, "k3" * 20, "k4" * 20)
         await uow.deal_fields.set_keys(COMPANY, keys, world.clock.now())
         await uow.commit()
 
     await world.queued_create.execute(create_command())
+    assert [name for name, _ in world.jobs.deferred] == ["follow_up_on_deal"]  # answered first
+
+    follow_up = replace(world.follow_up, jobs=world.jobs)  # as the worker's
+    await follow_up.execute(COMPANY, str(world.jobs.deferred[0][1]["invoice_id"]))
 
     assert ("update_deal_fields", {"company_id": COMPANY, "deal_id": "42"}) in world.jobs.deferred
 
