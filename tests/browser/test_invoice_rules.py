@@ -3,7 +3,8 @@ and a stage by name for a stage rule (a stage rule without its stage is said bes
 and adds a "deal won" rule; a deal moved into that stage in Pipedrive (the emulator) gets its
 invoice on the panel; a deal without products shows the
 failure with Retry (live, on the open panel), which creates the invoice once the deal is
-fixed."""
+fixed. With Pipedrive's pipelines unreadable the form takes ids, and says the rule by name once
+Pipedrive answers again."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from playwright.async_api import Page, expect
 from entrypoints.demo import DemoStack
 from tests.browser.conftest import shoot, user_id
 from tests.browser.test_demo_ui import SLOW, axe_violations, content_frame, quickbooks_invoices
+from tests.browser.test_extension_states import pipedrive_fails, pipedrive_recovers
 from tests.browser.test_invoice_templates import page  # noqa: F401 - the fixture (axe allowed)
 from tests.e2e.polling import eventually
 
@@ -34,6 +36,11 @@ TEXT: dict[str, dict[str, Any]] = {
         "failed": "The automatic invoice could not be created: "
         "The deal has no products; add at least one line.",
         "retry": "Retry",
+        "stage_id": "Stage id (Pipedrive)",
+        "pipeline_id": "Pipeline id (empty: any pipeline)",
+        "unreadable": "Pipedrive's pipelines could not be read just now: "
+        "enter the pipeline and stage ids instead.",
+        "by_id": "When a deal enters stage 4, in pipeline 1, the default template",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -50,6 +57,12 @@ TEXT: dict[str, dict[str, Any]] = {
         "failed": "La facture automatique n\u2019a pas pu être créée : "
         "L\u2019affaire n\u2019a pas de produits : ajoutez au moins une ligne.",
         "retry": "Relancer",
+        "stage_id": "Identifiant de l\u2019étape (Pipedrive)",
+        "pipeline_id": "Identifiant du pipeline (vide : tous les pipelines)",
+        "unreadable": "Les pipelines de Pipedrive n\u2019ont pas pu être lus pour l\u2019instant : "
+        "saisissez plutôt les identifiants du pipeline et de l\u2019étape.",
+        "by_id": "Quand une affaire entre dans l\u2019étape 4, dans le pipeline 1, "
+        "le modèle par défaut",
     },
 }
 
@@ -126,3 +139,43 @@ async def test_an_admin_adds_a_won_rule_and_won_deals_get_their_invoice(
     await expect(panel.locator("#rule-runs li.rule-run[data-state=failed]")).to_have_count(0)
     found = await eventually(lambda: quickbooks_invoices(demo), lambda found: len(found) == 2)
     assert len(found) == 2
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_with_pipedrive_unread_a_rule_takes_ids_and_is_named_once_it_answers(
+    demo: DemoStack,
+    base_url: str,
+    page: Page,  # noqa: F811
+    lang: str,
+) -> None:
+    text = TEXT[lang]
+    user = await user_id(demo, text["user"])
+    await pipedrive_fails(demo, r"/api/v2/(pipelines|stages)")
+    settings_url = (
+        f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings?user={user}"
+    )
+    await page.goto(settings_url)
+    settings = page.frame_locator("#settings-frame")
+    rules = settings.locator("#rule-form")
+    await expect(settings.locator("#rule-pipedrive-note")).to_have_text(
+        text["unreadable"], timeout=SLOW
+    )
+    await rules.locator("select[name=trigger]").select_option("INVOICE_RULE_TRIGGER_STAGE")
+    await rules.get_by_label(text["pipeline_id"], exact=True).fill("1")
+    await rules.get_by_label(text["stage_id"], exact=True).fill("4")
+    await rules.get_by_role("button", name=text["add"]).click()
+    await expect(page.locator("#host-snackbar")).to_have_text(text["saved"])
+    section = settings.locator("#rules")
+    await expect(section.locator("li.rule .template-name")).to_have_text([text["by_id"]])
+    assert await axe_violations(await content_frame(page, "#settings-frame")) == []
+
+    # Pipedrive answers again: the same rule is said by name, and the form picks by name.
+    await pipedrive_recovers(demo)
+    await page.goto(settings_url)
+    await expect(section.locator("li.rule .template-name")).to_have_text(
+        [text["stage_listed"]], timeout=SLOW
+    )
+    await expect(settings.locator("#rule-pipedrive-note")).to_be_hidden()
+    await expect(rules.get_by_label(text["pipeline"], exact=True)).to_have_js_property(
+        "tagName", "SELECT"
+    )
