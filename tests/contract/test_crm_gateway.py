@@ -560,6 +560,28 @@ async def test_won_deals_are_listed_by_when_they_were_won_and_only_while_won(
     assert [d.id for d in await harness.gateway.won_deals(company, *today)] == [seeded.deal_id]
 
 
+async def test_the_won_deals_among_some_are_the_won_ones_whenever_they_were_won(
+    harness: Harness,
+) -> None:
+    seeded = await harness.seed()
+    company = seeded.company_id
+    await harness.set_status(seeded, seeded.deal_id, "won")
+
+    among = [seeded.deal_id, seeded.bare_deal_id, "999999"]  # won, open, unknown
+    won = await harness.gateway.won_deals_among(company, among)
+
+    assert [(d.id, d.title, d.currency) for d in won] == [
+        (seeded.deal_id, "Website relaunch", "EUR")
+    ]
+    await harness.set_status(seeded, seeded.bare_deal_id, "won")
+    assert {d.id for d in await harness.gateway.won_deals_among(company, among)} == {
+        seeded.deal_id,
+        seeded.bare_deal_id,
+    }
+    await harness.set_status(seeded, seeded.bare_deal_id, "lost")
+    assert await harness.gateway.won_deals_among(company, [seeded.bare_deal_id]) == []
+
+
 async def test_who_may_see_an_unknown_or_deleted_deal_is_not_found(harness: Harness) -> None:
     seeded = await harness.seed()
     await harness.delete_deal(seeded, seeded.bare_deal_id)

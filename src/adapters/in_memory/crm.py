@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -87,16 +88,22 @@ class InMemoryCrmGateway:
     def win_deal(self, company_id: str, deal_id: str, when: datetime) -> None:
         self.won[(company_id, deal_id)] = when
 
-    async def won_deals(self, company_id: str, since: datetime, until: datetime) -> list[WonDeal]:
+    def _won(self, company_id: str) -> list[WonDeal]:
+        """The company's deals still won (as ``GET /api/v2/deals`` has them), newest first."""
         found = [
             WonDeal(deal.id, deal.title, deal.value, deal.currency, when)
             for (company, deal_id), when in self.won.items()
             if company == company_id
-            and since <= when < until
             and (deal := self.deals.get((company, deal_id))) is not None
             and not deal.deleted
         ]
         return sorted(found, key=lambda d: (d.won_time, int(d.id)), reverse=True)
+
+    async def won_deals(self, company_id: str, since: datetime, until: datetime) -> list[WonDeal]:
+        return [d for d in self._won(company_id) if since <= d.won_time < until]
+
+    async def won_deals_among(self, company_id: str, deal_ids: Sequence[str]) -> list[WonDeal]:
+        return [d for d in self._won(company_id) if d.id in set(deal_ids)]
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
         return list(self.fields)

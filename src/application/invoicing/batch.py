@@ -44,10 +44,10 @@ MAX_BATCH_REQUESTS: Final = 1000
 BATCHES_IN_FLIGHT: Final = 40
 
 
-def check_batch_size(count: int) -> None:
+def check_batch_size(count: int, field: str = "requests") -> None:
     if count > MAX_BATCH_REQUESTS:
         raise InvalidValueError.of(
-            "requests", MessageCode.TOO_MANY_IN_BATCH, max=str(MAX_BATCH_REQUESTS)
+            field, MessageCode.TOO_MANY_IN_BATCH, max=str(MAX_BATCH_REQUESTS)
         )
 
 

@@ -2,7 +2,8 @@
 one click to invoice them all.
 
 - :class:`ListWonDeals`: the company's deals won in a month (its own calendar: QuickBooks'
-  time zone) without an invoice that stands, as Pipedrive lists them. A non-admin sees only
+  time zone), or the won ones among the deals selected in Pipedrive's deals list, without an
+  invoice that stands, as Pipedrive lists them. A non-admin sees only
   the deals Pipedrive shows her (one ``permittedUsers`` read per listed deal, as the panel).
 - :class:`InvoiceDeals`: each deal's invoice prepared as the invoice form (and a rule) does
   it, from the chosen template, then created through :class:`BatchCreateInvoices` under the
@@ -61,6 +62,7 @@ class WonDeals:
     invoiced: int  # won that month, left out: they have an invoice
     hidden: int  # won that month, left out: Pipedrive does not show them to the caller
     more: bool  # more than MAX_BATCH_REQUESTS: the first ones are listed
+    not_won: int = 0  # among the deals asked for, left out: not won (open, lost, gone)
 
 
 def month_bounds(month: str, now: datetime, zone: tzinfo) -> tuple[str, datetime, datetime]:
@@ -87,14 +89,29 @@ class ListWonDeals:
     clock: Clock
     visibility: DealVisibility
 
-    async def execute(self, principal: Principal, company_id: str, month: str = "") -> WonDeals:
+    async def execute(
+        self,
+        principal: Principal,
+        company_id: str,
+        month: str = "",
+        among: Sequence[str] = (),
+    ) -> WonDeals:
+        """The month's won deals; with ``among`` (the deals selected in Pipedrive's deals
+        list), the won ones among them instead, whenever they were won."""
         principal.ensure_can_access(company_id)
+        check_batch_size(len(among), "deals")
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, company_id)
         principal.ensure_may(settings.permissions, Action.CREATE, company_id)
-        zone = await company_zone(company_id, self.accounting)
-        month, since, until = month_bounds(month, self.clock.now(), zone)
-        won = await self.crm.won_deals(company_id, since, until)
+        not_won = 0
+        if among:
+            month = ""
+            won = await self.crm.won_deals_among(company_id, among)
+            not_won = len(set(among)) - len(won)
+        else:
+            zone = await company_zone(company_id, self.accounting)
+            month, since, until = month_bounds(month, self.clock.now(), zone)
+            won = await self.crm.won_deals(company_id, since, until)
         async with self.uow_factory() as uow:
             invoiced = set(
                 await uow.invoices.deal_ids(company_id, among=[d.id for d in won], live=True)
@@ -107,6 +124,7 @@ class ListWonDeals:
             invoiced=len(won) - len(open_deals),
             hidden=len(open_deals) - len(shown),
             more=len(shown) > MAX_BATCH_REQUESTS,
+            not_won=not_won,
         )
 
     async def _visible(
@@ -154,7 +172,7 @@ class InvoiceDeals:
         first, then each QuickBooks batch as it is answered."""
         company_id = cmd.company_id
         cmd.principal.ensure_can_access(company_id)
-        check_batch_size(len(cmd.deals))
+        check_batch_size(len(cmd.deals), "deals")
         async with self.batch.create.uow_factory() as uow:
             settings = await settings_of(uow, company_id)
         cmd.principal.ensure_may(settings.permissions, Action.CREATE, company_id)

@@ -6,6 +6,7 @@ Every method takes the Pipedrive ``company_id``; the adapter finds that company'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -198,6 +199,11 @@ class CrmGateway(Protocol):
 
     async def won_deals(self, company_id: str, since: datetime, until: datetime) -> list[WonDeal]:
         """The deals won in ``[since, until)`` that are still won, most recently won first."""
+        ...
+
+    async def won_deals_among(self, company_id: str, deal_ids: Sequence[str]) -> list[WonDeal]:
+        """The deals of ``deal_ids`` that are won (not open, lost or gone), most recently won
+        first."""
         ...
 
     async def list_fields(self, company_id: str) -> list[CrmField]:

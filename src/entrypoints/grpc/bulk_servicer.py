@@ -64,14 +64,16 @@ def _answer(answer: Answer, outcome: BatchItemOutcome) -> Answer:
     return answer
 
 
-def _deal_to_invoice(company_id: str, index: int, item: pb.DealToInvoice) -> DealToInvoice:
-    try:
-        company, deal_id = parse_deal_name(item.deal, "deal")
-    except InvalidValueError as exc:
-        raise exc.prefixed(f"deals[{index}]") from None
+def _deal_of(company_id: str, field: str, name: str) -> str:
+    """The deal id of ``name``, a deal of the company's (INVALID_ARGUMENT on ``field`` else)."""
+    company, deal_id = parse_deal_name(name, field)
     if company != company_id:
-        raise InvalidValueError.of(f"deals[{index}].deal", MessageCode.OTHER_COMPANY_DEAL)
-    return DealToInvoice(deal_id, item.request_id)
+        raise InvalidValueError.of(field, MessageCode.OTHER_COMPANY_DEAL)
+    return deal_id
+
+
+def _deal_to_invoice(company_id: str, index: int, item: pb.DealToInvoice) -> DealToInvoice:
+    return DealToInvoice(_deal_of(company_id, f"deals[{index}].deal", item.deal), item.request_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +86,9 @@ class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
         self, request: pb.ListWonDealsRequest, context: Context
     ) -> pb.ListWonDealsResponse:
         company_id = parse_company_name(request.parent)
-        won = await self.list_won.execute(current_principal(), company_id, request.month)
+        check_batch_size(len(request.deals), "deals")
+        among = [_deal_of(company_id, f"deals[{i}]", name) for i, name in enumerate(request.deals)]
+        won = await self.list_won.execute(current_principal(), company_id, request.month, among)
         return pb.ListWonDealsResponse(
             month=won.month,
             deals=[
@@ -101,6 +105,7 @@ class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
             invoiced_count=won.invoiced,
             hidden_count=won.hidden,
             more=won.more,
+            not_won_count=won.not_won,
         )
 
     async def InvoiceDeals(
@@ -109,7 +114,7 @@ class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
         company_id = parse_company_name(request.parent)
         principal = current_principal()
         principal.ensure_can_access(company_id)
-        check_batch_size(len(request.deals))
+        check_batch_size(len(request.deals), "deals")
         template_id = template_id_of(company_id, request.template)
         deals: list[DealToInvoice] = []
         positions: list[int] = []  # each deal's index in ``request.deals``

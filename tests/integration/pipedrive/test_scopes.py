@@ -101,6 +101,7 @@ def every_call(
         "get_deal": lambda: gateway.get_deal(company, deal),
         "deal_parties": lambda: gateway.deal_parties(company, deal),
         "won_deals": lambda: gateway.won_deals(company, SINCE, SINCE + timedelta(days=9999)),
+        "won_deals_among": lambda: gateway.won_deals_among(company, [deal]),
         "deal_permitted_users": lambda: gateway.deal_permitted_users(company, deal),
         "list_permission_sets": lambda: gateway.list_permission_sets(company),
         "list_fields": lambda: gateway.list_fields(company),

@@ -102,6 +102,26 @@ async def test_a_month_that_is_not_one_is_refused(month: str) -> None:
     assert caught.value.violations[0].code is MessageCode.NOT_A_MONTH
 
 
+async def test_among_selected_deals_the_won_ones_without_an_invoice_whenever_won() -> None:
+    world = world_with_won_deals()
+    world.crm.add_deal(COMPANY, replace(a_deal(), id="106", title="Deal 106"))  # open
+    await world.create.execute(
+        CreateInvoiceCommand(deal_ref(deal_id="101"), an_invoice_input(), "r-101")
+    )
+
+    won = await lister(world).execute(USER, COMPANY, "2026-03", among=["105", "101", "106"])
+
+    assert [d.id for d in won.deals] == ["105"]  # won in February: the month is not asked
+    assert (won.month, won.invoiced, won.not_won) == ("", 1, 1)
+
+
+async def test_more_selected_deals_than_a_run_takes_are_refused() -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        await lister(World()).execute(USER, COMPANY, among=[str(n) for n in range(1, 1002)])
+    assert caught.value.violations[0].field == "deals"
+    assert caught.value.violations[0].code is MessageCode.TOO_MANY_IN_BATCH
+
+
 async def test_a_user_sees_only_the_deals_pipedrive_shows_her() -> None:
     world = world_with_won_deals()
     world.crm.members[COMPANY] = {"31", "32"}
