@@ -24,6 +24,7 @@ dealbooks demo is running (Ctrl+C stops it).
 
   Open the demo         {http}/   (a Pipedrive deal page with the dealbooks panel)
   App settings          {http}/settings/marketplace/app/{client_id}/app-settings
+  Deals list            {http}/deals/list   (select deals, invoice the won ones at once)
   UI API (OpenAPI)      {http}/api/openapi.json
   HTTP gateway          {http}   (/healthz, /readyz, /metrics, OAuth, webhooks)
   gRPC API              {grpc}   (health and reflection open; other calls need the token)

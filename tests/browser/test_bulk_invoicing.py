@@ -2,7 +2,9 @@
 deals" from the settings (a custom modal), sees the month's won deals without an invoice, and
 invoices them in one click. Each row shows its outcome as QuickBooks answers: the invoice, or
 why the deal was not invoiced (no products), in the user's language; QuickBooks has exactly one
-invoice per invoiced deal, and the list, loaded again, offers only the deal left."""
+invoice per invoiced deal, and the list, loaded again, offers only the deal left. A sales rep
+(no admin) selects deals in Pipedrive's deals list and invoices the won ones among them from
+the list's action."""
 
 from __future__ import annotations
 
@@ -102,3 +104,56 @@ async def test_an_admin_invoices_the_months_won_deals_in_one_click(
     await expect(bulk.locator("#summary")).to_have_text(text["left"], timeout=SLOW)
     await expect(bulk.locator("#deals tbody tr td.title")).to_have_text(["Empty opportunity"])
     assert len(await quickbooks_invoices(demo)) == 2
+
+
+SELECTED: dict[str, dict[str, str]] = {
+    "en": {
+        "user": "Carol Sales",
+        "found": "Won deals without an invoice among those selected: 2. Not won, so left out: 1.",
+        "invoice": "Invoice selected deals (2)",
+        "confirm": "Create 2 invoices",
+        "finished": "Invoices created: 2. Not invoiced: 0.",
+    },
+    "fr": {
+        "user": "Bruno Martin",
+        "found": "Affaires gagnées sans facture parmi celles sélectionnées : 2. "
+        "Non gagnées, donc laissées de côté : 1.",
+        "invoice": "Facturer la sélection (2)",
+        "confirm": "Créer 2 factures",
+        "finished": "Factures créées : 2. Non facturées : 0.",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_a_sales_rep_invoices_the_won_deals_selected_in_the_deals_list(
+    demo: DemoStack,
+    base_url: str,
+    page: Page,  # noqa: F811
+    lang: str,
+) -> None:
+    text = SELECTED[lang]
+    await demo.emulators.admin("pipedrive", "PATCH", "deals/3", status="won")
+    await demo.emulators.admin("pipedrive", "PATCH", "deals/1", currency="USD")
+    user = await user_id(demo, text["user"])
+    await page.goto(f"{base_url}/deals/list?user={user}")
+    # Won: Globex website relaunch (seeded) and Initech; lost: Globex hardware.
+    for title in ("Globex website relaunch", "Initech TPS automation", "Globex hardware"):
+        await page.get_by_role("checkbox", name=f"Select {title}").check()
+    await page.get_by_role("button", name="dealbooks: invoice selected deals").click()
+
+    bulk = page.frame_locator("#modal-frame")
+    await expect(bulk.locator("#summary")).to_have_text(text["found"], timeout=SLOW)
+    await expect(bulk.locator("input[name=month]")).to_be_hidden()
+    rows = bulk.locator("#deals tbody tr")
+    await expect(rows.locator("td.title")).to_have_text(
+        ["Initech TPS automation", "Globex website relaunch"]
+    )
+    await shoot(page, f"{lang}-bulk-invoicing-selected")
+    assert await axe_violations(await content_frame(page, "#modal-frame")) == []
+
+    await bulk.get_by_role("button", name=text["invoice"]).click()
+    await page.locator("#confirm").get_by_role("button", name=text["confirm"]).click()
+    await expect(bulk.locator("#progress")).to_have_text(text["finished"], timeout=SLOW)
+    invoices = await quickbooks_invoices(demo)
+    assert len(invoices) == 2

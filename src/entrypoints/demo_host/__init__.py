@@ -93,7 +93,7 @@ def add_demo_host_routes(
     async def state(request: web.Request) -> web.Response:
         s = store()
         deals = [
-            {"id": d.data["id"], "title": d.data["title"]}
+            {"id": d.data["id"], "title": d.data["title"], "status": d.data.get("status", "open")}
             for d in sorted(s.deals.values(), key=lambda d: d.data["id"])
             if d.data.get("is_deleted") is not True and str(d.company_id) == DEMO_COMPANY
         ]
@@ -166,6 +166,7 @@ def add_demo_host_routes(
         {
             "/": page,
             f"/settings/marketplace/app/{client_id}/app-settings": page,
+            "/deals/list": page,
             "/demo/static/host.js": stored_file(HERE / "host.js", _HEADERS),
             "/demo/static/host.css": stored_file(HERE / "host.css", _HEADERS),
         },

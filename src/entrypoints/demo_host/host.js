@@ -4,6 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const query = new URLSearchParams(location.search);
 const settingsMode = location.pathname.startsWith("/settings/");
+const listMode = location.pathname === "/deals/list";
 const frames = new Map(); // SDK identifier -> {iframe, kind, initialized, listeners}
 let state = null;
 let userId = null;
@@ -116,7 +117,7 @@ async function command(frame, name, args) {
       if (args?.type !== "custom_modal") throw new Error(`The demo host only opens custom modals, not ${args?.type}`);
       const path = MODALS[args.action_id];
       if (!path) throw new Error(`No custom modal is registered as ${args.action_id}`);
-      const extra = settingsMode || !state.deal ? {} : { selectedIds: String(state.deal.id) };
+      const extra = settingsMode || listMode || !state.deal ? {} : { selectedIds: String(state.deal.id) };
       if (args.data) extra.data = JSON.stringify(args.data);
       $("modal").hidden = false;
       await mount($("modal-frame"), path, extra);
@@ -162,6 +163,34 @@ function href(changes) {
 
 function settingsHref() {
   return `/settings/marketplace/app/${state.clientId}/app-settings?${new URLSearchParams({ user: String(userId), theme })}`;
+}
+
+// The deals list with the app's list action: the modal gets the selected deals' ids,
+// comma-separated, in `selectedIds`, and `view=list` ([U]: the reference documents the
+// parameter for a deal's details; a list's selection most likely comes the same way).
+function renderList() {
+  const boxes = () => [...$("deal-list").querySelectorAll("input[type=checkbox]")];
+  const chosen = () => boxes().filter((box) => box.checked).map((box) => box.value);
+  const update = () => {
+    $("list-invoice").disabled = chosen().length === 0;
+  };
+  $("deal-list").tBodies[0].replaceChildren(...state.deals.map((deal) => {
+    const tr = document.createElement("tr");
+    const box = Object.assign(document.createElement("input"), { type: "checkbox", value: String(deal.id) });
+    box.setAttribute("aria-label", `Select ${deal.title}`);
+    box.addEventListener("change", update);
+    const cells = [box, deal.title, deal.status];
+    for (const value of cells) {
+      const td = document.createElement("td");
+      td.append(value);
+      tr.append(td);
+    }
+    return tr;
+  }));
+  $("list-invoice").addEventListener("click", async () => {
+    $("modal").hidden = false;
+    await mount($("modal-frame"), MODALS["dealbooks-bulk"], { view: "list", selectedIds: chosen().join(",") });
+  });
 }
 
 function renderDeal() {
@@ -235,7 +264,12 @@ async function main() {
     return option;
   }));
   $("theme-select").value = theme;
-  $("user-select").addEventListener("change", (e) => (location.href = settingsMode ? `/settings/marketplace/app/${state.clientId}/app-settings?${new URLSearchParams({ user: e.target.value, theme })}` : href({ user: e.target.value })));
+  $("user-select").addEventListener("change", (e) => {
+    const here = new URLSearchParams({ user: e.target.value, theme });
+    if (settingsMode) location.href = `/settings/marketplace/app/${state.clientId}/app-settings?${here}`;
+    else if (listMode) location.href = `/deals/list?${here}`;
+    else location.href = href({ user: e.target.value });
+  });
   $("deal-select").addEventListener("change", (e) => (location.href = href({ deal: e.target.value })));
   $("theme-select").addEventListener("change", (e) => {
     theme = e.target.value;
@@ -243,10 +277,16 @@ async function main() {
     emit(null, "user_settings_change", { theme });
   });
   $("settings-link").href = settingsHref();
+  $("list-link").href = `/deals/list?${new URLSearchParams({ user: String(userId), theme })}`;
   $("modal-close").addEventListener("click", () => closeModal("closed"));
   if (settingsMode) {
     $("settings-view").hidden = false;
     await mount($("settings-frame"), "/ui/settings");
+    return;
+  }
+  if (listMode) {
+    $("list-view").hidden = false;
+    renderList();
     return;
   }
   $("deal-view").hidden = false;

@@ -1,9 +1,11 @@
 // Bulk invoicing (issue 17), a custom modal the settings open: the deals won in a month that have
-// no invoice, each with a checkbox, and one click to invoice the selected ones. Each deal's
-// outcome shows on its row as QuickBooks answers its batch (InvoiceDeals streams them).
+// no invoice, each with a checkbox, and one click to invoice the selected ones. Opened from
+// Pipedrive's deals list, it lists the won deals among those selected there (`selectedIds`,
+// comma-separated) instead of a month's. Each deal's outcome shows on its row as QuickBooks
+// answers its batch (InvoiceDeals streams them).
 import {
   STATE, boot, companyName, confirmAction, el, loaded, moneyOf, moment, rpc, rpcStream, showError,
-  showState, snackbar, stateOf, t, tFailure, tProblem, uuid,
+  showState, snackbar, stateOf, t, tFailure, tProblem, uuid, ctx,
 } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +16,8 @@ let deals = []; // the WonDeals listed
 // a closed tab) repeats it, so the server answers the invoice it made rather than making another.
 const requestIds = new Map();
 let running = false;
+// The deals selected in Pipedrive's deals list, when the modal was opened from there.
+const selection = [...new Set((ctx.selectedIds || "").split(",").map((id) => id.trim()).filter((id) => /^\d+$/.test(id)))];
 
 const boxes = () => [...body().querySelectorAll("input[type=checkbox]")];
 const selected = () => boxes().filter((box) => box.checked && !box.disabled).map((box) => box.value);
@@ -42,7 +46,9 @@ function row(deal) {
 }
 
 function summarize(answer) {
-  const parts = [t(deals.length ? "bulk.found" : "bulk.none", { count: deals.length })];
+  const [found, none] = selection.length ? ["bulk.foundSelected", "bulk.noneSelected"] : ["bulk.found", "bulk.none"];
+  const parts = [t(deals.length ? found : none, { count: deals.length })];
+  if (answer.notWonCount) parts.push(t("bulk.notWon", { count: answer.notWonCount }));
   if (answer.invoicedCount) parts.push(t("bulk.invoicedAlready", { count: answer.invoicedCount }));
   if (answer.hiddenCount) parts.push(t("bulk.hidden", { count: answer.hiddenCount }));
   if (answer.more) parts.push(t("bulk.more"));
@@ -52,7 +58,8 @@ function summarize(answer) {
 async function load() {
   $("error").hidden = true;
   const month = form().elements.month.value;
-  const answer = await rpc("BulkInvoiceService", "ListWonDeals", { parent: companyName(), month });
+  const chosen = selection.map((id) => `${companyName()}/deals/${id}`);
+  const answer = await rpc("BulkInvoiceService", "ListWonDeals", { parent: companyName(), month, deals: chosen });
   form().elements.month.value = answer.month;
   deals = answer.deals || [];
   body().replaceChildren(...deals.map(row));
@@ -153,6 +160,7 @@ async function invoiceSelected(event) {
 
 async function start() {
   try {
+    form().elements.month.closest("label").hidden = selection.length > 0;
     await boot({ height: 640 });
     await Promise.all([loadTemplates(), load()]);
     form().hidden = false;
