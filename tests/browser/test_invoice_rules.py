@@ -16,7 +16,11 @@ from playwright.async_api import Page, expect
 from entrypoints.demo import DemoStack
 from tests.browser.conftest import shoot, user_id
 from tests.browser.test_demo_ui import SLOW, axe_violations, content_frame, quickbooks_invoices
-from tests.browser.test_extension_states import pipedrive_fails, pipedrive_recovers
+from tests.browser.test_extension_states import (
+    pipedrive_fails,
+    pipedrive_recovers,
+    settings_url,
+)
 from tests.browser.test_invoice_templates import page  # noqa: F401 - the fixture (axe allowed)
 from tests.e2e.polling import eventually
 
@@ -76,9 +80,7 @@ async def test_an_admin_adds_a_won_rule_and_won_deals_get_their_invoice(
 ) -> None:
     text = TEXT[lang]
     user = await user_id(demo, text["user"])
-    await page.goto(
-        f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings?user={user}"
-    )
+    await page.goto(settings_url(demo, user))
     settings = page.frame_locator("#settings-frame")
     section = settings.locator("#rules")
     await expect(section.get_by_role("heading")).to_have_text(text["heading"])
@@ -151,10 +153,7 @@ async def test_with_pipedrive_unread_a_rule_takes_ids_and_is_named_once_it_answe
     text = TEXT[lang]
     user = await user_id(demo, text["user"])
     await pipedrive_fails(demo, r"/api/v2/(pipelines|stages)")
-    settings_url = (
-        f"{base_url}/settings/marketplace/app/dealbooks-demo-client/app-settings?user={user}"
-    )
-    await page.goto(settings_url)
+    await page.goto(settings_url(demo, user))
     settings = page.frame_locator("#settings-frame")
     rules = settings.locator("#rule-form")
     await expect(settings.locator("#rule-pipedrive-note")).to_have_text(
@@ -171,7 +170,7 @@ async def test_with_pipedrive_unread_a_rule_takes_ids_and_is_named_once_it_answe
 
     # Pipedrive answers again: the same rule is said by name, and the form picks by name.
     await pipedrive_recovers(demo)
-    await page.goto(settings_url)
+    await page.goto(settings_url(demo, user))
     await expect(section.locator("li.rule .template-name")).to_have_text(
         [text["stage_listed"]], timeout=SLOW
     )
