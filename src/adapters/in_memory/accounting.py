@@ -235,6 +235,7 @@ class InMemoryAccountingGateway:
         request_id: str,
         exchange_rate: Decimal | None = None,
         extras: InvoiceExtras | None = None,
+        options: InvoiceOptions | None = None,
     ) -> AccountingInvoice:
         self._enter(company_id, "create_invoice")
         replay = self._replay(request_id, "invoice")

@@ -233,6 +233,7 @@ class QuickBooksAccountingGateway:
         request_id: str,
         exchange_rate: Decimal | None = None,
         extras: InvoiceExtras | None = None,
+        options: InvoiceOptions | None = None,
     ) -> AccountingInvoice:
         if not invoice.customer.quickbooks_id:
             raise UpstreamRejectedError(
@@ -240,9 +241,9 @@ class QuickBooksAccountingGateway:
                 reason=Reason.QUICKBOOKS_REJECTED,
                 metadata={MetadataKey.VENDOR_CODE: "2020"},
             )
-        body = self._invoice_body(
-            invoice, await self.invoice_options(company_id), exchange_rate, extras
-        )
+        if options is None:
+            options = await self.invoice_options(company_id)
+        body = self._invoice_body(invoice, options, exchange_rate, extras)
         # include=invoiceLink: the payment link comes with the answer, with no metered read.
         created = await self.client.post(
             company_id, "invoice", body, request_id=request_id, include="invoiceLink"

@@ -207,9 +207,10 @@ class CreateInvoice:
             deal_id=ref.deal_id,
             company_id=ref.company_id,
         )
-        # Finished from what was just stored: reading it back would only cost round trips.
+        # Finished from what was just stored, with the options it was built with: reading
+        # either again would only cost round trips.
         invoice = await self._unless_cut_short(
-            ref.company_id, invoice.id, self.finish.finish(invoice, creation)
+            ref.company_id, invoice.id, self.finish.finish(invoice, creation, options)
         )
         return await self._answer(invoice)
 

@@ -22,6 +22,7 @@ from application.ports.accounting import (
     AccountingCustomer,
     AccountingGateway,
     AccountingInvoice,
+    InvoiceOptions,
     InvoiceToCreate,
 )
 from application.ports.clock import Clock
@@ -60,8 +61,11 @@ class FinishInvoiceCreation:
             creation = await uow.invoices.creation_options(company_id, invoice_id)
         return await self.finish(invoice, creation)
 
-    async def finish(self, invoice: Invoice, creation: CreationOptions) -> Invoice:
-        """``execute`` for an invoice the caller just read or stored (with its options)."""
+    async def finish(
+        self, invoice: Invoice, creation: CreationOptions, options: InvoiceOptions | None = None
+    ) -> Invoice:
+        """``execute`` for an invoice the caller just read or stored (with its options), and
+        the QuickBooks company's ``options`` it was built with, when the caller has them."""
         if invoice.state is not InvoiceState.CREATING:
             return invoice
         if creation.batch_request_id:
@@ -80,6 +84,7 @@ class FinishInvoiceCreation:
                 request_id=f"inv-{invoice.id}",
                 exchange_rate=Decimal(rate) if rate else None,
                 extras=creation.extras,
+                options=options,
             )
         except UpstreamRejectedError as exc:
             rejected, _ = await self._record(invoice, rejected=exc)

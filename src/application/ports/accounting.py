@@ -232,11 +232,13 @@ class AccountingGateway(Protocol):
         request_id: str,
         exchange_rate: Decimal | None = None,
         extras: InvoiceExtras | None = None,
+        options: InvoiceOptions | None = None,
     ) -> AccountingInvoice:
         """``invoice.customer.quickbooks_id`` must be set; lines carry item and tax code refs.
         ``exchange_rate`` overrides QuickBooks' own rate (foreign-currency invoices only).
         ``extras``: the private note, the custom fields the company defines (others are left
-        out), CC/BCC and the online payment options."""
+        out), CC/BCC and the online payment options. ``options``: what ``invoice_options``
+        answered when the invoice was built (None: read now)."""
         ...
 
     async def get_invoice(self, company_id: str, invoice_id: str) -> AccountingInvoice | None:
