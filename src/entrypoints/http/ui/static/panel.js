@@ -181,7 +181,19 @@ const shown = () => invoices.filter((i) => i.state !== "INVOICE_STATE_DELETED" |
 
 function render() {
   const list = $("invoices");
+  // A live change redraws the list: the invoice menu the user has open stays open, with its
+  // focus, on the redrawn invoice (else it would close under her cursor).
+  const opened = list.querySelector("[aria-haspopup=menu][aria-expanded=true]")?.closest("li.invoice")?.dataset.name;
+  const focused = document.activeElement?.closest?.("[role=menu]") ? document.activeElement.dataset.action : null;
   list.replaceChildren(...shown().map(invoiceItem));
+  const again = opened && [...list.querySelectorAll("li.invoice")].find((item) => item.dataset.name === opened);
+  const button = again?.querySelector("[aria-haspopup=menu]");
+  if (button) {
+    const menu = $(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", "true");
+    menu.hidden = false;
+    if (focused) menu.querySelector(`[data-action="${CSS.escape(focused)}"]`)?.focus();
+  }
   if (!shown().length) list.append(el("li", { class: "muted empty" }, t("panel.empty")));
   const synced = invoices.map((i) => i.lastSyncTime).filter(Boolean).sort().at(-1);
   $("last-synced").textContent = synced ? t("panel.lastSynced", { when: ago(synced) }) : t("panel.neverSynced");
