@@ -1,7 +1,8 @@
 // Bulk invoicing (issue 17), a custom modal the settings open: the deals won in a month that have
 // no invoice, each with a checkbox, and one click to invoice the selected ones. Opened from
 // Pipedrive's deals list, it lists the won deals among those selected there (`selectedIds`,
-// comma-separated) instead of a month's. Each deal's outcome shows on its row as QuickBooks
+// comma-separated [U]: the reference documents the parameter for a deal's details only; a
+// list's selection most likely comes the same way) instead of a month's. Each deal's outcome shows on its row as QuickBooks
 // answers its batch (InvoiceDeals streams them).
 import {
   STATE, boot, companyName, confirmAction, el, loaded, moneyOf, moment, rpc, rpcStream, showError,
