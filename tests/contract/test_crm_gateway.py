@@ -567,7 +567,7 @@ async def test_the_won_deals_among_some_are_the_won_ones_whenever_they_were_won(
     company = seeded.company_id
     await harness.set_status(seeded, seeded.deal_id, "won")
 
-    among = [seeded.deal_id, seeded.bare_deal_id, "999999"]  # won, open, unknown
+    among = [seeded.deal_id, seeded.bare_deal_id, "999999", "0"]  # won, open, unknown, no id
     won = await harness.gateway.won_deals_among(company, among)
 
     assert [(d.id, d.title, d.currency) for d in won] == [

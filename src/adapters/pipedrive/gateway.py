@@ -218,8 +218,8 @@ class PipedriveCrmGateway:
     async def won_deals_among(self, company_id: str, deal_ids: Sequence[str]) -> list[WonDeal]:
         """``GET /api/v2/deals?ids=`` (``deals:read``), 100 ids a call as the spec allows,
         calls at once: Pipedrive leaves out the deals that are gone or that the caller may not
-        see; the won ones are kept."""
-        ids = sorted({_checked_id(ResourceType.DEAL, d) for d in deal_ids}, key=int)
+        see; the won ones are kept. An id that cannot be a deal's is no deal, like one gone."""
+        ids = sorted({d for d in deal_ids if _NUMERIC_ID.match(d)}, key=int)
         chunks = [ids[i : i + IDS_PER_CALL] for i in range(0, len(ids), IDS_PER_CALL)]
         pages = await _all(
             *(self._get_pages(company_id, "/api/v2/deals", {"ids": ",".join(c)}) for c in chunks)

@@ -63,6 +63,8 @@ class WonDeals:
     hidden: int  # won that month, left out: Pipedrive does not show them to the caller
     more: bool  # more than MAX_BATCH_REQUESTS: the first ones are listed
     not_won: int = 0  # among the deals asked for, left out: not won (open, lost, gone)
+    # Among the deals asked for, ``hidden`` counts those Pipedrive hides from the caller,
+    # whatever they are; ``invoiced`` and ``not_won`` count only deals she sees.
 
 
 def month_bounds(month: str, now: datetime, zone: tzinfo) -> tuple[str, datetime, datetime]:
@@ -103,47 +105,63 @@ class ListWonDeals:
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, company_id)
         principal.ensure_may(settings.permissions, Action.CREATE, company_id)
-        not_won = 0
         if among:
-            month = ""
-            won = await self.crm.won_deals_among(company_id, among)
-            not_won = len(set(among)) - len(won)
-        else:
-            zone = await company_zone(company_id, self.accounting)
-            month, since, until = month_bounds(month, self.clock.now(), zone)
-            won = await self.crm.won_deals(company_id, since, until)
-        async with self.uow_factory() as uow:
-            invoiced = set(
-                await uow.invoices.deal_ids(company_id, among=[d.id for d in won], live=True)
-            )
-        open_deals = [d for d in won if d.id not in invoiced]
-        shown = await self._visible(principal, company_id, open_deals)
+            return await self._among(principal, company_id, among)
+        zone = await company_zone(company_id, self.accounting)
+        month, since, until = month_bounds(month, self.clock.now(), zone)
+        won = await self.crm.won_deals(company_id, since, until)
+        open_deals = await self._without_invoice(company_id, won)
+        seen = await self._visible(principal, company_id, [d.id for d in open_deals])
+        shown = [d for d in open_deals if d.id in seen]
         return WonDeals(
             month=month,
             deals=tuple(shown[:MAX_BATCH_REQUESTS]),
             invoiced=len(won) - len(open_deals),
             hidden=len(open_deals) - len(shown),
             more=len(shown) > MAX_BATCH_REQUESTS,
-            not_won=not_won,
         )
 
+    async def _among(self, principal: Principal, company_id: str, among: Sequence[str]) -> WonDeals:
+        """The deals the caller picked: the ones Pipedrive hides from her are only counted,
+        first, so that nothing else is said of them (won or not, invoiced or not)."""
+        picked = list(dict.fromkeys(among))
+        seen = await self._visible(principal, company_id, picked)
+        won = await self.crm.won_deals_among(company_id, [d for d in picked if d in seen])
+        open_deals = await self._without_invoice(company_id, won)
+        return WonDeals(
+            month="",
+            deals=tuple(open_deals),
+            invoiced=len(won) - len(open_deals),
+            hidden=len(picked) - len(seen),
+            more=False,
+            not_won=len(seen) - len(won),
+        )
+
+    async def _without_invoice(self, company_id: str, won: list[WonDeal]) -> list[WonDeal]:
+        async with self.uow_factory() as uow:
+            invoiced = set(
+                await uow.invoices.deal_ids(company_id, among=[d.id for d in won], live=True)
+            )
+        return [d for d in won if d.id not in invoiced]
+
     async def _visible(
-        self, principal: Principal, company_id: str, deals: list[WonDeal]
-    ) -> list[WonDeal]:
+        self, principal: Principal, company_id: str, deal_ids: Sequence[str]
+    ) -> set[str]:
+        """The deals of ``deal_ids`` Pipedrive shows the caller."""
         if principal.user_id is None or principal.sees_every_deal:
-            return deals  # nothing to read: the caller sees every deal
+            return set(deal_ids)  # nothing to read: the caller sees every deal
         gate = asyncio.Semaphore(PREPARING_AT_ONCE)
 
-        async def seen(deal: WonDeal) -> bool:
+        async def seen(deal_id: str) -> bool:
             async with gate:
                 try:
-                    await self.visibility.ensure_visible(principal, company_id, deal.id)
+                    await self.visibility.ensure_visible(principal, company_id, deal_id)
                 except PermissionDeniedError:
                     return False
             return True
 
-        shown = await asyncio.gather(*(seen(d) for d in deals))
-        return [d for d, ok in zip(deals, shown, strict=True) if ok]
+        shown = await asyncio.gather(*(seen(d) for d in deal_ids))
+        return {d for d, ok in zip(deal_ids, shown, strict=True) if ok}
 
 
 @dataclass(frozen=True, slots=True)

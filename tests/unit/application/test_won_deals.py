@@ -115,6 +115,24 @@ async def test_among_selected_deals_the_won_ones_without_an_invoice_whenever_won
     assert (won.month, won.invoiced, won.not_won) == ("", 1, 1)
 
 
+async def test_selected_deals_hidden_from_the_user_are_only_counted_as_hidden() -> None:
+    world = world_with_won_deals()
+    world.crm.add_deal(COMPANY, replace(a_deal(), id="106", title="Deal 106"))  # open
+    await world.create.execute(
+        CreateInvoiceCommand(deal_ref(deal_id="101"), an_invoice_input(), "r-101")
+    )
+    world.crm.members[COMPANY] = {"31", "32"}
+    for hidden in ("101", "103", "106"):  # won and invoiced, won, open: all hidden alike
+        world.crm.restrict_deal(COMPANY, hidden, {"32"})
+    seller = Principal(subject="p-31", companies=frozenset({COMPANY}), user_id="31")
+
+    won = await lister(world).execute(seller, COMPANY, among=["101", "103", "106", "104", "999999"])
+
+    assert [d.id for d in won.deals] == ["104"]
+    # 999999 does not exist: hidden too, as Pipedrive answers for a deal nobody sees.
+    assert (won.hidden, won.invoiced, won.not_won) == (4, 0, 0)
+
+
 async def test_more_selected_deals_than_a_run_takes_are_refused() -> None:
     with pytest.raises(InvalidValueError) as caught:
         await lister(World()).execute(USER, COMPANY, among=[str(n) for n in range(1, 1002)])
