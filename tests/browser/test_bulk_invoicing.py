@@ -113,6 +113,8 @@ SELECTED: dict[str, dict[str, str]] = {
         "invoice": "Invoice selected deals (2)",
         "confirm": "Create 2 invoices",
         "finished": "Invoices created: 2. Not invoiced: 0.",
+        "none_chosen": "No deal is selected: select deals in the deals list, "
+        "then invoice them from its actions menu.",
     },
     "fr": {
         "user": "Bruno Martin",
@@ -121,6 +123,8 @@ SELECTED: dict[str, dict[str, str]] = {
         "invoice": "Facturer la sélection (2)",
         "confirm": "Créer 2 factures",
         "finished": "Factures créées : 2. Non facturées : 0.",
+        "none_chosen": "Aucune affaire n\u2019est sélectionnée : sélectionnez des affaires dans "
+        "la liste, puis facturez-les depuis son menu d\u2019actions.",
     },
 }
 
@@ -137,12 +141,19 @@ async def test_a_sales_rep_invoices_the_won_deals_selected_in_the_deals_list(
     await demo.emulators.admin("pipedrive", "PATCH", "deals/1", currency="USD")
     user = await user_id(demo, text["user"])
     await page.goto(f"{base_url}/deals/list?user={user}")
+    # The list's action without a usable selection: nothing is offered, never the month's.
+    await page.locator("#list-invoice").evaluate("button => (button.disabled = false)")
+    await page.locator("#list-invoice").click()
+    bulk = page.frame_locator("#modal-frame")
+    await expect(bulk.locator("#summary")).to_have_text(text["none_chosen"], timeout=SLOW)
+    await expect(bulk.locator("#deals")).to_be_hidden()
+    await page.locator("#modal-close").click()
+
     # Won: Globex website relaunch (seeded) and Initech; lost: Globex hardware.
     for title in ("Globex website relaunch", "Initech TPS automation", "Globex hardware"):
         await page.get_by_role("checkbox", name=f"Select {title}").check()
     await page.get_by_role("button", name="dealbooks: invoice selected deals").click()
 
-    bulk = page.frame_locator("#modal-frame")
     await expect(bulk.locator("#summary")).to_have_text(text["found"], timeout=SLOW)
     await expect(bulk.locator("input[name=month]")).to_be_hidden()
     rows = bulk.locator("#deals tbody tr")

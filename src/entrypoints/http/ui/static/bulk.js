@@ -6,7 +6,7 @@
 // answers its batch (InvoiceDeals streams them).
 import {
   STATE, boot, companyName, confirmAction, el, loaded, moneyOf, moment, rpc, rpcStream, showError,
-  showState, snackbar, stateOf, t, tFailure, tProblem, uuid, ctx,
+  showState, snackbar, stateOf, t, tFailure, tProblem, uuid, ctx, params,
 } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,8 +17,10 @@ let deals = []; // the WonDeals listed
 // a closed tab) repeats it, so the server answers the invoice it made rather than making another.
 const requestIds = new Map();
 let running = false;
-// The deals selected in Pipedrive's deals list, when the modal was opened from there.
-const selection = [...new Set((ctx.selectedIds || "").split(",").map((id) => id.trim()).filter((id) => /^\d+$/.test(id)))];
+// The deals selected in Pipedrive's deals list, when the modal was opened from there (its
+// `view` is the list's): never the month's deals instead, whatever the selection says.
+const selection = [...new Set((ctx.selectedIds || "").split(",").map((id) => id.trim()).filter((id) => /^[1-9]\d*$/.test(id)))];
+const fromList = params.get("view") === "list" || selection.length > 0;
 
 const boxes = () => [...body().querySelectorAll("input[type=checkbox]")];
 const selected = () => boxes().filter((box) => box.checked && !box.disabled).map((box) => box.value);
@@ -47,7 +49,7 @@ function row(deal) {
 }
 
 function summarize(answer) {
-  const [found, none] = selection.length ? ["bulk.foundSelected", "bulk.noneSelected"] : ["bulk.found", "bulk.none"];
+  const [found, none] = fromList ? ["bulk.foundSelected", "bulk.noneSelected"] : ["bulk.found", "bulk.none"];
   const parts = [t(deals.length ? found : none, { count: deals.length })];
   if (answer.notWonCount) parts.push(t("bulk.notWon", { count: answer.notWonCount }));
   if (answer.invoicedCount) parts.push(t("bulk.invoicedAlready", { count: answer.invoicedCount }));
@@ -58,6 +60,14 @@ function summarize(answer) {
 
 async function load() {
   $("error").hidden = true;
+  if (fromList && !selection.length) {
+    deals = [];
+    body().replaceChildren();
+    $("deals").hidden = true;
+    $("summary").textContent = t("bulk.noneChosen");
+    showCount();
+    return;
+  }
   const month = form().elements.month.value;
   const chosen = selection.map((id) => `${companyName()}/deals/${id}`);
   const answer = await rpc("BulkInvoiceService", "ListWonDeals", { parent: companyName(), month, deals: chosen });
@@ -161,7 +171,7 @@ async function invoiceSelected(event) {
 
 async function start() {
   try {
-    form().elements.month.closest("label").hidden = selection.length > 0;
+    form().elements.month.closest("label").hidden = fromList;
     await boot({ height: 640 });
     await Promise.all([loadTemplates(), load()]);
     form().hidden = false;

@@ -192,7 +192,9 @@ function render() {
     const menu = $(button.getAttribute("aria-controls"));
     button.setAttribute("aria-expanded", "true");
     menu.hidden = false;
-    if (focused) menu.querySelector(`[data-action="${CSS.escape(focused)}"]`)?.focus();
+    // The item that had focus, else (disabled or gone now) the first one still enabled.
+    if (focused) (menu.querySelector(`[data-action="${CSS.escape(focused)}"]:not([disabled])`)
+      || menu.querySelector("[role=menuitem]:not([aria-disabled=true])") || button).focus();
   }
   if (!shown().length) list.append(el("li", { class: "muted empty" }, t("panel.empty")));
   const synced = invoices.map((i) => i.lastSyncTime).filter(Boolean).sort().at(-1);
