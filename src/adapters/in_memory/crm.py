@@ -103,7 +103,8 @@ class InMemoryCrmGateway:
         return [d for d in self._won(company_id) if since <= d.won_time < until]
 
     async def won_deals_among(self, company_id: str, deal_ids: Sequence[str]) -> list[WonDeal]:
-        return [d for d in self._won(company_id) if d.id in set(deal_ids)]
+        wanted = set(deal_ids)
+        return [d for d in self._won(company_id) if d.id in wanted]
 
     async def list_fields(self, company_id: str) -> list[CrmField]:
         return list(self.fields)

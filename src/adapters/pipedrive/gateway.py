@@ -97,6 +97,15 @@ async def _all(*awaitables: Awaitable[Any]) -> list[Any]:
     return list(results)
 
 
+def _newest_won(deals: list[dict[str, Any]]) -> list[WonDeal]:
+    """The won ones of ``GET /api/v2/deals`` items, most recently won first."""
+    try:
+        found = [d for d in map(won_deal_of, deals) if d is not None]
+    except PayloadError as exc:
+        raise bad_response(str(exc)) from exc
+    return sorted(found, key=lambda d: (d.won_time, int(d.id)), reverse=True)
+
+
 def _checked_id(kind: ResourceType, value: str) -> str:
     if not _NUMERIC_ID.match(value):
         raise NotFoundError(kind, value)
@@ -208,12 +217,7 @@ class PipedriveCrmGateway:
                 "sort_direction": "desc",
             },
         )
-        try:
-            deals = [won_deal_of(item) for item in data]
-        except PayloadError as exc:
-            raise bad_response(str(exc)) from exc
-        found = [d for d in deals if d is not None and since <= d.won_time < until]
-        return sorted(found, key=lambda d: (d.won_time, int(d.id)), reverse=True)
+        return [d for d in _newest_won(data) if since <= d.won_time < until]
 
     async def won_deals_among(self, company_id: str, deal_ids: Sequence[str]) -> list[WonDeal]:
         """``GET /api/v2/deals?ids=`` (``deals:read``), 100 ids a call as the spec allows,
@@ -224,12 +228,7 @@ class PipedriveCrmGateway:
         pages = await _all(
             *(self._get_pages(company_id, "/api/v2/deals", {"ids": ",".join(c)}) for c in chunks)
         )
-        try:
-            deals = [won_deal_of(item) for page in pages for item in page]
-        except PayloadError as exc:
-            raise bad_response(str(exc)) from exc
-        found = [d for d in deals if d is not None]
-        return sorted(found, key=lambda d: (d.won_time, int(d.id)), reverse=True)
+        return _newest_won([item for page in pages for item in page])
 
     async def deal_permitted_users(self, company_id: str, deal_id: str) -> frozenset[str]:
         """``GET /v1/deals/{id}/permittedUsers`` (``deals:read``/``deals:full``, 10 tokens):

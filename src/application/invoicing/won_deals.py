@@ -3,8 +3,8 @@ one click to invoice them all.
 
 - :class:`ListWonDeals`: the company's deals won in a month (its own calendar: QuickBooks'
   time zone), or the won ones among the deals selected in Pipedrive's deals list, without an
-  invoice that stands, as Pipedrive lists them. A non-admin sees only
-  the deals Pipedrive shows her (one ``permittedUsers`` read per listed deal, as the panel).
+  invoice that stands, as Pipedrive lists them. A non-admin sees only the deals Pipedrive
+  shows her (one ``permittedUsers`` read per listed or selected deal, as the panel).
 - :class:`InvoiceDeals`: each deal's invoice prepared as the invoice form (and a rule) does
   it, from the chosen template, then created through :class:`BatchCreateInvoices` under the
   caller's request id per deal: a run sent again answers the invoices it made, and makes none

@@ -86,7 +86,6 @@ class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
         self, request: pb.ListWonDealsRequest, context: Context
     ) -> pb.ListWonDealsResponse:
         company_id = parse_company_name(request.parent)
-        check_batch_size(len(request.deals), "deals")
         among = [_deal_of(company_id, f"deals[{i}]", name) for i, name in enumerate(request.deals)]
         won = await self.list_won.execute(current_principal(), company_id, request.month, among)
         return pb.ListWonDealsResponse(

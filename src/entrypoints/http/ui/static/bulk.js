@@ -2,8 +2,8 @@
 // no invoice, each with a checkbox, and one click to invoice the selected ones. Opened from
 // Pipedrive's deals list, it lists the won deals among those selected there (`selectedIds`,
 // comma-separated [U]: the reference documents the parameter for a deal's details only; a
-// list's selection most likely comes the same way) instead of a month's. Each deal's outcome shows on its row as QuickBooks
-// answers its batch (InvoiceDeals streams them).
+// list's selection most likely comes the same way) instead of a month's. Each deal's outcome
+// shows on its row as QuickBooks answers its batch (InvoiceDeals streams them).
 import {
   STATE, boot, companyName, confirmAction, el, loaded, moneyOf, moment, rpc, rpcStream, showError,
   showState, snackbar, stateOf, t, tFailure, tProblem, uuid, ctx, params,

@@ -186,15 +186,10 @@ function render() {
   const opened = list.querySelector("[aria-haspopup=menu][aria-expanded=true]")?.closest("li.invoice")?.dataset.name;
   const focused = document.activeElement?.closest?.("[role=menu]") ? document.activeElement.dataset.action : null;
   list.replaceChildren(...shown().map(invoiceItem));
-  const again = opened && [...list.querySelectorAll("li.invoice")].find((item) => item.dataset.name === opened);
-  const button = again?.querySelector("[aria-haspopup=menu]");
+  const button = opened && list.querySelector(`li.invoice[data-name="${CSS.escape(opened)}"] [aria-haspopup=menu]`);
   if (button) {
-    const menu = $(button.getAttribute("aria-controls"));
-    button.setAttribute("aria-expanded", "true");
-    menu.hidden = false;
-    // The item that had focus, else (disabled or gone now) the first one still enabled.
-    if (focused) (menu.querySelector(`[data-action="${CSS.escape(focused)}"]:not([disabled])`)
-      || menu.querySelector("[role=menuitem]:not([aria-disabled=true])") || button).focus();
+    button.click(); // opened as the user opens it: focus on its first enabled item
+    if (focused) $(button.getAttribute("aria-controls")).querySelector(`[data-action="${CSS.escape(focused)}"]:not([disabled])`)?.focus();
   }
   if (!shown().length) list.append(el("li", { class: "muted empty" }, t("panel.empty")));
   const synced = invoices.map((i) => i.lastSyncTime).filter(Boolean).sort().at(-1);
