@@ -74,6 +74,9 @@ class InvoiceView:
     terms_name: str | None
     tax_by_quickbooks: bool
     sales_tax_code_id: str | None
+    # Made in another QuickBooks company than the connected one (see ``Invoice``): shown as
+    # last seen, with no link into QuickBooks and no action there.
+    other_quickbooks_company: bool = False
 
     @property
     def totals_mismatch(self) -> bool:
@@ -84,6 +87,7 @@ class InvoiceView:
         """The view of an invoice held in memory (the in-memory read side builds them so)."""
         totals = invoice.totals()
         currency = invoice.currency
+        elsewhere = invoice.other_quickbooks_company
         return cls(
             company_id=invoice.company_id,
             deal_id=invoice.deal_id,
@@ -100,9 +104,11 @@ class InvoiceView:
             totals=totals,
             quickbooks_id=invoice.quickbooks_id,
             quickbooks_url=(
-                invoice.quickbooks_url if invoice.state is not InvoiceState.DELETED else None
+                None
+                if elsewhere or invoice.state is InvoiceState.DELETED
+                else invoice.quickbooks_url
             ),
-            payment_link=payable_link(invoice.state, invoice.payment_link),
+            payment_link=None if elsewhere else payable_link(invoice.state, invoice.payment_link),
             quickbooks_total=invoice.quickbooks_total,
             failure_reason=invoice.failure_reason,
             failure_code=invoice.failure_code,
@@ -116,6 +122,7 @@ class InvoiceView:
             terms_name=invoice.terms_name,
             tax_by_quickbooks=invoice.tax_by_quickbooks,
             sales_tax_code_id=invoice.sales_tax_code_id,
+            other_quickbooks_company=elsewhere,
         )
 
 

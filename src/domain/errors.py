@@ -19,6 +19,7 @@ class DomainReason(StrEnum):
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
     INSTALLMENT_STATE = "INSTALLMENT_STATE"
+    INVOICE_IN_OTHER_QUICKBOOKS_COMPANY = "INVOICE_IN_OTHER_QUICKBOOKS_COMPANY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,20 @@ class InvalidStateTransitionError(DomainError):
         self.invoice_id = invoice_id
         self.state = state
         self.action = action
+
+
+class OtherQuickBooksCompanyError(DomainError):
+    """An action in QuickBooks on an invoice made in a QuickBooks company other than the one
+    connected now: there its QuickBooks id names another invoice, or none."""
+
+    reason = DomainReason.INVOICE_IN_OTHER_QUICKBOOKS_COMPANY
+
+    def __init__(self, invoice_id: str, action: str) -> None:
+        super().__init__(
+            f"Cannot {action.replace('_', ' ')} invoice {invoice_id}: it was made in another "
+            "QuickBooks company than the one connected now. Reconnect that company to act on it.",
+            metadata={"invoice": invoice_id, "action": action},
+        )
 
 
 class InstallmentStateError(DomainError):

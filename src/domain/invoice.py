@@ -19,6 +19,7 @@ from domain.errors import (
     FieldViolation,
     InvalidStateTransitionError,
     InvalidValueError,
+    OtherQuickBooksCompanyError,
 )
 from domain.events import (
     DomainEvent,
@@ -165,6 +166,10 @@ class Invoice:
     # A US company without automated sales tax: the code whose rate the taxable lines carry
     # (QuickBooks' TxnTaxCodeRef).
     sales_tax_code_id: str | None = None
+    # Made in a QuickBooks company other than the one connected now (the company switched
+    # QuickBooks companies since): kept as last seen, but neither synced nor acted on in
+    # QuickBooks, where its id names another invoice. Known from the store; never written.
+    other_quickbooks_company: bool = False
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list)
 
@@ -233,6 +238,11 @@ class Invoice:
     def can(self, action: str) -> bool:
         """True when ``action`` is allowed in the current state."""
         return self.state in TRANSITIONS.get(action, {})
+
+    def ensure_in_connected_company(self, action: str) -> None:
+        """Before ``action`` in QuickBooks: the invoice must be in the connected company."""
+        if self.other_quickbooks_company:
+            raise OtherQuickBooksCompanyError(self.id, action)
 
     def _target(self, action: str, now: datetime) -> InvoiceState:
         """The state ``action`` leads to from this one, at an aware ``now``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -20,8 +20,8 @@ from adapters.postgres.mappers import invoice_values
 from adapters.postgres.notices import PostgresNoticeStore
 from adapters.postgres.views import PostgresInvoiceViews
 from application.views import InvoiceView
-from domain.connection import Vendor
-from domain.ids import CompanyId
+from domain.connection import Connection, OAuthTokens, Vendor
+from domain.ids import CompanyId, InvoiceId
 from domain.invoice import InvoiceState
 from tests.support.postgres import DatabaseFactory
 from tests.unit.domain.domain_builders import an_invoice_in
@@ -242,5 +242,58 @@ async def test_0020_seals_the_realm_and_gives_pipedrive_connections_their_user(
                 )
             ).scalars()
             assert list(realms) == [REALM, REALM, REALM]
+    finally:
+        await engine.dispose()
+
+
+async def test_0030_gives_the_rows_of_today_the_quickbooks_company_connected_now(
+    database_factory: DatabaseFactory,
+) -> None:
+    """Invoices in QuickBooks and customer links of a company connected to QuickBooks take
+    its company's key; an invoice not in QuickBooks yet, or of a company with no connection,
+    keeps none ('')."""
+    url = database_factory.create("realm_keys")
+    engine = build_engine(url, pool_size=1)
+    box = SecretBox(SECRET)
+    try:
+        await migrate.upgrade(engine, "0029", secret_key=SECRET)
+        await PostgresTokenStore(build_session_factory(engine), box).save(
+            Connection(
+                company_id="c-1",
+                vendor=Vendor.QUICKBOOKS,
+                external_id=REALM,
+                tokens=OAuthTokens("a", "r", datetime(2030, 1, 1, tzinfo=UTC)),
+            )
+        )
+        rows = [
+            ("in-qbo", "c-1", an_invoice_in(InvoiceState.OPEN, company_id=CompanyId("c-1"))),
+            ("creating", "c-1", an_invoice_in(InvoiceState.CREATING, company_id=CompanyId("c-1"))),
+            ("no-conn", "c-2", an_invoice_in(InvoiceState.OPEN, company_id=CompanyId("c-2"))),
+        ]
+        for invoice_id, _, invoice in rows:
+            invoice.id = InvoiceId(invoice_id)
+            values = invoice_values(invoice)
+            await _insert_invoice(engine, values)
+        async with engine.begin() as conn:
+            for company in ("c-1", "c-2"):
+                await conn.execute(
+                    text(
+                        "INSERT INTO customer_links (company_id, entity, entity_id, "
+                        "quickbooks_customer_id, display_name, linked_at, currency) VALUES "
+                        "(:company, 'organization', '5', '100', 'Acme', now(), '')"
+                    ),
+                    {"company": company},
+                )
+
+        await migrate.upgrade(engine, "head", secret_key=SECRET)
+
+        async with engine.connect() as conn:
+            invoices = dict((await conn.execute(text("SELECT id, realm_key FROM invoices"))).all())
+            links = dict(
+                (await conn.execute(text("SELECT company_id, realm_key FROM customer_links"))).all()
+            )
+        key = box.digest(REALM)
+        assert invoices == {"in-qbo": key, "creating": "", "no-conn": ""}
+        assert links == {"c-1": key, "c-2": ""}
     finally:
         await engine.dispose()

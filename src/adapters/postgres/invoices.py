@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Insert,
     Integer,
@@ -18,11 +19,14 @@ from sqlalchemy import (
     String,
     Table,
     Update,
+    and_,
     bindparam,
+    case,
     column,
     func,
     literal,
     literal_column,
+    not_,
     text,
     true,
     tuple_,
@@ -42,6 +46,7 @@ from adapters.postgres.mappers import (
     invoice_from_row,
     invoice_values,
 )
+from adapters.postgres.realms import connected_realm, other_company
 from adapters.postgres.repositories import OnSession
 from adapters.postgres.tables import (
     IdempotencyKeyRow,
@@ -62,10 +67,20 @@ from domain.invoice_state import NOT_LIVE
 _INVOICES: Table = InvoiceRow.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = InvoiceEventRow.__table__  # type: ignore[attr-defined]
 _REQUEST_IDS: Table = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
-_INVOICE_COLUMNS = [c for c in _INVOICES.c if c.name != "creation"]
+# What the aggregate writes: every column but its creation options and its QuickBooks company.
+_INVOICE_COLUMNS = [c for c in _INVOICES.c if c.name not in ("creation", "realm_key")]
+
+
+# The invoice is in a QuickBooks company other than the connected one (the company switched
+# QuickBooks companies since). The read side's plain SQL selects the same expression.
+OTHER_COMPANY_SQL = other_company("invoices")
+_OTHER_COMPANY = literal_column(OTHER_COMPANY_SQL, Boolean)
+_IN_CONNECTED_COMPANY = not_(_OTHER_COMPANY)
+# What an invoice is read with.
+_INVOICE_READ = [*_INVOICE_COLUMNS, _OTHER_COMPANY.label("other_quickbooks_company")]
 
 # Parameters are named after the columns they set; WHERE clauses bind ``where_*`` ones.
-_GET_INVOICE = core_select(*_INVOICE_COLUMNS).where(
+_GET_INVOICE = core_select(*_INVOICE_READ).where(
     _INVOICES.c.company_id == bindparam("where_company"),
     _INVOICES.c.id == bindparam("where_id"),
 )
@@ -133,7 +148,19 @@ def _with_events(write: Insert | Update) -> Select[int]:
 
 
 _ADD_INVOICE = _with_events(
-    insert(_INVOICES).values({c.name: bindparam(c.name, type_=c.type) for c in _INVOICES.c})
+    insert(_INVOICES).values(
+        {c.name: bindparam(c.name, type_=c.type) for c in [*_INVOICE_COLUMNS, _INVOICES.c.creation]}
+    )
+)
+# An invoice QuickBooks has just confirmed is in the company connected now: the realm is taken
+# then, and kept (it is the one the confirming call used, barring a switch of QuickBooks
+# companies in the milliseconds between QuickBooks' answer and this write).
+_REALM_ON_CONFIRM = case(
+    (
+        and_(bindparam("in_quickbooks", type_=Boolean), _INVOICES.c.realm_key == ""),
+        func.coalesce(literal_column(connected_realm("invoices"), String), ""),
+    ),
+    else_=_INVOICES.c.realm_key,
 )
 _SAVE_INVOICE = _with_events(
     update(_INVOICES)
@@ -142,7 +169,10 @@ _SAVE_INVOICE = _with_events(
         _INVOICES.c.id == bindparam("where_id"),
         _INVOICES.c.version == bindparam("where_version"),
     )
-    .values({c.name: bindparam(c.name, type_=c.type) for c in _INVOICE_COLUMNS})
+    .values(
+        {c.name: bindparam(c.name, type_=c.type) for c in _INVOICE_COLUMNS}
+        | {"realm_key": _REALM_ON_CONFIRM}
+    )
 )
 _GET_REQUEST_ID = core_select(_REQUEST_IDS.c.request_hash, _REQUEST_IDS.c.resource_id).where(
     _REQUEST_IDS.c.company_id == bindparam("where_company"),
@@ -229,6 +259,7 @@ class PostgresInvoiceRepository(OnSession):
             where_company=invoice.company_id,
             where_id=invoice.id,
             where_version=read,
+            in_quickbooks=invoice.quickbooks_id is not None,
             events=_events(invoice),
             actor=actor,
             actor_name=actor_name,
@@ -252,7 +283,7 @@ class PostgresInvoiceRepository(OnSession):
     async def list_for_deal(
         self, company_id: str, deal_id: str, *, limit: int, after: PageCursor | None = None
     ) -> list[Invoice]:
-        stmt = core_select(*_INVOICE_COLUMNS).where(
+        stmt = core_select(*_INVOICE_READ).where(
             _INVOICES.c.company_id == company_id, _INVOICES.c.deal_id == deal_id
         )
         if after is not None:
@@ -281,9 +312,10 @@ class PostgresInvoiceRepository(OnSession):
         if not quickbooks_ids:
             return []
         return await self._read(
-            core_select(*_INVOICE_COLUMNS).where(
+            core_select(*_INVOICE_READ).where(
                 _INVOICES.c.company_id == company_id,
                 _INVOICES.c.quickbooks_id.in_(list(quickbooks_ids)),
+                _IN_CONNECTED_COMPANY,
             )
         )
 
@@ -296,15 +328,17 @@ class PostgresInvoiceRepository(OnSession):
                 .where(
                     _INVOICES.c.company_id == company_id,
                     _INVOICES.c.quickbooks_id.in_(list(quickbooks_ids)),
+                    _IN_CONNECTED_COMPANY,
                 )
                 .values(last_synced_at=now)
             )
 
     async def list_unsettled(self, company_id: str) -> list[Invoice]:
         return await self._read(
-            core_select(*_INVOICE_COLUMNS).where(
+            core_select(*_INVOICE_READ).where(
                 _INVOICES.c.company_id == company_id,
                 _INVOICES.c.state.in_([InvoiceState.OPEN, InvoiceState.PARTIALLY_PAID]),
+                _IN_CONNECTED_COMPANY,
             )
         )
 
@@ -321,6 +355,7 @@ class PostgresInvoiceRepository(OnSession):
                 ),
                 _INVOICES.c.due_date < due_before,
                 _INVOICES.c.balance > 0,
+                _IN_CONNECTED_COMPANY,
             )
             .distinct()
         )
@@ -328,7 +363,7 @@ class PostgresInvoiceRepository(OnSession):
 
     async def list_creating(self, *, older_than: datetime, limit: int) -> list[Invoice]:
         return await self._read(
-            core_select(*_INVOICE_COLUMNS)
+            core_select(*_INVOICE_READ)
             .where(_INVOICES.c.state == InvoiceState.CREATING, _INVOICES.c.updated_at < older_than)
             .order_by(_INVOICES.c.updated_at)
             .limit(limit)

@@ -175,6 +175,8 @@ def template_from_row(row: RowMapping) -> InvoiceTemplate:
 # The invoices table's columns are named after the aggregate's fields (its events aside) and
 # after the view's: only values of another type are converted.
 _INVOICE_FIELDS = [f.name for f in dataclasses.fields(Invoice) if f.name != "events"]
+# Read with the invoice (``invoices._OTHER_COMPANY``), never written from it.
+_DERIVED = "other_quickbooks_company"
 _VIEW_FIELDS = [f.name for f in dataclasses.fields(InvoiceView)]
 
 
@@ -190,7 +192,7 @@ def invoice_values(invoice: Invoice) -> dict[str, Any]:
     """The columns of an invoice's row (without ``creation``), read-side columns included."""
     currency = invoice.currency
     totals = invoice.totals()
-    values = {name: getattr(invoice, name) for name in _INVOICE_FIELDS}
+    values = {name: getattr(invoice, name) for name in _INVOICE_FIELDS if name != _DERIVED}
     values.update(
         customer=dataclasses.asdict(invoice.customer),
         lines=[
@@ -231,6 +233,7 @@ def view_from_row(row: asyncpg.Record, today: date) -> InvoiceView:
     currency = row["currency"]
     state = InvoiceState(row["state"])
     balance = Money(row["balance"], currency)
+    elsewhere = row[_DERIVED]
     converted: dict[str, Any] = {
         "state": state,
         "status": status_of(state, row["due_date"], balance, today),
@@ -247,8 +250,11 @@ def view_from_row(row: asyncpg.Record, today: date) -> InvoiceView:
             amount_paid=Money(row["amount_paid"], currency),
             balance=balance,
         ),
-        "quickbooks_url": row["quickbooks_url"] if state is not InvoiceState.DELETED else None,
-        "payment_link": payable_link(state, row["payment_link"]),
+        # An invoice of another QuickBooks company: its link would open another invoice.
+        "quickbooks_url": None
+        if elsewhere or state is InvoiceState.DELETED
+        else row["quickbooks_url"],
+        "payment_link": None if elsewhere else payable_link(state, row["payment_link"]),
         "quickbooks_total": _money(row["quickbooks_total"], currency),
         "failure_params": row["failure_params"] or {},
     }

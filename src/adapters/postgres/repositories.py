@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Insert,
     RowMapping,
@@ -17,6 +18,8 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal_column,
+    not_,
     update,
 )
 from sqlalchemy import select as core_select
@@ -31,6 +34,7 @@ from adapters.postgres.mappers import (
     template_from_row,
     template_values,
 )
+from adapters.postgres.realms import connected_realm_of, other_company
 from adapters.postgres.tables import (
     CompanyPurgeRow,
     CompanySettingsRow,
@@ -71,7 +75,12 @@ _FIELD_VALUES: Table = DealFieldValuesRow.__table__  # type: ignore[attr-defined
 _GET_SETTINGS = core_select(_SETTINGS).where(_SETTINGS.c.company_id == bindparam("where_company"))
 
 _LINK_KEY = ("company_id", "entity", "entity_id", "currency")
-_NEW_LINK = insert(_LINKS).values({c.name: bindparam(c.name, type_=c.type) for c in _LINKS.c})
+# A link is to a customer of the QuickBooks company connected when it was made; only the
+# connected company's links (or links of no known company) are found.
+_NEW_LINK = insert(_LINKS).values(
+    {c.name: bindparam(c.name, type_=c.type) for c in _LINKS.c if c.name != "realm_key"}
+    | {"realm_key": func.coalesce(connected_realm_of(bindparam("company_id")), "")}
+)
 _PUT_LINK = _NEW_LINK.on_conflict_do_update(
     index_elements=list(_LINK_KEY),
     set_={c.name: _NEW_LINK.excluded[c.name] for c in _LINKS.c if c.name not in _LINK_KEY},
@@ -193,6 +202,9 @@ class PostgresInvoiceTemplateRepository(OnSession):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+_LINK_IN_CONNECTED_COMPANY = not_(literal_column(other_company("customer_links"), Boolean))
+
+
 def _link_is(company_id: str, entity: SourceEntity, entity_id: str) -> list[ColumnElement[bool]]:
     return [
         _LINKS.c.company_id == company_id,
@@ -209,8 +221,8 @@ class PostgresCustomerLinkRepository(OnSession):
         if currency is not None:
             order[:0] = [(_LINKS.c.currency == currency).desc(), (_LINKS.c.currency == "").desc()]
         result = await self._session.execute(
-            core_select(_LINKS)
-            .where(*_link_is(company_id, entity, entity_id))
+            core_select(*[c for c in _LINKS.c if c.name != "realm_key"])
+            .where(*_link_is(company_id, entity, entity_id), _LINK_IN_CONNECTED_COMPANY)
             .order_by(*order)
             .limit(1)
         )

@@ -163,6 +163,9 @@ class InvoiceRow(SQLModel, table=True):
     tax_by_quickbooks: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
     )
+    # The QuickBooks company (realm) holding the invoice, as ``connections.external_key``
+    # (migration 0030); set when QuickBooks confirms it, never by the aggregate.
+    realm_key: str = Field(default="", max_length=64)
 
 
 class InvoiceEventRow(SQLModel, table=True):
@@ -200,6 +203,7 @@ class CustomerLinkRow(SQLModel, table=True):
     linked_at: datetime = _column(_TIMESTAMP)
     linked_by: str | None = Field(default=None, max_length=64)
     currency: str = Field(default="", primary_key=True, max_length=3)
+    realm_key: str = Field(default="", max_length=64)  # the QuickBooks company of the customer
 
 
 class DealFollowUpRow(SQLModel, table=True):

@@ -12,17 +12,21 @@ import asyncpg
 
 from adapters.postgres.engine import libpq_url
 from adapters.postgres.errors import UNREACHABLE, database_unavailable
+from adapters.postgres.invoices import OTHER_COMPANY_SQL
 from adapters.postgres.mappers import view_from_row
 from adapters.postgres.tables import InvoiceRow
 from application.ports.persistence import PageCursor
 from application.views import InvoiceView
 
 # What a view is made of: every column but the write side's own bookkeeping.
-_WRITE_SIDE_ONLY = {"creation", "sync_token", "overdue_recorded_for", "version"}
+_WRITE_SIDE_ONLY = {"creation", "sync_token", "overdue_recorded_for", "version", "realm_key"}
 _COLUMNS = ", ".join(
-    c.name
-    for c in InvoiceRow.__table__.columns  # type: ignore[attr-defined]
-    if c.name not in _WRITE_SIDE_ONLY
+    [
+        c.name
+        for c in InvoiceRow.__table__.columns  # type: ignore[attr-defined]
+        if c.name not in _WRITE_SIDE_ONLY
+    ]
+    + [f"{OTHER_COMPANY_SQL} AS other_quickbooks_company"]
 )
 _GET = f"SELECT {_COLUMNS} FROM invoices WHERE company_id = $1 AND id = $2"  # noqa: S608
 _NEWEST = "ORDER BY created_at DESC, id DESC LIMIT $3"

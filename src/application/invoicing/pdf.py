@@ -26,5 +26,6 @@ class GetInvoicePdf:
             invoice = await load_invoice(uow, ref)
         if invoice.quickbooks_id is None or invoice.state is InvoiceState.DELETED:
             raise InvalidStateTransitionError(invoice.id, invoice.state.name, "download_pdf")
+        invoice.ensure_in_connected_company("download_pdf")
         content = await self.accounting.invoice_pdf(ref.company_id, invoice.quickbooks_id)
         return PdfView(filename=f"invoice-{invoice.doc_number or invoice.id}.pdf", content=content)

@@ -46,10 +46,12 @@ class RefreshInvoices:
         for invoice in invoices:
             if invoice.state is InvoiceState.CREATING and invoice.updated_at < stale:
                 await self.finish.execute(ref.company_id, invoice.id)
-        ids = [
+        ids = [  # an invoice of another QuickBooks company is not asked of this one
             i.quickbooks_id
             for i in invoices
-            if i.quickbooks_id and i.state is not InvoiceState.DELETED
+            if i.quickbooks_id
+            and i.state is not InvoiceState.DELETED
+            and not i.other_quickbooks_company
         ]
         facts = await self.accounting.get_invoices(ref.company_id, ids) if ids else {}
         now = self.clock.now()

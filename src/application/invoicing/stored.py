@@ -93,6 +93,7 @@ class InvoiceAction:
         ref.principal.ensure_may(settings.permissions, action, ref.company_id)
         if not invoice.can(action.value):
             raise InvalidStateTransitionError(invoice.id, invoice.state.name, action)
+        invoice.ensure_in_connected_company(action)
         return invoice
 
     async def _recorded(

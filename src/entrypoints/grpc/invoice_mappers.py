@@ -162,6 +162,7 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         tax_calculated_by_quickbooks=view.tax_by_quickbooks,
         sales_tax_code_id=view.sales_tax_code_id or "",
         payment_link=view.payment_link or "",
+        other_quickbooks_company=view.other_quickbooks_company,
     )
 
 

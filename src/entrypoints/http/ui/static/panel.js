@@ -78,17 +78,22 @@ function invoiceItem(invoice, index) {
   const actions = [];
   const action = (key, handler, enabled = true) =>
     el("li", { role: "none" }, el("button", { type: "button", role: "menuitem", "aria-disabled": enabled ? null : "true", disabled: !enabled, onclick: handler, "data-action": key }, t(`panel.${key}`)));
-  const live = !isFinal(state);
+  // Made in a QuickBooks company no longer connected: nothing to do there from here.
+  const elsewhere = Boolean(invoice.otherQuickbooksCompany);
+  const live = !isFinal(state) && !elsewhere;
   if (may("send")) actions.push(action("send", () => sendInvoice(invoice), live));
-  actions.push(action("pdf", () => downloadPdf(invoice), Boolean(invoice.quickbooksInvoiceId) && state !== "INVOICE_STATE_DELETED"));
+  actions.push(action("pdf", () => downloadPdf(invoice), Boolean(invoice.quickbooksInvoiceId) && state !== "INVOICE_STATE_DELETED" && !elsewhere));
   if (invoice.quickbooksUrl && state !== "INVOICE_STATE_DELETED") {
     actions.push(el("li", { role: "none" }, el("a", { role: "menuitem", href: invoice.quickbooksUrl, target: "_blank", rel: "noopener noreferrer", "data-action": "open" }, t("panel.open"))));
   }
-  if (may("void")) actions.push(action("void", () => voidInvoice(invoice), live || state === "INVOICE_STATE_PAID"));
+  if (may("void")) actions.push(action("void", () => voidInvoice(invoice), live || (state === "INVOICE_STATE_PAID" && !elsewhere)));
   if (may("delete")) { // dismissing a refused invoice deletes it too
     if (state === "INVOICE_STATE_CREATE_FAILED") actions.push(action("dismiss", () => dismissInvoice(invoice)));
-    else actions.push(action("delete", () => deleteInvoice(invoice), state !== "INVOICE_STATE_DELETED" && state !== "INVOICE_STATE_CREATING"));
+    else actions.push(action("delete", () => deleteInvoice(invoice), state !== "INVOICE_STATE_DELETED" && state !== "INVOICE_STATE_CREATING" && !elsewhere));
   }
+  const otherCompany = elsewhere
+    ? el("p", { class: "notice", "data-field": "other-company" }, t("panel.otherCompany"))
+    : null;
   const menuButton = el("button", { type: "button", class: "button icon", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": menuId, "aria-label": t("panel.menu", { number }) }, "…");
   const menu = el("ul", { id: menuId, role: "menu", hidden: true }, actions);
   const failed = state === "INVOICE_STATE_CREATE_FAILED"
@@ -120,6 +125,7 @@ function invoiceItem(invoice, index) {
         : null),
     payLink(invoice, index, number),
     differs,
+    otherCompany,
     failed);
   wireMenu(menuButton, menu);
   return item;
