@@ -72,9 +72,8 @@ _INVOICE_COLUMNS = [c for c in _INVOICES.c if c.name not in ("creation", "realm_
 
 
 # The invoice is in a QuickBooks company other than the connected one (the company switched
-# QuickBooks companies since). The read side's plain SQL selects the same expression.
-OTHER_COMPANY_SQL = other_company("invoices")
-_OTHER_COMPANY = literal_column(OTHER_COMPANY_SQL, Boolean)
+# QuickBooks companies since).
+_OTHER_COMPANY = literal_column(other_company("invoices"), Boolean)
 _IN_CONNECTED_COMPANY = not_(_OTHER_COMPANY)
 # What an invoice is read with.
 _INVOICE_READ = [*_INVOICE_COLUMNS, _OTHER_COMPANY.label("other_quickbooks_company")]

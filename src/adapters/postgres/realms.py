@@ -12,22 +12,24 @@ from adapters.postgres.tables import ConnectionRow
 _CONNECTIONS: Table = ConnectionRow.__table__  # type: ignore[attr-defined]
 
 
-def connected_realm(table: str) -> str:
+def connected_realm(table: str, company: str = "") -> str:
     """SQL: the key (``connections.external_key``) of the QuickBooks company that the company
-    of ``table``'s row is connected to; NULL: none."""
+    of ``table``'s row is connected to; NULL: none. ``company``: that company as SQL when the
+    statement has it as a parameter (then Postgres looks it up once, not once a row)."""
     return (
-        f"(SELECT c.external_key FROM connections c WHERE c.company_id = {table}.company_id "  # noqa: S608 (a table name of ours)
+        "(SELECT c.external_key FROM connections c "  # noqa: S608 (names and SQL of ours)
+        f"WHERE c.company_id = {company or f'{table}.company_id'} "
         "AND c.vendor = 'quickbooks' AND c.user_id = '')"
     )
 
 
-def other_company(table: str) -> str:
+def other_company(table: str, company: str = "") -> str:
     """SQL: ``table``'s row is of a QuickBooks company other than the connected one. A row of
     no known company ('': not in QuickBooks yet, or older than 0030 with no connection then)
     is not, nor is any row while no QuickBooks company is connected."""
     return (
         f"({table}.realm_key <> '' AND {table}.realm_key <> "
-        f"COALESCE({connected_realm(table)}, {table}.realm_key))"
+        f"COALESCE({connected_realm(table, company)}, {table}.realm_key))"
     )
 
 

@@ -12,8 +12,8 @@ import asyncpg
 
 from adapters.postgres.engine import libpq_url
 from adapters.postgres.errors import UNREACHABLE, database_unavailable
-from adapters.postgres.invoices import OTHER_COMPANY_SQL
 from adapters.postgres.mappers import view_from_row
+from adapters.postgres.realms import other_company
 from adapters.postgres.tables import InvoiceRow
 from application.ports.persistence import PageCursor
 from application.views import InvoiceView
@@ -26,7 +26,8 @@ _COLUMNS = ", ".join(
         for c in InvoiceRow.__table__.columns  # type: ignore[attr-defined]
         if c.name not in _WRITE_SIDE_ONLY
     ]
-    + [f"{OTHER_COMPANY_SQL} AS other_quickbooks_company"]
+    # The company is every statement's $1: its QuickBooks company is read once a statement.
+    + [f"{other_company('invoices', '$1')} AS other_quickbooks_company"]
 )
 _GET = f"SELECT {_COLUMNS} FROM invoices WHERE company_id = $1 AND id = $2"  # noqa: S608
 _NEWEST = "ORDER BY created_at DESC, id DESC LIMIT $3"
