@@ -140,6 +140,8 @@ def timeline_text(entry: TimelineEntry, invoice: Invoice | None, language: str) 
     except KeyError:  # details of an older shape: say what happened, without the figures
         line = texts[entry.milestone].split(":")[0].rstrip(" ") + "."
     lines = [line]
+    if invoice is not None and invoice.other_quickbooks_company:
+        return line  # its links would open the connected company's invoice of that id
     url = invoice.quickbooks_url if invoice is not None else None
     if url:
         lines.append(texts["link"].format(url=url))

@@ -93,7 +93,9 @@ class InvoiceView:
             deal_id=invoice.deal_id,
             id=invoice.id,
             state=invoice.state,
-            status=status_of(invoice.state, invoice.due_date, totals.balance, today),
+            status=status_of(
+                invoice.state, None if elsewhere else invoice.due_date, totals.balance, today
+            ),
             doc_number=invoice.doc_number,
             customer=invoice.customer,
             lines=tuple(LineView(line, line.total(currency)) for line in invoice.lines),

@@ -124,15 +124,16 @@ class InvalidStateTransitionError(DomainError):
 
 
 class OtherQuickBooksCompanyError(DomainError):
-    """An action in QuickBooks on an invoice made in a QuickBooks company other than the one
-    connected now: there its QuickBooks id names another invoice, or none."""
+    """An action in QuickBooks (creating it included) on an invoice of a QuickBooks company
+    other than the one connected now: there its QuickBooks id names another invoice, or none,
+    and its customer, terms and codes are the other company's."""
 
     reason = DomainReason.INVOICE_IN_OTHER_QUICKBOOKS_COMPANY
 
     def __init__(self, invoice_id: str, action: str) -> None:
         super().__init__(
-            f"Cannot {action.replace('_', ' ')} invoice {invoice_id}: it was made in another "
-            "QuickBooks company than the one connected now. Reconnect that company to act on it.",
+            f"Cannot {action.replace('_', ' ')} invoice {invoice_id}: it belongs to a QuickBooks "
+            "company other than the one connected now, which dealbooks leaves alone.",
             metadata={"invoice": invoice_id, "action": action},
         )
 

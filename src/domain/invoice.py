@@ -240,8 +240,9 @@ class Invoice:
         return self.state in TRANSITIONS.get(action, {})
 
     def ensure_in_connected_company(self, action: str) -> None:
-        """Before ``action`` in QuickBooks: the invoice must be in the connected company."""
-        if self.other_quickbooks_company:
+        """Before ``action`` in QuickBooks: the invoice must be in the connected company (one
+        QuickBooks never made, refused or not created yet, has nothing there to act on)."""
+        if self.other_quickbooks_company and self.quickbooks_id is not None:
             raise OtherQuickBooksCompanyError(self.id, action)
 
     def _target(self, action: str, now: datetime) -> InvoiceState:

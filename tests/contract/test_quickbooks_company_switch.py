@@ -6,6 +6,7 @@ connection that says which company is connected lives."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,9 +21,9 @@ from application.commands import InvoiceActionCommand
 from application.ports.connections import TokenStore
 from application.ports.persistence import CreationOptions, CustomerLink
 from domain.connection import Vendor
-from domain.errors import OtherQuickBooksCompanyError
+from domain.errors import DomainReason, OtherQuickBooksCompanyError
 from domain.field_mapping import SourceEntity
-from domain.invoice import InvoiceState
+from domain.invoice import InvoiceState, InvoiceStatus
 from domain.money import Money
 from tests.contract.test_connections import connection
 from tests.unit.application.invoicing_world import (
@@ -142,6 +143,8 @@ async def test_a_customer_link_is_to_a_customer_of_the_company_connected_then(
     await connect(token_store, "realm-b")
     async with uow() as work:
         assert await work.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5") is None
+        # Nothing of the new company's to unlink (the former's link is not the user's to see).
+        assert not await work.customer_links.delete(COMPANY, SourceEntity.ORGANIZATION, "5")
         await work.customer_links.put(link("7"))
         await work.commit()
     async with uow() as work:
@@ -174,3 +177,59 @@ async def test_no_action_reaches_the_new_company_for_an_invoice_of_the_former_on
     assert shown.state is InvoiceState.OPEN
     assert shown.totals.amount_paid.amount == 0
     assert shown.other_quickbooks_company
+
+
+async def test_an_invoice_left_creating_before_a_switch_is_refused_not_sent_to_the_new_company(
+    world: World, token_store: TokenStore
+) -> None:
+    await connect(token_store, "realm-a")
+    world.qbo.unavailable(times=3)  # QuickBooks down: the invoice stays CREATING
+    waiting = await world.create.execute(create_command("req-9"))
+    assert waiting.state is InvoiceState.CREATING
+    await connect(token_store, "realm-b")
+
+    # The retry (the sweep's, or the user's with the same request id): its customer, terms
+    # and codes are the former company's, so it ends refused, and nothing reaches QuickBooks.
+    ended = await world.create.execute(create_command("req-9"))
+
+    assert ended.state is InvoiceState.CREATE_FAILED
+    assert ended.failure_code == DomainReason.INVOICE_IN_OTHER_QUICKBOOKS_COMPANY
+    assert world.qbo.invoices == {}
+    # Refused and in no QuickBooks company: the user may dismiss it.
+    dismissed = await world.delete.execute(InvoiceActionCommand(invoice_ref(ended.id)))
+    assert dismissed.state is InvoiceState.DELETED
+
+
+async def test_a_follow_up_run_after_a_switch_links_no_customer_and_posts_no_link(
+    world: World, token_store: TokenStore
+) -> None:
+    await connect(token_store, "realm-a")
+    view = await world.queued_create.execute(create_command())
+    await connect(token_store, "realm-b")
+
+    await world.follow_up.execute(COMPANY, view.id)
+
+    # The deal's "created" note says so, without the links that would open the new
+    # company's invoice of the same id.
+    [note] = [text for _, _, text in world.crm.notes]
+    assert note.startswith(f"Invoice {view.doc_number} created in QuickBooks")
+    assert view.quickbooks_url
+    assert view.quickbooks_url not in note
+    async with world.uow() as work:
+        assert await work.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5") is None
+    await connect(token_store, "realm-a")  # and none was made for the former one either
+    async with world.uow() as work:
+        assert await work.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5") is None
+
+
+async def test_an_invoice_of_the_former_company_is_not_shown_overdue_since(
+    world: World, token_store: TokenStore
+) -> None:
+    await connect(token_store, "realm-a")
+    view = await world.create.execute(create_command(due_date="2026-03-20"))
+    await connect(token_store, "realm-b")
+    world.clock.advance(timedelta(days=30))
+
+    shown = await world.get.execute(invoice_ref(view.id))
+
+    assert shown.status is InvoiceStatus.OPEN  # as last seen; nobody watches it any more

@@ -46,7 +46,7 @@ from adapters.postgres.mappers import (
     invoice_from_row,
     invoice_values,
 )
-from adapters.postgres.realms import connected_realm, other_company
+from adapters.postgres.realms import connected_realm, connected_realm_of, other_company
 from adapters.postgres.repositories import OnSession
 from adapters.postgres.tables import (
     IdempotencyKeyRow,
@@ -146,17 +146,25 @@ def _with_events(write: Insert | Update) -> Select[int]:
     )
 
 
+# An invoice is for the QuickBooks company connected when it is requested: its customer,
+# terms and codes are that company's ('' when none is connected: then the company that
+# confirms it, below).
 _ADD_INVOICE = _with_events(
     insert(_INVOICES).values(
         {c.name: bindparam(c.name, type_=c.type) for c in [*_INVOICE_COLUMNS, _INVOICES.c.creation]}
+        | {"realm_key": func.coalesce(connected_realm_of(bindparam("company_id")), "")}
     )
 )
-# An invoice QuickBooks has just confirmed is in the company connected now: the realm is taken
-# then, and kept (it is the one the confirming call used, barring a switch of QuickBooks
-# companies in the milliseconds between QuickBooks' answer and this write).
+# An invoice requested while no QuickBooks company was connected is the one's that confirms
+# it: the realm is taken as QuickBooks first gives it an id (barring a switch of companies in
+# the milliseconds between QuickBooks' answer and this write), never on a later save.
 _REALM_ON_CONFIRM = case(
     (
-        and_(bindparam("in_quickbooks", type_=Boolean), _INVOICES.c.realm_key == ""),
+        and_(
+            bindparam("in_quickbooks", type_=Boolean),
+            _INVOICES.c.quickbooks_id.is_(None),
+            _INVOICES.c.realm_key == "",
+        ),
         func.coalesce(literal_column(connected_realm("invoices"), String), ""),
     ),
     else_=_INVOICES.c.realm_key,

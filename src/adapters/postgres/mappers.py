@@ -236,7 +236,8 @@ def view_from_row(row: asyncpg.Record, today: date) -> InvoiceView:
     elsewhere = row[_DERIVED]
     converted: dict[str, Any] = {
         "state": state,
-        "status": status_of(state, row["due_date"], balance, today),
+        # An invoice of another QuickBooks company is as last seen: not overdue since.
+        "status": status_of(state, None if elsewhere else row["due_date"], balance, today),
         "customer": customer_from_json(row["customer"]),
         "lines": tuple(
             LineView(line_from_json(line), Money(Decimal(line["amount"]), currency))

@@ -234,7 +234,9 @@ class PostgresCustomerLinkRepository(OnSession):
 
     async def delete(self, company_id: str, entity: SourceEntity, entity_id: str) -> bool:
         result = await self._session.execute(
-            delete(_LINKS).where(*_link_is(company_id, entity, entity_id))
+            delete(_LINKS).where(
+                *_link_is(company_id, entity, entity_id), _LINK_IN_CONNECTED_COMPANY
+            )
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -35,9 +35,20 @@ from application.ports.persistence import (
 )
 from application.reasons import ResourceType
 from application.timeline import record_timeline
+from domain.errors import OtherQuickBooksCompanyError
 from domain.invoice import Invoice, InvoiceState
 
 log = structlog.get_logger("dealbooks.invoices")
+
+#: Why an invoice ends refused: QuickBooks said no, or it is not this QuickBooks company's.
+Refusal = UpstreamRejectedError | OtherQuickBooksCompanyError
+
+
+def _for_other_company(invoice: Invoice) -> OtherQuickBooksCompanyError:
+    """An invoice requested while another QuickBooks company was connected (the company
+    switched since): its customer, terms and codes are that company's, so it is never sent to
+    this one; it ends refused, for the user to create again."""
+    return OtherQuickBooksCompanyError(invoice.id, "create")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,9 @@ class FinishInvoiceCreation:
                 invoice.company_id, creation.batch_request_id, creation.batch_members
             )
             return sent.get(invoice.id, invoice)
+        if invoice.other_quickbooks_company:
+            rejected, _ = await self._record(invoice, rejected=_for_other_company(invoice))
+            return rejected
         try:
             customer = await self._ensure_customer(invoice, creation)
             linked = copy.copy(invoice)  # as sent: linked to the customer QuickBooks knows
@@ -130,9 +144,13 @@ class FinishInvoiceCreation:
         if all(invoice.state is not InvoiceState.CREATING for invoice, _ in stored):
             return current
         wanted: list[InvoiceToCreate | None] = []
-        customers: list[AccountingCustomer | UpstreamRejectedError] = []
+        customers: list[AccountingCustomer | Refusal] = []
         try:
             for invoice, creation in stored:
+                if invoice.other_quickbooks_company:
+                    customers.append(_for_other_company(invoice))
+                    wanted.append(None)
+                    continue
                 try:
                     customer = await self._ensure_customer(invoice, creation)
                 except UpstreamRejectedError as exc:
@@ -164,7 +182,7 @@ class FinishInvoiceCreation:
         ):
             if invoice.state is not InvoiceState.CREATING:
                 continue
-            if isinstance(linked_to, UpstreamRejectedError):
+            if isinstance(linked_to, Refusal):
                 current[invoice.id], _ = await self._record(invoice, rejected=linked_to)
             elif isinstance(outcome, UpstreamRejectedError):
                 current[invoice.id], _ = await self._record(invoice, rejected=outcome)
@@ -205,7 +223,7 @@ class FinishInvoiceCreation:
         created: AccountingInvoice | None = None,
         customer: AccountingCustomer | None = None,
         requested_by: str | None = None,
-        rejected: UpstreamRejectedError | None = None,
+        rejected: Refusal | None = None,
     ) -> tuple[Invoice, bool]:
         """The invoice after recording the outcome, and whether this call recorded it."""
         company_id = requested.company_id

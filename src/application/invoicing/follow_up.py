@@ -74,9 +74,11 @@ class FollowUpOnDeal:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             targets = link_targets(deal) if deal is not None else []
-            if targets:
+            invoice = await uow.invoices.get(company_id, invoice_id) if targets else None
+            # A follow-up run after the company switched QuickBooks companies: the customer is
+            # the former company's, not to be linked for the new one.
+            if targets and not (invoice and invoice.other_quickbooks_company):
                 entity, entity_id = targets[0]
-                invoice = await uow.invoices.get(company_id, invoice_id)
                 await uow.customer_links.put(
                     CustomerLink(
                         company_id=company_id,

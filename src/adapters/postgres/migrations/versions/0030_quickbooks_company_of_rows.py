@@ -43,16 +43,17 @@ def upgrade() -> None:
         f"COALESCE(({_CONNECTED.format(table='customer_links')}), '')"
     )
     op.drop_index("ux_invoices_quickbooks_id", table_name="invoices")
-    op.create_index(
+    op.create_index(  # quickbooks_id second: found by company and QuickBooks id (webhooks)
         "ux_invoices_quickbooks_id",
         "invoices",
-        ["company_id", "realm_key", "quickbooks_id"],
+        ["company_id", "quickbooks_id", "realm_key"],
         unique=True,
         postgresql_where=sa.text("quickbooks_id IS NOT NULL"),
     )
 
 
 def downgrade() -> None:
+    # Fails once a company holds the same QuickBooks id in two companies: 0029 cannot say so.
     op.drop_index("ux_invoices_quickbooks_id", table_name="invoices")
     op.create_index(
         "ux_invoices_quickbooks_id",
