@@ -12,13 +12,8 @@ from playwright.async_api import Page, expect
 
 from entrypoints.demo import DemoStack
 from entrypoints.emulated import INTL_REALM
-from tests.browser.conftest import user_id
-from tests.browser.test_demo_ui import (
-    SLOW,
-    TEXT,
-    open_form,
-    pick_items,
-)
+from tests.browser.test_demo_ui import SLOW, TEXT
+from tests.browser.test_payment_link import _invoice_with_link
 
 NOTICE = {
     "en": "Made in a QuickBooks company that is no longer connected",
@@ -32,14 +27,10 @@ async def test_an_invoice_of_the_former_quickbooks_company_is_shown_but_not_acte
     demo: DemoStack, base_url: str, page: Page, lang: str
 ) -> None:
     text = TEXT[lang]
-    user = await user_id(demo, text["user"])
-    await page.goto(f"{base_url}/?deal=3&user={user}")
-    form = await open_form(page, text)
-    await pick_items(form)
-    await form.get_by_role("button", name=text["create"]).click()
+    await _invoice_with_link(demo, base_url, page, lang)  # open, with a payment link
     panel = page.frame_locator("#panel-frame")
     invoice = panel.locator("li.invoice").first
-    await expect(invoice.locator(".status")).to_have_text(text["open"], timeout=SLOW)
+    await expect(invoice.locator("[data-field=payment-link]")).to_be_visible()
     await invoice.get_by_role("button", name=re.compile(text["actions"])).click()
     await expect(invoice.get_by_role("menuitem", name=OPEN_IN_QUICKBOOKS[lang])).to_be_visible()
     await expect(invoice.get_by_role("menuitem", name=text["void"])).to_be_enabled()
@@ -54,6 +45,7 @@ async def test_an_invoice_of_the_former_quickbooks_company_is_shown_but_not_acte
         NOTICE[lang], timeout=SLOW
     )
     await expect(invoice.locator(".status")).to_have_text(text["open"])  # as last seen
+    await expect(invoice.locator("[data-field=payment-link]")).to_have_count(0)
     await invoice.get_by_role("button", name=re.compile(text["actions"])).click()
     await expect(invoice.get_by_role("menuitem", name=text["void"])).to_be_disabled()
     await expect(invoice.get_by_role("menuitem", name=text["pdf"])).to_be_disabled()
