@@ -1,7 +1,11 @@
 """Which QuickBooks company (realm) a row belongs to (migration 0030), as SQL shared by the
 statements that read or write such rows. QuickBooks ids are per company: after a company
 switches QuickBooks companies, the rows of the former one (invoices, customer links) are kept
-but no longer taken for the connected one's."""
+but no longer taken for the connected one's.
+
+[U] QuickBooks never gives two invoices (or customers) of one company the same id: Intuit
+documents ids as unique within a company and says nothing of reuse. A sandbox reset (the
+same realm, its ids restarted) is the one known exception; such a collision is not handled."""
 
 from __future__ import annotations
 
