@@ -96,6 +96,13 @@ def connection(company: str = "1001", realm: str = "9130") -> Connection:
     )
 
 
+async def connected_to_quickbooks(engine: AsyncEngine, company: str, realm: str = "9130") -> None:
+    """``company`` connected to QuickBooks in the database, as every company that invoices is
+    (a customer link is made only for the connected QuickBooks company)."""
+    store = PostgresTokenStore(build_session_factory(engine), SecretBox("k" * 40))
+    await store.save(connection(company=company, realm=realm))
+
+
 async def test_a_saved_connection_reads_back_with_its_tokens(token_store: TokenStore) -> None:
     await token_store.save(connection())
 

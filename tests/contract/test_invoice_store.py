@@ -32,6 +32,7 @@ from domain.field_mapping import SourceEntity
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus
 from domain.money import Money
+from tests.contract.test_connections import connected_to_quickbooks
 from tests.unit.domain.domain_builders import (
     DUE,
     LATER,
@@ -46,7 +47,8 @@ COMPANY, DEAL = "company-1", "deal-1"
 
 
 @pytest.fixture
-def uow(pg_engine: AsyncEngine) -> SqlAlchemyUnitOfWorkFactory:
+async def uow(pg_engine: AsyncEngine) -> SqlAlchemyUnitOfWorkFactory:
+    await connected_to_quickbooks(pg_engine, COMPANY)
     return SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine))
 
 

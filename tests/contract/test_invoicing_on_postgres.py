@@ -14,14 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.postgres.engine import build_session_factory
 from adapters.postgres.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from adapters.postgres.views import PostgresInvoiceViews
+from tests.contract.test_connections import connected_to_quickbooks
 from tests.unit.application import test_customer_tax_id, test_invoice_terms, test_invoicing
-from tests.unit.application.invoicing_world import World
+from tests.unit.application.invoicing_world import COMPANY, World
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def world(pg_engine: AsyncEngine, database_url: str) -> AsyncIterator[World]:
+    await connected_to_quickbooks(pg_engine, COMPANY)
     views = PostgresInvoiceViews(database_url)
     yield World(uow=SqlAlchemyUnitOfWorkFactory(build_session_factory(pg_engine)), views=views)
     await views.close()

@@ -153,6 +153,23 @@ async def test_a_customer_link_is_to_a_customer_of_the_company_connected_then(
     assert found.quickbooks_customer_id == "7"
 
 
+async def test_no_customer_link_is_made_while_no_quickbooks_company_is_connected(
+    uow: SqlAlchemyUnitOfWorkFactory, token_store: TokenStore
+) -> None:
+    """A follow-up run between Disconnect and the next Connect: whose customer it links could
+    not be said, and the next company must not take it for one of its own."""
+    await connect(token_store, None)
+    async with uow() as work:
+        await work.customer_links.put(
+            CustomerLink(COMPANY, SourceEntity.ORGANIZATION, "5", "100", "Acme", NOW)
+        )
+        await work.commit()
+
+    await connect(token_store, "realm-b")
+    async with uow() as work:
+        assert await work.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5") is None
+
+
 async def test_no_action_reaches_the_new_company_for_an_invoice_of_the_former_one(
     world: World, token_store: TokenStore
 ) -> None:

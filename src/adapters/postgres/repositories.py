@@ -75,11 +75,18 @@ _FIELD_VALUES: Table = DealFieldValuesRow.__table__  # type: ignore[attr-defined
 _GET_SETTINGS = core_select(_SETTINGS).where(_SETTINGS.c.company_id == bindparam("where_company"))
 
 _LINK_KEY = ("company_id", "entity", "entity_id", "currency")
-# A link is to a customer of the QuickBooks company connected when it was made; only the
-# connected company's links (or links of no known company) are found.
-_NEW_LINK = insert(_LINKS).values(
-    {c.name: bindparam(c.name, type_=c.type) for c in _LINKS.c if c.name != "realm_key"}
-    | {"realm_key": func.coalesce(connected_realm_of(bindparam("company_id")), "")}
+# A link is to a customer of the QuickBooks company connected when it is made, and none is
+# made while no company is connected (whose customer it is could not be said: a follow-up
+# run between Disconnect and the next Connect). Only the connected company's links (or links
+# of no known company, made before migration 0030) are found.
+_LINK_VALUES = [c for c in _LINKS.c if c.name != "realm_key"]
+_LINK_REALM = connected_realm_of(bindparam("company_id"))
+_NEW_LINK = insert(_LINKS).from_select(
+    [*(c.name for c in _LINK_VALUES), "realm_key"],
+    core_select(
+        *(bindparam(c.name, type_=c.type).label(c.name) for c in _LINK_VALUES),
+        _LINK_REALM.label("realm_key"),
+    ).where(_LINK_REALM.is_not(None)),
 )
 _PUT_LINK = _NEW_LINK.on_conflict_do_update(
     index_elements=list(_LINK_KEY),
