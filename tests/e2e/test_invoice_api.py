@@ -31,6 +31,7 @@ from domain.errors import DomainReason
 from domain.messages import MessageCode
 from domain.money import Money
 from entrypoints.service import Service
+from tests.contract.test_connections import connection
 from tests.e2e.conftest import TOKEN_A, TOKEN_B, bearer
 from tests.e2e.test_settings_api import error_of, violations
 
@@ -334,7 +335,12 @@ async def test_quickbooks_unavailable_leaves_the_invoice_creating(
     assert retried.state == invoice_pb2.INVOICE_STATE_OPEN
 
 
-async def test_customers_search_link_get_unlink(channel: grpc.aio.Channel) -> None:
+async def test_customers_search_link_get_unlink(
+    channel: grpc.aio.Channel, service: Service
+) -> None:
+    # The fake QuickBooks answers for 1001; a link is to the QuickBooks company the database
+    # says is connected, as in production.
+    await service.container.gateways.token_store().save(connection(company="1001"))
     await create(channel)
     stub = customer_service_pb2_grpc.CustomerServiceStub(channel)
     md = bearer(TOKEN_A)
