@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from application.ports.accounting import AccountingCustomer
 from domain.customer import Customer
@@ -87,15 +87,11 @@ class InvoiceView:
         """The view of an invoice held in memory (the in-memory read side builds them so)."""
         totals = invoice.totals()
         currency = invoice.currency
-        elsewhere = invoice.other_quickbooks_company
         return cls(
             company_id=invoice.company_id,
             deal_id=invoice.deal_id,
             id=invoice.id,
             state=invoice.state,
-            status=status_of(
-                invoice.state, None if elsewhere else invoice.due_date, totals.balance, today
-            ),
             doc_number=invoice.doc_number,
             customer=invoice.customer,
             lines=tuple(LineView(line, line.total(currency)) for line in invoice.lines),
@@ -105,12 +101,6 @@ class InvoiceView:
             memo=invoice.memo,
             totals=totals,
             quickbooks_id=invoice.quickbooks_id,
-            quickbooks_url=(
-                None
-                if elsewhere or invoice.state is InvoiceState.DELETED
-                else invoice.quickbooks_url
-            ),
-            payment_link=None if elsewhere else payable_link(invoice.state, invoice.payment_link),
             quickbooks_total=invoice.quickbooks_total,
             failure_reason=invoice.failure_reason,
             failure_code=invoice.failure_code,
@@ -124,7 +114,16 @@ class InvoiceView:
             terms_name=invoice.terms_name,
             tax_by_quickbooks=invoice.tax_by_quickbooks,
             sales_tax_code_id=invoice.sales_tax_code_id,
-            other_quickbooks_company=elsewhere,
+            other_quickbooks_company=invoice.other_quickbooks_company,
+            **as_shown(
+                invoice.state,
+                invoice.due_date,
+                totals.balance,
+                today,
+                invoice.quickbooks_url,
+                invoice.payment_link,
+                elsewhere=invoice.other_quickbooks_company,
+            ),
         )
 
 
@@ -135,6 +134,26 @@ def payable_link(state: InvoiceState, link: str | None) -> str | None:
     """The payment link, while the invoice has something to pay: a paid, voided or deleted
     invoice offers none (QuickBooks' page would only say there is nothing to pay)."""
     return link if link and state in _PAYABLE else None
+
+
+def as_shown(
+    state: InvoiceState,
+    due_date: date | None,
+    balance: Money,
+    today: date,
+    quickbooks_url: str | None,
+    payment_link: str | None,
+    *,
+    elsewhere: bool,
+) -> dict[str, Any]:
+    """A view's status, QuickBooks link and payment link, whichever read side builds it. An
+    invoice of another QuickBooks company (``elsewhere``) is as last seen, never overdue
+    since, and has no link: its QuickBooks id names another invoice in the connected one."""
+    return {
+        "status": status_of(state, None if elsewhere else due_date, balance, today),
+        "quickbooks_url": None if elsewhere or state is InvoiceState.DELETED else quickbooks_url,
+        "payment_link": None if elsewhere else payable_link(state, payment_link),
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,13 @@ from sqlalchemy import RowMapping
 
 from adapters.postgres.tables import InvoiceEventRow
 from application.ports.persistence import CreationOptions
-from application.views import InvoiceView, LineView, payable_link
+from application.views import InvoiceView, LineView, as_shown
 from domain.customer import Address, Customer
 from domain.due_date_policy import DueDatePolicy
 from domain.events import EVENT_TYPES, DomainEvent
 from domain.field_mapping import FieldMapping, FieldSource, SourceEntity
 from domain.ids import InvoiceId
-from domain.invoice import Invoice, InvoiceState, status_of
+from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKind, TaxMethod
 from domain.invoice_rule import InvoiceRule, RuleRun, RuleRunState, RuleTrigger
 from domain.invoice_template import (
@@ -233,11 +233,8 @@ def view_from_row(row: asyncpg.Record, today: date) -> InvoiceView:
     currency = row["currency"]
     state = InvoiceState(row["state"])
     balance = Money(row["balance"], currency)
-    elsewhere = row[_DERIVED]
     converted: dict[str, Any] = {
         "state": state,
-        # An invoice of another QuickBooks company is as last seen: not overdue since.
-        "status": status_of(state, None if elsewhere else row["due_date"], balance, today),
         "customer": customer_from_json(row["customer"]),
         "lines": tuple(
             LineView(line_from_json(line), Money(Decimal(line["amount"]), currency))
@@ -251,14 +248,17 @@ def view_from_row(row: asyncpg.Record, today: date) -> InvoiceView:
             amount_paid=Money(row["amount_paid"], currency),
             balance=balance,
         ),
-        # An invoice of another QuickBooks company: its link would open another invoice.
-        "quickbooks_url": None
-        if elsewhere or state is InvoiceState.DELETED
-        else row["quickbooks_url"],
-        "payment_link": None if elsewhere else payable_link(state, row["payment_link"]),
         "quickbooks_total": _money(row["quickbooks_total"], currency),
         "failure_params": row["failure_params"] or {},
-    }
+    } | as_shown(
+        state,
+        row["due_date"],
+        balance,
+        today,
+        row["quickbooks_url"],
+        row["payment_link"],
+        elsewhere=row[_DERIVED],
+    )
     return InvoiceView(
         **converted, **{name: row[name] for name in _VIEW_FIELDS if name not in converted}
     )
