@@ -6,13 +6,24 @@ the same run."""
 from __future__ import annotations
 
 import itertools
+import os
+import time
 from typing import Any
 
 import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench.harness import Figure, latencies, median, percentile, settle, throughput
+from bench.harness import (
+    CpuMeter,
+    Figure,
+    latencies,
+    median,
+    percentile,
+    postgres_pids,
+    settle,
+    throughput,
+)
 from bench.workload import INVOICES_PER_DEAL, SEED_CONCURRENCY, WRITE_SHARE, Mix, Workload
 from dealbooks.v1 import customer_pb2, invoice_pb2, invoice_service_pb2, invoice_service_pb2_grpc
 
@@ -102,18 +113,37 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
 
         # Reads with writes beside them, each run after the service is idle again (the
         # previous run's payments and creates synced), between two runs of the baseline.
+        # Where the CPU goes, by process: the machine's cores are what every figure here
+        # shares (the driver's clients included).
+        meter = CpuMeter(
+            lambda: {
+                "service": [ports["pid"]],
+                "worker": [ports["worker_pid"]],
+                "emulators": [ports["emulators_pid"]],
+                "postgres": postgres_pids(),
+                "driver": [os.getpid()],
+            }
+        )
+        meter.start()
+        began = time.perf_counter()
         bare_before = await throughput(bare_call, concurrency=CONCURRENCY, seconds=BARE_SECONDS)
+        bare_calls = bare_before * (time.perf_counter() - began)
+        bare_cpu = meter.stop()
         # Context: the same reads without writes beside them (what the read path costs alone).
+        meter.start()
         gets_alone = await workload.mixed(
             workload.get, concurrency=CONCURRENCY, seconds=ALONE_SECONDS, name="g", writes=0
         )
+        alone_cpu = meter.stop()
         lists_alone = await workload.mixed(
             workload.list_page, concurrency=CONCURRENCY, seconds=ALONE_SECONDS, name="l", writes=0
         )
+        meter.start()
         gets = await workload.mixed(
             workload.get, concurrency=CONCURRENCY, seconds=READ_SECONDS, name="get"
         )
-        get_settle = await settle(*pids)
+        get_settle = await settle(*pids)  # the writes' background work counted with them
+        mixed_cpu = meter.stop()
         lists = await workload.mixed(
             workload.list_page, concurrency=CONCURRENCY, seconds=READ_SECONDS, name="list"
         )
@@ -135,7 +165,9 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
             f"{settled:.0f} s later"
         )
 
+    cpu = cpu_figures(bare_cpu, bare_calls, alone_cpu, gets_alone.reads, mixed_cpu, gets)
     return [
+        *cpu,
         Figure(
             "Seeding: invoices created through CreateInvoice",
             seed_seconds,
@@ -225,5 +257,63 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
             f"{gets.write_failures + lists.write_failures}, reads failed: "
             f"{gets.read_failures + lists.read_failures}; paid invoices whose payments "
             f"GetInvoice did not show once the service was idle: {unpaid}",
+        ),
+    ]
+
+
+def _ms(used: dict[str, float], calls: float) -> dict[str, float]:
+    return {role: seconds * 1000 / calls for role, seconds in used.items()}
+
+
+def _said(per_call: dict[str, float]) -> str:
+    return ", ".join(f"{role} {ms:.2f}" for role, ms in per_call.items())
+
+
+def cpu_figures(
+    bare_cpu: dict[str, float],
+    bare_calls: float,
+    alone_cpu: dict[str, float],
+    alone_reads: int,
+    mixed_cpu: dict[str, float],
+    mixed: Mix,
+) -> list[Figure]:
+    """CPU milliseconds per call, all processes on the machine summed (the service, its
+    worker, the emulators, Postgres and the driver's clients): a bare call, a GetInvoice, and a
+    write of the mixed run (its background work included, the run's reads taken out at their
+    reads-only cost). On a machine whose cores every process shares, they bound the mixed
+    run's ratio to the bare server: 0.9 c_bare / (0.9 c_read + 0.1 c_write)."""
+    bare = _ms(bare_cpu, bare_calls)
+    read = _ms(alone_cpu, alone_reads)
+    write = {
+        role: (mixed_cpu[role] * 1000 - mixed.reads * read[role]) / mixed.writes
+        for role in mixed_cpu
+    }
+    c_bare, c_read, c_write = (sum(d.values()) for d in (bare, read, write))
+    share = WRITE_SHARE
+    bound = (1 - share) * c_bare / ((1 - share) * c_read + share * c_write)
+    return [
+        Figure(
+            "CPU per GetInvoice, reads only",
+            c_read,
+            "ms",
+            baseline=c_bare,
+            ratio=c_read / c_bare,
+            note=f"every process on the machine: {_said(read)}; baseline: a bare call "
+            f"({_said(bare)})",
+        ),
+        Figure(
+            "CPU per write beside GetInvoice, its background work included",
+            c_write,
+            "ms",
+            note=f"{_said(write)}; {mixed.writes} writes ({mixed.creates} creates, "
+            f"{mixed.payments} payments), their follow-ups and webhooks until the service "
+            f"was idle; the run's {mixed.reads:,} reads taken out at their reads-only cost",
+        ),
+        Figure(
+            "GetInvoice ratio these CPU costs allow, 10 % writes beside",
+            bound,
+            "x bare",
+            note="0.9 c_bare / (0.9 c_read + 0.1 c_write): the ratio the mixed run would "
+            "reach with every core busy, all processes sharing the machine",
         ),
     ]

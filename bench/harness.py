@@ -81,6 +81,50 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_pids() -> list[int]:
+    """The machine's Postgres processes (by their name: the bench's database, whether the
+    embedded one or the one it was given, and any other on the machine)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds each role's processes use from :meth:`start` to :meth:`stop`. A role's
+    processes are listed at each reading, so a Postgres backend started meanwhile counts from
+    its start; one that ended meanwhile is not counted."""
+
+    def __init__(self, roles: Callable[[], dict[str, list[int]]]) -> None:
+        self._roles = roles
+        self._start: dict[str, dict[int, float]] = {}
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        read: dict[str, dict[int, float]] = {}
+        for role, pids in self._roles().items():
+            read[role] = {}
+            for pid in pids:
+                try:
+                    read[role][pid] = cpu_seconds(pid)
+                except OSError:
+                    continue
+        return read
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def stop(self) -> dict[str, float]:
+        used = {}
+        for role, now in self._read().items():
+            before = self._start.get(role, {})
+            used[role] = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+        return used
+
+
 async def settle(
     *pids: int, busy: float = 0.1, quiet_seconds: int = 3, limit: float = 600.0
 ) -> float:
