@@ -200,17 +200,19 @@ class CreateInvoice:
             if replayed is None:
                 raise ConcurrencyConflictError("request id claimed concurrently")
             return replayed
-        invoice, creation = stored
+        invoice, creation, settings = stored
         log.info(
             "invoice.creation_requested",
             invoice_id=invoice.id,
             deal_id=ref.deal_id,
             company_id=ref.company_id,
         )
-        # Finished from what was just stored, with the options it was built with: reading
-        # either again would only cost round trips.
+        # Finished from what was just stored, with the options and settings it was built
+        # with: reading any of them again would only cost round trips.
         invoice = await self._unless_cut_short(
-            ref.company_id, invoice.id, self.finish.finish(invoice, creation, options)
+            ref.company_id,
+            invoice.id,
+            self.finish.finish(invoice, creation, options, timeline=settings.timeline),
         )
         return await self._answer(invoice)
 
@@ -253,10 +255,10 @@ class CreateInvoice:
         fingerprint: str,
         template: InvoiceTemplate | None = None,
         snapshot: DealSnapshot | None = None,
-    ) -> tuple[Invoice, CreationOptions] | None:
+    ) -> tuple[Invoice, CreationOptions, CompanySettings] | None:
         """Build the invoice from the company's settings, claim the request id and store the
-        invoice with its events, in one transaction; None, storing nothing, when the request
-        id was claimed first."""
+        invoice with its events, in one transaction (the settings are returned with it); None,
+        storing nothing, when the request id was claimed first."""
         async with self.uow_factory() as uow:
             settings = await settings_of(uow, ref.company_id)
             ref.principal.ensure_may(settings.permissions, Action.CREATE, ref.company_id)
@@ -276,7 +278,7 @@ class CreateInvoice:
                 if not request_id:
                     raise
                 return None  # the request id's claim lost to a concurrent one at commit
-        return invoice, creation
+        return invoice, creation, settings
 
     async def _unless_cut_short(
         self, company_id: str, invoice_id: str, finishing: Awaitable[Invoice]

@@ -37,6 +37,7 @@ from application.reasons import ResourceType
 from application.timeline import record_timeline
 from domain.errors import OtherQuickBooksCompanyError
 from domain.invoice import Invoice, InvoiceState
+from domain.timeline import TimelinePolicy
 
 log = structlog.get_logger("dealbooks.invoices")
 
@@ -73,10 +74,16 @@ class FinishInvoiceCreation:
         return await self.finish(invoice, creation)
 
     async def finish(
-        self, invoice: Invoice, creation: CreationOptions, options: InvoiceOptions | None = None
+        self,
+        invoice: Invoice,
+        creation: CreationOptions,
+        options: InvoiceOptions | None = None,
+        *,
+        timeline: TimelinePolicy | None = None,
     ) -> Invoice:
         """``execute`` for an invoice the caller just read or stored (with its options), and
-        the QuickBooks company's ``options`` it was built with, when the caller has them."""
+        the QuickBooks company's ``options`` and deal ``timeline`` policy it was built with,
+        when the caller has them (else they are read)."""
         if invoice.state is not InvoiceState.CREATING:
             return invoice
         if creation.batch_request_id:
@@ -112,7 +119,11 @@ class FinishInvoiceCreation:
             )
             return invoice  # still CREATING; a retry or the background sweep finishes it
         finished, confirmed_here = await self._record(
-            invoice, created=created, customer=customer, requested_by=creation.requested_by
+            invoice,
+            created=created,
+            customer=customer,
+            requested_by=creation.requested_by,
+            timeline=timeline,
         )
         if confirmed_here:  # one follow-up per invoice, from whichever process confirmed it
             await self._start_follow_up(invoice.company_id, invoice.id)
@@ -224,6 +235,7 @@ class FinishInvoiceCreation:
         customer: AccountingCustomer | None = None,
         requested_by: str | None = None,
         rejected: Refusal | None = None,
+        timeline: TimelinePolicy | None = None,
     ) -> tuple[Invoice, bool]:
         """The invoice after recording the outcome, and whether this call recorded it."""
         company_id = requested.company_id
@@ -280,7 +292,7 @@ class FinishInvoiceCreation:
                     )
                 invoice.mark_synced(now)
                 # The "created" entry on the deal's timeline; the follow-up job posts it.
-                await record_timeline(uow, invoice, now)
+                await record_timeline(uow, invoice, now, timeline)
                 await uow.deal_follow_ups.add(
                     _follow_up(invoice, created, customer, requested_by, link, now)
                 )
