@@ -89,6 +89,7 @@ class CompletePipedriveInstall:
                 connected_at=now,
                 updated_at=now,
                 user_id=user.id,
+                locale=user.locale,
             )
         )
         # Installed again before its data was forgotten: the data stays.

@@ -235,8 +235,7 @@ class UpdateDealTimeline:
     async def _language_of_installer(self, company_id: str) -> str:
         """The company has no language of its own in Pipedrive: the app acts as the user who
         installed it, whose locale stands for the company's."""
-        user = await self.crm.current_user(company_id)
-        return language_of_locale(user.locale)
+        return language_of_locale(await self.crm.acting_locale(company_id))
 
     async def _mark(
         self, entry: TimelineEntry, state: TimelineEntryState, content: str | None = None

@@ -62,6 +62,7 @@ class Connection:
     updated_at: datetime | None = None
     failure_reason: str = ""
     time_zone: str = ""  # the vendor account's time zone as of the connect (QuickBooks)
+    locale: str = ""  # the connecting user's locale as of the connect (Pipedrive)
     user_id: str = ""
     version: int = 0
 

@@ -113,6 +113,19 @@ class Emulators:
                 raise RuntimeError(f"{method} {path}: {resp.status} {await resp.text()}")
             return await resp.json()
 
+    async def pipedrive_locale(self, token: dict[str, Any]) -> str:
+        """The locale of the user a minted Pipedrive token is for, read as the install flow
+        reads it (``GET /v1/users/me``) and keeps it on the connection."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{self.pipedrive_url}/api/v1/users/me",
+                headers={"Authorization": f"Bearer {token['access_token']}"},
+            ) as resp,
+        ):
+            resp.raise_for_status()
+            return str((await resp.json())["data"].get("locale") or "en_US")
+
     async def connect(self, token_store: TokenStore, realm: str = US_REALM) -> None:
         """Connect the demo Pipedrive company and a QuickBooks company (the US one unless said)
         without the browser flow."""
@@ -134,6 +147,7 @@ class Emulators:
                 connected_at=now,
                 updated_at=now,
                 user_id=str(pipedrive["user_id"]),
+                locale=await self.pipedrive_locale(pipedrive),
             )
         )
         await self.connect_quickbooks(token_store, realm)

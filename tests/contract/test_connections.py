@@ -183,7 +183,7 @@ async def test_the_realm_is_found_only_with_the_same_secret_key(pg_engine: Async
     assert await other_key.load_by_external_id(Vendor.QUICKBOOKS, LONG_REALM) is None
 
 
-def pipedrive(user: str, *, at: datetime = NOW, n: int = 1) -> Connection:
+def pipedrive(user: str, *, at: datetime = NOW, n: int = 1, locale: str = "en_US") -> Connection:
     return Connection(
         company_id="1001",
         vendor=Vendor.PIPEDRIVE,
@@ -194,23 +194,24 @@ def pipedrive(user: str, *, at: datetime = NOW, n: int = 1) -> Connection:
         connected_at=at,
         updated_at=at,
         user_id=user,
+        locale=locale,
     )
 
 
 async def test_each_pipedrive_user_has_a_connection_and_calls_use_the_latest_usable(
     token_store: TokenStore,
 ) -> None:
-    await token_store.save(pipedrive("7", n=7))
-    await token_store.save(pipedrive("8", at=NOW + timedelta(minutes=1), n=8))
+    await token_store.save(pipedrive("7", n=7, locale="de_DE"))
+    await token_store.save(pipedrive("8", at=NOW + timedelta(minutes=1), n=8, locale="fr_FR"))
     latest = await token_store.load("1001", Vendor.PIPEDRIVE)
     assert latest is not None
-    assert (latest.user_id, latest.tokens) == ("8", tokens(8))
+    assert (latest.user_id, latest.tokens, latest.locale) == ("8", tokens(8), "fr_FR")
 
     await token_store.mark_broken("1001", Vendor.PIPEDRIVE, "invalid_grant", NOW, user_id="8")
 
     usable = await token_store.load("1001", Vendor.PIPEDRIVE)
     assert usable is not None
-    assert (usable.user_id, usable.tokens) == ("7", tokens(7))
+    assert (usable.user_id, usable.tokens, usable.locale) == ("7", tokens(7), "de_DE")
     assert await token_store.connected_companies(Vendor.PIPEDRIVE) == ["1001"]
 
 

@@ -504,6 +504,14 @@ async def test_the_current_user_is_the_installing_admin(harness: Harness) -> Non
     assert user.name == "Ada Admin"
 
 
+async def test_the_acting_locale_is_the_installing_users(harness: Harness) -> None:
+    seeded = await harness.seed()
+
+    locale = await harness.gateway.acting_locale(seeded.company_id)
+
+    assert locale == (await harness.gateway.current_user(seeded.company_id)).locale != ""
+
+
 async def test_a_user_of_the_company_is_read_with_role_and_locale(harness: Harness) -> None:
     seeded = await harness.seed()
 

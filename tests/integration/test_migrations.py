@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from adapters.postgres.mappers import invoice_values
 from adapters.postgres.notices import PostgresNoticeStore
 from adapters.postgres.views import PostgresInvoiceViews
 from application.views import InvoiceView
-from domain.connection import Connection, OAuthTokens, Vendor
+from domain.connection import Vendor
 from domain.ids import CompanyId, InvoiceId
 from domain.invoice import InvoiceState
 from tests.support.postgres import DatabaseFactory
@@ -257,14 +257,20 @@ async def test_0030_gives_the_rows_of_today_the_quickbooks_company_connected_now
     box = SecretBox(SECRET)
     try:
         await migrate.upgrade(engine, "0029", secret_key=SECRET)
-        await PostgresTokenStore(build_session_factory(engine), box).save(
-            Connection(
-                company_id="c-1",
-                vendor=Vendor.QUICKBOOKS,
-                external_id=REALM,
-                tokens=OAuthTokens("a", "r", datetime(2030, 1, 1, tzinfo=UTC)),
+        async with engine.begin() as conn:  # as revision 0029's token store wrote it
+            await conn.execute(
+                text(
+                    "INSERT INTO connections (company_id, vendor, sealed_tokens, "
+                    "access_expires_at, status, version, sealed_external_id, external_key) "
+                    "VALUES ('c-1', 'quickbooks', :tokens, '2030-01-01Z', 'connected', 1, "
+                    ":realm, :key)"
+                ),
+                {
+                    "tokens": box.seal({"access": "a", "refresh": "r"}),
+                    "realm": box.seal({"id": REALM}),
+                    "key": box.digest(REALM),
+                },
             )
-        )
         rows = [
             ("in-qbo", "c-1", an_invoice_in(InvoiceState.OPEN, company_id=CompanyId("c-1"))),
             ("creating", "c-1", an_invoice_in(InvoiceState.CREATING, company_id=CompanyId("c-1"))),

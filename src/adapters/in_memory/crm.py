@@ -165,6 +165,9 @@ class InMemoryCrmGateway:
     async def current_user(self, company_id: str) -> CrmUser:
         return self.users[company_id]
 
+    async def acting_locale(self, company_id: str) -> str:
+        return self.users[company_id].locale
+
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:
         user = self.users.get(company_id)
         if user is None or user.id != user_id:

@@ -36,7 +36,7 @@ from application.errors import (
 )
 from application.ports.connections import RateLimit
 from application.reasons import MetadataKey, Reason, ResourceType
-from domain.connection import Vendor
+from domain.connection import Connection, Vendor
 
 log = structlog.get_logger("dealbooks.pipedrive")
 
@@ -178,6 +178,10 @@ def envelope_reader(
 class PipedriveClient:
     def __init__(self, http: VendorHttp) -> None:
         self._http = http
+
+    async def connection(self, company_id: str) -> Connection:
+        """The connection calls for the company use now (whose tokens)."""
+        return await self._http.connection(company_id)
 
     async def request(
         self,

@@ -439,6 +439,13 @@ class PipedriveCrmGateway:
             raise bad_response("users/me is not an object")
         return user_from_payload(cast(UserPayload, data))
 
+    async def acting_locale(self, company_id: str) -> str:
+        # Kept at install (users/me answered it then); an install older than migration 0031
+        # asks again. A locale changed in Pipedrive since shows after the user reinstalls; the
+        # company's own language setting overrides it.
+        locale = (await self._client.connection(company_id)).locale
+        return locale or (await self.current_user(company_id)).locale
+
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:
         if not user_id.isdigit():
             raise NotFoundError(ResourceType.USER, user_id)

@@ -85,6 +85,7 @@ class ConnectionRow(SQLModel, table=True):
     updated_at: datetime | None = _column(_TIMESTAMP, nullable=True)
     failure_reason: str = Field(default="", max_length=500)
     time_zone: str = Field(default="", max_length=64)
+    locale: str = Field(default="", max_length=35)
     version: int = Field(default=1)
 
 

@@ -316,11 +316,11 @@ class RunInvoiceRule:
         """The failure, once, as a note on the deal (its timeline): a run that finds the note
         there already (posted just before a crash) only marks it."""
         try:
-            user = await self.crm.current_user(run.company_id)
-            language = language_of_locale(user.locale)
             async with self.uow_factory() as uow:
                 policy = (await settings_of(uow, run.company_id)).timeline
-            language = policy.language.value or language
+            language = policy.language.value or language_of_locale(
+                await self.crm.acting_locale(run.company_id)
+            )
             content = failure_note(run, rule, language)
             if content not in await self.crm.deal_notes(run.company_id, run.deal_id):
                 await self.crm.add_deal_note(run.company_id, run.deal_id, content)

@@ -243,6 +243,12 @@ class CrmGateway(Protocol):
 
     async def current_user(self, company_id: str) -> CrmUser: ...
 
+    async def acting_locale(self, company_id: str) -> str:
+        """The locale of the user the app acts as for the company (whose tokens its calls
+        use), as of that user's install; asked of Pipedrive for an install made before it
+        was kept."""
+        ...
+
     async def get_user(self, company_id: str, user_id: str) -> CrmUser:
         """One user of the company: name, admin or not, locale (NotFoundError if unknown)."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 import pytest
@@ -200,3 +200,20 @@ async def test_a_company_without_a_connection_is_not_connected(env: Env) -> None
         await env.gateway.get_deal("424242", "1")
 
     assert caught.value.reason == Reason.PIPEDRIVE_NOT_CONNECTED
+
+
+async def test_the_locale_kept_at_install_answers_without_asking_pipedrive(env: Env) -> None:
+    connection = await env.store.load(env.company_id, Vendor.PIPEDRIVE)
+    assert connection is not None
+    await env.store.save(replace(connection, locale="fr_FR"))
+
+    assert await env.gateway.acting_locale(env.company_id) == "fr_FR"
+    assert await env.handle.requests(USERS_ME) == []
+
+
+async def test_an_install_older_than_the_kept_locale_asks_pipedrive_once_a_call(env: Env) -> None:
+    me = await env.gateway.current_user(env.company_id)
+    await env.handle.admin("DELETE", "/requests")
+
+    assert await env.gateway.acting_locale(env.company_id) == me.locale
+    assert await statuses(env, USERS_ME) == [200]

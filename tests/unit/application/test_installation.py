@@ -159,6 +159,7 @@ async def test_install_stores_the_pipedrive_connection_of_the_company(world: Wor
         "Acme Demo GmbH",
     )
     assert (connection.connected_by, connection.connected_at) == (ADMIN.id, NOW)
+    assert connection.locale == ADMIN.locale == "en_US"  # the timeline's language, kept
     assert connection.tokens == TOKENS
     assert connection.status is ConnectionStatus.CONNECTED
 
