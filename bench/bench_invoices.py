@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -43,6 +45,38 @@ async def _webhooks(quickbooks_url: str, *, enabled: bool) -> None:
         session.put(f"{quickbooks_url}/_emulator/webhooks", json={"enabled": enabled}) as reply,
     ):
         reply.raise_for_status()
+
+
+async def _vendor_requests(ports: dict[str, Any], *, clear: bool = False) -> Counter[str]:
+    """The API calls each emulator received since its log was last cleared, by vendor, method
+    and path (ids folded); with ``clear``, clear the logs instead."""
+    calls: Counter[str] = Counter()
+    async with aiohttp.ClientSession() as session:
+        for vendor in ("quickbooks", "pipedrive"):
+            url = f"{ports[f'{vendor}_url']}/_emulator/requests"
+            async with session.request("DELETE" if clear else "GET", url) as reply:
+                reply.raise_for_status()
+                if clear:
+                    continue
+                for entry in (await reply.json())["requests"]:
+                    path = re.sub(r"/\d+(?=/|$)", "/{id}", entry["path"])
+                    calls[f"{vendor} {entry['method']} {path}"] += 1
+    return calls
+
+
+def _calls_figure(calls: Counter[str], mixed: Mix) -> Figure:
+    by_vendor: Counter[str] = Counter()
+    for key, n in calls.items():
+        by_vendor[key.split(" ", 1)[0]] += n
+    return Figure(
+        "Vendor API calls per write beside GetInvoice",
+        sum(calls.values()) / mixed.writes,
+        "calls",
+        note=f"QuickBooks {by_vendor['quickbooks'] / mixed.writes:.2f}, Pipedrive "
+        f"{by_vendor['pipedrive'] / mixed.writes:.2f} a write, over the {mixed.writes} writes "
+        f"of the mixed GetInvoice run and their background work; by call: "
+        + ", ".join(f"{key} {n}" for key, n in calls.most_common()),
+    )
 
 
 async def run(ports: dict[str, Any], token: str) -> list[Figure]:
@@ -138,12 +172,14 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
         lists_alone = await workload.mixed(
             workload.list_page, concurrency=CONCURRENCY, seconds=ALONE_SECONDS, name="l", writes=0
         )
+        await _vendor_requests(ports, clear=True)
         meter.start()
         gets = await workload.mixed(
             workload.get, concurrency=CONCURRENCY, seconds=READ_SECONDS, name="get"
         )
         get_settle = await settle(*pids)  # the writes' background work counted with them
         mixed_cpu = meter.stop()
+        vendor_calls = await _vendor_requests(ports)
         lists = await workload.mixed(
             workload.list_page, concurrency=CONCURRENCY, seconds=READ_SECONDS, name="list"
         )
@@ -168,6 +204,7 @@ async def run(ports: dict[str, Any], token: str) -> list[Figure]:
     cpu = cpu_figures(bare_cpu, bare_calls, alone_cpu, gets_alone.reads, mixed_cpu, gets)
     return [
         *cpu,
+        _calls_figure(vendor_calls, gets),
         Figure(
             "Seeding: invoices created through CreateInvoice",
             seed_seconds,

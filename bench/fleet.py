@@ -59,6 +59,7 @@ async def _connect(
             connected_by=str(pipedrive["user_id"]),
             connected_at=now,
             updated_at=now,
+            locale=await emulators.pipedrive_locale(pipedrive),  # as the install keeps it
         )
     )
     quickbooks = await emulators.admin("quickbooks", "POST", "tokens", realm_id=realm_id)

@@ -45,6 +45,12 @@ def service_settings(urls: dict[str, str]) -> AppSettings:
     )
 
 
+async def _relay(stream: asyncio.StreamReader) -> None:
+    while line := await stream.readline():
+        sys.stderr.buffer.write(line)
+        sys.stderr.flush()
+
+
 async def main() -> None:
     configure_logging("WARNING", "json")
     with tempfile.TemporaryDirectory(prefix="dealbooks-bench-") as tmp:
@@ -82,6 +88,9 @@ async def main() -> None:
         )
         assert worker_process.stdout is not None
         await worker_process.stdout.readline()  # ready
+        # Then its log (warnings and errors), relayed: a pipe nobody reads fills up and stops
+        # the worker at its next log line.
+        relay = asyncio.get_running_loop().create_task(_relay(worker_process.stdout))
         token_store = service.container.gateways.token_store()
         await emulators.connect(token_store)
         companies = int(os.environ.get("DEALBOOKS_BENCH_COMPANIES") or fleet.COMPANIES)
@@ -112,6 +121,7 @@ async def main() -> None:
         assert worker_process.stdin is not None
         worker_process.stdin.close()
         await worker_process.wait()
+        await relay
         await service.stop()
         assert emulator_process.stdin is not None
         emulator_process.stdin.close()
