@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from procrastinate import RetryStrategy
+from procrastinate import PsycopgConnector, RetryStrategy
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -45,3 +46,18 @@ async def test_a_failed_job_gives_way_to_the_job_queued_for_the_same_work_while_
     # gave way, and the second one did the work.
     assert statuses == {"1": "failed", "2": "succeeded"}
     assert ran == [1, 2]
+
+
+async def test_procrastinates_queries_run_outside_a_transaction(
+    pg_engine: AsyncEngine, database_url: str
+) -> None:
+    """Each of procrastinate's queries is one statement: no BEGIN/COMMIT around it."""
+    app = build_app(database_url)
+    await apply_schema(app, pg_engine)
+    async with app.open_async():
+        connector = app.connector
+        assert isinstance(connector, PsycopgConnector)
+        async with connector.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+            assert conn.autocommit
+            assert conn.info.transaction_status is TransactionStatus.IDLE

@@ -45,6 +45,8 @@ class SupersedingJobManager(JobManager):
 
 
 async def _autocommit(connection: psycopg.AsyncConnection[Any]) -> None:
+    # For the async pool only (the app is opened with open_async): a sync pool would not await
+    # it, and its connections would silently keep psycopg's transactions.
     await connection.set_autocommit(True)
 
 
