@@ -264,7 +264,13 @@ async def test_a_caller_gone_mid_batch_leaves_nothing_lost_or_made_twice(world: 
     request = bulk_request(world, DEMO_COMPANY, range(1, 91))
     async with grpc.aio.insecure_channel(f"127.0.0.1:{world.service.grpc.port}") as channel:
         call = world.stub(channel).BatchCreateInvoices(request, metadata=MD)
-        await asyncio.sleep(0.8)  # stored, the three batches sent, no answer yet
+        # Stored, the batches sent or about to be, no answer yet (each takes 1.5 s). Waited for
+        # rather than slept: on a busy machine storing 90 invoices can outlast a fixed pause.
+        stored_by = time.monotonic() + 30
+        while not (await stored_states(world, DEMO_COMPANY)).get("creating"):
+            assert time.monotonic() < stored_by, "the batch stored nothing"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
         call.cancel()
         left = await stored_states(world, DEMO_COMPANY)
         assert left.get("creating", 0) > 0, left  # gone mid-batch, not before or after
