@@ -20,6 +20,31 @@ _VERBS = {
 }
 
 
+# CloudEvents name the entity in lower case (``qbo.companyinfo.updated.v1``, reference §8.2);
+# the classic payload, CDC and our notice store use QuickBooks' own names. Those of entities we
+# act on or keep form data from; any other is only capitalized (nothing reads it).
+_ENTITY_NAMES = {
+    name.lower(): name
+    for name in (
+        "Invoice",
+        "Payment",
+        "Customer",
+        "Item",
+        "Term",
+        "Preferences",
+        "CompanyInfo",
+        "TaxAgency",
+        "TaxCode",
+        "TaxRate",
+        "Currency",
+        "CompanyCurrency",
+        "CreditMemo",
+        "SalesReceipt",
+        "Estimate",
+    )
+}
+
+
 class MalformedWebhookError(ValueError):
     """The body is not a QuickBooks webhook payload."""
 
@@ -66,7 +91,7 @@ def notices_from_payload(payload: Any) -> list[ChangeNotice]:
                 ChangeNotice(
                     key="e-" + hashlib.sha256(event_id.encode()).hexdigest()[:40],
                     realm_id=str(event.get("intuitaccountid", "")),
-                    entity=parts[1].capitalize(),
+                    entity=_ENTITY_NAMES.get(parts[1].lower(), parts[1].capitalize()),
                     entity_id=str(event.get("intuitentityid", "")),
                     operation=_VERBS.get(parts[2], parts[2].capitalize()),
                     occurred_at=parse_qbo_time(event.get("time")),

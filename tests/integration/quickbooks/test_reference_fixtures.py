@@ -13,6 +13,7 @@ from adapters.quickbooks.faults import (
     fault_from_xml,
 )
 from adapters.quickbooks.mappers import changes_from_cdc, invoice_from_qbo
+from adapters.quickbooks.webhook_payloads import notices_from_payload
 from adapters.vendor_http.client import loads
 from application.errors import (
     IntegrationNotConnectedError,
@@ -223,3 +224,38 @@ def test_request_ids_longer_than_qbo_allows_are_shortened_deterministically() ->
     assert len(derived) <= 50
     assert derived == qbo_request_id(long_id)
     assert derived != qbo_request_id(long_id + "x")
+
+
+def test_cloudevents_lower_case_entities_are_read_as_quickbooks_names_them() -> None:
+    """§8.2: ``type`` is ``qbo.<entity lower-case>.<verb>.v1``. The notice store, CDC and the
+    form data's freshness check use QuickBooks' names (CompanyInfo, not Companyinfo)."""
+    events = [
+        {
+            "specversion": "1.0",
+            "id": f"evt-{n}",
+            "source": "intuit.x",
+            "type": f"qbo.{entity}.{verb}.v1",
+            "time": "2026-03-01T10:00:00.123456789Z",
+            "intuitentityid": str(n),
+            "intuitaccountid": "310687",
+        }
+        for n, (entity, verb) in enumerate(
+            [
+                ("companyinfo", "updated"),
+                ("companycurrency", "created"),
+                ("taxagency", "created"),
+                ("preferences", "updated"),
+                ("invoice", "voided"),
+                ("employee", "created"),
+            ]
+        )
+    ]
+    notices = notices_from_payload(events)
+    assert [(n.entity, n.operation) for n in notices] == [
+        ("CompanyInfo", "Update"),
+        ("CompanyCurrency", "Create"),
+        ("TaxAgency", "Create"),
+        ("Preferences", "Update"),
+        ("Invoice", "Void"),
+        ("Employee", "Create"),  # none of ours: nothing reads it
+    ]
