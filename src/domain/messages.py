@@ -116,6 +116,11 @@ class MessageCode(StrEnum):
         "The tax code {code} charges {rate} %, and QuickBooks applies the code: the line's "
         "{value} % becomes {rate} %.",
     )
+    NO_SALES_TAX_IN_QUICKBOOKS = (
+        "NO_SALES_TAX_IN_QUICKBOOKS",
+        "This QuickBooks company has no sales tax set up, so QuickBooks charges none: the "
+        "line's {value} % becomes 0 %.",
+    )
     SALES_TAX_CODE_REQUIRED = (
         "SALES_TAX_CODE_REQUIRED",
         "Choose the sales tax rate QuickBooks applies to the taxable lines.",

@@ -91,8 +91,12 @@ async def test_prepare_returns_the_draft_with_totals_and_warnings(
     draft = reply.draft
     assert draft.invoice.customer.display_name == "Acme Corp"
     assert draft.invoice.lines[0].amount.amount == "109.78"
-    assert draft.invoice.totals.total == invoice_pb2.Money(currency_code="USD", amount="2259.78")
-    assert [w.code for w in draft.warnings] == [MessageCode.NO_MATCHING_ITEM]
+    # No sales tax set up in this US company: the deal's 10 % on "Design" is not charged.
+    assert draft.invoice.totals.total == invoice_pb2.Money(currency_code="USD", amount="2059.78")
+    assert [w.code for w in draft.warnings] == [
+        MessageCode.NO_MATCHING_ITEM,
+        MessageCode.NO_SALES_TAX_IN_QUICKBOOKS,
+    ]
     assert dict(draft.warnings[0].params) == {"name": "Design"}
     assert draft.warnings[0].message.startswith("No QuickBooks item is named 'Design'")
 

@@ -161,8 +161,9 @@ def taxed_by_sales_tax_code(
 ) -> tuple[tuple[InvoiceLine, ...], list[DraftWarning]]:
     """A US company without automated sales tax: a taxable line (TAX, or no code and a rate
     of its own) pays the sales tax code's rate, on top of its price as US prices are; any
-    other line is non-taxable (NON). With no code chosen a taxable line keeps its rate (see
-    :func:`sales_tax_problems`). A warning for each line whose own rate is not charged."""
+    other line is non-taxable (NON). With no code chosen among the company's a taxable line
+    keeps its rate (see :func:`sales_tax_problems`); a company with no sales tax set up charges
+    it nothing. A warning for each line whose own rate is not charged."""
     code = sales_tax_code(options, code_id)
     taxed: list[InvoiceLine] = []
     warnings: list[DraftWarning] = []
@@ -173,13 +174,24 @@ def taxed_by_sales_tax_code(
         had_rate = line.tax_method is not TaxMethod.NONE and line.tax_rate != 0
         said = line.tax_code_ref if line.tax_code_ref in (US_TAXABLE, US_NON_TAXABLE) else None
         taxable = said == US_TAXABLE or (said is None and had_rate)
-        if taxable and code is None:
+        if taxable and code is None and options.sales_tax_codes:
             taxed.append(dataclasses.replace(line, tax_code_ref=US_TAXABLE))
             continue
         name, rate = "Non-taxable", Decimal(0)
         if taxable and code is not None:
             name, rate = code.name, code.rate_on(issue_date) or Decimal(0)
-        if had_rate and line.tax_rate != rate:
+        if had_rate and taxable and code is None:
+            # No sales tax code to send (the company has none): there is no agency to owe the
+            # tax to, and QuickBooks records none. [U] the reference does not say what it does
+            # with a TotalTax and no TxnTaxCodeRef; the emulator records no tax, as we expect.
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.NO_SALES_TAX_IN_QUICKBOOKS,
+                    f"lines[{index}].tax_rate",
+                    value=format(line.tax_rate.normalize(), "f"),
+                )
+            )
+        elif had_rate and line.tax_rate != rate:
             warnings.append(
                 DraftWarning.of(
                     MessageCode.TAX_RATE_DIFFERS_FROM_CODE,

@@ -5,10 +5,12 @@ the invoice's tax and total are QuickBooks'."""
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import pytest
 
 from application.commands import LineInput
+from application.ports.accounting import TaxCodeOption
 from domain.errors import InvalidValueError
 from domain.invoice_line import TaxMethod
 from domain.messages import MessageCode
@@ -77,7 +79,10 @@ async def test_a_rate_of_ours_is_refused_not_sent(world: World) -> None:
 
 async def test_without_automated_sales_tax_a_us_invoice_keeps_its_own_tax(world: World) -> None:
     world.qbo.preferences = dataclasses.replace(world.qbo.preferences, automated_sales_tax=False)
-    view = await world.create.execute(create_command(lines=(_line(rate="10", method="exclusive"),)))
+    world.qbo.sales_tax_codes = (TaxCodeOption("3", "Ten", rate_percent=Decimal("10")),)
+    view = await world.create.execute(
+        create_command(lines=(_line(rate="10", method="exclusive"),), sales_tax_code_id="3")
+    )
 
     assert not view.tax_by_quickbooks
     assert view.totals.tax == Money.of("10", "USD")

@@ -103,8 +103,9 @@ async def test_the_draft_shows_quickbooks_rate_and_the_home_currency_total(world
     draft = await world.prepare.execute(deal_ref(deal_id="43"))
 
     assert draft.exchange_rate == Decimal("1.0850")
-    assert draft.totals.total == Money.of("2259.78", "EUR")
-    assert draft.home_total == Money.of("2451.86", "USD")  # 2451.8613, to the cent
+    # No sales tax set up in this US company: the deal's 10 % on "Design" is not charged.
+    assert draft.totals.total == Money.of("2059.78", "EUR")
+    assert draft.home_total == Money.of("2234.86", "USD")  # 2234.8613, to the cent
 
 
 async def test_the_rate_is_sent_only_when_the_user_sets_one(world: World) -> None:

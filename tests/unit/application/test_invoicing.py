@@ -60,11 +60,13 @@ async def test_the_draft_is_prefilled_from_the_deal_and_the_mapping(world: World
     assert draft.lines[0].total("USD") == Money.of("109.78", "USD")
     assert draft.lines[0].item_ref == "1"  # matched by name
     assert draft.lines[2].is_discount
-    # 109.78 + 2000 + 10 % tax on 2000 - 50 discount
-    assert draft.totals.total == Money.of("2259.78", "USD")
+    # 109.78 + 2000 - 50 discount: "Design" has 10 % tax in the deal, but this US company has
+    # no sales tax set up in QuickBooks, which charges none; the draft says so.
+    assert draft.totals.total == Money.of("2059.78", "USD")
     # "Design" matches no QuickBooks item and no default item is set: say so before Create.
     assert [(w.code, w.field) for w in draft.warnings] == [
-        (MessageCode.NO_MATCHING_ITEM, "lines[1].item_id")
+        (MessageCode.NO_MATCHING_ITEM, "lines[1].item_id"),
+        (MessageCode.NO_SALES_TAX_IN_QUICKBOOKS, "lines[1].tax_rate"),
     ]
 
 

@@ -120,3 +120,36 @@ async def test_without_a_default_the_draft_asks_for_a_sales_tax_code(world: Worl
     assert draft.sales_tax_code_id is None
     said = {(w.code, w.field) for w in draft.warnings}
     assert (MessageCode.SALES_TAX_CODE_REQUIRED, "sales_tax_code_id") in said
+
+
+async def test_without_sales_tax_set_up_a_taxed_line_is_refused_rather_than_charged_otherwise(
+    world: World,
+) -> None:
+    world.qbo.sales_tax_codes = ()  # no sales tax set up in QuickBooks: nothing is charged
+    with pytest.raises(InvalidValueError) as refused:
+        await world.create.execute(_command(_line("TAX", "8", "exclusive"), sales_tax_code=""))
+
+    [violation] = refused.value.violations
+    assert (violation.field, violation.code) == (
+        "invoice.lines[0].tax_rate",
+        MessageCode.NO_SALES_TAX_IN_QUICKBOOKS,
+    )
+    assert violation.params == {"value": "8"}
+    assert world.qbo.invoices == {}
+
+
+async def test_without_sales_tax_set_up_the_draft_shows_no_tax_and_says_why(world: World) -> None:
+    world.qbo.sales_tax_codes = ()
+
+    draft = await world.prepare.execute(deal_ref())
+
+    design = [line for line in draft.lines if not line.is_discount][1]  # 10 % in the deal
+    assert (design.tax_rate, design.tax_method) == (Decimal(0), TaxMethod.NONE)
+    said = {(w.code, w.field) for w in draft.warnings}
+    assert (MessageCode.NO_SALES_TAX_IN_QUICKBOOKS, "lines[1].tax_rate") in said
+    assert MessageCode.SALES_TAX_CODE_REQUIRED not in {code for code, _ in said}
+    # As the draft shows it, it is created, and QuickBooks records what the preview showed.
+    view = await world.create.execute(_command(_line("TAX"), sales_tax_code=""))
+    assert view.totals.tax == Money.of("0", "USD")
+    (sent,) = world.qbo.invoices.values()
+    assert sent.total == view.totals.total == Money.of("100", "USD")
