@@ -526,3 +526,42 @@ async def test_a_backdated_uk_invoice_pays_the_vat_rate_of_its_date(
     assert {Decimal(str(t["TaxLineDetail"]["TaxPercent"])) for t in detail["TaxLine"]} == {  # type: ignore[index]
         Decimal(15)
     }
+
+
+async def test_one_request_id_on_two_sends_sends_each_invoice(
+    world: tuple[Service, Emulators],
+) -> None:
+    """QuickBooks replays a request id's first answer across the whole QuickBooks company: the
+    caller's id reused on another invoice (or another address) must still send that one."""
+    service, emulators = world
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        draft = await draft_of(invoices)
+        customer = customer_pb2.Customer(display_name="Initech Inc.", email="peter@initech.test")
+        first = await create_from(invoices, draft, "send-a", customer)
+        second = await create_from(invoices, draft, "send-b", customer)
+
+        async def send(invoice: invoice_pb2.Invoice, to: str = "") -> None:
+            await invoices.SendInvoice(
+                invoice_service_pb2.SendInvoiceRequest(
+                    name=invoice.name, request_id="send-1", to=to
+                ),
+                metadata=MD,
+            )
+
+        await send(first)
+        await send(second)
+        await send(second, to="billing@initech.test")
+        await send(second, to="billing@initech.test")  # a retry: sent once
+        for invoice in (first, second):
+            in_qbo = await qbo_invoice(emulators, invoice.quickbooks_invoice_id)
+            assert in_qbo["EmailStatus"] == "EmailSent", invoice.name
+        outbox = await emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/emails")
+        assert sorted((e["invoice_id"], e["to"]) for e in outbox["emails"]) == sorted(
+            [
+                (first.quickbooks_invoice_id, "peter@initech.test"),
+                (second.quickbooks_invoice_id, "peter@initech.test"),
+                (second.quickbooks_invoice_id, "billing@initech.test"),
+            ]
+        )

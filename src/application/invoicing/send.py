@@ -28,12 +28,15 @@ class SendInvoice(InvoiceAction):
         if not recipient:
             raise InvalidValueError.of("to", MessageCode.NO_RECIPIENT)
         assert invoice.quickbooks_id is not None
-        stamp = self.clock.now().strftime("%Y%m%d%H%M%S")
+        # QuickBooks remembers a request id across the whole QuickBooks company and replays
+        # its first answer: the caller's id names this invoice's send to this recipient only
+        # (the same id for another invoice or address is another send, not a replay of one).
+        asked = validate_request_id(cmd.request_id) or self.clock.now().strftime("%Y%m%d%H%M%S")
         facts = await self.accounting.send_invoice(
             ref.company_id,
             invoice.quickbooks_id,
             to=to or None,
-            request_id=validate_request_id(cmd.request_id) or f"send-{invoice.id}-{stamp}",
+            request_id=f"send-{invoice.id}-{to}-{asked}",
         )
 
         def change(current: Invoice, now: datetime) -> None:
