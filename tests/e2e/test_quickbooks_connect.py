@@ -194,6 +194,31 @@ async def explained(gateway: Gateway, answer: aiohttp.ClientResponse, outcome: s
     return page.status
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"garbage"),  # no boundary
+        ("multipart/form-data; boundary=x", b"--x\r\nbroken"),
+        ("application/x-www-form-urlencoded; charset=bogus", b"a=%ff"),
+    ],
+)
+async def test_a_disconnect_form_no_browser_sends_is_refused_not_a_server_error(
+    gateway: Gateway, content_type: str, body: bytes
+) -> None:
+    async def post(**headers: str) -> aiohttp.ClientResponse:
+        return await gateway.emulator.session.post(
+            gateway.base_url + "/oauth/quickbooks/disconnect",
+            data=body,
+            headers={"Content-Type": content_type, **headers},
+            allow_redirects=False,
+        )
+
+    anonymous = await post()  # signing in comes first: the body is not even read
+    assert await explained(gateway, anonymous, "sign_in") == 401
+    signed_in = await post(**{"X-Test-User": "admin-1"})
+    assert signed_in.status == 400
+
+
 async def test_starting_needs_a_signed_in_admin(gateway: Gateway) -> None:
     anonymous = await gateway.get(f"/oauth/quickbooks/start?company_id={COMPANY}")
     assert await explained(gateway, anonymous, "sign_in") == 401

@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from cachetools import TTLCache
 
 from application.auth import Principal
@@ -208,8 +209,11 @@ def add_quickbooks_routes(
 
     async def handle_quickbooks_disconnect(request: web.Request) -> web.StreamResponse:
         try:
-            form = await request.post()
-            principal = await authenticate_ui(request)
+            principal = await authenticate_ui(request)  # before reading anything sent
+            try:
+                form = await request.post()
+            except (ValueError, LookupError, HttpProcessingError):  # no browser form sends it
+                raise web.HTTPBadRequest(text="The form could not be read.") from None
             company_id = _company_of(request, principal, form)
             await disconnect.execute(principal, company_id)
         except (ApplicationError, DomainError) as exc:
