@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import Api
+import pytest
+
+from conftest import Api, Limits, make_config
 
 
 async def freeze(api: Api, when: str) -> None:
@@ -69,3 +71,44 @@ async def test_payment_shows_up_with_the_updated_invoice(us: Api):
     assert names == ["Payment", "Invoice"]
     invoice_block = body["CDCResponse"][0]["QueryResponse"][1]["Invoice"]
     assert invoice_block[0]["Balance"] == 0
+
+
+SMALL_CAP = make_config(
+    limits=Limits(requests_per_second=1000, requests_per_minute=10000, cdc_max_objects=3)
+)
+
+
+def groups(body: dict) -> list[tuple[str, list[str]]]:
+    """(entity, [Id or "deleted Id"]) per group, in the order answered."""
+    return [
+        (name, [("deleted " if o.get("status") == "Deleted" else "") + o["Id"] for o in objects])
+        for block in body["CDCResponse"][0]["QueryResponse"]
+        for name, objects in block.items()
+        if name not in ("startPosition", "maxResults")
+    ]
+
+
+@pytest.mark.parametrize("config", [SMALL_CAP])
+async def test_cdc_cuts_the_groups_in_the_order_asked_at_the_cap(us: Api):
+    """§4.9: at most ``cdc_max_objects`` objects, no paging; grouped by type in the order asked,
+    each group by LastUpdatedTime with its deleted objects after the changed ones."""
+    await freeze(us, "2026-03-01T12:00:00Z")
+    first = await us.create_invoice()
+    await freeze(us, "2026-03-01T12:01:00Z")
+    gone = await us.create_invoice()
+    await freeze(us, "2026-03-01T12:02:00Z")
+    paid = await us.create_invoice()
+    await freeze(us, "2026-03-01T12:03:00Z")
+    await us.post("invoice", {"Id": gone["Id"], "SyncToken": "0"}, operation="delete")
+    await freeze(us, "2026-03-01T12:04:00Z")
+    await us.client.post(
+        f"/_emulator/companies/{us.realm}/payments", json={"invoice_id": paid["Id"]}
+    )
+    since = "2026-03-01T11:59:00Z"
+
+    _, body = await us.get("cdc", entities="Invoice,Payment", changedSince=since)
+    assert groups(body) == [("Invoice", [first["Id"], paid["Id"], f"deleted {gone['Id']}"])]
+
+    _, body = await us.get("cdc", entities="Payment,Invoice", changedSince=since)
+    assert [(name, len(ids)) for name, ids in groups(body)] == [("Payment", 1), ("Invoice", 2)]
+    assert groups(body)[1] == ("Invoice", [first["Id"], paid["Id"]])  # the deletion cut off
