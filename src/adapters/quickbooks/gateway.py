@@ -21,6 +21,7 @@ from adapters.quickbooks.faults import (
     fault_from_json,
 )
 from adapters.quickbooks.mappers import (
+    cdc_cuts,
     changes_from_cdc,
     customer_fields_to_qbo,
     customer_from_qbo,
@@ -28,6 +29,7 @@ from adapters.quickbooks.mappers import (
     invoice_from_qbo,
     invoice_to_qbo,
     needs_home_currency,
+    parse_qbo_time,
     ref,
 )
 from adapters.quickbooks.reference_data import invoice_options_from_qbo
@@ -62,6 +64,13 @@ OPTIONS_TTL: Final = timedelta(days=1)
 QUERY_CHUNK: Final = 1000  # MAXRESULTS may not exceed 1000 (reference §4.7)
 #: CDC looks back at most 30 days (reference §4.9); stay a day inside it, as Nango does.
 CDC_MAX_LOOKBACK: Final = timedelta(days=29)
+#: What the catch-up asks CDC for (the Invoice group first: its deletions matter).
+CDC_ENTITIES: Final = ("Invoice", "Payment")
+#: One CDC response holds at most 1,000 objects, and CDC has no paging (reference §4.9).
+CDC_MAX_OBJECTS: Final = 1000
+#: CDC calls one ``changes_since`` makes at most: 10,000 objects or so. A busier window's rest
+#: is read by the next catch-up, from where this one stopped.
+CDC_MAX_CALLS: Final = 10
 NAME_SUFFIX_TRIES: Final = 20
 STALE_OBJECT: Final = "5010"
 DUPLICATE_NAME: Final = "6240"
@@ -81,8 +90,10 @@ class QuickBooksAccountingGateway:
         notices: NoticeStore,
         *,
         app_base: str,  # the accountant UI, for "Open in QuickBooks"
+        cdc_max_objects: int = CDC_MAX_OBJECTS,  # QuickBooks' cap (lower in tests)
     ) -> None:
         self.client = client
+        self._cdc_max_objects = cdc_max_objects
         self._clock = clock
         self._notices = notices
         self._app_base = app_base
@@ -474,19 +485,92 @@ class QuickBooksAccountingGateway:
         now = self._clock.now()
         earliest = now - CDC_MAX_LOOKBACK
         clamped = since < earliest
-        start = max(since, earliest).astimezone(UTC)
-        body = await self.client.get(
-            company_id,
-            "cdc",
-            entities="Invoice,Payment",
-            changedSince=start.isoformat(timespec="seconds"),
-        )
+        # Whole seconds: what changedSince says, and LastUpdatedTime's precision.
+        start = max(since, earliest).astimezone(UTC).replace(microsecond=0)
+        reads, as_of, all_deletions_listed = await self._cdc_reads(company_id, start)
         home = (
             (await self.invoice_options(company_id)).preferences.home_currency
-            if needs_home_currency(body)
+            if any(needs_home_currency(body) for body, _ in reads)
             else "USD"
         )
-        changes = changes_from_cdc(body, now, home)
+        facts: dict[str, AccountingInvoice | None] = {}
+        touched: set[str] = set()
+        for body, read_at in reads:  # in the order read: a later read's facts are newer
+            part = changes_from_cdc(body, read_at, home)
+            facts |= {i.id: i for i in part.invoices} | dict.fromkeys(part.deleted_invoice_ids)
+            touched.update(part.payment_invoice_ids)
+        changes = AccountingChanges(
+            invoices=tuple(i for i in facts.values() if i is not None),
+            deleted_invoice_ids=tuple(i for i, fact in facts.items() if fact is None),
+            payment_invoice_ids=tuple(sorted(touched)),
+            as_of=as_of,
+            all_deletions_listed=all_deletions_listed,
+        )
         if clamped:
             changes.extra["window_clamped_to"] = start.isoformat()
         return changes
+
+    async def _cdc_reads(
+        self, company_id: str, start: datetime
+    ) -> tuple[list[tuple[Any, datetime]], datetime, bool]:
+        """CDC responses (each with when it was read) holding every change since ``start``, until
+        when they are complete, and whether they list every invoice deleted since ``start``.
+
+        One call when the answer is under CDC's cap, as almost every one is. At the cap the
+        answer is cut, with no paging (reference §4.9, §13.20): each entity it did not finish is
+        read again, on its own, from the time it was cut at, until each answer is under the cap.
+        The objects of that second come again, harmlessly: facts already applied change nothing.
+        The changes are complete until the earliest time an entity's were: the first call's time
+        when it finished an entity, never a later one, so that what changed during the reads is
+        read again by the next catch-up, not skipped. An entity that cannot get further (a cap's
+        worth of objects in one second), or the bound of calls, leaves them complete only until
+        where that entity stopped. [U] changedSince includes its own second: the emulator's
+        reading, and the one a watermark at QuickBooks' time has always relied on.
+        """
+        pending = dict.fromkeys(CDC_ENTITIES, start)  # entity -> still to read from
+        complete_until: dict[str, datetime] = {}
+        reads: list[tuple[Any, datetime]] = []
+        all_deletions_listed = True
+        while pending and len(reads) < CDC_MAX_CALLS:
+            since = min(pending.values())
+            entities = [e for e in CDC_ENTITIES if pending.get(e) == since]
+            asked_at = self._clock.now()
+            body = await self.client.get(
+                company_id,
+                "cdc",
+                entities=",".join(entities),
+                changedSince=since.astimezone(UTC).isoformat(timespec="seconds"),
+            )
+            server_time = parse_qbo_time(body.get("time"))
+            read_at = min(asked_at, server_time) if server_time else asked_at
+            reads.append((body, read_at))
+            cuts = cdc_cuts(body, entities, since, self._cdc_max_objects)
+            for entity in entities:
+                del pending[entity]
+                cut = cuts.get(entity)
+                if cut is None:
+                    complete_until[entity] = read_at
+                    continue
+                # A deleted payment says nothing we use (the invoices it paid change instead,
+                # reference §5): only deleted invoices must all be listed.
+                if cut.deletions_skipped and entity == "Invoice":
+                    all_deletions_listed = False
+                if not cut.stalled:
+                    pending[entity] = cut.resume_from
+                else:
+                    complete_until[entity] = since
+                    log.warning(
+                        "quickbooks.cdc_stalled",
+                        company_id=company_id,
+                        entity=entity,
+                        since=since.isoformat(),
+                    )
+        if pending:
+            log.warning(
+                "quickbooks.cdc_calls_exhausted",
+                company_id=company_id,
+                calls=len(reads),
+                entities=sorted(pending),
+            )
+            complete_until |= pending
+        return reads, min(complete_until.values()), all_deletions_listed

@@ -7,6 +7,7 @@ Intuit's doc samples (``SALES_ITEM_LINE_DETAIL``, ``NOT_SET``) are accepted (ref
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any, Final
@@ -224,6 +225,55 @@ def changes_from_cdc(
         payment_invoice_ids=tuple(sorted(touched)),
         as_of=min(as_of, server_time) if server_time else as_of,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CdcCut:
+    """Where a CDC response at the cap stopped for one entity: its changes from ``resume_from``
+    on are still to read. ``deletions_skipped``: the cut fell among the changed objects, so
+    none of the entity's deleted objects since the read's start were listed (they come last).
+    ``stalled``: a cap's worth of its objects share the read's start, so no read gets further."""
+
+    resume_from: datetime
+    deletions_skipped: bool = False
+    stalled: bool = False
+
+
+def cdc_cuts(
+    body: Mapping[str, Any], entities: Sequence[str], since: datetime, cap: int
+) -> dict[str, CdcCut]:
+    """The entities whose changes since ``since`` a CDC response may not hold in full, and
+    where to read each again.
+
+    CDC answers at most ``cap`` objects, with no paging; they are grouped by entity, each
+    group in LastUpdatedTime order with its deleted objects after its changed ones (reference
+    §4.9). A response under the cap is complete. At the cap, the last group holds its entity's
+    changes up to its last object's time, and an entity asked for without a group may not have
+    been reached. [U] that the cap cuts the groups as one sequence, so that the groups before
+    the last one are complete: Intuit says only "grouped by type" and "a maximum of 1,000
+    objects"; the emulator cuts them so.
+    """
+    groups = [
+        (name, objects)
+        for block in _cdc_blocks(body)
+        for name in entities
+        if isinstance(objects := block.get(name), list) and objects
+    ]
+    if not groups or sum(len(objects) for _, objects in groups) < cap:
+        return {}
+    reached = {name for name, _ in groups}
+    # Not reached: read again from the same time, without the groups before it.
+    cuts = {name: CdcCut(since) for name in entities if name not in reached}
+    name, objects = groups[-1]
+    last = objects[-1] if isinstance(objects[-1], Mapping) else {}
+    updated = parse_qbo_time((last.get("MetaData") or {}).get("LastUpdatedTime"))
+    stalled = updated is None or updated <= since
+    cuts[name] = CdcCut(
+        since if stalled or updated is None else updated,
+        deletions_skipped=not _is_deleted(last),
+        stalled=stalled,
+    )
+    return cuts
 
 
 # -- domain -> JSON ----------------------------------------------------------------------------

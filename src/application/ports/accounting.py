@@ -144,13 +144,19 @@ class InvoiceOptions:
 
 @dataclass(frozen=True, slots=True)
 class AccountingChanges:
-    """Invoices and payments changed since a time (CDC). Deleted invoices are listed by id."""
+    """Invoices and payments changed since a time (CDC). Deleted invoices are listed by id.
+
+    ``as_of``: until when the changes are complete, where the next read starts (short of now
+    when QuickBooks could not answer them all). ``all_deletions_listed`` is False when the
+    invoices deleted in the window could not all be listed (QuickBooks lists them after the
+    changed ones, past its cap): the caller finds those it holds by reading them."""
 
     invoices: tuple[AccountingInvoice, ...]
     deleted_invoice_ids: tuple[str, ...]
     payment_invoice_ids: tuple[str, ...]  # invoices touched by the payments that changed
     as_of: datetime
     extra: dict[str, str] = field(default_factory=dict)
+    all_deletions_listed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +275,10 @@ class AccountingGateway(Protocol):
         """The "Open in QuickBooks" deep link (sandbox or production)."""
         ...
 
-    async def changes_since(self, company_id: str, since: datetime) -> AccountingChanges: ...
+    async def changes_since(self, company_id: str, since: datetime) -> AccountingChanges:
+        """Every invoice and payment change since ``since``, however many (up to a bound of
+        reads, past which ``as_of`` says how far they go)."""
+        ...
 
     async def check_connection(self, company_id: str) -> None:
         """One small authenticated read that proves the stored connection still works. A refused

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
 from adapters.in_memory.notices import InMemoryNoticeStore
 from adapters.quickbooks.client import COOL_OFF_SECONDS, QUICKBOOKS, QuickBooksClient
-from adapters.quickbooks.gateway import QuickBooksAccountingGateway
+from adapters.quickbooks.gateway import CDC_MAX_OBJECTS, QuickBooksAccountingGateway
 from adapters.quickbooks.metering import MeteredReadCounter
 from adapters.quickbooks.oauth import QuickBooksEndpoints, QuickBooksOAuth
 from adapters.system_clock import SystemClock
@@ -153,6 +153,7 @@ def make_gateway(
     notices: NoticeStore | None = None,
     clock: Clock | None = None,
     budget: ReadBudget | None = None,
+    cdc_max_objects: int = CDC_MAX_OBJECTS,
 ) -> QuickBooksAccountingGateway:
     """The real adapter, wired as the composition root wires it, with fast retries."""
     session = session or emulator.session
@@ -170,7 +171,11 @@ def make_gateway(
     http = VendorHttp(session, tokens, limiter or InMemoryRateLimiter(), clock, rules)
     client = QuickBooksClient(http, endpoints.api_base, count_metered_read, budget)
     return QuickBooksAccountingGateway(
-        client, clock, notices or InMemoryNoticeStore(), app_base=endpoints.app_base
+        client,
+        clock,
+        notices or InMemoryNoticeStore(),
+        app_base=endpoints.app_base,
+        cdc_max_objects=cdc_max_objects,
     )
 
 
