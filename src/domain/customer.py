@@ -33,6 +33,32 @@ def _normalized(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip().casefold()
 
 
+# QuickBooks does not give a tax registration number back: PrimaryTaxIdentifier "is masked in
+# responses, exposing only last five characters" ("XXXXXX56789"), and the difference is not a
+# change to sync (reference §6 [C], §13.13). So a masked value is the same as ours when the last
+# five characters match, and it is never offered as a value nor sent back. [U] The reference's
+# samples show six X's; whether their number follows the length is not documented, so any run
+# of X's before exactly five characters counts as a mask.
+_MASKED_TAX_ID = re.compile(r"X+(.{5})", re.DOTALL)
+
+
+def _masked_tail(tax_id: str) -> str | None:
+    """The five characters a masked tax id shows, or None when ``tax_id`` is not masked."""
+    masked = _MASKED_TAX_ID.fullmatch(tax_id)
+    return masked.group(1) if masked else None
+
+
+def _same_tax_id(ours: str, theirs: str | None) -> bool:
+    if _masked_tail(ours) is not None:
+        return True  # ours is only a mask: nothing known to copy
+    if theirs is None:
+        return False
+    tail = _masked_tail(theirs)
+    if tail is not None:
+        return ours[-5:].casefold() == tail.casefold()
+    return _normalized(ours) == _normalized(theirs)
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """A postal address, as parts or as one ``formatted`` string (either or both may be set)."""
@@ -134,6 +160,12 @@ class Customer:
         object.__setattr__(customer, "quickbooks_id", quickbooks_id)
         return customer
 
+    def known_tax_id(self) -> str | None:
+        """The tax id, or None when it is one QuickBooks masked (its value is unknown)."""
+        if self.tax_id is None or _masked_tail(self.tax_id) is not None:
+            return None
+        return self.tax_id
+
     def is_linked(self) -> bool:
         """True once the customer is linked to a QuickBooks customer."""
         return self.quickbooks_id is not None
@@ -154,6 +186,8 @@ class Customer:
         QuickBooks when asked.
 
         A detail this customer does not have is never reported, so copying never erases one.
+        A masked tax id (see ``_MASKED_TAX_ID``) matches ours by its last five characters, and
+        one of ours is never reported.
         """
         changed: set[str] = set()
         if _normalized(self.display_name) != _normalized(other.display_name):
@@ -166,8 +200,6 @@ class Customer:
             other.billing_address
         ):
             changed.add("billing_address")
-        if self.tax_id is not None and (
-            other.tax_id is None or _normalized(self.tax_id) != _normalized(other.tax_id)
-        ):
+        if self.tax_id is not None and not _same_tax_id(self.tax_id, other.tax_id):
             changed.add("tax_id")
         return frozenset(changed)

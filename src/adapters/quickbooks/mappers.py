@@ -164,7 +164,8 @@ def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
     email = obj.get("PrimaryEmailAddr")
     address = email.get("Address") if isinstance(email, Mapping) else None
     customer_id = str(obj["Id"])
-    # PrimaryTaxIdentifier comes back masked to its last five characters (reference §6).
+    # PrimaryTaxIdentifier comes back masked to its last five characters (reference §6): kept
+    # as QuickBooks shows it, for Customer.differences to compare; known_tax_id() is None then.
     tax_id = obj.get("ResaleNum") or obj.get("PrimaryTaxIdentifier") or None
     name = str(obj.get("DisplayName") or obj.get("FullyQualifiedName") or customer_id)
     return AccountingCustomer(
@@ -477,14 +478,15 @@ def customer_fields_to_qbo(
         out["PrimaryEmailAddr"] = {"Address": details.email}
     if "billing_address" in wanted and details.billing_address is not None:
         out["BillAddr"] = _address_to_qbo(details.billing_address)
-    if "tax_id" in wanted and details.tax_id:
+    tax_id = details.known_tax_id()  # a masked one read from QuickBooks is never sent back
+    if "tax_id" in wanted and tax_id:
         # No generic VAT id field on a US customer; ResaleNum is plain text there (§6), 16
         # characters at most: the use cases refuse a longer one, it is never cut here.
         # Elsewhere PrimaryTaxIdentifier is the tax registration number.
         if is_us:
-            out["ResaleNum"] = details.tax_id
+            out["ResaleNum"] = tax_id
         else:
-            out["PrimaryTaxIdentifier"] = details.tax_id
+            out["PrimaryTaxIdentifier"] = tax_id
     return out
 
 

@@ -387,7 +387,7 @@ def _draft_customer(name: str, mapped: Any, linked: AccountingCustomer | None) -
             display_name=base.display_name,
             email=mapped.email or base.email,
             billing_address=mapped.address or base.billing_address,
-            tax_id=mapped.tax_id or base.tax_id,
+            tax_id=mapped.tax_id or base.known_tax_id(),  # never QuickBooks' mask
             quickbooks_id=linked.id,
         )
     return Customer(

@@ -102,7 +102,10 @@ def customer_to_proto(customer: Customer) -> customer_pb2.Customer:
 
 
 def accounting_customer_to_proto(found: AccountingCustomer) -> customer_pb2.Customer:
-    return customer_to_proto(found.customer.with_quickbooks_id(found.id))
+    customer = customer_to_proto(found.customer.with_quickbooks_id(found.id))
+    # A tax id QuickBooks masked is not offered: the form copies it into the invoice's customer.
+    customer.tax_id = found.customer.known_tax_id() or ""
+    return customer
 
 
 def line_to_proto(line: InvoiceLine, amount: Money) -> invoice_pb2.LineItem:

@@ -77,3 +77,46 @@ async def test_the_draft_says_so_before_create(world: World) -> None:
     assert [
         (w.code, w.field, dict(w.params)) for w in draft.warnings if w.field == "customer.tax_id"
     ] == [(MessageCode.TOO_LONG_FOR_QUICKBOOKS, "customer.tax_id", {"max": "16", "length": "19"})]
+
+
+# Outside the US QuickBooks reads the tax id back masked to its last five characters
+# (reference §6, §13.13).
+MASKED = "XXXXXX56789"
+
+
+def _masked_in_quickbooks(world: World, customer_id: str) -> None:
+    linked = world.qbo.customers[customer_id]
+    world.qbo.customers[customer_id] = dataclasses.replace(
+        linked, customer=dataclasses.replace(linked.customer, tax_id=MASKED)
+    )
+
+
+async def test_a_tax_id_quickbooks_shows_masked_is_not_prefilled(world: World) -> None:
+    first = await world.create.execute(create_command())  # links the deal's organization
+    _masked_in_quickbooks(world, first.customer.quickbooks_id or "")
+
+    draft = await world.prepare.execute(deal_ref())
+
+    assert draft.customer.quickbooks_id == first.customer.quickbooks_id
+    assert draft.customer.tax_id is None
+
+
+async def test_a_linked_customer_whose_masked_tax_id_ends_as_ours_is_not_updated(
+    world: World,
+) -> None:
+    first = await world.create.execute(create_command())
+    customer_id = first.customer.quickbooks_id or ""
+    _masked_in_quickbooks(world, customer_id)
+    data = _with_tax_id("GB123456789")
+    data = dataclasses.replace(
+        data,
+        customer=dataclasses.replace(data.customer, quickbooks_customer_id=customer_id),
+        update_customer_details=True,
+    )
+    world.qbo.calls.clear()
+
+    await world.create.execute(dataclasses.replace(create_command("r2"), invoice=data))
+
+    assert "get_customer" in world.qbo.calls  # copying was on: QuickBooks' copy was read
+    assert "update_customer" not in world.qbo.calls
+    assert world.qbo.customers[customer_id].customer.tax_id == MASKED

@@ -171,6 +171,46 @@ def test_differences_ignore_case_and_spacing() -> None:
     assert ours.differences(theirs) == frozenset()
 
 
+# QuickBooks reads PrimaryTaxIdentifier back masked to its last five characters (reference §6).
+
+
+def test_a_tax_id_quickbooks_shows_masked_is_ours_when_the_last_five_characters_match() -> None:
+    ours = a_customer(tax_id="GB123456789")
+    theirs = a_customer(tax_id="XXXXXX56789")
+    assert ours.differences(theirs) == frozenset()
+
+
+def test_a_masked_tax_id_ending_otherwise_is_a_difference() -> None:
+    ours = a_customer(tax_id="GB123456789")
+    theirs = a_customer(tax_id="XXXXXX11111")
+    assert ours.differences(theirs) == {"tax_id"}
+
+
+@pytest.mark.parametrize("theirs", ["XXXXXX11111", "GB999999999", None])
+def test_a_masked_tax_id_of_ours_is_never_a_difference_so_it_is_never_sent_back(
+    theirs: str | None,
+) -> None:
+    ours = a_customer(tax_id="XXXXXX56789")
+    assert ours.differences(a_customer(tax_id=theirs)) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("tax_id", "known"),
+    [
+        ("XXXXXX56789", None),
+        ("XXXX56789", None),  # the number of X's is not documented
+        ("GB123456789", "GB123456789"),
+        ("XX1234567", "XX1234567"),  # not only X's before the last five
+        ("12345", "12345"),
+        (None, None),
+    ],
+)
+def test_known_tax_id_is_none_when_quickbooks_masked_it(
+    tax_id: str | None, known: str | None
+) -> None:
+    assert a_customer(tax_id=tax_id).known_tax_id() == known
+
+
 def test_a_restored_customer_equals_the_checked_customer_it_was_stored_from() -> None:
     customer = a_customer()
 

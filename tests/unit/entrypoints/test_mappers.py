@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from google.protobuf import timestamp_pb2
 
+from application.ports.accounting import AccountingCustomer
 from application.views import InvoiceView
 from dealbooks.v1 import field_mapping_pb2, invoice_pb2
 from domain.customer import Customer
@@ -15,7 +16,7 @@ from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine
 from domain.money import Money
-from entrypoints.grpc.invoice_mappers import invoice_to_proto
+from entrypoints.grpc.invoice_mappers import accounting_customer_to_proto, invoice_to_proto
 from entrypoints.grpc.mappers import field_source_from_proto, timestamp
 
 
@@ -90,3 +91,16 @@ def test_an_invoice_maps_with_its_payments_and_its_status_on_the_day() -> None:
     assert changed.quickbooks_url == "https://qbo.test/7"
     assert changed.state == invoice_pb2.INVOICE_STATE_PARTIALLY_PAID
     assert overdue.state == invoice_pb2.INVOICE_STATE_OVERDUE
+
+
+@pytest.mark.parametrize(
+    ("tax_id", "offered"), [("XXXXXX56789", ""), ("GB123456789", "GB123456789")]
+)
+def test_a_quickbooks_customer_is_offered_without_a_tax_id_quickbooks_masked(
+    tax_id: str, offered: str
+) -> None:
+    found = AccountingCustomer("58", Customer("Globex Ltd", tax_id=tax_id, quickbooks_id="58"))
+
+    proto = accounting_customer_to_proto(found)
+
+    assert (proto.tax_id, proto.quickbooks_customer_id) == (offered, "58")
