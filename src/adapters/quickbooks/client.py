@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 import aiohttp
@@ -109,6 +110,29 @@ def qbo_request_id(request_id: str) -> str:
     return f"{keep}-{digest}"[-REQUEST_ID_MAX:] if keep else digest[:REQUEST_ID_MAX]
 
 
+def json_body(body: Any) -> bytes:
+    """``body`` as a request's JSON, each Decimal a JSON number written digit for digit in plain
+    notation (``100``, ``2.50``, never ``1E+2``): QuickBooks money values are JSON numbers
+    (reference §1.3 [C]; Intuit's own create request, §12 F1, sends ``"Amount": 100.0``).
+    The standard library writes only ints and floats as numbers, and money never goes through
+    a float, so containers are joined here and every other value is left to ``json.dumps``
+    (anything it cannot write goes as text, as before)."""
+    return _json_text(body).encode()
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        members = (f"{json.dumps(str(k))}:{_json_text(v)}" for k, v in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_json_text(v) for v in value) + "]"
+    return json.dumps(value, default=str)
+
+
 def read_json(answer: Answer) -> Any:
     """The JSON body of an answer, or the error its Fault (or failure status) stands for."""
     tid = answer.headers.get("intuit_tid", "")
@@ -191,7 +215,7 @@ class QuickBooksClient:
     async def post(
         self, company_id: str, path: str, body: Any, *, request_id: str, **params: str
     ) -> Any:
-        data = json.dumps(body, default=str).encode()
+        data = json_body(body)
         return await self.request(
             company_id,
             "POST",
@@ -217,7 +241,7 @@ class QuickBooksClient:
             raise ValueError("a batch requestid is at most 36 characters of [A-Za-z0-9._:~-]")
         if any(len(str(item.get("bId", ""))) > BATCH_ID_MAX for item in items):
             raise ValueError("a bId is at most 10 characters")
-        data = json.dumps({"BatchItemRequest": items}, default=str).encode()
+        data = json_body({"BatchItemRequest": items})
         body = await self.request(
             company_id,
             "POST",

@@ -26,6 +26,7 @@ from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.invoice_template import InvoiceExtras
 from domain.money import Money, minor_units
 
+_ONE: Final = Decimal(1)
 _UNIT_PRICE_STEP: Final = Decimal("1E-7")  # QBO keeps unit prices to 7 decimal places
 
 _ENUM_ALIASES: Final = {
@@ -281,7 +282,9 @@ def cdc_cuts(
 
 
 def _qbo_number(value: Decimal) -> Decimal:
-    return value.normalize() if value == value.to_integral() else value
+    """A whole number without its decimals (``100.00`` -> ``100``; ``normalize()`` would make
+    it ``1E+2``), a fraction as it is."""
+    return value.quantize(_ONE) if value == value.to_integral_value() else value
 
 
 def _ex_tax_gross(line: InvoiceLine, currency: str) -> Money:

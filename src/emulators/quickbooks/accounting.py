@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,7 +25,7 @@ from .ops import Accounting, kind_for
 from .pdf import invoice_pdf
 from .rules import CURRENCY_NAMES, exchange_rate
 from .store import Company, Store, StoredResponse
-from .wire import JSON_CONTENT_TYPE, dumps
+from .wire import JSON_CONTENT_TYPE, dumps, loads
 
 Handler = Callable[[Company], Awaitable[web.Response]]
 PREFIX = "/v3/company/{realm}"
@@ -173,7 +172,7 @@ class AccountingRoutes:
     async def _json(request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         try:
-            body = json.loads(raw or b"{}")
+            body = loads(raw)
         except ValueError as exc:
             raise QBOError(
                 "2010",
@@ -373,7 +372,7 @@ class AccountingRoutes:
     async def batch(self, request: web.Request) -> web.Response:
         raw = await request.read()
         try:
-            body = json.loads(raw or b"{}")
+            body = loads(raw)
             items = body.get("BatchItemRequest")
         except (ValueError, AttributeError):
             items = None

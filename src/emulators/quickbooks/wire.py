@@ -26,6 +26,12 @@ def dec(value: Any, default: Decimal | None = None) -> Decimal | None:
         return default
 
 
+def loads(raw: bytes) -> Any:
+    """A request body, its fractional numbers read exactly (``Decimal``), not through a float:
+    QBO's amounts and rates are decimals (reference §3.2)."""
+    return json.loads(raw or b"{}", parse_float=Decimal)
+
+
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 

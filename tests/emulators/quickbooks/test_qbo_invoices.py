@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import qbo_fixtures as fx
 
 from conftest import Api
+from emulators.quickbooks.app import EMULATOR
 
 F5_ERRORS = {
     item["bId"]: item["Fault"]["Error"][0] for item in fx.F5_BATCH_FAULTS["BatchItemResponse"]
@@ -559,3 +562,24 @@ async def test_companyinfo_preferences_and_reference_entities(us: Api, uk: Api):
     assert {c["Code"] for c in body["QueryResponse"]["CompanyCurrency"]} == {"EUR", "USD"}
     _status, body = await uk.get("exchangerate", sourcecurrencycode="EUR")
     assert body["ExchangeRate"]["TargetCurrencyCode"] == "GBP"
+
+
+async def test_request_amounts_are_read_exactly_not_through_a_float(us: Api):
+    """18 significant digits: a float would keep 1234567890123456.8 (reference §3.2 decimal)."""
+    body = (
+        '{"CustomerRef":{"value":"1"},"Line":[{"DetailType":"SalesItemLineDetail",'
+        '"Amount":1234567890123456.78,"SalesItemLineDetail":{"ItemRef":{"value":"1"}}}]}'
+    )
+    async with us.client.post(
+        us.url("invoice"),
+        params={"minorversion": "75"},
+        data=body,
+        headers={**us.headers, "Content-Type": "application/json"},
+    ) as response:
+        assert response.status == 200, await response.text()
+        created = (await response.json())["Invoice"]
+    company = us.client.server.app[EMULATOR].store.company(us.realm)
+    assert company is not None
+    stored = company.table("Invoice")[created["Id"]]
+    assert stored["Line"][0]["Amount"] == Decimal("1234567890123456.78")
+    assert stored["TotalAmt"] == Decimal("1234567890123456.78")
