@@ -59,6 +59,10 @@ class MessageCode(StrEnum):
     )
     NOT_A_DECIMAL = "NOT_A_DECIMAL", "Must be a decimal number."
     NOT_FINITE = "NOT_FINITE", "Must be a finite number."
+    NUMBER_TOO_LARGE = (
+        "NUMBER_TOO_LARGE",
+        "Must have at most {max} digits before the decimal point.",
+    )
     MUST_BE_POSITIVE = "MUST_BE_POSITIVE", "Must be more than 0."
     MUST_NOT_BE_NEGATIVE = "MUST_NOT_BE_NEGATIVE", "Must be 0 or more."
     NOT_A_PERCENTAGE = "NOT_A_PERCENTAGE", "Must be a percentage, 0 to 100."

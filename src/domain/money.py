@@ -40,6 +40,12 @@ _MINOR_UNITS: Final[dict[str, int]] = {
 # Far above any invoice amount, and keeps every rounding inside Decimal's default 28 digits.
 _MAX_ABS_AMOUNT: Final = Decimal("1e18")
 
+# Digits a number read from input may have before the decimal point. No quantity, price, rate
+# or amount needs more, and with at most 14 digits the product of two is at most 28, exact in
+# Decimal's default context, where 1e999999 x 10 would overflow it (decimal.Overflow).
+MAX_INTEGER_DIGITS: Final = 14
+_MAX_ABS_NUMBER: Final = Decimal(10) ** MAX_INTEGER_DIGITS
+
 
 def is_known_currency(code: object) -> bool:
     """True for an upper-case ISO 4217 code this service can invoice in."""
@@ -73,7 +79,8 @@ def currency_violation(currency: object, field: str = "currency") -> FieldViolat
 
 
 def to_decimal(value: object, field: str) -> Decimal:
-    """``value`` as a finite Decimal; ints are accepted, floats and bools are refused."""
+    """``value`` as a finite Decimal of at most :data:`MAX_INTEGER_DIGITS` digits before the
+    point; ints are accepted, floats and bools are refused."""
     if isinstance(value, bool):
         raise InvalidValueError.of(field, MessageCode.NUMBER_NOT_BOOLEAN)
     if isinstance(value, float):
@@ -90,6 +97,8 @@ def to_decimal(value: object, field: str) -> Decimal:
         raise InvalidValueError.of(field, MessageCode.NOT_A_DECIMAL)
     if not value.is_finite():
         raise InvalidValueError.of(field, MessageCode.NOT_FINITE)
+    if value.copy_abs() >= _MAX_ABS_NUMBER:  # copy_abs: no context, so no Overflow either
+        raise InvalidValueError.of(field, MessageCode.NUMBER_TOO_LARGE, max=MAX_INTEGER_DIGITS)
     return value
 
 

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import CurrencyMismatchError, DomainReason, InvalidValueError
-from domain.money import Money, is_known_currency, known_currencies, minor_units
+from domain.errors import CurrencyMismatchError, DomainReason, FieldViolation, InvalidValueError
+from domain.messages import MessageCode
+from domain.money import Money, is_known_currency, known_currencies, minor_units, to_decimal
 
 amounts = st.decimals(
     min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=4, allow_nan=False
@@ -107,6 +108,20 @@ def test_money_of_rejects_text_that_is_not_a_number() -> None:
 def test_absurdly_large_amounts_are_rejected() -> None:
     with pytest.raises(InvalidValueError):
         Money.of("1e30", "EUR")
+
+
+@pytest.mark.parametrize("text", ["1e999999", "-1e999999", "100000000000000", "1E+14"])
+def test_a_number_with_more_than_14_digits_before_the_point_is_refused(text: str) -> None:
+    with pytest.raises(InvalidValueError) as err:
+        to_decimal(text, "quantity")
+    assert err.value.violations == (
+        FieldViolation.of("quantity", MessageCode.NUMBER_TOO_LARGE, max=14),
+    )
+
+
+@pytest.mark.parametrize("text", ["99999999999999.999999", "-99999999999999", "1e-999999"])
+def test_a_number_with_at_most_14_digits_before_the_point_is_read(text: str) -> None:
+    assert to_decimal(text, "quantity") == Decimal(text)
 
 
 def test_zero_is_zero_in_its_currency() -> None:

@@ -1,0 +1,102 @@
+"""Inputs that once ended INTERNAL, each through a real server and Postgres: every one is now
+INVALID_ARGUMENT naming the field (as ``test_hostile_input`` fuzzes for). They sit in a module of
+their own: each test here empties the database (``pg_engine``), which would pull it from under
+the server that module shares between its tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from dealbooks.v1 import (
+    customer_pb2,
+    invoice_pb2,
+    invoice_service_pb2,
+    invoice_service_pb2_grpc,
+)
+from domain.messages import MessageCode
+from entrypoints.demo import DemoStack
+from entrypoints.emulated import DEMO_COMPANY
+from entrypoints.service import Service
+from tests.e2e.conftest import TOKEN_A, bearer
+from tests.e2e.test_ui_api import call as call_ui_api
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def rpc(service: Service) -> AsyncIterator[grpc.aio.Channel]:
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as ch:
+        yield ch
+
+
+DEAL = "companies/1001/deals/42"
+
+
+def a_line(**fields: Any) -> invoice_pb2.LineItem:
+    return invoice_pb2.LineItem(
+        **{"name": "Services", "quantity": "1", "unit_price": "1", "item_id": "1", **fields}
+    )
+
+
+def an_invoice(**fields: Any) -> invoice_pb2.Invoice:
+    fields.setdefault("lines", [a_line()])
+    fields.setdefault("customer", customer_pb2.Customer(display_name="Acme Corp"))
+    return invoice_pb2.Invoice(currency_code="USD", **fields)
+
+
+async def create_invoice(
+    channel: grpc.aio.Channel, invoice: invoice_pb2.Invoice, request_id: str = "hostile-1"
+) -> invoice_service_pb2.CreateInvoiceResponse:
+    stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+    request = invoice_service_pb2.CreateInvoiceRequest(
+        parent=DEAL, invoice=invoice, request_id=request_id
+    )
+    reply: invoice_service_pb2.CreateInvoiceResponse = await stub.CreateInvoice(
+        request, metadata=bearer(TOKEN_A)
+    )
+    return reply
+
+
+async def refusal(call: Awaitable[object]) -> dict[str, str]:
+    """The field violations (field -> MessageCode) of a call that must end INVALID_ARGUMENT."""
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call
+    exc = raised.value
+    assert exc.code() is grpc.StatusCode.INVALID_ARGUMENT, (exc.code(), exc.details())
+    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    assert status is not None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            return {v.field: v.reason for v in bad.field_violations}
+    return {}
+
+
+async def test_the_ui_api_refuses_text_with_a_nul_character_naming_its_field(
+    demo: DemoStack,
+) -> None:
+    status, _, body = await call_ui_api(
+        demo,
+        "/api/v1/InvoiceService/CreateInvoice",
+        {
+            "parent": f"companies/{DEMO_COMPANY}/deals/3",
+            "requestId": "ui-api-nul",
+            "invoice": {
+                "customer": {"displayName": "Initech Inc."},
+                "currencyCode": "USD",
+                "memo": "a\u0000b",
+                "lines": [{"name": "Consulting", "quantity": "1", "unitPrice": "150"}],
+            },
+        },
+    )
+    assert status == 400, body
+    found = [(e["field"], e["code"]) for e in body["errors"]]
+    assert found == [("invoice.memo", MessageCode.NOT_TEXT)]
