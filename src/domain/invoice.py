@@ -83,9 +83,11 @@ def _checked_memo(
         if not isinstance(line, InvoiceLine):
             violations.append(FieldViolation(f"lines[{index}]", MessageCode.NOT_AN_INVOICE_LINE))
     valid_lines = [line for line in lines if isinstance(line, InvoiceLine)]
+    too_large = _too_large(lines, currency) if currency_problem is None else []
+    violations.extend(too_large)
     if valid_lines and all(line.is_discount for line in valid_lines):
         violations.append(FieldViolation("lines", MessageCode.ONLY_DISCOUNT_LINES))
-    elif valid_lines and currency_problem is None:
+    elif valid_lines and currency_problem is None and not too_large:
         total = Money.sum_of((line.total(currency) for line in valid_lines), currency)
         before_tax = Money.sum_of(
             (line.net_excluding_tax(currency) for line in valid_lines if not line.is_discount),
@@ -119,6 +121,34 @@ def _checked_memo(
     if violations:
         raise InvalidValueError.many(violations)
     return memo
+
+
+def _too_large(lines: Sequence[object], currency: str) -> list[FieldViolation]:
+    """A violation for each line with an amount too large for :class:`Money` (quantity x
+    price, or with its tax), else one for the lines when one of their totals is."""
+    violations: list[FieldViolation] = []
+    valid_lines: list[InvoiceLine] = []
+    for index, line in enumerate(lines):
+        if not isinstance(line, InvoiceLine):
+            continue
+        valid_lines.append(line)
+        try:
+            line.amounts(currency)
+        except InvalidValueError as err:
+            _reraise_unless_too_large(err)
+            violations.append(FieldViolation(f"lines[{index}]", MessageCode.AMOUNT_TOO_LARGE))
+    if not violations:
+        try:
+            totals_of(valid_lines, currency)
+        except InvalidValueError as err:
+            _reraise_unless_too_large(err)
+            violations.append(FieldViolation("lines", MessageCode.AMOUNT_TOO_LARGE))
+    return violations
+
+
+def _reraise_unless_too_large(err: InvalidValueError) -> None:
+    if any(v.code is not MessageCode.AMOUNT_TOO_LARGE for v in err.violations):
+        raise err
 
 
 @dataclass(eq=False, kw_only=True)

@@ -37,14 +37,14 @@ _MINOR_UNITS: Final[dict[str, int]] = {
     "XCG": 2, "XOF": 0, "XPF": 0, "YER": 2, "ZAR": 2, "ZMW": 2, "ZWG": 2, "ZWL": 2,
 }  # fmt: skip
 
-# Far above any invoice amount, and keeps every rounding inside Decimal's default 28 digits.
-_MAX_ABS_AMOUNT: Final = Decimal("1e18")
-
-# Digits a number read from input may have before the decimal point. No quantity, price, rate
-# or amount needs more, and with at most 14 digits the product of two is at most 28, exact in
-# Decimal's default context, where 1e999999 x 10 would overflow it (decimal.Overflow).
+# Digits a number read from input, and any amount, may have before the decimal point. Amounts
+# are stored as NUMERIC(20, 6), which holds 14 (the 6 after it are more than any currency's
+# minor units, to which stored amounts are rounded): so any Money can be stored, whatever sum or
+# product made it. No quantity, price or rate needs more either, and the product of two such
+# numbers has at most 28 digits, exact in Decimal's default context, where 1e999999 x 10 would
+# overflow it (decimal.Overflow).
 MAX_INTEGER_DIGITS: Final = 14
-_MAX_ABS_NUMBER: Final = Decimal(10) ** MAX_INTEGER_DIGITS
+_MAX_ABS: Final = Decimal(10) ** MAX_INTEGER_DIGITS
 
 
 def is_known_currency(code: object) -> bool:
@@ -81,6 +81,13 @@ def currency_violation(currency: object, field: str = "currency") -> FieldViolat
 def to_decimal(value: object, field: str) -> Decimal:
     """``value`` as a finite Decimal of at most :data:`MAX_INTEGER_DIGITS` digits before the
     point; ints are accepted, floats and bools are refused."""
+    number = _finite_decimal(value, field)
+    if number.copy_abs() >= _MAX_ABS:  # copy_abs: no context, so no Overflow either
+        raise InvalidValueError.of(field, MessageCode.NUMBER_TOO_LARGE, max=MAX_INTEGER_DIGITS)
+    return number
+
+
+def _finite_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, bool):
         raise InvalidValueError.of(field, MessageCode.NUMBER_NOT_BOOLEAN)
     if isinstance(value, float):
@@ -97,8 +104,6 @@ def to_decimal(value: object, field: str) -> Decimal:
         raise InvalidValueError.of(field, MessageCode.NOT_A_DECIMAL)
     if not value.is_finite():
         raise InvalidValueError.of(field, MessageCode.NOT_FINITE)
-    if value.copy_abs() >= _MAX_ABS_NUMBER:  # copy_abs: no context, so no Overflow either
-        raise InvalidValueError.of(field, MessageCode.NUMBER_TOO_LARGE, max=MAX_INTEGER_DIGITS)
     return value
 
 
@@ -123,7 +128,7 @@ class Money:
             and type(currency) is str
             and currency in _MINOR_UNITS
             and amount.is_finite()
-            and -_MAX_ABS_AMOUNT < amount < _MAX_ABS_AMOUNT
+            and -_MAX_ABS < amount < _MAX_ABS
         ):
             return
         problem = currency_violation(self.currency)
@@ -131,8 +136,8 @@ class Money:
             raise InvalidValueError(problem)
         if isinstance(self.amount, str):
             raise InvalidValueError.of("amount", MessageCode.AMOUNT_AS_TEXT)
-        amount = to_decimal(self.amount, "amount")
-        if abs(amount) >= _MAX_ABS_AMOUNT:
+        amount = _finite_decimal(self.amount, "amount")
+        if amount.copy_abs() >= _MAX_ABS:
             raise InvalidValueError.of("amount", MessageCode.AMOUNT_TOO_LARGE)
         object.__setattr__(self, "amount", amount)
 
@@ -145,7 +150,7 @@ class Money:
     @classmethod
     def of(cls, amount: str | Decimal | int, currency: str) -> Money:
         """Money from a decimal string ("109.78"), a Decimal or an int; never a float."""
-        return cls(to_decimal(amount, "amount"), currency)
+        return cls(_finite_decimal(amount, "amount"), currency)
 
     @classmethod
     def sum_of(cls, amounts: Iterable[Money], currency: str) -> Money:

@@ -80,6 +80,46 @@ async def refusal(call: Awaitable[object]) -> dict[str, str]:
     return {}
 
 
+@pytest.mark.parametrize(
+    ("lines", "field", "code"),
+    [
+        # 14 digits before the point is what an amount column holds (NUMERIC(20, 6)).
+        (
+            [a_line(quantity="100000000000000")],
+            "invoice.lines[0].quantity",
+            MessageCode.NUMBER_TOO_LARGE,
+        ),
+        (
+            [a_line(unit_price="1000000000000000")],
+            "invoice.lines[0].unit_price",
+            MessageCode.NUMBER_TOO_LARGE,
+        ),
+        (
+            [a_line(quantity="10000000", unit_price="10000000")],
+            "invoice.lines[0]",
+            MessageCode.AMOUNT_TOO_LARGE,
+        ),
+        (
+            [a_line(quantity="60000000000000"), a_line(quantity="60000000000000")],
+            "invoice.lines",
+            MessageCode.AMOUNT_TOO_LARGE,
+        ),
+    ],
+    ids=["quantity", "unit price", "quantity x price", "the lines' total"],
+)
+async def test_an_amount_too_large_to_store_is_a_field_error(
+    rpc: grpc.aio.Channel, lines: list[invoice_pb2.LineItem], field: str, code: str
+) -> None:
+    found = await refusal(create_invoice(rpc, an_invoice(lines=lines)))
+    assert found.get(field) == code, found
+
+
+async def test_the_largest_amount_an_invoice_may_have_is_stored(rpc: grpc.aio.Channel) -> None:
+    lines = [a_line(quantity="99999999999999.99")]
+    reply = await create_invoice(rpc, an_invoice(lines=lines))
+    assert reply.invoice.totals.total.amount == "99999999999999.99"
+
+
 async def test_the_ui_api_refuses_text_with_a_nul_character_naming_its_field(
     demo: DemoStack,
 ) -> None:

@@ -33,6 +33,7 @@ from domain.events import (
 )
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus
 from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, TaxMethod
+from domain.messages import MessageCode
 from domain.money import Money
 
 S = InvoiceState
@@ -79,6 +80,34 @@ def test_discounts_larger_than_the_lines_are_rejected() -> None:
         a_requested_invoice(lines=[a_line(), InvoiceLine.discount_line("d", D(200))])
     assert fields_of(err) == ["lines"]
     assert "-90.00 EUR" in err.value.violations[0].description
+
+
+@pytest.mark.parametrize(
+    ("lines", "field"),
+    [
+        # 1e7 x 1e7: each number is fine, their product has 15 digits before the point.
+        ([a_line(quantity=D("1e7"), unit_price=D("1e7"))], "lines[0]"),
+        # The net fits, the net plus 100 % tax does not.
+        (
+            [a_line(quantity=D(1), unit_price=D("6e13"), tax_rate=D(100), tax_method="exclusive")],
+            "lines[0]",
+        ),
+        # Each line fits, their total does not.
+        ([a_line(quantity=D(1), unit_price=D("6e13"))] * 2, "lines"),
+    ],
+    ids=["quantity x price", "with its tax", "the lines' total"],
+)
+def test_an_amount_too_large_to_store_is_refused(lines: list[InvoiceLine], field: str) -> None:
+    with pytest.raises(InvalidValueError) as err:
+        a_requested_invoice(lines=lines)
+    assert [(v.field, v.code) for v in err.value.violations] == [
+        (field, MessageCode.AMOUNT_TOO_LARGE)
+    ]
+
+
+def test_the_largest_amount_is_14_digits_before_the_point() -> None:
+    lines = [a_line(quantity=D(1), unit_price=D("99999999999999.99"))]
+    assert a_requested_invoice(lines=lines).total() == eur("99999999999999.99")
 
 
 def test_the_due_date_cannot_be_before_the_issue_date() -> None:
