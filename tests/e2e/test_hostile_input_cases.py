@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -18,6 +19,9 @@ from dealbooks.v1 import (
     invoice_pb2,
     invoice_service_pb2,
     invoice_service_pb2_grpc,
+    settings_pb2,
+    settings_service_pb2,
+    settings_service_pb2_grpc,
 )
 from domain.messages import MessageCode
 from entrypoints.demo import DemoStack
@@ -118,6 +122,50 @@ async def test_the_largest_amount_an_invoice_may_have_is_stored(rpc: grpc.aio.Ch
     lines = [a_line(quantity="99999999999999.99")]
     reply = await create_invoice(rpc, an_invoice(lines=lines))
     assert reply.invoice.totals.total.amount == "99999999999999.99"
+
+
+NUL_IN_CREATE = {
+    "invoice.memo": an_invoice(memo="a\x00b"),
+    "invoice.lines[0].name": an_invoice(lines=[a_line(name="a\x00b")]),
+    "invoice.lines[0].description": an_invoice(lines=[a_line(description="a\x00b")]),
+    "invoice.lines[0].item_id": an_invoice(lines=[a_line(item_id="1\x00")]),
+    "invoice.terms_id": an_invoice(terms_id="3\x00"),
+    "invoice.customer.email": an_invoice(
+        customer=customer_pb2.Customer(display_name="Acme", email="a\x00@b.com")
+    ),
+    "invoice.customer.tax_id": an_invoice(
+        customer=customer_pb2.Customer(display_name="Acme", tax_id="x\x00y")
+    ),
+    "invoice.customer.quickbooks_customer_id": an_invoice(
+        customer=customer_pb2.Customer(display_name="Acme", quickbooks_customer_id="1\x00")
+    ),
+    "invoice.customer.billing_address.line1": an_invoice(
+        customer=customer_pb2.Customer(
+            display_name="Acme", billing_address=customer_pb2.PostalAddress(line1="x\x00y")
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("field", list(NUL_IN_CREATE))
+async def test_text_with_a_nul_character_is_refused_naming_its_field(
+    rpc: grpc.aio.Channel, field: str
+) -> None:
+    found = await refusal(create_invoice(rpc, NUL_IN_CREATE[field]))
+    assert found == {field: MessageCode.NOT_TEXT}
+
+
+@pytest.mark.parametrize("field", ["default_item", "default_terms"])
+async def test_a_setting_with_a_nul_character_is_refused_naming_its_field(
+    rpc: grpc.aio.Channel, field: str
+) -> None:
+    stub = settings_service_pb2_grpc.SettingsServiceStub(rpc)
+    settings = settings_pb2.Settings(name="companies/1001/settings", **{field: "1\x00"})
+    request = settings_service_pb2.UpdateSettingsRequest(
+        settings=settings, update_mask=field_mask_pb2.FieldMask(paths=[field])
+    )
+    found = await refusal(stub.UpdateSettings(request, metadata=bearer(TOKEN_A)))
+    assert found == {f"settings.{field}": MessageCode.NOT_TEXT}
 
 
 async def test_the_ui_api_refuses_text_with_a_nul_character_naming_its_field(

@@ -31,6 +31,7 @@ from entrypoints.grpc.invoice_servicer import create_command, template_id_of
 from entrypoints.grpc.mappers import timestamp
 from entrypoints.grpc.names import parse_company_name, parse_deal_name
 from entrypoints.principal import current_principal
+from entrypoints.request_text import ensure_no_nul
 
 
 def _error(exc: ApplicationError | DomainError, prefix: str = "") -> pb.BatchItemError:
@@ -73,6 +74,10 @@ def _deal_of(company_id: str, field: str, name: str) -> str:
 
 
 def _deal_to_invoice(company_id: str, index: int, item: pb.DealToInvoice) -> DealToInvoice:
+    try:
+        ensure_no_nul(item)  # an item's text is judged with the item (see request_text)
+    except InvalidValueError as exc:
+        raise exc.prefixed(f"deals[{index}]") from None
     return DealToInvoice(_deal_of(company_id, f"deals[{index}].deal", item.deal), item.request_id)
 
 
@@ -151,6 +156,7 @@ class BulkInvoiceServicer(batch_pb2_grpc.BulkInvoiceServiceServicer):
         refused: list[pb.BatchCreateInvoicesResponse] = []
         for index, item in enumerate(request.requests):
             try:
+                ensure_no_nul(item)  # an item's text is judged with the item (see request_text)
                 commands.append(create_command(item))
             except (ApplicationError, DomainError) as exc:
                 refused.append(

@@ -20,6 +20,7 @@ from entrypoints.grpc.status import to_status
 from entrypoints.log_config import safe_request_id
 from entrypoints.metrics import Metrics
 from entrypoints.principal import set_principal
+from entrypoints.request_text import ensure_no_nul
 
 log = structlog.get_logger("dealbooks.grpc")
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -32,7 +33,8 @@ SHUTTING_DOWN = UpstreamUnavailableError(
 
 class RequestContextInterceptor(grpc.aio.ServerInterceptor):
     """Wraps each unary method once (the wrapped handler is kept per method): per call, only the
-    wrapper runs, reading the request id and token from the call's own metadata."""
+    wrapper runs, reading the request id and token from the call's own metadata, and refusing a
+    request with a NUL in its text (:mod:`entrypoints.request_text`)."""
 
     def __init__(self, authenticator: TokenAuthenticator, metrics: Metrics) -> None:
         self._authenticator = authenticator
@@ -84,6 +86,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
 
         async def wrapper(request: Any, context: Context) -> Any:
             async with scope(context):
+                ensure_no_nul(request)
                 return await inner(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
@@ -100,6 +103,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
 
         async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
             async with scope(context):
+                ensure_no_nul(request)
                 async for answer in inner(request, context):
                     yield answer
 

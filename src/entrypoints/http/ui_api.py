@@ -32,6 +32,7 @@ from entrypoints import error_catalog
 from entrypoints import principal as call_principal
 from entrypoints.http.openapi import openapi_document
 from entrypoints.http.problems import exception_to_problem
+from entrypoints.request_text import ensure_no_nul
 
 log = structlog.get_logger("dealbooks.http.ui_api")
 
@@ -108,6 +109,7 @@ def add_ui_api_routes(
     invoice_pdf = table[("InvoiceService", "GetInvoicePdf")]
 
     async def call(route: _Route, principal: Principal, message: Message) -> Message:
+        ensure_no_nul(message)  # as the gRPC interceptor does
         call_principal.set_principal(principal)
         try:
             answer: Message = await route.handler(message, None)
@@ -129,6 +131,7 @@ def add_ui_api_routes(
     async def stream(
         request: web.Request, route: _Route, principal: Principal, message: Message
     ) -> web.StreamResponse:
+        ensure_no_nul(message)  # before the response starts: a problem+json with its status
         call_principal.set_principal(principal)
         answers: AsyncIterator[Message] = route.handler(message, None)
         try:
