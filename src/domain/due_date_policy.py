@@ -84,7 +84,9 @@ class DueDatePolicy:
         return violations
 
     def due_date(self, issue_date: date) -> date | None:
-        """The due date for an invoice issued on ``issue_date``; None for QUICKBOOKS_TERM."""
+        """The due date for an invoice issued on ``issue_date``; None for QUICKBOOKS_TERM.
+        Any issue date in ``domain.validation``'s range has one (at most MAX_DAYS days and two
+        months later)."""
         try:
             match self.rule:
                 case DueDateRule.DAYS_AFTER_ISSUE:
@@ -100,5 +102,5 @@ class DueDatePolicy:
                     return last.replace(day=min(self.day_of_month, last.day))
                 case DueDateRule.QUICKBOOKS_TERM:
                     return None
-        except OverflowError:
+        except (OverflowError, ValueError):  # past year 9999 (never from a date in range)
             raise InvalidValueError.of("issue_date", MessageCode.DUE_DATE_TOO_FAR) from None

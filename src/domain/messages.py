@@ -49,6 +49,7 @@ class MessageCode(StrEnum):
     NOT_A_COUNT = "NOT_A_COUNT", "Must be a whole number, 0 or more."
     NEEDS_TIME_ZONE = "NEEDS_TIME_ZONE", "Must carry a time zone."
     NOT_A_DATE = "NOT_A_DATE", "'{value}' is not a date (use YYYY-MM-DD)."
+    DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE", "Must be a date from {min} to {max}."
     NOT_A_MONTH = "NOT_A_MONTH", "'{value}' is not a month (use YYYY-MM)."
     # Numbers and money
     NOT_A_NUMBER = "NOT_A_NUMBER", "'{value}' is not a number."

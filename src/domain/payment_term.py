@@ -7,6 +7,9 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from domain.errors import InvalidValueError
+from domain.messages import MessageCode
+
 
 def _on_day(year: int, month: int, day: int) -> date:
     """``day`` of the month, or its last day when the month is shorter."""
@@ -27,6 +30,15 @@ class PaymentTerm:
     active: bool = True
 
     def due_date(self, issue_date: date) -> date:
+        """The due date this term gives an invoice issued on ``issue_date``. A date-driven term
+        gives one for any issue date in ``domain.validation``'s range; a term of more days than
+        Python's dates hold (QuickBooks' data, not ours) is DUE_DATE_TOO_FAR."""
+        try:
+            return self._due_date(issue_date)
+        except (OverflowError, ValueError):
+            raise InvalidValueError.of("issue_date", MessageCode.DUE_DATE_TOO_FAR) from None
+
+    def _due_date(self, issue_date: date) -> date:
         if self.day_of_month_due is None:
             return issue_date + timedelta(days=self.due_days)
         due = _on_day(issue_date.year, issue_date.month, self.day_of_month_due)

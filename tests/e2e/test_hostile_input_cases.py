@@ -188,3 +188,54 @@ async def test_the_ui_api_refuses_text_with_a_nul_character_naming_its_field(
     assert status == 400, body
     found = [(e["field"], e["code"]) for e in body["errors"]]
     assert found == [("invoice.memo", MessageCode.NOT_TEXT)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "field"),
+    [
+        ([a_line(quantity="1e999999", unit_price="10")], "invoice.lines[0].quantity"),
+        ([a_line(unit_price="1e999999")], "invoice.lines[0].unit_price"),
+        (
+            [a_line(), a_line(unit_price="-1e999999", kind=invoice_pb2.LINE_KIND_DISCOUNT)],
+            "invoice.lines[1].unit_price",
+        ),
+    ],
+    ids=["quantity", "unit price", "discount line"],
+)
+async def test_a_number_too_large_to_compute_with_is_a_field_error(
+    rpc: grpc.aio.Channel, lines: list[invoice_pb2.LineItem], field: str
+) -> None:
+    found = await refusal(create_invoice(rpc, an_invoice(lines=lines)))
+    assert found.get(field) == MessageCode.NUMBER_TOO_LARGE, found
+
+
+async def use_due_date_rule(channel: grpc.aio.Channel, rule: int) -> None:
+    stub = settings_service_pb2_grpc.SettingsServiceStub(channel)
+    day = 10 if rule == customer_pb2.DUE_DATE_RULE_DAY_OF_NEXT_MONTH else 0
+    settings = settings_pb2.Settings(
+        name="companies/1001/settings",
+        due_date_policy=customer_pb2.DueDatePolicy(rule=rule, day_of_month=day),  # type: ignore[arg-type]
+    )
+    request = settings_service_pb2.UpdateSettingsRequest(
+        settings=settings, update_mask=field_mask_pb2.FieldMask(paths=["due_date_policy"])
+    )
+    await stub.UpdateSettings(request, metadata=bearer(TOKEN_A))
+
+
+@pytest.mark.parametrize(
+    ("rule", "terms_id"),
+    [
+        (customer_pb2.DUE_DATE_RULE_END_OF_NEXT_MONTH, ""),
+        (customer_pb2.DUE_DATE_RULE_DAY_OF_NEXT_MONTH, ""),
+        (customer_pb2.DUE_DATE_RULE_QUICKBOOKS_TERM, "3"),  # Net 30
+        (customer_pb2.DUE_DATE_RULE_QUICKBOOKS_TERM, "6"),  # 15th of the month
+    ],
+    ids=["end of next month", "day of next month", "net 30", "date-driven term"],
+)
+async def test_a_far_future_issue_date_is_a_field_error_whatever_the_due_date_rule(
+    rpc: grpc.aio.Channel, rule: int, terms_id: str
+) -> None:
+    await use_due_date_rule(rpc, rule)
+    invoice = an_invoice(issue_date="9999-12-20", terms_id=terms_id)
+    found = await refusal(create_invoice(rpc, invoice))
+    assert found == {"invoice.issue_date": MessageCode.DATE_OUT_OF_RANGE}

@@ -54,18 +54,13 @@ from domain.money import Money, is_known_currency, to_decimal
 from domain.payment_term import PaymentTerm
 from domain.permissions import Action
 from domain.settings import CompanySettings
+from domain.validation import checked_date
 
 log = structlog.get_logger("dealbooks.invoices")
 
 
 def _parse_date(value: str, field: str, violations: list[FieldViolation]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        violations.append(FieldViolation.of(field, MessageCode.NOT_A_DATE, value=value[:40]))
-        return None
+    return checked_date(value, field, violations) if value else None
 
 
 def _parse_rate(value: str, violations: list[FieldViolation]) -> Decimal | None:
@@ -404,7 +399,10 @@ class CreateInvoice:
         if violations or customer is None:
             raise InvalidValueError.many(violations)
         if due_date is None and not (terms_id and options is None):
-            due_date = due_date_for(issue_date, settings, terms)
+            try:
+                due_date = due_date_for(issue_date, settings, terms)
+            except InvalidValueError as exc:  # a term of QuickBooks' too long to date
+                raise exc.prefixed("invoice") from None
         try:
             invoice = Invoice.request(
                 id=InvoiceId(self.new_id()),

@@ -47,6 +47,7 @@ from domain.invoice import Invoice, InvoiceState
 from domain.messages import MessageCode
 from domain.money import to_decimal
 from domain.permissions import Action
+from domain.validation import checked_date
 
 log = structlog.get_logger("dealbooks.installments")
 
@@ -79,16 +80,8 @@ def _planned(rows: tuple[InstallmentInput, ...]) -> list[PlannedInstallment]:
             percentage = to_decimal(row.percentage, "percentage")
         except InvalidValueError as err:
             violations.extend(err.prefixed(f"installments[{index}]").violations)
-        try:
-            due_on = date.fromisoformat(row.due_date)
-        except ValueError:
-            violations.append(
-                FieldViolation.of(
-                    f"installments[{index}].due_date",
-                    MessageCode.NOT_A_DATE,
-                    value=row.due_date[:40],
-                )
-            )
+        # Its invoice's issue date: in the range invoice dates have.
+        due_on = checked_date(row.due_date, f"installments[{index}].due_date", violations)
         if percentage is not None and due_on is not None:
             planned.append(PlannedInstallment(percentage, due_on))
     if violations:

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.due_date_policy import DueDatePolicy, DueDateRule
+from domain.due_date_policy import MAX_DAYS, DueDatePolicy, DueDateRule
 from domain.errors import InvalidValueError
+from domain.validation import EARLIEST_DATE, LATEST_DATE
 
 R = DueDateRule
 
@@ -103,10 +104,34 @@ def test_booleans_are_not_day_counts() -> None:
     assert [v.field for v in DueDatePolicy.validate_all(R.DAYS_AFTER_ISSUE, True, 0)] == ["days"]
 
 
-def test_a_due_date_beyond_the_calendar_is_reported_on_the_issue_date() -> None:
+@pytest.mark.parametrize(
+    "policy",
+    [
+        DueDatePolicy(R.DAYS_AFTER_ISSUE, days=30),
+        DueDatePolicy(R.END_OF_NEXT_MONTH),
+        DueDatePolicy(R.DAY_OF_NEXT_MONTH, day_of_month=10),
+        DueDatePolicy(R.DAYS_AFTER_END_OF_MONTH, days=30),
+    ],
+    ids=lambda p: p.rule.value,
+)
+def test_a_due_date_beyond_the_calendar_is_reported_on_the_issue_date(
+    policy: DueDatePolicy,
+) -> None:
     with pytest.raises(InvalidValueError) as err:
-        DueDatePolicy(R.DAYS_AFTER_ISSUE, days=30).due_date(date(9999, 12, 20))
+        policy.due_date(date(9999, 12, 20))
     assert err.value.violations[0].field == "issue_date"
+
+
+@given(
+    st.sampled_from([EARLIEST_DATE, LATEST_DATE]) | st.dates(EARLIEST_DATE, LATEST_DATE),
+    st.sampled_from(list(DueDateRule)),
+    st.sampled_from([0, MAX_DAYS]) | st.integers(0, MAX_DAYS),
+    st.integers(1, 31),
+)
+def test_every_issue_date_invoices_may_have_has_a_due_date(
+    issued: date, rule: DueDateRule, days: int, day: int
+) -> None:
+    DueDatePolicy(rule, days=days, day_of_month=day).due_date(issued)  # never raises
 
 
 issue_dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2200, 12, 31))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.errors import InvalidValueError
+from domain.messages import MessageCode
 from domain.payment_term import PaymentTerm
+from domain.validation import EARLIEST_DATE, LATEST_DATE
 
 NET_30 = PaymentTerm("3", "Net 30", due_days=30)
 ON_THE_15TH = PaymentTerm("6", "15th of the month", day_of_month_due=15, due_next_month_days=5)
@@ -50,3 +54,36 @@ def test_a_date_driven_due_date_is_never_before_the_issue_date_nor_a_month_and_m
     assert due.day == day or due.day > 27  # the month's last day when it has no ``day``
     if due.month == issued.month:
         assert (due - issued).days >= next_month_days
+
+
+@given(
+    st.sampled_from([EARLIEST_DATE, LATEST_DATE]) | st.dates(EARLIEST_DATE, LATEST_DATE),
+    st.integers(1, 31),
+    st.integers(0, 31),
+)
+def test_a_date_driven_term_dates_every_issue_date_invoices_may_have(
+    issued: date, day: int, next_month_days: int
+) -> None:
+    term = PaymentTerm(
+        "8", "Date driven", day_of_month_due=day, due_next_month_days=next_month_days
+    )
+    assert term.due_date(issued) >= issued
+
+
+@pytest.mark.parametrize(
+    ("term", "issued"),
+    [
+        (ON_THE_15TH, date(9999, 12, 20)),
+        (NET_30, date(9999, 12, 20)),
+        (PaymentTerm("9", "Net forever", due_days=10**9), date(2026, 12, 5)),
+    ],
+    ids=["date driven", "net 30", "more days than dates"],
+)
+def test_a_due_date_beyond_the_calendar_is_reported_on_the_issue_date(
+    term: PaymentTerm, issued: date
+) -> None:
+    with pytest.raises(InvalidValueError) as err:
+        term.due_date(issued)
+    assert [(v.field, v.code) for v in err.value.violations] == [
+        ("issue_date", MessageCode.DUE_DATE_TOO_FAR)
+    ]
