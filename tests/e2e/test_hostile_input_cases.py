@@ -5,6 +5,8 @@ the server that module shares between its tests."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -239,3 +241,45 @@ async def test_a_far_future_issue_date_is_a_field_error_whatever_the_due_date_ru
     invoice = an_invoice(issue_date="9999-12-20", terms_id=terms_id)
     found = await refusal(create_invoice(rpc, invoice))
     assert found == {"invoice.issue_date": MessageCode.DATE_OUT_OF_RANGE}
+
+
+@pytest.mark.parametrize(
+    ("dates", "field"),
+    [
+        ({"issue_date": "0001-01-01"}, "invoice.issue_date"),
+        ({"due_date": "9999-12-31"}, "invoice.due_date"),
+    ],
+    ids=["issued in year 1", "due in year 9999"],
+)
+async def test_dates_outside_the_range_invoices_use_are_field_errors(
+    rpc: grpc.aio.Channel, dates: dict[str, str], field: str
+) -> None:
+    found = await refusal(create_invoice(rpc, an_invoice(**dates)))
+    assert found == {field: MessageCode.DATE_OUT_OF_RANGE}
+
+
+def a_page_token(position: dict[str, object]) -> str:
+    raw = json.dumps(position).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        {"t": "0001-01-01T00:00:00+14:00", "i": "x"},  # year 0 in UTC
+        {"t": "9999-12-31T23:59:59-14:00", "i": "x"},  # year 10000 in UTC
+        {"t": "2020-01-01T00:00:00", "i": "x"},  # no offset: we never issue one
+        {"t": "2020-01-01T00:00:00+00:00", "i": "\u0000"},
+        {"t": "2020-01-01T00:00:00+00:00", "i": "x" * 65},
+        {"t": "2020-01-01T00:00:00+00:00", "i": 7},
+    ],
+    ids=["year 0", "year 10000", "naive", "nul id", "long id", "number id"],
+)
+async def test_an_edited_invoice_page_token_is_damaged(
+    rpc: grpc.aio.Channel, position: dict[str, object]
+) -> None:
+    stub = invoice_service_pb2_grpc.InvoiceServiceStub(rpc)
+    token = a_page_token({"p": DEAL, **position})
+    request = invoice_service_pb2.ListInvoicesRequest(parent=DEAL, page_token=token)
+    found = await refusal(stub.ListInvoices(request, metadata=bearer(TOKEN_A)))
+    assert found == {"page_token": MessageCode.PAGE_TOKEN_DAMAGED}

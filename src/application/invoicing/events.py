@@ -29,7 +29,9 @@ class ListInvoiceEvents:
         before = None
         if position is not None:
             before = position.get("b")
-            if not isinstance(before, int):
+            # An event id, which the database keeps in an int4: anything else is no token of
+            # ours (2**31 ended the call INTERNAL there).
+            if isinstance(before, bool) or not isinstance(before, int) or not 0 < before < 2**31:
                 raise InvalidValueError.of("page_token", MessageCode.PAGE_TOKEN_DAMAGED)
         async with self.uow_factory() as uow:
             rows = await uow.invoice_events.list_for_deal(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from application.commands import ListPageCommand
 from application.invoicing.calendar import today_of
@@ -15,6 +17,37 @@ from application.views import InvoiceView, Page
 from application.visibility import DealVisibility
 from domain.errors import InvalidValueError
 from domain.messages import MessageCode
+
+# What the tokens we issue hold: an invoice id, and a time with its offset.
+_INVOICE_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _cursor(position: dict[str, Any]) -> PageCursor:
+    """The position a page token holds. Anything a token of ours never holds is a damaged
+    token, not a query: a NUL in the id, or a time outside the database's range, ended the
+    call INTERNAL there."""
+    created_at, invoice_id = _utc_time(position.get("t")), position.get("i")
+    if (
+        created_at is None
+        or not isinstance(invoice_id, str)
+        or not _INVOICE_ID.fullmatch(invoice_id)
+    ):
+        raise InvalidValueError.of("page_token", MessageCode.PAGE_TOKEN_DAMAGED)
+    return PageCursor(created_at, invoice_id)
+
+
+def _utc_time(text: object) -> datetime | None:
+    """``text``, an ISO time with an offset, in UTC; None for anything else."""
+    if not isinstance(text, str):
+        return None
+    try:
+        time = datetime.fromisoformat(text)
+        # In UTC, as the database compares it: "0001-01-01T00:00:00+14:00" is in year 0, which
+        # neither Python nor asyncpg holds (OverflowError). Any time Python holds in UTC is in
+        # Postgres' range (4713 BC to 294276 AD).
+        return time.astimezone(UTC) if time.utcoffset() is not None else None
+    except (ValueError, OverflowError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +71,7 @@ class ListInvoices:
         size = page_size_of(cmd.page_size)
         parent = deal_parent(ref)
         position = decode_token(parent, cmd.page_token)
-        after = None
-        if position is not None:
-            try:
-                after = PageCursor(datetime.fromisoformat(position["t"]), str(position["i"]))
-            except (KeyError, ValueError, TypeError):
-                raise InvalidValueError.of("page_token", MessageCode.PAGE_TOKEN_DAMAGED) from None
+        after = _cursor(position) if position is not None else None
         rows = await self.views.list_for_deal(
             ref.company_id,
             ref.deal_id,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -392,6 +394,36 @@ async def test_a_page_token_from_another_deal_is_refused(world: World) -> None:
             ListPageCommand(deal_ref(deal_id="43"), page_token=page.next_page_token)
         )
     assert caught.value.violations[0].field == "page_token"
+
+
+def edited_token(position: dict[str, object]) -> str:
+    raw = json.dumps({"p": f"companies/{COMPANY}/deals/42", **position}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        {"t": "0001-01-01T00:00:00+14:00", "i": "x"},  # year 0 in UTC
+        {"t": "2020-01-01T00:00:00", "i": "x"},  # no offset: never ours
+        {"t": "2020-01-01T00:00:00+00:00", "i": "a\x00"},
+        {"t": "2020-01-01T00:00:00+00:00", "i": 7},
+        {"i": "x"},
+    ],
+)
+async def test_an_edited_page_token_is_damaged(world: World, position: dict[str, object]) -> None:
+    token = edited_token(position)
+    with pytest.raises(InvalidValueError) as caught:
+        await world.list.execute(ListPageCommand(deal_ref(), page_token=token))
+    assert caught.value.violations[0].code is MessageCode.PAGE_TOKEN_DAMAGED
+
+
+@pytest.mark.parametrize("before", [0, -1, 2**31, True, "5"])
+async def test_an_edited_history_page_token_is_damaged(world: World, before: object) -> None:
+    token = edited_token({"p": f"companies/{COMPANY}/deals/42/events", "b": before})
+    with pytest.raises(InvalidValueError) as caught:
+        await world.events.execute(ListPageCommand(deal_ref(), page_token=token))
+    assert caught.value.violations[0].code is MessageCode.PAGE_TOKEN_DAMAGED
 
 
 async def test_another_company_cannot_read_or_act_on_the_invoice(world: World) -> None:
