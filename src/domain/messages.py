@@ -236,6 +236,10 @@ class MessageCode(StrEnum):
         "REQUEST_ID_REPEATED",
         "Another request of this batch has the same request_id; give each its own.",
     )
+    UNUSABLE_REQUEST = (
+        "UNUSABLE_REQUEST",
+        "A value of this request cannot be used; check its numbers and dates.",
+    )
     NOT_A_NAME = "NOT_A_NAME", "'{value}' is not a valid name; expected '{expected}'."
     BODY_NOT_UTF8 = "BODY_NOT_UTF8", "The request body is not UTF-8 text."
     BODY_NOT_MATCHING = "BODY_NOT_MATCHING", "The request body does not match {type}: {problem}"

@@ -283,3 +283,14 @@ async def test_an_edited_invoice_page_token_is_damaged(
     request = invoice_service_pb2.ListInvoicesRequest(parent=DEAL, page_token=token)
     found = await refusal(stub.ListInvoices(request, metadata=bearer(TOKEN_A)))
     assert found == {"page_token": MessageCode.PAGE_TOKEN_DAMAGED}
+
+
+@pytest.mark.parametrize("before", [2**31, 10**30, 0, -1, True])
+async def test_an_edited_history_page_token_is_damaged(
+    rpc: grpc.aio.Channel, before: object
+) -> None:
+    stub = invoice_service_pb2_grpc.InvoiceServiceStub(rpc)
+    token = a_page_token({"p": f"{DEAL}/events", "b": before})
+    request = invoice_service_pb2.ListInvoiceEventsRequest(parent=DEAL, page_token=token)
+    found = await refusal(stub.ListInvoiceEvents(request, metadata=bearer(TOKEN_A)))
+    assert found == {"page_token": MessageCode.PAGE_TOKEN_DAMAGED}

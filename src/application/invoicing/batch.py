@@ -172,6 +172,13 @@ class BatchCreateInvoices:
             )
         except InvalidValueError as exc:
             raise exc.prefixed(prefix) from None
+        except (ValueError, ArithmeticError):
+            # A value of this request that no check refused broke reading or computing it (a
+            # date, a number: decimal's errors are ArithmeticErrors). That is a check missing,
+            # logged as such; it is still this request's error, not the whole batch's, so the
+            # other requests are created. Any other exception is a bug and ends the batch.
+            log.exception("invoice.batch_item_unchecked", index=index, request_id=request_id)
+            raise InvalidValueError.of(prefix, MessageCode.UNUSABLE_REQUEST) from None
         return _New(index, ref, request_id, fingerprint, invoice, creation)
 
     async def _store(

@@ -3,19 +3,23 @@ answer was lost finished by re-sending it as the same request (one invoice each)
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
-from application.commands import CreateInvoiceCommand
+from application.commands import CreateInvoiceCommand, DealRef, InvoiceInput
 from application.errors import RequestIdReusedError, UpstreamUnavailableError
 from application.invoicing.batch import (
     BatchCreateInvoices,
     BatchCreateInvoicesCommand,
     BatchItemOutcome,
 )
+from application.invoicing.create import CreateInvoice
 from application.ports.accounting import BatchCreated, InvoiceToCreate
 from application.reasons import Reason
 from application.sync import SweepStuckCreations
@@ -133,6 +137,60 @@ async def test_invalid_requests_are_reported_and_the_others_proceed() -> None:
     assert isinstance(outcomes[4].error, InvalidValueError)
     assert outcomes[4].error.violations[0].field == "requests[4].request_id"
     assert created_in_quickbooks(world) == 2
+
+
+class BreaksOnMemo(CreateInvoice):
+    """CreateInvoice with a hole in its checks: building a request whose memo names an
+    exception raises it, as an unforeseen input once made decimal or date raise."""
+
+    def _build(self, ref: DealRef, data: InvoiceInput, *args: Any) -> Any:
+        if data.memo in BREAKS:
+            raise BREAKS[data.memo]
+        return super()._build(ref, data, *args)
+
+
+BREAKS: dict[str, Exception] = {
+    "decimal": decimal.Overflow("above Emax"),
+    "date": ValueError("year 10000 is out of range"),
+    "bug": KeyError("rate"),
+}
+
+
+def with_a_hole(world: World) -> BatchCreateInvoices:
+    create = BreaksOnMemo(
+        *(getattr(world.create, f.name) for f in dataclasses.fields(world.create))
+    )
+    return BatchCreateInvoices(create)
+
+
+async def test_a_value_no_check_refused_is_that_requests_error_not_the_batchs() -> None:
+    world = World()
+    items = requests(4)
+    for n, memo in ((1, "decimal"), (2, "date")):
+        items[n] = CreateInvoiceCommand(items[n].deal, an_invoice_input(memo=memo), f"bulk-{n}")
+    command = BatchCreateInvoicesCommand(USER, COMPANY, items)
+
+    outcomes = sorted([o async for o in with_a_hole(world).execute(command)], key=lambda o: o.index)
+
+    assert [o.invoice is not None for o in outcomes] == [True, False, False, True]
+    for n in (1, 2):
+        error = outcomes[n].error
+        assert isinstance(error, InvalidValueError)
+        assert [(v.field, v.code) for v in error.violations] == [
+            (f"requests[{n}]", MessageCode.UNUSABLE_REQUEST)
+        ]
+    assert created_in_quickbooks(world) == 2
+
+
+async def test_any_other_exception_building_a_request_is_a_bug_and_ends_the_batch() -> None:
+    world = World()
+    items = requests(2)
+    items[1] = CreateInvoiceCommand(items[1].deal, an_invoice_input(memo="bug"), "bulk-1")
+    command = BatchCreateInvoicesCommand(USER, COMPANY, items)
+
+    with pytest.raises(KeyError):
+        [o async for o in with_a_hole(world).execute(command)]
+    assert created_in_quickbooks(world) == 0
 
 
 async def test_a_request_id_reused_for_another_invoice_is_refused() -> None:
