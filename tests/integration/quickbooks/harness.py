@@ -140,6 +140,14 @@ async def connect(
     return await token_store.save(connection_from(tokens, company_id, realm))
 
 
+@dataclass
+class Setup:
+    """An emulator and the real gateway connected to it."""
+
+    emulator: RunningEmulator
+    gateway: QuickBooksAccountingGateway
+
+
 def make_gateway(
     emulator: RunningEmulator,
     token_store: TokenStore,

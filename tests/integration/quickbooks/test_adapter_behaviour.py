@@ -8,7 +8,6 @@ import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,7 +18,6 @@ from adapters.postgres.coordination import PostgresRateLimiter
 from adapters.postgres.engine import build_engine
 from adapters.quickbooks.client import QBO_RATE_LIMIT
 from adapters.quickbooks.faults import QuickBooksRejectedError
-from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from application.errors import UpstreamRejectedError, UpstreamUnavailableError
 from application.reasons import MetadataKey, Reason
 from domain.customer import Customer
@@ -29,7 +27,7 @@ from emulators.quickbooks.config import Limits
 from tests.integration.quickbooks.harness import (
     INTL_REALM,
     US_REALM,
-    RunningEmulator,
+    Setup,
     connect,
     emulator_config,
     invoice,
@@ -46,12 +44,6 @@ STALE = {
     "detail": "Stale Object Error : You and root were working on this at the same time. root "
     "finished before you did, so your work was not saved.",
 }
-
-
-@dataclass
-class Setup:
-    emulator: RunningEmulator
-    gateway: QuickBooksAccountingGateway
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 
 from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
-from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.quickbooks.mappers import customer_fields_to_qbo
 from adapters.system_clock import SystemClock
 from application.invoicing.finish import FinishInvoiceCreation
@@ -24,7 +22,7 @@ from domain.invoice import InvoiceState
 from domain.invoice_line import InvoiceLine
 from tests.integration.quickbooks.harness import (
     INTL_REALM,
-    RunningEmulator,
+    Setup,
     connect,
     invoice,
     make_gateway,
@@ -33,12 +31,6 @@ from tests.integration.quickbooks.harness import (
 
 UK_COMPANY = "3002"
 VAT = "GB123456789"
-
-
-@dataclass
-class Setup:
-    emulator: RunningEmulator
-    gateway: QuickBooksAccountingGateway
 
 
 @pytest.fixture
