@@ -88,27 +88,12 @@ def _checked_memo(
     if valid_lines and all(line.is_discount for line in valid_lines):
         violations.append(FieldViolation("lines", MessageCode.ONLY_DISCOUNT_LINES))
     elif valid_lines and currency_problem is None and not too_large:
-        total = Money.sum_of((line.total(currency) for line in valid_lines), currency)
-        before_tax = Money.sum_of(
-            (line.net_excluding_tax(currency) for line in valid_lines if not line.is_discount),
-            currency,
-        )
-        discounts = -Money.sum_of(
-            (line.net(currency) for line in valid_lines if line.is_discount), currency
-        )
+        total = totals_of(valid_lines, currency).total
         if total.is_negative():
+            # The tax is charged after the discounts: the total is negative exactly when the
+            # discounts are more than the lines before tax, which QuickBooks refuses too ("The
+            # discount can't be more than the subtotal").
             violations.append(FieldViolation.of("lines", MessageCode.NEGATIVE_TOTAL, total=total))
-        elif discounts > before_tax:
-            # QuickBooks refuses a discount over the subtotal, which is before tax ("The
-            # discount can't be more than the subtotal"): say it before creating.
-            violations.append(
-                FieldViolation.of(
-                    "lines",
-                    MessageCode.DISCOUNT_OVER_SUBTOTAL,
-                    discounts=discounts,
-                    subtotal=before_tax,
-                )
-            )
     if not isinstance(issue_date, date):
         violations.append(FieldViolation("issue_date", MessageCode.ISSUE_DATE_REQUIRED))
     elif due_date is not None and (not isinstance(due_date, date) or due_date < issue_date):
@@ -569,7 +554,7 @@ class Invoice:
 
     def total(self) -> Money:
         """Our total, from the lines."""
-        return Money.sum_of((line.total(self.currency) for line in self.lines), self.currency)
+        return totals_of(self.lines, self.currency).total
 
     def balance(self) -> Money:
         """What remains to pay, from QuickBooks' total once known (else ours); nothing once

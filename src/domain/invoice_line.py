@@ -41,7 +41,8 @@ class TaxMethod(StrEnum):
 class LineKind(StrEnum):
     ITEM = "item"
     DISCOUNT = "discount"
-    """A fixed amount taken off the invoice: quantity 1, a negative unit price, no tax."""
+    """A fixed amount taken off the invoice before tax: quantity 1, a negative unit price, no
+    tax of its own (the item lines' tax is charged after it)."""
 
 
 def _money(amount: Decimal, currency: str) -> Money:
@@ -201,17 +202,31 @@ class InvoiceLine:
             discount = gross_exact * self.discount / _HUNDRED
         gross = _money(gross_exact, currency)
         net = _money(gross_exact - discount, currency)
+        tax = _money(self._unrounded_tax(net), currency)
+        total = net + tax if self.tax_method is TaxMethod.EXCLUSIVE else net
+        return LineAmounts(gross=gross, net=net, tax=tax, total=total)
+
+    def _unrounded_tax(self, net: Money) -> Decimal:
+        """The tax on ``net`` before it is rounded: added to it (EXCLUSIVE), the part of it
+        that is tax (INCLUSIVE: rounded already, as the price it is part of), or none."""
         match self.tax_method:
             case TaxMethod.EXCLUSIVE:
-                tax = _money(net.amount * self.tax_rate / _HUNDRED, currency)
-                total = net + tax
+                return net.amount * self.tax_rate / _HUNDRED
             case TaxMethod.INCLUSIVE:
-                tax = net - _money(net.amount / (1 + self.tax_rate / _HUNDRED), currency)
-                total = net
+                untaxed = _money(net.amount / (1 + self.tax_rate / _HUNDRED), net.currency)
+                return (net - untaxed).amount
             case TaxMethod.NONE:
-                tax = Money.zero(currency)
-                total = net
-        return LineAmounts(gross=gross, net=net, tax=tax, total=total)
+                return Decimal(0)
+
+    def tax_after_discounts(self, currency: str, left: Money, before: Money) -> Money:
+        """This line's tax once the invoice's discount lines leave ``left`` of ``before``, the
+        item lines' amount before tax: its tax x left / before, rounded once. QuickBooks takes
+        a discount off every item line in that ratio before it taxes them (see
+        :func:`totals_of`)."""
+        if left == before:
+            return self.tax(currency)
+        tax = self._unrounded_tax(self.net(currency))
+        return _money(tax * left.amount / before.amount, currency)
 
     def gross(self, currency: str) -> Money:
         """Quantity x unit price, rounded (QuickBooks' line ``Amount``)."""
@@ -272,8 +287,9 @@ def build_lines(rows: Sequence[Mapping[str, Any]]) -> tuple[InvoiceLine, ...]:
 @dataclass(frozen=True, slots=True)
 class InvoiceTotals:
     """``subtotal`` = sum of item lines' gross; ``discount`` = line discounts and discount
-    lines; ``tax`` includes tax contained in INCLUSIVE lines; ``total`` = sum of line totals;
-    ``balance`` = what remains to pay (from QuickBooks' total once known)."""
+    lines; ``tax`` = after the discount lines, and includes tax contained in INCLUSIVE lines;
+    ``total`` = the lines before tax, less the discount lines, plus the tax (see
+    :func:`totals_of`); ``balance`` = what remains to pay (from QuickBooks' total once known)."""
 
     subtotal: Money
     discount: Money
@@ -291,22 +307,35 @@ def totals_of(
     balance: Money | None = None,
 ) -> InvoiceTotals:
     """Totals of ``lines`` (also for a draft that is not an invoice yet). ``balance`` defaults
-    to the total less ``amount_paid``."""
+    to the total less ``amount_paid``.
+
+    The tax is charged after the discount lines, as QuickBooks charges it (always outside the
+    US; US invoices are sent with ApplyTaxAfterDiscount). A discount line is an amount before
+    tax, and QuickBooks takes the invoice's discount off every item line in the same ratio,
+    (subtotal - discount) / subtotal, before taxing them: so each item line's tax shrinks in the
+    ratio left / before of the item lines' amounts before tax, rounded once per line as all our
+    amounts are. QuickBooks rounds once per rate instead: the few cents that can differ are sent
+    as our tax (TxnTaxDetail.TotalTax), so it records what this says.
+
+    [U] An INCLUSIVE line: the reference does not say how QuickBooks discounts a price that
+    includes tax. Its Line.Amount is net of tax (as the emulator takes it), and the discount
+    comes off amounts net of tax, so the tax the price contains shrinks in the same ratio: a
+    discount of 10 on a 120.00 price including 20 % leaves 90.00 + 18.00 = 108.00.
+    """
     zero = Money.zero(currency)
-    subtotal = discount = tax = total = zero
-    for line in lines:
-        amounts = line.amounts(currency)
-        total = total + amounts.total
-        tax = tax + amounts.tax
-        if line.is_discount:
-            discount = discount - amounts.net
-        else:
-            subtotal = subtotal + amounts.gross
-            discount = discount + amounts.discount
+    items = [(line, line.amounts(currency)) for line in lines if not line.is_discount]
+    off = -Money.sum_of((line.net(currency) for line in lines if line.is_discount), currency)
+    before = Money.sum_of((amounts.total - amounts.tax for _, amounts in items), currency)
+    # More off than there is to take it from: refused (Invoice.request), and nothing is taxed.
+    left = max(before - off, zero)
+    tax = Money.sum_of(
+        (line.tax_after_discounts(currency, left, before) for line, _ in items), currency
+    )
+    total = before - off + tax
     paid = amount_paid if amount_paid is not None else zero
     return InvoiceTotals(
-        subtotal=subtotal,
-        discount=discount,
+        subtotal=Money.sum_of((amounts.gross for _, amounts in items), currency),
+        discount=Money.sum_of((amounts.discount for _, amounts in items), currency) + off,
         tax=tax,
         total=total,
         amount_paid=paid,

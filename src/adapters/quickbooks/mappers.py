@@ -22,7 +22,7 @@ from application.ports.accounting import (
 )
 from domain.customer import Address, Customer
 from domain.invoice import Invoice
-from domain.invoice_line import InvoiceLine, TaxMethod
+from domain.invoice_line import InvoiceLine, TaxMethod, totals_of
 from domain.invoice_template import InvoiceExtras
 from domain.money import Money, minor_units
 
@@ -318,8 +318,12 @@ def invoice_to_qbo(
       allows one per invoice) of exactly sum(line amounts) - sum(domain nets without tax), so
       the invoice's net equals the domain's net to the cent whatever the rounding was per line.
     - The tax is sent as ``TxnTaxDetail.TotalTax`` = the domain's tax (QBO "honors the amount and
-      prorates it across tax rates", §3.3), because QBO computes tax per rate on the discounted
-      subtotal while the domain rounds per line: the two may differ by a cent otherwise.
+      prorates it across tax rates", §3.3). QBO taxes after the discount line, taking it off
+      every line in the same ratio, as the domain does with discount lines; but it rounds once
+      per rate where the domain rounds per line (and an INCLUSIVE line's amount here is rounded
+      up), so the two may differ by a few cents. Line discounts travel in the same discount
+      line, so QBO spreads them over every line too, where the domain keeps each on its own
+      line: with line discounts on lines of different rates QBO's own figure differs by more.
 
     So TotalAmt = lines - discount + tax = the domain total. Non-US companies get a tax code on
     every line and ``GlobalTaxCalculation``: TaxInclusive when every taxed line is INCLUSIVE,
@@ -340,13 +344,12 @@ def invoice_to_qbo(
     lines: list[dict[str, Any]] = []
     amounts = Decimal(0)
     net_ex_tax = Decimal(0)
-    tax = Decimal(0)
+    tax = totals_of(invoice.lines, currency).tax.amount
     discount_notes: list[str] = []
     for line in items:
         amount = _ex_tax_gross(line, currency)
         amounts += amount.amount
         net_ex_tax += line.net_excluding_tax(currency).amount
-        tax += line.tax(currency).amount
         detail: dict[str, Any] = {"Qty": _qbo_number(line.quantity)}
         if line.tax_method is TaxMethod.INCLUSIVE and line.tax_rate != 0:
             unit = (amount.amount / line.quantity).quantize(_UNIT_PRICE_STEP, ROUND_HALF_UP)

@@ -222,6 +222,29 @@ async def test_quickbooks_total_equals_ours_to_the_cent(
     assert created.currency == "GBP"
 
 
+async def test_a_deal_discount_is_taxed_after_it_as_quickbooks_taxes_it(setup: Setup) -> None:
+    """1 x 100 at the 20 % code less a deal discount of 10: QuickBooks takes the 10 off before
+    it taxes, 18.00 on 90.00, total 108.00. The preview says so, QuickBooks records it, and its
+    tax line charges 20 % of the amount it says is taxable (not 20.00 on 90.00)."""
+    lines = [
+        line("1", "100", rate="20", method=EX, code="2"),
+        InvoiceLine.discount_line("Loyalty", Decimal(10)),
+    ]
+    draft = invoice("1", lines, currency="GBP", company=UK_COMPANY)
+    preview = draft.totals()
+
+    created = await setup.gateway.create_invoice(UK_COMPANY, draft, request_id=f"inv-{draft.id}")
+
+    assert (preview.tax, preview.total) == (Money.of("18.00", "GBP"), Money.of("108.00", "GBP"))
+    assert (created.tax, created.total) == (preview.tax, preview.total)
+    [recorded] = with_note(setup, draft.id, INTL_REALM)
+    [tax_line] = recorded["TxnTaxDetail"]["TaxLine"]  # type: ignore[index]
+    assert (tax_line["TaxLineDetail"]["NetAmountTaxable"], tax_line["Amount"]) == (
+        Decimal("90.00"),
+        Decimal("18.00"),
+    )
+
+
 async def test_us_automated_sales_tax_keeps_our_tax_amount(setup: Setup) -> None:
     lines = [
         line("3", "19.99", discount="5", rate="8.25", method=EX),

@@ -480,10 +480,11 @@ def test_totals_add_up_lines_discounts_and_tax() -> None:
     assert invoice.totals() == InvoiceTotals(
         subtotal=eur("330.00"),
         discount=eur("15.22"),
-        tax=eur("38.00"),
-        total=eur("332.78"),
+        # After the 5 off 299.78 before tax: 18.00 and 20.00 x 294.78 / 299.78 = 17.70 + 19.67.
+        tax=eur("37.37"),
+        total=eur("332.15"),  # 299.78 - 5.00 + 37.37
         amount_paid=ZERO,
-        balance=eur("332.78"),
+        balance=eur("332.15"),
     )
 
 

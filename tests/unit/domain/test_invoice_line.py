@@ -8,7 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidValueError
-from domain.invoice_line import DiscountKind, InvoiceLine, LineKind, TaxMethod, build_lines
+from domain.invoice_line import (
+    DiscountKind,
+    InvoiceLine,
+    LineKind,
+    TaxMethod,
+    build_lines,
+    totals_of,
+)
 from domain.money import Money
 
 D = Decimal
@@ -162,6 +169,57 @@ def test_every_line_problem_is_reported_at_once() -> None:
     with pytest.raises(InvalidValueError) as err:
         a_line(quantity=D(0), unit_price=D(-1), tax_rate=D(200))
     assert [v.field for v in err.value.violations] == ["quantity", "unit_price", "tax_rate"]
+
+
+def gbp(amount: str) -> Money:
+    return Money.of(amount, "GBP")
+
+
+def test_the_tax_is_charged_after_a_discount_line_as_quickbooks_charges_it() -> None:
+    lines = [
+        a_line(quantity=D(1), unit_price=D(100), tax_rate=D(20), tax_method=TaxMethod.EXCLUSIVE),
+        InvoiceLine.discount_line("Loyalty", D(10)),
+    ]
+    totals = totals_of(lines, "GBP")
+    # 20 % of 100 - 10, not of 100: the tax line QuickBooks prints is 18.00 on 90.00.
+    assert (totals.discount, totals.tax, totals.total) == (
+        gbp("10.00"),
+        gbp("18.00"),
+        gbp("108.00"),
+    )
+
+
+def test_a_discount_line_comes_off_every_line_in_proportion_untaxed_ones_too() -> None:
+    lines = [
+        a_line(quantity=D(1), unit_price=D(100), tax_rate=D(20), tax_method=TaxMethod.EXCLUSIVE),
+        a_line(quantity=D(1), unit_price=D(100)),
+        InvoiceLine.discount_line("Loyalty", D(50)),
+    ]
+    totals = totals_of(lines, "GBP")
+    # QuickBooks' ratio (200 - 50) / 200 leaves 75.00 of the taxed line: 15.00 tax.
+    assert (totals.tax, totals.total) == (gbp("15.00"), gbp("165.00"))
+
+
+def test_a_discount_line_shrinks_the_tax_an_inclusive_price_contains_in_the_same_ratio() -> None:
+    lines = [
+        a_line(quantity=D(1), unit_price=D(120), tax_rate=D(20), tax_method=TaxMethod.INCLUSIVE),
+        InvoiceLine.discount_line("Loyalty", D(10)),
+    ]
+    totals = totals_of(lines, "GBP")
+    # 100.00 before tax, less 10, plus 20 % (the emulator's reading of QuickBooks, see totals_of)
+    assert (totals.tax, totals.total) == (gbp("18.00"), gbp("108.00"))
+
+
+def test_without_discount_lines_the_totals_are_the_lines_own() -> None:
+    lines = [
+        a_line(
+            quantity=D(3), unit_price=D("33.33"), tax_rate=D(20), tax_method=TaxMethod.EXCLUSIVE
+        ),
+        a_line(quantity=D(7), unit_price=D("3.33"), tax_rate=D(5), tax_method=TaxMethod.INCLUSIVE),
+    ]
+    totals = totals_of(lines, "GBP")
+    assert totals.tax == Money.sum_of((line.tax("GBP") for line in lines), "GBP")
+    assert totals.total == Money.sum_of((line.total("GBP") for line in lines), "GBP")
 
 
 def test_build_lines_reports_problems_with_their_line_paths() -> None:

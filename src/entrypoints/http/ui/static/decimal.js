@@ -35,6 +35,12 @@ export function round(a, places) {
   return divideRounded(a, unit) * unit;
 }
 
+/** a x b / c rounded half-up to `places` decimals, once (c > 0). */
+export function mulDivRound(a, b, c, places) {
+  const unit = 10n ** BigInt(PLACES - places);
+  return divideRounded(a * b, c * unit) * unit;
+}
+
 /** Plain text with `places` decimals ("109.78"), for the API and Intl formatting. */
 export function text(a, places) {
   const r = round(a, places);

@@ -135,18 +135,22 @@ function lineFigures(row, places) {
   const discountExact = byAmount ? pct : D.div(D.mul(grossExact, pct), D.HUNDRED);
   const gross = D.round(grossExact, places);
   const net = D.round(grossExact - discountExact, places);
-  let tax = 0n;
+  let unrounded = 0n;  // the tax before it is rounded (an inclusive price's is rounded already)
   const method = row.dataset.taxMethod;
-  if (method === "TAX_METHOD_EXCLUSIVE") tax = D.round(D.div(D.mul(net, rate), D.HUNDRED), places);
-  if (method === "TAX_METHOD_INCLUSIVE") tax = net - D.round(D.div(net, D.ONE + D.div(rate, D.HUNDRED)), places);
+  if (method === "TAX_METHOD_EXCLUSIVE") unrounded = D.div(D.mul(net, rate), D.HUNDRED);
+  if (method === "TAX_METHOD_INCLUSIVE") unrounded = net - D.round(D.div(net, D.ONE + D.div(rate, D.HUNDRED)), places);
+  const tax = D.round(unrounded, places);
   const total = method === "TAX_METHOD_EXCLUSIVE" ? net + tax : net;
-  return { gross, net, tax, total };
+  return { gross, net, tax, unrounded, total };
 }
 
+/** Mirrors the domain's totals_of: the tax is charged after the discount lines, as QuickBooks
+ * charges it; each item line's tax shrinks in the ratio they leave of the lines before tax. */
 function recompute() {
   const code = currency();
   const places = currencyPlaces(code);
-  let subtotal = 0n, discount = 0n, tax = 0n, total = 0n, valid = true;
+  let subtotal = 0n, discount = 0n, off = 0n, before = 0n, valid = true;
+  const items = [];
   for (const row of rows()) {
     const figures = lineFigures(row, places);
     const output = row.querySelector(".amount");
@@ -156,14 +160,22 @@ function recompute() {
       continue;
     }
     output.textContent = money(D.text(figures.net, places), code);
-    if (row.dataset.kind === "discount") discount -= figures.net;
-    else {
+    if (row.dataset.kind === "discount") {
+      discount -= figures.net;
+      off -= figures.net;
+    } else {
       subtotal += figures.gross;
       discount += figures.gross - figures.net;
+      before += figures.total - figures.tax;
+      items.push(figures);
     }
-    tax += figures.tax;
-    total += figures.total;
   }
+  const left = before > off ? before - off : 0n;
+  let tax = 0n;
+  for (const figures of items) {
+    tax += left === before ? figures.tax : D.mulDivRound(figures.unrounded, left, before, places);
+  }
+  const total = before - off + tax;
   const show = (id, v) => ($(id).textContent = valid ? money(D.text(v, places), code) : t("common.none"));
   show("subtotal", subtotal);
   show("discounts", discount);
