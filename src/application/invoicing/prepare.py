@@ -8,7 +8,6 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from application.commands import DealRef
@@ -43,7 +42,7 @@ from application.visibility import DealVisibility
 from domain.customer import Customer
 from domain.errors import InvalidValueError
 from domain.field_mapping import MappingIssue, MappingIssueKind
-from domain.installment import DealShare
+from domain.installment import DealShare, percent_of
 from domain.installment_schedule import Installment
 from domain.invoice_line import DiscountKind, InvoiceLine, totals_of
 from domain.invoice_template import (
@@ -52,7 +51,7 @@ from domain.invoice_template import (
     InvoiceTemplate,
 )
 from domain.messages import MessageCode
-from domain.money import Money, is_known_currency, minor_units
+from domain.money import Money, is_known_currency
 from domain.settings import CompanySettings
 
 
@@ -101,13 +100,13 @@ def deal_lines(
     # The code's rate, as QuickBooks charges it.
     items, replaced = taxed_by_code(lines, options, sales_tax_code_id, issue_date)
     lines, warnings = list(items), warnings + replaced
-    items_total = Money.sum_of((line.total(currency) for line in lines), currency)
+    # A percentage comes off the subtotal before tax, as QuickBooks takes a percent discount
+    # (the tax is charged after it: see totals_of).
+    subtotal = Money.sum_of((line.net_excluding_tax(currency) for line in lines), currency)
     for discount in deal.discounts:
         amount = discount.amount
         if discount.kind is DiscountKind.PERCENTAGE:
-            amount = (items_total.amount * discount.amount / Decimal(100)).quantize(
-                Decimal(1).scaleb(-minor_units(currency))
-            )
+            amount = percent_of(subtotal, discount.amount).amount
         if amount > 0:
             lines.append(InvoiceLine.discount_line(discount.description or "Discount", amount))
     return tuple(lines), warnings

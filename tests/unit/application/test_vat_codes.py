@@ -11,12 +11,19 @@ import pytest
 
 from application.commands import LineInput
 from application.ports.accounting import RatePeriod, TaxCodeOption
+from application.ports.crm import DealDiscount, DealProduct
 from domain.errors import InvalidValueError
-from domain.invoice_line import TaxMethod
+from domain.invoice_line import DiscountKind, TaxMethod
 from domain.messages import MessageCode
 from domain.money import Money
 from domain.settings import CompanySettings
-from tests.unit.application.invoicing_world import COMPANY, World, create_command, deal_ref
+from tests.unit.application.invoicing_world import (
+    COMPANY,
+    World,
+    a_deal,
+    create_command,
+    deal_ref,
+)
 
 
 @pytest.fixture
@@ -112,3 +119,31 @@ async def test_a_backdated_invoice_is_taxed_at_the_rate_in_force_on_its_date(
 
     assert view.lines[0].line.tax_rate == Decimal(15)
     assert view.totals.tax == Money.of("15", "USD")
+
+
+async def test_a_percentage_deal_discount_comes_off_the_subtotal_before_tax_rounded_half_up(
+    world: World,
+) -> None:
+    """As QuickBooks takes a percent discount: 5 % of 100.50 is 5.025, 5.03 half-up (not 5.02
+    half-even, nor 6.03 of 120.60 with its tax), and the tax is charged after it."""
+    async with world.uow() as uow:
+        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
+        await uow.settings.save(
+            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
+        )
+        await uow.commit()
+    world.crm.add_deal(
+        COMPANY,
+        dataclasses.replace(
+            a_deal(),
+            products=(DealProduct("p1", "Services", Decimal(1), Decimal("100.50")),),
+            discounts=(DealDiscount("Loyalty 5%", Decimal(5), DiscountKind.PERCENTAGE),),
+        ),
+    )
+
+    draft = await world.prepare.execute(deal_ref())
+
+    [discount] = [line for line in draft.lines if line.is_discount]
+    assert discount.net("USD") == Money.of("-5.03", "USD")
+    assert draft.totals.tax == Money.of("19.09", "USD")  # 20 % of 95.47 = 19.094
+    assert draft.totals.total == Money.of("114.56", "USD")  # 95.47 + 19.09
