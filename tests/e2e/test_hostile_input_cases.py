@@ -13,8 +13,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from dealbooks.v1 import (
     customer_pb2,
@@ -30,6 +28,7 @@ from entrypoints.demo import DemoStack
 from entrypoints.emulated import DEMO_COMPANY
 from entrypoints.service import Service
 from tests.e2e.conftest import TOKEN_A, bearer
+from tests.e2e.test_invoice_templates import field_violations
 from tests.e2e.test_ui_api import call as call_ui_api
 
 pytestmark = pytest.mark.e2e
@@ -76,14 +75,7 @@ async def refusal(call: Awaitable[object]) -> dict[str, str]:
         await call
     exc = raised.value
     assert exc.code() is grpc.StatusCode.INVALID_ARGUMENT, (exc.code(), exc.details())
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            return {v.field: v.reason for v in bad.field_violations}
-    return {}
+    return field_violations(exc)
 
 
 @pytest.mark.parametrize(
