@@ -1,4 +1,5 @@
-"""Invoice aggregate; its state machine in ``invoice_state``, its lines in ``invoice_line``.
+"""Invoice aggregate; its state machine in ``invoice_state``, its lines in ``invoice_line``, the
+checks of a draft in ``invoice_checks``.
 
 QuickBooks is the source of truth for money facts once the invoice exists there: most
 transitions are facts applied (a payment, a void seen in QuickBooks); a few are requests a user
@@ -37,103 +38,28 @@ from domain.events import (
     PaymentRecorded,
 )
 from domain.ids import CompanyId, DealId, InvoiceId
-from domain.invoice_line import InvoiceLine, InvoiceTotals, TaxMethod, totals_of
+from domain.invoice_checks import check_untaxed, checked_memo
+from domain.invoice_line import InvoiceLine, InvoiceTotals, totals_of
 from domain.invoice_state import TRANSITIONS
 from domain.invoice_state import InvoiceState as InvoiceState
 from domain.invoice_state import InvoiceStatus as InvoiceStatus
 from domain.invoice_state import allowed_actions as allowed_actions
 from domain.invoice_state import status_of as status_of
 from domain.messages import MessageCode
-from domain.money import Money, currency_violation
+from domain.money import Money
 from domain.payment_term import PaymentTerm
-from domain.validation import checked_text
 
 _OPEN = InvoiceState.OPEN
 _PARTIALLY_PAID = InvoiceState.PARTIALLY_PAID
 _PAID = InvoiceState.PAID
 _VOIDED = InvoiceState.VOIDED
 
-MEMO_MAX: Final = 1000
 FAILURE_REASON_MAX: Final = 1000
 
 
 def _require_aware(now: datetime) -> None:
     if not isinstance(now, datetime) or now.utcoffset() is None:
         raise InvalidValueError.of("now", MessageCode.NEEDS_TIME_ZONE)
-
-
-def _checked_memo(
-    customer: object,
-    lines: Sequence[object],
-    currency: str,
-    issue_date: date,
-    due_date: date | None,
-    memo: str | None,
-) -> str:
-    """The memo as stored, once the whole draft passed its checks (every problem at once)."""
-    violations: list[FieldViolation] = []
-    if not isinstance(customer, Customer):
-        violations.append(FieldViolation("customer", MessageCode.CHOOSE_CUSTOMER))
-    currency_problem = currency_violation(currency)
-    if currency_problem is not None:
-        violations.append(currency_problem)
-    if not lines:
-        violations.append(FieldViolation("lines", MessageCode.LINES_REQUIRED))
-    for index, line in enumerate(lines):
-        if not isinstance(line, InvoiceLine):
-            violations.append(FieldViolation(f"lines[{index}]", MessageCode.NOT_AN_INVOICE_LINE))
-    valid_lines = [line for line in lines if isinstance(line, InvoiceLine)]
-    too_large = _too_large(lines, currency) if currency_problem is None else []
-    violations.extend(too_large)
-    if valid_lines and all(line.is_discount for line in valid_lines):
-        violations.append(FieldViolation("lines", MessageCode.ONLY_DISCOUNT_LINES))
-    elif valid_lines and currency_problem is None and not too_large:
-        total = totals_of(valid_lines, currency).total
-        if total.is_negative():
-            # The tax is charged after the discounts: the total is negative exactly when the
-            # discounts are more than the lines before tax, which QuickBooks refuses too ("The
-            # discount can't be more than the subtotal").
-            violations.append(FieldViolation.of("lines", MessageCode.NEGATIVE_TOTAL, total=total))
-    if not isinstance(issue_date, date):
-        violations.append(FieldViolation("issue_date", MessageCode.ISSUE_DATE_REQUIRED))
-    elif due_date is not None and (not isinstance(due_date, date) or due_date < issue_date):
-        violations.append(
-            FieldViolation.of(
-                "due_date", MessageCode.DUE_BEFORE_ISSUE, issueDate=issue_date.isoformat()
-            )
-        )
-    memo = checked_text(memo or "", "memo", MEMO_MAX, violations)
-    if violations:
-        raise InvalidValueError.many(violations)
-    return memo
-
-
-def _too_large(lines: Sequence[object], currency: str) -> list[FieldViolation]:
-    """A violation for each line with an amount too large for :class:`Money` (quantity x
-    price, or with its tax), else one for the lines when one of their totals is."""
-    violations: list[FieldViolation] = []
-    valid_lines: list[InvoiceLine] = []
-    for index, line in enumerate(lines):
-        if not isinstance(line, InvoiceLine):
-            continue
-        valid_lines.append(line)
-        try:
-            line.amounts(currency)
-        except InvalidValueError as err:
-            _reraise_unless_too_large(err)
-            violations.append(FieldViolation(f"lines[{index}]", MessageCode.AMOUNT_TOO_LARGE))
-    if not violations:
-        try:
-            totals_of(valid_lines, currency)
-        except InvalidValueError as err:
-            _reraise_unless_too_large(err)
-            violations.append(FieldViolation("lines", MessageCode.AMOUNT_TOO_LARGE))
-    return violations
-
-
-def _reraise_unless_too_large(err: InvalidValueError) -> None:
-    if any(v.code is not MessageCode.AMOUNT_TOO_LARGE for v in err.violations):
-        raise err
 
 
 @dataclass(eq=False, kw_only=True)
@@ -219,8 +145,8 @@ class Invoice:
         ``tax_by_quickbooks`` leaves the tax to QuickBooks (no line may then carry a rate)."""
         _require_aware(now)
         if tax_by_quickbooks:
-            _check_untaxed(lines)
-        memo_text = _checked_memo(customer, lines, currency, issue_date, due_date, memo)
+            check_untaxed(lines)
+        memo_text = checked_memo(customer, lines, currency, issue_date, due_date, memo)
         invoice = cls(
             id=id,
             company_id=company_id,
@@ -376,7 +302,7 @@ class Invoice:
     ) -> None:
         """Correct a rejected invoice before retrying it (same checks as :meth:`request`)."""
         self._target("revise", now)
-        memo_text = _checked_memo(customer, lines, currency, issue_date, due_date, memo)
+        memo_text = checked_memo(customer, lines, currency, issue_date, due_date, memo)
         self.customer = customer
         self.lines = tuple(lines)
         self.currency = currency
@@ -591,18 +517,3 @@ class Invoice:
     def status(self, today: date) -> InvoiceStatus:
         """The label to show: DELETED > VOIDED > PAID > OVERDUE > PARTIALLY_PAID > OPEN."""
         return status_of(self.state, self.due_date, self.balance(), today)
-
-
-def _check_untaxed(lines: Sequence[InvoiceLine]) -> None:
-    """QuickBooks computes the tax: a rate of ours on a line would be a figure nobody charges."""
-    violations = [
-        FieldViolation.of(
-            f"lines[{index}].tax_rate",
-            MessageCode.TAX_BY_QUICKBOOKS,
-            value=format(line.tax_rate.normalize(), "f"),
-        )
-        for index, line in enumerate(lines)
-        if line.tax_method is not TaxMethod.NONE and line.tax_rate != 0
-    ]
-    if violations:
-        raise InvalidValueError.many(violations)
