@@ -23,7 +23,12 @@ from application.errors import (
 )
 from application.ports.accounting import AccountingAuthorizer, AccountingGateway
 from application.ports.clock import Clock
-from application.ports.connections import OAuthState, OAuthStateStore, TokenStore
+from application.ports.connections import (
+    OAuthState,
+    OAuthStateStore,
+    TokenStore,
+    could_be_nonce,
+)
 from application.ports.sync import NoticeStore
 from application.reasons import MetadataKey, Reason
 from domain.connection import Connection, Vendor
@@ -211,7 +216,7 @@ class CompleteQuickBooksConnect:
     ) -> CompletedConnectView:
         now = self.clock.now()
         # Taken first, whatever else the callback says: a state is good for one answer only.
-        taken = await self.state_store.take(state, now) if state else None
+        taken = await self.state_store.take(state, now) if could_be_nonce(state) else None
         if taken is None or taken.vendor is not Vendor.QUICKBOOKS:
             raise ConnectStateError(
                 "This connection link has expired or was already used. "

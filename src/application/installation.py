@@ -29,7 +29,12 @@ import structlog
 from application.errors import ApplicationError
 from application.ports.accounting import AccountingAuthorizer
 from application.ports.clock import Clock
-from application.ports.connections import OAuthState, OAuthStateStore, TokenStore
+from application.ports.connections import (
+    OAuthState,
+    OAuthStateStore,
+    TokenStore,
+    could_be_nonce,
+)
 from application.ports.crm import CrmAuthorizer, CrmUser
 from application.ports.jobs import JobQueue
 from application.ports.persistence import CompanyPurge, UnitOfWorkFactory
@@ -328,7 +333,8 @@ class CompletePipedriveSignIn:
     clock: Clock
 
     async def execute(self, *, state: str, code: str) -> SignedInView:
-        taken = await self.state_store.take(state, self.clock.now()) if state else None
+        ours = could_be_nonce(state)
+        taken = await self.state_store.take(state, self.clock.now()) if ours else None
         if taken is None or taken.vendor is not Vendor.PIPEDRIVE:
             raise SignInStateError("This sign-in link has expired or was already used.")
         user = await self.install.execute(CompletePipedriveInstallCommand(code=code))

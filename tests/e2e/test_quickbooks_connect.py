@@ -228,8 +228,10 @@ async def test_starting_needs_a_signed_in_admin(gateway: Gateway) -> None:
     assert await explained(gateway, member, "admin_only") == 403
 
 
-async def test_a_forged_state_gets_a_friendly_page(gateway: Gateway) -> None:
-    answer = await gateway.get(f"/oauth/quickbooks/callback?state=forged&code=x&realmId={US_REALM}")
+@pytest.mark.parametrize("state", ["forged", "%00", "a" * 5000, "%C3%A9t%C3%A9"])
+async def test_a_forged_state_gets_a_friendly_page(gateway: Gateway, state: str) -> None:
+    path = f"/oauth/quickbooks/callback?state={state}&code=x&realmId={US_REALM}"
+    answer = await gateway.get(path)
     assert await explained(gateway, answer, "state_invalid") == 400
     assert await gateway.store.load(COMPANY, Vendor.QUICKBOOKS) is None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -115,6 +116,16 @@ class OAuthState:
     expires_at: datetime
     return_to: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def could_be_nonce(text: str) -> bool:
+    """Whether ``text`` could be a state's nonce (URL-safe base64, as ``secrets.token_urlsafe``
+    makes them). Anything else is no state of ours and is not looked up: a NUL, say, is not
+    even text to the database."""
+    return _NONCE.fullmatch(text) is not None
 
 
 class OAuthStateStore(Protocol):
