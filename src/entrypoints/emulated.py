@@ -105,26 +105,14 @@ class Emulators:
         """Call an emulator's admin API; the JSON body is ``body`` and/or keyword fields."""
         base = self.quickbooks_url if vendor == "quickbooks" else self.pipedrive_url
         payload = {**(body or {}), **fields}
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(method, f"{base}/_emulator/{path}", json=payload or None) as resp,
-        ):
-            if resp.status >= 400:
-                raise RuntimeError(f"{method} {path}: {resp.status} {await resp.text()}")
-            return await resp.json()
+        return await _json(method, f"{base}/_emulator/{path}", json=payload or None)
 
     async def pipedrive_locale(self, token: dict[str, Any]) -> str:
         """The locale of the user a minted Pipedrive token is for, read as the install flow
         reads it (``GET /v1/users/me``) and keeps it on the connection."""
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(
-                f"{self.pipedrive_url}/api/v1/users/me",
-                headers={"Authorization": f"Bearer {token['access_token']}"},
-            ) as resp,
-        ):
-            resp.raise_for_status()
-            return str((await resp.json())["data"].get("locale") or "en_US")
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        me = await _json("GET", f"{self.pipedrive_url}/api/v1/users/me", headers=bearer)
+        return str(me["data"].get("locale") or "en_US")
 
     async def connect(self, token_store: TokenStore, realm: str = US_REALM) -> None:
         """Connect the demo Pipedrive company and a QuickBooks company (the US one unless said)
@@ -181,3 +169,11 @@ class Emulators:
                 updated_at=now,
             )
         )
+
+
+async def _json(method: str, url: str, **options: Any) -> Any:
+    """The JSON answer of one request to an emulator (RuntimeError with its text on a 4xx/5xx)."""
+    async with aiohttp.ClientSession() as session, session.request(method, url, **options) as resp:
+        if resp.status >= 400:
+            raise RuntimeError(f"{method} {url}: {resp.status} {await resp.text()}")
+        return await resp.json()

@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from adapters.quickbooks.gateway import CDC_ENTITIES, REFERENCE_ENTITIES
 from adapters.quickbooks.mappers import parse_qbo_time
 from application.ports.sync import ChangeNotice
 
@@ -21,28 +22,9 @@ _VERBS = {
 
 
 # CloudEvents name the entity in lower case (``qbo.companyinfo.updated.v1``, reference §8.2);
-# the classic payload, CDC and our notice store use QuickBooks' own names. Those of entities we
-# act on or keep form data from; any other is only capitalized (nothing reads it).
-_ENTITY_NAMES = {
-    name.lower(): name
-    for name in (
-        "Invoice",
-        "Payment",
-        "Customer",
-        "Item",
-        "Term",
-        "Preferences",
-        "CompanyInfo",
-        "TaxAgency",
-        "TaxCode",
-        "TaxRate",
-        "Currency",
-        "CompanyCurrency",
-        "CreditMemo",
-        "SalesReceipt",
-        "Estimate",
-    )
-}
+# the classic payload, CDC and our notice store use QuickBooks' own names. Those of the entities
+# read from the notice store; any other is only capitalized (nothing reads it).
+_ENTITY_NAMES = {name.lower(): name for name in (*CDC_ENTITIES, *REFERENCE_ENTITIES)}
 
 
 class MalformedWebhookError(ValueError):
