@@ -222,6 +222,39 @@ async def test_void_send_pdf_delete_and_the_state_errors(
     assert deleted.invoice.state == invoice_pb2.INVOICE_STATE_DELETED
 
 
+async def test_each_write_answers_the_invoice_as_get_invoice_then_reads_it(
+    channel: grpc.aio.Channel,
+) -> None:
+    """Writes answer from the invoice they just stored, not by reading it back: each answer
+    must be field for field what the read side then holds."""
+    stub = invoices(channel)
+    md = bearer(TOKEN_A)
+    created = await create(channel)
+    name = created.name
+    writes = [
+        lambda: stub.SendInvoice(invoice_service_pb2.SendInvoiceRequest(name=name), metadata=md),
+        lambda: stub.VoidInvoice(invoice_service_pb2.VoidInvoiceRequest(name=name), metadata=md),
+        lambda: stub.DeleteInvoice(
+            invoice_service_pb2.DeleteInvoiceRequest(name=name), metadata=md
+        ),
+    ]
+    answers = [created]
+    reads = [await stub.GetInvoice(invoice_service_pb2.GetInvoiceRequest(name=name), metadata=md)]
+    for write in writes:
+        answers.append((await write()).invoice)
+        reads.append(
+            await stub.GetInvoice(invoice_service_pb2.GetInvoiceRequest(name=name), metadata=md)
+        )
+
+    assert answers == [read.invoice for read in reads]
+    assert [a.state for a in answers] == [
+        invoice_pb2.INVOICE_STATE_OPEN,
+        invoice_pb2.INVOICE_STATE_OPEN,
+        invoice_pb2.INVOICE_STATE_VOIDED,
+        invoice_pb2.INVOICE_STATE_DELETED,
+    ]
+
+
 async def test_refresh_shows_a_payment_recorded_in_quickbooks(
     channel: grpc.aio.Channel, fakes: dict[str, object]
 ) -> None:

@@ -297,7 +297,7 @@ class CreateInvoice:
         if invoice.state is InvoiceState.CREATING and self.jobs is not None:
             # QuickBooks could not be reached: a durable job retries with backoff.
             await self.jobs.finish_creation(invoice.company_id, invoice.id)
-        return await self.answers.view(invoice.company_id, invoice.deal_id, invoice.id)
+        return await self.answers.written(invoice)
 
     async def _replay(self, ref: DealRef, request_id: str, fingerprint: str) -> InvoiceView | None:
         async with self.uow_factory() as uow:

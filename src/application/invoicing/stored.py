@@ -57,7 +57,9 @@ async def settings_of(uow: UnitOfWork, company_id: str) -> CompanySettings:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceAnswers:
-    """What a use case answers after a write: the invoice as the read side now has it."""
+    """What a use case answers: the invoice as the read side has it, or, after a write, as the
+    use case just wrote it (the read side's columns are computed from that same invoice, so
+    reading them back would only cost a round trip)."""
 
     views: InvoiceViews
     accounting: AccountingGateway
@@ -69,6 +71,12 @@ class InvoiceAnswers:
         if view is None or view.deal_id != deal_id:
             raise invoice_not_found(company_id, deal_id, invoice_id)
         return view
+
+    async def written(self, invoice: Invoice) -> InvoiceView:
+        """The view of ``invoice`` as just stored, with its status on the company's today."""
+        return InvoiceView.of(
+            invoice, await today_of(invoice.company_id, self.accounting, self.clock)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,4 +120,4 @@ class InvoiceAction:
         if self.jobs is not None and timeline:
             await self.jobs.update_deal_timeline(ref.company_id, ref.invoice_id)
         await queue_deal_fields(self.uow_factory, self.jobs, ref.company_id, [invoice.deal_id])
-        return await self.answers.view(ref.company_id, ref.deal_id, ref.invoice_id)
+        return await self.answers.written(invoice)
