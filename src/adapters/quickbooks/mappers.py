@@ -22,12 +22,13 @@ from application.ports.accounting import (
 )
 from domain.customer import Address, Customer
 from domain.invoice import Invoice
-from domain.invoice_line import InvoiceLine, TaxMethod, totals_of
+from domain.invoice_line import DESCRIPTION_MAX, DiscountKind, InvoiceLine, TaxMethod, totals_of
 from domain.invoice_template import InvoiceExtras
 from domain.money import Money, minor_units
 
 _ONE: Final = Decimal(1)
 _UNIT_PRICE_STEP: Final = Decimal("1E-7")  # QBO keeps unit prices to 7 decimal places
+_CENT: Final = Decimal("0.01")
 
 _ENUM_ALIASES: Final = {
     "NOT_SET": "NotSet",
@@ -298,6 +299,33 @@ def _ex_tax_gross(line: InvoiceLine, currency: str) -> Money:
     return Money((gross.amount / (1 + line.tax_rate / 100)).quantize(step, ROUND_CEILING), currency)
 
 
+def _unit_price(line: InvoiceLine, amount: Money) -> Decimal | None:
+    """The ``UnitPrice`` of ``line`` going out at ``amount``, which QuickBooks refuses unless
+    round(Qty x UnitPrice, 2) = Amount (fault 6070): the line's own unit price when it gives the
+    amount, else amount / Qty to QuickBooks' 7 decimal places when that does, else None (the
+    line then goes out with Qty and Amount only)."""
+    exact = (amount.amount / line.quantity).quantize(_UNIT_PRICE_STEP, ROUND_HALF_UP)
+    for unit in (line.unit_price, exact):
+        if (unit * line.quantity).quantize(_CENT, ROUND_HALF_UP) == amount.amount:
+            return unit
+    return None
+
+
+def _with_discount(description: str, line: InvoiceLine, currency: str) -> str:
+    """``description`` saying what the line's discount took off its list price, since the line
+    goes out at its net: "Licence (list 150.00, 50 % off)", within QuickBooks' 4000."""
+    off = (
+        f"{line.discount.normalize():f} %"
+        if line.discount_kind is DiscountKind.PERCENTAGE
+        else line.discount_amount(currency).to_decimal_string()
+    )
+    inclusive = " incl. tax" if line.tax_method is TaxMethod.INCLUSIVE and line.tax_rate else ""
+    note = f"(list {line.gross(currency).to_decimal_string()}{inclusive}, {off} off)"
+    if not description:
+        return note
+    return f"{description[: DESCRIPTION_MAX - len(note) - 1]} {note}"
+
+
 def invoice_to_qbo(
     invoice: Invoice,
     *,
@@ -311,19 +339,22 @@ def invoice_to_qbo(
 
     How discounts and tax are expressed, since QBO has no per-line discount:
 
-    - Each item line goes out at its full price: ``Qty``, ``UnitPrice`` and ``Amount`` = gross
-      (QBO checks Amount = Qty x UnitPrice, fault 6070). For an INCLUSIVE line the amounts are
-      without the tax its price contains, because QBO's ``Amount`` is always net of tax.
-    - Every line discount and every discount line becomes ONE ``DiscountLineDetail`` line (QBO
+    - An item line without a discount of its own goes out at its full price: ``Qty``,
+      ``UnitPrice`` and ``Amount`` = gross (QBO checks Amount = Qty x UnitPrice, fault 6070).
+      For an INCLUSIVE line the amounts are without the tax its price contains, because QBO's
+      ``Amount`` is always net of tax.
+    - A line with a discount of its own goes out at its net: ``Amount`` = the domain's net
+      without tax, ``UnitPrice`` = Amount / Qty when one exists to QBO's 7 decimal places (else
+      none), and its ``Description`` says the list price and the discount. So its discount
+      stays on it, and on its tax rate, as in the domain.
+    - The discount lines (deal-level discounts) become ONE ``DiscountLineDetail`` line (QBO
       allows one per invoice) of exactly sum(line amounts) - sum(domain nets without tax), so
       the invoice's net equals the domain's net to the cent whatever the rounding was per line.
     - The tax is sent as ``TxnTaxDetail.TotalTax`` = the domain's tax (QBO "honors the amount and
       prorates it across tax rates", §3.3). QBO taxes after the discount line, taking it off
       every line in the same ratio, as the domain does with discount lines; but it rounds once
       per rate where the domain rounds per line (and an INCLUSIVE line's amount here is rounded
-      up), so the two may differ by a few cents. Line discounts travel in the same discount
-      line, so QBO spreads them over every line too, where the domain keeps each on its own
-      line: with line discounts on lines of different rates QBO's own figure differs by more.
+      up), so the two may differ by a few cents.
 
     So TotalAmt = lines - discount + tax = the domain total. Non-US companies get a tax code on
     every line and ``GlobalTaxCalculation``: TaxInclusive when every taxed line is INCLUSIVE,
@@ -347,16 +378,18 @@ def invoice_to_qbo(
     tax = totals_of(invoice.lines, currency).tax.amount
     discount_notes: list[str] = []
     for line in items:
-        amount = _ex_tax_gross(line, currency)
+        line_discounted = not line.discount_amount(currency).is_zero()
+        # A line's own discount stays on it: the line goes out at its net, so QuickBooks does
+        # not spread it over the other lines (and their tax rates) as it spreads discount lines.
+        amount = (
+            line.net_excluding_tax(currency) if line_discounted else _ex_tax_gross(line, currency)
+        )
         amounts += amount.amount
         net_ex_tax += line.net_excluding_tax(currency).amount
         detail: dict[str, Any] = {"Qty": _qbo_number(line.quantity)}
-        if line.tax_method is TaxMethod.INCLUSIVE and line.tax_rate != 0:
-            unit = (amount.amount / line.quantity).quantize(_UNIT_PRICE_STEP, ROUND_HALF_UP)
-            if Money(unit * line.quantity, currency).rounded() == amount:
-                detail["UnitPrice"] = _qbo_number(unit)
-        else:
-            detail["UnitPrice"] = _qbo_number(line.unit_price)
+        unit = _unit_price(line, amount)
+        if unit is not None:
+            detail["UnitPrice"] = _qbo_number(unit)
         item_id = line.item_ref or names.get(line.name.casefold())
         if item_id:
             detail["ItemRef"] = {"value": item_id}
@@ -375,18 +408,22 @@ def invoice_to_qbo(
             "SalesItemLineDetail": detail,
         }
         description = line.description or line.name
+        if line_discounted:
+            description = _with_discount(description, line, currency)
         if description:
             entry["Description"] = description
         lines.append(entry)
-        if not line.discount_amount(currency).is_zero():
-            label = line.name or line.description[:40] or "line"
-            discount_notes.append(f"{label}: -{line.discount_amount(currency).to_decimal_string()}")
     for line in invoice.lines:
         if line.is_discount:
             net_ex_tax += line.net(currency).amount  # negative
             label = line.description or line.name or "discount"
             discount_notes.append(f"{label}: {line.net(currency).to_decimal_string()}")
     discount = amounts - net_ex_tax
+    if discount < 0:
+        # Cannot happen: every item line goes out at its net without tax or above it (see
+        # _ex_tax_gross), and discount lines only add. QuickBooks has no negative discount, and
+        # dropping one would make its total differ from the preview's.
+        raise ValueError(f"negative discount line {discount} for invoice {invoice.id}")
     if discount > 0:
         lines.append(
             {

@@ -34,7 +34,7 @@ _cents = st.integers(min_value=1, max_value=500_000).map(lambda c: Decimal(c).sc
 
 
 @st.composite
-def item_lines(draw: st.DrawFn, line_discounts: bool = True) -> InvoiceLine:
+def item_lines(draw: st.DrawFn) -> InvoiceLine:
     code = draw(st.sampled_from(sorted(RATES)))
     rate = RATES[code]
     # As the form and CreateInvoice make them (checks.taxed_by_code): a coded line is taxed
@@ -47,9 +47,7 @@ def item_lines(draw: st.DrawFn, line_discounts: bool = True) -> InvoiceLine:
     quantity = draw(st.integers(min_value=1, max_value=4_000).map(lambda q: Decimal(q) / 4))
     price = draw(_cents)
     kind = draw(st.sampled_from(list(DiscountKind)))
-    if not line_discounts:
-        discount = Decimal(0)
-    elif kind is DiscountKind.PERCENTAGE:
+    if kind is DiscountKind.PERCENTAGE:
         discount = draw(st.integers(min_value=0, max_value=1000).map(lambda d: Decimal(d) / 10))
     else:
         gross_cents = int(quantity * price * 100)
@@ -108,7 +106,7 @@ def test_quickbooks_records_the_previews_total_and_tax_to_the_cent(
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    lines=st.lists(item_lines(line_discounts=False), min_size=1, max_size=6),
+    lines=st.lists(item_lines(), min_size=1, max_size=6),
     invoice_discount=st.one_of(st.none(), _cents),
 )
 def test_quickbooks_left_to_itself_would_charge_the_previews_tax_but_for_rounding(
@@ -117,8 +115,8 @@ def test_quickbooks_left_to_itself_would_charge_the_previews_tax_but_for_roundin
     """The tax sent (TxnTaxDetail.TotalTax) only settles rounding: on the same lines and
     discount QuickBooks' own tax, charged after the discount, is the preview's within a cent a
     line (it rounds once per rate, the preview once per line; an inclusive line goes out rounded
-    up). Lines without discounts of their own: QuickBooks spreads those over every line (see
-    invoice_to_qbo)."""
+    up). Also with line discounts: each line goes out at its net, so QuickBooks does not
+    spread them over the other lines (see invoice_to_qbo)."""
     before_tax = sum((line.net_excluding_tax("GBP").amount for line in lines), Decimal(0))
     if invoice_discount is not None and invoice_discount <= before_tax:
         lines = [*lines, InvoiceLine.discount_line("Loyalty", invoice_discount)]
@@ -131,6 +129,89 @@ def test_quickbooks_left_to_itself_would_charge_the_previews_tax_but_for_roundin
 
     gap = abs(Decimal(str(own["TxnTaxDetail"]["TotalTax"])) - preview.tax.amount)
     assert gap <= Decimal("0.01") * len(lines)
+
+
+def _own_tax_lines(invoice: Invoice) -> dict[str, tuple[Money, Money]]:
+    """QuickBooks' own TaxLine per rate id (NetAmountTaxable, Amount), our tax left out."""
+    body = invoice_to_qbo(invoice, is_us=False, item_ids_by_name={})
+    body.pop("TxnTaxDetail", None)
+    own = build_invoice(Ctx(demo_intl("9130354840922468", NOW), NOW), body, None, body)
+    return {
+        tax_line["TaxLineDetail"]["TaxRateRef"]["value"]: (
+            Money(Decimal(str(tax_line["TaxLineDetail"]["NetAmountTaxable"])), "GBP"),
+            Money(Decimal(str(tax_line["Amount"])), "GBP"),
+        )
+        for tax_line in own["TxnTaxDetail"].get("TaxLine", [])
+    }
+
+
+def test_a_line_discount_stays_on_its_line_in_quickbooks_own_tax_lines() -> None:
+    """100 at 20 % with 50 % off, and 100 at 0 %: the preview taxes 50.00 at 20 %, 10.00. Had
+    the 50 off gone out as a discount line, QuickBooks would spread it over both lines and
+    tax 75.00 at 20 %, 15.00, in the tax lines a VAT return is built from."""
+    invoice = _invoice(
+        [
+            InvoiceLine(
+                "Licence",
+                Decimal(1),
+                Decimal(100),
+                discount=Decimal(50),
+                tax_rate=Decimal(20),
+                tax_method=TaxMethod.EXCLUSIVE,
+                tax_code_ref="2",
+            ),
+            InvoiceLine("Book", Decimal(1), Decimal(100), tax_code_ref="4"),
+        ]
+    )
+
+    assert invoice.totals().tax == Money.of("10.00", "GBP")
+    assert _own_tax_lines(invoice) == {
+        "1": (Money.of("50.00", "GBP"), Money.of("10.00", "GBP")),
+        "3": (Money.of("100.00", "GBP"), Money.of("0.00", "GBP")),
+    }
+
+
+def test_a_discounted_line_goes_out_at_its_net_and_says_its_discount() -> None:
+    """The line's discount is in its description; the one discount line is the deal's."""
+    licence = InvoiceLine(
+        "Licence",
+        Decimal(3),
+        Decimal(50),
+        discount=Decimal(50),
+        tax_rate=Decimal(20),
+        tax_method=TaxMethod.EXCLUSIVE,
+        tax_code_ref="2",
+    )
+    hours = InvoiceLine(
+        "Hours",
+        Decimal(7),
+        Decimal(10),
+        discount=Decimal(10),
+        discount_kind=DiscountKind.AMOUNT,
+        tax_code_ref="4",
+    )
+    loyalty = InvoiceLine.discount_line("Loyalty", Decimal(5))
+
+    body = invoice_to_qbo(_invoice([licence, hours, loyalty]), is_us=False, item_ids_by_name={})
+
+    assert [(line["Amount"], line.get("Description")) for line in body["Line"]] == [
+        (Decimal("75.00"), "Licence (list 150.00, 50 % off)"),
+        (Decimal("60.00"), "Hours (list 70.00, 10.00 off)"),
+        (Decimal("5.00"), "Discounts — Loyalty: -5.00"),
+    ]
+    assert [
+        (line["SalesItemLineDetail"]["Qty"], line["SalesItemLineDetail"]["UnitPrice"])
+        for line in body["Line"][:2]
+    ] == [(3, 25), (7, Decimal("8.5714286"))]  # 7 x 8.5714286 = 60.0000002
+
+
+def test_a_long_description_keeps_the_discount_within_quickbooks_limit() -> None:
+    line = InvoiceLine("x" * 4000, Decimal(1), Decimal(100), discount=Decimal("12.5"))
+
+    [sent] = invoice_to_qbo(_invoice([line]), is_us=False, item_ids_by_name={})["Line"]
+
+    assert len(sent["Description"]) == 4000
+    assert sent["Description"].endswith("x (list 100.00, 12.5 % off)")
 
 
 @settings(max_examples=200, deadline=None)
