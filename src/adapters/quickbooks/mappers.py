@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from application.ports.accounting import (
@@ -24,7 +24,7 @@ from domain.customer import Address, Customer
 from domain.invoice import Invoice
 from domain.invoice_line import DESCRIPTION_MAX, DiscountKind, InvoiceLine, TaxMethod, totals_of
 from domain.invoice_template import InvoiceExtras
-from domain.money import Money, minor_units
+from domain.money import Money
 
 _ONE: Final = Decimal(1)
 _UNIT_PRICE_STEP: Final = Decimal("1E-7")  # QBO keeps unit prices to 7 decimal places
@@ -288,17 +288,6 @@ def _qbo_number(value: Decimal) -> Decimal:
     return value.quantize(_ONE) if value == value.to_integral_value() else value
 
 
-def _ex_tax_gross(line: InvoiceLine, currency: str) -> Money:
-    """The line's quantity x unit price without the tax an INCLUSIVE price contains, rounded
-    up: never below the line's net without tax (whose net was rounded first), so that the one
-    discount line makes up any difference (QuickBooks has no negative discount)."""
-    gross = line.gross(currency)
-    if line.tax_method is not TaxMethod.INCLUSIVE or line.tax_rate == 0:
-        return gross
-    step = Decimal(1).scaleb(-minor_units(currency))
-    return Money((gross.amount / (1 + line.tax_rate / 100)).quantize(step, ROUND_CEILING), currency)
-
-
 def _unit_price(line: InvoiceLine, amount: Money) -> Decimal | None:
     """The ``UnitPrice`` of ``line`` going out at ``amount``, which QuickBooks refuses unless
     round(Qty x UnitPrice, 2) = Amount (fault 6070): the line's own unit price when it gives the
@@ -339,22 +328,20 @@ def invoice_to_qbo(
 
     How discounts and tax are expressed, since QBO has no per-line discount:
 
-    - An item line without a discount of its own goes out at its full price: ``Qty``,
-      ``UnitPrice`` and ``Amount`` = gross (QBO checks Amount = Qty x UnitPrice, fault 6070).
-      For an INCLUSIVE line the amounts are without the tax its price contains, because QBO's
-      ``Amount`` is always net of tax.
-    - A line with a discount of its own goes out at its net: ``Amount`` = the domain's net
-      without tax, ``UnitPrice`` = Amount / Qty when one exists to QBO's 7 decimal places (else
-      none), and its ``Description`` says the list price and the discount. So its discount
-      stays on it, and on its tax rate, as in the domain.
+    - Each item line goes out at the domain's net without tax: ``Amount`` = its net less any
+      tax an INCLUSIVE price contains (QBO's ``Amount`` is always net of tax), ``Qty``, and
+      ``UnitPrice`` = the line's own unit price, else Amount / Qty to QBO's 7 decimal places,
+      when it passes QBO's check Amount = round(Qty x UnitPrice, 2) (fault 6070); else none.
+      A line with a discount of its own says its list price and discount in its
+      ``Description``: its discount stays on it, and on its tax rate, as in the domain.
     - The discount lines (deal-level discounts) become ONE ``DiscountLineDetail`` line (QBO
       allows one per invoice) of exactly sum(line amounts) - sum(domain nets without tax), so
-      the invoice's net equals the domain's net to the cent whatever the rounding was per line.
+      the invoice's net equals the domain's net to the cent.
     - The tax is sent as ``TxnTaxDetail.TotalTax`` = the domain's tax (QBO "honors the amount and
       prorates it across tax rates", §3.3). QBO taxes after the discount line, taking it off
-      every line in the same ratio, as the domain does with discount lines; but it rounds once
-      per rate where the domain rounds per line (and an INCLUSIVE line's amount here is rounded
-      up), so the two may differ by a few cents.
+      every line in the same ratio, as the domain does with discount lines, so the amount it
+      taxes per rate is the domain's to the cent; but it rounds the tax once per rate where the
+      domain rounds per line, so the two taxes may differ by a cent or so a line.
 
     So TotalAmt = lines - discount + tax = the domain total. Non-US companies get a tax code on
     every line and ``GlobalTaxCalculation``: TaxInclusive when every taxed line is INCLUSIVE,
@@ -378,14 +365,12 @@ def invoice_to_qbo(
     tax = totals_of(invoice.lines, currency).tax.amount
     discount_notes: list[str] = []
     for line in items:
-        line_discounted = not line.discount_amount(currency).is_zero()
-        # A line's own discount stays on it: the line goes out at its net, so QuickBooks does
-        # not spread it over the other lines (and their tax rates) as it spreads discount lines.
-        amount = (
-            line.net_excluding_tax(currency) if line_discounted else _ex_tax_gross(line, currency)
-        )
+        # At the domain's net without tax: a line's own discount stays on it (QuickBooks does
+        # not spread it over the other lines and their tax rates, as it spreads the discount
+        # line), and QuickBooks taxes per rate the very amounts the preview taxes.
+        amount = line.net_excluding_tax(currency)
         amounts += amount.amount
-        net_ex_tax += line.net_excluding_tax(currency).amount
+        net_ex_tax += amount.amount
         detail: dict[str, Any] = {"Qty": _qbo_number(line.quantity)}
         unit = _unit_price(line, amount)
         if unit is not None:
@@ -408,7 +393,7 @@ def invoice_to_qbo(
             "SalesItemLineDetail": detail,
         }
         description = line.description or line.name
-        if line_discounted:
+        if not line.discount_amount(currency).is_zero():
             description = _with_discount(description, line, currency)
         if description:
             entry["Description"] = description
@@ -420,9 +405,9 @@ def invoice_to_qbo(
             discount_notes.append(f"{label}: {line.net(currency).to_decimal_string()}")
     discount = amounts - net_ex_tax
     if discount < 0:
-        # Cannot happen: every item line goes out at its net without tax or above it (see
-        # _ex_tax_gross), and discount lines only add. QuickBooks has no negative discount, and
-        # dropping one would make its total differ from the preview's.
+        # Cannot happen: every item line goes out at its net without tax, and discount lines
+        # only add. QuickBooks has no negative discount, and dropping one would make its total
+        # differ from the preview's.
         raise ValueError(f"negative discount line {discount} for invoice {invoice.id}")
     if discount > 0:
         lines.append(

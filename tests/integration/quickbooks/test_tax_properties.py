@@ -114,9 +114,9 @@ def test_quickbooks_left_to_itself_would_charge_the_previews_tax_but_for_roundin
 ) -> None:
     """The tax sent (TxnTaxDetail.TotalTax) only settles rounding: on the same lines and
     discount QuickBooks' own tax, charged after the discount, is the preview's within a cent a
-    line (it rounds once per rate, the preview once per line; an inclusive line goes out rounded
-    up). Also with line discounts: each line goes out at its net, so QuickBooks does not
-    spread them over the other lines (see invoice_to_qbo)."""
+    line (it rounds once per rate, the preview once per line). Also with line discounts: each
+    line goes out at its net, so QuickBooks does not spread them over the other lines (see
+    invoice_to_qbo)."""
     before_tax = sum((line.net_excluding_tax("GBP").amount for line in lines), Decimal(0))
     if invoice_discount is not None and invoice_discount <= before_tax:
         lines = [*lines, InvoiceLine.discount_line("Loyalty", invoice_discount)]
@@ -129,6 +129,34 @@ def test_quickbooks_left_to_itself_would_charge_the_previews_tax_but_for_roundin
 
     gap = abs(Decimal(str(own["TxnTaxDetail"]["TotalTax"])) - preview.tax.amount)
     assert gap <= Decimal("0.01") * len(lines)
+
+
+# Each UK demo code has one TaxRate: TaxLine per rate = per code.
+RATE_OF_CODE = {"2": "1", "3": "2", "4": "3"}
+
+
+def _previews_per_rate(invoice: Invoice) -> dict[str, tuple[Money, Money, int]]:
+    """Per QuickBooks TaxRate id: the preview's amount taxed at it once the discount lines are
+    taken off every item line in the same ratio (rounded once, as QuickBooks' NetAmountTaxable
+    is), its tax (the lines' taxes after discounts, each rounded as the preview rounds it), and
+    how many lines it has."""
+    items = [line for line in invoice.lines if not line.is_discount]
+    off = -Money.sum_of((line.net("GBP") for line in invoice.lines if line.is_discount), "GBP")
+    before = Money.sum_of((line.net_excluding_tax("GBP") for line in items), "GBP")
+    left = before - off
+    per_rate: dict[str, tuple[Decimal, Money, int]] = {}
+    for line in items:
+        rate_id = RATE_OF_CODE[str(line.tax_code_ref)]
+        base, tax, count = per_rate.get(rate_id, (Decimal(0), Money.zero("GBP"), 0))
+        per_rate[rate_id] = (
+            base + line.net_excluding_tax("GBP").amount * left.amount / before.amount,
+            tax + line.tax_after_discounts("GBP", left, before),
+            count + 1,
+        )
+    return {
+        rate_id: (Money(base, "GBP").rounded(), tax, count)
+        for rate_id, (base, tax, count) in per_rate.items()
+    }
 
 
 def _own_tax_lines(invoice: Invoice) -> dict[str, tuple[Money, Money]]:
@@ -212,6 +240,34 @@ def test_a_long_description_keeps_the_discount_within_quickbooks_limit() -> None
 
     assert len(sent["Description"]) == 4000
     assert sent["Description"].endswith("x (list 100.00, 12.5 % off)")
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(item_lines(), min_size=1, max_size=6),
+    invoice_discount=st.one_of(st.none(), _cents),
+)
+def test_quickbooks_own_tax_lines_are_the_previews_per_rate(
+    lines: list[InvoiceLine], invoice_discount: Decimal | None
+) -> None:
+    """Left to compute its own tax (no TxnTaxDetail.TotalTax), QuickBooks' tax lines, from
+    which its VAT return is built, say per rate what the preview says: the amount taxed at it
+    to the cent, and its tax within a cent a line of that rate (QuickBooks rounds once per
+    rate, the preview once per line). Line discounts on lines of different rates included."""
+    before_tax = sum((line.net_excluding_tax("GBP").amount for line in lines), Decimal(0))
+    if invoice_discount is not None and invoice_discount <= before_tax:
+        lines = [*lines, InvoiceLine.discount_line("Loyalty", invoice_discount)]
+    invoice = _invoice(lines)
+    assume(invoice.totals().total.is_positive())
+
+    own = _own_tax_lines(invoice)
+    previews = _previews_per_rate(invoice)
+
+    assert own.keys() == previews.keys()
+    for rate_id, (taxable, tax, count) in previews.items():
+        own_taxable, own_tax = own[rate_id]
+        assert own_taxable == taxable, rate_id
+        assert abs(own_tax.amount - tax.amount) <= Decimal("0.01") * count, rate_id
 
 
 @settings(max_examples=200, deadline=None)
