@@ -292,7 +292,11 @@ def _unit_price(line: InvoiceLine, amount: Money) -> Decimal | None:
     """The ``UnitPrice`` of ``line`` going out at ``amount``, which QuickBooks refuses unless
     round(Qty x UnitPrice, 2) = Amount (fault 6070): the line's own unit price when it gives the
     amount, else amount / Qty to QuickBooks' 7 decimal places when that does, else None (the
-    line then goes out with Qty and Amount only)."""
+    line then goes out with Qty and Amount only).
+
+    [U] The reference says Amount must equal Qty x UnitPrice [O] and that a line with Amount
+    alone is accepted; that QuickBooks compares to the cent, and takes Qty without UnitPrice,
+    is unconfirmed (as the emulator does). Below 100,000 units, Amount / Qty always passes."""
     exact = (amount.amount / line.quantity).quantize(_UNIT_PRICE_STEP, ROUND_HALF_UP)
     for unit in (line.unit_price, exact):
         if (unit * line.quantity).quantize(_CENT, ROUND_HALF_UP) == amount.amount:
@@ -302,7 +306,8 @@ def _unit_price(line: InvoiceLine, amount: Money) -> Decimal | None:
 
 def _with_discount(description: str, line: InvoiceLine, currency: str) -> str:
     """``description`` saying what the line's discount took off its list price, since the line
-    goes out at its net: "Licence (list 150.00, 50 % off)", within QuickBooks' 4000."""
+    goes out at its net: "Licence (list 150.00, 50 % off)", within 4000 characters ([U] the
+    reference gives no limit for Line.Description; 4000 is the domain's and PrivateNote's)."""
     off = (
         f"{line.discount.normalize():f} %"
         if line.discount_kind is DiscountKind.PERCENTAGE
