@@ -297,7 +297,7 @@ def _unit_price(line: InvoiceLine, amount: Money) -> Decimal | None:
     [U] The reference says Amount must equal Qty x UnitPrice [O] and that a line with Amount
     alone is accepted; that QuickBooks compares to the cent, and takes Qty without UnitPrice,
     is unconfirmed (as the emulator does). Below 100,000 units, Amount / Qty always passes."""
-    exact = (amount.amount / line.quantity).quantize(_UNIT_PRICE_STEP, ROUND_HALF_UP)
+    exact = (amount.amount / line.quantity).quantize(_UNIT_PRICE_STEP, ROUND_HALF_UP).normalize()
     for unit in (line.unit_price, exact):
         if (unit * line.quantity).quantize(_CENT, ROUND_HALF_UP) == amount.amount:
             return unit
