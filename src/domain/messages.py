@@ -126,6 +126,17 @@ class MessageCode(StrEnum):
         "This QuickBooks company has no sales tax set up, so QuickBooks charges none: the "
         "line's {value} % becomes 0 %.",
     )
+    DISCOUNTS_OFF_IN_QUICKBOOKS = (
+        "DISCOUNTS_OFF_IN_QUICKBOOKS",
+        "Discounts are turned off in this QuickBooks company, so QuickBooks would leave this "
+        "discount out. Turn on Discount in QuickBooks (Settings, Account and settings, Sales), "
+        "or remove the line.",
+    )
+    DEPOSITS_OFF_IN_QUICKBOOKS = (
+        "DEPOSITS_OFF_IN_QUICKBOOKS",
+        "Deposits are turned off in this QuickBooks company. Turn on Deposit in QuickBooks "
+        "(Settings, Account and settings, Sales), or leave the deposit empty.",
+    )
     SALES_TAX_CODE_REQUIRED = (
         "SALES_TAX_CODE_REQUIRED",
         "Choose the sales tax rate QuickBooks applies to the taxable lines.",

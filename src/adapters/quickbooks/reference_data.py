@@ -38,6 +38,7 @@ def _preferences_from_qbo(
                 enabled.append(code)
     country = str(info.get("Country") or "")
     is_us = country.upper() in ("US", "USA")
+    sales = prefs.get("SalesFormsPrefs") or {}
     return CompanyPreferences(
         home_currency=home,
         multicurrency_enabled=multicurrency,
@@ -52,6 +53,10 @@ def _preferences_from_qbo(
         default_terms_id=ref((prefs.get("SalesFormsPrefs") or {}).get("DefaultTerms")),
         # Reference §3.3 [C]: companies created since Nov 2017 use AST; PartnerTaxEnabled says so.
         automated_sales_tax=is_us and bool((prefs.get("TaxPrefs") or {}).get("PartnerTaxEnabled")),
+        # Reference §7 lists both [C]; one left out of an answer is taken as on ([U]: QuickBooks
+        # sends every SalesFormsPrefs field), so that nothing is refused on a guess.
+        discounts_allowed=bool(sales.get("AllowDiscount", True)),
+        deposits_allowed=bool(sales.get("AllowDeposit", True)),
     )
 
 

@@ -26,6 +26,7 @@ from application.invoicing.calendar import company_today
 from application.invoicing.checks import (
     active_term,
     currency_warnings,
+    dropped_by_quickbooks,
     due_date_for,
     sales_tax_code,
     sales_tax_problems,
@@ -337,6 +338,10 @@ class CreateInvoice:
             else:
                 line_tax_code = template.tax_code_id
         extras = self._extras(data, template, snapshot, options, violations)
+        if extras and extras.deposit and options and not options.preferences.deposits_allowed:
+            violations.append(
+                FieldViolation("invoice.deposit", MessageCode.DEPOSITS_OFF_IN_QUICKBOOKS)
+            )
         currency = data.currency.strip().upper()
         if options and currency and is_known_currency(currency):
             for warning in currency_warnings(currency, options):
@@ -376,6 +381,7 @@ class CreateInvoice:
         # rate asked for is refused here rather than charged otherwise than previewed.
         lines, replaced = taxed_by_code(lines, options, sales_tax, issue_date)
         replaced += sales_tax_problems(lines, options, sales_tax)
+        replaced += dropped_by_quickbooks(lines, options)
         violations.extend(FieldViolation(f"invoice.{w.field}", w.code, w.params) for w in replaced)
         if options and not options.preferences.is_us_company:
             for index, line in enumerate(lines):

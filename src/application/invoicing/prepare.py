@@ -18,6 +18,7 @@ from application.invoicing.checks import (
     active_term,
     before_tax,
     currency_warnings,
+    dropped_by_quickbooks,
     due_date_for,
     invoiced_on_deal,
     sales_tax_code,
@@ -262,6 +263,7 @@ class PrepareInvoice:
             )
             lines, share_amount, deal_amount = part.lines, part.amount, part.whole
         warnings.extend(sales_tax_problems(lines, options, sales_tax))
+        warnings.extend(dropped_by_quickbooks(lines, options))
         if not lines:
             warnings.append(DraftWarning(MessageCode.NO_LINES, "lines"))
         if not prefs.is_us_company and not settings.default_tax_code:

@@ -124,6 +124,10 @@ class CompanyPreferences:
     # US automated sales tax (TaxPrefs.PartnerTaxEnabled): QuickBooks computes the tax from the
     # ship-to address, so no figure of ours is the tax until QuickBooks has answered.
     automated_sales_tax: bool = False
+    # SalesFormsPrefs.AllowDiscount / AllowDeposit: the discount line and the deposit a
+    # company's sales forms take (turned off, QuickBooks leaves out or refuses them).
+    discounts_allowed: bool = True
+    deposits_allowed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

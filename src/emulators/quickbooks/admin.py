@@ -329,6 +329,10 @@ class AdminRoutes:
             prefs.setdefault("TaxPrefs", {})["PartnerTaxEnabled"] = bool(
                 body["automated_sales_tax"]
             )
+        if "allow_discount" in body:
+            sales["AllowDiscount"] = bool(body["allow_discount"])
+        if "allow_deposit" in body:
+            sales["AllowDeposit"] = bool(body["allow_deposit"])
         if "default_terms" in body:
             sales["DefaultTerms"] = {"value": str(body["default_terms"])}
         if "reject_duplicate_doc_numbers" in body:

@@ -390,6 +390,7 @@ def build_invoice(
     if not isinstance(raw_lines, list) or not raw_lines:
         raise faults.required("Line")
     lines: list[_Line] = []
+    allows_discounts = company.preferences.get("SalesFormsPrefs", {}).get("AllowDiscount", True)
     for raw in raw_lines:
         if not isinstance(raw, dict):
             raise faults.invalid_value("Line", "Line must be an object")
@@ -404,6 +405,10 @@ def build_invoice(
             continue  # recomputed; QBO appends its own subtotal line
         if kind == "GroupLineDetail":
             raise faults.unsupported("GroupLineDetail")  # not emulated
+        if kind == "DiscountLineDetail" and not allows_discounts:
+            # [O] Integrators report QuickBooks leaves the discount out, without a fault,
+            # when the company has Discount turned off (SalesFormsPrefs.AllowDiscount).
+            continue
         lines.append(_Line(raw=raw, kind=kind))
     if not lines:
         raise faults.required("Line")

@@ -15,6 +15,7 @@ from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from application.errors import UpstreamRejectedError
 from application.ports.accounting import NamedRef
 from application.reasons import MetadataKey
+from domain.invoice_line import InvoiceLine, LineKind
 from domain.invoice_template import CustomFieldValue, InvoiceExtras
 from domain.money import Money
 from tests.integration.quickbooks.harness import (
@@ -136,3 +137,40 @@ async def test_a_deposit_over_the_total_is_refused_by_the_emulator(
         )
 
     assert err.value.metadata[MetadataKey.VENDOR_CODE] == "6000"
+
+
+async def test_the_options_say_whether_the_sales_forms_take_discounts_and_deposits(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    emulator, gateway = setup
+    await emulator.admin(
+        "POST",
+        f"companies/{US_REALM}/preferences",
+        {"allow_discount": False, "allow_deposit": False},
+    )
+
+    us = (await gateway.invoice_options(US_COMPANY)).preferences
+    uk = (await gateway.invoice_options(UK_COMPANY)).preferences
+
+    assert (us.discounts_allowed, us.deposits_allowed) == (False, False)
+    assert (uk.discounts_allowed, uk.deposits_allowed) == (True, True)
+
+
+async def test_with_discounts_off_quickbooks_leaves_the_discount_line_out(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    """Why a discount is refused before it is sent to such a company: QuickBooks would record
+    the invoice without it, for more than the preview showed."""
+    emulator, gateway = setup
+    await emulator.admin("POST", f"companies/{US_REALM}/preferences", {"allow_discount": False})
+    draft = invoice(
+        "1",
+        [
+            InvoiceLine("Work", Decimal(2), Decimal(100), name="Services"),
+            InvoiceLine("Loyalty", Decimal(1), Decimal(-50), kind=LineKind.DISCOUNT),
+        ],
+    )
+
+    created = await gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+
+    assert created.total == Money.of("200", "USD") != draft.totals().total
