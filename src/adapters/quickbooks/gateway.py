@@ -283,6 +283,11 @@ class QuickBooksAccountingGateway:
             custom_fields=options.custom_fields,
         )
         preferences = options.preferences
+        if preferences.custom_transaction_numbers:
+            # With custom transaction numbers on, QuickBooks numbers an invoice sent without a
+            # DocNumber only when asked to (reference §3.2: else it may come back with none);
+            # AutoDocNumber gives it the company's next number, as QuickBooks' own form does.
+            body["AutoDocNumber"] = True
         if exchange_rate is not None and invoice.currency != preferences.home_currency:
             body["ExchangeRate"] = exchange_rate  # else QuickBooks' rate for TxnDate applies
         return body

@@ -174,3 +174,23 @@ async def test_with_discounts_off_quickbooks_leaves_the_discount_line_out(
     created = await gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
 
     assert created.total == Money.of("200", "USD") != draft.totals().total
+
+
+async def test_with_custom_transaction_numbers_on_the_invoice_still_gets_the_next_number(
+    setup: tuple[RunningEmulator, QuickBooksAccountingGateway],
+) -> None:
+    """QuickBooks leaves DocNumber empty for such a company unless asked to number it: the
+    invoice would reach the customer with no number."""
+    emulator, gateway = setup
+    await emulator.admin("POST", f"companies/{US_REALM}/preferences", {"custom_txn_numbers": True})
+    first, second = invoice("1"), invoice("1")
+
+    numbered = [
+        await gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+        for draft in (first, second)
+    ]
+
+    numbers = [created.doc_number for created in numbered]
+    assert all(numbers)
+    assert numbers[0] != numbers[1]
+    assert [emulator.invoices(US_REALM)[c.id]["DocNumber"] for c in numbered] == numbers
