@@ -14,8 +14,9 @@ from domain.messages import MessageCode
 # Active ISO 4217 codes (list one, 2024/2025) with their minor units, plus a few recently
 # withdrawn codes that CRM and accounting systems still carry on old records (HRK, SLL, ...).
 # Codes with no minor unit defined ("N.A.": precious metals, XDR, testing codes) are not money
-# an invoice can be written in, so they are left out.
-_MINOR_UNITS: Final[dict[str, int]] = {
+# an invoice can be written in, so they are left out. Amounts are not rounded to these digits
+# but to :data:`QUICKBOOKS_PLACES` at most (see :func:`minor_units`).
+_ISO_MINOR_UNITS: Final[dict[str, int]] = {
     "AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "ANG": 2, "AOA": 2, "ARS": 2, "AUD": 2, "AWG": 2,
     "AZN": 2, "BAM": 2, "BBD": 2, "BDT": 2, "BGN": 2, "BHD": 3, "BIF": 0, "BMD": 2, "BND": 2,
     "BOB": 2, "BOV": 2, "BRL": 2, "BSD": 2, "BTN": 2, "BWP": 2, "BYN": 2, "BZD": 2, "CAD": 2,
@@ -37,6 +38,16 @@ _MINOR_UNITS: Final[dict[str, int]] = {
     "XCG": 2, "XOF": 0, "XPF": 0, "YER": 2, "ZAR": 2, "ZMW": 2, "ZWG": 2, "ZWL": 2,
 }  # fmt: skip
 
+# [O] QuickBooks Online keeps line amounts, tax, subtotals and totals to 2 decimal places, in
+# every currency (Breadwinner's help, "Can Breadwinner handle 7 decimal places?":
+# https://help.breadwinner.com/support/solutions/articles/44001664304); our QuickBooks reference
+# is silent on it. So a KWD invoice previewed at 1.234 would be recorded as 1.23: invoices are
+# computed to min(ISO minor units, 2) places instead, and the preview is what QuickBooks records.
+QUICKBOOKS_PLACES: Final = 2
+_PLACES: Final[dict[str, int]] = {
+    code: min(units, QUICKBOOKS_PLACES) for code, units in _ISO_MINOR_UNITS.items()
+}
+
 # Digits a number read from input, and any amount, may have before the decimal point. Amounts
 # are stored as NUMERIC(20, 6), which holds 14 (the 6 after it are more than any currency's
 # minor units, to which stored amounts are rounded): so any Money can be stored, whatever sum or
@@ -49,18 +60,21 @@ _MAX_ABS: Final = Decimal(10) ** MAX_INTEGER_DIGITS
 
 def is_known_currency(code: object) -> bool:
     """True for an upper-case ISO 4217 code this service can invoice in."""
-    return isinstance(code, str) and code in _MINOR_UNITS
+    return isinstance(code, str) and code in _PLACES
 
 
 def known_currencies() -> frozenset[str]:
     """Every currency code :class:`Money` accepts."""
-    return frozenset(_MINOR_UNITS)
+    return frozenset(_PLACES)
 
 
 def minor_units(currency: str) -> int:
-    """Digits after the decimal point for ``currency`` (2 for EUR, 0 for JPY, 3 for KWD)."""
+    """Digits after the decimal point of ``currency``'s amounts on an invoice: its ISO 4217 minor
+    units, but at most the 2 places QuickBooks keeps (2 for EUR, 0 for JPY, 2 for KWD, whose ISO
+    minor units are 3). Every amount is rounded to them, and an amount given more precisely
+    (a deposit, a share of a deal) is refused."""
     try:
-        return _MINOR_UNITS[currency]
+        return _PLACES[currency]
     except KeyError:
         raise InvalidValueError.of(
             "currency", MessageCode.UNKNOWN_CURRENCY, value=str(currency)[:40]
@@ -73,7 +87,7 @@ def currency_violation(currency: object, field: str = "currency") -> FieldViolat
         return FieldViolation(field, MessageCode.CURRENCY_FORMAT)
     if currency != currency.upper():
         return FieldViolation(field, MessageCode.CURRENCY_NOT_UPPERCASE)
-    if currency not in _MINOR_UNITS:
+    if currency not in _PLACES:
         return FieldViolation.of(field, MessageCode.UNKNOWN_CURRENCY, value=currency)
     return None
 
@@ -108,7 +122,7 @@ def _finite_decimal(value: object, field: str) -> Decimal:
 
 
 _QUANTA: Final[dict[str, Decimal]] = {
-    code: Decimal(1).scaleb(-units) for code, units in _MINOR_UNITS.items()
+    code: Decimal(1).scaleb(-units) for code, units in _PLACES.items()
 }
 
 
@@ -126,7 +140,7 @@ class Money:
         if (
             type(amount) is Decimal
             and type(currency) is str
-            and currency in _MINOR_UNITS
+            and currency in _PLACES
             and amount.is_finite()
             and -_MAX_ABS < amount < _MAX_ABS
         ):
@@ -160,7 +174,7 @@ class Money:
     # -- queries -------------------------------------------------------------------------------
 
     def rounded(self) -> Money:
-        """Rounded half-up (away from zero on a tie) to the currency's minor units."""
+        """Rounded half-up (away from zero on a tie) to the currency's :func:`minor_units`."""
         return Money(self._rounded_amount(), self.currency)
 
     def _rounded_amount(self) -> Decimal:
@@ -177,7 +191,7 @@ class Money:
         return self.amount > 0
 
     def to_decimal_string(self) -> str:
-        """The amount rounded to minor units as a plain string: "109.78", "1000" for JPY."""
+        """The amount rounded to :func:`minor_units` as a plain string: "109.78", "1000" for JPY."""
         return format(self._rounded_amount(), "f")
 
     def __str__(self) -> str:

@@ -4,6 +4,8 @@ field violation."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from domain.errors import InvalidValueError
@@ -44,3 +46,25 @@ async def test_a_deposit_quickbooks_could_not_record_is_a_field_violation(
         await world.create.execute(create_command(deposit=deposit))
 
     assert [(v.field, v.code) for v in err.value.violations] == [("invoice.deposit", code)]
+
+
+@pytest.mark.parametrize(("deposit", "refused"), [("1.234", True), ("1.23", False)])
+async def test_a_kwd_deposit_is_refused_finer_than_the_two_places_quickbooks_keeps(
+    world: World, deposit: str, refused: bool
+) -> None:
+    # ISO 4217 gives KWD 3 decimals, but QuickBooks records 2: a deposit of 1.234 could not be
+    # recorded as the preview would show it, so it is refused as for any currency.
+    world.qbo.preferences = replace(
+        world.qbo.preferences, home_currency="KWD", enabled_currencies=("KWD",)
+    )
+    command = create_command(currency="KWD", deposit=deposit)
+    if refused:
+        with pytest.raises(InvalidValueError) as err:
+            await world.create.execute(command)
+        assert [(v.field, v.code) for v in err.value.violations] == [
+            ("invoice.deposit", MessageCode.TOO_PRECISE_FOR_CURRENCY)
+        ]
+        return
+    created = await world.create.execute(command)
+    assert created.totals.amount_paid == Money.of("1.23", "KWD")
+    assert created.totals.balance == created.totals.total - Money.of("1.23", "KWD")

@@ -102,7 +102,7 @@ def test_a_100_percent_discount_makes_the_line_free() -> None:
 def test_each_line_is_rounded_half_up_to_minor_units() -> None:
     assert a_line(quantity=D(3), unit_price=D("0.335")).gross("EUR") == eur("1.01")
     assert a_line(quantity=D(3), unit_price=D("333.5")).total("JPY") == Money.of(1001, "JPY")
-    assert a_line(quantity=D(1), unit_price=D("1.0005")).total("KWD") == Money.of("1.001", "KWD")
+    assert a_line(quantity=D(1), unit_price=D("1.0005")).total("KWD") == Money.of("1.00", "KWD")
 
 
 def test_fractional_quantities_are_allowed() -> None:
@@ -220,6 +220,44 @@ def test_without_discount_lines_the_totals_are_the_lines_own() -> None:
     totals = totals_of(lines, "GBP")
     assert totals.tax == Money.sum_of((line.tax("GBP") for line in lines), "GBP")
     assert totals.total == Money.sum_of((line.total("GBP") for line in lines), "GBP")
+
+
+def kwd(amount: str) -> Money:
+    return Money.of(amount, "KWD")
+
+
+def test_a_three_decimal_currency_line_is_rounded_to_the_two_places_quickbooks_keeps() -> None:
+    # ISO 4217 gives KWD 3 decimals; QuickBooks records 2, so the preview rounds to 2 too.
+    line = a_line(quantity=D(3), unit_price=D("1.0005"))
+    assert line.gross("KWD") == kwd("3.00")  # 3.0015, not 3.002
+    assert line.total("KWD").to_decimal_string() == "3.00"
+    discounted = a_line(
+        quantity=D(1),
+        unit_price=D("10.005"),
+        discount=D("0.125"),
+        discount_kind=DiscountKind.AMOUNT,
+    )
+    assert (discounted.gross("KWD"), discounted.discount_amount("KWD")) == (
+        kwd("10.01"),
+        kwd("0.13"),
+    )
+    assert discounted.net("KWD") == kwd("9.88")
+
+
+def test_a_three_decimal_currency_invoices_totals_and_tax_are_to_two_places() -> None:
+    lines = [
+        a_line(
+            quantity=D(3), unit_price=D("1.0005"), tax_rate=D(5), tax_method=TaxMethod.EXCLUSIVE
+        ),
+        a_line(quantity=D(1), unit_price=D("2.345"), tax_rate=D(5), tax_method=TaxMethod.INCLUSIVE),
+        InvoiceLine.discount_line("Loyalty", D("0.125")),
+    ]
+    totals = totals_of(lines, "KWD")
+    for amount in (totals.subtotal, totals.discount, totals.tax, totals.total, totals.balance):
+        assert -amount.amount.as_tuple().exponent <= 2, amount  # type: ignore[operator]
+    # 3.00 + 2.35 incl. 5 % (2.24 before tax) = 5.24 before tax, less 0.13: 5.11, tax 0.26.
+    assert (totals.subtotal, totals.discount) == (kwd("5.35"), kwd("0.13"))
+    assert (totals.tax, totals.total) == (kwd("0.26"), kwd("5.37"))
 
 
 def test_build_lines_reports_problems_with_their_line_paths() -> None:

@@ -31,13 +31,30 @@ def money_in(currency: str) -> st.SearchStrategy[Money]:
         ("ZAR", 2), ("BRL", 2), ("MXN", 2), ("SGD", 2), ("HKD", 2), ("CNY", 2), ("AED", 2),
         ("SAR", 2), ("ILS", 2), ("TRY", 2), ("RON", 2), ("BGN", 2),
         ("JPY", 0), ("KRW", 0), ("ISK", 0), ("CLP", 0), ("VND", 0), ("XOF", 0), ("UGX", 0),
-        ("KWD", 3), ("BHD", 3), ("OMR", 3), ("JOD", 3), ("TND", 3), ("IQD", 3), ("LYD", 3),
-        ("CLF", 4), ("UYW", 4),
+        # ISO 4217 says 3 (and 4 for the CLF and UYW units of account); QuickBooks keeps 2.
+        ("KWD", 2), ("BHD", 2), ("OMR", 2), ("JOD", 2), ("TND", 2), ("IQD", 2), ("LYD", 2),
+        ("CLF", 2), ("UYW", 2),
     ],
 )  # fmt: skip
-def test_minor_units_follow_iso_4217(currency: str, digits: int) -> None:
+def test_minor_units_follow_iso_4217_up_to_the_two_places_quickbooks_keeps(
+    currency: str, digits: int
+) -> None:
     assert minor_units(currency) == digits
     assert is_known_currency(currency)
+
+
+def test_no_currency_has_more_places_than_quickbooks_keeps() -> None:
+    assert {minor_units(code) for code in known_currencies()} == {0, 2}
+
+
+@pytest.mark.parametrize("currency", ["KWD", "BHD", "OMR", "JOD", "TND", "IQD", "LYD"])
+def test_a_three_decimal_currency_is_rounded_to_two_places_as_quickbooks_records_it(
+    currency: str,
+) -> None:
+    assert Money.of("1.234", currency).rounded() == Money.of("1.23", currency)
+    assert Money.of("1.235", currency).to_decimal_string() == "1.24"
+    assert Money.of("-1.235", currency).to_decimal_string() == "-1.24"
+    assert str(Money.of("1000", currency)) == f"1000.00 {currency}"
 
 
 def test_the_table_covers_the_active_iso_list() -> None:
@@ -195,7 +212,7 @@ def test_sum_of_adds_amounts_and_starts_from_zero() -> None:
         ("-0.005", "EUR", "-0.01"),
         ("0.5", "JPY", "1"),
         ("1000.4", "JPY", "1000"),
-        ("1.2345", "KWD", "1.235"),
+        ("1.2345", "KWD", "1.23"),
         ("0.001", "EUR", "0.00"),
         ("-0.001", "EUR", "0.00"),
     ],
