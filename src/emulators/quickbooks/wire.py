@@ -33,6 +33,9 @@ def loads(raw: bytes) -> Any:
 
 
 def money(value: Decimal) -> Decimal:
+    """An amount as QuickBooks keeps it: to 2 places half-up, in every currency, 3-decimal ones
+    such as KWD included [O] (Breadwinner's help: line amounts, tax and totals are kept to 2
+    places; the reference is silent). Never to the currency's ISO 4217 minor units."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
