@@ -1,6 +1,7 @@
 // What every page shares: the Pipedrive SDK (optional), the signed token, the JSON API,
 // language and formatting, snackbars, confirmations and resizing.
 import { codeText, failureText, problemText } from "./codes.js";
+import { currencyPlaces } from "./decimal.js";
 import { MESSAGES } from "./i18n.js";
 
 export const params = new URLSearchParams(window.location.search);
@@ -70,20 +71,17 @@ function setLanguage(tag) {
   for (const el of document.querySelectorAll("a[data-support]")) el.href = supportUrl();
 }
 
-export function currencyPlaces(currency) {
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions()
-      .maximumFractionDigits;
-  } catch {
-    return 2;
-  }
-}
+export { currencyPlaces };
 
-/** "1234.5" + "EUR" -> "1 234,50 €" in French; exact (Intl formats decimal strings as text). */
+/** "1234.5" + "EUR" -> "1 234,50 €" in French; exact (Intl formats decimal strings as text),
+ * to the currency's invoice decimals (currencyPlaces: "1.23 KWD", not Intl's "1.230"). */
 export function money(amount, currency) {
   if (amount === undefined || amount === null || amount === "") return t("common.none");
+  const places = currencyPlaces(currency);
   try {
-    return new Intl.NumberFormat(locale, { style: "currency", currency }).format(String(amount));
+    return new Intl.NumberFormat(locale, {
+      style: "currency", currency, minimumFractionDigits: places, maximumFractionDigits: places,
+    }).format(String(amount));
   } catch {
     return `${amount} ${currency}`;
   }

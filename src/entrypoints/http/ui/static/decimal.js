@@ -3,6 +3,21 @@
 const SCALE = 10n ** 8n;
 const PLACES = 8;
 
+// Currencies ISO 4217 gives no minor unit (their amounts are whole).
+const WHOLE_UNITS = new Set([
+  "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
+  "XAF", "XOF", "XPF",
+]);
+
+/** The decimals of `currency`'s invoice amounts, as the server's minor_units() (domain/money.py)
+ * answers them: 0 for a whole-unit currency, else 2, the most QuickBooks keeps in any currency
+ * ([O]: 2 for KWD too, whose ISO minor units are 3). Not Intl's digits, which are 3 for KWD and
+ * 0 for HUF, IDR, COP ... (CLDR's): the form's totals would then not be what the server computes
+ * and QuickBooks records. */
+export function currencyPlaces(currency) {
+  return WHOLE_UNITS.has(currency) ? 0 : 2;
+}
+
 /** Parse "12.5", "-3", ".25" into a scaled BigInt; null when the text is not a number. */
 export function parse(text) {
   let s = String(text ?? "").trim().replace(",", ".");
