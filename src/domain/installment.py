@@ -103,6 +103,7 @@ class DealShare:
                         MessageCode.TOO_PRECISE_FOR_CURRENCY,
                         value=format(self.value, "f"),
                         currency=whole.currency,
+                        places=minor_units(whole.currency),
                     )
                 if share > left:
                     raise InvalidValueError.of(

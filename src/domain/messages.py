@@ -331,7 +331,7 @@ class MessageCode(StrEnum):
     )
     TOO_PRECISE_FOR_CURRENCY = (
         "TOO_PRECISE_FOR_CURRENCY",
-        "{value} has more decimals than {currency} amounts have.",
+        "{value} has more decimals than QuickBooks keeps for {currency} amounts: {places} at most.",
     )
     SHARE_TOO_SMALL = (
         "SHARE_TOO_SMALL",

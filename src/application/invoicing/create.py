@@ -51,7 +51,7 @@ from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine, build_lines
 from domain.invoice_template import CustomFieldValue, InvoiceExtras, InvoiceTemplate
 from domain.messages import MessageCode
-from domain.money import Money, is_known_currency, to_decimal
+from domain.money import Money, is_known_currency, minor_units, to_decimal
 from domain.payment_term import PaymentTerm
 from domain.permissions import Action
 from domain.settings import CompanySettings
@@ -108,6 +108,7 @@ def _check_deposit(invoice: Invoice, extras: InvoiceExtras | None) -> None:
             MessageCode.TOO_PRECISE_FOR_CURRENCY,
             value=format(extras.deposit, "f"),
             currency=invoice.currency,
+            places=minor_units(invoice.currency),
         )
     if deposit > total:
         raise InvalidValueError.of(

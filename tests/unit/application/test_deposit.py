@@ -61,9 +61,14 @@ async def test_a_kwd_deposit_is_refused_finer_than_the_two_places_quickbooks_kee
     if refused:
         with pytest.raises(InvalidValueError) as err:
             await world.create.execute(command)
-        assert [(v.field, v.code) for v in err.value.violations] == [
-            ("invoice.deposit", MessageCode.TOO_PRECISE_FOR_CURRENCY)
-        ]
+        (violation,) = err.value.violations
+        assert (violation.field, violation.code) == (
+            "invoice.deposit",
+            MessageCode.TOO_PRECISE_FOR_CURRENCY,
+        )
+        assert violation.description == (
+            "1.234 has more decimals than QuickBooks keeps for KWD amounts: 2 at most."
+        )
         return
     created = await world.create.execute(command)
     assert created.totals.amount_paid == Money.of("1.23", "KWD")

@@ -130,6 +130,7 @@ def test_a_kwd_share_is_to_the_two_places_quickbooks_keeps_not_iso_4217s_three()
     with pytest.raises(InvalidValueError) as err:
         DealShare.amount("10.005").amount_of(whole, Money.zero("KWD"))
     assert err.value.violations[0].code is MessageCode.TOO_PRECISE_FOR_CURRENCY
+    assert err.value.violations[0].params["places"] == "2"
     lines = share_lines([DESIGN, HOSTING], "KWD", Money.of("333.33", "KWD"), "a third")
     assert [line.net("KWD").to_decimal_string() for line in lines] == ["32.97", "300.36"]
     assert amount_before_tax(lines, "KWD") == Money.of("333.33", "KWD")
