@@ -6,7 +6,7 @@ emulator's invoice logic, run in process on the UK demo company with KWD turned 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -16,16 +16,15 @@ from adapters.quickbooks.mappers import invoice_to_qbo
 from domain.customer import Customer
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice
-from domain.invoice_line import DiscountKind, InvoiceLine, TaxMethod
+from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.invoice_template import InvoiceExtras
 from domain.money import Money
 from emulators.quickbooks.invoices import build_invoice
 from emulators.quickbooks.rules import Ctx
 from emulators.quickbooks.seed import demo_intl, put
 from emulators.quickbooks.store import Company
+from tests.integration.quickbooks.test_tax_properties import NOW, item_lines
 
-NOW = datetime(2026, 3, 13, 10, tzinfo=UTC)
-RATES = {"2": Decimal(20), "3": Decimal(5), "4": Decimal(0)}  # the UK demo's sales codes
 KUWAIT_CUSTOMER = "901"
 
 
@@ -102,33 +101,12 @@ def test_a_kwd_invoice_previews_what_quickbooks_records_to_two_places() -> None:
     assert recorded["balance"] == preview.total - Money.of("1.50", "KWD")
 
 
+# Prices in fils, as a Pipedrive deal in KWD may carry them.
 _fils = st.integers(min_value=1, max_value=5_000_000).map(lambda f: Decimal(f).scaleb(-3))
 
 
-@st.composite
-def kwd_lines(draw: st.DrawFn) -> InvoiceLine:
-    code = draw(st.sampled_from(sorted(RATES)))
-    rate = RATES[code]
-    method = (
-        TaxMethod.NONE
-        if rate == 0
-        else draw(st.sampled_from([TaxMethod.EXCLUSIVE, TaxMethod.INCLUSIVE]))
-    )
-    return InvoiceLine(
-        "Consulting",
-        draw(st.integers(min_value=1, max_value=400).map(lambda q: Decimal(q) / 4)),
-        draw(_fils),  # prices in fils, as a Pipedrive deal in KWD may carry them
-        discount=draw(st.integers(min_value=0, max_value=500).map(lambda d: Decimal(d) / 10)),
-        discount_kind=DiscountKind.PERCENTAGE,
-        tax_rate=rate,
-        tax_method=method,
-        name="Consulting",
-        tax_code_ref=code,
-    )
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=st.lists(kwd_lines(), min_size=1, max_size=5))
+@given(lines=st.lists(item_lines(prices=_fils), min_size=1, max_size=5))
 def test_quickbooks_records_any_kwd_previews_total_and_tax(lines: list[InvoiceLine]) -> None:
     invoice = _invoice(lines)
     preview = invoice.totals()

@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from functools import cache
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from adapters.quickbooks.faults import (
     EXPLAINED_CODES,
@@ -26,8 +21,8 @@ from domain.errors import DomainReason
 from domain.installment_schedule import InstallmentState
 from domain.invoice import InvoiceState
 from domain.messages import ENGLISH, ENGLISH_VALUES, MessageCode
+from tests.support.ui_module import run_ui_module
 
-CODES_JS = Path(__file__).resolve().parents[3] / "src/entrypoints/http/ui/static/codes.js"
 LANGUAGES = ("en", "fr")
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_|]+)\}")
 # Parameters the UI shows through its own table of values (``value.<name>.<token>``).
@@ -39,20 +34,8 @@ TOKENS: dict[str, set[str]] = {
 
 
 def node(script: str) -> Any:
-    """What ``script`` (an ES module with codes.js imported as ``codes``) prints, as JSON."""
-    executable = shutil.which("node")
-    if executable is None:
-        pytest.fail("node is missing: the UI's translations cannot be checked (npm needs it too)")
-    module = f"import * as codes from {json.dumps(CODES_JS.as_uri())};\n{script}"
-    done = subprocess.run(
-        [executable, "--input-type=module", "-e", module],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    """What ``script`` (codes.js imported as ``codes``) prints, as JSON."""
+    return run_ui_module("codes.js", "codes", script)
 
 
 @cache

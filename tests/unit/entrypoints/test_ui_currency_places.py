@@ -7,33 +7,15 @@ preview computes and QuickBooks records: 2 for KWD (not Intl's 3), 2 for HUF (no
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from domain.money import known_currencies, minor_units
-
-STATIC = Path(__file__).resolve().parents[3] / "src/entrypoints/http/ui/static"
+from tests.support.ui_module import run_ui_module
 
 
 def node(script: str) -> Any:
-    """What ``script`` (an ES module with decimal.js imported as ``D``) prints, as JSON."""
-    executable = shutil.which("node")
-    if executable is None:
-        pytest.fail("node is missing: the UI's rounding cannot be checked (npm needs it too)")
-    module = f"import * as D from {json.dumps((STATIC / 'decimal.js').as_uri())};\n{script}"
-    done = subprocess.run(
-        [executable, "--input-type=module", "-e", module],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    """What ``script`` (decimal.js imported as ``D``) prints, as JSON."""
+    return run_ui_module("decimal.js", "D", script)
 
 
 def test_the_form_rounds_every_currency_to_the_servers_decimals() -> None:

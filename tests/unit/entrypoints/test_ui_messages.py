@@ -6,17 +6,13 @@ English sentence, nor a raw key such as ``state.notConnected.member``.
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from functools import cache
 from pathlib import Path
 
-import pytest
+from tests.support.ui_module import run_ui_module
 
 UI = Path(__file__).resolve().parents[3] / "src/entrypoints/http/ui"
-I18N_JS = UI / "static/i18n.js"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Keys written whole in the pages and scripts: t("…"), data-i18n="…", data-i18n-label="…" …
 LITERAL_KEY = re.compile(r"""(?:\bt\(|data-i18n(?:-\w+)?=)\s*["'`]([a-zA-Z]+\.[\w.]+)["'`]""")
@@ -31,22 +27,9 @@ BUILT_KEYS = {
 
 @cache
 def messages() -> dict[str, dict[str, str]]:
-    executable = shutil.which("node")
-    if executable is None:
-        pytest.fail("node is missing: the UI's texts cannot be checked (npm needs it too)")
-    script = (
-        f"import {{ MESSAGES }} from {json.dumps(I18N_JS.as_uri())};\n"
-        "console.log(JSON.stringify(MESSAGES));"
+    table: dict[str, dict[str, str]] = run_ui_module(
+        "i18n.js", "i18n", "console.log(JSON.stringify(i18n.MESSAGES));"
     )
-    done = subprocess.run(
-        [executable, "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    table: dict[str, dict[str, str]] = json.loads(done.stdout)
     return table
 
 
