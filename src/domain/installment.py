@@ -4,10 +4,11 @@ The rounding rule, one and explicit (the property tests in tests/unit/domain/tes
 hold it):
 
 1. **The share's amount first.** A percentage ``p`` of the deal's amount ``D`` (its lines before
-   tax) is ``D x p / 100`` rounded half-up to the currency's minor unit; an amount is itself; the
-   rest is ``D`` less what the deal's invoices already ask for. In a schedule every installment
-   but the last is its percentage so rounded and **the last takes the remainder**, so the
-   installments add up to ``D`` exactly, never a cent more or less.
+   tax) is ``D x p / 100`` rounded half-up to the currency's places (``minor_units()``: ISO's, at
+   most 2, as QuickBooks keeps); an amount is itself; the rest is ``D`` less what the deal's
+   invoices already ask for. In a schedule every installment but the last is its percentage so
+   rounded and **the last takes the remainder**, so the installments add up to ``D`` exactly,
+   never a cent more or less.
 2. **Then the lines.** Each line's amount before tax ``d_i`` is scaled to ``d_i x S / D`` and
    rounded half-up; the cents the rounding lost or gained go to the largest item line, so the
    share's lines add up to ``S`` exactly. A scaled line is quantity 1 at that amount with no
@@ -121,7 +122,7 @@ class DealShare:
 
 
 def percent_of(whole: Money, percentage: Decimal) -> Money:
-    """``percentage`` % of ``whole``, rounded half-up to the currency's minor unit."""
+    """``percentage`` % of ``whole``, rounded half-up to the currency's places (``minor_units``)."""
     return Money(whole.amount * percentage / _HUNDRED, whole.currency).rounded()
 
 
