@@ -10,6 +10,8 @@ from typing import Any
 
 import structlog
 from opentelemetry import trace
+from structlog.processors import ExceptionRenderer
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.types import EventDict, Processor
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -58,7 +60,11 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, *, cache: boo
     renderer: Processor = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
     )
-    tail: list[Processor] = [] if use_console else [structlog.processors.dict_tracebacks]
+    # A traceback as frames without their local variables (structlog shows them by default): a
+    # frame's locals hold the caller's bearer token, a connection's OAuth tokens, the request
+    # with its customer's name and email.
+    tracebacks = ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+    tail: list[Processor] = [] if use_console else [tracebacks]
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
         processors=[*shared, *tail, renderer],

@@ -37,6 +37,9 @@ def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # fails one request as UNAVAILABLE and invalidates the pool.
         pool_pre_ping=False,
         pool_recycle=1800,
+        # A failed statement's error (logged with its traceback) without the values it bound:
+        # customers' names and emails, invoice amounts.
+        hide_parameters=True,
     )
 
 
