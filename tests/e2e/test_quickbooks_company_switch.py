@@ -51,3 +51,42 @@ async def test_an_invoice_of_the_former_company_is_shown_and_never_acted_on(
     # No void reached QuickBooks, in either company.
     logged = (await emulators.admin("quickbooks", "GET", "requests"))["requests"]
     assert [r for r in logged if r["query"].get("operation") == "void"] == []
+
+
+async def test_books_reset_under_the_same_realm_do_not_stop_the_next_invoice(
+    world: tuple[Service, Emulators],  # noqa: F811
+) -> None:
+    """A sandbox company reset keeps its realm id and numbers invoices from 1 again [U]: the
+    next invoice QuickBooks makes carries the id of one dealbooks already holds. It is recorded
+    (not an INTERNAL error, nor an invoice stuck in CREATING), and the older invoice, gone with
+    the reset, shows as deleted in the former books, never acted on."""
+    service, emulators = world
+    token_store = service.container.gateways.token_store()
+    async with grpc.aio.insecure_channel(grpc_address(service)) as channel:
+        before = await create(channel, "reset-1")
+        assert before.state == invoice_pb2.INVOICE_STATE_OPEN
+
+        await emulators.admin("quickbooks", "POST", "reset")
+        await emulators.connect_quickbooks(token_store)  # the same realm, connected again
+
+        after = await create(channel, "reset-2")
+        assert after.state == invoice_pb2.INVOICE_STATE_OPEN
+        assert after.quickbooks_invoice_id == before.quickbooks_invoice_id
+        assert not after.other_quickbooks_company
+
+        stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        shown = (
+            await stub.GetInvoice(
+                invoice_service_pb2.GetInvoiceRequest(name=before.name), metadata=MD
+            )
+        ).invoice
+        assert shown.state == invoice_pb2.INVOICE_STATE_DELETED
+        assert shown.other_quickbooks_company
+        assert shown.quickbooks_url == ""
+        again = (
+            await stub.GetInvoice(
+                invoice_service_pb2.GetInvoiceRequest(name=after.name), metadata=MD
+            )
+        ).invoice
+        assert again.state == invoice_pb2.INVOICE_STATE_OPEN
+        assert again.quickbooks_url

@@ -90,6 +90,14 @@ class InMemoryAccountingGateway:
     def connect(self, company_id: str) -> None:
         self.connected.add(company_id)
 
+    def reset_books(self) -> None:
+        """The company's books start again under the same realm (a sandbox reset): nothing
+        in them, and ids numbered from the start again."""
+        for kept in (self.customers, self.invoices, self.requests):
+            kept.clear()
+        self.deleted.clear()
+        self._ids = itertools.count(100)
+
     def record_payment(self, invoice_id: str, amount: Money) -> None:
         invoice = self.invoices[invoice_id]
         self.invoices[invoice_id] = _changed(

@@ -206,8 +206,16 @@ class InMemoryInvoiceRepository:
         return self._remember(
             i
             for i in self._invoices.rows()
-            if i.company_id == company_id and i.quickbooks_id in quickbooks_ids
+            if i.company_id == company_id
+            and i.quickbooks_id in quickbooks_ids
+            and not i.other_quickbooks_company
         )
+
+    async def set_aside(self, company_id: str, invoice_id: str) -> None:
+        key = (company_id, invoice_id)
+        found = self._invoices.get(key)
+        if found is not None:
+            self._invoices.put(key, dataclasses.replace(found, other_quickbooks_company=True))
 
     async def mark_synced(
         self, company_id: str, quickbooks_ids: Sequence[str], now: datetime

@@ -326,6 +326,15 @@ class PostgresInvoiceRepository(OnSession):
             )
         )
 
+    async def set_aside(self, company_id: str, invoice_id: str) -> None:
+        # A QuickBooks company of its own, no other row's: the invoice's id and what it held
+        # never meet the connected company's again (a second reset sets aside another row).
+        await self._session.execute(
+            update(_INVOICES)
+            .where(_INVOICES.c.company_id == company_id, _INVOICES.c.id == invoice_id)
+            .values(realm_key=f"reset:{invoice_id}"[:64])
+        )
+
     async def mark_synced(
         self, company_id: str, quickbooks_ids: Sequence[str], now: datetime
     ) -> None:

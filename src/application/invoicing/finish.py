@@ -31,9 +31,11 @@ from application.ports.persistence import (
     CreationOptions,
     DealFollowUp,
     FollowUpState,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from application.reasons import ResourceType
+from application.sync import queue_timelines
 from application.timeline import record_timeline
 from domain.errors import OtherQuickBooksCompanyError
 from domain.invoice import Invoice, InvoiceState
@@ -240,6 +242,7 @@ class FinishInvoiceCreation:
         """The invoice after recording the outcome, and whether this call recorded it."""
         company_id = requested.company_id
         now = self.clock.now()
+        set_aside: list[str] = []  # invoices of the books before a reset, whose deals to tell
         async with self.uow_factory() as uow:
             invoice = await uow.invoices.get_for_update(company_id, requested.id)
             if invoice is None:
@@ -262,6 +265,7 @@ class FinishInvoiceCreation:
             else:
                 assert created is not None
                 assert customer is not None
+                set_aside = await _former_books(uow, invoice, created.id, now, timeline)
                 link = await self.accounting.invoice_link(company_id, created.id)
                 invoice.confirm_created(
                     created.id,
@@ -305,6 +309,7 @@ class FinishInvoiceCreation:
                 )
             await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR if rejected is None else None)
             await uow.commit()
+        await queue_timelines(self.jobs, company_id, set_aside)
         return invoice, True
 
     async def _start_follow_up(self, company_id: str, invoice_id: str) -> None:
@@ -315,6 +320,37 @@ class FinishInvoiceCreation:
                 await self.follow_up.execute(company_id, invoice_id)
             except Exception as exc:  # the note is a courtesy; the invoice exists either way
                 log.warning("invoice.note_failed", invoice_id=invoice_id, error=type(exc).__name__)
+
+
+async def _former_books(
+    uow: UnitOfWork,
+    invoice: Invoice,
+    quickbooks_id: str,
+    now: datetime,
+    timeline: TimelinePolicy | None,
+) -> list[str]:
+    """QuickBooks never gives one company's invoice id twice, so an invoice of ours that holds
+    the id QuickBooks just gave ``invoice`` is of that company's books before a reset under the
+    same realm id (a sandbox company reset, which numbers from the start again [U: Intuit
+    documents neither; the emulator's reset does so]). That invoice went with the reset: it is
+    recorded deleted (its deal told, if the company wants it) and set aside as of another
+    QuickBooks company, where the id no longer names it. Returns the ids set aside."""
+    held = await uow.invoices.find_by_quickbooks_ids(invoice.company_id, [quickbooks_id])
+    set_aside: list[str] = []
+    for former in (i for i in held if i.id != invoice.id):
+        if former.can("delete"):
+            former.delete(now)
+        if await record_timeline(uow, former, now, timeline):
+            set_aside.append(former.id)
+        await uow.invoices.save(former, actor=QUICKBOOKS_ACTOR)
+        await uow.invoices.set_aside(former.company_id, former.id)
+        log.warning(
+            "invoice.books_reset",
+            invoice_id=former.id,
+            quickbooks_id=quickbooks_id,
+            now_held_by=invoice.id,
+        )
+    return set_aside
 
 
 def _follow_up(

@@ -174,6 +174,13 @@ class InvoiceRepository(Protocol):
         self, company_id: str, quickbooks_ids: Sequence[str]
     ) -> list[Invoice]: ...
 
+    async def set_aside(self, company_id: str, invoice_id: str) -> None:
+        """The invoice is no longer the connected QuickBooks company's, though that company
+        has the same realm id: its books were reset, and its QuickBooks id now names another
+        invoice. It reads as of another QuickBooks company from now on (never found by its
+        QuickBooks id, never acted on in QuickBooks)."""
+        ...
+
     async def mark_synced(
         self, company_id: str, quickbooks_ids: Sequence[str], now: datetime
     ) -> None:

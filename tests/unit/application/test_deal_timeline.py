@@ -264,3 +264,25 @@ async def test_an_entry_keeps_the_kind_chosen_when_its_milestone_was_reached(
 async def test_an_unknown_entry_kind_is_refused() -> None:
     with pytest.raises(InvalidValueError):
         TimelinePolicy.of(["created"], "", "email")
+
+
+async def test_an_invoice_gone_with_a_books_reset_is_deleted_and_its_deal_told(
+    world: World,
+) -> None:
+    await choose(world, ["created", "deleted"])
+    before = await world.create.execute(create_command())
+    world.qbo.reset_books()
+
+    after = await world.queued_create.execute(create_command(request_id="after-reset"))
+    await run_timeline_jobs(world)
+
+    assert after.quickbooks_id == before.quickbooks_id
+    former = await world.get.execute(invoice_ref(before.id))
+    assert former.state.value == "deleted"
+    assert former.other_quickbooks_company
+    deleted = [t for t in texts(world) if "deleted" in t]
+    assert deleted == [f"Invoice {before.doc_number} deleted from QuickBooks."]  # no link
+    # The id is the new invoice's now: a payment on it is the new invoice's.
+    await pay(world, after.quickbooks_id or "", "100")
+    paid = await world.get.execute(invoice_ref(after.id))
+    assert paid.state.value == "partially_paid"
