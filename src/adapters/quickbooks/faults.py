@@ -172,6 +172,12 @@ def fault_error(fault: QuickBooksFault, status: int, intuit_tid: str) -> Applica
     if fault.code == "610":
         error: ApplicationError = NotFoundError(ResourceType.QUICKBOOKS_OBJECT, fault.element or "")
         error.metadata.update({MetadataKey.VENDOR_CODE: "610", MetadataKey.INTUIT_TID: intuit_tid})
+        where = f" ({fault.element})" if fault.element else ""
+        error.message = (  # QuickBooks' own words: "Something you're trying to use has been
+            # made inactive" (reference §1.6); the UI words the reason itself
+            f"Something this uses{where} is inactive or deleted in QuickBooks (a customer, "
+            "product, account or tax code). Make it active again or choose another."
+        )
         return error
     if status == 429 or fault.code == "3001" or "throttle" in fault.message.lower():
         return unavailable(

@@ -43,8 +43,10 @@ from domain.timeline import TimelinePolicy
 
 log = structlog.get_logger("dealbooks.invoices")
 
-#: Why an invoice ends refused: QuickBooks said no, or it is not this QuickBooks company's.
-Refusal = UpstreamRejectedError | OtherQuickBooksCompanyError
+#: Why an invoice ends refused: QuickBooks said no, QuickBooks does not find something it
+#: uses (a customer, item or tax code deleted or made inactive: fault 610, which no retry
+#: changes), or it is not this QuickBooks company's.
+Refusal = UpstreamRejectedError | NotFoundError | OtherQuickBooksCompanyError
 
 
 def _for_other_company(invoice: Invoice) -> OtherQuickBooksCompanyError:
@@ -109,7 +111,7 @@ class FinishInvoiceCreation:
                 extras=creation.extras,
                 options=options,
             )
-        except UpstreamRejectedError as exc:
+        except (UpstreamRejectedError, NotFoundError) as exc:
             rejected, _ = await self._record(invoice, rejected=exc)
             return rejected
         except (UpstreamUnavailableError, IntegrationNotConnectedError) as exc:
@@ -166,7 +168,7 @@ class FinishInvoiceCreation:
                     continue
                 try:
                     customer = await self._ensure_customer(invoice, creation)
-                except UpstreamRejectedError as exc:
+                except (UpstreamRejectedError, NotFoundError) as exc:
                     customers.append(exc)  # its place stays empty: the others keep their bIds
                     wanted.append(None)
                     continue

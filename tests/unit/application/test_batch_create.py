@@ -13,7 +13,7 @@ import pytest
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from application.commands import CreateInvoiceCommand, DealRef, InvoiceInput
-from application.errors import RequestIdReusedError, UpstreamUnavailableError
+from application.errors import NotFoundError, RequestIdReusedError, UpstreamUnavailableError
 from application.invoicing.batch import (
     BatchCreateInvoices,
     BatchCreateInvoicesCommand,
@@ -21,7 +21,7 @@ from application.invoicing.batch import (
 )
 from application.invoicing.create import CreateInvoice
 from application.ports.accounting import BatchCreated, InvoiceToCreate
-from application.reasons import Reason
+from application.reasons import Reason, ResourceType
 from application.sync import SweepStuckCreations
 from domain.errors import InvalidValueError
 from domain.invoice import InvoiceState
@@ -210,3 +210,17 @@ async def test_more_than_1000_requests_are_refused_whole() -> None:
         await run(world, requests(1001))
     assert raised.value.violations[0].code is MessageCode.TOO_MANY_IN_BATCH
     assert created_in_quickbooks(world) == 0
+
+
+async def test_a_member_quickbooks_finds_inactive_ends_refused_and_the_others_are_made() -> None:
+    world = World()
+    # QuickBooks' fault 610 (something the request uses is inactive), as the adapter says it.
+    world.qbo.fail_on("create_customer", NotFoundError(ResourceType.QUICKBOOKS_OBJECT, ""))
+    outcomes = await run(world, requests(3))
+
+    states = [o.invoice.state if o.invoice else None for o in outcomes]
+    assert states.count(InvoiceState.CREATE_FAILED) == 1
+    assert states.count(InvoiceState.OPEN) == 2
+    failed = next(o.invoice for o in outcomes if o.invoice and o.invoice.failure_code)
+    assert failed.failure_code == Reason.QUICKBOOKS_OBJECT_NOT_FOUND
+    assert created_in_quickbooks(world) == 2

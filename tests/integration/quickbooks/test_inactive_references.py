@@ -1,0 +1,86 @@
+"""An invoice that uses something made inactive in QuickBooks (an item, the linked customer)
+is refused by QuickBooks with fault 610, which no retry changes: the creation ends
+CREATE_FAILED with a reason the UI words, instead of staying CREATING for the sweep to send
+again every minute (the adapter against the emulator over HTTP)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+
+from adapters.in_memory.connections import InMemoryTokenStore
+from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
+from adapters.system_clock import SystemClock
+from application.invoicing.finish import FinishInvoiceCreation
+from application.ports.persistence import CreationOptions
+from application.reasons import Reason
+from domain.invoice import Invoice, InvoiceState
+from domain.invoice_line import InvoiceLine
+from tests.integration.quickbooks.harness import (
+    US_REALM,
+    Setup,
+    connect,
+    invoice,
+    make_gateway,
+    running_emulator,
+)
+
+COMPANY = "3001"
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[Setup]:
+    async with running_emulator() as emulator:
+        store = InMemoryTokenStore()
+        await connect(emulator, store, COMPANY, US_REALM)
+        yield Setup(emulator, make_gateway(emulator, store))
+
+
+def _made_inactive(setup: Setup, entity: str, entity_id: str) -> None:
+    company = setup.emulator.emulator.store.company(US_REALM)
+    assert company is not None
+    company.table(entity)[entity_id]["Active"] = False  # as the QuickBooks UI does
+
+
+async def _finish(setup: Setup, draft: Invoice, creation: CreationOptions) -> Invoice:
+    uow = InMemoryUnitOfWorkFactory()
+    async with uow() as tx:
+        await tx.invoices.add(copy.deepcopy(draft), creation=creation)
+        await tx.commit()
+    finish = FinishInvoiceCreation(uow, setup.gateway, SystemClock())
+    finished = await finish.finish(draft, creation)
+    again = await finish.execute(COMPANY, draft.id)  # the sweep's run: nothing sent again
+    assert again.state is finished.state
+    return finished
+
+
+@pytest.mark.integration
+async def test_an_inactive_item_ends_the_creation_refused(setup: Setup) -> None:
+    _made_inactive(setup, "Item", "2")
+    draft = invoice("1", [InvoiceLine("Work", Decimal(1), Decimal(10), name="Hours", item_ref="2")])
+
+    finished = await _finish(setup, draft, CreationOptions())
+
+    assert finished.state is InvoiceState.CREATE_FAILED
+    assert finished.failure_code == Reason.QUICKBOOKS_OBJECT_NOT_FOUND
+    assert finished.failure_reason is not None
+    assert finished.failure_reason.startswith("Something this uses is inactive or deleted")
+    assert len(setup.emulator.requests("/invoice", method="POST")) == 1
+
+
+@pytest.mark.integration
+async def test_an_inactive_linked_customer_ends_the_creation_refused(setup: Setup) -> None:
+    _made_inactive(setup, "Customer", "1")
+    draft = invoice("1", [InvoiceLine("Work", Decimal(1), Decimal(10), name="Services")])
+
+    # Copying the customer's details reads it first; QuickBooks no longer finds it.
+    finished = await _finish(setup, draft, CreationOptions(update_customer_details=True))
+
+    assert finished.state is InvoiceState.CREATE_FAILED
+    assert finished.failure_code in (
+        Reason.QUICKBOOKS_CUSTOMER_NOT_FOUND,
+        Reason.QUICKBOOKS_OBJECT_NOT_FOUND,
+    )
