@@ -50,7 +50,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "tax_id_where": "QuickBooks keeps it as the customer's resale number: 16 characters "
         "at most.",
         "before_tax": "$9,670.00 + sales tax",
-        "tax_by_quickbooks": "Calculated by QuickBooks from the ship-to address",
+        "tax_by_quickbooks": "Calculated by QuickBooks from the billing address",
         "paid_note": "Paid",
         "sent_note": "Invoice sent",
     },
@@ -80,7 +80,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "tax_id_where": "QuickBooks le garde comme numéro de revente du client : 16 caractères "
         "au plus.",
         "before_tax": "9\u202f670,00\u00a0$US + taxe de vente",
-        "tax_by_quickbooks": "Calculée par QuickBooks d\u2019après l\u2019adresse de livraison",
+        "tax_by_quickbooks": "Calculée par QuickBooks d\u2019après l\u2019adresse de facturation",
         "paid_note": "Payée",
         "sent_note": "Facture envoyée",
     },

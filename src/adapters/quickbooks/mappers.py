@@ -440,6 +440,11 @@ def invoice_to_qbo(
         body["BillEmail"] = {"Address": invoice.customer.email}
     if invoice.customer.billing_address is not None:
         body["BillAddr"] = _address_to_qbo(invoice.customer.billing_address)
+        if invoice.tax_by_quickbooks:
+            # Automated sales tax is for the ShipAddr, else the customer's in QuickBooks, else
+            # the company's own address (reference §3.3 [C]), never the BillAddr: the address
+            # the form shows is where QuickBooks' tax is for.
+            body["ShipAddr"] = body["BillAddr"]
     if invoice.memo:
         body["CustomerMemo"] = {"value": invoice.memo}
     if is_us:

@@ -493,7 +493,9 @@ def build_invoice(
     if company.is_us:
         taxable = sum((ln.amount for ln in lines if ln.tax_code == "TAX"), ZERO) * ratio
         if company.automated_sales_tax:
-            ship = data.get("ShipAddr") or customer.get("ShipAddr") or customer.get("BillAddr")
+            # The invoice's ShipAddr, else its customer's (reference §3: a missing address is
+            # the customer's); none: the company's own address (§3.3), never the BillAddr.
+            ship = data.get("ShipAddr") or customer.get("ShipAddr")
             code_id = _ast_code_for(company, ship)
         else:
             code_id = ref_value((request_tax or {}).get("TxnTaxCodeRef")) or ref_value(

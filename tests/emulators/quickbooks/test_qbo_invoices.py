@@ -399,6 +399,26 @@ async def test_discount_line_and_us_automated_sales_tax(us: Api):
     assert {t["TaxLineDetail"]["TaxPercent"] for t in tax["TaxLine"]} == {7.25, 1}
 
 
+async def test_automated_sales_tax_is_for_the_ship_to_address_never_the_billing_one(us: Api):
+    """The ShipAddr, else the customer's, else the company's address (reference §3.3)."""
+    new_york = {"Line1": "1 Broadway", "City": "New York", "CountrySubDivisionCode": "NY"}
+    status, made = await us.post("customer", {"DisplayName": "Billed In NY", "BillAddr": new_york})
+    assert status == 200, made
+    taxed = [
+        {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": 100,
+            "SalesItemLineDetail": {"ItemRef": {"value": "5"}, "Qty": 1, "UnitPrice": 100},
+        }
+    ]
+    customer = {"value": made["Customer"]["Id"]}
+    billed = await us.create_invoice(CustomerRef=customer, Line=taxed, BillAddr=new_york)
+    shipped = await us.create_invoice(CustomerRef=customer, Line=taxed, ShipAddr=new_york)
+
+    assert billed["TxnTaxDetail"]["TxnTaxCodeRef"] == {"value": "2"}  # the company's: CA
+    assert shipped["TxnTaxDetail"]["TxnTaxCodeRef"] == {"value": "3"}  # New York
+
+
 async def test_ast_honours_an_explicit_tax_amount(us: Api):
     line = {
         "DetailType": "SalesItemLineDetail",

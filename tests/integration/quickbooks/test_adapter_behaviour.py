@@ -20,7 +20,7 @@ from adapters.quickbooks.client import QBO_RATE_LIMIT
 from adapters.quickbooks.faults import QuickBooksRejectedError
 from application.errors import UpstreamRejectedError, UpstreamUnavailableError
 from application.reasons import MetadataKey, Reason
-from domain.customer import Customer
+from domain.customer import Address, Customer
 from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.money import Money
 from emulators.quickbooks.config import Limits
@@ -287,6 +287,25 @@ async def test_with_automated_sales_tax_quickbooks_computes_the_tax_and_its_tota
     )
     assert (draft.totals().tax, draft.totals().total) == (tax, created.total)
     assert not draft.totals_mismatch
+
+
+async def test_with_automated_sales_tax_the_tax_is_for_the_billing_address_the_form_shows(
+    setup: Setup,
+) -> None:
+    """QuickBooks taxes the ShipAddr, else the customer's, else the company's own address (CA
+    here), never the BillAddr: a new customer of ours has only a billing address, in New York,
+    and the invoice is taxed there."""
+    new_york = Address(line1="1 Broadway", city="New York", region="NY", postal_code="10004")
+    ours = Customer(f"Empire {uuid.uuid4().hex[:6]}", email="ap@empire.example")
+    ours = dataclasses.replace(ours, billing_address=new_york)
+    made = await setup.gateway.create_customer(US_COMPANY, ours, request_id=f"cus-{uuid.uuid4()}")
+    draft = invoice(made.id, [line("1", "100", code="TAX")], tax_by_quickbooks=True)
+    draft.customer = ours.with_quickbooks_id(made.id)
+
+    created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
+
+    recorded = setup.emulator.invoices()[created.id]
+    assert recorded["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] == "3"  # New York's, not CA's
 
 
 async def test_the_real_limits_hold_with_no_429_for_a_burst() -> None:

@@ -182,7 +182,8 @@ function recompute() {
   show("tax", tax);
   show("total", total);
   if (options?.automatedSalesTax) {
-    // No figure of ours is the tax: QuickBooks computes it from the ship-to address.
+    // No figure of ours is the tax: QuickBooks computes it for the billing address (sent as
+    // the ship-to address too).
     $("tax").textContent = t("form.taxByQuickBooks");
     if (valid) $("total").textContent = t("form.plusSalesTax", { total: money(D.text(total, places), code) });
   }
