@@ -146,6 +146,11 @@ class MessageCode(StrEnum):
         "'{value}' is not an active sales tax rate of this QuickBooks company; choose one from "
         "the list.",
     )
+    TAX_ON_TOP_OF_PRICE = (
+        "TAX_ON_TOP_OF_PRICE",
+        "This price includes {value} % tax in Pipedrive, but US prices are before tax: the sales "
+        "tax is added on top of it.",
+    )
     TAX_BY_QUICKBOOKS = (
         "TAX_BY_QUICKBOOKS",
         "QuickBooks calculates the sales tax from the customer's address: the line's {value} % "

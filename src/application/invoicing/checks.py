@@ -138,6 +138,7 @@ def taxed_by_quickbooks(
                     value=format(line.tax_rate.normalize(), "f"),
                 )
             )
+            warnings += _tax_on_top(line, index)
         code = line.tax_code_ref or (US_TAXABLE if had_rate else None)
         untaxed.append(
             dataclasses.replace(
@@ -145,6 +146,19 @@ def taxed_by_quickbooks(
             )
         )
     return tuple(untaxed), warnings
+
+
+def _tax_on_top(line: InvoiceLine, index: int) -> list[DraftWarning]:
+    """A price that includes tax in Pipedrive is a price before tax in a US company (no US
+    invoice is tax-inclusive: reference §3.2 GlobalTaxCalculation, "not applicable to US
+    companies"), so the customer pays the tax on top of it: said, as the total then exceeds
+    the deal's. The price itself is kept (a changed one would not be the deal's either)."""
+    if line.tax_method is not TaxMethod.INCLUSIVE or line.tax_rate == 0:
+        return []
+    value = format(line.tax_rate.normalize(), "f")
+    return [
+        DraftWarning.of(MessageCode.TAX_ON_TOP_OF_PRICE, f"lines[{index}].unit_price", value=value)
+    ]
 
 
 def sales_tax_code(options: InvoiceOptions | None, code_id: str | None) -> TaxCodeOption | None:
@@ -201,6 +215,8 @@ def taxed_by_sales_tax_code(
                     value=format(line.tax_rate.normalize(), "f"),
                 )
             )
+        if rate:
+            warnings += _tax_on_top(line, index)
         taxed.append(
             dataclasses.replace(
                 line,

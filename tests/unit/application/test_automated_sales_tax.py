@@ -15,7 +15,13 @@ from domain.errors import InvalidValueError
 from domain.invoice_line import TaxMethod
 from domain.messages import MessageCode
 from domain.money import Money
-from tests.unit.application.invoicing_world import World, create_command, deal_ref
+from tests.unit.application.invoicing_world import (
+    COMPANY,
+    World,
+    a_deal,
+    create_command,
+    deal_ref,
+)
 
 
 @pytest.fixture
@@ -87,3 +93,18 @@ async def test_without_automated_sales_tax_a_us_invoice_keeps_its_own_tax(world:
     assert not view.tax_by_quickbooks
     assert view.totals.tax == Money.of("10", "USD")
     assert view.quickbooks_total == view.totals.total == Money.of("110", "USD")
+
+
+async def test_a_price_including_tax_in_pipedrive_is_said_to_be_taxed_on_top(
+    world: World,
+) -> None:
+    deal = a_deal()
+    inclusive = dataclasses.replace(
+        deal.products[1], tax_rate=Decimal("10"), tax_method=TaxMethod.INCLUSIVE
+    )
+    world.crm.add_deal(COMPANY, dataclasses.replace(deal, products=(deal.products[0], inclusive)))
+
+    draft = await world.prepare.execute(deal_ref())
+
+    said = [(w.code, w.field, dict(w.params)) for w in draft.warnings]
+    assert (MessageCode.TAX_ON_TOP_OF_PRICE, "lines[1].unit_price", {"value": "10"}) in said

@@ -19,6 +19,7 @@ from domain.settings import CompanySettings
 from tests.unit.application.invoicing_world import (
     COMPANY,
     World,
+    a_deal,
     create_command,
     deal_ref,
 )
@@ -43,6 +44,15 @@ def _line(code: str, rate: str = "0", method: str = "none") -> LineInput:
         tax_method=method,
         tax_code_id=code,
     )
+
+
+async def _default_california(world: World) -> None:
+    async with world.uow() as uow:
+        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
+        await uow.settings.save(
+            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
+        )
+        await uow.commit()
 
 
 def _command(*lines: LineInput, sales_tax_code: str = "2") -> CreateInvoiceCommand:
@@ -96,12 +106,7 @@ async def test_a_line_rate_other_than_the_codes_is_refused(world: World) -> None
 async def test_the_draft_takes_the_default_sales_tax_code_and_rates_the_taxed_products(
     world: World,
 ) -> None:
-    async with world.uow() as uow:
-        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
-        await uow.settings.save(
-            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
-        )
-        await uow.commit()
+    await _default_california(world)
 
     draft = await world.prepare.execute(deal_ref())
 
@@ -153,3 +158,28 @@ async def test_without_sales_tax_set_up_the_draft_shows_no_tax_and_says_why(worl
     assert view.totals.tax == Money.of("0", "USD")
     (sent,) = world.qbo.invoices.values()
     assert sent.total == view.totals.total == Money.of("100", "USD")
+
+
+async def test_a_price_including_tax_in_pipedrive_is_said_to_be_taxed_on_top(
+    world: World,
+) -> None:
+    """No US invoice is tax-inclusive: a deal product whose price includes 8.25 % keeps its
+    price, and the draft says the tax is added on top (the total then exceeds the deal's)."""
+    deal = a_deal()
+    inclusive = dataclasses.replace(
+        deal.products[1], tax_rate=Decimal("8.25"), tax_method=TaxMethod.INCLUSIVE
+    )
+    world.crm.add_deal(COMPANY, dataclasses.replace(deal, products=(deal.products[0], inclusive)))
+    await _default_california(world)
+
+    draft = await world.prepare.execute(deal_ref())
+
+    design = [line for line in draft.lines if not line.is_discount][1]
+    assert (design.unit_price, design.tax_method) == (Decimal(1000), TaxMethod.EXCLUSIVE)
+    said = [(w.code, w.field, dict(w.params)) for w in draft.warnings]
+    assert (MessageCode.TAX_ON_TOP_OF_PRICE, "lines[1].unit_price", {"value": "8.25"}) in said
+    # Asked for as such at create, it is refused rather than charged otherwise than asked.
+    with pytest.raises(InvalidValueError) as refused:
+        await world.create.execute(_command(_line("TAX", "8.25", "inclusive")))
+    [violation] = refused.value.violations
+    assert violation.code is MessageCode.TAX_ON_TOP_OF_PRICE
