@@ -346,6 +346,11 @@ class MessageCode(StrEnum):
         "DEPOSIT_OVER_TOTAL",
         "The deposit received must be at most the invoice's total, {total}.",
     )
+    DEPOSIT_OVER_TOTAL_BEFORE_TAX = (
+        "DEPOSIT_OVER_TOTAL_BEFORE_TAX",
+        "QuickBooks calculates this invoice's sales tax when it creates it: the deposit received "
+        "can be at most its total before tax, {total}.",
+    )
     INSTALLMENTS_COUNT = "INSTALLMENTS_COUNT", "Must have 1 to {max} installments."
     INSTALLMENTS_NOT_WHOLE = (
         "INSTALLMENTS_NOT_WHOLE",

@@ -73,3 +73,17 @@ async def test_a_kwd_deposit_is_refused_finer_than_the_two_places_quickbooks_kee
     created = await world.create.execute(command)
     assert created.totals.amount_paid == Money.of("1.23", "KWD")
     assert created.totals.balance == created.totals.total - Money.of("1.23", "KWD")
+
+
+async def test_with_automated_sales_tax_the_ceiling_is_said_to_be_before_tax(world: World) -> None:
+    # QuickBooks adds the tax when it creates the invoice: 2,109.78 is the total known before.
+    world.qbo.preferences = replace(world.qbo.preferences, automated_sales_tax=True)
+    with pytest.raises(InvalidValueError) as err:
+        await world.create.execute(create_command(deposit="2109.79"))
+
+    (violation,) = err.value.violations
+    assert violation.code is MessageCode.DEPOSIT_OVER_TOTAL_BEFORE_TAX
+    assert violation.description == (
+        "QuickBooks calculates this invoice's sales tax when it creates it: the deposit received "
+        "can be at most its total before tax, 2109.78 USD."
+    )
