@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,6 @@ from dealbooks.v1 import (
     invoice_service_pb2_grpc,
 )
 from entrypoints.emulated import US_REALM, Emulators
-from entrypoints.log_config import configure_logging
 from entrypoints.service import Service
 from tests.e2e.test_journey import (  # noqa: F401  (world: the fixture)
     DEAL,
@@ -30,6 +28,7 @@ from tests.e2e.test_journey import (  # noqa: F401  (world: the fixture)
     draft_of,
     world,
 )
+from tests.support.logs import logs_into
 
 pytestmark = pytest.mark.e2e
 
@@ -42,15 +41,8 @@ STREET = "77 Quillfeather Lane"
 def debug_logs(tmp_path: Path) -> Iterator[Path]:
     """Every log line, DEBUG and up, as the deployed JSON, into a file (set before the service
     starts, so that every logger it makes writes there)."""
-    path = tmp_path / "service.log"
-    with path.open("w", encoding="utf-8") as handle:
-        stdout, sys.stdout = sys.stdout, handle
-        try:
-            configure_logging("DEBUG", "json", cache=False)
-        finally:
-            sys.stdout = stdout
+    with logs_into(tmp_path / "service.log", "DEBUG") as path:
         yield path
-        configure_logging("WARNING", "json", cache=False)  # as tests/conftest.py sets it
 
 
 async def test_the_journeys_logs_hold_no_customer_data_and_no_amounts(

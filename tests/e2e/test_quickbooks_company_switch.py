@@ -75,18 +75,14 @@ async def test_books_reset_under_the_same_realm_do_not_stop_the_next_invoice(
         assert not after.other_quickbooks_company
 
         stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
-        shown = (
-            await stub.GetInvoice(
-                invoice_service_pb2.GetInvoiceRequest(name=before.name), metadata=MD
-            )
-        ).invoice
-        assert shown.state == invoice_pb2.INVOICE_STATE_DELETED
-        assert shown.other_quickbooks_company
-        assert shown.quickbooks_url == ""
-        again = (
-            await stub.GetInvoice(
-                invoice_service_pb2.GetInvoiceRequest(name=after.name), metadata=MD
-            )
-        ).invoice
-        assert again.state == invoice_pb2.INVOICE_STATE_OPEN
-        assert again.quickbooks_url
+        former, current = [
+            (
+                await stub.GetInvoice(invoice_service_pb2.GetInvoiceRequest(name=name), metadata=MD)
+            ).invoice
+            for name in (before.name, after.name)
+        ]
+        assert former.state == invoice_pb2.INVOICE_STATE_DELETED
+        assert former.other_quickbooks_company
+        assert former.quickbooks_url == ""
+        assert current.state == invoice_pb2.INVOICE_STATE_OPEN
+        assert current.quickbooks_url

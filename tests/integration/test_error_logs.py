@@ -5,7 +5,6 @@ caller's bearer token, a request's customer) and no value a failed SQL statement
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from entrypoints.log_config import configure_logging
+from tests.support.logs import logs_into
 
 SECRET = "Bearer zq-secret-token-7731"
 CUSTOMER = "zq-customer@privacy.example"
@@ -23,15 +22,8 @@ CUSTOMER = "zq-customer@privacy.example"
 
 @pytest.fixture
 def json_logs(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "service.log"
-    with path.open("w", encoding="utf-8") as handle:
-        stdout, sys.stdout = sys.stdout, handle
-        try:
-            configure_logging("INFO", "json", cache=False)
-        finally:
-            sys.stdout = stdout
+    with logs_into(tmp_path / "service.log", "INFO") as path:
         yield path
-        configure_logging("WARNING", "json", cache=False)  # as tests/conftest.py sets it
 
 
 def _failing_handler(authorization: str, email: str) -> None:

@@ -14,7 +14,11 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from adapters.in_memory.connections import InMemoryDistributedLock, InMemoryRateLimiter
+from adapters.in_memory.connections import (
+    InMemoryDistributedLock,
+    InMemoryRateLimiter,
+    InMemoryTokenStore,
+)
 from adapters.in_memory.notices import InMemoryNoticeStore
 from adapters.quickbooks.client import COOL_OFF_SECONDS, QUICKBOOKS, QuickBooksClient
 from adapters.quickbooks.gateway import CDC_MAX_OBJECTS, QuickBooksAccountingGateway
@@ -146,6 +150,16 @@ class Setup:
 
     emulator: RunningEmulator
     gateway: QuickBooksAccountingGateway
+
+
+@asynccontextmanager
+async def connected(*companies: tuple[str, str]) -> AsyncIterator[Setup]:
+    """An emulator and the real gateway, each (company, realm) of ``companies`` connected."""
+    async with running_emulator() as emulator:
+        store = InMemoryTokenStore()
+        for company_id, realm in companies:
+            await connect(emulator, store, company_id, realm)
+        yield Setup(emulator, make_gateway(emulator, store))
 
 
 def make_gateway(

@@ -29,6 +29,7 @@ from tests.integration.quickbooks.harness import (
     US_REALM,
     Setup,
     connect,
+    connected,
     emulator_config,
     invoice,
     make_gateway,
@@ -48,11 +49,8 @@ STALE = {
 
 @pytest.fixture
 async def setup() -> AsyncIterator[Setup]:
-    async with running_emulator() as emulator:
-        store = InMemoryTokenStore()
-        await connect(emulator, store, US_COMPANY, US_REALM)
-        await connect(emulator, store, UK_COMPANY, INTL_REALM)
-        yield Setup(emulator, make_gateway(emulator, store))
+    async with connected((US_COMPANY, US_REALM), (UK_COMPANY, INTL_REALM)) as setup:
+        yield setup
 
 
 def with_note(setup: Setup, invoice_id: str, realm: str = US_REALM) -> list[dict[str, object]]:

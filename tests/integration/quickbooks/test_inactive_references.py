@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
 from adapters.system_clock import SystemClock
 from application.invoicing.finish import FinishInvoiceCreation
@@ -22,10 +21,8 @@ from domain.invoice_line import InvoiceLine
 from tests.integration.quickbooks.harness import (
     US_REALM,
     Setup,
-    connect,
+    connected,
     invoice,
-    make_gateway,
-    running_emulator,
 )
 
 COMPANY = "3001"
@@ -33,10 +30,8 @@ COMPANY = "3001"
 
 @pytest.fixture
 async def setup() -> AsyncIterator[Setup]:
-    async with running_emulator() as emulator:
-        store = InMemoryTokenStore()
-        await connect(emulator, store, COMPANY, US_REALM)
-        yield Setup(emulator, make_gateway(emulator, store))
+    async with connected((COMPANY, US_REALM)) as setup:
+        yield setup
 
 
 def _made_inactive(setup: Setup, entity: str, entity_id: str) -> None:

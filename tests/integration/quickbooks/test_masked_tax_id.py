@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
 from adapters.quickbooks.mappers import customer_fields_to_qbo
 from adapters.system_clock import SystemClock
@@ -23,10 +22,8 @@ from domain.invoice_line import InvoiceLine
 from tests.integration.quickbooks.harness import (
     INTL_REALM,
     Setup,
-    connect,
+    connected,
     invoice,
-    make_gateway,
-    running_emulator,
 )
 
 UK_COMPANY = "3002"
@@ -35,10 +32,8 @@ VAT = "GB123456789"
 
 @pytest.fixture
 async def setup() -> AsyncIterator[Setup]:
-    async with running_emulator() as emulator:
-        store = InMemoryTokenStore()
-        await connect(emulator, store, UK_COMPANY, INTL_REALM)
-        yield Setup(emulator, make_gateway(emulator, store))
+    async with connected((UK_COMPANY, INTL_REALM)) as setup:
+        yield setup
 
 
 def _customer_writes(setup: Setup) -> list[dict[str, object]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,6 +43,7 @@ from application.visibility import DealVisibility
 from domain.customer import Address
 from domain.field_mapping import DealSnapshot
 from domain.invoice_line import DiscountKind, TaxMethod
+from domain.settings import CompanySettings
 
 COMPANY = "1001"
 USER = Principal(subject="user-7", companies=frozenset({COMPANY}), is_admin=False)
@@ -161,3 +163,12 @@ def an_invoice_input(**changes: object) -> InvoiceInput:
 
 def create_command(request_id: str = "req-1", **changes: object) -> CreateInvoiceCommand:
     return CreateInvoiceCommand(deal_ref(), an_invoice_input(**changes), request_id)
+
+
+async def change_settings(world: World, **changes: object) -> None:
+    """The company's settings with ``changes`` (e.g. ``default_tax_code="2"``)."""
+    async with world.uow() as uow:
+        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
+        changed = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
+        await uow.settings.save(dataclasses.replace(changed, updated_at=world.clock.now()))
+        await uow.commit()

@@ -10,8 +10,7 @@ import pytest
 from application.commands import CreateInvoiceCommand
 from application.reasons import MetadataKey
 from domain.invoice import InvoiceState
-from domain.settings import CompanySettings
-from tests.unit.application.invoicing_world import COMPANY, World, create_command, deal_ref
+from tests.unit.application.invoicing_world import World, change_settings, create_command, deal_ref
 
 ACME = "100"  # the QuickBooks customer the first invoice made and linked
 
@@ -24,12 +23,7 @@ async def world() -> World:
 
 
 async def _copy_setting(world: World, on: bool) -> None:
-    async with world.uow() as uow:
-        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
-        await uow.settings.save(
-            dataclasses.replace(current, copy_customer_details=on, updated_at=world.clock.now())
-        )
-        await uow.commit()
+    await change_settings(world, copy_customer_details=on)
 
 
 def _renamed(

@@ -15,11 +15,11 @@ from domain.errors import InvalidValueError
 from domain.invoice_line import TaxMethod
 from domain.messages import MessageCode
 from domain.money import Money
-from domain.settings import CompanySettings
 from tests.unit.application.invoicing_world import (
     COMPANY,
     World,
     a_deal,
+    change_settings,
     create_command,
     deal_ref,
 )
@@ -44,15 +44,6 @@ def _line(code: str, rate: str = "0", method: str = "none") -> LineInput:
         tax_method=method,
         tax_code_id=code,
     )
-
-
-async def _default_california(world: World) -> None:
-    async with world.uow() as uow:
-        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
-        await uow.settings.save(
-            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
-        )
-        await uow.commit()
 
 
 def _command(*lines: LineInput, sales_tax_code: str = "2") -> CreateInvoiceCommand:
@@ -106,7 +97,7 @@ async def test_a_line_rate_other_than_the_codes_is_refused(world: World) -> None
 async def test_the_draft_takes_the_default_sales_tax_code_and_rates_the_taxed_products(
     world: World,
 ) -> None:
-    await _default_california(world)
+    await change_settings(world, default_tax_code="2")
 
     draft = await world.prepare.execute(deal_ref())
 
@@ -170,7 +161,7 @@ async def test_a_price_including_tax_in_pipedrive_is_said_to_be_taxed_on_top(
         deal.products[1], tax_rate=Decimal("8.25"), tax_method=TaxMethod.INCLUSIVE
     )
     world.crm.add_deal(COMPANY, dataclasses.replace(deal, products=(deal.products[0], inclusive)))
-    await _default_california(world)
+    await change_settings(world, default_tax_code="2")
 
     draft = await world.prepare.execute(deal_ref())
 

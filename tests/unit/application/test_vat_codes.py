@@ -16,11 +16,11 @@ from domain.errors import InvalidValueError
 from domain.invoice_line import DiscountKind, TaxMethod
 from domain.messages import MessageCode
 from domain.money import Money
-from domain.settings import CompanySettings
 from tests.unit.application.invoicing_world import (
     COMPANY,
     World,
     a_deal,
+    change_settings,
     create_command,
     deal_ref,
 )
@@ -79,12 +79,7 @@ async def test_a_rate_other_than_the_codes_is_refused_not_charged_otherwise(worl
 
 
 async def test_the_draft_takes_the_default_codes_rate_and_says_so(world: World) -> None:
-    async with world.uow() as uow:
-        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
-        await uow.settings.save(
-            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
-        )
-        await uow.commit()
+    await change_settings(world, default_tax_code="2")
 
     draft = await world.prepare.execute(deal_ref())
 
@@ -126,12 +121,7 @@ async def test_a_percentage_deal_discount_comes_off_the_subtotal_before_tax_roun
 ) -> None:
     """As QuickBooks takes a percent discount: 5 % of 100.50 is 5.025, 5.03 half-up (not 5.02
     half-even, nor 6.03 of 120.60 with its tax), and the tax is charged after it."""
-    async with world.uow() as uow:
-        current = await uow.settings.get(COMPANY) or CompanySettings.default(COMPANY)
-        await uow.settings.save(
-            dataclasses.replace(current, default_tax_code="2", updated_at=world.clock.now())
-        )
-        await uow.commit()
+    await change_settings(world, default_tax_code="2")
     world.crm.add_deal(
         COMPANY,
         dataclasses.replace(
