@@ -26,6 +26,7 @@ from application.ports.persistence import (
     FollowUpState,
     IdempotencyRecord,
     PageCursor,
+    QuickBooksIdHeldError,
     RecordedEvent,
     TimelineEntry,
     TimelineEntryState,
@@ -176,6 +177,14 @@ class InMemoryInvoiceRepository:
         read = self._read_versions.get(key)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
+        if invoice.quickbooks_id is not None and any(  # as Postgres' unique index
+            i.company_id == invoice.company_id
+            and i.id != invoice.id
+            and i.quickbooks_id == invoice.quickbooks_id
+            and not i.other_quickbooks_company
+            for i in self._invoices.rows()
+        ):
+            raise QuickBooksIdHeldError(invoice.quickbooks_id)
         invoice.version = max(invoice.version, read + 1)
         self._stage(invoice, actor, actor_name, read)
         self._read_versions[key] = invoice.version

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -58,6 +59,7 @@ from application.ports.persistence import (
     CreationOptions,
     IdempotencyRecord,
     PageCursor,
+    QuickBooksIdHeldError,
     RecordedEvent,
 )
 from application.reasons import MetadataKey
@@ -271,7 +273,14 @@ class PostgresInvoiceRepository(OnSession):
             actor=actor,
             actor_name=actor_name,
         )
-        if (await self._session.execute(_SAVE_INVOICE, values)).scalar_one() != 1:
+        try:
+            written = (await self._session.execute(_SAVE_INVOICE, values)).scalar_one()
+        except IntegrityError as exc:
+            held = getattr(exc.orig, "__cause__", None)
+            if getattr(held, "constraint_name", None) == "ux_invoices_quickbooks_id":
+                raise QuickBooksIdHeldError(invoice.quickbooks_id or "") from exc
+            raise
+        if written != 1:
             raise ConcurrencyConflictError(
                 "The invoice was changed by someone else at the same time; read it again.",
                 metadata={MetadataKey.INVOICE: invoice.id},

@@ -31,6 +31,7 @@ from application.ports.persistence import (
     CreationOptions,
     DealFollowUp,
     FollowUpState,
+    QuickBooksIdHeldError,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -241,10 +242,35 @@ class FinishInvoiceCreation:
         rejected: Refusal | None = None,
         timeline: TimelinePolicy | None = None,
     ) -> tuple[Invoice, bool]:
-        """The invoice after recording the outcome, and whether this call recorded it."""
+        """The invoice after recording the outcome, and whether this call recorded it. The id
+        QuickBooks gave may be held by an invoice of the books before a reset: that one is
+        set aside first (:func:`_former_books`), then the outcome recorded."""
+        outcome = (requested, created, customer, requested_by, rejected, timeline)
+        try:
+            return await self._record_once(*outcome)
+        except QuickBooksIdHeldError as held:
+            await self._set_aside(requested, held.quickbooks_id, timeline)
+        return await self._record_once(*outcome)
+
+    async def _set_aside(
+        self, invoice: Invoice, quickbooks_id: str, timeline: TimelinePolicy | None
+    ) -> None:
+        async with self.uow_factory() as uow:
+            set_aside = await _former_books(uow, invoice, quickbooks_id, self.clock.now(), timeline)
+            await uow.commit()
+        await queue_timelines(self.jobs, invoice.company_id, set_aside)
+
+    async def _record_once(
+        self,
+        requested: Invoice,
+        created: AccountingInvoice | None,
+        customer: AccountingCustomer | None,
+        requested_by: str | None,
+        rejected: Refusal | None,
+        timeline: TimelinePolicy | None,
+    ) -> tuple[Invoice, bool]:
         company_id = requested.company_id
         now = self.clock.now()
-        set_aside: list[str] = []  # invoices of the books before a reset, whose deals to tell
         async with self.uow_factory() as uow:
             invoice = await uow.invoices.get_for_update(company_id, requested.id)
             if invoice is None:
@@ -267,7 +293,6 @@ class FinishInvoiceCreation:
             else:
                 assert created is not None
                 assert customer is not None
-                set_aside = await _former_books(uow, invoice, created.id, now, timeline)
                 link = await self.accounting.invoice_link(company_id, created.id)
                 invoice.confirm_created(
                     created.id,
@@ -311,7 +336,6 @@ class FinishInvoiceCreation:
                 )
             await uow.invoices.save(invoice, actor=QUICKBOOKS_ACTOR if rejected is None else None)
             await uow.commit()
-        await queue_timelines(self.jobs, company_id, set_aside)
         return invoice, True
 
     async def _start_follow_up(self, company_id: str, invoice_id: str) -> None:

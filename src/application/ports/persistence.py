@@ -128,6 +128,17 @@ class CreationOptions:
     batch_members: tuple[str, ...] = ()
 
 
+class QuickBooksIdHeldError(Exception):
+    """``InvoiceRepository.save``: another invoice of the company, of the connected QuickBooks
+    company, holds the QuickBooks id being saved (the unit of work cannot go on: roll it back).
+    QuickBooks never gives one company's id twice, so that invoice is of the company's books
+    before a reset under the same realm id."""
+
+    def __init__(self, quickbooks_id: str) -> None:
+        super().__init__(f"QuickBooks invoice {quickbooks_id} is held by another invoice")
+        self.quickbooks_id = quickbooks_id
+
+
 class InvoiceRepository(Protocol):
     async def get(self, company_id: str, invoice_id: str) -> Invoice | None: ...
 
@@ -153,7 +164,8 @@ class InvoiceRepository(Protocol):
         (attributed to ``actor``: a user id, or "quickbooks" for facts read from QuickBooks;
         ``actor_name``: the person's name, for the history).
 
-        Raises ``ConcurrencyConflictError`` if someone else stored it since it was read.
+        Raises ``ConcurrencyConflictError`` if someone else stored it since it was read, and
+        ``QuickBooksIdHeldError`` if another invoice holds its QuickBooks id.
         """
         ...
 
