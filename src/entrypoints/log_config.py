@@ -36,6 +36,15 @@ def redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+def without_row_details(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    """A database error's text without Postgres' DETAIL line, which quotes the values of the
+    row or key it refused ("Failing row contains (...)": a customer's name and email)."""
+    for entry in event_dict.get("exception") or ():
+        if isinstance(entry, dict) and isinstance(entry.get("exc_value"), str):
+            entry["exc_value"] = entry["exc_value"].split("\nDETAIL:", 1)[0]
+    return event_dict
+
+
 def add_trace_ids(_: Any, __: str, event_dict: EventDict) -> EventDict:
     """The active span's trace and span ids (hex, as tracing backends show them): from a log
     line to its trace. No span (tracing off, or outside any request): nothing added."""
@@ -57,14 +66,16 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, *, cache: boo
         structlog.processors.StackInfoRenderer(),
         redact_secrets,
     ]
+    # A traceback as frames without their local variables (structlog shows them by default,
+    # on the console too): a frame's locals hold the caller's bearer token, a connection's
+    # OAuth tokens, the request with its customer's name and email.
     renderer: Processor = (
-        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        if use_console
+        else structlog.processors.JSONRenderer()
     )
-    # A traceback as frames without their local variables (structlog shows them by default): a
-    # frame's locals hold the caller's bearer token, a connection's OAuth tokens, the request
-    # with its customer's name and email.
     tracebacks = ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
-    tail: list[Processor] = [] if use_console else [tracebacks]
+    tail: list[Processor] = [] if use_console else [tracebacks, without_row_details]
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
         processors=[*shared, *tail, renderer],

@@ -52,8 +52,9 @@ async def test_a_failed_statement_logs_without_the_values_it_bound(
     pg_engine: AsyncEngine, json_logs: Path
 ) -> None:
     async with pg_engine.connect() as conn:
-        await conn.execute(text("CREATE TEMP TABLE seen (id integer PRIMARY KEY, email text)"))
-        insert = text("INSERT INTO seen VALUES (1, :email)")
+        # Keyed on the email: Postgres' own message then quotes it ("Key (email)=(...)").
+        await conn.execute(text("CREATE TEMP TABLE seen (email text PRIMARY KEY)"))
+        insert = text("INSERT INTO seen VALUES (:email)")
         await conn.execute(insert, {"email": CUSTOMER})
         try:
             await conn.execute(insert, {"email": CUSTOMER})

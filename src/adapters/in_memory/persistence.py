@@ -177,7 +177,9 @@ class InMemoryInvoiceRepository:
         read = self._read_versions.get(key)
         if read is None:
             raise ValueError("save() needs an invoice read in this unit of work")
-        if invoice.quickbooks_id is not None and any(  # as Postgres' unique index
+        if (  # as Postgres' unique index (per QuickBooks company)
+            invoice.quickbooks_id is not None and not invoice.other_quickbooks_company
+        ) and any(
             i.company_id == invoice.company_id
             and i.id != invoice.id
             and i.quickbooks_id == invoice.quickbooks_id

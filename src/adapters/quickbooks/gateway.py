@@ -363,9 +363,9 @@ class QuickBooksAccountingGateway:
         )
         if isinstance(error, UpstreamRejectedError):
             return error
-        return UpstreamRejectedError(
-            error.message, reason=Reason.QUICKBOOKS_REJECTED, metadata=dict(error.metadata)
-        )
+        # A 610 keeps its reason (QUICKBOOKS_OBJECT_NOT_FOUND), as for a single create.
+        reason = error.reason if isinstance(error, NotFoundError) else Reason.QUICKBOOKS_REJECTED
+        return UpstreamRejectedError(error.message, reason=reason, metadata=dict(error.metadata))
 
     async def get_invoice(self, company_id: str, invoice_id: str) -> AccountingInvoice | None:
         try:

@@ -10,7 +10,9 @@ from decimal import Decimal
 
 import structlog
 
+from application.deal_fields import queue_deal_fields
 from application.errors import (
+    ConcurrencyConflictError,
     IntegrationNotConnectedError,
     NotFoundError,
     UpstreamRejectedError,
@@ -35,7 +37,7 @@ from application.ports.persistence import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from application.reasons import ResourceType
+from application.reasons import MetadataKey, ResourceType
 from application.sync import queue_timelines
 from application.timeline import record_timeline
 from domain.errors import OtherQuickBooksCompanyError
@@ -255,10 +257,22 @@ class FinishInvoiceCreation:
     async def _set_aside(
         self, invoice: Invoice, quickbooks_id: str, timeline: TimelinePolicy | None
     ) -> None:
+        company_id = invoice.company_id
         async with self.uow_factory() as uow:
-            set_aside = await _former_books(uow, invoice, quickbooks_id, self.clock.now(), timeline)
+            former = await _former_books(uow, invoice, quickbooks_id, self.clock.now(), timeline)
             await uow.commit()
-        await queue_timelines(self.jobs, invoice.company_id, set_aside)
+        if not former:
+            # Held by an invoice of a QuickBooks company not connected now: the company switched
+            # companies while this one was being created. It stays CREATING; the next run
+            # refuses it as the former company's.
+            raise ConcurrencyConflictError(
+                "The QuickBooks company changed while the invoice was created; it is retried.",
+                metadata={MetadataKey.INVOICE: invoice.id},
+            )
+        await queue_timelines(self.jobs, company_id, [i.id for i, told in former if told])
+        await queue_deal_fields(
+            self.uow_factory, self.jobs, company_id, [i.deal_id for i, _ in former]
+        )
 
     async def _record_once(
         self,
@@ -354,20 +368,20 @@ async def _former_books(
     quickbooks_id: str,
     now: datetime,
     timeline: TimelinePolicy | None,
-) -> list[str]:
+) -> list[tuple[Invoice, bool]]:
     """QuickBooks never gives one company's invoice id twice, so an invoice of ours that holds
     the id QuickBooks just gave ``invoice`` is of that company's books before a reset under the
     same realm id (a sandbox company reset, which numbers from the start again [U: Intuit
     documents neither; the emulator's reset does so]). That invoice went with the reset: it is
     recorded deleted (its deal told, if the company wants it) and set aside as of another
-    QuickBooks company, where the id no longer names it. Returns the ids set aside."""
+    QuickBooks company, where the id no longer names it. Returns each invoice set aside, and
+    whether its deal's timeline has an entry to post."""
     held = await uow.invoices.find_by_quickbooks_ids(invoice.company_id, [quickbooks_id])
-    set_aside: list[str] = []
+    set_aside: list[tuple[Invoice, bool]] = []
     for former in (i for i in held if i.id != invoice.id):
         if former.can("delete"):
             former.delete(now)
-        if await record_timeline(uow, former, now, timeline):
-            set_aside.append(former.id)
+        set_aside.append((former, await record_timeline(uow, former, now, timeline)))
         await uow.invoices.save(former, actor=QUICKBOOKS_ACTOR)
         await uow.invoices.set_aside(former.company_id, former.id)
         log.warning(

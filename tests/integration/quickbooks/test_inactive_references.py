@@ -13,7 +13,9 @@ import pytest
 
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
 from adapters.system_clock import SystemClock
+from application.errors import UpstreamRejectedError
 from application.invoicing.finish import FinishInvoiceCreation
+from application.ports.accounting import BatchCreated, InvoiceToCreate
 from application.ports.persistence import CreationOptions
 from application.reasons import Reason
 from domain.invoice import Invoice, InvoiceState
@@ -79,3 +81,18 @@ async def test_an_inactive_linked_customer_ends_the_creation_refused(setup: Setu
         Reason.QUICKBOOKS_CUSTOMER_NOT_FOUND,
         Reason.QUICKBOOKS_OBJECT_NOT_FOUND,
     )
+
+
+@pytest.mark.integration
+async def test_an_inactive_item_in_a_batch_refuses_that_invoice_with_the_same_reason(
+    setup: Setup,
+) -> None:
+    _made_inactive(setup, "Item", "2")
+    inactive = [InvoiceLine("Work", Decimal(1), Decimal(10), name="Hours", item_ref="2")]
+    wanted = [InvoiceToCreate(invoice("1")), InvoiceToCreate(invoice("1", inactive))]
+
+    made, refused = await setup.gateway.create_invoices(COMPANY, wanted, request_id="b-610")
+
+    assert isinstance(made, BatchCreated)
+    assert isinstance(refused, UpstreamRejectedError)
+    assert refused.reason == Reason.QUICKBOOKS_OBJECT_NOT_FOUND
