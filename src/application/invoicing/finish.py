@@ -34,7 +34,6 @@ from application.ports.persistence import (
     DealFollowUp,
     FollowUpState,
     QuickBooksIdHeldError,
-    UnitOfWork,
     UnitOfWorkFactory,
 )
 from application.reasons import MetadataKey, ResourceType
@@ -246,7 +245,7 @@ class FinishInvoiceCreation:
     ) -> tuple[Invoice, bool]:
         """The invoice after recording the outcome, and whether this call recorded it. The id
         QuickBooks gave may be held by an invoice of the books before a reset: that one is
-        set aside first (:func:`_former_books`), then the outcome recorded."""
+        set aside first (:meth:`_set_aside`), then the outcome recorded."""
         outcome = (requested, created, customer, requested_by, rejected, timeline)
         try:
             return await self._record_once(*outcome)
@@ -257,9 +256,25 @@ class FinishInvoiceCreation:
     async def _set_aside(
         self, invoice: Invoice, quickbooks_id: str, timeline: TimelinePolicy | None
     ) -> None:
-        company_id = invoice.company_id
+        """QuickBooks never gives one company's invoice id twice, so an invoice of ours that
+        holds the id QuickBooks just gave ``invoice`` is of that company's books before a reset
+        under the same realm id (a sandbox company reset, which numbers from the start again
+        [U: Intuit documents neither; the emulator's reset does so]). That invoice went with the
+        reset: it is recorded deleted (its deal told, if the company wants it) and set aside as
+        of another QuickBooks company, where the id no longer names it."""
+        company_id, now = invoice.company_id, self.clock.now()
         async with self.uow_factory() as uow:
-            former = await _former_books(uow, invoice, quickbooks_id, self.clock.now(), timeline)
+            held = await uow.invoices.find_by_quickbooks_ids(company_id, [quickbooks_id])
+            former = [i for i in held if i.id != invoice.id]
+            told: list[str] = []
+            for gone in former:
+                if gone.can("delete"):
+                    gone.delete(now)
+                if await record_timeline(uow, gone, now, timeline):
+                    told.append(gone.id)
+                await uow.invoices.save(gone, actor=QUICKBOOKS_ACTOR)
+                await uow.invoices.set_aside(company_id, gone.id)
+                log.warning("invoice.books_reset", invoice_id=gone.id, now_held_by=invoice.id)
             await uow.commit()
         if not former:
             # Held by an invoice of a QuickBooks company not connected now: the company switched
@@ -269,9 +284,9 @@ class FinishInvoiceCreation:
                 "The QuickBooks company changed while the invoice was created; it is retried.",
                 metadata={MetadataKey.INVOICE: invoice.id},
             )
-        await queue_timelines(self.jobs, company_id, [i.id for i, told in former if told])
+        await queue_timelines(self.jobs, company_id, told)
         await queue_deal_fields(
-            self.uow_factory, self.jobs, company_id, [i.deal_id for i, _ in former]
+            self.uow_factory, self.jobs, company_id, [i.deal_id for i in former]
         )
 
     async def _record_once(
@@ -360,37 +375,6 @@ class FinishInvoiceCreation:
                 await self.follow_up.execute(company_id, invoice_id)
             except Exception as exc:  # the note is a courtesy; the invoice exists either way
                 log.warning("invoice.note_failed", invoice_id=invoice_id, error=type(exc).__name__)
-
-
-async def _former_books(
-    uow: UnitOfWork,
-    invoice: Invoice,
-    quickbooks_id: str,
-    now: datetime,
-    timeline: TimelinePolicy | None,
-) -> list[tuple[Invoice, bool]]:
-    """QuickBooks never gives one company's invoice id twice, so an invoice of ours that holds
-    the id QuickBooks just gave ``invoice`` is of that company's books before a reset under the
-    same realm id (a sandbox company reset, which numbers from the start again [U: Intuit
-    documents neither; the emulator's reset does so]). That invoice went with the reset: it is
-    recorded deleted (its deal told, if the company wants it) and set aside as of another
-    QuickBooks company, where the id no longer names it. Returns each invoice set aside, and
-    whether its deal's timeline has an entry to post."""
-    held = await uow.invoices.find_by_quickbooks_ids(invoice.company_id, [quickbooks_id])
-    set_aside: list[tuple[Invoice, bool]] = []
-    for former in (i for i in held if i.id != invoice.id):
-        if former.can("delete"):
-            former.delete(now)
-        set_aside.append((former, await record_timeline(uow, former, now, timeline)))
-        await uow.invoices.save(former, actor=QUICKBOOKS_ACTOR)
-        await uow.invoices.set_aside(former.company_id, former.id)
-        log.warning(
-            "invoice.books_reset",
-            invoice_id=former.id,
-            quickbooks_id=quickbooks_id,
-            now_held_by=invoice.id,
-        )
-    return set_aside
 
 
 def _follow_up(

@@ -65,14 +65,15 @@ def item_lines(draw: st.DrawFn, prices: st.SearchStrategy[Decimal] = _cents) -> 
     )
 
 
-def _invoice(lines: list[InvoiceLine]) -> Invoice:
+def uk_invoice(lines: list[InvoiceLine], currency: str = "GBP", customer: str = "1") -> Invoice:
+    """An invoice of the UK company, dated NOW, to QuickBooks customer ``customer``."""
     return Invoice.request(
         id=InvoiceId(str(uuid.uuid4())),
         company_id=CompanyId("uk"),
         deal_id=DealId("1"),
-        customer=Customer("Brightwater Ltd", quickbooks_id="1"),
+        customer=Customer("Brightwater Ltd", quickbooks_id=customer),
         lines=lines,
-        currency="GBP",
+        currency=currency,
         issue_date=NOW.date(),
         due_date=NOW.date() + timedelta(days=30),
         memo="",
@@ -99,7 +100,7 @@ def _with_deal_discount(
 def test_quickbooks_records_the_previews_total_and_tax_to_the_cent(
     lines: list[InvoiceLine], invoice_discount: Decimal | None
 ) -> None:
-    invoice = _invoice(_with_deal_discount(lines, invoice_discount))
+    invoice = uk_invoice(_with_deal_discount(lines, invoice_discount))
     preview = invoice.totals()
 
     company = demo_intl("9130354840922468", NOW)
@@ -124,7 +125,7 @@ def test_quickbooks_left_to_itself_would_charge_the_previews_tax_but_for_roundin
     line (it rounds once per rate, the preview once per line). Also with line discounts: each
     line goes out at its net, so QuickBooks does not spread them over the other lines (see
     invoice_to_qbo)."""
-    invoice = _invoice(_with_deal_discount(lines, invoice_discount))
+    invoice = uk_invoice(_with_deal_discount(lines, invoice_discount))
     preview = invoice.totals()
 
     body = invoice_to_qbo(invoice, is_us=False, item_ids_by_name={})
@@ -181,7 +182,7 @@ def test_a_line_discount_stays_on_its_line_in_quickbooks_own_tax_lines() -> None
     """100 at 20 % with 50 % off, and 100 at 0 %: the preview taxes 50.00 at 20 %, 10.00. Had
     the 50 off gone out as a discount line, QuickBooks would spread it over both lines and
     tax 75.00 at 20 %, 15.00, in the tax lines a VAT return is built from."""
-    invoice = _invoice(
+    invoice = uk_invoice(
         [
             InvoiceLine(
                 "Licence",
@@ -224,7 +225,7 @@ def test_a_discounted_line_goes_out_at_its_net_and_says_its_discount() -> None:
     )
     loyalty = InvoiceLine.discount_line("Loyalty", Decimal(5))
 
-    body = invoice_to_qbo(_invoice([licence, hours, loyalty]), is_us=False, item_ids_by_name={})
+    body = invoice_to_qbo(uk_invoice([licence, hours, loyalty]), is_us=False, item_ids_by_name={})
 
     assert [(line["Amount"], line.get("Description")) for line in body["Line"]] == [
         (Decimal("75.00"), "Licence (list 150.00, 50 % off)"),
@@ -240,7 +241,7 @@ def test_a_discounted_line_goes_out_at_its_net_and_says_its_discount() -> None:
 def test_a_long_description_keeps_the_discount_within_quickbooks_limit() -> None:
     line = InvoiceLine("x" * 4000, Decimal(1), Decimal(100), discount=Decimal("12.5"))
 
-    [sent] = invoice_to_qbo(_invoice([line]), is_us=False, item_ids_by_name={})["Line"]
+    [sent] = invoice_to_qbo(uk_invoice([line]), is_us=False, item_ids_by_name={})["Line"]
 
     assert len(sent["Description"]) == 4000
     assert sent["Description"].endswith("x (list 100.00, 12.5 % off)")
@@ -258,7 +259,7 @@ def test_quickbooks_own_tax_lines_are_the_previews_per_rate(
     which its VAT return is built, say per rate what the preview says: the amount taxed at it
     to the cent, and its tax within a cent a line of that rate (QuickBooks rounds once per
     rate, the preview once per line). Line discounts on lines of different rates included."""
-    invoice = _invoice(_with_deal_discount(lines, invoice_discount))
+    invoice = uk_invoice(_with_deal_discount(lines, invoice_discount))
     assume(invoice.totals().total.is_positive())
 
     own = _own_tax_lines(invoice)
@@ -281,7 +282,7 @@ def test_a_discount_over_the_subtotal_before_tax_is_refused_before_quickbooks(
     before_tax = sum((line.net_excluding_tax("GBP").amount for line in lines), Decimal(0))
     discount = InvoiceLine.discount_line("Everything", before_tax + over)
     with pytest.raises(InvalidValueError) as refused:
-        _invoice([*lines, discount])
+        uk_invoice([*lines, discount])
     assert {v.code for v in refused.value.violations} <= {
         MessageCode.DISCOUNT_OVER_SUBTOTAL,
         MessageCode.NEGATIVE_TOTAL,
@@ -319,7 +320,7 @@ def test_every_installment_of_a_deal_is_recorded_as_previewed_and_they_add_up(
             scaled = share_lines(lines, "GBP", amount, f"Installment {position}")
         except InvalidValueError:
             assume(False)  # a share of a few pence spread over discount lines
-        invoice = _invoice(list(scaled))
+        invoice = uk_invoice(list(scaled))
         preview = invoice.totals()
         deposit = (preview.total.amount * deposit_share / 100).quantize(Decimal("0.01"))
         body = invoice_to_qbo(

@@ -5,16 +5,12 @@ emulator's invoice logic, run in process on the UK demo company with KWD turned 
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.quickbooks.mappers import invoice_to_qbo
-from domain.customer import Customer
-from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice
 from domain.invoice_line import InvoiceLine, TaxMethod
 from domain.invoice_template import InvoiceExtras
@@ -23,7 +19,7 @@ from emulators.quickbooks.invoices import build_invoice
 from emulators.quickbooks.rules import Ctx
 from emulators.quickbooks.seed import demo_intl, put
 from emulators.quickbooks.store import Company
-from tests.integration.quickbooks.test_tax_properties import NOW, item_lines
+from tests.integration.quickbooks.test_tax_properties import NOW, item_lines, uk_invoice
 
 KUWAIT_CUSTOMER = "901"
 
@@ -42,19 +38,7 @@ def _company() -> Company:
 
 
 def _invoice(lines: list[InvoiceLine]) -> Invoice:
-    return Invoice.request(
-        id=InvoiceId(str(uuid.uuid4())),
-        company_id=CompanyId("uk"),
-        deal_id=DealId("1"),
-        customer=Customer("Gulf Trading", quickbooks_id=KUWAIT_CUSTOMER),
-        lines=lines,
-        currency="KWD",
-        issue_date=NOW.date(),
-        due_date=NOW.date() + timedelta(days=30),
-        memo="",
-        created_by="1",
-        now=NOW,
-    )
+    return uk_invoice(lines, "KWD", KUWAIT_CUSTOMER)
 
 
 def _recorded(invoice: Invoice, deposit: Decimal | None = None) -> dict[str, Money]:
