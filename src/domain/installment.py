@@ -208,6 +208,7 @@ def share_lines(
                 name=line.name,
                 item_ref=line.item_ref,
                 tax_code_ref=line.tax_code_ref,
+                tax_parts=line.tax_parts,
             )
         )
     return tuple(scaled)

@@ -1,4 +1,5 @@
-"""Invoice lines and their totals: Pipedrive's deal-product arithmetic, exact and per line."""
+"""Invoice lines and their totals: Pipedrive's deal-product arithmetic per line, exact, and the
+tax rounded per rate as QuickBooks rounds it."""
 
 from __future__ import annotations
 
@@ -50,6 +51,17 @@ def _money(amount: Decimal, currency: str) -> Money:
 
 
 @dataclass(frozen=True, slots=True)
+class TaxPart:
+    """One of the rates a line's tax code charges (a QuickBooks TaxRate: a state's and a
+    county's rate in a US group, GST and PST in a Canadian code). QuickBooks taxes each rate once
+    per invoice, on the sum of the lines it applies to, and rounds that once (see
+    :func:`totals_of`)."""
+
+    rate_id: str
+    percent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceLine:
     """One invoice line, with Pipedrive's deal-product arithmetic.
 
@@ -70,6 +82,9 @@ class InvoiceLine:
     item_ref: str | None = None
     tax_code_ref: str | None = None
     kind: LineKind = LineKind.ITEM
+    tax_parts: tuple[TaxPart, ...] = ()
+    """The rates ``tax_rate`` is the sum of, when QuickBooks' tax code is known (set by the
+    application from the code, never from input); none: the line's tax is rounded on its own."""
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
@@ -140,6 +155,10 @@ class InvoiceLine:
             violations.append(FieldViolation("tax_rate", MessageCode.NOT_A_PERCENTAGE))
         if violations:
             raise InvalidValueError.many(violations)
+        object.__setattr__(self, "tax_parts", tuple(self.tax_parts))
+        if self.tax_parts and sum(p.percent for p in self.tax_parts) != self.tax_rate:
+            # Parts come from QuickBooks' code with the rate they add up to, never from a user.
+            raise ValueError(f"tax parts {self.tax_parts} do not add up to {self.tax_rate}")
 
     @classmethod
     def restore(
@@ -156,6 +175,7 @@ class InvoiceLine:
         item_ref: str | None,
         tax_code_ref: str | None,
         kind: LineKind,
+        tax_parts: tuple[TaxPart, ...] = (),
     ) -> InvoiceLine:
         """A line as it was stored once it had passed the checks: nothing is checked again.
         For repositories, not for input."""
@@ -172,6 +192,7 @@ class InvoiceLine:
             ("item_ref", item_ref),
             ("tax_code_ref", tax_code_ref),
             ("kind", kind),
+            ("tax_parts", tax_parts),
         ):
             object.__setattr__(line, field_name, value)
         return line
@@ -312,10 +333,16 @@ def totals_of(
     The tax is charged after the discount lines, as QuickBooks charges it (always outside the
     US; US invoices are sent with ApplyTaxAfterDiscount). A discount line is an amount before
     tax, and QuickBooks takes the invoice's discount off every item line in the same ratio,
-    (subtotal - discount) / subtotal, before taxing them: so each item line's tax shrinks in the
-    ratio left / before of the item lines' amounts before tax, rounded once per line as all our
-    amounts are. QuickBooks rounds once per rate instead: the few cents that can differ are sent
-    as our tax (TxnTaxDetail.TotalTax), so it records what this says.
+    (subtotal - discount) / subtotal, before taxing them: so the amounts taxed shrink in the
+    ratio left / before of the item lines' amounts before tax.
+
+    The tax is then rounded as QuickBooks rounds it: once per rate (:class:`TaxPart`), on the
+    sum of the amounts taxed at that rate (its TaxLine's NetAmountTaxable), so that the preview
+    is QuickBooks' own figure whether or not it honours the tax we send (TxnTaxDetail.TotalTax:
+    confirmed for US automated sales tax only, reference §3.3). Three UK lines of 10.03 at 20 %
+    are taxed 6.02 (30.09 x 20 %), not 3 x 2.01. A line without parts (no QuickBooks code
+    known) and a price that includes tax are rounded on their own: the tax a price contains is
+    part of the deal's price, which the customer pays to the cent.
 
     [U] An INCLUSIVE line: the reference does not say how QuickBooks discounts a price that
     includes tax. Its Line.Amount is net of tax (as the emulator takes it), and the discount
@@ -328,9 +355,7 @@ def totals_of(
     before = Money.sum_of((amounts.total - amounts.tax for _, amounts in items), currency)
     # More off than there is to take it from: refused (Invoice.request), and nothing is taxed.
     left = max(before - off, zero)
-    tax = Money.sum_of(
-        (line.tax_after_discounts(currency, left, before) for line, _ in items), currency
-    )
+    tax = _tax(items, currency, left, before)
     total = before - off + tax
     paid = amount_paid if amount_paid is not None else zero
     return InvoiceTotals(
@@ -341,3 +366,24 @@ def totals_of(
         amount_paid=paid,
         balance=balance if balance is not None else total - paid,
     )
+
+
+def _tax(
+    items: Sequence[tuple[InvoiceLine, LineAmounts]], currency: str, left: Money, before: Money
+) -> Money:
+    """The item lines' tax once the discount lines leave ``left`` of ``before``: per rate for
+    lines that say their rates, per line otherwise (see :func:`totals_of`)."""
+    ratio = Decimal(1) if left == before else left.amount / before.amount
+    per_rate: dict[tuple[str, Decimal], Decimal] = {}
+    taxes: list[Money] = []
+    for line, amounts in items:
+        if line.tax_parts and line.tax_method is TaxMethod.EXCLUSIVE:
+            for part in line.tax_parts:
+                key = (part.rate_id, part.percent)
+                per_rate[key] = per_rate.get(key, Decimal(0)) + amounts.net.amount
+        else:
+            taxes.append(line.tax_after_discounts(currency, left, before))
+    taxes += (
+        _money(base * ratio * pct / _HUNDRED, currency) for (_, pct), base in per_rate.items()
+    )
+    return Money.sum_of(taxes, currency)

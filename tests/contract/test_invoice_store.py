@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -31,12 +32,14 @@ from application.views import InvoiceView
 from domain.field_mapping import SourceEntity
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState, InvoiceStatus
+from domain.invoice_line import TaxMethod, TaxPart
 from domain.money import Money
 from tests.contract.test_connections import connected_to_quickbooks
 from tests.unit.domain.domain_builders import (
     DUE,
     LATER,
     NOW,
+    a_line,
     a_requested_invoice,
     an_invoice_in,
 )
@@ -85,7 +88,17 @@ async def store(uow: UnitOfWorkFactory, invoice: Invoice, key: str | None) -> bo
 async def test_a_new_invoice_is_stored_with_its_events_and_request_id(
     uow: SqlAlchemyUnitOfWorkFactory,
 ) -> None:
-    invoice = requested()
+    # Taxed at a group's two rates, each rounded on its own: 0.74 + 0.10, not 8.25 % = 0.85.
+    parts = (TaxPart("1", Decimal("7.25")), TaxPart("2", Decimal(1)))
+    taxed = a_line(
+        quantity=Decimal(1),
+        unit_price=Decimal("10.25"),
+        tax_rate=Decimal("8.25"),
+        tax_method=TaxMethod.EXCLUSIVE,
+        tax_parts=parts,
+    )
+    invoice = requested(lines=[taxed, a_line()])
+    assert invoice.totals().tax == Money.of("0.84", "EUR")
     assert await store(uow, invoice, "req-1")
 
     async with uow() as work:

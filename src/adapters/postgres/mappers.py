@@ -19,7 +19,14 @@ from domain.events import EVENT_TYPES, DomainEvent
 from domain.field_mapping import FieldMapping, FieldSource, SourceEntity
 from domain.ids import InvoiceId
 from domain.invoice import Invoice, InvoiceState
-from domain.invoice_line import DiscountKind, InvoiceLine, InvoiceTotals, LineKind, TaxMethod
+from domain.invoice_line import (
+    DiscountKind,
+    InvoiceLine,
+    InvoiceTotals,
+    LineKind,
+    TaxMethod,
+    TaxPart,
+)
 from domain.invoice_rule import InvoiceRule, RuleRun, RuleRunState, RuleTrigger
 from domain.invoice_template import (
     CustomFieldValue,
@@ -93,7 +100,9 @@ def customer_from_json(data: dict[str, Any]) -> Customer:
 
 
 def _line_to_json(line: InvoiceLine) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Decimal) else v for k, v in dataclasses.asdict(line).items()}
+    data = {k: str(v) if isinstance(v, Decimal) else v for k, v in dataclasses.asdict(line).items()}
+    data["tax_parts"] = [[part.rate_id, str(part.percent)] for part in line.tax_parts]
+    return data
 
 
 def line_from_json(data: dict[str, Any]) -> InvoiceLine:
@@ -109,6 +118,8 @@ def line_from_json(data: dict[str, Any]) -> InvoiceLine:
         item_ref=data["item_ref"],
         tax_code_ref=data["tax_code_ref"],
         kind=LineKind(data["kind"]),
+        # Lines stored before an invoice's tax was rounded per rate have none.
+        tax_parts=tuple(TaxPart(rate, Decimal(pct)) for rate, pct in data.get("tax_parts", ())),
     )
 
 

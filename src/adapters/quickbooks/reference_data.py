@@ -19,6 +19,7 @@ from application.ports.accounting import (
     NamedRef,
     RatePeriod,
     TaxCodeOption,
+    TaxRateOption,
 )
 from domain.money import is_known_currency
 from domain.payment_term import PaymentTerm
@@ -157,6 +158,12 @@ def invoice_options_from_qbo(
                 active=bool(code.get("Active", True)),
                 rate_percent=sum((qbo_decimal(r.get("RateValue")) for r in parts), Decimal(0)),
                 periods=_rate_periods(parts),
+                rates=tuple(
+                    TaxRateOption(
+                        str(r["Id"]), qbo_decimal(r.get("RateValue")), tuple(_effective_rates(r))
+                    )
+                    for r in parts
+                ),
             )
         )
     tax_codes = tuple(codes)

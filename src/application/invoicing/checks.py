@@ -11,7 +11,7 @@ from decimal import Decimal
 from application.ports.accounting import US_NON_TAXABLE, US_TAXABLE, InvoiceOptions, TaxCodeOption
 from application.views import DraftWarning
 from domain.invoice import Invoice, InvoiceState
-from domain.invoice_line import InvoiceLine, InvoiceTotals, TaxMethod
+from domain.invoice_line import InvoiceLine, InvoiceTotals, TaxMethod, TaxPart
 from domain.messages import MessageCode
 from domain.money import Money
 from domain.payment_term import PaymentTerm
@@ -113,7 +113,8 @@ def taxed_by_code(
             method = TaxMethod.NONE
         elif method is TaxMethod.NONE:
             method = TaxMethod.EXCLUSIVE
-        taxed.append(dataclasses.replace(line, tax_rate=rate, tax_method=method))
+        parts = code.parts_on(issue_date)
+        taxed.append(dataclasses.replace(line, tax_rate=rate, tax_method=method, tax_parts=parts))
     return tuple(taxed), warnings
 
 
@@ -142,7 +143,11 @@ def taxed_by_quickbooks(
         code = line.tax_code_ref or (US_TAXABLE if had_rate else None)
         untaxed.append(
             dataclasses.replace(
-                line, tax_rate=Decimal(0), tax_method=TaxMethod.NONE, tax_code_ref=code
+                line,
+                tax_rate=Decimal(0),
+                tax_method=TaxMethod.NONE,
+                tax_code_ref=code,
+                tax_parts=(),
             )
         )
     return tuple(untaxed), warnings
@@ -191,9 +196,10 @@ def taxed_by_sales_tax_code(
         if taxable and code is None and options.sales_tax_codes:
             taxed.append(dataclasses.replace(line, tax_code_ref=US_TAXABLE))
             continue
-        name, rate = "Non-taxable", Decimal(0)
+        name, rate, parts = "Non-taxable", Decimal(0), tuple[TaxPart, ...]()
         if taxable and code is not None:
             name, rate = code.name, code.rate_on(issue_date) or Decimal(0)
+            parts = code.parts_on(issue_date)
         if had_rate and taxable and code is None:
             # No sales tax code to send (the company has none): there is no agency to owe the
             # tax to, and QuickBooks records none. [U] the reference does not say what it does
@@ -221,6 +227,7 @@ def taxed_by_sales_tax_code(
             dataclasses.replace(
                 line,
                 tax_rate=rate,
+                tax_parts=parts,
                 tax_method=TaxMethod.EXCLUSIVE if rate else TaxMethod.NONE,
                 tax_code_ref=US_TAXABLE if taxable else US_NON_TAXABLE,
             )

@@ -21,6 +21,7 @@ from application.errors import UpstreamRejectedError
 from domain.connection import OAuthTokens
 from domain.customer import Customer
 from domain.invoice import Invoice
+from domain.invoice_line import TaxPart
 from domain.invoice_template import InvoiceExtras
 from domain.money import Money
 from domain.payment_term import PaymentTerm
@@ -88,19 +89,52 @@ class RatePeriod:
 
 
 @dataclass(frozen=True, slots=True)
+class TaxRateOption:
+    """One of a tax code's rates (a QuickBooks TaxRate): its RateValue, and its history when
+    it changed (TaxRate.EffectiveTaxRate)."""
+
+    id: str
+    percent: Decimal
+    periods: tuple[RatePeriod, ...] = ()
+
+    def on(self, day: date | None) -> Decimal:
+        """The rate in force on ``day`` (None, or a day its history does not cover: its
+        RateValue)."""
+        if day is not None:
+            for period in self.periods:
+                if period.covers(day):
+                    return period.percent
+        return self.percent
+
+
+@dataclass(frozen=True, slots=True)
 class TaxCodeOption(NamedRef):
     rate_percent: Decimal | None = None  # e.g. Decimal("20"); None when QuickBooks computes it
     # The code's rate over time, when one of its rates changed (TaxRate.EffectiveTaxRate):
-    # QuickBooks charges the rate in force on the invoice date.
+    # QuickBooks charges the rate in force on the invoice date. Shown on the form.
     periods: tuple[RatePeriod, ...] = ()
+    # The code's rates (a US group's state and county rates), which QuickBooks rounds one by
+    # one; none known: the code's rate is one.
+    rates: tuple[TaxRateOption, ...] = ()
 
     def rate_on(self, day: date | None) -> Decimal | None:
         """The rate QuickBooks charges on an invoice dated ``day`` (None: today's)."""
+        if self.rates:
+            return sum((rate.on(day) for rate in self.rates), Decimal(0))
         if day is not None:
             for period in self.periods:
                 if period.covers(day):
                     return period.percent
         return self.rate_percent
+
+    def parts_on(self, day: date | None) -> tuple[TaxPart, ...]:
+        """The rates :meth:`rate_on` adds up, each of which QuickBooks taxes and rounds on its
+        own (the zero ones left out)."""
+        if self.rates:
+            parts = [TaxPart(rate.id, rate.on(day)) for rate in self.rates]
+        else:
+            parts = [TaxPart(f"code {self.id}", self.rate_on(day) or Decimal(0))]
+        return tuple(part for part in parts if part.percent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,6 +208,7 @@ def invoice(
     currency: str = "USD",
     company: str = "3001",
     tax_by_quickbooks: bool = False,
+    sales_tax_code_id: str | None = None,
 ) -> Invoice:
     """A new invoice of ``company`` for QuickBooks customer ``customer_id``, due in 14 days."""
     now = datetime.now(UTC)
@@ -224,4 +225,5 @@ def invoice(
         created_by="1",
         now=now,
         tax_by_quickbooks=tax_by_quickbooks,
+        sales_tax_code_id=sales_tax_code_id,
     )

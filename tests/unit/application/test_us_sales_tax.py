@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from application.commands import CreateInvoiceCommand, LineInput
-from application.ports.accounting import TaxCodeOption
+from application.ports.accounting import TaxCodeOption, TaxRateOption
 from domain.errors import InvalidValueError
 from domain.invoice_line import TaxMethod
 from domain.messages import MessageCode
@@ -174,3 +174,24 @@ async def test_a_price_including_tax_in_pipedrive_is_said_to_be_taxed_on_top(
         await world.create.execute(_command(_line("TAX", "8.25", "inclusive")))
     [violation] = refused.value.violations
     assert violation.code is MessageCode.TAX_ON_TOP_OF_PRICE
+
+
+async def test_each_rate_of_the_group_is_rounded_on_its_own_as_quickbooks_rounds_it(
+    world: World,
+) -> None:
+    """10.25 taxable in California: 7.25 % is 0.743 and San Mateo's 1 % 0.1025, so QuickBooks
+    charges 0.74 + 0.10 = 0.84, where 8.25 % in one would be 0.85."""
+    world.qbo.sales_tax_codes = (
+        dataclasses.replace(
+            CALIFORNIA,
+            rates=(TaxRateOption("1", Decimal("7.25")), TaxRateOption("2", Decimal(1))),
+        ),
+    )
+    line = LineInput(
+        name="Services", quantity="1", unit_price="10.25", item_id="1", tax_code_id="TAX"
+    )
+
+    view = await world.create.execute(_command(line))
+
+    assert view.totals.tax == Money.of("0.84", "USD")
+    assert view.quickbooks_total == view.totals.total == Money.of("11.09", "USD")

@@ -13,6 +13,7 @@ from domain.invoice_line import (
     InvoiceLine,
     LineKind,
     TaxMethod,
+    TaxPart,
     build_lines,
     totals_of,
 )
@@ -222,6 +223,58 @@ def test_without_discount_lines_the_totals_are_the_lines_own() -> None:
     assert totals.total == Money.sum_of((line.total("GBP") for line in lines), "GBP")
 
 
+def _coded(price: str, *parts: tuple[str, str], method: str = "exclusive") -> InvoiceLine:
+    """One unit at ``price``, taxed at the rates ``parts`` (rate id, percent) of its code."""
+    tax_parts = tuple(TaxPart(rate_id, D(percent)) for rate_id, percent in parts)
+    return a_line(
+        quantity=D(1),
+        unit_price=D(price),
+        tax_rate=sum((part.percent for part in tax_parts), D(0)),
+        tax_method=method,
+        tax_parts=tax_parts,
+    )
+
+
+def test_each_rate_is_rounded_once_on_the_sum_it_taxes_as_quickbooks_rounds_it() -> None:
+    # California 7.25 % + San Mateo 1 % on 10.25 + 10.25: 1.48625 -> 1.49 and 0.205 -> 0.21.
+    california = _coded("10.25", ("1", "7.25"), ("2", "1"))
+    # A second code sharing the state rate: its base joins the state's.
+    state_only = _coded("4.00", ("1", "7.25"))
+
+    assert totals_of([california, california], "USD").tax == Money.of("1.70", "USD")
+    assert totals_of([california, state_only], "USD").tax == Money.of("1.13", "USD")
+    # Per line, 8.25 % of 10.25 is 0.85: the rates rounded one by one make it 0.74 + 0.10.
+    assert totals_of([california], "USD").tax == Money.of("0.84", "USD")
+    assert california.tax("USD") == Money.of("0.85", "USD")
+
+
+def test_the_rates_tax_what_the_discount_lines_leave() -> None:
+    # 3 x 10.03 at 20 % less 0.15: 20 % of 29.94 is 5.99, where per line 2.006 x 29.94 /
+    # 30.09 rounds to 2.00, three times 6.00.
+    line = _coded("10.03", ("1", "20"))
+    lines = [line, line, line, InvoiceLine.discount_line("Loyalty", D("0.15"))]
+
+    assert totals_of(lines, "GBP").tax == gbp("5.99")
+    assert totals_of([line, line, line], "GBP").tax == gbp("6.02")
+
+
+def test_a_line_without_rates_and_a_price_including_tax_are_rounded_on_their_own() -> None:
+    untold = a_line(
+        quantity=D(1), unit_price=D("10.03"), tax_rate=D(20), tax_method=TaxMethod.EXCLUSIVE
+    )
+    inclusive = _coded("12.04", ("1", "20"), method="inclusive")
+
+    assert totals_of([untold] * 3, "GBP").tax == gbp("6.03")
+    # 12.04 including 20 % contains 2.01 (10.03 before tax), three times.
+    assert totals_of([inclusive] * 3, "GBP").tax == gbp("6.03")
+    assert totals_of([inclusive] * 3, "GBP").total == gbp("36.12")
+
+
+def test_rates_that_do_not_add_up_to_the_lines_rate_are_a_bug() -> None:
+    with pytest.raises(ValueError, match="do not add up"):
+        a_line(tax_rate=D(20), tax_method=TaxMethod.EXCLUSIVE, tax_parts=(TaxPart("1", D(5)),))
+
+
 def kwd(amount: str) -> Money:
     return Money.of(amount, "KWD")
 
@@ -344,7 +397,12 @@ def test_line_amounts_always_add_up(
 
 def test_a_restored_line_equals_the_checked_line_it_was_stored_from() -> None:
     line = a_line(
-        quantity="5", unit_price="22", discount="0.2", tax_rate="10", tax_method="exclusive"
+        quantity="5",
+        unit_price="22",
+        discount="0.2",
+        tax_rate="10",
+        tax_method="exclusive",
+        tax_parts=(TaxPart("7", D("2.5")), TaxPart("8", D("7.5"))),
     )
 
     restored = InvoiceLine.restore(
@@ -359,6 +417,7 @@ def test_a_restored_line_equals_the_checked_line_it_was_stored_from() -> None:
         item_ref=line.item_ref,
         tax_code_ref=line.tax_code_ref,
         kind=line.kind,
+        tax_parts=line.tax_parts,
     )
 
     assert restored == line
