@@ -22,7 +22,7 @@ from application.invoice_rules import (
     ListPipelines,
     SaveInvoiceRule,
 )
-from application.ports.accounting import TaxCodeOption
+from application.ports.accounting import RatePeriod, TaxCodeOption
 from application.ports.crm import DealFieldKeys
 from application.settings import (
     GetSettings,
@@ -152,18 +152,23 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             tax_codes=_tax_codes(options.tax_codes),
             sales_tax_codes=_tax_codes(options.sales_tax_codes),
             tax_rate_history={
-                code.id: pb.TaxRateHistory(
-                    periods=[
-                        pb.TaxRatePeriod(
-                            start_date=p.start.isoformat() if p.start else "",
-                            end_date=p.end.isoformat() if p.end else "",
-                            rate=format(p.percent.normalize(), "f"),
+                code.id: pb.TaxRateHistory(periods=_periods(code.periods))
+                for code in (*options.tax_codes, *options.sales_tax_codes)
+                if code.periods and code.active
+            },
+            tax_code_rates={
+                code.id: pb.TaxCodeRates(
+                    rates=[
+                        pb.TaxCodeRate(
+                            rate_id=rate.id,
+                            rate=format(rate.percent.normalize(), "f"),
+                            periods=_periods(rate.periods),
                         )
-                        for p in code.periods
+                        for rate in code.rates
                     ]
                 )
                 for code in (*options.tax_codes, *options.sales_tax_codes)
-                if code.periods and code.active
+                if code.rates and code.active
             },
             terms=[
                 pb.InvoiceOption(id=t.id, display_name=t.name) for t in options.terms if t.active
@@ -318,6 +323,17 @@ def _tax_codes(codes: Sequence[TaxCodeOption]) -> list[pb.InvoiceOption]:
         )
         for code in codes
         if code.active
+    ]
+
+
+def _periods(periods: Sequence[RatePeriod]) -> list[pb.TaxRatePeriod]:
+    return [
+        pb.TaxRatePeriod(
+            start_date=p.start.isoformat() if p.start else "",
+            end_date=p.end.isoformat() if p.end else "",
+            rate=format(p.percent.normalize(), "f"),
+        )
+        for p in periods
     ]
 
 

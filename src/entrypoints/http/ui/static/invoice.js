@@ -76,9 +76,11 @@ function lineRow(line = {}) {
 // Outside the US QuickBooks charges a coded line its code's rate: the preview takes it too
 // (as the server does), and the rate is not typed over while a code with a rate is chosen.
 // A US company without automated sales tax charges its one sales tax rate on taxable lines.
+// The line then keeps the code's rates (taxParts), which QuickBooks rounds one by one.
 function taxedByCode(row) {
   const chosen = row.querySelector("[name=taxCodeId]").value;
   const rateInput = row.querySelector("[name=taxRate]");
+  delete row.dataset.taxParts;
   if (options?.salesTaxCodes?.length) {
     const sales = options.salesTaxCodes.find((c) => c.id === form().elements.salesTaxCode.value);
     const rate = chosen === "NON" ? "0" : chosen === "TAX" && sales ? rateOn(sales) : null;
@@ -86,6 +88,7 @@ function taxedByCode(row) {
     if (rate === null) return;
     rateInput.value = rate;
     row.dataset.taxMethod = D.parse(rate) === 0n ? "TAX_METHOD_NONE" : "TAX_METHOD_EXCLUSIVE";
+    if (chosen === "TAX") row.dataset.taxParts = JSON.stringify(partsOf(sales));
     return;
   }
   const code = (options?.taxCodes || []).find((c) => c.id === chosen);
@@ -94,18 +97,34 @@ function taxedByCode(row) {
   if (!applies) return;
   const rate = rateOn(code);
   rateInput.value = rate;
+  row.dataset.taxParts = JSON.stringify(partsOf(code));
   const zero = D.parse(rate) === 0n;
   if (zero) row.dataset.taxMethod = "TAX_METHOD_NONE";
   else if (row.dataset.taxMethod === "TAX_METHOD_NONE") row.dataset.taxMethod = "TAX_METHOD_EXCLUSIVE";
 }
 
+const onDay = (day) => (p) => (!p.startDate || p.startDate <= day) && (!p.endDate || day <= p.endDate);
+
 // A code's rate on the invoice date: QuickBooks charges the rate in force then (a rate that
 // changed over time has its periods in the options), else today's.
 function rateOn(code) {
   const day = form().elements.issueDate.value;
-  const periods = options?.taxRateHistory?.[code.id]?.periods || [];
-  const period = periods.find((p) => (!p.startDate || p.startDate <= day) && (!p.endDate || day <= p.endDate));
+  const period = (options?.taxRateHistory?.[code.id]?.periods || []).find(onDay(day));
   return day && period ? period.rate : code.detail;
+}
+
+// The rates a code charges on the invoice date, as the server's TaxCodeOption.parts_on: its
+// QuickBooks rates (each in force then), else the code as one rate; the zero ones left out.
+function partsOf(code) {
+  const day = form().elements.issueDate.value;
+  const rates = options?.taxCodeRates?.[code.id]?.rates || [];
+  const parts = rates.length
+    ? rates.map((r) => {
+      const period = (r.periods || []).find(onDay(day));
+      return { id: r.rateId, rate: day && period ? period.rate : r.rate };
+    })
+    : [{ id: `code ${code.id}`, rate: rateOn(code) }];
+  return parts.filter((p) => D.parse(p.rate) !== 0n);
 }
 
 function rows() {
@@ -122,7 +141,8 @@ function renumber() {
   });
 }
 
-/** Mirrors the domain's InvoiceLine arithmetic (net rounded once, tax per line). */
+/** Mirrors the domain's InvoiceLine arithmetic (net rounded once, tax per line; totals_of
+ * rounds the tax of a line taxed at its code's rates per rate instead). */
 function lineFigures(row, places) {
   const value = (name) => D.parse(row.querySelector(`[name=${name}]`).value || "0");
   const qty = value("quantity");
@@ -141,11 +161,14 @@ function lineFigures(row, places) {
   if (method === "TAX_METHOD_INCLUSIVE") unrounded = net - D.round(D.div(net, D.ONE + D.div(rate, D.HUNDRED)), places);
   const tax = D.round(unrounded, places);
   const total = method === "TAX_METHOD_EXCLUSIVE" ? net + tax : net;
-  return { gross, net, tax, unrounded, total };
+  const parts = method === "TAX_METHOD_EXCLUSIVE" && row.dataset.taxParts
+    ? JSON.parse(row.dataset.taxParts) : [];
+  return { gross, net, tax, unrounded, total, parts };
 }
 
 /** Mirrors the domain's totals_of: the tax is charged after the discount lines, as QuickBooks
- * charges it; each item line's tax shrinks in the ratio they leave of the lines before tax. */
+ * charges it, on what they leave of the lines before tax; rounded once per rate on the sum it
+ * taxes, as QuickBooks rounds it, for lines taxed at their code's rates, else per line. */
 function recompute() {
   const code = currency();
   const places = currencyPlaces(code);
@@ -172,8 +195,22 @@ function recompute() {
   }
   const left = before > off ? before - off : 0n;
   let tax = 0n;
+  const perRate = new Map();  // "rate id|percent" -> [percent, the nets it taxes]
   for (const figures of items) {
-    tax += left === before ? figures.tax : D.mulDivRound(figures.unrounded, left, before, places);
+    if (!figures.parts.length) {
+      tax += left === before ? figures.tax : D.mulDivRound(figures.unrounded, left, before, places);
+    }
+    for (const part of figures.parts) {
+      const key = `${part.id}|${part.rate}`;
+      const [, base] = perRate.get(key) || [part.rate, 0n];
+      perRate.set(key, [part.rate, base + figures.net]);
+    }
+  }
+  for (const [rate, base] of perRate.values()) {
+    const taxed = D.mul(base, D.parse(rate));  // exact: cents x a rate of up to 6 decimals
+    tax += left === before
+      ? D.mulDivRound(taxed, D.ONE, D.HUNDRED, places)
+      : D.mulDivRound(taxed, left, D.mul(before, D.HUNDRED), places);
   }
   const total = before - off + tax;
   const show = (id, v) => ($(id).textContent = valid ? money(D.text(v, places), code) : t("common.none"));
