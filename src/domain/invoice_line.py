@@ -339,10 +339,13 @@ def totals_of(
     The tax is then rounded as QuickBooks rounds it: once per rate (:class:`TaxPart`), on the
     sum of the amounts taxed at that rate (its TaxLine's NetAmountTaxable), so that the preview
     is QuickBooks' own figure whether or not it honours the tax we send (TxnTaxDetail.TotalTax:
-    confirmed for US automated sales tax only, reference §3.3). Three UK lines of 10.03 at 20 %
-    are taxed 6.02 (30.09 x 20 %), not 3 x 2.01. A line without parts (no QuickBooks code
-    known) and a price that includes tax are rounded on their own: the tax a price contains is
-    part of the deal's price, which the customer pays to the cent.
+    confirmed for US automated sales tax only, reference §3.3; python-quickbooks #301 [O] saw
+    it ignored). Three UK lines of 10.03 at 20 % are taxed 6.02 (30.09 x 20 %), not 3 x 2.01.
+    A price that includes tax counts at its amount before tax (QuickBooks takes every
+    Line.Amount as before tax, also on a TaxInclusive invoice: quickbooks-ruby #346 [O]), so
+    its total can be a cent or so under the prices including tax: 3 x 12.04 including 20 % is
+    30.09 + 6.02 = 36.11, as QuickBooks records it. A line without parts (no QuickBooks code
+    known; stored before parts were) keeps its own tax, rounded on its own.
 
     [U] An INCLUSIVE line: the reference does not say how QuickBooks discounts a price that
     includes tax. Its Line.Amount is net of tax (as the emulator takes it), and the discount
@@ -377,10 +380,11 @@ def _tax(
     per_rate: dict[tuple[str, Decimal], Decimal] = {}
     taxes: list[Money] = []
     for line, amounts in items:
-        if line.tax_parts and line.tax_method is TaxMethod.EXCLUSIVE:
+        if line.tax_parts and line.tax_method is not TaxMethod.NONE:
             for part in line.tax_parts:
                 key = (part.rate_id, part.percent)
-                per_rate[key] = per_rate.get(key, Decimal(0)) + amounts.net.amount
+                before_tax = (amounts.total - amounts.tax).amount
+                per_rate[key] = per_rate.get(key, Decimal(0)) + before_tax
         else:
             taxes.append(line.tax_after_discounts(currency, left, before))
     taxes += (

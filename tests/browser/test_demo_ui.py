@@ -737,3 +737,35 @@ async def test_a_backdated_invoice_takes_the_vat_rate_of_its_date(
     await expect(rate).to_have_value("15")
     await form.locator("input[name=issueDate]").fill("2012-06-01")
     await expect(rate).to_have_value("20")
+
+
+async def test_a_price_including_vat_is_taxed_as_quickbooks_taxes_it_before_tax(
+    demo_uk: DemoStack, page: Page
+) -> None:
+    """The Lumière deal's products are priced including VAT in Pipedrive. QuickBooks is sent
+    their amounts before tax and charges each rate once on their sum: two lines of 12.04
+    including 20 % (10.03 before tax each) pay 20 % of 20.06, 4.01 (the prices contain 2.01
+    each), 24.07 in all. The form shows QuickBooks' figures."""
+    demo, base_url = demo_uk, demo_uk.settings.public_url
+    user = await user_id(demo, TEXT["en"]["user"])
+    await page.goto(f"{base_url}/?deal=2&user={user}")  # Lumière support contract, in EUR
+    form = await open_form(page, TEXT["en"])
+    lines = form.locator(".line[data-kind=item]")
+    for index in (0, 1):
+        line = lines.nth(index)
+        await line.locator("select[name=itemId]").select_option(index=1)
+        await line.get_by_label("Tax code").select_option(label="20.0% S")
+        for name, value in (("quantity", "1"), ("unitPrice", "12.04"), ("discount", "0")):
+            await line.locator(f"input[name={name}]").fill(value)
+        await expect(line).to_have_attribute("data-tax-method", "TAX_METHOD_INCLUSIVE")
+    await expect(form.locator("#tax")).to_have_text("€4.01")
+    await expect(form.locator("#total")).to_have_text("€24.07")
+    await form.get_by_role("button", name=TEXT["en"]["create"]).click()
+
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("li.invoice .status")).to_have_text(TEXT["en"]["open"], timeout=SLOW)
+    found = await demo.emulators.admin("quickbooks", "GET", f"companies/{INTL_REALM}/invoices")
+    (created,) = found["invoices"]
+    assert Decimal(str(created["TxnTaxDetail"]["TotalTax"])) == Decimal("4.01")
+    assert Decimal(str(created["TotalAmt"])) == Decimal("24.07")
+    await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)

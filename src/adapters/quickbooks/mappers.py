@@ -346,10 +346,11 @@ def invoice_to_qbo(
       prorates it across tax rates", §3.3). QBO taxes after the discount line, taking it off
       every line in the same ratio, as the domain does with discount lines, so the amount it
       taxes per rate is the domain's to the cent; and it rounds the tax once per rate, as the
-      domain does for lines taxed at their code's rates. So for those the TotalTax sent is
-      QuickBooks' own figure ([U] outside automated sales tax whether QBO honours it; the
-      quickbooks-ruby #547 thread shows a Canadian company keeping a TaxLine amount sent). It
-      settles only the tax a price including tax contains, rounded per line as the deal's.
+      domain does for lines taxed at their code's rates (prices including tax too, at their
+      amount before tax). So the TotalTax sent is QuickBooks' own figure, whether or not QBO
+      honours it ([U] outside automated sales tax: python-quickbooks #301 saw a TotalTax
+      ignored, quickbooks-ruby #547 a TaxLine amount kept); it settles a difference only for
+      lines without a code's rates (stored before the domain had them).
 
     So TotalAmt = lines - discount + tax = the domain total. Non-US companies get a tax code on
     every line and ``GlobalTaxCalculation``: TaxInclusive when every taxed line is INCLUSIVE,

@@ -258,16 +258,23 @@ def test_the_rates_tax_what_the_discount_lines_leave() -> None:
     assert totals_of([line, line, line], "GBP").tax == gbp("6.02")
 
 
-def test_a_line_without_rates_and_a_price_including_tax_are_rounded_on_their_own() -> None:
+def test_a_line_without_rates_is_rounded_on_its_own() -> None:
     untold = a_line(
         quantity=D(1), unit_price=D("10.03"), tax_rate=D(20), tax_method=TaxMethod.EXCLUSIVE
     )
-    inclusive = _coded("12.04", ("1", "20"), method="inclusive")
 
     assert totals_of([untold] * 3, "GBP").tax == gbp("6.03")
-    # 12.04 including 20 % contains 2.01 (10.03 before tax), three times.
-    assert totals_of([inclusive] * 3, "GBP").tax == gbp("6.03")
-    assert totals_of([inclusive] * 3, "GBP").total == gbp("36.12")
+
+
+def test_a_price_including_tax_is_taxed_on_its_amount_before_tax_as_quickbooks_taxes_it() -> None:
+    # 12.04 including 20 % is 10.03 before tax (and contains 2.01); QuickBooks taxes the three
+    # 10.03 it is sent at 20 % once: 6.02, a total 0.01 under the prices' 36.12.
+    inclusive = _coded("12.04", ("1", "20"), method="inclusive")
+
+    totals = totals_of([inclusive] * 3, "GBP")
+
+    assert inclusive.tax("GBP") == gbp("2.01")
+    assert (totals.tax, totals.total) == (gbp("6.02"), gbp("36.11"))
 
 
 def test_rates_that_do_not_add_up_to_the_lines_rate_are_a_bug() -> None:

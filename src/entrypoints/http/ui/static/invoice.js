@@ -161,14 +161,15 @@ function lineFigures(row, places) {
   if (method === "TAX_METHOD_INCLUSIVE") unrounded = net - D.round(D.div(net, D.ONE + D.div(rate, D.HUNDRED)), places);
   const tax = D.round(unrounded, places);
   const total = method === "TAX_METHOD_EXCLUSIVE" ? net + tax : net;
-  const parts = method === "TAX_METHOD_EXCLUSIVE" && row.dataset.taxParts
+  const parts = method !== "TAX_METHOD_NONE" && row.dataset.taxParts
     ? JSON.parse(row.dataset.taxParts) : [];
   return { gross, net, tax, unrounded, total, parts };
 }
 
 /** Mirrors the domain's totals_of: the tax is charged after the discount lines, as QuickBooks
  * charges it, on what they leave of the lines before tax; rounded once per rate on the sum it
- * taxes, as QuickBooks rounds it, for lines taxed at their code's rates, else per line. */
+ * taxes (a price including tax counts before tax), as QuickBooks rounds it, for lines taxed at
+ * their code's rates, else per line. */
 function recompute() {
   const code = currency();
   const places = currencyPlaces(code);
@@ -195,7 +196,7 @@ function recompute() {
   }
   const left = before > off ? before - off : 0n;
   let tax = 0n;
-  const perRate = new Map();  // "rate id|percent" -> [percent, the nets it taxes]
+  const perRate = new Map();  // "rate id|percent" -> [percent, the amounts before tax it taxes]
   for (const figures of items) {
     if (!figures.parts.length) {
       tax += left === before ? figures.tax : D.mulDivRound(figures.unrounded, left, before, places);
@@ -203,7 +204,7 @@ function recompute() {
     for (const part of figures.parts) {
       const key = `${part.id}|${part.rate}`;
       const [, base] = perRate.get(key) || [part.rate, 0n];
-      perRate.set(key, [part.rate, base + figures.net]);
+      perRate.set(key, [part.rate, base + figures.total - figures.tax]);
     }
   }
   for (const [rate, base] of perRate.values()) {
