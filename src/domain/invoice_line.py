@@ -375,8 +375,12 @@ def _tax(
     items: Sequence[tuple[InvoiceLine, LineAmounts]], currency: str, left: Money, before: Money
 ) -> Money:
     """The item lines' tax once the discount lines leave ``left`` of ``before``: per rate for
-    lines that say their rates, per line otherwise (see :func:`totals_of`)."""
-    ratio = Decimal(1) if left == before else left.amount / before.amount
+    lines that say their rates, per line otherwise (see :func:`totals_of`).
+
+    A rate's amount taxed (QuickBooks' NetAmountTaxable) is its lines' amounts before tax x
+    left / before, rounded to the cent once (multiplied before it is divided, so exactly), and
+    its tax that amount x the rate, rounded: [U] QuickBooks taxes the amount its tax line
+    shows, so that the two agree."""
     per_rate: dict[tuple[str, Decimal], Decimal] = {}
     taxes: list[Money] = []
     for line, amounts in items:
@@ -387,7 +391,9 @@ def _tax(
                 per_rate[key] = per_rate.get(key, Decimal(0)) + before_tax
         else:
             taxes.append(line.tax_after_discounts(currency, left, before))
-    taxes += (
-        _money(base * ratio * pct / _HUNDRED, currency) for (_, pct), base in per_rate.items()
-    )
+    for (_, pct), base in per_rate.items():
+        taxed = (
+            base if left == before else _money(base * left.amount / before.amount, currency).amount
+        )
+        taxes.append(_money(taxed * pct / _HUNDRED, currency))
     return Money.sum_of(taxes, currency)

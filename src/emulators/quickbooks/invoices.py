@@ -227,15 +227,29 @@ def _tax_rates(
 
 
 def _tax_lines(
-    company: Company, bases: dict[str, Decimal], override: Decimal | None, day: date
+    company: Company,
+    bases: dict[str, Decimal],
+    kept: tuple[Decimal, Decimal],
+    override: Decimal | None,
+    day: date,
 ) -> tuple[list[dict[str, Any]], Decimal]:
     """TaxLine per rate in force on ``day`` (TxnDate): {Amount, DetailType,
-    TaxLineDetail{TaxRateRef, PercentBased, ...}}."""
+    TaxLineDetail{TaxRateRef, PercentBased, ...}}. ``bases``: the line amounts per tax code;
+    ``kept``: the fraction (subtotal - discount) / subtotal of them that is taxed.
+
+    [U] Each rate's NetAmountTaxable is its lines' amounts less their share of the discount,
+    rounded to the cent once, and its Amount that x TaxPercent, rounded: the figures its tax
+    line shows agree with each other (QuickBooks' own computation, 9.975 % of 4,495.16 =
+    448.39, quickbooks-ruby #547)."""
     per_rate: dict[str, tuple[Entity, Decimal, Decimal]] = {}
     for code_id, base in bases.items():
         for rate, percent in _tax_rates(company, code_id, day):
             _, _, prev = per_rate.get(rate["Id"], (rate, percent, ZERO))
             per_rate[rate["Id"]] = (rate, percent, prev + base)
+    per_rate = {
+        rid: (rate, pct, money(base * kept[0] / kept[1]))
+        for rid, (rate, pct, base) in per_rate.items()
+    }
     amounts = {rid: money(base * pct / 100) for rid, (_, pct, base) in per_rate.items()}
     total = sum(amounts.values(), ZERO)
     if override is not None and per_rate:
@@ -477,9 +491,10 @@ def build_invoice(
     # tax
     apply_after = bool(data.get("ApplyTaxAfterDiscount", False))
     out["ApplyTaxAfterDiscount"] = apply_after
-    ratio = Decimal(1)
+    kept = (Decimal(1), Decimal(1))  # the part of the lines taxed, as a fraction
     if subtotal > 0 and (apply_after or not company.is_us):
-        ratio = (subtotal - discount) / subtotal
+        kept = (subtotal - discount, subtotal)
+    ratio = kept[0] / kept[1]
     tax_detail: dict[str, Any] = {}
     total_tax = ZERO
     request_tax = request.get("TxnTaxDetail") if isinstance(request, dict) else None
@@ -491,7 +506,7 @@ def build_invoice(
         if given is not None and (given > 0 or (given == 0 and existing is None)):
             override = money(given)
     if company.is_us:
-        taxable = sum((ln.amount for ln in lines if ln.tax_code == "TAX"), ZERO) * ratio
+        taxable = sum((ln.amount for ln in lines if ln.tax_code == "TAX"), ZERO)
         if company.automated_sales_tax:
             # The invoice's ShipAddr, else its customer's (reference §3: a missing address is
             # the customer's); none: the company's own address (§3.3), never the BillAddr.
@@ -504,7 +519,7 @@ def build_invoice(
             if code_id is not None:
                 resolve(company, "TaxCode", code_id, "TxnTaxDetail.TxnTaxCodeRef")
         if code_id is not None and taxable > 0:
-            tax_lines, total_tax = _tax_lines(company, {code_id: taxable}, override, txn_date)
+            tax_lines, total_tax = _tax_lines(company, {code_id: taxable}, kept, override, txn_date)
             tax_detail["TxnTaxCodeRef"] = {"value": code_id}
             tax_detail["TotalTax"] = total_tax
             tax_detail["TaxLine"] = tax_lines
@@ -516,8 +531,8 @@ def build_invoice(
         bases: dict[str, Decimal] = {}
         for line in lines:
             if line.kind == "SalesItemLineDetail" and line.tax_code is not None:
-                bases[line.tax_code] = bases.get(line.tax_code, ZERO) + line.amount * ratio
-        tax_lines, total_tax = _tax_lines(company, bases, override, txn_date)
+                bases[line.tax_code] = bases.get(line.tax_code, ZERO) + line.amount
+        tax_lines, total_tax = _tax_lines(company, bases, kept, override, txn_date)
         tax_detail["TotalTax"] = total_tax
         if tax_lines:
             tax_detail["TaxLine"] = tax_lines

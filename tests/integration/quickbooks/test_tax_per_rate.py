@@ -52,3 +52,35 @@ async def test_a_groups_rates_are_each_rounded_as_quickbooks_rounds_them() -> No
         (line["TaxLineDetail"]["TaxRateRef"]["value"], Decimal(str(line["Amount"])))
         for line in tax_lines
     ] == [("1", Decimal("0.74")), ("2", Decimal("0.10"))]
+
+
+async def test_after_a_discount_each_rate_taxes_its_amount_to_the_cent() -> None:
+    """10.00 taxable and 10.00 not, less 0.01 before tax: QuickBooks takes the discount off both
+    (9.995 of the taxable one), and its tax lines say 10.00 taxed at 7.25 %, 0.73, and at 1 %,
+    0.10 [U: that it taxes the amount to the cent it shows]. The preview says 0.83 too."""
+    async with connected((US_COMPANY, US_REALM)) as setup:
+        await setup.emulator.admin(
+            "POST", f"companies/{US_REALM}/preferences", {"automated_sales_tax": False}
+        )
+        options = await setup.gateway.invoice_options(US_COMPANY)
+        taxable = InvoiceLine("Work", Decimal(1), Decimal(10), name="Services", tax_code_ref="TAX")
+        exempt = InvoiceLine("Book", Decimal(1), Decimal(10), name="Services", tax_code_ref="NON")
+        lines, _ = taxed_by_sales_tax_code([taxable, exempt], options, "2", date.today())
+        loyalty = InvoiceLine.discount_line("Loyalty", Decimal("0.01"))
+        draft = invoice("1", [*lines, loyalty], sales_tax_code_id="2")
+        body_tax = draft.totals().tax
+        created = await setup.gateway.create_invoice(
+            US_COMPANY, draft, request_id=f"inv-{draft.id}"
+        )
+
+        recorded = setup.emulator.invoices(US_REALM)[created.id]
+    assert body_tax == Money.of("0.83", "USD")
+    assert created.total == draft.totals().total == Money.of("20.82", "USD")
+    assert [
+        (
+            line["TaxLineDetail"]["TaxRateRef"]["value"],
+            Decimal(str(line["TaxLineDetail"]["NetAmountTaxable"])),
+            Decimal(str(line["Amount"])),
+        )
+        for line in recorded["TxnTaxDetail"]["TaxLine"]
+    ] == [("1", Decimal("10.00"), Decimal("0.73")), ("2", Decimal("10.00"), Decimal("0.10"))]

@@ -258,6 +258,29 @@ def test_the_rates_tax_what_the_discount_lines_leave() -> None:
     assert totals_of([line, line, line], "GBP").tax == gbp("6.02")
 
 
+def test_a_half_cent_taxed_after_a_discount_is_rounded_up_exactly() -> None:
+    # 10.06 at 20 % and 10.06 untaxed, less 18.37: 10.06 x 1.75 / 20.12 = 0.875 is taxed, 0.88
+    # to the cent, 0.176 -> 0.18 of tax. Through the ratio 1.75 / 20.12 rounded to 28 digits
+    # first it would be 0.8749...9 -> 0.87 and 0.17.
+    taxed = _coded("10.06", ("1", "20"))
+    lines = [taxed, a_line(quantity=D(1), unit_price=D("10.06"))]
+
+    discounted = [*lines, InvoiceLine.discount_line("Loyalty", D("18.37"))]
+
+    assert totals_of(discounted, "GBP").tax == gbp("0.18")
+
+
+def test_each_rate_taxes_its_amount_taxed_to_the_cent() -> None:
+    # 10.00 taxable and 10.00 not, less 0.01: 9.995 taxable is 10.00 to the cent, as
+    # QuickBooks' tax line shows it, taxed 0.73 + 0.10 (9.995 itself would be 0.72 + 0.10).
+    california = _coded("10.00", ("1", "7.25"), ("2", "1"))
+    lines = [california, a_line(quantity=D(1), unit_price=D(10))]
+
+    discounted = [*lines, InvoiceLine.discount_line("Loyalty", D("0.01"))]
+
+    assert totals_of(discounted, "USD").tax == Money.of("0.83", "USD")
+
+
 def test_a_line_without_rates_is_rounded_on_its_own() -> None:
     untold = a_line(
         quantity=D(1), unit_price=D("10.03"), tax_rate=D(20), tax_method=TaxMethod.EXCLUSIVE

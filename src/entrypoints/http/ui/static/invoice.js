@@ -208,10 +208,9 @@ function recompute() {
     }
   }
   for (const [rate, base] of perRate.values()) {
-    const taxed = D.mul(base, D.parse(rate));  // exact: cents x a rate of up to 6 decimals
-    tax += left === before
-      ? D.mulDivRound(taxed, D.ONE, D.HUNDRED, places)
-      : D.mulDivRound(taxed, left, D.mul(before, D.HUNDRED), places);
+    // The amount taxed at the rate (QuickBooks' NetAmountTaxable) to the cent, then its tax.
+    const taxed = left === before ? base : D.mulDivRound(base, left, before, places);
+    tax += D.mulDivRound(taxed, D.parse(rate), D.HUNDRED, places);
   }
   const total = before - off + tax;
   const show = (id, v) => ($(id).textContent = valid ? money(D.text(v, places), code) : t("common.none"));
