@@ -62,6 +62,9 @@ REFERENCE_ENTITIES: Final = frozenset(
 )
 OPTIONS_TTL: Final = timedelta(days=1)
 QUERY_CHUNK: Final = 1000  # MAXRESULTS may not exceed 1000 (reference §4.7)
+#: The most rows of one kind the form's options hold (20 reads of items at most): a catalog
+#: larger than that is cut, and its rest is not offered.
+OPTIONS_ROWS_MAX: Final = 20_000
 #: CDC looks back at most 30 days (reference §4.9); stay a day inside it, as Nango does.
 CDC_MAX_LOOKBACK: Final = timedelta(days=29)
 #: What the catch-up asks CDC for (the Invoice group first: its deletions matter).
@@ -221,13 +224,24 @@ class QuickBooksAccountingGateway:
         multicurrency = bool((prefs.get("CurrencyPrefs") or {}).get("MultiCurrencyEnabled"))
         entities = ["TaxCode", "TaxRate", "Term", "Item"]
         entities += ["CompanyCurrency"] if multicurrency else []
-        queries = (f"SELECT * FROM {entity} MAXRESULTS 1000" for entity in entities)  # noqa: S608
-        answers = await asyncio.gather(*(self.client.query(company_id, q) for q in queries))
-        rows = {
-            entity: list(answer.get(entity) or [])
-            for entity, answer in zip(entities, answers, strict=True)
-        }
-        return invoice_options_from_qbo(prefs, info_body, rows)
+        answers = await asyncio.gather(*(self._every_row(company_id, e) for e in entities))
+        return invoice_options_from_qbo(prefs, info_body, dict(zip(entities, answers, strict=True)))
+
+    async def _every_row(self, company_id: str, entity: str) -> list[Any]:
+        """Every (active: a query hides the others) row of ``entity``, 1,000 a query, the most
+        one returns (reference §4.7): a company with more products than that gets the rest too,
+        at one metered read more per 1,000. A page of fewer rows than asked for is the last."""
+        rows: list[Any] = []
+        while len(rows) < OPTIONS_ROWS_MAX:
+            query = (
+                f"SELECT * FROM {entity} STARTPOSITION {len(rows) + 1} "  # noqa: S608
+                f"MAXRESULTS {QUERY_CHUNK}"
+            )
+            page = list((await self.client.query(company_id, query)).get(entity) or [])
+            rows += page
+            if len(page) < QUERY_CHUNK:
+                break
+        return rows
 
     async def _company_info(self, company_id: str) -> Mapping[str, Any]:
         body = await self.client.request(company_id, "GET", lambda realm: f"companyinfo/{realm}")

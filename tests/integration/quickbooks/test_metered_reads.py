@@ -17,6 +17,7 @@ from adapters.in_memory.notices import InMemoryNoticeInbox, InMemoryNoticeStore
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
 from adapters.system_clock import FrozenClock
 from application.ports.sync import ChangeNotice
+from emulators.quickbooks.seed import put
 from entrypoints.metrics import Metrics
 from tests.integration.quickbooks.harness import (
     CLIENT_ID,
@@ -185,4 +186,27 @@ async def test_the_forms_reference_data_is_kept_until_a_notice_says_it_changed(
     clock.advance(timedelta(hours=24))  # the daily safety net: tax codes and rates
     await gateway.invoice_options(COMPANY)
     assert counted(metrics)["read:Preferences"] == loads + 2
+    assert counted(metrics) == await billed(emulator)
+
+
+async def test_a_catalog_of_more_than_a_thousand_items_is_read_whole(
+    emulator: RunningEmulator,
+) -> None:
+    """A query returns 1,000 rows at most: the 1,001st product onwards was not offered, and a
+    deal product of that name went to the default item instead. Now the items come a page of
+    1,000 at a time, one metered read each."""
+    company = emulator.emulator.store.company(US_REALM)
+    assert company is not None
+    now = datetime.now(UTC)
+    first = len(company.table("Item"))
+    for number in range(2345 - first):
+        item = {"Name": f"Part {number:04}", "Type": "Service", "UnitPrice": 1, "Active": True}
+        put(company, "Item", str(1000 + number), item, now)
+    gateway, metrics = await wired(emulator)
+
+    options = await gateway.invoice_options(COMPANY)
+
+    assert len(options.items) == 2345
+    assert "Part 2000" in {item.name for item in options.items}
+    assert counted(metrics)["query:Item"] == 3
     assert counted(metrics) == await billed(emulator)
