@@ -210,3 +210,21 @@ async def test_a_catalog_of_more_than_a_thousand_items_is_read_whole(
     assert "Part 2000" in {item.name for item in options.items}
     assert counted(metrics)["query:Item"] == 3
     assert counted(metrics) == await billed(emulator)
+
+
+async def test_categories_and_bundles_are_not_offered_as_a_lines_item(
+    emulator: RunningEmulator,
+) -> None:
+    """A category only files products, and a bundle needs lines of its own: neither can be an
+    invoice line's item, so neither is in the form's list, nor matched by a product's name."""
+    company = emulator.emulator.store.company(US_REALM)
+    assert company is not None
+    now = datetime.now(UTC)
+    put(company, "Item", "901", {"Name": "Hardware", "Type": "Category", "Active": True}, now)
+    put(company, "Item", "902", {"Name": "Starter kit", "Type": "Group", "Active": True}, now)
+    gateway, _ = await wired(emulator)
+
+    names = {item.name for item in (await gateway.invoice_options(COMPANY)).items}
+
+    assert {"Hardware", "Starter kit"}.isdisjoint(names)
+    assert names
