@@ -151,6 +151,10 @@ class MessageCode(StrEnum):
         "This price includes {value} % tax in Pipedrive, but US prices are before tax: the sales "
         "tax is added on top of it.",
     )
+    RECURRING_PRODUCT = (
+        "RECURRING_PRODUCT",
+        "Pipedrive bills this product {frequency}: this invoice bills one period of it.",
+    )
     TAX_BY_QUICKBOOKS = (
         "TAX_BY_QUICKBOOKS",
         "QuickBooks calculates the sales tax from the customer's address: the line's {value} % "
@@ -375,6 +379,14 @@ ENGLISH: Final[Mapping[MessageCode, str]] = {code: code.english for code in Mess
 ENGLISH_VALUES: Final[Mapping[str, Mapping[str, str]]] = {
     "field": {"to": "To", "address": "Address", "email": "Email", "tax_id": "Tax ID"},
     "entity": {"organization": "organization", "person": "person", "deal": "deal"},
+    # Pipedrive's billing_frequency of a recurring product.
+    "frequency": {
+        "weekly": "every week",
+        "monthly": "every month",
+        "quarterly": "every quarter",
+        "semi-annually": "every six months",
+        "annually": "every year",
+    },
 }
 
 

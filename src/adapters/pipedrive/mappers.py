@@ -336,6 +336,7 @@ def product_from_payload(data: DealProductPayload) -> DealProduct:
         tax_method=_choice(TaxMethod, data.get("tax_method"), "tax_method", "none"),
         comments=_text(data.get("comments"), "comments") or "",
         sum=_decimal(data.get("sum"), "sum"),
+        billing_frequency=_text(data.get("billing_frequency"), "billing_frequency") or "one-time",
     )
 
 

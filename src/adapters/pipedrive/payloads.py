@@ -66,6 +66,7 @@ class DealProductPayload(TypedDict, total=False):
     comments: str | None
     sum: Number | None
     is_enabled: bool | None
+    billing_frequency: str | None
 
 
 class DealDiscountPayload(TypedDict, total=False):

@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from application.commands import DealRef
 from application.errors import NotFoundError, UpstreamUnavailableError
@@ -51,9 +51,14 @@ from domain.invoice_template import (
     CustomFieldValue,
     InvoiceTemplate,
 )
-from domain.messages import MessageCode
+from domain.messages import ENGLISH_VALUES, MessageCode
 from domain.money import Money, is_known_currency
 from domain.settings import CompanySettings
+
+#: Pipedrive's billing frequencies of a recurring product (reference: deal products v2). Its
+#: price is one period's, and so is the line made of it: the draft says so. Another value is
+#: billed once, as a one-time product.
+RECURRING: Final = frozenset(ENGLISH_VALUES["frequency"])
 
 
 def match_item(name: str, items: Sequence[ItemOption]) -> ItemOption | None:
@@ -82,6 +87,14 @@ def deal_lines(
             warnings.append(
                 DraftWarning.of(
                     MessageCode.NO_MATCHING_ITEM, f"lines[{index}].item_id", name=product.name
+                )
+            )
+        if product.billing_frequency in RECURRING:
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.RECURRING_PRODUCT,
+                    f"lines[{index}].quantity",
+                    frequency=product.billing_frequency,
                 )
             )
         lines.append(

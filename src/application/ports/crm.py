@@ -31,6 +31,9 @@ class DealProduct:
     tax_method: TaxMethod = TaxMethod.NONE
     comments: str = ""
     sum: Decimal | None = None  # Pipedrive's own line total, kept to cross-check ours
+    # Pipedrive's billing_frequency (one-time, weekly, monthly, quarterly, semi-annually,
+    # annually): an invoice bills one period of a recurring product.
+    billing_frequency: str = "one-time"
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,6 +248,11 @@ def test_products_and_discounts_read_exact_decimals() -> None:
         )
     )
     assert (product.discount, product.sum) == (Decimal("0.2"), Decimal("109.78"))
+    assert product.billing_frequency == "one-time"  # none said: a one-time product
+    monthly = product_from_payload(
+        fixtures.load('{"name": "Support", "item_price": 1500, "billing_frequency": "monthly"}')
+    )
+    assert monthly.billing_frequency == "monthly"
     assert discount_from_payload({"description": "x", "amount": 100, "type": "amount"}) == (
         DealDiscount("x", Decimal(100), DiscountKind.AMOUNT)
     )
