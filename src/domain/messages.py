@@ -153,7 +153,12 @@ class MessageCode(StrEnum):
     )
     RECURRING_PRODUCT = (
         "RECURRING_PRODUCT",
-        "Pipedrive bills this product {frequency}: this invoice bills one period of it.",
+        "This product is billed {frequency} in Pipedrive: this invoice bills one period of it.",
+    )
+    NOT_A_SALES_ITEM = (
+        "NOT_A_SALES_ITEM",
+        "'{name}' is {itemType} in QuickBooks, which an invoice line cannot use: choose an item "
+        "for this line.",
     )
     TAX_BY_QUICKBOOKS = (
         "TAX_BY_QUICKBOOKS",
@@ -379,6 +384,8 @@ ENGLISH: Final[Mapping[MessageCode, str]] = {code: code.english for code in Mess
 ENGLISH_VALUES: Final[Mapping[str, Mapping[str, str]]] = {
     "field": {"to": "To", "address": "Address", "email": "Email", "tax_id": "Tax ID"},
     "entity": {"organization": "organization", "person": "person", "deal": "deal"},
+    # A QuickBooks item an invoice line cannot use (ItemOption.sold).
+    "itemType": {"Group": "a bundle", "Category": "a category"},
     # Pipedrive's billing_frequency of a recurring product.
     "frequency": {
         "weekly": "every week",

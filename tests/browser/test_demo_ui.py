@@ -752,7 +752,7 @@ async def test_a_price_including_vat_is_taxed_as_quickbooks_taxes_it_before_tax(
     form = await open_form(page, TEXT["en"])
     # Its support retainer recurs every month in Pipedrive: one period is billed, as said.
     await expect(form.locator("#warning-list li[data-code=RECURRING_PRODUCT]")).to_have_text(
-        "Pipedrive bills this product every month: this invoice bills one period of it."
+        "This product is billed every month in Pipedrive: this invoice bills one period of it."
     )
     lines = form.locator(".line[data-kind=item]")
     for index in (0, 1):

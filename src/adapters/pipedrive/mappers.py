@@ -336,8 +336,14 @@ def product_from_payload(data: DealProductPayload) -> DealProduct:
         tax_method=_choice(TaxMethod, data.get("tax_method"), "tax_method", "none"),
         comments=_text(data.get("comments"), "comments") or "",
         sum=_decimal(data.get("sum"), "sum"),
-        billing_frequency=_text(data.get("billing_frequency"), "billing_frequency") or "one-time",
+        # Read leniently: it only feeds a warning, and a value of another shape must not make
+        # the whole deal unreadable.
+        billing_frequency=_frequency(data.get("billing_frequency")),
     )
+
+
+def _frequency(value: object) -> str:
+    return value.strip() if isinstance(value, str) and value.strip() else "one-time"
 
 
 def discount_from_payload(data: DealDiscountPayload) -> DealDiscount:

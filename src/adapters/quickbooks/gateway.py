@@ -240,7 +240,8 @@ class QuickBooksAccountingGateway:
             page = list((await self.client.query(company_id, query)).get(entity) or [])
             rows += page
             if len(page) < QUERY_CHUNK:
-                break
+                return rows
+        log.warning("quickbooks.options_cut", company_id=company_id, entity=entity, kept=len(rows))
         return rows
 
     async def _company_info(self, company_id: str) -> Mapping[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 from adapters.quickbooks.mappers import qbo_date, qbo_decimal, ref
 from application.ports.accounting import (
@@ -23,12 +23,6 @@ from application.ports.accounting import (
 )
 from domain.money import is_known_currency
 from domain.payment_term import PaymentTerm
-
-#: Items an invoice line cannot name (its SalesItemLineDetail.ItemRef): a category only files
-#: products, and a bundle (Group) goes on an invoice as a GroupLineDetail of its parts, which
-#: dealbooks does not send. [U] What QuickBooks answers to either as a line's item is not in
-#: the reference; left out of the form, and a deal product named like one matches nothing.
-UNSOLD_ITEM_TYPES: Final = frozenset({"Category", "Group"})
 
 
 def _preferences_from_qbo(
@@ -195,7 +189,6 @@ def invoice_options_from_qbo(
             type=str(i.get("Type") or "Service"),
         )
         for i in rows["Item"]
-        if i.get("Type") not in UNSOLD_ITEM_TYPES
     )
     return InvoiceOptions(
         preferences,

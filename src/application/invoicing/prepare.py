@@ -51,14 +51,14 @@ from domain.invoice_template import (
     CustomFieldValue,
     InvoiceTemplate,
 )
-from domain.messages import ENGLISH_VALUES, MessageCode
+from domain.messages import MessageCode
 from domain.money import Money, is_known_currency
 from domain.settings import CompanySettings
 
-#: Pipedrive's billing frequencies of a recurring product (reference: deal products v2). Its
-#: price is one period's, and so is the line made of it: the draft says so. Another value is
-#: billed once, as a one-time product.
-RECURRING: Final = frozenset(ENGLISH_VALUES["frequency"])
+#: Pipedrive's billing_frequency of a product billed once. Any other (weekly ... annually, or
+#: one Pipedrive adds) recurs: its price is one period's, and so is the line made of it, which
+#: the draft says.
+ONE_TIME: Final = "one-time"
 
 
 def match_item(name: str, items: Sequence[ItemOption]) -> ItemOption | None:
@@ -82,14 +82,25 @@ def deal_lines(
     lines: list[InvoiceLine] = []
     for index, product in enumerate(deal.products):
         item = match_item(product.name, options.items)
-        item_ref = item.id if item else settings.default_item
-        if item_ref is None:
+        item_ref = item.id if item and item.sold else settings.default_item
+        if item and not item.sold:
+            # Named like a bundle or a category: said, and left to the default item or to the
+            # user's choice rather than sent to QuickBooks as something it cannot sell.
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.NOT_A_SALES_ITEM,
+                    f"lines[{index}].item_id",
+                    name=product.name,
+                    itemType=item.type,
+                )
+            )
+        elif item_ref is None:
             warnings.append(
                 DraftWarning.of(
                     MessageCode.NO_MATCHING_ITEM, f"lines[{index}].item_id", name=product.name
                 )
             )
-        if product.billing_frequency in RECURRING:
+        if product.billing_frequency not in ("", ONE_TIME):
             warnings.append(
                 DraftWarning.of(
                     MessageCode.RECURRING_PRODUCT,

@@ -71,6 +71,11 @@ class NamedRef:
     active: bool = True
 
 
+#: Items an invoice line cannot name: a category only files products, and a bundle (Group)
+#: goes on an invoice as a GroupLineDetail of its parts, which dealbooks does not send. [U]
+#: What QuickBooks answers to either as a line's item is not in the reference.
+UNSOLD_ITEM_TYPES: Final = frozenset({"Category", "Group"})
+
 # A US company's line tax codes (QuickBooks' pseudo codes; reference §3.3).
 US_TAXABLE: Final = "TAX"
 US_NON_TAXABLE: Final = "NON"
@@ -142,6 +147,11 @@ class ItemOption(NamedRef):
     description: str = ""
     unit_price: str = ""  # decimal string as QuickBooks stores it
     type: str = "Service"
+
+    @property
+    def sold(self) -> bool:
+        """Whether an invoice line can name it (SalesItemLineDetail.ItemRef)."""
+        return self.type not in UNSOLD_ITEM_TYPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,7 +176,7 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
             items=[
                 pb.InvoiceOption(id=i.id, display_name=i.name, detail=i.unit_price)
                 for i in options.items
-                if i.active
+                if i.active and i.sold
             ],
             automated_sales_tax=prefs.automated_sales_tax,
             company_name=prefs.company_name,

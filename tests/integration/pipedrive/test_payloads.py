@@ -253,6 +253,8 @@ def test_products_and_discounts_read_exact_decimals() -> None:
         fixtures.load('{"name": "Support", "item_price": 1500, "billing_frequency": "monthly"}')
     )
     assert monthly.billing_frequency == "monthly"
+    odd = product_from_payload(fixtures.load('{"name": "Support", "billing_frequency": {"id": 1}}'))
+    assert odd.billing_frequency == "one-time"  # another shape: read as once, not refused
     assert discount_from_payload({"description": "x", "amount": 100, "type": "amount"}) == (
         DealDiscount("x", Decimal(100), DiscountKind.AMOUNT)
     )

@@ -212,11 +212,12 @@ async def test_a_catalog_of_more_than_a_thousand_items_is_read_whole(
     assert counted(metrics) == await billed(emulator)
 
 
-async def test_categories_and_bundles_are_not_offered_as_a_lines_item(
+async def test_categories_and_bundles_are_read_as_items_no_line_can_use(
     emulator: RunningEmulator,
 ) -> None:
     """A category only files products, and a bundle needs lines of its own: neither can be an
-    invoice line's item, so neither is in the form's list, nor matched by a product's name."""
+    invoice line's item. They are read with their type, so that the form leaves them out and
+    a deal product named like one is told apart from one that matches nothing."""
     company = emulator.emulator.store.company(US_REALM)
     assert company is not None
     now = datetime.now(UTC)
@@ -224,7 +225,8 @@ async def test_categories_and_bundles_are_not_offered_as_a_lines_item(
     put(company, "Item", "902", {"Name": "Starter kit", "Type": "Group", "Active": True}, now)
     gateway, _ = await wired(emulator)
 
-    names = {item.name for item in (await gateway.invoice_options(COMPANY)).items}
+    items = {item.name: item for item in (await gateway.invoice_options(COMPANY)).items}
 
-    assert {"Hardware", "Starter kit"}.isdisjoint(names)
-    assert names
+    assert (items["Hardware"].sold, items["Starter kit"].sold) == (False, False)
+    assert items["Hardware"].type == "Category"
+    assert all(item.sold for name, item in items.items() if name not in ("Hardware", "Starter kit"))

@@ -4,22 +4,12 @@ exclusive products): the warning is never wrong, whichever it is."""
 
 from __future__ import annotations
 
-import dataclasses
-from decimal import Decimal
-
 import pytest
 
 from application.commands import InvoiceActionCommand, LineInput
 from domain.messages import MessageCode
 from domain.money import Money
-from tests.unit.application.invoicing_world import (
-    COMPANY,
-    World,
-    a_deal,
-    create_command,
-    deal_ref,
-    invoice_ref,
-)
+from tests.unit.application.invoicing_world import World, create_command, deal_ref, invoice_ref
 
 
 @pytest.fixture
@@ -65,23 +55,3 @@ async def test_a_voided_invoice_is_not_counted(world: World) -> None:
 
     assert draft.invoiced_on_deal == Money.zero("USD")
     assert _over(draft) == []
-
-
-async def test_a_recurring_product_is_billed_one_period_and_the_draft_says_so(
-    world: World,
-) -> None:
-    """A product Pipedrive bills every month is priced per month: the line bills that price
-    once, and the draft says which product recurs, in words the UI translates."""
-    deal = a_deal()
-    monthly = dataclasses.replace(deal.products[1], billing_frequency="monthly")
-    world.crm.add_deal(COMPANY, dataclasses.replace(deal, products=(deal.products[0], monthly)))
-
-    draft = await world.prepare.execute(deal_ref())
-
-    [said] = [w for w in draft.warnings if w.code is MessageCode.RECURRING_PRODUCT]
-    assert (said.field, dict(said.params)) == ("lines[1].quantity", {"frequency": "monthly"})
-    assert (
-        said.message
-        == "Pipedrive bills this product every month: this invoice bills one period of it."
-    )
-    assert draft.lines[1].unit_price == Decimal(1000)
