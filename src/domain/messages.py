@@ -155,6 +155,11 @@ class MessageCode(StrEnum):
         "RECURRING_PRODUCT",
         "This product is billed {frequency} in Pipedrive: this invoice bills one period of it.",
     )
+    DEFAULT_ITEM_UNAVAILABLE = (
+        "DEFAULT_ITEM_UNAVAILABLE",
+        "The default item (QuickBooks id {id}) is not an active item of this QuickBooks company: "
+        "choose an item for this line, and another default in the settings.",
+    )
     NOT_A_SALES_ITEM = (
         "NOT_A_SALES_ITEM",
         "'{name}' is {itemType} in QuickBooks, which an invoice line cannot use: choose an item "

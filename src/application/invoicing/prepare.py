@@ -80,9 +80,18 @@ def deal_lines(
     """Invoice lines from the deal's products and deal-level discounts."""
     warnings: list[DraftWarning] = []
     lines: list[InvoiceLine] = []
+    usable = {item.id for item in options.items if item.active and item.sold}
     for index, product in enumerate(deal.products):
         item = match_item(product.name, options.items)
         item_ref = item.id if item and item.sold else settings.default_item
+        if item_ref and item_ref not in usable:
+            # The default (Settings, or the template's) was made inactive or deleted since: the
+            # form cannot show it, and QuickBooks would refuse it or file the line elsewhere.
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.DEFAULT_ITEM_UNAVAILABLE, f"lines[{index}].item_id", id=item_ref
+                )
+            )
         if item and not item.sold:
             # Named like a bundle or a category: said, and left to the default item or to the
             # user's choice rather than sent to QuickBooks as something it cannot sell.

@@ -66,3 +66,19 @@ async def test_a_product_named_like_a_bundle_is_said_and_left_to_the_default_ite
     )
     assert draft.lines[1].item_ref == "1"
     assert not [w for w in draft.warnings if w.code is MessageCode.NO_MATCHING_ITEM]
+
+
+async def test_a_default_item_made_inactive_since_is_said_on_the_lines_it_would_take() -> None:
+    """QuickBooks' options hold its active items only: a default item not among them was made
+    inactive or deleted since it was chosen. The form could not show it, and QuickBooks would
+    refuse it (or file the line under its own default item): the draft says so."""
+    world = World()
+    await invoicing_world.change_settings(world, default_item="9")
+
+    draft = await world.prepare.execute(deal_ref())  # "Services" is an item, "Design" is not
+
+    said = [(w.field, dict(w.params)) for w in draft.warnings]
+    assert said.count(("lines[1].item_id", {"id": "9"})) == 1
+    assert [w.code for w in draft.warnings if w.field == "lines[0].item_id"] == []
+    [warning] = [w for w in draft.warnings if w.code is MessageCode.DEFAULT_ITEM_UNAVAILABLE]
+    assert warning.message.startswith("The default item (QuickBooks id 9) is not an active item")
