@@ -385,9 +385,9 @@ def _tax(
     taxes: list[Money] = []
     for line, amounts in items:
         if line.tax_parts and line.tax_method is not TaxMethod.NONE:
+            before_tax = (amounts.total - amounts.tax).amount
             for part in line.tax_parts:
                 key = (part.rate_id, part.percent)
-                before_tax = (amounts.total - amounts.tax).amount
                 per_rate[key] = per_rate.get(key, Decimal(0)) + before_tax
         else:
             taxes.append(line.tax_after_discounts(currency, left, before))

@@ -33,6 +33,7 @@ from adapters.pipedrive.payloads import (
     WebhookPayload,
 )
 from application.ports.crm import (
+    ONE_TIME,
     CrmField,
     CrmPipeline,
     CrmStage,
@@ -343,7 +344,7 @@ def product_from_payload(data: DealProductPayload) -> DealProduct:
 
 
 def _frequency(value: object) -> str:
-    return value.strip() if isinstance(value, str) and value.strip() else "one-time"
+    return value.strip() if isinstance(value, str) and value.strip() else ONE_TIME
 
 
 def discount_from_payload(data: DealDiscountPayload) -> DealDiscount:

@@ -196,7 +196,8 @@ def taxed_by_sales_tax_code(
         if taxable and code is None and options.sales_tax_codes:
             taxed.append(dataclasses.replace(line, tax_code_ref=US_TAXABLE))
             continue
-        name, rate, parts = "Non-taxable", Decimal(0), tuple[TaxPart, ...]()
+        name, rate = "Non-taxable", Decimal(0)
+        parts: tuple[TaxPart, ...] = ()
         if taxable and code is not None:
             name, rate = code.name, code.rate_on(issue_date) or Decimal(0)
             parts = code.parts_on(issue_date)

@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Any
 
 from application.commands import DealRef
 from application.errors import NotFoundError, UpstreamUnavailableError
@@ -36,7 +36,7 @@ from application.ports.accounting import (
     ItemOption,
 )
 from application.ports.clock import Clock
-from application.ports.crm import CrmGateway, Deal
+from application.ports.crm import ONE_TIME, CrmGateway, Deal
 from application.ports.persistence import UnitOfWorkFactory
 from application.views import DraftTemplate, DraftWarning, InvoiceDraft
 from application.visibility import DealVisibility
@@ -54,11 +54,6 @@ from domain.invoice_template import (
 from domain.messages import MessageCode
 from domain.money import Money, is_known_currency
 from domain.settings import CompanySettings
-
-#: Pipedrive's billing_frequency of a product billed once. Any other (weekly ... annually, or
-#: one Pipedrive adds) recurs: its price is one period's, and so is the line made of it, which
-#: the draft says.
-ONE_TIME: Final = "one-time"
 
 
 def match_item(name: str, items: Sequence[ItemOption]) -> ItemOption | None:
@@ -109,7 +104,7 @@ def deal_lines(
                     MessageCode.NO_MATCHING_ITEM, f"lines[{index}].item_id", name=product.name
                 )
             )
-        if product.billing_frequency not in ("", ONE_TIME):
+        if product.billing_frequency != ONE_TIME:  # one period's price, one period's line
             warnings.append(
                 DraftWarning.of(
                     MessageCode.RECURRING_PRODUCT,

@@ -93,6 +93,11 @@ class RatePeriod:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
 
 
+def _in_force(periods: Sequence[RatePeriod], day: date | None) -> Decimal | None:
+    """The percent of the period covering ``day``, if one does."""
+    return next((p.percent for p in periods if day is not None and p.covers(day)), None)
+
+
 @dataclass(frozen=True, slots=True)
 class TaxRateOption:
     """One of a tax code's rates (a QuickBooks TaxRate): its RateValue, and its history when
@@ -105,11 +110,8 @@ class TaxRateOption:
     def on(self, day: date | None) -> Decimal:
         """The rate in force on ``day`` (None, or a day its history does not cover: its
         RateValue)."""
-        if day is not None:
-            for period in self.periods:
-                if period.covers(day):
-                    return period.percent
-        return self.percent
+        in_force = _in_force(self.periods, day)
+        return self.percent if in_force is None else in_force
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +128,8 @@ class TaxCodeOption(NamedRef):
         """The rate QuickBooks charges on an invoice dated ``day`` (None: today's)."""
         if self.rates:
             return sum((rate.on(day) for rate in self.rates), Decimal(0))
-        if day is not None:
-            for period in self.periods:
-                if period.covers(day):
-                    return period.percent
-        return self.rate_percent
+        in_force = _in_force(self.periods, day)
+        return self.rate_percent if in_force is None else in_force
 
     def parts_on(self, day: date | None) -> tuple[TaxPart, ...]:
         """The rates :meth:`rate_on` adds up, each of which QuickBooks taxes and rounds on its

@@ -10,11 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
 
 from domain.connection import OAuthTokens
 from domain.field_mapping import DealSnapshot, SourceEntity
 from domain.invoice_line import DiscountKind, TaxMethod
+
+#: Pipedrive's billing_frequency of a product billed once; any other (weekly ... annually, or
+#: one Pipedrive adds) recurs, priced per period.
+ONE_TIME: Final = "one-time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,7 @@ class DealProduct:
     sum: Decimal | None = None  # Pipedrive's own line total, kept to cross-check ours
     # Pipedrive's billing_frequency (one-time, weekly, monthly, quarterly, semi-annually,
     # annually): an invoice bills one period of a recurring product.
-    billing_frequency: str = "one-time"
+    billing_frequency: str = ONE_TIME
 
 
 @dataclass(frozen=True, slots=True)
