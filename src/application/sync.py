@@ -130,7 +130,9 @@ class ApplyAccountingChanges:
         deals: list[str] = []
         async with self.uow_factory() as uow:
             policy = await timeline_policy(uow, company_id)
-            for invoice in await uow.invoices.find_by_quickbooks_ids(company_id, ids):
+            # Locked: a refresh and a webhook's job applying the same invoice take turns, the
+            # second reading what the first stored (``apply_facts`` ignores older facts).
+            for invoice in await uow.invoices.find_by_quickbooks_ids(company_id, ids, lock=True):
                 assert invoice.quickbooks_id is not None
                 if apply_facts(invoice, known_facts[invoice.quickbooks_id], today=today, now=now):
                     changed.append(invoice.quickbooks_id)

@@ -310,9 +310,6 @@ class Services(containers.DeclarativeContainer):
     )
     send = providers.Factory(SendInvoice, uow, accounting, clock, answers, visibility, jobs=jobs)
     pdf = providers.Factory(GetInvoicePdf, uow, accounting, visibility)
-    refresh = providers.Factory(
-        RefreshInvoices, uow, accounting, clock, finish, list_invoices, jobs=jobs
-    )
     events = providers.Factory(ListInvoiceEvents, uow, visibility)
     deal_invoicing = providers.Factory(GetDealInvoicing, uow, crm, visibility)
     search_customers = providers.Factory(SearchCustomers, accounting)
@@ -354,6 +351,7 @@ class Services(containers.DeclarativeContainer):
     apply_changes = providers.Factory(
         ApplyAccountingChanges, uow, accounting, tokens, clock, jobs=jobs
     )
+    refresh = providers.Factory(RefreshInvoices, uow, clock, finish, list_invoices, apply_changes)
     record_notices = providers.Factory(RecordChangeNotices, gateways.inbox, clock)
     process_notices = providers.Factory(ProcessChangeNotices, notices, apply_changes, clock)
     catch_up = providers.Factory(CatchUpCompany, uow, accounting, notices, apply_changes, clock)

@@ -259,6 +259,43 @@ async def test_a_change_is_read_at_once_whoever_made_it(
     assert seen.memo == "by hand"
 
 
+async def test_writers_that_lock_by_quickbooks_id_take_turns_instead_of_conflicting(
+    uow: SqlAlchemyUnitOfWorkFactory,
+) -> None:
+    """A refresh and a webhook's job applying one invoice at once (the refresh used to answer
+    ABORTED): the second waits for the first, then reads what it stored."""
+    invoice = an_invoice_in(InvoiceState.OPEN, id=InvoiceId("inv-1"), company_id=CompanyId(COMPANY))
+    await _stored(uow, [invoice])
+    first_read = asyncio.Event()
+
+    async def second_writer() -> str | None:
+        await first_read.wait()
+        async with uow() as work:
+            [found] = await work.invoices.find_by_quickbooks_ids(COMPANY, ["qb-42"], lock=True)
+            seen = found.sync_token
+            found.apply_accounting_facts(found.total(), Money.zero("EUR"), "2", None, LATER)
+            await work.invoices.save(found, actor="quickbooks")
+            await work.commit()
+        return seen
+
+    second = asyncio.create_task(second_writer())
+    async with uow() as work:
+        [found] = await work.invoices.find_by_quickbooks_ids(COMPANY, ["qb-42"], lock=True)
+        first_read.set()
+        await asyncio.sleep(0.3)  # the second writer reads now, or waits for this one
+        found.apply_accounting_facts(
+            found.total(), found.total() - Money.of("10", "EUR"), "1", None, LATER
+        )
+        await work.invoices.save(found, actor="quickbooks")
+        await work.commit()
+
+    assert await second == "1"  # it read the first writer's version, and stored its own
+    async with uow() as work:
+        stored = await work.invoices.get(COMPANY, "inv-1")
+    assert stored is not None
+    assert (stored.sync_token, stored.state) == ("2", InvoiceState.PAID)
+
+
 async def test_a_connection_ended_under_it_is_unavailable_then_replaced(
     uow: SqlAlchemyUnitOfWorkFactory, views: PostgresInvoiceViews, database_url: str
 ) -> None:

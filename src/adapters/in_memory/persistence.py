@@ -212,8 +212,8 @@ class InMemoryInvoiceRepository:
         )
 
     async def find_by_quickbooks_ids(
-        self, company_id: str, quickbooks_ids: Sequence[str]
-    ) -> list[Invoice]:
+        self, company_id: str, quickbooks_ids: Sequence[str], *, lock: bool = False
+    ) -> list[Invoice]:  # one task at a time: nothing to lock
         return self._remember(
             i
             for i in self._invoices.rows()

@@ -323,17 +323,17 @@ class PostgresInvoiceRepository(OnSession):
         return list(result.scalars())
 
     async def find_by_quickbooks_ids(
-        self, company_id: str, quickbooks_ids: Sequence[str]
+        self, company_id: str, quickbooks_ids: Sequence[str], *, lock: bool = False
     ) -> list[Invoice]:
         if not quickbooks_ids:
             return []
-        return await self._read(
-            core_select(*_INVOICE_READ).where(
-                _INVOICES.c.company_id == company_id,
-                _INVOICES.c.quickbooks_id.in_(list(quickbooks_ids)),
-                _IN_CONNECTED_COMPANY,
-            )
+        query = core_select(*_INVOICE_READ).where(
+            _INVOICES.c.company_id == company_id,
+            _INVOICES.c.quickbooks_id.in_(list(quickbooks_ids)),
+            _IN_CONNECTED_COMPANY,
         )
+        # Locked in id order, so two writers of overlapping invoices never deadlock.
+        return await self._read(query.order_by(_INVOICES.c.id).with_for_update() if lock else query)
 
     async def set_aside(self, company_id: str, invoice_id: str) -> None:
         # A QuickBooks company of its own, no other row's: the invoice's id and what it held

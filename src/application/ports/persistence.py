@@ -183,8 +183,11 @@ class InvoiceRepository(Protocol):
         ...
 
     async def find_by_quickbooks_ids(
-        self, company_id: str, quickbooks_ids: Sequence[str]
-    ) -> list[Invoice]: ...
+        self, company_id: str, quickbooks_ids: Sequence[str], *, lock: bool = False
+    ) -> list[Invoice]:
+        """With ``lock``, each found invoice is held until the unit of work ends, taken in one
+        order (a second writer waits, then reads what the first stored)."""
+        ...
 
     async def set_aside(self, company_id: str, invoice_id: str) -> None:
         """The invoice is no longer the connected QuickBooks company's, though that company

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from adapters.in_memory.accounting import InMemoryAccountingGateway
+from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.crm import InMemoryCrmGateway
 from adapters.in_memory.jobs import InMemoryJobQueue
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
@@ -38,6 +39,7 @@ from application.invoicing.stored import InvoiceAnswers
 from application.invoicing.void import VoidInvoice
 from application.ports.crm import CrmUser, Deal, DealDiscount, DealProduct
 from application.ports.persistence import InvoiceViews, UnitOfWorkFactory
+from application.sync import ApplyAccountingChanges
 from application.timeline import UpdateDealTimeline
 from application.visibility import DealVisibility
 from domain.customer import Address
@@ -129,7 +131,8 @@ class World:
         )
         self.send = SendInvoice(self.uow, self.qbo, self.clock, answers, visibility, jobs=self.jobs)
         self.pdf = GetInvoicePdf(self.uow, self.qbo, visibility)
-        self.refresh = RefreshInvoices(self.uow, self.qbo, self.clock, self.finish, self.list)
+        applied = ApplyAccountingChanges(self.uow, self.qbo, InMemoryTokenStore(), self.clock)
+        self.refresh = RefreshInvoices(self.uow, self.clock, self.finish, self.list, applied)
         self.queued_finish = FinishInvoiceCreation(self.uow, self.qbo, self.clock, jobs=self.jobs)
         self.queued_create = CreateInvoice(
             self.uow, self.qbo, self.clock, self.queued_finish, answers, visibility, self.jobs
