@@ -89,6 +89,8 @@ class TemplateInput:
     bill_email_bcc: str = ""
     allow_online_card: bool = False
     allow_online_ach: bool = False
+    class_id: str = ""
+    location_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,8 @@ class InvoiceInput:
     allow_online_ach: bool | None = None
     # A deposit the customer paid already ("300.00", the invoice's currency); empty: none.
     deposit: str = ""
+    class_id: str | None = None  # QuickBooks class; None: the template's (else none)
+    location_id: str | None = None  # QuickBooks location; None: the template's (else none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,8 @@ def build_template(
             allow_online_card=data.allow_online_card,
             allow_online_ach=data.allow_online_ach,
             version=version,
+            class_id=data.class_id,
+            location_id=data.location_id,
         )
     except InvalidValueError as exc:
         violations.extend(exc.violations)

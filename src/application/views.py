@@ -226,6 +226,8 @@ class InvoiceDraft:
     bill_email_bcc: str = ""
     allow_online_card: bool | None = None
     allow_online_ach: bool | None = None
+    class_id: str | None = None  # the template's, when the company has it active
+    location_id: str | None = None
     # A share of the deal (None: the whole deal): what it asks for and what the deal's lines
     # ask for, both before tax.
     share: DealShare | None = None

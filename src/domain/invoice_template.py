@@ -171,6 +171,8 @@ class InvoiceTemplate:
     allow_online_ach: bool = False
     version: int = 0
     updated_at: datetime | None = None
+    class_id: str | None = None  # QuickBooks class (ClassRef)
+    location_id: str | None = None  # QuickBooks location (DepartmentRef)
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
@@ -243,6 +245,9 @@ class InvoiceExtras:
     # A deposit the customer paid already, in the invoice's currency: QuickBooks' ``Deposit``,
     # which reduces the invoice's balance (reference §3.2); None: none.
     deposit: Decimal | None = None
+    # The QuickBooks class (ClassRef) and location (DepartmentRef) of the invoice; None: none.
+    class_id: str | None = None
+    location_id: str | None = None
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
@@ -264,8 +269,8 @@ class InvoiceExtras:
 def _check_extras(
     extras: InvoiceTemplate | InvoiceExtras, violations: list[FieldViolation]
 ) -> None:
-    """What a template and an invoice's extras share: the private note, the custom fields and
-    the CC/BCC lists, checked (and normalized in place) the same way."""
+    """What a template and an invoice's extras share: the private note, the custom fields, the
+    CC/BCC lists, the class and the location, checked (and normalized in place) the same way."""
     object.__setattr__(
         extras,
         "private_note",
@@ -275,3 +280,8 @@ def _check_extras(
     _check_custom_fields(extras.custom_fields, "custom_fields", violations)
     for attr in ("bill_email_cc", "bill_email_bcc"):
         object.__setattr__(extras, attr, email_list(getattr(extras, attr), attr, violations))
+    for attr in ("class_id", "location_id"):
+        value = optional_text(getattr(extras, attr), attr, REFERENCE_MAX, violations)
+        if value is not None and "\x00" in value:
+            violations.append(FieldViolation(attr, MessageCode.NOT_TEXT))
+        object.__setattr__(extras, attr, value)

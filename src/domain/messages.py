@@ -235,6 +235,14 @@ class MessageCode(StrEnum):
         "This QuickBooks company has no sales custom field {value} turned on "
         "(QuickBooks: Settings > Sales > Custom fields).",
     )
+    UNKNOWN_CLASS = (
+        "UNKNOWN_CLASS",
+        "'{value}' is not an active class of this QuickBooks company; choose one from the list.",
+    )
+    UNKNOWN_LOCATION = (
+        "UNKNOWN_LOCATION",
+        "'{value}' is not an active location of this QuickBooks company; choose one from the list.",
+    )
     # Connections
     TOKENS_REQUIRED = "TOKENS_REQUIRED", "Both an access token and a refresh token are needed."
     COMPANY_IDS_REQUIRED = "COMPANY_IDS_REQUIRED", "A connection needs both company ids."

@@ -64,6 +64,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "none": "No template",
         "note": "The PDF uses the form style set in QuickBooks",
         "create": "Create invoice",
+        "class": "Class",
+        "location": "Location",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -86,6 +88,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "none": "Aucun modèle",
         "note": "Le PDF utilise le style de formulaire défini dans QuickBooks",
         "create": "Créer la facture",
+        "class": "Classe",
+        "location": "Emplacement",
     },
 }
 
@@ -112,6 +116,11 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
     await editor.locator("select[data-definition='2']").select_option(label=text["fixed"])
     await editor.get_by_label(text["po_value"], exact=True).fill("PO-9981")
     await editor.locator("select[data-definition='1']").select_option("SOURCE_ENTITY_DEAL|title")
+    # The demo company tracks classes and locations: the template sets both.
+    await editor.get_by_label(re.compile(f"^{text['class']}")).select_option(
+        label="Landscaping:Design"
+    )
+    await editor.get_by_label(re.compile(f"^{text['location']}")).select_option(label="Oakland")
     await shoot(page, f"{lang}-template-editor")
     assert await axe_violations(await content_frame(page, "#settings-frame")) == []
     await editor.get_by_role("button", name=text["save"]).click()
@@ -141,6 +150,9 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
     await expect(memo).to_have_value("Thank you for your trust.")
     await expect(form.locator("input[data-definition='2']")).to_have_value("PO-9981")
     await expect(form.locator("input[data-definition='1']")).to_have_value("Initech TPS automation")
+    await expect(form.get_by_label(re.compile(f"^{text['class']}"))).to_have_value("2")
+    location = form.get_by_label(re.compile(f"^{text['location']}"))
+    await expect(location).to_have_value("2")
 
     # No template empties its presets; picked again, they are back before the user's edits.
     await picker.select_option(label=text["none"])
@@ -149,6 +161,7 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
     await picker.select_option(label="Retainer")
     await expect(memo).to_have_value("Thank you for your trust.")
     await form.locator("input[data-definition='2']").fill("PO-1234")
+    await location.select_option(label="San Pablo")  # the user's choice wins
     await shoot(page, f"{lang}-template-form")
     assert await axe_violations(await content_frame(page, "#modal-frame")) == []
 
@@ -168,3 +181,5 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
     assert invoice["CustomerMemo"] == {"value": "Thank you for your trust."}
     assert invoice["AllowOnlineCreditCardPayment"] is True
     assert invoice["AllowOnlineACHPayment"] is False
+    assert invoice["ClassRef"] == {"value": "2", "name": "Landscaping:Design"}
+    assert invoice["DepartmentRef"] == {"value": "1", "name": "San Pablo"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 
 import grpc
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.in_memory.accounting import InMemoryAccountingGateway
 from adapters.quickbooks.faults import QuickBooksFault, QuickBooksRejectedError
 from application.errors import UpstreamRejectedError
+from application.ports.accounting import ClassTracking, NamedRef
 from application.reasons import MetadataKey, Reason
 from dealbooks.v1 import (
     connection_service_pb2,
@@ -429,6 +431,49 @@ async def test_options_and_fields_for_the_settings_page(channel: grpc.aio.Channe
     assert ("organization", "address") in {
         ("organization" if f.entity == 1 else "other", f.field_key) for f in fields.fields
     }
+
+
+async def test_classes_and_locations_are_offered_and_an_inactive_one_is_a_field_error(
+    channel: grpc.aio.Channel, fakes: dict[str, object]
+) -> None:
+    accounting = fakes["accounting"]
+    assert isinstance(accounting, InMemoryAccountingGateway)
+    accounting.preferences = dataclasses.replace(
+        accounting.preferences, class_tracking=ClassTracking.PER_LINE, location_tracking=True
+    )
+    accounting.classes = (NamedRef("1", "Landscaping"), NamedRef("9", "Retired", active=False))
+    accounting.locations = (NamedRef("4", "Oakland"),)
+    stub = settings_service_pb2_grpc.SettingsServiceStub(channel)
+    options = await stub.ListInvoiceOptions(
+        settings_service_pb2.ListInvoiceOptionsRequest(parent="companies/1001"),
+        metadata=bearer(TOKEN_A),
+    )
+    code, _info, details = await error_of(
+        invoices(channel).CreateInvoice(
+            invoice_service_pb2.CreateInvoiceRequest(
+                parent=DEAL, invoice=an_invoice(class_id="9"), request_id="r-class"
+            ),
+            metadata=bearer(TOKEN_A),
+        )
+    )
+    created = await invoices(channel).CreateInvoice(
+        invoice_service_pb2.CreateInvoiceRequest(
+            parent=DEAL, invoice=an_invoice(class_id="1", location_id="4"), request_id="r-ok"
+        ),
+        metadata=bearer(TOKEN_A),
+    )
+
+    assert [(c.id, c.display_name) for c in options.classes] == [("1", "Landscaping")]
+    assert options.classes_per_line
+    assert [(c.id, c.display_name) for c in options.locations] == [("4", "Oakland")]
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(details) == {
+        "invoice.class_id": "'9' is not an active class of this QuickBooks company; choose one "
+        "from the list."
+    }
+    sent = accounting.sent_extras[created.invoice.quickbooks_invoice_id]
+    assert sent is not None
+    assert (sent.class_id, sent.location_id) == ("1", "4")
 
 
 async def test_company_b_can_reach_none_of_company_a_invoices(channel: grpc.aio.Channel) -> None:

@@ -77,6 +77,8 @@ class InMemoryAccountingGateway:
         self.sent_rates: dict[str, Decimal | None] = {}  # QuickBooks invoice id -> rate sent
         self.sent_extras: dict[str, InvoiceExtras | None] = {}  # QuickBooks invoice id -> extras
         self.custom_fields = (NamedRef("1", "PO Number"),)
+        self.classes: tuple[NamedRef, ...] = ()  # tracked classes (QuickBooks' Class)
+        self.locations: tuple[NamedRef, ...] = ()  # tracked locations (Department)
         self.terms = (
             PaymentTerm("3", "Net 30", due_days=30),
             PaymentTerm("2", "Net 15", due_days=15),
@@ -201,6 +203,8 @@ class InMemoryAccountingGateway:
             self.items,
             self.sales_tax_codes,
             custom_fields=self.custom_fields,
+            classes=self.classes,
+            locations=self.locations,
         )
 
     async def create_invoices(

@@ -32,7 +32,7 @@ from adapters.quickbooks.mappers import (
     parse_qbo_time,
     ref,
 )
-from adapters.quickbooks.reference_data import invoice_options_from_qbo
+from adapters.quickbooks.reference_data import invoice_options_from_qbo, tracked_entities
 from adapters.vendor_http.cache import CompanyCache
 from application.errors import NotFoundError, UpstreamRejectedError, UpstreamUnavailableError
 from application.ports.accounting import (
@@ -40,6 +40,7 @@ from application.ports.accounting import (
     AccountingCustomer,
     AccountingInvoice,
     BatchCreated,
+    ClassTracking,
     InvoiceOptions,
     InvoiceToCreate,
 )
@@ -58,7 +59,17 @@ log = structlog.get_logger("dealbooks.quickbooks")
 # (reference §4.9), and a lost webhook is repaired as the catch-up repairs invoices. "Currency"
 # is [U]: Intuit's webhook list names Currency, the API's entity is CompanyCurrency; both count.
 REFERENCE_ENTITIES: Final = frozenset(
-    {"Preferences", "CompanyInfo", "Item", "Term", "TaxAgency", "Currency", "CompanyCurrency"}
+    {
+        "Preferences",
+        "CompanyInfo",
+        "Item",
+        "Term",
+        "TaxAgency",
+        "Currency",
+        "CompanyCurrency",
+        "Class",
+        "Department",
+    }
 )
 OPTIONS_TTL: Final = timedelta(days=1)
 QUERY_CHUNK: Final = 1000  # MAXRESULTS may not exceed 1000 (reference §4.7)
@@ -224,6 +235,7 @@ class QuickBooksAccountingGateway:
         multicurrency = bool((prefs.get("CurrencyPrefs") or {}).get("MultiCurrencyEnabled"))
         entities = ["TaxCode", "TaxRate", "Term", "Item"]
         entities += ["CompanyCurrency"] if multicurrency else []
+        entities += tracked_entities(prefs)
         answers = await asyncio.gather(*(self._every_row(company_id, e) for e in entities))
         return invoice_options_from_qbo(prefs, info_body, dict(zip(entities, answers, strict=True)))
 
@@ -296,6 +308,7 @@ class QuickBooksAccountingGateway:
             item_ids_by_name={item.name: item.id for item in options.items if item.active},
             extras=extras,
             custom_fields=options.custom_fields,
+            classes_per_line=options.preferences.class_tracking is ClassTracking.PER_LINE,
         )
         preferences = options.preferences
         if preferences.custom_transaction_numbers:

@@ -327,6 +327,7 @@ def invoice_to_qbo(
     item_ids_by_name: Mapping[str, str],
     extras: InvoiceExtras | None = None,
     custom_fields: Sequence[NamedRef] = (),
+    classes_per_line: bool = False,
 ) -> dict[str, Any]:
     """The create body for ``invoice`` (reference §3.2, §3.4), with QuickBooks' total equal to
     the domain's to the cent.
@@ -363,7 +364,9 @@ def invoice_to_qbo(
     ``extras`` adds the private note (before dealbooks' own line), the sales custom fields among
     ``custom_fields`` (those the company turned on; QuickBooks allows 3 string fields), CC/BCC
     and the online payment options (left out when None: QuickBooks then applies the company's
-    QuickBooks Payments settings).
+    QuickBooks Payments settings), and the class and location: the class on the invoice, or with
+    ``classes_per_line`` on each sales line and the discount line, so that a report by class
+    nets the discount under the same class as the sales.
     """
     currency = invoice.currency
     names = {k.casefold(): v for k, v in item_ids_by_name.items()}
@@ -474,7 +477,24 @@ def invoice_to_qbo(
         body.setdefault("TxnTaxDetail", {})["TxnTaxCodeRef"] = {"value": invoice.sales_tax_code_id}
     if extras is not None:
         _extras_to_qbo(body, extras, custom_fields)
+        _tracking_to_qbo(body, extras, classes_per_line=classes_per_line)
     return body
+
+
+def _tracking_to_qbo(
+    body: dict[str, Any], extras: InvoiceExtras, *, classes_per_line: bool
+) -> None:
+    if extras.location_id:
+        body["DepartmentRef"] = {"value": extras.location_id}
+    if not extras.class_id:
+        return
+    if not classes_per_line:
+        body["ClassRef"] = {"value": extras.class_id}
+        return
+    for line in body["Line"]:
+        for detail in ("SalesItemLineDetail", "DiscountLineDetail"):
+            if detail in line:
+                line[detail]["ClassRef"] = {"value": extras.class_id}
 
 
 def _extras_to_qbo(

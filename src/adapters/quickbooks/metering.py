@@ -19,9 +19,11 @@ ENTITIES: Final = {
     name.lower(): name
     for name in (
         "Account",
+        "Class",
         "CompanyCurrency",
         "CompanyInfo",
         "Customer",
+        "Department",
         "ExchangeRate",
         "Invoice",
         "Item",

@@ -13,6 +13,7 @@ from adapters.quickbooks.mappers import qbo_date, qbo_decimal, ref
 from application.ports.accounting import (
     US_NON_TAXABLE,
     US_TAXABLE,
+    ClassTracking,
     CompanyPreferences,
     InvoiceOptions,
     ItemOption,
@@ -58,6 +59,42 @@ def _preferences_from_qbo(
         # sends every SalesFormsPrefs field), so that nothing is refused on a guess.
         discounts_allowed=bool(sales.get("AllowDiscount", True)),
         deposits_allowed=bool(sales.get("AllowDeposit", True)),
+        class_tracking=class_tracking_of(prefs),
+        location_tracking=_tracks_locations(prefs),
+    )
+
+
+def class_tracking_of(prefs: Mapping[str, Any]) -> ClassTracking:
+    """Per line wins: QuickBooks offers one or the other (its Advanced settings' "Assign
+    classes": one to each transaction, or one to each row)."""
+    accounting = prefs.get("AccountingInfoPrefs") or {}
+    if accounting.get("ClassTrackingPerTxnLine"):
+        return ClassTracking.PER_LINE
+    if accounting.get("ClassTrackingPerTxn"):
+        return ClassTracking.PER_INVOICE
+    return ClassTracking.NONE
+
+
+def _tracks_locations(prefs: Mapping[str, Any]) -> bool:
+    return bool((prefs.get("AccountingInfoPrefs") or {}).get("TrackDepartments"))
+
+
+def tracked_entities(prefs: Mapping[str, Any]) -> list[str]:
+    """Classes and locations cost a read each: read only for a company that tracks them."""
+    return (["Class"] if class_tracking_of(prefs) is not ClassTracking.NONE else []) + (
+        ["Department"] if _tracks_locations(prefs) else []
+    )
+
+
+def _named(rows: Sequence[Mapping[str, Any]]) -> tuple[NamedRef, ...]:
+    """Classes and locations: a sub-class is known by its full name ("Services:Consulting")."""
+    return tuple(
+        NamedRef(
+            str(r["Id"]),
+            str(r.get("FullyQualifiedName") or r.get("Name") or r["Id"]),
+            bool(r.get("Active", True)),
+        )
+        for r in rows
     )
 
 
@@ -197,4 +234,6 @@ def invoice_options_from_qbo(
         items,
         sales_tax_codes,
         custom_fields=custom_fields_from_qbo(prefs),
+        classes=_named(rows.get("Class") or ()),
+        locations=_named(rows.get("Department") or ()),
     )

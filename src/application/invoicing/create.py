@@ -95,6 +95,33 @@ def _parse_deposit(value: str, violations: list[FieldViolation]) -> Decimal | No
     return deposit if deposit else None
 
 
+def _tracking(
+    data: InvoiceInput,
+    template: InvoiceTemplate | None,
+    options: InvoiceOptions | None,
+    violations: list[FieldViolation],
+) -> dict[str, str | None]:
+    """The class and location: the request's (an error when QuickBooks does not have it
+    active; unknown options: not checked), else the template's while still active."""
+    chosen: dict[str, str | None] = {}
+    tracked = (
+        ("class_id", options.classes if options else None, MessageCode.UNKNOWN_CLASS),
+        ("location_id", options.locations if options else None, MessageCode.UNKNOWN_LOCATION),
+    )
+    for attr, refs, code in tracked:
+        active = {ref.id for ref in refs if ref.active} if refs is not None else None
+        given: str | None = getattr(data, attr)
+        preset: str | None = getattr(template, attr) if template else None
+        if given is not None:
+            value = given.strip()
+            if value and active is not None and value not in active:
+                violations.append(FieldViolation.of(f"invoice.{attr}", code, value=value[:80]))
+            chosen[attr] = value or None
+        else:
+            chosen[attr] = preset if preset and (active is None or preset in active) else None
+    return chosen
+
+
 def _check_deposit(invoice: Invoice, extras: InvoiceExtras | None) -> None:
     """The deposit is an amount of the invoice's currency, at most its total: QuickBooks'
     balance (TotalAmt - Deposit) is then what the preview shows."""
@@ -147,6 +174,8 @@ _LATER_FIELDS: dict[str, object] = {
     "allow_online_card": None,
     "allow_online_ach": None,
     "deposit": "",
+    "class_id": None,
+    "location_id": None,
 }
 
 
@@ -455,9 +484,10 @@ class CreateInvoice:
         options: InvoiceOptions | None,
         violations: list[FieldViolation],
     ) -> InvoiceExtras | None:
-        """The private note, custom fields, CC/BCC and payment options: the request's, else
-        the template's. A custom field the company has not turned on in QuickBooks is an
-        error when the request sets it, and left out when only the template does."""
+        """The private note, custom fields, CC/BCC, payment options, class and location: the
+        request's, else the template's. A custom field the company has not turned on in
+        QuickBooks, or a class or location it does not have active, is an error when the
+        request sets it, and left out when only the template does (the draft says so)."""
         defined = {f.id for f in options.custom_fields if f.active} if options else None
         values: dict[str, str] = {}
         if template is not None:
@@ -492,6 +522,7 @@ class CreateInvoice:
                 template_id=t.id if t else None,
                 template_name=t.name if t else None,
                 deposit=_parse_deposit(data.deposit, violations),
+                **_tracking(data, t, options, violations),
             )
         except InvalidValueError as exc:
             violations.extend(exc.prefixed("invoice").violations)

@@ -34,6 +34,7 @@ from application.ports.accounting import (
     AccountingGateway,
     InvoiceOptions,
     ItemOption,
+    NamedRef,
 )
 from application.ports.clock import Clock
 from application.ports.crm import ONE_TIME, CrmGateway, Deal
@@ -335,6 +336,19 @@ class PrepareInvoice:
                         length=len(value.value),
                     )
                 )
+        # The template's class and location, while QuickBooks still has them active.
+        class_id = _active_preset(
+            template.class_id if template else None,
+            options.classes,
+            ("class_id", MessageCode.UNKNOWN_CLASS),
+            warnings,
+        )
+        location_id = _active_preset(
+            template.location_id if template else None,
+            options.locations,
+            ("location_id", MessageCode.UNKNOWN_LOCATION),
+            warnings,
+        )
         return InvoiceDraft(
             company_id=ref.company_id,
             deal_id=ref.deal_id,
@@ -371,7 +385,22 @@ class PrepareInvoice:
             bill_email_bcc=template.bill_email_bcc if template else "",
             allow_online_card=template.allow_online_card if template else None,
             allow_online_ach=template.allow_online_ach if template else None,
+            class_id=class_id,
+            location_id=location_id,
         )
+
+
+def _active_preset(
+    preset: str | None,
+    refs: Sequence[NamedRef],
+    unknown: tuple[str, MessageCode],
+    warnings: list[DraftWarning],
+) -> str | None:
+    if not preset or any(r.id == preset and r.active for r in refs):
+        return preset or None
+    field, code = unknown
+    warnings.append(DraftWarning.of(code, field, value=preset))
+    return None
 
 
 def with_template(settings: CompanySettings, template: InvoiceTemplate | None) -> CompanySettings:

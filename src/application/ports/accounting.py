@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Final, Protocol
 
 from application.errors import UpstreamRejectedError
@@ -153,6 +154,14 @@ class ItemOption(NamedRef):
         return self.type not in UNSOLD_ITEM_TYPES
 
 
+class ClassTracking(StrEnum):
+    """Where a company assigns QuickBooks classes (Preferences.AccountingInfoPrefs)."""
+
+    NONE = "none"
+    PER_INVOICE = "invoice"  # ClassTrackingPerTxn: the invoice's ClassRef
+    PER_LINE = "line"  # ClassTrackingPerTxnLine: each sales line's ClassRef
+
+
 @dataclass(frozen=True, slots=True)
 class CompanyPreferences:
     home_currency: str
@@ -171,6 +180,10 @@ class CompanyPreferences:
     # company's sales forms take (turned off, QuickBooks leaves out or refuses them).
     discounts_allowed: bool = True
     deposits_allowed: bool = True
+    # Preferences.AccountingInfoPrefs: classes (ClassRef) and locations (TrackDepartments:
+    # an invoice's DepartmentRef), which a company's reports break sales down by.
+    class_tracking: ClassTracking = ClassTracking.NONE
+    location_tracking: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +200,10 @@ class InvoiceOptions:
     # The sales custom fields the company turned on (Preferences.SalesFormsPrefs.CustomField):
     # id = DefinitionId ("1"-"3"), name = the field's name, such as "PO Number".
     custom_fields: tuple[NamedRef, ...] = ()
+    # The classes and locations (QuickBooks' Class and Department), read only when the company
+    # tracks them; ``name`` is the full name ("Services:Consulting").
+    classes: tuple[NamedRef, ...] = ()
+    locations: tuple[NamedRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from .faults import QBOError
 from .oauth import base_url
 from .ops import kind_for, present
 from .rules import currency_ref
-from .seed import new_company, put
+from .seed import new_company, put, tracking_preferences
 from .store import Company
 from .wire import dec, to_wire
 
@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from .app import Emulator
 
 P = "/_emulator"
+
+
+def _class_tracking(accounting: dict[str, Any]) -> str:
+    if accounting.get("ClassTrackingPerTxnLine"):
+        return "line"
+    return "invoice" if accounting.get("ClassTrackingPerTxn") else "none"
 
 
 def _ok(body: Any, status: int = 200) -> web.Response:
@@ -157,6 +163,8 @@ class AdminRoutes:
                 ("terms", "Term", "Name"),
                 ("items", "Item", "Name"),
                 ("customers", "Customer", "DisplayName"),
+                ("classes", "Class", "FullyQualifiedName"),
+                ("locations", "Department", "FullyQualifiedName"),
             ):
                 ids = {}
                 for obj in spec.get(key, []):
@@ -337,6 +345,14 @@ class AdminRoutes:
             sales["DefaultTerms"] = {"value": str(body["default_terms"])}
         if "reject_duplicate_doc_numbers" in body:
             company.reject_duplicate_doc_numbers = bool(body["reject_duplicate_doc_numbers"])
+        if "class_tracking" in body or "track_locations" in body:
+            accounting = prefs.setdefault("AccountingInfoPrefs", {})
+            class_tracking = str(body.get("class_tracking", _class_tracking(accounting)))
+            track_locations = bool(body.get("track_locations", accounting.get("TrackDepartments")))
+            try:
+                accounting.update(tracking_preferences(class_tracking, track_locations))
+            except ValueError as err:
+                return _bad(str(err))
         if "next_doc_number" in body:
             company.next_doc_number = int(body["next_doc_number"])
         for code, rate in (body.get("exchange_rates") or {}).items():

@@ -20,6 +20,7 @@ from .rules import (
     parse_date,
     ref_value,
     resolve,
+    tracking_ref,
 )
 from .store import Company, Entity
 from .wire import dec, money
@@ -57,8 +58,6 @@ INVOICE_PASSTHROUGH = {
     "PrivateNote",
     "BillEmailCc",
     "BillEmailBcc",
-    "ClassRef",
-    "DepartmentRef",
     "ShipDate",
     "TrackingNum",
     "ShipMethodRef",
@@ -165,9 +164,12 @@ def _sales_line(ctx: Ctx, line: _Line, customer: Entity, global_tax: str | None)
         out_det["UnitPrice"] = price
     if "IncomeAccountRef" in item:
         out_det["ItemAccountRef"] = dict(item["IncomeAccountRef"])
-    for key in ("ServiceDate", "ClassRef", "DiscountRate", "DiscountAmt"):
+    for key in ("ServiceDate", "DiscountRate", "DiscountAmt"):
         if det.get(key) not in (None, ""):
             out_det[key] = det[key]
+    if ref_value(det.get("ClassRef")) is not None:
+        element = "Line.SalesItemLineDetail.ClassRef"
+        out_det["ClassRef"] = tracking_ref(company, "Class", det["ClassRef"], element)
     code = ref_value(det.get("TaxCodeRef"))
     if company.is_us:
         if code is None:
@@ -466,6 +468,9 @@ def build_invoice(
                 company, "Account", account_ref, "Line.DiscountLineDetail.DiscountAccountRef"
             )
             out_det["DiscountAccountRef"] = {"value": account["Id"], "name": account["Name"]}
+        if ref_value(det.get("ClassRef")) is not None:
+            element = "Line.DiscountLineDetail.ClassRef"
+            out_det["ClassRef"] = tracking_ref(company, "Class", det["ClassRef"], element)
         line.out = {
             "Amount": line.amount,
             "DetailType": "DiscountLineDetail",
@@ -576,6 +581,9 @@ def build_invoice(
     for key in INVOICE_PASSTHROUGH:
         if key in data:
             out[key] = data[key]
+    for key, entity in (("ClassRef", "Class"), ("DepartmentRef", "Department")):
+        if ref_value(data.get(key)) is not None:
+            out[key] = tracking_ref(company, entity, data[key], key)
     check_length(out, "PrivateNote", 4000)
     # Since 2024-09 an invoice that omits them takes the company's QuickBooks Payments
     # settings (reference §3.2, Intuit blog 2024-09-13). [U] Both follow the one company flag:

@@ -49,6 +49,8 @@ KINDS: dict[str, Kind] = {
         Kind("Term", _simple(rules.build_term), name_list=True),
         Kind("Account", _simple(rules.build_account), name_list=True),
         Kind("CompanyCurrency", _simple(rules.build_company_currency), name_list=True),
+        Kind("Class", _simple(rules.build_tracking("Class")), name_list=True),
+        Kind("Department", _simple(rules.build_tracking("Department")), name_list=True),
         Kind("TaxCode", None, name_list=True, cdc=False),
         Kind("TaxRate", None, name_list=True, cdc=False),
     )

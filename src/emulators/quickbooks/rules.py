@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -111,7 +112,45 @@ REF_LABELS = {
     "TaxRate": "TaxRate",
     "Account": "Account",
     "Invoice": "Invoice",
+    "Class": "Class",
+    "Department": "Department",
 }
+
+
+def tracking_ref(company: Company, entity: str, ref: Any, element: str) -> dict[str, str]:
+    """A ClassRef or DepartmentRef as QuickBooks records it: checked (unknown -> 2500, inactive
+    -> 610) and named by the full name. [U] Whether QuickBooks refuses one while the company's
+    tracking preference is off is not documented: taken as recorded all the same."""
+    obj = resolve(company, entity, ref, element)
+    return {"value": obj["Id"], "name": obj.get("FullyQualifiedName") or obj["Name"]}
+
+
+def build_tracking(entity: str) -> Callable[[Ctx, dict[str, Any], Entity | None], Entity]:
+    """Class and Department (a location): a name unique under its parent, sub-levels by
+    ParentRef, FullyQualifiedName "Parent:Child" (the Class and Department API pages)."""
+
+    def build(ctx: Ctx, data: dict[str, Any], existing: Entity | None) -> Entity:
+        name = data.get("Name")
+        if not isinstance(name, str) or not name.strip():
+            raise faults.required("Name")
+        active = data.get("Active", True) is not False
+        out: dict[str, Any] = {"Name": name.strip(), "Active": active}
+        check_length(out, "Name", 100)
+        full = out["Name"]
+        if ref_value(data.get("ParentRef")) is not None:
+            parent = resolve(ctx.company, entity, data["ParentRef"], "ParentRef")
+            out["ParentRef"] = {"value": parent["Id"]}
+            full = f"{parent.get('FullyQualifiedName') or parent['Name']}:{full}"
+        out[f"Sub{entity}"] = "ParentRef" in out
+        out["FullyQualifiedName"] = full
+        self_id = existing["Id"] if existing else None
+        for other in ctx.company.table(entity).values():
+            same = str(other.get("FullyQualifiedName")).casefold() == full.casefold()
+            if other["Id"] != self_id and same:
+                raise faults.duplicate_name("name")
+        return out
+
+    return build
 
 
 def resolve(company: Company, entity: str, ref: Any, element: str) -> Entity:

@@ -30,6 +30,17 @@ def put(company: Company, entity: str, obj_id: str, obj: dict[str, Any], now: da
     return stored
 
 
+def tracking_preferences(class_tracking: str, track_locations: bool) -> dict[str, bool]:
+    """``class_tracking``: "none", "invoice" (one class per transaction) or "line"."""
+    if class_tracking not in ("none", "invoice", "line"):
+        raise ValueError("class_tracking is none, invoice or line")
+    return {
+        "TrackDepartments": track_locations,
+        "ClassTrackingPerTxn": class_tracking == "invoice",
+        "ClassTrackingPerTxnLine": class_tracking == "line",
+    }
+
+
 def preferences(
     *,
     home_currency: str,
@@ -38,6 +49,8 @@ def preferences(
     custom_txn_numbers: bool = False,
     custom_field_names: Sequence[str] = ("Crew #",),
     default_terms: str | None = "3",
+    class_tracking: str = "none",
+    track_locations: bool = False,
 ) -> Entity:
     """``custom_field_names``: the sales custom fields turned on, as DefinitionId 1, 2 ... (at
     most 3, QuickBooks' legacy string fields), in the nested shape of reference §7.6."""
@@ -76,10 +89,8 @@ def preferences(
     if default_terms is not None:
         sales["DefaultTerms"] = {"value": default_terms}
     return {
-        "AccountingInfoPrefs": {
-            "TrackDepartments": False,
-            "ClassTrackingPerTxn": False,
-            "ClassTrackingPerTxnLine": False,
+        "AccountingInfoPrefs": tracking_preferences(class_tracking, track_locations)
+        | {
             "CustomerTerminology": "Customers",
             "FirstMonthOfFiscalYear": "January",
         },
@@ -190,6 +201,16 @@ def _common(company: Company, now: datetime) -> None:
         )
 
 
+def _tracking(company: Company, entity: str, name: str, parent: str | None = None) -> Entity:
+    """A Class or a Department (location), as QuickBooks answers it."""
+    row: dict[str, Any] = {"Name": name, "Active": True, f"Sub{entity}": parent is not None}
+    full = name
+    if parent is not None:
+        row["ParentRef"] = {"value": parent}
+        full = f"{company.table(entity)[parent]['FullyQualifiedName']}:{name}"
+    return row | {"FullyQualifiedName": full}
+
+
 def _item(name: str, price: str, taxable: bool, description: str | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "Name": name,
@@ -247,6 +268,8 @@ def demo_us(realm_id: str, now: datetime) -> Company:
         multicurrency=False,
         ast=True,
         custom_field_names=("Crew #", "PO Number"),
+        class_tracking="invoice",
+        track_locations=True,
     )
     company.company_info = company_info(
         realm_id,
@@ -271,6 +294,15 @@ def demo_us(realm_id: str, now: datetime) -> Company:
         "11": ("Pump", "15", True, "Fountain Pump"),
     }.items():
         put(company, "Item", item_id, _item(name, price, taxable, desc), now)
+    # Classes (one per invoice) and locations, as a landscaper with two yards tracks them.
+    for class_id, name, parent in (
+        ("1", "Landscaping", None),
+        ("2", "Design", "1"),
+        ("3", "Maintenance", None),
+    ):
+        put(company, "Class", class_id, _tracking(company, "Class", name, parent), now)
+    for location_id, name in (("1", "San Pablo"), ("2", "Oakland")):
+        put(company, "Department", location_id, _tracking(company, "Department", name), now)
     # US tax: line codes are the pseudo codes TAX/NON; AST picks the state code below.
     put(
         company,
@@ -489,7 +521,11 @@ def demo_intl(realm_id: str, now: datetime) -> Company:
         timezone=TIMEZONES["GB"],
     )
     company.preferences = preferences(
-        home_currency="GBP", multicurrency=True, ast=False, custom_field_names=("PO Number",)
+        home_currency="GBP",
+        multicurrency=True,
+        ast=False,
+        custom_field_names=("PO Number",),
+        class_tracking="line",
     )
     company.company_info = company_info(
         realm_id,
@@ -500,6 +536,8 @@ def demo_intl(realm_id: str, now: datetime) -> Company:
         "noreply@dealbooks-demo.example",
     )
     _common(company, now)
+    for class_id, name in (("1", "Consulting"), ("2", "Training")):  # a class per line
+        put(company, "Class", class_id, _tracking(company, "Class", name), now)
     for cur_id, code in (("1", "EUR"), ("2", "USD")):
         put(
             company,

@@ -194,6 +194,10 @@ def draft_to_proto(draft: InvoiceDraft) -> invoice_service_pb2.InvoiceDraft:
         invoice.allow_online_credit_card_payment = draft.allow_online_card
     if draft.allow_online_ach is not None:
         invoice.allow_online_ach_payment = draft.allow_online_ach
+    if draft.class_id:
+        invoice.class_id = draft.class_id
+    if draft.location_id:
+        invoice.location_id = draft.location_id
     return invoice_service_pb2.InvoiceDraft(
         invoice=invoice,
         linked_customer=(
@@ -293,6 +297,8 @@ def invoice_input_from_proto(
         allow_online_card=_optional(message, "allow_online_credit_card_payment"),
         allow_online_ach=_optional(message, "allow_online_ach_payment"),
         deposit=deposit,
+        class_id=_optional(message, "class_id"),
+        location_id=_optional(message, "location_id"),
     )
 
 

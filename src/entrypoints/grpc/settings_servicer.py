@@ -22,7 +22,7 @@ from application.invoice_rules import (
     ListPipelines,
     SaveInvoiceRule,
 )
-from application.ports.accounting import RatePeriod, TaxCodeOption
+from application.ports.accounting import ClassTracking, RatePeriod, TaxCodeOption
 from application.ports.crm import DealFieldKeys
 from application.settings import (
     GetSettings,
@@ -185,6 +185,15 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 pb.InvoiceOption(id=f.id, display_name=f.name)
                 for f in options.custom_fields
                 if f.active
+            ],
+            classes=[
+                pb.InvoiceOption(id=c.id, display_name=c.name) for c in options.classes if c.active
+            ],
+            classes_per_line=prefs.class_tracking is ClassTracking.PER_LINE,
+            locations=[
+                pb.InvoiceOption(id=c.id, display_name=c.name)
+                for c in options.locations
+                if c.active
             ],
         )
 

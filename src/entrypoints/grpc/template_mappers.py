@@ -47,6 +47,8 @@ def template_to_proto(
         allow_online_ach_payment=template.allow_online_ach,
         etag=template_etag(template),
         update_time=timestamp(template.updated_at),
+        class_id=template.class_id or "",
+        location_id=template.location_id or "",
     )
 
 
@@ -71,4 +73,6 @@ def template_input_from_proto(message: pb.InvoiceTemplate) -> TemplateInput:
         bill_email_bcc=message.bill_email_bcc,
         allow_online_card=message.allow_online_credit_card_payment,
         allow_online_ach=message.allow_online_ach_payment,
+        class_id=message.class_id,
+        location_id=message.location_id,
     )

@@ -22,6 +22,8 @@ async def test_seed_a_new_company_and_use_its_ids(client, mint):
                     "tax_codes": [{"name": "TVA 20%", "rate": 20}],
                     "terms": [{"Name": "Net 45", "DueDays": 45}],
                     "items": [{"Name": "Conseil", "UnitPrice": 900}],
+                    "classes": [{"Name": "Audit"}],
+                    "locations": [{"Name": "Paris"}],
                     "customers": [
                         {
                             "DisplayName": "Société Générale",
@@ -34,7 +36,9 @@ async def test_seed_a_new_company_and_use_its_ids(client, mint):
     ) as resp:
         assert resp.status == 200
         seeded = (await resp.json())["companies"][0]
-    assert set(seeded) == {"realm_id", "tax_codes", "terms", "items", "customers"}
+    assert set(seeded) == {
+        *("realm_id", "tax_codes", "terms", "items", "customers", "classes", "locations")
+    }
     tokens = await mint("4620816365000000001")
     api = Api(client, "4620816365000000001", tokens["access_token"])
     line = {
@@ -43,6 +47,7 @@ async def test_seed_a_new_company_and_use_its_ids(client, mint):
         "SalesItemLineDetail": {
             "ItemRef": {"value": seeded["items"]["Conseil"]},
             "TaxCodeRef": {"value": seeded["tax_codes"]["TVA 20%"]},
+            "ClassRef": {"value": seeded["classes"]["Audit"]},
         },
     }
     status, body = await api.post(
@@ -52,9 +57,16 @@ async def test_seed_a_new_company_and_use_its_ids(client, mint):
             "SalesTermRef": {"value": seeded["terms"]["Net 45"]},
             "GlobalTaxCalculation": "TaxExcluded",
             "Line": [line],
+            "DepartmentRef": {"value": seeded["locations"]["Paris"]},
         },
     )
     assert status == 200, body
+    assert body["Invoice"]["DepartmentRef"] == {
+        "value": seeded["locations"]["Paris"],
+        "name": "Paris",
+    }
+    [sold] = [x for x in body["Invoice"]["Line"] if x["DetailType"] == "SalesItemLineDetail"]
+    assert sold["SalesItemLineDetail"]["ClassRef"]["name"] == "Audit"
     assert body["Invoice"]["TotalAmt"] == 1080.0
     assert body["Invoice"]["CurrencyRef"]["value"] == "EUR"
 

@@ -71,6 +71,12 @@ async def test_at_the_quota_writes_and_webhooks_work_and_the_next_month_catches_
     record = RecordChangeNotices(InMemoryNoticeInbox(notices, jobs), clock)
     process = ProcessChangeNotices(notices, apply, clock)
 
+    # The company tracks neither classes nor locations (their reads are counted elsewhere).
+    await emulator.admin(
+        "POST",
+        f"companies/{US_REALM}/preferences",
+        {"class_tracking": "none", "track_locations": False},
+    )
     await catch_up.execute(COMPANY)  # 1 CDC read
     await gateway.invoice_options(COMPANY)  # the form: 6 reads, kept
     await gateway.get_invoice(COMPANY, "1")

@@ -22,12 +22,14 @@ from application.commands import (
 )
 from application.errors import ConcurrencyConflictError, NotFoundError, PermissionDeniedError
 from application.invoicing.create import request_hash
+from application.ports.accounting import NamedRef
 from application.templates import (
     DeleteInvoiceTemplate,
     ListInvoiceTemplates,
     SaveInvoiceTemplate,
     template_etag,
 )
+from application.views import InvoiceView
 from domain.errors import InvalidValueError
 from domain.invoice_template import CustomFieldValue, InvoiceExtras
 from domain.messages import MessageCode
@@ -251,3 +253,73 @@ def test_a_request_without_template_fields_hashes_as_before_templates() -> None:
     assert request_hash(DealRef(USER, COMPANY, "42"), data) == before
     with_template = dataclasses.replace(data, template_id="t1")
     assert request_hash(DealRef(USER, COMPANY, "42"), with_template) != before
+
+
+# -- classes and locations (QuickBooks' Class and Department) ---------------------------------
+
+
+def _tracking(world: World) -> None:
+    world.qbo.classes = (
+        NamedRef("1", "Landscaping"),
+        NamedRef("2", "Landscaping:Design"),
+        NamedRef("9", "Retired", active=False),
+    )
+    world.qbo.locations = (NamedRef("1", "San Pablo"), NamedRef("2", "Oakland"))
+
+
+async def _template_tracking(world: World, class_id: str, location_id: str) -> str:
+    """The company tracks classes and locations, and a template sets both; its id."""
+    _tracking(world)
+    return await _save(world, _retainer(class_id=class_id, location_id=location_id))
+
+
+def _tracked_as_sent(world: World, view: InvoiceView) -> tuple[str | None, str | None]:
+    sent = world.qbo.sent_extras[view.quickbooks_id or ""]
+    assert sent is not None
+    return sent.class_id, sent.location_id
+
+
+async def test_the_templates_class_and_location_go_to_quickbooks_unless_the_request_sets_its_own(
+    world: World,
+) -> None:
+    template_id = await _template_tracking(world, "2", "1")
+
+    draft = await world.prepare.execute(deal_ref())
+    from_template = await world.create.execute(create_command(template_id=template_id))
+    chosen = await world.create.execute(
+        create_command("req-2", template_id=template_id, class_id="1", location_id="")
+    )
+
+    assert (draft.class_id, draft.location_id) == ("2", "1")
+    assert _tracked_as_sent(world, from_template) == ("2", "1")
+    assert _tracked_as_sent(world, chosen) == ("1", None)  # the user cleared the location
+
+
+async def test_a_class_or_location_quickbooks_does_not_have_active_is_a_field_error(
+    world: World,
+) -> None:
+    _tracking(world)
+
+    with pytest.raises(InvalidValueError) as refused:
+        await world.create.execute(create_command(class_id="9", location_id="7"))
+
+    assert [(v.field, v.code, v.params) for v in refused.value.violations] == [
+        ("invoice.class_id", MessageCode.UNKNOWN_CLASS, {"value": "9"}),
+        ("invoice.location_id", MessageCode.UNKNOWN_LOCATION, {"value": "7"}),
+    ]
+
+
+async def test_a_templates_class_made_inactive_is_left_out_and_the_draft_says_so(
+    world: World,
+) -> None:
+    template_id = await _template_tracking(world, "9", "2")
+
+    draft = await world.prepare.execute(deal_ref())
+    view = await world.create.execute(create_command(template_id=template_id))
+
+    assert (draft.class_id, draft.location_id) == (None, "2")
+    tracking = [w for w in draft.warnings if w.field in ("class_id", "location_id")]
+    assert [(w.code, w.field, w.params) for w in tracking] == [
+        (MessageCode.UNKNOWN_CLASS, "class_id", {"value": "9"})
+    ]
+    assert _tracked_as_sent(world, view) == (None, "2")

@@ -471,6 +471,8 @@ function collect() {
       currencyCode: currency(),
       termsId: f.terms.value,
       salesTaxCodeId: f.salesTaxCode.value,
+      classId: f.classId.value,
+      locationId: f.locationId.value,
       issueDate: f.issueDate.value,
       dueDate: f.dueDate.value,
       memo: f.memo.value,
@@ -574,6 +576,9 @@ function applyTemplate(name) {
   f.allowCard.checked = Boolean(template?.allowOnlineCreditCardPayment);
   f.allowAch.checked = Boolean(template?.allowOnlineAchPayment);
   paymentsChosen = Boolean(template);
+  for (const [select, id] of [[f.classId, template?.classId], [f.locationId, template?.locationId]]) {
+    select.value = id && [...select.options].some((o) => o.value === id) ? id : "";
+  }
   if (template?.termsId && [...f.terms.options].some((o) => o.value === template.termsId)) {
     f.terms.value = template.termsId;
     f.terms.dispatchEvent(new Event("change"));
@@ -625,6 +630,13 @@ function fill() {
   f.salesTaxCode.replaceChildren(el("option", { value: "" }, t("form.noSalesTax")),
     ...(options.salesTaxCodes || []).map((code) => el("option", { value: code.id, selected: code.id === invoice.salesTaxCodeId }, `${code.displayName} (${code.detail} %)`)));
   $("sales-tax").hidden = !options.salesTaxCodes?.length;
+  // Class and location: shown when the company tracks them in QuickBooks.
+  f.classId.replaceChildren(el("option", { value: "" }, t("form.noClass")),
+    ...(options.classes || []).map((o) => el("option", { value: o.id, selected: o.id === invoice.classId }, o.displayName)));
+  $("class-field").hidden = !options.classes?.length;
+  f.locationId.replaceChildren(el("option", { value: "" }, t("form.noLocation")),
+    ...(options.locations || []).map((o) => el("option", { value: o.id, selected: o.id === invoice.locationId }, o.displayName)));
+  $("location-field").hidden = !options.locations?.length;
   f.issueDate.value = invoice.issueDate || "";
   f.dueDate.value = invoice.dueDate || "";
   const customer = invoice.customer || {};

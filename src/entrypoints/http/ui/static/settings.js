@@ -150,7 +150,7 @@ function fillSelect(select, current, first, list) {
 
 async function loadOptions() {
   const f = form().elements;
-  options = { currencyCodes: [], taxCodes: [], terms: [], items: [], customFields: [] };
+  options = { currencyCodes: [], taxCodes: [], terms: [], items: [], customFields: [], classes: [], locations: [] };
   try {
     options = await rpc("SettingsService", "ListInvoiceOptions", { parent: company });
   } catch (error) {
@@ -374,6 +374,11 @@ function editTemplate(template) {
   fillSelect(f.terms, editing.termsId, t("settings.templateCompanyDefault"), options.terms.map((o) => [o.id, o.displayName]));
   fillSelect(f.taxCode, editing.taxCodeId, t("settings.templateCompanyDefault"), taxCodes.map((o) => [o.id, o.displayName]));
   fillSelect(f.itemId, editing.itemId, t("settings.templateCompanyDefault"), options.items.map((o) => [o.id, o.displayName]));
+  // Class and location: only for a company that tracks them in QuickBooks (or a template that has one).
+  fillSelect(f.classId, editing.classId, t("form.noClass"), (options.classes || []).map((o) => [o.id, o.displayName]));
+  fillSelect(f.locationId, editing.locationId, t("form.noLocation"), (options.locations || []).map((o) => [o.id, o.displayName]));
+  $("template-class-field").hidden = f.classId.options.length < 2;
+  $("template-location-field").hidden = f.locationId.options.length < 2;
   f.memo.value = editing.customerMemo || "";
   f.privateNote.value = editing.privateNote || "";
   f.billEmailCc.value = editing.billEmailCc || "";
@@ -409,6 +414,8 @@ function collectTemplate() {
     termsId: f.terms.value,
     taxCodeId: f.taxCode.value,
     itemId: f.itemId.value,
+    classId: f.classId.value,
+    locationId: f.locationId.value,
     customerMemo: f.memo.value,
     privateNote: f.privateNote.value,
     billEmailCc: f.billEmailCc.value.trim(),

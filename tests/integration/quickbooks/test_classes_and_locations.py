@@ -1,0 +1,99 @@
+"""Classes and locations (QuickBooks' Class and Department): a company that tracks them gets
+them in the form's options, and an invoice's class goes where the company assigns classes, on
+the invoice or on each line (the discount line too, so that a report by class nets it under the
+same class as the sales); its location goes on the invoice. A company that tracks neither pays
+no read for them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from application.errors import UpstreamRejectedError
+from application.ports.accounting import ClassTracking, NamedRef
+from domain.invoice_line import InvoiceLine
+from domain.invoice_template import InvoiceExtras
+from tests.integration.quickbooks.harness import INTL_REALM, US_REALM, connected, invoice
+
+pytestmark = pytest.mark.integration
+US_COMPANY, UK_COMPANY = "3001", "3002"
+
+
+async def test_the_invoices_class_and_location_are_recorded_on_the_invoice() -> None:
+    async with connected((US_COMPANY, US_REALM)) as setup:
+        options = await setup.gateway.invoice_options(US_COMPANY)
+        draft = invoice("1")
+        created = await setup.gateway.create_invoice(
+            US_COMPANY,
+            draft,
+            request_id=f"inv-{draft.id}",
+            extras=InvoiceExtras(class_id="2", location_id="2"),
+        )
+        recorded = setup.emulator.invoices(US_REALM)[created.id]
+
+    assert options.preferences.class_tracking is ClassTracking.PER_INVOICE
+    assert options.preferences.location_tracking
+    assert options.classes == (
+        NamedRef("1", "Landscaping"),
+        NamedRef("2", "Landscaping:Design"),
+        NamedRef("3", "Maintenance"),
+    )
+    assert options.locations == (NamedRef("1", "San Pablo"), NamedRef("2", "Oakland"))
+    assert recorded["ClassRef"] == {"value": "2", "name": "Landscaping:Design"}
+    assert recorded["DepartmentRef"] == {"value": "2", "name": "Oakland"}
+    assert not any("ClassRef" in line.get("SalesItemLineDetail", {}) for line in recorded["Line"])
+
+
+async def test_a_company_assigning_classes_per_line_gets_the_class_on_every_line() -> None:
+    async with connected((UK_COMPANY, INTL_REALM)) as setup:
+        options = await setup.gateway.invoice_options(UK_COMPANY)
+        lines = [
+            InvoiceLine("Audit", Decimal(1), Decimal(300), name="Services"),
+            InvoiceLine("Report", Decimal(2), Decimal(50), name="Services"),
+            InvoiceLine.discount_line("Loyalty", Decimal(20)),
+        ]
+        draft = invoice("1", lines, currency="GBP", company=UK_COMPANY)
+        created = await setup.gateway.create_invoice(
+            UK_COMPANY, draft, request_id=f"inv-{draft.id}", extras=InvoiceExtras(class_id="2")
+        )
+        recorded = setup.emulator.invoices(INTL_REALM)[created.id]
+
+    assert options.preferences.class_tracking is ClassTracking.PER_LINE
+    assert not options.preferences.location_tracking
+    assert options.locations == ()
+    details = [
+        line[line["DetailType"]]
+        for line in recorded["Line"]
+        if line["DetailType"] in ("SalesItemLineDetail", "DiscountLineDetail")
+    ]
+    assert len(details) == 3
+    assert [d["ClassRef"] for d in details] == [{"value": "2", "name": "Training"}] * 3
+    assert "ClassRef" not in recorded
+
+
+async def test_a_class_quickbooks_does_not_have_is_refused_by_quickbooks() -> None:
+    async with connected((US_COMPANY, US_REALM)) as setup:
+        draft = invoice("1")
+        with pytest.raises(UpstreamRejectedError) as refused:
+            await setup.gateway.create_invoice(
+                US_COMPANY, draft, request_id=f"inv-{draft.id}", extras=InvoiceExtras(class_id="77")
+            )
+
+    assert "77" in str(refused.value)
+
+
+async def test_a_company_that_tracks_neither_reads_neither() -> None:
+    async with connected((US_COMPANY, US_REALM)) as setup:
+        await setup.emulator.admin(
+            "POST",
+            f"companies/{US_REALM}/preferences",
+            {"class_tracking": "none", "track_locations": False},
+        )
+        options = await setup.gateway.invoice_options(US_COMPANY)
+        queries = [str(r["body"]) for r in setup.emulator.requests("query")]
+
+    assert (options.classes, options.locations) == ((), ())
+    assert options.preferences.class_tracking is ClassTracking.NONE
+    assert any("FROM Item" in q for q in queries)  # the options were read ...
+    assert not any("Class" in q or "Department" in q for q in queries)  # ... but not these
