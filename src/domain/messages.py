@@ -141,6 +141,10 @@ class MessageCode(StrEnum):
         "SALES_TAX_CODE_REQUIRED",
         "Choose the sales tax rate QuickBooks applies to the taxable lines.",
     )
+    UNKNOWN_TAX_CODE = (
+        "UNKNOWN_TAX_CODE",
+        "'{value}' is not an active tax code of this QuickBooks company; choose one from the list.",
+    )
     UNKNOWN_SALES_TAX_CODE = (
         "UNKNOWN_SALES_TAX_CODE",
         "'{value}' is not an active sales tax rate of this QuickBooks company; choose one from "

@@ -40,7 +40,6 @@ from application.ports.accounting import (
     AccountingCustomer,
     AccountingInvoice,
     BatchCreated,
-    ClassTracking,
     InvoiceOptions,
     InvoiceToCreate,
 )
@@ -308,7 +307,8 @@ class QuickBooksAccountingGateway:
             item_ids_by_name={item.name: item.id for item in options.items if item.active},
             extras=extras,
             custom_fields=options.custom_fields,
-            classes_per_line=options.preferences.class_tracking is ClassTracking.PER_LINE,
+            class_tracking=options.preferences.class_tracking,
+            location_tracking=options.preferences.location_tracking,
         )
         preferences = options.preferences
         if preferences.custom_transaction_numbers:

@@ -18,6 +18,7 @@ from application.ports.accounting import (
     AccountingChanges,
     AccountingCustomer,
     AccountingInvoice,
+    ClassTracking,
     NamedRef,
 )
 from domain.customer import Address, Customer
@@ -327,7 +328,8 @@ def invoice_to_qbo(
     item_ids_by_name: Mapping[str, str],
     extras: InvoiceExtras | None = None,
     custom_fields: Sequence[NamedRef] = (),
-    classes_per_line: bool = False,
+    class_tracking: ClassTracking = ClassTracking.NONE,
+    location_tracking: bool = False,
 ) -> dict[str, Any]:
     """The create body for ``invoice`` (reference §3.2, §3.4), with QuickBooks' total equal to
     the domain's to the cent.
@@ -364,9 +366,12 @@ def invoice_to_qbo(
     ``extras`` adds the private note (before dealbooks' own line), the sales custom fields among
     ``custom_fields`` (those the company turned on; QuickBooks allows 3 string fields), CC/BCC
     and the online payment options (left out when None: QuickBooks then applies the company's
-    QuickBooks Payments settings), and the class and location: the class on the invoice, or with
-    ``classes_per_line`` on each sales line and the discount line, so that a report by class
-    nets the discount under the same class as the sales.
+    QuickBooks Payments settings), and the class and location, each only while the company
+    tracks it: the class on the invoice, or (``class_tracking`` per line) on each sales line
+    and the discount line, so that a report by class nets the discount under the same class as
+    the sales. [U] What QuickBooks does with a ref the company does not track is not documented:
+    an invoice accepted while QuickBooks was unreachable, or retried after tracking was turned
+    off, sends none.
     """
     currency = invoice.currency
     names = {k.casefold(): v for k, v in item_ids_by_name.items()}
@@ -477,18 +482,22 @@ def invoice_to_qbo(
         body.setdefault("TxnTaxDetail", {})["TxnTaxCodeRef"] = {"value": invoice.sales_tax_code_id}
     if extras is not None:
         _extras_to_qbo(body, extras, custom_fields)
-        _tracking_to_qbo(body, extras, classes_per_line=classes_per_line)
+        _tracking_to_qbo(body, extras, class_tracking, location_tracking=location_tracking)
     return body
 
 
 def _tracking_to_qbo(
-    body: dict[str, Any], extras: InvoiceExtras, *, classes_per_line: bool
+    body: dict[str, Any],
+    extras: InvoiceExtras,
+    class_tracking: ClassTracking,
+    *,
+    location_tracking: bool,
 ) -> None:
-    if extras.location_id:
+    if extras.location_id and location_tracking:
         body["DepartmentRef"] = {"value": extras.location_id}
-    if not extras.class_id:
+    if not extras.class_id or class_tracking is ClassTracking.NONE:
         return
-    if not classes_per_line:
+    if class_tracking is ClassTracking.PER_INVOICE:
         body["ClassRef"] = {"value": extras.class_id}
         return
     for line in body["Line"]:

@@ -269,6 +269,24 @@ def dropped_by_quickbooks(
     ]
 
 
+def inactive_tax_codes(
+    lines: Sequence[InvoiceLine], options: InvoiceOptions | None
+) -> list[DraftWarning]:
+    """Lines whose tax code QuickBooks does not have active (made inactive since it became the
+    default, or unknown): the form cannot show it, and QuickBooks would refuse the invoice
+    (610) after it was stored. US line codes are QuickBooks' TAX / NON, always there."""
+    if options is None or options.preferences.is_us_company:
+        return []
+    active = {code.id for code in options.tax_codes if code.active}
+    return [
+        DraftWarning.of(
+            MessageCode.UNKNOWN_TAX_CODE, f"lines[{index}].tax_code_id", value=line.tax_code_ref
+        )
+        for index, line in enumerate(lines)
+        if not line.is_discount and line.tax_code_ref and line.tax_code_ref not in active
+    ]
+
+
 # A deal's invoices read to say what is already invoiced on it (far more than any deal has).
 DEAL_INVOICES_MAX = 500
 _NOT_INVOICED = (InvoiceState.VOIDED, InvoiceState.DELETED, InvoiceState.CREATE_FAILED)

@@ -28,6 +28,7 @@ from application.invoicing.checks import (
     currency_warnings,
     dropped_by_quickbooks,
     due_date_for,
+    inactive_tax_codes,
     sales_tax_code,
     sales_tax_problems,
     tax_id_warning,
@@ -49,7 +50,12 @@ from domain.field_mapping import DealSnapshot
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine, build_lines
-from domain.invoice_template import CustomFieldValue, InvoiceExtras, InvoiceTemplate
+from domain.invoice_template import (
+    REFERENCE_MAX,
+    CustomFieldValue,
+    InvoiceExtras,
+    InvoiceTemplate,
+)
 from domain.messages import MessageCode
 from domain.money import Money, is_known_currency, minor_units, to_decimal
 from domain.payment_term import PaymentTerm
@@ -104,17 +110,21 @@ def _tracking(
     """The class and location: the request's (an error when QuickBooks does not have it
     active; unknown options: not checked), else the template's while still active."""
     chosen: dict[str, str | None] = {}
+    classes = options.class_choices if options else None
+    locations = options.location_choices if options else None
     tracked = (
-        ("class_id", options.classes if options else None, MessageCode.UNKNOWN_CLASS),
-        ("location_id", options.locations if options else None, MessageCode.UNKNOWN_LOCATION),
+        ("class_id", classes, MessageCode.UNKNOWN_CLASS),
+        ("location_id", locations, MessageCode.UNKNOWN_LOCATION),
     )
     for attr, refs, code in tracked:
-        active = {ref.id for ref in refs if ref.active} if refs is not None else None
+        # Not tracked: nothing is active (unknown options: nothing is checked).
+        active = {ref.id for ref in refs or () if ref.active} if options else None
         given: str | None = getattr(data, attr)
         preset: str | None = getattr(template, attr) if template else None
         if given is not None:
             value = given.strip()
-            if value and active is not None and value not in active:
+            malformed = len(value) > REFERENCE_MAX or "\x00" in value  # InvoiceExtras says so
+            if value and not malformed and active is not None and value not in active:
                 violations.append(FieldViolation.of(f"invoice.{attr}", code, value=value[:80]))
             chosen[attr] = value or None
         else:
@@ -416,6 +426,7 @@ class CreateInvoice:
         lines, replaced = taxed_by_code(lines, options, sales_tax, issue_date)
         replaced += sales_tax_problems(lines, options, sales_tax)
         replaced += dropped_by_quickbooks(lines, options)
+        replaced += inactive_tax_codes(lines, options)
         violations.extend(FieldViolation(f"invoice.{w.field}", w.code, w.params) for w in replaced)
         if options and not options.preferences.is_us_company:
             for index, line in enumerate(lines):

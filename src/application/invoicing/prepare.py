@@ -20,6 +20,7 @@ from application.invoicing.checks import (
     currency_warnings,
     dropped_by_quickbooks,
     due_date_for,
+    inactive_tax_codes,
     invoiced_on_deal,
     sales_tax_code,
     sales_tax_problems,
@@ -293,6 +294,7 @@ class PrepareInvoice:
             lines, share_amount, deal_amount = part.lines, part.amount, part.whole
         warnings.extend(sales_tax_problems(lines, options, sales_tax))
         warnings.extend(dropped_by_quickbooks(lines, options))
+        warnings.extend(inactive_tax_codes(lines, options))
         if not lines:
             warnings.append(DraftWarning(MessageCode.NO_LINES, "lines"))
         if not prefs.is_us_company and not settings.default_tax_code:
@@ -337,15 +339,16 @@ class PrepareInvoice:
                     )
                 )
         # The template's class and location, while QuickBooks still has them active.
+        # (A company that stopped tracking them has nothing to choose: no warning.)
         class_id = _active_preset(
             template.class_id if template else None,
-            options.classes,
+            options.class_choices,
             ("class_id", MessageCode.UNKNOWN_CLASS),
             warnings,
         )
         location_id = _active_preset(
             template.location_id if template else None,
-            options.locations,
+            options.location_choices,
             ("location_id", MessageCode.UNKNOWN_LOCATION),
             warnings,
         )
@@ -392,10 +395,14 @@ class PrepareInvoice:
 
 def _active_preset(
     preset: str | None,
-    refs: Sequence[NamedRef],
+    refs: Sequence[NamedRef] | None,
     unknown: tuple[str, MessageCode],
     warnings: list[DraftWarning],
 ) -> str | None:
+    """The template's class or location while QuickBooks has it active (``refs``; None: the
+    company does not track them), else a warning and none."""
+    if refs is None:
+        return None
     if not preset or any(r.id == preset and r.active for r in refs):
         return preset or None
     field, code = unknown

@@ -125,8 +125,8 @@ def invoice_input_of(draft: InvoiceDraft) -> InvoiceInput:
         bill_email_bcc=draft.bill_email_bcc,
         allow_online_card=draft.allow_online_card,
         allow_online_ach=draft.allow_online_ach,
-        class_id=draft.class_id or "",
-        location_id=draft.location_id or "",
+        class_id=draft.class_id,  # None: the template's (a request hash as before classes)
+        location_id=draft.location_id,
     )
 
 

@@ -205,6 +205,17 @@ class InvoiceOptions:
     classes: tuple[NamedRef, ...] = ()
     locations: tuple[NamedRef, ...] = ()
 
+    @property
+    def class_choices(self) -> tuple[NamedRef, ...] | None:
+        """The classes an invoice may name; None: the company does not track classes."""
+        tracked = self.preferences.class_tracking is not ClassTracking.NONE
+        return self.classes if tracked else None
+
+    @property
+    def location_choices(self) -> tuple[NamedRef, ...] | None:
+        """The locations an invoice may name; None: the company does not track locations."""
+        return self.locations if self.preferences.location_tracking else None
+
 
 @dataclass(frozen=True, slots=True)
 class AccountingChanges:

@@ -318,6 +318,15 @@ class AdminRoutes:
         company = self._company(request)
         body = await _body(request)
         prefs = company.preferences
+        accounting = prefs.setdefault("AccountingInfoPrefs", {})
+        try:  # checked before anything changes
+            tracking = tracking_preferences(
+                str(body.get("class_tracking", _class_tracking(accounting))),
+                bool(body.get("track_locations", accounting.get("TrackDepartments"))),
+            )
+        except ValueError as err:
+            return _bad(str(err))
+        accounting.update(tracking)
         sales = prefs.setdefault("SalesFormsPrefs", {})
         if "multicurrency" in body:
             prefs.setdefault("CurrencyPrefs", {})["MultiCurrencyEnabled"] = bool(
@@ -345,14 +354,6 @@ class AdminRoutes:
             sales["DefaultTerms"] = {"value": str(body["default_terms"])}
         if "reject_duplicate_doc_numbers" in body:
             company.reject_duplicate_doc_numbers = bool(body["reject_duplicate_doc_numbers"])
-        if "class_tracking" in body or "track_locations" in body:
-            accounting = prefs.setdefault("AccountingInfoPrefs", {})
-            class_tracking = str(body.get("class_tracking", _class_tracking(accounting)))
-            track_locations = bool(body.get("track_locations", accounting.get("TrackDepartments")))
-            try:
-                accounting.update(tracking_preferences(class_tracking, track_locations))
-            except ValueError as err:
-                return _bad(str(err))
         if "next_doc_number" in body:
             company.next_doc_number = int(body["next_doc_number"])
         for code, rate in (body.get("exchange_rates") or {}).items():

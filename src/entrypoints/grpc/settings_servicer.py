@@ -187,12 +187,14 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 if f.active
             ],
             classes=[
-                pb.InvoiceOption(id=c.id, display_name=c.name) for c in options.classes if c.active
+                pb.InvoiceOption(id=c.id, display_name=c.name)
+                for c in options.class_choices or ()
+                if c.active
             ],
             classes_per_line=prefs.class_tracking is ClassTracking.PER_LINE,
             locations=[
                 pb.InvoiceOption(id=c.id, display_name=c.name)
-                for c in options.locations
+                for c in options.location_choices or ()
                 if c.active
             ],
         )

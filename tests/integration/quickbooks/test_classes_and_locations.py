@@ -7,6 +7,7 @@ no read for them."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -14,23 +15,25 @@ from application.errors import UpstreamRejectedError
 from application.ports.accounting import ClassTracking, NamedRef
 from domain.invoice_line import InvoiceLine
 from domain.invoice_template import InvoiceExtras
-from tests.integration.quickbooks.harness import INTL_REALM, US_REALM, connected, invoice
+from tests.integration.quickbooks.harness import INTL_REALM, US_REALM, Setup, connected, invoice
 
 pytestmark = pytest.mark.integration
 US_COMPANY, UK_COMPANY = "3001", "3002"
 
 
+async def recorded_us(setup: Setup, extras: InvoiceExtras) -> dict[str, Any]:
+    """A US invoice created with ``extras``, as the emulator recorded it."""
+    draft = invoice("1")
+    created = await setup.gateway.create_invoice(
+        US_COMPANY, draft, request_id=f"inv-{draft.id}", extras=extras
+    )
+    return dict(setup.emulator.invoices(US_REALM)[created.id])
+
+
 async def test_the_invoices_class_and_location_are_recorded_on_the_invoice() -> None:
     async with connected((US_COMPANY, US_REALM)) as setup:
         options = await setup.gateway.invoice_options(US_COMPANY)
-        draft = invoice("1")
-        created = await setup.gateway.create_invoice(
-            US_COMPANY,
-            draft,
-            request_id=f"inv-{draft.id}",
-            extras=InvoiceExtras(class_id="2", location_id="2"),
-        )
-        recorded = setup.emulator.invoices(US_REALM)[created.id]
+        recorded = await recorded_us(setup, InvoiceExtras(class_id="2", location_id="2"))
 
     assert options.preferences.class_tracking is ClassTracking.PER_INVOICE
     assert options.preferences.location_tracking
@@ -91,9 +94,13 @@ async def test_a_company_that_tracks_neither_reads_neither() -> None:
             {"class_tracking": "none", "track_locations": False},
         )
         options = await setup.gateway.invoice_options(US_COMPANY)
+        # A template's class and location kept from before: not sent.
+        recorded = await recorded_us(setup, InvoiceExtras(class_id="1", location_id="1"))
         queries = [str(r["body"]) for r in setup.emulator.requests("query")]
 
     assert (options.classes, options.locations) == ((), ())
     assert options.preferences.class_tracking is ClassTracking.NONE
     assert any("FROM Item" in q for q in queries)  # the options were read ...
     assert not any("Class" in q or "Department" in q for q in queries)  # ... but not these
+    assert "ClassRef" not in recorded
+    assert "DepartmentRef" not in recorded

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from application.commands import InvoiceInput
+from application.ports.accounting import TaxCodeOption
 from domain.errors import InvalidValueError
 from domain.messages import MessageCode
 from tests.unit.application.invoicing_world import (
@@ -47,6 +48,7 @@ async def test_a_us_tax_id_longer_than_quickbooks_keeps_is_a_field_error(world: 
 
 async def test_outside_the_us_the_whole_tax_id_goes_to_quickbooks(world: World) -> None:
     world.qbo.preferences = dataclasses.replace(world.qbo.preferences, is_us_company=False)
+    world.qbo.tax_codes = (TaxCodeOption("5", "VAT"),)  # the company's code the lines name
     command = dataclasses.replace(create_command(), invoice=_with_tax_id(LONG))
     command = dataclasses.replace(
         command,

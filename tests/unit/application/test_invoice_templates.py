@@ -22,7 +22,7 @@ from application.commands import (
 )
 from application.errors import ConcurrencyConflictError, NotFoundError, PermissionDeniedError
 from application.invoicing.create import request_hash
-from application.ports.accounting import NamedRef
+from application.ports.accounting import ClassTracking, NamedRef
 from application.templates import (
     DeleteInvoiceTemplate,
     ListInvoiceTemplates,
@@ -259,6 +259,9 @@ def test_a_request_without_template_fields_hashes_as_before_templates() -> None:
 
 
 def _tracking(world: World) -> None:
+    world.qbo.preferences = dataclasses.replace(
+        world.qbo.preferences, class_tracking=ClassTracking.PER_INVOICE, location_tracking=True
+    )
     world.qbo.classes = (
         NamedRef("1", "Landscaping"),
         NamedRef("2", "Landscaping:Design"),
@@ -307,6 +310,22 @@ async def test_a_class_or_location_quickbooks_does_not_have_active_is_a_field_er
         ("invoice.class_id", MessageCode.UNKNOWN_CLASS, {"value": "9"}),
         ("invoice.location_id", MessageCode.UNKNOWN_LOCATION, {"value": "7"}),
     ]
+
+
+async def test_a_company_that_stopped_tracking_classes_gets_none_and_no_warning(
+    world: World,
+) -> None:
+    template_id = await _template_tracking(world, "2", "1")
+    world.qbo.preferences = dataclasses.replace(
+        world.qbo.preferences, class_tracking=ClassTracking.NONE, location_tracking=False
+    )
+
+    draft = await world.prepare.execute(deal_ref())
+    view = await world.create.execute(create_command(template_id=template_id))
+
+    assert (draft.class_id, draft.location_id) == (None, None)
+    assert not [w for w in draft.warnings if w.field in ("class_id", "location_id")]
+    assert _tracked_as_sent(world, view) == (None, None)
 
 
 async def test_a_templates_class_made_inactive_is_left_out_and_the_draft_says_so(

@@ -137,3 +137,26 @@ async def test_a_percentage_deal_discount_comes_off_the_subtotal_before_tax_roun
     assert discount.net("USD") == Money.of("-5.03", "USD")
     assert draft.totals.tax == Money.of("19.09", "USD")  # 20 % of 95.47 = 19.094
     assert draft.totals.total == Money.of("114.56", "USD")  # 95.47 + 19.09
+
+
+async def test_a_tax_code_made_inactive_is_said_in_the_draft_and_refused_before_quickbooks(
+    world: World,
+) -> None:
+    """The company's default code was made inactive in QuickBooks since it was chosen: the form
+    cannot show it, and QuickBooks would refuse the invoice after it was stored (610)."""
+    world.qbo.tax_codes = (
+        TaxCodeOption("2", "20.0% S", rate_percent=Decimal(20)),
+        TaxCodeOption("7", "17.5% S (old)", active=False, rate_percent=Decimal("17.5")),
+    )
+    await change_settings(world, default_tax_code="7")
+
+    draft = await world.prepare.execute(deal_ref())
+    with pytest.raises(InvalidValueError) as raised:
+        await world.create.execute(_one_line("0", "7"))  # type: ignore[arg-type]
+
+    said = {(w.code, w.field) for w in draft.warnings}
+    assert (MessageCode.UNKNOWN_TAX_CODE, "lines[0].tax_code_id") in said
+    assert [(v.field, v.code, dict(v.params)) for v in raised.value.violations] == [
+        ("invoice.lines[0].tax_code_id", MessageCode.UNKNOWN_TAX_CODE, {"value": "7"})
+    ]
+    assert world.qbo.invoices == {}
