@@ -58,17 +58,8 @@ log = structlog.get_logger("dealbooks.quickbooks")
 # (reference §4.9), and a lost webhook is repaired as the catch-up repairs invoices. "Currency"
 # is [U]: Intuit's webhook list names Currency, the API's entity is CompanyCurrency; both count.
 REFERENCE_ENTITIES: Final = frozenset(
-    {
-        "Preferences",
-        "CompanyInfo",
-        "Item",
-        "Term",
-        "TaxAgency",
-        "Currency",
-        "CompanyCurrency",
-        "Class",
-        "Department",
-    }
+    {"Preferences", "CompanyInfo", "Item", "Term", "TaxAgency", "Currency", "CompanyCurrency"}
+    | {"Class", "Department"}  # read only for a company that tracks classes or locations
 )
 OPTIONS_TTL: Final = timedelta(days=1)
 QUERY_CHUNK: Final = 1000  # MAXRESULTS may not exceed 1000 (reference §4.7)
