@@ -315,6 +315,11 @@ class MessageCode(StrEnum):
         "LINKED_CUSTOMER_GONE",
         "The linked QuickBooks customer '{name}' no longer exists; pick another or create one.",
     )
+    LINKED_CUSTOMER_INACTIVE = (
+        "LINKED_CUSTOMER_INACTIVE",
+        "The linked QuickBooks customer '{name}' is inactive, and QuickBooks invoices no inactive "
+        "customer: make it active in QuickBooks, or pick another.",
+    )
     NO_EMAIL = (
         "NO_EMAIL",
         "There is no email for this customer: QuickBooks cannot email the invoice "

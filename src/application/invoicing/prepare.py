@@ -235,6 +235,16 @@ class PrepareInvoice:
                         name=link.display_name,
                     )
                 )
+        if linked is not None and not linked.active:
+            # Made inactive in QuickBooks since it was linked: QuickBooks invoices no inactive
+            # customer (610), so the invoice would be stored and then refused.
+            warnings.append(
+                DraftWarning.of(
+                    MessageCode.LINKED_CUSTOMER_INACTIVE,
+                    "customer.quickbooks_customer_id",
+                    name=linked.customer.display_name,
+                )
+            )
         suggestions: dict[str, AccountingCustomer] = {}  # by id, first found first
         if linked is None:
             for text in filter(None, (mapped.name, mapped.email)):

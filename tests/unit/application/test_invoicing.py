@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 from dataclasses import replace
 from datetime import date, timedelta
@@ -113,6 +114,26 @@ async def test_creating_remembers_the_customer_link_for_the_organization(world: 
         link = await uow.customer_links.get(COMPANY, SourceEntity.ORGANIZATION, "5")
     assert link is not None
     assert link.quickbooks_customer_id == view.customer.quickbooks_id
+
+
+async def test_a_linked_customer_made_inactive_in_quickbooks_is_said_in_the_draft(
+    world: World,
+) -> None:
+    """QuickBooks invoices no inactive customer (610): said before Create, not after."""
+    first = await world.create.execute(create_command())  # links the organization
+    customer_id = first.customer.quickbooks_id or ""
+    world.qbo.customers[customer_id] = dataclasses.replace(
+        world.qbo.customers[customer_id], active=False
+    )
+
+    draft = await world.prepare.execute(deal_ref())
+
+    said = [(w.code, w.field, dict(w.params)) for w in draft.warnings]
+    assert (
+        MessageCode.LINKED_CUSTOMER_INACTIVE,
+        "customer.quickbooks_customer_id",
+        {"name": "Acme Corp"},
+    ) in said
 
 
 async def test_the_same_request_id_returns_the_first_invoice(world: World) -> None:
