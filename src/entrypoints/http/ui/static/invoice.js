@@ -103,26 +103,25 @@ function taxedByCode(row) {
   else if (row.dataset.taxMethod === "TAX_METHOD_NONE") row.dataset.taxMethod = "TAX_METHOD_EXCLUSIVE";
 }
 
-const onDay = (day) => (p) => (!p.startDate || p.startDate <= day) && (!p.endDate || day <= p.endDate);
+// The rate of the period covering the invoice date, else ``rate`` (today's).
+function inForce(periods, rate) {
+  const day = form().elements.issueDate.value;
+  const period = (periods || []).find((p) => (!p.startDate || p.startDate <= day) && (!p.endDate || day <= p.endDate));
+  return day && period ? period.rate : rate;
+}
 
 // A code's rate on the invoice date: QuickBooks charges the rate in force then (a rate that
 // changed over time has its periods in the options), else today's.
 function rateOn(code) {
-  const day = form().elements.issueDate.value;
-  const period = (options?.taxRateHistory?.[code.id]?.periods || []).find(onDay(day));
-  return day && period ? period.rate : code.detail;
+  return inForce(options?.taxRateHistory?.[code.id]?.periods, code.detail);
 }
 
 // The rates a code charges on the invoice date, as the server's TaxCodeOption.parts_on: its
 // QuickBooks rates (each in force then), else the code as one rate; the zero ones left out.
 function partsOf(code) {
-  const day = form().elements.issueDate.value;
   const rates = options?.taxCodeRates?.[code.id]?.rates || [];
   const parts = rates.length
-    ? rates.map((r) => {
-      const period = (r.periods || []).find(onDay(day));
-      return { id: r.rateId, rate: day && period ? period.rate : r.rate };
-    })
+    ? rates.map((r) => ({ id: r.rateId, rate: inForce(r.periods, r.rate) }))
     : [{ id: `code ${code.id}`, rate: rateOn(code) }];
   return parts.filter((p) => D.parse(p.rate) !== 0n);
 }
@@ -631,12 +630,14 @@ function fill() {
     ...(options.salesTaxCodes || []).map((code) => el("option", { value: code.id, selected: code.id === invoice.salesTaxCodeId }, `${code.displayName} (${code.detail} %)`)));
   $("sales-tax").hidden = !options.salesTaxCodes?.length;
   // Class and location: shown when the company tracks them in QuickBooks.
-  f.classId.replaceChildren(el("option", { value: "" }, t("form.noClass")),
-    ...(options.classes || []).map((o) => el("option", { value: o.id, selected: o.id === invoice.classId }, o.displayName)));
-  $("class-field").hidden = !options.classes?.length;
-  f.locationId.replaceChildren(el("option", { value: "" }, t("form.noLocation")),
-    ...(options.locations || []).map((o) => el("option", { value: o.id, selected: o.id === invoice.locationId }, o.displayName)));
-  $("location-field").hidden = !options.locations?.length;
+  for (const [select, field, list, chosen, none] of [
+    [f.classId, "class-field", options.classes || [], invoice.classId, "form.noClass"],
+    [f.locationId, "location-field", options.locations || [], invoice.locationId, "form.noLocation"],
+  ]) {
+    select.replaceChildren(el("option", { value: "" }, t(none)),
+      ...list.map((o) => el("option", { value: o.id, selected: o.id === chosen }, o.displayName)));
+    $(field).hidden = !list.length;
+  }
   f.issueDate.value = invoice.issueDate || "";
   f.dueDate.value = invoice.dueDate || "";
   const customer = invoice.customer || {};
