@@ -72,6 +72,8 @@ class InvoiceView:
     last_sent_at: datetime | None
     terms_id: str | None
     terms_name: str | None
+    class_name: str | None
+    location_name: str | None
     tax_by_quickbooks: bool
     sales_tax_code_id: str | None
     # Made in another QuickBooks company than the connected one (see ``Invoice``): shown as
@@ -112,6 +114,8 @@ class InvoiceView:
             last_sent_at=invoice.last_sent_at,
             terms_id=invoice.terms_id,
             terms_name=invoice.terms_name,
+            class_name=invoice.class_name,
+            location_name=invoice.location_name,
             tax_by_quickbooks=invoice.tax_by_quickbooks,
             sales_tax_code_id=invoice.sales_tax_code_id,
             other_quickbooks_company=invoice.other_quickbooks_company,

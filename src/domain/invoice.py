@@ -100,6 +100,10 @@ class Invoice:
     payment_link: str | None = None
     terms_id: str | None = None  # the QuickBooks term sent (or applied by QuickBooks)
     terms_name: str | None = None
+    # The class and the location QuickBooks recorded on the invoice (by full name; classes
+    # assigned per line: each line's, once, comma-separated), for the panel.
+    class_name: str | None = None
+    location_name: str | None = None
     # US automated sales tax: QuickBooks computes the tax; the lines carry none of ours, and
     # the tax is QuickBooks' (``quickbooks_tax``) once it has answered.
     tax_by_quickbooks: bool = False
@@ -222,13 +226,15 @@ class Invoice:
         terms: tuple[str, str] | None = None,
         quickbooks_tax: Money | None = None,
         payment_link: str | None = None,
+        class_name: str | None = None,
+        location_name: str | None = None,
     ) -> None:
         """QuickBooks created the invoice. If its total differs from ours both are kept and an
         InvoiceTotalsMismatched event says so (see :attr:`totals_mismatch`). ``quickbooks_url``
         opens it in QuickBooks; ``payment_link`` is where the customer pays it online, if they
-        can. ``due_date`` and ``terms`` (id, name) are what QuickBooks
-        recorded: they fill in what the invoice left to it, as ``quickbooks_tax`` does the tax
-        of an invoice taxed by QuickBooks."""
+        can. ``due_date``, ``terms`` (id, name), ``class_name`` and ``location_name`` are what
+        QuickBooks recorded: they fill in what the invoice left to it, as ``quickbooks_tax``
+        does the tax of an invoice taxed by QuickBooks."""
         self._target("confirm_created", now)
         if not quickbooks_id:
             raise InvalidValueError.of("quickbooks_id", MessageCode.NO_QUICKBOOKS_ID)
@@ -239,6 +245,7 @@ class Invoice:
         self.quickbooks_id = quickbooks_id
         self.quickbooks_url = quickbooks_url
         self.payment_link = payment_link or None
+        self.class_name, self.location_name = class_name or None, location_name or None
         self.doc_number = doc_number or None
         self.sync_token = sync_token
         self.quickbooks_total = quickbooks_total

@@ -183,3 +183,8 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
     assert invoice["AllowOnlineACHPayment"] is False
     assert invoice["ClassRef"] == {"value": "2", "name": "Landscaping:Design"}
     assert invoice["DepartmentRef"] == {"value": "1", "name": "San Pablo"}
+    # The panel names both as QuickBooks recorded them.
+    shown = panel.locator("li.invoice")
+    await expect(shown.locator("dt", has_text=text["class"])).to_be_visible(timeout=SLOW)
+    await expect(shown.locator("[data-field='class']")).to_have_text("Landscaping:Design")
+    await expect(shown.locator("[data-field='location']")).to_have_text("San Pablo")

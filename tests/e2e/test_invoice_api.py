@@ -471,9 +471,15 @@ async def test_classes_and_locations_are_offered_and_an_inactive_one_is_a_field_
         "invoice.class_id": "'9' is not an active class of this QuickBooks company; choose one "
         "from the list."
     }
+    read = await invoices(channel).GetInvoice(
+        invoice_service_pb2.GetInvoiceRequest(name=created.invoice.name), metadata=bearer(TOKEN_A)
+    )
     sent = accounting.sent_extras[created.invoice.quickbooks_invoice_id]
     assert sent is not None
     assert (sent.class_id, sent.location_id) == ("1", "4")
+    # What QuickBooks recorded, by name, on the created invoice and as it is read back.
+    for shown in (created.invoice, read.invoice):
+        assert (shown.class_name, shown.location_name) == ("Landscaping", "Oakland")
 
 
 async def test_company_b_can_reach_none_of_company_a_invoices(channel: grpc.aio.Channel) -> None:

@@ -317,6 +317,8 @@ class InMemoryAccountingGateway:
             terms_name=term.name if term else None,
             tax=tax,
             payment_link=self._payment_link(new_id, invoice, extras),
+            class_name=_named(self.classes, extras.class_id if extras else None),
+            location_name=_named(self.locations, extras.location_id if extras else None),
         )
         self.invoices[new_id] = created
         self.sent_rates[new_id] = exchange_rate
@@ -419,3 +421,8 @@ class InMemoryAccountingGateway:
             ),
             times,
         )
+
+
+def _named(refs: tuple[NamedRef, ...], ref_id: str | None) -> str | None:
+    """As QuickBooks answers a ClassRef or DepartmentRef: with the entity's name."""
+    return next((ref.name for ref in refs if ref.id == ref_id), None)

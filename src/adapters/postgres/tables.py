@@ -159,6 +159,8 @@ class InvoiceRow(SQLModel, table=True):
     payment_link: str | None = None  # QuickBooks' InvoiceLink
     terms_id: str | None = Field(default=None, max_length=64)
     terms_name: str | None = Field(default=None, max_length=100)
+    class_name: str | None = None  # full names: a class is up to 5 levels of 100 characters
+    location_name: str | None = None
     quickbooks_tax: Decimal | None = _column(_AMOUNT, nullable=True)
     sales_tax_code_id: str | None = Field(default=None, max_length=64)
     tax_by_quickbooks: bool = Field(

@@ -114,7 +114,25 @@ def invoice_from_qbo(obj: Mapping[str, Any], default_currency: str = "USD") -> A
         terms_name=_ref_name(obj.get("SalesTermRef")),
         tax=_total_tax(obj, currency),
         payment_link=_payment_link(obj.get("InvoiceLink")),
+        class_name=_class_name(obj),
+        location_name=_ref_name(obj.get("DepartmentRef")),
     )
+
+
+def _class_name(obj: Mapping[str, Any]) -> str | None:
+    """The invoice's ClassRef, else its sales lines' (a company that assigns classes per line),
+    each once. [U] Refs in an answer carry ``name`` (confirmed for CustomerRef: "the response
+    fills in name"), taken to hold for ClassRef too; one without a name is left out."""
+    named = _ref_name(obj.get("ClassRef"))
+    if named:
+        return named
+    names: dict[str, None] = {}
+    for line in obj.get("Line") or ():
+        detail = line.get("SalesItemLineDetail") if isinstance(line, Mapping) else None
+        name = _ref_name(detail.get("ClassRef")) if isinstance(detail, Mapping) else None
+        if name:
+            names[name] = None
+    return ", ".join(names) or None
 
 
 def _payment_link(value: Any) -> str | None:

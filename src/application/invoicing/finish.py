@@ -337,6 +337,8 @@ class FinishInvoiceCreation:
                     else None,
                     quickbooks_tax=created.tax,
                     payment_link=created.payment_link,
+                    class_name=created.class_name,
+                    location_name=created.location_name,
                 )
                 if created.balance != created.total:
                     # A deposit received (QuickBooks' Deposit) reduced the balance at once: it

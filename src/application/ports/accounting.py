@@ -63,6 +63,10 @@ class AccountingInvoice:
     # InvoiceLink: the customer's "review and pay" page, where the company takes online
     # payments and the invoice allows them (an answer to a request asking for it).
     payment_link: str | None = None
+    # ClassRef (else the sales lines' classes, once each, comma-separated) and DepartmentRef,
+    # by the full names QuickBooks gives them.
+    class_name: str | None = None
+    location_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,6 +162,8 @@ def invoice_to_proto(view: InvoiceView) -> invoice_pb2.Invoice:
         last_send_time=timestamp(view.last_sent_at),
         terms_id=view.terms_id or "",
         terms_name=view.terms_name or "",
+        class_name=view.class_name or "",
+        location_name=view.location_name or "",
         tax_calculated_by_quickbooks=view.tax_by_quickbooks,
         sales_tax_code_id=view.sales_tax_code_id or "",
         payment_link=view.payment_link or "",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from application.errors import UpstreamRejectedError
-from application.ports.accounting import ClassTracking, NamedRef
+from application.ports.accounting import AccountingInvoice, ClassTracking, NamedRef
 from domain.invoice_line import InvoiceLine
 from domain.invoice_template import InvoiceExtras
 from tests.integration.quickbooks.harness import INTL_REALM, US_REALM, Setup, connected, invoice
@@ -21,19 +21,22 @@ pytestmark = pytest.mark.integration
 US_COMPANY, UK_COMPANY = "3001", "3002"
 
 
-async def recorded_us(setup: Setup, extras: InvoiceExtras) -> dict[str, Any]:
-    """A US invoice created with ``extras``, as the emulator recorded it."""
+async def recorded_us(
+    setup: Setup, extras: InvoiceExtras
+) -> tuple[AccountingInvoice, dict[str, Any]]:
+    """A US invoice created with ``extras``: the gateway's answer, and the invoice as the
+    emulator recorded it."""
     draft = invoice("1")
     created = await setup.gateway.create_invoice(
         US_COMPANY, draft, request_id=f"inv-{draft.id}", extras=extras
     )
-    return dict(setup.emulator.invoices(US_REALM)[created.id])
+    return created, dict(setup.emulator.invoices(US_REALM)[created.id])
 
 
 async def test_the_invoices_class_and_location_are_recorded_on_the_invoice() -> None:
     async with connected((US_COMPANY, US_REALM)) as setup:
         options = await setup.gateway.invoice_options(US_COMPANY)
-        recorded = await recorded_us(setup, InvoiceExtras(class_id="2", location_id="2"))
+        created, recorded = await recorded_us(setup, InvoiceExtras(class_id="2", location_id="2"))
 
     assert options.preferences.class_tracking is ClassTracking.PER_INVOICE
     assert options.preferences.location_tracking
@@ -45,6 +48,7 @@ async def test_the_invoices_class_and_location_are_recorded_on_the_invoice() -> 
     assert options.locations == (NamedRef("1", "San Pablo"), NamedRef("2", "Oakland"))
     assert recorded["ClassRef"] == {"value": "2", "name": "Landscaping:Design"}
     assert recorded["DepartmentRef"] == {"value": "2", "name": "Oakland"}
+    assert (created.class_name, created.location_name) == ("Landscaping:Design", "Oakland")
     assert not any("ClassRef" in line.get("SalesItemLineDetail", {}) for line in recorded["Line"])
 
 
@@ -73,6 +77,7 @@ async def test_a_company_assigning_classes_per_line_gets_the_class_on_every_line
     assert len(details) == 3
     assert [d["ClassRef"] for d in details] == [{"value": "2", "name": "Training"}] * 3
     assert "ClassRef" not in recorded
+    assert (created.class_name, created.location_name) == ("Training", None)
 
 
 async def test_a_class_quickbooks_does_not_have_is_refused_by_quickbooks() -> None:
@@ -95,7 +100,7 @@ async def test_a_company_that_tracks_neither_reads_neither() -> None:
         )
         options = await setup.gateway.invoice_options(US_COMPANY)
         # A template's class and location kept from before: not sent.
-        recorded = await recorded_us(setup, InvoiceExtras(class_id="1", location_id="1"))
+        created, recorded = await recorded_us(setup, InvoiceExtras(class_id="1", location_id="1"))
         queries = [str(r["body"]) for r in setup.emulator.requests("query")]
 
     assert (options.classes, options.locations) == ((), ())
@@ -104,3 +109,4 @@ async def test_a_company_that_tracks_neither_reads_neither() -> None:
     assert not any("Class" in q or "Department" in q for q in queries)  # ... but not these
     assert "ClassRef" not in recorded
     assert "DepartmentRef" not in recorded
+    assert (created.class_name, created.location_name) == (None, None)

@@ -71,6 +71,10 @@ function wireMenu(button, menu) {
   menu.addEventListener("click", () => { menu.hidden = true; button.setAttribute("aria-expanded", "false"); });
 }
 
+// One of an invoice's figures, when it has a value: its label and the value.
+const figure = (key, field, value) =>
+  value ? el("div", {}, el("dt", {}, t(key)), el("dd", { "data-field": field }, value)) : null;
+
 function invoiceItem(invoice, index) {
   const number = numberOf(invoice);
   const menuId = `menu-${index}`;
@@ -120,9 +124,9 @@ function invoiceItem(invoice, index) {
         : null,
       el("div", {}, el("dt", {}, t("panel.balance")), el("dd", { "data-field": "balance" }, moneyOf(invoice.totals?.balance))),
       el("div", {}, el("dt", {}, t("panel.due")), el("dd", { "data-field": "due" }, day(invoice.dueDate))),
-      invoice.termsName
-        ? el("div", {}, el("dt", {}, t("panel.terms")), el("dd", { "data-field": "terms" }, invoice.termsName))
-        : null),
+      figure("panel.terms", "terms", invoice.termsName),
+      figure("panel.class", "class", invoice.className),
+      figure("panel.location", "location", invoice.locationName)),
     payLink(invoice, index, number),
     differs,
     otherCompany,
