@@ -40,6 +40,4 @@ def describe(event: DomainEvent) -> tuple[str, Money | None]:
     return {
         "voided": ("Voided.", None),
         "deleted": ("Deleted.", None),
-        "creation_retried": ("Creation retried.", None),
-        "revised": ("Corrected before retrying.", None),
     }.get(event.kind, (event.kind.replace("_", " ").capitalize() + ".", None))

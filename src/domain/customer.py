@@ -166,19 +166,11 @@ class Customer:
             return None
         return self.tax_id
 
-    def is_linked(self) -> bool:
-        """True once the customer is linked to a QuickBooks customer."""
-        return self.quickbooks_id is not None
-
     def with_quickbooks_id(self, quickbooks_id: str) -> Customer:
         """The same customer, linked to QuickBooks customer ``quickbooks_id``."""
         if not isinstance(quickbooks_id, str) or not quickbooks_id.strip():
             raise InvalidValueError.of("quickbooks_id", MessageCode.QUICKBOOKS_CUSTOMER_ID_REQUIRED)
         return replace(self, quickbooks_id=quickbooks_id)
-
-    def unlinked(self) -> Customer:
-        """The same details, no longer linked to a QuickBooks customer."""
-        return replace(self, quickbooks_id=None)
 
     def differences(self, other: Customer) -> frozenset[str]:
         """Which of display_name, email, billing_address and tax_id this customer holds and

@@ -49,20 +49,6 @@ class InvoiceCreationFailed(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class InvoiceRevised(DomainEvent):
-    """A rejected invoice was corrected before retrying."""
-
-    kind: ClassVar[str] = "revised"
-
-    total: Money
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InvoiceCreationRetried(DomainEvent):
-    kind: ClassVar[str] = "creation_retried"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class InvoiceTotalsMismatched(DomainEvent):
     """QuickBooks computed a different total from ours; both are kept."""
 
@@ -123,8 +109,6 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     InvoiceCreationRequested,
     InvoiceCreated,
     InvoiceCreationFailed,
-    InvoiceRevised,
-    InvoiceCreationRetried,
     InvoiceTotalsMismatched,
     PaymentRecorded,
     InvoiceSent,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final, TypeAlias
 
-from domain.customer import Address, Customer, is_plausible_email
+from domain.customer import Address, is_plausible_email
 from domain.errors import InvalidValueError
 from domain.messages import MessageCode
 
@@ -113,19 +113,6 @@ class MappedCustomer:
     email: str | None
     tax_id: str | None
     issues: tuple[MappingIssue, ...] = ()
-
-    def issue_for(self, field: InvoiceField) -> MappingIssue | None:
-        return next((issue for issue in self.issues if issue.field is field), None)
-
-    def to_customer(self, quickbooks_id: str | None = None) -> Customer:
-        """A Customer from these details; raises InvalidValueError when the name is missing."""
-        return Customer(
-            display_name=self.name or "",
-            email=self.email,
-            billing_address=self.address,
-            tax_id=self.tax_id,
-            quickbooks_id=quickbooks_id,
-        )
 
 
 class _UnreadError(Exception):

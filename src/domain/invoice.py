@@ -28,9 +28,7 @@ from domain.events import (
     InvoiceCreated,
     InvoiceCreationFailed,
     InvoiceCreationRequested,
-    InvoiceCreationRetried,
     InvoiceDeleted,
-    InvoiceRevised,
     InvoiceSent,
     InvoiceTotalsMismatched,
     InvoiceUpdatedInAccounting,
@@ -296,36 +294,6 @@ class Invoice:
         self._transition(
             "reject", now, InvoiceCreationFailed(invoice_id=self.id, occurred_at=now, reason=text)
         )
-
-    def revise(
-        self,
-        customer: Customer,
-        lines: Sequence[InvoiceLine],
-        currency: str,
-        issue_date: date,
-        due_date: date | None,
-        memo: str | None,
-        now: datetime,
-    ) -> None:
-        """Correct a rejected invoice before retrying it (same checks as :meth:`request`)."""
-        self._target("revise", now)
-        memo_text = checked_memo(customer, lines, currency, issue_date, due_date, memo)
-        self.customer = customer
-        self.lines = tuple(lines)
-        self.currency = currency
-        self.issue_date = issue_date
-        self.due_date = due_date
-        self.memo = memo_text
-        self.amount_paid = Money.zero(currency)
-        self._transition(
-            "revise", now, InvoiceRevised(invoice_id=self.id, occurred_at=now, total=self.total())
-        )
-
-    def retry(self, now: datetime) -> None:
-        """Try creating a rejected invoice again."""
-        self._target("retry", now)
-        self._set_failure(None, None, {})
-        self._transition("retry", now, InvoiceCreationRetried(invoice_id=self.id, occurred_at=now))
 
     def apply_accounting_facts(
         self,

@@ -50,8 +50,6 @@ TRANSITIONS: Final[dict[str, dict[InvoiceState, InvoiceState]]] = {
     # creation
     "confirm_created": {_CREATING: _OPEN, _CREATE_FAILED: _OPEN},
     "reject": {_CREATING: _CREATE_FAILED},
-    "revise": {_CREATE_FAILED: _CREATE_FAILED},
-    "retry": {_CREATE_FAILED: _CREATING},
     # facts seen in QuickBooks
     "apply_payment": {_OPEN: _PARTIALLY_PAID, _PARTIALLY_PAID: _PARTIALLY_PAID},
     "apply_full_payment": {_OPEN: _PAID, _PARTIALLY_PAID: _PAID},

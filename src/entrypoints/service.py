@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import procrastinate
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,7 +66,6 @@ class Service:
     _embedded: EmbeddedPostgres | None = None
     _runner: web.AppRunner | None = None
     _watch: asyncio.Task[None] | None = None
-    _jobs_app: procrastinate.App | None = None
     _worker: asyncio.Task[None] | None = None
     _draining: bool = False
 
@@ -76,7 +74,7 @@ class Service:
         self.container = container = build_container(self.settings, database_url, self.overrides)
         await discover_quickbooks_endpoints(container)
         engine = container.gateways.engine()
-        self._jobs_app = jobs_app = container.gateways.jobs_app()
+        jobs_app = container.gateways.jobs_app()
         await migrate.upgrade(engine, secret_key=self.settings.secret_key)
         await apply_schema(jobs_app, engine)
         log.info("database.migrated")

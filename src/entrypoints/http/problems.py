@@ -1,9 +1,7 @@
-"""Exceptions -> RFC 9457 application/problem+json bodies, from the shared error catalog; and
-the small HTML page that browser-facing routes (OAuth callbacks) answer instead."""
+"""Exceptions -> RFC 9457 application/problem+json bodies, from the shared error catalog."""
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -15,24 +13,6 @@ from domain.errors import InvalidValueError
 from entrypoints import error_catalog
 
 PROBLEM_JSON = "application/problem+json"
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · dealbooks</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;
-line-height:1.5;color:#1f2933}}a{{color:#0b63ce}}</style></head>
-<body><main><h1>{title}</h1><p>{message}</p>
-<p><a href="{back}">{back_text}</a></p></main></body></html>"""
-
-
-def html_page(status: int, title: str, message: str, *, back: str, back_text: str) -> web.Response:
-    body = _PAGE.format(
-        title=html.escape(title),
-        message=html.escape(message),
-        back=html.escape(back, quote=True),
-        back_text=html.escape(back_text),
-    )
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 
 def _kebab(reason: str) -> str:

@@ -9,7 +9,6 @@ from domain_builders import (
     ISSUED,
     LATER,
     NOW,
-    a_customer,
     a_line,
     a_requested_invoice,
     an_invoice_in,
@@ -23,8 +22,6 @@ from domain.events import (
     InvoiceCreated,
     InvoiceCreationFailed,
     InvoiceCreationRequested,
-    InvoiceCreationRetried,
-    InvoiceRevised,
     InvoiceSent,
     InvoiceTotalsMismatched,
     InvoiceUpdatedInAccounting,
@@ -230,7 +227,7 @@ def test_a_rejection_keeps_the_reason_in_plain_words() -> None:
     ]
 
 
-def test_a_rejection_keeps_its_code_and_parameters_until_retried() -> None:
+def test_a_rejection_keeps_its_code_and_parameters_until_quickbooks_confirms() -> None:
     invoice = an_invoice_in(S.CREATING)
     invoice.reject(
         "QuickBooks already has an invoice with this number; choose another number.",
@@ -242,7 +239,8 @@ def test_a_rejection_keeps_its_code_and_parameters_until_retried() -> None:
         "VENDOR_REFUSED",
         {"vendorCode": "6140"},
     )
-    invoice.retry(LATER)
+    # A confirmation arriving after the rejection (the create's answer was late): it stands.
+    invoice.confirm_created("qb-42", "1001", "0", invoice.total(), LATER)
     assert (invoice.failure_code, invoice.failure_params) == (None, {})
 
 
@@ -257,35 +255,6 @@ def test_a_very_long_rejection_reason_is_shortened() -> None:
     invoice.reject("x" * 5000, LATER)
     assert invoice.failure_reason is not None
     assert len(invoice.failure_reason) == 1000
-
-
-def test_a_rejected_invoice_can_be_fixed_and_retried() -> None:
-    invoice = an_invoice_in(S.CREATE_FAILED)
-    invoice.revise(
-        a_customer(display_name="Acme Inc"),
-        [a_line(unit_price=D(30))],
-        "USD",
-        ISSUED,
-        DUE,
-        "fixed",
-        LATER,
-    )
-    assert invoice.state is S.CREATE_FAILED
-    assert invoice.customer.display_name == "Acme Inc"
-    assert invoice.total() == Money.of("150", "USD")
-    assert invoice.amount_paid == Money.zero("USD")
-    invoice.retry(LATER)
-    assert invoice.state is S.CREATING
-    assert invoice.failure_reason is None
-    assert [type(e) for e in invoice.pull_events()] == [InvoiceRevised, InvoiceCreationRetried]
-
-
-def test_a_revision_is_validated_like_a_request() -> None:
-    invoice = an_invoice_in(S.CREATE_FAILED)
-    with pytest.raises(InvalidValueError) as err:
-        invoice.revise(a_customer(), [], "EUR", ISSUED, DUE, None, LATER)
-    assert fields_of(err) == ["lines"]
-    assert invoice.lines == (a_line(),)
 
 
 # -- facts from QuickBooks -------------------------------------------------------------------

@@ -24,22 +24,6 @@ def reject(invoice: Invoice) -> None:
     invoice.reject("Duplicate document number.", LATER)
 
 
-def retry(invoice: Invoice) -> None:
-    invoice.retry(LATER)
-
-
-def revise(invoice: Invoice) -> None:
-    invoice.revise(
-        invoice.customer,
-        invoice.lines,
-        invoice.currency,
-        invoice.issue_date,
-        invoice.due_date,
-        "fixed",
-        LATER,
-    )
-
-
 def partial_payment_facts(invoice: Invoice) -> None:
     total = invoice.total()
     invoice.apply_accounting_facts(total, total - eur(20), "9", DUE, LATER)
@@ -76,8 +60,6 @@ ALL_STATES = list(InvoiceState)
 EXPECTED: dict[str, tuple[Callable[[Invoice], None], dict[InvoiceState, InvoiceState]]] = {
     "confirm_created": (confirm_created, {CREATING: OPEN, CREATE_FAILED: OPEN}),
     "reject": (reject, {CREATING: CREATE_FAILED}),
-    "retry": (retry, {CREATE_FAILED: CREATING}),
-    "revise": (revise, {CREATE_FAILED: CREATE_FAILED}),
     "partial_payment_facts": (
         partial_payment_facts,
         {OPEN: PARTIALLY_PAID, PARTIALLY_PAID: PARTIALLY_PAID, PAID: PARTIALLY_PAID},
@@ -137,7 +119,7 @@ def test_each_action_in_each_state_leads_to_the_expected_state_or_is_refused(
         assert invoice.events == []
 
 
-USER_ACTIONS = ["confirm_created", "reject", "retry", "revise", "void", "delete", "send"]
+USER_ACTIONS = ["confirm_created", "reject", "void", "delete", "send"]
 REFUSED = [
     pytest.param(a, s, id=f"{a}-from-{s.value}")
     for a in USER_ACTIONS

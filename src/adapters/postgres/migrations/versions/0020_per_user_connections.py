@@ -57,12 +57,6 @@ def _box(connection: sa.Connection) -> SecretBox | None:
     return None
 
 
-def _has_jobs_table(connection: sa.Connection) -> bool:
-    return bool(
-        connection.execute(sa.text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar()
-    )
-
-
 def _rekey(
     connection: sa.Connection,
     old_arg: str,
