@@ -161,7 +161,7 @@ async def test_a_server_killed_mid_batch_leaves_exactly_one_invoice_per_deal(
         # The worker finishes what the dead process left. The minute sweep's work, without the
         # minute or its 30 s of grace (that spares a live request; this one's process is dead).
         sweep = service.container.services.sweep()
-        jobs_app = service._jobs_app
+        jobs_app = service.container.gateways.jobs_app()
         assert jobs_app is not None
 
         async def swept() -> dict[str, int]:

@@ -216,7 +216,9 @@ async def test_a_worker_killed_mid_job_still_ends_with_exactly_one_invoice(
             run_state = ""
             while time.monotonic() < deadline:
                 # What the minute sweep does, without waiting for the minute.
-                await retry_stalled_jobs(service._jobs_app, seconds_since_heartbeat=12)  # type: ignore[arg-type]
+                await retry_stalled_jobs(
+                    service.container.gateways.jobs_app(), seconds_since_heartbeat=12
+                )
                 await service.container.services.sweep().execute()
                 invoices = await listed(channel)
                 async with engine.connect() as conn:

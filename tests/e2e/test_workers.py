@@ -73,7 +73,9 @@ async def test_two_workers_and_the_server_share_the_queue_and_a_killed_one_loses
             stub = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
             states: list[int] = []
             while time.monotonic() < deadline:
-                await retry_stalled_jobs(service._jobs_app, seconds_since_heartbeat=12)  # type: ignore[arg-type]
+                await retry_stalled_jobs(
+                    service.container.gateways.jobs_app(), seconds_since_heartbeat=12
+                )
                 listed = await stub.ListInvoices(
                     invoice_service_pb2.ListInvoicesRequest(parent=DEAL, page_size=100), metadata=MD
                 )
@@ -94,7 +96,9 @@ async def test_two_workers_and_the_server_share_the_queue_and_a_killed_one_loses
         unfinished = -1
         drain_deadline = time.monotonic() + 30
         while unfinished != 0 and time.monotonic() < drain_deadline:
-            await retry_stalled_jobs(service._jobs_app, seconds_since_heartbeat=12)  # type: ignore[arg-type]
+            await retry_stalled_jobs(
+                service.container.gateways.jobs_app(), seconds_since_heartbeat=12
+            )
             async with service.container.gateways.engine().connect() as conn:
                 unfinished = (
                     await conn.execute(

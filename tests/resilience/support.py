@@ -397,7 +397,7 @@ class Stack:
     async def sweep_now(self) -> None:
         assert self.service is not None
         assert self.service.container is not None
-        jobs_app = self.service._jobs_app
+        jobs_app = self.service.container.gateways.jobs_app()
         assert jobs_app is not None
         await retry_stalled_jobs(jobs_app, seconds_since_heartbeat=12)
         await self.service.container.services.sweep().execute(older_than=timedelta(seconds=5))
