@@ -98,9 +98,8 @@ class Invoice:
     payment_link: str | None = None
     terms_id: str | None = None  # the QuickBooks term sent (or applied by QuickBooks)
     terms_name: str | None = None
-    # The class and the location QuickBooks has on the invoice (by full name; classes
-    # assigned per line: each line's, once, comma-separated), for the panel; kept, with the
-    # terms, as QuickBooks changes them (``follow_recorded``).
+    # The class and the location QuickBooks recorded on the invoice (by full name; classes
+    # assigned per line: each line's, once, comma-separated), for the panel.
     class_name: str | None = None
     location_name: str | None = None
     # US automated sales tax: QuickBooks computes the tax; the lines carry none of ours, and
@@ -368,27 +367,6 @@ class Invoice:
         elif changed:
             self._touch(now)
         return changed
-
-    def follow_recorded(
-        self,
-        terms: tuple[str, str] | None,
-        class_name: str | None,
-        location_name: str | None,
-        now: datetime,
-    ) -> bool:
-        """The terms (id, name), class and location QuickBooks now has on the invoice, changed
-        there since it was created; True when any of them differs from what was kept. A term
-        answered without its name keeps the name kept for the same id."""
-        terms_id, terms_name = terms or (None, "")
-        if terms_id is not None and not terms_name and terms_id == self.terms_id:
-            terms_name = self.terms_name or ""
-        now_recorded = (terms_id, terms_name or None, class_name or None, location_name or None)
-        kept = (self.terms_id, self.terms_name, self.class_name, self.location_name)
-        if now_recorded == kept:
-            return False
-        self.terms_id, self.terms_name, self.class_name, self.location_name = now_recorded
-        self._touch(now)
-        return True
 
     def _take_tax(self, tax: Money | None) -> None:
         """QuickBooks' tax, kept where QuickBooks computes it (else ours is the tax)."""

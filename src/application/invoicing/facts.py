@@ -38,9 +38,6 @@ def apply_facts(
             voided=facts.voided,
             tax=facts.tax,
         )
-    terms = (facts.terms_id, facts.terms_name or "") if facts.terms_id else None
-    if invoice.follow_recorded(terms, facts.class_name, facts.location_name, now):
-        changed = True
     if invoice.record_overdue(today, now):
         changed = True
     invoice.mark_synced(now)
