@@ -230,9 +230,9 @@ class Invoice:
         """QuickBooks created the invoice. If its total differs from ours both are kept and an
         InvoiceTotalsMismatched event says so (see :attr:`totals_mismatch`). ``quickbooks_url``
         opens it in QuickBooks; ``payment_link`` is where the customer pays it online, if they
-        can. ``due_date``, ``terms`` (id, name), ``class_name`` and ``location_name`` are what
-        QuickBooks recorded: they fill in what the invoice left to it, as ``quickbooks_tax``
-        does the tax of an invoice taxed by QuickBooks."""
+        can. ``due_date`` and ``terms`` (id, name) are what QuickBooks recorded: they fill in
+        what the invoice left to it, as ``quickbooks_tax`` does the tax of an invoice taxed by
+        QuickBooks. ``class_name`` and ``location_name`` are the names QuickBooks has them by."""
         self._target("confirm_created", now)
         if not quickbooks_id:
             raise InvalidValueError.of("quickbooks_id", MessageCode.NO_QUICKBOOKS_ID)

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import structlog
 
+from adapters.quickbooks.cdc import cdc_cuts, changes_from_cdc, needs_home_currency
 from adapters.quickbooks.client import QuickBooksClient
 from adapters.quickbooks.faults import (
     QuickBooksFault,
@@ -21,14 +22,11 @@ from adapters.quickbooks.faults import (
     fault_from_json,
 )
 from adapters.quickbooks.mappers import (
-    cdc_cuts,
-    changes_from_cdc,
     customer_fields_to_qbo,
     customer_from_qbo,
     escape_query,
     invoice_from_qbo,
     invoice_to_qbo,
-    needs_home_currency,
     parse_qbo_time,
     ref,
 )
@@ -276,7 +274,7 @@ class QuickBooksAccountingGateway:
         created = await self.client.post(
             company_id, "invoice", body, request_id=request_id, include="invoiceLink"
         )
-        result = invoice_from_qbo(created["Invoice"], invoice.currency)
+        result = invoice_from_qbo(created["Invoice"], invoice.currency, options)
         log.info(
             "quickbooks.invoice_created",
             company_id=company_id,
@@ -345,9 +343,8 @@ class QuickBooksAccountingGateway:
                 position = int(item["bId"])
                 sent = invoices[position]
                 assert sent is not None
-                outcomes[position] = self._batch_outcome(
-                    by_bid.get(item["bId"]), sent.invoice, company_id
-                )
+                answer = by_bid.get(item["bId"])
+                outcomes[position] = self._batch_outcome(answer, sent.invoice, company_id, options)
         log.info(
             "quickbooks.invoices_batch_created",
             company_id=company_id,
@@ -358,7 +355,7 @@ class QuickBooksAccountingGateway:
 
     @staticmethod
     def _batch_outcome(
-        answer: Mapping[str, Any] | None, invoice: Invoice, company_id: str
+        answer: Mapping[str, Any] | None, invoice: Invoice, company_id: str, options: InvoiceOptions
     ) -> BatchCreated:
         if answer is None:
             # [U] QuickBooks answers every item; a missing one is read as not created.
@@ -369,7 +366,7 @@ class QuickBooksAccountingGateway:
             )
         created = answer.get("Invoice")
         if isinstance(created, Mapping):
-            return invoice_from_qbo(created, invoice.currency)
+            return invoice_from_qbo(created, invoice.currency, options)
         fault = fault_from_json(answer) or QuickBooksFault(
             code="", message="QuickBooks answered neither an invoice nor a fault.", detail=""
         )

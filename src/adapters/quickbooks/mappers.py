@@ -1,5 +1,5 @@
 """QuickBooks JSON <-> domain, as pure functions (``invoice_from_qbo``, ``customer_from_qbo``,
-``changes_from_cdc``, ``invoice_to_qbo`` ...), so the reference's verbatim payloads are tested
+``invoice_to_qbo`` ...; CDC answers in ``cdc``), so the reference's verbatim payloads are tested
 without a server. Tolerant readers: unknown fields are ignored and the enum-style spellings of
 Intuit's doc samples (``SALES_ITEM_LINE_DETAIL``, ``NOT_SET``) are accepted (reference §13.24).
 """
@@ -7,7 +7,6 @@ Intuit's doc samples (``SALES_ITEM_LINE_DETAIL``, ``NOT_SET``) are accepted (ref
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
@@ -15,10 +14,10 @@ from typing import Any, Final
 from application.ports.accounting import (
     US_NON_TAXABLE,
     US_TAXABLE,
-    AccountingChanges,
     AccountingCustomer,
     AccountingInvoice,
     ClassTracking,
+    InvoiceOptions,
     NamedRef,
 )
 from domain.customer import Address, Customer
@@ -87,8 +86,14 @@ def is_voided(obj: Mapping[str, Any]) -> bool:
     )
 
 
-def invoice_from_qbo(obj: Mapping[str, Any], default_currency: str = "USD") -> AccountingInvoice:
-    """An ``Invoice`` JSON object (read, query, CDC or write response) as port facts."""
+def invoice_from_qbo(
+    obj: Mapping[str, Any],
+    default_currency: str = "USD",
+    options: InvoiceOptions | None = None,
+) -> AccountingInvoice:
+    """An ``Invoice`` JSON object (read, query, CDC or write response) as port facts. With the
+    ``options`` a create was sent with, a class or location QuickBooks answers without its name
+    is named from them."""
     currency = ref(obj.get("CurrencyRef")) or default_currency
     email = obj.get("BillEmail")
     address = email.get("Address") if isinstance(email, Mapping) else None
@@ -114,25 +119,36 @@ def invoice_from_qbo(obj: Mapping[str, Any], default_currency: str = "USD") -> A
         terms_name=_ref_name(obj.get("SalesTermRef")),
         tax=_total_tax(obj, currency),
         payment_link=_payment_link(obj.get("InvoiceLink")),
-        class_name=_class_name(obj),
-        location_name=_ref_name(obj.get("DepartmentRef")),
+        class_name=_class_name(obj, _names(options.classes if options else ())),
+        location_name=_named(
+            obj.get("DepartmentRef"), _names(options.locations if options else ())
+        ),
     )
 
 
-def _class_name(obj: Mapping[str, Any]) -> str | None:
+def _class_name(obj: Mapping[str, Any], known: Mapping[str, str]) -> str | None:
     """The invoice's ClassRef, else its sales lines' (a company that assigns classes per line),
     each once. [U] Refs in an answer carry ``name`` (confirmed for CustomerRef: "the response
-    fills in name"), taken to hold for ClassRef too; one without a name is left out."""
-    named = _ref_name(obj.get("ClassRef"))
+    fills in name"; a query answer was seen with a SalesTermRef without one): an unnamed ref is
+    named from ``known`` (id -> full name), else left out."""
+    named = _named(obj.get("ClassRef"), known)
     if named:
         return named
     names: dict[str, None] = {}
     for line in obj.get("Line") or ():
         detail = line.get("SalesItemLineDetail") if isinstance(line, Mapping) else None
-        name = _ref_name(detail.get("ClassRef")) if isinstance(detail, Mapping) else None
+        name = _named(detail.get("ClassRef"), known) if isinstance(detail, Mapping) else None
         if name:
             names[name] = None
     return ", ".join(names) or None
+
+
+def _names(refs: Sequence[NamedRef]) -> dict[str, str]:
+    return {r.id: r.name for r in refs}
+
+
+def _named(value: Any, known: Mapping[str, str]) -> str | None:
+    return _ref_name(value) or known.get(ref(value) or "")
 
 
 def _payment_link(value: Any) -> str | None:
@@ -203,99 +219,6 @@ def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
         active=obj.get("Active", True) not in (False, "false"),
         terms_id=ref(obj.get("SalesTermRef")),
     )
-
-
-def _cdc_blocks(body: Any) -> list[Mapping[str, Any]]:
-    """The ``QueryResponse`` blocks of a CDC response (reference §4.9, §12 F4)."""
-    responses = body.get("CDCResponse") or [] if isinstance(body, Mapping) else []
-    return [
-        block
-        for response in responses
-        if isinstance(response, Mapping)
-        for block in response.get("QueryResponse") or []
-        if isinstance(block, Mapping)
-    ]
-
-
-def _is_deleted(obj: Mapping[str, Any]) -> bool:
-    return str(obj.get("status", "")).lower() == "deleted"
-
-
-def changes_from_cdc(
-    body: Mapping[str, Any], as_of: datetime, default_currency: str = "USD"
-) -> AccountingChanges:
-    """A CDC response: changed invoices, deleted invoice ids, and the invoices the changed
-    payments are linked to."""
-    invoices: dict[str, AccountingInvoice] = {}
-    deleted: list[str] = []
-    touched: set[str] = set()
-    for block in _cdc_blocks(body):
-        for obj in block.get("Invoice") or []:
-            if _is_deleted(obj):
-                deleted.append(str(obj["Id"]))
-            else:
-                invoices[str(obj["Id"])] = invoice_from_qbo(obj, default_currency)
-        for payment in block.get("Payment") or []:
-            for line in payment.get("Line") or []:
-                for link in line.get("LinkedTxn") or []:
-                    if str(link.get("TxnType")) == "Invoice" and link.get("TxnId"):
-                        touched.add(str(link["TxnId"]))
-    server_time = parse_qbo_time(body.get("time"))
-    return AccountingChanges(
-        invoices=tuple(invoices.values()),
-        deleted_invoice_ids=tuple(dict.fromkeys(deleted)),
-        payment_invoice_ids=tuple(sorted(touched)),
-        as_of=min(as_of, server_time) if server_time else as_of,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class CdcCut:
-    """Where a CDC response at the cap stopped for one entity: its changes from ``resume_from``
-    on are still to read. ``deletions_skipped``: the cut fell among the changed objects, so
-    none of the entity's deleted objects since the read's start were listed (they come last).
-    ``stalled``: a cap's worth of its objects share the read's start, so no read gets further."""
-
-    resume_from: datetime
-    deletions_skipped: bool = False
-    stalled: bool = False
-
-
-def cdc_cuts(
-    body: Mapping[str, Any], entities: Sequence[str], since: datetime, cap: int
-) -> dict[str, CdcCut]:
-    """The entities whose changes since ``since`` a CDC response may not hold in full, and
-    where to read each again.
-
-    CDC answers at most ``cap`` objects, with no paging; they are grouped by entity, each
-    group in LastUpdatedTime order with its deleted objects after its changed ones (reference
-    §4.9). A response under the cap is complete. At the cap, the last group holds its entity's
-    changes up to its last object's time, and an entity asked for without a group may not have
-    been reached. [U] that the cap cuts the groups as one sequence, so that the groups before
-    the last one are complete: Intuit says only "grouped by type" and "a maximum of 1,000
-    objects"; the emulator cuts them so.
-    """
-    groups = [
-        (name, objects)
-        for block in _cdc_blocks(body)
-        for name in entities
-        if isinstance(objects := block.get(name), list) and objects
-    ]
-    if not groups or sum(len(objects) for _, objects in groups) < cap:
-        return {}
-    reached = {name for name, _ in groups}
-    # Not reached: read again from the same time, without the groups before it.
-    cuts = {name: CdcCut(since) for name in entities if name not in reached}
-    name, objects = groups[-1]
-    last = objects[-1] if isinstance(objects[-1], Mapping) else {}
-    updated = parse_qbo_time((last.get("MetaData") or {}).get("LastUpdatedTime"))
-    stalled = updated is None or updated <= since
-    cuts[name] = CdcCut(
-        since if stalled or updated is None else updated,
-        deletions_skipped=not _is_deleted(last),
-        stalled=stalled,
-    )
-    return cuts
 
 
 # -- domain -> JSON ----------------------------------------------------------------------------
@@ -582,12 +505,3 @@ def customer_fields_to_qbo(
 def escape_query(text: str) -> str:
     """A value for a QBO query string literal: backslash and quote escaped (reference §4.7)."""
     return text.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def needs_home_currency(body: Any) -> bool:
-    """Whether a CDC response has an invoice without its currency (single-currency companies)."""
-    return any(
-        not _is_deleted(obj) and not ref(obj.get("CurrencyRef"))
-        for block in _cdc_blocks(body)
-        for obj in block.get("Invoice") or []
-    )

@@ -14,8 +14,8 @@ import structlog
 from adapters.in_memory.connections import InMemoryTokenStore
 from adapters.in_memory.notices import InMemoryNoticeStore
 from adapters.in_memory.persistence import InMemoryUnitOfWorkFactory
+from adapters.quickbooks.cdc import CdcCut, cdc_cuts
 from adapters.quickbooks.gateway import QuickBooksAccountingGateway
-from adapters.quickbooks.mappers import CdcCut, cdc_cuts
 from adapters.system_clock import FrozenClock
 from application.ports.persistence import CreationOptions
 from application.sync import ApplyAccountingChanges, CatchUpCompany

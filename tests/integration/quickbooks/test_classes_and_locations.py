@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 
+from adapters.quickbooks.mappers import invoice_from_qbo
 from application.errors import UpstreamRejectedError
-from application.ports.accounting import AccountingInvoice, ClassTracking, NamedRef
+from application.ports.accounting import (
+    AccountingInvoice,
+    ClassTracking,
+    CompanyPreferences,
+    InvoiceOptions,
+    NamedRef,
+)
 from domain.invoice_line import InvoiceLine
 from domain.invoice_template import InvoiceExtras
 from tests.integration.quickbooks.harness import INTL_REALM, US_REALM, Setup, connected, invoice
@@ -110,3 +117,36 @@ async def test_a_company_that_tracks_neither_reads_neither() -> None:
     assert "ClassRef" not in recorded
     assert "DepartmentRef" not in recorded
     assert (created.class_name, created.location_name) == (None, None)
+
+
+def test_an_answer_naming_no_class_or_location_is_named_from_the_options_sent() -> None:
+    """[U] Whether QuickBooks names a ClassRef or DepartmentRef in its answers (a query answer
+    was seen with a SalesTermRef without its name): the create names them from its options."""
+    answer: dict[str, Any] = {
+        "Id": "130",
+        "TotalAmt": 100,
+        "Balance": 100,
+        "DepartmentRef": {"value": "2"},
+        "Line": [
+            {"Amount": 60, "DetailType": "SalesItemLineDetail",
+             "SalesItemLineDetail": {"ClassRef": {"value": "1"}}},
+            {"Amount": 40, "DetailType": "SalesItemLineDetail",
+             "SalesItemLineDetail": {"ClassRef": {"value": "3"}}},
+            {"Amount": 100, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}},
+        ],
+    }  # fmt: skip
+    preferences = CompanyPreferences("GBP", False, ("GBP",), False, False, "Demo")
+    options = InvoiceOptions(
+        preferences,
+        (),
+        (),
+        (),
+        classes=(NamedRef("1", "Consulting"), NamedRef("3", "Training")),
+        locations=(NamedRef("2", "Leeds"),),
+    )
+
+    named = invoice_from_qbo(answer, "GBP", options)
+    unnamed = invoice_from_qbo(answer, "GBP")
+
+    assert (named.class_name, named.location_name) == ("Consulting, Training", "Leeds")
+    assert (unnamed.class_name, unnamed.location_name) == (None, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from adapters.quickbooks.cdc import changes_from_cdc
 from adapters.quickbooks.client import qbo_request_id
 from adapters.quickbooks.faults import (
     QuickBooksRejectedError,
@@ -12,7 +13,7 @@ from adapters.quickbooks.faults import (
     fault_from_json,
     fault_from_xml,
 )
-from adapters.quickbooks.mappers import changes_from_cdc, invoice_from_qbo
+from adapters.quickbooks.mappers import invoice_from_qbo
 from adapters.quickbooks.webhook_payloads import notices_from_payload
 from adapters.vendor_http.client import loads
 from application.errors import (
