@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from entrypoints.demo import DemoStack
 from tests.browser.conftest import measure_sdk_init, shoot, user_id
@@ -66,6 +66,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "create": "Create invoice",
         "class": "Class",
         "location": "Location",
+        "class_gone": "2 (no longer offered by QuickBooks)",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -90,6 +91,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "create": "Créer la facture",
         "class": "Classe",
         "location": "Emplacement",
+        "class_gone": "2 (plus proposé par QuickBooks)",
     },
 }
 
@@ -134,6 +136,23 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
     await editor.get_by_role("button", name=text["save"]).click()
     await expect(editor.locator(".field-error")).to_have_text(text["bad_cc"])
     await editor.get_by_role("button", name=text["cancel"]).click()
+
+    # The template's class, made inactive in QuickBooks since (QuickBooks lists it no more),
+    # stays the template's, and the editor says it is no longer offered.
+    async def without_class_2(route: Route) -> None:
+        answer = await route.fetch()
+        body = await answer.json()
+        body["classes"] = [c for c in body.get("classes", []) if c["id"] != "2"]
+        await route.fulfill(response=answer, json=body)
+
+    lists = "**/api/v1/SettingsService/ListInvoiceOptions"
+    await page.route(lists, without_class_2)
+    await page.reload()
+    await saved.get_by_role("button", name=text["edit"]).click()
+    class_field = editor.get_by_label(re.compile(f"^{text['class']}"))
+    await expect(class_field.locator("option:checked")).to_have_text(text["class_gone"])
+    await editor.get_by_role("button", name=text["cancel"]).click()
+    await page.unroute(lists)
 
     # The form starts from the default template, its deal field read from the deal.
     await page.goto(f"{base_url}/?deal=3&user={user}")

@@ -22,6 +22,7 @@ const MAPPINGS = { to: "to", address: "address", email: "email", taxId: "taxId" 
 let settings = null;
 let company = "";
 let options = { currencyCodes: [], taxCodes: [], terms: [], items: [], customFields: [] };
+let optionsKnown = false; // QuickBooks answered the lists (connected)
 let mappable = []; // the Pipedrive fields a template's custom field can be read from
 let templates = [];
 let editing = null; // the template being edited; {} for a new one
@@ -142,17 +143,22 @@ function fillMappings(fields) {
   }
 }
 
+// A saved value QuickBooks no longer offers (a class made inactive) stays selected, said so
+// once QuickBooks' lists are known (not connected: they are not, and it shows as it is).
 function fillSelect(select, current, first, list) {
   select.replaceChildren(el("option", { value: "" }, first),
     ...list.map(([value, label]) => el("option", { value, selected: value === current }, label)));
-  if (current && select.value !== current) select.append(el("option", { value: current, selected: true }, current));
+  const gone = optionsKnown ? t("settings.notOffered", { value: current }) : current;
+  if (current && select.value !== current) select.append(el("option", { value: current, selected: true }, gone));
 }
 
 async function loadOptions() {
   const f = form().elements;
   options = { currencyCodes: [], taxCodes: [], terms: [], items: [], customFields: [], classes: [], locations: [] };
+  optionsKnown = false;
   try {
     options = await rpc("SettingsService", "ListInvoiceOptions", { parent: company });
+    optionsKnown = true;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status >= 500) throw error; // not connected: no lists
   }
