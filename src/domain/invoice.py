@@ -98,8 +98,9 @@ class Invoice:
     payment_link: str | None = None
     terms_id: str | None = None  # the QuickBooks term sent (or applied by QuickBooks)
     terms_name: str | None = None
-    # The class and the location QuickBooks recorded on the invoice (by full name; classes
-    # assigned per line: each line's, once, comma-separated), for the panel.
+    # The class and the location QuickBooks has on the invoice (by full name; classes assigned
+    # per line: each line's, once, comma-separated), for the panel; followed, with the terms,
+    # when they are changed in QuickBooks (``follow_recorded``).
     class_name: str | None = None
     location_name: str | None = None
     # US automated sales tax: QuickBooks computes the tax; the lines carry none of ours, and
@@ -367,6 +368,22 @@ class Invoice:
         elif changed:
             self._touch(now)
         return changed
+
+    def follow_recorded(
+        self,
+        terms: tuple[str | None, str | None],
+        class_name: str | None,
+        location_name: str | None,
+        now: datetime,
+    ) -> bool:
+        """The terms (id, name), class and location QuickBooks has on the invoice now, changed
+        there since it was created; True when any differs from what the invoice keeps."""
+        recorded = (terms[0], terms[1] or None, class_name or None, location_name or None)
+        if recorded == (self.terms_id, self.terms_name, self.class_name, self.location_name):
+            return False
+        self.terms_id, self.terms_name, self.class_name, self.location_name = recorded
+        self._touch(now)
+        return True
 
     def _take_tax(self, tax: Money | None) -> None:
         """QuickBooks' tax, kept where QuickBooks computes it (else ours is the tax)."""

@@ -329,6 +329,50 @@ async def test_the_chosen_term_and_its_due_date_are_what_quickbooks_records(
         assert "999" in (refused.value.details() or "")
 
 
+async def test_terms_class_and_location_changed_in_quickbooks_show_on_the_invoice(
+    world: tuple[Service, Emulators],
+) -> None:
+    """Someone edits the invoice in QuickBooks: its webhook brings the new term, due date,
+    class and location to the invoice without anyone refreshing it."""
+    service, emulators = world
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        draft = await draft_of(invoices, DEAL)
+        issued = date.fromisoformat(draft.invoice.issue_date)
+        customer = customer_pb2.Customer(display_name="Edited Later Co")
+        created = await create_from(
+            invoices, draft, "edited-1", customer, terms_id="2", due_date=""
+        )
+        assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
+        assert (created.terms_name, created.class_name, created.location_name) == (
+            "Net 15",
+            "",
+            "",
+        )
+
+        net_30 = str(issued + timedelta(days=30))
+        await emulators.admin(
+            "quickbooks",
+            "POST",
+            f"companies/{US_REALM}/invoices/{created.quickbooks_invoice_id}/update",
+            SalesTermRef={"value": "3"},
+            DueDate=net_30,
+            ClassRef={"value": "2"},
+            DepartmentRef={"value": "1"},
+        )
+
+        async def shown() -> invoice_pb2.Invoice:
+            reply = await invoices.GetInvoice(
+                invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=MD
+            )
+            return reply.invoice
+
+        edited = await eventually(shown, lambda invoice: invoice.terms_id == "3")
+        assert (edited.terms_id, edited.terms_name, edited.due_date) == ("3", "Net 30", net_30)
+        assert (edited.class_name, edited.location_name) == ("Landscaping:Design", "San Pablo")
+
+
 async def test_with_automated_sales_tax_quickbooks_tax_is_the_invoices_tax(
     world: tuple[Service, Emulators],
 ) -> None:

@@ -101,6 +101,16 @@ def invoice_from_qbo(
     raw_meta = obj.get("MetaData")
     meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
     updated = parse_qbo_time(meta.get("LastUpdatedTime")) or parse_qbo_time(meta.get("CreateTime"))
+    classes = _names(options.classes if options else ())
+    locations = _names(options.locations if options else ())
+    class_name, class_unnamed = _class_name(obj, classes)
+    location_name = _named(obj.get("DepartmentRef"), locations)
+    term = obj.get("SalesTermRef")
+    unnamed = {
+        "terms": bool(ref(term)) and _ref_name(term) is None,
+        "class": class_unnamed,
+        "location": bool(ref(obj.get("DepartmentRef"))) and location_name is None,
+    }
     return AccountingInvoice(
         id=str(obj["Id"]),
         doc_number=str(obj["DocNumber"]) if obj.get("DocNumber") not in (None, "") else None,
@@ -115,32 +125,38 @@ def invoice_from_qbo(
         email_status=_ENUM_ALIASES.get(status, status),
         last_updated=updated or datetime(1970, 1, 1, tzinfo=UTC),
         bill_email=str(address) if address else None,
-        terms_id=ref(obj.get("SalesTermRef")),
-        terms_name=_ref_name(obj.get("SalesTermRef")),
+        terms_id=ref(term),
+        terms_name=_ref_name(term),
         tax=_total_tax(obj, currency),
         payment_link=_payment_link(obj.get("InvoiceLink")),
-        class_name=_class_name(obj, _names(options.classes if options else ())),
-        location_name=_named(
-            obj.get("DepartmentRef"), _names(options.locations if options else ())
-        ),
+        class_name=class_name,
+        location_name=location_name,
+        unnamed=frozenset(kind for kind, missing in unnamed.items() if missing),
     )
 
 
-def _class_name(obj: Mapping[str, Any], known: Mapping[str, str]) -> str | None:
+def _class_name(obj: Mapping[str, Any], known: Mapping[str, str]) -> tuple[str | None, bool]:
     """The invoice's ClassRef, else its sales lines' (a company that assigns classes per line),
-    each once. [U] Refs in an answer carry ``name`` (confirmed for CustomerRef: "the response
-    fills in name"; a query answer was seen with a SalesTermRef without one): an unnamed ref is
-    named from ``known`` (id -> full name), else left out."""
-    named = _named(obj.get("ClassRef"), known)
-    if named:
-        return named
+    each once; and whether a class was answered without a name to show it by.
+
+    [U] Refs in an answer carry ``name``: confirmed for CustomerRef ("the response fills in
+    name"), and seen on a SalesTermRef in a 2025 query answer, but not in Intuit's 2014 samples.
+    An unnamed ref is named from ``known`` (id -> full name), else the class is unknown."""
+    whole = obj.get("ClassRef")
+    if ref(whole):
+        named = _named(whole, known)
+        return named, named is None
     names: dict[str, None] = {}
+    unnamed = False
     for line in obj.get("Line") or ():
         detail = line.get("SalesItemLineDetail") if isinstance(line, Mapping) else None
-        name = _named(detail.get("ClassRef"), known) if isinstance(detail, Mapping) else None
+        if not isinstance(detail, Mapping) or not ref(detail.get("ClassRef")):
+            continue
+        name = _named(detail.get("ClassRef"), known)
         if name:
             names[name] = None
-    return ", ".join(names) or None
+        unnamed = unnamed or name is None
+    return (None if unnamed else ", ".join(names) or None), unnamed
 
 
 def _names(refs: Sequence[NamedRef]) -> dict[str, str]:

@@ -38,7 +38,26 @@ def apply_facts(
             voided=facts.voided,
             tax=facts.tax,
         )
+    if _follow_recorded(invoice, facts, now):
+        changed = True
     if invoice.record_overdue(today, now):
         changed = True
     invoice.mark_synced(now)
     return changed
+
+
+def _follow_recorded(invoice: Invoice, facts: AccountingInvoice, now: datetime) -> bool:
+    """Terms, class and location as QuickBooks has them now. One QuickBooks answered by id
+    alone has no name to show: it is kept as it was (a term's id and name together)."""
+    unnamed = facts.unnamed
+    terms = (
+        (invoice.terms_id, invoice.terms_name)
+        if "terms" in unnamed
+        else (facts.terms_id, facts.terms_name)
+    )
+    return invoice.follow_recorded(
+        terms,
+        invoice.class_name if "class" in unnamed else facts.class_name,
+        invoice.location_name if "location" in unnamed else facts.location_name,
+        now,
+    )

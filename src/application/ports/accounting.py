@@ -67,6 +67,9 @@ class AccountingInvoice:
     # by the full names QuickBooks gives them.
     class_name: str | None = None
     location_name: str | None = None
+    # Which of "terms", "class" and "location" QuickBooks answered by id alone, with no name
+    # to show them by: unknown in these facts, rather than absent.
+    unnamed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

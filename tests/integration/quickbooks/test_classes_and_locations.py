@@ -149,4 +149,20 @@ def test_an_answer_naming_no_class_or_location_is_named_from_the_options_sent() 
     unnamed = invoice_from_qbo(answer, "GBP")
 
     assert (named.class_name, named.location_name) == ("Consulting, Training", "Leeds")
+    assert named.unnamed == frozenset()
+    # Without options the class and location are unknown, not absent: a sync keeps them as
+    # they were (and one line named of two would name a part of them).
     assert (unnamed.class_name, unnamed.location_name) == (None, None)
+    assert unnamed.unnamed == {"class", "location"}
+    answer["Line"][0]["SalesItemLineDetail"]["ClassRef"]["name"] = "Consulting"
+    answer["SalesTermRef"] = {"value": "3"}
+    partly = invoice_from_qbo(answer, "GBP")
+    assert (partly.class_name, partly.terms_id, partly.terms_name) == (None, "3", None)
+    assert partly.unnamed == {"terms", "class", "location"}
+    answer.pop("DepartmentRef")
+    answer["SalesTermRef"]["name"] = "Net 30"
+    for line in answer["Line"][:2]:
+        line["SalesItemLineDetail"]["ClassRef"]["name"] = "Consulting"
+    named_in_answer = invoice_from_qbo(answer, "GBP")
+    assert (named_in_answer.class_name, named_in_answer.location_name) == ("Consulting", None)
+    assert (named_in_answer.terms_name, named_in_answer.unnamed) == ("Net 30", frozenset())

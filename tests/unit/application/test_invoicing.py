@@ -300,6 +300,60 @@ async def test_payments_move_the_invoice_to_partially_paid_then_paid(world: Worl
     assert page.items[0].totals.balance.is_zero()
 
 
+async def test_terms_class_and_location_changed_in_quickbooks_show_after_a_sync(
+    world: World,
+) -> None:
+    view = await world.create.execute(create_command())
+    qb_id = view.quickbooks_id
+    assert qb_id is not None
+    recorded = world.qbo.invoices[qb_id]
+    # Someone edits the invoice in QuickBooks: Net 60 instead, a class, a location.
+    world.qbo.invoices[qb_id] = replace(
+        recorded,
+        sync_token="1",
+        due_date=view.issue_date + timedelta(days=60),
+        terms_id="4",
+        terms_name="Net 60",
+        class_name="Landscaping:Design",
+        location_name="Oakland",
+    )
+
+    shown = (await world.refresh.execute(deal_ref())).items[0]
+    assert (shown.terms_id, shown.terms_name) == ("4", "Net 60")
+    assert shown.due_date == view.issue_date + timedelta(days=60)
+    assert (shown.class_name, shown.location_name) == ("Landscaping:Design", "Oakland")
+
+    # Answered by id alone, a term, a class or a location has no name to show: each stays as
+    # it was, even where the id changed.
+    world.qbo.invoices[qb_id] = replace(
+        world.qbo.invoices[qb_id],
+        sync_token="2",
+        terms_id="2",
+        terms_name=None,
+        class_name=None,
+        location_name=None,
+        unnamed=frozenset({"terms", "class", "location"}),
+    )
+    shown = (await world.refresh.execute(deal_ref())).items[0]
+    assert (shown.terms_id, shown.terms_name) == ("4", "Net 60")
+    assert (shown.class_name, shown.location_name) == ("Landscaping:Design", "Oakland")
+
+    # Taken off in QuickBooks: none shown.
+    world.qbo.invoices[qb_id] = replace(
+        world.qbo.invoices[qb_id],
+        sync_token="3",
+        terms_id=None,
+        unnamed=frozenset(),
+    )
+    shown = (await world.refresh.execute(deal_ref())).items[0]
+    assert (shown.terms_id, shown.terms_name, shown.class_name, shown.location_name) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
 async def test_an_unpaid_invoice_past_its_due_date_is_overdue(world: World) -> None:
     view = await world.create.execute(create_command())
 
