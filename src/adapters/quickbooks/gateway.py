@@ -228,13 +228,20 @@ class QuickBooksAccountingGateway:
         return invoice_options_from_qbo(prefs, info_body, dict(zip(entities, answers, strict=True)))
 
     async def _every_row(self, company_id: str, entity: str) -> list[Any]:
-        """Every (active: a query hides the others) row of ``entity``, 1,000 a query, the most
-        one returns (reference §4.7): a company with more products than that gets the rest too,
-        at one metered read more per 1,000. A page of fewer rows than asked for is the last."""
+        """Every row of ``entity``, 1,000 a query, the most one returns (reference §4.7): a
+        company with more products than that gets the rest too, at one metered read more per
+        1,000. A page of fewer rows than asked for is the last.
+
+        A query hides inactive rows unless it asks for them (reference §6, [O] for customers):
+        classes and locations are asked for with theirs, in the same reads, so that one a
+        template keeps after it was made inactive is named, not shown by its id. [U] that
+        ``Active IN (true, false)`` works for Class and Department as for Customer: they are
+        name lists alike. Items are not (a company may have thousands retired)."""
         rows: list[Any] = []
+        every = " WHERE Active IN (true, false)" if entity in ("Class", "Department") else ""
         while len(rows) < OPTIONS_ROWS_MAX:
             query = (
-                f"SELECT * FROM {entity} STARTPOSITION {len(rows) + 1} "  # noqa: S608
+                f"SELECT * FROM {entity}{every} STARTPOSITION {len(rows) + 1} "  # noqa: S608
                 f"MAXRESULTS {QUERY_CHUNK}"
             )
             page = list((await self.client.query(company_id, query)).get(entity) or [])

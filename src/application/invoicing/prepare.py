@@ -410,13 +410,15 @@ def _active_preset(
     warnings: list[DraftWarning],
 ) -> str | None:
     """The template's class or location while QuickBooks has it active (``refs``; None: the
-    company does not track them), else a warning and none."""
+    company does not track them), else a warning, naming it when QuickBooks still lists it
+    inactive, and none."""
     if refs is None:
         return None
-    if not preset or any(r.id == preset and r.active for r in refs):
+    kept = next((r for r in refs if r.id == preset), None) if preset else None
+    if not preset or (kept is not None and kept.active):
         return preset or None
     field, code = unknown
-    warnings.append(DraftWarning.of(code, field, value=preset))
+    warnings.append(DraftWarning.of(code, field, value=kept.name if kept else preset))
     return None
 
 

@@ -98,6 +98,21 @@ async def test_a_class_quickbooks_does_not_have_is_refused_by_quickbooks() -> No
     assert "77" in str(refused.value)
 
 
+async def test_an_inactive_class_or_location_is_read_with_its_name_in_the_same_reads() -> None:
+    async with connected((US_COMPANY, US_REALM)) as setup:
+        company = setup.emulator.emulator.store.company(US_REALM)
+        assert company is not None
+        company.table("Class")["3"]["Active"] = False  # as the QuickBooks UI does
+        company.table("Department")["1"]["Active"] = False
+        options = await setup.gateway.invoice_options(US_COMPANY)
+        queries = [str(r["body"]) for r in setup.emulator.requests("query")]
+
+    assert NamedRef("3", "Maintenance", active=False) in options.classes
+    assert options.locations == (NamedRef("1", "San Pablo", False), NamedRef("2", "Oakland"))
+    assert sum("FROM Class" in q for q in queries) == 1
+    assert sum("FROM Department" in q for q in queries) == 1
+
+
 async def test_a_company_that_tracks_neither_reads_neither() -> None:
     async with connected((US_COMPANY, US_REALM)) as setup:
         await setup.emulator.admin(

@@ -338,7 +338,22 @@ async def test_a_templates_class_made_inactive_is_left_out_and_the_draft_says_so
 
     assert (draft.class_id, draft.location_id) == (None, "2")
     tracking = [w for w in draft.warnings if w.field in ("class_id", "location_id")]
+    # QuickBooks still lists it, as inactive: the warning names it.
     assert [(w.code, w.field, w.params) for w in tracking] == [
-        (MessageCode.UNKNOWN_CLASS, "class_id", {"value": "9"})
+        (MessageCode.UNKNOWN_CLASS, "class_id", {"value": "Retired"})
     ]
     assert _tracked_as_sent(world, view) == (None, "2")
+
+
+async def test_a_templates_location_quickbooks_no_longer_lists_is_said_by_its_id(
+    world: World,
+) -> None:
+    await _template_tracking(world, "2", "7")
+
+    draft = await world.prepare.execute(deal_ref())
+
+    assert (draft.class_id, draft.location_id) == ("2", None)
+    tracking = [w for w in draft.warnings if w.field in ("class_id", "location_id")]
+    assert [(w.code, w.field, w.params) for w in tracking] == [
+        (MessageCode.UNKNOWN_LOCATION, "location_id", {"value": "7"})
+    ]
