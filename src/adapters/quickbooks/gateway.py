@@ -233,12 +233,13 @@ class QuickBooksAccountingGateway:
         1,000. A page of fewer rows than asked for is the last.
 
         A query hides inactive rows unless it asks for them (reference §6, [O] for customers):
-        classes and locations are asked for with theirs, in the same reads, so that one a
-        template keeps after it was made inactive is named, not shown by its id. [U] that
-        ``Active IN (true, false)`` works for Class and Department as for Customer: they are
-        name lists alike. Items are not (a company may have thousands retired)."""
+        classes are asked for with theirs, in the same read, so that one a template keeps after
+        it was made inactive is named, not shown by its id. [U] Third-party tables built from
+        Intuit's list Class.Active as filterable and Department.Active as not: asking for
+        inactive locations could have QuickBooks refuse the whole read, so they are not. Nor
+        are items (a company may have thousands retired)."""
         rows: list[Any] = []
-        every = " WHERE Active IN (true, false)" if entity in ("Class", "Department") else ""
+        every = " WHERE Active IN (true, false)" if entity == "Class" else ""
         while len(rows) < OPTIONS_ROWS_MAX:
             query = (
                 f"SELECT * FROM {entity}{every} STARTPOSITION {len(rows) + 1} "  # noqa: S608
