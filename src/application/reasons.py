@@ -39,6 +39,8 @@ class Reason(StrEnum):
     QUICKBOOKS_CUSTOMER_NOT_FOUND = "QUICKBOOKS_CUSTOMER_NOT_FOUND"
     QUICKBOOKS_INVOICE_NOT_FOUND = "QUICKBOOKS_INVOICE_NOT_FOUND"
     QUICKBOOKS_OBJECT_NOT_FOUND = "QUICKBOOKS_OBJECT_NOT_FOUND"
+    # The object QuickBooks did not find is the invoice's customer, made inactive there
+    QUICKBOOKS_CUSTOMER_INACTIVE = "QUICKBOOKS_CUSTOMER_INACTIVE"
     PIPEDRIVE_OBJECT_NOT_FOUND = "PIPEDRIVE_OBJECT_NOT_FOUND"
     INVOICE_TEMPLATE_NOT_FOUND = "INVOICE_TEMPLATE_NOT_FOUND"
     INVOICE_RULE_NOT_FOUND = "INVOICE_RULE_NOT_FOUND"
@@ -120,6 +122,7 @@ class MetadataKey(StrEnum):
     ERROR = "error"
     VENDOR_ERROR = "vendorError"
     REALM = "realm"  # a QuickBooks company (realm id)
+    CUSTOMER_NAME = "customerName"  # a QuickBooks customer's display name
     # Vendor adapters
     VENDOR_CODE = "vendorCode"
     VENDOR_MESSAGE = "vendorMessage"

@@ -36,7 +36,7 @@ from application.ports.persistence import (
     QuickBooksIdHeldError,
     UnitOfWorkFactory,
 )
-from application.reasons import MetadataKey, ResourceType
+from application.reasons import MetadataKey, Reason, ResourceType
 from application.sync import queue_timelines
 from application.timeline import record_timeline
 from domain.errors import OtherQuickBooksCompanyError
@@ -114,7 +114,7 @@ class FinishInvoiceCreation:
                 options=options,
             )
         except (UpstreamRejectedError, NotFoundError) as exc:
-            rejected, _ = await self._record(invoice, rejected=exc)
+            rejected, _ = await self._record(invoice, rejected=await self._explained(invoice, exc))
             return rejected
         except (UpstreamUnavailableError, IntegrationNotConnectedError) as exc:
             log.warning(
@@ -223,6 +223,8 @@ class FinishInvoiceCreation:
                 # so reading it first would only cost a call against the rate limit.
                 return AccountingCustomer(id=wanted.quickbooks_id, customer=wanted)
             existing = await self.accounting.get_customer(company_id, wanted.quickbooks_id)
+            if not existing.active:
+                raise customer_inactive(existing)
             differences = wanted.differences(existing.customer)
             if differences:
                 existing = await self.accounting.update_customer_details(
@@ -232,6 +234,26 @@ class FinishInvoiceCreation:
         return await self.accounting.create_customer(
             company_id, wanted, request_id=f"cus-{invoice.id}", currency=invoice.currency
         )
+
+    async def _explained(self, invoice: Invoice, refused: Refusal) -> Refusal:
+        """QuickBooks' 610 (something the invoice uses is inactive or deleted) names no field
+        (reference §9: "Check the fields with accounts, customers, items, vendors or
+        employees"). The form checked the items, terms and codes against QuickBooks' lists;
+        the customer it did not, so when the invoice's customer is inactive the refusal says
+        so, by its name: one read, on this refusal only. An invoice made by a rule, with no one
+        to see the draft's warning, has no other way to tell."""
+        customer_id = invoice.customer.quickbooks_id
+        if not (
+            isinstance(refused, UpstreamRejectedError | NotFoundError)
+            and refused.reason == Reason.QUICKBOOKS_OBJECT_NOT_FOUND
+            and customer_id
+        ):
+            return refused
+        try:
+            customer = await self.accounting.get_customer(invoice.company_id, customer_id)
+        except (NotFoundError, UpstreamRejectedError, UpstreamUnavailableError):
+            return refused  # unexplained, as QuickBooks said it
+        return refused if customer.active else customer_inactive(customer, refused.metadata)
 
     async def _record(
         self,
@@ -377,6 +399,18 @@ class FinishInvoiceCreation:
                 await self.follow_up.execute(company_id, invoice_id)
             except Exception as exc:  # the note is a courtesy; the invoice exists either way
                 log.warning("invoice.note_failed", invoice_id=invoice_id, error=type(exc).__name__)
+
+
+def customer_inactive(
+    customer: AccountingCustomer, metadata: dict[str, str] | None = None
+) -> UpstreamRejectedError:
+    name = customer.customer.display_name
+    return UpstreamRejectedError(
+        f"The QuickBooks customer '{name}' is inactive, and QuickBooks invoices no inactive "
+        "customer: make it active in QuickBooks, or pick another customer.",
+        reason=Reason.QUICKBOOKS_CUSTOMER_INACTIVE,
+        metadata={**(metadata or {}), MetadataKey.CUSTOMER_NAME: name},
+    )
 
 
 def _follow_up(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from application.errors import UpstreamRejectedError
 from application.invoicing.finish import FinishInvoiceCreation
 from application.ports.accounting import BatchCreated, InvoiceToCreate
 from application.ports.persistence import CreationOptions
-from application.reasons import Reason
+from application.reasons import MetadataKey, Reason
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine
 from tests.integration.quickbooks.harness import (
@@ -36,10 +37,12 @@ async def setup() -> AsyncIterator[Setup]:
         yield setup
 
 
-def _made_inactive(setup: Setup, entity: str, entity_id: str) -> None:
+def _made_inactive(setup: Setup, entity: str, entity_id: str) -> dict[str, Any]:
     company = setup.emulator.emulator.store.company(US_REALM)
     assert company is not None
-    company.table(entity)[entity_id]["Active"] = False  # as the QuickBooks UI does
+    made = company.table(entity)[entity_id]
+    made["Active"] = False  # as the QuickBooks UI does
+    return dict(made)
 
 
 async def _finish(setup: Setup, draft: Invoice, creation: CreationOptions) -> Invoice:
@@ -69,18 +72,25 @@ async def test_an_inactive_item_ends_the_creation_refused(setup: Setup) -> None:
 
 
 @pytest.mark.integration
-async def test_an_inactive_linked_customer_ends_the_creation_refused(setup: Setup) -> None:
-    _made_inactive(setup, "Customer", "1")
+@pytest.mark.parametrize("copy_details", [False, True], ids=["linked", "copying-details"])
+async def test_an_inactive_linked_customer_ends_the_creation_refused_by_its_name(
+    setup: Setup, copy_details: bool
+) -> None:
+    name = _made_inactive(setup, "Customer", "1")["DisplayName"]
     draft = invoice("1", [InvoiceLine("Work", Decimal(1), Decimal(10), name="Services")])
 
-    # Copying the customer's details reads it first; QuickBooks no longer finds it.
-    finished = await _finish(setup, draft, CreationOptions(update_customer_details=True))
+    # Linked: QuickBooks refuses the invoice (610, naming nothing), and one read of the
+    # customer says which. Copying the customer's details reads it first: nothing is sent.
+    finished = await _finish(setup, draft, CreationOptions(update_customer_details=copy_details))
 
     assert finished.state is InvoiceState.CREATE_FAILED
-    assert finished.failure_code in (
-        Reason.QUICKBOOKS_CUSTOMER_NOT_FOUND,
-        Reason.QUICKBOOKS_OBJECT_NOT_FOUND,
-    )
+    assert finished.failure_code == Reason.QUICKBOOKS_CUSTOMER_INACTIVE
+    assert finished.failure_params[MetadataKey.CUSTOMER_NAME] == name
+    assert finished.failure_reason is not None
+    assert finished.failure_reason.startswith(f"The QuickBooks customer '{name}' is inactive")
+    invoices_sent = len(setup.emulator.requests("/invoice", method="POST"))
+    customers_read = len(setup.emulator.requests("/customer/1", method="GET"))
+    assert (invoices_sent, customers_read) == ((0, 1) if copy_details else (1, 1))
 
 
 @pytest.mark.integration
