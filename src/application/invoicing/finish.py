@@ -202,7 +202,8 @@ class FinishInvoiceCreation:
             if isinstance(linked_to, Refusal):
                 current[invoice.id], _ = await self._record(invoice, rejected=linked_to)
             elif isinstance(outcome, UpstreamRejectedError):
-                current[invoice.id], _ = await self._record(invoice, rejected=outcome)
+                refusal = await self._explained(invoice, outcome)
+                current[invoice.id], _ = await self._record(invoice, rejected=refusal)
             elif outcome is not None:
                 finished, confirmed_here = await self._record(
                     invoice, created=outcome, customer=linked_to, requested_by=creation.requested_by

@@ -106,3 +106,29 @@ async def test_an_inactive_item_in_a_batch_refuses_that_invoice_with_the_same_re
     assert isinstance(made, BatchCreated)
     assert isinstance(refused, UpstreamRejectedError)
     assert refused.reason == Reason.QUICKBOOKS_OBJECT_NOT_FOUND
+
+
+@pytest.mark.integration
+async def test_an_inactive_customer_in_a_batch_refuses_that_invoice_by_its_name(
+    setup: Setup,
+) -> None:
+    name = _made_inactive(setup, "Customer", "2")["DisplayName"]
+    members = [invoice("1"), invoice("2")]
+    batch = CreationOptions(
+        batch_request_id="b-inactive", batch_members=tuple(m.id for m in members)
+    )
+    uow = InMemoryUnitOfWorkFactory()
+    async with uow() as tx:
+        for member in members:
+            await tx.invoices.add(copy.deepcopy(member), creation=batch)
+        await tx.commit()
+
+    finished = await FinishInvoiceCreation(uow, setup.gateway, SystemClock()).finish_batch(
+        COMPANY, "b-inactive", batch.batch_members
+    )
+
+    made, refused = (finished[m.id] for m in members)
+    assert made.state is InvoiceState.OPEN
+    assert refused.state is InvoiceState.CREATE_FAILED
+    assert refused.failure_code == Reason.QUICKBOOKS_CUSTOMER_INACTIVE
+    assert refused.failure_params[MetadataKey.CUSTOMER_NAME] == name
