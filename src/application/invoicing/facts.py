@@ -48,13 +48,14 @@ def apply_facts(
 
 def _follow_recorded(invoice: Invoice, facts: AccountingInvoice, now: datetime) -> bool:
     """Terms, class and location as QuickBooks has them now. One QuickBooks answered by id
-    alone has no name to show: it is kept as it was (a term's id and name together)."""
+    alone has no name to show: a class or location is kept as it was, and so is a term with
+    the same id; a term with another id is kept without a name (shown as none, rather than
+    as the term it no longer has)."""
     unnamed = facts.unnamed
-    terms = (
-        (invoice.terms_id, invoice.terms_name)
-        if "terms" in unnamed
-        else (facts.terms_id, facts.terms_name)
-    )
+    terms = (facts.terms_id, facts.terms_name)
+    if "terms" in unnamed:
+        same = facts.terms_id == invoice.terms_id
+        terms = (facts.terms_id, invoice.terms_name if same else None)
     return invoice.follow_recorded(
         terms,
         invoice.class_name if "class" in unnamed else facts.class_name,

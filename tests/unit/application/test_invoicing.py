@@ -323,12 +323,11 @@ async def test_terms_class_and_location_changed_in_quickbooks_show_after_a_sync(
     assert shown.due_date == view.issue_date + timedelta(days=60)
     assert (shown.class_name, shown.location_name) == ("Landscaping:Design", "Oakland")
 
-    # Answered by id alone, a term, a class or a location has no name to show: each stays as
-    # it was, even where the id changed.
+    # Answered by id alone, a term, a class or a location has no name to show: a class or a
+    # location stays as it was, and so does a term with the same id ...
     world.qbo.invoices[qb_id] = replace(
         world.qbo.invoices[qb_id],
         sync_token="2",
-        terms_id="2",
         terms_name=None,
         class_name=None,
         location_name=None,
@@ -337,11 +336,15 @@ async def test_terms_class_and_location_changed_in_quickbooks_show_after_a_sync(
     shown = (await world.refresh.execute(deal_ref())).items[0]
     assert (shown.terms_id, shown.terms_name) == ("4", "Net 60")
     assert (shown.class_name, shown.location_name) == ("Landscaping:Design", "Oakland")
+    # ... while a term changed to another one is no longer shown as the one it was.
+    world.qbo.invoices[qb_id] = replace(world.qbo.invoices[qb_id], sync_token="3", terms_id="2")
+    shown = (await world.refresh.execute(deal_ref())).items[0]
+    assert (shown.terms_id, shown.terms_name) == ("2", None)
 
     # Taken off in QuickBooks: none shown.
     world.qbo.invoices[qb_id] = replace(
         world.qbo.invoices[qb_id],
-        sync_token="3",
+        sync_token="4",
         terms_id=None,
         unnamed=frozenset(),
     )
