@@ -12,6 +12,7 @@ import structlog
 
 from application.deal_fields import queue_deal_fields
 from application.errors import (
+    ApplicationError,
     ConcurrencyConflictError,
     IntegrationNotConnectedError,
     NotFoundError,
@@ -252,8 +253,8 @@ class FinishInvoiceCreation:
             return refused
         try:
             customer = await self.accounting.get_customer(invoice.company_id, customer_id)
-        except (NotFoundError, UpstreamRejectedError, UpstreamUnavailableError):
-            return refused  # unexplained, as QuickBooks said it
+        except ApplicationError:  # gone, unavailable, disconnected: as QuickBooks said it
+            return refused
         return refused if customer.active else customer_inactive(customer, refused.metadata)
 
     async def _record(
