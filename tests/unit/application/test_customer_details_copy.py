@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 
 from application.commands import CreateInvoiceCommand
-from application.reasons import MetadataKey
+from application.errors import IntegrationNotConnectedError, UpstreamRejectedError
+from application.reasons import MetadataKey, Reason
 from domain.invoice import InvoiceState
 from tests.unit.application.invoicing_world import World, change_settings, create_command, deal_ref
 
@@ -85,3 +86,48 @@ async def test_a_name_quickbooks_has_for_someone_else_fails_the_creation_saying_
     assert view.state is InvoiceState.CREATE_FAILED
     assert view.failure_params[MetadataKey.VENDOR_CODE] == "6240"
     assert _name_in_quickbooks(world) == "Acme Corp"
+
+
+def _refused_with_610(world: World) -> None:
+    world.qbo.fail_on(
+        "create_invoice",
+        UpstreamRejectedError(
+            "Something this uses is inactive or deleted in QuickBooks.",
+            reason=Reason.QUICKBOOKS_OBJECT_NOT_FOUND,
+            metadata={MetadataKey.VENDOR_CODE: "610"},
+        ),
+    )
+
+
+async def test_a_610_for_an_inactive_linked_customer_says_which_customer(world: World) -> None:
+    customer = world.qbo.customers[ACME]
+    world.qbo.customers[ACME] = dataclasses.replace(customer, active=False)
+    _refused_with_610(world)
+
+    view = await world.create.execute(_renamed("Acme Corp", "r610", False))
+
+    assert view.state is InvoiceState.CREATE_FAILED
+    assert view.failure_code == Reason.QUICKBOOKS_CUSTOMER_INACTIVE
+    assert view.failure_params == {
+        MetadataKey.VENDOR_CODE: "610",
+        MetadataKey.CUSTOMER_NAME: "Acme Corp",
+    }
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["active", "unreadable"])
+async def test_a_610_the_customer_does_not_explain_stays_as_quickbooks_said_it(
+    world: World, active: bool
+) -> None:
+    _refused_with_610(world)
+    if not active:  # the explanation's read fails: the refusal stands, nothing left CREATING
+        world.qbo.fail_on(
+            "get_customer",
+            IntegrationNotConnectedError(
+                "QuickBooks is not connected.", reason=Reason.QUICKBOOKS_NOT_CONNECTED
+            ),
+        )
+
+    view = await world.create.execute(_renamed("Acme Corp", "r610", False))
+
+    assert view.state is InvoiceState.CREATE_FAILED
+    assert view.failure_code == Reason.QUICKBOOKS_OBJECT_NOT_FOUND
