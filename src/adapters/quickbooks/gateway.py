@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import structlog
 
+from adapters.quickbooks import reference_data
 from adapters.quickbooks.cdc import cdc_cuts, changes_from_cdc, needs_home_currency
 from adapters.quickbooks.client import QuickBooksClient
 from adapters.quickbooks.faults import (
@@ -30,7 +31,6 @@ from adapters.quickbooks.mappers import (
     parse_qbo_time,
     ref,
 )
-from adapters.quickbooks.reference_data import invoice_options_from_qbo, tracked_entities
 from adapters.vendor_http.cache import CompanyCache
 from application.errors import NotFoundError, UpstreamRejectedError, UpstreamUnavailableError
 from application.ports.accounting import (
@@ -223,23 +223,17 @@ class QuickBooksAccountingGateway:
         multicurrency = bool((prefs.get("CurrencyPrefs") or {}).get("MultiCurrencyEnabled"))
         entities = ["TaxCode", "TaxRate", "Term", "Item"]
         entities += ["CompanyCurrency"] if multicurrency else []
-        entities += tracked_entities(prefs)
+        entities += reference_data.tracked_entities(prefs)
         answers = await asyncio.gather(*(self._every_row(company_id, e) for e in entities))
-        return invoice_options_from_qbo(prefs, info_body, dict(zip(entities, answers, strict=True)))
+        rows = dict(zip(entities, answers, strict=True))
+        return reference_data.invoice_options_from_qbo(prefs, info_body, rows)
 
     async def _every_row(self, company_id: str, entity: str) -> list[Any]:
-        """Every row of ``entity``, 1,000 a query, the most one returns (reference §4.7): a
-        company with more products than that gets the rest too, at one metered read more per
-        1,000. A page of fewer rows than asked for is the last.
-
-        A query hides inactive rows unless it asks for them (reference §6, [O] for customers):
-        classes are asked for with theirs, in the same read, so that one a template keeps after
-        it was made inactive is named, not shown by its id. [U] Third-party tables built from
-        Intuit's list Class.Active as filterable and Department.Active as not: asking for
-        inactive locations could have QuickBooks refuse the whole read, so they are not. Nor
-        are items (a company may have thousands retired)."""
+        """Every row of ``entity`` (inactive ones too where ``with_inactive``), 1,000 a query,
+        the most one returns (reference §4.7): a company with more products gets the rest too,
+        at one metered read more per 1,000; a page of fewer rows than asked for is the last."""
         rows: list[Any] = []
-        every = " WHERE Active IN (true, false)" if entity == "Class" else ""
+        every = " WHERE Active IN (true, false)" if reference_data.with_inactive(entity) else ""
         while len(rows) < OPTIONS_ROWS_MAX:
             query = (
                 f"SELECT * FROM {entity}{every} STARTPOSITION {len(rows) + 1} "  # noqa: S608

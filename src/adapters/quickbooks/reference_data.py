@@ -86,6 +86,16 @@ def tracked_entities(prefs: Mapping[str, Any]) -> list[str]:
     )
 
 
+def with_inactive(entity: str) -> bool:
+    """Whether the options ask for ``entity``'s inactive rows too: a query hides them unless
+    it asks (reference §6, [O] for customers). Classes come with theirs, in the same read, so
+    that one a template keeps after it was made inactive is named, not shown by its id.
+    [U] Third-party tables built from Intuit's list Class.Active as filterable and
+    Department.Active as not: asking for inactive locations could have QuickBooks refuse the
+    whole read, so they are not. Nor are items (a company may have thousands retired)."""
+    return entity == "Class"
+
+
 def _named(rows: Sequence[Mapping[str, Any]]) -> tuple[NamedRef, ...]:
     """Classes and locations: a sub-class is known by its full name ("Services:Consulting")."""
     return tuple(
