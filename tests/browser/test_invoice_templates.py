@@ -66,7 +66,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "create": "Create invoice",
         "class": "Class",
         "location": "Location",
-        "class_gone": "2 (no longer offered by QuickBooks)",
+        "class_gone": "Landscaping:Design (no longer offered by QuickBooks)",
     },
     "fr": {
         "user": "Camille Laurent",
@@ -91,7 +91,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "create": "Créer la facture",
         "class": "Classe",
         "location": "Emplacement",
-        "class_gone": "2 (plus proposé par QuickBooks)",
+        "class_gone": "Landscaping:Design (plus proposé par QuickBooks)",
     },
 }
 
@@ -137,12 +137,14 @@ async def test_an_admin_keeps_a_template_and_the_form_starts_from_it(
     await expect(editor.locator(".field-error")).to_have_text(text["bad_cc"])
     await editor.get_by_role("button", name=text["cancel"]).click()
 
-    # The template's class, made inactive in QuickBooks since (QuickBooks lists it no more),
-    # stays the template's, and the editor says it is no longer offered.
+    # The template's class, made inactive in QuickBooks since (listed among the inactive
+    # ones), stays the template's, and the editor says, by its name, it is no longer offered.
     async def without_class_2(route: Route) -> None:
         answer = await route.fetch()
         body = await answer.json()
-        body["classes"] = [c for c in body.get("classes", []) if c["id"] != "2"]
+        classes = body.get("classes", [])
+        body["classes"] = [c for c in classes if c["id"] != "2"]
+        body["inactiveClasses"] = [c for c in classes if c["id"] == "2"]
         await route.fulfill(response=answer, json=body)
 
     lists = "**/api/v1/SettingsService/ListInvoiceOptions"

@@ -464,6 +464,7 @@ async def test_classes_and_locations_are_offered_and_an_inactive_one_is_a_field_
     )
 
     assert [(c.id, c.display_name) for c in options.classes] == [("1", "Landscaping")]
+    assert [(c.id, c.display_name) for c in options.inactive_classes] == [("9", "Retired")]
     assert options.classes_per_line
     assert [(c.id, c.display_name) for c in options.locations] == [("4", "Oakland")]
     assert code is grpc.StatusCode.INVALID_ARGUMENT

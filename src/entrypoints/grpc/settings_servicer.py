@@ -197,6 +197,11 @@ class SettingsServicer(settings_service_pb2_grpc.SettingsServiceServicer):
                 for c in options.location_choices or ()
                 if c.active
             ],
+            inactive_classes=[
+                pb.InvoiceOption(id=c.id, display_name=c.name)
+                for c in options.class_choices or ()
+                if not c.active
+            ],
         )
 
     async def ListInvoiceTemplates(

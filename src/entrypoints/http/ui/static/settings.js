@@ -144,11 +144,13 @@ function fillMappings(fields) {
 }
 
 // A saved value QuickBooks no longer offers (a class made inactive) stays selected, said so
-// once QuickBooks' lists are known (not connected: they are not, and it shows as it is).
-function fillSelect(select, current, first, list) {
+// once QuickBooks' lists are known (not connected: they are not, and it shows as it is), by
+// its name when QuickBooks still lists it among the inactive ones (`inactive`).
+function fillSelect(select, current, first, list, inactive = []) {
   select.replaceChildren(el("option", { value: "" }, first),
     ...list.map(([value, label]) => el("option", { value, selected: value === current }, label)));
-  const gone = optionsKnown ? t("settings.notOffered", { value: current }) : current;
+  const name = inactive.find(([value]) => value === current)?.[1] ?? current;
+  const gone = optionsKnown ? t("settings.notOffered", { value: name }) : current;
   if (current && select.value !== current) select.append(el("option", { value: current, selected: true }, gone));
 }
 
@@ -381,7 +383,8 @@ function editTemplate(template) {
   fillSelect(f.taxCode, editing.taxCodeId, t("settings.templateCompanyDefault"), taxCodes.map((o) => [o.id, o.displayName]));
   fillSelect(f.itemId, editing.itemId, t("settings.templateCompanyDefault"), options.items.map((o) => [o.id, o.displayName]));
   // Class and location: only for a company that tracks them in QuickBooks (or a template that has one).
-  fillSelect(f.classId, editing.classId, t("form.noClass"), (options.classes || []).map((o) => [o.id, o.displayName]));
+  const pairs = (list) => (list || []).map((o) => [o.id, o.displayName]);
+  fillSelect(f.classId, editing.classId, t("form.noClass"), pairs(options.classes), pairs(options.inactiveClasses));
   fillSelect(f.locationId, editing.locationId, t("form.noLocation"), (options.locations || []).map((o) => [o.id, o.displayName]));
   $("template-class-field").hidden = f.classId.options.length < 2;
   $("template-location-field").hidden = f.locationId.options.length < 2;
