@@ -195,6 +195,7 @@ class FinishInvoiceCreation:
                 detail=exc.message,
             )
             return current  # still CREATING; a retry or the background sweep re-sends it
+        customers_read: dict[str, AccountingCustomer | None] = {}
         for (invoice, creation), linked_to, outcome in zip(
             stored, customers, outcomes, strict=True
         ):
@@ -203,7 +204,7 @@ class FinishInvoiceCreation:
             if isinstance(linked_to, Refusal):
                 current[invoice.id], _ = await self._record(invoice, rejected=linked_to)
             elif isinstance(outcome, UpstreamRejectedError):
-                refusal = await self._explained(invoice, outcome)
+                refusal = await self._explained(invoice, outcome, customers_read)
                 current[invoice.id], _ = await self._record(invoice, rejected=refusal)
             elif outcome is not None:
                 finished, confirmed_here = await self._record(
@@ -237,13 +238,19 @@ class FinishInvoiceCreation:
             company_id, wanted, request_id=f"cus-{invoice.id}", currency=invoice.currency
         )
 
-    async def _explained(self, invoice: Invoice, refused: Refusal) -> Refusal:
+    async def _explained(
+        self,
+        invoice: Invoice,
+        refused: Refusal,
+        read: dict[str, AccountingCustomer | None] | None = None,
+    ) -> Refusal:
         """QuickBooks' 610 (something the invoice uses is inactive or deleted) names no field
         (reference §9: "Check the fields with accounts, customers, items, vendors or
         employees"). The form checked the items, terms and codes against QuickBooks' lists;
         the customer it did not, so when the invoice's customer is inactive the refusal says
-        so, by its name: one read, on this refusal only. An invoice made by a rule, with no one
-        to see the draft's warning, has no other way to tell."""
+        so, by its name: one read, on this refusal only (``read``: the customers a batch has
+        read so far, each read once). An invoice made by a rule, with no one to see the
+        draft's warning, has no other way to tell."""
         customer_id = invoice.customer.quickbooks_id
         if not (
             isinstance(refused, UpstreamRejectedError | NotFoundError)
@@ -251,11 +258,18 @@ class FinishInvoiceCreation:
             and customer_id
         ):
             return refused
-        try:
-            customer = await self.accounting.get_customer(invoice.company_id, customer_id)
-        except ApplicationError:  # gone, unavailable, disconnected: as QuickBooks said it
+        read = {} if read is None else read
+        if customer_id not in read:
+            try:
+                read[customer_id] = await self.accounting.get_customer(
+                    invoice.company_id, customer_id
+                )
+            except ApplicationError:  # gone, unavailable, disconnected: as QuickBooks said it
+                read[customer_id] = None
+        customer = read[customer_id]
+        if customer is None or customer.active:
             return refused
-        return refused if customer.active else customer_inactive(customer, refused.metadata)
+        return customer_inactive(customer, refused.metadata)
 
     async def _record(
         self,

@@ -113,7 +113,7 @@ async def test_an_inactive_customer_in_a_batch_refuses_that_invoice_by_its_name(
     setup: Setup,
 ) -> None:
     name = _made_inactive(setup, "Customer", "2")["DisplayName"]
-    members = [invoice("1"), invoice("2")]
+    members = [invoice("1"), invoice("2"), invoice("2")]
     batch = CreationOptions(
         batch_request_id="b-inactive", batch_members=tuple(m.id for m in members)
     )
@@ -127,8 +127,11 @@ async def test_an_inactive_customer_in_a_batch_refuses_that_invoice_by_its_name(
         COMPANY, "b-inactive", batch.batch_members
     )
 
-    made, refused = (finished[m.id] for m in members)
+    made, *refused = (finished[m.id] for m in members)
     assert made.state is InvoiceState.OPEN
-    assert refused.state is InvoiceState.CREATE_FAILED
-    assert refused.failure_code == Reason.QUICKBOOKS_CUSTOMER_INACTIVE
-    assert refused.failure_params[MetadataKey.CUSTOMER_NAME] == name
+    for each in refused:
+        assert each.state is InvoiceState.CREATE_FAILED
+        assert each.failure_code == Reason.QUICKBOOKS_CUSTOMER_INACTIVE
+        assert each.failure_params[MetadataKey.CUSTOMER_NAME] == name
+    # Two members for the same customer: it is read once.
+    assert len(setup.emulator.requests("/customer/2", method="GET")) == 1
