@@ -145,11 +145,12 @@ function fillMappings(fields) {
 
 // A saved value QuickBooks no longer offers (a class made inactive) stays selected, said so
 // once QuickBooks' lists are known (not connected: they are not, and it shows as it is), by
-// its name when QuickBooks still lists it among the inactive ones (`inactive`).
-function fillSelect(select, current, first, list, inactive = []) {
+// its name when QuickBooks still lists it among the inactive ones (`inactive`). Both lists are
+// of QuickBooks' options ({id, displayName}).
+function fillSelect(select, current, first, list, inactive) {
   select.replaceChildren(el("option", { value: "" }, first),
-    ...list.map(([value, label]) => el("option", { value, selected: value === current }, label)));
-  const name = inactive.find(([value]) => value === current)?.[1] ?? current;
+    ...(list || []).map((o) => el("option", { value: o.id, selected: o.id === current }, o.displayName)));
+  const name = (inactive || []).find((o) => o.id === current)?.displayName ?? current;
   const gone = optionsKnown ? t("settings.notOffered", { value: name }) : current;
   if (current && select.value !== current) select.append(el("option", { value: current, selected: true }, gone));
 }
@@ -164,12 +165,12 @@ async function loadOptions() {
   } catch (error) {
     if (!(error instanceof ApiError) || error.status >= 500) throw error; // not connected: no lists
   }
-  fillSelect(f.currency, settings.defaultCurrency, t("settings.dealCurrency"), options.currencyCodes.map((c) => [c, c]));
+  fillSelect(f.currency, settings.defaultCurrency, t("settings.dealCurrency"), options.currencyCodes.map((c) => ({ id: c, displayName: c })));
   // A US company without automated sales tax: the default is its sales tax rate.
   const taxCodes = options.salesTaxCodes?.length ? options.salesTaxCodes : options.taxCodes;
-  fillSelect(f.taxCode, settings.defaultTaxCode, t("settings.none"), taxCodes.map((o) => [o.id, o.displayName]));
-  fillSelect(f.terms, settings.defaultTerms, t("settings.none"), options.terms.map((o) => [o.id, o.displayName]));
-  fillSelect(f.defaultItem, settings.defaultItem, t("settings.none"), options.items.map((o) => [o.id, o.displayName]));
+  fillSelect(f.taxCode, settings.defaultTaxCode, t("settings.none"), taxCodes);
+  fillSelect(f.terms, settings.defaultTerms, t("settings.none"), options.terms);
+  fillSelect(f.defaultItem, settings.defaultItem, t("settings.none"), options.items);
 }
 
 async function loadSettings() {
@@ -379,13 +380,12 @@ function editTemplate(template) {
   f.displayName.value = editing.displayName || "";
   f.isDefault.checked = template ? Boolean(template.default) : !templates.length;
   const taxCodes = options.salesTaxCodes?.length ? options.salesTaxCodes : options.taxCodes;
-  fillSelect(f.terms, editing.termsId, t("settings.templateCompanyDefault"), options.terms.map((o) => [o.id, o.displayName]));
-  fillSelect(f.taxCode, editing.taxCodeId, t("settings.templateCompanyDefault"), taxCodes.map((o) => [o.id, o.displayName]));
-  fillSelect(f.itemId, editing.itemId, t("settings.templateCompanyDefault"), options.items.map((o) => [o.id, o.displayName]));
+  fillSelect(f.terms, editing.termsId, t("settings.templateCompanyDefault"), options.terms);
+  fillSelect(f.taxCode, editing.taxCodeId, t("settings.templateCompanyDefault"), taxCodes);
+  fillSelect(f.itemId, editing.itemId, t("settings.templateCompanyDefault"), options.items);
   // Class and location: only for a company that tracks them in QuickBooks (or a template that has one).
-  const pairs = (list) => (list || []).map((o) => [o.id, o.displayName]);
-  fillSelect(f.classId, editing.classId, t("form.noClass"), pairs(options.classes), pairs(options.inactiveClasses));
-  fillSelect(f.locationId, editing.locationId, t("form.noLocation"), (options.locations || []).map((o) => [o.id, o.displayName]));
+  fillSelect(f.classId, editing.classId, t("form.noClass"), options.classes, options.inactiveClasses);
+  fillSelect(f.locationId, editing.locationId, t("form.noLocation"), options.locations);
   $("template-class-field").hidden = f.classId.options.length < 2;
   $("template-location-field").hidden = f.locationId.options.length < 2;
   f.memo.value = editing.customerMemo || "";
