@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -28,11 +29,19 @@ def free_port() -> int:
 async def demo_stack(
     settings: AppSettings, quickbooks_realm: str = US_REALM
 ) -> AsyncIterator[DemoStack]:
-    http_port = free_port()
-    settings = replace(settings, public_url=f"http://127.0.0.1:{http_port}")
-    stack = await DemoStack.start(
-        settings, grpc_port=0, http_port=http_port, quickbooks_realm=quickbooks_realm
-    )
+    for attempt in range(1, 4):
+        # The port is free when chosen but bound only once the emulators run (their webhooks
+        # need the URL first): one of the machine's own ephemeral ports may take it meanwhile.
+        http_port = free_port()
+        public = replace(settings, public_url=f"http://127.0.0.1:{http_port}")
+        try:
+            stack = await DemoStack.start(
+                public, grpc_port=0, http_port=http_port, quickbooks_realm=quickbooks_realm
+            )
+            break
+        except OSError as exc:  # DemoStack.start stopped what it had started
+            if exc.errno != errno.EADDRINUSE or attempt == 3:
+                raise
     try:
         yield stack
     finally:
