@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from application.auth import Principal
+from domain.customer import Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,11 @@ class AddressInput:
     country: str = ""
     formatted: str = ""
 
+    @classmethod
+    def of(cls, address: Address | None) -> AddressInput | None:
+        """The address as a caller would send it (a draft's, for a job that creates it)."""
+        return cls(**asdict(address)) if address is not None else None
+
 
 @dataclass(frozen=True, slots=True)
 class CustomerInput:
@@ -129,6 +135,7 @@ class CustomerInput:
     address: AddressInput | None = None
     tax_id: str = ""
     quickbooks_customer_id: str = ""  # empty: create a new QuickBooks customer
+    shipping_address: AddressInput | None = None  # None: ships to the billing address
 
 
 @dataclass(frozen=True, slots=True)

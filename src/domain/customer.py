@@ -99,13 +99,16 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """The invoice's customer. Text is stripped; an empty email or tax id counts as absent."""
+    """The invoice's customer. Text is stripped; an empty email, tax id or address counts as
+    absent. ``shipping_address``: where the goods or services go (QuickBooks' ShipAddr), when
+    not the billing address; with automated sales tax, QuickBooks taxes for it."""
 
     display_name: str
     email: str | None = None
     billing_address: Address | None = None
     tax_id: str | None = None
     quickbooks_id: str | None = None
+    shipping_address: Address | None = None
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
@@ -128,17 +131,19 @@ class Customer:
             violations.append(FieldViolation.of("email", MessageCode.NOT_AN_EMAIL, value=email))
         tax_id = optional_text(self.tax_id, "tax_id", TAX_ID_MAX, violations)
         qb_id = optional_text(self.quickbooks_id, "quickbooks_id", EXTERNAL_ID_MAX, violations)
-        address = self.billing_address
-        if address is not None and not isinstance(address, Address):
-            violations.append(FieldViolation("billing_address", MessageCode.NOT_AN_ADDRESS))
+        for kind in ("billing_address", "shipping_address"):
+            address = getattr(self, kind)
+            if address is not None and not isinstance(address, Address):
+                violations.append(FieldViolation(kind, MessageCode.NOT_AN_ADDRESS))
         if violations:
             raise InvalidValueError.many(violations)
         object.__setattr__(self, "display_name", name)
         object.__setattr__(self, "email", email)
         object.__setattr__(self, "tax_id", tax_id)
         object.__setattr__(self, "quickbooks_id", qb_id)
-        if address is not None and address.is_empty():
-            object.__setattr__(self, "billing_address", None)
+        for kind in ("billing_address", "shipping_address"):
+            if getattr(self, kind) is not None and getattr(self, kind).is_empty():
+                object.__setattr__(self, kind, None)
 
     @classmethod
     def restore(
@@ -149,6 +154,7 @@ class Customer:
         billing_address: Address | None,
         tax_id: str | None,
         quickbooks_id: str | None,
+        shipping_address: Address | None = None,  # absent in invoices stored before it existed
     ) -> Customer:
         """A customer as it was stored once it had passed the checks: nothing is checked
         again. For repositories, not for input."""
@@ -158,7 +164,12 @@ class Customer:
         object.__setattr__(customer, "billing_address", billing_address)
         object.__setattr__(customer, "tax_id", tax_id)
         object.__setattr__(customer, "quickbooks_id", quickbooks_id)
+        object.__setattr__(customer, "shipping_address", shipping_address)
         return customer
+
+    def ships_to(self) -> Address | None:
+        """Where the goods or services go: the shipping address, else the billing address."""
+        return self.shipping_address or self.billing_address
 
     def known_tax_id(self) -> str | None:
         """The tax id, or None when it is one QuickBooks masked (its value is unknown)."""
@@ -173,9 +184,10 @@ class Customer:
         return replace(self, quickbooks_id=quickbooks_id)
 
     def differences(self, other: Customer) -> frozenset[str]:
-        """Which of display_name, email, billing_address and tax_id this customer holds and
-        ``other`` lacks or holds differently (case and spacing ignored): what to copy to
-        QuickBooks when asked.
+        """Which of display_name, email, billing_address, shipping_address and tax_id this
+        customer holds and ``other`` lacks or holds differently (case and spacing ignored):
+        what to copy to QuickBooks when asked. Shipping compares where each ships to
+        (:meth:`ships_to`).
 
         A detail this customer does not have is never reported, so copying never erases one.
         A masked tax id (see ``_MASKED_TAX_ID``) matches ours by its last five characters, and
@@ -192,6 +204,9 @@ class Customer:
             other.billing_address
         ):
             changed.add("billing_address")
+        ships_to = self.ships_to()
+        if ships_to is not None and not ships_to.same_place_as(other.ships_to()):
+            changed.add("shipping_address")  # QuickBooks' ShipAddr does not follow its BillAddr
         if self.tax_id is not None and not _same_tax_id(self.tax_id, other.tax_id):
             changed.add("tax_id")
         return frozenset(changed)

@@ -660,6 +660,71 @@ async def test_a_us_company_without_automated_sales_tax_charges_the_chosen_rate(
     await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)
 
 
+SHIP_TO: dict[str, dict[str, str]] = {
+    "en": {
+        "ship": "Ship to another address",
+        "by_ship_to": "Calculated by QuickBooks from the ship-to address",
+        "city": "City",
+        "region": "State / region",
+    },
+    "fr": {
+        "ship": "Livrer à une autre adresse",
+        "by_ship_to": "Calculée par QuickBooks d\u2019après l\u2019adresse de livraison",
+        "city": "Ville",
+        "region": "État / région",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_with_automated_sales_tax_the_invoice_is_taxed_where_the_customer_ships(
+    demo: DemoStack, base_url: str, page: Page, lang: str
+) -> None:
+    """Billed in California, shipped to Texas: the form says QuickBooks taxes for the ship-to
+    address, and QuickBooks taxes for Texas. The new customer keeps that ship-to, so the next
+    invoice for the deal opens with it."""
+    text, ship = TEXT[lang], SHIP_TO[lang]
+    user = await user_id(demo, text["user"])
+    await page.goto(f"{base_url}/?deal=3&user={user}")
+    form = await open_form(page, text)
+    await pick_items(form)
+    await form.locator("[data-field='lines[0].tax_code_id']").select_option("TAX")
+    shipping = form.get_by_label(ship["ship"])
+    await expect(shipping).not_to_be_checked()  # a new customer: ships to its billing address
+    await expect(form.locator("#ship-to")).to_be_hidden()
+    await expect(form.locator("#tax")).to_have_text(text["tax_by_quickbooks"])
+    for name, value in (("line1", "1 Market St"), ("city", "San Francisco"), ("region", "CA")):
+        await form.locator(f"input[name={name}]").fill(value)
+
+    await shipping.check()
+    ship_to = form.locator("#ship-to")
+    await ship_to.locator("input[name=shipLine1]").fill("500 Congress Ave")
+    await ship_to.get_by_label(ship["city"]).fill("Austin")
+    await ship_to.get_by_label(ship["region"]).fill("TX")
+    await expect(form.locator("#tax")).to_have_text(ship["by_ship_to"])
+    await shoot(page, f"{lang}-ship-to")
+    await form.get_by_role("button", name=text["create"]).click()
+
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("li.invoice .status")).to_have_text(text["open"], timeout=SLOW)
+    (created,) = await quickbooks_invoices(demo)
+    assert created["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] == "4"  # Texas's, not California's
+    assert (created["BillAddr"]["City"], created["ShipAddr"]["City"]) == ("San Francisco", "Austin")
+
+    again = await open_form(page, text)
+    await expect(again.get_by_label(ship["ship"])).to_be_checked()
+    await expect(again.locator("#ship-to").get_by_label(ship["city"])).to_have_value("Austin")
+    await expect(again.locator("#tax")).to_have_text(ship["by_ship_to"])
+    # Another customer, who ships to its billing address: the ship-to goes with the first one.
+    search = again.locator("#customer-search")
+    await search.fill("")
+    await search.press_sequentially("Cool", delay=50)
+    await again.get_by_role("option", name=re.compile("Cool Cars")).click()
+    await expect(again.get_by_label(ship["ship"])).not_to_be_checked()
+    await expect(again.locator("#ship-to")).to_be_hidden()
+    await expect(again.locator("#tax")).to_have_text(text["tax_by_quickbooks"])
+
+
 # The panel's summary of Initech's deal once one invoice asks for $9,670.00 of its $9,770.00.
 SUMMARY = {
     "en": {

@@ -420,6 +420,50 @@ async def test_with_automated_sales_tax_quickbooks_tax_is_the_invoices_tax(
         assert not got.totals_mismatch
 
 
+async def test_with_automated_sales_tax_the_invoice_is_taxed_where_the_customer_ships(
+    world: tuple[Service, Emulators],
+) -> None:
+    """Billed in California, shipped to Texas: QuickBooks taxes for Texas. The customer is made
+    with that ship-to and linked, so the next draft for the deal brings it in again."""
+    service, emulators = world
+    assert service.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc.port}") as channel:
+        invoices = invoice_service_pb2_grpc.InvoiceServiceStub(channel)
+        draft = await draft_of(invoices, DEAL)
+        invoice = invoice_pb2.Invoice()
+        invoice.CopyFrom(draft.invoice)
+        for line in invoice.lines:
+            line.tax_code_id, line.item_id = "TAX", "1"
+        texas = customer_pb2.PostalAddress(
+            line1="500 Congress Ave", city="Austin", region="TX", postal_code="78701"
+        )
+        invoice.customer.CopyFrom(
+            customer_pb2.Customer(
+                display_name="Ship Elsewhere Co",
+                billing_address=customer_pb2.PostalAddress(
+                    line1="1 Market St", city="San Francisco", region="CA", postal_code="94105"
+                ),
+                shipping_address=texas,
+            )
+        )
+        created = await create_invoice(invoices, DEAL, invoice, "ast-ship-1")
+        assert created.state == invoice_pb2.INVOICE_STATE_OPEN, created.failure_reason
+
+        in_qbo = await qbo_invoice(emulators, created.quickbooks_invoice_id)
+        assert in_qbo["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] == "4"  # type: ignore[index]
+        assert in_qbo["ShipAddr"]["City"] == "Austin"  # type: ignore[index]
+        assert in_qbo["BillAddr"]["City"] == "San Francisco"  # type: ignore[index]
+        got = (
+            await invoices.GetInvoice(
+                invoice_service_pb2.GetInvoiceRequest(name=created.name), metadata=MD
+            )
+        ).invoice
+        assert got.customer.shipping_address == texas
+        again = await draft_of(invoices, DEAL)
+        assert again.linked_customer.display_name == "Ship Elsewhere Co"
+        assert again.invoice.customer.shipping_address == texas
+
+
 async def test_without_automated_sales_tax_the_chosen_rate_is_what_quickbooks_charges(
     world: tuple[Service, Emulators],
 ) -> None:

@@ -95,8 +95,11 @@ def settings_values(settings: CompanySettings) -> dict[str, Any]:
 
 def customer_from_json(data: dict[str, Any]) -> Customer:
     """The customer ``dataclasses.asdict`` stored, once Customer had checked it (so not again)."""
-    address = data["billing_address"]
-    return Customer.restore(**data | {"billing_address": Address(**address) if address else None})
+    addresses = {
+        kind: Address(**data[kind]) if data.get(kind) else None
+        for kind in ("billing_address", "shipping_address")  # no shipping before it existed
+    }
+    return Customer.restore(**data | addresses)
 
 
 def _line_to_json(line: InvoiceLine) -> dict[str, Any]:

@@ -221,14 +221,19 @@ def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
     # as QuickBooks shows it, for Customer.differences to compare; known_tax_id() is None then.
     tax_id = obj.get("ResaleNum") or obj.get("PrimaryTaxIdentifier") or None
     name = str(obj.get("DisplayName") or obj.get("FullyQualifiedName") or customer_id)
+    billing = _address_from_qbo(obj.get("BillAddr"))
+    shipping = _address_from_qbo(obj.get("ShipAddr"))
+    if shipping is not None and shipping.same_place_as(billing):
+        shipping = None  # QuickBooks' "same as billing address": not a ship-to of its own
     return AccountingCustomer(
         id=customer_id,
         customer=Customer(
             display_name=name[:100],
             email=str(address) if address else None,
-            billing_address=_address_from_qbo(obj.get("BillAddr")),
+            billing_address=billing,
             tax_id=str(tax_id) if tax_id else None,
             quickbooks_id=customer_id,
+            shipping_address=shipping,
         ),
         sync_token=str(obj.get("SyncToken", "0")),
         currency=ref(obj.get("CurrencyRef")),
@@ -409,11 +414,13 @@ def invoice_to_qbo(
         body["BillEmail"] = {"Address": invoice.customer.email}
     if invoice.customer.billing_address is not None:
         body["BillAddr"] = _address_to_qbo(invoice.customer.billing_address)
-        if invoice.tax_by_quickbooks:
-            # Automated sales tax is for the ShipAddr, else the customer's in QuickBooks, else
-            # the company's own address (reference §3.3 [C]), never the BillAddr: the address
-            # the form shows is where QuickBooks' tax is for.
-            body["ShipAddr"] = body["BillAddr"]
+    ships_to = invoice.customer.ships_to()
+    if ships_to is not None:
+        # Always sent: without it QuickBooks copies the customer's own ShipAddr (reference
+        # §3.1), and automated sales tax is for the ShipAddr, else the company's own address
+        # (§3.3 [C]), never the BillAddr. So the address the form shows is where QuickBooks'
+        # tax is for (the draft brought a linked customer's own ship-to in).
+        body["ShipAddr"] = _address_to_qbo(ships_to)
     if invoice.memo:
         body["CustomerMemo"] = {"value": invoice.memo}
     if is_us:
@@ -495,10 +502,14 @@ def _extras_to_qbo(
         body["AllowOnlineACHPayment"] = extras.allow_online_ach
 
 
+#: What a customer created in QuickBooks starts with, beside its name.
+CREATED_DETAILS: Final = ("email", "billing_address", "shipping_address", "tax_id")
+
+
 def customer_fields_to_qbo(
     details: Customer, *, is_us: bool, fields: frozenset[str] | None = None
 ) -> dict[str, Any]:
-    wanted = fields if fields is not None else frozenset({"email", "billing_address", "tax_id"})
+    wanted = fields if fields is not None else frozenset(CREATED_DETAILS)
     out: dict[str, Any] = {}
     if "display_name" in wanted:
         out["DisplayName"] = details.display_name
@@ -506,6 +517,10 @@ def customer_fields_to_qbo(
         out["PrimaryEmailAddr"] = {"Address": details.email}
     if "billing_address" in wanted and details.billing_address is not None:
         out["BillAddr"] = _address_to_qbo(details.billing_address)
+    ships_to = details.ships_to()
+    if "shipping_address" in wanted and ships_to is not None:
+        # Also when it is the billing address: QuickBooks' ShipAddr does not follow BillAddr.
+        out["ShipAddr"] = _address_to_qbo(ships_to)
     tax_id = details.known_tax_id()  # a masked one read from QuickBooks is never sent back
     if "tax_id" in wanted and tax_id:
         # No generic VAT id field on a US customer; ResaleNum is plain text there (§6), 16

@@ -107,6 +107,7 @@ def invoice_input(draft: InvoiceDraft, template_id: str | None) -> InvoiceInput:
     customer is the linked one, else a QuickBooks customer of exactly the draft's name, else a
     new one."""
     customer = draft.customer
+    shipping = customer.shipping_address
     quickbooks_id = draft.linked_customer.id if draft.linked_customer else ""
     if not quickbooks_id:
         wanted = customer.display_name.strip().casefold()
@@ -115,24 +116,15 @@ def invoice_input(draft: InvoiceDraft, template_id: str | None) -> InvoiceInput:
         ]
         if len(same) == 1 and same[0].currency in (None, draft.currency):
             quickbooks_id = same[0].id
-    address = customer.billing_address
+            shipping = shipping or same[0].customer.shipping_address  # as the form picks it
     return InvoiceInput(
         customer=CustomerInput(
             display_name=customer.display_name,
             email=customer.email or "",
-            address=AddressInput(
-                line1=address.line1,
-                line2=address.line2,
-                city=address.city,
-                region=address.region,
-                postal_code=address.postal_code,
-                country=address.country,
-                formatted=address.formatted,
-            )
-            if address
-            else None,
+            address=AddressInput.of(customer.billing_address),
             tax_id=customer.tax_id or "",
             quickbooks_customer_id=quickbooks_id,
+            shipping_address=AddressInput.of(shipping),
         ),
         lines=tuple(
             LineInput(

@@ -195,6 +195,8 @@ def request_hash(deal: DealRef, data: InvoiceInput) -> str:
         for key, value in asdict(data).items()
         if key not in _LATER_FIELDS or value != _LATER_FIELDS[key]
     }
+    if invoice["customer"]["shipping_address"] is None:  # added later too
+        del invoice["customer"]["shipping_address"]
     payload = json.dumps(
         {"company": deal.company_id, "deal": deal.deal_id, "invoice": invoice},
         sort_keys=True,
@@ -391,14 +393,22 @@ class CreateInvoice:
             for warning in currency_warnings(currency, options):
                 violations.append(FieldViolation("invoice.currency", warning.code, warning.params))
         customer: Customer | None = None
-        address = data.customer.address
+        addresses: dict[str, Address | None] = {}
+        for kind, given in (
+            ("billing_address", data.customer.address),
+            ("shipping_address", data.customer.shipping_address),
+        ):
+            try:
+                addresses[kind] = Address(**asdict(given)) if given else None
+            except InvalidValueError as exc:  # named where the form shows it
+                violations.extend(exc.prefixed(f"invoice.customer.{kind}").violations)
         try:
             customer = Customer(
                 display_name=data.customer.display_name,
                 email=data.customer.email or None,
-                billing_address=Address(**asdict(address)) if address else None,
                 tax_id=data.customer.tax_id or None,
                 quickbooks_id=data.customer.quickbooks_customer_id or None,
+                **addresses,
             )
         except InvalidValueError as exc:
             violations.extend(exc.prefixed("invoice.customer").violations)

@@ -466,6 +466,9 @@ def _draft_customer(name: str, mapped: Any, linked: AccountingCustomer | None) -
             billing_address=mapped.address or base.billing_address,
             tax_id=mapped.tax_id or base.known_tax_id(),  # never QuickBooks' mask
             quickbooks_id=linked.id,
+            # Its own ship-to in QuickBooks, where automated sales tax is for: the deal's
+            # address, mapped as the billing address, does not move where the goods go.
+            shipping_address=base.shipping_address,
         )
     return Customer(
         display_name=(name or "Customer")[:100],

@@ -6,7 +6,6 @@ form does not ask Pipedrive for the installing user's locale just to word a line
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -100,14 +99,14 @@ def invoice_input_of(draft: InvoiceDraft) -> InvoiceInput:
     an installment's date, from the draft prepared then (the customer, the template's presets
     and the due date as the form would have them)."""
     customer = draft.customer
-    address = customer.billing_address
     return InvoiceInput(
         customer=CustomerInput(
             display_name=customer.display_name,
             email=customer.email or "",
-            address=AddressInput(**dataclasses.asdict(address)) if address else None,
+            address=AddressInput.of(customer.billing_address),
             tax_id=customer.tax_id or "",
             quickbooks_customer_id=customer.quickbooks_id or "",
+            shipping_address=AddressInput.of(customer.shipping_address),
         ),
         lines=tuple(_line_input(line) for line in draft.lines),
         currency=draft.currency,

@@ -98,6 +98,7 @@ def customer_to_proto(customer: Customer) -> customer_pb2.Customer:
         billing_address=address_to_proto(customer.billing_address),
         tax_id=customer.tax_id or "",
         quickbooks_customer_id=customer.quickbooks_id or "",
+        shipping_address=address_to_proto(customer.shipping_address),
     )
 
 
@@ -252,9 +253,12 @@ def invoice_input_from_proto(
     if len(message.lines) > MAX_LINES:
         raise InvalidValueError.of("invoice.lines", MessageCode.TOO_MANY_LINES, max=MAX_LINES)
     c = message.customer
-    address = None
-    if c.HasField("billing_address"):
-        address = AddressInput(**{name: getattr(c.billing_address, name) for name in _ADDRESS})
+    address, shipping = (
+        AddressInput(**{name: getattr(getattr(c, kind), name) for name in _ADDRESS})
+        if c.HasField(kind)
+        else None
+        for kind in ("billing_address", "shipping_address")
+    )
     return InvoiceInput(
         customer=CustomerInput(
             display_name=c.display_name,
@@ -262,6 +266,7 @@ def invoice_input_from_proto(
             address=address,
             tax_id=c.tax_id,
             quickbooks_customer_id=c.quickbooks_customer_id,
+            shipping_address=shipping,
         ),
         lines=tuple(
             LineInput(

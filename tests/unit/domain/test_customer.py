@@ -115,6 +115,36 @@ def test_an_empty_billing_address_counts_as_absent() -> None:
     assert Customer(display_name="Acme", billing_address=Address()).billing_address is None
 
 
+def test_an_empty_shipping_address_counts_as_absent() -> None:
+    assert Customer(display_name="Acme", shipping_address=Address()).shipping_address is None
+
+
+def test_a_customer_without_a_shipping_address_ships_to_its_billing_address() -> None:
+    paris, lyon = Address(city="Paris"), Address(city="Lyon")
+    assert a_customer(billing_address=paris).ships_to() == paris
+    assert a_customer(billing_address=paris, shipping_address=lyon).ships_to() == lyon
+    assert Customer(display_name="Acme").ships_to() is None
+
+
+def test_where_a_customer_ships_to_is_a_difference() -> None:
+    paris, lyon = Address(city="Paris"), Address(city="Lyon")
+    ours = a_customer(billing_address=paris, shipping_address=lyon)
+
+    assert ours.differences(a_customer(billing_address=paris)) == {"shipping_address"}
+    # One with no ship-to of its own ships to its billing address: Lyon, as ours.
+    assert ours.differences(a_customer(billing_address=lyon)) == {"billing_address"}
+    assert ours.differences(ours) == frozenset()
+    # A new billing address moves where one shipping to its billing address ships (QuickBooks'
+    # ShipAddr does not follow its BillAddr by itself); a ship-to of its own it replaces.
+    moved = a_customer(billing_address=lyon)
+    assert moved.differences(a_customer(billing_address=paris)) == {
+        "billing_address",
+        "shipping_address",
+    }
+    assert a_customer(billing_address=paris).differences(ours) == {"shipping_address"}
+    assert Customer(display_name="Acme SARL").differences(ours) == frozenset()  # none erased
+
+
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(InvalidValueError) as err:
         Customer(display_name="", email="nope", tax_id="x" * 101)
@@ -147,13 +177,14 @@ def test_differences_list_the_details_that_differ() -> None:
     theirs = a_customer(
         email="old@acme.example", billing_address=Address(city="Lyon"), tax_id="FR000"
     )
-    assert ours.differences(theirs) == {"email", "billing_address", "tax_id"}
+    # Each ships to its billing address: the ship-to differs with it.
+    assert ours.differences(theirs) == {"email", "billing_address", "shipping_address", "tax_id"}
 
 
 def test_differences_include_details_quickbooks_lacks() -> None:
     ours = a_customer()
     theirs = Customer(display_name="Acme SARL")
-    assert ours.differences(theirs) == {"email", "billing_address", "tax_id"}
+    assert ours.differences(theirs) == {"email", "billing_address", "shipping_address", "tax_id"}
 
 
 def test_differences_never_include_details_we_lack_so_copying_erases_nothing() -> None:

@@ -218,9 +218,10 @@ function recompute() {
   show("tax", tax);
   show("total", total);
   if (options?.automatedSalesTax) {
-    // No figure of ours is the tax: QuickBooks computes it for the billing address (sent as
-    // the ship-to address too).
-    $("tax").textContent = t("form.taxByQuickBooks");
+    // No figure of ours is the tax: QuickBooks computes it for the ship-to address, else the
+    // billing address (sent as the ship-to address then).
+    const shipped = shipsElsewhere();
+    $("tax").textContent = t(shipped ? "form.taxByQuickBooksShipTo" : "form.taxByQuickBooks");
     if (valid) $("total").textContent = t("form.plusSalesTax", { total: money(D.text(total, places), code) });
   }
   showHomeTotal(valid ? total : null);
@@ -277,6 +278,27 @@ function showHomeTotal(total) {
 
 // ------------------------------------------------------------------ customer
 
+const ADDRESS_PARTS = ["line1", "line2", "city", "region", "postalCode", "country"];
+const shipInput = (key) => `ship${key[0].toUpperCase()}${key.slice(1)}`;  // line1 -> shipLine1
+
+// The address the form shows in the inputs `input(part)` names, as the API takes it.
+function addressIn(input) {
+  const f = form().elements;
+  return Object.fromEntries(ADDRESS_PARTS.map((key) => [key, f[input(key)].value.trim()]));
+}
+
+// Whether the invoice goes to a ship-to address (ticked and filled in), not the billing one.
+const shipsElsewhere = () =>
+  form().elements.shipElsewhere.checked && Object.values(addressIn(shipInput)).some(Boolean);
+
+// A ship-to of its own (none: the invoice ships to the billing address).
+function showShipTo(address) {
+  const f = form().elements;
+  f.shipElsewhere.checked = Boolean(address);
+  for (const key of ADDRESS_PARTS) f[shipInput(key)].value = address?.[key] || "";
+  $("ship-to").hidden = !address;
+}
+
 function setMode(mode) {
   for (const radio of form().elements.customerMode) radio.checked = radio.value === mode;
   $("existing-customer").hidden = mode !== "existing";
@@ -289,13 +311,14 @@ function chooseCustomer(customer) {
   f.displayName.value = customer.displayName || "";
   if (customer.email) f.email.value = customer.email;
   const address = customer.billingAddress || {};
-  for (const key of ["line1", "line2", "city", "region", "postalCode", "country"]) {
-    if (address[key]) f[key].value = address[key];
-  }
+  for (const key of ADDRESS_PARTS) if (address[key]) f[key].value = address[key];
+  showShipTo(customer.shippingAddress);  // its own ship-to, else none: ships to its billing
   if (customer.taxId) f.taxId.value = customer.taxId;
   $("chosen-customer").textContent = t("form.chosen", { name: customer.displayName });
   $("customer-search").value = customer.displayName;
   closeOptions();
+  recompute();
+  resize();
 }
 
 function closeOptions() {
@@ -460,10 +483,8 @@ function collect() {
       customer: {
         displayName: f.displayName.value.trim(),
         email: f.email.value.trim(),
-        billingAddress: {
-          line1: f.line1.value.trim(), line2: f.line2.value.trim(), city: f.city.value.trim(),
-          region: f.region.value.trim(), postalCode: f.postalCode.value.trim(), country: f.country.value.trim(),
-        },
+        billingAddress: addressIn((key) => key),
+        ...(shipsElsewhere() ? { shippingAddress: addressIn(shipInput) } : {}),
         taxId: f.taxId.value.trim(),
         quickbooksCustomerId: existing ? chosenCustomer.quickbooksCustomerId : "",
       },
@@ -644,7 +665,8 @@ function fill() {
   f.displayName.value = customer.displayName || "";
   f.email.value = customer.email || "";
   const address = customer.billingAddress || {};
-  for (const key of ["line1", "line2", "city", "region", "postalCode", "country"]) f[key].value = address[key] || "";
+  for (const key of ADDRESS_PARTS) f[key].value = address[key] || "";
+  showShipTo(customer.shippingAddress);
   f.taxId.value = customer.taxId || "";
   f.updateCustomer.checked = Boolean(draft.updateCustomerDetails);
   f.exchangeRate.placeholder = draft.exchangeRate || "";
@@ -691,6 +713,12 @@ function wire() {
   for (const name of ["issueDate", "dueDate"]) form().elements[name].addEventListener("input", showDueDates);
   form().elements.exchangeRate.addEventListener("input", recompute);
   form().elements.deposit.addEventListener("input", recompute);
+  form().elements.shipElsewhere.addEventListener("change", (event) => {
+    $("ship-to").hidden = !event.target.checked;
+    recompute();
+    resize();
+  });
+  $("ship-to").addEventListener("input", recompute);  // the tax is for it once it is filled in
   wireShare({
     dealName: () => dealName,
     currency,
