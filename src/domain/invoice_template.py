@@ -9,14 +9,13 @@ Pure: a custom field read from a deal goes through the field mapping's :class:`D
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
-from domain.customer import Address, is_plausible_email
+from domain.customer import Address, email_list
 from domain.errors import FieldViolation, InvalidValueError
 from domain.field_mapping import DealSnapshot, FieldSource, FieldValue
 from domain.messages import MessageCode
@@ -35,26 +34,6 @@ EMAIL_LIST_MAX: Final = 200
 CUSTOM_FIELD_VALUE_MAX: Final = 31
 # Legacy sales custom fields: DefinitionId 1-3 (Preferences.SalesFormsPrefs.CustomField).
 CUSTOM_FIELD_IDS: Final = ("1", "2", "3")
-
-_SEPARATORS = re.compile(r"[,;]")
-
-
-def email_list(value: object, name: str, violations: list[FieldViolation]) -> str:
-    """Addresses separated by commas or semicolons, each checked, as QuickBooks takes them in
-    BillEmailCc/Bcc: ``"a@example.com, b@example.com"`` ("" for none).
-
-    [U] The reference documents only BillEmailCc's length; QuickBooks' own invoice form takes
-    several CC/BCC addresses separated by commas, so the API most likely stores the same text.
-    """
-    text = checked_text(value, name, 10_000, violations)
-    addresses = [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
-    for address in addresses:
-        if not is_plausible_email(address):
-            violations.append(FieldViolation.of(name, MessageCode.NOT_AN_EMAIL, value=address[:80]))
-    joined = ", ".join(addresses)
-    if len(joined) > EMAIL_LIST_MAX:
-        violations.append(FieldViolation.of(name, MessageCode.TOO_LONG, max=EMAIL_LIST_MAX))
-    return joined
 
 
 def _no_nul(owner: object, names: Iterable[str], violations: list[FieldViolation]) -> None:
@@ -279,7 +258,9 @@ def _check_extras(
     object.__setattr__(extras, "custom_fields", tuple(extras.custom_fields))
     _check_custom_fields(extras.custom_fields, "custom_fields", violations)
     for attr in ("bill_email_cc", "bill_email_bcc"):
-        object.__setattr__(extras, attr, email_list(getattr(extras, attr), attr, violations))
+        object.__setattr__(
+            extras, attr, email_list(getattr(extras, attr), attr, EMAIL_LIST_MAX, violations)
+        )
     for attr in ("class_id", "location_id"):
         value = optional_text(getattr(extras, attr), attr, REFERENCE_MAX, violations)
         if value is not None and "\x00" in value:

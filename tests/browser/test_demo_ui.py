@@ -660,6 +660,22 @@ async def test_a_us_company_without_automated_sales_tax_charges_the_chosen_rate(
     await expect(panel.locator("li.invoice [data-field=mismatch]")).to_have_count(0)
 
 
+async def test_an_invoice_is_sent_to_each_address_typed_in_the_email(
+    demo: DemoStack, base_url: str, page: Page
+) -> None:
+    """Several addresses separated by commas, as QuickBooks' own form takes them."""
+    await page.goto(f"{base_url}/?deal=3")
+    form = await open_form(page, TEXT["en"])
+    await pick_items(form)
+    await form.get_by_label("Email", exact=True).fill("ap@initech.example, peter@initech.example")
+    await form.get_by_role("button", name="Create invoice").click()
+
+    panel = page.frame_locator("#panel-frame")
+    await expect(panel.locator("li.invoice .status")).to_have_text("Open", timeout=SLOW)
+    (created,) = await quickbooks_invoices(demo)
+    assert created["BillEmail"]["Address"] == "ap@initech.example, peter@initech.example"
+
+
 SHIP_TO: dict[str, dict[str, str]] = {
     "en": {
         "ship": "Ship to another address",

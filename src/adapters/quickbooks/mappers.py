@@ -6,6 +6,7 @@ Intuit's doc samples (``SALES_ITEM_LINE_DETAIL``, ``NOT_SET``) are accepted (ref
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +21,7 @@ from application.ports.accounting import (
     InvoiceOptions,
     NamedRef,
 )
-from domain.customer import Address, Customer
+from domain.customer import EMAIL_MAX, Address, Customer, is_plausible_email
 from domain.invoice import Invoice
 from domain.invoice_line import DESCRIPTION_MAX, DiscountKind, InvoiceLine, TaxMethod, totals_of
 from domain.invoice_template import InvoiceExtras
@@ -213,9 +214,21 @@ def _address_to_qbo(address: Address) -> dict[str, str]:
     return {key: value for key, value in out.items() if value}
 
 
+def _plausible_emails(text: object) -> str | None:
+    """The addresses of a QuickBooks email field that look like addresses. QuickBooks checks
+    only for an "@" and a "." (reference §6): a customer whose field holds something else
+    reads without it (the draft then asks for one) rather than failing every read."""
+    kept: list[str] = []
+    for part in re.split(r"[,;]", text) if isinstance(text, str) else []:
+        # Joined with ", " the list may outgrow the field QuickBooks filled without spaces.
+        if is_plausible_email(part.strip()) and len(", ".join([*kept, part.strip()])) <= EMAIL_MAX:
+            kept.append(part.strip())
+    return ", ".join(kept) or None
+
+
 def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
     email = obj.get("PrimaryEmailAddr")
-    address = email.get("Address") if isinstance(email, Mapping) else None
+    address = _plausible_emails(email.get("Address") if isinstance(email, Mapping) else None)
     customer_id = str(obj["Id"])
     # PrimaryTaxIdentifier comes back masked to its last five characters (reference §6): kept
     # as QuickBooks shows it, for Customer.differences to compare; known_tax_id() is None then.

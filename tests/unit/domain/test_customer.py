@@ -5,6 +5,7 @@ from domain_builders import a_customer
 
 from domain.customer import Address, Customer, is_plausible_email
 from domain.errors import InvalidValueError
+from domain.messages import MessageCode
 
 
 def fields_of(err: pytest.ExceptionInfo[InvalidValueError]) -> list[str]:
@@ -103,6 +104,17 @@ def test_implausible_emails_are_rejected(email: str) -> None:
     with pytest.raises(InvalidValueError) as err:
         Customer(display_name="Acme", email=email)
     assert fields_of(err) == ["email"]
+
+
+def test_a_customer_may_have_several_emails_as_quickbooks_keeps_them() -> None:
+    several = Customer(display_name="Acme", email=" ap@acme.example;boss@acme.example , ")
+    assert several.email == "ap@acme.example, boss@acme.example"
+    with pytest.raises(InvalidValueError) as err:
+        Customer(display_name="Acme", email="ap@acme.example, boss")
+    assert [(v.field, v.params) for v in err.value.violations] == [("email", {"value": "boss"})]
+    with pytest.raises(InvalidValueError) as err:  # QuickBooks' 100 characters, all together
+        Customer(display_name="Acme", email=", ".join(f"{n}" * 20 + "@acme.example" for n in "abc"))
+    assert [v.code for v in err.value.violations] == [MessageCode.TOO_LONG]
 
 
 def test_blank_email_and_tax_id_count_as_absent() -> None:
