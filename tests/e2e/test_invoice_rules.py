@@ -444,21 +444,25 @@ NEW_DEAL = {"currency": "USD", "org_id": 3, "person_id": 3}
 SETUP = {"name": "Setup", "item_price": 500, "quantity": 2}
 
 
-async def created_deliveries(emulators: Emulators, deal_id: int) -> list[dict[str, Any]]:
-    """The last attempt of each event that told of the deal's creation. An attempt Pipedrive
-    makes again (a slow answer on a loaded machine) is the same event, not another one."""
+async def last_attempts(emulators: Emulators) -> list[dict[str, Any]]:
+    """The last attempt of each webhook event. An attempt Pipedrive makes again (after a slow
+    answer on a loaded machine) is the same event, not another one."""
     log = await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
     last: dict[str, dict[str, Any]] = {}
     for d in log["deliveries"]:
-        if d["action"] == "create" and d["entity_id"] == str(deal_id):
-            last[d["event_id"]] = d
-    attempts = [
-        (d["event_id"], d["attempt"], d["status"], d["error"])
-        for d in log["deliveries"]
-        if d["entity_id"] == str(deal_id)
-    ]
-    print("deliveries for the deal:", attempts)  # shown when the test fails
+        last[d["event_id"]] = d
+    attempts = [(d["event_id"], d["attempt"], d["status"], d["error"]) for d in log["deliveries"]]
+    print("webhook deliveries:", attempts)  # shown when the test fails
     return list(last.values())
+
+
+async def created_deliveries(emulators: Emulators, deal_id: int) -> list[dict[str, Any]]:
+    """The events that told of the deal's creation (their last attempts)."""
+    return [
+        d
+        for d in await last_attempts(emulators)
+        if d["action"] == "create" and d["entity_id"] == str(deal_id)
+    ]
 
 
 async def test_a_deal_created_won_gets_one_invoice_and_winning_it_again_adds_none(
@@ -494,8 +498,7 @@ async def test_a_deal_created_won_gets_one_invoice_and_winning_it_again_adds_non
         # Reopened and won again (a change.deal that wins it): the run is there, done.
         await emulators.admin("pipedrive", "PATCH", f"deals/{deal_id}", status="open")
         await emulators.admin("pipedrive", "PATCH", f"deals/{deal_id}", status="won")
-        log = await emulators.admin("pipedrive", "GET", "webhook-deliveries?wait=true")
-        assert all(d["status"] == 200 for d in log["deliveries"])
+        assert all(d["status"] == 200 for d in await last_attempts(emulators))
         await asyncio.sleep(2)  # time for any job these could have queued to run
         assert [i.name for i in await listed(channel, deal)] == [invoice.name]
     assert len(await in_quickbooks(emulators)) == 1
