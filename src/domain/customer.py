@@ -51,6 +51,32 @@ def email_list(value: object, name: str, limit: int, violations: list[FieldViola
     return joined
 
 
+def email_recipients(email: str | None, cc: str = "") -> tuple[str | None, str]:
+    """Whom QuickBooks emails an invoice to: the first of the customer's addresses, and CC
+    to its others, then ``cc``, each once. BillEmail takes "only one e-mail address", and an
+    address it cannot use is skipped without an error (reference §3.2, pitfall 21 [C]); CC
+    takes several (BillEmailCc, 200 characters)."""
+    addresses = [a for a in (email or "").split(", ") if a]
+    seen: set[str] = set()
+    unique = []
+    for address in [*addresses, *(a for a in cc.split(", ") if a)]:
+        if address.casefold() not in seen:
+            seen.add(address.casefold())
+            unique.append(address)
+    if not addresses:
+        return None, ", ".join(unique)
+    return unique[0], ", ".join(unique[1:])
+
+
+def _same_emails(ours: str, theirs: str | None) -> bool:
+    """The same addresses, in any order and case."""
+
+    def addresses(text: str | None) -> set[str]:
+        return {a.casefold() for a in (text or "").split(", ") if a}
+
+    return addresses(ours) == addresses(theirs)
+
+
 def _normalized(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip().casefold()
 
@@ -220,9 +246,7 @@ class Customer:
         changed: set[str] = set()
         if _normalized(self.display_name) != _normalized(other.display_name):
             changed.add("display_name")
-        if self.email is not None and (
-            other.email is None or self.email.casefold() != other.email.casefold()
-        ):
+        if self.email is not None and not _same_emails(self.email, other.email):
             changed.add("email")
         if self.billing_address is not None and not self.billing_address.same_place_as(
             other.billing_address

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
 
-from domain.customer import Customer, is_plausible_email
+from domain.customer import EMAIL_MAX, Customer, email_list
 from domain.errors import (
     CurrencyMismatchError,
     FieldViolation,
@@ -414,10 +414,12 @@ class Invoice:
         self._transition("delete", now, InvoiceDeleted(invoice_id=self.id, occurred_at=now))
 
     def record_sent(self, to_email: str, now: datetime) -> None:
-        """QuickBooks emailed the invoice to ``to_email``; the state does not change."""
+        """QuickBooks emailed the invoice to ``to_email`` (one address or the customer's
+        several); the state does not change."""
         self._target("send", now)
-        to = to_email.strip() if isinstance(to_email, str) else ""
-        if not is_plausible_email(to):
+        violations: list[FieldViolation] = []
+        to = email_list(to_email, "to", EMAIL_MAX, violations)
+        if violations or not to:
             raise InvalidValueError.of("to", MessageCode.NOT_AN_EMAIL, value=str(to_email)[:80])
         self.last_sent_at = now
         self._transition("send", now, InvoiceSent(invoice_id=self.id, occurred_at=now, to=to))

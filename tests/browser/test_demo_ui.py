@@ -673,7 +673,22 @@ async def test_an_invoice_is_sent_to_each_address_typed_in_the_email(
     panel = page.frame_locator("#panel-frame")
     await expect(panel.locator("li.invoice .status")).to_have_text("Open", timeout=SLOW)
     (created,) = await quickbooks_invoices(demo)
-    assert created["BillEmail"]["Address"] == "ap@initech.example, peter@initech.example"
+    # BillEmail takes one address (reference §3.2): the others go in CC.
+    assert created["BillEmail"]["Address"] == "ap@initech.example"
+    assert created["BillEmailCc"]["Address"] == "peter@initech.example"
+
+    # Sent from the panel as it offers it: to the invoice's own recipients, each.
+    invoice = panel.locator("li.invoice").first
+    await invoice.get_by_role("button", name=re.compile("Actions for invoice")).click()
+    await invoice.get_by_role("menuitem", name="Send by email").click()
+    recipient = panel.get_by_label("Recipient email")
+    await expect(recipient).to_have_value("ap@initech.example,peter@initech.example")
+    await panel.get_by_role("button", name="Send", exact=True).click()
+    await expect(page.locator("#host-snackbar")).to_contain_text("sent to", timeout=SLOW)
+    outbox = await demo.emulators.admin("quickbooks", "GET", f"companies/{US_REALM}/emails")
+    assert [(e["to"], e["cc"]) for e in outbox["emails"]] == [
+        ("ap@initech.example", "peter@initech.example")
+    ]
 
 
 SHIP_TO: dict[str, dict[str, str]] = {

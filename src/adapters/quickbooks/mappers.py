@@ -21,7 +21,7 @@ from application.ports.accounting import (
     InvoiceOptions,
     NamedRef,
 )
-from domain.customer import EMAIL_MAX, Address, Customer, is_plausible_email
+from domain.customer import EMAIL_MAX, Address, Customer, email_recipients, is_plausible_email
 from domain.invoice import Invoice
 from domain.invoice_line import DESCRIPTION_MAX, DiscountKind, InvoiceLine, TaxMethod, totals_of
 from domain.invoice_template import InvoiceExtras
@@ -423,17 +423,21 @@ def invoice_to_qbo(
         # With DueDate sent too, QuickBooks records both as given (reference: DueDate is
         # computed from SalesTermRef only when absent): the date the preview showed.
         body["SalesTermRef"] = {"value": invoice.terms_id}
-    if invoice.customer.email:
-        body["BillEmail"] = {"Address": invoice.customer.email}
+    to, cc = email_recipients(invoice.customer.email, extras.bill_email_cc if extras else "")
+    if to:
+        body["BillEmail"] = {"Address": to}
+    if cc:
+        body["BillEmailCc"] = {"Address": cc}
     if invoice.customer.billing_address is not None:
         body["BillAddr"] = _address_to_qbo(invoice.customer.billing_address)
-    ships_to = invoice.customer.ships_to()
-    if ships_to is not None:
-        # Always sent: without it QuickBooks copies the customer's own ShipAddr (reference
-        # §3.1), and automated sales tax is for the ShipAddr, else the company's own address
-        # (§3.3 [C]), never the BillAddr. So the address the form shows is where QuickBooks'
-        # tax is for (the draft brought a linked customer's own ship-to in).
-        body["ShipAddr"] = _address_to_qbo(ships_to)
+    ship_to = invoice.customer.shipping_address
+    if ship_to is None and invoice.tax_by_quickbooks:
+        # Automated sales tax is for the ShipAddr, else the customer's own (reference §3.1),
+        # else the company's address (§3.3 [C]), never the BillAddr: the address the form
+        # shows is where QuickBooks' tax is for (a draft brings a customer's own ship-to in).
+        ship_to = invoice.customer.billing_address
+    if ship_to is not None:
+        body["ShipAddr"] = _address_to_qbo(ship_to)
     if invoice.memo:
         body["CustomerMemo"] = {"value": invoice.memo}
     if is_us:
@@ -505,8 +509,6 @@ def _extras_to_qbo(
     ]
     if fields:
         body["CustomField"] = fields
-    if extras.bill_email_cc:
-        body["BillEmailCc"] = {"Address": extras.bill_email_cc}
     if extras.bill_email_bcc:
         body["BillEmailBcc"] = {"Address": extras.bill_email_bcc}
     if extras.allow_online_card is not None:
@@ -530,10 +532,11 @@ def customer_fields_to_qbo(
         out["PrimaryEmailAddr"] = {"Address": details.email}
     if "billing_address" in wanted and details.billing_address is not None:
         out["BillAddr"] = _address_to_qbo(details.billing_address)
-    ships_to = details.ships_to()
-    if "shipping_address" in wanted and ships_to is not None:
-        # Also when it is the billing address: QuickBooks' ShipAddr does not follow BillAddr.
-        out["ShipAddr"] = _address_to_qbo(ships_to)
+    # A new customer gets a ShipAddr only when it ships elsewhere; a change sends where it ships
+    # even when that is the billing address: QuickBooks' ShipAddr does not follow BillAddr.
+    ship_to = details.shipping_address if fields is None else details.ships_to()
+    if "shipping_address" in wanted and ship_to is not None:
+        out["ShipAddr"] = _address_to_qbo(ship_to)
     tax_id = details.known_tax_id()  # a masked one read from QuickBooks is never sent back
     if "tax_id" in wanted and tax_id:
         # No generic VAT id field on a US customer; ResaleNum is plain text there (§6), 16

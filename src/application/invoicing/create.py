@@ -44,13 +44,14 @@ from application.ports.persistence import CreationOptions, IdempotencyRecord, Un
 from application.reasons import MetadataKey
 from application.views import InvoiceView
 from application.visibility import DealVisibility
-from domain.customer import Address, Customer
+from domain.customer import Address, Customer, email_recipients
 from domain.errors import DomainError, FieldViolation, InvalidValueError
 from domain.field_mapping import DealSnapshot
 from domain.ids import CompanyId, DealId, InvoiceId
 from domain.invoice import Invoice, InvoiceState
 from domain.invoice_line import InvoiceLine, build_lines
 from domain.invoice_template import (
+    EMAIL_LIST_MAX,
     REFERENCE_MAX,
     CustomFieldValue,
     InvoiceExtras,
@@ -416,6 +417,13 @@ class CreateInvoice:
         if too_long is not None:
             violations.append(
                 FieldViolation("invoice.customer.tax_id", too_long.code, too_long.params)
+            )
+        _, cc = email_recipients(
+            customer.email if customer else None, extras.bill_email_cc if extras else ""
+        )
+        if len(cc) > EMAIL_LIST_MAX:  # the customer's other addresses go in CC too
+            violations.append(
+                FieldViolation.of("invoice.bill_email_cc", MessageCode.TOO_LONG, max=EMAIL_LIST_MAX)
             )
         lines: tuple[InvoiceLine, ...] = ()
         try:

@@ -462,7 +462,8 @@ def _draft_customer(name: str, mapped: Any, linked: AccountingCustomer | None) -
         base = linked.customer
         return Customer(
             display_name=base.display_name,
-            email=mapped.email or base.email,
+            # The deal's address when it is not one of the customer's: theirs keep the others.
+            email=base.email if _among(mapped.email, base.email) else mapped.email or base.email,
             billing_address=mapped.address or base.billing_address,
             tax_id=mapped.tax_id or base.known_tax_id(),  # never QuickBooks' mask
             quickbooks_id=linked.id,
@@ -476,3 +477,9 @@ def _draft_customer(name: str, mapped: Any, linked: AccountingCustomer | None) -
         billing_address=mapped.address,
         tax_id=mapped.tax_id,
     )
+
+
+def _among(address: str | None, addresses: str | None) -> bool:
+    """Whether ``address`` is one of ``addresses`` ("a@x, b@y"), case aside."""
+    wanted = (address or "").casefold()
+    return bool(wanted) and wanted in (addresses or "").casefold().split(", ")

@@ -11,11 +11,11 @@ from typing import Any
 
 from . import faults
 from .rules import (
+    EMAIL_OK,
     Ctx,
     check_currency,
     check_length,
     currency_ref,
-    emails_ok,
     exchange_rate,
     parse_date,
     ref_value,
@@ -628,7 +628,7 @@ def invoice_link(company: Company, invoice: Entity, base_url: str) -> str | None
     if not (invoice.get("AllowOnlineCreditCardPayment") or invoice.get("AllowOnlineACHPayment")):
         return None
     address = (invoice.get("BillEmail") or {}).get("Address")
-    if not emails_ok(address):
+    if not isinstance(address, str) or not EMAIL_OK.match(address):
         return None
     return f"{base_url}{PAY_PATH}{pay_token(company, str(invoice['Id']))}?locale=en_US"
 

@@ -272,6 +272,7 @@ class Accounting:
             {
                 "invoice_id": invoice_id,
                 "to": address,
+                "cc": (invoice.get("BillEmailCc") or {}).get("Address") or "",
                 "time": meta_time(now, company.tz),
                 "subject": subject,
                 "body": body,

@@ -1,5 +1,6 @@
 """A QuickBooks customer with several email addresses in its one email field, as QuickBooks'
-own forms keep them ("ap@…, boss@…"): read, searched, invoiced and sent to all of them. Before,
+own forms keep them ("ap@…, boss@…"): read, searched, invoiced and sent to all of them (the
+first in BillEmail, which takes one, the others in CC). Before,
 reading such a customer failed (the field was taken for one malformed address), so its search
 results and every draft of a deal linked to it failed too."""
 
@@ -10,8 +11,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.quickbooks.mappers import customer_from_qbo
+from adapters.quickbooks.mappers import customer_from_qbo, invoice_to_qbo
 from domain.customer import Customer
+from domain.invoice_template import InvoiceExtras
 from tests.integration.quickbooks.harness import US_REALM, Setup, connected, invoice
 
 pytestmark = pytest.mark.integration
@@ -63,9 +65,28 @@ async def test_a_customer_with_two_addresses_is_invoiced_and_sent_to_both(setup:
     draft = invoice(made.id)
     draft.customer = read.customer
     created = await setup.gateway.create_invoice(US_COMPANY, draft, request_id=f"inv-{draft.id}")
-    assert setup.emulator.invoices()[created.id]["BillEmail"]["Address"] == both
+    recorded = setup.emulator.invoices()[created.id]
+    assert recorded["BillEmail"]["Address"] == "ap@lonestar.example"  # "only one" (§3.2)
+    assert recorded["BillEmailCc"]["Address"] == "boss@lonestar.example"
     await setup.gateway.send_invoice(US_COMPANY, created.id, to=None, request_id=f"s-{draft.id}")
 
     company = setup.emulator.emulator.store.company(US_REALM)
     assert company is not None
-    assert [e["to"] for e in company.emails if e["invoice_id"] == created.id] == [both]
+    sent = [(e["to"], e["cc"]) for e in company.emails if e["invoice_id"] == created.id]
+    assert sent == [("ap@lonestar.example", "boss@lonestar.example")]
+
+
+def test_the_customers_other_addresses_are_copied_before_the_templates_each_once() -> None:
+    draft = invoice("58")
+    draft.customer = Customer("Acme", email="ap@acme.example, boss@acme.example")
+    cc = "Boss@acme.example, audit@acme.example"
+    body = invoice_to_qbo(
+        draft, is_us=True, item_ids_by_name={}, extras=InvoiceExtras(bill_email_cc=cc)
+    )
+    assert body["BillEmail"] == {"Address": "ap@acme.example"}
+    assert body["BillEmailCc"] == {"Address": "boss@acme.example, audit@acme.example"}
+
+
+def test_a_customer_field_quickbooks_takes_but_no_address_reads_without_failing() -> None:
+    """QuickBooks takes anything with an "@" and a "." (§6), as the emulator does."""
+    assert _email_read("Accounts <ap@acme.example>; boss@acme.example") == "boss@acme.example"

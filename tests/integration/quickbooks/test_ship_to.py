@@ -9,6 +9,7 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -32,17 +33,19 @@ async def setup() -> AsyncIterator[Setup]:
 
 
 @pytest.mark.parametrize("automated", [True, False], ids=["automated-tax", "own-rates"])
-def test_an_invoice_ships_to_its_ship_to_else_its_billing_address(automated: bool) -> None:
-    """Always sent: QuickBooks would otherwise copy the customer's own ShipAddr."""
+def test_an_invoice_ships_to_its_ship_to_and_is_taxed_for_it(automated: bool) -> None:
+    """With automated sales tax the billing address stands in for a missing ship-to (else
+    QuickBooks would tax at the customer's own ShipAddr, or the company's address); without
+    it, a missing ship-to is left to QuickBooks, as before."""
     draft = invoice("58", tax_by_quickbooks=automated)
 
-    def ship_addr(customer: Customer) -> object:
+    def ship_addr(customer: Customer) -> Any:
         draft.customer = customer
         return invoice_to_qbo(draft, is_us=True, item_ids_by_name={}).get("ShipAddr")
 
     billed = Customer("Acme", billing_address=NEW_YORK, quickbooks_id="58")
-    assert ship_addr(billed) == QBO_NEW_YORK
-    assert ship_addr(dataclasses.replace(billed, shipping_address=TEXAS))["City"] == "Austin"  # type: ignore[index]
+    assert ship_addr(billed) == (QBO_NEW_YORK if automated else None)
+    assert ship_addr(dataclasses.replace(billed, shipping_address=TEXAS))["City"] == "Austin"
     assert ship_addr(Customer("Acme", quickbooks_id="58")) is None
 
 
@@ -59,11 +62,15 @@ def test_a_customers_ship_to_is_its_own_only_where_it_is_not_its_billing_address
     assert (only.billing_address, only.ships_to()) == (None, NEW_YORK)
 
 
-def test_a_new_customer_ships_to_its_billing_address_unless_told_otherwise() -> None:
+def test_a_customer_gets_a_ship_to_when_it_ships_elsewhere_or_where_it_ships_changes() -> None:
     billed = Customer("Acme", billing_address=NEW_YORK)
-    assert customer_fields_to_qbo(billed, is_us=True)["ShipAddr"] == QBO_NEW_YORK
+    assert "ShipAddr" not in customer_fields_to_qbo(billed, is_us=True)  # created
     shipped = dataclasses.replace(billed, shipping_address=TEXAS)
     assert customer_fields_to_qbo(shipped, is_us=True)["ShipAddr"]["City"] == "Austin"
+    # A change of where it ships: to its billing address, said so (QuickBooks' ShipAddr does
+    # not follow its BillAddr).
+    moved = customer_fields_to_qbo(billed, is_us=True, fields=frozenset({"shipping_address"}))
+    assert moved["ShipAddr"] == QBO_NEW_YORK
 
 
 async def test_with_automated_sales_tax_a_customer_shipping_elsewhere_is_taxed_where_it_ships(

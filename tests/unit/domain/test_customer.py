@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from domain_builders import a_customer
 
-from domain.customer import Address, Customer, is_plausible_email
+from domain.customer import Address, Customer, email_recipients, is_plausible_email
 from domain.errors import InvalidValueError
 from domain.messages import MessageCode
 
@@ -115,6 +115,23 @@ def test_a_customer_may_have_several_emails_as_quickbooks_keeps_them() -> None:
     with pytest.raises(InvalidValueError) as err:  # QuickBooks' 100 characters, all together
         Customer(display_name="Acme", email=", ".join(f"{n}" * 20 + "@acme.example" for n in "abc"))
     assert [v.code for v in err.value.violations] == [MessageCode.TOO_LONG]
+
+
+def test_an_invoice_is_emailed_to_the_first_address_with_the_others_in_cc() -> None:
+    assert email_recipients("ap@acme.example") == ("ap@acme.example", "")
+    assert email_recipients(
+        "ap@acme.example, boss@acme.example", "AP@acme.example, x@y.example"
+    ) == (
+        "ap@acme.example",
+        "boss@acme.example, x@y.example",
+    )
+    assert email_recipients(None, "x@y.example") == (None, "x@y.example")
+
+
+def test_the_same_addresses_in_another_order_are_no_difference() -> None:
+    ours = a_customer(email="boss@acme.example, ap@acme.example")
+    assert ours.differences(a_customer(email="AP@acme.example, boss@acme.example")) == frozenset()
+    assert ours.differences(a_customer(email="ap@acme.example")) == {"email"}
 
 
 def test_blank_email_and_tax_id_count_as_absent() -> None:

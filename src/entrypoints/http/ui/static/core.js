@@ -267,7 +267,7 @@ export async function confirmAction({ title, description, okText, danger = false
 
 /**
  * A modal <dialog> with optional text fields; resolves to {name: value} or null if cancelled.
- * fields: [{name, label, type, value, required}]
+ * fields: [{name, label, type, value, required, multiple}]
  */
 export function formDialog({ title, description, okText, danger = false, fields }) {
   return new Promise((resolve) => {
@@ -289,6 +289,7 @@ export function formDialog({ title, description, okText, danger = false, fields 
         type: field.type || "text",
         value: field.value || "",
         required: Boolean(field.required),
+        multiple: Boolean(field.multiple),
       });
       label.append(input);
       form.append(label);

@@ -472,13 +472,17 @@ async function dismissInvoice(invoice) {
 
 async function sendInvoice(invoice) {
   const number = numberOf(invoice);
+  const customer = invoice.customer?.email || "";  // one address, or the customer's several
   const answer = await formDialog({
     title: t("panel.sendTitle", { number }),
     okText: t("panel.sendOk"),
-    fields: [{ name: "to", label: t("panel.recipient"), type: "email", value: invoice.customer?.email || "", required: true }],
+    fields: [{ name: "to", label: t("panel.recipient"), type: "email", multiple: true, value: customer, required: true }],
   });
   if (!answer) return;
-  await act(() => rpc("InvoiceService", "SendInvoice", { name: invoice.name, to: answer.to, requestId: uuid() }), () => t("panel.sent", { number, to: answer.to }));
+  // Unchanged: to the invoice's own recipients (its email, CC to the customer's others);
+  // another address replaces them.
+  const to = answer.to.replace(/\s/g, "") === customer.replace(/\s/g, "") ? "" : answer.to;
+  await act(() => rpc("InvoiceService", "SendInvoice", { name: invoice.name, to, requestId: uuid() }), () => t("panel.sent", { number, to: answer.to }));
 }
 
 async function downloadPdf(invoice) {
