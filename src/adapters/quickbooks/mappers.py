@@ -21,7 +21,14 @@ from application.ports.accounting import (
     InvoiceOptions,
     NamedRef,
 )
-from domain.customer import EMAIL_MAX, Address, Customer, email_recipients, is_plausible_email
+from domain.customer import (
+    ADDRESS_PART_MAX,
+    EMAIL_MAX,
+    Address,
+    Customer,
+    email_recipients,
+    is_plausible_email,
+)
 from domain.invoice import Invoice
 from domain.invoice_line import DESCRIPTION_MAX, DiscountKind, InvoiceLine, TaxMethod, totals_of
 from domain.invoice_template import InvoiceExtras
@@ -193,7 +200,8 @@ def _address_from_qbo(obj: Any) -> Address | None:
     lines = [str(obj.get(f"Line{n}") or "") for n in range(1, 6)]
     address = Address(
         line1=lines[0],
-        line2=", ".join(part for part in lines[1:] if part),
+        # Line2-Line5 (500 characters each in QuickBooks) in one line of ours, cut to fit.
+        line2=", ".join(part for part in lines[1:] if part)[:ADDRESS_PART_MAX],
         city=str(obj.get("City") or ""),
         region=str(obj.get("CountrySubDivisionCode") or ""),
         postal_code=str(obj.get("PostalCode") or ""),
@@ -234,6 +242,8 @@ def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
     # as QuickBooks shows it, for Customer.differences to compare; known_tax_id() is None then.
     tax_id = obj.get("ResaleNum") or obj.get("PrimaryTaxIdentifier") or None
     name = str(obj.get("DisplayName") or obj.get("FullyQualifiedName") or customer_id)
+    # One line: a tab, line break or other control character is a space.
+    name = re.sub(r"[\x00-\x1f\x7f\s]+", " ", name).strip() or customer_id
     billing = _address_from_qbo(obj.get("BillAddr"))
     shipping = _address_from_qbo(obj.get("ShipAddr"))
     if shipping is not None and shipping.same_place_as(billing):

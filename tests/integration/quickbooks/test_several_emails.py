@@ -2,7 +2,8 @@
 own forms keep them ("ap@…, boss@…"): read, searched, invoiced and sent to all of them (the
 first in BillEmail, which takes one, the others in CC). Before,
 reading such a customer failed (the field was taken for one malformed address), so its search
-results and every draft of a deal linked to it failed too."""
+results and every draft of a deal linked to it failed too. Nor does a name or an address
+QuickBooks holds beyond our limits fail the read any more."""
 
 from __future__ import annotations
 
@@ -90,3 +91,18 @@ def test_the_customers_other_addresses_are_copied_before_the_templates_each_once
 def test_a_customer_field_quickbooks_takes_but_no_address_reads_without_failing() -> None:
     """QuickBooks takes anything with an "@" and a "." (§6), as the emulator does."""
     assert _email_read("Accounts <ap@acme.example>; boss@acme.example") == "boss@acme.example"
+
+
+def test_a_name_or_address_quickbooks_holds_beyond_our_limits_reads_without_failing() -> None:
+    """Reading a customer never fails on what QuickBooks holds: a name with a tab or line
+    break reads on one line, Line2 to Line5 (500 characters each there) fit our one line."""
+    long_lines = {f"Line{n}": f"{n}" * 200 for n in range(2, 6)}
+    body = {
+        "Id": "58",
+        "DisplayName": "Acme\tCorp\n",
+        "BillAddr": {"Line1": "1 Main", **long_lines},
+    }
+    customer = customer_from_qbo(body).customer
+    assert customer.display_name == "Acme Corp"
+    assert customer.billing_address is not None
+    assert len(customer.billing_address.line2) == 500
