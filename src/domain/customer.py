@@ -30,6 +30,11 @@ def is_plausible_email(value: str) -> bool:
     return not (domain.startswith(".") or domain.endswith(".") or ".." in domain)
 
 
+def email_addresses(text: str | None) -> list[str]:
+    """The addresses of an email field: separated by commas or semicolons, stripped."""
+    return [part.strip() for part in _SEPARATORS.split(text or "") if part.strip()]
+
+
 def email_list(value: object, name: str, limit: int, violations: list[FieldViolation]) -> str:
     """Addresses separated by commas or semicolons, each checked, as QuickBooks keeps several
     in one email field (``"a@example.com, b@example.com"``, at most ``limit`` characters;
@@ -39,8 +44,7 @@ def email_list(value: object, name: str, limit: int, violations: list[FieldViola
     an invoice's email as in CC/BCC, 100 characters in all for the first two (integrators'
     help pages); Intuit's entity reference still says "only one e-mail address" for BillEmail.
     """
-    text = checked_text(value, name, 10_000, violations)
-    addresses = [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
+    addresses = email_addresses(checked_text(value, name, 10_000, violations))
     joined = ", ".join(addresses)
     if len(joined) > limit:
         violations.append(FieldViolation.of(name, MessageCode.TOO_LONG, max=limit))
@@ -56,10 +60,10 @@ def email_recipients(email: str | None, cc: str = "") -> tuple[str | None, str]:
     to its others, then ``cc``, each once. BillEmail takes "only one e-mail address", and an
     address it cannot use is skipped without an error (reference §3.2, pitfall 21 [C]); CC
     takes several (BillEmailCc, 200 characters)."""
-    addresses = [a for a in (email or "").split(", ") if a]
+    addresses = email_addresses(email)
     seen: set[str] = set()
     unique = []
-    for address in [*addresses, *(a for a in cc.split(", ") if a)]:
+    for address in [*addresses, *email_addresses(cc)]:
         if address.casefold() not in seen:
             seen.add(address.casefold())
             unique.append(address)
@@ -68,13 +72,9 @@ def email_recipients(email: str | None, cc: str = "") -> tuple[str | None, str]:
     return unique[0], ", ".join(unique[1:])
 
 
-def _same_emails(ours: str, theirs: str | None) -> bool:
-    """The same addresses, in any order and case."""
-
-    def addresses(text: str | None) -> set[str]:
-        return {a.casefold() for a in (text or "").split(", ") if a}
-
-    return addresses(ours) == addresses(theirs)
+def casefolded_emails(text: str | None) -> set[str]:
+    """An email field's addresses, to compare in any order and case."""
+    return {address.casefold() for address in email_addresses(text)}
 
 
 def _normalized(text: str) -> str:
@@ -246,7 +246,9 @@ class Customer:
         changed: set[str] = set()
         if _normalized(self.display_name) != _normalized(other.display_name):
             changed.add("display_name")
-        if self.email is not None and not _same_emails(self.email, other.email):
+        if self.email is not None and casefolded_emails(self.email) != casefolded_emails(
+            other.email
+        ):
             changed.add("email")
         if self.billing_address is not None and not self.billing_address.same_place_as(
             other.billing_address

@@ -26,6 +26,7 @@ from domain.customer import (
     EMAIL_MAX,
     Address,
     Customer,
+    email_addresses,
     email_recipients,
     is_plausible_email,
 )
@@ -227,10 +228,10 @@ def _plausible_emails(text: object) -> str | None:
     only for an "@" and a "." (reference §6): a customer whose field holds something else
     reads without it (the draft then asks for one) rather than failing every read."""
     kept: list[str] = []
-    for part in re.split(r"[,;]", text) if isinstance(text, str) else []:
+    for address in email_addresses(text) if isinstance(text, str) else []:
         # Joined with ", " the list may outgrow the field QuickBooks filled without spaces.
-        if is_plausible_email(part.strip()) and len(", ".join([*kept, part.strip()])) <= EMAIL_MAX:
-            kept.append(part.strip())
+        if is_plausible_email(address) and len(", ".join([*kept, address])) <= EMAIL_MAX:
+            kept.append(address)
     return ", ".join(kept) or None
 
 
@@ -252,7 +253,7 @@ def customer_from_qbo(obj: Mapping[str, Any]) -> AccountingCustomer:
         id=customer_id,
         customer=Customer(
             display_name=name[:100],
-            email=str(address) if address else None,
+            email=address,
             billing_address=billing,
             tax_id=str(tax_id) if tax_id else None,
             quickbooks_id=customer_id,

@@ -42,7 +42,7 @@ from application.ports.crm import ONE_TIME, CrmGateway, Deal
 from application.ports.persistence import UnitOfWorkFactory
 from application.views import DraftTemplate, DraftWarning, InvoiceDraft
 from application.visibility import DealVisibility
-from domain.customer import Customer
+from domain.customer import Customer, casefolded_emails
 from domain.errors import InvalidValueError
 from domain.field_mapping import MappingIssue, MappingIssueKind
 from domain.installment import DealShare, percent_of
@@ -463,7 +463,9 @@ def _draft_customer(name: str, mapped: Any, linked: AccountingCustomer | None) -
         return Customer(
             display_name=base.display_name,
             # The deal's address when it is not one of the customer's: theirs keep the others.
-            email=base.email if _among(mapped.email, base.email) else mapped.email or base.email,
+            email=base.email
+            if casefolded_emails(mapped.email) <= casefolded_emails(base.email)
+            else mapped.email,
             billing_address=mapped.address or base.billing_address,
             tax_id=mapped.tax_id or base.known_tax_id(),  # never QuickBooks' mask
             quickbooks_id=linked.id,
@@ -477,9 +479,3 @@ def _draft_customer(name: str, mapped: Any, linked: AccountingCustomer | None) -
         billing_address=mapped.address,
         tax_id=mapped.tax_id,
     )
-
-
-def _among(address: str | None, addresses: str | None) -> bool:
-    """Whether ``address`` is one of ``addresses`` ("a@x, b@y"), case aside."""
-    wanted = (address or "").casefold()
-    return bool(wanted) and wanted in (addresses or "").casefold().split(", ")
